@@ -1,0 +1,85 @@
+/*
+ * engram/engram.h — the public API of libengram: what the CLI, the benchmarks and embedders call.
+ *
+ * The flow is: load a configuration (eg_config_load, core/config.h), open the store
+ * (eg_store_open), then ingest/run, import, remember, and read stats or exports. Every function
+ * returns 0 or a negative EG_E* code with the last error set (engram/error.h). Reports are plain
+ * structs the caller owns; nothing here keeps a pointer to them.
+ */
+#ifndef ENGRAM_ENGRAM_H
+#define ENGRAM_ENGRAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "engram/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ENGRAM_VERSION "0.1.0"
+
+typedef struct eg_config eg_config;
+typedef struct eg_store eg_store;
+
+/* ---- ingest and run (SPEC §4, §5) ---- */
+
+typedef struct eg_ingest_opts {
+    int64_t now;       /* the run's clock, µs since 1970 UTC */
+    bool full;         /* rescan everything and report rows deleted at the source */
+    bool restage;      /* recompute staging of every stored memory at now (engram run) */
+    const char *command; /* recorded in the runs table ("ingest", "run") */
+} eg_ingest_opts;
+
+enum { EG_REPORT_SKIPS = 5 };
+
+typedef struct eg_ingest_report {
+    int64_t run_id;
+    char source[1200];      /* description, never a password */
+    int attempts;           /* read attempts (1 unless the source failed mid-read) */
+    int64_t read;           /* rows delivered by the source */
+    int64_t inserted, updated, unchanged;
+    int64_t staged;         /* rows read that passed the staging filter */
+    int64_t skipped[EG_REPORT_SKIPS]; /* by eg_skip reason (index 0 unused) */
+    int64_t rejected;       /* rows quarantined (bad id, bad UTF-8, bad timestamp) */
+    int64_t metadata_invalid, metadata_not_object, blank_content, updated_before_created;
+    int64_t deleted_at_source;
+    char deleted_examples[512];
+    int64_t restaged;       /* memories whose staging was recomputed at now */
+    int64_t fts_indexed;
+    bool had_watermark;
+    int64_t watermark_before, watermark_after;
+    double ms_read, ms_restage, ms_fts, ms_total;
+} eg_ingest_report;
+
+/* Reads the configured source into the store and stages it at opts->now, in one store
+ * transaction: on any failure nothing of this run is committed (the watermark included).
+ * Retries a read that failed mid-way (source unreachable) with backoff, as configured. */
+int eg_ingest(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts,
+              eg_ingest_report *rep);
+/* The report as JSON text (caller frees with free()). */
+char *eg_ingest_report_json(const eg_ingest_report *rep, int64_t now);
+
+/* ---- the embedded source (engram import / remember) ---- */
+
+typedef struct eg_import_report {
+    int64_t lines_ok, inserted, updated, unchanged, quarantined;
+} eg_import_report;
+
+/* Imports a JSONL or CSV file (format "jsonl", "csv" or NULL to guess from the name) into the
+ * store's `memories` table in one transaction; bad lines are quarantined and reported on err
+ * (one line each, "FILE:LINE: field: reason"), the rest imported. */
+int eg_import_file(eg_store *st, const char *path, const char *format, int64_t now, FILE *err,
+                   eg_import_report *rep);
+
+/* Adds one memory to the store's `memories` table. id may be NULL (one is made from now and the
+ * text); id_out (at least 40 bytes) receives the id used. metadata may be NULL. */
+int eg_remember(eg_store *st, const char *text, const char *id, const char *metadata,
+                int64_t created_at, char *id_out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

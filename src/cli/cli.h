@@ -1,0 +1,57 @@
+/*
+ * cli.h — what the engram command's files share: the parsed global options, the command table,
+ * and small helpers (open the store, print an error the one way). The CLI only parses and
+ * prints; the work is done by libengram.
+ */
+#ifndef EG_CLI_CLI_H
+#define EG_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "core/config.h"
+#include "engram/engram.h"
+
+typedef struct eg_cli {
+    eg_config_args cargs;
+    const char *now_text;
+    int64_t now;  /* --now, or the wall clock */
+    bool now_given;
+    bool json;    /* --json (commands that print data) */
+    int verbose;
+    bool quiet;
+} eg_cli;
+
+typedef struct eg_command {
+    const char *name;
+    int (*run)(eg_cli *cli, int argc, char **argv); /* returns the process exit code */
+    const char *summary;
+    const char *usage; /* full --help text of the command, after the usage line */
+} eg_command;
+
+extern const eg_command eg_cmd_init, eg_cmd_import, eg_cmd_remember, eg_cmd_ingest, eg_cmd_run,
+    eg_cmd_stats, eg_cmd_export, eg_cmd_config;
+
+/* Prints the last error ("engram: error: ...", detail, hint) and returns its exit code. */
+int eg_cli_fail(int rc);
+/* Prints a usage error about the command and returns 2. */
+int eg_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints a command's --help. */
+void eg_cli_help(const eg_command *cmd, FILE *out);
+/* Loads the configuration (with the global options); returns 0 or an exit code after printing. */
+int eg_cli_config(eg_cli *cli, eg_config *cfg);
+/* Loads the configuration and opens its store (flags as eg_store_open). */
+int eg_cli_open(eg_cli *cli, eg_config *cfg, eg_store **st, int flags);
+/* Prints an ingest/run report (JSON with --json, nothing with --quiet). */
+void eg_cli_print_ingest(const eg_cli *cli, const char *what, const eg_ingest_report *r);
+/* The shared body of `ingest` and `run`. */
+int eg_cli_ingest(eg_cli *cli, int argc, char **argv, const eg_command *self, bool restage);
+/* Prints v as one line of JSON on stdout and releases it. */
+void eg_cli_json(json_t *v);
+/* Parses the common per-command options: --help, --json. Other options are the command's. */
+#define EG_CLI_COMMON_OPTS {"help", 0, NULL, 'h'}, {"json", 0, NULL, 'J'}
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * cmd_remember.c — `engram remember TEXT`: adds one memory to the embedded source.
+ */
+#include "cli/cli.h"
+
+#include "store/store.h"
+
+#include <getopt.h>
+#include <string.h>
+
+static int run(eg_cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {EG_CLI_COMMON_OPTS, {"id", 1, NULL, 'i'},
+                                         {"metadata", 1, NULL, 'm'}, {0}};
+    const char *id = NULL, *meta = NULL;
+    char id_out[64];
+    eg_config cfg;
+    eg_store *st = NULL;
+    int c, code, rc;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': eg_cli_help(&eg_cmd_remember, stdout); return 0;
+        case 'J': cli->json = true; break;
+        case 'i': id = optarg; break;
+        case 'm': meta = optarg; break;
+        default: return eg_cli_usage("remember", "unknown option");
+        }
+    }
+    if (optind != argc - 1)
+        return eg_cli_usage("remember", "give the memory's text as one argument");
+    if (id && (!*id || strlen(id) > 36))
+        return eg_cli_usage("remember", "--id must be 1 to 36 characters");
+    if ((code = eg_cli_open(cli, &cfg, &st, EG_STORE_CREATE)))
+        return code;
+    rc = eg_remember(st, argv[optind], id, meta, cli->now, id_out);
+    if (rc)
+        code = eg_cli_fail(rc);
+    else if (cli->json)
+        eg_cli_json(json_pack("{s:s}", "id", id_out));
+    else if (!cli->quiet)
+        printf("%s\n", id_out);
+    eg_store_close(st);
+    eg_config_free(&cfg);
+    return code;
+}
+
+const eg_command eg_cmd_remember = {
+    "remember", run, "add one memory to the embedded source",
+    " [--id ID] [--metadata JSON] TEXT\n\n"
+    "Adds TEXT to the store's own memories table, created at --now (default: now), and prints\n"
+    "its id. Without --id the id is made from the time and the text, so the same text at the\n"
+    "same instant is one memory. It is staged by the next `engram run`.\n",
+};

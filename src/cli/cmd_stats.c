@@ -1,0 +1,101 @@
+/*
+ * cmd_stats.c — `engram stats`: what the store holds, by status, skip reason and type, with the
+ * quality counts, watermarks and the last run.
+ */
+#include "cli/cli.h"
+
+#include "store/store.h"
+
+#include <getopt.h>
+
+static void print_group(const char *title, json_t *obj)
+{
+    const char *k;
+    json_t *v;
+    printf("  %-14s", title);
+    if (!json_object_size(obj))
+        printf(" -");
+    json_object_foreach(obj, k, v) printf(" %s %lld", k, (long long)json_integer_value(v));
+    printf("\n");
+}
+
+static int run(eg_cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {EG_CLI_COMMON_OPTS, {0}};
+    eg_config cfg;
+    eg_store *st = NULL;
+    json_t *s = NULL;
+    int c, code, rc;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h')
+            return eg_cli_help(&eg_cmd_stats, stdout), 0;
+        if (c == 'J')
+            cli->json = true;
+        else
+            return eg_cli_usage("stats", "unknown option");
+    }
+    if (optind < argc)
+        return eg_cli_usage("stats", "unexpected argument \"%s\"", argv[optind]);
+    if ((code = eg_cli_open(cli, &cfg, &st, 0)))
+        return code;
+    if ((rc = eg_store_stats(st, &s))) {
+        code = eg_cli_fail(rc);
+        goto done;
+    }
+    if (cli->json) {
+        eg_cli_json(s);
+        s = NULL;
+        goto done;
+    }
+    json_t *m = json_object_get(s, "memories"), *q = json_object_get(s, "quality");
+    printf("store %s (schema version %lld)\n", json_string_value(json_object_get(s, "store")),
+           (long long)json_integer_value(json_object_get(s, "schema_version")));
+    printf("  memories       %lld (embedded source rows %lld, quarantined %lld, gone from the "
+           "source %lld)\n",
+           (long long)json_integer_value(json_object_get(m, "total")),
+           (long long)json_integer_value(json_object_get(s, "embedded_source_rows")),
+           (long long)json_integer_value(json_object_get(s, "quarantined")),
+           (long long)json_integer_value(json_object_get(m, "deleted_at_source")));
+    print_group("by status", json_object_get(m, "by_status"));
+    print_group("skipped", json_object_get(m, "skip_reasons"));
+    print_group("by type", json_object_get(m, "by_type"));
+    print_group("quality", q);
+    size_t i;
+    json_t *w;
+    json_array_foreach(json_object_get(s, "watermarks"), i, w)
+        printf("  watermark      %s: %s\n", json_string_value(json_object_get(w, "source")),
+               json_string_value(json_object_get(w, "watermark")));
+    json_t *lr = json_object_get(s, "last_run");
+    if (json_is_object(lr)) {
+        json_t *rep = json_object_get(lr, "report");
+        printf("  last run       #%lld %s at %s: %s",
+               (long long)json_integer_value(json_object_get(lr, "run_id")),
+               json_string_value(json_object_get(lr, "command")),
+               json_string_value(json_object_get(lr, "now")),
+               json_string_value(json_object_get(lr, "outcome")));
+        if (json_is_object(rep))
+            printf(", read %lld, staged %lld, took %.3f s",
+                   (long long)json_integer_value(json_object_get(rep, "read")),
+                   (long long)json_integer_value(json_object_get(rep, "staged")),
+                   json_number_value(json_object_get(json_object_get(rep, "ms"), "total")) / 1e3);
+        printf("\n");
+        if (json_object_get(lr, "error"))
+            printf("                 error: %s\n",
+                   json_string_value(json_object_get(lr, "error")));
+    } else {
+        printf("  last run       none yet (run `engram run`)\n");
+    }
+done:
+    json_decref(s);
+    eg_store_close(st);
+    eg_config_free(&cfg);
+    return code;
+}
+
+const eg_command eg_cmd_stats = {
+    "stats", run, "show what the store holds and how the last run went",
+    " [--json]\n\n"
+    "Counts memories by status, skip reason and memory type, the quality issues found at\n"
+    "staging, the quarantine, the watermark per source and the last run's outcome.\n",
+};

@@ -1,0 +1,225 @@
+/*
+ * main.c — the engram command: global options, the command table, dispatch.
+ *
+ * Global options (SPEC §13) may stand anywhere on the line: --config FILE, --profile NAME,
+ * --store PATH, --source URI, --now ISO8601, plus --json, --quiet, --verbose. They are taken
+ * out here; each command parses the rest with getopt_long.
+ */
+#include "cli/cli.h"
+
+#include "store/store.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const eg_command *const commands[] = {
+    &eg_cmd_init,  &eg_cmd_import, &eg_cmd_remember, &eg_cmd_ingest,
+    &eg_cmd_run,   &eg_cmd_stats,  &eg_cmd_export,   &eg_cmd_config,
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: engram [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n\n"
+                 "engram turns a stream of text memories into a living memory: it reads them\n"
+                 "read-only (PostgreSQL, or its own embedded SQLite store), stages them and keeps\n"
+                 "the results in the store.\n\nCommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+    fprintf(out,
+            "\nGlobal options (accepted by every command, anywhere on the line):\n"
+            "  --config FILE     configuration file (default: $ENGRAM_CONFIG, ./engram.conf,\n"
+            "                    $XDG_CONFIG_HOME/engram/engram.conf)\n"
+            "  --profile NAME    profile of the configuration file (default: $ENGRAM_PROFILE)\n"
+            "  --store PATH      the SQLite store file (default: engram.db)\n"
+            "  --source URI      postgresql://... or a libpq conninfo string, or sqlite:PATH;\n"
+            "                    default: the store's own memories table. Never put a password\n"
+            "                    here: use ~/.pgpass, PGPASSFILE, PGPASSWORD or a service file\n"
+            "  --now ISO8601     the clock of this command (default: the wall clock)\n"
+            "  --json            print data as JSON\n"
+            "  -q, --quiet       print only errors\n"
+            "  -v, --verbose     log more (repeat for debug)\n"
+            "  -h, --help        this help; `engram COMMAND --help` for a command\n"
+            "  --version         print the version\n"
+            "\nExit codes: 0 ok, 1 warning, 2 critical or usage error, 3 unknown,\n"
+            "65 bad input, 75 temporary failure (source unreachable).\n");
+}
+
+int eg_cli_fail(int rc)
+{
+    const eg_error *e = eg_error_last();
+    fprintf(stderr, "engram: error: %s\n", e->code ? e->message : eg_strerror(rc));
+    if (e->code && e->detail[0])
+        fprintf(stderr, "DETAIL: %s\n", e->detail);
+    if (e->code && e->hint[0])
+        fprintf(stderr, "HINT: %s\n", e->hint);
+    return eg_exit_code(rc);
+}
+
+int eg_cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "engram %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry `engram %s --help`.\n", cmd);
+    return 2;
+}
+
+void eg_cli_help(const eg_command *cmd, FILE *out)
+{
+    fprintf(out, "usage: engram %s%s\n", cmd->name, cmd->usage);
+    fprintf(out, "\nGlobal options: --config FILE, --profile NAME, --store PATH, --source URI, "
+                 "--now ISO8601,\n--json, --quiet, --verbose (see `engram --help`).\n");
+}
+
+void eg_cli_json(json_t *v)
+{
+    if (!v)
+        return;
+    json_dumpf(v, stdout, JSON_COMPACT);
+    fputc('\n', stdout);
+    json_decref(v);
+}
+
+int eg_cli_config(eg_cli *cli, eg_config *cfg)
+{
+    int rc = eg_config_load(cfg, &cli->cargs);
+    return rc ? eg_cli_fail(rc) : 0;
+}
+
+int eg_cli_open(eg_cli *cli, eg_config *cfg, eg_store **st, int flags)
+{
+    int rc = eg_cli_config(cli, cfg);
+    if (rc)
+        return rc;
+    if ((rc = eg_store_open(st, cfg->store, flags))) {
+        eg_config_free(cfg);
+        return eg_cli_fail(rc);
+    }
+    return 0;
+}
+
+/* Takes a global option at argv[*i] if it is one; returns 1 if taken, 0 if not, -1 on error. */
+static int take_global(eg_cli *cli, int argc, char **argv, int *i)
+{
+    static const struct {
+        const char *name;
+        int has_arg;
+    } globals[] = {{"--config", 1}, {"--profile", 1}, {"--store", 1}, {"--source", 1},
+                   {"--now", 1},    {"--json", 0},    {"--quiet", 0}, {"--verbose", 0}};
+    const char *a = argv[*i], *val = NULL;
+    if (!strcmp(a, "-q"))
+        a = "--quiet";
+    if (!strcmp(a, "-v"))
+        a = "--verbose";
+    for (size_t g = 0; g < sizeof globals / sizeof globals[0]; g++) {
+        size_t n = strlen(globals[g].name);
+        if (strncmp(a, globals[g].name, n) || (a[n] != '\0' && a[n] != '='))
+            continue;
+        if (globals[g].has_arg) {
+            if (a[n] == '=')
+                val = a + n + 1;
+            else if (*i + 1 < argc)
+                val = argv[++*i];
+            else {
+                fprintf(stderr, "engram: option %s needs a value\n", globals[g].name);
+                return -1;
+            }
+        } else if (a[n] == '=') {
+            fprintf(stderr, "engram: option %s takes no value\n", globals[g].name);
+            return -1;
+        }
+        switch (g) {
+        case 0: cli->cargs.config_file = val; break;
+        case 1: cli->cargs.profile = val; break;
+        case 2: cli->cargs.store = val; break;
+        case 3: cli->cargs.source = val; break;
+        case 4: cli->now_text = val; break;
+        case 5: cli->json = true; break;
+        case 6: cli->quiet = true; break;
+        case 7: cli->verbose++; break;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    eg_cli cli = {0};
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    int nrest = 0, code = 2;
+    const eg_command *cmd = NULL;
+    bool help = false;
+    if (!rest)
+        return 2;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--")) {
+            while (i < argc)
+                rest[nrest++] = argv[i++];
+            break;
+        }
+        int t = take_global(&cli, argc, argv, &i);
+        if (t < 0)
+            goto done;
+        if (t)
+            continue;
+        if (!cmd && argv[i][0] != '-') {
+            for (size_t c = 0; c < NCOMMANDS; c++)
+                if (!strcmp(argv[i], commands[c]->name))
+                    cmd = commands[c];
+            if (!cmd) {
+                fprintf(stderr, "engram: unknown command \"%s\"\nTry `engram --help`.\n", argv[i]);
+                goto done;
+            }
+            continue;
+        }
+        if (!cmd && (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))) {
+            help = true;
+            continue;
+        }
+        if (!cmd && !strcmp(argv[i], "--version")) {
+            printf("engram %s\n", ENGRAM_VERSION);
+            code = 0;
+            goto done;
+        }
+        if (!cmd) {
+            fprintf(stderr, "engram: unknown option \"%s\"\nTry `engram --help`.\n", argv[i]);
+            goto done;
+        }
+        rest[nrest++] = argv[i];
+    }
+    if (!cmd) {
+        usage(help ? stdout : stderr);
+        code = help ? 0 : 2;
+        goto done;
+    }
+    if (help)
+        rest[nrest++] = "--help";
+    eg_log_set_level(cli.quiet ? EG_LOG_ERROR : EG_LOG_WARN + cli.verbose);
+    if (cli.now_text) {
+        if (eg_time_parse(cli.now_text, (size_t)-1, &cli.now)) {
+            fprintf(stderr, "engram: --now \"%s\" is not an ISO 8601 time (e.g. 2026-05-01T12:00:00Z)\n",
+                    cli.now_text);
+            goto done;
+        }
+        cli.now_given = true;
+    } else {
+        cli.now = eg_time_now();
+    }
+    /* the command sees argv[0] = its name, then its own arguments */
+    memmove(rest + 1, rest, (size_t)nrest * sizeof *rest);
+    rest[0] = (char *)cmd->name;
+    nrest++;
+    rest[nrest] = NULL;
+    code = cmd->run(&cli, nrest, rest);
+done:
+    free(rest);
+    return code;
+}

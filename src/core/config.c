@@ -1,0 +1,431 @@
+/*
+ * config.c — loads engram's configuration: defaults, then the INI file (defaults section, then the
+ * chosen profile), then command-line values. Parsing of the file is inih's; this module owns the
+ * key table (name, type, default), path resolution against the file's folder, the profile rules,
+ * and the "password only in a 0600 file" rule. It does not open sources or stores.
+ */
+#include "core/config.h"
+
+#include "engram/error.h"
+#include "source/conninfo.h"
+#include "util/timeutil.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+enum ktype { K_STR, K_PATH, K_SOURCE, K_DURATION, K_INT, K_AGE };
+
+typedef struct key_def {
+    const char *name;
+    enum ktype type;
+    size_t off;
+    const char *def;
+    const char *help;
+} key_def;
+
+#define F(f) offsetof(eg_config, f)
+static const key_def keys[] = {
+    {"store", K_PATH, F(store), "engram.db", "SQLite store file"},
+    {"source", K_SOURCE, F(source), NULL,
+     "postgresql:// URI or libpq conninfo, sqlite:PATH, or empty for the store's own table"},
+    {"source.schema", K_STR, F(source_schema), "public", "schema of the source table"},
+    {"source.table", K_STR, F(source_table), "memories", "source table (or view)"},
+    {"source.id_column", K_STR, F(col_id), "id", "primary key column"},
+    {"source.content_column", K_STR, F(col_content), "content", "content column"},
+    {"source.created_at_column", K_STR, F(col_created_at), "created_at", "creation time column"},
+    {"source.updated_at_column", K_STR, F(col_updated_at), "updated_at", "update time column"},
+    {"source.metadata_column", K_STR, F(col_metadata), "metadata", "metadata column"},
+    {"source.system", K_STR, F(source_system), NULL, "label for staging.source_system"},
+    {"source.lookback", K_DURATION, F(source_lookback), "5m", "incremental read overlap"},
+    {"source.connect_timeout", K_DURATION, F(source_connect_timeout), "5s", "first connect timeout"},
+    {"source.statement_timeout", K_DURATION, F(source_statement_timeout), "10m",
+     "statement_timeout of the source session"},
+    {"source.retries", K_INT, F(source_retries), "4", "connection retries after the first attempt"},
+    {"source.retry_delay", K_DURATION, F(source_retry_delay), "500ms", "first backoff step"},
+    {"staging.max_age", K_AGE, F(staging_max_age_text), "1 year",
+     "staging window: N years|months|days before midnight UTC of now; 0 keeps everything"},
+    {"staging.language", K_STR, F(staging_language), "english", "Snowball stemmer language"},
+    {"staging.max_concepts", K_INT, F(staging_max_concepts), "32", "concepts kept per memory"},
+    {"ingest.batch_rows", K_INT, F(ingest_batch_rows), "10000", "rows per store write batch"},
+};
+#undef F
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+_Static_assert(NKEYS <= sizeof(((eg_config *)0)->origin), "origin[] too small");
+
+static const char *origin_names[] = {"default", "file", "profile", "command line"};
+
+static char **slot(eg_config *cfg, const key_def *k)
+{
+    return (char **)((char *)cfg + k->off);
+}
+
+static const key_def *find_key(const char *name)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (!strcmp(keys[i].name, name))
+            return &keys[i];
+    return NULL;
+}
+
+/* Parses "1 year", "6 months", "30 days", "2y", "0". */
+static int parse_age(const char *s, int *months, int *days)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || errno || v < 0 || v > 100000)
+        return -1;
+    while (*end == ' ')
+        end++;
+    if (v == 0 && *end == '\0') {
+        *months = *days = 0;
+        return 0;
+    }
+    if (!strcmp(end, "year") || !strcmp(end, "years") || !strcmp(end, "y")) {
+        *months = (int)v * 12;
+        *days = 0;
+    } else if (!strcmp(end, "month") || !strcmp(end, "months") || !strcmp(end, "mon")) {
+        *months = (int)v;
+        *days = 0;
+    } else if (!strcmp(end, "day") || !strcmp(end, "days") || !strcmp(end, "d")) {
+        *months = 0;
+        *days = (int)v;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+/* Sets key k from text value; dir resolves relative paths (NULL: as given). */
+static int set_value(eg_config *cfg, const key_def *k, const char *value, const char *dir,
+                     const char *where)
+{
+    int64_t us;
+    long n;
+    char *end;
+    switch (k->type) {
+    case K_STR:
+    case K_AGE:
+    case K_PATH:
+    case K_SOURCE: {
+        char *v;
+        const char *path = NULL;
+        if (k->type == K_PATH)
+            path = value;
+        else if (k->type == K_SOURCE && !strncmp(value, "sqlite:", 7))
+            path = value + 7;
+        if (k->type == K_AGE && parse_age(value, &cfg->staging_max_age_months,
+                                          &cfg->staging_max_age_days))
+            return eg_error_set(EG_ECONFIG, "%s: %s = \"%s\" is not an age", where, k->name, value),
+                   eg_error_hint("use N years, N months, N days, or 0 to keep everything"),
+                   EG_ECONFIG;
+        if (path && dir && path[0] != '/' && path[0]) {
+            size_t len = strlen(dir) + strlen(path) + 16;
+            v = malloc(len);
+            if (v)
+                snprintf(v, len, "%s%s/%s", k->type == K_SOURCE ? "sqlite:" : "", dir, path);
+        } else {
+            v = strdup(value);
+        }
+        if (!v)
+            return eg_error_set(EG_ENOMEM, "out of memory");
+        if (k->type == K_SOURCE && !v[0]) {
+            free(v);
+            v = NULL;
+        }
+        free(*slot(cfg, k));
+        *slot(cfg, k) = v;
+        return 0;
+    }
+    case K_DURATION:
+        if (eg_duration_parse(value, &us))
+            return eg_error_set(EG_ECONFIG, "%s: %s = \"%s\" is not a duration", where, k->name,
+                                value),
+                   eg_error_hint("use a number with a unit: 300ms, 5s, 5m, 2h, 7d"), EG_ECONFIG;
+        *(int64_t *)(void *)slot(cfg, k) = us;
+        return 0;
+    case K_INT:
+        errno = 0;
+        n = strtol(value, &end, 10);
+        if (end == value || *end || errno || n < 0 || n > INT_MAX)
+            return eg_error_set(EG_ECONFIG, "%s: %s = \"%s\" is not a non-negative integer", where,
+                                k->name, value);
+        *(int *)(void *)slot(cfg, k) = (int)n;
+        return 0;
+    }
+    return 0;
+}
+
+typedef struct load_state {
+    eg_config *cfg;
+    const char *path;
+    char *dir;
+    const char *want; /* profile to apply, or NULL */
+    int pass;         /* 1: defaults section + collect profiles; 2: the chosen profile */
+    char profiles[1024];
+    int found;
+    int rc;
+} load_state;
+
+static int on_entry(void *user, const char *section, const char *name, const char *value)
+{
+    load_state *st = user;
+    const char *prof = NULL;
+    char where[600];
+    if (section[0]) {
+        if (strncmp(section, "profile ", 8) != 0 || !section[8]) {
+            st->rc = eg_error_set(EG_ECONFIG, "%s: unknown section [%s]", st->path, section);
+            eg_error_hint("profiles are written [profile NAME]; other keys go before any section");
+            return 0;
+        }
+        prof = section + 8;
+    }
+    if (st->pass == 1 && prof) {
+        /* remember each profile name once */
+        char probe[300];
+        snprintf(probe, sizeof probe, " %s,", prof);
+        char listed[1100];
+        snprintf(listed, sizeof listed, " %s", st->profiles);
+        if (!strstr(listed, probe) &&
+            strlen(st->profiles) + strlen(prof) + 3 < sizeof st->profiles) {
+            strcat(st->profiles, prof);
+            strcat(st->profiles, ", ");
+        }
+        if (st->want && !strcmp(prof, st->want))
+            st->found = 1;
+    }
+    const key_def *k = find_key(name);
+    if (!k) {
+        st->rc = eg_error_set(EG_ECONFIG, "%s: unknown key \"%s\"%s%s%s", st->path, name,
+                              prof ? " in [profile " : "", prof ? prof : "", prof ? "]" : "");
+        eg_error_hint("`engram config check` lists every key");
+        return 0;
+    }
+    if ((st->pass == 1 && prof) || (st->pass == 2 && (!prof || strcmp(prof, st->want))))
+        return 1;
+    snprintf(where, sizeof where, "%s%s%s%s", st->path, prof ? " [profile " : "", prof ? prof : "",
+             prof ? "]" : "");
+    if (set_value(st->cfg, k, value, st->dir, where)) {
+        st->rc = eg_error_last()->code;
+        return 0;
+    }
+    st->cfg->origin[k - keys] = prof ? 2 : 1;
+    return 1;
+}
+
+static int file_exists(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0;
+}
+
+/* The config file per the search order, or NULL. Returns a malloc'd path. */
+static char *find_file(const char *given)
+{
+    const char *env = getenv("ENGRAM_CONFIG");
+    char buf[PATH_MAX];
+    if (given)
+        return strdup(given);
+    if (env && *env)
+        return strdup(env);
+    if (file_exists("engram.conf"))
+        return strdup("engram.conf");
+    const char *xdg = getenv("XDG_CONFIG_HOME");
+    const char *home = getenv("HOME");
+    if (xdg && *xdg)
+        snprintf(buf, sizeof buf, "%s/engram/engram.conf", xdg);
+    else if (home && *home)
+        snprintf(buf, sizeof buf, "%s/.config/engram/engram.conf", home);
+    else
+        return NULL;
+    return file_exists(buf) ? strdup(buf) : NULL;
+}
+
+static int load_file(eg_config *cfg, const char *path, const char *want)
+{
+    load_state st = {.cfg = cfg, .path = path, .want = want, .pass = 1};
+    FILE *f = NULL;
+    int rc = 0, line;
+    char *slash, *copy = strdup(path);
+    if (!copy)
+        return eg_error_set(EG_ENOMEM, "out of memory");
+    slash = strrchr(copy, '/');
+    if (slash) {
+        *slash = '\0';
+        st.dir = realpath(slash == copy ? "/" : copy, NULL);
+    } else {
+        st.dir = realpath(".", NULL);
+    }
+    free(copy);
+    for (st.pass = 1; st.pass <= 2; st.pass++) {
+        if (st.pass == 2 && !want)
+            break;
+        f = fopen(path, "r");
+        if (!f) {
+            rc = eg_error_set(EG_EIO, "could not read config file \"%s\": %s", path,
+                              strerror(errno));
+            goto done;
+        }
+        line = ini_parse_file(f, on_entry, &st);
+        fclose(f);
+        f = NULL;
+        if (st.rc) {
+            rc = st.rc;
+            if (line > 0) {
+                eg_error *e = (eg_error *)eg_error_last();
+                char msg[sizeof e->message + 1024];
+                snprintf(msg, sizeof msg, "%s:%d: %s", path, line,
+                         e->message + (strncmp(e->message, path, strlen(path)) ? 0
+                                                                              : strlen(path) + 2));
+                size_t n = strlen(msg);
+                if (n >= sizeof e->message)
+                    n = sizeof e->message - 1;
+                memcpy(e->message, msg, n);
+                e->message[n] = '\0';
+            }
+            goto done;
+        }
+        if (line != 0) {
+            rc = eg_error_set(EG_ECONFIG, "%s:%d: syntax error", path, line);
+            eg_error_hint("lines are `key = value`; sections are [profile NAME]");
+            goto done;
+        }
+        if (st.pass == 1 && want && !st.found) {
+            size_t n = strlen(st.profiles);
+            if (n >= 2)
+                st.profiles[n - 2] = '\0';
+            rc = eg_error_set(EG_ECONFIG, "unknown profile \"%s\" in %s", want, path);
+            eg_error_detail("profiles in %s: %s", path, n ? st.profiles : "(none)");
+            goto done;
+        }
+    }
+done:
+    free(st.dir);
+    return rc;
+}
+
+static int check_secret_mode(const eg_config *cfg)
+{
+    struct stat sb;
+    unsigned char from = cfg->origin[find_key("source") - keys];
+    if (!cfg->file || !cfg->source || from == 0 || from == 3)
+        return 0;
+    if (strncmp(cfg->source, "sqlite:", 7) == 0 || !eg_conninfo_has_password(cfg->source))
+        return 0;
+    if (stat(cfg->file, &sb) != 0)
+        return 0;
+    if ((sb.st_mode & 077) == 0)
+        return 0;
+    eg_error_set(EG_EPERM, "%s holds a password but its mode is %04o, readable by others",
+                 cfg->file, (unsigned)(sb.st_mode & 07777));
+    eg_error_hint("run `chmod 600 %s`, or better, move the password to ~/.pgpass, PGPASSFILE or "
+                  "a service file",
+                  cfg->file);
+    return EG_EPERM;
+}
+
+int eg_config_load(eg_config *cfg, const eg_config_args *args)
+{
+    int rc = 0;
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < NKEYS; i++)
+        if (keys[i].def && (rc = set_value(cfg, &keys[i], keys[i].def, NULL, "default")))
+            goto fail;
+    const char *want = args && args->profile ? args->profile : getenv("ENGRAM_PROFILE");
+    if (want && !*want)
+        want = NULL;
+    cfg->file = find_file(args ? args->config_file : NULL);
+    if (cfg->file) {
+        if ((rc = load_file(cfg, cfg->file, want)))
+            goto fail;
+    } else if (want) {
+        rc = eg_error_set(EG_ECONFIG, "unknown profile \"%s\": no config file found", want);
+        eg_error_hint("pass --config FILE or set ENGRAM_CONFIG; searched ./engram.conf and "
+                      "$XDG_CONFIG_HOME/engram/engram.conf");
+        goto fail;
+    }
+    if (want && !(cfg->profile = strdup(want))) {
+        rc = eg_error_set(EG_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if ((rc = check_secret_mode(cfg)))
+        goto fail;
+    if (args && args->store) {
+        const key_def *k = find_key("store");
+        if ((rc = set_value(cfg, k, args->store, NULL, "--store")))
+            goto fail;
+        cfg->origin[k - keys] = 3;
+    }
+    if (args && args->source) {
+        const key_def *k = find_key("source");
+        if (strncmp(args->source, "sqlite:", 7) && eg_conninfo_has_password(args->source)) {
+            rc = eg_error_set(EG_EUSAGE, "--source holds a password, which other users can read "
+                                         "in the process list");
+            eg_error_hint("give the password through ~/.pgpass, PGPASSFILE, PGPASSWORD or a "
+                          "service file instead");
+            goto fail;
+        }
+        if ((rc = set_value(cfg, k, args->source, NULL, "--source")))
+            goto fail;
+        cfg->origin[k - keys] = 3;
+    }
+    return 0;
+fail:
+    eg_config_free(cfg);
+    return rc;
+}
+
+void eg_config_free(eg_config *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < NKEYS; i++)
+        if (keys[i].type != K_DURATION && keys[i].type != K_INT) {
+            free(*slot(cfg, &keys[i]));
+            *slot(cfg, &keys[i]) = NULL;
+        }
+    free(cfg->file);
+    free(cfg->profile);
+    cfg->file = cfg->profile = NULL;
+}
+
+void eg_config_visit(const eg_config *cfg, eg_config_visit_fn fn, void *ud)
+{
+    char val[1024], origin[300];
+    for (size_t i = 0; i < NKEYS; i++) {
+        const key_def *k = &keys[i];
+        char **s = slot((eg_config *)cfg, k);
+        switch (k->type) {
+        case K_DURATION: {
+            int64_t us = *(int64_t *)(void *)s;
+            if (us % 1000000 == 0)
+                snprintf(val, sizeof val, "%llds", (long long)(us / 1000000));
+            else
+                snprintf(val, sizeof val, "%lldms", (long long)(us / 1000));
+            break;
+        }
+        case K_INT: snprintf(val, sizeof val, "%d", *(int *)(void *)s); break;
+        case K_SOURCE:
+            if (!*s)
+                snprintf(val, sizeof val, "(the store's own memories table)");
+            else if (!strncmp(*s, "sqlite:", 7))
+                snprintf(val, sizeof val, "%s", *s);
+            else if (eg_conninfo_mask(*s, val, sizeof val))
+                snprintf(val, sizeof val, "(unparseable connection string)");
+            break;
+        default: snprintf(val, sizeof val, "%s", *s ? *s : ""); break;
+        }
+        if (cfg->origin[i] == 2)
+            snprintf(origin, sizeof origin, "profile %s", cfg->profile ? cfg->profile : "?");
+        else
+            snprintf(origin, sizeof origin, "%s", origin_names[cfg->origin[i]]);
+        fn(k->name, val, origin, ud);
+    }
+}

@@ -1,0 +1,71 @@
+/*
+ * config.h — engram's configuration: defaults, one INI file with named profiles, command-line
+ * overrides, and the effective values with where each came from.
+ *
+ * File format (engram.conf): `key = value` lines before any section are the defaults; a section
+ * `[profile NAME]` holds a profile's overrides. Keys are dotted names as in SPEC.md (source.table,
+ * staging.max_age, ...). Relative paths resolve against the file's folder. Search order: --config,
+ * ENGRAM_CONFIG, ./engram.conf, $XDG_CONFIG_HOME/engram/engram.conf (or ~/.config/...); no file is
+ * fine. The profile comes from --profile or ENGRAM_PROFILE.
+ *
+ * The config owns all its strings; eg_config_free releases them. After loading it is read-only.
+ */
+#ifndef EG_CORE_CONFIG_H
+#define EG_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct eg_config {
+    /* where the configuration came from */
+    char *file;    /* the file read, or NULL */
+    char *profile; /* the profile applied, or NULL */
+
+    char *store;  /* store path (SQLite file); default "engram.db" */
+    char *source; /* NULL: the store's own memories table; "sqlite:PATH"; else a libpq conninfo */
+
+    /* source table mapping */
+    char *source_schema, *source_table;
+    char *col_id, *col_content, *col_created_at, *col_updated_at, *col_metadata;
+    char *source_system; /* label written to staging.source_system; NULL: derived from the kind */
+
+    /* source behaviour */
+    int64_t source_lookback;          /* us */
+    int64_t source_connect_timeout;   /* us (whole seconds used) */
+    int64_t source_statement_timeout; /* us */
+    int source_retries;               /* attempts after the first */
+    int64_t source_retry_delay;       /* us, first backoff step */
+
+    /* staging (SPEC §5) */
+    int staging_max_age_months; /* calendar months; with _days, 0 and 0 keep everything */
+    int staging_max_age_days;
+    char *staging_max_age_text;
+    char *staging_language;
+    int staging_max_concepts;
+
+    /* ingest */
+    int ingest_batch_rows;
+
+    unsigned char origin[64]; /* per key of the key table: 0 default, 1 file, 2 profile, 3 args */
+} eg_config;
+
+/* What the command line gives; NULL fields were not given. */
+typedef struct eg_config_args {
+    const char *config_file;
+    const char *profile;
+    const char *store;
+    const char *source;
+} eg_config_args;
+
+/* Loads defaults, then the file (searched as above) and profile, then args. On error sets the
+ * last error (file and line named) and returns EG_ECONFIG, EG_EPERM or EG_EIO; cfg is then freed. */
+int eg_config_load(eg_config *cfg, const eg_config_args *args);
+void eg_config_free(eg_config *cfg);
+
+/* Calls fn for each effective setting in a stable order: key, value (secrets masked), origin
+ * ("default", "file", "profile NAME", "command line"). */
+typedef void (*eg_config_visit_fn)(const char *key, const char *value, const char *origin,
+                                   void *ud);
+void eg_config_visit(const eg_config *cfg, eg_config_visit_fn fn, void *ud);
+
+#endif

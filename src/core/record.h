@@ -1,0 +1,43 @@
+/*
+ * record.h — one source row as every source delivers it, and a batch of them.
+ *
+ * A record borrows its strings: they live in the batch's arena (or the source's buffers) and are
+ * valid until the batch is reset. Timestamps are microseconds since the Unix epoch, UTC.
+ * Nothing here allocates per record; a batch grows its arrays and string arena geometrically and
+ * is reset, not freed, between batches (STYLE.md rule 5).
+ */
+#ifndef EG_CORE_RECORD_H
+#define EG_CORE_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct eg_record {
+    const char *id; /* source primary key as text; never NULL in a delivered record */
+    size_t id_len;
+    const char *content; /* NULL when the source value is NULL */
+    size_t content_len;
+    int64_t created_at;
+    bool has_created;
+    int64_t updated_at;
+    bool has_updated;
+    const char *metadata; /* raw metadata text (JSON expected); NULL when NULL */
+    size_t metadata_len;
+    int64_t row_ref; /* where it came from: line number of an import file, else 0 */
+} eg_record;
+
+typedef struct eg_batch {
+    eg_record *rows;
+    size_t n, cap;
+    char *arena; /* strings of the rows, appended back to back */
+    size_t arena_len, arena_cap;
+} eg_batch;
+
+void eg_batch_init(eg_batch *b);
+void eg_batch_reset(eg_batch *b);
+void eg_batch_free(eg_batch *b);
+/* Appends a record whose strings are copied into the batch arena. Returns 0 or EG_ENOMEM. */
+int eg_batch_add(eg_batch *b, const eg_record *r);
+
+#endif

@@ -1,0 +1,130 @@
+/*
+ * import.c — fills the store's embedded source table (`memories`): `engram import FILE` and
+ * `engram remember TEXT`.
+ *
+ * An import is one transaction: every good row and every quarantine entry, or nothing. Bad rows
+ * are reported with their line number on the error stream and kept in the quarantine table with
+ * their raw text; they never stop the rest of the file. Staging happens later, at ingest/run.
+ */
+#include "engram/engram.h"
+
+#include "source/file.h"
+#include "store/store.h"
+#include "util/timeutil.h"
+#include "util/utf8.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <xxhash.h>
+
+typedef struct import_ctx {
+    eg_store *st;
+    const char *path;
+    char source[300];
+    int64_t now;
+    FILE *err;
+    eg_import_report *rep;
+} import_ctx;
+
+static int on_record(const eg_record *r, void *ud)
+{
+    import_ctx *c = ud;
+    int changed, rc;
+    if ((rc = eg_store_source_put(c->st, r, &changed)))
+        return rc;
+    c->rep->lines_ok++;
+    c->rep->inserted += changed == 1;
+    c->rep->updated += changed == 2;
+    c->rep->unchanged += changed == 0;
+    return 0;
+}
+
+static int on_reject(int64_t line, const char *field, const char *reason, const char *raw,
+                     size_t raw_len, void *ud)
+{
+    import_ctx *c = ud;
+    char ref[400];
+    snprintf(ref, sizeof ref, "%s:%lld", c->path, (long long)line);
+    c->rep->quarantined++;
+    if (c->err)
+        fprintf(c->err, "engram: %s: %s%s%s (quarantined)\n", ref, field ? field : "",
+                field ? ": " : "", reason);
+    return eg_store_quarantine(c->st, c->now, c->source, ref, field ? field : "", reason, raw,
+                               raw_len);
+}
+
+int eg_import_file(eg_store *st, const char *path, const char *format, int64_t now, FILE *err,
+                   eg_import_report *rep)
+{
+    import_ctx c = {.st = st, .path = path, .now = now, .err = err, .rep = rep};
+    eg_file_handlers h = {.on_record = on_record, .on_reject = on_reject, .ud = &c};
+    eg_file_format fmt = EG_FILE_AUTO;
+    int rc;
+    memset(rep, 0, sizeof *rep);
+    snprintf(c.source, sizeof c.source, "import:%s", path);
+    if (format && !strcmp(format, "jsonl"))
+        fmt = EG_FILE_JSONL;
+    else if (format && !strcmp(format, "csv"))
+        fmt = EG_FILE_CSV;
+    else if (format) {
+        eg_error_set(EG_EUSAGE, "unknown import format \"%s\"", format);
+        eg_error_hint("use --format jsonl or --format csv");
+        return EG_EUSAGE;
+    }
+    if ((rc = eg_store_begin(st)))
+        return rc;
+    if ((rc = eg_file_read(path, fmt, &h))) {
+        eg_store_rollback(st);
+        return rc;
+    }
+    return eg_store_commit(st);
+}
+
+int eg_remember(eg_store *st, const char *text, const char *id, const char *metadata,
+                int64_t created_at, char *id_out)
+{
+    eg_record r = {0};
+    int changed, rc;
+    if (!eg_utf8_valid(text, strlen(text), NULL)) {
+        eg_error_set(EG_EBADINPUT, "the text is not valid UTF-8");
+        return EG_EBADINPUT;
+    }
+    if (metadata) {
+        json_error_t jerr;
+        json_t *m = json_loads(metadata, 0, &jerr);
+        if (!m || !json_is_object(m)) {
+            json_decref(m);
+            eg_error_set(EG_EBADINPUT, "--metadata is not a JSON object%s%s", m ? "" : ": ",
+                         m ? "" : jerr.text);
+            return EG_EBADINPUT;
+        }
+        json_decref(m);
+    }
+    if (id) {
+        snprintf(id_out, 40, "%s", id);
+    } else {
+        /* a UUID-shaped id from the time and the text: remembering the same text at the same
+         * instant twice is one memory, anything else is a new one */
+        XXH128_hash_t h = XXH3_128bits_withSeed(text, strlen(text), (XXH64_hash_t)created_at);
+        snprintf(id_out, 40, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(h.high64 >> 32),
+                 (unsigned)(h.high64 >> 16) & 0xffff, (unsigned)h.high64 & 0xfff,
+                 (unsigned)(0x8000 | ((h.low64 >> 48) & 0x3fff)),
+                 (unsigned long long)(h.low64 & 0xffffffffffffULL));
+    }
+    r.id = id ? id : id_out;
+    r.id_len = strlen(r.id);
+    r.content = text;
+    r.content_len = strlen(text);
+    r.created_at = created_at;
+    r.has_created = true;
+    r.metadata = metadata;
+    r.metadata_len = metadata ? strlen(metadata) : 0;
+    if ((rc = eg_store_begin(st)))
+        return rc;
+    if ((rc = eg_store_source_put(st, &r, &changed))) {
+        eg_store_rollback(st);
+        return rc;
+    }
+    return eg_store_commit(st);
+}

@@ -1,0 +1,282 @@
+/*
+ * ingest.c — moves rows from the source into the store and stages them (SPEC §4, §5).
+ *
+ * One ingest is one store transaction: the rows, their staging, the quarantine entries, the FTS
+ * index and the watermark are committed together, or nothing is. A read that fails because the
+ * source went away is rolled back and retried from a fresh connection with backoff; keyed upserts
+ * make the retry (and any overlap from the lookback) idempotent. Not here: how a source reads
+ * (source/), how rows are stored (store/), what staging computes (stage/staging.c).
+ */
+#include "engram/engram.h"
+
+#include "core/config.h"
+#include "source/source.h"
+#include "stage/staging.h"
+#include "store/store.h"
+#include "util/idset.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct ingest_ctx {
+    eg_store *st;
+    const eg_config *cfg;
+    const eg_ingest_opts *opts;
+    eg_ingest_report *rep;
+    eg_concepts *concepts;
+    eg_buf concepts_buf;
+    eg_idset *seen; /* --full only */
+    const char *source_system;
+    const char *source_kind;
+    int64_t window_start;
+    int64_t max_key;
+    bool any_key;
+} ingest_ctx;
+
+static double ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void count_issues(eg_ingest_report *rep, unsigned issues)
+{
+    rep->metadata_invalid += !!(issues & EG_ISSUE_METADATA_INVALID);
+    rep->metadata_not_object += !!(issues & EG_ISSUE_METADATA_NOT_OBJECT);
+    rep->blank_content += !!(issues & EG_ISSUE_BLANK_CONTENT);
+    rep->updated_before_created += !!(issues & EG_ISSUE_UPDATED_BEFORE_CREATED);
+}
+
+static int on_batch(const eg_batch *b, void *ud)
+{
+    ingest_ctx *c = ud;
+    eg_ingest_report *rep = c->rep;
+    int rc;
+    for (size_t i = 0; i < b->n; i++) {
+        const eg_record *r = &b->rows[i];
+        eg_staged g;
+        eg_put_result res;
+        rep->read++;
+        if (r->has_created || r->has_updated) {
+            int64_t key = r->has_updated ? r->updated_at : r->created_at;
+            if (!c->any_key || key > c->max_key)
+                c->max_key = key;
+            c->any_key = true;
+        }
+        if (c->seen && (rc = eg_idset_add(c->seen, r->id, r->id_len)))
+            return rc;
+        eg_buf_reset(&c->concepts_buf);
+        if ((rc = eg_stage_record(r, c->opts->now, c->window_start, c->concepts, &g,
+                                  &c->concepts_buf)))
+            return rc;
+        if (g.skip)
+            rep->skipped[(int)g.skip < (int)EG_REPORT_SKIPS ? (int)g.skip : 0]++;
+        else
+            rep->staged++;
+        count_issues(rep, g.issues);
+        if ((rc = eg_store_memory_put(c->st, r, &g, g.skip ? NULL : c->concepts_buf.data,
+                                      c->source_system, c->opts->now, &res)))
+            return rc;
+        rep->inserted += res == EG_PUT_INSERTED;
+        rep->updated += res == EG_PUT_UPDATED;
+        rep->unchanged += res == EG_PUT_UNCHANGED;
+    }
+    return 0;
+}
+
+static int on_reject(const char *row_id, const char *field, const char *reason, void *ud)
+{
+    ingest_ctx *c = ud;
+    c->rep->rejected++;
+    eg_log(EG_LOG_WARN, "source row %s: %s: %s (quarantined)", row_id, field, reason);
+    return eg_store_quarantine(c->st, c->opts->now, c->source_kind, row_id, field, reason, NULL,
+                               0);
+}
+
+static int restage_one(const eg_record *r, eg_staged *out, eg_buf *concepts, void *ud)
+{
+    ingest_ctx *c = ud;
+    return eg_stage_record(r, c->opts->now, c->window_start, concepts ? c->concepts : NULL, out,
+                           concepts);
+}
+
+/* Sleeps before retry k (1-based): exponential from the configured delay, ±50 % jitter. */
+static void backoff(const eg_config *cfg, int k)
+{
+    double base = (double)cfg->source_retry_delay * pow(2.0, k - 1);
+    if (base > 30e6)
+        base = 30e6;
+    double jitter = 0.5 + (double)rand() / RAND_MAX; /* jitter is not part of any result */
+    usleep((useconds_t)(base * jitter));
+}
+
+static int one_attempt(ingest_ctx *c, eg_source **srcp)
+{
+    eg_ingest_report *rep = c->rep;
+    const eg_ingest_opts *o = c->opts;
+    struct timespec t0;
+    int rc;
+    bool found;
+    int64_t wm = 0, since = INT64_MIN;
+
+    if ((rc = eg_source_open(srcp, c->cfg)))
+        return rc;
+    eg_source *src = *srcp;
+    snprintf(rep->source, sizeof rep->source, "%s", eg_source_describe(src));
+    c->source_kind = eg_source_kind(src);
+    c->source_system = c->cfg->source_system ? c->cfg->source_system : c->source_kind;
+    if ((rc = eg_store_begin(c->st)))
+        return rc;
+    if ((rc = eg_store_watermark_get(c->st, rep->source, &wm, &found)))
+        return rc;
+    rep->had_watermark = found;
+    rep->watermark_before = wm;
+    if (found && !o->full)
+        since = wm - c->cfg->source_lookback;
+    if (o->full && !c->seen && (rc = eg_idset_new(&c->seen)))
+        return rc;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rc = eg_source_scan(src, since, on_batch, on_reject, c);
+    rep->ms_read = ms_since(&t0);
+    if (rc)
+        return rc;
+    if (o->full) {
+        eg_buf ex;
+        eg_buf_init(&ex, 4096);
+        rc = eg_store_mark_deleted(c->st, c->source_system, c->seen, o->now,
+                                   &rep->deleted_at_source, &ex);
+        snprintf(rep->deleted_examples, sizeof rep->deleted_examples, "%s", ex.data ? ex.data : "");
+        eg_buf_free(&ex);
+        if (rc)
+            return rc;
+    }
+    if (c->any_key) {
+        rep->watermark_after = found && wm > c->max_key ? wm : c->max_key;
+        if ((rc = eg_store_watermark_set(c->st, rep->source, rep->watermark_after, rep->run_id)))
+            return rc;
+    } else {
+        rep->watermark_after = wm;
+    }
+    if (o->restage) {
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = eg_store_restage(c->st, o->now, restage_one, c, &rep->restaged);
+        rep->ms_restage = ms_since(&t0);
+        if (rc)
+            return rc;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rc = eg_store_fts_sync(c->st, &rep->fts_indexed);
+    rep->ms_fts = ms_since(&t0);
+    if (rc)
+        return rc;
+    return eg_store_commit(c->st);
+}
+
+static void reset_counts(eg_ingest_report *rep)
+{
+    int64_t run_id = rep->run_id;
+    int attempts = rep->attempts;
+    memset(rep, 0, sizeof *rep);
+    rep->run_id = run_id;
+    rep->attempts = attempts;
+}
+
+int eg_ingest(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts,
+              eg_ingest_report *rep)
+{
+    ingest_ctx c = {.st = st, .cfg = cfg, .opts = opts, .rep = rep};
+    struct timespec t0;
+    int rc;
+    char *counts = NULL;
+    memset(rep, 0, sizeof *rep);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    srand((unsigned)(getpid() ^ t0.tv_nsec));
+    eg_buf_init(&c.concepts_buf, 0);
+    c.window_start =
+        eg_staging_window_start(opts->now, cfg->staging_max_age_months, cfg->staging_max_age_days);
+    if ((rc = eg_concepts_new(&c.concepts, cfg->staging_language, cfg->staging_max_concepts)))
+        goto done;
+    if ((rc = eg_store_run_begin(st, opts->command ? opts->command : "ingest", opts->now,
+                                 cfg->source ? "configured" : "embedded", &rep->run_id)))
+        goto done;
+    for (int attempt = 1;; attempt++) {
+        eg_source *src = NULL;
+        reset_counts(rep);
+        rep->attempts = attempt;
+        c.any_key = false;
+        c.max_key = 0;
+        if (c.seen) {
+            eg_idset_free(c.seen);
+            c.seen = NULL;
+        }
+        rc = one_attempt(&c, &src);
+        eg_source_close(src);
+        if (!rc)
+            break;
+        eg_store_rollback(st);
+        if (rc != EG_EUNAVAIL || attempt > cfg->source_retries)
+            break;
+        eg_log(EG_LOG_WARN, "read of %s failed (attempt %d of %d): %s; nothing of it was kept, "
+                            "retrying",
+               rep->source, attempt, cfg->source_retries + 1, eg_error_last()->message);
+        backoff(cfg, attempt);
+    }
+done:
+    rep->ms_total = ms_since(&t0);
+    if (rep->run_id) {
+        eg_error saved = *eg_error_last();
+        counts = eg_ingest_report_json(rep, opts->now);
+        eg_store_run_finish(st, rep->run_id, rc ? "failed" : "ok", counts, NULL,
+                            rc ? saved.message : NULL);
+        *(eg_error *)eg_error_last() = saved;
+    }
+    free(counts);
+    eg_idset_free(c.seen);
+    eg_concepts_free(c.concepts);
+    eg_buf_free(&c.concepts_buf);
+    return rc;
+}
+
+char *eg_ingest_report_json(const eg_ingest_report *rep, int64_t now)
+{
+    eg_buf b;
+    char t1[EG_TIME_BUFSZ], t2[EG_TIME_BUFSZ];
+    eg_buf_init(&b, 0);
+    eg_buf_printf(&b, "{\"run_id\":%lld,\"now\":\"%s\",\"source\":", (long long)rep->run_id,
+                  eg_time_format(now, t1));
+    eg_buf_json_str(&b, rep->source, strlen(rep->source));
+    eg_buf_printf(&b,
+                  ",\"attempts\":%d,\"read\":%lld,\"inserted\":%lld,\"updated\":%lld,"
+                  "\"unchanged\":%lld,\"staged\":%lld,\"skipped\":{\"null_content\":%lld,"
+                  "\"empty_content\":%lld,\"out_of_window\":%lld,\"null_created_at\":%lld},"
+                  "\"quarantined\":%lld,\"quality\":{\"metadata_invalid\":%lld,"
+                  "\"metadata_not_object\":%lld,\"blank_content\":%lld,"
+                  "\"updated_before_created\":%lld},\"deleted_at_source\":%lld,",
+                  rep->attempts, (long long)rep->read, (long long)rep->inserted,
+                  (long long)rep->updated, (long long)rep->unchanged, (long long)rep->staged,
+                  (long long)rep->skipped[EG_SKIP_NULL_CONTENT],
+                  (long long)rep->skipped[EG_SKIP_EMPTY_CONTENT],
+                  (long long)rep->skipped[EG_SKIP_OUT_OF_WINDOW],
+                  (long long)rep->skipped[EG_SKIP_NULL_CREATED_AT], (long long)rep->rejected,
+                  (long long)rep->metadata_invalid, (long long)rep->metadata_not_object,
+                  (long long)rep->blank_content, (long long)rep->updated_before_created,
+                  (long long)rep->deleted_at_source);
+    eg_buf_puts(&b, "\"deleted_examples\":");
+    eg_buf_json_str(&b, rep->deleted_examples, strlen(rep->deleted_examples));
+    eg_buf_printf(&b, ",\"restaged\":%lld,\"fts_indexed\":%lld,\"watermark\":",
+                  (long long)rep->restaged, (long long)rep->fts_indexed);
+    if (rep->watermark_after || rep->had_watermark)
+        eg_buf_printf(&b, "\"%s\"", eg_time_format(rep->watermark_after, t2));
+    else
+        eg_buf_puts(&b, "null");
+    eg_buf_printf(&b,
+                  ",\"ms\":{\"read\":%.1f,\"restage\":%.1f,\"fts\":%.1f,\"total\":%.1f}}",
+                  rep->ms_read, rep->ms_restage, rep->ms_fts, rep->ms_total);
+    return b.data; /* NULL if out of memory */
+}

@@ -1,0 +1,274 @@
+/*
+ * conninfo.c — password detection and masking for libpq connection strings.
+ *
+ * Owns nothing beyond the call: every function parses with PQconninfoParse and frees the result.
+ * A URI is masked in place textually (following libpq's own URI grammar) and then re-parsed to
+ * prove the password is gone; anything else, or a URI whose textual mask does not survive that
+ * check, is rebuilt from the parsed options. A dbname that is itself a connection string (libpq
+ * expands those) is looked into as well. This module does not connect and does not log.
+ */
+#include "source/conninfo.h"
+
+#include "engram/error.h"
+
+#include <ctype.h>
+#include <libpq-fe.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MASK "****"
+
+/* An output cursor into the caller's buffer that remembers whether it overflowed. */
+typedef struct out_buf {
+    char *p;
+    size_t sz, len;
+    bool overflow;
+} out_buf;
+
+static void out_put(out_buf *o, const char *s, size_t n) {
+    if (o->sz == 0) {
+        o->overflow = o->overflow || n > 0;
+        return;
+    }
+    size_t room = o->sz - 1 - o->len;
+    if (n > room) {
+        n = room;
+        o->overflow = true;
+    }
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+    o->p[o->len] = '\0';
+}
+
+static void out_puts(out_buf *o, const char *s) {
+    out_put(o, s, strlen(s));
+}
+
+static const char *uri_body(const char *s) {
+    static const char *const prefixes[] = {"postgresql://", "postgres://"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+        size_t n = strlen(prefixes[i]);
+        if (strncmp(s, prefixes[i], n) == 0)
+            return s + n;
+    }
+    return NULL;
+}
+
+/* libpq treats a dbname value as a connection string when it is a URI or contains '='. */
+static bool looks_like_conninfo(const char *s) {
+    return uri_body(s) != NULL || strchr(s, '=') != NULL;
+}
+
+static int hexval(int c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* True if the percent-encoded key s[0..n) decodes to "password". */
+static bool key_is_password(const char *s, size_t n) {
+    static const char want[] = "password";
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)s[i];
+        if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+            c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
+            i += 2;
+        }
+        if (k >= sizeof want - 1 || c != want[k])
+            return false;
+        k++;
+    }
+    return k == sizeof want - 1;
+}
+
+/* Masks a URI textually: the password of the user info, and password= query parameters. */
+static void mask_uri(const char *s, out_buf *o) {
+    const char *body = uri_body(s);
+    out_put(o, s, (size_t)(body - s));
+    const char *p = body;
+    while (*p && *p != '@' && *p != '/')
+        p++;
+    if (*p == '@') {
+        const char *colon = memchr(body, ':', (size_t)(p - body));
+        if (colon) {
+            out_put(o, body, (size_t)(colon - body) + 1);
+            out_puts(o, MASK);
+        } else {
+            out_put(o, body, (size_t)(p - body));
+        }
+        body = p; /* the '@' and what follows */
+    }
+    const char *q = strchr(body, '?');
+    if (!q) {
+        out_puts(o, body);
+        return;
+    }
+    out_put(o, body, (size_t)(q - body) + 1);
+    p = q + 1;
+    while (*p) {
+        size_t n = strcspn(p, "&");
+        const char *eq = memchr(p, '=', n);
+        if (eq && key_is_password(p, (size_t)(eq - p))) {
+            out_put(o, p, (size_t)(eq - p) + 1);
+            out_puts(o, MASK);
+        } else {
+            out_put(o, p, n);
+        }
+        p += n;
+        if (*p == '&') {
+            out_put(o, "&", 1);
+            p++;
+        }
+    }
+}
+
+static void put_value(out_buf *o, const char *v) {
+    bool quote = *v == '\0';
+    for (const char *c = v; *c && !quote; c++)
+        quote = isspace((unsigned char)*c) || *c == '\'' || *c == '\\';
+    if (!quote) {
+        out_puts(o, v);
+        return;
+    }
+    out_put(o, "'", 1);
+    for (const char *c = v; *c; c++) {
+        if (*c == '\'' || *c == '\\')
+            out_put(o, "\\", 1);
+        out_put(o, c, 1);
+    }
+    out_put(o, "'", 1);
+}
+
+static int mask_into(const char *s, out_buf *o, int depth);
+
+/* Rebuilds a connection string from libpq's parse, with the password masked. */
+static void rebuild(const PQconninfoOption *opts, out_buf *o, int depth) {
+    bool first = true;
+    for (const PQconninfoOption *opt = opts; opt->keyword; opt++) {
+        if (!opt->val)
+            continue;
+        if (!first)
+            out_put(o, " ", 1);
+        first = false;
+        out_puts(o, opt->keyword);
+        out_put(o, "=", 1);
+        if (strcmp(opt->keyword, "password") == 0) {
+            out_puts(o, MASK);
+        } else if (strcmp(opt->keyword, "dbname") == 0 && depth == 0 &&
+                   looks_like_conninfo(opt->val)) {
+            /* a nested connection string: mask it, then quote the masked text */
+            char inner[1024];
+            out_buf io = {inner, sizeof inner, 0, false};
+            if (mask_into(opt->val, &io, depth + 1) != 0 || io.overflow)
+                out_puts(o, MASK);
+            else
+                put_value(o, inner);
+        } else {
+            put_value(o, opt->val);
+        }
+    }
+}
+
+static bool opts_password(const PQconninfoOption *opts, const char **pw, const char **dbname) {
+    *pw = NULL;
+    *dbname = NULL;
+    for (const PQconninfoOption *opt = opts; opt->keyword; opt++) {
+        if (opt->val && strcmp(opt->keyword, "password") == 0)
+            *pw = opt->val;
+        else if (opt->val && strcmp(opt->keyword, "dbname") == 0)
+            *dbname = opt->val;
+    }
+    return *pw && **pw;
+}
+
+/* True if the masked text s parses to options whose password is absent or the mask. */
+static bool mask_holds(const char *s) {
+    PQconninfoOption *opts = PQconninfoParse(s, NULL);
+    if (!opts)
+        return false;
+    const char *pw, *db;
+    opts_password(opts, &pw, &db);
+    bool ok = !pw || strcmp(pw, MASK) == 0;
+    if (ok && db && uri_body(db))
+        ok = false; /* a nested URI in a URI's dbname: let rebuild() handle it */
+    PQconninfoFree(opts);
+    return ok;
+}
+
+static int mask_into(const char *s, out_buf *o, int depth) {
+    PQconninfoOption *opts = PQconninfoParse(s, NULL);
+    if (!opts)
+        return EG_ECONFIG;
+    size_t start = o->len;
+    if (uri_body(s)) {
+        mask_uri(s, o);
+        if (!o->overflow && mask_holds(o->p + start)) {
+            PQconninfoFree(opts);
+            return 0;
+        }
+        o->len = start;
+        if (o->sz)
+            o->p[start] = '\0';
+        o->overflow = false;
+    }
+    rebuild(opts, o, depth);
+    PQconninfoFree(opts);
+    return 0;
+}
+
+int eg_conninfo_mask(const char *conninfo, char *out, size_t outsz) {
+    out_buf o = {out, outsz, 0, false};
+    if (outsz)
+        out[0] = '\0';
+    if (mask_into(conninfo ? conninfo : "", &o, 0) != 0) {
+        o.len = 0;
+        if (outsz)
+            out[0] = '\0';
+        out_puts(&o, "(unparseable connection string)");
+        return eg_error_set(EG_ECONFIG, "the PostgreSQL connection string could not be parsed");
+    }
+    if (o.overflow)
+        return eg_error_set(EG_ENOMEM, "masked connection string longer than %zu bytes", outsz);
+    return 0;
+}
+
+char *eg__conninfo_password(const char *conninfo) {
+    PQconninfoOption *opts = PQconninfoParse(conninfo ? conninfo : "", NULL);
+    if (!opts)
+        return NULL;
+    const char *pw, *db;
+    char *res = NULL;
+    if (opts_password(opts, &pw, &db))
+        res = strdup(pw);
+    else if (db && looks_like_conninfo(db) && strcmp(db, conninfo ? conninfo : "") != 0)
+        res = eg__conninfo_password(db);
+    PQconninfoFree(opts);
+    return res;
+}
+
+/* For strings libpq rejects: does it merely look like it holds a password? */
+static bool looks_like_password(const char *s) {
+    if (strcasestr(s, "password"))
+        return true;
+    const char *body = uri_body(s);
+    if (!body)
+        return false;
+    size_t n = strcspn(body, "@/");
+    return body[n] == '@' && memchr(body, ':', n) != NULL;
+}
+
+bool eg_conninfo_has_password(const char *conninfo) {
+    if (!conninfo)
+        return false;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+    if (!opts)
+        return looks_like_password(conninfo);
+    PQconninfoFree(opts);
+    char *pw = eg__conninfo_password(conninfo);
+    bool has = pw != NULL;
+    free(pw);
+    return has;
+}

@@ -1,0 +1,34 @@
+/*
+ * conninfo.h — looking inside libpq connection strings without revealing their secrets.
+ *
+ * Both forms libpq accepts are handled: URIs (postgresql://user:pw@host/db?opt=v) and keyword
+ * strings (host=h password='x y'). Parsing is libpq's own (PQconninfoParse), so engram and libpq
+ * never disagree about what a string contains. Used by the PostgreSQL source (error messages and
+ * log lines), `engram config check` and the config loader (a password in engram's own config file
+ * is refused unless the file is mode 0600).
+ */
+#ifndef EG_SOURCE_CONNINFO_H
+#define EG_SOURCE_CONNINFO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* True if conninfo sets a non-empty password (in a URI's user info, a URI query parameter or a
+ * password= keyword). A string libpq cannot parse counts as holding a password when it merely
+ * looks like it does ("password" or URI user info with a colon), to err on the safe side. */
+bool eg_conninfo_has_password(const char *conninfo);
+
+/* Writes into out (outsz bytes, always NUL-terminated when outsz > 0) a copy of conninfo whose
+ * password, if any, is replaced by "****". A URI keeps its shape
+ * (postgresql://user:****@host/db?..); a keyword string is rebuilt from libpq's parse (keywords in
+ * libpq's order, values quoted when needed). Returns 0, EG_ENOMEM when out is too small (out then
+ * holds a truncated but masked string), or EG_ECONFIG when libpq cannot parse conninfo (out then
+ * holds a placeholder and the last error says why, with no part of the string in it). NULL conninfo
+ * is the empty string. */
+int eg_conninfo_mask(const char *conninfo, char *out, size_t outsz);
+
+/* The password conninfo sets, as a malloc'ed string the caller frees, or NULL when there is none
+ * (or the string does not parse). Used to scrub messages; never print it. */
+char *eg__conninfo_password(const char *conninfo);
+
+#endif

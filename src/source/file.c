@@ -1,0 +1,383 @@
+/*
+ * file.c — JSONL and CSV readers for `engram import` (see file.h).
+ *
+ * JSON parsing is jansson's; the CSV reader is a small RFC 4180 state machine because it must
+ * tell NULL (empty) from "" (quoted empty) and report the line each record starts on. Lines are
+ * capped at 64 MiB so a corrupt file cannot exhaust memory.
+ */
+#include "source/file.h"
+
+#include "engram/error.h"
+#include "util/buf.h"
+#include "util/timeutil.h"
+#include "util/utf8.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_LINE ((size_t)64 << 20)
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && !strcasecmp(s + n - m, suffix);
+}
+
+static int reject(const eg_file_handlers *h, int64_t line, const char *field, const char *reason,
+                  const char *raw, size_t raw_len)
+{
+    return h->on_reject ? h->on_reject(line, field, reason, raw, raw_len, h->ud) : 0;
+}
+
+/* Reads a time member: returns 0 ok, 1 absent/null, -1 malformed. */
+static int json_time(json_t *obj, const char *key, int64_t *out)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v))
+        return 1;
+    if (json_is_string(v))
+        return eg_time_parse(json_string_value(v), json_string_length(v), out) ? -1 : 0;
+    if (json_is_integer(v)) {
+        *out = (int64_t)json_integer_value(v) * EG_USEC_PER_SEC;
+        return 0;
+    }
+    return -1;
+}
+
+static int jsonl_line(const eg_file_handlers *h, int64_t lineno, const char *line, size_t len)
+{
+    json_error_t jerr;
+    json_t *obj = NULL, *id, *content;
+    char *meta_text = NULL, idbuf[32];
+    eg_record r = {0};
+    int rc = 0, t;
+    size_t bad;
+
+    if (!eg_utf8_valid(line, len, &bad)) {
+        char why[80];
+        snprintf(why, sizeof why, "invalid UTF-8 at byte %zu", bad + 1);
+        return reject(h, lineno, NULL, why, line, len);
+    }
+    obj = json_loadb(line, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+    if (!obj) {
+        char why[300];
+        snprintf(why, sizeof why, "not JSON: %s (column %d)", jerr.text, jerr.column);
+        rc = reject(h, lineno, NULL, why, line, len);
+        goto done;
+    }
+    if (!json_is_object(obj)) {
+        rc = reject(h, lineno, NULL, "not a JSON object", line, len);
+        goto done;
+    }
+    id = json_object_get(obj, "id");
+    if (!id || json_is_null(id)) {
+        rc = reject(h, lineno, "id", "missing \"id\"", line, len);
+        goto done;
+    }
+    if (json_is_string(id)) {
+        r.id = json_string_value(id);
+        r.id_len = json_string_length(id);
+    } else if (json_is_integer(id)) {
+        snprintf(idbuf, sizeof idbuf, "%lld", (long long)json_integer_value(id));
+        r.id = idbuf;
+        r.id_len = strlen(idbuf);
+    } else {
+        rc = reject(h, lineno, "id", "\"id\" is not a string or integer", line, len);
+        goto done;
+    }
+    if (r.id_len == 0) {
+        rc = reject(h, lineno, "id", "\"id\" is empty", line, len);
+        goto done;
+    }
+    content = json_object_get(obj, "content");
+    if (!content) {
+        rc = reject(h, lineno, "content", "missing \"content\"", line, len);
+        goto done;
+    }
+    if (json_is_string(content)) {
+        r.content = json_string_value(content);
+        r.content_len = json_string_length(content);
+    } else if (!json_is_null(content)) {
+        rc = reject(h, lineno, "content", "\"content\" is not a string or null", line, len);
+        goto done;
+    }
+    if ((t = json_time(obj, "created_at", &r.created_at)) != 0) {
+        rc = reject(h, lineno, "created_at",
+                    t > 0 ? "missing \"created_at\"" : "\"created_at\" is not an ISO 8601 time",
+                    line, len);
+        goto done;
+    }
+    r.has_created = true;
+    if ((t = json_time(obj, "updated_at", &r.updated_at)) < 0) {
+        rc = reject(h, lineno, "updated_at", "\"updated_at\" is not an ISO 8601 time", line, len);
+        goto done;
+    }
+    r.has_updated = t == 0;
+    json_t *meta = json_object_get(obj, "metadata");
+    if (meta && json_is_string(meta)) {
+        r.metadata = json_string_value(meta);
+        r.metadata_len = json_string_length(meta);
+    } else if (meta && !json_is_null(meta)) {
+        meta_text = json_dumps(meta, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (!meta_text) {
+            rc = eg_error_set(EG_ENOMEM, "out of memory");
+            goto done;
+        }
+        r.metadata = meta_text;
+        r.metadata_len = strlen(meta_text);
+    }
+    r.row_ref = lineno;
+    rc = h->on_record(&r, h->ud);
+done:
+    free(meta_text);
+    json_decref(obj);
+    return rc;
+}
+
+static int read_jsonl(FILE *f, const char *path, const eg_file_handlers *h)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int64_t lineno = 0;
+    int rc = 0;
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        size_t len = (size_t)n;
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            len--;
+        size_t i = 0;
+        while (i < len && (line[i] == ' ' || line[i] == '\t'))
+            i++;
+        if (i == len)
+            continue; /* blank lines are allowed */
+        if (len > MAX_LINE) {
+            if ((rc = reject(h, lineno, NULL, "line longer than 64 MiB", NULL, 0)))
+                break;
+            continue;
+        }
+        if ((rc = jsonl_line(h, lineno, line, len)))
+            break;
+    }
+    if (!rc && ferror(f))
+        rc = eg_error_set(EG_EIO, "could not read %s: %s", path, strerror(errno));
+    free(line);
+    return rc;
+}
+
+/* ---- CSV ---- */
+
+enum { COL_ID, COL_CONTENT, COL_CREATED, COL_UPDATED, COL_META, NCOLS };
+static const char *const col_names[NCOLS] = {"id", "content", "created_at", "updated_at",
+                                             "metadata"};
+
+typedef struct csv_row {
+    eg_buf text;       /* field texts, each NUL-terminated */
+    size_t off[256];   /* start of each field in text */
+    size_t flen[256];  /* length of each field */
+    int quoted[256];   /* field was quoted (so empty means "") */
+    int n;             /* fields */
+    int64_t line;      /* line the record starts on */
+    int too_many;
+} csv_row;
+
+/* Reads one record; returns 1 if read, 0 at EOF, negative on error. *lineno tracks lines. */
+static int csv_next(FILE *f, csv_row *row, int64_t *lineno)
+{
+    int c, in_quotes = 0, any = 0;
+    eg_buf_reset(&row->text);
+    row->n = 0;
+    row->too_many = 0;
+    row->line = *lineno + 1;
+    row->off[0] = 0;
+    row->quoted[0] = 0;
+    for (;;) {
+        c = fgetc(f);
+        if (c == EOF) {
+            if (!any)
+                return 0;
+            break;
+        }
+        any = 1;
+        if (in_quotes) {
+            if (c == '"') {
+                int d = fgetc(f);
+                if (d == '"') {
+                    if (eg_buf_putc(&row->text, '"'))
+                        return EG_ENOMEM;
+                    continue;
+                }
+                in_quotes = 0;
+                if (d == EOF)
+                    break;
+                c = d;
+            } else {
+                if (c == '\n')
+                    (*lineno)++;
+                if (eg_buf_putc(&row->text, (char)c))
+                    return EG_ENOMEM;
+                continue;
+            }
+        }
+        if (c == '"' && row->text.len == row->off[row->n]) {
+            in_quotes = 1;
+            row->quoted[row->n] = 1;
+        } else if (c == ',' || c == '\n') {
+            if (row->n < 255) {
+                row->flen[row->n] = row->text.len - row->off[row->n];
+                if (eg_buf_putc(&row->text, '\0'))
+                    return EG_ENOMEM;
+                row->n++;
+                row->off[row->n] = row->text.len;
+                row->quoted[row->n] = 0;
+            } else {
+                row->too_many = 1;
+            }
+            if (c == '\n') {
+                (*lineno)++;
+                return 1;
+            }
+        } else if (c != '\r') {
+            if (eg_buf_putc(&row->text, (char)c))
+                return EG_ENOMEM;
+        }
+        if (row->text.len > MAX_LINE)
+            return eg_error_set(EG_EBADINPUT, "CSV record starting on line %lld is longer than "
+                                              "64 MiB",
+                                (long long)row->line);
+    }
+    /* last field without a trailing newline */
+    if (row->n < 255) {
+        row->flen[row->n] = row->text.len - row->off[row->n];
+        if (eg_buf_putc(&row->text, '\0'))
+            return EG_ENOMEM;
+        row->n++;
+    }
+    (*lineno)++;
+    return 1;
+}
+
+static const char *field(csv_row *row, int i, size_t *len)
+{
+    if (i < 0 || i >= row->n || (row->flen[i] == 0 && !row->quoted[i]))
+        return NULL;
+    *len = row->flen[i];
+    return row->text.data + row->off[i];
+}
+
+static int read_csv(FILE *f, const char *path, const eg_file_handlers *h)
+{
+    csv_row *row = calloc(1, sizeof *row);
+    int64_t lineno = 0;
+    int rc = 0, got, map[NCOLS], ncols;
+    if (!row)
+        return eg_error_set(EG_ENOMEM, "out of memory");
+    eg_buf_init(&row->text, MAX_LINE + 1024);
+    got = csv_next(f, row, &lineno);
+    if (got <= 0) {
+        rc = got < 0 ? got : eg_error_set(EG_EBADINPUT, "%s: empty CSV file (no header)", path);
+        goto done;
+    }
+    ncols = row->n;
+    for (int k = 0; k < NCOLS; k++) {
+        map[k] = -1;
+        for (int i = 0; i < row->n; i++) {
+            const char *name = row->text.data + row->off[i];
+            if (i == 0 && !strncmp(name, "\xEF\xBB\xBF", 3))
+                name += 3; /* byte order mark */
+            if (!strcasecmp(name, col_names[k]))
+                map[k] = i;
+        }
+    }
+    for (int k = 0; k <= COL_CREATED; k++)
+        if (map[k] < 0) {
+            rc = eg_error_set(EG_EBADINPUT, "%s:1: CSV header has no \"%s\" column", path,
+                              col_names[k]);
+            eg_error_hint("the header must name id, content and created_at (updated_at and "
+                          "metadata are optional)");
+            goto done;
+        }
+    while ((got = csv_next(f, row, &lineno)) > 0) {
+        eg_record r = {0};
+        size_t len = 0;
+        const char *s;
+        if (row->n == 1 && row->flen[0] == 0 && !row->quoted[0])
+            continue; /* blank line */
+        if (row->n != ncols || row->too_many) {
+            char why[120];
+            snprintf(why, sizeof why, "has %d fields, the header has %d", row->n, ncols);
+            if ((rc = reject(h, row->line, NULL, why, row->text.data, row->text.len)))
+                goto done;
+            continue;
+        }
+        if (!eg_utf8_valid(row->text.data, row->text.len, NULL)) {
+            if ((rc = reject(h, row->line, NULL, "invalid UTF-8", row->text.data, row->text.len)))
+                goto done;
+            continue;
+        }
+        if (!(r.id = field(row, map[COL_ID], &r.id_len)) || r.id_len == 0) {
+            if ((rc = reject(h, row->line, "id", "missing id", row->text.data, row->text.len)))
+                goto done;
+            continue;
+        }
+        r.content = field(row, map[COL_CONTENT], &r.content_len);
+        if (!(s = field(row, map[COL_CREATED], &len)) || eg_time_parse(s, len, &r.created_at)) {
+            if ((rc = reject(h, row->line, "created_at",
+                             s ? "created_at is not an ISO 8601 time" : "missing created_at",
+                             row->text.data, row->text.len)))
+                goto done;
+            continue;
+        }
+        r.has_created = true;
+        if ((s = field(row, map[COL_UPDATED], &len))) {
+            if (eg_time_parse(s, len, &r.updated_at)) {
+                if ((rc = reject(h, row->line, "updated_at", "updated_at is not an ISO 8601 time",
+                                 row->text.data, row->text.len)))
+                    goto done;
+                continue;
+            }
+            r.has_updated = true;
+        }
+        r.metadata = field(row, map[COL_META], &r.metadata_len);
+        r.row_ref = row->line;
+        if ((rc = h->on_record(&r, h->ud)))
+            goto done;
+    }
+    if (got < 0)
+        rc = got;
+    else if (ferror(f))
+        rc = eg_error_set(EG_EIO, "could not read %s: %s", path, strerror(errno));
+done:
+    eg_buf_free(&row->text);
+    free(row);
+    return rc;
+}
+
+int eg_file_read(const char *path, eg_file_format fmt, const eg_file_handlers *h)
+{
+    FILE *f;
+    int rc;
+    if (fmt == EG_FILE_AUTO) {
+        if (ends_with(path, ".csv"))
+            fmt = EG_FILE_CSV;
+        else if (ends_with(path, ".jsonl") || ends_with(path, ".ndjson") ||
+                 ends_with(path, ".json") || !strcmp(path, "-"))
+            fmt = EG_FILE_JSONL;
+        else {
+            eg_error_set(EG_EUSAGE, "cannot tell the format of \"%s\" from its name", path);
+            eg_error_hint("name it .jsonl or .csv, or pass --format jsonl|csv");
+            return EG_EUSAGE;
+        }
+    }
+    f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f)
+        return eg_error_set(EG_EIO, "could not open \"%s\": %s", path, strerror(errno));
+    rc = fmt == EG_FILE_CSV ? read_csv(f, path, h) : read_jsonl(f, path, h);
+    if (f != stdin)
+        fclose(f);
+    return rc;
+}

@@ -1,0 +1,34 @@
+/*
+ * file.h — reads memory files for `engram import`: JSONL (one JSON object per line) and CSV
+ * (RFC 4180 with a header row naming id, content, created_at, updated_at, metadata).
+ *
+ * Each good row goes to on_record; each bad one to on_reject with its line number, the field and
+ * the reason — the rest of the file is still read. Only a file that cannot be read at all (or a
+ * CSV without id/content in its header) fails the whole call. Records are valid during the
+ * callback only. JSONL metadata: an object or other JSON value is kept as compact JSON text; a
+ * string is kept as the raw metadata text (so it may hold invalid JSON, counted later at staging).
+ * CSV: an empty unquoted field is NULL, a quoted empty field ("") is the empty string.
+ */
+#ifndef EG_SOURCE_FILE_H
+#define EG_SOURCE_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/record.h"
+
+typedef enum { EG_FILE_AUTO, EG_FILE_JSONL, EG_FILE_CSV } eg_file_format;
+
+typedef struct eg_file_handlers {
+    int (*on_record)(const eg_record *r, void *ud);
+    int (*on_reject)(int64_t line, const char *field, const char *reason, const char *raw,
+                     size_t raw_len, void *ud);
+    void *ud;
+} eg_file_handlers;
+
+/* Picks the format from the name (.jsonl/.ndjson/.json → JSONL, .csv → CSV) when AUTO; path "-"
+ * reads standard input. Returns 0, EG_EIO, EG_EBADINPUT (unusable header), or what a handler
+ * returned. */
+int eg_file_read(const char *path, eg_file_format fmt, const eg_file_handlers *h);
+
+#endif

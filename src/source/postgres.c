@@ -1,0 +1,1068 @@
+/*
+ * postgres.c — the PostgreSQL source: reads the memories table over libpq, read-only (SPEC §4).
+ *
+ * Owns one PGconn per open source plus the quoted identifiers and statements built at open time.
+ * open() connects with bounded retries (exponential backoff with jitter, progressive connect
+ * timeouts; bad credentials and a missing database are not retried), makes the session UTC,
+ * UTF-8 and read-only and verifies that with SHOW, then checks the table's columns in the catalog.
+ * scan() reads one REPEATABLE READ READ ONLY snapshot: a full scan with COPY ... (FORMAT binary),
+ * parsed here, an incremental one through a server-side cursor fetched in batches.
+ * It never writes, never reconnects in the middle of a scan (the caller reopens), and never puts
+ * a password into a message or a log line.
+ */
+#include "source/postgres_int.h"
+
+#include "engram/error.h"
+#include "source/conninfo.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+#include "util/utf8.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_BATCH_ROWS 10000
+#define MAX_BATCH_ROWS 1000000
+#define MAX_BATCH_BYTES ((size_t)64 << 20) /* a batch is handed over early past this */
+#define DEFAULT_CONNECT_TIMEOUT_S 5
+#define MAX_CONNECT_TIMEOUT_S 60
+#define MAX_RETRY_DELAY_US (30 * EG_USEC_PER_SEC)
+#define PG_EPOCH_OFFSET_US INT64_C(946684800000000) /* 2000-01-01 minus 1970-01-01 */
+#define TIMESTAMPTZOID 1184
+#define CURSOR_NAME "engram_scan"
+
+enum { COL_ID, COL_CONTENT, COL_CREATED, COL_UPDATED, COL_METADATA, NCOLS };
+
+/* What each mapped column is for and which types it may have (format_type() of the base type). */
+static const struct column_rule {
+    const char *role;
+    const char *types[5];
+    const char *expected;
+} column_rules[NCOLS] = {
+    {"id",
+     {"uuid", "text", "character varying", "bigint", "integer"},
+     "uuid, text, character varying, bigint or integer"},
+    {"content", {"text", "character varying"}, "text or character varying"},
+    {"created_at",
+     {"timestamp with time zone", "timestamp without time zone"},
+     "timestamp with time zone or timestamp without time zone"},
+    {"updated_at",
+     {"timestamp with time zone", "timestamp without time zone"},
+     "timestamp with time zone or timestamp without time zone"},
+    {"metadata", {"jsonb", "json", "text"}, "jsonb, json or text"},
+};
+
+typedef struct pg_source {
+    eg_source base;
+    PGconn *conn;
+    char *conninfo_password;                  /* only to scrub messages; never printed */
+    const char *schema, *table, *cols[NCOLS]; /* borrowed from the config, for messages */
+    char *table_q;                            /* "schema"."table" */
+    char *cols_q[NCOLS];                      /* quoted column names */
+    char *select_sql;                         /* SELECT <5 casts> FROM table_q */
+    size_t batch_rows;
+    char host[256], port[32], db[128], user[128];
+    char describe[1024];
+} pg_source;
+
+/* --- messages without secrets ---------------------------------------------------------------- */
+
+/* Replaces every occurrence of needle in buf (a NUL-terminated string in cap bytes) by "****". */
+static void scrub_one(char *buf, size_t cap, const char *needle) {
+    size_t nlen = needle ? strlen(needle) : 0;
+    if (nlen == 0 || !strstr(buf, needle))
+        return;
+    char tmp[2048];
+    size_t o = 0;
+    for (const char *p = buf; *p && o + 1 < sizeof tmp;) {
+        if (strncmp(p, needle, nlen) == 0) {
+            for (const char *m = "****"; *m && o + 1 < sizeof tmp; m++)
+                tmp[o++] = *m;
+            p += nlen;
+        } else {
+            tmp[o++] = *p++;
+        }
+    }
+    tmp[o] = '\0';
+    snprintf(buf, cap, "%s", tmp);
+}
+
+/* Removes from buf every password engram could know: the connection string's, PGPASSWORD, and the
+ * one libpq used (from a password file). libpq's messages do not contain it; this is a guard. */
+static void scrub(const pg_source *s, char *buf, size_t cap) {
+    scrub_one(buf, cap, s->conninfo_password);
+    scrub_one(buf, cap, getenv("PGPASSWORD"));
+    if (s->conn)
+        scrub_one(buf, cap, PQpass(s->conn));
+}
+
+/* Copies a libpq message into buf on one line: "FATAL:  x\n\tIs the server..." → "FATAL: x Is..".
+ */
+static void one_line(char *buf, size_t cap, const char *msg) {
+    size_t o = 0;
+    int space = 0;
+    for (const char *p = msg ? msg : ""; *p && o + 1 < cap; p++) {
+        if (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r') {
+            space = o > 0;
+            continue;
+        }
+        if (space && o + 2 < cap)
+            buf[o++] = ' ';
+        space = 0;
+        buf[o++] = *p;
+    }
+    buf[o] = '\0';
+}
+
+/* Sets the last error with code, a formatted message, and optional detail and hint, all scrubbed.
+ */
+static int set_error(const pg_source *s, int code, const char *detail, const char *hint,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int set_error(const pg_source *s, int code, const char *detail, const char *hint,
+                     const char *fmt, ...) {
+    char msg[512], buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    scrub(s, msg, sizeof msg);
+    eg_error_set(code, "%s", msg);
+    if (detail && *detail) {
+        one_line(buf, sizeof buf, detail);
+        scrub(s, buf, sizeof buf);
+        eg_error_detail("%s", buf);
+    }
+    if (hint && *hint) {
+        one_line(buf, sizeof buf, hint);
+        scrub(s, buf, sizeof buf);
+        eg_error_hint("%s", buf);
+    }
+    return code;
+}
+
+static const char *or_default(const char *v, const char *dflt) {
+    return v && *v ? v : dflt;
+}
+
+/* Remembers where the connection goes (or went), for messages and describe(). */
+static void note_endpoint(pg_source *s) {
+    snprintf(s->host, sizeof s->host, "%s", or_default(PQhost(s->conn), "(default)"));
+    snprintf(s->port, sizeof s->port, "%s", or_default(PQport(s->conn), "5432"));
+    snprintf(s->db, sizeof s->db, "%s", or_default(PQdb(s->conn), "(default)"));
+    snprintf(s->user, sizeof s->user, "%s", or_default(PQuser(s->conn), "(default)"));
+}
+
+static int is_connection_loss(PGconn *conn, const char *sqlstate) {
+    if (PQstatus(conn) == CONNECTION_BAD)
+        return 1;
+    if (!sqlstate)
+        return 0;
+    return strncmp(sqlstate, "08", 2) == 0 || strcmp(sqlstate, "57P01") == 0 ||
+           strcmp(sqlstate, "57P02") == 0 || strcmp(sqlstate, "57P03") == 0;
+}
+
+/* Turns a failed result (or a NULL one) into EG_EUNAVAIL when the connection is gone, else
+ * EG_ESOURCE with PostgreSQL's message, detail and hint. what says what engram was doing. */
+static int result_error(const pg_source *s, const PGresult *res, const char *what) {
+    char msg[512];
+    const char *sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (!primary)
+        primary =
+            res && *PQresultErrorMessage(res) ? PQresultErrorMessage(res) : PQerrorMessage(s->conn);
+    one_line(msg, sizeof msg, primary);
+    if (is_connection_loss(s->conn, sqlstate)) {
+        return set_error(s, EG_EUNAVAIL, msg,
+                         "engram commits nothing of an interrupted read; run it again when the "
+                         "server is back (exit code 75 means: try again later)",
+                         "lost the connection to PostgreSQL at host=%s port=%s database=%s while "
+                         "%s",
+                         s->host, s->port, s->db, what);
+    }
+    const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+    const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
+    if (sqlstate && strcmp(sqlstate, "57014") == 0 && !hint)
+        hint = "the source statement timeout may be too short for this read";
+    return set_error(s, EG_ESOURCE, detail, hint,
+                     "PostgreSQL error while %s (table \"%s.%s\", database \"%s\" on host %s): %s",
+                     what, s->schema, s->table, s->db, s->host, msg);
+}
+
+/* Runs a statement that returns no rows. */
+static int exec_command(const pg_source *s, const char *sql, const char *what) {
+    PGresult *res = PQexec(s->conn, sql);
+    int rc = 0;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        rc = result_error(s, res, what);
+    PQclear(res);
+    return rc;
+}
+
+/* --- connecting ----------------------------------------------------------------------------- */
+
+/* splitmix64: jitter for the retry delays only; no computed data depends on it. */
+static uint64_t next_random(uint64_t *state) {
+    uint64_t z = (*state += UINT64_C(0x9E3779B97F4A7C15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+static void sleep_us(int64_t us) {
+    struct timespec ts = {(time_t)(us / EG_USEC_PER_SEC), (long)(us % EG_USEC_PER_SEC) * 1000};
+    while (us > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+typedef enum { CONNECT_OK, CONNECT_RETRY, CONNECT_AUTH, CONNECT_NODB } connect_outcome;
+
+/* Sorts a failed connection: retrying does not fix credentials or a missing database. libpq has
+ * no SQLSTATE for connection failures, so the (English, lc_messages=C) texts are matched too. */
+static connect_outcome classify_failure(PGconn *conn, const char *msg) {
+    if (PQconnectionNeedsPassword(conn))
+        return CONNECT_AUTH;
+    static const char *const auth[] = {
+        "password authentication failed",
+        "authentication failed",
+        "no password supplied",
+        "no pg_hba.conf entry",
+        "pg_hba.conf rejects",
+        "SCRAM authentication",
+        "server requested a cleartext password",
+    };
+    for (size_t i = 0; i < sizeof auth / sizeof auth[0]; i++)
+        if (strstr(msg, auth[i]))
+            return CONNECT_AUTH;
+    if (strstr(msg, "role \"") && strstr(msg, "does not exist"))
+        return CONNECT_AUTH; /* 28000 */
+    if (strstr(msg, "database \"") && strstr(msg, "does not exist"))
+        return CONNECT_NODB; /* 3D000 */
+    return CONNECT_RETRY;
+}
+
+/* The connect timeout the user asked for in the connection string, or the configured one. */
+static long base_connect_timeout(const eg_config *cfg, const char *conninfo) {
+    long t = 0;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+    for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+        if (o->val && strcmp(o->keyword, "connect_timeout") == 0) {
+            char *end;
+            t = strtol(o->val, &end, 10);
+            if (*end != '\0')
+                t = 0;
+        }
+    }
+    PQconninfoFree(opts);
+    if (t > 0)
+        return t;
+    if (cfg->source_connect_timeout > 0)
+        return (long)((cfg->source_connect_timeout + EG_USEC_PER_SEC - 1) / EG_USEC_PER_SEC);
+    return DEFAULT_CONNECT_TIMEOUT_S;
+}
+
+/* Connects with bounded retries. On success s->conn is open; on failure it is NULL. */
+static int connect_with_retries(pg_source *s, const eg_config *cfg, const char *conninfo) {
+    int attempts = 1 + (cfg->source_retries > 0 ? cfg->source_retries : 0);
+    long timeout = base_connect_timeout(cfg, conninfo);
+    long timeout_cap = timeout > MAX_CONNECT_TIMEOUT_S ? timeout : MAX_CONNECT_TIMEOUT_S;
+    int64_t delay = cfg->source_retry_delay > 0 ? cfg->source_retry_delay : 0;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t rng = (uint64_t)getpid() << 32 ^ (uint64_t)now.tv_nsec ^ (uint64_t)now.tv_sec;
+    char reason[1024] = "", timeout_s[24];
+
+    for (int k = 1; k <= attempts; k++) {
+        snprintf(timeout_s, sizeof timeout_s, "%ld", timeout);
+        /* engram's defaults come before dbname, so the expanded user string overrides them;
+         * the (progressive) connect_timeout comes after it */
+        const char *const keys[] = {
+            "fallback_application_name", "keepalives", "keepalives_idle", "keepalives_interval",
+            "keepalives_count",          "dbname",     "connect_timeout", NULL};
+        const char *const vals[] = {"engram", "1", "60", "10", "6", conninfo, timeout_s, NULL};
+        s->conn = PQconnectdbParams(keys, vals, 1);
+        if (!s->conn)
+            return eg_error_set(EG_ENOMEM, "out of memory creating a PostgreSQL connection");
+        note_endpoint(s);
+        if (PQstatus(s->conn) == CONNECTION_OK)
+            return 0;
+
+        one_line(reason, sizeof reason, PQerrorMessage(s->conn));
+        scrub(s, reason, sizeof reason);
+        connect_outcome why = classify_failure(s->conn, reason);
+        PQfinish(s->conn);
+        s->conn = NULL;
+        if (why == CONNECT_AUTH) {
+            return set_error(
+                s, EG_EAUTH, reason,
+                "engram takes no password itself: put it in ~/.pgpass or the file PGPASSFILE "
+                "names (mode 0600), in PGPASSWORD, or in a service file (PGSERVICEFILE); check "
+                "the user name and the server's pg_hba.conf",
+                "PostgreSQL refused the credentials of user \"%s\" at host=%s port=%s "
+                "database=%s",
+                s->user, s->host, s->port, s->db);
+        }
+        if (why == CONNECT_NODB) {
+            return set_error(
+                s, EG_ESOURCE, reason, "check the database name in the source connection string",
+                "database \"%s\" does not exist on host=%s port=%s", s->db, s->host, s->port);
+        }
+        if (k == attempts) {
+            eg_log(EG_LOG_WARN,
+                   "could not connect to PostgreSQL at host=%s port=%s dbname=%s (attempt %d of "
+                   "%d): %s",
+                   s->host, s->port, s->db, k, attempts, reason);
+            break;
+        }
+        /* ±50% jitter around an exponentially growing delay */
+        int64_t step = delay;
+        for (int i = 1; i < k && step < MAX_RETRY_DELAY_US; i++)
+            step *= 2;
+        if (step > MAX_RETRY_DELAY_US)
+            step = MAX_RETRY_DELAY_US;
+        int64_t wait = step / 2 + (step > 0 ? (int64_t)(next_random(&rng) % (uint64_t)step) : 0);
+        eg_log(EG_LOG_WARN,
+               "could not connect to PostgreSQL at host=%s port=%s dbname=%s (attempt %d of %d): "
+               "%s; retrying in %.2f s",
+               s->host, s->port, s->db, k, attempts, reason, (double)wait / 1e6);
+        sleep_us(wait);
+        timeout = timeout * 2 > timeout_cap ? timeout_cap : timeout * 2;
+    }
+    return set_error(s, EG_EUNAVAIL, reason,
+                     "check that the server runs and accepts TCP/IP connections on that host and "
+                     "port; engram exits with code 75 so that a scheduler can try again later",
+                     "could not connect to PostgreSQL at host=%s port=%s database=%s after %d "
+                     "attempt%s",
+                     s->host, s->port, s->db, attempts, attempts == 1 ? "" : "s");
+}
+
+/* UTC, UTF-8, a statement timeout, and a read-only session verified with SHOW. */
+static int setup_session(pg_source *s, const eg_config *cfg) {
+    char sql[256];
+    long long ms = cfg->source_statement_timeout > 0 ? cfg->source_statement_timeout / 1000 : 0;
+    if (cfg->source_statement_timeout > 0 && ms == 0)
+        ms = 1;
+    snprintf(sql, sizeof sql,
+             "SET TimeZone TO 'UTC'; SET client_encoding TO 'UTF8'; SET statement_timeout TO %lld",
+             ms);
+    int rc = exec_command(s, sql, "setting up the session");
+    if (rc)
+        return rc;
+
+    PGresult *res = PQexec(s->conn, "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY; "
+                                    "SET default_transaction_read_only TO on");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        rc = result_error(s, res, "making the session read-only");
+        if (rc == EG_ESOURCE) {
+            eg_error why = *eg_error_last();
+            rc = set_error(s, EG_EREADONLY, why.detail, why.hint,
+                           "could not make the PostgreSQL session read-only at host=%s "
+                           "database=%s: %s",
+                           s->host, s->db, why.message);
+        }
+        goto done;
+    }
+    PQclear(res);
+    res = PQexec(s->conn, "SHOW default_transaction_read_only");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = result_error(s, res, "verifying that the session is read-only");
+        goto done;
+    }
+    if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "on") != 0) {
+        rc = set_error(s, EG_EREADONLY, NULL,
+                       "a connection pooler in transaction mode can lose session settings; "
+                       "connect to the server directly or use a read-only role",
+                       "the PostgreSQL session at host=%s database=%s is not read-only "
+                       "(default_transaction_read_only is \"%s\")",
+                       s->host, s->db, PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "?");
+    }
+done:
+    PQclear(res);
+    return rc;
+}
+
+/* --- schema check ---------------------------------------------------------------------------- */
+
+static const char schema_sql[] =
+    "SELECT a.attname::text,"
+    " pg_catalog.format_type(a.atttypid, a.atttypmod),"
+    " pg_catalog.format_type(COALESCE(NULLIF(t.typbasetype, 0), a.atttypid), NULL),"
+    " pg_catalog.has_column_privilege(c.oid, a.attnum, 'SELECT'),"
+    " pg_catalog.has_schema_privilege(n.oid, 'USAGE')"
+    " FROM pg_catalog.pg_class c"
+    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    " LEFT JOIN pg_catalog.pg_attribute a"
+    "   ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+    " LEFT JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
+    " WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
+    " ORDER BY a.attnum";
+
+static bool type_allowed(const struct column_rule *rule, const char *base) {
+    for (size_t i = 0; i < sizeof rule->types / sizeof rule->types[0] && rule->types[i]; i++)
+        if (strcmp(rule->types[i], base) == 0)
+            return true;
+    return false;
+}
+
+/* "id uuid, content text, ..." into buf, for the detail of a missing-column error. */
+static void list_columns(const PGresult *res, char *buf, size_t cap) {
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int r = 0; r < PQntuples(res) && o + 1 < cap; r++) {
+        if (PQgetisnull(res, r, 0))
+            continue;
+        int n = snprintf(buf + o, cap - o, "%s%s %s", o ? ", " : "", PQgetvalue(res, r, 0),
+                         PQgetvalue(res, r, 1));
+        if (n < 0 || (size_t)n >= cap - o)
+            break;
+        o += (size_t)n;
+    }
+}
+
+static int check_schema(pg_source *s) {
+    const char *params[2] = {s->schema, s->table};
+    PGresult *res = PQexecParams(s->conn, schema_sql, 2, NULL, params, NULL, NULL, 0);
+    int rc = 0;
+    char found[900];
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = result_error(s, res, "reading the catalog");
+        goto done;
+    }
+    if (PQntuples(res) == 0) {
+        rc = set_error(s, EG_ESCHEMA, NULL,
+                       "check the source schema and table settings (names are case-sensitive); "
+                       "the source may be a table, a view or a materialized view",
+                       "table \"%s.%s\" not found in database \"%s\" on host %s", s->schema,
+                       s->table, s->db, s->host);
+        goto done;
+    }
+    if (strcmp(PQgetvalue(res, 0, 4), "t") != 0) {
+        rc = set_error(s, EG_ESOURCE, NULL, "GRANT USAGE ON SCHEMA to the role engram connects as",
+                       "user \"%s\" may not use schema \"%s\" in database \"%s\" on host %s",
+                       s->user, s->schema, s->db, s->host);
+        goto done;
+    }
+    list_columns(res, found, sizeof found);
+    for (int c = 0; c < NCOLS; c++) {
+        const struct column_rule *rule = &column_rules[c];
+        int row = -1;
+        for (int r = 0; r < PQntuples(res) && row < 0; r++)
+            if (!PQgetisnull(res, r, 0) && strcmp(PQgetvalue(res, r, 0), s->cols[c]) == 0)
+                row = r;
+        char detail[1024];
+        if (row < 0) {
+            snprintf(detail, sizeof detail, "columns found: %s", *found ? found : "(none)");
+            rc = set_error(s, EG_ESCHEMA, detail,
+                           "map the column in the source column settings, or add it to the table",
+                           "column \"%s\" (the %s column) not found in table \"%s.%s\" in "
+                           "database \"%s\" on host %s",
+                           s->cols[c], rule->role, s->schema, s->table, s->db, s->host);
+            goto done;
+        }
+        if (!type_allowed(rule, PQgetvalue(res, row, 2))) {
+            snprintf(detail, sizeof detail, "the %s column must be of type %s", rule->role,
+                     rule->expected);
+            rc =
+                set_error(s, EG_ESCHEMA, detail,
+                          "map a column of a compatible type, or read through a view that casts it",
+                          "column \"%s\" of table \"%s.%s\" has type %s; expected %s", s->cols[c],
+                          s->schema, s->table, PQgetvalue(res, row, 1), rule->expected);
+            goto done;
+        }
+        if (strcmp(PQgetvalue(res, row, 3), "t") != 0) {
+            rc = set_error(s, EG_ESOURCE, NULL,
+                           "GRANT SELECT on the table to the role engram connects as",
+                           "user \"%s\" may not read column \"%s\" of table \"%s.%s\" in database "
+                           "\"%s\" on host %s",
+                           s->user, s->cols[c], s->schema, s->table, s->db, s->host);
+            goto done;
+        }
+    }
+done:
+    PQclear(res);
+    return rc;
+}
+
+/* --- statements ------------------------------------------------------------------------------ */
+
+static char *quote_ident(pg_source *s, const char *name) {
+    char *q = PQescapeIdentifier(s->conn, name, strlen(name));
+    if (!q) {
+        char why[512];
+        one_line(why, sizeof why, PQerrorMessage(s->conn));
+        set_error(s, EG_ECONFIG, why, NULL, "cannot quote the identifier \"%s\"", name);
+        return NULL;
+    }
+    char *copy = strdup(q);
+    PQfreemem(q);
+    if (!copy)
+        eg_error_set(EG_ENOMEM, "out of memory quoting an identifier");
+    return copy;
+}
+
+static char *printf_alloc(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *printf_alloc(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *p = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (!p) {
+        eg_error_set(EG_ENOMEM, "out of memory building a statement");
+        return NULL;
+    }
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+static int build_statements(pg_source *s) {
+    char *schema_q = quote_ident(s, s->schema);
+    char *table_only_q = quote_ident(s, s->table);
+    int rc = EG_ENOMEM;
+    if (!schema_q || !table_only_q) {
+        rc = eg_error_last()->code;
+        goto done;
+    }
+    for (int c = 0; c < NCOLS; c++) {
+        s->cols_q[c] = quote_ident(s, s->cols[c]);
+        if (!s->cols_q[c]) {
+            rc = eg_error_last()->code;
+            goto done;
+        }
+    }
+    s->table_q = printf_alloc("%s.%s", schema_q, table_only_q);
+    if (!s->table_q)
+        goto done;
+    s->select_sql = printf_alloc(
+        "SELECT %s::text, %s::text, %s::timestamptz, %s::timestamptz, %s::text FROM %s",
+        s->cols_q[COL_ID], s->cols_q[COL_CONTENT], s->cols_q[COL_CREATED], s->cols_q[COL_UPDATED],
+        s->cols_q[COL_METADATA], s->table_q);
+    if (!s->select_sql)
+        goto done;
+    snprintf(s->describe, sizeof s->describe,
+             "postgresql host=%s port=%s dbname=%s user=%s table=%s", s->host, s->port, s->db,
+             s->user, s->table_q);
+    scrub(s, s->describe, sizeof s->describe);
+    rc = 0;
+done:
+    free(schema_q);
+    free(table_only_q);
+    return rc;
+}
+
+/* --- the source interface -------------------------------------------------------------------- */
+
+static void pg_close(eg_source *base) {
+    pg_source *s = (pg_source *)base;
+    if (!s)
+        return;
+    PQfinish(s->conn);
+    free(s->conninfo_password);
+    free(s->table_q);
+    for (int c = 0; c < NCOLS; c++)
+        free(s->cols_q[c]);
+    free(s->select_sql);
+    free(s);
+}
+
+static int pg_open(eg_source **out, const eg_config *cfg, const char *store_path) {
+    (void)store_path;
+    *out = NULL;
+    const char *conninfo = cfg->source ? cfg->source : "";
+    pg_source *s = calloc(1, sizeof *s);
+    int rc;
+    if (!s)
+        return eg_error_set(EG_ENOMEM, "out of memory opening the PostgreSQL source");
+    s->base.ops = &eg_source_postgres;
+    s->schema = or_default(cfg->source_schema, "public");
+    s->table = or_default(cfg->source_table, "memories");
+    s->cols[COL_ID] = or_default(cfg->col_id, "id");
+    s->cols[COL_CONTENT] = or_default(cfg->col_content, "content");
+    s->cols[COL_CREATED] = or_default(cfg->col_created_at, "created_at");
+    s->cols[COL_UPDATED] = or_default(cfg->col_updated_at, "updated_at");
+    s->cols[COL_METADATA] = or_default(cfg->col_metadata, "metadata");
+    s->batch_rows =
+        cfg->ingest_batch_rows > 0 ? (size_t)cfg->ingest_batch_rows : DEFAULT_BATCH_ROWS;
+    if (s->batch_rows > MAX_BATCH_ROWS)
+        s->batch_rows = MAX_BATCH_ROWS;
+    s->conninfo_password = eg__conninfo_password(conninfo);
+
+    PQconninfoOption *check = PQconninfoParse(conninfo, NULL);
+    if (!check) {
+        rc = set_error(s, EG_ECONFIG, NULL,
+                       "use a libpq URI (postgresql://user@host:5432/dbname) or a key=value "
+                       "string (host=... dbname=...)",
+                       "the PostgreSQL connection string could not be parsed");
+        goto done;
+    }
+    PQconninfoFree(check);
+
+    rc = connect_with_retries(s, cfg, conninfo);
+    if (rc)
+        goto done;
+    rc = setup_session(s, cfg);
+    if (rc)
+        goto done;
+    rc = check_schema(s);
+    if (rc)
+        goto done;
+    rc = build_statements(s);
+done:
+    if (rc) {
+        pg_close(&s->base);
+        return rc;
+    }
+    *out = &s->base;
+    return 0;
+}
+
+/* --- scanning -------------------------------------------------------------------------------- */
+
+typedef struct field {
+    const char *p; /* NULL for SQL NULL */
+    size_t len;
+} field;
+
+typedef struct scan_ctx {
+    pg_source *s;
+    eg_batch batch;
+    eg_batch_fn fn;
+    eg_reject_fn reject;
+    void *ud;
+    int stopped; /* a callback asked to stop; its value is the scan's result */
+} scan_ctx;
+
+static uint32_t be32(const char *p) {
+    const unsigned char *u = (const unsigned char *)p;
+    return (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | u[3];
+}
+
+static uint64_t be64(const char *p) {
+    return (uint64_t)be32(p) << 32 | be32(p + 4);
+}
+
+static int flush(scan_ctx *sc) {
+    if (sc->batch.n == 0)
+        return 0;
+    int rc = sc->fn(&sc->batch, sc->ud);
+    eg_batch_reset(&sc->batch);
+    if (rc)
+        sc->stopped = 1;
+    return rc;
+}
+
+static int reject_row(scan_ctx *sc, const field *id, const char *col, const char *reason) {
+    char idbuf[128];
+    if (!id->p)
+        snprintf(idbuf, sizeof idbuf, "(null id)");
+    else if (!eg_utf8_valid(id->p, id->len, NULL))
+        snprintf(idbuf, sizeof idbuf, "(id not valid UTF-8)");
+    else
+        snprintf(idbuf, sizeof idbuf, "%.*s", (int)(id->len < 120 ? id->len : 120), id->p);
+    int rc = sc->reject ? sc->reject(idbuf, col, reason, sc->ud) : 0;
+    if (rc)
+        sc->stopped = 1;
+    return rc;
+}
+
+/* A binary timestamptz: int64 microseconds since 2000-01-01 UTC. 0 ok, 1 reject, <0 error. */
+static int decode_time(const scan_ctx *sc, const field *f, int64_t *out, const char **why) {
+    if (f->len != 8)
+        return set_error(sc->s, EG_ESOURCE, NULL, NULL,
+                         "unexpected %zu-byte timestamp from PostgreSQL (host=%s database=%s)",
+                         f->len, sc->s->host, sc->s->db);
+    int64_t v = (int64_t)be64(f->p);
+    if (v == INT64_MIN || v == INT64_MAX) {
+        *why = v == INT64_MIN ? "timestamp is -infinity" : "timestamp is infinity";
+        return 1;
+    }
+    if (v > INT64_MAX - PG_EPOCH_OFFSET_US) {
+        *why = "timestamp out of range";
+        return 1;
+    }
+    *out = v + PG_EPOCH_OFFSET_US;
+    return 0;
+}
+
+/* Validates one row, adds it to the batch and hands a full batch to the callback. */
+static int add_row(scan_ctx *sc, const field f[NCOLS]) {
+    static const char *const names[NCOLS] = {"id", "content", "created_at", "updated_at",
+                                             "metadata"};
+    eg_record r = {0};
+    const char *why = NULL;
+    if (!f[COL_ID].p)
+        return reject_row(sc, &f[COL_ID], "id", "id is NULL");
+    for (int c = 0; c < NCOLS; c++) {
+        if (c == COL_CREATED || c == COL_UPDATED || !f[c].p)
+            continue;
+        if (!eg_utf8_valid(f[c].p, f[c].len, NULL))
+            return reject_row(sc, &f[COL_ID], names[c], "not valid UTF-8");
+    }
+    r.id = f[COL_ID].p;
+    r.id_len = f[COL_ID].len;
+    r.content = f[COL_CONTENT].p;
+    r.content_len = f[COL_CONTENT].len;
+    r.metadata = f[COL_METADATA].p;
+    r.metadata_len = f[COL_METADATA].len;
+    for (int c = COL_CREATED; c <= COL_UPDATED; c++) {
+        if (!f[c].p)
+            continue;
+        int64_t *dst = c == COL_CREATED ? &r.created_at : &r.updated_at;
+        int t = decode_time(sc, &f[c], dst, &why);
+        if (t < 0)
+            return t;
+        if (t > 0)
+            return reject_row(sc, &f[COL_ID], names[c], why);
+        if (c == COL_CREATED)
+            r.has_created = true;
+        else
+            r.has_updated = true;
+    }
+    int rc = eg_batch_add(&sc->batch, &r);
+    if (rc)
+        return rc;
+    if (sc->batch.n >= sc->s->batch_rows || sc->batch.arena_len >= MAX_BATCH_BYTES)
+        return flush(sc);
+    return 0;
+}
+
+/* Binary COPY stream parser. Bytes arrive in CopyData messages (one tuple each, in practice,
+ * but nothing here relies on that): a tuple split across messages waits in carry. */
+typedef struct copy_parser {
+    char *carry;
+    size_t carry_len, carry_cap;
+    bool header_done, trailer_seen;
+} copy_parser;
+
+static const char copy_signature[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', '\377', '\r', '\n', 0};
+
+static int copy_format_error(const scan_ctx *sc, const char *what) {
+    return set_error(sc->s, EG_ESOURCE, NULL, NULL,
+                     "malformed binary COPY data from PostgreSQL (%s) reading table \"%s.%s\"",
+                     what, sc->s->schema, sc->s->table);
+}
+
+/* Parses the complete items in p[0..n); *used is how many bytes they took. */
+static int copy_parse(scan_ctx *sc, copy_parser *cp, const char *p, size_t n, size_t *used) {
+    size_t pos = 0;
+    *used = 0;
+    if (!cp->header_done) {
+        if (n < 19)
+            return 0;
+        if (memcmp(p, copy_signature, sizeof copy_signature) != 0)
+            return copy_format_error(sc, "bad signature");
+        if (be32(p + 11) & (UINT32_C(1) << 16))
+            return copy_format_error(sc, "OIDs included");
+        size_t ext = be32(p + 15);
+        if (n - 19 < ext)
+            return 0;
+        pos = 19 + ext;
+        cp->header_done = true;
+        *used = pos;
+    }
+    while (pos + 2 <= n) {
+        if (cp->trailer_seen)
+            return copy_format_error(sc, "data after the trailer");
+        int16_t nf = (int16_t)(((unsigned char)p[pos] << 8) | (unsigned char)p[pos + 1]);
+        if (nf == -1) {
+            cp->trailer_seen = true;
+            pos += 2;
+            *used = pos;
+            continue;
+        }
+        if (nf != NCOLS)
+            return copy_format_error(sc, "unexpected field count");
+        size_t q = pos + 2;
+        field f[NCOLS];
+        bool complete = true;
+        for (int c = 0; c < NCOLS && complete; c++) {
+            if (n - q < 4) {
+                complete = false;
+                break;
+            }
+            int32_t len = (int32_t)be32(p + q);
+            q += 4;
+            if (len == -1) {
+                f[c].p = NULL;
+                f[c].len = 0;
+                continue;
+            }
+            if (len < 0)
+                return copy_format_error(sc, "negative field length");
+            if (n - q < (size_t)len) {
+                complete = false;
+                break;
+            }
+            f[c].p = p + q;
+            f[c].len = (size_t)len;
+            q += (size_t)len;
+        }
+        if (!complete)
+            break;
+        pos = q;
+        *used = pos;
+        int rc = add_row(sc, f);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Feeds one CopyData chunk to the parser, keeping an incomplete tail for the next chunk. */
+static int copy_feed(scan_ctx *sc, copy_parser *cp, const char *chunk, size_t n) {
+    const char *p = chunk;
+    size_t len = n, used = 0;
+    if (cp->carry_len) {
+        if (cp->carry_len + n > cp->carry_cap) {
+            size_t cap = cp->carry_cap ? cp->carry_cap : 65536;
+            while (cap < cp->carry_len + n)
+                cap *= 2;
+            char *nc = realloc(cp->carry, cap);
+            if (!nc)
+                return eg_error_set(EG_ENOMEM, "out of memory buffering COPY data");
+            cp->carry = nc;
+            cp->carry_cap = cap;
+        }
+        memcpy(cp->carry + cp->carry_len, chunk, n);
+        cp->carry_len += n;
+        p = cp->carry;
+        len = cp->carry_len;
+    }
+    int rc = copy_parse(sc, cp, p, len, &used);
+    if (rc)
+        return rc;
+    size_t rest = len - used;
+    if (p == cp->carry) {
+        memmove(cp->carry, cp->carry + used, rest);
+        cp->carry_len = rest;
+    } else if (rest) {
+        if (rest > cp->carry_cap) {
+            char *nc = realloc(cp->carry, rest);
+            if (!nc)
+                return eg_error_set(EG_ENOMEM, "out of memory buffering COPY data");
+            cp->carry = nc;
+            cp->carry_cap = rest;
+        }
+        memcpy(cp->carry, chunk + used, rest);
+        cp->carry_len = rest;
+    }
+    return 0;
+}
+
+/* Stops a running COPY: a cancel request, then the rest of the stream is read and dropped. */
+static void copy_abandon(pg_source *s) {
+    char errbuf[256];
+    char *buf = NULL;
+    PGcancel *cancel = PQgetCancel(s->conn);
+    if (cancel) {
+        PQcancel(cancel, errbuf, sizeof errbuf);
+        PQfreeCancel(cancel);
+    }
+    while (PQgetCopyData(s->conn, &buf, 0) > 0) {
+        PQfreemem(buf);
+        buf = NULL;
+    }
+    PGresult *res;
+    while ((res = PQgetResult(s->conn)) != NULL)
+        PQclear(res);
+}
+
+static int scan_copy(scan_ctx *sc) {
+    pg_source *s = sc->s;
+    copy_parser cp = {0};
+    char *sql = printf_alloc("COPY (%s) TO STDOUT (FORMAT binary)", s->select_sql);
+    PGresult *res = NULL;
+    char *buf = NULL;
+    int rc = EG_ENOMEM, n;
+    bool copying = false, drain = false;
+    if (!sql)
+        goto done;
+    res = PQexec(s->conn, sql);
+    if (PQresultStatus(res) != PGRES_COPY_OUT) {
+        rc = result_error(s, res, "starting COPY");
+        goto done;
+    }
+    PQclear(res);
+    res = NULL;
+    copying = true;
+    rc = 0;
+    while ((n = PQgetCopyData(s->conn, &buf, 0)) > 0) {
+        rc = copy_feed(sc, &cp, buf, (size_t)n);
+        PQfreemem(buf);
+        buf = NULL;
+        if (rc)
+            goto done;
+    }
+    copying = false;
+    drain = true; /* the COPY's final result, then NULL: the connection is ready again */
+    res = PQgetResult(s->conn);
+    if (n == -2 || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        rc = result_error(s, res, "reading with COPY");
+        goto done;
+    }
+    if (!cp.trailer_seen || cp.carry_len) {
+        rc = copy_format_error(sc, "truncated stream");
+        goto done;
+    }
+    rc = flush(sc);
+done:
+    if (copying && PQstatus(s->conn) == CONNECTION_OK)
+        copy_abandon(s);
+    PQclear(res);
+    while (drain && (res = PQgetResult(s->conn)) != NULL)
+        PQclear(res);
+    free(cp.carry);
+    free(sql);
+    return rc;
+}
+
+static int scan_cursor(scan_ctx *sc, int64_t since) {
+    pg_source *s = sc->s;
+    char since_txt[EG_TIME_BUFSZ], fetch[64];
+    const char *params[1] = {eg_time_format(since, since_txt)};
+    const Oid types[1] = {TIMESTAMPTZOID};
+    char *key = printf_alloc("coalesce(%s::timestamptz, %s::timestamptz)", s->cols_q[COL_UPDATED],
+                             s->cols_q[COL_CREATED]);
+    char *sql = key ? printf_alloc("DECLARE " CURSOR_NAME " NO SCROLL CURSOR FOR %s WHERE %s >= $1"
+                                   " ORDER BY %s, %s",
+                                   s->select_sql, key, key, s->cols_q[COL_ID])
+                    : NULL;
+    PGresult *res = NULL;
+    int rc = EG_ENOMEM;
+    bool open_cursor = false;
+    if (!sql)
+        goto done;
+    res = PQexecParams(s->conn, sql, 1, types, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        rc = result_error(s, res, "opening a cursor");
+        goto done;
+    }
+    open_cursor = true;
+    snprintf(fetch, sizeof fetch, "FETCH FORWARD %zu FROM " CURSOR_NAME, s->batch_rows);
+    rc = 0;
+    for (;;) {
+        PQclear(res);
+        res = PQexecParams(s->conn, fetch, 0, NULL, NULL, NULL, NULL, 1);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            rc = result_error(s, res, "fetching from a cursor");
+            goto done;
+        }
+        int nt = PQntuples(res);
+        if (nt == 0)
+            break;
+        for (int r = 0; r < nt; r++) {
+            field f[NCOLS];
+            for (int c = 0; c < NCOLS; c++) {
+                f[c].p = PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c);
+                f[c].len = (size_t)PQgetlength(res, r, c);
+            }
+            rc = add_row(sc, f);
+            if (rc)
+                goto done;
+        }
+    }
+    rc = flush(sc);
+done:
+    if (open_cursor && PQstatus(s->conn) == CONNECTION_OK &&
+        PQtransactionStatus(s->conn) == PQTRANS_INTRANS) {
+        int crc = exec_command(s, "CLOSE " CURSOR_NAME, "closing the cursor");
+        if (crc && !rc)
+            rc = crc;
+    }
+    PQclear(res);
+    free(key);
+    free(sql);
+    return rc;
+}
+
+/* Ends the scan's transaction: COMMIT after a complete read, else ROLLBACK (errors from it do not
+ * replace the scan's own result). A ROLLBACK is repeated once should a late cancel hit it. */
+static int end_transaction(pg_source *s, int rc) {
+    if (PQstatus(s->conn) != CONNECTION_OK)
+        return rc;
+    if (rc == 0)
+        return exec_command(s, "COMMIT", "committing the read transaction");
+    eg_error error = *eg_error_last();
+    for (int i = 0; i < 2 && PQtransactionStatus(s->conn) != PQTRANS_IDLE; i++) {
+        PGresult *res = PQexec(s->conn, "ROLLBACK");
+        PQclear(res);
+    }
+    if (error.code) { /* keep the error that ended the scan */
+        eg_error_set(error.code, "%s", error.message);
+        if (*error.detail)
+            eg_error_detail("%s", error.detail);
+        if (*error.hint)
+            eg_error_hint("%s", error.hint);
+    }
+    return rc;
+}
+
+static int pg_scan(eg_source *base, int64_t since, eg_batch_fn fn, eg_reject_fn reject, void *ud) {
+    pg_source *s = (pg_source *)base;
+    scan_ctx sc = {.s = s, .fn = fn, .reject = reject, .ud = ud};
+    eg_batch_init(&sc.batch);
+    int rc = exec_command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                          "starting a read-only transaction");
+    if (rc)
+        goto done;
+    rc = since == INT64_MIN ? scan_copy(&sc) : scan_cursor(&sc, since);
+    rc = end_transaction(s, rc);
+done:
+    eg_batch_free(&sc.batch);
+    return rc;
+}
+
+static int pg_count(eg_source *base, int64_t *out) {
+    pg_source *s = (pg_source *)base;
+    char *sql = printf_alloc("SELECT count(*) FROM %s", s->table_q);
+    PGresult *res = NULL;
+    int rc = EG_ENOMEM;
+    if (!sql)
+        goto done;
+    res = PQexec(s->conn, sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        rc = result_error(s, res, "counting rows");
+        goto done;
+    }
+    char *end;
+    errno = 0;
+    long long v = strtoll(PQgetvalue(res, 0, 0), &end, 10);
+    if (errno || *end) {
+        rc = set_error(s, EG_ESOURCE, NULL, NULL, "unexpected row count \"%s\" from PostgreSQL",
+                       PQgetvalue(res, 0, 0));
+        goto done;
+    }
+    *out = v;
+    rc = 0;
+done:
+    PQclear(res);
+    free(sql);
+    return rc;
+}
+
+static const char *pg_describe(eg_source *base) {
+    return ((pg_source *)base)->describe;
+}
+
+PGconn *eg__postgres_conn(eg_source *src) {
+    if (!src || src->ops != &eg_source_postgres)
+        return NULL;
+    return ((pg_source *)src)->conn;
+}
+
+const eg_source_ops eg_source_postgres = {
+    .kind = "postgresql",
+    .open = pg_open,
+    .scan = pg_scan,
+    .count = pg_count,
+    .describe = pg_describe,
+    .close = pg_close,
+};

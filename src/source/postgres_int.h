@@ -1,0 +1,17 @@
+/*
+ * postgres_int.h — private hooks into the PostgreSQL source, for its integration tests.
+ *
+ * Not part of the source interface: engram's own code reaches the source only through
+ * source.h. The connection stays owned by the source; callers must not close it.
+ */
+#ifndef EG_SOURCE_POSTGRES_INT_H
+#define EG_SOURCE_POSTGRES_INT_H
+
+#include <libpq-fe.h>
+
+#include "source/source.h"
+
+/* The libpq connection of an open PostgreSQL source (src must come from eg_source_postgres). */
+PGconn *eg__postgres_conn(eg_source *src);
+
+#endif

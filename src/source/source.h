@@ -1,0 +1,64 @@
+/*
+ * source.h — the source interface: where memories are read from, read-only.
+ *
+ * A source is a table of functions (STYLE.md rule 6) behind eg_source_open, which picks the
+ * adapter from the configuration: a libpq conninfo/URI → postgres.c, "sqlite:PATH" → sqlite.c,
+ * nothing → the store's own `memories` table (sqlite.c on the store file).
+ *
+ * eg_source_scan delivers rows whose key coalesce(updated_at, created_at) is >= since (all rows
+ * when since is INT64_MIN) in batches to a callback, from one consistent snapshot. A batch's
+ * strings are valid only during the callback. A scan either delivers every row or fails: callers
+ * commit only after it returns 0.
+ */
+#ifndef EG_SOURCE_SOURCE_H
+#define EG_SOURCE_SOURCE_H
+
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/record.h"
+
+typedef struct eg_source eg_source;
+
+/* Called per batch; a non-zero return stops the scan and is returned by eg_source_scan. */
+typedef int (*eg_batch_fn)(const eg_batch *batch, void *ud);
+
+/* Rows a scan rejected (bad UTF-8, unparseable timestamp) are reported here, not delivered. */
+typedef int (*eg_reject_fn)(const char *row_id, const char *field, const char *reason, void *ud);
+
+typedef struct eg_source_ops {
+    const char *kind; /* "postgresql", "sqlite" */
+    int (*open)(eg_source **out, const eg_config *cfg, const char *store_path);
+    int (*scan)(eg_source *src, int64_t since, eg_batch_fn fn, eg_reject_fn reject, void *ud);
+    /* Number of rows at the source, and up to the caller: ids for --full deletion reports. */
+    int (*count)(eg_source *src, int64_t *out);
+    /* A human description with no secret: "postgresql host=db port=5432 dbname=x table=public.memories" */
+    const char *(*describe)(eg_source *src);
+    void (*close)(eg_source *src);
+} eg_source_ops;
+
+struct eg_source {
+    const eg_source_ops *ops;
+};
+
+extern const eg_source_ops eg_source_postgres;
+extern const eg_source_ops eg_source_sqlite;
+
+/* Opens the source the configuration names. */
+int eg_source_open(eg_source **out, const eg_config *cfg);
+static inline int eg_source_scan(eg_source *s, int64_t since, eg_batch_fn fn, eg_reject_fn rj,
+                                 void *ud)
+{
+    return s->ops->scan(s, since, fn, rj, ud);
+}
+static inline const char *eg_source_describe(eg_source *s)
+{
+    return s->ops->describe(s);
+}
+static inline const char *eg_source_kind(eg_source *s)
+{
+    return s->ops->kind;
+}
+void eg_source_close(eg_source *s);
+
+#endif

@@ -1,0 +1,278 @@
+/*
+ * sqlite.c — the SQLite source: a `memories` table in a SQLite file, read-only.
+ *
+ * Without a configured source this is the store's own `memories` table (filled by `engram
+ * remember` and `engram import`), so engram runs with no server at all. With "sqlite:PATH" it is
+ * another SQLite file with the same columns (names configurable). Timestamps may be ISO 8601 text
+ * or Unix seconds (integer or real). Rows with a NULL id, invalid UTF-8 or an unreadable timestamp
+ * are rejected (reported, not delivered). It owns its read-only connection; it never writes.
+ */
+#include "source/source.h"
+
+#include "engram/error.h"
+#include "util/buf.h"
+#include "util/timeutil.h"
+#include "util/utf8.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct sqlite_source {
+    eg_source base;
+    sqlite3 *db;
+    char *path;
+    char *select_sql;
+    char *count_sql;
+    char desc[1200];
+} sqlite_source;
+
+static void quote_ident(eg_buf *b, const char *s)
+{
+    eg_buf_putc(b, '"');
+    for (; *s; s++) {
+        if (*s == '"')
+            eg_buf_putc(b, '"');
+        eg_buf_putc(b, *s);
+    }
+    eg_buf_putc(b, '"');
+}
+
+static void sqlite_close(eg_source *base)
+{
+    sqlite_source *s = (sqlite_source *)base;
+    if (!s)
+        return;
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s->select_sql);
+    free(s->count_sql);
+    free(s);
+}
+
+static int check_schema(sqlite_source *s, const eg_config *cfg)
+{
+    const char *want[5] = {cfg->col_id, cfg->col_content, cfg->col_created_at, cfg->col_updated_at,
+                           cfg->col_metadata};
+    int found[5] = {0};
+    sqlite3_stmt *st = NULL;
+    eg_buf cols;
+    int rc = 0, any = 0;
+    eg_buf_init(&cols, 0);
+    if (sqlite3_prepare_v2(s->db, "SELECT name FROM pragma_table_info(?1)", -1, &st, NULL) !=
+        SQLITE_OK) {
+        rc = eg_error_set(EG_ESOURCE, "could not read the columns of \"%s\" in %s: %s",
+                          cfg->source_table, s->path, sqlite3_errmsg(s->db));
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, cfg->source_table, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        eg_buf_printf(&cols, "%s%s", any++ ? ", " : "", name);
+        for (int i = 0; i < 5; i++)
+            if (!strcmp(name, want[i]))
+                found[i] = 1;
+    }
+    if (!any) {
+        rc = eg_error_set(EG_ESCHEMA, "table \"%s\" not found in SQLite source %s",
+                          cfg->source_table, s->path);
+        eg_error_hint("import memories first (`engram import FILE`), or set source.table");
+        goto done;
+    }
+    for (int i = 0; i < 5; i++)
+        if (!found[i]) {
+            rc = eg_error_set(EG_ESCHEMA, "column \"%s\" not found in table \"%s\" of %s", want[i],
+                              cfg->source_table, s->path);
+            eg_error_detail("columns found: %s", cols.data);
+            goto done;
+        }
+done:
+    sqlite3_finalize(st);
+    eg_buf_free(&cols);
+    return rc;
+}
+
+static int sqlite_open(eg_source **out, const eg_config *cfg, const char *store_path)
+{
+    sqlite_source *s = calloc(1, sizeof *s);
+    eg_buf sql;
+    struct stat sb;
+    int rc = 0;
+    eg_buf_init(&sql, 0);
+    if (!s)
+        return eg_error_set(EG_ENOMEM, "out of memory");
+    s->base.ops = &eg_source_sqlite;
+    s->path = strdup(cfg->source ? cfg->source + 7 : store_path);
+    if (!s->path) {
+        rc = eg_error_set(EG_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (stat(s->path, &sb) != 0) {
+        rc = eg_error_set(EG_ENOTFOUND, "SQLite source %s does not exist", s->path);
+        goto fail;
+    }
+    if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        rc = eg_error_set(EG_ESOURCE, "could not open SQLite source %s: %s", s->path,
+                          s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, 10000);
+    if ((rc = check_schema(s, cfg)))
+        goto fail;
+    eg_buf_puts(&sql, "SELECT ");
+    quote_ident(&sql, cfg->col_id);
+    eg_buf_puts(&sql, ", ");
+    quote_ident(&sql, cfg->col_content);
+    eg_buf_puts(&sql, ", ");
+    quote_ident(&sql, cfg->col_created_at);
+    eg_buf_puts(&sql, ", ");
+    quote_ident(&sql, cfg->col_updated_at);
+    eg_buf_puts(&sql, ", ");
+    quote_ident(&sql, cfg->col_metadata);
+    eg_buf_puts(&sql, " FROM ");
+    quote_ident(&sql, cfg->source_table);
+    if (!sql.data || !(s->select_sql = strdup(sql.data))) {
+        rc = eg_error_set(EG_ENOMEM, "out of memory");
+        goto fail;
+    }
+    eg_buf_reset(&sql);
+    eg_buf_puts(&sql, "SELECT count(*) FROM ");
+    quote_ident(&sql, cfg->source_table);
+    if (!sql.data || !(s->count_sql = strdup(sql.data))) {
+        rc = eg_error_set(EG_ENOMEM, "out of memory");
+        goto fail;
+    }
+    snprintf(s->desc, sizeof s->desc, "sqlite %s table=%s", s->path, cfg->source_table);
+    eg_buf_free(&sql);
+    *out = &s->base;
+    return 0;
+fail:
+    eg_buf_free(&sql);
+    sqlite_close(&s->base);
+    return rc;
+}
+
+/* Reads a timestamp column: ISO 8601 text or Unix seconds. Returns 0, 1 for NULL, -1 bad. */
+static int read_time(sqlite3_stmt *st, int col, int64_t *out)
+{
+    switch (sqlite3_column_type(st, col)) {
+    case SQLITE_NULL: return 1;
+    case SQLITE_INTEGER: *out = sqlite3_column_int64(st, col) * EG_USEC_PER_SEC; return 0;
+    case SQLITE_FLOAT: *out = (int64_t)(sqlite3_column_double(st, col) * 1e6); return 0;
+    default:
+        return eg_time_parse((const char *)sqlite3_column_text(st, col),
+                             (size_t)sqlite3_column_bytes(st, col), out);
+    }
+}
+
+static int sqlite_scan(eg_source *base, int64_t since, eg_batch_fn fn, eg_reject_fn reject,
+                       void *ud)
+{
+    sqlite_source *s = (sqlite_source *)base;
+    sqlite3_stmt *st = NULL;
+    eg_batch batch;
+    int rc = 0, step;
+    char idbuf[64];
+    eg_batch_init(&batch);
+    if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, s->select_sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = eg_error_set(EG_ESOURCE, "could not read SQLite source %s: %s", s->path,
+                          sqlite3_errmsg(s->db));
+        goto done;
+    }
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        eg_record r = {0};
+        const char *bad_field = NULL, *why = NULL;
+        if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
+            if (reject && (rc = reject("(null)", "id", "id is NULL", ud)))
+                goto done;
+            continue;
+        }
+        r.id = (const char *)sqlite3_column_text(st, 0);
+        r.id_len = (size_t)sqlite3_column_bytes(st, 0);
+        if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
+            r.content = (const char *)sqlite3_column_text(st, 1);
+            r.content_len = (size_t)sqlite3_column_bytes(st, 1);
+        }
+        int t = read_time(st, 2, &r.created_at);
+        r.has_created = t == 0;
+        if (t < 0)
+            bad_field = "created_at", why = "not a timestamp";
+        t = read_time(st, 3, &r.updated_at);
+        r.has_updated = t == 0;
+        if (t < 0)
+            bad_field = "updated_at", why = "not a timestamp";
+        if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+            r.metadata = (const char *)sqlite3_column_text(st, 4);
+            r.metadata_len = (size_t)sqlite3_column_bytes(st, 4);
+        }
+        if (!eg_utf8_valid(r.id, r.id_len, NULL))
+            bad_field = "id", why = "invalid UTF-8";
+        else if (r.content && !eg_utf8_valid(r.content, r.content_len, NULL))
+            bad_field = "content", why = "invalid UTF-8";
+        else if (r.metadata && !eg_utf8_valid(r.metadata, r.metadata_len, NULL))
+            bad_field = "metadata", why = "invalid UTF-8";
+        if (bad_field) {
+            snprintf(idbuf, sizeof idbuf, "%.*s", (int)(r.id_len < 60 ? r.id_len : 60), r.id);
+            if (reject && (rc = reject(idbuf, bad_field, why, ud)))
+                goto done;
+            continue;
+        }
+        if (since != INT64_MIN) {
+            int64_t key = r.has_updated ? r.updated_at : r.created_at;
+            if ((!r.has_updated && !r.has_created) || key < since)
+                continue;
+        }
+        if ((rc = eg_batch_add(&batch, &r)))
+            goto done;
+        if (batch.n >= 10000) {
+            if ((rc = fn(&batch, ud)))
+                goto done;
+            eg_batch_reset(&batch);
+        }
+    }
+    if (step != SQLITE_DONE) {
+        rc = eg_error_set(EG_ESOURCE, "could not read SQLite source %s: %s", s->path,
+                          sqlite3_errmsg(s->db));
+        goto done;
+    }
+    if (batch.n)
+        rc = fn(&batch, ud);
+done:
+    sqlite3_finalize(st);
+    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    eg_batch_free(&batch);
+    return rc;
+}
+
+static int sqlite_count(eg_source *base, int64_t *out)
+{
+    sqlite_source *s = (sqlite_source *)base;
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(s->db, s->count_sql, -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW)
+        rc = eg_error_set(EG_ESOURCE, "could not count rows of SQLite source %s: %s", s->path,
+                          sqlite3_errmsg(s->db));
+    else
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static const char *sqlite_describe(eg_source *base)
+{
+    return ((sqlite_source *)base)->desc;
+}
+
+const eg_source_ops eg_source_sqlite = {
+    .kind = "sqlite",
+    .open = sqlite_open,
+    .scan = sqlite_scan,
+    .count = sqlite_count,
+    .describe = sqlite_describe,
+    .close = sqlite_close,
+};

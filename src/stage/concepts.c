@@ -1,0 +1,455 @@
+/*
+ * concepts.c — concept extraction (SPEC §5): metadata.concepts when present, else the folded,
+ * filtered, stemmed and de-duplicated words of a memory's content, as a JSON array text.
+ *
+ * An extractor owns its Snowball stemmer, a stopword hash table and scratch buffers that grow to
+ * the longest input seen, so the ingest hot path does no allocation per token or per memory.
+ * It does not parse JSON text (callers hand in a jansson value), does not validate UTF-8
+ * (invalid bytes merely separate words) and does not segment scripts written without spaces
+ * (a run of Chinese or Thai letters is one token).
+ */
+#include "stage/concepts.h"
+
+#include "engram/error.h"
+#include "stage/stopwords.h"
+
+#include <libstemmer.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#define DEFAULT_MAX 32
+#define MIN_CHARS 3
+#define STOP_SLOTS 512  /* power of two, > 2x the stopword count */
+#define STOP_MAX_LEN 16 /* no stopword is longer; longer tokens skip the lookup */
+#define STEM_SLOTS 4096 /* power of two: the stem cache, 256 KiB per extractor */
+#define STEM_KEY_MAX 31 /* longer words (rare) bypass the cache */
+#define FOLD_OPTIONS (UTF8PROC_CASEFOLD | UTF8PROC_COMPOSE | UTF8PROC_STABLE)
+
+/* One kept concept: its bytes live in eg_concepts.seen at [off, off + len). */
+typedef struct seen_entry {
+    uint32_t hash;
+    size_t off;
+    size_t len;
+} seen_entry;
+
+/* A direct-mapped cache slot: stemming is a pure function of the folded word, and words repeat
+ * across memories (Zipf), so most tokens skip the stemmer. tlen 0 marks an empty slot. */
+typedef struct stem_slot {
+    uint8_t tlen, slen;
+    char tok[STEM_KEY_MAX];
+    char stem[STEM_KEY_MAX];
+} stem_slot;
+
+struct eg_concepts {
+    struct sb_stemmer *stemmer;
+    int max;
+    bool has_stopwords;
+    uint16_t stop[STOP_SLOTS]; /* index + 1 into eg_stopwords_english, 0 = empty slot */
+    stem_slot *stems;          /* STEM_SLOTS of them */
+
+    utf8proc_int32_t *cps; /* folded code points of one non-ASCII run */
+    size_t cps_cap;
+    char *tok; /* the current token, folded, UTF-8 */
+    size_t tok_cap;
+
+    char *seen; /* bytes of the concepts kept for the current memory */
+    size_t seen_len, seen_cap;
+    seen_entry *ents;
+    size_t n_ents, ents_cap;
+};
+
+/* ASCII classes: 0 separates words, 1 digit, 2 upper-case letter, 3 lower-case letter. */
+static const unsigned char ascii_class[128] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+    ['8'] = 1, ['9'] = 1, ['A'] = 2, ['B'] = 2, ['C'] = 2, ['D'] = 2, ['E'] = 2, ['F'] = 2,
+    ['G'] = 2, ['H'] = 2, ['I'] = 2, ['J'] = 2, ['K'] = 2, ['L'] = 2, ['M'] = 2, ['N'] = 2,
+    ['O'] = 2, ['P'] = 2, ['Q'] = 2, ['R'] = 2, ['S'] = 2, ['T'] = 2, ['U'] = 2, ['V'] = 2,
+    ['W'] = 2, ['X'] = 2, ['Y'] = 2, ['Z'] = 2, ['a'] = 3, ['b'] = 3, ['c'] = 3, ['d'] = 3,
+    ['e'] = 3, ['f'] = 3, ['g'] = 3, ['h'] = 3, ['i'] = 3, ['j'] = 3, ['k'] = 3, ['l'] = 3,
+    ['m'] = 3, ['n'] = 3, ['o'] = 3, ['p'] = 3, ['q'] = 3, ['r'] = 3, ['s'] = 3, ['t'] = 3,
+    ['u'] = 3, ['v'] = 3, ['w'] = 3, ['x'] = 3, ['y'] = 3, ['z'] = 3,
+};
+
+/* FNV-1a: short keys, no setup, good enough for a 512-slot table and a 32-entry scan. */
+static uint32_t hash_bytes(const char *s, size_t n) {
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+/* Returns p grown (realloc) to hold at least need elements of size elem, updating *cap; p itself
+ * when it is big enough; NULL with the error set (p untouched) when memory runs out. */
+static void *grow(void *p, size_t *cap, size_t need, size_t elem) {
+    if (need <= *cap)
+        return p;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(p, n * elem);
+    if (!q) {
+        eg_error_set(EG_ENOMEM, "out of memory in concept extraction (%zu bytes)", n * elem);
+        return NULL;
+    }
+    *cap = n;
+    return q;
+}
+
+static int reserve_bytes(char **p, size_t *cap, size_t need) {
+    char *q = grow(*p, cap, need, 1);
+    if (!q)
+        return EG_ENOMEM;
+    *p = q;
+    return 0;
+}
+
+static int reserve_cps(eg_concepts *c, size_t need) {
+    utf8proc_int32_t *q = grow(c->cps, &c->cps_cap, need, sizeof *q);
+    if (!q)
+        return EG_ENOMEM;
+    c->cps = q;
+    return 0;
+}
+
+static int reserve_ents(eg_concepts *c, size_t need) {
+    seen_entry *q = grow(c->ents, &c->ents_cap, need, sizeof *q);
+    if (!q)
+        return EG_ENOMEM;
+    c->ents = q;
+    return 0;
+}
+
+static void stop_insert(eg_concepts *c, uint16_t index) {
+    const char *w = eg_stopwords_english[index];
+    uint32_t slot = hash_bytes(w, strlen(w)) & (STOP_SLOTS - 1);
+    while (c->stop[slot])
+        slot = (slot + 1) & (STOP_SLOTS - 1);
+    c->stop[slot] = (uint16_t)(index + 1);
+}
+
+static bool is_stopword(const eg_concepts *c, const char *s, size_t n, uint32_t hash) {
+    if (!c->has_stopwords || n > STOP_MAX_LEN)
+        return false;
+    uint32_t slot = hash & (STOP_SLOTS - 1);
+    while (c->stop[slot]) {
+        const char *w = eg_stopwords_english[c->stop[slot] - 1];
+        if (strncmp(w, s, n) == 0 && w[n] == '\0')
+            return true;
+        slot = (slot + 1) & (STOP_SLOTS - 1);
+    }
+    return false;
+}
+
+static bool is_english(const char *language) {
+    static const char *const names[] = {"english", "en", "eng", "porter"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(language, names[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool is_listed_language(const char *language) {
+    for (const char **l = sb_stemmer_list(); *l; l++)
+        if (strcmp(*l, language) == 0)
+            return true;
+    return false;
+}
+
+static int unknown_language(const char *language) {
+    char list[400];
+    size_t n = 0;
+    list[0] = '\0';
+    for (const char **l = sb_stemmer_list(); *l; l++) {
+        size_t len = strlen(*l);
+        if (n + len + 7 >= sizeof list) {
+            memcpy(list + n, ", ...", 6);
+            break;
+        }
+        n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", n ? ", " : "", *l);
+    }
+    eg_error_set(EG_ECONFIG, "unknown stemming language \"%s\"", language);
+    eg_error_hint("valid languages: %s", list);
+    return EG_ECONFIG;
+}
+
+int eg_concepts_new(eg_concepts **out, const char *language, int max) {
+    *out = NULL;
+    if (!language)
+        language = "english";
+    eg_concepts *c = calloc(1, sizeof *c);
+    if (!c)
+        return eg_error_set(EG_ENOMEM, "out of memory creating a concept extractor");
+    int rc = 0;
+    c->stemmer = sb_stemmer_new(language, "UTF_8");
+    if (!c->stemmer) {
+        rc = is_listed_language(language)
+                 ? eg_error_set(EG_ENOMEM, "out of memory creating a \"%s\" stemmer", language)
+                 : unknown_language(language);
+        goto done;
+    }
+    c->stems = calloc(STEM_SLOTS, sizeof *c->stems);
+    if (!c->stems) {
+        rc = eg_error_set(EG_ENOMEM, "out of memory creating a concept extractor");
+        goto done;
+    }
+    c->max = max > 0 ? max : DEFAULT_MAX;
+    c->has_stopwords = is_english(language);
+    if (c->has_stopwords) {
+        size_t n = sizeof eg_stopwords_english / sizeof eg_stopwords_english[0];
+        for (size_t i = 0; i < n; i++)
+            stop_insert(c, (uint16_t)i);
+    }
+    if ((rc = reserve_bytes(&c->tok, &c->tok_cap, 256)) || (rc = reserve_cps(c, 256)) ||
+        (rc = reserve_bytes(&c->seen, &c->seen_cap, 512)) || (rc = reserve_ents(c, DEFAULT_MAX)))
+        goto done;
+    *out = c;
+    c = NULL;
+done:
+    eg_concepts_free(c);
+    return rc;
+}
+
+void eg_concepts_free(eg_concepts *c) {
+    if (!c)
+        return;
+    if (c->stemmer)
+        sb_stemmer_delete(c->stemmer);
+    free(c->stems);
+    free(c->cps);
+    free(c->tok);
+    free(c->seen);
+    free(c->ents);
+    free(c);
+}
+
+/* The output of one memory: an open JSON array and the concepts already in it. */
+typedef struct emitter {
+    eg_concepts *c;
+    eg_buf *out;
+} emitter;
+
+static void seen_reset(eg_concepts *c) {
+    c->seen_len = 0;
+    c->n_ents = 0;
+}
+
+/* Appends s as the next element unless it is already there. Returns 0, 1 when the cap is
+ * reached (stop extracting), or a negative error. */
+static int keep(emitter *e, const char *s, size_t n) {
+    eg_concepts *c = e->c;
+    uint32_t h = hash_bytes(s, n);
+    for (size_t i = 0; i < c->n_ents; i++) {
+        const seen_entry *se = &c->ents[i];
+        if (se->hash == h && se->len == n && memcmp(c->seen + se->off, s, n) == 0)
+            return 0;
+    }
+    int rc;
+    if ((rc = reserve_ents(c, c->n_ents + 1)) ||
+        (rc = reserve_bytes(&c->seen, &c->seen_cap, c->seen_len + n)))
+        return rc;
+    if ((c->n_ents && (rc = eg_buf_putc(e->out, ','))) || (rc = eg_buf_json_str(e->out, s, n)))
+        return rc;
+    if (n)
+        memcpy(c->seen + c->seen_len, s, n);
+    c->ents[c->n_ents++] = (seen_entry){.hash = h, .off = c->seen_len, .len = n};
+    c->seen_len += n;
+    return c->n_ents >= (size_t)c->max ? 1 : 0;
+}
+
+/* One folded token of chars code points: filter, stem, keep. Same return as keep(). */
+static int token(emitter *e, const char *s, size_t n, size_t chars, bool has_letter) {
+    eg_concepts *c = e->c;
+    if (chars < MIN_CHARS || !has_letter || n > INT_MAX)
+        return 0;
+    uint32_t h = hash_bytes(s, n);
+    if (is_stopword(c, s, n, h))
+        return 0;
+    stem_slot *slot = n <= STEM_KEY_MAX ? &c->stems[h & (STEM_SLOTS - 1)] : NULL;
+    if (slot && slot->tlen == n && memcmp(slot->tok, s, n) == 0)
+        return keep(e, slot->stem, slot->slen);
+    const sb_symbol *stem = sb_stemmer_stem(c->stemmer, (const sb_symbol *)s, (int)n);
+    if (!stem)
+        return eg_error_set(EG_ENOMEM, "out of memory stemming a word");
+    size_t slen = (size_t)sb_stemmer_length(c->stemmer);
+    if (slot && slen <= STEM_KEY_MAX) {
+        slot->tlen = (uint8_t)n;
+        slot->slen = (uint8_t)slen;
+        memcpy(slot->tok, s, n);
+        memcpy(slot->stem, stem, slen);
+    }
+    return keep(e, (const char *)stem, slen);
+}
+
+/* A run of ASCII letters and digits: folding is lower-casing. */
+static int ascii_run(emitter *e, const char *s, size_t n) {
+    eg_concepts *c = e->c;
+    int rc = reserve_bytes(&c->tok, &c->tok_cap, n);
+    if (rc)
+        return rc;
+    bool has_letter = false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        has_letter |= ascii_class[ch] >= 2;
+        c->tok[i] = (char)(ascii_class[ch] == 2 ? ch | 0x20 : ch);
+    }
+    return token(e, c->tok, n, n, has_letter);
+}
+
+/* A run of valid UTF-8 with no ASCII separator in it, holding some non-ASCII: fold it the way
+ * utf8proc_map(CASEFOLD | COMPOSE | STABLE) does (full case folding, then NFC), into scratch,
+ * then split the folded code points. L* and N* make words; M* (combining marks left after
+ * composition, e.g. Devanagari vowel signs) continue a word but never start one; the rest
+ * separates. */
+static int unicode_run(emitter *e, const char *s, size_t n) {
+    eg_concepts *c = e->c;
+    utf8proc_ssize_t len;
+    for (;;) {
+        len = utf8proc_decompose((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, c->cps,
+                                 (utf8proc_ssize_t)c->cps_cap, FOLD_OPTIONS);
+        if (len < 0)
+            return 0; /* not reached: the caller passes only valid UTF-8 */
+        if ((size_t)len <= c->cps_cap)
+            break;
+        int rc = reserve_cps(c, (size_t)len);
+        if (rc)
+            return rc;
+    }
+    len = utf8proc_normalize_utf32(c->cps, len, FOLD_OPTIONS);
+    if (len < 0)
+        return 0;
+    /* Every code point takes at most 4 bytes of UTF-8. */
+    int rc = reserve_bytes(&c->tok, &c->tok_cap, (size_t)len * 4);
+    if (rc)
+        return rc;
+    size_t bytes = 0, chars = 0;
+    bool has_letter = false;
+    for (utf8proc_ssize_t i = 0; i <= len; i++) {
+        int cat = i < len ? utf8proc_category(c->cps[i]) : UTF8PROC_CATEGORY_CN;
+        bool letter = cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO;
+        bool digit = cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO;
+        bool mark = cat >= UTF8PROC_CATEGORY_MN && cat <= UTF8PROC_CATEGORY_ME;
+        if (letter || digit || (mark && chars)) {
+            bytes += (size_t)utf8proc_encode_char(c->cps[i], (utf8proc_uint8_t *)c->tok + bytes);
+            chars++;
+            has_letter |= letter;
+            continue;
+        }
+        if (chars && (rc = token(e, c->tok, bytes, chars, has_letter)))
+            return rc;
+        bytes = chars = 0;
+        has_letter = false;
+    }
+    return 0;
+}
+
+int eg_concepts_from_text(eg_concepts *c, const char *text, size_t len, eg_buf *out) {
+    size_t start_len = out->len;
+    emitter e = {.c = c, .out = out};
+    seen_reset(c);
+    int rc = eg_buf_putc(out, '[');
+    size_t i = 0;
+    /* Split at ASCII separators and invalid bytes first: neither folds nor composes with its
+     * neighbours, so folding run by run gives the same result as folding the whole text. */
+    while (!rc && i < len) {
+        unsigned char ch = (unsigned char)text[i];
+        if (ch < 0x80 && !ascii_class[ch]) {
+            i++;
+            continue;
+        }
+        size_t start = i;
+        bool ascii = true;
+        while (i < len) {
+            ch = (unsigned char)text[i];
+            if (ch < 0x80) {
+                if (!ascii_class[ch])
+                    break;
+                i++;
+                continue;
+            }
+            utf8proc_int32_t cp;
+            utf8proc_ssize_t step = utf8proc_iterate((const utf8proc_uint8_t *)text + i,
+                                                     (utf8proc_ssize_t)(len - i), &cp);
+            if (step <= 0)
+                break;
+            i += (size_t)step;
+            ascii = false;
+        }
+        if (i == start) { /* an invalid byte */
+            i++;
+            continue;
+        }
+        rc = ascii ? ascii_run(&e, text + start, i - start)
+                   : unicode_run(&e, text + start, i - start);
+    }
+    if (rc == 1)
+        rc = 0;
+    if (!rc)
+        rc = eg_buf_putc(out, ']');
+    if (rc) {
+        out->len = start_len;
+        if (out->data)
+            out->data[start_len] = '\0';
+    }
+    return rc;
+}
+
+/* Shortest "%.<p>g" text that reads back as the same double: 0.1 -> "0.1", 2.0 -> "2". */
+static int format_real(char *buf, size_t size, double v) {
+    int n = 0;
+    for (int p = 1; p <= 17; p++) {
+        n = snprintf(buf, size, "%.*g", p, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    return n;
+}
+
+int eg_concepts_from_json(eg_concepts *c, const json_t *metadata, eg_buf *out) {
+    const json_t *arr = json_is_object(metadata) ? json_object_get(metadata, "concepts") : NULL;
+    if (!json_is_array(arr))
+        return 0;
+    size_t start_len = out->len;
+    emitter e = {.c = c, .out = out};
+    seen_reset(c);
+    int rc = eg_buf_putc(out, '[');
+    size_t i;
+    const json_t *v;
+    json_array_foreach(arr, i, v) {
+        char num[64];
+        int n;
+        if (rc)
+            break;
+        switch (json_typeof(v)) {
+        case JSON_STRING:
+            if (json_string_length(v))
+                rc = keep(&e, json_string_value(v), json_string_length(v));
+            break;
+        case JSON_INTEGER:
+            n = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+            rc = keep(&e, num, (size_t)n);
+            break;
+        case JSON_REAL:
+            n = format_real(num, sizeof num, json_real_value(v));
+            rc = keep(&e, num, (size_t)n);
+            break;
+        default:
+            break;
+        }
+    }
+    if (rc == 1)
+        rc = 0;
+    if (!rc)
+        rc = eg_buf_putc(out, ']');
+    if (rc) {
+        out->len = start_len;
+        if (out->data)
+            out->data[start_len] = '\0';
+        return rc;
+    }
+    return 1;
+}

@@ -1,0 +1,109 @@
+/*
+ * staging.c — the reference model's staging columns (SPEC §5), computed per record.
+ *
+ * The formulas mirror the reference SQL term by term; the comments name the SQL they reproduce.
+ * Time differences are exact integer microseconds; EXTRACT(DAY FROM interval) is the whole-days
+ * part of a justified interval, i.e. the difference in days truncated toward zero. Metadata is
+ * parsed once (jansson) for its validity, its shape and its concepts.
+ */
+#include "stage/staging.h"
+
+#include "engram/error.h"
+#include "util/timeutil.h"
+#include "util/utf8.h"
+
+#include <jansson.h>
+#include <math.h>
+
+static const char *const skip_names[EG_SKIP__COUNT] = {
+    [EG_SKIP_NONE] = "none",
+    [EG_SKIP_NULL_CONTENT] = "null_content",
+    [EG_SKIP_EMPTY_CONTENT] = "empty_content",
+    [EG_SKIP_OUT_OF_WINDOW] = "out_of_window",
+    [EG_SKIP_NULL_CREATED_AT] = "null_created_at",
+};
+
+const char *eg_skip_name(eg_skip s)
+{
+    return (unsigned)s < EG_SKIP__COUNT ? skip_names[s] : "unknown";
+}
+
+int64_t eg_staging_window_start(int64_t now, int max_age_months, int max_age_days)
+{
+    if (max_age_months == 0 && max_age_days == 0)
+        return INT64_MIN;
+    /* CURRENT_DATE - INTERVAL '1 year': midnight UTC of now's date, minus calendar months/days */
+    return eg_time_midnight_shift(now, -max_age_months, -max_age_days);
+}
+
+int eg_stage_record(const eg_record *r, int64_t now, int64_t window_start, eg_concepts *concepts,
+                    eg_staged *out, eg_buf *concepts_out)
+{
+    out->skip = EG_SKIP_NONE;
+    out->issues = 0;
+    out->length_chars = -1;
+    out->memory_type = NULL;
+    out->activation_strength = out->importance_score = 0;
+    out->last_accessed_at = out->access_count = 0;
+
+    if (r->content)
+        out->length_chars = (int64_t)eg_utf8_length(r->content, r->content_len);
+    if (r->has_created && r->has_updated && r->updated_at < r->created_at)
+        out->issues |= EG_ISSUE_UPDATED_BEFORE_CREATED;
+
+    /* metadata: invalid JSON or a non-object is treated as {} and counted */
+    json_t *meta = NULL;
+    if (r->metadata) {
+        json_error_t jerr;
+        meta = json_loadb(r->metadata, r->metadata_len, JSON_DECODE_ANY, &jerr);
+        if (!meta)
+            out->issues |= EG_ISSUE_METADATA_INVALID;
+        else if (!json_is_object(meta))
+            out->issues |= EG_ISSUE_METADATA_NOT_OBJECT;
+    }
+
+    /* WHERE content IS NOT NULL AND content != '' AND created_at > CURRENT_DATE - INTERVAL ... */
+    if (!r->content)
+        out->skip = EG_SKIP_NULL_CONTENT;
+    else if (r->content_len == 0)
+        out->skip = EG_SKIP_EMPTY_CONTENT;
+    else if (!r->has_created)
+        out->skip = EG_SKIP_NULL_CREATED_AT;
+    else if (r->created_at <= window_start)
+        out->skip = EG_SKIP_OUT_OF_WINDOW;
+    if (out->skip) {
+        json_decref(meta);
+        return 0;
+    }
+    if (eg_utf8_blank(r->content, r->content_len))
+        out->issues |= EG_ISSUE_BLANK_CONTENT;
+
+    int64_t age_us = now - r->created_at;
+    /* LEAST(1.0, EXP(-EXTRACT(EPOCH FROM (now - created_at)) / (7*24*3600.0))) */
+    double a = exp(-((double)age_us / 1e6) / (7 * 24 * 3600.0));
+    out->activation_strength = a < 1.0 ? a : 1.0;
+    /* COALESCE(updated_at, created_at) */
+    out->last_accessed_at = r->has_updated ? r->updated_at : r->created_at;
+    /* 1 + CASE WHEN updated_at > created_at THEN EXTRACT(DAY FROM updated_at - created_at) + 1
+     *          ELSE 1 END */
+    out->access_count = 1 + ((r->has_updated && r->updated_at > r->created_at)
+                                 ? eg_time_diff_days(r->updated_at, r->created_at) + 1
+                                 : 1);
+    /* CASE WHEN EXTRACT(DAY FROM now - created_at) < 1 THEN 0.9 ... */
+    int64_t age_days = eg_time_diff_days(now, r->created_at);
+    out->importance_score = age_days < 1 ? 0.9 : age_days < 7 ? 0.7 : age_days < 30 ? 0.5 : 0.3;
+    /* CASE WHEN LENGTH(content) < 50 THEN 'fragment' ... */
+    int64_t n = out->length_chars;
+    out->memory_type = n < 50 ? "fragment" : n < 200 ? "episode" : n < 500 ? "narrative" : "document";
+
+    int rc = 0;
+    if (concepts && concepts_out) {
+        int got = json_is_object(meta) ? eg_concepts_from_json(concepts, meta, concepts_out) : 0;
+        if (got < 0)
+            rc = got;
+        else if (got == 0)
+            rc = eg_concepts_from_text(concepts, r->content, r->content_len, concepts_out);
+    }
+    json_decref(meta);
+    return rc;
+}

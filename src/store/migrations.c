@@ -1,0 +1,127 @@
+/*
+ * migrations.c — schema of the embedded store, as an append-only list of migrations.
+ *
+ * Times are INTEGER microseconds since 1970-01-01 UTC, except in `memories` (the embedded source
+ * table people may fill by hand), where they are ISO 8601 text like a PostgreSQL export.
+ */
+#include "store/migrations.h"
+
+#include "engram/error.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+
+static const char *const migrations[] = {
+    /* 1: the embedded source, staged memories, FTS, watermark, quarantine, runs */
+    "CREATE TABLE memories (\n"
+    "  id TEXT PRIMARY KEY NOT NULL,\n"
+    "  content TEXT,\n"
+    "  created_at TEXT,\n"
+    "  updated_at TEXT,\n"
+    "  metadata TEXT\n"
+    ");\n"
+    "CREATE TABLE memory (\n"
+    "  rowid INTEGER PRIMARY KEY,\n"
+    "  id TEXT NOT NULL UNIQUE,\n"
+    "  source_system TEXT NOT NULL,\n"
+    "  content TEXT,\n"
+    "  content_hash INTEGER,\n"
+    "  fingerprint INTEGER NOT NULL,\n"
+    "  created_at INTEGER,\n"
+    "  updated_at INTEGER,\n"
+    "  metadata TEXT,\n"
+    "  status TEXT NOT NULL,\n"
+    "  skip_reason TEXT,\n"
+    "  issues INTEGER NOT NULL DEFAULT 0,\n"
+    "  length_chars INTEGER,\n"
+    "  activation_strength REAL,\n"
+    "  last_accessed_at INTEGER,\n"
+    "  access_count INTEGER,\n"
+    "  importance_score REAL,\n"
+    "  memory_type TEXT,\n"
+    "  concepts TEXT,\n"
+    "  processed_at INTEGER,\n"
+    "  first_seen_at INTEGER NOT NULL,\n"
+    "  deleted_at_source INTEGER\n"
+    ");\n"
+    "CREATE INDEX memory_status ON memory(status);\n"
+    "CREATE INDEX memory_activation ON memory(activation_strength);\n"
+    "CREATE INDEX memory_created ON memory(created_at);\n"
+    "CREATE VIRTUAL TABLE memory_fts USING fts5(content, content='memory', content_rowid='rowid',"
+    " tokenize='unicode61 remove_diacritics 2');\n"
+    "CREATE TABLE fts_pending (rowid INTEGER PRIMARY KEY);\n"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value);\n"
+    "INSERT INTO meta VALUES ('fts_rowid', 0);\n"
+    "CREATE TABLE watermark (\n"
+    "  source TEXT PRIMARY KEY,\n"
+    "  key_at INTEGER NOT NULL,\n"
+    "  run_id INTEGER\n"
+    ");\n"
+    "CREATE TABLE quarantine (\n"
+    "  qid INTEGER PRIMARY KEY,\n"
+    "  at INTEGER NOT NULL,\n"
+    "  source TEXT NOT NULL,\n"
+    "  ref TEXT NOT NULL,\n"
+    "  field TEXT,\n"
+    "  reason TEXT NOT NULL,\n"
+    "  raw TEXT,\n"
+    "  UNIQUE (source, ref, field, reason)\n"
+    ");\n"
+    "CREATE TABLE runs (\n"
+    "  run_id INTEGER PRIMARY KEY,\n"
+    "  command TEXT NOT NULL,\n"
+    "  source TEXT,\n"
+    "  now INTEGER NOT NULL,\n"
+    "  started_at INTEGER NOT NULL,\n"
+    "  finished_at INTEGER,\n"
+    "  outcome TEXT NOT NULL DEFAULT 'running',\n"
+    "  counts TEXT,\n"
+    "  durations TEXT,\n"
+    "  error TEXT\n"
+    ");\n",
+};
+
+#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+int eg__store_latest_version(void)
+{
+    return NMIGRATIONS;
+}
+
+int eg__store_migrate(sqlite3 *db, const char *path)
+{
+    sqlite3_stmt *st = NULL;
+    int version = 0, rc = 0;
+    char *err = NULL;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        rc = eg_error_set(EG_ESTORE, "could not read the schema version of store \"%s\": %s", path,
+                          sqlite3_errmsg(db));
+        goto done;
+    }
+    version = sqlite3_column_int(st, 0);
+    if (version > NMIGRATIONS) {
+        rc = eg_error_set(EG_ESTORE, "store \"%s\" has schema version %d, newer than this engram "
+                                     "(%d)",
+                          path, version, NMIGRATIONS);
+        eg_error_hint("upgrade engram, or use another store");
+        goto done;
+    }
+    for (int v = version; v < NMIGRATIONS; v++) {
+        char bump[64];
+        snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
+        if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &err) != SQLITE_OK ||
+            sqlite3_exec(db, migrations[v], NULL, NULL, &err) != SQLITE_OK ||
+            sqlite3_exec(db, bump, NULL, NULL, &err) != SQLITE_OK ||
+            sqlite3_exec(db, "COMMIT", NULL, NULL, &err) != SQLITE_OK) {
+            rc = eg_error_set(EG_ESTORE, "migration %d of store \"%s\" failed: %s", v + 1, path,
+                              err ? err : sqlite3_errmsg(db));
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            goto done;
+        }
+    }
+done:
+    sqlite3_free(err);
+    sqlite3_finalize(st);
+    return rc;
+}

@@ -1,0 +1,18 @@
+/*
+ * migrations.h — the store's numbered schema migrations.
+ *
+ * Migration k (1-based) takes the schema from version k-1 to k. They only ever get appended:
+ * a released migration is never edited. eg__store_migrate runs the missing ones, each in its own
+ * transaction together with the PRAGMA user_version bump.
+ */
+#ifndef EG_STORE_MIGRATIONS_H
+#define EG_STORE_MIGRATIONS_H
+
+typedef struct sqlite3 sqlite3;
+
+/* The schema version this build writes. */
+int eg__store_latest_version(void);
+/* Migrates db from its user_version to the latest. A store newer than this build is an error. */
+int eg__store_migrate(sqlite3 *db, const char *path);
+
+#endif

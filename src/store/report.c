@@ -1,0 +1,247 @@
+/*
+ * report.c — reads the store for people and scripts: `engram stats` and `engram export`.
+ *
+ * Read-only queries over the store; it never writes. Exports use the column names of SPEC §13
+ * and are ordered by memory_id so that two exports of the same store are byte-identical.
+ */
+#include "store/store.h"
+
+#include "engram/error.h"
+#include "util/buf.h"
+#include "util/timeutil.h"
+
+#include <sqlite3.h>
+#include <string.h>
+
+static int q_error(eg_store *st, const char *what)
+{
+    return eg_error_set(EG_ESTORE, "store \"%s\": %s: %s", eg_store_path(st), what,
+                        sqlite3_errmsg(eg_store_db(st)));
+}
+
+static json_t *time_or_null(sqlite3_stmt *s, int col)
+{
+    char buf[EG_TIME_BUFSZ];
+    if (sqlite3_column_type(s, col) == SQLITE_NULL)
+        return json_null();
+    return json_string(eg_time_format(sqlite3_column_int64(s, col), buf));
+}
+
+/* Runs a "SELECT key, count" query into an object. */
+static int group_counts(eg_store *st, const char *sql, json_t *obj)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(eg_store_db(st), sql, -1, &s, NULL) != SQLITE_OK)
+        return q_error(st, "could not compute statistics");
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        const char *k = (const char *)sqlite3_column_text(s, 0);
+        json_object_set_new(obj, k ? k : "null", json_integer(sqlite3_column_int64(s, 1)));
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static int64_t scalar(eg_store *st, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(eg_store_db(st), sql, -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+int eg_store_stats(eg_store *st, json_t **out)
+{
+    json_t *o = json_object(), *mem = json_object(), *status = json_object(),
+           *skips = json_object(), *types = json_object(), *quality = json_object(),
+           *wms = json_array();
+    sqlite3_stmt *s = NULL;
+    int rc = 0;
+    json_object_set_new(o, "store", json_string(eg_store_path(st)));
+    json_object_set_new(o, "schema_version", json_integer(eg_store_schema_version(st)));
+    json_object_set_new(mem, "total", json_integer(scalar(st, "SELECT count(*) FROM memory")));
+    if ((rc = group_counts(st, "SELECT status, count(*) FROM memory GROUP BY 1 ORDER BY 1",
+                           status)) ||
+        (rc = group_counts(st,
+                           "SELECT skip_reason, count(*) FROM memory WHERE status = 'skipped' "
+                           "GROUP BY 1 ORDER BY 1",
+                           skips)) ||
+        (rc = group_counts(st,
+                           "SELECT memory_type, count(*) FROM memory WHERE status = 'staged' "
+                           "GROUP BY 1 ORDER BY 1",
+                           types)))
+        goto done;
+    json_object_set_new(mem, "by_status", status);
+    json_object_set_new(mem, "skip_reasons", skips);
+    json_object_set_new(mem, "by_type", types);
+    status = skips = types = NULL;
+    json_object_set_new(
+        mem, "deleted_at_source",
+        json_integer(scalar(st, "SELECT count(*) FROM memory WHERE deleted_at_source IS NOT NULL")));
+    json_object_set_new(o, "memories", mem);
+    mem = NULL;
+    json_object_set_new(quality, "metadata_invalid",
+                        json_integer(scalar(st, "SELECT count(*) FROM memory WHERE issues & 1")));
+    json_object_set_new(quality, "metadata_not_object",
+                        json_integer(scalar(st, "SELECT count(*) FROM memory WHERE issues & 2")));
+    json_object_set_new(quality, "blank_content",
+                        json_integer(scalar(st, "SELECT count(*) FROM memory WHERE issues & 4")));
+    json_object_set_new(quality, "updated_before_created",
+                        json_integer(scalar(st, "SELECT count(*) FROM memory WHERE issues & 8")));
+    json_object_set_new(o, "quality", quality);
+    quality = NULL;
+    json_object_set_new(o, "embedded_source_rows",
+                        json_integer(scalar(st, "SELECT count(*) FROM memories")));
+    json_object_set_new(o, "quarantined", json_integer(scalar(st, "SELECT count(*) FROM quarantine")));
+    json_object_set_new(o, "fts_indexed",
+                        json_integer(scalar(st, "SELECT count(*) FROM memory_fts")));
+
+    if (sqlite3_prepare_v2(eg_store_db(st), "SELECT source, key_at FROM watermark ORDER BY 1", -1,
+                           &s, NULL) != SQLITE_OK) {
+        rc = q_error(st, "could not read watermarks");
+        goto done;
+    }
+    while (sqlite3_step(s) == SQLITE_ROW)
+        json_array_append_new(wms, json_pack("{s:s,s:o}", "source", sqlite3_column_text(s, 0),
+                                             "watermark", time_or_null(s, 1)));
+    sqlite3_finalize(s);
+    s = NULL;
+    json_object_set_new(o, "watermarks", wms);
+    wms = NULL;
+
+    json_object_set_new(o, "runs", json_integer(scalar(st, "SELECT count(*) FROM runs")));
+    if (sqlite3_prepare_v2(eg_store_db(st),
+                           "SELECT run_id, command, now, started_at, finished_at, outcome, counts, "
+                           "error FROM runs ORDER BY run_id DESC LIMIT 1",
+                           -1, &s, NULL) != SQLITE_OK) {
+        rc = q_error(st, "could not read runs");
+        goto done;
+    }
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        json_t *run = json_object();
+        json_object_set_new(run, "run_id", json_integer(sqlite3_column_int64(s, 0)));
+        json_object_set_new(run, "command", json_string((const char *)sqlite3_column_text(s, 1)));
+        json_object_set_new(run, "now", time_or_null(s, 2));
+        json_object_set_new(run, "started_at", time_or_null(s, 3));
+        json_object_set_new(run, "finished_at", time_or_null(s, 4));
+        json_object_set_new(run, "outcome", json_string((const char *)sqlite3_column_text(s, 5)));
+        json_t *counts = NULL;
+        if (sqlite3_column_type(s, 6) != SQLITE_NULL)
+            counts = json_loads((const char *)sqlite3_column_text(s, 6), 0, NULL);
+        json_object_set_new(run, "report", counts ? counts : json_null());
+        if (sqlite3_column_type(s, 7) != SQLITE_NULL)
+            json_object_set_new(run, "error", json_string((const char *)sqlite3_column_text(s, 7)));
+        json_object_set_new(o, "last_run", run);
+    } else {
+        json_object_set_new(o, "last_run", json_null());
+    }
+done:
+    sqlite3_finalize(s);
+    json_decref(mem);
+    json_decref(status);
+    json_decref(skips);
+    json_decref(types);
+    json_decref(quality);
+    json_decref(wms);
+    if (rc) {
+        json_decref(o);
+        return rc;
+    }
+    *out = o;
+    return 0;
+}
+
+static const char *const staging_cols[] = {
+    "memory_id",        "content",         "created_at",  "last_accessed_at",
+    "access_count",     "activation_strength", "importance_score", "memory_type",
+    "concepts",         "status",          "source_system", "processed_at",
+    "raw_metadata",
+};
+#define NSTAGING (sizeof staging_cols / sizeof staging_cols[0])
+
+int eg_store_export_staging(eg_store *st, eg_export_format fmt, FILE *out)
+{
+    sqlite3_stmt *s = NULL;
+    eg_buf b;
+    int rc = 0, step;
+    char t[EG_TIME_BUFSZ];
+    eg_buf_init(&b, 0);
+    if (sqlite3_prepare_v2(eg_store_db(st),
+                           "SELECT id, content, created_at, last_accessed_at, access_count, "
+                           "activation_strength, importance_score, memory_type, concepts, status, "
+                           "source_system, processed_at, metadata FROM memory "
+                           "WHERE deleted_at_source IS NULL ORDER BY id",
+                           -1, &s, NULL) != SQLITE_OK) {
+        rc = q_error(st, "could not export staging");
+        goto done;
+    }
+    if (fmt == EG_EXPORT_CSV) {
+        for (size_t i = 0; i < NSTAGING; i++)
+            eg_buf_printf(&b, "%s%s", i ? "," : "", staging_cols[i]);
+        eg_buf_putc(&b, '\n');
+    }
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        if (fmt == EG_EXPORT_JSONL)
+            eg_buf_putc(&b, '{');
+        for (int i = 0; i < (int)NSTAGING; i++) {
+            int type = sqlite3_column_type(s, i);
+            const char *txt = NULL;
+            size_t len = 0;
+            char num[64];
+            int is_time = i == 2 || i == 3 || i == 11;
+            if (type == SQLITE_NULL) {
+                txt = NULL;
+            } else if (is_time) {
+                txt = eg_time_format(sqlite3_column_int64(s, i), t);
+                len = strlen(txt);
+            } else if (type == SQLITE_FLOAT) {
+                snprintf(num, sizeof num, "%.17g", sqlite3_column_double(s, i));
+                txt = num;
+                len = strlen(num);
+            } else {
+                txt = (const char *)sqlite3_column_text(s, i);
+                len = (size_t)sqlite3_column_bytes(s, i);
+            }
+            if (fmt == EG_EXPORT_CSV) {
+                if (i)
+                    eg_buf_putc(&b, ',');
+                if (txt)
+                    eg_buf_csv_field(&b, txt, len);
+            } else {
+                eg_buf_printf(&b, "%s\"%s\":", i ? "," : "", staging_cols[i]);
+                if (!txt)
+                    eg_buf_puts(&b, "null");
+                else if (type == SQLITE_FLOAT || type == SQLITE_INTEGER) {
+                    if (is_time)
+                        eg_buf_json_str(&b, txt, len);
+                    else
+                        eg_buf_append(&b, txt, len);
+                } else if (i == 8) /* concepts: already a JSON array */
+                    eg_buf_append(&b, txt, len);
+                else
+                    eg_buf_json_str(&b, txt, len);
+            }
+        }
+        eg_buf_puts(&b, fmt == EG_EXPORT_JSONL ? "}\n" : "\n");
+        if (b.len > (1 << 20)) {
+            if (fwrite(b.data, 1, b.len, out) != b.len) {
+                rc = eg_error_set(EG_EIO, "could not write the export");
+                goto done;
+            }
+            eg_buf_reset(&b);
+        }
+    }
+    if (step != SQLITE_DONE) {
+        rc = q_error(st, "could not export staging");
+        goto done;
+    }
+    if (b.len && fwrite(b.data, 1, b.len, out) != b.len)
+        rc = eg_error_set(EG_EIO, "could not write the export");
+done:
+    sqlite3_finalize(s);
+    eg_buf_free(&b);
+    return rc;
+}

@@ -1,0 +1,624 @@
+/*
+ * sqlite.c — the SQLite implementation of store.h.
+ *
+ * Owns the connection and its prepared statements (prepared once, reset per use). WAL mode,
+ * synchronous=NORMAL (a crash may lose the last transaction, never corrupt or half-apply one),
+ * a busy timeout so readers and one writer coexist. Not for: staging logic (stage/), reading
+ * sources (source/).
+ */
+#include "store/store.h"
+
+#include "engram/error.h"
+#include "store/migrations.h"
+#include "util/timeutil.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
+#include <xxhash.h>
+
+enum {
+    Q_FIND,
+    Q_INSERT,
+    Q_UPDATE,
+    Q_OLD_CONTENT,
+    Q_FTS_DELETE,
+    Q_FTS_PENDING,
+    Q_SRC_FIND,
+    Q_SRC_PUT,
+    Q_RESTAGE,
+    Q_COUNT
+};
+
+static const char *const sql_text[Q_COUNT] = {
+    [Q_FIND] = "SELECT rowid, fingerprint FROM memory WHERE id = ?1",
+    [Q_INSERT] = "INSERT INTO memory (id, source_system, content, content_hash, fingerprint, "
+                 "created_at, updated_at, metadata, status, skip_reason, issues, length_chars, "
+                 "activation_strength, last_accessed_at, access_count, importance_score, "
+                 "memory_type, concepts, processed_at, first_seen_at) VALUES (?1, ?2, ?3, ?4, ?5, "
+                 "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?19)",
+    [Q_UPDATE] = "UPDATE memory SET source_system = ?2, content = ?3, content_hash = ?4, "
+                 "fingerprint = ?5, created_at = ?6, updated_at = ?7, metadata = ?8, status = ?9, "
+                 "skip_reason = ?10, issues = ?11, length_chars = ?12, activation_strength = ?13, "
+                 "last_accessed_at = ?14, access_count = ?15, importance_score = ?16, "
+                 "memory_type = ?17, concepts = ?18, processed_at = ?19, deleted_at_source = NULL "
+                 "WHERE rowid = ?20",
+    [Q_OLD_CONTENT] = "SELECT content FROM memory WHERE rowid = ?1",
+    [Q_FTS_DELETE] = "INSERT INTO memory_fts (memory_fts, rowid, content) VALUES ('delete', ?1, ?2)",
+    [Q_FTS_PENDING] = "INSERT OR IGNORE INTO fts_pending (rowid) VALUES (?1)",
+    [Q_SRC_FIND] = "SELECT content IS ?2 AND created_at IS ?3 AND updated_at IS ?4 AND metadata IS "
+                   "?5 FROM memories WHERE id = ?1",
+    [Q_SRC_PUT] = "INSERT OR REPLACE INTO memories (id, content, created_at, updated_at, metadata) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_RESTAGE] = "UPDATE memory SET status = ?2, skip_reason = ?3, issues = ?4, "
+                  "activation_strength = ?5, last_accessed_at = ?6, access_count = ?7, "
+                  "importance_score = ?8, memory_type = ?9, processed_at = ?10, "
+                  "concepts = coalesce(?11, concepts) WHERE rowid = ?1",
+};
+
+struct eg_store {
+    sqlite3 *db;
+    char *path;
+    sqlite3_stmt *q[Q_COUNT];
+    int64_t fts_rowid; /* rows up to this rowid are in the FTS index */
+};
+
+static int db_error(eg_store *st, const char *what)
+{
+    return eg_error_set(EG_ESTORE, "store \"%s\": %s: %s", st->path, what, sqlite3_errmsg(st->db));
+}
+
+static sqlite3_stmt *stmt(eg_store *st, int q)
+{
+    if (!st->q[q] && sqlite3_prepare_v3(st->db, sql_text[q], -1, SQLITE_PREPARE_PERSISTENT,
+                                        &st->q[q], NULL) != SQLITE_OK) {
+        db_error(st, "could not prepare a statement");
+        return NULL;
+    }
+    sqlite3_reset(st->q[q]);
+    sqlite3_clear_bindings(st->q[q]);
+    return st->q[q];
+}
+
+int eg_store_open(eg_store **out, const char *path, int flags)
+{
+    struct stat sb;
+    eg_store *st = NULL;
+    int rc = 0;
+    *out = NULL;
+    if (!(flags & EG_STORE_CREATE) && stat(path, &sb) != 0) {
+        rc = eg_error_set(EG_ENOTFOUND, "store \"%s\" does not exist", path);
+        eg_error_hint("create it with `engram init --store %s`, or point --store at an existing "
+                      "store",
+                      path);
+        return rc;
+    }
+    st = calloc(1, sizeof *st);
+    if (!st || !(st->path = strdup(path))) {
+        rc = eg_error_set(EG_ENOMEM, "out of memory");
+        goto fail;
+    }
+    int oflags = (flags & EG_STORE_READONLY) ? SQLITE_OPEN_READONLY
+                                             : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    if (sqlite3_open_v2(path, &st->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        rc = eg_error_set(EG_ESTORE, "could not open store \"%s\": %s", path,
+                          st->db ? sqlite3_errmsg(st->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(st->db, 10000);
+    sqlite3_extended_result_codes(st->db, 1);
+    if (!(flags & EG_STORE_READONLY)) {
+        if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK) {
+            rc = db_error(st, "could not switch to WAL mode");
+            goto fail;
+        }
+        if ((rc = eg__store_migrate(st->db, path)))
+            goto fail;
+    } else if (eg_store_schema_version(st) != eg__store_latest_version()) {
+        rc = eg_error_set(EG_ESTORE, "store \"%s\" has schema version %d; this engram needs %d",
+                          path, eg_store_schema_version(st), eg__store_latest_version());
+        eg_error_hint("open it once read-write (e.g. `engram stats`) to migrate it");
+        goto fail;
+    }
+    sqlite3_exec(st->db,
+                 "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+                 "PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456",
+                 NULL, NULL, NULL);
+    *out = st;
+    return 0;
+fail:
+    eg_store_close(st);
+    return rc;
+}
+
+void eg_store_close(eg_store *st)
+{
+    if (!st)
+        return;
+    for (int i = 0; i < Q_COUNT; i++)
+        sqlite3_finalize(st->q[i]);
+    sqlite3_close(st->db);
+    free(st->path);
+    free(st);
+}
+
+int eg_store_schema_version(eg_store *st)
+{
+    sqlite3_stmt *s = NULL;
+    int v = -1;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+const char *eg_store_path(eg_store *st)
+{
+    return st->path;
+}
+
+sqlite3 *eg_store_db(eg_store *st)
+{
+    return st->db;
+}
+
+int eg_store_exec(eg_store *st, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(st->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        int rc = eg_error_set(EG_ESTORE, "store \"%s\": %s", st->path,
+                              err ? err : sqlite3_errmsg(st->db));
+        sqlite3_free(err);
+        return rc;
+    }
+    return 0;
+}
+
+static int64_t meta_int(eg_store *st, const char *key, int64_t def)
+{
+    sqlite3_stmt *s = NULL;
+    int64_t v = def;
+    if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = ?1", -1, &s, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) == SQLITE_ROW)
+            v = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_finalize(s);
+    return v;
+}
+
+int eg_store_begin(eg_store *st)
+{
+    int rc = eg_store_exec(st, "BEGIN IMMEDIATE");
+    if (!rc)
+        st->fts_rowid = meta_int(st, "fts_rowid", 0);
+    return rc;
+}
+
+int eg_store_commit(eg_store *st)
+{
+    return eg_store_exec(st, "COMMIT");
+}
+
+void eg_store_rollback(eg_store *st)
+{
+    if (!sqlite3_get_autocommit(st->db))
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static void bind_text_or_null(sqlite3_stmt *s, int i, const char *p, size_t n)
+{
+    if (p)
+        sqlite3_bind_text64(s, i, p, n, SQLITE_STATIC, SQLITE_UTF8);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+static void bind_time_text(sqlite3_stmt *s, int i, bool has, int64_t us, char *buf)
+{
+    if (has)
+        sqlite3_bind_text(s, i, eg_time_format(us, buf), -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+int eg_store_source_put(eg_store *st, const eg_record *r, int *changed)
+{
+    char t1[EG_TIME_BUFSZ], t2[EG_TIME_BUFSZ];
+    sqlite3_stmt *s = stmt(st, Q_SRC_FIND);
+    if (!s)
+        return EG_ESTORE;
+    sqlite3_bind_text64(s, 1, r->id, r->id_len, SQLITE_STATIC, SQLITE_UTF8);
+    bind_text_or_null(s, 2, r->content, r->content_len);
+    bind_time_text(s, 3, r->has_created, r->created_at, t1);
+    bind_time_text(s, 4, r->has_updated, r->updated_at, t2);
+    bind_text_or_null(s, 5, r->metadata, r->metadata_len);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW && sqlite3_column_int(s, 0)) {
+        *changed = 0;
+        return 0;
+    }
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return db_error(st, "could not read the memories table");
+    int existed = step == SQLITE_ROW;
+    s = stmt(st, Q_SRC_PUT);
+    if (!s)
+        return EG_ESTORE;
+    sqlite3_bind_text64(s, 1, r->id, r->id_len, SQLITE_STATIC, SQLITE_UTF8);
+    bind_text_or_null(s, 2, r->content, r->content_len);
+    bind_time_text(s, 3, r->has_created, r->created_at, t1);
+    bind_time_text(s, 4, r->has_updated, r->updated_at, t2);
+    bind_text_or_null(s, 5, r->metadata, r->metadata_len);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        return db_error(st, "could not write the memories table");
+    *changed = existed ? 2 : 1;
+    return 0;
+}
+
+/* A hash of every source column, so an unchanged row is recognised without comparing text. */
+static int64_t fingerprint(const eg_record *r)
+{
+    XXH3_state_t state;
+    XXH3_64bits_reset(&state);
+    uint8_t flags = (uint8_t)((r->content != NULL) | (r->has_created << 1) |
+                              (r->has_updated << 2) | ((r->metadata != NULL) << 3));
+    XXH3_64bits_update(&state, &flags, 1);
+    XXH3_64bits_update(&state, &r->content_len, sizeof r->content_len);
+    if (r->content)
+        XXH3_64bits_update(&state, r->content, r->content_len);
+    XXH3_64bits_update(&state, &r->created_at, sizeof r->created_at);
+    XXH3_64bits_update(&state, &r->updated_at, sizeof r->updated_at);
+    if (r->metadata)
+        XXH3_64bits_update(&state, r->metadata, r->metadata_len);
+    return (int64_t)XXH3_64bits_digest(&state);
+}
+
+static void bind_staging(sqlite3_stmt *s, const eg_staged *g, const char *concepts, int64_t now)
+{
+    if (g->skip) {
+        sqlite3_bind_text(s, 9, "skipped", -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 10, eg_skip_name(g->skip), -1, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_text(s, 9, "staged", -1, SQLITE_STATIC);
+        sqlite3_bind_double(s, 13, g->activation_strength);
+        sqlite3_bind_int64(s, 14, g->last_accessed_at);
+        sqlite3_bind_int64(s, 15, g->access_count);
+        sqlite3_bind_double(s, 16, g->importance_score);
+        sqlite3_bind_text(s, 17, g->memory_type, -1, SQLITE_STATIC);
+        if (concepts)
+            sqlite3_bind_text(s, 18, concepts, -1, SQLITE_STATIC);
+    }
+    sqlite3_bind_int(s, 11, (int)g->issues);
+    if (g->length_chars >= 0)
+        sqlite3_bind_int64(s, 12, g->length_chars);
+    sqlite3_bind_int64(s, 19, now);
+}
+
+int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *g,
+                        const char *concepts_json, const char *source_system, int64_t now,
+                        eg_put_result *result)
+{
+    int64_t fp = fingerprint(r), rowid = 0;
+    sqlite3_stmt *s = stmt(st, Q_FIND);
+    if (!s)
+        return EG_ESTORE;
+    sqlite3_bind_text64(s, 1, r->id, r->id_len, SQLITE_STATIC, SQLITE_UTF8);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        rowid = sqlite3_column_int64(s, 0);
+        if (sqlite3_column_int64(s, 1) == fp) {
+            *result = EG_PUT_UNCHANGED;
+            return 0;
+        }
+    } else if (step != SQLITE_DONE) {
+        return db_error(st, "could not look up a memory");
+    }
+    if (rowid && rowid <= st->fts_rowid) {
+        /* the old content is in the FTS index: take it out before it changes */
+        sqlite3_stmt *o = stmt(st, Q_OLD_CONTENT);
+        if (!o)
+            return EG_ESTORE;
+        sqlite3_bind_int64(o, 1, rowid);
+        if (sqlite3_step(o) == SQLITE_ROW && sqlite3_column_type(o, 0) != SQLITE_NULL) {
+            sqlite3_stmt *d = stmt(st, Q_FTS_DELETE);
+            if (!d)
+                return EG_ESTORE;
+            sqlite3_bind_int64(d, 1, rowid);
+            sqlite3_bind_value(d, 2, sqlite3_column_value(o, 0));
+            if (sqlite3_step(d) != SQLITE_DONE)
+                return db_error(st, "could not update the full-text index");
+        }
+        sqlite3_reset(o);
+        sqlite3_stmt *p = stmt(st, Q_FTS_PENDING);
+        if (!p)
+            return EG_ESTORE;
+        sqlite3_bind_int64(p, 1, rowid);
+        if (sqlite3_step(p) != SQLITE_DONE)
+            return db_error(st, "could not queue a full-text index update");
+    }
+    s = stmt(st, rowid ? Q_UPDATE : Q_INSERT);
+    if (!s)
+        return EG_ESTORE;
+    sqlite3_bind_text64(s, 1, r->id, r->id_len, SQLITE_STATIC, SQLITE_UTF8);
+    sqlite3_bind_text(s, 2, source_system, -1, SQLITE_STATIC);
+    bind_text_or_null(s, 3, r->content, r->content_len);
+    if (r->content)
+        sqlite3_bind_int64(s, 4, (int64_t)XXH3_64bits(r->content, r->content_len));
+    sqlite3_bind_int64(s, 5, fp);
+    if (r->has_created)
+        sqlite3_bind_int64(s, 6, r->created_at);
+    if (r->has_updated)
+        sqlite3_bind_int64(s, 7, r->updated_at);
+    bind_text_or_null(s, 8, r->metadata, r->metadata_len);
+    bind_staging(s, g, concepts_json, now);
+    if (rowid)
+        sqlite3_bind_int64(s, 20, rowid);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        return db_error(st, rowid ? "could not update a memory" : "could not insert a memory");
+    *result = rowid ? EG_PUT_UPDATED : EG_PUT_INSERTED;
+    return 0;
+}
+
+int eg_store_restage(eg_store *st, int64_t now, eg_restage_fn fn, void *ud, int64_t *visited)
+{
+    sqlite3_stmt *sel = NULL;
+    eg_buf concepts;
+    int rc = 0;
+    eg_buf_init(&concepts, 0);
+    *visited = 0;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT rowid, id, content, created_at, updated_at, metadata, "
+                           "concepts IS NULL FROM memory WHERE deleted_at_source IS NULL "
+                           "ORDER BY rowid",
+                           -1, &sel, NULL) != SQLITE_OK) {
+        rc = db_error(st, "could not read memories to restage");
+        goto done;
+    }
+    int step;
+    while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
+        eg_record r = {0};
+        eg_staged g;
+        r.id = (const char *)sqlite3_column_text(sel, 1);
+        r.id_len = (size_t)sqlite3_column_bytes(sel, 1);
+        if (sqlite3_column_type(sel, 2) != SQLITE_NULL) {
+            r.content = (const char *)sqlite3_column_text(sel, 2);
+            r.content_len = (size_t)sqlite3_column_bytes(sel, 2);
+        }
+        if ((r.has_created = sqlite3_column_type(sel, 3) != SQLITE_NULL))
+            r.created_at = sqlite3_column_int64(sel, 3);
+        if ((r.has_updated = sqlite3_column_type(sel, 4) != SQLITE_NULL))
+            r.updated_at = sqlite3_column_int64(sel, 4);
+        if (sqlite3_column_type(sel, 5) != SQLITE_NULL) {
+            r.metadata = (const char *)sqlite3_column_text(sel, 5);
+            r.metadata_len = (size_t)sqlite3_column_bytes(sel, 5);
+        }
+        int need_concepts = sqlite3_column_int(sel, 6);
+        eg_buf_reset(&concepts);
+        if ((rc = fn(&r, &g, need_concepts ? &concepts : NULL, ud)))
+            goto done;
+        sqlite3_stmt *u = stmt(st, Q_RESTAGE);
+        if (!u) {
+            rc = EG_ESTORE;
+            goto done;
+        }
+        sqlite3_bind_int64(u, 1, sqlite3_column_int64(sel, 0));
+        if (g.skip) {
+            sqlite3_bind_text(u, 2, "skipped", -1, SQLITE_STATIC);
+            sqlite3_bind_text(u, 3, eg_skip_name(g.skip), -1, SQLITE_STATIC);
+        } else {
+            sqlite3_bind_text(u, 2, "staged", -1, SQLITE_STATIC);
+            sqlite3_bind_double(u, 5, g.activation_strength);
+            sqlite3_bind_int64(u, 6, g.last_accessed_at);
+            sqlite3_bind_int64(u, 7, g.access_count);
+            sqlite3_bind_double(u, 8, g.importance_score);
+            sqlite3_bind_text(u, 9, g.memory_type, -1, SQLITE_STATIC);
+            if (need_concepts && concepts.len)
+                sqlite3_bind_text(u, 11, concepts.data, (int)concepts.len, SQLITE_STATIC);
+        }
+        sqlite3_bind_int(u, 4, (int)g.issues);
+        sqlite3_bind_int64(u, 10, now);
+        if (sqlite3_step(u) != SQLITE_DONE) {
+            rc = db_error(st, "could not restage a memory");
+            goto done;
+        }
+        (*visited)++;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_error(st, "could not read memories to restage");
+done:
+    sqlite3_finalize(sel);
+    eg_buf_free(&concepts);
+    return rc;
+}
+
+int eg_store_mark_deleted(eg_store *st, const char *source_system, const eg_idset *seen,
+                          int64_t now, int64_t *n, eg_buf *examples)
+{
+    sqlite3_stmt *sel = NULL, *upd = NULL;
+    int rc = 0, step;
+    *n = 0;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT rowid, id FROM memory WHERE source_system = ?1 AND "
+                           "deleted_at_source IS NULL ORDER BY id",
+                           -1, &sel, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db, "UPDATE memory SET deleted_at_source = ?2 WHERE rowid = ?1",
+                           -1, &upd, NULL) != SQLITE_OK) {
+        rc = db_error(st, "could not check for deleted memories");
+        goto done;
+    }
+    sqlite3_bind_text(sel, 1, source_system, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(sel, 1);
+        size_t len = (size_t)sqlite3_column_bytes(sel, 1);
+        if (eg_idset_has(seen, id, len))
+            continue;
+        sqlite3_reset(upd);
+        sqlite3_bind_int64(upd, 1, sqlite3_column_int64(sel, 0));
+        sqlite3_bind_int64(upd, 2, now);
+        if (sqlite3_step(upd) != SQLITE_DONE) {
+            rc = db_error(st, "could not mark a deleted memory");
+            goto done;
+        }
+        if (*n < 5 && examples)
+            eg_buf_printf(examples, "%s%s", examples->len ? ", " : "", id);
+        (*n)++;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_error(st, "could not check for deleted memories");
+done:
+    sqlite3_finalize(sel);
+    sqlite3_finalize(upd);
+    return rc;
+}
+
+int eg_store_fts_sync(eg_store *st, int64_t *indexed)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = 0;
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO memory_fts (rowid, content) SELECT rowid, content FROM memory "
+             "WHERE (rowid > %lld OR rowid IN (SELECT rowid FROM fts_pending)) "
+             "AND content IS NOT NULL ORDER BY rowid",
+             (long long)st->fts_rowid);
+    if ((rc = eg_store_exec(st, sql)))
+        goto done;
+    *indexed = sqlite3_changes64(st->db);
+    if ((rc = eg_store_exec(st, "DELETE FROM fts_pending;"
+                                "UPDATE meta SET value = (SELECT coalesce(max(rowid), 0) FROM "
+                                "memory) WHERE key = 'fts_rowid'")))
+        goto done;
+    st->fts_rowid = meta_int(st, "fts_rowid", 0);
+done:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int eg_store_watermark_get(eg_store *st, const char *source_key, int64_t *key_at, bool *found)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = 0;
+    *found = false;
+    if (sqlite3_prepare_v2(st->db, "SELECT key_at FROM watermark WHERE source = ?1", -1, &s,
+                           NULL) != SQLITE_OK) {
+        rc = db_error(st, "could not read the watermark");
+        goto done;
+    }
+    sqlite3_bind_text(s, 1, source_key, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        *key_at = sqlite3_column_int64(s, 0);
+        *found = true;
+    }
+done:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int eg_store_watermark_set(eg_store *st, const char *source_key, int64_t key_at, int64_t run_id)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO watermark (source, key_at, run_id) VALUES (?1, ?2, ?3) "
+                           "ON CONFLICT (source) DO UPDATE SET key_at = max(key_at, excluded.key_at),"
+                           " run_id = excluded.run_id",
+                           -1, &s, NULL) != SQLITE_OK) {
+        rc = db_error(st, "could not write the watermark");
+        goto done;
+    }
+    sqlite3_bind_text(s, 1, source_key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, key_at);
+    sqlite3_bind_int64(s, 3, run_id);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        rc = db_error(st, "could not write the watermark");
+done:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int eg_store_quarantine(eg_store *st, int64_t at, const char *source, const char *ref,
+                        const char *field, const char *reason, const char *raw, size_t raw_len)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO quarantine (at, source, ref, field, reason, raw) VALUES "
+                           "(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (source, ref, field, reason) "
+                           "DO UPDATE SET at = excluded.at, raw = excluded.raw",
+                           -1, &s, NULL) != SQLITE_OK) {
+        rc = db_error(st, "could not write the quarantine");
+        goto done;
+    }
+    sqlite3_bind_int64(s, 1, at);
+    sqlite3_bind_text(s, 2, source, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, ref, -1, SQLITE_STATIC);
+    if (field)
+        sqlite3_bind_text(s, 4, field, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, reason, -1, SQLITE_STATIC);
+    if (raw) /* stored as a blob: it may be invalid UTF-8 */
+        sqlite3_bind_blob64(s, 6, raw, raw_len, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        rc = db_error(st, "could not write the quarantine");
+done:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int eg_store_run_begin(eg_store *st, const char *command, int64_t now, const char *source,
+                       int64_t *run_id)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO runs (command, source, now, started_at) VALUES "
+                           "(?1, ?2, ?3, ?4)",
+                           -1, &s, NULL) != SQLITE_OK) {
+        rc = db_error(st, "could not record a run");
+        goto done;
+    }
+    sqlite3_bind_text(s, 1, command, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, source, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, now);
+    sqlite3_bind_int64(s, 4, eg_time_now());
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        rc = db_error(st, "could not record a run");
+        goto done;
+    }
+    *run_id = sqlite3_last_insert_rowid(st->db);
+done:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int eg_store_run_finish(eg_store *st, int64_t run_id, const char *outcome, const char *counts_json,
+                        const char *durations_json, const char *error)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(st->db,
+                           "UPDATE runs SET finished_at = ?2, outcome = ?3, counts = ?4, "
+                           "durations = ?5, error = ?6 WHERE run_id = ?1",
+                           -1, &s, NULL) != SQLITE_OK) {
+        rc = db_error(st, "could not record a run's end");
+        goto done;
+    }
+    sqlite3_bind_int64(s, 1, run_id);
+    sqlite3_bind_int64(s, 2, eg_time_now());
+    sqlite3_bind_text(s, 3, outcome, -1, SQLITE_STATIC);
+    if (counts_json)
+        sqlite3_bind_text(s, 4, counts_json, -1, SQLITE_STATIC);
+    if (durations_json)
+        sqlite3_bind_text(s, 5, durations_json, -1, SQLITE_STATIC);
+    if (error)
+        sqlite3_bind_text(s, 6, error, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        rc = db_error(st, "could not record a run's end");
+done:
+    sqlite3_finalize(s);
+    return rc;
+}

@@ -1,0 +1,94 @@
+/*
+ * store.h — the embedded store: one SQLite file in WAL mode that holds the embedded source table
+ * (`memories`), every memory engram knows with its staging columns (`memory`), the FTS5 index, the
+ * watermark, quarantine, and runs. Schema changes go through numbered migrations (migrations.c);
+ * the version is recorded in PRAGMA user_version.
+ *
+ * Ownership: eg_store_open allocates, eg_store_close frees (NULL is fine). A store is used by one
+ * thread at a time. Writes happen inside eg_store_begin/commit; nothing here commits on its own.
+ * The SQL of the store lives in this folder only; other modules call these functions.
+ */
+#ifndef EG_STORE_STORE_H
+#define EG_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "core/record.h"
+#include "stage/staging.h"
+#include "util/idset.h"
+
+typedef struct eg_store eg_store;
+typedef struct sqlite3 sqlite3;
+
+enum { EG_STORE_CREATE = 1, EG_STORE_READONLY = 2 };
+
+/* Opens (and with EG_STORE_CREATE creates) the store at path and migrates it to the latest schema.
+ * A missing store without EG_STORE_CREATE is EG_ENOTFOUND with a hint to run `engram init`. */
+int eg_store_open(eg_store **out, const char *path, int flags);
+void eg_store_close(eg_store *st);
+int eg_store_schema_version(eg_store *st);
+const char *eg_store_path(eg_store *st);
+sqlite3 *eg_store_db(eg_store *st); /* for this folder's modules and tests */
+
+int eg_store_begin(eg_store *st);
+int eg_store_commit(eg_store *st);
+void eg_store_rollback(eg_store *st);
+int eg_store_exec(eg_store *st, const char *sql);
+
+/* ---- the embedded source table (engram remember / import) ---- */
+
+/* Inserts or replaces a row of `memories` by id. *changed: 0 unchanged, 1 inserted, 2 updated. */
+int eg_store_source_put(eg_store *st, const eg_record *r, int *changed);
+
+/* ---- staged memories ---- */
+
+typedef enum { EG_PUT_UNCHANGED = 0, EG_PUT_INSERTED = 1, EG_PUT_UPDATED = 2 } eg_put_result;
+
+/* Upserts one source row with its staging (keyed by id; a row whose source columns are unchanged
+ * is left alone, staging included). concepts_json may be NULL for skipped rows. */
+int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *s,
+                        const char *concepts_json, const char *source_system, int64_t now,
+                        eg_put_result *result);
+
+/* Recomputes the staging columns of every memory at now (the run's clock). The callback stages a
+ * record; rows it skips get status skipped. Returns the number of rows visited in *visited. */
+typedef int (*eg_restage_fn)(const eg_record *r, eg_staged *out, eg_buf *concepts, void *ud);
+/* concepts is NULL when the row already has its concepts (they do not depend on now). */
+int eg_store_restage(eg_store *st, int64_t now, eg_restage_fn fn, void *ud, int64_t *visited);
+
+/* Marks memories of source_system whose id is not in seen as deleted
+ * at the source at now; returns how many in *n and up to 5 example ids appended to examples. */
+int eg_store_mark_deleted(eg_store *st, const char *source_system, const eg_idset *seen,
+                          int64_t now, int64_t *n, eg_buf *examples);
+
+/* Brings the FTS5 index up to date with rows inserted or updated since the last sync. */
+int eg_store_fts_sync(eg_store *st, int64_t *indexed);
+
+/* ---- watermark, quarantine, runs ---- */
+
+int eg_store_watermark_get(eg_store *st, const char *source_key, int64_t *key_at, bool *found);
+int eg_store_watermark_set(eg_store *st, const char *source_key, int64_t key_at, int64_t run_id);
+
+int eg_store_quarantine(eg_store *st, int64_t at, const char *source, const char *ref,
+                        const char *field, const char *reason, const char *raw, size_t raw_len);
+
+/* Runs: begin returns the run id (its own small transaction); finish records the outcome. */
+int eg_store_run_begin(eg_store *st, const char *command, int64_t now, const char *source,
+                       int64_t *run_id);
+int eg_store_run_finish(eg_store *st, int64_t run_id, const char *outcome, const char *counts_json,
+                        const char *durations_json, const char *error);
+
+/* ---- reading ---- */
+
+/* The facts `engram stats` shows, as a new JSON object (caller json_decref's it). */
+int eg_store_stats(eg_store *st, json_t **out);
+
+typedef enum { EG_EXPORT_CSV, EG_EXPORT_JSONL } eg_export_format;
+/* Writes the staging view (SPEC §13 column names) ordered by memory_id. */
+int eg_store_export_staging(eg_store *st, eg_export_format fmt, FILE *out);
+
+#endif

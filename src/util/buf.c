@@ -1,0 +1,128 @@
+/*
+ * buf.c — growable buffer with a hard cap.
+ */
+#include "util/buf.h"
+
+#include "engram/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void eg_buf_init(eg_buf *b, size_t max)
+{
+    b->data = NULL;
+    b->len = b->cap = 0;
+    b->max = max ? max : ((size_t)1 << 30);
+}
+
+void eg_buf_free(eg_buf *b)
+{
+    if (!b)
+        return;
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+void eg_buf_reset(eg_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+static int grow(eg_buf *b, size_t need)
+{
+    if (need + 1 <= b->cap)
+        return 0;
+    if (need + 1 > b->max)
+        return eg_error_set(EG_ENOMEM, "buffer limit of %zu bytes reached", b->max);
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need + 1)
+        cap *= 2;
+    if (cap > b->max)
+        cap = b->max;
+    char *p = realloc(b->data, cap);
+    if (!p)
+        return eg_error_set(EG_ENOMEM, "out of memory growing a buffer to %zu bytes", cap);
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+int eg_buf_append(eg_buf *b, const void *p, size_t n)
+{
+    int rc = grow(b, b->len + n);
+    if (rc)
+        return rc;
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int eg_buf_puts(eg_buf *b, const char *s)
+{
+    return eg_buf_append(b, s, strlen(s));
+}
+
+int eg_buf_putc(eg_buf *b, char c)
+{
+    return eg_buf_append(b, &c, 1);
+}
+
+int eg_buf_printf(eg_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return eg_error_set(EG_EUSAGE, "bad format string");
+    int rc = grow(b, b->len + (size_t)n);
+    if (rc)
+        return rc;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+int eg_buf_json_str(eg_buf *b, const char *s, size_t n)
+{
+    int rc = eg_buf_putc(b, '"');
+    size_t start = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        rc = eg_buf_append(b, s + start, i - start);
+        if (rc)
+            break;
+        switch (c) {
+        case '"': rc = eg_buf_puts(b, "\\\""); break;
+        case '\\': rc = eg_buf_puts(b, "\\\\"); break;
+        case '\n': rc = eg_buf_puts(b, "\\n"); break;
+        case '\r': rc = eg_buf_puts(b, "\\r"); break;
+        case '\t': rc = eg_buf_puts(b, "\\t"); break;
+        default: rc = eg_buf_printf(b, "\\u%04x", c); break;
+        }
+        start = i + 1;
+    }
+    if (!rc)
+        rc = eg_buf_append(b, s + start, n - start);
+    return rc ? rc : eg_buf_putc(b, '"');
+}
+
+int eg_buf_csv_field(eg_buf *b, const char *s, size_t n)
+{
+    if (!memchr(s, ',', n) && !memchr(s, '"', n) && !memchr(s, '\n', n) && !memchr(s, '\r', n))
+        return eg_buf_append(b, s, n);
+    int rc = eg_buf_putc(b, '"');
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = s[i] == '"' ? eg_buf_append(b, "\"\"", 2) : eg_buf_putc(b, s[i]);
+    return rc ? rc : eg_buf_putc(b, '"');
+}

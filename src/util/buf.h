@@ -1,0 +1,33 @@
+/*
+ * buf.h — a growable byte buffer with a hard cap (curl's dynbuf idea).
+ *
+ * The buffer owns its memory; eg_buf_free releases it. Appends fail with EG_ENOMEM past the cap,
+ * so untrusted input cannot make engram allocate without bound. The content is always
+ * NUL-terminated after a successful append.
+ */
+#ifndef EG_UTIL_BUF_H
+#define EG_UTIL_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+typedef struct eg_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    size_t max; /* hard cap in bytes; 0 means 1 GiB */
+} eg_buf;
+
+void eg_buf_init(eg_buf *b, size_t max);
+void eg_buf_free(eg_buf *b);
+void eg_buf_reset(eg_buf *b);
+int eg_buf_append(eg_buf *b, const void *p, size_t n);
+int eg_buf_puts(eg_buf *b, const char *s);
+int eg_buf_putc(eg_buf *b, char c);
+int eg_buf_printf(eg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string literal (quotes and escapes). */
+int eg_buf_json_str(eg_buf *b, const char *s, size_t n);
+/* Appends s as a CSV field (quoted when it holds a comma, quote or line break). */
+int eg_buf_csv_field(eg_buf *b, const char *s, size_t n);
+
+#endif

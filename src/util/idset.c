@@ -1,0 +1,115 @@
+/*
+ * idset.c — string set: slots hold (hash, offset) into one growing string arena.
+ */
+#include "util/idset.h"
+
+#include "engram/error.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+typedef struct slot {
+    uint64_t hash;
+    size_t off; /* offset+1 into arena; 0 = empty */
+    size_t len;
+} slot;
+
+struct eg_idset {
+    slot *slots;
+    size_t cap, n;
+    char *arena;
+    size_t arena_len, arena_cap;
+};
+
+int eg_idset_new(eg_idset **out)
+{
+    eg_idset *s = calloc(1, sizeof *s);
+    if (!s || !(s->slots = calloc(1024, sizeof *s->slots))) {
+        free(s);
+        return eg_error_set(EG_ENOMEM, "out of memory creating an id set");
+    }
+    s->cap = 1024;
+    *out = s;
+    return 0;
+}
+
+void eg_idset_free(eg_idset *s)
+{
+    if (!s)
+        return;
+    free(s->slots);
+    free(s->arena);
+    free(s);
+}
+
+static slot *find(const eg_idset *s, uint64_t h, const char *id, size_t len)
+{
+    size_t mask = s->cap - 1, i = h & mask;
+    for (;;) {
+        slot *sl = &s->slots[i];
+        if (!sl->off)
+            return sl;
+        if (sl->hash == h && sl->len == len && !memcmp(s->arena + sl->off - 1, id, len))
+            return sl;
+        i = (i + 1) & mask;
+    }
+}
+
+static int grow(eg_idset *s)
+{
+    size_t ncap = s->cap * 2;
+    slot *ns = calloc(ncap, sizeof *ns);
+    if (!ns)
+        return eg_error_set(EG_ENOMEM, "out of memory growing an id set");
+    for (size_t i = 0; i < s->cap; i++) {
+        if (!s->slots[i].off)
+            continue;
+        size_t j = s->slots[i].hash & (ncap - 1);
+        while (ns[j].off)
+            j = (j + 1) & (ncap - 1);
+        ns[j] = s->slots[i];
+    }
+    free(s->slots);
+    s->slots = ns;
+    s->cap = ncap;
+    return 0;
+}
+
+int eg_idset_add(eg_idset *s, const char *id, size_t len)
+{
+    if ((s->n + 1) * 10 > s->cap * 7 && grow(s))
+        return EG_ENOMEM;
+    uint64_t h = XXH3_64bits(id, len);
+    slot *sl = find(s, h, id, len);
+    if (sl->off)
+        return 0;
+    if (s->arena_len + len > s->arena_cap) {
+        size_t cap = s->arena_cap ? s->arena_cap * 2 : 65536;
+        while (cap < s->arena_len + len)
+            cap *= 2;
+        char *p = realloc(s->arena, cap);
+        if (!p)
+            return eg_error_set(EG_ENOMEM, "out of memory growing an id set");
+        s->arena = p;
+        s->arena_cap = cap;
+    }
+    memcpy(s->arena + s->arena_len, id, len);
+    sl->hash = h;
+    sl->off = s->arena_len + 1;
+    sl->len = len;
+    s->arena_len += len;
+    s->n++;
+    return 0;
+}
+
+bool eg_idset_has(const eg_idset *s, const char *id, size_t len)
+{
+    return find(s, XXH3_64bits(id, len), id, len)->off != 0;
+}
+
+size_t eg_idset_size(const eg_idset *s)
+{
+    return s->n;
+}

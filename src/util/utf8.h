@@ -1,0 +1,21 @@
+/*
+ * utf8.h — fast UTF-8 validation and character counting for the staging hot path.
+ *
+ * Validation follows RFC 3629 (no overlongs, no surrogates, nothing above U+10FFFF). Case folding
+ * and normalisation are utf8proc's job (stage/concepts.c), not this module's.
+ */
+#ifndef EG_UTIL_UTF8_H
+#define EG_UTIL_UTF8_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Returns true if s[0..len) is valid UTF-8; on failure *bad_offset (if given) is the byte offset
+ * of the first invalid sequence. */
+bool eg_utf8_valid(const char *s, size_t len, size_t *bad_offset);
+/* Number of code points in valid UTF-8 s[0..len) (PostgreSQL's LENGTH()). */
+size_t eg_utf8_length(const char *s, size_t len);
+/* True if s is made only of white space (ASCII and Unicode Zs/line separators). */
+bool eg_utf8_blank(const char *s, size_t len);
+
+#endif
