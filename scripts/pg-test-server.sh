@@ -216,7 +216,9 @@ cmd_stop() {
 
 cmd_restart() {
   load_env
-  [ -n "$DIR" ] && [ -d "$DIR/data" ] || die "no test server to restart (run start)"
+  if [ -z "$DIR" ] || [ ! -d "$DIR/data" ]; then
+    die "no test server to restart (run start)"
+  fi
   if is_running; then
     (cd "$DIR" && as_pg "$BINDIR/pg_ctl" -D "$DIR/data" -l "$DIR/postgres.log" -m fast -w -t 60 \
       restart >/dev/null) || die "could not restart; see $DIR/postgres.log"

@@ -1013,6 +1013,12 @@ static int item_cmp(const void *x, const void *y) {
 static const int hour_weight[24] = {3,  2,  1,   1,   1,  3,  10, 30, 60, 100, 100, 95,
                                     70, 80, 100, 100, 90, 70, 45, 35, 40, 35,  20,  8};
 
+/* Division rounding towards minus infinity, so that times before 1970 fall in the right hour. */
+static int64_t floor_div(int64_t a, int64_t b) {
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
 static int pick_weighted(rng *r, const int *w, int n, int total) {
     int x = (int)below(r, (uint32_t)total);
     for (int i = 0; i < n; i++) {
@@ -1076,14 +1082,15 @@ static item *plan_items(uint64_t seed, uint64_t n, int64_t start, int64_t end, s
     int day_factor = 100;
     for (int64_t h = 0; h < hours; h++) {
         int64_t t = start + h * HOUR;
-        int64_t abs_hour = t / HOUR, day = t / DAY;
-        if (h == 0 || abs_hour % 24 == 0) {
+        int64_t day = floor_div(t, DAY);
+        int hour_of_day = (int)(floor_div(t, HOUR) - day * 24);
+        if (h == 0 || hour_of_day == 0) {
             rng dr = rng_for(seed, S_HOURS, (uint64_t)day);
             int weekday = (int)(((day % 7) + 7 + 3) % 7); /* 0 = Monday; 1970-01-01 a Thursday */
             day_factor = (int)between(&dr, 30, 170) * (weekday < 5 ? 100 : 40) / 100;
         }
         uint64_t trend = 70 + (uint64_t)(60 * h / hours); /* more memories recently */
-        total += (uint64_t)hour_weight[abs_hour % 24] * (uint64_t)day_factor * trend;
+        total += (uint64_t)hour_weight[hour_of_day] * (uint64_t)day_factor * trend;
         cum[h] = total;
     }
 
@@ -1542,12 +1549,12 @@ static void run_edge(edge_ctx *x) {
     const int64_t bases[] = {now - 10 * DAY - 3 * HOUR, recent};
     for (size_t bi = 0; bi < COUNT(bases); bi++) {
         for (size_t i = 0; i < COUNT(upd); i++) {
-            int64_t u = bases[bi] + upd[i].delta;
+            bool null_u = upd[i].delta == INT64_MIN;
+            int64_t u = null_u ? 0 : bases[bi] + upd[i].delta;
             snprintf(label, sizeof label, "updated_at %s (created %s)", upd[i].label,
                      bi ? "2 hours ago" : "10 days 3 hours ago");
             fill_cps(c, fills[bi ? 4 : 0].alphabet, 120);
-            edge_row(x, label, c->data, c->len, bases[bi], upd[i].delta == INT64_MIN ? NULL : &u,
-                     NULL);
+            edge_row(x, label, c->data, c->len, bases[bi], null_u ? NULL : &u, NULL);
         }
     }
     {
@@ -1921,10 +1928,17 @@ int main(int argc, char **argv) {
     char **argv2 = argv + 1;
     opterr = 0;
     optind = 1;
-    int ch, rc;
+    int ch, rc, li = -1;
     uint64_t v;
-    while ((ch = getopt_long(argc2, argv2, ":h", all_opts, NULL)) != -1) {
+    char optname[32];
+    while ((ch = getopt_long(argc2, argv2, ":h", all_opts, &li)) != -1) {
+        /* The option as typed: argv may hold its value next, so name it from the table. */
         const char *opt = argv2[optind - 1];
+        if (ch != '?' && ch != ':' && li >= 0) {
+            snprintf(optname, sizeof optname, "--%s", all_opts[li].name);
+            opt = optname;
+        }
+        li = -1;
         bool allowed = true;
         switch (ch) {
         case O_N:

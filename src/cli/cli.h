@@ -18,9 +18,9 @@
 typedef struct eg_cli {
     eg_config_args cargs;
     const char *now_text;
-    int64_t now;  /* --now, or the wall clock */
+    int64_t now; /* --now, or the wall clock */
     bool now_given;
-    bool json;    /* --json (commands that print data) */
+    bool json; /* --json (commands that print data) */
     int verbose;
     bool quiet;
 } eg_cli;
@@ -52,6 +52,9 @@ int eg_cli_ingest(eg_cli *cli, int argc, char **argv, const eg_command *self, bo
 /* Prints v as one line of JSON on stdout and releases it. */
 void eg_cli_json(json_t *v);
 /* Parses the common per-command options: --help, --json. Other options are the command's. */
-#define EG_CLI_COMMON_OPTS {"help", 0, NULL, 'h'}, {"json", 0, NULL, 'J'}
+#define EG_CLI_COMMON_OPTS                                                                         \
+    {"help", 0, NULL, 'h'}, {                                                                      \
+        "json", 0, NULL, 'J'                                                                       \
+    }
 
 #endif

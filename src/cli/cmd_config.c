@@ -12,29 +12,29 @@ typedef struct visit_ctx {
     bool json;
 } visit_ctx;
 
-static void visit(const char *key, const char *value, const char *origin, void *ud)
-{
+static void visit(const char *key, const char *value, const char *origin, void *ud) {
     visit_ctx *v = ud;
     if (v->json)
-        json_array_append_new(v->settings, json_pack("{s:s,s:s,s:s}", "key", key, "value", value,
-                                                     "origin", origin));
+        json_array_append_new(
+            v->settings, json_pack("{s:s,s:s,s:s}", "key", key, "value", value, "origin", origin));
     else
         printf("  %-26s = %-40s (%s)\n", key, value, origin);
 }
 
-static int run(eg_cli *cli, int argc, char **argv)
-{
+static int run(eg_cli *cli, int argc, char **argv) {
     static const struct option opts[] = {EG_CLI_COMMON_OPTS, {0}};
     eg_config cfg;
     int c, code;
     optind = 1;
+    opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'h')
             return eg_cli_help(&eg_cmd_config, stdout), 0;
         if (c == 'J')
             cli->json = true;
         else
-            return eg_cli_usage("config", "unknown option");
+            return eg_cli_usage("config", "unknown option or missing value: \"%s\"",
+                                argv[optind - 1]);
     }
     if (optind >= argc || strcmp(argv[optind], "check") || optind + 1 != argc)
         return eg_cli_usage("config", "the subcommand is `engram config check`");
@@ -47,9 +47,9 @@ static int run(eg_cli *cli, int argc, char **argv)
     }
     eg_config_visit(&cfg, visit, &v);
     if (cli->json)
-        eg_cli_json(json_pack("{s:o,s:o,s:o}", "file", cfg.file ? json_string(cfg.file) : json_null(),
-                              "profile", cfg.profile ? json_string(cfg.profile) : json_null(),
-                              "settings", v.settings));
+        eg_cli_json(json_pack(
+            "{s:o,s:o,s:o}", "file", cfg.file ? json_string(cfg.file) : json_null(), "profile",
+            cfg.profile ? json_string(cfg.profile) : json_null(), "settings", v.settings));
     else
         json_decref(v.settings);
     eg_config_free(&cfg);
@@ -57,7 +57,9 @@ static int run(eg_cli *cli, int argc, char **argv)
 }
 
 const eg_command eg_cmd_config = {
-    "config", run, "show the effective configuration (config check)",
+    "config",
+    run,
+    "show the effective configuration (config check)",
     " check [--json]\n\n"
     "Loads the configuration like every command does (--config, ENGRAM_CONFIG, ./engram.conf,\n"
     "$XDG_CONFIG_HOME/engram/engram.conf; --profile or ENGRAM_PROFILE) and prints every\n"

@@ -10,8 +10,7 @@
 #include <getopt.h>
 #include <string.h>
 
-static int run(eg_cli *cli, int argc, char **argv)
-{
+static int run(eg_cli *cli, int argc, char **argv) {
     static const struct option opts[] = {EG_CLI_COMMON_OPTS,
                                          {"what", 1, NULL, 'w'},
                                          {"format", 1, NULL, 'f'},
@@ -24,14 +23,27 @@ static int run(eg_cli *cli, int argc, char **argv)
     FILE *out = stdout;
     int c, code, rc;
     optind = 1;
+    opterr = 0;
     while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
         switch (c) {
-        case 'h': eg_cli_help(&eg_cmd_export, stdout); return 0;
-        case 'J': cli->json = true; break;
-        case 'w': what = optarg; break;
-        case 'f': format = optarg; break;
-        case 'o': output = optarg; break;
-        default: return eg_cli_usage("export", "unknown option");
+        case 'h':
+            eg_cli_help(&eg_cmd_export, stdout);
+            return 0;
+        case 'J':
+            cli->json = true;
+            break;
+        case 'w':
+            what = optarg;
+            break;
+        case 'f':
+            format = optarg;
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        default:
+            return eg_cli_usage("export", "unknown option or missing value: \"%s\"",
+                                argv[optind - 1]);
         }
     }
     if (optind < argc)
@@ -67,7 +79,9 @@ done:
 }
 
 const eg_command eg_cmd_export = {
-    "export", run, "write the store's staged memories as CSV or JSONL",
+    "export",
+    run,
+    "write the store's staged memories as CSV or JSONL",
     " [--what staging] [--format csv|jsonl] [--output FILE]\n\n"
     "Writes one row per memory, ordered by memory_id, with the columns memory_id, content,\n"
     "created_at, last_accessed_at, access_count, activation_strength, importance_score,\n"

@@ -9,8 +9,7 @@
 #include <getopt.h>
 #include <string.h>
 
-static int run(eg_cli *cli, int argc, char **argv)
-{
+static int run(eg_cli *cli, int argc, char **argv) {
     static const struct option opts[] = {EG_CLI_COMMON_OPTS, {"format", 1, NULL, 'f'}, {0}};
     const char *format = NULL;
     eg_config cfg;
@@ -18,12 +17,21 @@ static int run(eg_cli *cli, int argc, char **argv)
     int c, code = 0, rc;
     int64_t bad = 0, ok = 0;
     optind = 1;
+    opterr = 0;
     while ((c = getopt_long(argc, argv, "hf:", opts, NULL)) != -1) {
         switch (c) {
-        case 'h': eg_cli_help(&eg_cmd_import, stdout); return 0;
-        case 'J': cli->json = true; break;
-        case 'f': format = optarg; break;
-        default: return eg_cli_usage("import", "unknown option");
+        case 'h':
+            eg_cli_help(&eg_cmd_import, stdout);
+            return 0;
+        case 'J':
+            cli->json = true;
+            break;
+        case 'f':
+            format = optarg;
+            break;
+        default:
+            return eg_cli_usage("import", "unknown option or missing value: \"%s\"",
+                                argv[optind - 1]);
         }
     }
     if (optind >= argc)
@@ -64,7 +72,9 @@ static int run(eg_cli *cli, int argc, char **argv)
 }
 
 const eg_command eg_cmd_import = {
-    "import", run, "import memories from JSONL or CSV files into the embedded source",
+    "import",
+    run,
+    "import memories from JSONL or CSV files into the embedded source",
     " [--format jsonl|csv] FILE...\n\n"
     "Reads each FILE (- is standard input, JSONL) into the store's own memories table, in one\n"
     "transaction per file. JSONL lines are objects {\"id\", \"content\", \"created_at\",\n"

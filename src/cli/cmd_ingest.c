@@ -8,8 +8,7 @@
 
 #include <getopt.h>
 
-int eg_cli_ingest(eg_cli *cli, int argc, char **argv, const eg_command *self, bool restage)
-{
+int eg_cli_ingest(eg_cli *cli, int argc, char **argv, const eg_command *self, bool restage) {
     static const struct option opts[] = {EG_CLI_COMMON_OPTS, {"full", 0, NULL, 'F'}, {0}};
     eg_ingest_opts o = {.now = cli->now, .restage = restage, .command = self->name};
     eg_ingest_report rep;
@@ -17,12 +16,21 @@ int eg_cli_ingest(eg_cli *cli, int argc, char **argv, const eg_command *self, bo
     eg_store *st = NULL;
     int c, code, rc;
     optind = 1;
+    opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'h': eg_cli_help(self, stdout); return 0;
-        case 'J': cli->json = true; break;
-        case 'F': o.full = true; break;
-        default: return eg_cli_usage(self->name, "unknown option");
+        case 'h':
+            eg_cli_help(self, stdout);
+            return 0;
+        case 'J':
+            cli->json = true;
+            break;
+        case 'F':
+            o.full = true;
+            break;
+        default:
+            return eg_cli_usage(self->name, "unknown option or missing value: \"%s\"",
+                                argv[optind - 1]);
         }
     }
     if (optind < argc)
@@ -39,13 +47,14 @@ int eg_cli_ingest(eg_cli *cli, int argc, char **argv, const eg_command *self, bo
     return code;
 }
 
-static int run(eg_cli *cli, int argc, char **argv)
-{
+static int run(eg_cli *cli, int argc, char **argv) {
     return eg_cli_ingest(cli, argc, argv, &eg_cmd_ingest, false);
 }
 
 const eg_command eg_cmd_ingest = {
-    "ingest", run, "read new and changed memories from the source into the store",
+    "ingest",
+    run,
+    "read new and changed memories from the source into the store",
     " [--full] [--json]\n\n"
     "Reads the source read-only: rows changed since the stored watermark (minus\n"
     "source.lookback), or every row with --full, which also reports rows that disappeared\n"

@@ -7,20 +7,21 @@
 
 #include <getopt.h>
 
-static int run(eg_cli *cli, int argc, char **argv)
-{
+static int run(eg_cli *cli, int argc, char **argv) {
     static const struct option opts[] = {EG_CLI_COMMON_OPTS, {0}};
     eg_config cfg;
     eg_store *st = NULL;
     int c, code;
     optind = 1;
+    opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'h')
             return eg_cli_help(&eg_cmd_init, stdout), 0;
         if (c == 'J')
             cli->json = true;
         else
-            return eg_cli_usage("init", "unknown option");
+            return eg_cli_usage("init", "unknown option or missing value: \"%s\"",
+                                argv[optind - 1]);
     }
     if (optind < argc)
         return eg_cli_usage("init", "unexpected argument \"%s\"", argv[optind]);
@@ -38,7 +39,9 @@ static int run(eg_cli *cli, int argc, char **argv)
 }
 
 const eg_command eg_cmd_init = {
-    "init", run, "create the store (or bring an existing one to the current schema)",
+    "init",
+    run,
+    "create the store (or bring an existing one to the current schema)",
     " [--json]\n\n"
     "Creates the SQLite store named by --store (or the configuration; default engram.db) with\n"
     "the current schema, or migrates an existing store. Safe to run again.\n",

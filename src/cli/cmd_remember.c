@@ -8,23 +8,33 @@
 #include <getopt.h>
 #include <string.h>
 
-static int run(eg_cli *cli, int argc, char **argv)
-{
-    static const struct option opts[] = {EG_CLI_COMMON_OPTS, {"id", 1, NULL, 'i'},
-                                         {"metadata", 1, NULL, 'm'}, {0}};
+static int run(eg_cli *cli, int argc, char **argv) {
+    static const struct option opts[] = {
+        EG_CLI_COMMON_OPTS, {"id", 1, NULL, 'i'}, {"metadata", 1, NULL, 'm'}, {0}};
     const char *id = NULL, *meta = NULL;
     char id_out[64];
     eg_config cfg;
     eg_store *st = NULL;
     int c, code, rc;
     optind = 1;
+    opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'h': eg_cli_help(&eg_cmd_remember, stdout); return 0;
-        case 'J': cli->json = true; break;
-        case 'i': id = optarg; break;
-        case 'm': meta = optarg; break;
-        default: return eg_cli_usage("remember", "unknown option");
+        case 'h':
+            eg_cli_help(&eg_cmd_remember, stdout);
+            return 0;
+        case 'J':
+            cli->json = true;
+            break;
+        case 'i':
+            id = optarg;
+            break;
+        case 'm':
+            meta = optarg;
+            break;
+        default:
+            return eg_cli_usage("remember", "unknown option or missing value: \"%s\"",
+                                argv[optind - 1]);
         }
     }
     if (optind != argc - 1)
@@ -46,7 +56,9 @@ static int run(eg_cli *cli, int argc, char **argv)
 }
 
 const eg_command eg_cmd_remember = {
-    "remember", run, "add one memory to the embedded source",
+    "remember",
+    run,
+    "add one memory to the embedded source",
     " [--id ID] [--metadata JSON] TEXT\n\n"
     "Adds TEXT to the store's own memories table, created at --now (default: now), and prints\n"
     "its id. Without --id the id is made from the time and the text, so the same text at the\n"

@@ -4,13 +4,14 @@
  */
 #include "cli/cli.h"
 
-static int run(eg_cli *cli, int argc, char **argv)
-{
+static int run(eg_cli *cli, int argc, char **argv) {
     return eg_cli_ingest(cli, argc, argv, &eg_cmd_run, true);
 }
 
 const eg_command eg_cmd_run = {
-    "run", run, "the main job: ingest, then stage every memory at --now",
+    "run",
+    run,
+    "the main job: ingest, then stage every memory at --now",
     " [--full] [--json]\n\n"
     "Advances the store to --now (default: the wall clock): ingests new and changed rows from\n"
     "the source like `engram ingest`, then recomputes the staging columns of every memory at\n"

@@ -8,8 +8,7 @@
 
 #include <getopt.h>
 
-static void print_group(const char *title, json_t *obj)
-{
+static void print_group(const char *title, json_t *obj) {
     const char *k;
     json_t *v;
     printf("  %-14s", title);
@@ -19,21 +18,22 @@ static void print_group(const char *title, json_t *obj)
     printf("\n");
 }
 
-static int run(eg_cli *cli, int argc, char **argv)
-{
+static int run(eg_cli *cli, int argc, char **argv) {
     static const struct option opts[] = {EG_CLI_COMMON_OPTS, {0}};
     eg_config cfg;
     eg_store *st = NULL;
     json_t *s = NULL;
     int c, code, rc;
     optind = 1;
+    opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'h')
             return eg_cli_help(&eg_cmd_stats, stdout), 0;
         if (c == 'J')
             cli->json = true;
         else
-            return eg_cli_usage("stats", "unknown option");
+            return eg_cli_usage("stats", "unknown option or missing value: \"%s\"",
+                                argv[optind - 1]);
     }
     if (optind < argc)
         return eg_cli_usage("stats", "unexpected argument \"%s\"", argv[optind]);
@@ -81,8 +81,7 @@ static int run(eg_cli *cli, int argc, char **argv)
                    json_number_value(json_object_get(json_object_get(rep, "ms"), "total")) / 1e3);
         printf("\n");
         if (json_object_get(lr, "error"))
-            printf("                 error: %s\n",
-                   json_string_value(json_object_get(lr, "error")));
+            printf("                 error: %s\n", json_string_value(json_object_get(lr, "error")));
     } else {
         printf("  last run       none yet (run `engram run`)\n");
     }
@@ -94,7 +93,9 @@ done:
 }
 
 const eg_command eg_cmd_stats = {
-    "stats", run, "show what the store holds and how the last run went",
+    "stats",
+    run,
+    "show what the store holds and how the last run went",
     " [--json]\n\n"
     "Counts memories by status, skip reason and memory type, the quality issues found at\n"
     "staging, the quarantine, the watermark per source and the last run's outcome.\n",

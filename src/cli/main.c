@@ -17,13 +17,12 @@
 #include <string.h>
 
 static const eg_command *const commands[] = {
-    &eg_cmd_init,  &eg_cmd_import, &eg_cmd_remember, &eg_cmd_ingest,
-    &eg_cmd_run,   &eg_cmd_stats,  &eg_cmd_export,   &eg_cmd_config,
+    &eg_cmd_init, &eg_cmd_import, &eg_cmd_remember, &eg_cmd_ingest,
+    &eg_cmd_run,  &eg_cmd_stats,  &eg_cmd_export,   &eg_cmd_config,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
-static void usage(FILE *out)
-{
+static void usage(FILE *out) {
     fprintf(out, "usage: engram [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n\n"
                  "engram turns a stream of text memories into a living memory: it reads them\n"
                  "read-only (PostgreSQL, or its own embedded SQLite store), stages them and keeps\n"
@@ -49,8 +48,7 @@ static void usage(FILE *out)
             "65 bad input, 75 temporary failure (source unreachable).\n");
 }
 
-int eg_cli_fail(int rc)
-{
+int eg_cli_fail(int rc) {
     const eg_error *e = eg_error_last();
     fprintf(stderr, "engram: error: %s\n", e->code ? e->message : eg_strerror(rc));
     if (e->code && e->detail[0])
@@ -60,8 +58,7 @@ int eg_cli_fail(int rc)
     return eg_exit_code(rc);
 }
 
-int eg_cli_usage(const char *cmd, const char *fmt, ...)
-{
+int eg_cli_usage(const char *cmd, const char *fmt, ...) {
     va_list ap;
     fprintf(stderr, "engram %s: ", cmd);
     va_start(ap, fmt);
@@ -71,15 +68,13 @@ int eg_cli_usage(const char *cmd, const char *fmt, ...)
     return 2;
 }
 
-void eg_cli_help(const eg_command *cmd, FILE *out)
-{
+void eg_cli_help(const eg_command *cmd, FILE *out) {
     fprintf(out, "usage: engram %s%s\n", cmd->name, cmd->usage);
-    fprintf(out, "\nGlobal options: --config FILE, --profile NAME, --store PATH, --source URI, "
+    fprintf(out, "Global options: --config FILE, --profile NAME, --store PATH, --source URI, "
                  "--now ISO8601,\n--json, --quiet, --verbose (see `engram --help`).\n");
 }
 
-void eg_cli_json(json_t *v)
-{
+void eg_cli_json(json_t *v) {
     if (!v)
         return;
     json_dumpf(v, stdout, JSON_COMPACT);
@@ -87,14 +82,12 @@ void eg_cli_json(json_t *v)
     json_decref(v);
 }
 
-int eg_cli_config(eg_cli *cli, eg_config *cfg)
-{
+int eg_cli_config(eg_cli *cli, eg_config *cfg) {
     int rc = eg_config_load(cfg, &cli->cargs);
     return rc ? eg_cli_fail(rc) : 0;
 }
 
-int eg_cli_open(eg_cli *cli, eg_config *cfg, eg_store **st, int flags)
-{
+int eg_cli_open(eg_cli *cli, eg_config *cfg, eg_store **st, int flags) {
     int rc = eg_cli_config(cli, cfg);
     if (rc)
         return rc;
@@ -106,8 +99,7 @@ int eg_cli_open(eg_cli *cli, eg_config *cfg, eg_store **st, int flags)
 }
 
 /* Takes a global option at argv[*i] if it is one; returns 1 if taken, 0 if not, -1 on error. */
-static int take_global(eg_cli *cli, int argc, char **argv, int *i)
-{
+static int take_global(eg_cli *cli, int argc, char **argv, int *i) {
     static const struct {
         const char *name;
         int has_arg;
@@ -136,22 +128,37 @@ static int take_global(eg_cli *cli, int argc, char **argv, int *i)
             return -1;
         }
         switch (g) {
-        case 0: cli->cargs.config_file = val; break;
-        case 1: cli->cargs.profile = val; break;
-        case 2: cli->cargs.store = val; break;
-        case 3: cli->cargs.source = val; break;
-        case 4: cli->now_text = val; break;
-        case 5: cli->json = true; break;
-        case 6: cli->quiet = true; break;
-        case 7: cli->verbose++; break;
+        case 0:
+            cli->cargs.config_file = val;
+            break;
+        case 1:
+            cli->cargs.profile = val;
+            break;
+        case 2:
+            cli->cargs.store = val;
+            break;
+        case 3:
+            cli->cargs.source = val;
+            break;
+        case 4:
+            cli->now_text = val;
+            break;
+        case 5:
+            cli->json = true;
+            break;
+        case 6:
+            cli->quiet = true;
+            break;
+        case 7:
+            cli->verbose++;
+            break;
         }
         return 1;
     }
     return 0;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     eg_cli cli = {0};
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     int nrest = 0, code = 2;
@@ -205,7 +212,8 @@ int main(int argc, char **argv)
     eg_log_set_level(cli.quiet ? EG_LOG_ERROR : EG_LOG_WARN + cli.verbose);
     if (cli.now_text) {
         if (eg_time_parse(cli.now_text, (size_t)-1, &cli.now)) {
-            fprintf(stderr, "engram: --now \"%s\" is not an ISO 8601 time (e.g. 2026-05-01T12:00:00Z)\n",
+            fprintf(stderr,
+                    "engram: --now \"%s\" is not an ISO 8601 time (e.g. 2026-05-01T12:00:00Z)\n",
                     cli.now_text);
             goto done;
         }

@@ -7,8 +7,7 @@
 
 #include <stdlib.h>
 
-void eg_cli_print_ingest(const eg_cli *cli, const char *what, const eg_ingest_report *r)
-{
+void eg_cli_print_ingest(const eg_cli *cli, const char *what, const eg_ingest_report *r) {
     char t[EG_TIME_BUFSZ];
     if (cli->json) {
         char *s = eg_ingest_report_json(r, cli->now);
@@ -32,8 +31,7 @@ void eg_cli_print_ingest(const eg_cli *cli, const char *what, const eg_ingest_re
            (long long)r->rejected, (long long)r->fts_indexed);
     if (r->restaged)
         printf("  staging  %lld memories restaged at this clock\n", (long long)r->restaged);
-    if (r->metadata_invalid + r->metadata_not_object + r->blank_content +
-        r->updated_before_created)
+    if (r->metadata_invalid + r->metadata_not_object + r->blank_content + r->updated_before_created)
         printf("  quality  metadata not JSON %lld, metadata not an object %lld, blank content "
                "%lld, updated before created %lld\n",
                (long long)r->metadata_invalid, (long long)r->metadata_not_object,

@@ -13,6 +13,7 @@
 
 #include <ctype.h>
 #include <libpq-fe.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -84,22 +85,42 @@ static bool key_is_password(const char *s, size_t n) {
     return k == sizeof want - 1;
 }
 
+/* The user info of a URI, taken generously: everything before the last '@' ahead of the query.
+ * libpq stops at the first '/', but a password with an unencoded '/' or '@' is still a password
+ * to hide. Returns the start of the password (after the first ':') and its length, or NULL. */
+static const char *uri_userinfo_password(const char *body, const char **at, size_t *len) {
+    size_t auth = strcspn(body, "?");
+    const char *last_at = NULL;
+    for (const char *p = body; p < body + auth; p++)
+        if (*p == '@')
+            last_at = p;
+    *at = last_at;
+    if (!last_at)
+        return NULL;
+    const char *colon = memchr(body, ':', (size_t)(last_at - body));
+    if (!colon)
+        return NULL;
+    *len = (size_t)(last_at - colon - 1);
+    return colon + 1;
+}
+
+/* A URI whose user info holds a non-empty password, as uri_userinfo_password() sees it. */
+static bool uri_has_password(const char *s) {
+    const char *body = uri_body(s), *at;
+    size_t len = 0;
+    return body && uri_userinfo_password(body, &at, &len) && len > 0;
+}
+
 /* Masks a URI textually: the password of the user info, and password= query parameters. */
 static void mask_uri(const char *s, out_buf *o) {
-    const char *body = uri_body(s);
+    const char *body = uri_body(s), *at, *p;
+    size_t pwlen = 0;
     out_put(o, s, (size_t)(body - s));
-    const char *p = body;
-    while (*p && *p != '@' && *p != '/')
-        p++;
-    if (*p == '@') {
-        const char *colon = memchr(body, ':', (size_t)(p - body));
-        if (colon) {
-            out_put(o, body, (size_t)(colon - body) + 1);
-            out_puts(o, MASK);
-        } else {
-            out_put(o, body, (size_t)(p - body));
-        }
-        body = p; /* the '@' and what follows */
+    const char *pw = uri_userinfo_password(body, &at, &pwlen);
+    if (pw) {
+        out_put(o, body, (size_t)(pw - body));
+        out_puts(o, MASK);
+        body = at; /* the '@' and what follows */
     }
     const char *q = strchr(body, '?');
     if (!q) {
@@ -205,13 +226,15 @@ static int mask_into(const char *s, out_buf *o, int depth) {
     size_t start = o->len;
     if (uri_body(s)) {
         mask_uri(s, o);
-        if (!o->overflow && mask_holds(o->p + start)) {
-            PQconninfoFree(opts);
-            return 0;
-        }
-        o->len = start;
-        if (o->sz)
+        bool holds = !o->overflow && mask_holds(o->p + start);
+        o->len = holds ? o->len : start;
+        if (!holds && o->sz)
             o->p[start] = '\0';
+        if (holds || uri_has_password(s)) {
+            /* a password libpq would not even see as one: no rebuild from libpq's reading */
+            PQconninfoFree(opts);
+            return holds ? 0 : EG_ECONFIG;
+        }
         o->overflow = false;
     }
     rebuild(opts, o, depth);
@@ -220,19 +243,28 @@ static int mask_into(const char *s, out_buf *o, int depth) {
 }
 
 int eg_conninfo_mask(const char *conninfo, char *out, size_t outsz) {
+    const char *s = conninfo ? conninfo : "";
+    /* masked into a buffer that cannot overflow (quoting at most doubles a value; keywords and
+     * masks add less than 1 KiB), then copied: a short out truncates an already masked text */
+    size_t cap = 3 * strlen(s) + 1024;
+    char *tmp = malloc(cap);
+    int rc = 0;
+    if (!tmp)
+        return eg_error_set(EG_ENOMEM, "out of memory masking a connection string");
+    out_buf t = {tmp, cap, 0, false};
+    tmp[0] = '\0';
+    if (mask_into(s, &t, 0) != 0 || t.overflow) {
+        snprintf(tmp, cap, "(unparseable connection string)");
+        rc = eg_error_set(EG_ECONFIG, "the PostgreSQL connection string could not be parsed");
+    }
     out_buf o = {out, outsz, 0, false};
     if (outsz)
         out[0] = '\0';
-    if (mask_into(conninfo ? conninfo : "", &o, 0) != 0) {
-        o.len = 0;
-        if (outsz)
-            out[0] = '\0';
-        out_puts(&o, "(unparseable connection string)");
-        return eg_error_set(EG_ECONFIG, "the PostgreSQL connection string could not be parsed");
-    }
-    if (o.overflow)
-        return eg_error_set(EG_ENOMEM, "masked connection string longer than %zu bytes", outsz);
-    return 0;
+    out_puts(&o, tmp);
+    free(tmp);
+    if (rc == 0 && o.overflow)
+        rc = eg_error_set(EG_ENOMEM, "masked connection string longer than %zu bytes", outsz);
+    return rc;
 }
 
 char *eg__conninfo_password(const char *conninfo) {
@@ -249,23 +281,14 @@ char *eg__conninfo_password(const char *conninfo) {
     return res;
 }
 
-/* For strings libpq rejects: does it merely look like it holds a password? */
-static bool looks_like_password(const char *s) {
-    if (strcasestr(s, "password"))
-        return true;
-    const char *body = uri_body(s);
-    if (!body)
-        return false;
-    size_t n = strcspn(body, "@/");
-    return body[n] == '@' && memchr(body, ':', n) != NULL;
-}
-
 bool eg_conninfo_has_password(const char *conninfo) {
     if (!conninfo)
         return false;
+    if (uri_has_password(conninfo))
+        return true;
     PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
-    if (!opts)
-        return looks_like_password(conninfo);
+    if (!opts) /* libpq rejects it: does it merely look like it holds a password? */
+        return strcasestr(conninfo, "password") != NULL;
     PQconninfoFree(opts);
     char *pw = eg__conninfo_password(conninfo);
     bool has = pw != NULL;

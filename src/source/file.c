@@ -21,21 +21,18 @@
 
 #define MAX_LINE ((size_t)64 << 20)
 
-static int ends_with(const char *s, const char *suffix)
-{
+static int ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), m = strlen(suffix);
     return n >= m && !strcasecmp(s + n - m, suffix);
 }
 
 static int reject(const eg_file_handlers *h, int64_t line, const char *field, const char *reason,
-                  const char *raw, size_t raw_len)
-{
+                  const char *raw, size_t raw_len) {
     return h->on_reject ? h->on_reject(line, field, reason, raw, raw_len, h->ud) : 0;
 }
 
 /* Reads a time member: returns 0 ok, 1 absent/null, -1 malformed. */
-static int json_time(json_t *obj, const char *key, int64_t *out)
-{
+static int json_time(json_t *obj, const char *key, int64_t *out) {
     json_t *v = json_object_get(obj, key);
     if (!v || json_is_null(v))
         return 1;
@@ -48,8 +45,7 @@ static int json_time(json_t *obj, const char *key, int64_t *out)
     return -1;
 }
 
-static int jsonl_line(const eg_file_handlers *h, int64_t lineno, const char *line, size_t len)
-{
+static int jsonl_line(const eg_file_handlers *h, int64_t lineno, const char *line, size_t len) {
     json_error_t jerr;
     json_t *obj = NULL, *id, *content;
     char *meta_text = NULL, idbuf[32];
@@ -138,8 +134,7 @@ done:
     return rc;
 }
 
-static int read_jsonl(FILE *f, const char *path, const eg_file_handlers *h)
-{
+static int read_jsonl(FILE *f, const char *path, const eg_file_handlers *h) {
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -176,18 +171,17 @@ static const char *const col_names[NCOLS] = {"id", "content", "created_at", "upd
                                              "metadata"};
 
 typedef struct csv_row {
-    eg_buf text;       /* field texts, each NUL-terminated */
-    size_t off[256];   /* start of each field in text */
-    size_t flen[256];  /* length of each field */
-    int quoted[256];   /* field was quoted (so empty means "") */
-    int n;             /* fields */
-    int64_t line;      /* line the record starts on */
+    eg_buf text;      /* field texts, each NUL-terminated */
+    size_t off[256];  /* start of each field in text */
+    size_t flen[256]; /* length of each field */
+    int quoted[256];  /* field was quoted (so empty means "") */
+    int n;            /* fields */
+    int64_t line;     /* line the record starts on */
     int too_many;
 } csv_row;
 
 /* Reads one record; returns 1 if read, 0 at EOF, negative on error. *lineno tracks lines. */
-static int csv_next(FILE *f, csv_row *row, int64_t *lineno)
-{
+static int csv_next(FILE *f, csv_row *row, int64_t *lineno) {
     int c, in_quotes = 0, any = 0;
     eg_buf_reset(&row->text);
     row->n = 0;
@@ -246,8 +240,9 @@ static int csv_next(FILE *f, csv_row *row, int64_t *lineno)
                 return EG_ENOMEM;
         }
         if (row->text.len > MAX_LINE)
-            return eg_error_set(EG_EBADINPUT, "CSV record starting on line %lld is longer than "
-                                              "64 MiB",
+            return eg_error_set(EG_EBADINPUT,
+                                "CSV record starting on line %lld is longer than "
+                                "64 MiB",
                                 (long long)row->line);
     }
     /* last field without a trailing newline */
@@ -261,16 +256,14 @@ static int csv_next(FILE *f, csv_row *row, int64_t *lineno)
     return 1;
 }
 
-static const char *field(csv_row *row, int i, size_t *len)
-{
+static const char *field(csv_row *row, int i, size_t *len) {
     if (i < 0 || i >= row->n || (row->flen[i] == 0 && !row->quoted[i]))
         return NULL;
     *len = row->flen[i];
     return row->text.data + row->off[i];
 }
 
-static int read_csv(FILE *f, const char *path, const eg_file_handlers *h)
-{
+static int read_csv(FILE *f, const char *path, const eg_file_handlers *h) {
     csv_row *row = calloc(1, sizeof *row);
     int64_t lineno = 0;
     int rc = 0, got, map[NCOLS], ncols;
@@ -357,8 +350,7 @@ done:
     return rc;
 }
 
-int eg_file_read(const char *path, eg_file_format fmt, const eg_file_handlers *h)
-{
+int eg_file_read(const char *path, eg_file_format fmt, const eg_file_handlers *h) {
     FILE *f;
     int rc;
     if (fmt == EG_FILE_AUTO) {

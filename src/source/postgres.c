@@ -91,7 +91,10 @@ static void scrub_one(char *buf, size_t cap, const char *needle) {
         }
     }
     tmp[o] = '\0';
-    snprintf(buf, cap, "%s", tmp);
+    if (o >= cap)
+        o = cap - 1;
+    memcpy(buf, tmp, o);
+    buf[o] = '\0';
 }
 
 /* Removes from buf every password engram could know: the connection string's, PGPASSWORD, and the
@@ -189,7 +192,7 @@ static int result_error(const pg_source *s, const PGresult *res, const char *wha
     const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
     const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
     if (sqlstate && strcmp(sqlstate, "57014") == 0 && !hint)
-        hint = "the source statement timeout may be too short for this read";
+        hint = "source.statement_timeout may be too short for this read";
     return set_error(s, EG_ESOURCE, detail, hint,
                      "PostgreSQL error while %s (table \"%s.%s\", database \"%s\" on host %s): %s",
                      what, s->schema, s->table, s->db, s->host, msg);
@@ -335,8 +338,9 @@ static int connect_with_retries(pg_source *s, const eg_config *cfg, const char *
         timeout = timeout * 2 > timeout_cap ? timeout_cap : timeout * 2;
     }
     return set_error(s, EG_EUNAVAIL, reason,
-                     "check that the server runs and accepts TCP/IP connections on that host and "
-                     "port; engram exits with code 75 so that a scheduler can try again later",
+                     "check that the server runs and accepts connections on that host and port "
+                     "(source.connect_timeout, source.retries and source.retry_delay set the "
+                     "patience); engram exits with code 75 so that a scheduler can retry later",
                      "could not connect to PostgreSQL at host=%s port=%s database=%s after %d "
                      "attempt%s",
                      s->host, s->port, s->db, attempts, attempts == 1 ? "" : "s");
@@ -436,8 +440,8 @@ static int check_schema(pg_source *s) {
     }
     if (PQntuples(res) == 0) {
         rc = set_error(s, EG_ESCHEMA, NULL,
-                       "check the source schema and table settings (names are case-sensitive); "
-                       "the source may be a table, a view or a materialized view",
+                       "check source.schema and source.table (names are case-sensitive); the "
+                       "source may be a table, a view or a materialized view",
                        "table \"%s.%s\" not found in database \"%s\" on host %s", s->schema,
                        s->table, s->db, s->host);
         goto done;
@@ -458,8 +462,10 @@ static int check_schema(pg_source *s) {
         char detail[1024];
         if (row < 0) {
             snprintf(detail, sizeof detail, "columns found: %s", *found ? found : "(none)");
-            rc = set_error(s, EG_ESCHEMA, detail,
-                           "map the column in the source column settings, or add it to the table",
+            char hint[128];
+            snprintf(hint, sizeof hint, "set source.%s_column to the column that holds it",
+                     rule->role);
+            rc = set_error(s, EG_ESCHEMA, detail, hint,
                            "column \"%s\" (the %s column) not found in table \"%s.%s\" in "
                            "database \"%s\" on host %s",
                            s->cols[c], rule->role, s->schema, s->table, s->db, s->host);
@@ -859,10 +865,10 @@ static int copy_feed(scan_ctx *sc, copy_parser *cp, const char *chunk, size_t n)
 
 /* Stops a running COPY: a cancel request, then the rest of the stream is read and dropped. */
 static void copy_abandon(pg_source *s) {
-    char errbuf[256];
     char *buf = NULL;
     PGcancel *cancel = PQgetCancel(s->conn);
     if (cancel) {
+        char errbuf[256];
         PQcancel(cancel, errbuf, sizeof errbuf);
         PQfreeCancel(cancel);
     }
@@ -1050,6 +1056,24 @@ done:
 
 static const char *pg_describe(eg_source *base) {
     return ((pg_source *)base)->describe;
+}
+
+int eg__postgres_parse_copy(const char *data, size_t len, size_t chunk, eg_batch_fn fn,
+                            eg_reject_fn reject, void *ud) {
+    pg_source s = {.schema = "(test)", .table = "(stream)", .batch_rows = DEFAULT_BATCH_ROWS};
+    scan_ctx sc = {.s = &s, .fn = fn, .reject = reject, .ud = ud};
+    copy_parser cp = {0};
+    int rc = 0;
+    eg_batch_init(&sc.batch);
+    for (size_t off = 0; off < len && rc == 0; off += chunk)
+        rc = copy_feed(&sc, &cp, data + off, len - off < chunk ? len - off : chunk);
+    if (rc == 0 && (!cp.trailer_seen || cp.carry_len))
+        rc = copy_format_error(&sc, "truncated stream");
+    if (rc == 0)
+        rc = flush(&sc);
+    free(cp.carry);
+    eg_batch_free(&sc.batch);
+    return rc;
 }
 
 PGconn *eg__postgres_conn(eg_source *src) {

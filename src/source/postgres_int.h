@@ -14,4 +14,10 @@
 /* The libpq connection of an open PostgreSQL source (src must come from eg_source_postgres). */
 PGconn *eg__postgres_conn(eg_source *src);
 
+/* Feeds a complete binary COPY stream (of the five columns scan() selects) to the COPY parser in
+ * pieces of chunk bytes, as if they arrived in that many CopyData messages, delivering batches to
+ * fn and rejects to reject like scan(). Lets tests split tuples where the server never does. */
+int eg__postgres_parse_copy(const char *data, size_t len, size_t chunk, eg_batch_fn fn,
+                            eg_reject_fn reject, void *ud);
+
 #endif

@@ -32,7 +32,8 @@ typedef struct eg_source_ops {
     int (*scan)(eg_source *src, int64_t since, eg_batch_fn fn, eg_reject_fn reject, void *ud);
     /* Number of rows at the source, and up to the caller: ids for --full deletion reports. */
     int (*count)(eg_source *src, int64_t *out);
-    /* A human description with no secret: "postgresql host=db port=5432 dbname=x table=public.memories" */
+    /* A human description with no secret: "postgresql host=db port=5432 dbname=x
+     * table=public.memories" */
     const char *(*describe)(eg_source *src);
     void (*close)(eg_source *src);
 } eg_source_ops;
@@ -47,16 +48,13 @@ extern const eg_source_ops eg_source_sqlite;
 /* Opens the source the configuration names. */
 int eg_source_open(eg_source **out, const eg_config *cfg);
 static inline int eg_source_scan(eg_source *s, int64_t since, eg_batch_fn fn, eg_reject_fn rj,
-                                 void *ud)
-{
+                                 void *ud) {
     return s->ops->scan(s, since, fn, rj, ud);
 }
-static inline const char *eg_source_describe(eg_source *s)
-{
+static inline const char *eg_source_describe(eg_source *s) {
     return s->ops->describe(s);
 }
-static inline const char *eg_source_kind(eg_source *s)
-{
+static inline const char *eg_source_kind(eg_source *s) {
     return s->ops->kind;
 }
 void eg_source_close(eg_source *s);

@@ -29,8 +29,7 @@ typedef struct sqlite_source {
     char desc[1200];
 } sqlite_source;
 
-static void quote_ident(eg_buf *b, const char *s)
-{
+static void quote_ident(eg_buf *b, const char *s) {
     eg_buf_putc(b, '"');
     for (; *s; s++) {
         if (*s == '"')
@@ -40,8 +39,7 @@ static void quote_ident(eg_buf *b, const char *s)
     eg_buf_putc(b, '"');
 }
 
-static void sqlite_close(eg_source *base)
-{
+static void sqlite_close(eg_source *base) {
     sqlite_source *s = (sqlite_source *)base;
     if (!s)
         return;
@@ -52,8 +50,7 @@ static void sqlite_close(eg_source *base)
     free(s);
 }
 
-static int check_schema(sqlite_source *s, const eg_config *cfg)
-{
+static int check_schema(sqlite_source *s, const eg_config *cfg) {
     const char *want[5] = {cfg->col_id, cfg->col_content, cfg->col_created_at, cfg->col_updated_at,
                            cfg->col_metadata};
     int found[5] = {0};
@@ -94,8 +91,7 @@ done:
     return rc;
 }
 
-static int sqlite_open(eg_source **out, const eg_config *cfg, const char *store_path)
-{
+static int sqlite_open(eg_source **out, const eg_config *cfg, const char *store_path) {
     sqlite_source *s = calloc(1, sizeof *s);
     eg_buf sql;
     struct stat sb;
@@ -156,12 +152,16 @@ fail:
 }
 
 /* Reads a timestamp column: ISO 8601 text or Unix seconds. Returns 0, 1 for NULL, -1 bad. */
-static int read_time(sqlite3_stmt *st, int col, int64_t *out)
-{
+static int read_time(sqlite3_stmt *st, int col, int64_t *out) {
     switch (sqlite3_column_type(st, col)) {
-    case SQLITE_NULL: return 1;
-    case SQLITE_INTEGER: *out = sqlite3_column_int64(st, col) * EG_USEC_PER_SEC; return 0;
-    case SQLITE_FLOAT: *out = (int64_t)(sqlite3_column_double(st, col) * 1e6); return 0;
+    case SQLITE_NULL:
+        return 1;
+    case SQLITE_INTEGER:
+        *out = sqlite3_column_int64(st, col) * EG_USEC_PER_SEC;
+        return 0;
+    case SQLITE_FLOAT:
+        *out = (int64_t)(sqlite3_column_double(st, col) * 1e6);
+        return 0;
     default:
         return eg_time_parse((const char *)sqlite3_column_text(st, col),
                              (size_t)sqlite3_column_bytes(st, col), out);
@@ -169,8 +169,7 @@ static int read_time(sqlite3_stmt *st, int col, int64_t *out)
 }
 
 static int sqlite_scan(eg_source *base, int64_t since, eg_batch_fn fn, eg_reject_fn reject,
-                       void *ud)
-{
+                       void *ud) {
     sqlite_source *s = (sqlite_source *)base;
     sqlite3_stmt *st = NULL;
     eg_batch batch;
@@ -248,8 +247,7 @@ done:
     return rc;
 }
 
-static int sqlite_count(eg_source *base, int64_t *out)
-{
+static int sqlite_count(eg_source *base, int64_t *out) {
     sqlite_source *s = (sqlite_source *)base;
     sqlite3_stmt *st = NULL;
     int rc = 0;
@@ -263,8 +261,7 @@ static int sqlite_count(eg_source *base, int64_t *out)
     return rc;
 }
 
-static const char *sqlite_describe(eg_source *base)
-{
+static const char *sqlite_describe(eg_source *base) {
     return ((sqlite_source *)base)->desc;
 }
 

@@ -237,6 +237,7 @@ static int group_setup(void **state) {
         fprintf(stderr, "cannot connect as the test owner: %s", PQerrorMessage(admin));
         return -1;
     }
+    admin_exec("SET client_min_messages TO warning");
     snprintf(schema, sizeof schema, "Eg_Test_%d", (int)getpid());
     snprintf(uri, sizeof uri, "postgresql://%s@%s:%s/%s?sslmode=disable", PQuser(admin),
              PQhost(admin), PQport(admin), PQdb(admin));
@@ -474,6 +475,77 @@ static void test_incremental_since(void **state) {
     assert_int_equal(c.batches, 0);
     collect_free(&c);
     eg_source_postgres.close(src);
+}
+
+/* The binary COPY stream of a table, as the source's own COPY asks for it. */
+static char *copy_stream(const char *table, size_t *len) {
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "COPY (SELECT id::text, content::text, created_at::timestamptz,"
+             " updated_at::timestamptz, metadata::text FROM \"%s\".%s) TO STDOUT (FORMAT binary)",
+             schema, table);
+    PGresult *res = PQexec(admin, sql);
+    assert_int_equal(PQresultStatus(res), PGRES_COPY_OUT);
+    PQclear(res);
+    size_t n = 0, cap = 1 << 16;
+    char *all = malloc(cap), *buf;
+    assert_non_null(all);
+    int got;
+    while ((got = PQgetCopyData(admin, &buf, 0)) > 0) {
+        if (n + (size_t)got > cap) {
+            while (n + (size_t)got > cap)
+                cap *= 2;
+            char *bigger = realloc(all, cap);
+            assert_non_null(bigger);
+            all = bigger;
+        }
+        memcpy(all + n, buf, (size_t)got);
+        n += (size_t)got;
+        PQfreemem(buf);
+    }
+    assert_int_equal(got, -1);
+    while ((res = PQgetResult(admin)) != NULL) {
+        assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+        PQclear(res);
+    }
+    *len = n;
+    return all;
+}
+
+static void test_copy_parser_split_tuples(void **state) {
+    (void)state;
+    size_t len;
+    char *data = copy_stream("memories", &len);
+    static const size_t chunks[] = {1, 2, 3, 7, 19, 20, 64, 1 << 20};
+    for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+        collect c = {0};
+        assert_int_equal(eg__postgres_parse_copy(data, len, chunks[i], on_batch, on_reject, &c), 0);
+        assert_int_equal(c.n, 4);
+        const got_row *r = find_row(&c, "00000000-0000-4000-8000-000000000004");
+        assert_string_equal(r->content, "Grüße – 日本語 🚀");
+        assert_int_equal(r->updated, INT64_C(1709251200000000));
+        r = find_row(&c, "00000000-0000-4000-8000-000000000002");
+        assert_null(r->content);
+        collect_free(&c);
+    }
+    /* a stream cut short, or with a bad signature, is an error and not a short success */
+    collect c = {0};
+    assert_int_equal(eg__postgres_parse_copy(data, len - 2, 5, on_batch, on_reject, &c),
+                     EG_ESOURCE);
+    assert_contains(eg_error_last()->message, "truncated");
+    collect_free(&c);
+    data[0] = 'X';
+    assert_int_equal(eg__postgres_parse_copy(data, len, 5, on_batch, on_reject, &c), EG_ESOURCE);
+    assert_int_equal(c.n, 0);
+    collect_free(&c);
+    free(data);
+
+    data = copy_stream("rejects", &len);
+    assert_int_equal(eg__postgres_parse_copy(data, len, 3, on_batch, on_reject, &c), 0);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.nrejects, 2);
+    collect_free(&c);
+    free(data);
 }
 
 static void check_big_rows(const collect *c, size_t expect_n) {
@@ -763,6 +835,34 @@ static void test_unreachable_port(void **state) {
     free(log);
 }
 
+static void test_connect_timeout_progressive(void **state) {
+    (void)state;
+    /* a listener that never accepts: the handshake completes in the kernel, the server never
+     * speaks, so only connect_timeout ends each attempt: 2 s, then 4 s */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, 8), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    char ci[128];
+    snprintf(ci, sizeof ci, "host=127.0.0.1 port=%d dbname=engram_test sslmode=disable",
+             ntohs(a.sin_port));
+    open_call oc = {.cfg = make_cfg("memories")};
+    oc.cfg.source = ci;
+    oc.cfg.source_connect_timeout = 2 * EG_USEC_PER_SEC;
+    oc.cfg.source_retries = 1;
+    oc.cfg.source_retry_delay = 10000;
+    char *log = capture_stderr(do_open, &oc);
+    close(fd);
+    assert_int_equal(oc.rc, EG_EUNAVAIL);
+    if (oc.elapsed < 5.5 || oc.elapsed > 9.0)
+        fail_msg("two attempts with 2 s and 4 s timeouts took %.2f s", oc.elapsed);
+    assert_int_equal(count_substr(log, "timeout expired"), 2);
+    free(log);
+}
+
 static void test_missing_database(void **state) {
     (void)state;
     char ci[256];
@@ -877,6 +977,12 @@ static void test_conninfo_mask(void **state) {
     assert_int_equal(eg_conninfo_mask(NULL, out, sizeof out), 0);
     assert_string_equal(out, "");
 
+    /* a password with an unencoded '/' or '@' is hidden all the same */
+    assert_true(eg_conninfo_has_password("postgresql://u:pa/s@s@h/db"));
+    assert_int_equal(eg_conninfo_mask("postgresql://u:pa/s@s@h/db", out, sizeof out), 0);
+    assert_null(strstr(out, "pa/s"));
+    assert_false(eg_conninfo_has_password("postgresql://u:@h/db"));
+
     /* a URI nested in dbname, as libpq expands it */
     assert_true(eg_conninfo_has_password("dbname='postgresql://u:pw9@h/db'"));
     assert_int_equal(eg_conninfo_mask("dbname='postgresql://u:pw9@h/db'", out, sizeof out), 0);
@@ -890,8 +996,8 @@ static void test_conninfo_mask(void **state) {
 
     /* too small a buffer: truncated, terminated, still masked */
     assert_int_equal(eg_conninfo_mask("postgresql://u:secret@h/db", out, 18), EG_ENOMEM);
-    assert_int_equal(strlen(out), 17);
-    assert_null(strstr(out, "secret"));
+    assert_string_equal(out, "postgresql://u:**");
+    assert_int_equal(eg_conninfo_mask("postgresql://u:secret@h/db", out, 0), EG_ENOMEM);
 }
 
 int main(void) {
@@ -910,6 +1016,7 @@ int main(void) {
         cmocka_unit_test(test_full_scan_exact_values),
         cmocka_unit_test(test_bigint_ids_and_timestamp_without_tz),
         cmocka_unit_test(test_incremental_since),
+        cmocka_unit_test(test_copy_parser_split_tuples),
         cmocka_unit_test(test_many_batches),
         cmocka_unit_test(test_missing_table),
         cmocka_unit_test(test_missing_column),
@@ -920,6 +1027,7 @@ int main(void) {
         cmocka_unit_test(test_callback_stops_scan),
         cmocka_unit_test(test_connection_lost_mid_read),
         cmocka_unit_test(test_unreachable_port),
+        cmocka_unit_test(test_connect_timeout_progressive),
         cmocka_unit_test(test_missing_database),
         cmocka_unit_test(test_wrong_password),
         cmocka_unit_test(test_bad_conninfo),

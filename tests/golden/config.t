@@ -1,0 +1,14 @@
+# Configuration: defaults, profiles, relative paths, unknown profile and key, secrets.
+engram config check
+printf 'store = base.db\nsource.lookback = 2m\n[profile prod]\nstore = data/prod.db\nsource = postgresql://reader@db.example/memories?sslmode=require\nstaging.max_age = 6 months\n[profile dev]\nsource = sqlite:dev.db\n' > engram.conf
+engram config check
+engram --profile prod config check
+ENGRAM_PROFILE=dev engram config check --json
+engram --profile staging config check
+printf 'store = x.db\nsorce = oops\n' > bad.conf
+engram --config bad.conf config check
+printf 'source = postgresql://reader:s3cretpw@db.example/memories\n' > secret.conf
+chmod 644 secret.conf; engram --config secret.conf config check
+chmod 600 secret.conf; engram --config secret.conf config check
+engram --source 'host=db.example password=s3cretpw' config check
+engram --config missing.conf config check
