@@ -10,6 +10,7 @@
 #include "engram/engram.h"
 
 #include "core/config.h"
+#include "source/conninfo.h"
 #include "source/source.h"
 #include "stage/staging.h"
 #include "store/store.h"
@@ -125,6 +126,14 @@ static int one_attempt(ingest_ctx *c, eg_source **srcp)
     bool found;
     int64_t wm = 0, since = INT64_MIN;
 
+    if (!rep->source[0]) { /* until the source describes itself: the configured name, masked */
+        if (!c->cfg->source)
+            snprintf(rep->source, sizeof rep->source, "the store's own memories table");
+        else if (!strncmp(c->cfg->source, "sqlite:", 7))
+            snprintf(rep->source, sizeof rep->source, "%s", c->cfg->source);
+        else if (eg_conninfo_mask(c->cfg->source, rep->source, sizeof rep->source))
+            snprintf(rep->source, sizeof rep->source, "the configured PostgreSQL source");
+    }
     if ((rc = eg_source_open(srcp, c->cfg)))
         return rc;
     eg_source *src = *srcp;
@@ -182,9 +191,12 @@ static void reset_counts(eg_ingest_report *rep)
 {
     int64_t run_id = rep->run_id;
     int attempts = rep->attempts;
+    char source[sizeof rep->source];
+    memcpy(source, rep->source, sizeof source);
     memset(rep, 0, sizeof *rep);
     rep->run_id = run_id;
     rep->attempts = attempts;
+    memcpy(rep->source, source, sizeof source);
 }
 
 int eg_ingest(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts,
