@@ -51,7 +51,7 @@ typedef struct eg_ingest_report {
     int64_t fts_indexed;
     bool had_watermark;
     int64_t watermark_before, watermark_after;
-    double ms_read, ms_restage, ms_fts, ms_total;
+    double ms_read, ms_index, ms_restage, ms_fts, ms_commit, ms_total;
 } eg_ingest_report;
 
 /* Reads the configured source into the store and stages it at opts->now, in one store

@@ -41,7 +41,8 @@ void eg_cli_print_ingest(const eg_cli *cli, const char *what, const eg_ingest_re
                (long long)r->deleted_at_source, r->deleted_examples);
     if (r->had_watermark || r->watermark_after)
         printf("  watermark %s\n", eg_time_format(r->watermark_after, t));
-    printf("  took     %.3f s (read %.3f, restage %.3f, index %.3f)%s\n", r->ms_total / 1e3,
-           r->ms_read / 1e3, r->ms_restage / 1e3, r->ms_fts / 1e3,
-           r->attempts > 1 ? " after retries" : "");
+    printf("  took     %.3f s (read and stage %.3f, indexes %.3f, restage %.3f, full-text %.3f, "
+           "commit %.3f)%s\n",
+           r->ms_total / 1e3, r->ms_read / 1e3, r->ms_index / 1e3, r->ms_restage / 1e3,
+           r->ms_fts / 1e3, r->ms_commit / 1e3, r->attempts > 1 ? " after retries" : "");
 }

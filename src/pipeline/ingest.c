@@ -150,9 +150,17 @@ static int one_attempt(ingest_ctx *c, eg_source **srcp)
         since = wm - c->cfg->source_lookback;
     if (o->full && !c->seen && (rc = eg_idset_new(&c->seen)))
         return rc;
+    bool bulk;
+    if ((rc = eg_store_bulk_begin(c->st, &bulk)))
+        return rc;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = eg_source_scan(src, since, on_batch, on_reject, c);
     rep->ms_read = ms_since(&t0);
+    if (rc)
+        return rc;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rc = eg_store_bulk_end(c->st);
+    rep->ms_index = ms_since(&t0);
     if (rc)
         return rc;
     if (o->full) {
@@ -184,7 +192,10 @@ static int one_attempt(ingest_ctx *c, eg_source **srcp)
     rep->ms_fts = ms_since(&t0);
     if (rc)
         return rc;
-    return eg_store_commit(c->st);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rc = eg_store_commit(c->st);
+    rep->ms_commit = ms_since(&t0);
+    return rc;
 }
 
 static void reset_counts(eg_ingest_report *rep)
@@ -288,7 +299,9 @@ char *eg_ingest_report_json(const eg_ingest_report *rep, int64_t now)
     else
         eg_buf_puts(&b, "null");
     eg_buf_printf(&b,
-                  ",\"ms\":{\"read\":%.1f,\"restage\":%.1f,\"fts\":%.1f,\"total\":%.1f}}",
-                  rep->ms_read, rep->ms_restage, rep->ms_fts, rep->ms_total);
+                  ",\"ms\":{\"read\":%.1f,\"index\":%.1f,\"restage\":%.1f,\"fts\":%.1f,"
+                  "\"commit\":%.1f,\"total\":%.1f}}",
+                  rep->ms_read, rep->ms_index, rep->ms_restage, rep->ms_fts, rep->ms_commit,
+                  rep->ms_total);
     return b.data; /* NULL if out of memory */
 }

@@ -11,6 +11,20 @@
 #include <sqlite3.h>
 #include <stdio.h>
 
+/* The indexes of `memory`, as of the latest migration. A bulk load into an empty store drops them
+ * and builds them again at the end (store/sqlite.c), which is faster than keeping them current
+ * row by row. A migration that changes them must change this list too. */
+#define MEMORY_INDEXES                                                                             \
+    "CREATE UNIQUE INDEX memory_id ON memory(id);\n"                                               \
+    "CREATE INDEX memory_status ON memory(status);\n"                                              \
+    "CREATE INDEX memory_activation ON memory(activation_strength);\n"                             \
+    "CREATE INDEX memory_created ON memory(created_at);\n"
+
+const char *const eg__store_memory_indexes = MEMORY_INDEXES;
+const char *const eg__store_memory_indexes_drop =
+    "DROP INDEX memory_id; DROP INDEX memory_status; DROP INDEX memory_activation; "
+    "DROP INDEX memory_created;";
+
 static const char *const migrations[] = {
     /* 1: the embedded source, staged memories, FTS, watermark, quarantine, runs */
     "CREATE TABLE memories (\n"
@@ -22,7 +36,7 @@ static const char *const migrations[] = {
     ");\n"
     "CREATE TABLE memory (\n"
     "  rowid INTEGER PRIMARY KEY,\n"
-    "  id TEXT NOT NULL UNIQUE,\n"
+    "  id TEXT NOT NULL,\n"
     "  source_system TEXT NOT NULL,\n"
     "  content TEXT,\n"
     "  content_hash INTEGER,\n"
@@ -44,9 +58,7 @@ static const char *const migrations[] = {
     "  first_seen_at INTEGER NOT NULL,\n"
     "  deleted_at_source INTEGER\n"
     ");\n"
-    "CREATE INDEX memory_status ON memory(status);\n"
-    "CREATE INDEX memory_activation ON memory(activation_strength);\n"
-    "CREATE INDEX memory_created ON memory(created_at);\n"
+    MEMORY_INDEXES
     "CREATE VIRTUAL TABLE memory_fts USING fts5(content, content='memory', content_rowid='rowid',"
     " tokenize='unicode61 remove_diacritics 2');\n"
     "CREATE TABLE fts_pending (rowid INTEGER PRIMARY KEY);\n"

@@ -10,6 +10,10 @@
 
 typedef struct sqlite3 sqlite3;
 
+/* The DDL that creates / drops the indexes of `memory` (for bulk loads). */
+extern const char *const eg__store_memory_indexes;
+extern const char *const eg__store_memory_indexes_drop;
+
 /* The schema version this build writes. */
 int eg__store_latest_version(void);
 /* Migrates db from its user_version to the latest. A store newer than this build is an error. */

@@ -22,6 +22,7 @@
 
 enum {
     Q_FIND,
+    Q_FINGERPRINT,
     Q_INSERT,
     Q_UPDATE,
     Q_OLD_CONTENT,
@@ -35,6 +36,7 @@ enum {
 
 static const char *const sql_text[Q_COUNT] = {
     [Q_FIND] = "SELECT rowid, fingerprint FROM memory WHERE id = ?1",
+    [Q_FINGERPRINT] = "SELECT fingerprint FROM memory WHERE rowid = ?1",
     [Q_INSERT] = "INSERT INTO memory (id, source_system, content, content_hash, fingerprint, "
                  "created_at, updated_at, metadata, status, skip_reason, issues, length_chars, "
                  "activation_strength, last_accessed_at, access_count, importance_score, "
@@ -64,6 +66,8 @@ struct eg_store {
     char *path;
     sqlite3_stmt *q[Q_COUNT];
     int64_t fts_rowid; /* rows up to this rowid are in the FTS index */
+    bool bulk;         /* loading into an empty table: indexes dropped, ids tracked here */
+    eg_idset *bulk_ids; /* id -> rowid of the rows loaded in bulk mode */
 };
 
 static int db_error(eg_store *st, const char *what)
@@ -138,6 +142,7 @@ void eg_store_close(eg_store *st)
 {
     if (!st)
         return;
+    eg_idset_free(st->bulk_ids);
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(st->q[i]);
     sqlite3_close(st->db);
@@ -209,6 +214,46 @@ void eg_store_rollback(eg_store *st)
 {
     if (!sqlite3_get_autocommit(st->db))
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    st->bulk = false; /* the rollback brought the indexes back */
+    eg_idset_free(st->bulk_ids);
+    st->bulk_ids = NULL;
+}
+
+int eg_store_bulk_begin(eg_store *st, bool *bulk)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = 0, empty;
+    *bulk = false;
+    if (sqlite3_prepare_v2(st->db, "SELECT NOT EXISTS (SELECT 1 FROM memory)", -1, &s, NULL) !=
+            SQLITE_OK ||
+        sqlite3_step(s) != SQLITE_ROW) {
+        rc = db_error(st, "could not look at the memory table");
+        goto done;
+    }
+    empty = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s); /* an active statement on memory would block the DROP INDEX */
+    s = NULL;
+    if (!empty)
+        goto done;
+    if ((rc = eg_idset_new(&st->bulk_ids)) || (rc = eg_store_exec(st, eg__store_memory_indexes_drop)))
+        goto done;
+    /* statements prepared against the old schema would be re-prepared anyway */
+    st->bulk = *bulk = true;
+done:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int eg_store_bulk_end(eg_store *st)
+{
+    int rc;
+    if (!st->bulk)
+        return 0;
+    rc = eg_store_exec(st, eg__store_memory_indexes);
+    st->bulk = false;
+    eg_idset_free(st->bulk_ids);
+    st->bulk_ids = NULL;
+    return rc;
 }
 
 static void bind_text_or_null(sqlite3_stmt *s, int i, const char *p, size_t n)
@@ -304,19 +349,34 @@ int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *g,
                         eg_put_result *result)
 {
     int64_t fp = fingerprint(r), rowid = 0;
-    sqlite3_stmt *s = stmt(st, Q_FIND);
-    if (!s)
-        return EG_ESTORE;
-    sqlite3_bind_text64(s, 1, r->id, r->id_len, SQLITE_STATIC, SQLITE_UTF8);
-    int step = sqlite3_step(s);
-    if (step == SQLITE_ROW) {
-        rowid = sqlite3_column_int64(s, 0);
-        if (sqlite3_column_int64(s, 1) == fp) {
-            *result = EG_PUT_UNCHANGED;
-            return 0;
+    sqlite3_stmt *s;
+    if (st->bulk) {
+        /* no index on id while loading in bulk: a repeated id is found in the id map */
+        if (eg_idset_get(st->bulk_ids, r->id, r->id_len, &rowid)) {
+            s = stmt(st, Q_FINGERPRINT);
+            if (!s)
+                return EG_ESTORE;
+            sqlite3_bind_int64(s, 1, rowid);
+            if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int64(s, 0) == fp) {
+                *result = EG_PUT_UNCHANGED;
+                return 0;
+            }
         }
-    } else if (step != SQLITE_DONE) {
-        return db_error(st, "could not look up a memory");
+    } else {
+        s = stmt(st, Q_FIND);
+        if (!s)
+            return EG_ESTORE;
+        sqlite3_bind_text64(s, 1, r->id, r->id_len, SQLITE_STATIC, SQLITE_UTF8);
+        int step = sqlite3_step(s);
+        if (step == SQLITE_ROW) {
+            rowid = sqlite3_column_int64(s, 0);
+            if (sqlite3_column_int64(s, 1) == fp) {
+                *result = EG_PUT_UNCHANGED;
+                return 0;
+            }
+        } else if (step != SQLITE_DONE) {
+            return db_error(st, "could not look up a memory");
+        }
     }
     if (rowid && rowid <= st->fts_rowid) {
         /* the old content is in the FTS index: take it out before it changes */
@@ -360,6 +420,11 @@ int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *g,
         sqlite3_bind_int64(s, 20, rowid);
     if (sqlite3_step(s) != SQLITE_DONE)
         return db_error(st, rowid ? "could not update a memory" : "could not insert a memory");
+    if (st->bulk && !rowid) {
+        int rc = eg_idset_put(st->bulk_ids, r->id, r->id_len, sqlite3_last_insert_rowid(st->db));
+        if (rc)
+            return rc;
+    }
     *result = rowid ? EG_PUT_UPDATED : EG_PUT_INSERTED;
     return 0;
 }
@@ -374,11 +439,12 @@ int eg_store_restage(eg_store *st, int64_t now, eg_restage_fn fn, void *ud, int6
     if (sqlite3_prepare_v2(st->db,
                            "SELECT rowid, id, content, created_at, updated_at, metadata, "
                            "concepts IS NULL FROM memory WHERE deleted_at_source IS NULL "
-                           "ORDER BY rowid",
+                           "AND processed_at IS NOT ?1 ORDER BY rowid",
                            -1, &sel, NULL) != SQLITE_OK) {
         rc = db_error(st, "could not read memories to restage");
         goto done;
     }
+    sqlite3_bind_int64(sel, 1, now); /* rows staged at this clock already are up to date */
     int step;
     while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
         eg_record r = {0};
@@ -482,10 +548,11 @@ int eg_store_fts_sync(eg_store *st, int64_t *indexed)
     int rc = 0;
     char sql[512];
     snprintf(sql, sizeof sql,
-             "INSERT INTO memory_fts (rowid, content) SELECT rowid, content FROM memory "
-             "WHERE (rowid > %lld OR rowid IN (SELECT rowid FROM fts_pending)) "
-             "AND content IS NOT NULL ORDER BY rowid",
-             (long long)st->fts_rowid);
+             "INSERT INTO memory_fts (rowid, content) "
+             "SELECT rowid, content FROM memory WHERE rowid > %lld AND content IS NOT NULL "
+             "UNION ALL SELECT m.rowid, m.content FROM fts_pending p JOIN memory m "
+             "ON m.rowid = p.rowid WHERE m.rowid <= %lld AND m.content IS NOT NULL",
+             (long long)st->fts_rowid, (long long)st->fts_rowid);
     if ((rc = eg_store_exec(st, sql)))
         goto done;
     *indexed = sqlite3_changes64(st->db);

@@ -39,6 +39,12 @@ int eg_store_commit(eg_store *st);
 void eg_store_rollback(eg_store *st);
 int eg_store_exec(eg_store *st, const char *sql);
 
+/* Bulk mode, inside a transaction: when the memory table is empty, its indexes are dropped and
+ * rebuilt by eg_store_bulk_end (much faster for a first load); *bulk says whether it applied.
+ * A rollback ends bulk mode too. */
+int eg_store_bulk_begin(eg_store *st, bool *bulk);
+int eg_store_bulk_end(eg_store *st);
+
 /* ---- the embedded source table (engram remember / import) ---- */
 
 /* Inserts or replaces a row of `memories` by id. *changed: 0 unchanged, 1 inserted, 2 updated. */
@@ -54,7 +60,8 @@ int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *s,
                         const char *concepts_json, const char *source_system, int64_t now,
                         eg_put_result *result);
 
-/* Recomputes the staging columns of every memory at now (the run's clock). The callback stages a
+/* Recomputes the staging columns of every memory at now (the run's clock), except those already
+ * staged at now. The callback stages a
  * record; rows it skips get status skipped. Returns the number of rows visited in *visited. */
 typedef int (*eg_restage_fn)(const eg_record *r, eg_staged *out, eg_buf *concepts, void *ud);
 /* concepts is NULL when the row already has its concepts (they do not depend on now). */

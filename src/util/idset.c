@@ -14,6 +14,7 @@ typedef struct slot {
     uint64_t hash;
     size_t off; /* offset+1 into arena; 0 = empty */
     size_t len;
+    int64_t value;
 } slot;
 
 struct eg_idset {
@@ -79,12 +80,19 @@ static int grow(eg_idset *s)
 
 int eg_idset_add(eg_idset *s, const char *id, size_t len)
 {
+    return eg_idset_put(s, id, len, 0);
+}
+
+int eg_idset_put(eg_idset *s, const char *id, size_t len, int64_t value)
+{
     if ((s->n + 1) * 10 > s->cap * 7 && grow(s))
         return EG_ENOMEM;
     uint64_t h = XXH3_64bits(id, len);
     slot *sl = find(s, h, id, len);
-    if (sl->off)
+    if (sl->off) {
+        sl->value = value;
         return 0;
+    }
     if (s->arena_len + len > s->arena_cap) {
         size_t cap = s->arena_cap ? s->arena_cap * 2 : 65536;
         while (cap < s->arena_len + len)
@@ -99,6 +107,7 @@ int eg_idset_add(eg_idset *s, const char *id, size_t len)
     sl->hash = h;
     sl->off = s->arena_len + 1;
     sl->len = len;
+    sl->value = value;
     s->arena_len += len;
     s->n++;
     return 0;
@@ -107,6 +116,15 @@ int eg_idset_add(eg_idset *s, const char *id, size_t len)
 bool eg_idset_has(const eg_idset *s, const char *id, size_t len)
 {
     return find(s, XXH3_64bits(id, len), id, len)->off != 0;
+}
+
+bool eg_idset_get(const eg_idset *s, const char *id, size_t len, int64_t *value)
+{
+    const slot *sl = find(s, XXH3_64bits(id, len), id, len);
+    if (!sl->off)
+        return false;
+    *value = sl->value;
+    return true;
 }
 
 size_t eg_idset_size(const eg_idset *s)

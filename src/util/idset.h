@@ -1,7 +1,8 @@
 /*
  * idset.h — a set of byte strings (memory ids), open addressing on xxh3 hashes.
  *
- * Used where engram must know which ids it has seen (ingest --full's deletion report). The set
+ * Used where engram must know which ids it has seen (ingest --full's deletion report, the rowids
+ * of a bulk load). The set
  * copies the strings it stores; eg_idset_free releases everything.
  */
 #ifndef EG_UTIL_IDSET_H
@@ -9,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct eg_idset eg_idset;
 
@@ -17,6 +19,10 @@ void eg_idset_free(eg_idset *s);
 /* Adds id; returns 0 (also when already present) or EG_ENOMEM. */
 int eg_idset_add(eg_idset *s, const char *id, size_t len);
 bool eg_idset_has(const eg_idset *s, const char *id, size_t len);
+/* The set as a map: each id carries an int64 value (0 when added with eg_idset_add). put sets it,
+ * adding the id if needed; get returns false when id is absent. */
+int eg_idset_put(eg_idset *s, const char *id, size_t len, int64_t value);
+bool eg_idset_get(const eg_idset *s, const char *id, size_t len, int64_t *value);
 size_t eg_idset_size(const eg_idset *s);
 
 #endif

@@ -28,7 +28,7 @@ done <"$t_file"
 sed -E -i \
   -e "s#$work#\$T#g" \
   -e "s#$src#\$SRC#g" \
-  -e 's/took +[0-9]+\.[0-9]+ s \(read [0-9.]+, restage [0-9.]+, index [0-9.]+\)/took N s/' \
+  -e 's/took +[0-9]+\.[0-9]+ s \(read and stage [0-9.]+, indexes [0-9.]+, restage [0-9.]+, full-text [0-9.]+, commit [0-9.]+\)/took N s/' \
   -e 's/"ms":\{[^}]*\}/"ms":{}/g' \
   -e 's/"(started_at|finished_at)":"[^"]*"/"\1":"T"/g' \
   -e 's/took [0-9]+\.[0-9]+ s/took N s/g' \

@@ -20,7 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void test_init_and_empty(void **state) {
+static void test_init_and_empty(void **state)
+{
     (void)state;
     eg_buf b;
     eg_buf_init(&b, 0);
@@ -45,7 +46,8 @@ static void test_init_and_empty(void **state) {
     eg_buf_free(&b);
 }
 
-static void test_append_and_grow(void **state) {
+static void test_append_and_grow(void **state)
+{
     (void)state;
     eg_buf b;
     eg_buf_init(&b, 0);
@@ -74,7 +76,8 @@ static void test_append_and_grow(void **state) {
     eg_buf_free(&b);
 }
 
-static void test_reset_keeps_capacity(void **state) {
+static void test_reset_keeps_capacity(void **state)
+{
     (void)state;
     eg_buf b;
     eg_buf_init(&b, 0);
@@ -91,7 +94,8 @@ static void test_reset_keeps_capacity(void **state) {
     eg_buf_free(&b);
 }
 
-static void test_printf(void **state) {
+static void test_printf(void **state)
+{
     (void)state;
     eg_buf b;
     eg_buf_init(&b, 0);
@@ -115,7 +119,8 @@ static void test_printf(void **state) {
     eg_buf_free(&b);
 }
 
-static void expect_json(const char *s, size_t n, const char *want) {
+static void expect_json(const char *s, size_t n, const char *want)
+{
     eg_buf b;
     eg_buf_init(&b, 0);
     assert_int_equal(eg_buf_puts(&b, "x="), 0);
@@ -128,7 +133,8 @@ static void expect_json(const char *s, size_t n, const char *want) {
 
 #define JSON(lit, want) expect_json(lit, sizeof(lit) - 1, want)
 
-static void test_json_str(void **state) {
+static void test_json_str(void **state)
+{
     (void)state;
     JSON("", "\"\"");
     JSON("plain", "\"plain\"");
@@ -137,15 +143,17 @@ static void test_json_str(void **state) {
     JSON("a\nb\rc\td", "\"a\\nb\\rc\\td\"");
     JSON("\x01\x08\x0c\x1f", "\"\\u0001\\u0008\\u000c\\u001f\"");
     JSON("nul:\0:end", "\"nul:\\u0000:end\"");
-    JSON("\x7f", "\"\x7f\"");           /* DEL needs no escape */
-    JSON("/", "\"/\"");                 /* nor does the solidus */
-    JSON("caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x98\x80\"");
-    JSON("\"\\\n", "\"\\\"\\\\\\n\"");  /* consecutive escapes */
+    JSON("\x7f", "\"\x7f\""); /* DEL needs no escape */
+    JSON("/", "\"/\"");       /* nor does the solidus */
+    JSON("caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x98\x80",
+         "\"caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x98\x80\"");
+    JSON("\"\\\n", "\"\\\"\\\\\\n\""); /* consecutive escapes */
     /* the length counts, not a NUL: "abc" of "abcdef" */
     expect_json("abcdef", 3, "\"abc\"");
 }
 
-static void expect_csv(const char *s, size_t n, const char *want) {
+static void expect_csv(const char *s, size_t n, const char *want)
+{
     eg_buf b;
     eg_buf_init(&b, 0);
     assert_int_equal(eg_buf_puts(&b, "f,"), 0);
@@ -157,7 +165,8 @@ static void expect_csv(const char *s, size_t n, const char *want) {
 
 #define CSV(lit, want) expect_csv(lit, sizeof(lit) - 1, want)
 
-static void test_csv_field(void **state) {
+static void test_csv_field(void **state)
+{
     (void)state;
     CSV("plain", "plain");
     CSV("with space", "with space");
@@ -176,7 +185,8 @@ static void test_csv_field(void **state) {
     expect_csv("abc,def", 3, "abc");
 }
 
-static void test_cap_append(void **state) {
+static void test_cap_append(void **state)
+{
     (void)state;
     eg_buf b;
     eg_buf_init(&b, 16); /* 16 bytes including the NUL: 15 bytes of content */
@@ -206,21 +216,26 @@ static void test_cap_append(void **state) {
     eg_buf_free(&b);
 }
 
-static void test_cap_printf(void **state) {
+static void test_cap_printf(void **state)
+{
     (void)state;
     eg_buf b;
     eg_buf_init(&b, 32);
     assert_int_equal(eg_buf_printf(&b, "%s", "twenty characters..."), 0);
     assert_int_equal(b.len, 20);
-    assert_int_equal(eg_buf_printf(&b, "%d%s", 12345, "678901"), EG_ENOMEM);
+    /* 20 + 12 bytes and the NUL do not fit in 32 */
+    assert_int_equal(eg_buf_printf(&b, "%d%s", 12345, "6789012"), EG_ENOMEM);
     assert_int_equal(b.len, 20);
     assert_string_equal(b.data, "twenty characters...");
-    assert_int_equal(eg_buf_printf(&b, "%d", 12345), 0);
-    assert_string_equal(b.data, "twenty characters...12345");
+    /* 20 + 11 bytes and the NUL fit exactly */
+    assert_int_equal(eg_buf_printf(&b, "%d%s", 12345, "678901"), 0);
+    assert_string_equal(b.data, "twenty characters...12345678901");
+    assert_int_equal(b.len, 31);
     eg_buf_free(&b);
 }
 
-static void test_cap_first_append_too_big(void **state) {
+static void test_cap_first_append_too_big(void **state)
+{
     (void)state;
     eg_buf b;
     eg_buf_init(&b, 8);
@@ -231,7 +246,8 @@ static void test_cap_first_append_too_big(void **state) {
     eg_buf_free(&b);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_init_and_empty),
         cmocka_unit_test(test_append_and_grow),

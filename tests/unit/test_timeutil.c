@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S(x) ((int64_t)(x) * EG_USEC_PER_SEC)
-#define H(x) ((int64_t)(x) * 3600 * EG_USEC_PER_SEC)
+#define S(x) ((int64_t)(x)*EG_USEC_PER_SEC)
+#define H(x) ((int64_t)(x)*3600 * EG_USEC_PER_SEC)
 #define DAY EG_USEC_PER_DAY
 
 /* 2026-05-01T00:00:00Z and other anchors (seconds since the epoch). */
@@ -31,32 +31,37 @@
 #define T_2100_03_01 INT64_C(4107542400)
 #define T_1900_01_01 INT64_C(-2208988800)
 
-static int64_t parse_ok(const char *s) {
+static int64_t parse_ok(const char *s)
+{
     int64_t us = INT64_C(0x5a5a5a5a5a5a5a5a);
     if (eg_time_parse(s, (size_t)-1, &us) != 0)
         fail_msg("eg_time_parse rejected \"%s\"", s);
     return us;
 }
 
-static void expect_parse(const char *s, int64_t want_us) {
+static void expect_parse(const char *s, int64_t want_us)
+{
     int64_t got = parse_ok(s);
     if (got != want_us)
         fail_msg("\"%s\": got %lld, want %lld", s, (long long)got, (long long)want_us);
 }
 
-static void expect_reject(const char *s) {
+static void expect_reject(const char *s)
+{
     int64_t us = 0;
     if (eg_time_parse(s, (size_t)-1, &us) != -1)
         fail_msg("eg_time_parse accepted malformed \"%s\" (as %lld)", s, (long long)us);
 }
 
-static void expect_format(int64_t us, const char *want) {
+static void expect_format(int64_t us, const char *want)
+{
     char buf[EG_TIME_BUFSZ];
     assert_ptr_equal(eg_time_format(us, buf), buf);
     assert_string_equal(buf, want);
 }
 
-static void test_parse_date_only(void **state) {
+static void test_parse_date_only(void **state)
+{
     (void)state;
     expect_parse("2026-05-01", S(T_2026_05_01));
     expect_parse("1970-01-01", 0);
@@ -65,7 +70,8 @@ static void test_parse_date_only(void **state) {
     expect_parse("1900-01-01", S(T_1900_01_01));
 }
 
-static void test_parse_separators_and_zulu(void **state) {
+static void test_parse_separators_and_zulu(void **state)
+{
     (void)state;
     int64_t want = S(T_2026_05_01) + H(10) + S(11 * 60 + 12);
     expect_parse("2026-05-01T10:11:12Z", want);
@@ -77,7 +83,8 @@ static void test_parse_separators_and_zulu(void **state) {
     expect_parse("2026-05-01T10:11Z", want - S(12));
 }
 
-static void test_parse_offsets(void **state) {
+static void test_parse_offsets(void **state)
+{
     (void)state;
     int64_t ten = S(T_2026_05_01) + H(10);
     expect_parse("2026-05-01T10:00:00+00", ten);
@@ -94,18 +101,18 @@ static void test_parse_offsets(void **state) {
     expect_parse("2026-05-01 10:00:00.5-01:15", ten + H(1) + S(15 * 60) + 500000);
 }
 
-static void test_parse_fractions(void **state) {
+static void test_parse_fractions(void **state)
+{
     (void)state;
     int64_t base = S(T_2026_05_01) + H(10);
     static const struct {
         const char *frac;
         int64_t us;
     } cases[] = {
-        {".1", 100000},         {".12", 120000},         {".123", 123000},
-        {".1234", 123400},      {".12345", 123450},      {".123456", 123456},
-        {".1234567", 123456},   {".12345678", 123456},   {".123456789", 123456},
-        {".999999999", 999999}, {".000001", 1},          {".0000009", 0},
-        {".5", 500000},         {".000000", 0},          {",25", 250000},
+        {".1", 100000},         {".12", 120000},        {".123", 123000},     {".1234", 123400},
+        {".12345", 123450},     {".123456", 123456},    {".1234567", 123456}, {".12345678", 123456},
+        {".123456789", 123456}, {".999999999", 999999}, {".000001", 1},       {".0000009", 0},
+        {".5", 500000},         {".000000", 0},         {",25", 250000},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char s[64];
@@ -118,7 +125,8 @@ static void test_parse_fractions(void **state) {
     expect_parse("1969-12-31T23:59:59.9999999Z", -1);
 }
 
-static void test_parse_leap_days(void **state) {
+static void test_parse_leap_days(void **state)
+{
     (void)state;
     expect_parse("2024-02-29T12:00:00Z", S(T_2024_02_29) + H(12));
     expect_parse("2000-02-29", S(T_2000_02_29));
@@ -129,7 +137,8 @@ static void test_parse_leap_days(void **state) {
     expect_reject("2024-02-30");
 }
 
-static void test_parse_end_of_day(void **state) {
+static void test_parse_end_of_day(void **state)
+{
     (void)state;
     /* 24:00:00 is the midnight that ends the day */
     expect_parse("2026-04-30T24:00:00Z", S(T_2026_05_01));
@@ -140,7 +149,8 @@ static void test_parse_end_of_day(void **state) {
     expect_reject("2026-04-30T25:00:00Z");
 }
 
-static void test_parse_malformed(void **state) {
+static void test_parse_malformed(void **state)
+{
     (void)state;
     static const char *const bad[] = {
         "",
@@ -186,13 +196,15 @@ static void test_parse_malformed(void **state) {
 
 /* A dangling colon after the offset hours is not an offset: "+05:" must be rejected like "+05:3".
  */
-static void test_parse_offset_dangling_colon(void **state) {
+static void test_parse_offset_dangling_colon(void **state)
+{
     (void)state;
     expect_reject("2026-05-01T10:00:00+05:");
     expect_reject("2026-05-01 10:00:00-08:");
 }
 
-static void test_parse_explicit_length(void **state) {
+static void test_parse_explicit_length(void **state)
+{
     (void)state;
     static const char s[] = "2026-05-01T10:00:00Zgarbage";
     int64_t us = 0;
@@ -213,7 +225,8 @@ static void test_parse_explicit_length(void **state) {
     free(exact);
 }
 
-static void test_format_basic(void **state) {
+static void test_format_basic(void **state)
+{
     (void)state;
     expect_format(0, "1970-01-01T00:00:00Z");
     expect_format(1, "1970-01-01T00:00:00.000001Z");
@@ -223,7 +236,8 @@ static void test_format_basic(void **state) {
     expect_format(S(T_2024_02_29), "2024-02-29T00:00:00Z");
 }
 
-static void test_format_before_1970(void **state) {
+static void test_format_before_1970(void **state)
+{
     (void)state;
     expect_format(-1, "1969-12-31T23:59:59.999999Z");
     expect_format(-DAY, "1969-12-31T00:00:00Z");
@@ -233,7 +247,8 @@ static void test_format_before_1970(void **state) {
     expect_format(S(T_1900_01_01) - 1, "1899-12-31T23:59:59.999999Z");
 }
 
-static void test_format_century_boundaries(void **state) {
+static void test_format_century_boundaries(void **state)
+{
     (void)state;
     expect_format(S(T_2000_02_29), "2000-02-29T00:00:00Z");
     expect_format(S(T_2000_02_29) + DAY, "2000-03-01T00:00:00Z");
@@ -244,7 +259,8 @@ static void test_format_century_boundaries(void **state) {
     expect_format(S(T_2100_03_01), "2100-03-01T00:00:00Z");
 }
 
-static void test_format_parse_round_trip(void **state) {
+static void test_format_parse_round_trip(void **state)
+{
     (void)state;
     /* deterministic pseudo-random instants between 1800 and 2200, with and without fractions */
     uint64_t x = UINT64_C(0x9E3779B97F4A7C15);
@@ -266,7 +282,8 @@ static void test_format_parse_round_trip(void **state) {
     }
 }
 
-static void test_civil_days(void **state) {
+static void test_civil_days(void **state)
+{
     (void)state;
     assert_int_equal(eg_days_from_civil(1970, 1, 1), 0);
     assert_int_equal(eg_days_from_civil(2026, 5, 1), T_2026_05_01 / 86400);
@@ -291,14 +308,16 @@ static void test_civil_days(void **state) {
     }
 }
 
-static void expect_shift(const char *at, int months, int days, const char *want) {
+static void expect_shift(const char *at, int months, int days, const char *want)
+{
     char buf[EG_TIME_BUFSZ];
     eg_time_format(eg_time_midnight_shift(parse_ok(at), months, days), buf);
     if (strcmp(buf, want) != 0)
         fail_msg("%s shifted by %d months %d days: got %s, want %s", at, months, days, buf, want);
 }
 
-static void test_midnight_shift(void **state) {
+static void test_midnight_shift(void **state)
+{
     (void)state;
     /* PostgreSQL: date '2024-02-29' - interval '1 year' = 2023-02-28 */
     expect_shift("2024-02-29T15:30:00Z", -12, 0, "2023-02-28T00:00:00Z");
@@ -320,7 +339,8 @@ static void test_midnight_shift(void **state) {
     expect_shift("1968-02-29T00:00:01Z", -12, 0, "1967-02-28T00:00:00Z");
 }
 
-static void expect_duration(const char *s, int64_t want) {
+static void expect_duration(const char *s, int64_t want)
+{
     int64_t us = -1;
     if (eg_duration_parse(s, &us) != 0)
         fail_msg("eg_duration_parse rejected \"%s\"", s);
@@ -328,13 +348,15 @@ static void expect_duration(const char *s, int64_t want) {
         fail_msg("\"%s\": got %lld us, want %lld", s, (long long)us, (long long)want);
 }
 
-static void expect_duration_bad(const char *s) {
+static void expect_duration_bad(const char *s)
+{
     int64_t us = 0;
     if (eg_duration_parse(s, &us) != -1)
         fail_msg("eg_duration_parse accepted \"%s\" (as %lld us)", s, (long long)us);
 }
 
-static void test_duration_parse(void **state) {
+static void test_duration_parse(void **state)
+{
     (void)state;
     expect_duration("300", S(300));
     expect_duration("300s", S(300));
@@ -351,10 +373,11 @@ static void test_duration_parse(void **state) {
     expect_duration("0.1s", 100000);
 }
 
-static void test_duration_bad(void **state) {
+static void test_duration_bad(void **state)
+{
     (void)state;
-    static const char *const bad[] = {"", "s", "abc", "5x", "5 parsecs", "5mm", "5h30m",
-                                      "-5",  "-1s", "5 s x", "ms"};
+    static const char *const bad[] = {"",      "s",  "abc", "5x",    "5 parsecs", "5mm",
+                                      "5h30m", "-5", "-1s", "5 s x", "ms"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         expect_duration_bad(bad[i]);
     int64_t us = 0;
@@ -363,7 +386,8 @@ static void test_duration_bad(void **state) {
 
 /* strtod also reads "nan", "inf" and huge exponents; none of them is a duration, and converting
  * them to int64_t is undefined behaviour. */
-static void test_duration_non_finite(void **state) {
+static void test_duration_non_finite(void **state)
+{
     (void)state;
     expect_duration_bad("nan");
     expect_duration_bad("inf");
@@ -372,7 +396,8 @@ static void test_duration_non_finite(void **state) {
     expect_duration_bad("1e300d");
 }
 
-static void test_diff_days(void **state) {
+static void test_diff_days(void **state)
+{
     (void)state;
     assert_int_equal(eg_time_diff_days(0, 0), 0);
     assert_int_equal(eg_time_diff_days(DAY, 0), 1);
@@ -388,14 +413,16 @@ static void test_diff_days(void **state) {
     assert_int_equal(eg_time_diff_days(S(T_2026_05_01), S(T_2024_02_29)), 792);
 }
 
-static void test_now_is_plausible(void **state) {
+static void test_now_is_plausible(void **state)
+{
     (void)state;
     int64_t a = eg_time_now(), b = eg_time_now();
     assert_true(a > S(T_2024_02_29));
     assert_true(b >= a);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_date_only),
         cmocka_unit_test(test_parse_separators_and_zulu),

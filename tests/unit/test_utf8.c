@@ -20,14 +20,16 @@
 #include <string.h>
 
 /* Copies s[0..len) into a heap block of exactly len bytes so that ASan flags any read past it. */
-static char *exact_copy(const char *s, size_t len) {
+static char *exact_copy(const char *s, size_t len)
+{
     char *p = malloc(len ? len : 1);
     assert_non_null(p);
     memcpy(p, s, len);
     return p;
 }
 
-static void expect_valid(const char *s, size_t len) {
+static void expect_valid(const char *s, size_t len)
+{
     char *p = exact_copy(s, len);
     size_t bad = 12345;
     if (!eg_utf8_valid(p, len, &bad))
@@ -36,7 +38,8 @@ static void expect_valid(const char *s, size_t len) {
     free(p);
 }
 
-static void expect_invalid_at(const char *s, size_t len, size_t want_offset) {
+static void expect_invalid_at(const char *s, size_t len, size_t want_offset)
+{
     char *p = exact_copy(s, len);
     size_t bad = 12345;
     if (eg_utf8_valid(p, len, &bad))
@@ -51,60 +54,71 @@ static void expect_invalid_at(const char *s, size_t len, size_t want_offset) {
 #define VALID(lit) expect_valid(lit, sizeof(lit) - 1)
 #define INVALID_AT(lit, off) expect_invalid_at(lit, sizeof(lit) - 1, off)
 
-static void test_valid_sequences(void **state) {
+static void test_valid_sequences(void **state)
+{
     (void)state;
     expect_valid("", 0);
     VALID("a");
     VALID("hello, world");
     VALID("\x7f");
-    VALID("\xc2\x80");             /* U+0080, smallest 2-byte */
-    VALID("\xdf\xbf");             /* U+07FF */
-    VALID("\xe0\xa0\x80");         /* U+0800, smallest 3-byte */
-    VALID("\xed\x9f\xbf");         /* U+D7FF, just below the surrogates */
-    VALID("\xee\x80\x80");         /* U+E000, just above */
-    VALID("\xef\xbf\xbf");         /* U+FFFF */
-    VALID("\xf0\x90\x80\x80");     /* U+10000, smallest 4-byte */
-    VALID("\xf4\x8f\xbf\xbf");     /* U+10FFFF, the last code point */
+    VALID("\xc2\x80");         /* U+0080, smallest 2-byte */
+    VALID("\xdf\xbf");         /* U+07FF */
+    VALID("\xe0\xa0\x80");     /* U+0800, smallest 3-byte */
+    VALID("\xed\x9f\xbf");     /* U+D7FF, just below the surrogates */
+    VALID("\xee\x80\x80");     /* U+E000, just above */
+    VALID("\xef\xbf\xbf");     /* U+FFFF */
+    VALID("\xf0\x90\x80\x80"); /* U+10000, smallest 4-byte */
+    VALID("\xf4\x8f\xbf\xbf"); /* U+10FFFF, the last code point */
     VALID("caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80!");
     expect_valid("a\0b", 3); /* NUL is a valid code point */
 }
 
-static void test_overlongs(void **state) {
+static void test_overlongs(void **state)
+{
     (void)state;
-    INVALID_AT("\xc0\x80", 0);              /* NUL as 2 bytes */
-    INVALID_AT("\xc1\xbf", 0);              /* U+007F as 2 bytes */
-    INVALID_AT("ab\xe0\x80\x80", 2);        /* NUL as 3 bytes */
-    INVALID_AT("ab\xe0\x9f\xbf", 2);        /* U+07FF as 3 bytes */
-    INVALID_AT("abc\xf0\x80\x80\x80", 3);   /* NUL as 4 bytes */
-    INVALID_AT("abc\xf0\x8f\xbf\xbf", 3);   /* U+FFFF as 4 bytes */
+    INVALID_AT("\xc0\x80", 0);            /* NUL as 2 bytes */
+    INVALID_AT("\xc1\xbf", 0);            /* U+007F as 2 bytes */
+    INVALID_AT("ab\xe0\x80\x80", 2);      /* NUL as 3 bytes */
+    INVALID_AT("ab\xe0\x9f\xbf", 2);      /* U+07FF as 3 bytes */
+    INVALID_AT("abc\xf0\x80\x80\x80", 3); /* NUL as 4 bytes */
+    INVALID_AT("abc\xf0\x8f\xbf\xbf", 3); /* U+FFFF as 4 bytes */
 }
 
-static void test_surrogates_and_range(void **state) {
+static void test_surrogates_and_range(void **state)
+{
     (void)state;
-    INVALID_AT("\xed\xa0\x80", 0);          /* U+D800 */
-    INVALID_AT("x\xed\xbf\xbf", 1);         /* U+DFFF */
-    INVALID_AT("xy\xed\xb0\x80", 2);        /* U+DC00 */
-    INVALID_AT("\xf4\x90\x80\x80", 0);      /* U+110000 */
-    INVALID_AT("z\xf5\x80\x80\x80", 1);     /* lead byte F5 */
+    INVALID_AT("\xed\xa0\x80", 0);      /* U+D800 */
+    INVALID_AT("x\xed\xbf\xbf", 1);     /* U+DFFF */
+    INVALID_AT("xy\xed\xb0\x80", 2);    /* U+DC00 */
+    INVALID_AT("\xf4\x90\x80\x80", 0);  /* U+110000 */
+    INVALID_AT("z\xf5\x80\x80\x80", 1); /* lead byte F5 */
     INVALID_AT("\xf7\xbf\xbf\xbf", 0);
-    INVALID_AT("\xf8\x88\x80\x80\x80", 0);  /* 5-byte form */
+    INVALID_AT("\xf8\x88\x80\x80\x80", 0); /* 5-byte form */
     INVALID_AT("\xfc\x84\x80\x80\x80\x80", 0);
     INVALID_AT("ab\xfe", 2);
     INVALID_AT("ab\xff", 2);
 }
 
-static void test_bad_continuations(void **state) {
+static void test_bad_continuations(void **state)
+{
     (void)state;
-    INVALID_AT("\x80", 0);                 /* stray continuation byte */
+    INVALID_AT("\x80", 0); /* stray continuation byte */
     INVALID_AT("abc\xbf", 3);
-    INVALID_AT("\xc3\xa9\xa9", 2);          /* one continuation too many */
-    INVALID_AT("\xc3" "a", 0);               /* lead byte followed by ASCII */
-    INVALID_AT("\xe6\x97" "a", 0);
-    INVALID_AT("\xf0\x9f\x98" "a", 0);
-    INVALID_AT("\xe6\xc3\xa9", 0);          /* lead byte followed by a lead byte */
+    INVALID_AT("\xc3\xa9\xa9", 2); /* one continuation too many */
+    INVALID_AT("\xc3"
+               "a",
+               0); /* lead byte followed by ASCII */
+    INVALID_AT("\xe6\x97"
+               "a",
+               0);
+    INVALID_AT("\xf0\x9f\x98"
+               "a",
+               0);
+    INVALID_AT("\xe6\xc3\xa9", 0); /* lead byte followed by a lead byte */
 }
 
-static void test_truncated_at_end(void **state) {
+static void test_truncated_at_end(void **state)
+{
     (void)state;
     INVALID_AT("\xc3", 0);
     INVALID_AT("abc\xc3", 3);
@@ -125,7 +139,8 @@ static void test_truncated_at_end(void **state) {
 
 /* Long ASCII runs exercise the 8-bytes-at-a-time path; put one bad byte at every offset 0..16 of
  * runs of several lengths and check the offset reported. */
-static void test_fast_path_offsets(void **state) {
+static void test_fast_path_offsets(void **state)
+{
     (void)state;
     static const char *const bad_bytes[] = {"\x80", "\xff", "\xc0", "\xc3", "\xed\xa0\x80"};
     for (size_t len = 17; len <= 40; len++) {
@@ -164,7 +179,8 @@ static void test_fast_path_offsets(void **state) {
 }
 
 /* Reference: one code point per byte that is not a continuation byte. */
-static size_t ref_length(const unsigned char *s, size_t len) {
+static size_t ref_length(const unsigned char *s, size_t len)
+{
     size_t n = 0;
     for (size_t i = 0; i < len; i++)
         if ((s[i] & 0xC0) != 0x80)
@@ -172,7 +188,8 @@ static size_t ref_length(const unsigned char *s, size_t len) {
     return n;
 }
 
-static size_t put_cp(unsigned char *p, uint32_t cp) {
+static size_t put_cp(unsigned char *p, uint32_t cp)
+{
     if (cp < 0x80) {
         p[0] = (unsigned char)cp;
         return 1;
@@ -195,7 +212,8 @@ static size_t put_cp(unsigned char *p, uint32_t cp) {
     return 4;
 }
 
-static void test_length_known(void **state) {
+static void test_length_known(void **state)
+{
     (void)state;
     assert_int_equal(eg_utf8_length("", 0), 0);
     assert_int_equal(eg_utf8_length("abc", 3), 3);
@@ -203,11 +221,15 @@ static void test_length_known(void **state) {
     assert_int_equal(eg_utf8_length("\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", 9), 3);
     assert_int_equal(eg_utf8_length("\xf0\x9f\x98\x80\xf0\x9f\x98\x80", 8), 2);
     /* 8 bytes exactly, mixed: a, é, 日, b, then an emoji across the word boundary */
-    assert_int_equal(eg_utf8_length("a\xc3\xa9\xe6\x97\xa5" "b\xf0\x9f\x98\x80", 11), 5);
+    assert_int_equal(eg_utf8_length("a\xc3\xa9\xe6\x97\xa5"
+                                    "b\xf0\x9f\x98\x80",
+                                    11),
+                     5);
     assert_int_equal(eg_utf8_length("a\0b", 3), 3);
 }
 
-static void test_length_random(void **state) {
+static void test_length_random(void **state)
+{
     (void)state;
     uint64_t x = UINT64_C(88172645463325252);
     unsigned char *buf = malloc(4 * 300);
@@ -223,14 +245,20 @@ static void test_length_random(void **state) {
             x ^= x << 17;
             uint32_t cp;
             switch (x % 4) {
-            case 0: cp = (uint32_t)(x >> 8) % 0x80; break;
-            case 1: cp = 0x80 + (uint32_t)(x >> 8) % (0x800 - 0x80); break;
+            case 0:
+                cp = (uint32_t)(x >> 8) % 0x80;
+                break;
+            case 1:
+                cp = 0x80 + (uint32_t)(x >> 8) % (0x800 - 0x80);
+                break;
             case 2:
                 cp = 0x800 + (uint32_t)(x >> 8) % (0x10000 - 0x800);
                 if (cp >= 0xD800 && cp <= 0xDFFF)
                     cp -= 0x800;
                 break;
-            default: cp = 0x10000 + (uint32_t)(x >> 8) % (0x110000 - 0x10000); break;
+            default:
+                cp = 0x10000 + (uint32_t)(x >> 8) % (0x110000 - 0x10000);
+                break;
             }
             len += put_cp(buf + len, cp);
         }
@@ -251,45 +279,53 @@ static void test_length_random(void **state) {
 
 #define BLANK(lit) eg_utf8_blank(lit, sizeof(lit) - 1)
 
-static void test_blank(void **state) {
+static void test_blank(void **state)
+{
     (void)state;
     assert_true(eg_utf8_blank("", 0));
     assert_true(BLANK(" "));
     assert_true(BLANK(" \t\n\r\v\f  "));
-    assert_true(BLANK("\xc2\xa0"));         /* NO-BREAK SPACE */
-    assert_true(BLANK("\xc2\x85"));         /* NEL */
+    assert_true(BLANK("\xc2\xa0"));                 /* NO-BREAK SPACE */
+    assert_true(BLANK("\xc2\x85"));                 /* NEL */
     assert_true(BLANK("\xe2\x80\x80\xe2\x80\x8a")); /* EN QUAD, HAIR SPACE */
     assert_true(BLANK("\xe2\x80\xa8\xe2\x80\xa9")); /* LINE / PARAGRAPH SEPARATOR */
-    assert_true(BLANK("\xe2\x80\xaf"));     /* NARROW NO-BREAK SPACE */
-    assert_true(BLANK("\xe3\x80\x80 \t"));  /* IDEOGRAPHIC SPACE */
+    assert_true(BLANK("\xe2\x80\xaf"));             /* NARROW NO-BREAK SPACE */
+    assert_true(BLANK("\xe3\x80\x80 \t"));          /* IDEOGRAPHIC SPACE */
     assert_false(BLANK("a"));
     assert_false(BLANK("  x  "));
     assert_false(BLANK(" \xc3\xa9 "));
-    assert_false(BLANK("\xe2\x80\x8b"));    /* ZERO WIDTH SPACE is Cf, not Zs */
+    assert_false(BLANK("\xe2\x80\x8b")); /* ZERO WIDTH SPACE is Cf, not Zs */
     assert_false(BLANK("\xe2\x80\x8c"));
-    assert_false(BLANK("\xc2"));            /* a truncated NBSP is not blank */
+    assert_false(BLANK("\xc2")); /* a truncated NBSP is not blank */
     assert_false(BLANK("\xe2\x80"));
-    assert_false(eg_utf8_blank("\0", 1));   /* NUL is not white space */
+    assert_false(eg_utf8_blank("\0", 1)); /* NUL is not white space */
     assert_false(BLANK("  ."));
     /* only the length counts: the non-blank tail is outside it */
     assert_true(eg_utf8_blank("   xyz", 3));
 }
 
 /* Zs also holds U+1680 OGHAM SPACE MARK and U+205F MEDIUM MATHEMATICAL SPACE. */
-static void test_blank_all_zs(void **state) {
+static void test_blank_all_zs(void **state)
+{
     (void)state;
-    assert_true(BLANK("\xe1\x9a\x80"));     /* U+1680 */
-    assert_true(BLANK("\xe2\x81\x9f"));     /* U+205F */
+    assert_true(BLANK("\xe1\x9a\x80")); /* U+1680 */
+    assert_true(BLANK("\xe2\x81\x9f")); /* U+205F */
     assert_true(BLANK(" \xe1\x9a\x80 \xe2\x81\x9f "));
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid_sequences), cmocka_unit_test(test_overlongs),
-        cmocka_unit_test(test_surrogates_and_range), cmocka_unit_test(test_bad_continuations),
-        cmocka_unit_test(test_truncated_at_end),  cmocka_unit_test(test_fast_path_offsets),
-        cmocka_unit_test(test_length_known),      cmocka_unit_test(test_length_random),
-        cmocka_unit_test(test_blank),             cmocka_unit_test(test_blank_all_zs),
+        cmocka_unit_test(test_valid_sequences),
+        cmocka_unit_test(test_overlongs),
+        cmocka_unit_test(test_surrogates_and_range),
+        cmocka_unit_test(test_bad_continuations),
+        cmocka_unit_test(test_truncated_at_end),
+        cmocka_unit_test(test_fast_path_offsets),
+        cmocka_unit_test(test_length_known),
+        cmocka_unit_test(test_length_random),
+        cmocka_unit_test(test_blank),
+        cmocka_unit_test(test_blank_all_zs),
     };
     return cmocka_run_group_tests(tests, 0, NULL);
 }
