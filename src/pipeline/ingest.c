@@ -15,14 +15,31 @@
 #include "stage/staging.h"
 #include "store/store.h"
 #include "util/idset.h"
+#include "util/chan.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+/* A unit of work handed from the reader (source + staging) to the writer (store): a copy of a
+ * batch of records with their staging, and the rows the source rejected. Work items are recycled
+ * through a free channel, so memory stays bounded by WORK_ITEMS batches. */
+enum { WORK_ROWS = 4096, WORK_ITEMS = 4 };
+
+typedef struct work {
+    eg_batch rows;
+    eg_staged *staged;   /* WORK_ROWS entries */
+    size_t *concepts_at; /* offset of the row's concepts in `concepts`, or SIZE_MAX */
+    eg_buf concepts;     /* NUL-separated JSON arrays */
+    eg_buf rejects;      /* triples of NUL-terminated strings: row id, field, reason */
+    size_t nrejects;
+} work;
 
 typedef struct ingest_ctx {
     eg_store *st;
@@ -37,6 +54,14 @@ typedef struct ingest_ctx {
     int64_t window_start;
     int64_t max_key;
     bool any_key;
+
+    /* reader -> writer */
+    work items[WORK_ITEMS];
+    eg_chan full, free;
+    work *cur;                  /* being filled by the reader */
+    pthread_t writer;
+    atomic_int writer_rc;       /* first error of the writer, 0 while fine */
+    eg_error writer_error;      /* its last error, copied to the reader's at the end */
 } ingest_ctx;
 
 static double ms_since(const struct timespec *t0)
@@ -54,6 +79,65 @@ static void count_issues(eg_ingest_report *rep, unsigned issues)
     rep->updated_before_created += !!(issues & EG_ISSUE_UPDATED_BEFORE_CREATED);
 }
 
+static void work_reset(work *w)
+{
+    eg_batch_reset(&w->rows);
+    eg_buf_reset(&w->concepts);
+    eg_buf_reset(&w->rejects);
+    w->nrejects = 0;
+}
+
+/* The writer thread: stores what the reader staged, in order, on the store's connection (which
+ * the reader does not touch until the writer is joined). After an error it keeps draining so
+ * that the reader never blocks; the reader sees writer_rc and stops the scan. */
+static void *writer_main(void *ud)
+{
+    ingest_ctx *c = ud;
+    eg_ingest_report *rep = c->rep;
+    work *w;
+    while ((w = eg_chan_pop(&c->full))) {
+        int rc = atomic_load(&c->writer_rc);
+        const char *p = w->rejects.data;
+        for (size_t i = 0; i < w->nrejects && !rc; i++) {
+            const char *id = p, *field = id + strlen(id) + 1, *reason = field + strlen(field) + 1;
+            p = reason + strlen(reason) + 1;
+            rc = eg_store_quarantine(c->st, c->opts->now, c->source_kind, id, field, reason, NULL,
+                                     0);
+            rep->rejected += !rc;
+        }
+        for (size_t i = 0; i < w->rows.n && !rc; i++) {
+            eg_put_result res;
+            const char *concepts = w->concepts_at[i] == SIZE_MAX
+                                       ? NULL
+                                       : w->concepts.data + w->concepts_at[i];
+            rc = eg_store_memory_put(c->st, &w->rows.rows[i], &w->staged[i], concepts,
+                                     c->source_system, c->opts->now, &res);
+            rep->inserted += res == EG_PUT_INSERTED && !rc;
+            rep->updated += res == EG_PUT_UPDATED && !rc;
+            rep->unchanged += res == EG_PUT_UNCHANGED && !rc;
+        }
+        if (rc && !atomic_load(&c->writer_rc)) {
+            c->writer_error = *eg_error_last();
+            atomic_store(&c->writer_rc, rc);
+        }
+        work_reset(w);
+        eg_chan_push(&c->free, w);
+    }
+    return NULL;
+}
+
+/* Hands the current work item to the writer and takes a free one. */
+static int flush_work(ingest_ctx *c)
+{
+    if (c->cur && (c->cur->rows.n || c->cur->nrejects)) {
+        eg_chan_push(&c->full, c->cur);
+        c->cur = NULL;
+    }
+    if (!c->cur)
+        c->cur = eg_chan_pop(&c->free);
+    return atomic_load(&c->writer_rc);
+}
+
 static int on_batch(const eg_batch *b, void *ud)
 {
     ingest_ctx *c = ud;
@@ -61,8 +145,8 @@ static int on_batch(const eg_batch *b, void *ud)
     int rc;
     for (size_t i = 0; i < b->n; i++) {
         const eg_record *r = &b->rows[i];
+        work *w = c->cur;
         eg_staged g;
-        eg_put_result res;
         rep->read++;
         if (r->has_created || r->has_updated) {
             int64_t key = r->has_updated ? r->updated_at : r->created_at;
@@ -81,23 +165,97 @@ static int on_batch(const eg_batch *b, void *ud)
         else
             rep->staged++;
         count_issues(rep, g.issues);
-        if ((rc = eg_store_memory_put(c->st, r, &g, g.skip ? NULL : c->concepts_buf.data,
-                                      c->source_system, c->opts->now, &res)))
+        w->staged[w->rows.n] = g;
+        w->concepts_at[w->rows.n] = SIZE_MAX;
+        if (!g.skip && c->concepts_buf.data) {
+            w->concepts_at[w->rows.n] = w->concepts.len;
+            if ((rc = eg_buf_append(&w->concepts, c->concepts_buf.data, c->concepts_buf.len + 1)))
+                return rc;
+        }
+        if ((rc = eg_batch_add(&w->rows, r)))
             return rc;
-        rep->inserted += res == EG_PUT_INSERTED;
-        rep->updated += res == EG_PUT_UPDATED;
-        rep->unchanged += res == EG_PUT_UNCHANGED;
+        if (w->rows.n == WORK_ROWS && (rc = flush_work(c)))
+            return rc;
     }
-    return 0;
+    return atomic_load(&c->writer_rc);
 }
 
 static int on_reject(const char *row_id, const char *field, const char *reason, void *ud)
 {
     ingest_ctx *c = ud;
-    c->rep->rejected++;
+    eg_buf *b = &c->cur->rejects;
     eg_log(EG_LOG_WARN, "source row %s: %s: %s (quarantined)", row_id, field, reason);
-    return eg_store_quarantine(c->st, c->opts->now, c->source_kind, row_id, field, reason, NULL,
-                               0);
+    c->cur->nrejects++;
+    if (eg_buf_append(b, row_id, strlen(row_id) + 1) || eg_buf_append(b, field, strlen(field) + 1) ||
+        eg_buf_append(b, reason, strlen(reason) + 1))
+        return EG_ENOMEM;
+    return 0;
+}
+
+static int work_init(ingest_ctx *c)
+{
+    eg_chan_init(&c->full, WORK_ITEMS);
+    eg_chan_init(&c->free, WORK_ITEMS);
+    for (int i = 0; i < WORK_ITEMS; i++) {
+        work *w = &c->items[i];
+        eg_batch_init(&w->rows);
+        eg_buf_init(&w->concepts, 0);
+        eg_buf_init(&w->rejects, 0);
+        w->staged = malloc(WORK_ROWS * sizeof *w->staged);
+        w->concepts_at = malloc(WORK_ROWS * sizeof *w->concepts_at);
+        if (!w->staged || !w->concepts_at)
+            return eg_error_set(EG_ENOMEM, "out of memory");
+        eg_chan_push(&c->free, w);
+    }
+    return 0;
+}
+
+static void work_free(ingest_ctx *c)
+{
+    for (int i = 0; i < WORK_ITEMS; i++) {
+        work *w = &c->items[i];
+        eg_batch_free(&w->rows);
+        eg_buf_free(&w->concepts);
+        eg_buf_free(&w->rejects);
+        free(w->staged);
+        free(w->concepts_at);
+    }
+    eg_chan_destroy(&c->full);
+    eg_chan_destroy(&c->free);
+}
+
+/* Runs the scan with the writer thread; returns the first error of either side. */
+static int scan_and_write(ingest_ctx *c, eg_source *src, int64_t since)
+{
+    int rc, wrc;
+    memset(c->items, 0, sizeof c->items);
+    atomic_store(&c->writer_rc, 0);
+    if ((rc = work_init(c))) {
+        work_free(c);
+        return rc;
+    }
+    c->cur = eg_chan_pop(&c->free);
+    if (pthread_create(&c->writer, NULL, writer_main, c) != 0) {
+        work_free(c);
+        return eg_error_set(EG_ENOMEM, "could not start the store writer thread");
+    }
+    rc = eg_source_scan(src, since, on_batch, on_reject, c);
+    if (!rc)
+        rc = flush_work(c);
+    if (c->cur) {
+        work_reset(c->cur);
+        eg_chan_push(&c->free, c->cur);
+        c->cur = NULL;
+    }
+    eg_chan_close(&c->full);
+    pthread_join(c->writer, NULL);
+    work_free(c);
+    wrc = atomic_load(&c->writer_rc);
+    if (wrc) {
+        *(eg_error *)eg_error_last() = c->writer_error;
+        rc = wrc;
+    }
+    return rc;
 }
 
 static int restage_one(const eg_record *r, eg_staged *out, eg_buf *concepts, void *ud)
@@ -154,7 +312,7 @@ static int one_attempt(ingest_ctx *c, eg_source **srcp)
     if ((rc = eg_store_bulk_begin(c->st, &bulk)))
         return rc;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    rc = eg_source_scan(src, since, on_batch, on_reject, c);
+    rc = scan_and_write(c, src, since);
     rep->ms_read = ms_since(&t0);
     if (rc)
         return rc;

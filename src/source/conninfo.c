@@ -27,7 +27,8 @@ typedef struct out_buf {
     bool overflow;
 } out_buf;
 
-static void out_put(out_buf *o, const char *s, size_t n) {
+static void out_put(out_buf *o, const char *s, size_t n)
+{
     if (o->sz == 0) {
         o->overflow = o->overflow || n > 0;
         return;
@@ -42,11 +43,13 @@ static void out_put(out_buf *o, const char *s, size_t n) {
     o->p[o->len] = '\0';
 }
 
-static void out_puts(out_buf *o, const char *s) {
+static void out_puts(out_buf *o, const char *s)
+{
     out_put(o, s, strlen(s));
 }
 
-static const char *uri_body(const char *s) {
+static const char *uri_body(const char *s)
+{
     static const char *const prefixes[] = {"postgresql://", "postgres://"};
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
         size_t n = strlen(prefixes[i]);
@@ -57,11 +60,13 @@ static const char *uri_body(const char *s) {
 }
 
 /* libpq treats a dbname value as a connection string when it is a URI or contains '='. */
-static bool looks_like_conninfo(const char *s) {
+static bool looks_like_conninfo(const char *s)
+{
     return uri_body(s) != NULL || strchr(s, '=') != NULL;
 }
 
-static int hexval(int c) {
+static int hexval(int c)
+{
     if (c >= '0' && c <= '9')
         return c - '0';
     c = tolower(c);
@@ -69,7 +74,8 @@ static int hexval(int c) {
 }
 
 /* True if the percent-encoded key s[0..n) decodes to "password". */
-static bool key_is_password(const char *s, size_t n) {
+static bool key_is_password(const char *s, size_t n)
+{
     static const char want[] = "password";
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
@@ -88,7 +94,8 @@ static bool key_is_password(const char *s, size_t n) {
 /* The user info of a URI, taken generously: everything before the last '@' ahead of the query.
  * libpq stops at the first '/', but a password with an unencoded '/' or '@' is still a password
  * to hide. Returns the start of the password (after the first ':') and its length, or NULL. */
-static const char *uri_userinfo_password(const char *body, const char **at, size_t *len) {
+static const char *uri_userinfo_password(const char *body, const char **at, size_t *len)
+{
     size_t auth = strcspn(body, "?");
     const char *last_at = NULL;
     for (const char *p = body; p < body + auth; p++)
@@ -105,14 +112,16 @@ static const char *uri_userinfo_password(const char *body, const char **at, size
 }
 
 /* A URI whose user info holds a non-empty password, as uri_userinfo_password() sees it. */
-static bool uri_has_password(const char *s) {
+static bool uri_has_password(const char *s)
+{
     const char *body = uri_body(s), *at;
     size_t len = 0;
     return body && uri_userinfo_password(body, &at, &len) && len > 0;
 }
 
 /* Masks a URI textually: the password of the user info, and password= query parameters. */
-static void mask_uri(const char *s, out_buf *o) {
+static void mask_uri(const char *s, out_buf *o)
+{
     const char *body = uri_body(s), *at, *p;
     size_t pwlen = 0;
     out_put(o, s, (size_t)(body - s));
@@ -146,7 +155,8 @@ static void mask_uri(const char *s, out_buf *o) {
     }
 }
 
-static void put_value(out_buf *o, const char *v) {
+static void put_value(out_buf *o, const char *v)
+{
     bool quote = *v == '\0';
     for (const char *c = v; *c && !quote; c++)
         quote = isspace((unsigned char)*c) || *c == '\'' || *c == '\\';
@@ -166,7 +176,8 @@ static void put_value(out_buf *o, const char *v) {
 static int mask_into(const char *s, out_buf *o, int depth);
 
 /* Rebuilds a connection string from libpq's parse, with the password masked. */
-static void rebuild(const PQconninfoOption *opts, out_buf *o, int depth) {
+static void rebuild(const PQconninfoOption *opts, out_buf *o, int depth)
+{
     bool first = true;
     for (const PQconninfoOption *opt = opts; opt->keyword; opt++) {
         if (!opt->val)
@@ -193,7 +204,8 @@ static void rebuild(const PQconninfoOption *opts, out_buf *o, int depth) {
     }
 }
 
-static bool opts_password(const PQconninfoOption *opts, const char **pw, const char **dbname) {
+static bool opts_password(const PQconninfoOption *opts, const char **pw, const char **dbname)
+{
     *pw = NULL;
     *dbname = NULL;
     for (const PQconninfoOption *opt = opts; opt->keyword; opt++) {
@@ -206,7 +218,8 @@ static bool opts_password(const PQconninfoOption *opts, const char **pw, const c
 }
 
 /* True if the masked text s parses to options whose password is absent or the mask. */
-static bool mask_holds(const char *s) {
+static bool mask_holds(const char *s)
+{
     PQconninfoOption *opts = PQconninfoParse(s, NULL);
     if (!opts)
         return false;
@@ -219,7 +232,8 @@ static bool mask_holds(const char *s) {
     return ok;
 }
 
-static int mask_into(const char *s, out_buf *o, int depth) {
+static int mask_into(const char *s, out_buf *o, int depth)
+{
     PQconninfoOption *opts = PQconninfoParse(s, NULL);
     if (!opts)
         return EG_ECONFIG;
@@ -242,7 +256,8 @@ static int mask_into(const char *s, out_buf *o, int depth) {
     return 0;
 }
 
-int eg_conninfo_mask(const char *conninfo, char *out, size_t outsz) {
+int eg_conninfo_mask(const char *conninfo, char *out, size_t outsz)
+{
     const char *s = conninfo ? conninfo : "";
     /* masked into a buffer that cannot overflow (quoting at most doubles a value; keywords and
      * masks add less than 1 KiB), then copied: a short out truncates an already masked text */
@@ -267,7 +282,8 @@ int eg_conninfo_mask(const char *conninfo, char *out, size_t outsz) {
     return rc;
 }
 
-char *eg__conninfo_password(const char *conninfo) {
+char *eg__conninfo_password(const char *conninfo)
+{
     PQconninfoOption *opts = PQconninfoParse(conninfo ? conninfo : "", NULL);
     if (!opts)
         return NULL;
@@ -281,7 +297,8 @@ char *eg__conninfo_password(const char *conninfo) {
     return res;
 }
 
-bool eg_conninfo_has_password(const char *conninfo) {
+bool eg_conninfo_has_password(const char *conninfo)
+{
     if (!conninfo)
         return false;
     if (uri_has_password(conninfo))

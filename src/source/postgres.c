@@ -75,7 +75,8 @@ typedef struct pg_source {
 /* --- messages without secrets ---------------------------------------------------------------- */
 
 /* Replaces every occurrence of needle in buf (a NUL-terminated string in cap bytes) by "****". */
-static void scrub_one(char *buf, size_t cap, const char *needle) {
+static void scrub_one(char *buf, size_t cap, const char *needle)
+{
     size_t nlen = needle ? strlen(needle) : 0;
     if (nlen == 0 || !strstr(buf, needle))
         return;
@@ -99,7 +100,8 @@ static void scrub_one(char *buf, size_t cap, const char *needle) {
 
 /* Removes from buf every password engram could know: the connection string's, PGPASSWORD, and the
  * one libpq used (from a password file). libpq's messages do not contain it; this is a guard. */
-static void scrub(const pg_source *s, char *buf, size_t cap) {
+static void scrub(const pg_source *s, char *buf, size_t cap)
+{
     scrub_one(buf, cap, s->conninfo_password);
     scrub_one(buf, cap, getenv("PGPASSWORD"));
     if (s->conn)
@@ -108,7 +110,8 @@ static void scrub(const pg_source *s, char *buf, size_t cap) {
 
 /* Copies a libpq message into buf on one line: "FATAL:  x\n\tIs the server..." → "FATAL: x Is..".
  */
-static void one_line(char *buf, size_t cap, const char *msg) {
+static void one_line(char *buf, size_t cap, const char *msg)
+{
     size_t o = 0;
     int space = 0;
     for (const char *p = msg ? msg : ""; *p && o + 1 < cap; p++) {
@@ -129,7 +132,8 @@ static void one_line(char *buf, size_t cap, const char *msg) {
 static int set_error(const pg_source *s, int code, const char *detail, const char *hint,
                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static int set_error(const pg_source *s, int code, const char *detail, const char *hint,
-                     const char *fmt, ...) {
+                     const char *fmt, ...)
+{
     char msg[512], buf[1024];
     va_list ap;
     va_start(ap, fmt);
@@ -150,19 +154,22 @@ static int set_error(const pg_source *s, int code, const char *detail, const cha
     return code;
 }
 
-static const char *or_default(const char *v, const char *dflt) {
+static const char *or_default(const char *v, const char *dflt)
+{
     return v && *v ? v : dflt;
 }
 
 /* Remembers where the connection goes (or went), for messages and describe(). */
-static void note_endpoint(pg_source *s) {
+static void note_endpoint(pg_source *s)
+{
     snprintf(s->host, sizeof s->host, "%s", or_default(PQhost(s->conn), "(default)"));
     snprintf(s->port, sizeof s->port, "%s", or_default(PQport(s->conn), "5432"));
     snprintf(s->db, sizeof s->db, "%s", or_default(PQdb(s->conn), "(default)"));
     snprintf(s->user, sizeof s->user, "%s", or_default(PQuser(s->conn), "(default)"));
 }
 
-static int is_connection_loss(PGconn *conn, const char *sqlstate) {
+static int is_connection_loss(PGconn *conn, const char *sqlstate)
+{
     if (PQstatus(conn) == CONNECTION_BAD)
         return 1;
     if (!sqlstate)
@@ -173,7 +180,8 @@ static int is_connection_loss(PGconn *conn, const char *sqlstate) {
 
 /* Turns a failed result (or a NULL one) into EG_EUNAVAIL when the connection is gone, else
  * EG_ESOURCE with PostgreSQL's message, detail and hint. what says what engram was doing. */
-static int result_error(const pg_source *s, const PGresult *res, const char *what) {
+static int result_error(const pg_source *s, const PGresult *res, const char *what)
+{
     char msg[512];
     const char *sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
@@ -199,7 +207,8 @@ static int result_error(const pg_source *s, const PGresult *res, const char *wha
 }
 
 /* Runs a statement that returns no rows. */
-static int exec_command(const pg_source *s, const char *sql, const char *what) {
+static int exec_command(const pg_source *s, const char *sql, const char *what)
+{
     PGresult *res = PQexec(s->conn, sql);
     int rc = 0;
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
@@ -211,14 +220,16 @@ static int exec_command(const pg_source *s, const char *sql, const char *what) {
 /* --- connecting ----------------------------------------------------------------------------- */
 
 /* splitmix64: jitter for the retry delays only; no computed data depends on it. */
-static uint64_t next_random(uint64_t *state) {
+static uint64_t next_random(uint64_t *state)
+{
     uint64_t z = (*state += UINT64_C(0x9E3779B97F4A7C15));
     z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
     z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
     return z ^ (z >> 31);
 }
 
-static void sleep_us(int64_t us) {
+static void sleep_us(int64_t us)
+{
     struct timespec ts = {(time_t)(us / EG_USEC_PER_SEC), (long)(us % EG_USEC_PER_SEC) * 1000};
     while (us > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
@@ -228,7 +239,8 @@ typedef enum { CONNECT_OK, CONNECT_RETRY, CONNECT_AUTH, CONNECT_NODB } connect_o
 
 /* Sorts a failed connection: retrying does not fix credentials or a missing database. libpq has
  * no SQLSTATE for connection failures, so the (English, lc_messages=C) texts are matched too. */
-static connect_outcome classify_failure(PGconn *conn, const char *msg) {
+static connect_outcome classify_failure(PGconn *conn, const char *msg)
+{
     if (PQconnectionNeedsPassword(conn))
         return CONNECT_AUTH;
     static const char *const auth[] = {
@@ -251,7 +263,8 @@ static connect_outcome classify_failure(PGconn *conn, const char *msg) {
 }
 
 /* The connect timeout the user asked for in the connection string, or the configured one. */
-static long base_connect_timeout(const eg_config *cfg, const char *conninfo) {
+static long base_connect_timeout(const eg_config *cfg, const char *conninfo)
+{
     long t = 0;
     PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
     for (PQconninfoOption *o = opts; o && o->keyword; o++) {
@@ -271,7 +284,8 @@ static long base_connect_timeout(const eg_config *cfg, const char *conninfo) {
 }
 
 /* Connects with bounded retries. On success s->conn is open; on failure it is NULL. */
-static int connect_with_retries(pg_source *s, const eg_config *cfg, const char *conninfo) {
+static int connect_with_retries(pg_source *s, const eg_config *cfg, const char *conninfo)
+{
     int attempts = 1 + (cfg->source_retries > 0 ? cfg->source_retries : 0);
     long timeout = base_connect_timeout(cfg, conninfo);
     long timeout_cap = timeout > MAX_CONNECT_TIMEOUT_S ? timeout : MAX_CONNECT_TIMEOUT_S;
@@ -347,7 +361,8 @@ static int connect_with_retries(pg_source *s, const eg_config *cfg, const char *
 }
 
 /* UTC, UTF-8, a statement timeout, and a read-only session verified with SHOW. */
-static int setup_session(pg_source *s, const eg_config *cfg) {
+static int setup_session(pg_source *s, const eg_config *cfg)
+{
     char sql[256];
     long long ms = cfg->source_statement_timeout > 0 ? cfg->source_statement_timeout / 1000 : 0;
     if (cfg->source_statement_timeout > 0 && ms == 0)
@@ -407,7 +422,8 @@ static const char schema_sql[] =
     " WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
     " ORDER BY a.attnum";
 
-static bool type_allowed(const struct column_rule *rule, const char *base) {
+static bool type_allowed(const struct column_rule *rule, const char *base)
+{
     for (size_t i = 0; i < sizeof rule->types / sizeof rule->types[0] && rule->types[i]; i++)
         if (strcmp(rule->types[i], base) == 0)
             return true;
@@ -415,7 +431,8 @@ static bool type_allowed(const struct column_rule *rule, const char *base) {
 }
 
 /* "id uuid, content text, ..." into buf, for the detail of a missing-column error. */
-static void list_columns(const PGresult *res, char *buf, size_t cap) {
+static void list_columns(const PGresult *res, char *buf, size_t cap)
+{
     size_t o = 0;
     buf[0] = '\0';
     for (int r = 0; r < PQntuples(res) && o + 1 < cap; r++) {
@@ -429,7 +446,8 @@ static void list_columns(const PGresult *res, char *buf, size_t cap) {
     }
 }
 
-static int check_schema(pg_source *s) {
+static int check_schema(pg_source *s)
+{
     const char *params[2] = {s->schema, s->table};
     PGresult *res = PQexecParams(s->conn, schema_sql, 2, NULL, params, NULL, NULL, 0);
     int rc = 0;
@@ -497,7 +515,8 @@ done:
 
 /* --- statements ------------------------------------------------------------------------------ */
 
-static char *quote_ident(pg_source *s, const char *name) {
+static char *quote_ident(pg_source *s, const char *name)
+{
     char *q = PQescapeIdentifier(s->conn, name, strlen(name));
     if (!q) {
         char why[512];
@@ -513,7 +532,8 @@ static char *quote_ident(pg_source *s, const char *name) {
 }
 
 static char *printf_alloc(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *printf_alloc(const char *fmt, ...) {
+static char *printf_alloc(const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
@@ -529,7 +549,8 @@ static char *printf_alloc(const char *fmt, ...) {
     return p;
 }
 
-static int build_statements(pg_source *s) {
+static int build_statements(pg_source *s)
+{
     char *schema_q = quote_ident(s, s->schema);
     char *table_only_q = quote_ident(s, s->table);
     int rc = EG_ENOMEM;
@@ -566,7 +587,8 @@ done:
 
 /* --- the source interface -------------------------------------------------------------------- */
 
-static void pg_close(eg_source *base) {
+static void pg_close(eg_source *base)
+{
     pg_source *s = (pg_source *)base;
     if (!s)
         return;
@@ -579,7 +601,8 @@ static void pg_close(eg_source *base) {
     free(s);
 }
 
-static int pg_open(eg_source **out, const eg_config *cfg, const char *store_path) {
+static int pg_open(eg_source **out, const eg_config *cfg, const char *store_path)
+{
     (void)store_path;
     *out = NULL;
     const char *conninfo = cfg->source ? cfg->source : "";
@@ -646,16 +669,19 @@ typedef struct scan_ctx {
     int stopped; /* a callback asked to stop; its value is the scan's result */
 } scan_ctx;
 
-static uint32_t be32(const char *p) {
+static uint32_t be32(const char *p)
+{
     const unsigned char *u = (const unsigned char *)p;
     return (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | u[3];
 }
 
-static uint64_t be64(const char *p) {
+static uint64_t be64(const char *p)
+{
     return (uint64_t)be32(p) << 32 | be32(p + 4);
 }
 
-static int flush(scan_ctx *sc) {
+static int flush(scan_ctx *sc)
+{
     if (sc->batch.n == 0)
         return 0;
     int rc = sc->fn(&sc->batch, sc->ud);
@@ -665,7 +691,8 @@ static int flush(scan_ctx *sc) {
     return rc;
 }
 
-static int reject_row(scan_ctx *sc, const field *id, const char *col, const char *reason) {
+static int reject_row(scan_ctx *sc, const field *id, const char *col, const char *reason)
+{
     char idbuf[128];
     if (!id->p)
         snprintf(idbuf, sizeof idbuf, "(null id)");
@@ -680,7 +707,8 @@ static int reject_row(scan_ctx *sc, const field *id, const char *col, const char
 }
 
 /* A binary timestamptz: int64 microseconds since 2000-01-01 UTC. 0 ok, 1 reject, <0 error. */
-static int decode_time(const scan_ctx *sc, const field *f, int64_t *out, const char **why) {
+static int decode_time(const scan_ctx *sc, const field *f, int64_t *out, const char **why)
+{
     if (f->len != 8)
         return set_error(sc->s, EG_ESOURCE, NULL, NULL,
                          "unexpected %zu-byte timestamp from PostgreSQL (host=%s database=%s)",
@@ -699,7 +727,8 @@ static int decode_time(const scan_ctx *sc, const field *f, int64_t *out, const c
 }
 
 /* Validates one row, adds it to the batch and hands a full batch to the callback. */
-static int add_row(scan_ctx *sc, const field f[NCOLS]) {
+static int add_row(scan_ctx *sc, const field f[NCOLS])
+{
     static const char *const names[NCOLS] = {"id", "content", "created_at", "updated_at",
                                              "metadata"};
     eg_record r = {0};
@@ -750,14 +779,16 @@ typedef struct copy_parser {
 
 static const char copy_signature[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', '\377', '\r', '\n', 0};
 
-static int copy_format_error(const scan_ctx *sc, const char *what) {
+static int copy_format_error(const scan_ctx *sc, const char *what)
+{
     return set_error(sc->s, EG_ESOURCE, NULL, NULL,
                      "malformed binary COPY data from PostgreSQL (%s) reading table \"%s.%s\"",
                      what, sc->s->schema, sc->s->table);
 }
 
 /* Parses the complete items in p[0..n); *used is how many bytes they took. */
-static int copy_parse(scan_ctx *sc, copy_parser *cp, const char *p, size_t n, size_t *used) {
+static int copy_parse(scan_ctx *sc, copy_parser *cp, const char *p, size_t n, size_t *used)
+{
     size_t pos = 0;
     *used = 0;
     if (!cp->header_done) {
@@ -823,7 +854,8 @@ static int copy_parse(scan_ctx *sc, copy_parser *cp, const char *p, size_t n, si
 }
 
 /* Feeds one CopyData chunk to the parser, keeping an incomplete tail for the next chunk. */
-static int copy_feed(scan_ctx *sc, copy_parser *cp, const char *chunk, size_t n) {
+static int copy_feed(scan_ctx *sc, copy_parser *cp, const char *chunk, size_t n)
+{
     const char *p = chunk;
     size_t len = n, used = 0;
     if (cp->carry_len) {
@@ -864,7 +896,8 @@ static int copy_feed(scan_ctx *sc, copy_parser *cp, const char *chunk, size_t n)
 }
 
 /* Stops a running COPY: a cancel request, then the rest of the stream is read and dropped. */
-static void copy_abandon(pg_source *s) {
+static void copy_abandon(pg_source *s)
+{
     char *buf = NULL;
     PGcancel *cancel = PQgetCancel(s->conn);
     if (cancel) {
@@ -881,7 +914,8 @@ static void copy_abandon(pg_source *s) {
         PQclear(res);
 }
 
-static int scan_copy(scan_ctx *sc) {
+static int scan_copy(scan_ctx *sc)
+{
     pg_source *s = sc->s;
     copy_parser cp = {0};
     char *sql = printf_alloc("COPY (%s) TO STDOUT (FORMAT binary)", s->select_sql);
@@ -930,7 +964,8 @@ done:
     return rc;
 }
 
-static int scan_cursor(scan_ctx *sc, int64_t since) {
+static int scan_cursor(scan_ctx *sc, int64_t since)
+{
     pg_source *s = sc->s;
     char since_txt[EG_TIME_BUFSZ], fetch[64];
     const char *params[1] = {eg_time_format(since, since_txt)};
@@ -991,7 +1026,8 @@ done:
 
 /* Ends the scan's transaction: COMMIT after a complete read, else ROLLBACK (errors from it do not
  * replace the scan's own result). A ROLLBACK is repeated once should a late cancel hit it. */
-static int end_transaction(pg_source *s, int rc) {
+static int end_transaction(pg_source *s, int rc)
+{
     if (PQstatus(s->conn) != CONNECTION_OK)
         return rc;
     if (rc == 0)
@@ -1011,7 +1047,8 @@ static int end_transaction(pg_source *s, int rc) {
     return rc;
 }
 
-static int pg_scan(eg_source *base, int64_t since, eg_batch_fn fn, eg_reject_fn reject, void *ud) {
+static int pg_scan(eg_source *base, int64_t since, eg_batch_fn fn, eg_reject_fn reject, void *ud)
+{
     pg_source *s = (pg_source *)base;
     scan_ctx sc = {.s = s, .fn = fn, .reject = reject, .ud = ud};
     eg_batch_init(&sc.batch);
@@ -1026,7 +1063,8 @@ done:
     return rc;
 }
 
-static int pg_count(eg_source *base, int64_t *out) {
+static int pg_count(eg_source *base, int64_t *out)
+{
     pg_source *s = (pg_source *)base;
     char *sql = printf_alloc("SELECT count(*) FROM %s", s->table_q);
     PGresult *res = NULL;
@@ -1054,12 +1092,14 @@ done:
     return rc;
 }
 
-static const char *pg_describe(eg_source *base) {
+static const char *pg_describe(eg_source *base)
+{
     return ((pg_source *)base)->describe;
 }
 
 int eg__postgres_parse_copy(const char *data, size_t len, size_t chunk, eg_batch_fn fn,
-                            eg_reject_fn reject, void *ud) {
+                            eg_reject_fn reject, void *ud)
+{
     pg_source s = {.schema = "(test)", .table = "(stream)", .batch_rows = DEFAULT_BATCH_ROWS};
     scan_ctx sc = {.s = &s, .fn = fn, .reject = reject, .ud = ud};
     copy_parser cp = {0};
@@ -1076,7 +1116,8 @@ int eg__postgres_parse_copy(const char *data, size_t len, size_t chunk, eg_batch
     return rc;
 }
 
-PGconn *eg__postgres_conn(eg_source *src) {
+PGconn *eg__postgres_conn(eg_source *src)
+{
     if (!src || src->ops != &eg_source_postgres)
         return NULL;
     return ((pg_source *)src)->conn;

@@ -7,12 +7,12 @@
 . "$(dirname "$0")/lib.sh"
 S=$(new_schema)
 memories_table "$S" big
-N=20000
+N=5000
 q -c "INSERT INTO $S.big SELECT md5(g::text)::uuid, 'bulk memory ' || g || repeat(' filler', 20),
         timestamptz '2026-11-01 00:00:00+00' + g * interval '1 second', NULL, NULL
         FROM generate_series(1, $N) g;
-      CREATE VIEW $S.memories AS SELECT b.* FROM $S.big b CROSS JOIN LATERAL (SELECT pg_sleep(0.0003)) s;"
-printf 'source.schema = %s\nsource.retries = 2\nsource.retry_delay = 200ms\n' "$S" >"$T/e.conf"
+      CREATE VIEW $S.memories AS SELECT b.* FROM $S.big b CROSS JOIN LATERAL (SELECT pg_sleep(0.0002) WHERE b.id IS NOT NULL) s;"
+printf 'source.schema = %s\nsource.retries = 2\nsource.retry_delay = 200ms\ningest.batch_rows = 500\n' "$S" >"$T/e.conf"
 
 wait_for_read() { # waits until engram's read is running on the server
   for _ in $(seq 1 100); do
@@ -39,6 +39,7 @@ contains "the retry is logged" "retrying" "$T/a.err"
 check "attempts recorded" 2 "$(sed -E 's/.*"attempts":([0-9]+).*/\1/' "$T/a.out")"
 check "every row exactly once" "$N|$N" "$(sqlite3 "$T/a.db" 'SELECT count(*), count(DISTINCT id) FROM memory')"
 
+# the view sleeps about 1 ms a row (pg_sleep's resolution), so a read takes about N ms
 # (2) server crash mid-read, staying down
 "$ENGRAM_BIN" --config "$T/e.conf" --source postgresql:// --store "$T/b.db" --now 2026-11-20T00:00:00Z run >"$T/b.out" 2>&1 &
 pid=$!

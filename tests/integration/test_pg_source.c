@@ -35,7 +35,8 @@ static char real_password[256];
 
 /* --- helpers --------------------------------------------------------------------------------- */
 
-static void admin_exec(const char *sql) {
+static void admin_exec(const char *sql)
+{
     PGresult *res = PQexec(admin, sql);
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
@@ -43,7 +44,8 @@ static void admin_exec(const char *sql) {
     PQclear(res);
 }
 
-static eg_config make_cfg(const char *table) {
+static eg_config make_cfg(const char *table)
+{
     eg_config c;
     memset(&c, 0, sizeof c);
     c.source = uri;
@@ -62,7 +64,8 @@ static eg_config make_cfg(const char *table) {
     return c;
 }
 
-static eg_source *open_ok(const eg_config *cfg) {
+static eg_source *open_ok(const eg_config *cfg)
+{
     eg_source *src = NULL;
     int rc = eg_source_postgres.open(&src, cfg, NULL);
     if (rc)
@@ -72,7 +75,8 @@ static eg_source *open_ok(const eg_config *cfg) {
     return src;
 }
 
-static int open_err(const eg_config *cfg) {
+static int open_err(const eg_config *cfg)
+{
     eg_source *src = NULL;
     eg_error_clear();
     int rc = eg_source_postgres.open(&src, cfg, NULL);
@@ -81,7 +85,8 @@ static int open_err(const eg_config *cfg) {
     return rc;
 }
 
-static double now_s(void) {
+static double now_s(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
@@ -105,7 +110,8 @@ typedef struct collect {
     char reject_ids[8][64], reject_fields[8][32];
 } collect;
 
-static char *dup_or_null(const char *s, size_t n) {
+static char *dup_or_null(const char *s, size_t n)
+{
     if (!s)
         return NULL;
     char *p = malloc(n + 1);
@@ -115,7 +121,8 @@ static char *dup_or_null(const char *s, size_t n) {
     return p;
 }
 
-static int on_batch(const eg_batch *b, void *ud) {
+static int on_batch(const eg_batch *b, void *ud)
+{
     collect *c = ud;
     c->batches++;
     if (b->n > c->max_batch)
@@ -149,7 +156,8 @@ static int on_batch(const eg_batch *b, void *ud) {
     return 0;
 }
 
-static int on_reject(const char *row_id, const char *field, const char *reason, void *ud) {
+static int on_reject(const char *row_id, const char *field, const char *reason, void *ud)
+{
     collect *c = ud;
     assert_non_null(reason);
     if (c->nrejects < 8) {
@@ -160,7 +168,8 @@ static int on_reject(const char *row_id, const char *field, const char *reason, 
     return 0;
 }
 
-static void collect_free(collect *c) {
+static void collect_free(collect *c)
+{
     for (size_t i = 0; i < c->n; i++) {
         free(c->rows[i].id);
         free(c->rows[i].content);
@@ -170,7 +179,8 @@ static void collect_free(collect *c) {
     memset(c, 0, sizeof *c);
 }
 
-static const got_row *find_row(const collect *c, const char *id) {
+static const got_row *find_row(const collect *c, const char *id)
+{
     for (size_t i = 0; i < c->n; i++)
         if (strcmp(c->rows[i].id, id) == 0)
             return &c->rows[i];
@@ -178,12 +188,14 @@ static const got_row *find_row(const collect *c, const char *id) {
     return NULL;
 }
 
-static void assert_contains(const char *hay, const char *needle) {
+static void assert_contains(const char *hay, const char *needle)
+{
     if (!strstr(hay, needle))
         fail_msg("\"%s\" does not contain \"%s\"", hay, needle);
 }
 
-static void assert_error_has_no(const char *secret) {
+static void assert_error_has_no(const char *secret)
+{
     const eg_error *e = eg_error_last();
     assert_null(strstr(e->message, secret));
     assert_null(strstr(e->detail, secret));
@@ -191,7 +203,8 @@ static void assert_error_has_no(const char *secret) {
 }
 
 /* Runs fn with stderr redirected to a file; returns what was written (caller frees). */
-static char *capture_stderr(void (*fn)(void *), void *arg) {
+static char *capture_stderr(void (*fn)(void *), void *arg)
+{
     char path[] = "/tmp/engram-test-stderr.XXXXXX";
     fflush(stderr);
     int saved = dup(2);
@@ -214,14 +227,16 @@ static char *capture_stderr(void (*fn)(void *), void *arg) {
     return text;
 }
 
-static size_t count_substr(const char *hay, const char *needle) {
+static size_t count_substr(const char *hay, const char *needle)
+{
     size_t n = 0;
     for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
         n++;
     return n;
 }
 
-static void setenv_or_unset(const char *name, const char *value) {
+static void setenv_or_unset(const char *name, const char *value)
+{
     if (value)
         setenv(name, value, 1);
     else
@@ -230,7 +245,8 @@ static void setenv_or_unset(const char *name, const char *value) {
 
 /* --- fixtures -------------------------------------------------------------------------------- */
 
-static int group_setup(void **state) {
+static int group_setup(void **state)
+{
     (void)state;
     admin = PQconnectdb("");
     if (PQstatus(admin) != CONNECTION_OK) {
@@ -304,7 +320,8 @@ static int group_setup(void **state) {
     return 0;
 }
 
-static int group_teardown(void **state) {
+static int group_teardown(void **state)
+{
     (void)state;
     char sql[256];
     snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS \"%s\" CASCADE", schema);
@@ -317,7 +334,8 @@ static int group_teardown(void **state) {
 
 /* --- tests ----------------------------------------------------------------------------------- */
 
-static void test_open_describe_count(void **state) {
+static void test_open_describe_count(void **state)
+{
     (void)state;
     eg_config cfg = make_cfg("memories");
     eg_source *src = open_ok(&cfg);
@@ -347,7 +365,8 @@ static void test_open_describe_count(void **state) {
     eg_source_postgres.close(src);
 }
 
-static void test_session_is_read_only(void **state) {
+static void test_session_is_read_only(void **state)
+{
     (void)state;
     eg_config cfg = make_cfg("memories");
     eg_source *src = open_ok(&cfg);
@@ -378,7 +397,8 @@ static void test_session_is_read_only(void **state) {
     eg_source_postgres.close(src);
 }
 
-static void test_full_scan_exact_values(void **state) {
+static void test_full_scan_exact_values(void **state)
+{
     (void)state;
     eg_config cfg = make_cfg("memories");
     eg_source *src = open_ok(&cfg);
@@ -416,7 +436,8 @@ static void test_full_scan_exact_values(void **state) {
     eg_source_postgres.close(src);
 }
 
-static void test_bigint_ids_and_timestamp_without_tz(void **state) {
+static void test_bigint_ids_and_timestamp_without_tz(void **state)
+{
     (void)state;
     eg_config cfg = make_cfg("mem_bigint");
     eg_source *src = open_ok(&cfg);
@@ -448,7 +469,8 @@ static void test_bigint_ids_and_timestamp_without_tz(void **state) {
     eg_source_postgres.close(src);
 }
 
-static void test_incremental_since(void **state) {
+static void test_incremental_since(void **state)
+{
     (void)state;
     eg_config cfg = make_cfg("memories");
     eg_source *src = open_ok(&cfg);
@@ -478,7 +500,8 @@ static void test_incremental_since(void **state) {
 }
 
 /* The binary COPY stream of a table, as the source's own COPY asks for it. */
-static char *copy_stream(const char *table, size_t *len) {
+static char *copy_stream(const char *table, size_t *len)
+{
     char sql[512];
     snprintf(sql, sizeof sql,
              "COPY (SELECT id::text, content::text, created_at::timestamptz,"
@@ -512,7 +535,8 @@ static char *copy_stream(const char *table, size_t *len) {
     return all;
 }
 
-static void test_copy_parser_split_tuples(void **state) {
+static void test_copy_parser_split_tuples(void **state)
+{
     (void)state;
     size_t len;
     char *data = copy_stream("memories", &len);
@@ -548,7 +572,8 @@ static void test_copy_parser_split_tuples(void **state) {
     free(data);
 }
 
-static void check_big_rows(const collect *c, size_t expect_n) {
+static void check_big_rows(const collect *c, size_t expect_n)
+{
     assert_int_equal(c->n, expect_n);
     unsigned char *seen = calloc(25001, 1);
     assert_non_null(seen);
@@ -571,7 +596,8 @@ static void check_big_rows(const collect *c, size_t expect_n) {
     free(seen);
 }
 
-static void test_many_batches(void **state) {
+static void test_many_batches(void **state)
+{
     (void)state;
     eg_config cfg = make_cfg("big");
     eg_source *src = open_ok(&cfg);
@@ -610,7 +636,8 @@ static void test_many_batches(void **state) {
     eg_source_postgres.close(src);
 }
 
-static void test_missing_table(void **state) {
+static void test_missing_table(void **state)
+{
     (void)state;
     eg_config cfg = make_cfg("no_such_table");
     assert_int_equal(open_err(&cfg), EG_ESCHEMA);
@@ -626,7 +653,8 @@ static void test_missing_table(void **state) {
     assert_contains(eg_error_last()->message, "no_such_schema.memories");
 }
 
-static void test_missing_column(void **state) {
+static void test_missing_column(void **state)
+{
     (void)state;
     eg_config cfg = make_cfg("no_meta");
     assert_int_equal(open_err(&cfg), EG_ESCHEMA);
@@ -642,7 +670,8 @@ static void test_missing_column(void **state) {
     assert_contains(eg_error_last()->message, "column \"body\" (the content column)");
 }
 
-static void test_wrong_type(void **state) {
+static void test_wrong_type(void **state)
+{
     (void)state;
     eg_config cfg = make_cfg("bad_type");
     assert_int_equal(open_err(&cfg), EG_ESCHEMA);
@@ -659,7 +688,8 @@ static void test_wrong_type(void **state) {
     assert_contains(eg_error_last()->message, "uuid");
 }
 
-static void test_custom_mapping_and_odd_identifiers(void **state) {
+static void test_custom_mapping_and_odd_identifiers(void **state)
+{
     (void)state;
     eg_config cfg = make_cfg("My Table");
     cfg.col_id = (char *)"select";
@@ -688,7 +718,8 @@ static void test_custom_mapping_and_odd_identifiers(void **state) {
     eg_source_postgres.close(src);
 }
 
-static void test_rejects(void **state) {
+static void test_rejects(void **state)
+{
     (void)state;
     eg_config cfg = make_cfg("rejects"); /* content is a domain over text */
     eg_source *src = open_ok(&cfg);
@@ -713,7 +744,8 @@ static void test_rejects(void **state) {
     eg_source_postgres.close(src);
 }
 
-static void test_read_only_role(void **state) {
+static void test_read_only_role(void **state)
+{
     (void)state;
     const char *ro = getenv("ENGRAM_PG_RO_USER");
     if (!ro)
@@ -736,7 +768,8 @@ static void test_read_only_role(void **state) {
     assert_contains(eg_error_last()->hint, "GRANT SELECT");
 }
 
-static void stop_and_reuse(const char *what, int64_t since) {
+static void stop_and_reuse(const char *what, int64_t since)
+{
     eg_config cfg = make_cfg("big");
     eg_source *src = open_ok(&cfg);
     collect c = {.stop_after = 1, .stop_value = 42};
@@ -755,13 +788,15 @@ static void stop_and_reuse(const char *what, int64_t since) {
     eg_source_postgres.close(src);
 }
 
-static void test_callback_stops_scan(void **state) {
+static void test_callback_stops_scan(void **state)
+{
     (void)state;
     stop_and_reuse("COPY", INT64_MIN);
     stop_and_reuse("cursor", INT64_C(0));
 }
 
-static void test_connection_lost_mid_read(void **state) {
+static void test_connection_lost_mid_read(void **state)
+{
     (void)state;
     int64_t modes[2] = {INT64_MIN, 0};
     for (int i = 0; i < 2; i++) {
@@ -782,7 +817,8 @@ static void test_connection_lost_mid_read(void **state) {
     }
 }
 
-static int free_port(void) {
+static int free_port(void)
+{
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -799,7 +835,8 @@ typedef struct open_call {
     double elapsed;
 } open_call;
 
-static void do_open(void *arg) {
+static void do_open(void *arg)
+{
     open_call *oc = arg;
     eg_source *src = NULL;
     double t0 = now_s();
@@ -809,7 +846,8 @@ static void do_open(void *arg) {
     eg_source_postgres.close(src);
 }
 
-static void test_unreachable_port(void **state) {
+static void test_unreachable_port(void **state)
+{
     (void)state;
     char ci[128], port[16];
     int p = free_port();
@@ -835,7 +873,8 @@ static void test_unreachable_port(void **state) {
     free(log);
 }
 
-static void test_connect_timeout_progressive(void **state) {
+static void test_connect_timeout_progressive(void **state)
+{
     (void)state;
     /* a listener that never accepts: the handshake completes in the kernel, the server never
      * speaks, so only connect_timeout ends each attempt: 2 s, then 4 s */
@@ -863,7 +902,8 @@ static void test_connect_timeout_progressive(void **state) {
     free(log);
 }
 
-static void test_missing_database(void **state) {
+static void test_missing_database(void **state)
+{
     (void)state;
     char ci[256];
     snprintf(ci, sizeof ci, "host=127.0.0.1 port=%s dbname=no_such_db_xyz", PQport(admin));
@@ -879,7 +919,8 @@ static void test_missing_database(void **state) {
     free(log);
 }
 
-static void test_wrong_password(void **state) {
+static void test_wrong_password(void **state)
+{
     (void)state;
     char *saved_pw = getenv("PGPASSWORD") ? strdup(getenv("PGPASSWORD")) : NULL;
     char *saved_file = getenv("PGPASSFILE") ? strdup(getenv("PGPASSFILE")) : NULL;
@@ -931,7 +972,8 @@ static void test_wrong_password(void **state) {
     free(saved_file);
 }
 
-static void test_bad_conninfo(void **state) {
+static void test_bad_conninfo(void **state)
+{
     (void)state;
     eg_config cfg = make_cfg("memories");
     cfg.source = (char *)"host=x password";
@@ -939,7 +981,8 @@ static void test_bad_conninfo(void **state) {
     assert_null(strstr(eg_error_last()->message, "password"));
 }
 
-static void test_conninfo_mask(void **state) {
+static void test_conninfo_mask(void **state)
+{
     (void)state;
     char out[256];
     assert_true(eg_conninfo_has_password("postgresql://u:p%40ss@h:5432/db?sslmode=require"));
@@ -1000,7 +1043,8 @@ static void test_conninfo_mask(void **state) {
     assert_int_equal(eg_conninfo_mask("postgresql://u:secret@h/db", out, 0), EG_ENOMEM);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest conninfo_tests[] = {
         cmocka_unit_test(test_conninfo_mask),
     };

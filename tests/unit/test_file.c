@@ -1,0 +1,681 @@
+/*
+ * test_file.c — unit tests of source/file.c, the JSONL and CSV readers behind `engram import`.
+ * JSONL: good lines delivered with exact fields and line numbers; lines that are not JSON, not an
+ * object, or lack id / content / created_at are rejected with the field and the line; integer ids
+ * become text; null content is delivered as NULL; metadata objects become compact JSON text and
+ * metadata strings are kept raw (even invalid JSON); invalid UTF-8 is rejected; blank lines are
+ * skipped; a handler's non-zero return stops the read. CSV: header columns in any order and any
+ * case (with a BOM), RFC 4180 quoting (commas, doubled quotes, line breaks; the line number is the
+ * line a record starts on), empty unquoted field = NULL and "" = empty string, wrong field counts
+ * rejected, a header without id / content fails the whole file. Also format detection by name.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "engram/error.h"
+#include "source/file.h"
+#include "util/timeutil.h"
+
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- collecting what the reader delivers ---- */
+
+typedef struct got_record {
+    char *id;
+    size_t id_len;
+    char *content; /* NULL when NULL */
+    size_t content_len;
+    bool has_created, has_updated;
+    int64_t created_at, updated_at;
+    char *metadata;
+    size_t metadata_len;
+    int64_t row_ref;
+} got_record;
+
+typedef struct got_reject {
+    int64_t line;
+    char *field; /* NULL when NULL */
+    char *reason;
+    char *raw;
+    size_t raw_len;
+} got_reject;
+
+typedef struct collector {
+    got_record rec[64];
+    int nrec;
+    got_reject rej[64];
+    int nrej;
+    int stop_record_after; /* return 99 from on_record after this many (0: never) */
+} collector;
+
+static char *dup_n(const char *s, size_t n)
+{
+    if (!s)
+        return NULL;
+    char *p = malloc(n + 1);
+    assert_non_null(p);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+static int on_record(const eg_record *r, void *ud)
+{
+    collector *c = ud;
+    assert_true(c->nrec < 64);
+    assert_non_null(r->id);
+    got_record *g = &c->rec[c->nrec++];
+    g->id = dup_n(r->id, r->id_len);
+    g->id_len = r->id_len;
+    g->content = dup_n(r->content, r->content_len);
+    g->content_len = r->content_len;
+    g->has_created = r->has_created;
+    g->has_updated = r->has_updated;
+    g->created_at = r->created_at;
+    g->updated_at = r->updated_at;
+    g->metadata = dup_n(r->metadata, r->metadata_len);
+    g->metadata_len = r->metadata_len;
+    g->row_ref = r->row_ref;
+    if (c->stop_record_after && c->nrec >= c->stop_record_after)
+        return 99;
+    return 0;
+}
+
+static int on_reject(int64_t line, const char *field, const char *reason, const char *raw,
+                     size_t raw_len, void *ud)
+{
+    collector *c = ud;
+    assert_true(c->nrej < 64);
+    assert_non_null(reason);
+    got_reject *g = &c->rej[c->nrej++];
+    g->line = line;
+    g->field = field ? strdup(field) : NULL;
+    g->reason = strdup(reason);
+    g->raw = dup_n(raw, raw_len);
+    g->raw_len = raw_len;
+    return 0;
+}
+
+static void collector_free(collector *c)
+{
+    for (int i = 0; i < c->nrec; i++) {
+        free(c->rec[i].id);
+        free(c->rec[i].content);
+        free(c->rec[i].metadata);
+    }
+    for (int i = 0; i < c->nrej; i++) {
+        free(c->rej[i].field);
+        free(c->rej[i].reason);
+        free(c->rej[i].raw);
+    }
+    memset(c, 0, sizeof *c);
+}
+
+/* ---- temporary files ---- */
+
+static char tmpdir[PATH_MAX];
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    char tmpl[] = "/tmp/eg-test-file-XXXXXX";
+    if (!mkdtemp(tmpl))
+        return -1;
+    memcpy(tmpdir, tmpl, sizeof tmpl);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    return nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Writes n bytes to tmpdir/name and returns the path (static buffer). */
+static const char *write_bytes(const char *name, const char *text, size_t n)
+{
+    static char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, n, f), n);
+    fclose(f);
+    return path;
+}
+
+static const char *write_text(const char *name, const char *text)
+{
+    return write_bytes(name, text, strlen(text));
+}
+
+static int read_into(const char *path, eg_file_format fmt, collector *c)
+{
+    eg_file_handlers h = {.on_record = on_record, .on_reject = on_reject, .ud = c};
+    return eg_file_read(path, fmt, &h);
+}
+
+static int64_t T(const char *iso)
+{
+    int64_t us;
+    assert_int_equal(eg_time_parse(iso, (size_t)-1, &us), 0);
+    return us;
+}
+
+static void expect_reject(const collector *c, int i, int64_t line, const char *field,
+                          const char *reason_part)
+{
+    if (i >= c->nrej)
+        fail_msg("reject #%d missing (only %d)", i, c->nrej);
+    const got_reject *g = &c->rej[i];
+    if (g->line != line)
+        fail_msg("reject #%d: line %lld, want %lld (%s)", i, (long long)g->line, (long long)line,
+                 g->reason);
+    if ((field == NULL) != (g->field == NULL) || (field && strcmp(field, g->field)))
+        fail_msg("reject #%d (line %lld): field %s, want %s (%s)", i, (long long)line,
+                 g->field ? g->field : "NULL", field ? field : "NULL", g->reason);
+    if (!strstr(g->reason, reason_part))
+        fail_msg("reject #%d: reason \"%s\" lacks \"%s\"", i, g->reason, reason_part);
+}
+
+/* ---- JSONL ---- */
+
+static void test_jsonl_good_lines(void **state)
+{
+    (void)state;
+    const char *path = write_text(
+        "good.jsonl",
+        "{\"id\":\"a1\",\"content\":\"hello\",\"created_at\":\"2026-05-01T10:00:00Z\","
+        "\"updated_at\":\"2026-05-02 10:00:00.5+02\",\"metadata\":{\"k\":\"v\",\"n\":[1,2],"
+        "\"o\":{\"x\":null},\"b\":true}}\n"
+        "{\"content\":\"caf\\u00e9 \xe6\x97\xa5\",\"id\":\"a2\",\"created_at\":\"2026-05-01\"}\n"
+        "{\"id\":\"a3\",\"content\":\"\",\"created_at\":\"2026-05-01T00:00:00.000001Z\","
+        "\"updated_at\":null,\"metadata\":null}\n");
+    collector c = {0};
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
+    assert_int_equal(c.nrej, 0);
+    assert_int_equal(c.nrec, 3);
+    got_record *r = &c.rec[0];
+    assert_string_equal(r->id, "a1");
+    assert_int_equal(r->id_len, 2);
+    assert_string_equal(r->content, "hello");
+    assert_int_equal(r->content_len, 5);
+    assert_true(r->has_created);
+    assert_int_equal(r->created_at, T("2026-05-01T10:00:00Z"));
+    assert_true(r->has_updated);
+    assert_int_equal(r->updated_at, T("2026-05-02T08:00:00.5Z"));
+    assert_string_equal(r->metadata, "{\"k\":\"v\",\"n\":[1,2],\"o\":{\"x\":null},\"b\":true}");
+    assert_int_equal(r->metadata_len, strlen(r->metadata));
+    assert_int_equal(r->row_ref, 1);
+
+    r = &c.rec[1];
+    assert_string_equal(r->id, "a2");
+    assert_string_equal(r->content, "caf\xc3\xa9 \xe6\x97\xa5"); /* \u00e9 decoded */
+    assert_int_equal(r->content_len, 9);
+    assert_int_equal(r->created_at, T("2026-05-01T00:00:00Z"));
+    assert_false(r->has_updated);
+    assert_null(r->metadata);
+    assert_int_equal(r->row_ref, 2);
+
+    r = &c.rec[2];
+    assert_string_equal(r->id, "a3");
+    assert_non_null(r->content); /* the empty string, not NULL */
+    assert_int_equal(r->content_len, 0);
+    assert_int_equal(r->created_at, T("2026-05-01T00:00:00Z") + 1);
+    assert_false(r->has_updated);
+    assert_null(r->metadata);
+    assert_int_equal(r->row_ref, 3);
+    collector_free(&c);
+}
+
+static void test_jsonl_bad_lines(void **state)
+{
+    (void)state;
+    const char *lines =
+        /* 1 */ "this is not json\n"
+                /* 2 */ "[1,2,3]\n"
+                /* 3 */ "\"just a string\"\n"
+                /* 4 */ "{\"content\":\"no id\",\"created_at\":\"2026-05-01\"}\n"
+                /* 5 */ "{\"id\":null,\"content\":\"null id\",\"created_at\":\"2026-05-01\"}\n"
+                /* 6 */ "{\"id\":1.5,\"content\":\"float id\",\"created_at\":\"2026-05-01\"}\n"
+                /* 7 */ "{\"id\":\"\",\"content\":\"empty id\",\"created_at\":\"2026-05-01\"}\n"
+                /* 8 */ "{\"id\":\"c\",\"created_at\":\"2026-05-01\"}\n"
+                /* 9 */ "{\"id\":\"d\",\"content\":42,\"created_at\":\"2026-05-01\"}\n"
+                /* 10 */ "{\"id\":\"e\",\"content\":\"no created\"}\n"
+                /* 11 */ "{\"id\":\"f\",\"content\":\"bad created\",\"created_at\":\"yesterday\"}\n"
+                /* 12 */ "{\"id\":\"g\",\"content\":\"null created\",\"created_at\":null}\n"
+                /* 13 */ "{\"id\":\"h\",\"content\":\"bad updated\",\"created_at\":\"2026-05-01\","
+                "\"updated_at\":\"2026-02-30\"}\n"
+                /* 14 */ "{\"id\":\"i\",\"content\":\"x\",\"created_at\":\"2026-05-01\"\n"
+                /* 15 */ "{\"id\":\"ok\",\"content\":\"fine\",\"created_at\":\"2026-05-01\"}\n"
+                /* 16 */ "{\"id\":\"j\",\"content\":\"bad time type\",\"created_at\":[2026]}\n";
+    const char *path = write_text("bad.jsonl", lines);
+    collector c = {0};
+    assert_int_equal(read_into(path, EG_FILE_JSONL, &c), 0);
+    assert_int_equal(c.nrec, 1);
+    assert_string_equal(c.rec[0].id, "ok");
+    assert_int_equal(c.rec[0].row_ref, 15);
+    assert_int_equal(c.nrej, 15);
+    expect_reject(&c, 0, 1, NULL, "not JSON");
+    expect_reject(&c, 1, 2, NULL, "not a JSON object");
+    expect_reject(&c, 2, 3, NULL, "not a JSON object");
+    expect_reject(&c, 3, 4, "id", "id");
+    expect_reject(&c, 4, 5, "id", "id");
+    expect_reject(&c, 5, 6, "id", "id");
+    expect_reject(&c, 6, 7, "id", "empty");
+    expect_reject(&c, 7, 8, "content", "content");
+    expect_reject(&c, 8, 9, "content", "content");
+    expect_reject(&c, 9, 10, "created_at", "created_at");
+    expect_reject(&c, 10, 11, "created_at", "created_at");
+    expect_reject(&c, 11, 12, "created_at", "created_at");
+    expect_reject(&c, 12, 13, "updated_at", "updated_at");
+    expect_reject(&c, 13, 14, NULL, "not JSON");
+    expect_reject(&c, 14, 16, "created_at", "created_at");
+    /* the raw text handed to on_reject is the line without its line break */
+    assert_string_equal(c.rej[0].raw, "this is not json");
+    assert_int_equal(c.rej[0].raw_len, 16);
+    assert_string_equal(c.rej[1].raw, "[1,2,3]");
+    collector_free(&c);
+}
+
+static void test_jsonl_id_and_content_forms(void **state)
+{
+    (void)state;
+    const char *path =
+        write_text("forms.jsonl", "{\"id\":42,\"content\":null,\"created_at\":\"2026-05-01\"}\n"
+                                  "{\"id\":-7,\"content\":\"neg\",\"created_at\":1777593600}\n"
+                                  "{\"id\":\"9007199254740993\",\"content\":\"big\","
+                                  "\"created_at\":\"2026-05-01\"}\n");
+    collector c = {0};
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
+    assert_int_equal(c.nrej, 0);
+    assert_int_equal(c.nrec, 3);
+    assert_string_equal(c.rec[0].id, "42");
+    assert_int_equal(c.rec[0].id_len, 2);
+    assert_null(c.rec[0].content); /* null content is delivered (staging skips it) */
+    assert_string_equal(c.rec[1].id, "-7");
+    /* an integer created_at is seconds since the epoch */
+    assert_int_equal(c.rec[1].created_at, T("2026-05-01"));
+    assert_string_equal(c.rec[2].id, "9007199254740993");
+    collector_free(&c);
+}
+
+static void test_jsonl_metadata_forms(void **state)
+{
+    (void)state;
+    const char *path = write_text(
+        "meta.jsonl",
+        "{\"id\":\"s\",\"content\":\"x\",\"created_at\":\"2026-05-01\",\"metadata\":\"{broken\"}\n"
+        "{\"id\":\"t\",\"content\":\"x\",\"created_at\":\"2026-05-01\","
+        "\"metadata\":\"{\\\"a\\\": 1}\"}\n"
+        "{\"id\":\"u\",\"content\":\"x\",\"created_at\":\"2026-05-01\",\"metadata\":[1,\"a\"]}\n"
+        "{\"id\":\"v\",\"content\":\"x\",\"created_at\":\"2026-05-01\",\"metadata\":3}\n"
+        "{\"id\":\"w\",\"content\":\"x\",\"created_at\":\"2026-05-01\",\"metadata\":true}\n"
+        "{\"id\":\"x\",\"content\":\"x\",\"created_at\":\"2026-05-01\","
+        "\"metadata\":{ \"concepts\" : [ \"a\" , \"b\" ] , \"e\":\"\\u00e9\\n\" }}\n"
+        "{\"id\":\"y\",\"content\":\"x\",\"created_at\":\"2026-05-01\",\"metadata\":{}}\n"
+        "{\"id\":\"z\",\"content\":\"x\",\"created_at\":\"2026-05-01\",\"metadata\":\"\"}\n");
+    collector c = {0};
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
+    assert_int_equal(c.nrej, 0);
+    assert_int_equal(c.nrec, 8);
+    assert_string_equal(c.rec[0].metadata, "{broken");    /* a string: raw, as is */
+    assert_string_equal(c.rec[1].metadata, "{\"a\": 1}"); /* not re-serialised */
+    assert_string_equal(c.rec[2].metadata, "[1,\"a\"]");  /* any other value: compact JSON */
+    assert_string_equal(c.rec[3].metadata, "3");
+    assert_string_equal(c.rec[4].metadata, "true");
+    assert_string_equal(c.rec[5].metadata, "{\"concepts\":[\"a\",\"b\"],\"e\":\"\xc3\xa9\\n\"}");
+    assert_string_equal(c.rec[6].metadata, "{}");
+    assert_non_null(c.rec[7].metadata);
+    assert_int_equal(c.rec[7].metadata_len, 0);
+    collector_free(&c);
+}
+
+static void test_jsonl_invalid_utf8(void **state)
+{
+    (void)state;
+    const char *path = write_text(
+        "utf8.jsonl",
+        "{\"id\":\"ok1\",\"content\":\"fine\",\"created_at\":\"2026-05-01\"}\n"
+        "{\"id\":\"bad\",\"content\":\"caf\xe9\",\"created_at\":\"2026-05-01\"}\n"
+        "{\"id\":\"ok2\",\"content\":\"caf\xc3\xa9\",\"created_at\":\"2026-05-01\"}\n"
+        "{\"id\":\"bad2\",\"content\":\"\xed\xa0\x80\",\"created_at\":\"2026-05-01\"}\n");
+    collector c = {0};
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
+    assert_int_equal(c.nrec, 2);
+    assert_string_equal(c.rec[0].id, "ok1");
+    assert_string_equal(c.rec[1].id, "ok2");
+    assert_int_equal(c.rec[1].row_ref, 3);
+    assert_int_equal(c.nrej, 2);
+    expect_reject(&c, 0, 2, NULL, "UTF-8");
+    expect_reject(&c, 1, 4, NULL, "UTF-8");
+    /* the raw bytes are handed over as they are, for the quarantine */
+    assert_int_equal(c.rej[0].raw_len,
+                     strlen("{\"id\":\"bad\",\"content\":\"caf\xe9\",\"created_at\":"
+                            "\"2026-05-01\"}"));
+    collector_free(&c);
+}
+
+static void test_jsonl_blank_lines_and_numbering(void **state)
+{
+    (void)state;
+    const char *path = write_text(
+        "blank.jsonl", "\n"
+                       "{\"id\":\"a\",\"content\":\"x\",\"created_at\":\"2026-05-01\"}\r\n"
+                       "   \t \n"
+                       "\r\n"
+                       "oops\n"
+                       "\n"
+                       "{\"id\":\"b\",\"content\":\"y\",\"created_at\":\"2026-05-01\"}");
+    collector c = {0};
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
+    assert_int_equal(c.nrec, 2);
+    assert_string_equal(c.rec[0].id, "a");
+    assert_int_equal(c.rec[0].row_ref, 2);
+    assert_string_equal(c.rec[1].id, "b"); /* the last line has no line break */
+    assert_int_equal(c.rec[1].row_ref, 7);
+    assert_int_equal(c.nrej, 1);
+    expect_reject(&c, 0, 5, NULL, "not JSON");
+    collector_free(&c);
+
+    /* an empty file is fine: nothing delivered */
+    path = write_text("empty.jsonl", "");
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
+    assert_int_equal(c.nrec, 0);
+    assert_int_equal(c.nrej, 0);
+}
+
+/* Files written by Windows tools often start with a UTF-8 byte order mark; the CSV reader skips
+ * it, so should the JSONL reader. */
+static void test_jsonl_bom(void **state)
+{
+    (void)state;
+    const char *path =
+        write_text("bom.jsonl",
+                   "\xEF\xBB\xBF{\"id\":\"a\",\"content\":\"x\",\"created_at\":\"2026-05-01\"}\n");
+    collector c = {0};
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
+    if (c.nrej)
+        fail_msg("line 1 with a BOM rejected: %s", c.rej[0].reason);
+    assert_int_equal(c.nrec, 1);
+    assert_string_equal(c.rec[0].id, "a");
+    collector_free(&c);
+}
+
+static void test_handler_stops_read(void **state)
+{
+    (void)state;
+    const char *path = write_text(
+        "stop.jsonl", "{\"id\":\"1\",\"content\":\"x\",\"created_at\":\"2026-05-01\"}\n"
+                      "{\"id\":\"2\",\"content\":\"x\",\"created_at\":\"2026-05-01\"}\n"
+                      "{\"id\":\"3\",\"content\":\"x\",\"created_at\":\"2026-05-01\"}\n");
+    collector c = {.stop_record_after = 2};
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 99);
+    assert_int_equal(c.nrec, 2);
+    collector_free(&c);
+
+    path = write_text("stop.csv", "id,content,created_at\n1,x,2026-05-01\n2,x,2026-05-01\n"
+                                  "3,x,2026-05-01\n");
+    c.stop_record_after = 1;
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 99);
+    assert_int_equal(c.nrec, 1);
+    collector_free(&c);
+}
+
+static void test_format_detection(void **state)
+{
+    (void)state;
+    collector c = {0};
+    const char *jsonl = "{\"id\":\"a\",\"content\":\"x\",\"created_at\":\"2026-05-01\"}\n";
+    static const char *const json_names[] = {"f.jsonl", "f.ndjson", "f.json", "F.JSONL"};
+    for (size_t i = 0; i < sizeof json_names / sizeof json_names[0]; i++) {
+        assert_int_equal(read_into(write_text(json_names[i], jsonl), EG_FILE_AUTO, &c), 0);
+        assert_int_equal(c.nrec, 1);
+        collector_free(&c);
+    }
+    assert_int_equal(
+        read_into(write_text("F.CSV", "id,content,created_at\na,x,2026-05-01\n"), EG_FILE_AUTO, &c),
+        0);
+    assert_int_equal(c.nrec, 1);
+    collector_free(&c);
+    /* an explicit format wins over the name */
+    assert_int_equal(read_into(write_text("data.txt", jsonl), EG_FILE_JSONL, &c), 0);
+    assert_int_equal(c.nrec, 1);
+    collector_free(&c);
+    /* a name that says nothing is a usage error */
+    eg_error_clear();
+    assert_int_equal(read_into(write_text("data.txt", jsonl), EG_FILE_AUTO, &c), EG_EUSAGE);
+    assert_int_equal(eg_error_last()->code, EG_EUSAGE);
+    assert_int_equal(c.nrec, 0);
+    /* a missing file */
+    char missing[PATH_MAX + 32];
+    snprintf(missing, sizeof missing, "%s/missing.jsonl", tmpdir);
+    assert_int_equal(read_into(missing, EG_FILE_AUTO, &c), EG_EIO);
+    assert_non_null(strstr(eg_error_last()->message, missing));
+}
+
+/* ---- CSV ---- */
+
+static void test_csv_basic_any_order(void **state)
+{
+    (void)state;
+    const char *path =
+        write_text("order.csv", "metadata,created_at,content,updated_at,id\n"
+                                "{\"k\":1},2026-05-01T10:00:00Z,hello,2026-05-02,a1\n"
+                                ",2026-05-01,world,,a2\n");
+    collector c = {0};
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
+    assert_int_equal(c.nrej, 0);
+    assert_int_equal(c.nrec, 2);
+    got_record *r = &c.rec[0];
+    assert_string_equal(r->id, "a1");
+    assert_string_equal(r->content, "hello");
+    assert_int_equal(r->created_at, T("2026-05-01T10:00:00Z"));
+    assert_true(r->has_updated);
+    assert_int_equal(r->updated_at, T("2026-05-02"));
+    assert_string_equal(r->metadata, "{\"k\":1}");
+    assert_int_equal(r->row_ref, 2);
+    r = &c.rec[1];
+    assert_string_equal(r->id, "a2");
+    assert_string_equal(r->content, "world");
+    assert_false(r->has_updated);
+    assert_null(r->metadata);
+    assert_int_equal(r->row_ref, 3);
+    collector_free(&c);
+
+    /* header names in any case; optional columns absent; unknown columns ignored */
+    path = write_text("case.csv", "ID,Extra,CONTENT,Created_At\nb1,zzz,text,2026-05-01\n");
+    assert_int_equal(read_into(path, EG_FILE_CSV, &c), 0);
+    assert_int_equal(c.nrej, 0);
+    assert_int_equal(c.nrec, 1);
+    assert_string_equal(c.rec[0].id, "b1");
+    assert_string_equal(c.rec[0].content, "text");
+    assert_false(c.rec[0].has_updated);
+    assert_null(c.rec[0].metadata);
+    collector_free(&c);
+}
+
+static void test_csv_quoting_and_line_numbers(void **state)
+{
+    (void)state;
+    const char *path = write_text("quotes.csv",
+                                  /* 1 */ "id,content,created_at,metadata\n"
+                                          /* 2 */ "a,\"x, y\",2026-05-01,\n"
+                                          /* 3 */ "b,\"multi\n"
+                                          /* 4 */ "line \"\"quoted\"\"\n"
+                                          /* 5 */ "\",2026-05-01,\"{\"\"k\"\": \"\"v,w\"\"}\"\n"
+                                          /* 6 */ "c,plain,2026-05-01,\n"
+                                          /* 7 */ "\"d\",\"\"\"\",\"2026-05-01\",\"\"\n");
+    collector c = {0};
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
+    assert_int_equal(c.nrej, 0);
+    assert_int_equal(c.nrec, 4);
+    assert_string_equal(c.rec[0].content, "x, y");
+    assert_int_equal(c.rec[0].row_ref, 2);
+    assert_null(c.rec[0].metadata);
+    assert_string_equal(c.rec[1].id, "b");
+    assert_string_equal(c.rec[1].content, "multi\nline \"quoted\"\n");
+    assert_string_equal(c.rec[1].metadata, "{\"k\": \"v,w\"}");
+    assert_int_equal(c.rec[1].row_ref, 3);
+    assert_string_equal(c.rec[2].id, "c");
+    assert_int_equal(c.rec[2].row_ref, 6);
+    assert_string_equal(c.rec[3].id, "d");
+    assert_string_equal(c.rec[3].content, "\"");
+    assert_int_equal(c.rec[3].created_at, T("2026-05-01"));
+    assert_non_null(c.rec[3].metadata); /* "" is the empty string */
+    assert_int_equal(c.rec[3].metadata_len, 0);
+    assert_int_equal(c.rec[3].row_ref, 7);
+    collector_free(&c);
+}
+
+static void test_csv_null_vs_empty(void **state)
+{
+    (void)state;
+    const char *path = write_text("null.csv", "id,content,created_at,updated_at,metadata\n"
+                                              "n,,2026-05-01,,\n"
+                                              "e,\"\",2026-05-01,,\"\"\n");
+    collector c = {0};
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
+    assert_int_equal(c.nrej, 0);
+    assert_int_equal(c.nrec, 2);
+    assert_null(c.rec[0].content);
+    assert_null(c.rec[0].metadata);
+    assert_false(c.rec[0].has_updated);
+    assert_non_null(c.rec[1].content);
+    assert_int_equal(c.rec[1].content_len, 0);
+    assert_non_null(c.rec[1].metadata);
+    assert_int_equal(c.rec[1].metadata_len, 0);
+    collector_free(&c);
+}
+
+static void test_csv_bad_rows(void **state)
+{
+    (void)state;
+    const char *path = write_text("badrows.csv",
+                                  /* 1 */ "id,content,created_at\n"
+                                          /* 2 */ "a,only two\n"
+                                          /* 3 */ "b,too,many,fields\n"
+                                          /* 4 */ ",no id,2026-05-01\n"
+                                          /* 5 */ "c,bad time,2026-13-01\n"
+                                          /* 6 */ "d,no time,\n"
+                                          /* 7 */ "e,bad \xff utf8,2026-05-01\n"
+                                          /* 8 */ "\n"
+                                          /* 9 */ "f,good,2026-05-01\n"
+                                          /* 10 */ "g,\"x\ny\",2026-05-01,extra\n"
+                                          /* 12 */ "h,last,2026-05-01");
+    collector c = {0};
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
+    assert_int_equal(c.nrec, 2);
+    assert_string_equal(c.rec[0].id, "f");
+    assert_int_equal(c.rec[0].row_ref, 9);
+    assert_string_equal(c.rec[1].id, "h"); /* no final line break */
+    assert_string_equal(c.rec[1].content, "last");
+    assert_int_equal(c.rec[1].row_ref, 12);
+    assert_int_equal(c.nrej, 7);
+    expect_reject(&c, 0, 2, NULL, "has 2 fields, the header has 3");
+    expect_reject(&c, 1, 3, NULL, "has 4 fields, the header has 3");
+    expect_reject(&c, 2, 4, "id", "id");
+    expect_reject(&c, 3, 5, "created_at", "created_at");
+    expect_reject(&c, 4, 6, "created_at", "created_at");
+    expect_reject(&c, 5, 7, NULL, "UTF-8");
+    expect_reject(&c, 6, 10, NULL, "has 4 fields");
+    collector_free(&c);
+}
+
+/* The raw text of a rejected CSV record (kept in the quarantine) is the record as written in the
+ * file, not the parsed fields glued with NUL bytes. */
+static void test_csv_reject_raw_text(void **state)
+{
+    (void)state;
+    const char *path = write_text("raw.csv", "id,content,created_at\na,only two\n");
+    collector c = {0};
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
+    assert_int_equal(c.nrej, 1);
+    if (c.rej[0].raw_len != strlen("a,only two") || memcmp(c.rej[0].raw, "a,only two", 10))
+        fail_msg("raw is %zu bytes, first NUL at %zu; want \"a,only two\"", c.rej[0].raw_len,
+                 strlen(c.rej[0].raw));
+    collector_free(&c);
+}
+
+static void test_csv_header_problems(void **state)
+{
+    (void)state;
+    collector c = {0};
+    eg_error_clear();
+    const char *path = write_text("noid.csv", "key,content,created_at\na,x,2026-05-01\n");
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), EG_EBADINPUT);
+    assert_int_equal(eg_error_last()->code, EG_EBADINPUT);
+    assert_non_null(strstr(eg_error_last()->message, "\"id\""));
+    assert_non_null(strstr(eg_error_last()->message, path));
+    assert_int_equal(c.nrec, 0);
+    assert_int_equal(c.nrej, 0);
+
+    path = write_text("nocontent.csv", "id,text,created_at\na,x,2026-05-01\n");
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), EG_EBADINPUT);
+    assert_non_null(strstr(eg_error_last()->message, "\"content\""));
+    assert_int_equal(c.nrec, 0);
+
+    path = write_text("empty.csv", "");
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), EG_EBADINPUT);
+    assert_int_equal(c.nrec, 0);
+}
+
+static void test_csv_bom_and_crlf(void **state)
+{
+    (void)state;
+    const char *path = write_text("bom.csv", "\xEF\xBB\xBFid,content,created_at\r\n"
+                                             "a,\"two\r\nlines\",2026-05-01\r\n"
+                                             "b,x,2026-05-01T10:00:00Z\r\n");
+    collector c = {0};
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
+    assert_int_equal(c.nrej, 0);
+    assert_int_equal(c.nrec, 2);
+    assert_string_equal(c.rec[0].id, "a");
+    assert_string_equal(c.rec[0].content, "two\r\nlines"); /* inside quotes: kept */
+    assert_int_equal(c.rec[0].row_ref, 2);
+    assert_string_equal(c.rec[1].id, "b");
+    assert_string_equal(c.rec[1].content, "x");
+    assert_int_equal(c.rec[1].created_at, T("2026-05-01T10:00:00Z"));
+    assert_int_equal(c.rec[1].row_ref, 4);
+    collector_free(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_jsonl_good_lines),
+        cmocka_unit_test(test_jsonl_bad_lines),
+        cmocka_unit_test(test_jsonl_id_and_content_forms),
+        cmocka_unit_test(test_jsonl_metadata_forms),
+        cmocka_unit_test(test_jsonl_invalid_utf8),
+        cmocka_unit_test(test_jsonl_blank_lines_and_numbering),
+        cmocka_unit_test(test_jsonl_bom),
+        cmocka_unit_test(test_handler_stops_read),
+        cmocka_unit_test(test_format_detection),
+        cmocka_unit_test(test_csv_basic_any_order),
+        cmocka_unit_test(test_csv_quoting_and_line_numbers),
+        cmocka_unit_test(test_csv_null_vs_empty),
+        cmocka_unit_test(test_csv_bad_rows),
+        cmocka_unit_test(test_csv_reject_raw_text),
+        cmocka_unit_test(test_csv_header_problems),
+        cmocka_unit_test(test_csv_bom_and_crlf),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
