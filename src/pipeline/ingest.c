@@ -298,7 +298,7 @@ static int one_attempt(ingest_ctx *c, eg_source **srcp)
     snprintf(rep->source, sizeof rep->source, "%s", eg_source_describe(src));
     c->source_kind = eg_source_kind(src);
     c->source_system = c->cfg->source_system ? c->cfg->source_system : c->source_kind;
-    if ((rc = eg_store_begin(c->st)))
+    if ((rc = eg_store_bulk_prepare(c->st)) || (rc = eg_store_begin(c->st)))
         return rc;
     if ((rc = eg_store_watermark_get(c->st, rep->source, &wm, &found)))
         return rc;
@@ -398,9 +398,12 @@ int eg_ingest(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts,
         }
         rc = one_attempt(&c, &src);
         eg_source_close(src);
-        if (!rc)
+        if (!rc) {
+            eg_store_bulk_finish(st);
             break;
+        }
         eg_store_rollback(st);
+        eg_store_bulk_finish(st);
         if (rc != EG_EUNAVAIL || attempt > cfg->source_retries)
             break;
         eg_log(EG_LOG_WARN, "read of %s failed (attempt %d of %d): %s; nothing of it was kept, "

@@ -10,7 +10,7 @@
 
 typedef struct sqlite3 sqlite3;
 
-/* The DDL that creates / drops the indexes of `memory` (for bulk loads). */
+/* The DDL that drops / creates the index of `memory` that bulk loads rebuild. */
 extern const char *const eg__store_memory_indexes;
 extern const char *const eg__store_memory_indexes_drop;
 

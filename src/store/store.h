@@ -43,6 +43,11 @@ int eg_store_exec(eg_store *st, const char *sql);
  * rebuilt by eg_store_bulk_end (much faster for a first load); *bulk says whether it applied.
  * A rollback ends bulk mode too. */
 int eg_store_bulk_begin(eg_store *st, bool *bulk);
+/* Outside a transaction, before and after a load: when the memory table is empty, prepare moves
+ * the store to a rollback journal if it can (a first load then writes its data once, not twice);
+ * finish returns it to WAL mode. Both are safe to call always. */
+int eg_store_bulk_prepare(eg_store *st);
+void eg_store_bulk_finish(eg_store *st);
 int eg_store_bulk_end(eg_store *st);
 
 /* ---- the embedded source table (engram remember / import) ---- */

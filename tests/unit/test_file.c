@@ -348,6 +348,22 @@ static void test_jsonl_metadata_forms(void **state)
     collector_free(&c);
 }
 
+/* Metadata numbers keep their text: 0.1 stays 0.1, not jansson's default 17-digit
+ * 0.10000000000000001, so raw_metadata shows what the source wrote. */
+static void test_jsonl_metadata_reals(void **state)
+{
+    (void)state;
+    const char *path = write_text("reals.jsonl", "{\"id\":\"r\",\"content\":\"x\",\"created_at\":"
+                                                 "\"2026-05-01\",\"metadata\":{\"importance\":0.1,"
+                                                 "\"urgency\":0.7,\"n\":2.5}}\n");
+    collector c = {0};
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
+    assert_int_equal(c.nrec, 1);
+    if (strcmp(c.rec[0].metadata, "{\"importance\":0.1,\"urgency\":0.7,\"n\":2.5}"))
+        fail_msg("metadata became %s", c.rec[0].metadata);
+    collector_free(&c);
+}
+
 static void test_jsonl_invalid_utf8(void **state)
 {
     (void)state;
@@ -664,6 +680,7 @@ int main(void)
         cmocka_unit_test(test_jsonl_bad_lines),
         cmocka_unit_test(test_jsonl_id_and_content_forms),
         cmocka_unit_test(test_jsonl_metadata_forms),
+        cmocka_unit_test(test_jsonl_metadata_reals),
         cmocka_unit_test(test_jsonl_invalid_utf8),
         cmocka_unit_test(test_jsonl_blank_lines_and_numbering),
         cmocka_unit_test(test_jsonl_bom),

@@ -1,8 +1,9 @@
 /*
  * test_idset.c — unit tests of util/idset.c: add / has / size, duplicates counted once, ids
  * compared by length and bytes (embedded NULs, prefixes, the empty id), the set's own copies (the
- * caller's buffer may change after add), and growth past 100k ids (every id still found, absent
- * ids still absent).
+ * caller's buffer may change after add), growth past 100k ids (every id still found, absent
+ * ids still absent), and the map side (eg_idset_put / eg_idset_get values, replaced by put,
+ * kept by add, kept across growth).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -151,6 +152,63 @@ static void test_growth_past_100k(void **state)
     eg_idset_free(s);
 }
 
+static void test_map_put_get(void **state)
+{
+    (void)state;
+    eg_idset *s = NULL;
+    int64_t v = -1;
+    assert_int_equal(eg_idset_new(&s), 0);
+    assert_false(eg_idset_get(s, "a", 1, &v));
+    assert_int_equal(v, -1); /* untouched when absent */
+    assert_int_equal(eg_idset_put(s, "a", 1, 42), 0);
+    assert_int_equal(eg_idset_put(s, "b\0", 2, INT64_MIN), 0);
+    assert_int_equal(eg_idset_add(s, "c", 1), 0);
+    assert_int_equal(eg_idset_size(s), 3);
+    assert_true(eg_idset_get(s, "a", 1, &v));
+    assert_int_equal(v, 42);
+    assert_true(eg_idset_get(s, "b\0", 2, &v));
+    assert_true(v == INT64_MIN);
+    assert_false(eg_idset_get(s, "b", 1, &v));
+    assert_true(eg_idset_get(s, "c", 1, &v));
+    assert_int_equal(v, 0); /* added without a value */
+    assert_true(eg_idset_has(s, "a", 1));
+    /* put on a present id replaces the value, not the entry */
+    assert_int_equal(eg_idset_put(s, "a", 1, -7), 0);
+    assert_int_equal(eg_idset_size(s), 3);
+    assert_true(eg_idset_get(s, "a", 1, &v));
+    assert_int_equal(v, -7);
+    /* values survive growth */
+    char buf[32];
+    for (int i = 0; i < 50000; i++) {
+        int n = snprintf(buf, sizeof buf, "row-%d", i);
+        assert_int_equal(eg_idset_put(s, buf, (size_t)n, (int64_t)i * 3 + 1), 0);
+    }
+    for (int i = 0; i < 50000; i++) {
+        int n = snprintf(buf, sizeof buf, "row-%d", i);
+        if (!eg_idset_get(s, buf, (size_t)n, &v) || v != (int64_t)i * 3 + 1)
+            fail_msg("%s: value %lld", buf, (long long)v);
+    }
+    assert_true(eg_idset_get(s, "a", 1, &v));
+    assert_int_equal(v, -7);
+    eg_idset_free(s);
+}
+
+/* eg_idset_add on an id that is already present is a no-op ("returns 0 also when already
+ * present"): it must not reset a value set with eg_idset_put. */
+static void test_add_keeps_value(void **state)
+{
+    (void)state;
+    eg_idset *s = NULL;
+    int64_t v = 0;
+    assert_int_equal(eg_idset_new(&s), 0);
+    assert_int_equal(eg_idset_put(s, "id", 2, 99), 0);
+    assert_int_equal(eg_idset_add(s, "id", 2), 0);
+    assert_int_equal(eg_idset_size(s), 1);
+    assert_true(eg_idset_get(s, "id", 2, &v));
+    assert_int_equal(v, 99);
+    eg_idset_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -159,6 +217,8 @@ int main(void)
         cmocka_unit_test(test_embedded_nuls),
         cmocka_unit_test(test_copies_strings),
         cmocka_unit_test(test_growth_past_100k),
+        cmocka_unit_test(test_map_put_get),
+        cmocka_unit_test(test_add_keeps_value),
         /* last: UBSan aborts the process if the empty id reaches memcpy(NULL, ..., 0) */
         cmocka_unit_test(test_empty_id),
     };

@@ -1,0 +1,980 @@
+/*
+ * test_store.c — unit tests of the SQLite store (store/sqlite.c, store/report.c), each on a fresh
+ * file in a temporary folder: creation (latest schema version, WAL journal), opening a missing
+ * store (EG_ENOTFOUND, hint naming `engram init`), eg_store_memory_put's inserted / unchanged /
+ * updated results (an unchanged row keeps its staging; an updated one takes the new staging),
+ * FTS5 sync (new rows indexed, updated content re-indexed: the old word is gone, the new one
+ * found, the index passes FTS5's integrity-check), the watermark's max semantics, quarantine
+ * de-duplication, runs, the embedded source table, bulk mode, restaging, the staging export (exact
+ * CSV header and rows ordered by memory_id, NULL vs empty), eg_store_mark_deleted with an id set,
+ * and rollback leaving nothing behind.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "engram/error.h"
+#include "store/migrations.h"
+#include "store/store.h"
+#include "util/idset.h"
+#include "util/timeutil.h"
+
+#include <ftw.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct fixture {
+    char dir[256];
+    char path[300];
+    eg_store *st;
+} fixture;
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    char tmpl[] = "/tmp/eg-test-store-XXXXXX";
+    if (!f || !mkdtemp(tmpl))
+        return -1;
+    memcpy(f->dir, tmpl, sizeof tmpl);
+    snprintf(f->path, sizeof f->path, "%s/engram.db", f->dir);
+    if (eg_store_open(&f->st, f->path, EG_STORE_CREATE))
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    eg_store_close(f->st);
+    nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static int64_t T(const char *iso)
+{
+    int64_t us;
+    assert_int_equal(eg_time_parse(iso, (size_t)-1, &us), 0);
+    return us;
+}
+
+/* ---- SQL helpers ---- */
+
+static int64_t q_int(eg_store *st, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(eg_store_db(st), sql, -1, &s, NULL) != SQLITE_OK)
+        fail_msg("prepare \"%s\": %s", sql, sqlite3_errmsg(eg_store_db(st)));
+    int64_t v = INT64_MIN;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_type(s, 0) == SQLITE_NULL ? INT64_MIN + 1 : sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+#define SQL_NULL (INT64_MIN + 1)
+
+static double q_double(eg_store *st, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(eg_store_db(st), sql, -1, &s, NULL) != SQLITE_OK)
+        fail_msg("prepare \"%s\": %s", sql, sqlite3_errmsg(eg_store_db(st)));
+    double v = -1;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_double(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* The first column of the first row as text ("(null)" for NULL, "(no row)" for none). */
+static char *q_text(eg_store *st, const char *sql)
+{
+    static char buf[4096];
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(eg_store_db(st), sql, -1, &s, NULL) != SQLITE_OK)
+        fail_msg("prepare \"%s\": %s", sql, sqlite3_errmsg(eg_store_db(st)));
+    if (sqlite3_step(s) != SQLITE_ROW)
+        snprintf(buf, sizeof buf, "(no row)");
+    else if (sqlite3_column_type(s, 0) == SQLITE_NULL)
+        snprintf(buf, sizeof buf, "(null)");
+    else
+        snprintf(buf, sizeof buf, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    return buf;
+}
+
+static int64_t fts_count(eg_store *st, const char *word)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM memory_fts WHERE memory_fts MATCH '%s'", word);
+    return q_int(st, sql);
+}
+
+static void fts_integrity(eg_store *st)
+{
+    char *err = NULL;
+    if (sqlite3_exec(eg_store_db(st),
+                     "INSERT INTO memory_fts(memory_fts) VALUES ('integrity-check')", NULL, NULL,
+                     &err) != SQLITE_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", err ? err : "?");
+        sqlite3_free(err);
+        fail_msg("FTS index does not match the memory table: %s", msg);
+    }
+}
+
+/* ---- records and staging ---- */
+
+static eg_record mk(const char *id, const char *content, const char *created)
+{
+    eg_record r = {.id = id,
+                   .id_len = strlen(id),
+                   .content = content,
+                   .content_len = content ? strlen(content) : 0,
+                   .created_at = created ? T(created) : 0,
+                   .has_created = created != NULL};
+    return r;
+}
+
+static eg_staged staged(double activation, double importance, int64_t access, int64_t last,
+                        const char *type)
+{
+    eg_staged g = {.skip = EG_SKIP_NONE,
+                   .activation_strength = activation,
+                   .importance_score = importance,
+                   .access_count = access,
+                   .last_accessed_at = last,
+                   .memory_type = type,
+                   .length_chars = 5};
+    return g;
+}
+
+static eg_put_result put(fixture *f, const eg_record *r, const eg_staged *g, const char *concepts,
+                         int64_t now)
+{
+    eg_put_result res = (eg_put_result)-1;
+    int rc = eg_store_memory_put(f->st, r, g, concepts, "test", now, &res);
+    if (rc)
+        fail_msg("eg_store_memory_put(%s): %s", r->id, eg_error_last()->message);
+    return res;
+}
+
+/* ---- tests ---- */
+
+static void test_create_schema_and_wal(void **state)
+{
+    fixture *f = *state;
+    assert_true(eg__store_latest_version() >= 1);
+    assert_int_equal(eg_store_schema_version(f->st), eg__store_latest_version());
+    assert_string_equal(eg_store_path(f->st), f->path);
+    assert_string_equal(q_text(f->st, "PRAGMA journal_mode"), "wal");
+    static const char *const tables[] = {"memories",  "memory",     "memory_fts",
+                                         "watermark", "quarantine", "runs"};
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM sqlite_master WHERE name = '%s'",
+                 tables[i]);
+        if (q_int(f->st, sql) != 1)
+            fail_msg("table %s missing", tables[i]);
+    }
+    /* reopening without CREATE finds it, migrated, still WAL */
+    eg_store_close(f->st);
+    f->st = NULL;
+    assert_int_equal(eg_store_open(&f->st, f->path, 0), 0);
+    assert_int_equal(eg_store_schema_version(f->st), eg__store_latest_version());
+    assert_string_equal(q_text(f->st, "PRAGMA journal_mode"), "wal");
+    /* read-only opening works on a current store */
+    eg_store *ro = NULL;
+    assert_int_equal(eg_store_open(&ro, f->path, EG_STORE_READONLY), 0);
+    assert_int_equal(eg_store_schema_version(ro), eg__store_latest_version());
+    eg_store_close(ro);
+    eg_store_close(NULL);
+}
+
+static void test_open_missing(void **state)
+{
+    fixture *f = *state;
+    char missing[400];
+    snprintf(missing, sizeof missing, "%s/nope.db", f->dir);
+    eg_store *st = (eg_store *)0x1;
+    eg_error_clear();
+    assert_int_equal(eg_store_open(&st, missing, 0), EG_ENOTFOUND);
+    assert_null(st);
+    const eg_error *e = eg_error_last();
+    assert_int_equal(e->code, EG_ENOTFOUND);
+    assert_non_null(strstr(e->message, missing));
+    assert_non_null(strstr(e->hint, "engram init"));
+    struct stat sb;
+    assert_int_not_equal(stat(missing, &sb), 0); /* nothing was created */
+}
+
+static void test_memory_put_results(void **state)
+{
+    fixture *f = *state;
+    int64_t now1 = T("2026-05-01T12:00:00Z"), now2 = T("2026-05-02T12:00:00Z");
+    eg_record r = mk("m1", "hello", "2026-05-01T10:00:00Z");
+    eg_staged g1 = staged(0.75, 0.9, 2, r.created_at, "fragment");
+    eg_staged g2 = staged(0.25, 0.5, 2, r.created_at, "fragment");
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(put(f, &r, &g1, "[\"hello\"]", now1), EG_PUT_INSERTED);
+    /* the same source columns again: unchanged, and the staging is left alone */
+    assert_int_equal(put(f, &r, &g2, "[\"other\"]", now2), EG_PUT_UNCHANGED);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(q_int(f->st, "SELECT count(*) FROM memory"), 1);
+    assert_true(q_double(f->st, "SELECT activation_strength FROM memory WHERE id = 'm1'") == 0.75);
+    assert_true(q_double(f->st, "SELECT importance_score FROM memory WHERE id = 'm1'") == 0.9);
+    assert_string_equal(q_text(f->st, "SELECT concepts FROM memory WHERE id = 'm1'"),
+                        "[\"hello\"]");
+    assert_int_equal(q_int(f->st, "SELECT processed_at FROM memory WHERE id = 'm1'"), now1);
+    assert_string_equal(q_text(f->st, "SELECT status FROM memory WHERE id = 'm1'"), "staged");
+    assert_string_equal(q_text(f->st, "SELECT content FROM memory WHERE id = 'm1'"), "hello");
+    assert_int_equal(q_int(f->st, "SELECT created_at FROM memory WHERE id = 'm1'"), r.created_at);
+    assert_int_equal(q_int(f->st, "SELECT updated_at FROM memory WHERE id = 'm1'"), SQL_NULL);
+    assert_string_equal(q_text(f->st, "SELECT source_system FROM memory WHERE id = 'm1'"), "test");
+
+    /* each source column counts: content, updated_at, metadata */
+    assert_int_equal(eg_store_begin(f->st), 0);
+    eg_record r2 = mk("m1", "hello again", "2026-05-01T10:00:00Z");
+    assert_int_equal(put(f, &r2, &g2, "[\"again\"]", now2), EG_PUT_UPDATED);
+    assert_int_equal(put(f, &r2, &g2, "[\"again\"]", now2), EG_PUT_UNCHANGED);
+    r2.has_updated = true;
+    r2.updated_at = r2.created_at; /* NULL -> a value is a change even if equal to created_at */
+    assert_int_equal(put(f, &r2, &g2, NULL, now2), EG_PUT_UPDATED);
+    r2.metadata = "{\"a\":1}";
+    r2.metadata_len = strlen(r2.metadata);
+    assert_int_equal(put(f, &r2, &g2, "[\"again\"]", now2), EG_PUT_UPDATED);
+    r2.metadata = "{\"a\":2}";
+    assert_int_equal(put(f, &r2, &g2, "[\"again\"]", now2), EG_PUT_UPDATED);
+    r2.created_at += 1;
+    assert_int_equal(put(f, &r2, &g2, "[\"again\"]", now2), EG_PUT_UPDATED);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(q_int(f->st, "SELECT count(*) FROM memory"), 1);
+    assert_true(q_double(f->st, "SELECT activation_strength FROM memory WHERE id = 'm1'") == 0.25);
+    assert_string_equal(q_text(f->st, "SELECT content FROM memory WHERE id = 'm1'"), "hello again");
+    assert_string_equal(q_text(f->st, "SELECT metadata FROM memory WHERE id = 'm1'"), "{\"a\":2}");
+    assert_string_equal(q_text(f->st, "SELECT concepts FROM memory WHERE id = 'm1'"),
+                        "[\"again\"]");
+    assert_int_equal(q_int(f->st, "SELECT processed_at FROM memory WHERE id = 'm1'"), now2);
+    /* first_seen_at stays the first time */
+    assert_int_equal(q_int(f->st, "SELECT first_seen_at FROM memory WHERE id = 'm1'"), now1);
+
+    /* NULL content vs empty content are different source values */
+    assert_int_equal(eg_store_begin(f->st), 0);
+    eg_record n = mk("m2", NULL, "2026-05-01T10:00:00Z");
+    eg_staged skip = {.skip = EG_SKIP_NULL_CONTENT, .length_chars = -1};
+    assert_int_equal(put(f, &n, &skip, NULL, now1), EG_PUT_INSERTED);
+    eg_record e = mk("m2", "", "2026-05-01T10:00:00Z");
+    skip.skip = EG_SKIP_EMPTY_CONTENT;
+    skip.length_chars = 0;
+    assert_int_equal(put(f, &e, &skip, NULL, now1), EG_PUT_UPDATED);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_string_equal(q_text(f->st, "SELECT status FROM memory WHERE id = 'm2'"), "skipped");
+    assert_string_equal(q_text(f->st, "SELECT skip_reason FROM memory WHERE id = 'm2'"),
+                        "empty_content");
+    assert_int_equal(q_int(f->st, "SELECT activation_strength FROM memory WHERE id = 'm2'"),
+                     SQL_NULL);
+    assert_int_equal(q_int(f->st, "SELECT count(*) FROM memory WHERE id = 'm2' AND content = ''"),
+                     1);
+}
+
+static void test_fts_sync(void **state)
+{
+    fixture *f = *state;
+    int64_t now = T("2026-05-01T12:00:00Z"), n = -1;
+    eg_staged g = staged(0.5, 0.9, 2, now, "fragment");
+    eg_record a = mk("a", "alpha bravo", "2026-05-01T10:00:00Z");
+    eg_record b = mk("b", "charlie", "2026-05-01T10:00:00Z");
+    eg_record c = mk("c", NULL, "2026-05-01T10:00:00Z");
+    assert_int_equal(eg_store_begin(f->st), 0);
+    put(f, &a, &g, "[]", now);
+    put(f, &b, &g, "[]", now);
+    put(f, &c, &g, "[]", now);
+    assert_int_equal(eg_store_fts_sync(f->st, &n), 0);
+    assert_int_equal(n, 2); /* NULL content is not indexed */
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(fts_count(f->st, "alpha"), 1);
+    assert_int_equal(fts_count(f->st, "charlie"), 1);
+    assert_int_equal(q_int(f->st, "SELECT m.id = 'a' FROM memory_fts f JOIN memory m ON "
+                                  "m.rowid = f.rowid WHERE memory_fts MATCH 'bravo'"),
+                     1);
+    fts_integrity(f->st);
+
+    /* nothing new: nothing indexed */
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(eg_store_fts_sync(f->st, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+
+    /* a's content changes: the old words leave the index, the new ones enter */
+    assert_int_equal(eg_store_begin(f->st), 0);
+    eg_record a2 = mk("a", "delta echo", "2026-05-01T10:00:00Z");
+    assert_int_equal(put(f, &a2, &g, "[]", now), EG_PUT_UPDATED);
+    eg_record d = mk("d", "foxtrot alpha", "2026-05-01T10:00:00Z");
+    put(f, &d, &g, "[]", now);
+    assert_int_equal(eg_store_fts_sync(f->st, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(fts_count(f->st, "bravo"), 0);
+    assert_int_equal(fts_count(f->st, "delta"), 1);
+    assert_int_equal(fts_count(f->st, "echo"), 1);
+    assert_int_equal(fts_count(f->st, "alpha"), 1); /* only d now */
+    assert_int_equal(fts_count(f->st, "charlie"), 1);
+    /* 3 documents in the index (a, b, d; c has no content) */
+    assert_int_equal(q_int(f->st, "SELECT count(*) FROM memory_fts_docsize"), 3);
+    fts_integrity(f->st);
+
+    /* content becomes NULL: it leaves the index */
+    assert_int_equal(eg_store_begin(f->st), 0);
+    eg_record b2 = mk("b", NULL, "2026-05-01T10:00:00Z");
+    assert_int_equal(put(f, &b2, &g, "[]", now), EG_PUT_UPDATED);
+    assert_int_equal(eg_store_fts_sync(f->st, &n), 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(fts_count(f->st, "charlie"), 0);
+    fts_integrity(f->st);
+
+    /* a row that had NULL content gets some: indexed */
+    assert_int_equal(eg_store_begin(f->st), 0);
+    eg_record c2 = mk("c", "golf hotel", "2026-05-01T10:00:00Z");
+    assert_int_equal(put(f, &c2, &g, "[]", now), EG_PUT_UPDATED);
+    assert_int_equal(eg_store_fts_sync(f->st, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(fts_count(f->st, "golf"), 1);
+    fts_integrity(f->st);
+
+    /* accents folded by the tokenizer (unicode61 remove_diacritics 2) */
+    assert_int_equal(eg_store_begin(f->st), 0);
+    eg_record e = mk("e", "caf\xc3\xa9 na\xc3\xafve", "2026-05-01T10:00:00Z");
+    put(f, &e, &g, "[]", now);
+    assert_int_equal(eg_store_fts_sync(f->st, &n), 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(fts_count(f->st, "cafe"), 1);
+    assert_int_equal(fts_count(f->st, "naive"), 1);
+}
+
+/* An indexed row whose content changes twice before the next sync: the index must end up with
+ * the last content only, and stay consistent. */
+static void test_fts_two_updates_before_sync(void **state)
+{
+    fixture *f = *state;
+    int64_t now = T("2026-05-01T12:00:00Z"), n;
+    eg_staged g = staged(0.5, 0.9, 2, now, "fragment");
+    eg_record a = mk("a", "alpha", "2026-05-01T10:00:00Z");
+    assert_int_equal(eg_store_begin(f->st), 0);
+    put(f, &a, &g, "[]", now);
+    assert_int_equal(eg_store_fts_sync(f->st, &n), 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+
+    assert_int_equal(eg_store_begin(f->st), 0);
+    eg_record a2 = mk("a", "bravo", "2026-05-01T10:00:00Z");
+    eg_record a3 = mk("a", "charlie", "2026-05-01T10:00:00Z");
+    assert_int_equal(put(f, &a2, &g, "[]", now), EG_PUT_UPDATED);
+    assert_int_equal(put(f, &a3, &g, "[]", now), EG_PUT_UPDATED);
+    assert_int_equal(eg_store_fts_sync(f->st, &n), 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    fts_integrity(f->st);
+    assert_int_equal(fts_count(f->st, "alpha"), 0);
+    assert_int_equal(fts_count(f->st, "bravo"), 0);
+    assert_int_equal(fts_count(f->st, "charlie"), 1);
+}
+
+static void test_watermark(void **state)
+{
+    fixture *f = *state;
+    int64_t at = -1;
+    bool found = true;
+    assert_int_equal(eg_store_watermark_get(f->st, "pg:x", &at, &found), 0);
+    assert_false(found);
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(eg_store_watermark_set(f->st, "pg:x", 100, 1), 0);
+    assert_int_equal(eg_store_watermark_set(f->st, "pg:y", 7, 1), 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(eg_store_watermark_get(f->st, "pg:x", &at, &found), 0);
+    assert_true(found);
+    assert_int_equal(at, 100);
+    /* it never goes back */
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(eg_store_watermark_set(f->st, "pg:x", 50, 2), 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(eg_store_watermark_get(f->st, "pg:x", &at, &found), 0);
+    assert_int_equal(at, 100);
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(eg_store_watermark_set(f->st, "pg:x", 200, 3), 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(eg_store_watermark_get(f->st, "pg:x", &at, &found), 0);
+    assert_int_equal(at, 200);
+    assert_int_equal(q_int(f->st, "SELECT run_id FROM watermark WHERE source = 'pg:x'"), 3);
+    /* keys are independent; negative times (before 1970) work */
+    assert_int_equal(eg_store_watermark_get(f->st, "pg:y", &at, &found), 0);
+    assert_int_equal(at, 7);
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(eg_store_watermark_set(f->st, "pg:z", -5, 1), 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(eg_store_watermark_get(f->st, "pg:z", &at, &found), 0);
+    assert_int_equal(at, -5);
+}
+
+static void test_quarantine_dedup(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(eg_store_quarantine(f->st, 10, "import:a.jsonl", "a.jsonl:3", "created_at",
+                                         "bad time", "raw1", 4),
+                     0);
+    assert_int_equal(eg_store_quarantine(f->st, 20, "import:a.jsonl", "a.jsonl:3", "created_at",
+                                         "bad time", "raw2", 4),
+                     0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(q_int(f->st, "SELECT count(*) FROM quarantine"), 1);
+    assert_int_equal(q_int(f->st, "SELECT at FROM quarantine"), 20); /* the latest sighting */
+    assert_string_equal(q_text(f->st, "SELECT CAST(raw AS TEXT) FROM quarantine"), "raw2");
+    /* another reason or ref is another row */
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(eg_store_quarantine(f->st, 30, "import:a.jsonl", "a.jsonl:3", "created_at",
+                                         "other reason", NULL, 0),
+                     0);
+    assert_int_equal(eg_store_quarantine(f->st, 30, "import:a.jsonl", "a.jsonl:4", "created_at",
+                                         "bad time", NULL, 0),
+                     0);
+    /* raw bytes that are not UTF-8 are kept exactly */
+    assert_int_equal(eg_store_quarantine(f->st, 30, "import:a.jsonl", "a.jsonl:5", "content",
+                                         "invalid UTF-8", "x\xff\0y", 4),
+                     0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(q_int(f->st, "SELECT count(*) FROM quarantine"), 4);
+    assert_int_equal(q_int(f->st, "SELECT count(*) FROM quarantine WHERE ref = 'a.jsonl:5' AND "
+                                  "raw = X'78FF0079'"),
+                     1);
+}
+
+/* A reject without a field (a line that is not JSON) reported twice is still one row: SQLite's
+ * UNIQUE treats NULLs as distinct, so a NULL field must not defeat the de-duplication. */
+static void test_quarantine_dedup_null_field(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(eg_store_begin(f->st), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(
+            eg_store_quarantine(f->st, 10 + i, "postgresql", "row-9", NULL, "not JSON", NULL, 0),
+            0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(q_int(f->st, "SELECT count(*) FROM quarantine"), 1);
+}
+
+static void test_runs(void **state)
+{
+    fixture *f = *state;
+    int64_t id1 = 0, id2 = 0, now = T("2026-05-01T12:00:00Z");
+    int64_t before = eg_time_now();
+    assert_int_equal(eg_store_run_begin(f->st, "ingest", now, "postgresql host=h", &id1), 0);
+    assert_int_equal(eg_store_run_begin(f->st, "run", now + 1, NULL, &id2), 0);
+    assert_true(id1 > 0);
+    assert_int_equal(id2, id1 + 1);
+    /* visible at once: begin does not wait for another transaction */
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT outcome FROM runs WHERE run_id = %lld", (long long)id1);
+    assert_string_equal(q_text(f->st, sql), "running");
+    snprintf(sql, sizeof sql, "SELECT finished_at FROM runs WHERE run_id = %lld", (long long)id1);
+    assert_string_equal(q_text(f->st, sql), "(null)");
+    snprintf(sql, sizeof sql, "SELECT now FROM runs WHERE run_id = %lld", (long long)id1);
+    assert_int_equal(q_int(f->st, sql), now);
+    snprintf(sql, sizeof sql, "SELECT started_at >= %lld FROM runs WHERE run_id = %lld",
+             (long long)before, (long long)id1);
+    assert_int_equal(q_int(f->st, sql), 1);
+    snprintf(sql, sizeof sql, "SELECT command || '|' || source FROM runs WHERE run_id = %lld",
+             (long long)id1);
+    assert_string_equal(q_text(f->st, sql), "ingest|postgresql host=h");
+
+    assert_int_equal(eg_store_run_finish(f->st, id1, "ok", "{\"read\":3}", "{\"ms\":1}", NULL), 0);
+    assert_int_equal(eg_store_run_finish(f->st, id2, "failed", NULL, NULL, "source unreachable"),
+                     0);
+    snprintf(sql, sizeof sql,
+             "SELECT outcome || '|' || counts || '|' || durations || '|' || (error IS NULL) || '|' "
+             "|| (finished_at >= started_at) FROM runs WHERE run_id = %lld",
+             (long long)id1);
+    assert_string_equal(q_text(f->st, sql), "ok|{\"read\":3}|{\"ms\":1}|1|1");
+    snprintf(sql, sizeof sql,
+             "SELECT outcome || '|' || error || '|' || (counts IS NULL) FROM runs WHERE run_id = "
+             "%lld",
+             (long long)id2);
+    assert_string_equal(q_text(f->st, sql), "failed|source unreachable|1");
+}
+
+static void test_source_put(void **state)
+{
+    fixture *f = *state;
+    int changed = -1;
+    eg_record r = mk("s1", "text", "2026-05-01T10:00:00.5Z");
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(eg_store_source_put(f->st, &r, &changed), 0);
+    assert_int_equal(changed, 1);
+    assert_int_equal(eg_store_source_put(f->st, &r, &changed), 0);
+    assert_int_equal(changed, 0);
+    r.content = "new text";
+    r.content_len = 8;
+    assert_int_equal(eg_store_source_put(f->st, &r, &changed), 0);
+    assert_int_equal(changed, 2);
+    r.has_updated = true;
+    r.updated_at = T("2026-05-02");
+    assert_int_equal(eg_store_source_put(f->st, &r, &changed), 0);
+    assert_int_equal(changed, 2);
+    eg_record n = mk("s2", NULL, NULL);
+    assert_int_equal(eg_store_source_put(f->st, &n, &changed), 0);
+    assert_int_equal(changed, 1);
+    assert_int_equal(eg_store_source_put(f->st, &n, &changed), 0);
+    assert_int_equal(changed, 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(q_int(f->st, "SELECT count(*) FROM memories"), 2);
+    /* times are ISO 8601 text in the embedded source table */
+    assert_string_equal(q_text(f->st, "SELECT created_at || '|' || updated_at || '|' || content "
+                                      "FROM memories WHERE id = 's1'"),
+                        "2026-05-01T10:00:00.500000Z|2026-05-02T00:00:00Z|new text");
+    assert_string_equal(q_text(f->st, "SELECT (content IS NULL) || (created_at IS NULL) || "
+                                      "(updated_at IS NULL) || (metadata IS NULL) FROM memories "
+                                      "WHERE id = 's2'"),
+                        "1111");
+}
+
+static void test_bulk_mode(void **state)
+{
+    fixture *f = *state;
+    int64_t now = T("2026-05-01T12:00:00Z"), n;
+    bool bulk = false;
+    eg_staged g = staged(0.5, 0.9, 2, now, "fragment");
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(eg_store_bulk_begin(f->st, &bulk), 0);
+    assert_true(bulk);
+    eg_record a = mk("a", "alpha", "2026-05-01T10:00:00Z");
+    eg_record b = mk("b", "bravo", "2026-05-01T10:00:00Z");
+    assert_int_equal(put(f, &a, &g, "[]", now), EG_PUT_INSERTED);
+    assert_int_equal(put(f, &b, &g, "[]", now), EG_PUT_INSERTED);
+    /* a repeated id is still recognised without the index */
+    assert_int_equal(put(f, &a, &g, "[]", now), EG_PUT_UNCHANGED);
+    eg_record a2 = mk("a", "alpha two", "2026-05-01T10:00:00Z");
+    assert_int_equal(put(f, &a2, &g, "[]", now), EG_PUT_UPDATED);
+    assert_int_equal(eg_store_bulk_end(f->st), 0);
+    assert_int_equal(eg_store_fts_sync(f->st, &n), 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(q_int(f->st, "SELECT count(*) FROM memory"), 2);
+    assert_string_equal(q_text(f->st, "SELECT content FROM memory WHERE id = 'a'"), "alpha two");
+    assert_int_equal(q_int(f->st,
+                           "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = "
+                           "'memory' AND name LIKE 'memory_%'"),
+                     4);
+    assert_int_equal(fts_count(f->st, "two"), 1);
+    fts_integrity(f->st);
+    /* not empty any more: no bulk mode, and the id index is unique again */
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(eg_store_bulk_begin(f->st, &bulk), 0);
+    assert_false(bulk);
+    assert_int_equal(put(f, &b, &g, "[]", now), EG_PUT_UNCHANGED);
+    assert_int_equal(eg_store_bulk_end(f->st), 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+
+    /* a rollback in bulk mode brings the indexes back */
+    fixture g2 = {0};
+    snprintf(g2.path, sizeof g2.path, "%s/bulk2.db", f->dir);
+    assert_int_equal(eg_store_open(&g2.st, g2.path, EG_STORE_CREATE), 0);
+    assert_int_equal(eg_store_begin(g2.st), 0);
+    assert_int_equal(eg_store_bulk_begin(g2.st, &bulk), 0);
+    assert_true(bulk);
+    assert_int_equal(put(&g2, &a, &g, "[]", now), EG_PUT_INSERTED);
+    eg_store_rollback(g2.st);
+    assert_int_equal(q_int(g2.st,
+                           "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = "
+                           "'memory' AND name LIKE 'memory_%'"),
+                     4);
+    assert_int_equal(q_int(g2.st, "SELECT count(*) FROM memory"), 0);
+    eg_store_close(g2.st);
+}
+
+static int restage_cb(const eg_record *r, eg_staged *out, eg_buf *concepts, void *ud)
+{
+    int *calls = ud;
+    (*calls)++;
+    *out = staged(0.125, 0.3, 7, r->created_at, "episode");
+    if (concepts)
+        eg_buf_puts(concepts, "[\"restaged\"]");
+    return 0;
+}
+
+static void test_restage(void **state)
+{
+    fixture *f = *state;
+    int64_t now1 = T("2026-05-01T12:00:00Z"), now2 = T("2026-06-01T12:00:00Z"), visited = -1;
+    eg_staged g = staged(0.5, 0.9, 2, now1, "fragment");
+    eg_record a = mk("a", "alpha", "2026-05-01T10:00:00Z");
+    eg_record b = mk("b", "bravo", "2026-05-01T10:00:00Z");
+    assert_int_equal(eg_store_begin(f->st), 0);
+    put(f, &a, &g, "[\"kept\"]", now1);
+    put(f, &b, &g, NULL, now1);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    int calls = 0;
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(eg_store_restage(f->st, now2, restage_cb, &calls, &visited), 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(visited, 2);
+    assert_int_equal(calls, 2);
+    assert_true(q_double(f->st, "SELECT activation_strength FROM memory WHERE id = 'a'") == 0.125);
+    assert_int_equal(q_int(f->st, "SELECT access_count FROM memory WHERE id = 'b'"), 7);
+    assert_string_equal(q_text(f->st, "SELECT memory_type FROM memory WHERE id = 'b'"), "episode");
+    assert_int_equal(q_int(f->st, "SELECT processed_at FROM memory WHERE id = 'a'"), now2);
+    /* concepts are kept when present, computed when missing */
+    assert_string_equal(q_text(f->st, "SELECT concepts FROM memory WHERE id = 'a'"), "[\"kept\"]");
+    assert_string_equal(q_text(f->st, "SELECT concepts FROM memory WHERE id = 'b'"),
+                        "[\"restaged\"]");
+    /* rows already staged at this clock are not visited again */
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(eg_store_restage(f->st, now2, restage_cb, &calls, &visited), 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(visited, 0);
+    assert_int_equal(calls, 2);
+}
+
+/* Writes the staging export into a memory buffer (NUL-terminated, caller frees). */
+static char *export_staging(fixture *f, eg_export_format fmt)
+{
+    char *data = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&data, &len);
+    assert_non_null(out);
+    int rc = eg_store_export_staging(f->st, fmt, out);
+    fclose(out);
+    if (rc)
+        fail_msg("export: %s", eg_error_last()->message);
+    return data;
+}
+
+#define STAGING_HEADER                                                                             \
+    "memory_id,content,created_at,last_accessed_at,access_count,activation_strength,"              \
+    "importance_score,memory_type,concepts,status,source_system,processed_at,raw_metadata\n"
+
+static void load_export_rows(fixture *f)
+{
+    int64_t now = T("2026-05-01T12:00:00Z");
+    eg_record b = mk("b", "hello, \"world\"", "2026-05-01T10:00:00Z");
+    b.metadata = "{\"k\":\"v\"}";
+    b.metadata_len = strlen(b.metadata);
+    eg_staged gb = staged(0.5, 0.25, 2, b.created_at, "fragment");
+    eg_record a = mk("a", "plain", "2026-04-30T10:00:00.25Z");
+    a.has_updated = true;
+    a.updated_at = T("2026-04-30T12:00:00Z");
+    eg_staged ga = staged(1, 0.5, 3, a.updated_at, "episode");
+    eg_record c = mk("c", NULL, "2026-05-01T10:00:00Z");
+    eg_staged gc = {.skip = EG_SKIP_NULL_CONTENT, .length_chars = -1};
+    eg_record a10 = mk("a10", "multi\nline", "2026-05-01T10:00:00Z");
+    eg_staged g10 = staged(0.125, 0.25, 2, a10.created_at, "fragment");
+    assert_int_equal(eg_store_begin(f->st), 0);
+    put(f, &b, &gb, "[\"hello\",\"world\"]", now);
+    put(f, &c, &gc, NULL, now);
+    put(f, &a10, &g10, "[]", now);
+    put(f, &a, &ga, "[\"plain\"]", now);
+    assert_int_equal(eg_store_commit(f->st), 0);
+}
+
+static void test_export_staging_csv(void **state)
+{
+    fixture *f = *state;
+    char *empty = export_staging(f, EG_EXPORT_CSV);
+    assert_string_equal(empty, STAGING_HEADER);
+    free(empty);
+
+    load_export_rows(f);
+    char *csv = export_staging(f, EG_EXPORT_CSV);
+    const char *want = STAGING_HEADER
+        "a,plain,2026-04-30T10:00:00.250000Z,2026-04-30T12:00:00Z,3,1,0.5,episode,"
+        "\"[\"\"plain\"\"]\",staged,test,2026-05-01T12:00:00Z,\n"
+        "a10,\"multi\nline\",2026-05-01T10:00:00Z,2026-05-01T10:00:00Z,2,0.125,0.25,fragment,[],"
+        "staged,test,2026-05-01T12:00:00Z,\n"
+        "b,\"hello, \"\"world\"\"\",2026-05-01T10:00:00Z,2026-05-01T10:00:00Z,2,0.5,0.25,fragment,"
+        "\"[\"\"hello\"\",\"\"world\"\"]\",staged,test,2026-05-01T12:00:00Z,\"{\"\"k\"\":\"\"v\"\"}"
+        "\"\n"
+        "c,,2026-05-01T10:00:00Z,,,,,,,skipped,test,2026-05-01T12:00:00Z,\n";
+    if (strcmp(csv, want))
+        fail_msg("export:\n%s\nwant:\n%s", csv, want);
+    free(csv);
+}
+
+static void test_export_staging_jsonl(void **state)
+{
+    fixture *f = *state;
+    load_export_rows(f);
+    char *jl = export_staging(f, EG_EXPORT_JSONL);
+    const char *want =
+        "{\"memory_id\":\"a\",\"content\":\"plain\",\"created_at\":\"2026-04-30T10:00:00.250000Z\","
+        "\"last_accessed_at\":\"2026-04-30T12:00:00Z\",\"access_count\":3,"
+        "\"activation_strength\":1,\"importance_score\":0.5,\"memory_type\":\"episode\","
+        "\"concepts\":[\"plain\"],\"status\":\"staged\",\"source_system\":\"test\","
+        "\"processed_at\":\"2026-05-01T12:00:00Z\",\"raw_metadata\":null}\n";
+    if (strncmp(jl, want, strlen(want)))
+        fail_msg("export:\n%s\nwant first line:\n%s", jl, want);
+    /* four lines, in memory_id order */
+    const char *p = jl;
+    int lines = 0;
+    for (; (p = strchr(p, '\n')); p++)
+        lines++;
+    assert_int_equal(lines, 4);
+    assert_non_null(strstr(jl, "\n{\"memory_id\":\"a10\",\"content\":\"multi\\nline\""));
+    assert_non_null(strstr(jl, "\"raw_metadata\":\"{\\\"k\\\":\\\"v\\\"}\"}\n{\"memory_id\":\"c\","
+                               "\"content\":null,"));
+    free(jl);
+}
+
+/* Scores like 0.9 and 0.7 (the reference's importance buckets) are written as the reference
+ * writes them, not as 0.90000000000000002. */
+static void test_export_shortest_floats(void **state)
+{
+    fixture *f = *state;
+    int64_t now = T("2026-05-01T12:00:00Z");
+    eg_record r = mk("x", "text", "2026-05-01T10:00:00Z");
+    eg_staged g = staged(0.1, 0.9, 2, r.created_at, "fragment");
+    assert_int_equal(eg_store_begin(f->st), 0);
+    put(f, &r, &g, "[]", now);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    char *csv = export_staging(f, EG_EXPORT_CSV);
+    const char *want = STAGING_HEADER "x,text,2026-05-01T10:00:00Z,2026-05-01T10:00:00Z,2,0.1,0.9,"
+                                      "fragment,[],staged,test,2026-05-01T12:00:00Z,\n";
+    if (strcmp(csv, want))
+        fail_msg("export:\n%s\nwant:\n%s", csv, want);
+    free(csv);
+}
+
+/* In the CSV export, empty content must not read back as NULL: the importer (source/file.h)
+ * takes an empty unquoted field as NULL and "" as the empty string. */
+static void test_export_empty_vs_null(void **state)
+{
+    fixture *f = *state;
+    int64_t now = T("2026-05-01T12:00:00Z");
+    eg_record e = mk("e", "", "2026-05-01T10:00:00Z");
+    eg_staged g = {.skip = EG_SKIP_EMPTY_CONTENT, .length_chars = 0};
+    assert_int_equal(eg_store_begin(f->st), 0);
+    put(f, &e, &g, NULL, now);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    char *csv = export_staging(f, EG_EXPORT_CSV);
+    const char *want =
+        STAGING_HEADER "e,\"\",2026-05-01T10:00:00Z,,,,,,,skipped,test,2026-05-01T12:00:00Z,\n";
+    if (strcmp(csv, want))
+        fail_msg("export:\n%s\nwant:\n%s", csv, want);
+    free(csv);
+}
+
+static void test_mark_deleted(void **state)
+{
+    fixture *f = *state;
+    int64_t now = T("2026-05-01T12:00:00Z"), later = T("2026-05-02T12:00:00Z"), n = -1;
+    eg_staged g = staged(0.5, 0.9, 2, now, "fragment");
+    static const char *const ids[] = {"g", "a", "b", "c", "d", "e", "f"};
+    assert_int_equal(eg_store_begin(f->st), 0);
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        eg_record r = mk(ids[i], "text", "2026-05-01T10:00:00Z");
+        put(f, &r, &g, "[]", now);
+    }
+    eg_record x = mk("x", "other source", "2026-05-01T10:00:00Z");
+    assert_int_equal(
+        eg_store_memory_put(f->st, &x, &g, "[]", "elsewhere", now, &(eg_put_result){0}), 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+
+    eg_idset *seen = NULL;
+    assert_int_equal(eg_idset_new(&seen), 0);
+    assert_int_equal(eg_idset_add(seen, "b", 1), 0);
+    assert_int_equal(eg_idset_add(seen, "d", 1), 0);
+    assert_int_equal(eg_idset_add(seen, "zzz", 3), 0); /* seen but unknown: harmless */
+    eg_buf ex;
+    eg_buf_init(&ex, 0);
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(eg_store_mark_deleted(f->st, "test", seen, later, &n, &ex), 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(n, 5);
+    assert_string_equal(ex.data, "a, c, e, f, g");
+    assert_string_equal(q_text(f->st, "SELECT group_concat(id, ',') FROM (SELECT id FROM memory "
+                                      "WHERE deleted_at_source IS NOT NULL ORDER BY id)"),
+                        "a,c,e,f,g");
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM memory WHERE deleted_at_source = %lld",
+             (long long)later);
+    assert_int_equal(q_int(f->st, sql), 5);
+    /* other source systems are not touched */
+    assert_int_equal(q_int(f->st, "SELECT deleted_at_source FROM memory WHERE id = 'x'"), SQL_NULL);
+    /* deleted rows leave the export */
+    char *csv = export_staging(f, EG_EXPORT_CSV);
+    assert_null(strstr(csv, "\na,"));
+    assert_non_null(strstr(csv, "\nb,"));
+    assert_non_null(strstr(csv, "\nd,"));
+    free(csv);
+
+    /* already marked: not counted again; more than 5 new ones: 5 examples */
+    assert_int_equal(eg_store_begin(f->st), 0);
+    for (int i = 0; i < 7; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "n%d", i);
+        eg_record r = mk(id, "text", "2026-05-01T10:00:00Z");
+        put(f, &r, &g, "[]", now);
+    }
+    eg_buf_reset(&ex);
+    assert_int_equal(eg_store_mark_deleted(f->st, "test", seen, later, &n, &ex), 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(n, 7);
+    assert_string_equal(ex.data, "n0, n1, n2, n3, n4");
+    /* examples may be NULL */
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(eg_store_mark_deleted(f->st, "elsewhere", seen, later, &n, NULL), 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(n, 1);
+    eg_buf_free(&ex);
+    eg_idset_free(seen);
+}
+
+/* A memory marked deleted at the source that shows up again unchanged (restored from a backup,
+ * or missed by one scan) is no longer deleted. */
+static void test_deleted_row_comes_back(void **state)
+{
+    fixture *f = *state;
+    int64_t now = T("2026-05-01T12:00:00Z"), n;
+    eg_staged g = staged(0.5, 0.9, 2, now, "fragment");
+    eg_record r = mk("back", "text", "2026-05-01T10:00:00Z");
+    assert_int_equal(eg_store_begin(f->st), 0);
+    put(f, &r, &g, "[]", now);
+    eg_idset *seen = NULL;
+    assert_int_equal(eg_idset_new(&seen), 0);
+    assert_int_equal(eg_store_mark_deleted(f->st, "test", seen, now, &n, NULL), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    eg_idset_free(seen);
+
+    assert_int_equal(eg_store_begin(f->st), 0);
+    put(f, &r, &g, "[]", now + 1);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(q_int(f->st, "SELECT deleted_at_source FROM memory WHERE id = 'back'"),
+                     SQL_NULL);
+}
+
+static void test_rollback_leaves_nothing(void **state)
+{
+    fixture *f = *state;
+    int64_t now = T("2026-05-01T12:00:00Z"), n, at;
+    bool found;
+    eg_staged g = staged(0.5, 0.9, 2, now, "fragment");
+    eg_record r = mk("r", "rolled back words", "2026-05-01T10:00:00Z");
+    int changed;
+    assert_int_equal(eg_store_begin(f->st), 0);
+    put(f, &r, &g, "[]", now);
+    assert_int_equal(eg_store_source_put(f->st, &r, &changed), 0);
+    assert_int_equal(eg_store_fts_sync(f->st, &n), 0);
+    assert_int_equal(eg_store_watermark_set(f->st, "src", 123, 1), 0);
+    assert_int_equal(eg_store_quarantine(f->st, now, "src", "ref", "f", "why", NULL, 0), 0);
+    eg_store_rollback(f->st);
+    eg_store_rollback(f->st); /* outside a transaction: harmless */
+    assert_int_equal(q_int(f->st, "SELECT count(*) FROM memory"), 0);
+    assert_int_equal(q_int(f->st, "SELECT count(*) FROM memories"), 0);
+    assert_int_equal(q_int(f->st, "SELECT count(*) FROM quarantine"), 0);
+    assert_int_equal(fts_count(f->st, "rolled"), 0);
+    assert_int_equal(eg_store_watermark_get(f->st, "src", &at, &found), 0);
+    assert_false(found);
+    /* and the store works normally afterwards, FTS included */
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(put(f, &r, &g, "[]", now), EG_PUT_INSERTED);
+    assert_int_equal(eg_store_fts_sync(f->st, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(fts_count(f->st, "rolled"), 1);
+    fts_integrity(f->st);
+    /* nothing is written outside begin/commit... */
+    assert_int_equal(eg_store_commit(f->st), EG_ESTORE); /* no transaction is open */
+}
+
+static void test_stats(void **state)
+{
+    fixture *f = *state;
+    load_export_rows(f);
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(eg_store_watermark_set(f->st, "src", T("2026-05-01T10:00:00Z"), 1), 0);
+    assert_int_equal(eg_store_quarantine(f->st, 1, "src", "ref", "f", "why", NULL, 0), 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    json_t *o = NULL;
+    assert_int_equal(eg_store_stats(f->st, &o), 0);
+    assert_non_null(o);
+    assert_int_equal(json_integer_value(json_object_get(o, "schema_version")),
+                     eg__store_latest_version());
+    json_t *mem = json_object_get(o, "memories");
+    assert_int_equal(json_integer_value(json_object_get(mem, "total")), 4);
+    json_t *by_status = json_object_get(mem, "by_status");
+    assert_int_equal(json_integer_value(json_object_get(by_status, "staged")), 3);
+    assert_int_equal(json_integer_value(json_object_get(by_status, "skipped")), 1);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(mem, "skip_reasons"), "null_content")),
+        1);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(mem, "by_type"), "fragment")), 2);
+    assert_int_equal(json_integer_value(json_object_get(o, "quarantined")), 1);
+    json_t *wm = json_array_get(json_object_get(o, "watermarks"), 0);
+    assert_string_equal(json_string_value(json_object_get(wm, "source")), "src");
+    assert_string_equal(json_string_value(json_object_get(wm, "watermark")),
+                        "2026-05-01T10:00:00Z");
+    json_decref(o);
+}
+
+/* stats' fts_indexed counts documents in the index, not rows of the memory table (a COUNT(*) on
+ * an external-content FTS5 table reads the content table). */
+static void test_stats_fts_indexed(void **state)
+{
+    fixture *f = *state;
+    int64_t n;
+    json_t *o = NULL;
+    load_export_rows(f); /* 4 rows, 3 with content, not yet synced */
+    assert_int_equal(eg_store_stats(f->st, &o), 0);
+    assert_int_equal(json_integer_value(json_object_get(o, "fts_indexed")), 0);
+    json_decref(o);
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(eg_store_fts_sync(f->st, &n), 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(eg_store_stats(f->st, &o), 0);
+    assert_int_equal(json_integer_value(json_object_get(o, "fts_indexed")), 3);
+    json_decref(o);
+}
+
+#define T_(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T_(test_create_schema_and_wal),
+        T_(test_open_missing),
+        T_(test_memory_put_results),
+        T_(test_fts_sync),
+        T_(test_fts_two_updates_before_sync),
+        T_(test_watermark),
+        T_(test_quarantine_dedup),
+        T_(test_quarantine_dedup_null_field),
+        T_(test_runs),
+        T_(test_source_put),
+        T_(test_bulk_mode),
+        T_(test_restage),
+        T_(test_export_staging_csv),
+        T_(test_export_staging_jsonl),
+        T_(test_export_shortest_floats),
+        T_(test_export_empty_vs_null),
+        T_(test_mark_deleted),
+        T_(test_deleted_row_comes_back),
+        T_(test_rollback_leaves_nothing),
+        T_(test_stats),
+        T_(test_stats_fts_indexed),
+    };
+    return cmocka_run_group_tests(tests, 0, NULL);
+}
