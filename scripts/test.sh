@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
-bash scripts/build.sh release      # the golden tests and benchmarks use the release binary too
+bash scripts/build.sh release      # what the demo and the benchmarks use: it must build too
 bash scripts/build.sh asan
 bash scripts/pg-test-server.sh start
 trap 'bash scripts/pg-test-server.sh stop >/dev/null 2>&1 || true' EXIT

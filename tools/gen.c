@@ -40,7 +40,8 @@ typedef struct rng {
     uint64_t s;
 } rng;
 
-static uint64_t next_u64(rng *r) {
+static uint64_t next_u64(rng *r)
+{
     uint64_t z = (r->s += UINT64_C(0x9e3779b97f4a7c15));
     z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
     z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
@@ -48,25 +49,30 @@ static uint64_t next_u64(rng *r) {
 }
 
 /* Uniform in [0, n) by multiply-shift (Lemire); n must be > 0. */
-static uint32_t below(rng *r, uint32_t n) {
+static uint32_t below(rng *r, uint32_t n)
+{
     return (uint32_t)(((next_u64(r) >> 32) * (uint64_t)n) >> 32);
 }
 
-static int64_t between(rng *r, int64_t lo, int64_t hi) {
+static int64_t between(rng *r, int64_t lo, int64_t hi)
+{
     return lo + (int64_t)(next_u64(r) % (uint64_t)(hi - lo + 1));
 }
 
-static bool chance(rng *r, uint32_t per_mille) {
+static bool chance(rng *r, uint32_t per_mille)
+{
     return below(r, 1000) < per_mille;
 }
 
-static void put_le64(unsigned char *p, uint64_t v) {
+static void put_le64(unsigned char *p, uint64_t v)
+{
     for (int i = 0; i < 8; i++)
         p[i] = (unsigned char)(v >> (8 * i));
 }
 
 /* A generator for one (stream, index) pair; streams keep unrelated decisions independent. */
-static rng rng_for(uint64_t seed, uint64_t stream, uint64_t index) {
+static rng rng_for(uint64_t seed, uint64_t stream, uint64_t index)
+{
     unsigned char key[16];
     put_le64(key, stream);
     put_le64(key + 8, index);
@@ -87,7 +93,8 @@ enum {
 
 /* A version-4-shaped UUID whose 122 free bits come from XXH3-128 of (stream, seed, index). When
  * tail >= 0 the last group is the decimal row number instead, so edge rows are easy to find. */
-static void make_uuid(char out[37], uint64_t stream, uint64_t seed, uint64_t index, int64_t tail) {
+static void make_uuid(char out[37], uint64_t stream, uint64_t seed, uint64_t index, int64_t tail)
+{
     static const char hex[] = "0123456789abcdef";
     unsigned char key[24];
     put_le64(key, stream);
@@ -117,21 +124,25 @@ static void make_uuid(char out[37], uint64_t stream, uint64_t seed, uint64_t ind
 
 /* ---- output --------------------------------------------------------------------------------- */
 
-static void die_nomem(void) {
+static void die_nomem(void)
+{
     fprintf(stderr, "engram-gen: out of memory\n");
     exit(EXIT_IO);
 }
 
-static void put(eg_buf *b, const char *s, size_t n) {
+static void put(eg_buf *b, const char *s, size_t n)
+{
     if (eg_buf_append(b, s, n))
         die_nomem();
 }
 
-static void puts_(eg_buf *b, const char *s) {
+static void puts_(eg_buf *b, const char *s)
+{
     put(b, s, strlen(s));
 }
 
-static void flush(eg_buf *out, bool force) {
+static void flush(eg_buf *out, bool force)
+{
     if (out->len == 0 || (!force && out->len < FLUSH_AT))
         return;
     if (fwrite(out->data, 1, out->len, stdout) != out->len || (force && fflush(stdout) != 0)) {
@@ -142,7 +153,8 @@ static void flush(eg_buf *out, bool force) {
 }
 
 /* Number of code points in valid UTF-8 (what PostgreSQL's LENGTH() counts). */
-static size_t cp_len(const char *s, size_t n) {
+static size_t cp_len(const char *s, size_t n)
+{
     size_t c = 0;
     for (size_t i = 0; i < n; i++)
         c += ((unsigned char)s[i] & 0xC0) != 0x80;
@@ -165,23 +177,27 @@ typedef struct row {
     size_t meta_len;
 } row;
 
-static void put_time(eg_buf *b, int64_t us) {
+static void put_time(eg_buf *b, int64_t us)
+{
     char t[EG_TIME_BUFSZ];
     puts_(b, eg_time_format(us, t));
 }
 
-static void put_json_str(eg_buf *b, const char *s, size_t n) {
+static void put_json_str(eg_buf *b, const char *s, size_t n)
+{
     if (eg_buf_json_str(b, s, n))
         die_nomem();
 }
 
-static void put_csv(eg_buf *b, const char *s, size_t n) {
+static void put_csv(eg_buf *b, const char *s, size_t n)
+{
     if (eg_buf_csv_field(b, s, n))
         die_nomem();
 }
 
 /* PostgreSQL COPY text escaping: backslash, tab, newline and carriage return. */
-static void put_pgtext(eg_buf *b, const char *s, size_t n) {
+static void put_pgtext(eg_buf *b, const char *s, size_t n)
+{
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
         const char *esc;
@@ -208,7 +224,8 @@ static void put_pgtext(eg_buf *b, const char *s, size_t n) {
     put(b, s + start, n - start);
 }
 
-static void write_row(eg_buf *b, enum fmt f, const row *r) {
+static void write_row(eg_buf *b, enum fmt f, const row *r)
+{
     switch (f) {
     case FMT_JSONL:
         puts_(b, "{\"id\":\"");
@@ -278,7 +295,8 @@ static void write_row(eg_buf *b, enum fmt f, const row *r) {
     }
 }
 
-static void write_header(eg_buf *b, enum fmt f) {
+static void write_header(eg_buf *b, enum fmt f)
+{
     if (f == FMT_CSV)
         puts_(b, "id,content,created_at,updated_at,metadata\n");
 }
@@ -749,7 +767,9 @@ static const char *const emo_suffix[] = {
 };
 
 #define TS(f, o, l)                                                                                \
-    { f, COUNT(f), o, COUNT(o), l, COUNT(l) }
+    {                                                                                              \
+        f, COUNT(f), o, COUNT(o), l, COUNT(l)                                                      \
+    }
 static const tset tsets[] = {
     [K_NOTE] = TS(note_frag, note_open, note_fill),
     [K_PLAN] = TS(plan_frag, plan_open, plan_fill),
@@ -780,7 +800,8 @@ typedef struct ctx {
 
 #define PICK(r, arr) ((arr)[below((r), (uint32_t)COUNT(arr))])
 
-static void expand(eg_buf *b, const char *tpl, ctx *c, int depth) {
+static void expand(eg_buf *b, const char *tpl, ctx *c, int depth)
+{
     rng *r = c->r;
     const project *p = &projects[c->s->project];
     const char *q = tpl;
@@ -861,7 +882,8 @@ static void expand(eg_buf *b, const char *tpl, ctx *c, int depth) {
 
 /* Index of a template not used yet in this text among n (n <= 64); all are fresh again once every
  * one has been used. Keeps long memories from repeating a sentence. */
-static size_t fresh(rng *r, size_t n, uint64_t *used) {
+static size_t fresh(rng *r, size_t n, uint64_t *used)
+{
     uint64_t all = n >= 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1;
     if ((*used & all) == all)
         *used = 0;
@@ -877,7 +899,8 @@ static const int cls_lo[] = {1, 50, 200, 500};
 static const int cls_hi[] = {49, 199, 499, 1200};
 
 /* Picks a length class from per-mille weights {fragment, episode, narrative, document}. */
-static enum cls pick_cls(rng *r, const int w[4]) {
+static enum cls pick_cls(rng *r, const int w[4])
+{
     int x = (int)below(r, 1000);
     for (int i = 0; i < 3; i++) {
         if (x < w[i])
@@ -889,7 +912,8 @@ static enum cls pick_cls(rng *r, const int w[4]) {
 
 /* Writes one memory's text into b (reset first): an opening sentence of the item's kind, then
  * fillers until the length class's target is reached, without overshooting the class. */
-static void compose(eg_buf *b, const session *s, int turn, rng *r) {
+static void compose(eg_buf *b, const session *s, int turn, rng *r)
+{
     static const int w_default[4] = {230, 470, 220, 80};
     static const int w_user[4] = {300, 600, 100, 0};
     static const int w_asst[4] = {80, 370, 400, 150};
@@ -1000,7 +1024,8 @@ typedef struct item {
     uint32_t turn;
 } item;
 
-static int item_cmp(const void *x, const void *y) {
+static int item_cmp(const void *x, const void *y)
+{
     const item *a = x, *b = y;
     if (a->t != b->t)
         return a->t < b->t ? -1 : 1;
@@ -1014,12 +1039,14 @@ static const int hour_weight[24] = {3,  2,  1,   1,   1,  3,  10, 30, 60, 100, 1
                                     70, 80, 100, 100, 90, 70, 45, 35, 40, 35,  20,  8};
 
 /* Division rounding towards minus infinity, so that times before 1970 fall in the right hour. */
-static int64_t floor_div(int64_t a, int64_t b) {
+static int64_t floor_div(int64_t a, int64_t b)
+{
     int64_t q = a / b;
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-static int pick_weighted(rng *r, const int *w, int n, int total) {
+static int pick_weighted(rng *r, const int *w, int n, int total)
+{
     int x = (int)below(r, (uint32_t)total);
     for (int i = 0; i < n; i++) {
         if (x < w[i])
@@ -1033,7 +1060,8 @@ static int pick_weighted(rng *r, const int *w, int n, int total) {
  * sorted by time. Session starts follow a weighted hour-by-hour profile (weekdays and daytime
  * denser, each day busier or calmer at random, more activity recently); items inside a session
  * follow each other by a minute or a few, so a session lasts 5-40 minutes. */
-static item *plan_items(uint64_t seed, uint64_t n, int64_t start, int64_t end, session **out_s) {
+static item *plan_items(uint64_t seed, uint64_t n, int64_t start, int64_t end, session **out_s)
+{
     int kind_w[K_COUNT], kind_total = 0, proj_w[COUNT(projects)], proj_total = 0;
     for (int k = 0; k < K_COUNT; k++)
         kind_total += kind_w[k] = kinds[k].weight;
@@ -1184,7 +1212,8 @@ typedef struct picker {
     uint64_t block, pos;
 } picker;
 
-static bool picked(picker *p, uint64_t seed, int e, uint32_t every, uint64_t i) {
+static bool picked(picker *p, uint64_t seed, int e, uint32_t every, uint64_t i)
+{
     if (!every)
         return false;
     uint64_t block = i / every;
@@ -1200,7 +1229,8 @@ static const char *const blanks[] = {" ", "   ", "\t", "\n", " \n\t "};
 
 #define DUP_RING 16
 
-static void put_num2(eg_buf *b, uint32_t hundredths) {
+static void put_num2(eg_buf *b, uint32_t hundredths)
+{
     char t[32];
     snprintf(t, sizeof t, "%u.%02u", hundredths / 100, hundredths % 100);
     puts_(b, t);
@@ -1208,7 +1238,8 @@ static void put_num2(eg_buf *b, uint32_t hundredths) {
 
 /* A metadata object: concepts (mostly an array; a string for E_META_CONCEPTS_STR), source, tags,
  * sometimes numeric importance / urgency in [0,1]. */
-static void rich_meta(eg_buf *m, const session *s, const char *content, bool concepts_str, rng *r) {
+static void rich_meta(eg_buf *m, const session *s, const char *content, bool concepts_str, rng *r)
+{
     const project *p = &projects[s->project];
     eg_buf_reset(m);
     puts_(m, "{");
@@ -1264,7 +1295,8 @@ typedef struct gen_opts {
     enum fmt fmt;
 } gen_opts;
 
-static int run_stream(const gen_opts *o, const stream_cfg *cfg) {
+static int run_stream(const gen_opts *o, const stream_cfg *cfg)
+{
     int64_t start = o->end - o->span_days * DAY;
     session *ss = NULL;
     item *items = plan_items(o->seed, o->n, start, o->end, &ss);
@@ -1398,7 +1430,8 @@ typedef struct edge_ctx {
 static const char null_content[] = "<null>";
 
 static void edge_row(edge_ctx *x, const char *label, const char *content, size_t content_len,
-                     int64_t created, const int64_t *updated, const char *meta) {
+                     int64_t created, const int64_t *updated, const char *meta)
+{
     row w;
     make_uuid(w.id, S_UUID_EDGE, (uint64_t)x->now, x->index, (int64_t)x->index);
     x->index++;
@@ -1427,7 +1460,8 @@ static void edge_row(edge_ctx *x, const char *label, const char *content, size_t
 }
 
 /* Text of exactly n code points drawn cyclically from `alphabet` (valid UTF-8). */
-static void fill_cps(eg_buf *b, const char *alphabet, size_t n) {
+static void fill_cps(eg_buf *b, const char *alphabet, size_t n)
+{
     eg_buf_reset(b);
     const char *p = alphabet;
     for (size_t i = 0; i < n; i++) {
@@ -1451,7 +1485,8 @@ static const struct {
     {"mixed", "Zoë 中 😀 note, "},
 };
 
-static void run_edge(edge_ctx *x) {
+static void run_edge(edge_ctx *x)
+{
     const int64_t now = x->now;
     char label[160];
     eg_buf *c = &x->content;
@@ -1755,7 +1790,8 @@ static const char *prog_cmd = "engram-gen";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-static int usage_error(const char *fmt, ...) {
+static int usage_error(const char *fmt, ...)
+{
     va_list ap;
     fprintf(stderr, "%s: ", prog_cmd);
     va_start(ap, fmt);
@@ -1765,7 +1801,8 @@ static int usage_error(const char *fmt, ...) {
     return EXIT_USAGE;
 }
 
-static int parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out) {
+static int parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
     char *end;
     errno = 0;
     if (!*s || *s == '-' || *s == '+' || *s == ' ')
@@ -1780,14 +1817,16 @@ bad:
                        (unsigned long long)min, (unsigned long long)max);
 }
 
-static int parse_time_opt(const char *opt, const char *s, int64_t *out) {
+static int parse_time_opt(const char *opt, const char *s, int64_t *out)
+{
     if (eg_time_parse(s, (size_t)-1, out) == 0)
         return 0;
     return usage_error("invalid time '%s' for %s (expected ISO 8601, e.g. 2026-11-20T00:00:00Z)", s,
                        opt);
 }
 
-static int parse_fmt(const char *s, unsigned allowed, const char *allowed_txt, enum fmt *out) {
+static int parse_fmt(const char *s, unsigned allowed, const char *allowed_txt, enum fmt *out)
+{
     static const char *const names[] = {
         [FMT_JSONL] = "jsonl", [FMT_CSV] = "csv", [FMT_PGTEXT] = "pgtext"};
     for (int f = 0; f < 3; f++) {
@@ -1886,7 +1925,8 @@ static const char main_help[] =
 
 enum cmd { CMD_SAMPLE, CMD_BENCH, CMD_EDGE };
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     if (argc < 2)
         return usage_error("missing command (sample, bench or edge)");
     const char *name = argv[1];

@@ -1,8 +1,8 @@
 /*
  * engram/engram.h — the public API of libengram: what the CLI, the benchmarks and embedders call.
  *
- * The flow is: load a configuration (eg_config_load, core/config.h), open the store
- * (eg_store_open), then ingest/run, import, remember, and read stats or exports. Every function
+ * The flow is: load a configuration (eg_config_load, engram/config.h), open the store
+ * (eg_store_open), then ingest/run, import, remember. Every function
  * returns 0 or a negative EG_E* code with the last error set (engram/error.h). Reports are plain
  * structs the caller owns; nothing here keeps a pointer to them.
  */
@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "engram/config.h"
 #include "engram/error.h"
 
 #ifdef __cplusplus
@@ -21,33 +22,45 @@ extern "C" {
 
 #define ENGRAM_VERSION "0.1.0"
 
-typedef struct eg_config eg_config;
 typedef struct eg_store eg_store;
+
+/* ---- the store ---- */
+
+enum { EG_STORE_CREATE = 1, EG_STORE_READONLY = 2 };
+
+/* Opens (with EG_STORE_CREATE: creates) the store at path and migrates it to the latest schema.
+ * A missing store without EG_STORE_CREATE is EG_ENOTFOUND with a hint to run `engram init`.
+ * The caller closes it with eg_store_close (NULL is fine). */
+int eg_store_open(eg_store **out, const char *path, int flags);
+void eg_store_close(eg_store *st);
 
 /* ---- ingest and run (SPEC §4, §5) ---- */
 
 typedef struct eg_ingest_opts {
-    int64_t now;       /* the run's clock, µs since 1970 UTC */
-    bool full;         /* rescan everything and report rows deleted at the source */
-    bool restage;      /* recompute staging of every stored memory at now (engram run) */
+    int64_t now;         /* the run's clock, µs since 1970 UTC */
+    bool full;           /* rescan everything and report rows deleted at the source */
+    bool restage;        /* recompute staging of every stored memory at now (engram run) */
     const char *command; /* recorded in the runs table ("ingest", "run") */
+    /* called from the reading thread about every 50,000 rows read (may be NULL) */
+    void (*progress)(int64_t rows_read, void *ud);
+    void *progress_ud;
 } eg_ingest_opts;
 
 enum { EG_REPORT_SKIPS = 5 };
 
 typedef struct eg_ingest_report {
     int64_t run_id;
-    char source[1200];      /* description, never a password */
-    int attempts;           /* read attempts (1 unless the source failed mid-read) */
-    int64_t read;           /* rows delivered by the source */
+    char source[1200]; /* description, never a password */
+    int attempts;      /* read attempts (1 unless the source failed mid-read) */
+    int64_t read;      /* rows delivered by the source */
     int64_t inserted, updated, unchanged;
-    int64_t staged;         /* rows read that passed the staging filter */
+    int64_t staged;                   /* rows read that passed the staging filter */
     int64_t skipped[EG_REPORT_SKIPS]; /* by eg_skip reason (index 0 unused) */
-    int64_t rejected;       /* rows quarantined (bad id, bad UTF-8, bad timestamp) */
+    int64_t rejected;                 /* rows quarantined (bad id, bad UTF-8, bad timestamp) */
     int64_t metadata_invalid, metadata_not_object, blank_content, updated_before_created;
     int64_t deleted_at_source;
     char deleted_examples[512];
-    int64_t restaged;       /* memories whose staging was recomputed at now */
+    int64_t restaged; /* memories whose staging was recomputed at now */
     int64_t fts_indexed;
     bool had_watermark;
     int64_t watermark_before, watermark_after;

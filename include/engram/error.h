@@ -15,19 +15,19 @@ extern "C" {
 
 enum {
     EG_OK = 0,
-    EG_ENOMEM = -1,       /* out of memory, or a buffer's hard cap reached */
-    EG_EUSAGE = -2,       /* bad command line or argument */
-    EG_ECONFIG = -3,      /* bad configuration file, profile or setting */
-    EG_EIO = -4,          /* a file could not be read or written */
-    EG_ESTORE = -5,       /* the embedded store (SQLite) failed */
-    EG_ESOURCE = -6,      /* the source answered with an error that a retry will not fix */
-    EG_EUNAVAIL = -7,     /* the source stayed unreachable after every retry (temporary) */
-    EG_EAUTH = -8,        /* the source refused our credentials */
-    EG_ESCHEMA = -9,      /* the source table lacks a column or has a wrong type */
-    EG_EBADINPUT = -10,   /* input data is malformed (a file, a row) */
-    EG_ENOTFOUND = -11,   /* a named thing (memory, profile, file) does not exist */
-    EG_EPERM = -12,       /* a file's permissions make it unsafe to use (secrets in 0644) */
-    EG_EREADONLY = -13,   /* the source session could not be made read-only */
+    EG_ENOMEM = -1,     /* out of memory, or a buffer's hard cap reached */
+    EG_EUSAGE = -2,     /* bad command line or argument */
+    EG_ECONFIG = -3,    /* bad configuration file, profile or setting */
+    EG_EIO = -4,        /* a file could not be read or written */
+    EG_ESTORE = -5,     /* the embedded store (SQLite) failed */
+    EG_ESOURCE = -6,    /* the source answered with an error that a retry will not fix */
+    EG_EUNAVAIL = -7,   /* the source stayed unreachable after every retry (temporary) */
+    EG_EAUTH = -8,      /* the source refused our credentials */
+    EG_ESCHEMA = -9,    /* the source table lacks a column or has a wrong type */
+    EG_EBADINPUT = -10, /* input data is malformed (a file, a row) */
+    EG_ENOTFOUND = -11, /* a named thing (memory, profile, file) does not exist */
+    EG_EPERM = -12,     /* a file's permissions make it unsafe to use (secrets in 0644) */
+    EG_EREADONLY = -13, /* the source session could not be made read-only */
 };
 
 typedef struct eg_error {

@@ -12,7 +12,7 @@
 
 #include <jansson.h>
 
-#include "core/config.h"
+#include "engram/config.h"
 #include "engram/engram.h"
 
 typedef struct eg_cli {
@@ -53,7 +53,8 @@ int eg_cli_ingest(eg_cli *cli, int argc, char **argv, const eg_command *self, bo
 void eg_cli_json(json_t *v);
 /* Parses the common per-command options: --help, --json. Other options are the command's. */
 #define EG_CLI_COMMON_OPTS                                                                         \
-    {"help", 0, NULL, 'h'}, {                                                                      \
+    {"help", 0, NULL, 'h'},                                                                        \
+    {                                                                                              \
         "json", 0, NULL, 'J'                                                                       \
     }
 

@@ -12,7 +12,8 @@ typedef struct visit_ctx {
     bool json;
 } visit_ctx;
 
-static void visit(const char *key, const char *value, const char *origin, void *ud) {
+static void visit(const char *key, const char *value, const char *origin, void *ud)
+{
     visit_ctx *v = ud;
     if (v->json)
         json_array_append_new(
@@ -21,7 +22,8 @@ static void visit(const char *key, const char *value, const char *origin, void *
         printf("  %-26s = %-40s (%s)\n", key, value, origin);
 }
 
-static int run(eg_cli *cli, int argc, char **argv) {
+static int run(eg_cli *cli, int argc, char **argv)
+{
     static const struct option opts[] = {EG_CLI_COMMON_OPTS, {0}};
     eg_config cfg;
     int c, code;

@@ -10,7 +10,8 @@
 #include <getopt.h>
 #include <string.h>
 
-static int run(eg_cli *cli, int argc, char **argv) {
+static int run(eg_cli *cli, int argc, char **argv)
+{
     static const struct option opts[] = {EG_CLI_COMMON_OPTS,
                                          {"what", 1, NULL, 'w'},
                                          {"format", 1, NULL, 'f'},
@@ -83,7 +84,8 @@ const eg_command eg_cmd_export = {
     run,
     "write the store's staged memories as CSV or JSONL",
     " [--what staging] [--format csv|jsonl] [--output FILE]\n\n"
-    "Writes one row per memory, ordered by memory_id, with the columns memory_id, content,\n"
+    "Writes one row per memory (except those gone from the source), ordered by memory_id,\n"
+    "with the columns memory_id, content,\n"
     "created_at, last_accessed_at, access_count, activation_strength, importance_score,\n"
     "memory_type, concepts, status, source_system, processed_at, raw_metadata. Skipped rows\n"
     "have status skipped and empty staging columns. Times are ISO 8601 UTC; floats print\n"

@@ -9,7 +9,8 @@
 #include <getopt.h>
 #include <string.h>
 
-static int run(eg_cli *cli, int argc, char **argv) {
+static int run(eg_cli *cli, int argc, char **argv)
+{
     static const struct option opts[] = {EG_CLI_COMMON_OPTS, {"format", 1, NULL, 'f'}, {0}};
     const char *format = NULL;
     eg_config cfg;

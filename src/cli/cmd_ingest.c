@@ -7,8 +7,18 @@
 #include "store/store.h"
 
 #include <getopt.h>
+#include <unistd.h>
 
-int eg_cli_ingest(eg_cli *cli, int argc, char **argv, const eg_command *self, bool restage) {
+/* Progress on a terminal only: scripts and logs get the summary alone. */
+static void show_progress(int64_t rows, void *ud)
+{
+    (void)ud;
+    fprintf(stderr, "\r  read %lld rows...", (long long)rows);
+    fflush(stderr);
+}
+
+int eg_cli_ingest(eg_cli *cli, int argc, char **argv, const eg_command *self, bool restage)
+{
     static const struct option opts[] = {EG_CLI_COMMON_OPTS, {"full", 0, NULL, 'F'}, {0}};
     eg_ingest_opts o = {.now = cli->now, .restage = restage, .command = self->name};
     eg_ingest_report rep;
@@ -37,7 +47,12 @@ int eg_cli_ingest(eg_cli *cli, int argc, char **argv, const eg_command *self, bo
         return eg_cli_usage(self->name, "unexpected argument \"%s\"", argv[optind]);
     if ((code = eg_cli_open(cli, &cfg, &st, EG_STORE_CREATE)))
         return code;
+    bool tty = !cli->quiet && isatty(STDERR_FILENO);
+    if (tty)
+        o.progress = show_progress;
     rc = eg_ingest(st, &cfg, &o, &rep);
+    if (tty && rep.read >= 50000)
+        fprintf(stderr, "\r%40s\r", "");
     if (rc)
         code = eg_cli_fail(rc);
     else
@@ -47,7 +62,8 @@ int eg_cli_ingest(eg_cli *cli, int argc, char **argv, const eg_command *self, bo
     return code;
 }
 
-static int run(eg_cli *cli, int argc, char **argv) {
+static int run(eg_cli *cli, int argc, char **argv)
+{
     return eg_cli_ingest(cli, argc, argv, &eg_cmd_ingest, false);
 }
 

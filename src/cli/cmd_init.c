@@ -7,7 +7,8 @@
 
 #include <getopt.h>
 
-static int run(eg_cli *cli, int argc, char **argv) {
+static int run(eg_cli *cli, int argc, char **argv)
+{
     static const struct option opts[] = {EG_CLI_COMMON_OPTS, {0}};
     eg_config cfg;
     eg_store *st = NULL;

@@ -8,7 +8,8 @@
 #include <getopt.h>
 #include <string.h>
 
-static int run(eg_cli *cli, int argc, char **argv) {
+static int run(eg_cli *cli, int argc, char **argv)
+{
     static const struct option opts[] = {
         EG_CLI_COMMON_OPTS, {"id", 1, NULL, 'i'}, {"metadata", 1, NULL, 'm'}, {0}};
     const char *id = NULL, *meta = NULL;

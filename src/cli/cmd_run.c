@@ -4,7 +4,8 @@
  */
 #include "cli/cli.h"
 
-static int run(eg_cli *cli, int argc, char **argv) {
+static int run(eg_cli *cli, int argc, char **argv)
+{
     return eg_cli_ingest(cli, argc, argv, &eg_cmd_run, true);
 }
 

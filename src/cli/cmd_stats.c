@@ -8,7 +8,8 @@
 
 #include <getopt.h>
 
-static void print_group(const char *title, json_t *obj) {
+static void print_group(const char *title, json_t *obj)
+{
     const char *k;
     json_t *v;
     printf("  %-14s", title);
@@ -18,7 +19,8 @@ static void print_group(const char *title, json_t *obj) {
     printf("\n");
 }
 
-static int run(eg_cli *cli, int argc, char **argv) {
+static int run(eg_cli *cli, int argc, char **argv)
+{
     static const struct option opts[] = {EG_CLI_COMMON_OPTS, {0}};
     eg_config cfg;
     eg_store *st = NULL;

@@ -22,7 +22,8 @@ static const eg_command *const commands[] = {
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
-static void usage(FILE *out) {
+static void usage(FILE *out)
+{
     fprintf(out, "usage: engram [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n\n"
                  "engram turns a stream of text memories into a living memory: it reads them\n"
                  "read-only (PostgreSQL, or its own embedded SQLite store), stages them and keeps\n"
@@ -48,7 +49,8 @@ static void usage(FILE *out) {
             "65 bad input, 75 temporary failure (source unreachable).\n");
 }
 
-int eg_cli_fail(int rc) {
+int eg_cli_fail(int rc)
+{
     const eg_error *e = eg_error_last();
     fprintf(stderr, "engram: error: %s\n", e->code ? e->message : eg_strerror(rc));
     if (e->code && e->detail[0])
@@ -58,7 +60,8 @@ int eg_cli_fail(int rc) {
     return eg_exit_code(rc);
 }
 
-int eg_cli_usage(const char *cmd, const char *fmt, ...) {
+int eg_cli_usage(const char *cmd, const char *fmt, ...)
+{
     va_list ap;
     fprintf(stderr, "engram %s: ", cmd);
     va_start(ap, fmt);
@@ -68,13 +71,15 @@ int eg_cli_usage(const char *cmd, const char *fmt, ...) {
     return 2;
 }
 
-void eg_cli_help(const eg_command *cmd, FILE *out) {
+void eg_cli_help(const eg_command *cmd, FILE *out)
+{
     fprintf(out, "usage: engram %s%s\n", cmd->name, cmd->usage);
     fprintf(out, "Global options: --config FILE, --profile NAME, --store PATH, --source URI, "
                  "--now ISO8601,\n--json, --quiet, --verbose (see `engram --help`).\n");
 }
 
-void eg_cli_json(json_t *v) {
+void eg_cli_json(json_t *v)
+{
     if (!v)
         return;
     json_dumpf(v, stdout, JSON_COMPACT);
@@ -82,12 +87,14 @@ void eg_cli_json(json_t *v) {
     json_decref(v);
 }
 
-int eg_cli_config(eg_cli *cli, eg_config *cfg) {
+int eg_cli_config(eg_cli *cli, eg_config *cfg)
+{
     int rc = eg_config_load(cfg, &cli->cargs);
     return rc ? eg_cli_fail(rc) : 0;
 }
 
-int eg_cli_open(eg_cli *cli, eg_config *cfg, eg_store **st, int flags) {
+int eg_cli_open(eg_cli *cli, eg_config *cfg, eg_store **st, int flags)
+{
     int rc = eg_cli_config(cli, cfg);
     if (rc)
         return rc;
@@ -99,7 +106,8 @@ int eg_cli_open(eg_cli *cli, eg_config *cfg, eg_store **st, int flags) {
 }
 
 /* Takes a global option at argv[*i] if it is one; returns 1 if taken, 0 if not, -1 on error. */
-static int take_global(eg_cli *cli, int argc, char **argv, int *i) {
+static int take_global(eg_cli *cli, int argc, char **argv, int *i)
+{
     static const struct {
         const char *name;
         int has_arg;
@@ -158,7 +166,8 @@ static int take_global(eg_cli *cli, int argc, char **argv, int *i) {
     return 0;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     eg_cli cli = {0};
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     int nrest = 0, code = 2;

@@ -7,7 +7,8 @@
 
 #include <stdlib.h>
 
-void eg_cli_print_ingest(const eg_cli *cli, const char *what, const eg_ingest_report *r) {
+void eg_cli_print_ingest(const eg_cli *cli, const char *what, const eg_ingest_report *r)
+{
     char t[EG_TIME_BUFSZ];
     if (cli->json) {
         char *s = eg_ingest_report_json(r, cli->now);

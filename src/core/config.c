@@ -4,10 +4,10 @@
  * key table (name, type, default), path resolution against the file's folder, the profile rules,
  * and the "password only in a 0600 file" rule. It does not open sources or stores.
  */
-#include "core/config.h"
+#include "engram/config.h"
 
 #include "engram/error.h"
-#include "source/conninfo.h"
+#include "core/conninfo.h"
 #include "util/timeutil.h"
 
 #include <errno.h>
@@ -43,7 +43,8 @@ static const key_def keys[] = {
     {"source.metadata_column", K_STR, F(col_metadata), "metadata", "metadata column"},
     {"source.system", K_STR, F(source_system), NULL, "label for staging.source_system"},
     {"source.lookback", K_DURATION, F(source_lookback), "5m", "incremental read overlap"},
-    {"source.connect_timeout", K_DURATION, F(source_connect_timeout), "5s", "first connect timeout"},
+    {"source.connect_timeout", K_DURATION, F(source_connect_timeout), "5s",
+     "first connect timeout"},
     {"source.statement_timeout", K_DURATION, F(source_statement_timeout), "10m",
      "statement_timeout of the source session"},
     {"source.retries", K_INT, F(source_retries), "4", "connection retries after the first attempt"},
@@ -52,7 +53,8 @@ static const key_def keys[] = {
      "staging window: N years|months|days before midnight UTC of now; 0 keeps everything"},
     {"staging.language", K_STR, F(staging_language), "english", "Snowball stemmer language"},
     {"staging.max_concepts", K_INT, F(staging_max_concepts), "32", "concepts kept per memory"},
-    {"ingest.batch_rows", K_INT, F(ingest_batch_rows), "10000", "rows per store write batch"},
+    {"ingest.batch_rows", K_INT, F(ingest_batch_rows), "10000",
+     "rows per batch read from the source"},
 };
 #undef F
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -121,9 +123,9 @@ static int set_value(eg_config *cfg, const key_def *k, const char *value, const 
             path = value;
         else if (k->type == K_SOURCE && !strncmp(value, "sqlite:", 7))
             path = value + 7;
-        if (k->type == K_AGE && parse_age(value, &cfg->staging_max_age_months,
-                                          &cfg->staging_max_age_days))
-            return eg_error_set(EG_ECONFIG, "%s: %s = \"%s\" is not an age", where, k->name, value),
+        if (k->type == K_AGE &&
+            parse_age(value, &cfg->staging_max_age_months, &cfg->staging_max_age_days))
+            return eg_error_set(EG_ECONFIG, "%s%s = \"%s\" is not an age", where, k->name, value),
                    eg_error_hint("use N years, N months, N days, or 0 to keep everything"),
                    EG_ECONFIG;
         if (path && dir && path[0] != '/' && path[0]) {
@@ -146,7 +148,7 @@ static int set_value(eg_config *cfg, const key_def *k, const char *value, const 
     }
     case K_DURATION:
         if (eg_duration_parse(value, &us))
-            return eg_error_set(EG_ECONFIG, "%s: %s = \"%s\" is not a duration", where, k->name,
+            return eg_error_set(EG_ECONFIG, "%s%s = \"%s\" is not a duration", where, k->name,
                                 value),
                    eg_error_hint("use a number with a unit: 300ms, 5s, 5m, 2h, 7d"), EG_ECONFIG;
         *(int64_t *)(void *)slot(cfg, k) = us;
@@ -155,7 +157,7 @@ static int set_value(eg_config *cfg, const key_def *k, const char *value, const 
         errno = 0;
         n = strtol(value, &end, 10);
         if (end == value || *end || errno || n < 0 || n > INT_MAX)
-            return eg_error_set(EG_ECONFIG, "%s: %s = \"%s\" is not a non-negative integer", where,
+            return eg_error_set(EG_ECONFIG, "%s%s = \"%s\" is not a non-negative integer", where,
                                 k->name, value);
         *(int *)(void *)slot(cfg, k) = (int)n;
         return 0;
@@ -167,57 +169,71 @@ typedef struct load_state {
     eg_config *cfg;
     const char *path;
     char *dir;
-    const char *want; /* profile to apply, or NULL */
-    int pass;         /* 1: defaults section + collect profiles; 2: the chosen profile */
-    char profiles[1024];
-    int found;
-    int rc;
+    const char *want;  /* profile to apply, or NULL */
+    int pass;          /* 1: the defaults section; 2: the chosen profile */
+    bool has_password; /* some `source` in the file, in any section, holds a password */
+    int rc;            /* the first error; later lines are not looked at */
 } load_state;
 
 static int on_entry(void *user, const char *section, const char *name, const char *value)
 {
     load_state *st = user;
     const char *prof = NULL;
-    char where[600];
+    char where[300];
+    if (st->rc)
+        return 0;
     if (section[0]) {
         if (strncmp(section, "profile ", 8) != 0 || !section[8]) {
-            st->rc = eg_error_set(EG_ECONFIG, "%s: unknown section [%s]", st->path, section);
+            st->rc = eg_error_set(EG_ECONFIG, "unknown section [%s]", section);
             eg_error_hint("profiles are written [profile NAME]; other keys go before any section");
             return 0;
         }
         prof = section + 8;
     }
-    if (st->pass == 1 && prof) {
-        /* remember each profile name once */
-        char probe[300];
-        snprintf(probe, sizeof probe, " %s,", prof);
-        char listed[1100];
-        snprintf(listed, sizeof listed, " %s", st->profiles);
-        if (!strstr(listed, probe) &&
-            strlen(st->profiles) + strlen(prof) + 3 < sizeof st->profiles) {
-            strcat(st->profiles, prof);
-            strcat(st->profiles, ", ");
-        }
-        if (st->want && !strcmp(prof, st->want))
-            st->found = 1;
-    }
     const key_def *k = find_key(name);
     if (!k) {
-        st->rc = eg_error_set(EG_ECONFIG, "%s: unknown key \"%s\"%s%s%s", st->path, name,
+        st->rc = eg_error_set(EG_ECONFIG, "unknown key \"%s\"%s%s%s", name,
                               prof ? " in [profile " : "", prof ? prof : "", prof ? "]" : "");
         eg_error_hint("`engram config check` lists every key");
         return 0;
     }
+    if (st->pass == 1 && k->type == K_SOURCE && strncmp(value, "sqlite:", 7) &&
+        eg_conninfo_has_password(value))
+        st->has_password = true;
     if ((st->pass == 1 && prof) || (st->pass == 2 && (!prof || strcmp(prof, st->want))))
         return 1;
-    snprintf(where, sizeof where, "%s%s%s%s", st->path, prof ? " [profile " : "", prof ? prof : "",
-             prof ? "]" : "");
+    snprintf(where, sizeof where, "%s%s%s", prof ? "[profile " : "", prof ? prof : "",
+             prof ? "] " : "");
     if (set_value(st->cfg, k, value, st->dir, where)) {
         st->rc = eg_error_last()->code;
         return 0;
     }
     st->cfg->origin[k - keys] = prof ? 2 : 1;
     return 1;
+}
+
+/* The profiles a file defines, read from its section lines (inih reports only sections that
+ * hold keys, and an empty profile is still a profile). names gets "a, b, c". */
+static bool list_profiles(FILE *f, const char *want, char *names, size_t n)
+{
+    char line[4096];
+    bool found = false;
+    names[0] = '\0';
+    while (fgets(line, sizeof line, f)) {
+        char *p = line, *end;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (strncmp(p, "[profile ", 9) != 0 || !(end = strchr(p, ']')))
+            continue;
+        *end = '\0';
+        p += 9;
+        if (want && !strcmp(p, want))
+            found = true;
+        size_t len = strlen(names);
+        snprintf(names + len, n - len, "%s%s", len ? ", " : "", p);
+    }
+    rewind(f);
+    return found;
 }
 
 static int file_exists(const char *p)
@@ -248,12 +264,12 @@ static char *find_file(const char *given)
     return file_exists(buf) ? strdup(buf) : NULL;
 }
 
-static int load_file(eg_config *cfg, const char *path, const char *want)
+static int load_file(eg_config *cfg, const char *path, const char *want, bool *has_password)
 {
-    load_state st = {.cfg = cfg, .path = path, .want = want, .pass = 1};
+    load_state st = {.cfg = cfg, .path = path, .want = want};
     FILE *f = NULL;
     int rc = 0, line;
-    char *slash, *copy = strdup(path);
+    char *slash, *copy = strdup(path), profiles[1024];
     if (!copy)
         return eg_error_set(EG_ENOMEM, "out of memory");
     slash = strrchr(copy, '/');
@@ -264,32 +280,35 @@ static int load_file(eg_config *cfg, const char *path, const char *want)
         st.dir = realpath(".", NULL);
     }
     free(copy);
-    for (st.pass = 1; st.pass <= 2; st.pass++) {
-        if (st.pass == 2 && !want)
-            break;
-        f = fopen(path, "r");
-        if (!f) {
-            rc = eg_error_set(EG_EIO, "could not read config file \"%s\": %s", path,
-                              strerror(errno));
-            goto done;
-        }
+    /* Debian's inih reads these at run time: no line length limit, stop at the first error */
+    ini_use_stack = false;
+    ini_allow_realloc = true;
+    ini_max_line = 1 << 20;
+    ini_stop_on_first_error = true;
+    f = fopen(path, "r");
+    if (!f) {
+        rc = eg_error_set(EG_EIO, "could not read config file \"%s\": %s", path, strerror(errno));
+        goto done;
+    }
+    if (!list_profiles(f, want, profiles, sizeof profiles) && want) {
+        rc = eg_error_set(EG_ECONFIG, "unknown profile \"%s\" in %s", want, path);
+        eg_error_detail("profiles in %s: %s", path, profiles[0] ? profiles : "(none)");
+        goto done;
+    }
+    for (st.pass = 1; st.pass <= (want ? 2 : 1); st.pass++) {
+        rewind(f);
         line = ini_parse_file(f, on_entry, &st);
-        fclose(f);
-        f = NULL;
         if (st.rc) {
+            /* prefix "file:line: " to the message on_entry or set_value wrote */
+            eg_error *e = (eg_error *)eg_error_last();
+            char msg[sizeof e->message + 1024];
+            snprintf(msg, sizeof msg, "%s:%d: %s", path, line, e->message);
+            size_t n = strlen(msg);
+            if (n >= sizeof e->message)
+                n = sizeof e->message - 1;
+            memcpy(e->message, msg, n);
+            e->message[n] = '\0';
             rc = st.rc;
-            if (line > 0) {
-                eg_error *e = (eg_error *)eg_error_last();
-                char msg[sizeof e->message + 1024];
-                snprintf(msg, sizeof msg, "%s:%d: %s", path, line,
-                         e->message + (strncmp(e->message, path, strlen(path)) ? 0
-                                                                              : strlen(path) + 2));
-                size_t n = strlen(msg);
-                if (n >= sizeof e->message)
-                    n = sizeof e->message - 1;
-                memcpy(e->message, msg, n);
-                e->message[n] = '\0';
-            }
             goto done;
         }
         if (line != 0) {
@@ -297,31 +316,19 @@ static int load_file(eg_config *cfg, const char *path, const char *want)
             eg_error_hint("lines are `key = value`; sections are [profile NAME]");
             goto done;
         }
-        if (st.pass == 1 && want && !st.found) {
-            size_t n = strlen(st.profiles);
-            if (n >= 2)
-                st.profiles[n - 2] = '\0';
-            rc = eg_error_set(EG_ECONFIG, "unknown profile \"%s\" in %s", want, path);
-            eg_error_detail("profiles in %s: %s", path, n ? st.profiles : "(none)");
-            goto done;
-        }
     }
+    *has_password = st.has_password;
 done:
+    if (f)
+        fclose(f);
     free(st.dir);
     return rc;
 }
 
-static int check_secret_mode(const eg_config *cfg)
+static int check_secret_mode(const eg_config *cfg, bool has_password)
 {
     struct stat sb;
-    unsigned char from = cfg->origin[find_key("source") - keys];
-    if (!cfg->file || !cfg->source || from == 0 || from == 3)
-        return 0;
-    if (strncmp(cfg->source, "sqlite:", 7) == 0 || !eg_conninfo_has_password(cfg->source))
-        return 0;
-    if (stat(cfg->file, &sb) != 0)
-        return 0;
-    if ((sb.st_mode & 077) == 0)
+    if (!cfg->file || !has_password || stat(cfg->file, &sb) != 0 || (sb.st_mode & 077) == 0)
         return 0;
     eg_error_set(EG_EPERM, "%s holds a password but its mode is %04o, readable by others",
                  cfg->file, (unsigned)(sb.st_mode & 07777));
@@ -336,14 +343,15 @@ int eg_config_load(eg_config *cfg, const eg_config_args *args)
     int rc = 0;
     memset(cfg, 0, sizeof *cfg);
     for (size_t i = 0; i < NKEYS; i++)
-        if (keys[i].def && (rc = set_value(cfg, &keys[i], keys[i].def, NULL, "default")))
+        if (keys[i].def && (rc = set_value(cfg, &keys[i], keys[i].def, NULL, "default ")))
             goto fail;
     const char *want = args && args->profile ? args->profile : getenv("ENGRAM_PROFILE");
     if (want && !*want)
         want = NULL;
+    bool has_password = false;
     cfg->file = find_file(args ? args->config_file : NULL);
     if (cfg->file) {
-        if ((rc = load_file(cfg, cfg->file, want)))
+        if ((rc = load_file(cfg, cfg->file, want, &has_password)))
             goto fail;
     } else if (want) {
         rc = eg_error_set(EG_ECONFIG, "unknown profile \"%s\": no config file found", want);
@@ -355,11 +363,11 @@ int eg_config_load(eg_config *cfg, const eg_config_args *args)
         rc = eg_error_set(EG_ENOMEM, "out of memory");
         goto fail;
     }
-    if ((rc = check_secret_mode(cfg)))
+    if ((rc = check_secret_mode(cfg, has_password)))
         goto fail;
     if (args && args->store) {
         const key_def *k = find_key("store");
-        if ((rc = set_value(cfg, k, args->store, NULL, "--store")))
+        if ((rc = set_value(cfg, k, args->store, NULL, "--store ")))
             goto fail;
         cfg->origin[k - keys] = 3;
     }
@@ -372,7 +380,7 @@ int eg_config_load(eg_config *cfg, const eg_config_args *args)
                           "service file instead");
             goto fail;
         }
-        if ((rc = set_value(cfg, k, args->source, NULL, "--source")))
+        if ((rc = set_value(cfg, k, args->source, NULL, "--source ")))
             goto fail;
         cfg->origin[k - keys] = 3;
     }
@@ -411,7 +419,9 @@ void eg_config_visit(const eg_config *cfg, eg_config_visit_fn fn, void *ud)
                 snprintf(val, sizeof val, "%lldms", (long long)(us / 1000));
             break;
         }
-        case K_INT: snprintf(val, sizeof val, "%d", *(int *)(void *)s); break;
+        case K_INT:
+            snprintf(val, sizeof val, "%d", *(int *)(void *)s);
+            break;
         case K_SOURCE:
             if (!*s)
                 snprintf(val, sizeof val, "(the store's own memories table)");
@@ -420,7 +430,9 @@ void eg_config_visit(const eg_config *cfg, eg_config_visit_fn fn, void *ud)
             else if (eg_conninfo_mask(*s, val, sizeof val))
                 snprintf(val, sizeof val, "(unparseable connection string)");
             break;
-        default: snprintf(val, sizeof val, "%s", *s ? *s : ""); break;
+        default:
+            snprintf(val, sizeof val, "%s", *s ? *s : "");
+            break;
         }
         if (cfg->origin[i] == 2)
             snprintf(origin, sizeof origin, "profile %s", cfg->profile ? cfg->profile : "?");

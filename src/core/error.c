@@ -14,21 +14,36 @@ static _Thread_local eg_error last_error;
 const char *eg_strerror(int code)
 {
     switch (code) {
-    case EG_OK: return "ok";
-    case EG_ENOMEM: return "out of memory";
-    case EG_EUSAGE: return "usage error";
-    case EG_ECONFIG: return "configuration error";
-    case EG_EIO: return "I/O error";
-    case EG_ESTORE: return "store error";
-    case EG_ESOURCE: return "source error";
-    case EG_EUNAVAIL: return "source unreachable";
-    case EG_EAUTH: return "authentication failed";
-    case EG_ESCHEMA: return "source schema mismatch";
-    case EG_EBADINPUT: return "bad input";
-    case EG_ENOTFOUND: return "not found";
-    case EG_EPERM: return "unsafe file permissions";
-    case EG_EREADONLY: return "source session is not read-only";
-    default: return "unknown error";
+    case EG_OK:
+        return "ok";
+    case EG_ENOMEM:
+        return "out of memory";
+    case EG_EUSAGE:
+        return "usage error";
+    case EG_ECONFIG:
+        return "configuration error";
+    case EG_EIO:
+        return "I/O error";
+    case EG_ESTORE:
+        return "store error";
+    case EG_ESOURCE:
+        return "source error";
+    case EG_EUNAVAIL:
+        return "source unreachable";
+    case EG_EAUTH:
+        return "authentication failed";
+    case EG_ESCHEMA:
+        return "source schema mismatch";
+    case EG_EBADINPUT:
+        return "bad input";
+    case EG_ENOTFOUND:
+        return "not found";
+    case EG_EPERM:
+        return "unsafe file permissions";
+    case EG_EREADONLY:
+        return "source session is not read-only";
+    default:
+        return "unknown error";
     }
 }
 
@@ -73,10 +88,14 @@ void eg_error_clear(void)
 int eg_exit_code(int code)
 {
     switch (code) {
-    case EG_OK: return 0;
+    case EG_OK:
+        return 0;
     case EG_EBADINPUT:
-    case EG_ESCHEMA: return 65;
-    case EG_EUNAVAIL: return 75;
-    default: return 2;
+    case EG_ESCHEMA:
+        return 65;
+    case EG_EUNAVAIL:
+        return 75;
+    default:
+        return 2;
     }
 }

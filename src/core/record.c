@@ -96,3 +96,16 @@ int eg_batch_add(eg_batch *b, const eg_record *r)
     b->n++;
     return 0;
 }
+
+static const char *const skip_names[EG_SKIP__COUNT] = {
+    [EG_SKIP_NONE] = "none",
+    [EG_SKIP_NULL_CONTENT] = "null_content",
+    [EG_SKIP_EMPTY_CONTENT] = "empty_content",
+    [EG_SKIP_OUT_OF_WINDOW] = "out_of_window",
+    [EG_SKIP_NULL_CREATED_AT] = "null_created_at",
+};
+
+const char *eg_skip_name(eg_skip s)
+{
+    return (unsigned)s < EG_SKIP__COUNT ? skip_names[s] : "unknown";
+}

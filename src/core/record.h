@@ -4,7 +4,8 @@
  * A record borrows its strings: they live in the batch's arena (or the source's buffers) and are
  * valid until the batch is reset. Timestamps are microseconds since the Unix epoch, UTC.
  * Nothing here allocates per record; a batch grows its arrays and string arena geometrically and
- * is reset, not freed, between batches (STYLE.md rule 5).
+ * is reset, not freed, between batches (STYLE.md rule 5). The staging result type lives here too,
+ * since both the stages and the store speak it.
  */
 #ifndef EG_CORE_RECORD_H
 #define EG_CORE_RECORD_H
@@ -33,6 +34,39 @@ typedef struct eg_batch {
     char *arena; /* strings of the rows, appended back to back */
     size_t arena_len, arena_cap;
 } eg_batch;
+
+/* ---- what staging derives from a record (stage/staging.c computes it, the store keeps it) ---- */
+
+typedef enum eg_skip {
+    EG_SKIP_NONE = 0,
+    EG_SKIP_NULL_CONTENT,
+    EG_SKIP_EMPTY_CONTENT,
+    EG_SKIP_OUT_OF_WINDOW,
+    EG_SKIP_NULL_CREATED_AT,
+    EG_SKIP__COUNT
+} eg_skip;
+
+/* Quality issues that do not stop a row from being staged (counted, reported). */
+enum {
+    EG_ISSUE_METADATA_INVALID = 1 << 0,    /* metadata is not valid JSON: treated as {} */
+    EG_ISSUE_METADATA_NOT_OBJECT = 1 << 1, /* valid JSON but not an object: treated as {} */
+    EG_ISSUE_BLANK_CONTENT = 1 << 2,       /* content is only white space */
+    EG_ISSUE_UPDATED_BEFORE_CREATED = 1 << 3,
+};
+
+typedef struct eg_staged {
+    eg_skip skip;
+    unsigned issues;
+    double activation_strength;
+    int64_t last_accessed_at;
+    int64_t access_count;
+    double importance_score;
+    const char *memory_type; /* static string: fragment, episode, narrative, document */
+    int64_t length_chars;
+} eg_staged;
+
+/* Names for reports and the store ("null_content", "out_of_window", ...). */
+const char *eg_skip_name(eg_skip s);
 
 void eg_batch_init(eg_batch *b);
 void eg_batch_reset(eg_batch *b);

@@ -9,8 +9,8 @@
  */
 #include "engram/engram.h"
 
-#include "core/config.h"
-#include "source/conninfo.h"
+#include "engram/config.h"
+#include "core/conninfo.h"
 #include "source/source.h"
 #include "stage/staging.h"
 #include "store/store.h"
@@ -54,14 +54,16 @@ typedef struct ingest_ctx {
     int64_t window_start;
     int64_t max_key;
     bool any_key;
+    bool open_failed;
+    uint64_t rng; /* jitter of the retry backoff: not part of any result */
 
     /* reader -> writer */
     work items[WORK_ITEMS];
     eg_chan full, free;
-    work *cur;                  /* being filled by the reader */
+    work *cur; /* being filled by the reader */
     pthread_t writer;
-    atomic_int writer_rc;       /* first error of the writer, 0 while fine */
-    eg_error writer_error;      /* its last error, copied to the reader's at the end */
+    atomic_int writer_rc;  /* first error of the writer, 0 while fine */
+    eg_error writer_error; /* its last error, copied to the reader's at the end */
 } ingest_ctx;
 
 static double ms_since(const struct timespec *t0)
@@ -107,9 +109,8 @@ static void *writer_main(void *ud)
         }
         for (size_t i = 0; i < w->rows.n && !rc; i++) {
             eg_put_result res;
-            const char *concepts = w->concepts_at[i] == SIZE_MAX
-                                       ? NULL
-                                       : w->concepts.data + w->concepts_at[i];
+            const char *concepts =
+                w->concepts_at[i] == SIZE_MAX ? NULL : w->concepts.data + w->concepts_at[i];
             rc = eg_store_memory_put(c->st, &w->rows.rows[i], &w->staged[i], concepts,
                                      c->source_system, c->opts->now, &res);
             rep->inserted += res == EG_PUT_INSERTED && !rc;
@@ -147,7 +148,8 @@ static int on_batch(const eg_batch *b, void *ud)
         const eg_record *r = &b->rows[i];
         work *w = c->cur;
         eg_staged g;
-        rep->read++;
+        if (++rep->read % 50000 == 0 && c->opts->progress)
+            c->opts->progress(rep->read, c->opts->progress_ud);
         if (r->has_created || r->has_updated) {
             int64_t key = r->has_updated ? r->updated_at : r->created_at;
             if (!c->any_key || key > c->max_key)
@@ -186,8 +188,8 @@ static int on_reject(const char *row_id, const char *field, const char *reason, 
     eg_buf *b = &c->cur->rejects;
     eg_log(EG_LOG_WARN, "source row %s: %s: %s (quarantined)", row_id, field, reason);
     c->cur->nrejects++;
-    if (eg_buf_append(b, row_id, strlen(row_id) + 1) || eg_buf_append(b, field, strlen(field) + 1) ||
-        eg_buf_append(b, reason, strlen(reason) + 1))
+    if (eg_buf_append(b, row_id, strlen(row_id) + 1) ||
+        eg_buf_append(b, field, strlen(field) + 1) || eg_buf_append(b, reason, strlen(reason) + 1))
         return EG_ENOMEM;
     return 0;
 }
@@ -266,12 +268,15 @@ static int restage_one(const eg_record *r, eg_staged *out, eg_buf *concepts, voi
 }
 
 /* Sleeps before retry k (1-based): exponential from the configured delay, ±50 % jitter. */
-static void backoff(const eg_config *cfg, int k)
+static void backoff(ingest_ctx *c, int k)
 {
-    double base = (double)cfg->source_retry_delay * pow(2.0, k - 1);
+    double base = (double)c->cfg->source_retry_delay * pow(2.0, k - 1);
     if (base > 30e6)
         base = 30e6;
-    double jitter = 0.5 + (double)rand() / RAND_MAX; /* jitter is not part of any result */
+    c->rng ^= c->rng << 13; /* xorshift64 */
+    c->rng ^= c->rng >> 7;
+    c->rng ^= c->rng << 17;
+    double jitter = 0.5 + (double)(c->rng >> 11) / (double)(UINT64_C(1) << 53);
     usleep((useconds_t)(base * jitter));
 }
 
@@ -292,8 +297,10 @@ static int one_attempt(ingest_ctx *c, eg_source **srcp)
         else if (eg_conninfo_mask(c->cfg->source, rep->source, sizeof rep->source))
             snprintf(rep->source, sizeof rep->source, "the configured PostgreSQL source");
     }
-    if ((rc = eg_source_open(srcp, c->cfg)))
+    if ((rc = eg_source_open(srcp, c->cfg))) {
+        c->open_failed = true; /* the source retried its connection already */
         return rc;
+    }
     eg_source *src = *srcp;
     snprintf(rep->source, sizeof rep->source, "%s", eg_source_describe(src));
     c->source_kind = eg_source_kind(src);
@@ -332,7 +339,9 @@ static int one_attempt(ingest_ctx *c, eg_source **srcp)
             return rc;
     }
     if (c->any_key) {
-        rep->watermark_after = found && wm > c->max_key ? wm : c->max_key;
+        /* never past now: a row stamped in the future must not hide the rows that follow it */
+        int64_t key = c->max_key < o->now ? c->max_key : o->now;
+        rep->watermark_after = found && wm > key ? wm : key;
         if ((rc = eg_store_watermark_set(c->st, rep->source, rep->watermark_after, rep->run_id)))
             return rc;
     } else {
@@ -368,8 +377,7 @@ static void reset_counts(eg_ingest_report *rep)
     memcpy(rep->source, source, sizeof source);
 }
 
-int eg_ingest(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts,
-              eg_ingest_report *rep)
+int eg_ingest(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ingest_report *rep)
 {
     ingest_ctx c = {.st = st, .cfg = cfg, .opts = opts, .rep = rep};
     struct timespec t0;
@@ -377,7 +385,7 @@ int eg_ingest(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts,
     char *counts = NULL;
     memset(rep, 0, sizeof *rep);
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    srand((unsigned)(getpid() ^ t0.tv_nsec));
+    c.rng = ((uint64_t)getpid() << 32) ^ (uint64_t)t0.tv_nsec ^ UINT64_C(0x9E3779B97F4A7C15);
     eg_buf_init(&c.concepts_buf, 0);
     c.window_start =
         eg_staging_window_start(opts->now, cfg->staging_max_age_months, cfg->staging_max_age_days);
@@ -404,12 +412,15 @@ int eg_ingest(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts,
         }
         eg_store_rollback(st);
         eg_store_bulk_finish(st);
-        if (rc != EG_EUNAVAIL || attempt > cfg->source_retries)
+        /* a read that broke off is retried here; a connection that never came up was retried by
+         * the source already */
+        if (rc != EG_EUNAVAIL || c.open_failed || attempt > cfg->source_retries)
             break;
-        eg_log(EG_LOG_WARN, "read of %s failed (attempt %d of %d): %s; nothing of it was kept, "
-                            "retrying",
+        eg_log(EG_LOG_WARN,
+               "read of %s failed (attempt %d of %d): %s; nothing of it was kept, "
+               "retrying",
                rep->source, attempt, cfg->source_retries + 1, eg_error_last()->message);
-        backoff(cfg, attempt);
+        backoff(&c, attempt);
     }
 done:
     rep->ms_total = ms_since(&t0);

@@ -21,18 +21,21 @@
 
 #define MAX_LINE ((size_t)64 << 20)
 
-static int ends_with(const char *s, const char *suffix) {
+static int ends_with(const char *s, const char *suffix)
+{
     size_t n = strlen(s), m = strlen(suffix);
     return n >= m && !strcasecmp(s + n - m, suffix);
 }
 
 static int reject(const eg_file_handlers *h, int64_t line, const char *field, const char *reason,
-                  const char *raw, size_t raw_len) {
+                  const char *raw, size_t raw_len)
+{
     return h->on_reject ? h->on_reject(line, field, reason, raw, raw_len, h->ud) : 0;
 }
 
 /* Reads a time member: returns 0 ok, 1 absent/null, -1 malformed. */
-static int json_time(json_t *obj, const char *key, int64_t *out) {
+static int json_time(json_t *obj, const char *key, int64_t *out)
+{
     json_t *v = json_object_get(obj, key);
     if (!v || json_is_null(v))
         return 1;
@@ -45,7 +48,22 @@ static int json_time(json_t *obj, const char *key, int64_t *out) {
     return -1;
 }
 
-static int jsonl_line(const eg_file_handlers *h, int64_t lineno, const char *line, size_t len) {
+/* Compact JSON text of v with reals in their shortest exact form where 15 digits read back the
+ * same value (0.1 stays 0.1, not 0.10000000000000001); else jansson's 17 digits. */
+static char *dump_shortest(const json_t *v)
+{
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+    json_t *back = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+    bool exact = back && json_equal(back, (json_t *)v);
+    json_decref(back);
+    if (exact)
+        return text;
+    free(text);
+    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+static int jsonl_line(const eg_file_handlers *h, int64_t lineno, const char *line, size_t len)
+{
     json_error_t jerr;
     json_t *obj = NULL, *id, *content;
     char *meta_text = NULL, idbuf[32];
@@ -118,7 +136,7 @@ static int jsonl_line(const eg_file_handlers *h, int64_t lineno, const char *lin
         r.metadata = json_string_value(meta);
         r.metadata_len = json_string_length(meta);
     } else if (meta && !json_is_null(meta)) {
-        meta_text = json_dumps(meta, JSON_COMPACT | JSON_ENCODE_ANY);
+        meta_text = dump_shortest(meta);
         if (!meta_text) {
             rc = eg_error_set(EG_ENOMEM, "out of memory");
             goto done;
@@ -134,7 +152,8 @@ done:
     return rc;
 }
 
-static int read_jsonl(FILE *f, const char *path, const eg_file_handlers *h) {
+static int read_jsonl(FILE *f, const char *path, const eg_file_handlers *h)
+{
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -148,6 +167,8 @@ static int read_jsonl(FILE *f, const char *path, const eg_file_handlers *h) {
         size_t i = 0;
         while (i < len && (line[i] == ' ' || line[i] == '\t'))
             i++;
+        if (lineno == 1 && len - i >= 3 && !memcmp(line + i, "\xEF\xBB\xBF", 3))
+            i += 3; /* a byte order mark */
         if (i == len)
             continue; /* blank lines are allowed */
         if (len > MAX_LINE) {
@@ -155,7 +176,7 @@ static int read_jsonl(FILE *f, const char *path, const eg_file_handlers *h) {
                 break;
             continue;
         }
-        if ((rc = jsonl_line(h, lineno, line, len)))
+        if ((rc = jsonl_line(h, lineno, line + i, len - i)))
             break;
     }
     if (!rc && ferror(f))
@@ -181,7 +202,8 @@ typedef struct csv_row {
 } csv_row;
 
 /* Reads one record; returns 1 if read, 0 at EOF, negative on error. *lineno tracks lines. */
-static int csv_next(FILE *f, csv_row *row, int64_t *lineno) {
+static int csv_next(FILE *f, csv_row *row, int64_t *lineno)
+{
     int c, in_quotes = 0, any = 0;
     eg_buf_reset(&row->text);
     row->n = 0;
@@ -256,20 +278,38 @@ static int csv_next(FILE *f, csv_row *row, int64_t *lineno) {
     return 1;
 }
 
-static const char *field(csv_row *row, int i, size_t *len) {
+static const char *field(csv_row *row, int i, size_t *len)
+{
     if (i < 0 || i >= row->n || (row->flen[i] == 0 && !row->quoted[i]))
         return NULL;
     *len = row->flen[i];
     return row->text.data + row->off[i];
 }
 
-static int read_csv(FILE *f, const char *path, const eg_file_handlers *h) {
+/* Rejects the current record, with the record as CSV text again for the quarantine. */
+static int reject_row(const eg_file_handlers *h, csv_row *row, eg_buf *raw, const char *field,
+                      const char *reason)
+{
+    eg_buf_reset(raw);
+    for (int i = 0; i < row->n; i++) {
+        if (i)
+            eg_buf_putc(raw, ',');
+        if (row->flen[i] || row->quoted[i])
+            eg_buf_csv_field(raw, row->text.data + row->off[i], row->flen[i]);
+    }
+    return reject(h, row->line, field, reason, raw->data ? raw->data : "", raw->len);
+}
+
+static int read_csv(FILE *f, const char *path, const eg_file_handlers *h)
+{
     csv_row *row = calloc(1, sizeof *row);
     int64_t lineno = 0;
     int rc = 0, got, map[NCOLS], ncols;
+    eg_buf raw;
     if (!row)
         return eg_error_set(EG_ENOMEM, "out of memory");
     eg_buf_init(&row->text, MAX_LINE + 1024);
+    eg_buf_init(&raw, 0);
     got = csv_next(f, row, &lineno);
     if (got <= 0) {
         rc = got < 0 ? got : eg_error_set(EG_EBADINPUT, "%s: empty CSV file (no header)", path);
@@ -303,33 +343,32 @@ static int read_csv(FILE *f, const char *path, const eg_file_handlers *h) {
         if (row->n != ncols || row->too_many) {
             char why[120];
             snprintf(why, sizeof why, "has %d fields, the header has %d", row->n, ncols);
-            if ((rc = reject(h, row->line, NULL, why, row->text.data, row->text.len)))
+            if ((rc = reject_row(h, row, &raw, NULL, why)))
                 goto done;
             continue;
         }
         if (!eg_utf8_valid(row->text.data, row->text.len, NULL)) {
-            if ((rc = reject(h, row->line, NULL, "invalid UTF-8", row->text.data, row->text.len)))
+            if ((rc = reject_row(h, row, &raw, NULL, "invalid UTF-8")))
                 goto done;
             continue;
         }
         if (!(r.id = field(row, map[COL_ID], &r.id_len)) || r.id_len == 0) {
-            if ((rc = reject(h, row->line, "id", "missing id", row->text.data, row->text.len)))
+            if ((rc = reject_row(h, row, &raw, "id", "missing id")))
                 goto done;
             continue;
         }
         r.content = field(row, map[COL_CONTENT], &r.content_len);
         if (!(s = field(row, map[COL_CREATED], &len)) || eg_time_parse(s, len, &r.created_at)) {
-            if ((rc = reject(h, row->line, "created_at",
-                             s ? "created_at is not an ISO 8601 time" : "missing created_at",
-                             row->text.data, row->text.len)))
+            if ((rc = reject_row(h, row, &raw, "created_at",
+                                 s ? "created_at is not an ISO 8601 time" : "missing created_at")))
                 goto done;
             continue;
         }
         r.has_created = true;
         if ((s = field(row, map[COL_UPDATED], &len))) {
             if (eg_time_parse(s, len, &r.updated_at)) {
-                if ((rc = reject(h, row->line, "updated_at", "updated_at is not an ISO 8601 time",
-                                 row->text.data, row->text.len)))
+                if ((rc = reject_row(h, row, &raw, "updated_at",
+                                     "updated_at is not an ISO 8601 time")))
                     goto done;
                 continue;
             }
@@ -346,11 +385,13 @@ static int read_csv(FILE *f, const char *path, const eg_file_handlers *h) {
         rc = eg_error_set(EG_EIO, "could not read %s: %s", path, strerror(errno));
 done:
     eg_buf_free(&row->text);
+    eg_buf_free(&raw);
     free(row);
     return rc;
 }
 
-int eg_file_read(const char *path, eg_file_format fmt, const eg_file_handlers *h) {
+int eg_file_read(const char *path, eg_file_format fmt, const eg_file_handlers *h)
+{
     FILE *f;
     int rc;
     if (fmt == EG_FILE_AUTO) {

@@ -1,13 +1,15 @@
 /*
  * file.h — reads memory files for `engram import`: JSONL (one JSON object per line) and CSV
- * (RFC 4180 with a header row naming id, content, created_at, updated_at, metadata).
+ * (RFC 4180 with a header row naming id, content, created_at, and optionally updated_at and
+ * metadata).
  *
  * Each good row goes to on_record; each bad one to on_reject with its line number, the field and
- * the reason — the rest of the file is still read. Only a file that cannot be read at all (or a
- * CSV without id/content in its header) fails the whole call. Records are valid during the
- * callback only. JSONL metadata: an object or other JSON value is kept as compact JSON text; a
- * string is kept as the raw metadata text (so it may hold invalid JSON, counted later at staging).
- * CSV: an empty unquoted field is NULL, a quoted empty field ("") is the empty string.
+ * the reason — the rest of the file is still read. Only a file that cannot be read at all fails
+ * the whole call. Records are valid during the
+ * callback only. A CSV header without id, content or created_at fails the file. JSONL metadata: an
+ * object or other JSON value is kept as compact JSON text; a string is kept as the raw metadata
+ * text (so it may hold invalid JSON, counted later at staging). CSV: an empty unquoted field is
+ * NULL, a quoted empty field ("") is the empty string.
  */
 #ifndef EG_SOURCE_FILE_H
 #define EG_SOURCE_FILE_H

@@ -13,7 +13,7 @@
 #include "source/postgres_int.h"
 
 #include "engram/error.h"
-#include "source/conninfo.h"
+#include "core/conninfo.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "util/utf8.h"

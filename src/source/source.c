@@ -8,14 +8,16 @@
 
 #include <string.h>
 
-int eg_source_open(eg_source **out, const eg_config *cfg) {
+int eg_source_open(eg_source **out, const eg_config *cfg)
+{
     *out = NULL;
     if (!cfg->source || !strncmp(cfg->source, "sqlite:", 7))
         return eg_source_sqlite.open(out, cfg, cfg->store);
     return eg_source_postgres.open(out, cfg, cfg->store);
 }
 
-void eg_source_close(eg_source *s) {
+void eg_source_close(eg_source *s)
+{
     if (s)
         s->ops->close(s);
 }

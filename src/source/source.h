@@ -15,7 +15,7 @@
 
 #include <stdint.h>
 
-#include "core/config.h"
+#include "engram/config.h"
 #include "core/record.h"
 
 typedef struct eg_source eg_source;
@@ -48,13 +48,16 @@ extern const eg_source_ops eg_source_sqlite;
 /* Opens the source the configuration names. */
 int eg_source_open(eg_source **out, const eg_config *cfg);
 static inline int eg_source_scan(eg_source *s, int64_t since, eg_batch_fn fn, eg_reject_fn rj,
-                                 void *ud) {
+                                 void *ud)
+{
     return s->ops->scan(s, since, fn, rj, ud);
 }
-static inline const char *eg_source_describe(eg_source *s) {
+static inline const char *eg_source_describe(eg_source *s)
+{
     return s->ops->describe(s);
 }
-static inline const char *eg_source_kind(eg_source *s) {
+static inline const char *eg_source_kind(eg_source *s)
+{
     return s->ops->kind;
 }
 void eg_source_close(eg_source *s);

@@ -27,9 +27,11 @@ typedef struct sqlite_source {
     char *select_sql;
     char *count_sql;
     char desc[1200];
+    int batch_rows;
 } sqlite_source;
 
-static void quote_ident(eg_buf *b, const char *s) {
+static void quote_ident(eg_buf *b, const char *s)
+{
     eg_buf_putc(b, '"');
     for (; *s; s++) {
         if (*s == '"')
@@ -39,7 +41,8 @@ static void quote_ident(eg_buf *b, const char *s) {
     eg_buf_putc(b, '"');
 }
 
-static void sqlite_close(eg_source *base) {
+static void sqlite_close(eg_source *base)
+{
     sqlite_source *s = (sqlite_source *)base;
     if (!s)
         return;
@@ -50,7 +53,8 @@ static void sqlite_close(eg_source *base) {
     free(s);
 }
 
-static int check_schema(sqlite_source *s, const eg_config *cfg) {
+static int check_schema(sqlite_source *s, const eg_config *cfg)
+{
     const char *want[5] = {cfg->col_id, cfg->col_content, cfg->col_created_at, cfg->col_updated_at,
                            cfg->col_metadata};
     int found[5] = {0};
@@ -91,7 +95,8 @@ done:
     return rc;
 }
 
-static int sqlite_open(eg_source **out, const eg_config *cfg, const char *store_path) {
+static int sqlite_open(eg_source **out, const eg_config *cfg, const char *store_path)
+{
     sqlite_source *s = calloc(1, sizeof *s);
     eg_buf sql;
     struct stat sb;
@@ -100,6 +105,7 @@ static int sqlite_open(eg_source **out, const eg_config *cfg, const char *store_
     if (!s)
         return eg_error_set(EG_ENOMEM, "out of memory");
     s->base.ops = &eg_source_sqlite;
+    s->batch_rows = cfg->ingest_batch_rows > 0 ? cfg->ingest_batch_rows : 10000;
     s->path = strdup(cfg->source ? cfg->source + 7 : store_path);
     if (!s->path) {
         rc = eg_error_set(EG_ENOMEM, "out of memory");
@@ -152,7 +158,8 @@ fail:
 }
 
 /* Reads a timestamp column: ISO 8601 text or Unix seconds. Returns 0, 1 for NULL, -1 bad. */
-static int read_time(sqlite3_stmt *st, int col, int64_t *out) {
+static int read_time(sqlite3_stmt *st, int col, int64_t *out)
+{
     switch (sqlite3_column_type(st, col)) {
     case SQLITE_NULL:
         return 1;
@@ -169,7 +176,8 @@ static int read_time(sqlite3_stmt *st, int col, int64_t *out) {
 }
 
 static int sqlite_scan(eg_source *base, int64_t since, eg_batch_fn fn, eg_reject_fn reject,
-                       void *ud) {
+                       void *ud)
+{
     sqlite_source *s = (sqlite_source *)base;
     sqlite3_stmt *st = NULL;
     eg_batch batch;
@@ -227,7 +235,7 @@ static int sqlite_scan(eg_source *base, int64_t since, eg_batch_fn fn, eg_reject
         }
         if ((rc = eg_batch_add(&batch, &r)))
             goto done;
-        if (batch.n >= 10000) {
+        if (batch.n >= (size_t)s->batch_rows) {
             if ((rc = fn(&batch, ud)))
                 goto done;
             eg_batch_reset(&batch);
@@ -247,7 +255,8 @@ done:
     return rc;
 }
 
-static int sqlite_count(eg_source *base, int64_t *out) {
+static int sqlite_count(eg_source *base, int64_t *out)
+{
     sqlite_source *s = (sqlite_source *)base;
     sqlite3_stmt *st = NULL;
     int rc = 0;
@@ -261,7 +270,8 @@ static int sqlite_count(eg_source *base, int64_t *out) {
     return rc;
 }
 
-static const char *sqlite_describe(eg_source *base) {
+static const char *sqlite_describe(eg_source *base)
+{
     return ((sqlite_source *)base)->desc;
 }
 

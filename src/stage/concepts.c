@@ -76,7 +76,8 @@ static const unsigned char ascii_class[128] = {
 };
 
 /* FNV-1a: short keys, no setup, good enough for a 512-slot table and a 32-entry scan. */
-static uint32_t hash_bytes(const char *s, size_t n) {
+static uint32_t hash_bytes(const char *s, size_t n)
+{
     uint32_t h = 2166136261u;
     for (size_t i = 0; i < n; i++)
         h = (h ^ (unsigned char)s[i]) * 16777619u;
@@ -85,7 +86,8 @@ static uint32_t hash_bytes(const char *s, size_t n) {
 
 /* Returns p grown (realloc) to hold at least need elements of size elem, updating *cap; p itself
  * when it is big enough; NULL with the error set (p untouched) when memory runs out. */
-static void *grow(void *p, size_t *cap, size_t need, size_t elem) {
+static void *grow(void *p, size_t *cap, size_t need, size_t elem)
+{
     if (need <= *cap)
         return p;
     size_t n = *cap ? *cap : 64;
@@ -100,7 +102,8 @@ static void *grow(void *p, size_t *cap, size_t need, size_t elem) {
     return q;
 }
 
-static int reserve_bytes(char **p, size_t *cap, size_t need) {
+static int reserve_bytes(char **p, size_t *cap, size_t need)
+{
     char *q = grow(*p, cap, need, 1);
     if (!q)
         return EG_ENOMEM;
@@ -108,7 +111,8 @@ static int reserve_bytes(char **p, size_t *cap, size_t need) {
     return 0;
 }
 
-static int reserve_cps(eg_concepts *c, size_t need) {
+static int reserve_cps(eg_concepts *c, size_t need)
+{
     utf8proc_int32_t *q = grow(c->cps, &c->cps_cap, need, sizeof *q);
     if (!q)
         return EG_ENOMEM;
@@ -116,7 +120,8 @@ static int reserve_cps(eg_concepts *c, size_t need) {
     return 0;
 }
 
-static int reserve_ents(eg_concepts *c, size_t need) {
+static int reserve_ents(eg_concepts *c, size_t need)
+{
     seen_entry *q = grow(c->ents, &c->ents_cap, need, sizeof *q);
     if (!q)
         return EG_ENOMEM;
@@ -124,7 +129,8 @@ static int reserve_ents(eg_concepts *c, size_t need) {
     return 0;
 }
 
-static void stop_insert(eg_concepts *c, uint16_t index) {
+static void stop_insert(eg_concepts *c, uint16_t index)
+{
     const char *w = eg_stopwords_english[index];
     uint32_t slot = hash_bytes(w, strlen(w)) & (STOP_SLOTS - 1);
     while (c->stop[slot])
@@ -132,7 +138,8 @@ static void stop_insert(eg_concepts *c, uint16_t index) {
     c->stop[slot] = (uint16_t)(index + 1);
 }
 
-static bool is_stopword(const eg_concepts *c, const char *s, size_t n, uint32_t hash) {
+static bool is_stopword(const eg_concepts *c, const char *s, size_t n, uint32_t hash)
+{
     if (!c->has_stopwords || n > STOP_MAX_LEN)
         return false;
     uint32_t slot = hash & (STOP_SLOTS - 1);
@@ -145,7 +152,8 @@ static bool is_stopword(const eg_concepts *c, const char *s, size_t n, uint32_t 
     return false;
 }
 
-static bool is_english(const char *language) {
+static bool is_english(const char *language)
+{
     static const char *const names[] = {"english", "en", "eng", "porter"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(language, names[i]) == 0)
@@ -153,14 +161,16 @@ static bool is_english(const char *language) {
     return false;
 }
 
-static bool is_listed_language(const char *language) {
+static bool is_listed_language(const char *language)
+{
     for (const char **l = sb_stemmer_list(); *l; l++)
         if (strcmp(*l, language) == 0)
             return true;
     return false;
 }
 
-static int unknown_language(const char *language) {
+static int unknown_language(const char *language)
+{
     char list[400];
     size_t n = 0;
     list[0] = '\0';
@@ -177,7 +187,8 @@ static int unknown_language(const char *language) {
     return EG_ECONFIG;
 }
 
-int eg_concepts_new(eg_concepts **out, const char *language, int max) {
+int eg_concepts_new(eg_concepts **out, const char *language, int max)
+{
     *out = NULL;
     if (!language)
         language = "english";
@@ -214,7 +225,8 @@ done:
     return rc;
 }
 
-void eg_concepts_free(eg_concepts *c) {
+void eg_concepts_free(eg_concepts *c)
+{
     if (!c)
         return;
     if (c->stemmer)
@@ -233,14 +245,16 @@ typedef struct emitter {
     eg_buf *out;
 } emitter;
 
-static void seen_reset(eg_concepts *c) {
+static void seen_reset(eg_concepts *c)
+{
     c->seen_len = 0;
     c->n_ents = 0;
 }
 
 /* Appends s as the next element unless it is already there. Returns 0, 1 when the cap is
  * reached (stop extracting), or a negative error. */
-static int keep(emitter *e, const char *s, size_t n) {
+static int keep(emitter *e, const char *s, size_t n)
+{
     eg_concepts *c = e->c;
     uint32_t h = hash_bytes(s, n);
     for (size_t i = 0; i < c->n_ents; i++) {
@@ -262,7 +276,8 @@ static int keep(emitter *e, const char *s, size_t n) {
 }
 
 /* One folded token of chars code points: filter, stem, keep. Same return as keep(). */
-static int token(emitter *e, const char *s, size_t n, size_t chars, bool has_letter) {
+static int token(emitter *e, const char *s, size_t n, size_t chars, bool has_letter)
+{
     eg_concepts *c = e->c;
     if (chars < MIN_CHARS || !has_letter || n > INT_MAX)
         return 0;
@@ -286,7 +301,8 @@ static int token(emitter *e, const char *s, size_t n, size_t chars, bool has_let
 }
 
 /* A run of ASCII letters and digits: folding is lower-casing. */
-static int ascii_run(emitter *e, const char *s, size_t n) {
+static int ascii_run(emitter *e, const char *s, size_t n)
+{
     eg_concepts *c = e->c;
     int rc = reserve_bytes(&c->tok, &c->tok_cap, n);
     if (rc)
@@ -305,7 +321,8 @@ static int ascii_run(emitter *e, const char *s, size_t n) {
  * then split the folded code points. L* and N* make words; M* (combining marks left after
  * composition, e.g. Devanagari vowel signs) continue a word but never start one; the rest
  * separates. */
-static int unicode_run(emitter *e, const char *s, size_t n) {
+static int unicode_run(emitter *e, const char *s, size_t n)
+{
     eg_concepts *c = e->c;
     utf8proc_ssize_t len;
     for (;;) {
@@ -347,7 +364,8 @@ static int unicode_run(emitter *e, const char *s, size_t n) {
     return 0;
 }
 
-int eg_concepts_from_text(eg_concepts *c, const char *text, size_t len, eg_buf *out) {
+int eg_concepts_from_text(eg_concepts *c, const char *text, size_t len, eg_buf *out)
+{
     size_t start_len = out->len;
     emitter e = {.c = c, .out = out};
     seen_reset(c);
@@ -399,7 +417,8 @@ int eg_concepts_from_text(eg_concepts *c, const char *text, size_t len, eg_buf *
 }
 
 /* Shortest "%.<p>g" text that reads back as the same double: 0.1 -> "0.1", 2.0 -> "2". */
-static int format_real(char *buf, size_t size, double v) {
+static int format_real(char *buf, size_t size, double v)
+{
     int n = 0;
     for (int p = 1; p <= 17; p++) {
         n = snprintf(buf, size, "%.*g", p, v);
@@ -409,7 +428,8 @@ static int format_real(char *buf, size_t size, double v) {
     return n;
 }
 
-int eg_concepts_from_json(eg_concepts *c, const json_t *metadata, eg_buf *out) {
+int eg_concepts_from_json(eg_concepts *c, const json_t *metadata, eg_buf *out)
+{
     const json_t *arr = json_is_object(metadata) ? json_object_get(metadata, "concepts") : NULL;
     if (!json_is_array(arr))
         return 0;
@@ -419,7 +439,8 @@ int eg_concepts_from_json(eg_concepts *c, const json_t *metadata, eg_buf *out) {
     int rc = eg_buf_putc(out, '[');
     size_t i;
     const json_t *v;
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         char num[64];
         int n;
         if (rc)

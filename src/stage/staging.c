@@ -15,19 +15,6 @@
 #include <jansson.h>
 #include <math.h>
 
-static const char *const skip_names[EG_SKIP__COUNT] = {
-    [EG_SKIP_NONE] = "none",
-    [EG_SKIP_NULL_CONTENT] = "null_content",
-    [EG_SKIP_EMPTY_CONTENT] = "empty_content",
-    [EG_SKIP_OUT_OF_WINDOW] = "out_of_window",
-    [EG_SKIP_NULL_CREATED_AT] = "null_created_at",
-};
-
-const char *eg_skip_name(eg_skip s)
-{
-    return (unsigned)s < EG_SKIP__COUNT ? skip_names[s] : "unknown";
-}
-
 int64_t eg_staging_window_start(int64_t now, int max_age_months, int max_age_days)
 {
     if (max_age_months == 0 && max_age_days == 0)
@@ -94,7 +81,10 @@ int eg_stage_record(const eg_record *r, int64_t now, int64_t window_start, eg_co
     out->importance_score = age_days < 1 ? 0.9 : age_days < 7 ? 0.7 : age_days < 30 ? 0.5 : 0.3;
     /* CASE WHEN LENGTH(content) < 50 THEN 'fragment' ... */
     int64_t n = out->length_chars;
-    out->memory_type = n < 50 ? "fragment" : n < 200 ? "episode" : n < 500 ? "narrative" : "document";
+    out->memory_type = n < 50    ? "fragment"
+                       : n < 200 ? "episode"
+                       : n < 500 ? "narrative"
+                                 : "document";
 
     int rc = 0;
     if (concepts && concepts_out) {

@@ -57,8 +57,7 @@ static const char *const migrations[] = {
     "  processed_at INTEGER,\n"
     "  first_seen_at INTEGER NOT NULL,\n"
     "  deleted_at_source INTEGER\n"
-    ");\n"
-    MEMORY_INDEXES
+    ");\n" MEMORY_INDEXES
     "CREATE VIRTUAL TABLE memory_fts USING fts5(content, content='memory', content_rowid='rowid',"
     " tokenize='unicode61 remove_diacritics 2');\n"
     "CREATE TABLE fts_pending (rowid INTEGER PRIMARY KEY);\n"
@@ -113,8 +112,9 @@ int eg__store_migrate(sqlite3 *db, const char *path)
     }
     version = sqlite3_column_int(st, 0);
     if (version > NMIGRATIONS) {
-        rc = eg_error_set(EG_ESTORE, "store \"%s\" has schema version %d, newer than this engram "
-                                     "(%d)",
+        rc = eg_error_set(EG_ESTORE,
+                          "store \"%s\" has schema version %d, newer than this engram "
+                          "(%d)",
                           path, version, NMIGRATIONS);
         eg_error_hint("upgrade engram, or use another store");
         goto done;

@@ -80,7 +80,8 @@ int eg_store_stats(eg_store *st, json_t **out)
     status = skips = types = NULL;
     json_object_set_new(
         mem, "deleted_at_source",
-        json_integer(scalar(st, "SELECT count(*) FROM memory WHERE deleted_at_source IS NOT NULL")));
+        json_integer(
+            scalar(st, "SELECT count(*) FROM memory WHERE deleted_at_source IS NOT NULL")));
     json_object_set_new(o, "memories", mem);
     mem = NULL;
     json_object_set_new(quality, "metadata_invalid",
@@ -95,9 +96,10 @@ int eg_store_stats(eg_store *st, json_t **out)
     quality = NULL;
     json_object_set_new(o, "embedded_source_rows",
                         json_integer(scalar(st, "SELECT count(*) FROM memories")));
-    json_object_set_new(o, "quarantined", json_integer(scalar(st, "SELECT count(*) FROM quarantine")));
+    json_object_set_new(o, "quarantined",
+                        json_integer(scalar(st, "SELECT count(*) FROM quarantine")));
     json_object_set_new(o, "fts_indexed",
-                        json_integer(scalar(st, "SELECT count(*) FROM memory_fts")));
+                        json_integer(scalar(st, "SELECT count(*) FROM memory_fts_docsize")));
 
     if (sqlite3_prepare_v2(eg_store_db(st), "SELECT source, key_at FROM watermark ORDER BY 1", -1,
                            &s, NULL) != SQLITE_OK) {
@@ -155,10 +157,9 @@ done:
 }
 
 static const char *const staging_cols[] = {
-    "memory_id",        "content",         "created_at",  "last_accessed_at",
-    "access_count",     "activation_strength", "importance_score", "memory_type",
-    "concepts",         "status",          "source_system", "processed_at",
-    "raw_metadata",
+    "memory_id",           "content",          "created_at",   "last_accessed_at", "access_count",
+    "activation_strength", "importance_score", "memory_type",  "concepts",         "status",
+    "source_system",       "processed_at",     "raw_metadata",
 };
 #define NSTAGING (sizeof staging_cols / sizeof staging_cols[0])
 
@@ -198,7 +199,7 @@ int eg_store_export_staging(eg_store *st, eg_export_format fmt, FILE *out)
                 txt = eg_time_format(sqlite3_column_int64(s, i), t);
                 len = strlen(txt);
             } else if (type == SQLITE_FLOAT) {
-                snprintf(num, sizeof num, "%.17g", sqlite3_column_double(s, i));
+                eg_format_double(sqlite3_column_double(s, i), num, sizeof num);
                 txt = num;
                 len = strlen(num);
             } else {

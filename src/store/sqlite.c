@@ -23,6 +23,7 @@
 enum {
     Q_FIND,
     Q_FINGERPRINT,
+    Q_UNDELETE,
     Q_INSERT,
     Q_UPDATE,
     Q_OLD_CONTENT,
@@ -35,7 +36,8 @@ enum {
 };
 
 static const char *const sql_text[Q_COUNT] = {
-    [Q_FIND] = "SELECT rowid, fingerprint FROM memory WHERE id = ?1",
+    [Q_FIND] = "SELECT rowid, fingerprint, deleted_at_source IS NOT NULL FROM memory WHERE id = ?1",
+    [Q_UNDELETE] = "UPDATE memory SET deleted_at_source = NULL WHERE rowid = ?1",
     [Q_FINGERPRINT] = "SELECT fingerprint FROM memory WHERE rowid = ?1",
     [Q_INSERT] = "INSERT INTO memory (id, source_system, content, content_hash, fingerprint, "
                  "created_at, updated_at, metadata, status, skip_reason, issues, length_chars, "
@@ -49,7 +51,8 @@ static const char *const sql_text[Q_COUNT] = {
                  "memory_type = ?17, concepts = ?18, processed_at = ?19, deleted_at_source = NULL "
                  "WHERE rowid = ?20",
     [Q_OLD_CONTENT] = "SELECT content FROM memory WHERE rowid = ?1",
-    [Q_FTS_DELETE] = "INSERT INTO memory_fts (memory_fts, rowid, content) VALUES ('delete', ?1, ?2)",
+    [Q_FTS_DELETE] =
+        "INSERT INTO memory_fts (memory_fts, rowid, content) VALUES ('delete', ?1, ?2)",
     [Q_FTS_PENDING] = "INSERT OR IGNORE INTO fts_pending (rowid) VALUES (?1)",
     [Q_SRC_FIND] = "SELECT content IS ?2 AND created_at IS ?3 AND updated_at IS ?4 AND metadata IS "
                    "?5 FROM memories WHERE id = ?1",
@@ -65,10 +68,10 @@ struct eg_store {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *q[Q_COUNT];
-    int64_t fts_rowid; /* rows up to this rowid are in the FTS index */
-    bool bulk;         /* loading into an empty table: indexes dropped, ids tracked here */
+    int64_t fts_rowid;     /* rows up to this rowid are in the FTS index */
+    bool bulk;             /* loading into an empty table: indexes dropped, ids tracked here */
     bool journal_switched; /* bulk_prepare moved the store to a rollback journal */
-    eg_idset *bulk_ids; /* id -> rowid of the rows loaded in bulk mode */
+    eg_idset *bulk_ids;    /* id -> rowid of the rows loaded in bulk mode */
 };
 
 static int db_error(eg_store *st, const char *what)
@@ -329,13 +332,14 @@ int eg_store_source_put(eg_store *st, const eg_record *r, int *changed)
     bind_time_text(s, 4, r->has_updated, r->updated_at, t2);
     bind_text_or_null(s, 5, r->metadata, r->metadata_len);
     int step = sqlite3_step(s);
-    if (step == SQLITE_ROW && sqlite3_column_int(s, 0)) {
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return db_error(st, "could not read the memories table");
+    int existed = step == SQLITE_ROW, same = existed && sqlite3_column_int(s, 0);
+    sqlite3_reset(s);
+    if (same) {
         *changed = 0;
         return 0;
     }
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        return db_error(st, "could not read the memories table");
-    int existed = step == SQLITE_ROW;
     s = stmt(st, Q_SRC_PUT);
     if (!s)
         return EG_ESTORE;
@@ -355,8 +359,8 @@ static int64_t fingerprint(const eg_record *r)
 {
     XXH3_state_t state;
     XXH3_64bits_reset(&state);
-    uint8_t flags = (uint8_t)((r->content != NULL) | (r->has_created << 1) |
-                              (r->has_updated << 2) | ((r->metadata != NULL) << 3));
+    uint8_t flags = (uint8_t)((r->content != NULL) | (r->has_created << 1) | (r->has_updated << 2) |
+                              ((r->metadata != NULL) << 3));
     XXH3_64bits_update(&state, &flags, 1);
     XXH3_64bits_update(&state, &r->content_len, sizeof r->content_len);
     if (r->content)
@@ -402,7 +406,9 @@ int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *g,
             if (!s)
                 return EG_ESTORE;
             sqlite3_bind_int64(s, 1, rowid);
-            if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int64(s, 0) == fp) {
+            bool same = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int64(s, 0) == fp;
+            sqlite3_reset(s);
+            if (same) {
                 *result = EG_PUT_UNCHANGED;
                 return 0;
             }
@@ -413,38 +419,55 @@ int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *g,
             return EG_ESTORE;
         sqlite3_bind_text64(s, 1, r->id, r->id_len, SQLITE_STATIC, SQLITE_UTF8);
         int step = sqlite3_step(s);
+        if (step != SQLITE_ROW && step != SQLITE_DONE)
+            return db_error(st, "could not look up a memory");
+        bool same = false, deleted = false;
         if (step == SQLITE_ROW) {
             rowid = sqlite3_column_int64(s, 0);
-            if (sqlite3_column_int64(s, 1) == fp) {
-                *result = EG_PUT_UNCHANGED;
-                return 0;
+            same = sqlite3_column_int64(s, 1) == fp;
+            deleted = sqlite3_column_int(s, 2);
+        }
+        sqlite3_reset(s); /* a statement left mid-step would pin a read snapshot */
+        if (same) {
+            if (deleted) { /* it was gone from the source and came back as it was */
+                sqlite3_stmt *u = stmt(st, Q_UNDELETE);
+                if (!u)
+                    return EG_ESTORE;
+                sqlite3_bind_int64(u, 1, rowid);
+                if (sqlite3_step(u) != SQLITE_DONE)
+                    return db_error(st, "could not update a memory");
             }
-        } else if (step != SQLITE_DONE) {
-            return db_error(st, "could not look up a memory");
+            *result = EG_PUT_UNCHANGED;
+            return 0;
         }
     }
     if (rowid && rowid <= st->fts_rowid) {
-        /* the old content is in the FTS index: take it out before it changes */
-        sqlite3_stmt *o = stmt(st, Q_OLD_CONTENT);
-        if (!o)
-            return EG_ESTORE;
-        sqlite3_bind_int64(o, 1, rowid);
-        if (sqlite3_step(o) == SQLITE_ROW && sqlite3_column_type(o, 0) != SQLITE_NULL) {
-            sqlite3_stmt *d = stmt(st, Q_FTS_DELETE);
-            if (!d)
-                return EG_ESTORE;
-            sqlite3_bind_int64(d, 1, rowid);
-            sqlite3_bind_value(d, 2, sqlite3_column_value(o, 0));
-            if (sqlite3_step(d) != SQLITE_DONE)
-                return db_error(st, "could not update the full-text index");
-        }
-        sqlite3_reset(o);
+        /* The old content is in the FTS index: take it out before it changes, unless an earlier
+         * update in this transaction did so already (the row is then queued in fts_pending). */
         sqlite3_stmt *p = stmt(st, Q_FTS_PENDING);
         if (!p)
             return EG_ESTORE;
         sqlite3_bind_int64(p, 1, rowid);
         if (sqlite3_step(p) != SQLITE_DONE)
             return db_error(st, "could not queue a full-text index update");
+        if (sqlite3_changes(st->db) == 1) {
+            sqlite3_stmt *o = stmt(st, Q_OLD_CONTENT);
+            if (!o)
+                return EG_ESTORE;
+            sqlite3_bind_int64(o, 1, rowid);
+            if (sqlite3_step(o) == SQLITE_ROW && sqlite3_column_type(o, 0) != SQLITE_NULL) {
+                sqlite3_stmt *d = stmt(st, Q_FTS_DELETE);
+                if (!d)
+                    return EG_ESTORE;
+                sqlite3_bind_int64(d, 1, rowid);
+                sqlite3_bind_value(d, 2, sqlite3_column_value(o, 0));
+                int step = sqlite3_step(d);
+                sqlite3_reset(o);
+                if (step != SQLITE_DONE)
+                    return db_error(st, "could not update the full-text index");
+            }
+            sqlite3_reset(o);
+        }
     }
     s = stmt(st, rowid ? Q_UPDATE : Q_INSERT);
     if (!s)
@@ -557,8 +580,8 @@ int eg_store_mark_deleted(eg_store *st, const char *source_system, const eg_idse
                            "SELECT rowid, id FROM memory WHERE source_system = ?1 AND "
                            "deleted_at_source IS NULL ORDER BY id",
                            -1, &sel, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(st->db, "UPDATE memory SET deleted_at_source = ?2 WHERE rowid = ?1",
-                           -1, &upd, NULL) != SQLITE_OK) {
+        sqlite3_prepare_v2(st->db, "UPDATE memory SET deleted_at_source = ?2 WHERE rowid = ?1", -1,
+                           &upd, NULL) != SQLITE_OK) {
         rc = db_error(st, "could not check for deleted memories");
         goto done;
     }
@@ -635,11 +658,12 @@ int eg_store_watermark_set(eg_store *st, const char *source_key, int64_t key_at,
 {
     sqlite3_stmt *s = NULL;
     int rc = 0;
-    if (sqlite3_prepare_v2(st->db,
-                           "INSERT INTO watermark (source, key_at, run_id) VALUES (?1, ?2, ?3) "
-                           "ON CONFLICT (source) DO UPDATE SET key_at = max(key_at, excluded.key_at),"
-                           " run_id = excluded.run_id",
-                           -1, &s, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(
+            st->db,
+            "INSERT INTO watermark (source, key_at, run_id) VALUES (?1, ?2, ?3) "
+            "ON CONFLICT (source) DO UPDATE SET key_at = max(key_at, excluded.key_at),"
+            " run_id = excluded.run_id",
+            -1, &s, NULL) != SQLITE_OK) {
         rc = db_error(st, "could not write the watermark");
         goto done;
     }
@@ -669,8 +693,8 @@ int eg_store_quarantine(eg_store *st, int64_t at, const char *source, const char
     sqlite3_bind_int64(s, 1, at);
     sqlite3_bind_text(s, 2, source, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, ref, -1, SQLITE_STATIC);
-    if (field)
-        sqlite3_bind_text(s, 4, field, -1, SQLITE_STATIC);
+    /* "" rather than NULL: NULLs are distinct in a UNIQUE index, so they would not deduplicate */
+    sqlite3_bind_text(s, 4, field ? field : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 5, reason, -1, SQLITE_STATIC);
     if (raw) /* stored as a blob: it may be invalid UTF-8 */
         sqlite3_bind_blob64(s, 6, raw, raw_len, SQLITE_STATIC);

@@ -18,18 +18,13 @@
 #include <jansson.h>
 
 #include "core/record.h"
-#include "stage/staging.h"
+#include "engram/engram.h"
+#include "util/buf.h"
 #include "util/idset.h"
 
-typedef struct eg_store eg_store;
 typedef struct sqlite3 sqlite3;
 
-enum { EG_STORE_CREATE = 1, EG_STORE_READONLY = 2 };
-
-/* Opens (and with EG_STORE_CREATE creates) the store at path and migrates it to the latest schema.
- * A missing store without EG_STORE_CREATE is EG_ENOTFOUND with a hint to run `engram init`. */
-int eg_store_open(eg_store **out, const char *path, int flags);
-void eg_store_close(eg_store *st);
+/* eg_store_open / eg_store_close and the open flags are public: engram/engram.h. */
 int eg_store_schema_version(eg_store *st);
 const char *eg_store_path(eg_store *st);
 sqlite3 *eg_store_db(eg_store *st); /* for this folder's modules and tests */

@@ -103,12 +103,24 @@ int eg_buf_json_str(eg_buf *b, const char *s, size_t n)
         if (rc)
             break;
         switch (c) {
-        case '"': rc = eg_buf_puts(b, "\\\""); break;
-        case '\\': rc = eg_buf_puts(b, "\\\\"); break;
-        case '\n': rc = eg_buf_puts(b, "\\n"); break;
-        case '\r': rc = eg_buf_puts(b, "\\r"); break;
-        case '\t': rc = eg_buf_puts(b, "\\t"); break;
-        default: rc = eg_buf_printf(b, "\\u%04x", c); break;
+        case '"':
+            rc = eg_buf_puts(b, "\\\"");
+            break;
+        case '\\':
+            rc = eg_buf_puts(b, "\\\\");
+            break;
+        case '\n':
+            rc = eg_buf_puts(b, "\\n");
+            break;
+        case '\r':
+            rc = eg_buf_puts(b, "\\r");
+            break;
+        case '\t':
+            rc = eg_buf_puts(b, "\\t");
+            break;
+        default:
+            rc = eg_buf_printf(b, "\\u%04x", c);
+            break;
         }
         start = i + 1;
     }
@@ -119,10 +131,23 @@ int eg_buf_json_str(eg_buf *b, const char *s, size_t n)
 
 int eg_buf_csv_field(eg_buf *b, const char *s, size_t n)
 {
+    if (n == 0) /* an empty string, quoted, so that it is not read back as NULL */
+        return eg_buf_append(b, "\"\"", 2);
     if (!memchr(s, ',', n) && !memchr(s, '"', n) && !memchr(s, '\n', n) && !memchr(s, '\r', n))
         return eg_buf_append(b, s, n);
     int rc = eg_buf_putc(b, '"');
     for (size_t i = 0; i < n && !rc; i++)
         rc = s[i] == '"' ? eg_buf_append(b, "\"\"", 2) : eg_buf_putc(b, s[i]);
     return rc ? rc : eg_buf_putc(b, '"');
+}
+
+char *eg_format_double(double v, char *buf, size_t n)
+{
+    /* the shortest of %.15g, %.16g, %.17g that reads back as the same double */
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, n, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    return buf;
 }

@@ -27,7 +27,10 @@ int eg_buf_putc(eg_buf *b, char c);
 int eg_buf_printf(eg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal (quotes and escapes). */
 int eg_buf_json_str(eg_buf *b, const char *s, size_t n);
-/* Appends s as a CSV field (quoted when it holds a comma, quote or line break). */
+/* Appends s as a CSV field (quoted when it holds a comma, quote or line break, or is empty:
+ * writers leave a NULL field empty, so "" is the empty string). */
 int eg_buf_csv_field(eg_buf *b, const char *s, size_t n);
+/* Formats v with the fewest significant digits (15..17) that read back exactly; returns buf. */
+char *eg_format_double(double v, char *buf, size_t n);
 
 #endif

@@ -78,19 +78,27 @@ static int grow(eg_idset *s)
     return 0;
 }
 
+static int insert(eg_idset *s, const char *id, size_t len, int64_t value, bool overwrite);
+
 int eg_idset_add(eg_idset *s, const char *id, size_t len)
 {
-    return eg_idset_put(s, id, len, 0);
+    return insert(s, id, len, 0, false);
 }
 
 int eg_idset_put(eg_idset *s, const char *id, size_t len, int64_t value)
+{
+    return insert(s, id, len, value, true);
+}
+
+static int insert(eg_idset *s, const char *id, size_t len, int64_t value, bool overwrite)
 {
     if ((s->n + 1) * 10 > s->cap * 7 && grow(s))
         return EG_ENOMEM;
     uint64_t h = XXH3_64bits(id, len);
     slot *sl = find(s, h, id, len);
     if (sl->off) {
-        sl->value = value;
+        if (overwrite)
+            sl->value = value;
         return 0;
     }
     if (s->arena_len + len > s->arena_cap) {
@@ -103,7 +111,8 @@ int eg_idset_put(eg_idset *s, const char *id, size_t len, int64_t value)
         s->arena = p;
         s->arena_cap = cap;
     }
-    memcpy(s->arena + s->arena_len, id, len);
+    if (len)
+        memcpy(s->arena + s->arena_len, id, len);
     sl->hash = h;
     sl->off = s->arena_len + 1;
     sl->len = len;

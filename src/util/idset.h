@@ -16,7 +16,7 @@ typedef struct eg_idset eg_idset;
 
 int eg_idset_new(eg_idset **out);
 void eg_idset_free(eg_idset *s);
-/* Adds id; returns 0 (also when already present) or EG_ENOMEM. */
+/* Adds id (an id already present keeps its value); returns 0 or EG_ENOMEM. */
 int eg_idset_add(eg_idset *s, const char *id, size_t len);
 bool eg_idset_has(const eg_idset *s, const char *id, size_t len);
 /* The set as a map: each id carries an int64 value (0 when added with eg_idset_add). put sets it,

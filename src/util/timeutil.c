@@ -3,6 +3,7 @@
  */
 #include "util/timeutil.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,8 +110,11 @@ int eg_time_parse(const char *s, size_t s_len, int64_t *out_us)
         if (digits(p, end, 2, &oh))
             return -1;
         p += 2;
-        if (p < end && *p == ':')
+        if (p < end && *p == ':') {
             p++;
+            if (p == end)
+                return -1; /* "+05:" */
+        }
         if (p < end) {
             if (digits(p, end, 2, &om))
                 return -1;
@@ -178,7 +182,7 @@ int eg_duration_parse(const char *s, int64_t *out_us)
     if (!s || !*s)
         return -1;
     v = strtod(s, &end);
-    if (end == s || v < 0)
+    if (end == s || !isfinite(v) || v < 0)
         return -1;
     while (*end == ' ')
         end++;
@@ -197,6 +201,9 @@ int eg_duration_parse(const char *s, int64_t *out_us)
         mult = 7 * 86400;
     else
         return -1;
-    *out_us = (int64_t)(v * mult * 1e6 + 0.5);
+    double us = v * mult * 1e6 + 0.5;
+    if (us > 9e18) /* would not fit in int64 microseconds */
+        return -1;
+    *out_us = (int64_t)us;
     return 0;
 }

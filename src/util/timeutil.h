@@ -3,8 +3,8 @@
  *
  * Parsing accepts ISO 8601 and PostgreSQL's text output ("2026-05-01", "2026-05-01T10:00:00Z",
  * "2026-05-01 10:00:00.123456+02", "...+05:30"); times without an offset are UTC. Formatting writes
- * "YYYY-MM-DDTHH:MM:SS[.ffffff]Z". Calendar arithmetic follows PostgreSQL (month steps clamp the day).
- * libc only; no time zone database: engram works in UTC.
+ * "YYYY-MM-DDTHH:MM:SS[.ffffff]Z". Calendar arithmetic follows PostgreSQL (month steps clamp the
+ * day). libc only; no time zone database: engram works in UTC.
  */
 #ifndef EG_UTIL_TIMEUTIL_H
 #define EG_UTIL_TIMEUTIL_H
@@ -17,7 +17,8 @@
 #define EG_USEC_PER_DAY INT64_C(86400000000)
 #define EG_TIME_BUFSZ 40
 
-/* Parses s (s_len bytes, or NUL-terminated when s_len is (size_t)-1). 0 on success, -1 if malformed. */
+/* Parses s (s_len bytes, or NUL-terminated when s_len is (size_t)-1). 0 on success, -1 if
+ * malformed. */
 int eg_time_parse(const char *s, size_t s_len, int64_t *out_us);
 /* Writes the UTC ISO 8601 form into buf (at least EG_TIME_BUFSZ bytes); returns buf. */
 char *eg_time_format(int64_t us, char *buf);

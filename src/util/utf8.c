@@ -88,6 +88,10 @@ bool eg_utf8_blank(const char *str, size_t len)
             i += 3; /* U+2000..U+200A, LS, PS, NNBSP */
         } else if (c == 0xE3 && i + 2 < len && s[i + 1] == 0x80 && s[i + 2] == 0x80) {
             i += 3; /* ideographic space */
+        } else if (c == 0xE1 && i + 2 < len && s[i + 1] == 0x9A && s[i + 2] == 0x80) {
+            i += 3; /* ogham space mark */
+        } else if (c == 0xE2 && i + 2 < len && s[i + 1] == 0x81 && s[i + 2] == 0x9F) {
+            i += 3; /* medium mathematical space */
         } else {
             return false;
         }

@@ -16,7 +16,8 @@
 #include <string.h>
 
 /* Runs text through a fresh extractor and checks the exact JSON output. */
-static void expect_text_lang(const char *language, int max, const char *text, const char *want) {
+static void expect_text_lang(const char *language, int max, const char *text, const char *want)
+{
     eg_concepts *c = NULL;
     assert_int_equal(eg_concepts_new(&c, language, max), 0);
     eg_buf b;
@@ -27,12 +28,14 @@ static void expect_text_lang(const char *language, int max, const char *text, co
     eg_concepts_free(c);
 }
 
-static void expect_text(const char *text, const char *want) {
+static void expect_text(const char *text, const char *want)
+{
     expect_text_lang("english", 0, text, want);
 }
 
 /* Parses metadata, runs eg_concepts_from_json into a buffer holding "<<", checks rc and text. */
-static void expect_json(int max, const char *metadata, int want_rc, const char *want) {
+static void expect_json(int max, const char *metadata, int want_rc, const char *want)
+{
     json_error_t jerr;
     json_t *m = metadata ? json_loads(metadata, JSON_DECODE_ANY, &jerr) : NULL;
     if (metadata)
@@ -49,13 +52,15 @@ static void expect_json(int max, const char *metadata, int want_rc, const char *
     json_decref(m);
 }
 
-static void test_english_sentence(void **state) {
+static void test_english_sentence(void **state)
+{
     (void)state;
     expect_text("The brain consolidates memories during sleep, and consolidation is slow.",
                 "[\"brain\",\"consolid\",\"memori\",\"sleep\",\"slow\"]");
 }
 
-static void test_stopwords_dropped(void **state) {
+static void test_stopwords_dropped(void **state)
+{
     (void)state;
     expect_text("Ourselves yourselves THEMSELVES notebook I was there with them because of it",
                 "[\"notebook\"]");
@@ -65,7 +70,8 @@ static void test_stopwords_dropped(void **state) {
     expect_text("BEING Because", "[]");
 }
 
-static void test_short_tokens_and_numbers(void **state) {
+static void test_short_tokens_and_numbers(void **state)
+{
     (void)state;
     expect_text("a 42 of 2024 cats", "[\"cat\"]");
     /* Letters and digits together are a word; Arabic-Indic digits are a pure number. */
@@ -76,7 +82,8 @@ static void test_short_tokens_and_numbers(void **state) {
                 "[\"\u65e5\u672c\u8a9e\",\"\u00e9t\u00e9\"]");
 }
 
-static void test_case_and_accents(void **state) {
+static void test_case_and_accents(void **state)
+{
     (void)state;
     /* Precomposed and decomposed (e + U+0301) forms fold to one NFC concept. */
     expect_text("Caf\u00e9 CAF\u00c9 caf\u00e9 cafe\u0301", "[\"caf\u00e9\"]");
@@ -88,7 +95,8 @@ static void test_case_and_accents(void **state) {
                 "[\"financi\",\"kelvin\",\"\uff41\uff42\uff43\"]");
 }
 
-static void test_multibyte_scripts(void **state) {
+static void test_multibyte_scripts(void **state)
+{
     (void)state;
     expect_text("\u041c\u043e\u0441\u043a\u0432\u0430 \u041c\u041e\u0421\u041a\u0412\u0410 "
                 "\u0395\u03bb\u03bb\u03b7\u03bd\u03b9\u03ba\u03ac "
@@ -104,7 +112,8 @@ static void test_multibyte_scripts(void **state) {
                 "[\"\u0939\u093f\u0928\u094d\u0926\u0940\",\"\u092d\u093e\u0937\u093e\"]");
 }
 
-static void test_separators(void **state) {
+static void test_separators(void **state)
+{
     (void)state;
     expect_text("hello\U0001F642world\u2014foo\u2026bar", "[\"hello\",\"world\",\"foo\",\"bar\"]");
     expect_text("snake_case kebab-case e-mail x@y.com",
@@ -124,14 +133,16 @@ static void test_separators(void **state) {
     eg_concepts_free(c);
 }
 
-static void test_dedup_after_stemming(void **state) {
+static void test_dedup_after_stemming(void **state)
+{
     (void)state;
     expect_text("running runs run", "[\"run\"]");
     expect_text("cats dogs cat birds dog", "[\"cat\",\"dog\",\"bird\"]");
 }
 
 /* "zqaa zqab ..." (n words, each its own stem) and the JSON array of its first k. */
-static void make_words(int n, int k, char *text, size_t tsize, char *want, size_t wsize) {
+static void make_words(int n, int k, char *text, size_t tsize, char *want, size_t wsize)
+{
     size_t t = 0, w = 0;
     w += (size_t)snprintf(want + w, wsize - w, "[");
     for (int i = 0; i < n; i++) {
@@ -144,7 +155,8 @@ static void make_words(int n, int k, char *text, size_t tsize, char *want, size_
     snprintf(want + w, wsize - w, "]");
 }
 
-static void test_cap(void **state) {
+static void test_cap(void **state)
+{
     (void)state;
     char text[1024], want[1024];
     make_words(40, 32, text, sizeof text, want, sizeof want);
@@ -156,7 +168,8 @@ static void test_cap(void **state) {
     expect_text_lang("english", 2, "cats cat cats dogs birds", "[\"cat\",\"dog\"]");
 }
 
-static void test_empty(void **state) {
+static void test_empty(void **state)
+{
     (void)state;
     expect_text("", "[]");
     expect_text("!!! ... the 12 -- \U0001F642", "[]");
@@ -172,7 +185,8 @@ static void test_empty(void **state) {
 
 /* The ASCII fast path must agree with the utf8proc path: a no-break space (U+00A0, a separator)
  * between words sends the whole run through utf8proc. */
-static void test_ascii_fast_path_matches_utf8proc(void **state) {
+static void test_ascii_fast_path_matches_utf8proc(void **state)
+{
     (void)state;
     static const char *const words[] = {"Running", "CATS",  "Memories", "x86",   "IBM", "r2d2",
                                         "The",     "Zebra", "quickly",  "HELLO", "ab",  "Über"};
@@ -203,7 +217,8 @@ static void test_ascii_fast_path_matches_utf8proc(void **state) {
     eg_concepts_free(c);
 }
 
-static void test_reuse_and_long_words(void **state) {
+static void test_reuse_and_long_words(void **state)
+{
     (void)state;
     eg_concepts *c = NULL;
     assert_int_equal(eg_concepts_new(&c, NULL, 0), 0);
@@ -223,7 +238,8 @@ static void test_reuse_and_long_words(void **state) {
     eg_concepts_free(c);
 }
 
-static void test_buffer_cap_restores_output(void **state) {
+static void test_buffer_cap_restores_output(void **state)
+{
     (void)state;
     eg_concepts *c = NULL;
     assert_int_equal(eg_concepts_new(&c, "english", 0), 0);
@@ -238,7 +254,8 @@ static void test_buffer_cap_restores_output(void **state) {
     eg_concepts_free(c);
 }
 
-static void test_json_concepts(void **state) {
+static void test_json_concepts(void **state)
+{
     (void)state;
     expect_json(0,
                 "{\"concepts\": [\"Memory\", \"sleep\", 42, -7, 1.5, 0.1, 2.0, 1e300, true, "
@@ -254,7 +271,8 @@ static void test_json_concepts(void **state) {
     expect_json(0, "{\"concepts\": [null, false]}", 1, "<<[]");
 }
 
-static void test_json_no_concepts(void **state) {
+static void test_json_no_concepts(void **state)
+{
     (void)state;
     expect_json(0, "{\"concepts\": \"memory\"}", 0, "<<");
     expect_json(0, "{\"concepts\": {\"0\": \"memory\"}}", 0, "<<");
@@ -264,7 +282,8 @@ static void test_json_no_concepts(void **state) {
     expect_json(0, NULL, 0, "<<");
 }
 
-static void test_unknown_language(void **state) {
+static void test_unknown_language(void **state)
+{
     (void)state;
     eg_concepts *c = (eg_concepts *)1;
     eg_error_clear();
@@ -281,7 +300,8 @@ static void test_unknown_language(void **state) {
     eg_concepts_free(NULL);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_english_sentence),
         cmocka_unit_test(test_stopwords_dropped),

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "core/config.h"
+#include "engram/config.h"
 #include "engram/error.h"
 
 #include <fcntl.h>

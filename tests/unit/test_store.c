@@ -7,7 +7,7 @@
  * found, the index passes FTS5's integrity-check), the watermark's max semantics, quarantine
  * de-duplication, runs, the embedded source table, bulk mode, restaging, the staging export (exact
  * CSV header and rows ordered by memory_id, NULL vs empty), eg_store_mark_deleted with an id set,
- * and rollback leaving nothing behind.
+ * rollback leaving nothing behind, stats, and no cached statement left running after a commit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -929,6 +929,43 @@ static void test_stats(void **state)
     json_decref(o);
 }
 
+/* Names the first statement of the store's connection that is still running (stepped to a row,
+ * not reset), or returns NULL. */
+static const char *active_statement(eg_store *st)
+{
+    for (sqlite3_stmt *s = sqlite3_next_stmt(eg_store_db(st), NULL); s;
+         s = sqlite3_next_stmt(eg_store_db(st), s))
+        if (sqlite3_stmt_busy(s))
+            return sqlite3_sql(s);
+    return NULL;
+}
+
+/* After a commit no cached statement is left mid-step: one that is keeps a read transaction open
+ * on the WAL (checkpoints cannot reset it, so it grows in a long-lived process) and blocks schema
+ * changes such as bulk mode's DROP INDEX. */
+static void test_no_statement_left_active(void **state)
+{
+    fixture *f = *state;
+    int64_t now = T("2026-05-01T12:00:00Z");
+    int changed;
+    eg_staged g = staged(0.5, 0.9, 2, now, "fragment");
+    eg_record r = mk("a", "alpha", "2026-05-01T10:00:00Z");
+    assert_int_equal(eg_store_begin(f->st), 0);
+    put(f, &r, &g, "[]", now);
+    assert_int_equal(eg_store_source_put(f->st, &r, &changed), 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_null(active_statement(f->st));
+    /* the unchanged paths return early */
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(put(f, &r, &g, "[]", now), EG_PUT_UNCHANGED);
+    assert_int_equal(eg_store_source_put(f->st, &r, &changed), 0);
+    assert_int_equal(changed, 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    const char *sql = active_statement(f->st);
+    if (sql)
+        fail_msg("still active after commit: %s", sql);
+}
+
 /* stats' fts_indexed counts documents in the index, not rows of the memory table (a COUNT(*) on
  * an external-content FTS5 table reads the content table). */
 static void test_stats_fts_indexed(void **state)
@@ -975,6 +1012,7 @@ int main(void)
         T_(test_rollback_leaves_nothing),
         T_(test_stats),
         T_(test_stats_fts_indexed),
+        T_(test_no_statement_left_active),
     };
     return cmocka_run_group_tests(tests, 0, NULL);
 }

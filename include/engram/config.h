@@ -9,9 +9,10 @@
  * fine. The profile comes from --profile or ENGRAM_PROFILE.
  *
  * The config owns all its strings; eg_config_free releases them. After loading it is read-only.
+ * Public: embedders load a configuration this way too (the struct may grow between versions).
  */
-#ifndef EG_CORE_CONFIG_H
-#define EG_CORE_CONFIG_H
+#ifndef ENGRAM_CONFIG_H
+#define ENGRAM_CONFIG_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -58,7 +59,8 @@ typedef struct eg_config_args {
 } eg_config_args;
 
 /* Loads defaults, then the file (searched as above) and profile, then args. On error sets the
- * last error (file and line named) and returns EG_ECONFIG, EG_EPERM or EG_EIO; cfg is then freed. */
+ * last error (file and line named) and returns EG_ECONFIG, EG_EPERM or EG_EIO; cfg is then freed.
+ */
 int eg_config_load(eg_config *cfg, const eg_config_args *args);
 void eg_config_free(eg_config *cfg);
 

@@ -7,7 +7,7 @@
  * check, is rebuilt from the parsed options. A dbname that is itself a connection string (libpq
  * expands those) is looked into as well. This module does not connect and does not log.
  */
-#include "source/conninfo.h"
+#include "core/conninfo.h"
 
 #include "engram/error.h"
 
@@ -187,7 +187,7 @@ static void rebuild(const PQconninfoOption *opts, out_buf *o, int depth)
         first = false;
         out_puts(o, opt->keyword);
         out_put(o, "=", 1);
-        if (strcmp(opt->keyword, "password") == 0) {
+        if (strcmp(opt->keyword, "password") == 0 || strcmp(opt->keyword, "sslpassword") == 0) {
             out_puts(o, MASK);
         } else if (strcmp(opt->keyword, "dbname") == 0 && depth == 0 &&
                    looks_like_conninfo(opt->val)) {
@@ -232,13 +232,22 @@ static bool mask_holds(const char *s)
     return ok;
 }
 
+/* The client key's passphrase (sslpassword) is a secret too. */
+static bool has_sslpassword(const PQconninfoOption *opts)
+{
+    for (const PQconninfoOption *opt = opts; opt->keyword; opt++)
+        if (opt->val && opt->val[0] && strcmp(opt->keyword, "sslpassword") == 0)
+            return true;
+    return false;
+}
+
 static int mask_into(const char *s, out_buf *o, int depth)
 {
     PQconninfoOption *opts = PQconninfoParse(s, NULL);
     if (!opts)
         return EG_ECONFIG;
     size_t start = o->len;
-    if (uri_body(s)) {
+    if (uri_body(s) && !has_sslpassword(opts)) {
         mask_uri(s, o);
         bool holds = !o->overflow && mask_holds(o->p + start);
         o->len = holds ? o->len : start;
@@ -306,7 +315,10 @@ bool eg_conninfo_has_password(const char *conninfo)
     PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
     if (!opts) /* libpq rejects it: does it merely look like it holds a password? */
         return strcasestr(conninfo, "password") != NULL;
+    bool ssl = has_sslpassword(opts);
     PQconninfoFree(opts);
+    if (ssl)
+        return true;
     char *pw = eg__conninfo_password(conninfo);
     bool has = pw != NULL;
     free(pw);
