@@ -27,11 +27,15 @@ struct eg_idset {
 int eg_idset_new(eg_idset **out)
 {
     eg_idset *s = calloc(1, sizeof *s);
-    if (!s || !(s->slots = calloc(1024, sizeof *s->slots))) {
+    /* the arena exists from the start, so that even an empty id has an address to compare */
+    if (!s || !(s->slots = calloc(1024, sizeof *s->slots)) || !(s->arena = malloc(65536))) {
+        if (s)
+            free(s->slots);
         free(s);
         return eg_error_set(EG_ENOMEM, "out of memory creating an id set");
     }
     s->cap = 1024;
+    s->arena_cap = 65536;
     *out = s;
     return 0;
 }
@@ -102,7 +106,7 @@ static int insert(eg_idset *s, const char *id, size_t len, int64_t value, bool o
         return 0;
     }
     if (s->arena_len + len > s->arena_cap) {
-        size_t cap = s->arena_cap ? s->arena_cap * 2 : 65536;
+        size_t cap = s->arena_cap * 2;
         while (cap < s->arena_len + len)
             cap *= 2;
         char *p = realloc(s->arena, cap);
