@@ -47,7 +47,27 @@ typedef struct eg_config {
     /* ingest */
     int ingest_batch_rows;
 
-    unsigned char origin[64]; /* per key of the key table: 0 default, 1 file, 2 profile, 3 args */
+    /* the biological pipeline (SPEC §7); durations in µs */
+    int64_t wm_tick, wm_window, wm_tau;
+    int wm_capacity, wm_jitter;
+    int64_t stm_episode_gap, stm_duration;
+    double stm_min_overlap;
+    double hebbian_rate, hebbian_decay; /* decay per day */
+    int hebbian_max_concepts;           /* concepts per memory that take part in concept learning */
+    int64_t consolidation_interval;
+    double consolidation_threshold;
+    int consolidation_max_replays;
+    double forgetting_rate;
+    char *sleep_deep_text; /* "02:00-04:00" */
+    int sleep_deep_from, sleep_deep_to; /* seconds of the UTC day */
+    double homeostasis_max_out, homeostasis_target;
+    int rem_batch;
+
+    /* recall (SPEC §8) */
+    double recall_alpha, recall_beta, recall_gamma, recall_s_max, recall_tau, recall_noise;
+    double activation_decay; /* ACT-R d */
+
+    unsigned char origin[96]; /* per key of the key table: 0 default, 1 file, 2 profile, 3 args */
 } eg_config;
 
 /* What the command line gives; NULL fields were not given. */

@@ -13,13 +13,14 @@
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-enum ktype { K_STR, K_PATH, K_SOURCE, K_DURATION, K_INT, K_AGE };
+enum ktype { K_STR, K_PATH, K_SOURCE, K_DURATION, K_INT, K_AGE, K_DOUBLE, K_DAYRANGE };
 
 typedef struct key_def {
     const char *name;
@@ -55,6 +56,39 @@ static const key_def keys[] = {
     {"staging.max_concepts", K_INT, F(staging_max_concepts), "32", "concepts kept per memory"},
     {"ingest.batch_rows", K_INT, F(ingest_batch_rows), "10000",
      "rows per batch read from the source"},
+    {"wm.tick", K_DURATION, F(wm_tick), "60s", "working-memory attention tick (event time)"},
+    {"wm.window", K_DURATION, F(wm_window), "300s", "how long a presentation stays a candidate"},
+    {"wm.tau", K_DURATION, F(wm_tau), "300s", "decay time constant of a candidate's priority"},
+    {"wm.capacity", K_INT, F(wm_capacity), "7", "working-memory slots"},
+    {"wm.jitter", K_INT, F(wm_jitter), "0", "± slots of deterministic capacity jitter per tick"},
+    {"stm.episode_gap", K_DURATION, F(stm_episode_gap), "1800s", "gap that starts a new episode"},
+    {"stm.min_overlap", K_DOUBLE, F(stm_min_overlap), "0.05",
+     "concept Jaccard below which a new episode starts"},
+    {"stm.duration", K_DURATION, F(stm_duration), "1800s",
+     "time in short-term memory after which an item is ready"},
+    {"hebbian.rate", K_DOUBLE, F(hebbian_rate), "0.1", "learning rate eta"},
+    {"hebbian.decay", K_DOUBLE, F(hebbian_decay), "0.001", "edge weight decay per day (lambda)"},
+    {"hebbian.max_concepts", K_INT, F(hebbian_max_concepts), "8",
+     "concepts per memory in concept learning"},
+    {"consolidation.interval", K_DURATION, F(consolidation_interval), "1h", "replay interval"},
+    {"consolidation.threshold", K_DOUBLE, F(consolidation_threshold), "0.5",
+     "pre-strength that consolidates"},
+    {"consolidation.max_replays", K_INT, F(consolidation_max_replays), "3",
+     "further replays before forgetting"},
+    {"forgetting.rate", K_DOUBLE, F(forgetting_rate), "0.95", "strength kept per failed replay"},
+    {"sleep.deep", K_DAYRANGE, F(sleep_deep_text), "02:00-04:00",
+     "nightly deep-sleep window (UTC); replays every 15 min in it"},
+    {"homeostasis.max_out", K_DOUBLE, F(homeostasis_max_out), "10",
+     "largest sum of a concept's edge weights"},
+    {"homeostasis.target", K_DOUBLE, F(homeostasis_target), "0.5", "target mean edge weight"},
+    {"rem.batch", K_INT, F(rem_batch), "100", "long-term pairs sampled per REM phase"},
+    {"recall.alpha", K_DOUBLE, F(recall_alpha), "1.0", "weight of the lexical (BM25) term"},
+    {"recall.beta", K_DOUBLE, F(recall_beta), "1.0", "weight of spreading activation"},
+    {"recall.gamma", K_DOUBLE, F(recall_gamma), "0.2", "weight of base-level activation"},
+    {"recall.S", K_DOUBLE, F(recall_s_max), "2.0", "maximum associative strength S"},
+    {"recall.tau", K_DOUBLE, F(recall_tau), "-1.0", "retrieval threshold tau"},
+    {"recall.s", K_DOUBLE, F(recall_noise), "0.4", "activation noise s of P(recall)"},
+    {"activation.decay", K_DOUBLE, F(activation_decay), "0.5", "ACT-R base-level decay d"},
 };
 #undef F
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -153,6 +187,31 @@ static int set_value(eg_config *cfg, const key_def *k, const char *value, const 
                    eg_error_hint("use a number with a unit: 300ms, 5s, 5m, 2h, 7d"), EG_ECONFIG;
         *(int64_t *)(void *)slot(cfg, k) = us;
         return 0;
+    case K_DOUBLE: {
+        errno = 0;
+        double d = strtod(value, &end);
+        if (end == value || *end || errno || !isfinite(d))
+            return eg_error_set(EG_ECONFIG, "%s%s = \"%s\" is not a number", where, k->name,
+                                value);
+        *(double *)(void *)slot(cfg, k) = d;
+        return 0;
+    }
+    case K_DAYRANGE: {
+        int h1, m1, h2, m2, used = 0;
+        if (sscanf(value, "%d:%d-%d:%d%n", &h1, &m1, &h2, &m2, &used) != 4 ||
+            value[used] != '\0' || h1 < 0 || h1 > 24 || h2 < 0 || h2 > 24 || m1 < 0 || m1 > 59 ||
+            m2 < 0 || m2 > 59)
+            return eg_error_set(EG_ECONFIG, "%s%s = \"%s\" is not a time range like 02:00-04:00",
+                                where, k->name, value);
+        cfg->sleep_deep_from = h1 * 3600 + m1 * 60;
+        cfg->sleep_deep_to = h2 * 3600 + m2 * 60;
+        char *v = strdup(value);
+        if (!v)
+            return eg_error_set(EG_ENOMEM, "out of memory");
+        free(*slot(cfg, k));
+        *slot(cfg, k) = v;
+        return 0;
+    }
     case K_INT:
         errno = 0;
         n = strtol(value, &end, 10);
@@ -395,7 +454,7 @@ void eg_config_free(eg_config *cfg)
     if (!cfg)
         return;
     for (size_t i = 0; i < NKEYS; i++)
-        if (keys[i].type != K_DURATION && keys[i].type != K_INT) {
+        if (keys[i].type != K_DURATION && keys[i].type != K_INT && keys[i].type != K_DOUBLE) {
             free(*slot(cfg, &keys[i]));
             *slot(cfg, &keys[i]) = NULL;
         }
@@ -421,6 +480,9 @@ void eg_config_visit(const eg_config *cfg, eg_config_visit_fn fn, void *ud)
         }
         case K_INT:
             snprintf(val, sizeof val, "%d", *(int *)(void *)s);
+            break;
+        case K_DOUBLE:
+            snprintf(val, sizeof val, "%g", *(double *)(void *)s);
             break;
         case K_SOURCE:
             if (!*s)
