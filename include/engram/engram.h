@@ -75,6 +75,24 @@ int eg_ingest(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts,
 /* The report as JSON text (caller frees with free()). */
 char *eg_ingest_report_json(const eg_ingest_report *rep, int64_t now);
 
+/* ---- the biological pipeline (SPEC §7): engram run ---- */
+
+typedef struct eg_run_report {
+    eg_ingest_report ingest;
+    int64_t run_id;
+    int64_t memories;             /* staged memories the pipeline saw */
+    int64_t by_status[6];         /* staged, unattended, in_wm, in_stm, consolidated, forgotten */
+    int64_t episodes, assoc_edges, concept_edges, concepts, ltm, creative;
+    int64_t ticks, replays, rem_phases, homeostasis_phases;
+    double ms_load, ms_engine, ms_save, ms_total;
+} eg_run_report;
+
+/* Ingests and stages (like eg_ingest with restage), then moves every memory through the
+ * pipeline up to opts->now and saves the outcome in one transaction. */
+int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_run_report *rep);
+/* The pipeline part of the report as JSON text (caller frees). */
+char *eg_run_report_json(const eg_run_report *rep);
+
 /* ---- the embedded source (engram import / remember) ---- */
 
 typedef struct eg_import_report {

@@ -47,6 +47,8 @@ int eg_cli_config(eg_cli *cli, eg_config *cfg);
 int eg_cli_open(eg_cli *cli, eg_config *cfg, eg_store **st, int flags);
 /* Prints an ingest/run report (JSON with --json, nothing with --quiet). */
 void eg_cli_print_ingest(const eg_cli *cli, const char *what, const eg_ingest_report *r);
+/* Prints a run report: the ingest part, then the pipeline part. */
+void eg_cli_print_run(const eg_cli *cli, const eg_run_report *r);
 /* The shared body of `ingest` and `run`. */
 int eg_cli_ingest(eg_cli *cli, int argc, char **argv, const eg_command *self, bool restage);
 /* Prints v as one line of JSON on stdout and releases it. */

@@ -50,11 +50,16 @@ int eg_cli_ingest(eg_cli *cli, int argc, char **argv, const eg_command *self, bo
     bool tty = !cli->quiet && isatty(STDERR_FILENO);
     if (tty)
         o.progress = show_progress;
-    rc = eg_ingest(st, &cfg, &o, &rep);
+    eg_run_report run_rep;
+    rc = restage ? eg_run(st, &cfg, &o, &run_rep) : eg_ingest(st, &cfg, &o, &rep);
+    if (restage)
+        rep = run_rep.ingest;
     if (tty && rep.read >= 50000)
         fprintf(stderr, "\r%40s\r", "");
     if (rc)
         code = eg_cli_fail(rc);
+    else if (restage)
+        eg_cli_print_run(cli, &run_rep);
     else
         eg_cli_print_ingest(cli, self->name, &rep);
     eg_store_close(st);

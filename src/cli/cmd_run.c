@@ -4,9 +4,40 @@
  */
 #include "cli/cli.h"
 
+#include <stdlib.h>
+
 static int run(eg_cli *cli, int argc, char **argv)
 {
     return eg_cli_ingest(cli, argc, argv, &eg_cmd_run, true);
+}
+
+void eg_cli_print_run(const eg_cli *cli, const eg_run_report *r)
+{
+    if (cli->json) {
+        char *a = eg_ingest_report_json(&r->ingest, cli->now), *b = eg_run_report_json(r);
+        if (a && b)
+            printf("{\"ingest\":%s,\"pipeline\":%s}\n", a, b);
+        free(a);
+        free(b);
+        return;
+    }
+    eg_cli_print_ingest(cli, "run", &r->ingest);
+    if (cli->quiet)
+        return;
+    printf("  pipeline %lld memories: %lld consolidated, %lld forgotten, %lld in short-term, "
+           "%lld in working memory, %lld unattended, %lld waiting\n",
+           (long long)r->memories, (long long)r->by_status[4], (long long)r->by_status[5],
+           (long long)r->by_status[3], (long long)r->by_status[2], (long long)r->by_status[1],
+           (long long)r->by_status[0]);
+    printf("  network  %lld episodes, %lld concepts, %lld concept edges, %lld memory associations, "
+           "%lld long-term records, %lld creative associations\n",
+           (long long)r->episodes, (long long)r->concepts, (long long)r->concept_edges,
+           (long long)r->assoc_edges, (long long)r->ltm, (long long)r->creative);
+    printf("  phases   %lld attention ticks, %lld replays, %lld REM nights, %lld homeostasis weeks; "
+           "%.3f s (load %.3f, simulate %.3f, save %.3f)\n",
+           (long long)r->ticks, (long long)r->replays, (long long)r->rem_phases,
+           (long long)r->homeostasis_phases, r->ms_total / 1e3, r->ms_load / 1e3,
+           r->ms_engine / 1e3, r->ms_save / 1e3);
 }
 
 const eg_command eg_cmd_run = {
@@ -15,6 +46,9 @@ const eg_command eg_cmd_run = {
     "the main job: ingest, then stage every memory at --now",
     " [--full] [--json]\n\n"
     "Advances the store to --now (default: the wall clock): ingests new and changed rows from\n"
-    "the source like `engram ingest`, then recomputes the staging columns of every memory at\n"
-    "--now, all in one transaction. Running again at the same --now changes nothing.\n",
+    "the source like `engram ingest` and restages every memory at --now; then moves every\n"
+    "memory through the pipeline in event time — working memory, short-term episodes,\n"
+    "consolidation with Hebbian learning and forgetting, long-term memory, REM and\n"
+    "homeostasis — and saves the outcome in one transaction. Running again at the same\n"
+    "--now changes nothing.\n",
 };

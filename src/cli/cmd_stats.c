@@ -7,6 +7,7 @@
 #include "store/store.h"
 
 #include <getopt.h>
+#include <string.h>
 
 static void print_group(const char *title, json_t *obj)
 {
@@ -68,6 +69,19 @@ static int run(eg_cli *cli, int argc, char **argv)
     json_array_foreach(json_object_get(s, "watermarks"), i, w)
         printf("  watermark      %s: %s\n", json_string_value(json_object_get(w, "source")),
                json_string_value(json_object_get(w, "watermark")));
+    json_t *pl = json_object_get(s, "pipeline");
+    print_group("pipeline", json_object_get(pl, "by_status"));
+    printf("  network        %lld episodes, %lld concepts, %lld concept edges, %lld memory "
+           "associations, %lld long-term, %lld creative, %lld recalls\n",
+           (long long)json_integer_value(json_object_get(pl, "episodes")),
+           (long long)json_integer_value(json_object_get(pl, "concepts")),
+           (long long)json_integer_value(json_object_get(pl, "concept_edges")),
+           (long long)json_integer_value(json_object_get(pl, "memory_associations")),
+           (long long)json_integer_value(json_object_get(pl, "long_term")),
+           (long long)json_integer_value(json_object_get(pl, "creative_associations")),
+           (long long)json_integer_value(json_object_get(pl, "recalls")));
+    if (json_is_string(json_object_get(pl, "checkpoint")))
+        printf("  checkpoint     %s\n", json_string_value(json_object_get(pl, "checkpoint")));
     json_t *lr = json_object_get(s, "last_run");
     if (json_is_object(lr)) {
         json_t *rep = json_object_get(lr, "report");
@@ -76,11 +90,27 @@ static int run(eg_cli *cli, int argc, char **argv)
                json_string_value(json_object_get(lr, "command")),
                json_string_value(json_object_get(lr, "now")),
                json_string_value(json_object_get(lr, "outcome")));
-        if (json_is_object(rep))
-            printf(", read %lld, staged %lld, took %.3f s",
+        json_t *ms = json_object_get(rep, "ms");
+        if (json_is_object(rep) && json_object_get(rep, "read"))
+            printf(", read %lld, staged %lld",
                    (long long)json_integer_value(json_object_get(rep, "read")),
-                   (long long)json_integer_value(json_object_get(rep, "staged")),
-                   json_number_value(json_object_get(json_object_get(rep, "ms"), "total")) / 1e3);
+                   (long long)json_integer_value(json_object_get(rep, "staged")));
+        if (json_is_object(rep) && json_object_get(rep, "ticks"))
+            printf(", %lld ticks, %lld replays",
+                   (long long)json_integer_value(json_object_get(rep, "ticks")),
+                   (long long)json_integer_value(json_object_get(rep, "replays")));
+        if (json_is_object(ms)) {
+            printf(", took %.3f s (", json_number_value(json_object_get(ms, "total")) / 1e3);
+            const char *k;
+            json_t *v;
+            int first = 1;
+            json_object_foreach(ms, k, v) if (strcmp(k, "total"))
+            {
+                printf("%s%s %.3f", first ? "" : ", ", k, json_number_value(v) / 1e3);
+                first = 0;
+            }
+            printf(")");
+        }
         printf("\n");
         if (json_object_get(lr, "error"))
             printf("                 error: %s\n", json_string_value(json_object_get(lr, "error")));

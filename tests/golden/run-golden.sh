@@ -32,6 +32,7 @@ sed -E -i \
   -e 's/"ms":\{[^}]*\}/"ms":{}/g' \
   -e 's/"(started_at|finished_at)":"[^"]*"/"\1":"T"/g' \
   -e 's/took [0-9]+\.[0-9]+ s/took N s/g' \
+  -e 's/; [0-9]+\.[0-9]+ s \(load [0-9.]+, simulate [0-9.]+, save [0-9.]+\)/; N s/' \
   "$actual"
 if [ "${GOLDEN_UPDATE:-0}" = 1 ]; then
   cp "$actual" "$out_file"

@@ -24,7 +24,7 @@ q -c "INSERT INTO $S.memories
         FROM generate_series(1, 3000) g"
 run "${E[@]}" --now 2026-11-20T00:00:00Z run --json
 check "first run succeeds" 0 $?
-num() { sed -E "s/^[{][^{]*\"$1\":([0-9]+).*/\\1/" "$T/last"; } # num FIELD: a top-level count of the last JSON report
+num() { sed -E "s/^[{](\"ingest\":[{])?[^{]*\"$1\":([0-9]+).*/\\2/" "$T/last"; } # num FIELD: a top-level count of the last JSON report
 check "first run reads every row" 3000 "$(num read)"
 check "store holds every row" 3000 "$(sqlite3 "$T/s.db" 'SELECT count(*) FROM memory')"
 

@@ -1,0 +1,58 @@
+/*
+ * homeostasis.c — weekly synaptic homeostasis of the concept graph (SPEC §7.5), Sundays 03:00.
+ *
+ * Per concept (in id order), when the sum of its edge weights exceeds homeostasis.max_out, its
+ * edges are scaled down to that sum; then, when the mean weight of all live edges exceeds
+ * 1.5·homeostasis.target, every edge is scaled by target/mean; edges below 0.01 that were not
+ * co-activated for 30 days are pruned. Long-term memories whose retrieval strength is above 0.8
+ * at that moment are damped by 0.9 (their `damping` factor). Column ranks are recomputed at the
+ * end of the run (long_term.c).
+ */
+#include "stage/engine.h"
+
+#include "engram/error.h"
+
+#include "util/timeutil.h"
+
+int eg__homeostasis(eg_model *md, const eg_config *cfg, int64_t T)
+{
+    eg_graph *g = &md->concepts;
+    for (size_t c = 0; c < g->nodes; c++) {
+        double sum = 0;
+        for (uint32_t k = 0; k < g->adj_n[c]; k++)
+            if (!g->e[g->adj[c][k]].dead)
+                sum += g->e[g->adj[c][k]].w;
+        if (sum <= cfg->homeostasis_max_out)
+            continue;
+        double f = cfg->homeostasis_max_out / sum;
+        for (uint32_t k = 0; k < g->adj_n[c]; k++)
+            g->e[g->adj[c][k]].w = (float)(g->e[g->adj[c][k]].w * f);
+    }
+    double sum = 0;
+    size_t live = 0;
+    for (size_t k = 0; k < g->n; k++)
+        if (!g->e[k].dead) {
+            sum += g->e[k].w;
+            live++;
+        }
+    if (live && sum / live > 1.5 * cfg->homeostasis_target) {
+        double f = cfg->homeostasis_target / (sum / live);
+        for (size_t k = 0; k < g->n; k++)
+            g->e[k].w = (float)(g->e[k].w * f);
+    }
+    int64_t stale = T - 30 * EG_USEC_PER_DAY;
+    for (size_t k = 0; k < g->n; k++)
+        if (!g->e[k].dead && g->e[k].w < 0.01f && g->e[k].last_at < stale)
+            g->e[k].dead = true;
+    /* the communities REM samples from are refreshed weekly */
+    int rc = eg__communities(md);
+    if (rc)
+        return rc;
+    /* long-term retrieval strengths above 0.8 are damped */
+    for (size_t i = 0; i < md->n; i++) {
+        eg_mem *m = &md->m[i];
+        if (m->status == EG_MS_CONSOLIDATED && eg__retrieval_strength(md, (uint32_t)i, 1, T) > 0.8)
+            m->damping *= 0.9f;
+    }
+    return 0;
+}

@@ -1,0 +1,222 @@
+/*
+ * long_term.c — the neocortical semantic network (SPEC §7.4), computed at `now` for every
+ * consolidated memory, and the concept communities it is organised by.
+ *
+ * Communities: label propagation on the live concept graph, nodes in id order, each taking the
+ * label with the largest total edge weight among its neighbours (ties: smallest label), until
+ * stable or 20 rounds; a community is named by its most central concept (largest weighted
+ * degree, ties: smallest id). A memory's semantic category is the community most of its concepts
+ * belong to. Then per memory: knowledge type and cortical region (procedural → motor, else the
+ * feature's region hint), abstraction level, minicolumn = xxh64(category "::" region) % 1000,
+ * macrocolumn = xxh64(region) % 100, column rank by consolidated strength within (category,
+ * region), retrieval strength
+ *   (0.3·consolidated + 0.2/√rank + 0.3·exp(−age since consolidation / 30 d)
+ *    + 0.2·ln(1 + recalls)/ln(100)) · damping,
+ * memory age bucket and consolidation state.
+ */
+#include "stage/engine.h"
+
+#include "engram/error.h"
+#include "util/timeutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+static const char *const regions[] = {"association", "motor", "sensory", "prefrontal"};
+static const char *const knowledge[] = {"declarative", "procedural", "conditional"};
+
+int eg__communities(eg_model *md)
+{
+    const eg_graph *g = &md->concepts;
+    size_t nc = md->nconcepts;
+    uint32_t *label = malloc((nc ? nc : 1) * sizeof *label);
+    double *acc = calloc(nc ? nc : 1, sizeof *acc), *deg = calloc(nc ? nc : 1, sizeof *deg);
+    uint32_t *touched = malloc((nc ? nc : 1) * sizeof *touched);
+    int rc = 0;
+    if (!label || !acc || !deg || !touched) {
+        rc = eg_error_set(EG_ENOMEM, "out of memory finding communities");
+        goto done;
+    }
+    for (size_t c = 0; c < nc; c++)
+        label[c] = (uint32_t)c;
+    for (int round = 0; round < 20; round++) {
+        bool changed = false;
+        for (size_t c = 0; c < nc && c < g->nodes; c++) {
+            size_t nt = 0;
+            for (uint32_t k = 0; k < g->adj_n[c]; k++) {
+                const eg_edge *e = &g->e[g->adj[c][k]];
+                if (e->dead || e->w <= 0)
+                    continue;
+                uint32_t l = label[e->a == c ? e->b : e->a];
+                if (acc[l] == 0)
+                    touched[nt++] = l;
+                acc[l] += e->w;
+            }
+            uint32_t best = label[c];
+            double bw = 0;
+            for (size_t t = 0; t < nt; t++) {
+                uint32_t l = touched[t];
+                if (acc[l] > bw || (acc[l] == bw && l < best)) {
+                    bw = acc[l];
+                    best = l;
+                }
+            }
+            for (size_t t = 0; t < nt; t++)
+                acc[touched[t]] = 0;
+            if (nt && best != label[c]) {
+                label[c] = best;
+                changed = true;
+            }
+        }
+        if (!changed)
+            break;
+    }
+    /* name each community by its most central concept */
+    for (size_t k = 0; k < g->n; k++)
+        if (!g->e[k].dead) {
+            deg[g->e[k].a] += g->e[k].w;
+            deg[g->e[k].b] += g->e[k].w;
+        }
+    uint32_t *central = touched; /* reuse: label -> central concept */
+    for (size_t c = 0; c < nc; c++)
+        central[c] = UINT32_MAX;
+    for (size_t c = 0; c < nc; c++) {
+        uint32_t l = label[c], cur = central[l];
+        if (cur == UINT32_MAX || deg[c] > deg[cur] || (deg[c] == deg[cur] && c < cur))
+            central[l] = (uint32_t)c;
+    }
+    free(md->community);
+    md->community = label;
+    for (size_t c = 0; c < nc; c++)
+        md->community[c] = central[md->community[c]];
+    label = NULL;
+done:
+    free(label);
+    free(acc);
+    free(deg);
+    free(touched);
+    return rc;
+}
+
+double eg__retrieval_strength(const eg_model *md, uint32_t x, int rank, int64_t at)
+{
+    const eg_mem *m = &md->m[x];
+    double age_days = (double)(at - m->consolidated_at) / (double)EG_USEC_PER_DAY;
+    if (age_days < 0)
+        age_days = 0;
+    double rs = 0.3 * m->consolidated_strength + 0.2 / sqrt(rank > 0 ? rank : 1) +
+                0.3 * exp(-age_days / 30.0) + 0.2 * log1p(m->recalls) / log(100.0);
+    return rs * m->damping;
+}
+
+/* the community most of x's concepts belong to (ties: smallest), UINT32_MAX if none */
+static uint32_t category_of(const eg_model *md, uint32_t x)
+{
+    const eg_mem *m = &md->m[x];
+    uint32_t best = UINT32_MAX;
+    int bestn = 0;
+    for (uint16_t i = 0; i < m->c_n; i++) {
+        uint32_t l = md->community[md->mc[m->c_off + i]];
+        int cnt = 0;
+        for (uint16_t j = 0; j < m->c_n; j++)
+            cnt += md->community[md->mc[m->c_off + j]] == l;
+        if (cnt > bestn || (cnt == bestn && l < best)) {
+            best = l;
+            bestn = cnt;
+        }
+    }
+    return best;
+}
+
+static int cmp_ltm(const void *a, const void *b, void *arg)
+{
+    const eg_model *md = arg;
+    const eg_ltm *x = a, *y = b;
+    if (x->category != y->category)
+        return x->category < y->category ? -1 : 1;
+    if (x->region != y->region)
+        return x->region - y->region;
+    float sx = md->m[x->mem].consolidated_strength, sy = md->m[y->mem].consolidated_strength;
+    if (sx != sy)
+        return sx > sy ? -1 : 1;
+    return strcmp(eg_model_id(md, x->mem), eg_model_id(md, y->mem));
+}
+
+static int degree(const eg_model *md, uint32_t x)
+{
+    const eg_graph *g = &md->assoc;
+    int d = 0;
+    for (uint32_t k = 0; x < g->nodes && k < g->adj_n[x]; k++)
+        d += !g->e[g->adj[x][k]].dead && g->e[g->adj[x][k]].w > 0;
+    return d;
+}
+
+int eg__long_term(eg_model *md, const eg_config *cfg, int64_t now)
+{
+    (void)cfg;
+    int rc = eg__communities(md);
+    if (rc)
+        return rc;
+    free(md->ltm);
+    md->ltm = NULL;
+    md->nltm = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < md->n; i++)
+        n += md->m[i].status == EG_MS_CONSOLIDATED;
+    if (!n)
+        return 0;
+    md->ltm = calloc(n, sizeof *md->ltm);
+    if (!md->ltm)
+        return eg_error_set(EG_ENOMEM, "out of memory building long-term memory");
+    for (size_t i = 0; i < md->n; i++) {
+        const eg_mem *m = &md->m[i];
+        if (m->status != EG_MS_CONSOLIDATED)
+            continue;
+        eg_ltm *l = &md->ltm[md->nltm++];
+        l->mem = (uint32_t)i;
+        l->category = category_of(md, (uint32_t)i);
+        l->knowledge_type = m->knowledge_type < 3 ? m->knowledge_type : 0;
+        l->region = l->knowledge_type == 1 ? 1 : (m->region < 4 ? m->region : 0);
+        l->abstraction = m->abstraction ? m->abstraction : 3;
+    }
+    qsort_r(md->ltm, md->nltm, sizeof *md->ltm, cmp_ltm, md);
+    char key[600];
+    for (size_t k = 0; k < md->nltm; k++) {
+        eg_ltm *l = &md->ltm[k];
+        const eg_mem *m = &md->m[l->mem];
+        bool first = k == 0 || md->ltm[k - 1].category != l->category ||
+                     md->ltm[k - 1].region != l->region;
+        l->column_rank = first ? 1 : md->ltm[k - 1].column_rank + 1;
+        const char *cat = l->category == UINT32_MAX ? "" : eg_model_concept(md, l->category);
+        const char *reg = regions[l->region];
+        int len = snprintf(key, sizeof key, "%s::%s", cat, reg);
+        l->minicolumn = (int)(XXH64(key, (size_t)(len < (int)sizeof key ? len : (int)sizeof key - 1),
+                                    0) %
+                              1000);
+        l->macrocolumn = (int)(XXH64(reg, strlen(reg), 0) % 100);
+        l->retrieval_strength = eg__retrieval_strength(md, l->mem, l->column_rank, now);
+        int64_t age = now - m->t0;
+        l->memory_age = age < EG_USEC_PER_DAY         ? "recent"
+                        : age < 7 * EG_USEC_PER_DAY  ? "week_old"
+                        : age < 30 * EG_USEC_PER_DAY ? "month_old"
+                                                     : "remote";
+        l->state = l->abstraction >= 4             ? "schematized"
+                   : degree(md, l->mem) > 5         ? "integrated"
+                   : l->abstraction >= 3            ? "semantic"
+                                                    : "episodic_trace";
+    }
+    return 0;
+}
+
+const char *eg__region_name(int r)
+{
+    return r >= 0 && r < 4 ? regions[r] : "association";
+}
+
+const char *eg__knowledge_name(int k)
+{
+    return k >= 0 && k < 3 ? knowledge[k] : "declarative";
+}

@@ -1,0 +1,114 @@
+/*
+ * rem.c — nightly REM creative associations (SPEC §7.5), at 04:00.
+ *
+ * A deterministic sample (seeded by the night's time) of up to rem.batch pairs of long-term
+ * memories from different semantic categories is searched for a two-step path x – z – y in the
+ * concept graph, x a concept of the first memory, y of the second. The best bridge z gives
+ *   plausibility = sqrt(w_xz · w_zy) / max edge weight   (bridge strength, relative)
+ *   novelty      = 1 − w_xy (the direct edge, 0 if none)
+ *   strength     = 0.8 · (0.4·s_a + 0.4·s_b + 0.2)       (s: consolidated strengths)
+ * and a creative association is recorded when strength > 0.4 and plausibility > 0.6.
+ * Categories are the communities last computed (long_term.c, refreshed weekly).
+ */
+#include "stage/engine.h"
+
+#include "engram/error.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+static uint32_t category_of(const eg_model *md, uint32_t x)
+{
+    const eg_mem *m = &md->m[x];
+    if (!m->c_n || !md->community)
+        return UINT32_MAX;
+    return md->community[md->mc[m->c_off]];
+}
+
+static double edge_w(const eg_graph *g, uint32_t a, uint32_t b)
+{
+    uint32_t k = eg_pairmap_get(&g->map, a, b);
+    return k == UINT32_MAX || g->e[k].dead ? 0 : g->e[k].w;
+}
+
+int eg__rem(eg_model *md, const eg_config *cfg, int64_t T)
+{
+    const eg_graph *g = &md->concepts;
+    uint32_t *ltm = NULL;
+    size_t n = 0;
+    int rc = 0;
+    double wmax = 0;
+    for (size_t k = 0; k < g->n; k++)
+        if (!g->e[k].dead && g->e[k].w > wmax)
+            wmax = g->e[k].w;
+    if (wmax <= 0)
+        return 0;
+    if (!md->community && (rc = eg__communities(md)))
+        return rc;
+    ltm = malloc(md->n * sizeof *ltm);
+    if (!ltm)
+        return eg_error_set(EG_ENOMEM, "out of memory in REM");
+    for (size_t i = 0; i < md->n; i++)
+        if (md->m[i].status == EG_MS_CONSOLIDATED && md->m[i].c_n)
+            ltm[n++] = (uint32_t)i;
+    uint64_t seed = (uint64_t)T;
+    int recorded = 0;
+    for (int attempt = 0; n >= 2 && attempt < cfg->rem_batch && recorded < cfg->rem_batch;
+         attempt++) {
+        uint32_t a = ltm[splitmix(&seed) % n], b = ltm[splitmix(&seed) % n];
+        if (a == b || category_of(md, a) == category_of(md, b))
+            continue;
+        const eg_mem *ma = &md->m[a], *mb = &md->m[b];
+        double best = 0;
+        uint32_t bz = 0, bx = 0, by = 0;
+        int na = ma->c_n < cfg->hebbian_max_concepts ? ma->c_n : cfg->hebbian_max_concepts;
+        int nb = mb->c_n < cfg->hebbian_max_concepts ? mb->c_n : cfg->hebbian_max_concepts;
+        for (int i = 0; i < na; i++) {
+            uint32_t x = md->mc[ma->c_off + i];
+            for (uint32_t k = 0; x < g->nodes && k < g->adj_n[x]; k++) {
+                const eg_edge *e = &g->e[g->adj[x][k]];
+                if (e->dead)
+                    continue;
+                uint32_t z = e->a == x ? e->b : e->a;
+                for (int j = 0; j < nb; j++) {
+                    uint32_t y = md->mc[mb->c_off + j];
+                    if (y == x || y == z)
+                        continue;
+                    double wzy = edge_w(g, z, y);
+                    double bridge = sqrt(e->w * wzy);
+                    if (bridge > best) {
+                        best = bridge;
+                        bz = z;
+                        bx = x;
+                        by = y;
+                    }
+                }
+            }
+        }
+        if (best <= 0)
+            continue;
+        double plaus = best / wmax, novelty = 1 - edge_w(g, bx, by);
+        double strength = 0.8 * (0.4 * ma->consolidated_strength + 0.4 * mb->consolidated_strength +
+                                 0.2);
+        if (strength <= 0.4 || plaus <= 0.6)
+            continue;
+        if (EG_GROW(md->cr, md->capcr, md->ncr + 1)) {
+            rc = EG_ENOMEM;
+            break;
+        }
+        md->cr[md->ncr++] = (eg_creative){.a = a < b ? a : b, .b = a < b ? b : a, .at = T,
+                                          .bridge = bz, .x = bx, .y = by, .novelty = novelty,
+                                          .plausibility = plaus, .strength = strength};
+        recorded++;
+    }
+    free(ltm);
+    return rc;
+}

@@ -1,0 +1,19 @@
+/*
+ * pipeline.h — loading the engine's inputs from the store and saving its outputs (see
+ * pipeline.c). Both run inside the caller's transaction.
+ */
+#ifndef EG_STORE_PIPELINE_H
+#define EG_STORE_PIPELINE_H
+
+#include "stage/engine.h"
+#include "store/store.h"
+
+/* Adds every staged memory created up to now (with features, concepts, update and recall
+ * presentations) to md, in rowid order. */
+int eg_store_load_model(eg_store *st, eg_model *md, int64_t now);
+/* Replaces the pipeline's outputs with md's and records now as the checkpoint. */
+int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now);
+/* The last run's now, if any. */
+int eg_store_checkpoint(eg_store *st, int64_t *at, bool *found);
+
+#endif

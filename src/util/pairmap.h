@@ -1,0 +1,26 @@
+/*
+ * pairmap.h — an open-addressing hash map from a pair of 32-bit ids (a < b) to a 32-bit index,
+ * for the edge tables of the association graphs. It stores keys and indexes only; the caller
+ * keeps the edge data in its own arrays. Lookups never allocate; inserts grow the table.
+ */
+#ifndef EG_UTIL_PAIRMAP_H
+#define EG_UTIL_PAIRMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct eg_pairmap {
+    uint64_t *keys; /* 0 = empty (ids are stored +1) */
+    uint32_t *vals;
+    size_t cap, n;
+} eg_pairmap;
+
+void eg_pairmap_init(eg_pairmap *m);
+void eg_pairmap_free(eg_pairmap *m);
+/* The index stored for (a, b) (order does not matter), or UINT32_MAX. */
+uint32_t eg_pairmap_get(const eg_pairmap *m, uint32_t a, uint32_t b);
+/* Stores index v for (a, b); returns 0 or EG_ENOMEM. */
+int eg_pairmap_put(eg_pairmap *m, uint32_t a, uint32_t b, uint32_t v);
+
+#endif
