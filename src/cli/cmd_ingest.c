@@ -19,7 +19,8 @@ static void show_progress(int64_t rows, void *ud)
 
 int eg_cli_ingest(eg_cli *cli, int argc, char **argv, const eg_command *self, bool restage)
 {
-    static const struct option opts[] = {EG_CLI_COMMON_OPTS, {"full", 0, NULL, 'F'}, {0}};
+    static const struct option opts[] = {EG_CLI_COMMON_OPTS, {"full", 0, NULL, 'F'},
+                                         {"rebuild", 0, NULL, 'R'}, {0}};
     eg_ingest_opts o = {.now = cli->now, .restage = restage, .command = self->name};
     eg_ingest_report rep;
     eg_config cfg;
@@ -37,6 +38,11 @@ int eg_cli_ingest(eg_cli *cli, int argc, char **argv, const eg_command *self, bo
             break;
         case 'F':
             o.full = true;
+            break;
+        case 'R':
+            if (!restage)
+                return eg_cli_usage(self->name, "--rebuild is an option of `engram run`");
+            o.full = o.rebuild = true;
             break;
         default:
             return eg_cli_usage(self->name, "unknown option or missing value: \"%s\"",

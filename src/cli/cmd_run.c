@@ -44,11 +44,12 @@ const eg_command eg_cmd_run = {
     "run",
     run,
     "the main job: ingest, then stage every memory at --now",
-    " [--full] [--json]\n\n"
+    " [--full] [--rebuild] [--json]\n\n"
     "Advances the store to --now (default: the wall clock): ingests new and changed rows from\n"
     "the source like `engram ingest` and restages every memory at --now; then moves every\n"
     "memory through the pipeline in event time — working memory, short-term episodes,\n"
     "consolidation with Hebbian learning and forgetting, long-term memory, REM and\n"
     "homeostasis — and saves the outcome in one transaction. Running again at the same\n"
-    "--now changes nothing.\n",
+    "--now changes nothing. --full rescans the source (and reports rows gone from it);\n"
+    "--rebuild also restages every memory, as a new store would.\n",
 };

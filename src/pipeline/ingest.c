@@ -349,7 +349,7 @@ static int one_attempt(ingest_ctx *c, eg_source **srcp)
     }
     if (o->restage) {
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        rc = eg_store_restage(c->st, o->now, restage_one, c, &rep->restaged);
+        rc = eg_store_restage(c->st, o->now, o->rebuild, restage_one, c, &rep->restaged);
         rep->ms_restage = ms_since(&t0);
         if (rc)
             return rc;

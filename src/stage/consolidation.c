@@ -96,6 +96,8 @@ static int replay(eg_model *md, const eg_config *cfg, uint32_t x, int64_t T, boo
     if (EG_GROW(md->rep, md->caprep, md->nrep + 1))
         return EG_ENOMEM;
     md->rep[md->nrep++] = (eg_presentation){.at = T, .mem = x, .kind = EG_PRES_REPLAYED};
+    if (md->hooks && md->hooks->replay)
+        md->hooks->replay(md->hooks->ud, T, x, assoc, n);
     for (int k = 0; k < n; k++)
         if ((rc = eg__coactivate(md, cfg, x, assoc[k], m->strength, strength_of(&md->m[assoc[k]]),
                                  T)))

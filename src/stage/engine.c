@@ -450,7 +450,7 @@ int eg_engine_run(eg_model *md, const eg_config *cfg, int64_t now)
     uint32_t *stamp = NULL; /* the tick in which a memory was last made a candidate */
     size_t nheld = 0, capc = 0;
     size_t cap_slots = (size_t)(cfg->wm_capacity + cfg->wm_jitter + 1);
-    md->ticks = md->replays_done = md->rem_phases = md->homeostasis_phases = 0;
+    md->ticks = md->replays_done = md->rem_phases = md->homeostasis_phases = md->max_held = 0;
 
     if ((rc = eg__graph_nodes(&md->assoc, md->n)) ||
         (rc = eg__graph_nodes(&md->concepts, md->nconcepts)))
@@ -558,6 +558,10 @@ int eg_engine_run(eg_model *md, const eg_config *cfg, int64_t now)
                         goto done;
             memcpy(held, next_held, nnext * sizeof *held);
             nheld = nnext;
+            if ((int64_t)nheld > md->max_held)
+                md->max_held = (int64_t)nheld;
+            if (md->hooks && md->hooks->tick)
+                md->hooks->tick(md->hooks->ud, T, held, nheld);
             nleft += nleft2;
             for (size_t k = 0; k < nleft; k++)
                 if ((rc = eg__stm_encode(md, cfg, left[k], T)))
@@ -577,11 +581,29 @@ int eg_engine_run(eg_model *md, const eg_config *cfg, int64_t now)
         if (T == t_homeo) {
             if ((rc = eg__homeostasis(md, cfg, T)))
                 goto done;
+            if (md->hooks && md->hooks->homeostasis)
+                md->hooks->homeostasis(md->hooks->ud, T, md);
             md->homeostasis_phases++;
             t_homeo = next_weekly(T);
         }
     }
-    rc = eg__long_term(md, cfg, now);
+    /* every memory still on its way says where it stands at now */
+    for (size_t i = 0; i < md->n && !rc; i++) {
+        const eg_mem *m = &md->m[i];
+        if (m->status == EG_MS_STAGED)
+            rc = eg__journey(md, (uint32_t)i, now, "working_memory", "waiting",
+                             "presented at %lld s, not yet attended at now",
+                             (long long)(m->last_presented / EG_USEC_PER_SEC));
+        else if (m->status == EG_MS_IN_WM)
+            rc = eg__journey(md, (uint32_t)i, now, "working_memory", "held",
+                             "held in working memory at now (%d ticks, best slot %d)", m->wm_ticks,
+                             m->best_slot);
+        else if (m->status == EG_MS_IN_STM)
+            rc = eg__journey(md, (uint32_t)i, now, "short_term", "waiting",
+                             "in short-term memory at now, %d replays so far", m->replays);
+    }
+    if (!rc)
+        rc = eg__long_term(md, cfg, now);
 done:
     free(cand);
     free(held);

@@ -135,7 +135,18 @@ typedef struct eg_creative {
     double novelty, plausibility, strength;
 } eg_creative;
 
+struct eg_model;
+
+/* Observers for tests and tracing: called as the simulation runs (all optional). */
+typedef struct eg_engine_hooks {
+    void *ud;
+    void (*tick)(void *ud, int64_t T, const uint32_t *held, size_t n);
+    void (*replay)(void *ud, int64_t T, uint32_t mem, const uint32_t *assoc, int n);
+    void (*homeostasis)(void *ud, int64_t T, const struct eg_model *md);
+} eg_engine_hooks;
+
 typedef struct eg_model {
+    const eg_engine_hooks *hooks;
     eg_mem *m;
     size_t n, cap;
     eg_buf text;           /* ids and concept names */
@@ -175,6 +186,7 @@ typedef struct eg_model {
 
     /* counters of the last run */
     int64_t ticks, replays_done, rem_phases, homeostasis_phases;
+    int64_t max_held; /* the most items working memory held in one tick */
 } eg_model;
 
 void eg_model_init(eg_model *md);

@@ -4,9 +4,9 @@
  * valence and its cue roles (lexicon.h lists the roles and every other weight).
  *
  * Entries are folded (lower case) and matched on whole words, never stemmed: list each inflection
- * that should count ("worried", "worry", "worrying"). Words with no weight and no role are
- * function words, listed only so that a capitalised "The" or "When" is never taken for an entity.
- * Keep both tables sorted (test_features checks it); docs/stages/features.md is the tuning guide.
+ * that should count ("worried", "worry", "worrying"). EG_LX_FUNCTION words carry no cue: they are
+ * listed only so that a capitalised "The" or "How" is never taken for an entity. Keep both tables
+ * sorted (test_features checks it); docs/stages/features.md is the tuning guide.
  */
 #include "stage/lexicon.h"
 

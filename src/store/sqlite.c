@@ -497,7 +497,8 @@ int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *g,
     return 0;
 }
 
-int eg_store_restage(eg_store *st, int64_t now, eg_restage_fn fn, void *ud, int64_t *visited)
+int eg_store_restage(eg_store *st, int64_t now, bool all, eg_restage_fn fn, void *ud,
+                     int64_t *visited)
 {
     sqlite3_stmt *sel = NULL;
     eg_buf concepts;
@@ -507,12 +508,13 @@ int eg_store_restage(eg_store *st, int64_t now, eg_restage_fn fn, void *ud, int6
     if (sqlite3_prepare_v2(st->db,
                            "SELECT rowid, id, content, created_at, updated_at, metadata, "
                            "concepts IS NULL FROM memory WHERE deleted_at_source IS NULL "
-                           "AND processed_at IS NOT ?1 ORDER BY rowid",
+                           "AND (processed_at IS NOT ?1 OR ?2) ORDER BY rowid",
                            -1, &sel, NULL) != SQLITE_OK) {
         rc = db_error(st, "could not read memories to restage");
         goto done;
     }
     sqlite3_bind_int64(sel, 1, now); /* rows staged at this clock already are up to date */
+    sqlite3_bind_int(sel, 2, all);
     int step;
     while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
         eg_record r = {0};

@@ -61,11 +61,12 @@ int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *s,
                         eg_put_result *result);
 
 /* Recomputes the staging columns of every memory at now (the run's clock), except those already
- * staged at now. The callback stages a
+ * staged at now (all: every one, for --rebuild). The callback stages a
  * record; rows it skips get status skipped. Returns the number of rows visited in *visited. */
 typedef int (*eg_restage_fn)(const eg_record *r, eg_staged *out, eg_buf *concepts, void *ud);
 /* concepts is NULL when the row already has its concepts (they do not depend on now). */
-int eg_store_restage(eg_store *st, int64_t now, eg_restage_fn fn, void *ud, int64_t *visited);
+int eg_store_restage(eg_store *st, int64_t now, bool all, eg_restage_fn fn, void *ud,
+                     int64_t *visited);
 
 /* Marks memories of source_system whose id is not in seen as deleted
  * at the source at now; returns how many in *n and up to 5 example ids appended to examples. */

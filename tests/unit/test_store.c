@@ -627,7 +627,7 @@ static void test_restage(void **state)
     assert_int_equal(eg_store_commit(f->st), 0);
     int calls = 0;
     assert_int_equal(eg_store_begin(f->st), 0);
-    assert_int_equal(eg_store_restage(f->st, now2, restage_cb, &calls, &visited), 0);
+    assert_int_equal(eg_store_restage(f->st, now2, false, restage_cb, &calls, &visited), 0);
     assert_int_equal(eg_store_commit(f->st), 0);
     assert_int_equal(visited, 2);
     assert_int_equal(calls, 2);
@@ -641,7 +641,7 @@ static void test_restage(void **state)
                         "[\"restaged\"]");
     /* rows already staged at this clock are not visited again */
     assert_int_equal(eg_store_begin(f->st), 0);
-    assert_int_equal(eg_store_restage(f->st, now2, restage_cb, &calls, &visited), 0);
+    assert_int_equal(eg_store_restage(f->st, now2, false, restage_cb, &calls, &visited), 0);
     assert_int_equal(eg_store_commit(f->st), 0);
     assert_int_equal(visited, 0);
     assert_int_equal(calls, 2);

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The pipeline end to end on the embedded store (no PostgreSQL needed): on the bundled sample
+# every stage is reached; two runs on the same input give identical outputs; re-running at the
+# same now changes nothing; running up to T in several steps equals one run up to T; --rebuild
+# equals a new store.
+set -u
+: "${ENGRAM_BIN:?}" "${ENGRAM_SRC:?}"
+T="$(mktemp -d)"
+trap 'rm -rf "$T"' EXIT
+FAILS=0
+PASSES=0
+ok() { PASSES=$((PASSES + 1)); echo "ok - $*"; }
+fail() { FAILS=$((FAILS + 1)); echo "FAIL - $*"; }
+check() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: expected [$2], got [$3]"; fi; }
+positive() { if [ "${2:-0}" -gt 0 ] 2>/dev/null; then ok "$1 ($2)"; else fail "$1: got [${2:-}]"; fi; }
+E() { "$ENGRAM_BIN" "$@"; }
+NOW=2026-11-20T00:00:00Z
+SAMPLE="$ENGRAM_SRC/data/sample-memories.jsonl"
+
+fresh() { # STORE: a new store with the sample imported
+  E --store "$1" init -q && E --store "$1" import "$SAMPLE" -q
+  return 0
+}
+# the pipeline's outputs, in a stable order, without run timestamps
+dump() {
+  sqlite3 "$1" <<'SQL'
+.mode list
+SELECT 'p', m.id, p.status, p.wm_ticks, p.wm_best_slot, round(p.wm_best_priority, 9), p.encoded_at,
+       p.episode_id, round(p.stm_strength, 9), p.replays, round(p.pre_strength, 9),
+       p.consolidated_at, p.forgotten_at FROM pipeline p JOIN memory m ON m.rowid = p.memory_rowid ORDER BY m.id;
+SELECT 'j', m.id, j.seq, j.at, j.stage, j.event, j.detail FROM journey j JOIN memory m ON m.rowid = j.memory_rowid ORDER BY m.id, j.seq;
+SELECT 'a', ma.id, mb.id, round(weight, 9), coact, last_at FROM assoc JOIN memory ma ON ma.rowid = a JOIN memory mb ON mb.rowid = b ORDER BY 2, 3;
+SELECT 'c', ca.name, cb.name, round(weight, 9), coact FROM concept_edge JOIN concept ca ON ca.concept_id = a JOIN concept cb ON cb.concept_id = b ORDER BY 2, 3;
+SELECT 'e', episode_id, started_at, ended_at, size, goal FROM episode ORDER BY 2;
+SELECT 'l', m.id, l.semantic_category, l.cortical_region, l.column_rank, round(l.retrieval_strength, 9), l.consolidation_state FROM ltm l JOIN memory m ON m.rowid = l.memory_rowid ORDER BY 2;
+SELECT 'r', ma.id, mb.id, at, bridge, round(strength, 9) FROM creative JOIN memory ma ON ma.rowid = a JOIN memory mb ON mb.rowid = b ORDER BY 4, 2, 3;
+SELECT 'v', m.id, p.at, p.kind FROM presentation p JOIN memory m ON m.rowid = p.memory_rowid ORDER BY 2, 3, 4;
+SQL
+}
+
+fresh "$T/a.db"
+E --store "$T/a.db" --now "$NOW" run -q || fail "run on the sample"
+stats=$(E --store "$T/a.db" stats --json)
+num() { echo "$stats" | sed -E "s/.*\"$1\":([0-9]+).*/\\1/"; }
+positive "memories reach working memory" "$(sqlite3 "$T/a.db" 'SELECT count(*) FROM pipeline WHERE wm_ticks > 0')"
+positive "episodes are formed" "$(num episodes)"
+positive "memories are consolidated" "$(sqlite3 "$T/a.db" "SELECT count(*) FROM pipeline WHERE status = 'consolidated'")"
+positive "long-term records exist" "$(num long_term)"
+positive "some memories are forgotten" "$(sqlite3 "$T/a.db" "SELECT count(*) FROM pipeline WHERE status = 'forgotten'")"
+positive "the concept graph has weighted edges" "$(sqlite3 "$T/a.db" 'SELECT count(*) FROM concept_edge WHERE weight > 0')"
+positive "REM recorded creative associations" "$(num creative_associations)"
+positive "replays are presentations" "$(sqlite3 "$T/a.db" "SELECT count(*) FROM presentation WHERE kind = 'replayed'")"
+check "every staged memory has exactly one pipeline status" \
+  "$(sqlite3 "$T/a.db" "SELECT count(*) FROM memory WHERE status = 'staged'")" \
+  "$(sqlite3 "$T/a.db" 'SELECT count(DISTINCT memory_rowid) FROM pipeline')"
+check "every memory in the pipeline has a journey" 0 \
+  "$(sqlite3 "$T/a.db" 'SELECT count(*) FROM pipeline p WHERE NOT EXISTS (SELECT 1 FROM journey j WHERE j.memory_rowid = p.memory_rowid)')"
+check "Hebbian weights stay in [0, 1)" 0 \
+  "$(sqlite3 "$T/a.db" 'SELECT (SELECT count(*) FROM assoc WHERE weight < 0 OR weight >= 1) + (SELECT count(*) FROM concept_edge WHERE weight < 0 OR weight >= 1)')"
+
+dump "$T/a.db" >"$T/a.txt"
+fresh "$T/b.db"
+E --store "$T/b.db" --now "$NOW" run -q
+dump "$T/b.db" >"$T/b.txt"
+if cmp -s "$T/a.txt" "$T/b.txt"; then ok "two runs on the same input give identical outputs ($(wc -l <"$T/a.txt") rows)"; else fail "two runs differ"; diff "$T/a.txt" "$T/b.txt" | head -5; fi
+
+E --store "$T/a.db" --now "$NOW" run -q
+dump "$T/a.db" >"$T/a2.txt"
+if cmp -s "$T/a.txt" "$T/a2.txt"; then ok "re-running at the same now changes nothing"; else fail "re-running changed the outputs"; diff "$T/a.txt" "$T/a2.txt" | head -5; fi
+
+fresh "$T/k.db"
+for t in 2026-07-01T00:00:00Z 2026-08-15T12:34:56Z 2026-10-01T00:00:00Z "$NOW"; do
+  E --store "$T/k.db" --now "$t" run -q || fail "step run at $t"
+done
+dump "$T/k.db" >"$T/k.txt"
+if cmp -s "$T/a.txt" "$T/k.txt"; then ok "running up to T in 4 steps equals one run up to T"; else fail "k steps differ from one run"; diff "$T/a.txt" "$T/k.txt" | head -5; fi
+
+E --store "$T/k.db" --now "$NOW" run --rebuild -q
+dump "$T/k.db" >"$T/r.txt"
+if cmp -s "$T/a.txt" "$T/r.txt"; then ok "--rebuild equals a new store"; else fail "--rebuild differs from a new store"; diff "$T/a.txt" "$T/r.txt" | head -5; fi
+
+echo "$PASSES passed, $FAILS failed"
+[ "$FAILS" -eq 0 ]

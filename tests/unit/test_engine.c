@@ -1,0 +1,308 @@
+/*
+ * test_engine.c — properties of the biological pipeline (SPEC §7) on generated streams:
+ * working memory never holds more than capacity (+jitter) items in a tick; every memory ends
+ * with exactly one status and a journey that explains it; two runs on the same input are
+ * identical; Hebbian weights stay in [0, 1) and co-activation counts equal a brute-force count of
+ * the ticks and replays in which two memories were active together; homeostasis bounds each
+ * concept's total edge weight; the sample-like stream reaches every stage.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "engram/config.h"
+#include "engram/error.h"
+#include "stage/engine.h"
+#include "util/timeutil.h"
+
+static const char *const vocab[] = {"garden", "pond",   "maya",  "budget", "deadline", "report",
+                                    "tomato", "basil",  "paris", "flight", "hotel",    "code",
+                                    "review", "deploy", "bug",   "coffee", "plumber",  "leak"};
+
+static uint64_t rng_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* A stream of n memories in working sessions over `days` days, seeded. */
+static void make_stream(eg_model *md, int n, int days, uint64_t seed)
+{
+    int64_t t = 1767225600LL * EG_USEC_PER_SEC; /* 2026-01-01 */
+    uint64_t s = seed;
+    for (int i = 0; i < n; i++) {
+        /* mostly minutes apart inside a session, sometimes hours apart */
+        int64_t gap = rng_next(&s) % 10 == 0 ? (int64_t)(rng_next(&s) % (uint64_t)(days * 3)) * 3600
+                                             : (int64_t)(rng_next(&s) % 240);
+        t += gap * EG_USEC_PER_SEC + 1;
+        eg_mem m = {0};
+        char id[32];
+        snprintf(id, sizeof id, "m%05d", i);
+        m.rowid = i + 1;
+        m.t0 = t;
+        m.importance = (float)(rng_next(&s) % 100) / 100.0f;
+        m.urgency = (float)(rng_next(&s) % 100) / 100.0f;
+        m.emotional = (float)(rng_next(&s) % 100) / 100.0f;
+        m.sentiment = (int8_t)((int)(rng_next(&s) % 3) - 1);
+        m.abstraction = 3;
+        const char *names[4];
+        size_t nn = 1 + rng_next(&s) % 4;
+        for (size_t k = 0; k < nn; k++)
+            names[k] = vocab[rng_next(&s) % (sizeof vocab / sizeof *vocab)];
+        uint32_t idx;
+        assert_int_equal(eg_model_add(md, &m, id, names, nn, &idx), 0);
+    }
+}
+
+static eg_config cfg;
+
+static int setup(void **state)
+{
+    (void)state;
+    setenv("ENGRAM_CONFIG", "/dev/null", 1);
+    unsetenv("ENGRAM_PROFILE");
+    return eg_config_load(&cfg, NULL);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    eg_config_free(&cfg);
+    return 0;
+}
+
+static int64_t end_of(const eg_model *md)
+{
+    return md->m[md->n - 1].t0 + 3 * EG_USEC_PER_DAY;
+}
+
+/* ---- capacity ---- */
+
+typedef struct cap_obs {
+    size_t limit, max;
+    int64_t ticks;
+} cap_obs;
+
+static void cap_tick(void *ud, int64_t T, const uint32_t *held, size_t n)
+{
+    (void)T;
+    (void)held;
+    cap_obs *o = ud;
+    if (n > o->max)
+        o->max = n;
+    o->ticks++;
+}
+
+static void test_capacity_never_exceeded(void **state)
+{
+    (void)state;
+    for (int jitter = 0; jitter <= 2; jitter += 2) {
+        eg_model md;
+        eg_model_init(&md);
+        /* 40 memories in the same minute: far more than working memory holds */
+        for (int i = 0; i < 40; i++) {
+            eg_mem m = {.rowid = i + 1, .t0 = 1767225600LL * EG_USEC_PER_SEC + i,
+                        .importance = 0.5f + (float)(i % 7) / 20, .urgency = 0.3f,
+                        .emotional = 0.3f};
+            char id[16];
+            snprintf(id, sizeof id, "c%02d", i);
+            const char *name = "burst";
+            uint32_t idx;
+            assert_int_equal(eg_model_add(&md, &m, id, &name, 1, &idx), 0);
+        }
+        cap_obs o = {.limit = (size_t)(cfg.wm_capacity + jitter)};
+        eg_engine_hooks h = {.ud = &o, .tick = cap_tick};
+        md.hooks = &h;
+        cfg.wm_jitter = jitter;
+        assert_int_equal(eg_engine_run(&md, &cfg, end_of(&md)), 0);
+        cfg.wm_jitter = 0;
+        assert_true(o.ticks > 0);
+        assert_true(o.max <= o.limit);
+        assert_true(o.max >= (size_t)cfg.wm_capacity - (size_t)jitter); /* it does fill up */
+        int unattended = 0;
+        for (size_t i = 0; i < md.n; i++)
+            unattended += md.m[i].status == EG_MS_UNATTENDED;
+        assert_true(unattended > 0); /* 40 candidates, 7 slots, a 5-minute window */
+        eg_model_free(&md);
+    }
+}
+
+/* ---- one status and a journey per memory ---- */
+
+static void test_every_memory_has_status_and_journey(void **state)
+{
+    (void)state;
+    eg_model md;
+    eg_model_init(&md);
+    make_stream(&md, 400, 5, 42);
+    assert_int_equal(eg_engine_run(&md, &cfg, end_of(&md)), 0);
+    int *njr = calloc(md.n, sizeof *njr);
+    assert_non_null(njr);
+    for (size_t k = 0; k < md.njr; k++)
+        njr[md.jr[k].mem]++;
+    int seen[6] = {0};
+    for (size_t i = 0; i < md.n; i++) {
+        const eg_mem *m = &md.m[i];
+        assert_true(m->status <= EG_MS_FORGOTTEN);
+        seen[m->status]++;
+        assert_true(njr[i] > 0);
+        /* the last journey step names the fate */
+        const eg_journey *last = NULL;
+        for (size_t k = 0; k < md.njr; k++)
+            if (md.jr[k].mem == i)
+                last = &md.jr[k];
+        if (m->status == EG_MS_CONSOLIDATED)
+            assert_string_equal(last->event, "consolidated");
+        else if (m->status == EG_MS_FORGOTTEN)
+            assert_string_equal(last->event, "forgotten");
+        else if (m->status == EG_MS_UNATTENDED)
+            assert_string_equal(last->event, "unattended");
+    }
+    assert_true(seen[EG_MS_CONSOLIDATED] > 0);
+    assert_true(seen[EG_MS_FORGOTTEN] > 0);
+    assert_true(md.nep > 0 && md.nltm > 0);
+    free(njr);
+    eg_model_free(&md);
+}
+
+/* ---- determinism ---- */
+
+static void test_two_runs_identical(void **state)
+{
+    (void)state;
+    eg_model a, b;
+    eg_model_init(&a);
+    eg_model_init(&b);
+    make_stream(&a, 300, 4, 7);
+    make_stream(&b, 300, 4, 7);
+    assert_int_equal(eg_engine_run(&a, &cfg, end_of(&a)), 0);
+    assert_int_equal(eg_engine_run(&b, &cfg, end_of(&b)), 0);
+    assert_int_equal(a.n, b.n);
+    assert_memory_equal(a.m, b.m, a.n * sizeof *a.m);
+    assert_int_equal(a.assoc.n, b.assoc.n);
+    assert_memory_equal(a.assoc.e, b.assoc.e, a.assoc.n * sizeof *a.assoc.e);
+    assert_int_equal(a.concepts.n, b.concepts.n);
+    assert_memory_equal(a.concepts.e, b.concepts.e, a.concepts.n * sizeof *a.concepts.e);
+    assert_int_equal(a.njr, b.njr);
+    assert_int_equal(a.ncr, b.ncr);
+    assert_int_equal(a.details.len, b.details.len);
+    assert_memory_equal(a.details.data, b.details.data, a.details.len);
+    eg_model_free(&a);
+    eg_model_free(&b);
+}
+
+/* ---- Hebbian bounds and a brute-force count of co-activations ---- */
+
+typedef struct coact_obs {
+    int n;
+    int *count; /* n x n */
+} coact_obs;
+
+static void count_pair(coact_obs *o, uint32_t a, uint32_t b)
+{
+    if (a == b)
+        return;
+    o->count[(size_t)a * (size_t)o->n + b]++;
+    o->count[(size_t)b * (size_t)o->n + a]++;
+}
+
+static void obs_tick(void *ud, int64_t T, const uint32_t *held, size_t n)
+{
+    (void)T;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            count_pair(ud, held[i], held[j]);
+}
+
+static void obs_replay(void *ud, int64_t T, uint32_t x, const uint32_t *assoc, int n)
+{
+    (void)T;
+    for (int k = 0; k < n; k++)
+        count_pair(ud, x, assoc[k]);
+}
+
+static void test_hebbian_bounds_and_counts(void **state)
+{
+    (void)state;
+    eg_model md;
+    eg_model_init(&md);
+    make_stream(&md, 60, 2, 99);
+    coact_obs o = {.n = (int)md.n, .count = calloc(md.n * md.n, sizeof(int))};
+    assert_non_null(o.count);
+    eg_engine_hooks h = {.ud = &o, .tick = obs_tick, .replay = obs_replay};
+    md.hooks = &h;
+    assert_int_equal(eg_engine_run(&md, &cfg, end_of(&md)), 0);
+    int edges = 0;
+    for (size_t k = 0; k < md.assoc.n; k++) {
+        const eg_edge *e = &md.assoc.e[k];
+        assert_true(e->w >= 0 && e->w < 1);
+        assert_int_equal(e->coact, o.count[(size_t)e->a * md.n + e->b]);
+        edges++;
+    }
+    /* and no pair was co-active without an edge */
+    for (size_t a = 0; a < md.n; a++)
+        for (size_t b = a + 1; b < md.n; b++)
+            if (o.count[a * md.n + b])
+                assert_int_not_equal(eg_pairmap_get(&md.assoc.map, (uint32_t)a, (uint32_t)b),
+                                     UINT32_MAX);
+    assert_true(edges > 0);
+    for (size_t k = 0; k < md.concepts.n; k++)
+        assert_true(md.concepts.e[k].w >= 0 && md.concepts.e[k].w < 1);
+    free(o.count);
+    eg_model_free(&md);
+}
+
+/* ---- homeostasis ---- */
+
+static int homeo_calls;
+
+static void obs_homeo(void *ud, int64_t T, const struct eg_model *md)
+{
+    (void)T;
+    const eg_config *c = ud;
+    const eg_graph *g = &md->concepts;
+    for (size_t n = 0; n < g->nodes; n++) {
+        double sum = 0;
+        for (uint32_t k = 0; k < g->adj_n[n]; k++)
+            if (!g->e[g->adj[n][k]].dead)
+                sum += g->e[g->adj[n][k]].w;
+        assert_true(sum <= c->homeostasis_max_out + 1e-4);
+    }
+    homeo_calls++;
+}
+
+static void test_homeostasis_bounds_out_weight(void **state)
+{
+    (void)state;
+    eg_model md;
+    eg_model_init(&md);
+    make_stream(&md, 1500, 30, 5); /* weeks of a small vocabulary: heavy concept edges */
+    eg_config c = cfg;
+    c.homeostasis_max_out = 2.0;
+    eg_engine_hooks h = {.ud = &c, .homeostasis = obs_homeo};
+    md.hooks = &h;
+    homeo_calls = 0;
+    assert_int_equal(eg_engine_run(&md, &c, end_of(&md)), 0);
+    assert_true(homeo_calls > 0);
+    eg_model_free(&md);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_capacity_never_exceeded),
+        cmocka_unit_test(test_every_memory_has_status_and_journey),
+        cmocka_unit_test(test_two_runs_identical),
+        cmocka_unit_test(test_hebbian_bounds_and_counts),
+        cmocka_unit_test(test_homeostasis_bounds_out_weight),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
