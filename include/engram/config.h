@@ -58,7 +58,7 @@ typedef struct eg_config {
     double consolidation_threshold;
     int consolidation_max_replays;
     double forgetting_rate;
-    char *sleep_deep_text; /* "02:00-04:00" */
+    char *sleep_deep_text;              /* "02:00-04:00" */
     int sleep_deep_from, sleep_deep_to; /* seconds of the UTC day */
     double homeostasis_max_out, homeostasis_target;
     int rem_batch;

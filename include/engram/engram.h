@@ -40,7 +40,7 @@ typedef struct eg_ingest_opts {
     int64_t now;         /* the run's clock, µs since 1970 UTC */
     bool full;           /* rescan everything and report rows deleted at the source */
     bool restage;        /* recompute staging of every stored memory at now (engram run) */
-    bool rebuild; /* with full: recompute everything from the source, as a new store would */
+    bool rebuild;        /* with full: recompute everything from the source, as a new store would */
     const char *command; /* recorded in the runs table ("ingest", "run") */
     /* called from the reading thread about every 50,000 rows read (may be NULL) */
     void (*progress)(int64_t rows_read, void *ud);
@@ -81,8 +81,8 @@ char *eg_ingest_report_json(const eg_ingest_report *rep, int64_t now);
 typedef struct eg_run_report {
     eg_ingest_report ingest;
     int64_t run_id;
-    int64_t memories;             /* staged memories the pipeline saw */
-    int64_t by_status[6];         /* staged, unattended, in_wm, in_stm, consolidated, forgotten */
+    int64_t memories;     /* staged memories the pipeline saw */
+    int64_t by_status[6]; /* staged, unattended, in_wm, in_stm, consolidated, forgotten */
     int64_t episodes, assoc_edges, concept_edges, concepts, ltm, creative;
     int64_t ticks, replays, rem_phases, homeostasis_phases;
     double ms_load, ms_engine, ms_save, ms_total;

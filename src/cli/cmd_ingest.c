@@ -19,8 +19,8 @@ static void show_progress(int64_t rows, void *ud)
 
 int eg_cli_ingest(eg_cli *cli, int argc, char **argv, const eg_command *self, bool restage)
 {
-    static const struct option opts[] = {EG_CLI_COMMON_OPTS, {"full", 0, NULL, 'F'},
-                                         {"rebuild", 0, NULL, 'R'}, {0}};
+    static const struct option opts[] = {
+        EG_CLI_COMMON_OPTS, {"full", 0, NULL, 'F'}, {"rebuild", 0, NULL, 'R'}, {0}};
     eg_ingest_opts o = {.now = cli->now, .restage = restage, .command = self->name};
     eg_ingest_report rep;
     eg_config cfg;

@@ -33,11 +33,12 @@ void eg_cli_print_run(const eg_cli *cli, const eg_run_report *r)
            "%lld long-term records, %lld creative associations\n",
            (long long)r->episodes, (long long)r->concepts, (long long)r->concept_edges,
            (long long)r->assoc_edges, (long long)r->ltm, (long long)r->creative);
-    printf("  phases   %lld attention ticks, %lld replays, %lld REM nights, %lld homeostasis weeks; "
-           "%.3f s (load %.3f, simulate %.3f, save %.3f)\n",
-           (long long)r->ticks, (long long)r->replays, (long long)r->rem_phases,
-           (long long)r->homeostasis_phases, r->ms_total / 1e3, r->ms_load / 1e3,
-           r->ms_engine / 1e3, r->ms_save / 1e3);
+    printf(
+        "  phases   %lld attention ticks, %lld replays, %lld REM nights, %lld homeostasis weeks; "
+        "%.3f s (load %.3f, simulate %.3f, save %.3f)\n",
+        (long long)r->ticks, (long long)r->replays, (long long)r->rem_phases,
+        (long long)r->homeostasis_phases, r->ms_total / 1e3, r->ms_load / 1e3, r->ms_engine / 1e3,
+        r->ms_save / 1e3);
 }
 
 const eg_command eg_cmd_run = {

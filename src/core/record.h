@@ -63,6 +63,11 @@ typedef struct eg_staged {
     double importance_score;
     const char *memory_type; /* static string: fragment, episode, narrative, document */
     int64_t length_chars;
+    /* cognitive features (SPEC §6), when has_features; names are static strings */
+    bool has_features;
+    double importance, urgency, emotional_salience;
+    const char *sentiment, *task_type, *knowledge_type, *region_hint;
+    int abstraction_level;
 } eg_staged;
 
 /* Names for reports and the store ("null_content", "out_of_window", ...). */

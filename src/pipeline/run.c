@@ -108,8 +108,7 @@ char *eg_run_report_json(const eg_run_report *r)
                   (long long)r->by_status[4], (long long)r->by_status[5], (long long)r->episodes,
                   (long long)r->concepts, (long long)r->assoc_edges, (long long)r->concept_edges,
                   (long long)r->ltm, (long long)r->creative, (long long)r->ticks,
-                  (long long)r->replays, (long long)r->rem_phases,
-                  (long long)r->homeostasis_phases, r->ms_load, r->ms_engine, r->ms_save,
-                  r->ms_total);
+                  (long long)r->replays, (long long)r->rem_phases, (long long)r->homeostasis_phases,
+                  r->ms_load, r->ms_engine, r->ms_save, r->ms_total);
     return b.data;
 }

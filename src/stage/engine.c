@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const mstatus_names[] = {"staged",    "unattended",   "in_wm",
-                                            "in_stm",    "consolidated", "forgotten"};
+static const char *const mstatus_names[] = {"staged", "unattended",   "in_wm",
+                                            "in_stm", "consolidated", "forgotten"};
 
 const char *eg_mstatus_name(eg_mstatus s)
 {
@@ -45,7 +45,6 @@ int eg__grow(void **p, size_t *cap, size_t need, size_t sz)
     *cap = c;
     return 0;
 }
-
 
 void eg_model_init(eg_model *md)
 {
@@ -540,14 +539,15 @@ int eg_engine_run(eg_model *md, const eg_config *cfg, int64_t now)
             for (size_t k = lo; k < hi; k++) {
                 uint32_t x = md->pres[k].mem;
                 eg_mem *m = &md->m[x];
-                if (stamp[x] == tickno || (m->status != EG_MS_STAGED && m->status != EG_MS_UNATTENDED))
+                if (stamp[x] == tickno ||
+                    (m->status != EG_MS_STAGED && m->status != EG_MS_UNATTENDED))
                     continue;
                 stamp[x] = tickno;
                 cand[nc++] = x;
             }
             size_t nnext = 0, nleft2 = 0;
-            if (nc && (rc = eg__wm_tick(md, cfg, T, cand, nc, next_held, &nnext, left + nleft,
-                                        &nleft2)))
+            if (nc &&
+                (rc = eg__wm_tick(md, cfg, T, cand, nc, next_held, &nnext, left + nleft, &nleft2)))
                 goto done;
             /* every pair held in the same tick is co-active, with its priority (SPEC §7.1) */
             for (size_t a = 0; a < nnext; a++)

@@ -37,15 +37,15 @@ const char *eg_mstatus_name(eg_mstatus s);
 /* One memory: inputs first (loaded), then what the stages derive. */
 typedef struct eg_mem {
     int64_t rowid;
-    uint32_t id_off;     /* id text in model->text */
-    int64_t t0;          /* first presentation: created_at (or arrival, for a late memory) */
-    uint32_t c_off;      /* concepts: model->mc[c_off .. c_off + c_n) */
+    uint32_t id_off; /* id text in model->text */
+    int64_t t0;      /* first presentation: created_at (or arrival, for a late memory) */
+    uint32_t c_off;  /* concepts: model->mc[c_off .. c_off + c_n) */
     uint16_t c_n;
     float importance, urgency, emotional;
-    int8_t sentiment;    /* 1 positive, 0 neutral, -1 negative */
+    int8_t sentiment; /* 1 positive, 0 neutral, -1 negative */
     uint8_t task_type, knowledge_type, region, abstraction;
     bool late;
-    int32_t recalls;     /* recall presentations up to now */
+    int32_t recalls; /* recall presentations up to now */
 
     /* working memory */
     uint8_t status;
@@ -119,7 +119,7 @@ typedef struct eg_journey {
 
 typedef struct eg_ltm {
     uint32_t mem;
-    uint32_t category;   /* concept index of the community label, UINT32_MAX if none */
+    uint32_t category; /* concept index of the community label, UINT32_MAX if none */
     uint8_t knowledge_type, region;
     int abstraction;
     int minicolumn, macrocolumn, column_rank;
@@ -149,14 +149,14 @@ typedef struct eg_model {
     const eg_engine_hooks *hooks;
     eg_mem *m;
     size_t n, cap;
-    eg_buf text;           /* ids and concept names */
-    uint32_t *mc;          /* concept indexes of memories */
+    eg_buf text;  /* ids and concept names */
+    uint32_t *mc; /* concept indexes of memories */
     size_t nmc, capmc;
     uint32_t *concept_name; /* concept index -> offset in text */
     size_t nconcepts, capconcepts;
-    uint32_t **postings;   /* concept -> memory indexes, in the order memories were added */
+    uint32_t **postings; /* concept -> memory indexes, in the order memories were added */
     uint32_t *post_n, *post_cap;
-    uint32_t *intern;      /* concept name hash table: concept index + 1, 0 empty */
+    uint32_t *intern; /* concept name hash table: concept index + 1, 0 empty */
     size_t intern_cap;
 
     eg_presentation *pres; /* inputs (created, updated, recalled); replays are appended */
@@ -176,11 +176,11 @@ typedef struct eg_model {
     uint32_t *community; /* concept -> label concept (last computed) */
     uint32_t *stm;       /* memories now in short-term memory, in encoding order */
     size_t nstm, capstm;
-    uint32_t *enc;       /* every encoded memory, in encoding order */
+    uint32_t *enc; /* every encoded memory, in encoding order */
     size_t nenc, capenc;
     eg_presentation *rep; /* replays (outputs), in time order */
     size_t nrep, caprep;
-    uint32_t *mark;      /* scratch: mark[mem] == mark_epoch means "seen" */
+    uint32_t *mark; /* scratch: mark[mem] == mark_epoch means "seen" */
     uint32_t mark_epoch;
     int64_t nconsolidated;
 

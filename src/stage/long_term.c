@@ -187,26 +187,26 @@ int eg__long_term(eg_model *md, const eg_config *cfg, int64_t now)
     for (size_t k = 0; k < md->nltm; k++) {
         eg_ltm *l = &md->ltm[k];
         const eg_mem *m = &md->m[l->mem];
-        bool first = k == 0 || md->ltm[k - 1].category != l->category ||
-                     md->ltm[k - 1].region != l->region;
+        bool first =
+            k == 0 || md->ltm[k - 1].category != l->category || md->ltm[k - 1].region != l->region;
         l->column_rank = first ? 1 : md->ltm[k - 1].column_rank + 1;
         const char *cat = l->category == UINT32_MAX ? "" : eg_model_concept(md, l->category);
         const char *reg = regions[l->region];
         int len = snprintf(key, sizeof key, "%s::%s", cat, reg);
-        l->minicolumn = (int)(XXH64(key, (size_t)(len < (int)sizeof key ? len : (int)sizeof key - 1),
-                                    0) %
-                              1000);
+        l->minicolumn =
+            (int)(XXH64(key, (size_t)(len < (int)sizeof key ? len : (int)sizeof key - 1), 0) %
+                  1000);
         l->macrocolumn = (int)(XXH64(reg, strlen(reg), 0) % 100);
         l->retrieval_strength = eg__retrieval_strength(md, l->mem, l->column_rank, now);
         int64_t age = now - m->t0;
-        l->memory_age = age < EG_USEC_PER_DAY         ? "recent"
+        l->memory_age = age < EG_USEC_PER_DAY        ? "recent"
                         : age < 7 * EG_USEC_PER_DAY  ? "week_old"
                         : age < 30 * EG_USEC_PER_DAY ? "month_old"
                                                      : "remote";
-        l->state = l->abstraction >= 4             ? "schematized"
-                   : degree(md, l->mem) > 5         ? "integrated"
-                   : l->abstraction >= 3            ? "semantic"
-                                                    : "episodic_trace";
+        l->state = l->abstraction >= 4      ? "schematized"
+                   : degree(md, l->mem) > 5 ? "integrated"
+                   : l->abstraction >= 3    ? "semantic"
+                                            : "episodic_trace";
     }
     return 0;
 }

@@ -96,17 +96,23 @@ int eg__rem(eg_model *md, const eg_config *cfg, int64_t T)
         if (best <= 0)
             continue;
         double plaus = best / wmax, novelty = 1 - edge_w(g, bx, by);
-        double strength = 0.8 * (0.4 * ma->consolidated_strength + 0.4 * mb->consolidated_strength +
-                                 0.2);
+        double strength =
+            0.8 * (0.4 * ma->consolidated_strength + 0.4 * mb->consolidated_strength + 0.2);
         if (strength <= 0.4 || plaus <= 0.6)
             continue;
         if (EG_GROW(md->cr, md->capcr, md->ncr + 1)) {
             rc = EG_ENOMEM;
             break;
         }
-        md->cr[md->ncr++] = (eg_creative){.a = a < b ? a : b, .b = a < b ? b : a, .at = T,
-                                          .bridge = bz, .x = bx, .y = by, .novelty = novelty,
-                                          .plausibility = plaus, .strength = strength};
+        md->cr[md->ncr++] = (eg_creative){.a = a < b ? a : b,
+                                          .b = a < b ? b : a,
+                                          .at = T,
+                                          .bridge = bz,
+                                          .x = bx,
+                                          .y = by,
+                                          .novelty = novelty,
+                                          .plausibility = plaus,
+                                          .strength = strength};
         recorded++;
     }
     free(ltm);

@@ -4,8 +4,8 @@
  * An item that leaves working memory joins the open episode, or opens a new one when the gap to
  * the previous encoded item exceeds stm.episode_gap or its concepts overlap the episode's by less
  * than stm.min_overlap (Jaccard; an item without concepts never splits an episode). Per item:
- *   stm_strength = min(1, 0.5·p_encode + {0.2 positive, 0.15 negative, 0.1 neutral} + 0.2·emotional)
- *   hebbian_potential = items of the same episode encoded in the preceding hour
+ *   stm_strength = min(1, 0.5·p_encode + {0.2 positive, 0.15 negative, 0.1 neutral} +
+ * 0.2·emotional) hebbian_potential = items of the same episode encoded in the preceding hour
  *   consolidation_priority = 0.4·stm_strength + 0.3·log10(1 + episode size)
  *                            + (emotional > 0.7 ? 0.3 : 0.3·emotional)
  * and it is ready for consolidation at once when (hebbian_potential ≥ 3 and priority > 0.5) or
@@ -103,8 +103,8 @@ int eg__stm_encode(eg_model *md, const eg_config *cfg, uint32_t x, int64_t T)
     m->stm_strength = (float)fmin(1.0, 0.5 * m->p_encode + bonus + 0.2 * emo);
     m->strength = m->stm_strength;
     m->hebbian_potential = hp;
-    m->cons_priority = (float)(0.4 * m->stm_strength + 0.3 * log10(1.0 + e->size) +
-                               (emo > 0.7 ? 0.3 : 0.3 * emo));
+    m->cons_priority =
+        (float)(0.4 * m->stm_strength + 0.3 * log10(1.0 + e->size) + (emo > 0.7 ? 0.3 : 0.3 * emo));
     bool now_ready = (hp >= 3 && m->cons_priority > 0.5) || emo > 0.8;
     m->ready_at = now_ready ? T : T + cfg->stm_duration;
     m->encoded_at = T;
@@ -114,7 +114,6 @@ int eg__stm_encode(eg_model *md, const eg_config *cfg, uint32_t x, int64_t T)
     return eg__journey(md, x, T, "short_term", "encoded",
                        "after %d ticks in working memory (best slot %d, priority %.3f): episode "
                        "%d, strength %.3f, hebbian potential %d, consolidation priority %.3f, %s",
-                       m->wm_ticks, m->best_slot, m->best_priority, m->episode + 1,
-                       m->stm_strength, hp, m->cons_priority,
-                       now_ready ? "ready now" : "ready after stm.duration");
+                       m->wm_ticks, m->best_slot, m->best_priority, m->episode + 1, m->stm_strength,
+                       hp, m->cons_priority, now_ready ? "ready now" : "ready after stm.duration");
 }

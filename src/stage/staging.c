@@ -9,11 +9,64 @@
 #include "stage/staging.h"
 
 #include "engram/error.h"
+#include "stage/features.h"
 #include "util/timeutil.h"
 #include "util/utf8.h"
 
 #include <jansson.h>
 #include <math.h>
+#include <string.h>
+
+/* The cognitive features (SPEC §6); the entities they find join the concepts (a JSON array in
+ * concepts_out), each once. */
+static int add_features(const eg_record *r, const json_t *meta, eg_staged *out, eg_buf *concepts)
+{
+    eg_features f;
+    eg_buf ent;
+    int rc;
+    eg_buf_init(&ent, 1 << 16);
+    rc = eg_features_compute(r->content, r->content_len, json_is_object(meta) ? meta : NULL, &f,
+                             &ent);
+    if (rc && rc != EG_ENOMEM)
+        goto done;
+    rc = 0;
+    out->has_features = true;
+    out->importance = f.importance;
+    out->urgency = f.urgency;
+    out->emotional_salience = f.emotional_salience;
+    out->sentiment = eg_sentiment_name(f.sentiment);
+    out->task_type = eg_task_type_name(f.task_type);
+    out->knowledge_type = eg_knowledge_type_name(f.knowledge_type);
+    out->region_hint = eg_region_name(f.region_hint);
+    out->abstraction_level = f.abstraction_level;
+    /* merge: each entity string literal not yet in the concepts array is appended to it */
+    if (ent.len > 2 && concepts->len >= 2 && concepts->data[concepts->len - 1] == ']') {
+        const char *p = ent.data + 1, *end = ent.data + ent.len - 1;
+        while (p < end && *p == '"') {
+            const char *q = p + 1;
+            while (q < end && *q != '"')
+                q += *q == '\\' ? 2 : 1;
+            size_t n = (size_t)(q + 1 - p);
+            char lit[160];
+            if (n < sizeof lit) {
+                memcpy(lit, p, n);
+                lit[n] = '\0';
+                if (!strstr(concepts->data, lit)) {
+                    bool empty = concepts->data[concepts->len - 2] == '[';
+                    concepts->len--; /* drop ']' */
+                    if ((rc = eg_buf_printf(concepts, "%s%s]", empty ? "" : ",", lit)))
+                        goto done;
+                }
+            }
+            p = q + 1;
+            if (p < end && *p == ',')
+                p++;
+        }
+    }
+done:
+    eg_buf_free(&ent);
+    return rc;
+}
 
 int64_t eg_staging_window_start(int64_t now, int max_age_months, int max_age_days)
 {
@@ -32,6 +85,7 @@ int eg_stage_record(const eg_record *r, int64_t now, int64_t window_start, eg_co
     out->memory_type = NULL;
     out->activation_strength = out->importance_score = 0;
     out->last_accessed_at = out->access_count = 0;
+    out->has_features = false;
 
     if (r->content)
         out->length_chars = (int64_t)eg_utf8_length(r->content, r->content_len);
@@ -93,6 +147,8 @@ int eg_stage_record(const eg_record *r, int64_t now, int64_t window_start, eg_co
             rc = got;
         else if (got == 0)
             rc = eg_concepts_from_text(concepts, r->content, r->content_len, concepts_out);
+        if (!rc)
+            rc = add_features(r, meta, out, concepts_out);
     }
     json_decref(meta);
     return rc;

@@ -89,26 +89,24 @@ int eg_store_load_model(eg_store *st, eg_model *md, int64_t now)
         int64_t created = sqlite3_column_int64(s, 2);
         m.late = sqlite3_column_int(s, 13) != 0;
         m.t0 = m.late && sqlite3_column_type(s, 14) != SQLITE_NULL ? sqlite3_column_int64(s, 14)
-                                                                  : created;
+                                                                   : created;
         json_t *arr = NULL;
         if (sqlite3_column_type(s, 4) != SQLITE_NULL)
             arr = json_loads((const char *)sqlite3_column_text(s, 4), 0, NULL);
         if (json_is_array(arr))
             add_names(arr, names, &nn, sizeof names / sizeof *names);
-        m.importance = sqlite3_column_type(s, 5) == SQLITE_NULL ? 0.5f
-                                                                : (float)sqlite3_column_double(s, 5);
-        m.urgency = sqlite3_column_type(s, 6) == SQLITE_NULL ? 0.3f
-                                                             : (float)sqlite3_column_double(s, 6);
-        m.emotional = sqlite3_column_type(s, 7) == SQLITE_NULL
-                          ? 0.3f
-                          : (float)sqlite3_column_double(s, 7);
+        m.importance =
+            sqlite3_column_type(s, 5) == SQLITE_NULL ? 0.5f : (float)sqlite3_column_double(s, 5);
+        m.urgency =
+            sqlite3_column_type(s, 6) == SQLITE_NULL ? 0.3f : (float)sqlite3_column_double(s, 6);
+        m.emotional =
+            sqlite3_column_type(s, 7) == SQLITE_NULL ? 0.3f : (float)sqlite3_column_double(s, 7);
         m.sentiment = sentiment_of((const char *)sqlite3_column_text(s, 8));
         m.task_type = index_of((const char *)sqlite3_column_text(s, 9), task_names, 4);
         m.knowledge_type = index_of((const char *)sqlite3_column_text(s, 10), know_names, 3);
         m.region = index_of((const char *)sqlite3_column_text(s, 11), region_names, 4);
-        m.abstraction = (uint8_t)(sqlite3_column_type(s, 12) == SQLITE_NULL
-                                      ? 3
-                                      : sqlite3_column_int(s, 12));
+        m.abstraction =
+            (uint8_t)(sqlite3_column_type(s, 12) == SQLITE_NULL ? 3 : sqlite3_column_int(s, 12));
         uint32_t idx;
         rc = eg_model_add(md, &m, (const char *)sqlite3_column_text(s, 1), names, nn, &idx);
         json_decref(arr);
@@ -365,8 +363,8 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now)
     sqlite3_finalize(s);
     s = NULL;
     /* long-term memory */
-    if ((rc = prep(st, "INSERT INTO ltm VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                   &s)))
+    if ((rc =
+             prep(st, "INSERT INTO ltm VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", &s)))
         goto done;
     for (size_t k = 0; k < md->nltm && !rc; k++) {
         const eg_ltm *l = &md->ltm[k];

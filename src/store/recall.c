@@ -52,8 +52,8 @@ static const char *const sql_text[Q_COUNT] = {
 struct eg_recall_q {
     eg_store *st;
     sqlite3_stmt *s[Q_COUNT];
-    eg_buf id;           /* the last memory's id (eg_recall_row.id) */
-    char pstatus[24];    /* the last memory's pipeline status */
+    eg_buf id;        /* the last memory's id (eg_recall_row.id) */
+    char pstatus[24]; /* the last memory's pipeline status */
 };
 
 static int q_error(eg_store *st, const char *what)
@@ -144,8 +144,7 @@ int eg_recall_q_memory(eg_recall_q *q, int64_t rowid, eg_recall_row *out)
         out->found = true;
         out->id = q->id.data;
         /* staged rows always have a created_at; a row without one is never recalled */
-        out->recallable =
-            sqlite3_column_int(s, 1) != 0 && sqlite3_column_type(s, 2) != SQLITE_NULL;
+        out->recallable = sqlite3_column_int(s, 1) != 0 && sqlite3_column_type(s, 2) != SQLITE_NULL;
         out->created_at = sqlite3_column_int64(s, 2);
         out->has_updated = sqlite3_column_type(s, 3) != SQLITE_NULL;
         out->updated_at = sqlite3_column_int64(s, 3);
@@ -351,22 +350,24 @@ int eg_store_trace_facts(eg_store *st, const char *id, json_t **out)
     *out = NULL;
     if (!o)
         return eg_error_set(EG_ENOMEM, "out of memory tracing a memory");
-    if ((rc = facts(st, o, "memory",
-                    "SELECT rowid, id, source_system, length_chars, created_at, updated_at, status, "
-                    "skip_reason, deleted_at_source, memory_type, importance_score, "
-                    "activation_strength, concepts, importance, urgency, emotional_salience, "
-                    "sentiment, task_type, knowledge_type, region_hint, abstraction_level, late, "
-                    "arrived_at, processed_at, first_seen_at FROM memory WHERE id = ?1",
-                    id, 0, false)) ||
-        (rc = facts(st, o, "source",
-                    "SELECT length(content) AS length_chars, created_at FROM memories WHERE id = ?1",
-                    id, 0, false)) ||
+    if ((rc =
+             facts(st, o, "memory",
+                   "SELECT rowid, id, source_system, length_chars, created_at, updated_at, status, "
+                   "skip_reason, deleted_at_source, memory_type, importance_score, "
+                   "activation_strength, concepts, importance, urgency, emotional_salience, "
+                   "sentiment, task_type, knowledge_type, region_hint, abstraction_level, late, "
+                   "arrived_at, processed_at, first_seen_at FROM memory WHERE id = ?1",
+                   id, 0, false)) ||
+        (rc =
+             facts(st, o, "source",
+                   "SELECT length(content) AS length_chars, created_at FROM memories WHERE id = ?1",
+                   id, 0, false)) ||
         (rc = facts(st, o, "quarantine",
                     "SELECT source, ref, field, reason, at FROM quarantine WHERE ref = ?1 ORDER BY "
                     "qid LIMIT 1",
                     id, 0, false)) ||
-        (rc = facts(st, o, "checkpoint",
-                    "SELECT value AS at FROM sim_state WHERE key = ?1", "checkpoint", 0, false)))
+        (rc = facts(st, o, "checkpoint", "SELECT value AS at FROM sim_state WHERE key = ?1",
+                    "checkpoint", 0, false)))
         goto done;
     json_t *m = json_object_get(o, "memory");
     json_int_t rowid = json_is_object(m) ? json_integer_value(json_object_get(m, "rowid")) : 0;

@@ -119,8 +119,10 @@ int eg_store_stats(eg_store *st, json_t **out)
         json_t *pl = json_object(), *ps = json_object();
         group_counts(st, "SELECT status, count(*) FROM pipeline GROUP BY 1 ORDER BY 1", ps);
         json_object_set_new(pl, "by_status", ps);
-        json_object_set_new(pl, "episodes", json_integer(scalar(st, "SELECT count(*) FROM episode")));
-        json_object_set_new(pl, "concepts", json_integer(scalar(st, "SELECT count(*) FROM concept")));
+        json_object_set_new(pl, "episodes",
+                            json_integer(scalar(st, "SELECT count(*) FROM episode")));
+        json_object_set_new(pl, "concepts",
+                            json_integer(scalar(st, "SELECT count(*) FROM concept")));
         json_object_set_new(pl, "concept_edges",
                             json_integer(scalar(st, "SELECT count(*) FROM concept_edge")));
         json_object_set_new(pl, "memory_associations",
@@ -134,8 +136,8 @@ int eg_store_stats(eg_store *st, json_t **out)
         int64_t cp = scalar(st, "SELECT coalesce((SELECT value FROM sim_state WHERE key = "
                                 "'checkpoint'), -1)");
         char buf[EG_TIME_BUFSZ];
-        json_object_set_new(pl, "checkpoint", cp == -1 ? json_null()
-                                                       : json_string(eg_time_format(cp, buf)));
+        json_object_set_new(pl, "checkpoint",
+                            cp == -1 ? json_null() : json_string(eg_time_format(cp, buf)));
         json_object_set_new(o, "pipeline", pl);
     }
     json_object_set_new(o, "runs", json_integer(scalar(st, "SELECT count(*) FROM runs")));

@@ -42,14 +42,19 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_INSERT] = "INSERT INTO memory (id, source_system, content, content_hash, fingerprint, "
                  "created_at, updated_at, metadata, status, skip_reason, issues, length_chars, "
                  "activation_strength, last_accessed_at, access_count, importance_score, "
-                 "memory_type, concepts, processed_at, first_seen_at) VALUES (?1, ?2, ?3, ?4, ?5, "
-                 "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?19)",
+                 "memory_type, concepts, processed_at, first_seen_at, importance, urgency, "
+                 "emotional_salience, sentiment, task_type, knowledge_type, region_hint, "
+                 "abstraction_level, late, arrived_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                 "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?19, ?21, ?22, ?23, ?24, ?25, "
+                 "?26, ?27, ?28, ?29, ?30)",
     [Q_UPDATE] = "UPDATE memory SET source_system = ?2, content = ?3, content_hash = ?4, "
                  "fingerprint = ?5, created_at = ?6, updated_at = ?7, metadata = ?8, status = ?9, "
                  "skip_reason = ?10, issues = ?11, length_chars = ?12, activation_strength = ?13, "
                  "last_accessed_at = ?14, access_count = ?15, importance_score = ?16, "
-                 "memory_type = ?17, concepts = ?18, processed_at = ?19, deleted_at_source = NULL "
-                 "WHERE rowid = ?20",
+                 "memory_type = ?17, concepts = ?18, processed_at = ?19, deleted_at_source = NULL, "
+                 "importance = ?21, urgency = ?22, emotional_salience = ?23, sentiment = ?24, "
+                 "task_type = ?25, knowledge_type = ?26, region_hint = ?27, "
+                 "abstraction_level = ?28 WHERE rowid = ?20",
     [Q_OLD_CONTENT] = "SELECT content FROM memory WHERE rowid = ?1",
     [Q_FTS_DELETE] =
         "INSERT INTO memory_fts (memory_fts, rowid, content) VALUES ('delete', ?1, ?2)",
@@ -61,7 +66,13 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_RESTAGE] = "UPDATE memory SET status = ?2, skip_reason = ?3, issues = ?4, "
                   "activation_strength = ?5, last_accessed_at = ?6, access_count = ?7, "
                   "importance_score = ?8, memory_type = ?9, processed_at = ?10, "
-                  "concepts = coalesce(?11, concepts) WHERE rowid = ?1",
+                  "concepts = coalesce(?11, concepts), importance = coalesce(?12, importance), "
+                  "urgency = coalesce(?13, urgency), "
+                  "emotional_salience = coalesce(?14, emotional_salience), "
+                  "sentiment = coalesce(?15, sentiment), task_type = coalesce(?16, task_type), "
+                  "knowledge_type = coalesce(?17, knowledge_type), "
+                  "region_hint = coalesce(?18, region_hint), "
+                  "abstraction_level = coalesce(?19, abstraction_level) WHERE rowid = ?1",
 };
 
 struct eg_store {
@@ -71,7 +82,9 @@ struct eg_store {
     int64_t fts_rowid;     /* rows up to this rowid are in the FTS index */
     bool bulk;             /* loading into an empty table: indexes dropped, ids tracked here */
     bool journal_switched; /* bulk_prepare moved the store to a rollback journal */
-    eg_idset *bulk_ids;    /* id -> rowid of the rows loaded in bulk mode */
+    bool has_checkpoint;   /* the pipeline's last now, read at begin (late arrivals) */
+    int64_t checkpoint;
+    eg_idset *bulk_ids; /* id -> rowid of the rows loaded in bulk mode */
 };
 
 static int db_error(eg_store *st, const char *what)
@@ -207,9 +220,19 @@ static int64_t meta_int(eg_store *st, const char *key, int64_t def)
 int eg_store_begin(eg_store *st)
 {
     int rc = eg_store_exec(st, "BEGIN IMMEDIATE");
-    if (!rc)
-        st->fts_rowid = meta_int(st, "fts_rowid", 0);
-    return rc;
+    if (rc)
+        return rc;
+    st->fts_rowid = meta_int(st, "fts_rowid", 0);
+    sqlite3_stmt *q = NULL;
+    st->has_checkpoint = false;
+    if (sqlite3_prepare_v2(st->db, "SELECT value FROM sim_state WHERE key = 'checkpoint'", -1, &q,
+                           NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW) {
+        st->checkpoint = sqlite3_column_int64(q, 0);
+        st->has_checkpoint = true;
+    }
+    sqlite3_finalize(q);
+    return 0;
 }
 
 int eg_store_commit(eg_store *st)
@@ -372,6 +395,21 @@ static int64_t fingerprint(const eg_record *r)
     return (int64_t)XXH3_64bits_digest(&state);
 }
 
+/* binds the 8 feature columns from parameter `first` on (NULLs when there are none) */
+static void bind_features(sqlite3_stmt *s, int first, const eg_staged *g)
+{
+    if (!g->has_features)
+        return;
+    sqlite3_bind_double(s, first, g->importance);
+    sqlite3_bind_double(s, first + 1, g->urgency);
+    sqlite3_bind_double(s, first + 2, g->emotional_salience);
+    sqlite3_bind_text(s, first + 3, g->sentiment, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, first + 4, g->task_type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, first + 5, g->knowledge_type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, first + 6, g->region_hint, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, first + 7, g->abstraction_level);
+}
+
 static void bind_staging(sqlite3_stmt *s, const eg_staged *g, const char *concepts, int64_t now)
 {
     if (g->skip) {
@@ -391,6 +429,7 @@ static void bind_staging(sqlite3_stmt *s, const eg_staged *g, const char *concep
     if (g->length_chars >= 0)
         sqlite3_bind_int64(s, 12, g->length_chars);
     sqlite3_bind_int64(s, 19, now);
+    bind_features(s, 21, g);
 }
 
 int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *g,
@@ -484,8 +523,15 @@ int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *g,
         sqlite3_bind_int64(s, 7, r->updated_at);
     bind_text_or_null(s, 8, r->metadata, r->metadata_len);
     bind_staging(s, g, concepts_json, now);
-    if (rowid)
+    if (rowid) {
         sqlite3_bind_int64(s, 20, rowid);
+    } else if (st->has_checkpoint && r->has_created && r->created_at < st->checkpoint) {
+        /* created before the last run's now: it arrives late and is processed at arrival */
+        sqlite3_bind_int(s, 29, 1);
+        sqlite3_bind_int64(s, 30, st->checkpoint);
+    } else {
+        sqlite3_bind_int(s, 29, 0);
+    }
     if (sqlite3_step(s) != SQLITE_DONE)
         return db_error(st, rowid ? "could not update a memory" : "could not insert a memory");
     if (st->bulk && !rowid) {
@@ -558,6 +604,8 @@ int eg_store_restage(eg_store *st, int64_t now, bool all, eg_restage_fn fn, void
         }
         sqlite3_bind_int(u, 4, (int)g.issues);
         sqlite3_bind_int64(u, 10, now);
+        if (need_concepts)
+            bind_features(u, 12, &g);
         if (sqlite3_step(u) != SQLITE_DONE) {
             rc = db_error(st, "could not restage a memory");
             goto done;

@@ -109,8 +109,10 @@ static void test_capacity_never_exceeded(void **state)
         eg_model_init(&md);
         /* 40 memories in the same minute: far more than working memory holds */
         for (int i = 0; i < 40; i++) {
-            eg_mem m = {.rowid = i + 1, .t0 = 1767225600LL * EG_USEC_PER_SEC + i,
-                        .importance = 0.5f + (float)(i % 7) / 20, .urgency = 0.3f,
+            eg_mem m = {.rowid = i + 1,
+                        .t0 = 1767225600LL * EG_USEC_PER_SEC + i,
+                        .importance = 0.5f + (float)(i % 7) / 20,
+                        .urgency = 0.3f,
                         .emotional = 0.3f};
             char id[16];
             snprintf(id, sizeof id, "c%02d", i);

@@ -342,7 +342,10 @@ static void test_concepts(void **state)
     expect_concepts(sentence, "{\"concepts\":[]}", "<<[]");
     /* otherwise from the text */
     expect_concepts(sentence, "{\"concepts\":\"Alpha\"}", FROM_TEXT);
-    expect_concepts(sentence, "{\"tags\":[\"x\"]}", FROM_TEXT);
+    /* metadata tags are entities, and entities join the concepts (SPEC §6) */
+    expect_concepts(sentence, "{\"tags\":[\"x\"]}",
+                    "<<[\"brain\",\"consolid\",\"memori\",\"sleep\",\"slow\",\"x\"]");
+    expect_concepts(sentence, "{\"tags\":[\"brain\"]}", FROM_TEXT);
     expect_concepts(sentence, "{broken", FROM_TEXT);
     expect_concepts(sentence, "[\"concepts\"]", FROM_TEXT);
     /* skipped rows append nothing */

@@ -1,0 +1,1209 @@
+/*
+ * recall.c — `engram recall` and `engram trace` (SPEC §8, §9): gathers bounded candidate sets
+ * (FTS5 BM25 matches, memories reached from the query's concepts through the concept graph, and
+ * memories associated with the best lexical matches), scores each as
+ * A = α·lexical + β·spread + γ·B_i(at), returns the best k, and records the recall as a
+ * presentation; and assembles a memory's journey with a one-line diagnosis.
+ *
+ * The formulas live in stage/activation.c and the SQL in store/recall.c; this file decides which
+ * memories to look at and how the terms combine (docs/stages/recall.md). A recaller reuses its
+ * scratch arrays from query to query, so a recall allocates only while its arrays still grow.
+ */
+#include "engram/recall.h"
+
+#include "stage/activation.h"
+#include "stage/concepts.h"
+#include "store/recall.h"
+#include "util/buf.h"
+#include "util/timeutil.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+/* Bounds of the candidate sets: what one recall may look at, whatever the store's size. */
+#define LEX_MAX 200           /* lexical candidates kept */
+#define LEX_SCAN 1000         /* FTS rows read to find them (some may not be recallable) */
+#define CONCEPT_POSTINGS 200  /* memories read per query concept (newest first) */
+#define NEIGHBOURS 32         /* concept-graph neighbours kept per query concept (by weight) */
+#define NEIGHBOURS_GEN 8      /* of them, the ones whose memories become candidates */
+#define NEIGHBOUR_POSTINGS 50 /* memories read per such neighbour */
+#define CONCEPT_MAX 200       /* concept-reached candidates kept (by preliminary spread) */
+#define ASSOC_SOURCES 20      /* best lexical candidates whose associations spread */
+#define ASSOC_MAX 200         /* association-reached candidates added */
+#define MAX_TOKENS 32         /* query words searched in the full-text index */
+#define MAX_K 1000
+
+enum { SRC_LEX = 1, SRC_CONCEPT = 2, SRC_ASSOC = 4 };
+enum { C_UNCHECKED = 0, C_OK, C_BAD, C_DROPPED };
+
+typedef struct cand {
+    int64_t rowid;
+    int64_t created_at, updated_at;
+    bool has_updated;
+    uint8_t src, state;
+    double raw_lex, lex, prelim, sc, sh, sa, base, score;
+    int npres;
+    uint32_t id_off; /* into eg_recaller.ids */
+    char status[16]; /* pipeline status, "staged" when the pipeline has not seen it */
+} cand;
+
+/* A concept that matters to this query: a query concept (wq = W_j) or a neighbour of query
+ * concepts in the concept graph (h = Σ_j W_j·w(j,c)); str = max(0, S − ln fan). */
+typedef struct rconcept {
+    int64_t id;
+    double wq, h, str;
+} rconcept;
+
+typedef struct nbr {
+    int64_t other;
+    double w;
+    int64_t memories;
+} nbr;
+
+/* int64 -> uint32 open-addressing map; vals UINT32_MAX marks an empty slot. */
+typedef struct i64map {
+    int64_t *keys;
+    uint32_t *vals;
+    size_t cap, n;
+} i64map;
+
+struct eg_recaller {
+    eg_store *st;
+    const eg_config *cfg;
+    eg_recall_q *q;
+    eg_concepts *cx;
+    eg_buf ids, tmp, folded;
+    cand *c;
+    size_t nc, capc;
+    i64map cmap;
+    rconcept *rc;
+    size_t nrc, caprc;
+    i64map rcmap;
+    nbr *nb;
+    size_t nnb, capnb;
+    int64_t *times;
+    size_t ntimes, captimes;
+    uint32_t *order, *lexi;
+    size_t caporder, caplexi, nlexi;
+    int64_t at;
+    uint32_t cur; /* the candidate being scored (mconcept_cb) */
+    size_t nassoc_added;
+    double assoc_from; /* the lexical score of the association source being read */
+};
+
+static int grow(void **p, size_t *cap, size_t need, size_t sz)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, n * sz);
+    if (!q)
+        return eg_error_set(EG_ENOMEM, "out of memory during recall");
+    *p = q;
+    *cap = n;
+    return 0;
+}
+#define GROW(arr, cap, need) grow((void **)&(arr), &(cap), (need), sizeof *(arr))
+
+/* ---- the map ---- */
+
+static size_t slot_of(int64_t k, size_t cap)
+{
+    uint64_t x = (uint64_t)k + UINT64_C(0x9e3779b97f4a7c15);
+    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return (size_t)(x ^ (x >> 31)) & (cap - 1);
+}
+
+static void map_clear(i64map *m)
+{
+    if (m->vals)
+        memset(m->vals, 0xff, m->cap * sizeof *m->vals);
+    m->n = 0;
+}
+
+static uint32_t map_get(const i64map *m, int64_t k)
+{
+    if (!m->cap)
+        return UINT32_MAX;
+    for (size_t i = slot_of(k, m->cap);; i = (i + 1) & (m->cap - 1)) {
+        if (m->vals[i] == UINT32_MAX)
+            return UINT32_MAX;
+        if (m->keys[i] == k)
+            return m->vals[i];
+    }
+}
+
+static int map_put(i64map *m, int64_t k, uint32_t v);
+
+static int map_rehash(i64map *m, size_t cap)
+{
+    i64map n = {malloc(cap * sizeof *n.keys), malloc(cap * sizeof *n.vals), cap, 0};
+    if (!n.keys || !n.vals) {
+        free(n.keys);
+        free(n.vals);
+        return eg_error_set(EG_ENOMEM, "out of memory during recall");
+    }
+    map_clear(&n);
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->vals[i] != UINT32_MAX)
+            map_put(&n, m->keys[i], m->vals[i]);
+    free(m->keys);
+    free(m->vals);
+    *m = n;
+    return 0;
+}
+
+static int map_put(i64map *m, int64_t k, uint32_t v)
+{
+    int rc;
+    if ((m->n + 1) * 2 > m->cap && (rc = map_rehash(m, m->cap ? m->cap * 2 : 256)))
+        return rc;
+    for (size_t i = slot_of(k, m->cap);; i = (i + 1) & (m->cap - 1)) {
+        if (m->vals[i] == UINT32_MAX) {
+            m->keys[i] = k;
+            m->vals[i] = v;
+            m->n++;
+            return 0;
+        }
+        if (m->keys[i] == k) {
+            m->vals[i] = v;
+            return 0;
+        }
+    }
+}
+
+static void map_free(i64map *m)
+{
+    free(m->keys);
+    free(m->vals);
+}
+
+/* ---- the recaller ---- */
+
+int eg_recaller_open(eg_recaller **out, eg_store *st, const eg_config *cfg)
+{
+    eg_recaller *r = calloc(1, sizeof *r);
+    int rc;
+    *out = NULL;
+    if (!r)
+        return eg_error_set(EG_ENOMEM, "out of memory preparing recall");
+    r->st = st;
+    r->cfg = cfg;
+    eg_buf_init(&r->ids, 0);
+    eg_buf_init(&r->tmp, 0);
+    eg_buf_init(&r->folded, 0);
+    if ((rc = eg_recall_q_open(&r->q, st)) ||
+        (rc = eg_concepts_new(&r->cx, cfg->staging_language, cfg->staging_max_concepts))) {
+        eg_recaller_close(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+void eg_recaller_close(eg_recaller *r)
+{
+    if (!r)
+        return;
+    eg_recall_q_close(r->q);
+    eg_concepts_free(r->cx);
+    eg_buf_free(&r->ids);
+    eg_buf_free(&r->tmp);
+    eg_buf_free(&r->folded);
+    free(r->c);
+    map_free(&r->cmap);
+    free(r->rc);
+    map_free(&r->rcmap);
+    free(r->nb);
+    free(r->times);
+    free(r->order);
+    free(r->lexi);
+    free(r);
+}
+
+/* The candidate for rowid, added (unchecked, all terms 0) if new. */
+static int cand_add(eg_recaller *r, int64_t rowid, uint32_t *idx)
+{
+    uint32_t i = map_get(&r->cmap, rowid);
+    int rc;
+    if (i != UINT32_MAX) {
+        *idx = i;
+        return 0;
+    }
+    if ((rc = GROW(r->c, r->capc, r->nc + 1)))
+        return rc;
+    i = (uint32_t)r->nc++;
+    memset(&r->c[i], 0, sizeof r->c[i]);
+    r->c[i].rowid = rowid;
+    if ((rc = map_put(&r->cmap, rowid, i)))
+        return rc;
+    *idx = i;
+    return 0;
+}
+
+/* Reads candidate i's row: recallable at r->at or not (state C_OK / C_BAD). */
+static int cand_check(eg_recaller *r, uint32_t i)
+{
+    eg_recall_row row;
+    int rc = eg_recall_q_memory(r->q, r->c[i].rowid, &row);
+    if (rc)
+        return rc;
+    cand *c = &r->c[i];
+    if (!row.found || !row.recallable || row.created_at > r->at) {
+        c->state = C_BAD;
+        return 0;
+    }
+    c->state = C_OK;
+    c->created_at = row.created_at;
+    c->has_updated = row.has_updated;
+    c->updated_at = row.updated_at;
+    snprintf(c->status, sizeof c->status, "%s",
+             row.pipeline_status ? row.pipeline_status : "staged");
+    c->id_off = (uint32_t)r->ids.len;
+    if (eg_buf_append(&r->ids, row.id, strlen(row.id) + 1))
+        return eg_error_set(EG_ENOMEM, "out of memory during recall");
+    return 0;
+}
+
+/* ---- the full-text query ---- */
+
+static bool word_start(utf8proc_int32_t cp)
+{
+    int k = utf8proc_category(cp);
+    return (k >= UTF8PROC_CATEGORY_LU && k <= UTF8PROC_CATEGORY_LO) ||
+           (k >= UTF8PROC_CATEGORY_ND && k <= UTF8PROC_CATEGORY_NO);
+}
+
+static bool word_cont(utf8proc_int32_t cp)
+{
+    int k = utf8proc_category(cp);
+    return word_start(cp) || (k >= UTF8PROC_CATEGORY_MN && k <= UTF8PROC_CATEGORY_ME);
+}
+
+/* Builds an FTS5 expression from the query's words: each word quoted as a string ("maya" OR
+ * "locker"), so no user input is ever FTS5 syntax. Stopwords and words under 3 characters are
+ * left out (they match most memories and weigh almost nothing in BM25), numbers are kept; when
+ * that leaves nothing, every word is used. Words repeated (after case folding) appear once. */
+static int build_match(eg_recaller *r, const char *query, eg_buf *out)
+{
+    struct {
+        size_t off, len, foff, flen;
+        bool keep;
+    } tok[MAX_TOKENS];
+    size_t len = strlen(query), i = 0;
+    int nt = 0, nkeep = 0, rc = 0;
+    eg_buf_reset(out);
+    eg_buf_reset(&r->folded);
+    while (i < len && nt < MAX_TOKENS) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n =
+            utf8proc_iterate((const utf8proc_uint8_t *)query + i, (utf8proc_ssize_t)(len - i), &cp);
+        if (n <= 0) {
+            i++;
+            continue;
+        }
+        if (!word_start(cp)) {
+            i += (size_t)n;
+            continue;
+        }
+        size_t start = i;
+        i += (size_t)n;
+        while (i < len) {
+            n = utf8proc_iterate((const utf8proc_uint8_t *)query + i, (utf8proc_ssize_t)(len - i),
+                                 &cp);
+            if (n <= 0 || !word_cont(cp))
+                break;
+            i += (size_t)n;
+        }
+        tok[nt].off = start;
+        tok[nt].len = i - start;
+        /* case-folded form, for de-duplication */
+        utf8proc_uint8_t *f = NULL;
+        utf8proc_ssize_t fl =
+            utf8proc_map((const utf8proc_uint8_t *)query + start, (utf8proc_ssize_t)(i - start), &f,
+                         UTF8PROC_CASEFOLD | UTF8PROC_COMPOSE | UTF8PROC_STABLE);
+        tok[nt].foff = r->folded.len;
+        tok[nt].flen = fl > 0 ? (size_t)fl : 0;
+        if (fl > 0 && eg_buf_append(&r->folded, f, (size_t)fl))
+            rc = eg_error_set(EG_ENOMEM, "out of memory during recall");
+        free(f);
+        if (rc)
+            return rc;
+        bool dup = false;
+        for (int k = 0; k < nt && !dup; k++)
+            dup =
+                tok[k].flen == tok[nt].flen &&
+                !memcmp(r->folded.data + tok[k].foff, r->folded.data + tok[nt].foff, tok[nt].flen);
+        if (dup)
+            continue;
+        bool digits = true;
+        for (size_t k = start; k < i && digits; k++)
+            digits = query[k] >= '0' && query[k] <= '9';
+        eg_buf_reset(&r->tmp);
+        if ((rc = eg_concepts_from_text(r->cx, query + start, i - start, &r->tmp)))
+            return rc;
+        tok[nt].keep = digits || r->tmp.len > 2; /* "[]" is no concept */
+        nkeep += tok[nt].keep;
+        nt++;
+    }
+    for (int k = 0; k < nt; k++) {
+        if (nkeep && !tok[k].keep)
+            continue;
+        if (out->len && eg_buf_puts(out, " OR "))
+            return eg_error_set(EG_ENOMEM, "out of memory during recall");
+        rc = eg_buf_putc(out, '"');
+        for (size_t b = 0; !rc && b < tok[k].len; b++) {
+            char ch = query[tok[k].off + b];
+            rc = ch == '"' ? eg_buf_puts(out, "\"\"") : eg_buf_putc(out, ch);
+        }
+        if (rc || eg_buf_putc(out, '"'))
+            return eg_error_set(EG_ENOMEM, "out of memory during recall");
+    }
+    if (!out->data && eg_buf_puts(out, ""))
+        return eg_error_set(EG_ENOMEM, "out of memory during recall");
+    return 0;
+}
+
+/* ---- candidates ---- */
+
+static int lex_cb(void *ud, int64_t rowid, double score)
+{
+    eg_recaller *r = ud;
+    uint32_t i;
+    int rc;
+    if ((rc = cand_add(r, rowid, &i)) || (rc = cand_check(r, i)))
+        return rc;
+    if (r->c[i].state != C_OK)
+        return 0;
+    r->c[i].src |= SRC_LEX;
+    r->c[i].raw_lex = score;
+    if ((rc = GROW(r->lexi, r->caplexi, r->nlexi + 1)))
+        return rc;
+    r->lexi[r->nlexi++] = i;
+    return r->nlexi >= LEX_MAX ? 1 : 0;
+}
+
+static int nbr_cb(void *ud, int64_t other, double w, int64_t memories)
+{
+    eg_recaller *r = ud;
+    int rc;
+    if ((rc = GROW(r->nb, r->capnb, r->nnb + 1)))
+        return rc;
+    r->nb[r->nnb++] = (nbr){other, w, memories};
+    return 0;
+}
+
+static int cmp_nbr(const void *a, const void *b)
+{
+    const nbr *x = a, *y = b;
+    if (x->w != y->w)
+        return x->w > y->w ? -1 : 1;
+    return (x->other > y->other) - (x->other < y->other);
+}
+
+/* Memories of a concept become candidates with a preliminary spread of `gain` each. */
+typedef struct post_ctx {
+    eg_recaller *r;
+    double gain;
+} post_ctx;
+
+static int post_cb(void *ud, int64_t rowid)
+{
+    post_ctx *p = ud;
+    uint32_t i;
+    int rc = cand_add(p->r, rowid, &i);
+    if (rc)
+        return rc;
+    p->r->c[i].src |= SRC_CONCEPT;
+    p->r->c[i].prelim += p->gain;
+    return 0;
+}
+
+static int rconcept_get(eg_recaller *r, int64_t id, rconcept **out)
+{
+    uint32_t i = map_get(&r->rcmap, id);
+    int rc;
+    if (i == UINT32_MAX) {
+        if ((rc = GROW(r->rc, r->caprc, r->nrc + 1)))
+            return rc;
+        i = (uint32_t)r->nrc++;
+        r->rc[i] = (rconcept){id, 0, 0, 0};
+        if ((rc = map_put(&r->rcmap, id, i)))
+            return rc;
+    }
+    *out = &r->rc[i];
+    return 0;
+}
+
+/* The query's concepts: looked up, their memories and their strongest neighbours' memories
+ * gathered as candidates. */
+static int concept_candidates(eg_recaller *r, const char *query, eg_recall_result *res)
+{
+    const double S = r->cfg->recall_s_max;
+    json_t *arr = NULL;
+    int rc = 0;
+    size_t nq, k;
+    eg_buf_reset(&r->tmp);
+    if ((rc = eg_concepts_from_text(r->cx, query, strlen(query), &r->tmp)))
+        return rc;
+    arr = json_loadb(r->tmp.data, r->tmp.len, 0, NULL);
+    nq = json_array_size(arr);
+    res->query_concepts = (int)nq;
+    if (!nq)
+        goto done;
+    double W = 1.0 / (double)nq;
+    size_t first = r->nrc;
+    for (k = 0; k < nq; k++) {
+        const char *name = json_string_value(json_array_get(arr, k));
+        int64_t id, mems;
+        bool found;
+        rconcept *c;
+        if (!name)
+            continue;
+        if ((rc = eg_recall_q_concept(r->q, name, &id, &mems, &found)))
+            goto done;
+        if (!found)
+            continue;
+        if ((rc = rconcept_get(r, id, &c)))
+            goto done;
+        c->wq += W;
+        c->str = eg_activation_strength(S, (double)(1 + mems));
+        res->known_concepts++;
+    }
+    size_t nquery = r->nrc;
+    for (size_t j = first; j < nquery; j++) {
+        int64_t jid = r->rc[j].id;
+        double wj = r->rc[j].wq, strj = r->rc[j].str;
+        if (strj > 0) {
+            post_ctx p = {r, wj * strj};
+            if ((rc = eg_recall_q_concept_memories(r->q, jid, CONCEPT_POSTINGS, post_cb, &p)))
+                goto done;
+        }
+        r->nnb = 0;
+        if ((rc = eg_recall_q_concept_edges(r->q, jid, nbr_cb, r)))
+            goto done;
+        qsort(r->nb, r->nnb, sizeof *r->nb, cmp_nbr);
+        size_t kept = 0, gen = 0;
+        for (size_t e = 0; e < r->nnb && kept < NEIGHBOURS; e++) {
+            uint32_t qi = map_get(&r->rcmap, r->nb[e].other);
+            if (qi != UINT32_MAX && r->rc[qi].wq > 0)
+                continue; /* a query concept itself: counted directly */
+            rconcept *c;
+            if ((rc = rconcept_get(r, r->nb[e].other, &c)))
+                goto done;
+            c->h += wj * r->nb[e].w;
+            c->str = eg_activation_strength(S, (double)(1 + r->nb[e].memories));
+            kept++;
+            double gain = wj * r->nb[e].w * c->str;
+            if (gain > 0 && gen < NEIGHBOURS_GEN) {
+                gen++;
+                post_ctx p = {r, gain};
+                if ((rc = eg_recall_q_concept_memories(r->q, r->nb[e].other, NEIGHBOUR_POSTINGS,
+                                                       post_cb, &p)))
+                    goto done;
+            }
+        }
+    }
+done:
+    json_decref(arr);
+    return rc;
+}
+
+static int cmp_prelim(const void *a, const void *b, void *ud)
+{
+    const cand *c = ud;
+    const cand *x = &c[*(const uint32_t *)a], *y = &c[*(const uint32_t *)b];
+    if (x->prelim != y->prelim)
+        return x->prelim > y->prelim ? -1 : 1;
+    return (x->rowid < y->rowid) - (x->rowid > y->rowid); /* newer first */
+}
+
+/* Keeps the CONCEPT_MAX recallable concept-reached memories with the highest preliminary
+ * spread (lexical candidates are kept anyway). */
+static int prune_concept_candidates(eg_recaller *r, eg_recall_result *res)
+{
+    size_t n = 0, kept = 0;
+    int rc;
+    if ((rc = GROW(r->order, r->caporder, r->nc + 1)))
+        return rc;
+    for (size_t i = 0; i < r->nc; i++)
+        if (r->c[i].state == C_UNCHECKED)
+            r->order[n++] = (uint32_t)i;
+    qsort_r(r->order, n, sizeof *r->order, cmp_prelim, r->c);
+    for (size_t k = 0; k < n; k++) {
+        uint32_t i = r->order[k];
+        if (kept >= CONCEPT_MAX) {
+            r->c[i].state = C_DROPPED;
+            continue;
+        }
+        if ((rc = cand_check(r, i)))
+            return rc;
+        kept += r->c[i].state == C_OK;
+    }
+    res->concept_candidates = kept;
+    return 0;
+}
+
+static int assoc_cb(void *ud, int64_t other, double w)
+{
+    eg_recaller *r = ud;
+    uint32_t i;
+    int rc = cand_add(r, other, &i);
+    if (rc)
+        return rc;
+    if (r->c[i].state == C_UNCHECKED || r->c[i].state == C_DROPPED) {
+        if (r->nassoc_added >= ASSOC_MAX) {
+            r->c[i].state = C_DROPPED;
+            return 0;
+        }
+        if ((rc = cand_check(r, i)))
+            return rc;
+        r->nassoc_added += r->c[i].state == C_OK;
+    }
+    if (r->c[i].state == C_OK) {
+        r->c[i].src |= SRC_ASSOC;
+        r->c[i].sa += r->assoc_from * w;
+    }
+    return 0;
+}
+
+/* ---- scoring ---- */
+
+static int mconcept_cb(void *ud, int64_t concept_id)
+{
+    eg_recaller *r = ud;
+    uint32_t k = map_get(&r->rcmap, concept_id);
+    if (k == UINT32_MAX)
+        return 0;
+    cand *c = &r->c[r->cur];
+    const rconcept *rc = &r->rc[k];
+    if (rc->wq > 0)
+        c->sc += rc->wq * rc->str; /* a query concept the memory has */
+    else
+        c->sh += rc->h * rc->str; /* a neighbour of query concepts */
+    return 0;
+}
+
+typedef struct pres_ctx {
+    eg_recaller *r;
+    bool created, updated;
+} pres_ctx;
+
+static int pres_cb(void *ud, int64_t t, const char *kind)
+{
+    pres_ctx *p = ud;
+    int rc;
+    if (kind && !strcmp(kind, "created"))
+        p->created = true;
+    if (kind && !strcmp(kind, "updated"))
+        p->updated = true;
+    if ((rc = GROW(p->r->times, p->r->captimes, p->r->ntimes + 1)))
+        return rc;
+    p->r->times[p->r->ntimes++] = t;
+    return 0;
+}
+
+/* Presentation times of a memory at or before at into r->times. Before the pipeline has run
+ * over a memory its creation (and update) is not in the presentation table yet; then they come
+ * from the memory row. */
+static int presentations(eg_recaller *r, int64_t rowid, int64_t created_at, bool has_updated,
+                         int64_t updated_at, int64_t at)
+{
+    pres_ctx p = {r, false, false};
+    int rc;
+    r->ntimes = 0;
+    if ((rc = eg_recall_q_presentations(r->q, rowid, at, pres_cb, &p)))
+        return rc;
+    if (!p.created && created_at <= at && (rc = pres_cb(&p, created_at, NULL)))
+        return rc;
+    if (!p.created && !p.updated && has_updated && updated_at > created_at && updated_at <= at &&
+        (rc = pres_cb(&p, updated_at, NULL)))
+        return rc;
+    return 0;
+}
+
+static int score_one(eg_recaller *r, uint32_t i)
+{
+    const eg_config *cfg = r->cfg;
+    int rc;
+    r->cur = i;
+    if ((rc = eg_recall_q_memory_concepts(r->q, r->c[i].rowid, mconcept_cb, r)))
+        return rc;
+    cand *c = &r->c[i];
+    if ((rc = presentations(r, c->rowid, c->created_at, c->has_updated, c->updated_at, r->at)))
+        return rc;
+    c = &r->c[i];
+    c->npres = (int)r->ntimes;
+    c->base = eg_activation_base(r->times, r->ntimes, r->at, cfg->activation_decay);
+    double spread = c->sc + c->sh + c->sa;
+    c->score = cfg->recall_alpha * c->lex + cfg->recall_beta * spread + cfg->recall_gamma * c->base;
+    return 0;
+}
+
+static int cmp_score(const void *a, const void *b, void *ud)
+{
+    const eg_recaller *r = ud;
+    const cand *x = &r->c[*(const uint32_t *)a], *y = &r->c[*(const uint32_t *)b];
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return strcmp(r->ids.data + x->id_off, r->ids.data + y->id_off);
+}
+
+static void reset_query(eg_recaller *r, int64_t at)
+{
+    r->nc = r->nrc = r->nlexi = r->nassoc_added = 0;
+    map_clear(&r->cmap);
+    map_clear(&r->rcmap);
+    eg_buf_reset(&r->ids);
+    r->at = at;
+}
+
+int eg_recall(eg_recaller *r, const char *query, const eg_recall_opts *o, eg_recall_result *res)
+{
+    eg_buf text, match;
+    int64_t *rowids = NULL;
+    size_t nok = 0;
+    int rc = 0;
+    memset(res, 0, sizeof *res);
+    res->at = o->at;
+    eg_buf_init(&text, 0);
+    eg_buf_init(&match, 0);
+    const char *p = query ? query : "";
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    if (!*p) {
+        rc = eg_error_set(EG_EUSAGE, "the recall query is empty");
+        eg_error_hint("give the words to recall, e.g. engram recall \"garden tomatoes\"");
+        goto done;
+    }
+    if (o->k < 1 || o->k > MAX_K) {
+        rc = eg_error_set(EG_EUSAGE, "recall: k must be 1 to %d, not %d", MAX_K, o->k);
+        goto done;
+    }
+    reset_query(r, o->at);
+
+    /* 1. lexical candidates */
+    if ((rc = build_match(r, query, &match)))
+        goto done;
+    if (match.len && (rc = eg_recall_q_lexical(r->q, match.data, LEX_SCAN, lex_cb, r)))
+        goto done;
+    double best = 0;
+    for (size_t k = 0; k < r->nlexi; k++)
+        if (r->c[r->lexi[k]].raw_lex > best)
+            best = r->c[r->lexi[k]].raw_lex;
+    for (size_t k = 0; k < r->nlexi && best > 0; k++)
+        r->c[r->lexi[k]].lex = r->c[r->lexi[k]].raw_lex / best;
+    res->lexical_candidates = r->nlexi;
+
+    /* 2. concept-reached candidates */
+    if ((rc = concept_candidates(r, query, res)) || (rc = prune_concept_candidates(r, res)))
+        goto done;
+
+    /* 3. association-reached: the best lexical matches spread along learned associations */
+    for (size_t k = 0; k < r->nlexi && k < ASSOC_SOURCES; k++) {
+        r->assoc_from = r->c[r->lexi[k]].lex;
+        if ((rc = eg_recall_q_assoc(r->q, r->c[r->lexi[k]].rowid, assoc_cb, r)))
+            goto done;
+    }
+    res->assoc_candidates = r->nassoc_added;
+
+    /* 4. score every recallable candidate */
+    if ((rc = GROW(r->order, r->caporder, r->nc + 1)))
+        goto done;
+    uint32_t *ok = r->order;
+    for (size_t i = 0; i < r->nc; i++)
+        if (r->c[i].state == C_OK)
+            ok[nok++] = (uint32_t)i;
+    for (size_t k = 0; k < nok && !rc; k++)
+        rc = score_one(r, ok[k]);
+    if (!rc)
+        qsort_r(ok, nok, sizeof *ok, cmp_score, r);
+    res->candidates = nok;
+
+    /* 5. the best k, with their content */
+    size_t n = nok < (size_t)o->k ? nok : (size_t)o->k;
+    size_t *offs = NULL;
+    if (!rc && n) {
+        res->hits = calloc(n, sizeof *res->hits);
+        offs = calloc(n * 3, sizeof *offs);
+        rowids = calloc(n, sizeof *rowids);
+        if (!res->hits || !offs || !rowids)
+            rc = eg_error_set(EG_ENOMEM, "out of memory during recall");
+    }
+    for (size_t k = 0; k < n && !rc; k++) {
+        const cand *c = &r->c[ok[k]];
+        eg_recall_hit *h = &res->hits[k];
+        const char *id = r->ids.data + c->id_off;
+        offs[3 * k] = text.len;
+        if (eg_buf_append(&text, id, strlen(id) + 1)) {
+            rc = eg_error_set(EG_ENOMEM, "out of memory during recall");
+            break;
+        }
+        offs[3 * k + 1] = text.len;
+        if ((rc = eg_recall_q_content(r->q, c->rowid, &text)))
+            break;
+        if (eg_buf_putc(&text, '\0')) {
+            rc = eg_error_set(EG_ENOMEM, "out of memory during recall");
+            break;
+        }
+        offs[3 * k + 2] = text.len;
+        if (eg_buf_append(&text, c->status, strlen(c->status) + 1)) {
+            rc = eg_error_set(EG_ENOMEM, "out of memory during recall");
+            break;
+        }
+        h->created_at = c->created_at;
+        h->score = c->score;
+        h->lexical = c->lex;
+        h->spread_concepts = c->sc;
+        h->spread_hebbian = c->sh;
+        h->spread_assoc = c->sa;
+        h->spread = c->sc + c->sh + c->sa;
+        h->base_level = c->base;
+        h->p_recall = eg_activation_p_recall(c->score, r->cfg->recall_tau, r->cfg->recall_noise);
+        h->presentations = c->npres;
+        rowids[k] = c->rowid;
+        res->n++;
+    }
+    if (!rc) {
+        for (size_t k = 0; k < res->n; k++) {
+            res->hits[k].memory_id = text.data + offs[3 * k];
+            res->hits[k].content = text.data + offs[3 * k + 1];
+            res->hits[k].status = text.data + offs[3 * k + 2];
+        }
+        res->text_ = text.data;
+        text.data = NULL;
+        res->fts_query = match.data;
+        match.data = NULL;
+    }
+    free(offs);
+    if (!rc && o->rehearse)
+        rc = eg_store_recall_rehearse(r->st, rowids, res->n, o->at);
+done:
+    free(rowids);
+    eg_buf_free(&text);
+    eg_buf_free(&match);
+    if (rc) {
+        eg_recall_result_free(res);
+        res->at = o->at;
+    }
+    return rc;
+}
+
+void eg_recall_result_free(eg_recall_result *res)
+{
+    if (!res)
+        return;
+    free(res->hits);
+    free(res->fts_query);
+    free(res->text_);
+    memset(res, 0, sizeof *res);
+}
+
+/* A number for JSON: 6 significant digits (stable across runs and easy to read); null if not
+ * finite. */
+static int json_num(eg_buf *b, double v)
+{
+    return isfinite(v) ? eg_buf_printf(b, "%.6g", v) : eg_buf_puts(b, "null");
+}
+
+char *eg_recall_result_json(const eg_recall_result *res, const char *query)
+{
+    eg_buf b;
+    char ts[EG_TIME_BUFSZ];
+    int rc = 0;
+    eg_buf_init(&b, 0);
+    rc |= eg_buf_puts(&b, "{\"query\":");
+    rc |= eg_buf_json_str(&b, query, strlen(query));
+    rc |= eg_buf_printf(&b, ",\"at\":\"%s\",\"results\":[", eg_time_format(res->at, ts));
+    for (size_t k = 0; k < res->n; k++) {
+        const eg_recall_hit *h = &res->hits[k];
+        rc |= eg_buf_puts(&b, k ? ",{\"memory_id\":" : "{\"memory_id\":");
+        rc |= eg_buf_json_str(&b, h->memory_id, strlen(h->memory_id));
+        rc |= eg_buf_puts(&b, ",\"score\":");
+        rc |= json_num(&b, h->score);
+        rc |= eg_buf_puts(&b, ",\"content\":");
+        rc |= eg_buf_json_str(&b, h->content, strlen(h->content));
+        rc |= eg_buf_puts(&b, ",\"lexical\":");
+        rc |= json_num(&b, h->lexical);
+        rc |= eg_buf_puts(&b, ",\"spread\":");
+        rc |= json_num(&b, h->spread);
+        rc |= eg_buf_puts(&b, ",\"activation\":");
+        rc |= json_num(&b, h->base_level);
+        rc |= eg_buf_puts(&b, ",\"p_recall\":");
+        rc |= json_num(&b, h->p_recall);
+        rc |= eg_buf_puts(&b, ",\"status\":");
+        rc |= eg_buf_json_str(&b, h->status, strlen(h->status));
+        rc |= eg_buf_printf(&b, ",\"created_at\":\"%s\"}", eg_time_format(h->created_at, ts));
+    }
+    rc |= eg_buf_puts(&b, "]}");
+    if (rc) {
+        eg_buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}
+
+/* ---- trace ---- */
+
+static const char *iso(json_t *v, char *buf)
+{
+    if (!json_is_integer(v))
+        return "?";
+    return eg_time_format((int64_t)json_integer_value(v), buf);
+}
+
+static bool has(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return v && !json_is_null(v);
+}
+
+static double num(json_t *o, const char *k)
+{
+    return json_number_value(json_object_get(o, k));
+}
+
+static long long inum(json_t *o, const char *k)
+{
+    return (long long)json_integer_value(json_object_get(o, k));
+}
+
+static const char *str(json_t *o, const char *k, const char *dflt)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : dflt;
+}
+
+/* Appends {"step": name, "line": formatted} to steps and returns it, for more fields. */
+static json_t *add_step(json_t *steps, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static json_t *add_step(json_t *steps, const char *name, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    json_t *s = json_pack("{s:s, s:s}", "step", name, "line", line);
+    json_array_append_new(steps, s);
+    return s;
+}
+
+/* Copies the given keys of from into to (missing ones as null). */
+static void copy_keys(json_t *to, json_t *from, const char *const *keys)
+{
+    for (; *keys; keys++) {
+        json_t *v = json_object_get(from, *keys);
+        json_object_set_new(to, *keys, v ? json_incref(v) : json_null());
+    }
+}
+
+/* The "source" and "staging" steps; returns false (diagnosis set) when the memory stops there. */
+static bool trace_source(json_t *f, json_t *steps, char *diag, size_t dn)
+{
+    json_t *m = json_object_get(f, "memory"), *src = json_object_get(f, "source"),
+           *qu = json_object_get(f, "quarantine"), *s;
+    char t1[EG_TIME_BUFSZ], t2[EG_TIME_BUFSZ];
+    if (!json_is_object(m)) {
+        if (json_is_object(qu)) {
+            s = add_step(steps, "source", "rejected at ingest (%s %s): %s: %s",
+                         str(qu, "source", "?"), str(qu, "ref", "?"), str(qu, "field", "row"),
+                         str(qu, "reason", "?"));
+            json_object_set_new(s, "found", json_false());
+            snprintf(diag, dn, "rejected at ingest: %s", str(qu, "reason", "?"));
+        } else {
+            s = add_step(steps, "source",
+                         "in the embedded source (%lld characters, created %s) but not ingested "
+                         "yet",
+                         inum(src, "length_chars"), str(src, "created_at", "?"));
+            json_object_set_new(s, "found", json_false());
+            snprintf(diag, dn, "not ingested yet: run `engram run`");
+        }
+        return false;
+    }
+    s = add_step(steps, "source", "found: %lld characters, created %s%s%s, from %s",
+                 inum(m, "length_chars"), iso(json_object_get(m, "created_at"), t1),
+                 has(m, "updated_at") ? ", updated " : "",
+                 has(m, "updated_at") ? iso(json_object_get(m, "updated_at"), t2) : "",
+                 str(m, "source_system", "?"));
+    json_object_set_new(s, "found", json_true());
+    copy_keys(s, m, (const char *const[]){"length_chars", "source_system", NULL});
+    json_object_set_new(s, "created_at", json_string(iso(json_object_get(m, "created_at"), t1)));
+
+    if (has(m, "deleted_at_source")) {
+        s = add_step(steps, "staging", "deleted at the source (noticed %s)",
+                     iso(json_object_get(m, "deleted_at_source"), t1));
+        json_object_set_new(s, "status", json_string("deleted_at_source"));
+        snprintf(diag, dn, "deleted at the source");
+        return false;
+    }
+    if (strcmp(str(m, "status", ""), "staged")) {
+        const char *why = str(m, "skip_reason", "unknown");
+        s = add_step(steps, "staging", "skipped at %s: %s",
+                     iso(json_object_get(m, "processed_at"), t1), why);
+        json_object_set_new(s, "status", json_string("skipped"));
+        json_object_set_new(s, "skip_reason", json_string(why));
+        snprintf(diag, dn, "skipped at staging: %s", why);
+        return false;
+    }
+    json_t *cs = json_loads(str(m, "concepts", "[]"), 0, NULL);
+    char names[256] = "";
+    size_t i, used = 0;
+    json_t *v;
+    json_array_foreach(cs, i, v)
+    {
+        if (i == 8) {
+            used += (size_t)snprintf(names + used, sizeof names - used, ", …");
+            break;
+        }
+        if (json_is_string(v) && used < sizeof names)
+            used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
+                                     json_string_value(v));
+        if (used >= sizeof names)
+            used = sizeof names - 1;
+    }
+    s = add_step(steps, "staging",
+                 "staged at %s: %s, importance_score %.2f, activation_strength %.3f, %zu "
+                 "concepts (%s)",
+                 iso(json_object_get(m, "processed_at"), t1), str(m, "memory_type", "?"),
+                 num(m, "importance_score"), num(m, "activation_strength"), json_array_size(cs),
+                 names);
+    json_object_set_new(s, "status", json_string("staged"));
+    copy_keys(s, m, (const char *const[]){"memory_type", "importance_score", "activation_strength",
+                                          NULL});
+    json_object_set_new(s, "concepts", cs ? cs : json_array());
+    return true;
+}
+
+static void trace_features(json_t *m, json_t *steps)
+{
+    bool computed = has(m, "importance");
+    json_t *s = add_step(
+        steps, "features",
+        "importance %.2f, urgency %.2f, emotional_salience %.2f, sentiment %s, task_type %s%s",
+        computed ? num(m, "importance") : 0.5, has(m, "urgency") ? num(m, "urgency") : 0.3,
+        has(m, "emotional_salience") ? num(m, "emotional_salience") : 0.3,
+        str(m, "sentiment", "neutral"), str(m, "task_type", "observation"),
+        computed ? "" : " (defaults: features not computed yet)");
+    copy_keys(s, m,
+              (const char *const[]){"importance", "urgency", "emotional_salience", "sentiment",
+                                    "task_type", NULL});
+    json_object_set_new(s, "computed", json_boolean(computed));
+}
+
+/* Working memory to long-term memory; sets the diagnosis from the pipeline status. */
+static void trace_pipeline(const eg_config *cfg, json_t *f, json_t *steps, char *diag, size_t dn)
+{
+    json_t *m = json_object_get(f, "memory"), *p = json_object_get(f, "pipeline"),
+           *ep = json_object_get(f, "episode"), *l = json_object_get(f, "ltm"),
+           *cp = json_object_get(f, "checkpoint"), *s;
+    char t1[EG_TIME_BUFSZ], t2[EG_TIME_BUFSZ];
+    if (!json_is_object(p)) {
+        bool after = json_is_object(cp) && num(m, "created_at") > num(cp, "at");
+        if (json_is_object(cp))
+            s = add_step(steps, "working_memory",
+                         "not reached: %s the last run (%s)",
+                         after ? "created after" : "not part of", iso(json_object_get(cp, "at"), t1));
+        else
+            s = add_step(steps, "working_memory", "not reached: the pipeline has not run yet");
+        json_object_set_new(s, "status", json_string("waiting"));
+        snprintf(diag, dn, "staged, waiting for the next `engram run`");
+        return;
+    }
+    const char *status = str(p, "status", "staged");
+    long long ticks = inum(p, "wm_ticks");
+    if (ticks > 0) {
+        s = add_step(steps, "working_memory",
+                     "selected at %s, held %lld tick%s, best slot %lld of %d, best priority %.3f",
+                     iso(json_object_get(p, "wm_entered_at"), t1), ticks, ticks == 1 ? "" : "s",
+                     inum(p, "wm_best_slot"), cfg->wm_capacity, num(p, "wm_best_priority"));
+    } else if (!strcmp(status, "unattended")) {
+        s = add_step(steps, "working_memory",
+                     "never selected: capacity exceeded, best rank %lld of %lld (priority %.3f)",
+                     inum(p, "wm_best_rank"), inum(p, "wm_best_of"), num(p, "wm_best_priority"));
+    } else {
+        s = add_step(steps, "working_memory", "not presented to attention yet");
+    }
+    copy_keys(s, p,
+              (const char *const[]){"wm_ticks", "wm_best_slot", "wm_best_priority", "wm_best_rank",
+                                    "wm_best_of", NULL});
+    if (!strcmp(status, "unattended")) {
+        snprintf(diag, dn, "stopped at working memory: capacity exceeded, best rank %lld of %lld",
+                 inum(p, "wm_best_rank"), inum(p, "wm_best_of"));
+        return;
+    }
+    if (!strcmp(status, "staged")) {
+        snprintf(diag, dn, "waiting for working memory");
+        return;
+    }
+    if (!strcmp(status, "in_wm")) {
+        snprintf(diag, dn, "in working memory now");
+        return;
+    }
+    /* short-term */
+    if (has(p, "encoded_at")) {
+        s = add_step(steps, "short_term",
+                     "encoded at %s into episode %lld (%lld memories, goal %s): strength %.3f, "
+                     "hebbian potential %lld, consolidation priority %.3f, ready at %s",
+                     iso(json_object_get(p, "encoded_at"), t1), inum(p, "episode_id"),
+                     inum(ep, "size"), str(ep, "goal", "none"), num(p, "stm_strength"),
+                     inum(p, "hebbian_potential"), num(p, "consolidation_priority"),
+                     iso(json_object_get(p, "ready_at"), t2));
+        copy_keys(s, p,
+                  (const char *const[]){"episode_id", "stm_strength", "hebbian_potential",
+                                        "consolidation_priority", NULL});
+    } else {
+        add_step(steps, "short_term", "not encoded");
+    }
+    /* consolidation */
+    long long replays = inum(p, "replays");
+    if (!strcmp(status, "consolidated"))
+        s = add_step(steps, "consolidation",
+                     "consolidated at %s after %lld replay%s: pre-strength %.3f >= %.2f with %lld "
+                     "associates",
+                     iso(json_object_get(p, "consolidated_at"), t1), replays,
+                     replays == 1 ? "" : "s", num(p, "pre_strength"),
+                     cfg->consolidation_threshold, inum(p, "associates"));
+    else if (!strcmp(status, "forgotten"))
+        s = add_step(steps, "consolidation",
+                     "forgotten at %s after %lld replays: pre-strength %.3f < %.2f with %lld "
+                     "associates",
+                     iso(json_object_get(p, "forgotten_at"), t1), replays,
+                     num(p, "pre_strength"), cfg->consolidation_threshold,
+                     inum(p, "associates"));
+    else if (replays > 0)
+        s = add_step(steps, "consolidation",
+                     "%lld replay%s so far, last pre-strength %.3f < %.2f; waiting for the next",
+                     replays, replays == 1 ? "" : "s", num(p, "pre_strength"),
+                     cfg->consolidation_threshold);
+    else
+        s = add_step(steps, "consolidation", "not replayed yet (ready at %s)",
+                     iso(json_object_get(p, "ready_at"), t1));
+    copy_keys(s, p, (const char *const[]){"replays", "pre_strength", "associates", NULL});
+    json_object_set_new(s, "fate", json_string(status));
+    /* long-term */
+    if (json_is_object(l)) {
+        s = add_step(steps, "long_term",
+                     "category %s, region %s, %s, abstraction %lld, column rank %lld, retrieval "
+                     "strength %.3f, %s, %s",
+                     str(l, "semantic_category", "none"), str(l, "cortical_region", "?"),
+                     str(l, "knowledge_type", "?"), inum(l, "abstraction_level"),
+                     inum(l, "column_rank"), num(l, "retrieval_strength"),
+                     str(l, "consolidation_state", "?"), str(l, "memory_age", "?"));
+        copy_keys(s, l,
+                  (const char *const[]){"semantic_category", "cortical_region", "knowledge_type",
+                                        "retrieval_strength", "consolidation_state", NULL});
+    } else {
+        add_step(steps, "long_term", "not in long-term memory");
+    }
+    if (!strcmp(status, "consolidated"))
+        snprintf(diag, dn, "reached long-term memory");
+    else if (!strcmp(status, "forgotten"))
+        snprintf(diag, dn, "forgotten after %lld replays (pre-strength %.2f < %.2f)", replays,
+                 num(p, "pre_strength"), cfg->consolidation_threshold);
+    else
+        snprintf(diag, dn, "in short-term memory (episode %lld), not consolidated yet",
+                 inum(p, "episode_id"));
+}
+
+/* Base-level activation at now from the stored presentations (as recall computes it). */
+static void trace_activation(const eg_config *cfg, json_t *f, json_t *steps, int64_t now)
+{
+    json_t *m = json_object_get(f, "memory"), *pr = json_object_get(f, "presentations"), *v;
+    int64_t times[512];
+    size_t n = 0, i;
+    int kinds[4] = {0};
+    static const char *const kn[4] = {"created", "updated", "replayed", "recalled"};
+    bool created = false, updated = false;
+    char t1[EG_TIME_BUFSZ];
+    json_array_foreach(pr, i, v)
+    {
+        int64_t at = (int64_t)json_integer_value(json_object_get(v, "at"));
+        const char *k = str(v, "kind", "");
+        if (at > now)
+            continue;
+        for (int j = 0; j < 4; j++)
+            kinds[j] += !strcmp(k, kn[j]);
+        created |= !strcmp(k, "created");
+        updated |= !strcmp(k, "updated");
+        if (n < sizeof times / sizeof *times)
+            times[n++] = at;
+    }
+    int64_t ca = (int64_t)json_integer_value(json_object_get(m, "created_at"));
+    if (!created && ca <= now) {
+        times[n < 512 ? n++ : 511] = ca;
+        kinds[0]++;
+    }
+    if (!created && !updated && has(m, "updated_at")) {
+        int64_t ua = (int64_t)json_integer_value(json_object_get(m, "updated_at"));
+        if (ua > ca && ua <= now) {
+            times[n < 512 ? n++ : 511] = ua;
+            kinds[1]++;
+        }
+    }
+    double b = eg_activation_base(times, n, now, cfg->activation_decay);
+    json_t *s;
+    if (n)
+        s = add_step(steps, "activation",
+                     "B = %.3f at %s from %zu presentation%s (%d created, %d updated, %d "
+                     "replayed, %d recalled)",
+                     b, eg_time_format(now, t1), n, n == 1 ? "" : "s", kinds[0], kinds[1],
+                     kinds[2], kinds[3]);
+    else
+        s = add_step(steps, "activation", "no presentation at or before %s",
+                     eg_time_format(now, t1));
+    json_object_set_new(s, "base_level", isfinite(b) ? json_real(b) : json_null());
+    json_object_set_new(s, "presentations", json_integer((json_int_t)n));
+}
+
+int eg_trace(eg_store *st, const eg_config *cfg, const char *id, int64_t now, char **json_out)
+{
+    json_t *f = NULL, *out = NULL, *steps;
+    char diag[512] = "", t1[EG_TIME_BUFSZ];
+    int rc;
+    *json_out = NULL;
+    if ((rc = eg_store_trace_facts(st, id, &f)))
+        return rc;
+    if (!json_is_object(json_object_get(f, "memory")) &&
+        !json_is_object(json_object_get(f, "source")) &&
+        !json_is_object(json_object_get(f, "quarantine"))) {
+        rc = eg_error_set(EG_ENOTFOUND, "memory \"%s\" not found in store \"%s\"", id,
+                          eg_store_path(st));
+        eg_error_detail("no memory, embedded source row or quarantined row has this id");
+        eg_error_hint("ids are the source's primary keys; `engram export` lists them");
+        goto done;
+    }
+    out = json_pack("{s:s, s:s}", "memory_id", id, "at", eg_time_format(now, t1));
+    steps = json_array();
+    json_object_set_new(out, "steps", steps);
+    if (trace_source(f, steps, diag, sizeof diag)) {
+        json_t *m = json_object_get(f, "memory");
+        trace_features(m, steps);
+        trace_pipeline(cfg, f, steps, diag, sizeof diag);
+        trace_activation(cfg, f, steps, now);
+    }
+    json_t *jr = json_object_get(f, "journey"), *v;
+    size_t i;
+    json_array_foreach(jr, i, v)
+    {
+        json_object_set_new(v, "at", json_string(iso(json_object_get(v, "at"), t1)));
+        json_object_del(v, "seq");
+    }
+    json_object_set(out, "journey", jr ? jr : json_array());
+    json_object_set_new(out, "diagnosis", json_string(diag));
+    *json_out = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    if (!*json_out)
+        rc = eg_error_set(EG_ENOMEM, "out of memory tracing memory \"%s\"", id);
+done:
+    json_decref(out);
+    json_decref(f);
+    return rc;
+}
