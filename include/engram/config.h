@@ -57,6 +57,7 @@ typedef struct eg_config {
     int64_t consolidation_interval;
     double consolidation_threshold;
     int consolidation_max_replays;
+    int consolidation_max_associates;
     double forgetting_rate;
     char *sleep_deep_text;              /* "02:00-04:00" */
     int sleep_deep_from, sleep_deep_to; /* seconds of the UTC day */

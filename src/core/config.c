@@ -75,6 +75,8 @@ static const key_def keys[] = {
      "pre-strength that consolidates"},
     {"consolidation.max_replays", K_INT, F(consolidation_max_replays), "3",
      "further replays before forgetting"},
+    {"consolidation.max_associates", K_INT, F(consolidation_max_associates), "16",
+     "associates replayed with an item (at most 64)"},
     {"forgetting.rate", K_DOUBLE, F(forgetting_rate), "0.95", "strength kept per failed replay"},
     {"sleep.deep", K_DAYRANGE, F(sleep_deep_text), "02:00-04:00",
      "nightly deep-sleep window (UTC); replays every 15 min in it"},

@@ -1118,12 +1118,14 @@ static void trace_pipeline(const eg_config *cfg, json_t *f, json_t *steps, char 
 static void trace_activation(const eg_config *cfg, json_t *f, json_t *steps, int64_t now)
 {
     json_t *m = json_object_get(f, "memory"), *pr = json_object_get(f, "presentations"), *v;
-    int64_t times[512];
     size_t n = 0, i;
     int kinds[4] = {0};
     static const char *const kn[4] = {"created", "updated", "replayed", "recalled"};
     bool created = false, updated = false;
     char t1[EG_TIME_BUFSZ];
+    int64_t *times = malloc((json_array_size(pr) + 2) * sizeof *times);
+    if (!times)
+        return; /* the step is left out; the trace is still useful */
     json_array_foreach(pr, i, v)
     {
         int64_t at = (int64_t)json_integer_value(json_object_get(v, "at"));
@@ -1134,22 +1136,23 @@ static void trace_activation(const eg_config *cfg, json_t *f, json_t *steps, int
             kinds[j] += !strcmp(k, kn[j]);
         created |= !strcmp(k, "created");
         updated |= !strcmp(k, "updated");
-        if (n < sizeof times / sizeof *times)
-            times[n++] = at;
+        times[n++] = at;
     }
+    /* before the pipeline has run over it, creation and update come from the memory row */
     int64_t ca = (int64_t)json_integer_value(json_object_get(m, "created_at"));
     if (!created && ca <= now) {
-        times[n < 512 ? n++ : 511] = ca;
+        times[n++] = ca;
         kinds[0]++;
     }
     if (!created && !updated && has(m, "updated_at")) {
         int64_t ua = (int64_t)json_integer_value(json_object_get(m, "updated_at"));
         if (ua > ca && ua <= now) {
-            times[n < 512 ? n++ : 511] = ua;
+            times[n++] = ua;
             kinds[1]++;
         }
     }
     double b = eg_activation_base(times, n, now, cfg->activation_decay);
+    free(times);
     json_t *s;
     if (n)
         s = add_step(steps, "activation",
@@ -1197,7 +1200,7 @@ int eg_trace(eg_store *st, const eg_config *cfg, const char *id, int64_t now, ch
         json_object_set_new(v, "at", json_string(iso(json_object_get(v, "at"), t1)));
         json_object_del(v, "seq");
     }
-    json_object_set(out, "journey", jr ? jr : json_array());
+    json_object_set_new(out, "journey", jr ? json_incref(jr) : json_array());
     json_object_set_new(out, "diagnosis", json_string(diag));
     *json_out = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(6));
     if (!*json_out)

@@ -10,7 +10,8 @@
  * pre ≥ consolidation.threshold consolidates the item (consolidated strength = min(1, pre));
  * otherwise its strength is multiplied by forgetting.rate and it waits for the next replay, at
  * most consolidation.max_replays more times, then it is forgotten. Associates per replay are
- * capped (MAX_ASSOC, nearest in time first) to bound the cost of very common concepts.
+ * capped at consolidation.max_associates (learned associations first, then concept sharers
+ * nearest in time) to bound the cost of very common concepts.
  */
 #include "stage/engine.h"
 
@@ -59,7 +60,9 @@ static int replay(eg_model *md, const eg_config *cfg, uint32_t x, int64_t T, boo
     md->mark[x] = md->mark_epoch;
     /* learned associations first, in the order they were learned */
     const eg_graph *g = &md->assoc;
-    for (uint32_t k = 0; x < g->nodes && k < g->adj_n[x] && n < MAX_ASSOC; k++) {
+    int max = cfg->consolidation_max_associates < MAX_ASSOC ? cfg->consolidation_max_associates
+                                                            : MAX_ASSOC;
+    for (uint32_t k = 0; x < g->nodes && k < g->adj_n[x] && n < max; k++) {
         const eg_edge *e = &g->e[g->adj[x][k]];
         uint32_t j = e->a == x ? e->b : e->a;
         const eg_mem *o = &md->m[j];
@@ -71,15 +74,24 @@ static int replay(eg_model *md, const eg_config *cfg, uint32_t x, int64_t T, boo
         w[n++] = e->w;
         total += e->w;
     }
-    /* then memories sharing a concept within ±24 h */
+    /* then memories sharing a concept within ±24 h, nearest in time first */
     int nc = m->c_n < cfg->hebbian_max_concepts ? m->c_n : cfg->hebbian_max_concepts;
-    for (int c = 0; c < nc && n < MAX_ASSOC; c++) {
+    for (int c = 0; c < nc && n < max; c++) {
         uint32_t con = md->mc[m->c_off + c];
         const uint32_t *post = md->postings[con];
         size_t pn = md->post_n[con];
-        for (size_t k = lower_bound(md, post, pn, m->t0 - day);
-             k < pn && md->m[post[k]].t0 <= m->t0 + day && n < MAX_ASSOC; k++) {
-            uint32_t j = post[k];
+        size_t right = lower_bound(md, post, pn, m->t0), left = right;
+        while (n < max) {
+            bool has_l = left > 0 && md->m[post[left - 1]].t0 >= m->t0 - day;
+            bool has_r = right < pn && md->m[post[right]].t0 <= m->t0 + day;
+            if (!has_l && !has_r)
+                break;
+            uint32_t j;
+            if (has_l && (!has_r || m->t0 - md->m[post[left - 1]].t0 <=
+                                        md->m[post[right]].t0 - m->t0))
+                j = post[--left];
+            else
+                j = post[right++];
             if (md->mark[j] == md->mark_epoch || !associable(&md->m[j]))
                 continue;
             md->mark[j] = md->mark_epoch;
