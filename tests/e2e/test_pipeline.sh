@@ -79,5 +79,19 @@ E --store "$T/k.db" --now "$NOW" run --rebuild -q
 dump "$T/k.db" >"$T/r.txt"
 if cmp -s "$T/a.txt" "$T/r.txt"; then ok "--rebuild equals a new store"; else fail "--rebuild differs from a new store"; diff "$T/a.txt" "$T/r.txt" | head -5; fi
 
+# a memory that arrives after a run but was created before it is late: processed at arrival
+E --store "$T/l.db" init -q
+printf '%s\n' '{"id":"early","content":"Planning the garden pond with Maya","created_at":"2026-11-01T10:00:00Z"}' >"$T/l1.jsonl"
+E --store "$T/l.db" import "$T/l1.jsonl" -q
+E --store "$T/l.db" --now 2026-11-10T00:00:00Z run -q
+printf '%s\n' '{"id":"late","content":"Maya found a leak in the garden pond","created_at":"2026-11-05T10:00:00Z"}' >"$T/l2.jsonl"
+E --store "$T/l.db" import "$T/l2.jsonl" -q
+E --store "$T/l.db" --now 2026-11-12T00:00:00Z run -q
+check "a late arrival is flagged" "late|1|2026-11-10T00:00:00Z" \
+  "$(sqlite3 "$T/l.db" "SELECT id, late, strftime('%Y-%m-%dT%H:%M:%SZ', arrived_at / 1000000, 'unixepoch') FROM memory WHERE id = 'late'")"
+check "a memory on time is not" "early|0" "$(sqlite3 "$T/l.db" "SELECT id, late FROM memory WHERE id = 'early'")"
+check "the late memory was presented at its arrival" "1" \
+  "$(sqlite3 "$T/l.db" "SELECT count(*) FROM presentation p JOIN memory m ON m.rowid = p.memory_rowid WHERE m.id = 'late' AND p.kind = 'created' AND p.at = m.arrived_at")"
+
 echo "$PASSES passed, $FAILS failed"
 [ "$FAILS" -eq 0 ]

@@ -1,0 +1,275 @@
+/*
+ * cmd_recall.c — `engram recall QUERY`: the memories that come to mind for QUERY at --at, ranked
+ * by lexical match, spreading activation and base-level activation (SPEC §8), as text, as JSON,
+ * or, with --queries FILE, one JSON line per query of a file (for evaluation and benchmarks).
+ * Parsing and printing only; the ranking is eg_recall (pipeline/recall.c).
+ */
+#include "cli/cli.h"
+
+#include "engram/recall.h"
+#include "util/buf.h"
+#include "util/timeutil.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SHOW_CHARS 160 /* content shown per result in text output (code points) */
+
+/* Prints s on one line: line breaks and tabs become spaces, at most max code points. */
+static void print_snippet(const char *s, size_t max)
+{
+    size_t cps = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    for (; *p; p++) {
+        if ((*p & 0xC0) != 0x80 && cps++ == max) {
+            fputs("…", stdout);
+            return;
+        }
+        putchar(*p == '\n' || *p == '\r' || *p == '\t' ? ' ' : *p);
+    }
+}
+
+static void print_text(const eg_cli *cli, const eg_config *cfg, const char *query,
+                       const eg_recall_result *res, bool explain)
+{
+    char ts[EG_TIME_BUFSZ];
+    if (!cli->quiet)
+        printf("recall \"%s\" at %s: %zu result%s of %zu candidates\n", query,
+               eg_time_format(res->at, ts), res->n, res->n == 1 ? "" : "s", res->candidates);
+    if (explain)
+        printf("  query: full text %s; %d concept%s, %d in the store; candidates %zu lexical, "
+               "%zu by concept, %zu by association\n"
+               "  A = %g·lexical + %g·spread + %g·B;  P(recall) = 1/(1+exp(-(A - (%g))/%g))\n",
+               res->fts_query && *res->fts_query ? res->fts_query : "(none)",
+               res->query_concepts, res->query_concepts == 1 ? "" : "s", res->known_concepts,
+               res->lexical_candidates, res->concept_candidates, res->assoc_candidates,
+               cfg->recall_alpha, cfg->recall_beta, cfg->recall_gamma, cfg->recall_tau,
+               cfg->recall_noise);
+    for (size_t k = 0; k < res->n; k++) {
+        const eg_recall_hit *h = &res->hits[k];
+        printf("%3zu. %7.3f  %s  [%s, %s]\n     ", k + 1, h->score, h->memory_id, h->status,
+               eg_time_format(h->created_at, ts));
+        print_snippet(h->content, SHOW_CHARS);
+        putchar('\n');
+        if (!explain)
+            continue;
+        printf("     lexical %.3f  spread %.3f (concepts %.3f, hebbian %.3f, associations %.3f)  "
+               "B %.3f from %d presentation%s  ->  A %.3f, P(recall) %.3f\n",
+               h->lexical, h->spread, h->spread_concepts, h->spread_hebbian, h->spread_assoc,
+               h->base_level, h->presentations, h->presentations == 1 ? "" : "s", h->score,
+               h->p_recall);
+    }
+    if (!res->n && !cli->quiet)
+        printf("  no memory comes to mind\n");
+}
+
+/* --queries FILE: one {"id","query"} per line in, one {"id","results"} per line out. Returns the
+ * exit code. */
+static int run_queries(eg_recaller *rc, const char *path, const eg_recall_opts *base, int k)
+{
+    FILE *in = strcmp(path, "-") ? fopen(path, "r") : stdin;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    long lineno = 0, bad = 0;
+    int code = 0, err;
+    if (!in) {
+        err = eg_error_set(EG_EIO, "cannot read --queries file \"%s\": %s", path,
+                           strerror(errno));
+        return eg_cli_fail(err);
+    }
+    eg_recall_opts o = *base;
+    o.k = k;
+    o.rehearse = false;
+    while ((len = getline(&line, &cap, in)) != -1) {
+        json_error_t je;
+        lineno++;
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (!len || strspn(line, " \t") == (size_t)len)
+            continue;
+        json_t *q = json_loadb(line, (size_t)len, 0, &je);
+        json_t *id = json_object_get(q, "id");
+        const char *text = json_string_value(json_object_get(q, "query"));
+        const char *why = !q                            ? je.text
+                          : !json_is_object(q)          ? "not a JSON object"
+                          : !id                         ? "no \"id\""
+                          : !text                       ? "no \"query\" string"
+                          : !text[strspn(text, " \t")] ? "the query is empty"
+                                                        : NULL;
+        if (why) {
+            fprintf(stderr, "%s:%ld: %s\n", path, lineno, why);
+            bad++;
+            json_decref(q);
+            continue;
+        }
+        eg_recall_result res;
+        if ((err = eg_recall(rc, text, &o, &res))) {
+            json_decref(q);
+            code = eg_cli_fail(err);
+            goto done;
+        }
+        json_t *arr = json_array();
+        for (size_t i = 0; i < res.n; i++) {
+            char score[32];
+            snprintf(score, sizeof score, "%.6g", res.hits[i].score);
+            json_array_append_new(arr, json_pack("{s:s, s:f}", "memory_id", res.hits[i].memory_id,
+                                                 "score", strtod(score, NULL)));
+        }
+        eg_recall_result_free(&res);
+        json_t *outl = json_pack("{s:O, s:o}", "id", id, "results", arr);
+        char *s = json_dumps(outl, JSON_COMPACT | JSON_REAL_PRECISION(6));
+        if (s)
+            puts(s);
+        free(s);
+        json_decref(outl);
+        json_decref(q);
+    }
+    if (ferror(in)) {
+        err = eg_error_set(EG_EIO, "cannot read --queries file \"%s\": %s", path,
+                           strerror(errno));
+        code = eg_cli_fail(err);
+    } else if (bad) {
+        fprintf(stderr, "engram recall: %ld bad line%s in \"%s\" (answered the others)\n", bad,
+                bad == 1 ? "" : "s", path);
+        code = 65;
+    }
+done:
+    free(line);
+    if (in != stdin)
+        fclose(in);
+    return code;
+}
+
+static int run(eg_cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {EG_CLI_COMMON_OPTS,
+                                         {"k", 1, NULL, 'k'},
+                                         {"at", 1, NULL, 'a'},
+                                         {"explain", 0, NULL, 'e'},
+                                         {"no-rehearse", 0, NULL, 'n'},
+                                         {"queries", 1, NULL, 'Q'},
+                                         {0}};
+    const char *queries = NULL;
+    bool explain = false;
+    eg_recall_opts o = {.at = cli->now, .k = 10, .rehearse = true};
+    eg_config cfg;
+    eg_store *st = NULL;
+    eg_recaller *rc = NULL;
+    eg_buf query;
+    int c, code, err;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "hk:", opts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'h':
+            eg_cli_help(&eg_cmd_recall, stdout);
+            return 0;
+        case 'J':
+            cli->json = true;
+            break;
+        case 'k': {
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || v < 1 || v > 1000)
+                return eg_cli_usage("recall", "--k must be a whole number from 1 to 1000, not "
+                                              "\"%s\"",
+                                    optarg);
+            o.k = (int)v;
+            break;
+        }
+        case 'a':
+            if (eg_time_parse(optarg, (size_t)-1, &o.at))
+                return eg_cli_usage("recall",
+                                    "--at \"%s\" is not an ISO 8601 time (e.g. "
+                                    "2026-05-01T12:00:00Z)",
+                                    optarg);
+            break;
+        case 'e':
+            explain = true;
+            break;
+        case 'n':
+            o.rehearse = false;
+            break;
+        case 'Q':
+            queries = optarg;
+            break;
+        default:
+            return eg_cli_usage("recall", "unknown option or missing value: \"%s\"",
+                                argv[optind - 1]);
+        }
+    }
+    if (queries && optind < argc)
+        return eg_cli_usage("recall", "give either a QUERY or --queries FILE, not both");
+    eg_buf_init(&query, 1 << 20);
+    for (int i = optind; i < argc; i++)
+        if ((i > optind && eg_buf_putc(&query, ' ')) || eg_buf_puts(&query, argv[i])) {
+            eg_buf_free(&query);
+            return eg_cli_usage("recall", "the query is too long");
+        }
+    if (!queries && (!query.len || !query.data[strspn(query.data, " \t\r\n")])) {
+        eg_buf_free(&query);
+        return eg_cli_usage("recall", "give a non-empty QUERY (the words to recall)");
+    }
+    if ((code = eg_cli_open(cli, &cfg, &st, 0))) {
+        eg_buf_free(&query);
+        return code;
+    }
+    if ((err = eg_recaller_open(&rc, st, &cfg))) {
+        code = eg_cli_fail(err);
+        goto done;
+    }
+    if (queries) {
+        code = run_queries(rc, queries, &o, o.k);
+        goto done;
+    }
+    eg_recall_result res;
+    if ((err = eg_recall(rc, query.data, &o, &res))) {
+        code = eg_cli_fail(err);
+        goto done;
+    }
+    if (cli->json) {
+        char *j = eg_recall_result_json(&res, query.data);
+        if (j)
+            puts(j);
+        else
+            code = eg_cli_fail(eg_error_set(EG_ENOMEM, "out of memory printing the results"));
+        free(j);
+    } else {
+        print_text(cli, &cfg, query.data, &res, explain);
+    }
+    eg_recall_result_free(&res);
+done:
+    eg_recaller_close(rc);
+    eg_store_close(st);
+    eg_config_free(&cfg);
+    eg_buf_free(&query);
+    return code;
+}
+
+const eg_command eg_cmd_recall = {
+    "recall",
+    run,
+    "what comes to mind for a query, with an explanation",
+    " [--k N] [--at T] [--explain] [--json] [--no-rehearse] QUERY\n"
+    "       engram recall --queries FILE [--k N] [--at T]\n\n"
+    "Ranks the staged memories created at or before T (--at, default --now) by\n"
+    "  A = alpha*lexical + beta*spread + gamma*B\n"
+    "lexical: the FTS5 BM25 score of QUERY's words, divided by the best match's; spread:\n"
+    "spreading activation from QUERY's concepts (S - ln fan per shared concept, plus\n"
+    "Hebbian-weighted spread to neighbouring concepts) and from the best lexical matches\n"
+    "along learned associations; B: ACT-R base-level activation ln sum (T - t_j)^-d over\n"
+    "the memory's presentations (creation, updates, replays, recalls). Prints the best N\n"
+    "(default 10); ties go to the smaller memory id. --explain prints every term and\n"
+    "P(recall) = 1/(1 + exp(-(A - tau)/s)). alpha, beta, gamma, S, tau, s and d are the\n"
+    "config keys recall.alpha, recall.beta, recall.gamma, recall.S, recall.tau, recall.s\n"
+    "and activation.decay.\n\n"
+    "A recall is a presentation: each result is recorded as recalled at T (the next\n"
+    "`engram run` rehearses it) unless --no-rehearse is given.\n\n"
+    "--queries FILE (\"-\" for stdin) answers one query per line, {\"id\": ..., \"query\":\n"
+    "\"...\"}, with one line {\"id\": ..., \"results\": [{\"memory_id\", \"score\"}]} each;\n"
+    "it never rehearses. Bad lines are reported as FILE:LINE and the exit code is then 65.\n",
+};
