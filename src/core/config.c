@@ -87,7 +87,7 @@ static const key_def keys[] = {
     {"recall.alpha", K_DOUBLE, F(recall_alpha), "1.0", "weight of the lexical (BM25) term"},
     {"recall.beta", K_DOUBLE, F(recall_beta), "1.0", "weight of spreading activation"},
     {"recall.gamma", K_DOUBLE, F(recall_gamma), "0.2", "weight of base-level activation"},
-    {"recall.S", K_DOUBLE, F(recall_s_max), "2.0", "maximum associative strength S"},
+    {"recall.S", K_DOUBLE, F(recall_s_max), "12", "maximum associative strength S"},
     {"recall.tau", K_DOUBLE, F(recall_tau), "-1.0", "retrieval threshold tau"},
     {"recall.s", K_DOUBLE, F(recall_noise), "0.4", "activation noise s of P(recall)"},
     {"activation.decay", K_DOUBLE, F(activation_decay), "0.5", "ACT-R base-level decay d"},

@@ -28,13 +28,15 @@
 /* Bounds of the candidate sets: what one recall may look at, whatever the store's size. */
 #define LEX_MAX 200           /* lexical candidates kept */
 #define LEX_SCAN 1000         /* FTS rows read to find them (some may not be recallable) */
-#define CONCEPT_POSTINGS 200  /* memories read per query concept (newest first) */
+#define CONCEPT_POSTINGS 1000 /* memories read per query concept (newest first) */
 #define NEIGHBOURS 32         /* concept-graph neighbours kept per query concept (by weight) */
 #define NEIGHBOURS_GEN 8      /* of them, the ones whose memories become candidates */
 #define NEIGHBOUR_POSTINGS 50 /* memories read per such neighbour */
 #define CONCEPT_MAX 200       /* concept-reached candidates kept (by preliminary spread) */
-#define ASSOC_SOURCES 20      /* best lexical candidates whose associations spread */
+#define ASSOC_SOURCES 10      /* most activated candidates whose associations spread */
+#define ASSOC_RHO 0.9         /* share of a source's activation its strongest associate gets */
 #define ASSOC_MAX 200         /* association-reached candidates added */
+#define HEBBIAN_SHARE 0.25    /* what a Hebbian substitute for a missing query concept counts */
 #define MAX_TOKENS 32         /* query words searched in the full-text index */
 #define MAX_K 1000
 
@@ -46,18 +48,30 @@ typedef struct cand {
     int64_t created_at, updated_at;
     bool has_updated;
     uint8_t src, state;
+    bool spread_done;
     double raw_lex, lex, prelim, sc, sh, sa, base, score;
     int npres;
     uint32_t id_off; /* into eg_recaller.ids */
     char status[16]; /* pipeline status, "staged" when the pipeline has not seen it */
 } cand;
 
-/* A concept that matters to this query: a query concept (wq = W_j) or a neighbour of query
- * concepts in the concept graph (h = Σ_j W_j·w(j,c)); str = max(0, S − ln fan). */
+/* A concept that matters to this query: a query concept (q = its index, str = max(0, S − ln fan))
+ * or a neighbour of query concepts in the concept graph (q = -1; its links say to which query
+ * concepts and with which weight). */
 typedef struct rconcept {
     int64_t id;
-    double wq, h, str;
+    int q;
+    double str;
+    uint32_t link; /* first of its links, UINT32_MAX if none */
 } rconcept;
+
+typedef struct qlink {
+    int q;         /* the query concept */
+    double w;      /* the concept-graph weight between it and the neighbour */
+    uint32_t next; /* the neighbour's next link */
+} qlink;
+
+#define MAX_QCONCEPTS 64
 
 typedef struct nbr {
     int64_t other;
@@ -84,6 +98,13 @@ struct eg_recaller {
     rconcept *rc;
     size_t nrc, caprc;
     i64map rcmap;
+    qlink *links;
+    size_t nlinks, caplinks;
+    int nq;                       /* query concepts found in the store */
+    double qw;                    /* W_j = 1 / |query concepts| */
+    double qstr[MAX_QCONCEPTS];   /* their strengths */
+    bool has[MAX_QCONCEPTS];      /* scoring scratch: the candidate has query concept j */
+    double best[MAX_QCONCEPTS];   /* scoring scratch: its best link to query concept j */
     nbr *nb;
     size_t nnb, capnb;
     int64_t *times;
@@ -91,9 +112,7 @@ struct eg_recaller {
     uint32_t *order, *lexi;
     size_t caporder, caplexi, nlexi;
     int64_t at;
-    uint32_t cur; /* the candidate being scored (mconcept_cb) */
     size_t nassoc_added;
-    double assoc_from; /* the lexical score of the association source being read */
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t sz)
@@ -221,6 +240,7 @@ void eg_recaller_close(eg_recaller *r)
     free(r->c);
     map_free(&r->cmap);
     free(r->rc);
+    free(r->links);
     map_free(&r->rcmap);
     free(r->nb);
     free(r->times);
@@ -435,7 +455,7 @@ static int rconcept_get(eg_recaller *r, int64_t id, rconcept **out)
         if ((rc = GROW(r->rc, r->caprc, r->nrc + 1)))
             return rc;
         i = (uint32_t)r->nrc++;
-        r->rc[i] = (rconcept){id, 0, 0, 0};
+        r->rc[i] = (rconcept){id, -1, 0, UINT32_MAX};
         if ((rc = map_put(&r->rcmap, id, i)))
             return rc;
     }
@@ -459,9 +479,8 @@ static int concept_candidates(eg_recaller *r, const char *query, eg_recall_resul
     res->query_concepts = (int)nq;
     if (!nq)
         goto done;
-    double W = 1.0 / (double)nq;
-    size_t first = r->nrc;
-    for (k = 0; k < nq; k++) {
+    r->qw = 1.0 / (double)nq;
+    for (k = 0; k < nq && r->nq < MAX_QCONCEPTS; k++) {
         const char *name = json_string_value(json_array_get(arr, k));
         int64_t id, mems;
         bool found;
@@ -474,40 +493,39 @@ static int concept_candidates(eg_recaller *r, const char *query, eg_recall_resul
             continue;
         if ((rc = rconcept_get(r, id, &c)))
             goto done;
-        c->wq += W;
-        c->str = eg_activation_strength(S, (double)(1 + mems));
-        res->known_concepts++;
+        c->q = r->nq;
+        c->str = r->qstr[r->nq] = eg_activation_strength(S, (double)(1 + mems));
+        r->nq++;
     }
-    size_t nquery = r->nrc;
-    for (size_t j = first; j < nquery; j++) {
+    res->known_concepts = r->nq;
+    for (size_t j = 0; j < r->nrc && r->rc[j].q >= 0; j++) {
         int64_t jid = r->rc[j].id;
-        double wj = r->rc[j].wq, strj = r->rc[j].str;
-        if (strj > 0) {
-            post_ctx p = {r, wj * strj};
-            if ((rc = eg_recall_q_concept_memories(r->q, jid, CONCEPT_POSTINGS, post_cb, &p)))
-                goto done;
-        }
+        int qj = r->rc[j].q;
+        double gain = r->qw * r->qstr[qj];
+        if (gain <= 0)
+            continue; /* so common that it carries nothing */
+        post_ctx p = {r, gain};
+        if ((rc = eg_recall_q_concept_memories(r->q, jid, CONCEPT_POSTINGS, post_cb, &p)))
+            goto done;
         r->nnb = 0;
         if ((rc = eg_recall_q_concept_edges(r->q, jid, nbr_cb, r)))
             goto done;
         qsort(r->nb, r->nnb, sizeof *r->nb, cmp_nbr);
-        size_t kept = 0, gen = 0;
+        size_t kept = 0;
         for (size_t e = 0; e < r->nnb && kept < NEIGHBOURS; e++) {
-            uint32_t qi = map_get(&r->rcmap, r->nb[e].other);
-            if (qi != UINT32_MAX && r->rc[qi].wq > 0)
+            uint32_t ci = map_get(&r->rcmap, r->nb[e].other);
+            if (ci != UINT32_MAX && r->rc[ci].q >= 0)
                 continue; /* a query concept itself: counted directly */
             rconcept *c;
-            if ((rc = rconcept_get(r, r->nb[e].other, &c)))
+            if ((rc = rconcept_get(r, r->nb[e].other, &c)) ||
+                (rc = GROW(r->links, r->caplinks, r->nlinks + 1)))
                 goto done;
-            c->h += wj * r->nb[e].w;
-            c->str = eg_activation_strength(S, (double)(1 + r->nb[e].memories));
-            kept++;
-            double gain = wj * r->nb[e].w * c->str;
-            if (gain > 0 && gen < NEIGHBOURS_GEN) {
-                gen++;
-                post_ctx p = {r, gain};
+            r->links[r->nlinks] = (qlink){qj, r->nb[e].w, c->link};
+            c->link = (uint32_t)r->nlinks++;
+            if (kept++ < NEIGHBOURS_GEN) {
+                post_ctx pn = {r, gain * r->nb[e].w};
                 if ((rc = eg_recall_q_concept_memories(r->q, r->nb[e].other, NEIGHBOUR_POSTINGS,
-                                                       post_cb, &p)))
+                                                       post_cb, &pn)))
                     goto done;
             }
         }
@@ -552,25 +570,40 @@ static int prune_concept_candidates(eg_recaller *r, eg_recall_result *res)
     return 0;
 }
 
-static int assoc_cb(void *ud, int64_t other, double w)
+static int assoc_collect(void *ud, int64_t other, double w)
 {
-    eg_recaller *r = ud;
-    uint32_t i;
-    int rc = cand_add(r, other, &i);
-    if (rc)
+    return nbr_cb(ud, other, w, 0);
+}
+
+/* Spreads the lexical score of source (a lexical candidate) to its learned associates, each in
+ * proportion to its association's weight relative to the source's strongest association. */
+static int assoc_spread(eg_recaller *r, uint32_t source, double from)
+{
+    double wmax = 0;
+    int rc;
+    r->nnb = 0;
+    if ((rc = eg_recall_q_assoc(r->q, r->c[source].rowid, assoc_collect, r)))
         return rc;
-    if (r->c[i].state == C_UNCHECKED || r->c[i].state == C_DROPPED) {
-        if (r->nassoc_added >= ASSOC_MAX) {
-            r->c[i].state = C_DROPPED;
-            return 0;
-        }
-        if ((rc = cand_check(r, i)))
+    for (size_t e = 0; e < r->nnb; e++)
+        if (r->nb[e].w > wmax)
+            wmax = r->nb[e].w;
+    for (size_t e = 0; e < r->nnb && wmax > 0; e++) {
+        uint32_t i;
+        if ((rc = cand_add(r, r->nb[e].other, &i)))
             return rc;
-        r->nassoc_added += r->c[i].state == C_OK;
-    }
-    if (r->c[i].state == C_OK) {
-        r->c[i].src |= SRC_ASSOC;
-        r->c[i].sa += r->assoc_from * w;
+        if (r->c[i].state == C_UNCHECKED || r->c[i].state == C_DROPPED) {
+            if (r->nassoc_added >= ASSOC_MAX) {
+                r->c[i].state = C_DROPPED;
+                continue;
+            }
+            if ((rc = cand_check(r, i)))
+                return rc;
+            r->nassoc_added += r->c[i].state == C_OK;
+        }
+        if (r->c[i].state == C_OK) {
+            r->c[i].src |= SRC_ASSOC;
+            r->c[i].sa = fmax(r->c[i].sa, from * r->nb[e].w / wmax);
+        }
     }
     return 0;
 }
@@ -583,12 +616,14 @@ static int mconcept_cb(void *ud, int64_t concept_id)
     uint32_t k = map_get(&r->rcmap, concept_id);
     if (k == UINT32_MAX)
         return 0;
-    cand *c = &r->c[r->cur];
-    const rconcept *rc = &r->rc[k];
-    if (rc->wq > 0)
-        c->sc += rc->wq * rc->str; /* a query concept the memory has */
-    else
-        c->sh += rc->h * rc->str; /* a neighbour of query concepts */
+    const rconcept *c = &r->rc[k];
+    if (c->q >= 0) {
+        r->has[c->q] = true; /* a query concept the memory has */
+        return 0;
+    }
+    for (uint32_t l = c->link; l != UINT32_MAX; l = r->links[l].next)
+        if (r->links[l].w > r->best[r->links[l].q])
+            r->best[r->links[l].q] = r->links[l].w; /* a neighbour of a query concept */
     return 0;
 }
 
@@ -630,22 +665,64 @@ static int presentations(eg_recaller *r, int64_t rowid, int64_t created_at, bool
     return 0;
 }
 
+/* Query activation of a candidate: what the query gives it before associations. */
+static double qact(const eg_config *cfg, const cand *c)
+{
+    return cfg->recall_alpha * c->lex + cfg->recall_beta * (c->sc + c->sh);
+}
+
+/* The concept part of candidate i's spread (sc, sh), once. */
+static int concept_spread(eg_recaller *r, uint32_t i)
+{
+    int rc;
+    if (r->c[i].spread_done)
+        return 0;
+    memset(r->has, 0, sizeof r->has);
+    memset(r->best, 0, sizeof r->best);
+    if (r->nq && (rc = eg_recall_q_memory_concepts(r->q, r->c[i].rowid, mconcept_cb, r)))
+        return rc;
+    cand *c = &r->c[i];
+    /* W_j·str_j per query concept j it has; for one it lacks, the share w(j,c) of it that its
+     * best Hebbian neighbour c of j carries */
+    for (int j = 0; j < r->nq; j++) {
+        if (r->has[j])
+            c->sc += r->qw * r->qstr[j];
+        else
+            c->sh += HEBBIAN_SHARE * r->qw * r->best[j] * r->qstr[j];
+    }
+    c->spread_done = true;
+    return 0;
+}
+
 static int score_one(eg_recaller *r, uint32_t i)
 {
     const eg_config *cfg = r->cfg;
     int rc;
-    r->cur = i;
-    if ((rc = eg_recall_q_memory_concepts(r->q, r->c[i].rowid, mconcept_cb, r)))
+    if ((rc = concept_spread(r, i)))
         return rc;
     cand *c = &r->c[i];
     if ((rc = presentations(r, c->rowid, c->created_at, c->has_updated, c->updated_at, r->at)))
         return rc;
     c = &r->c[i];
     c->npres = (int)r->ntimes;
+    /* an association lifts the query activation up to what it carries, never adds to it */
+    double q = qact(cfg, c);
+    c->sa = c->sa > q && cfg->recall_beta > 0 ? (c->sa - q) / cfg->recall_beta : 0;
     c->base = eg_activation_base(r->times, r->ntimes, r->at, cfg->activation_decay);
     double spread = c->sc + c->sh + c->sa;
     c->score = cfg->recall_alpha * c->lex + cfg->recall_beta * spread + cfg->recall_gamma * c->base;
     return 0;
+}
+
+static int cmp_qact(const void *a, const void *b, void *ud)
+{
+    const eg_recaller *r = ud;
+    const eg_config *cfg = r->cfg;
+    const cand *x = &r->c[*(const uint32_t *)a], *y = &r->c[*(const uint32_t *)b];
+    double qx = qact(cfg, x), qy = qact(cfg, y);
+    if (qx != qy)
+        return qx > qy ? -1 : 1;
+    return (x->rowid > y->rowid) - (x->rowid < y->rowid);
 }
 
 static int cmp_score(const void *a, const void *b, void *ud)
@@ -659,7 +736,8 @@ static int cmp_score(const void *a, const void *b, void *ud)
 
 static void reset_query(eg_recaller *r, int64_t at)
 {
-    r->nc = r->nrc = r->nlexi = r->nassoc_added = 0;
+    r->nc = r->nrc = r->nlexi = r->nassoc_added = r->nlinks = 0;
+    r->nq = 0;
     map_clear(&r->cmap);
     map_clear(&r->rcmap);
     eg_buf_reset(&r->ids);
@@ -707,12 +785,30 @@ int eg_recall(eg_recaller *r, const char *query, const eg_recall_opts *o, eg_rec
     if ((rc = concept_candidates(r, query, res)) || (rc = prune_concept_candidates(r, res)))
         goto done;
 
-    /* 3. association-reached: the best lexical matches spread along learned associations */
-    for (size_t k = 0; k < r->nlexi && k < ASSOC_SOURCES; k++) {
-        r->assoc_from = r->c[r->lexi[k]].lex;
-        if ((rc = eg_recall_q_assoc(r->q, r->c[r->lexi[k]].rowid, assoc_cb, r)))
+    /* 3. association-reached: the memories the query activates most spread a share of their
+     * activation along their learned associations */
+    if ((rc = GROW(r->order, r->caporder, r->nc + 1)))
+        goto done;
+    for (size_t i = 0; i < r->nc && !rc; i++)
+        if (r->c[i].state == C_OK) {
+            r->order[nok++] = (uint32_t)i;
+            rc = concept_spread(r, (uint32_t)i);
+        }
+    if (rc)
+        goto done;
+    qsort_r(r->order, nok, sizeof *r->order, cmp_qact, r);
+    {
+        uint32_t src[ASSOC_SOURCES];
+        size_t nsrc = nok < ASSOC_SOURCES ? nok : ASSOC_SOURCES;
+        const double rho = ASSOC_RHO;
+        memcpy(src, r->order, nsrc * sizeof *src);
+        for (size_t k = 0; k < nsrc && !rc; k++)
+            if (qact(r->cfg, &r->c[src[k]]) > 0)
+                rc = assoc_spread(r, src[k], rho * qact(r->cfg, &r->c[src[k]]));
+        if (rc)
             goto done;
     }
+    nok = 0;
     res->assoc_candidates = r->nassoc_added;
 
     /* 4. score every recallable candidate */

@@ -9,8 +9,8 @@
  * long-term network (§7.4) is computed at `now`. Same inputs, same outputs: there is no unseeded
  * randomness and every order is defined (time, then id).
  *
- * The model owns all its memory: eg_model_free releases it. It does no I/O; store/pipeline.c
- * loads its inputs and saves its outputs.
+ * The model (core/model.h) holds the data; this engine does no I/O: store/pipeline.c loads its
+ * inputs and saves its outputs.
  */
 #ifndef EG_STAGE_ENGINE_H
 #define EG_STAGE_ENGINE_H
@@ -19,201 +19,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/model.h"
 #include "engram/config.h"
-#include "util/buf.h"
-#include "util/pairmap.h"
-
-typedef enum eg_mstatus {
-    EG_MS_STAGED = 0, /* not yet attended (or never presented in the simulated span) */
-    EG_MS_UNATTENDED, /* presented, never selected by working memory */
-    EG_MS_IN_WM,
-    EG_MS_IN_STM,
-    EG_MS_CONSOLIDATED,
-    EG_MS_FORGOTTEN,
-} eg_mstatus;
-
-const char *eg_mstatus_name(eg_mstatus s);
-
-/* One memory: inputs first (loaded), then what the stages derive. */
-typedef struct eg_mem {
-    int64_t rowid;
-    uint32_t id_off; /* id text in model->text */
-    int64_t t0;      /* first presentation: created_at (or arrival, for a late memory) */
-    uint32_t c_off;  /* concepts: model->mc[c_off .. c_off + c_n) */
-    uint16_t c_n;
-    float importance, urgency, emotional;
-    int8_t sentiment; /* 1 positive, 0 neutral, -1 negative */
-    uint8_t task_type, knowledge_type, region, abstraction;
-    bool late;
-    int32_t recalls; /* recall presentations up to now */
-
-    /* working memory */
-    uint8_t status;
-    int32_t wm_ticks;
-    int16_t best_slot;
-    float priority; /* in the latest tick it was a candidate in */
-    float best_priority;
-    int32_t best_rank, best_of; /* best rank when not selected, of how many */
-    int64_t wm_entered_at, wm_left_at, last_presented;
-    bool held;
-
-    /* short-term memory */
-    int32_t episode;
-    int64_t encoded_at, ready_at;
-    float p_encode, stm_strength, cons_priority;
-    int32_t hebbian_potential;
-
-    /* consolidation */
-    int16_t replays;
-    float pre, strength, consolidated_strength;
-    int64_t consolidated_at, forgotten_at;
-    int32_t associates; /* at the deciding replay */
-
-    /* long-term */
-    float damping; /* homeostasis: 0.9 per weekly pass while retrieval strength > 0.8 */
-} eg_mem;
-
-typedef struct eg_edge {
-    uint32_t a, b; /* node indexes, a < b */
-    float w;
-    int32_t coact;
-    int64_t last_at;
-    bool dead; /* pruned by homeostasis */
-} eg_edge;
-
-/* An undirected weighted graph over n nodes with adjacency lists. */
-typedef struct eg_graph {
-    eg_edge *e;
-    size_t n, cap;
-    eg_pairmap map;
-    uint32_t **adj; /* adj[node] = edge indexes */
-    uint32_t *adj_n, *adj_cap;
-    size_t nodes;
-} eg_graph;
-
-typedef struct eg_presentation {
-    int64_t at;
-    uint32_t mem;
-    uint8_t kind; /* EG_PRES_* */
-} eg_presentation;
-
-enum { EG_PRES_CREATED = 0, EG_PRES_UPDATED, EG_PRES_RECALLED, EG_PRES_REPLAYED };
-const char *eg_presentation_name(int kind);
-
-typedef struct eg_episode {
-    int64_t started_at, ended_at, last_encoded_at;
-    int32_t size, tasks, actions;
-    uint32_t goal_concept; /* most salient concept, UINT32_MAX if none */
-    uint32_t *concepts;    /* union of the items' concepts (sorted), capped */
-    uint32_t nconcepts, capconcepts;
-    uint32_t first_mem;
-} eg_episode;
-
-typedef struct eg_journey {
-    uint32_t mem;
-    int64_t at;
-    const char *stage; /* static strings */
-    const char *event;
-    uint32_t detail_off; /* into model->details, NUL-terminated */
-} eg_journey;
-
-typedef struct eg_ltm {
-    uint32_t mem;
-    uint32_t category; /* concept index of the community label, UINT32_MAX if none */
-    uint8_t knowledge_type, region;
-    int abstraction;
-    int minicolumn, macrocolumn, column_rank;
-    double retrieval_strength;
-    const char *memory_age, *state;
-} eg_ltm;
-
-typedef struct eg_creative {
-    uint32_t a, b; /* memory indexes */
-    int64_t at;
-    uint32_t bridge; /* concept index */
-    uint32_t x, y;   /* the concepts of a and b the bridge joins */
-    double novelty, plausibility, strength;
-} eg_creative;
-
-struct eg_model;
-
-/* Observers for tests and tracing: called as the simulation runs (all optional). */
-typedef struct eg_engine_hooks {
-    void *ud;
-    void (*tick)(void *ud, int64_t T, const uint32_t *held, size_t n);
-    void (*replay)(void *ud, int64_t T, uint32_t mem, const uint32_t *assoc, int n);
-    void (*homeostasis)(void *ud, int64_t T, const struct eg_model *md);
-} eg_engine_hooks;
-
-typedef struct eg_model {
-    const eg_engine_hooks *hooks;
-    eg_mem *m;
-    size_t n, cap;
-    eg_buf text;  /* ids and concept names */
-    uint32_t *mc; /* concept indexes of memories */
-    size_t nmc, capmc;
-    uint32_t *concept_name; /* concept index -> offset in text */
-    size_t nconcepts, capconcepts;
-    uint32_t **postings; /* concept -> memory indexes, in the order memories were added */
-    uint32_t *post_n, *post_cap;
-    uint32_t *intern; /* concept name hash table: concept index + 1, 0 empty */
-    size_t intern_cap;
-
-    eg_presentation *pres; /* inputs (created, updated, recalled); replays are appended */
-    size_t npres, cappres;
-
-    eg_graph assoc;    /* memory – memory */
-    eg_graph concepts; /* concept – concept */
-    eg_episode *ep;
-    size_t nep, capep;
-    eg_journey *jr;
-    size_t njr, capjr;
-    eg_buf details;
-    eg_ltm *ltm;
-    size_t nltm;
-    eg_creative *cr;
-    size_t ncr, capcr;
-    uint32_t *community; /* concept -> label concept (last computed) */
-    uint32_t *stm;       /* memories now in short-term memory, in encoding order */
-    size_t nstm, capstm;
-    uint32_t *enc; /* every encoded memory, in encoding order */
-    size_t nenc, capenc;
-    eg_presentation *rep; /* replays (outputs), in time order */
-    size_t nrep, caprep;
-    uint32_t *mark; /* scratch: mark[mem] == mark_epoch means "seen" */
-    uint32_t mark_epoch;
-    int64_t nconsolidated;
-
-    /* counters of the last run */
-    int64_t ticks, replays_done, rem_phases, homeostasis_phases;
-    int64_t max_held; /* the most items working memory held in one tick */
-} eg_model;
-
-void eg_model_init(eg_model *md);
-void eg_model_free(eg_model *md);
-/* Adds a memory (inputs only); concepts are names, interned in the model. Memories must be added
- * in rowid order. Returns its index in *idx. */
-int eg_model_add(eg_model *md, const eg_mem *in, const char *id, const char *const *concepts,
-                 size_t nconcepts, uint32_t *idx);
-/* Adds an update presentation (updated_at later than created_at) of memory idx. */
-int eg_model_add_update(eg_model *md, uint32_t idx, int64_t at);
-/* Adds a recall presentation of memory idx at time at. */
-int eg_model_add_recall(eg_model *md, uint32_t idx, int64_t at);
-const char *eg_model_id(const eg_model *md, uint32_t idx);
-const char *eg_model_concept(const eg_model *md, uint32_t c);
 
 /* Runs the simulation up to now with the parameters of cfg. */
 int eg_engine_run(eg_model *md, const eg_config *cfg, int64_t now);
 
 /* ---- shared by the stage modules (engine.c, working_memory.c, short_term.c, ...) ---- */
-int eg__grow(void **p, size_t *cap, size_t need, size_t sz);
-#define EG_GROW(arr, cap, need) eg__grow((void **)&(arr), &(cap), (need), sizeof *(arr))
-int eg__journey(eg_model *md, uint32_t mem, int64_t at, const char *stage, const char *event,
-                const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 int eg__graph_touch(eg_graph *g, uint32_t a, uint32_t b, double ai, double aj, double eta,
                     double lambda_per_day, int64_t at);
-void eg__graph_free(eg_graph *g);
-int eg__graph_nodes(eg_graph *g, size_t nodes);
 /* Hebbian co-activation of memories i and j (and their concepts). */
 int eg__coactivate(eg_model *md, const eg_config *cfg, uint32_t i, uint32_t j, double ai, double aj,
                    int64_t at);
@@ -229,7 +43,5 @@ int eg__rem(eg_model *md, const eg_config *cfg, int64_t T);
 int eg__communities(eg_model *md);
 int eg__long_term(eg_model *md, const eg_config *cfg, int64_t now);
 double eg__retrieval_strength(const eg_model *md, uint32_t mem, int rank, int64_t at);
-const char *eg__region_name(int r);
-const char *eg__knowledge_name(int k);
 
 #endif

@@ -26,7 +26,6 @@
 #include <xxhash.h>
 
 static const char *const regions[] = {"association", "motor", "sensory", "prefrontal"};
-static const char *const knowledge[] = {"declarative", "procedural", "conditional"};
 
 int eg__communities(eg_model *md)
 {
@@ -209,14 +208,4 @@ int eg__long_term(eg_model *md, const eg_config *cfg, int64_t now)
                                             : "episodic_trace";
     }
     return 0;
-}
-
-const char *eg__region_name(int r)
-{
-    return r >= 0 && r < 4 ? regions[r] : "association";
-}
-
-const char *eg__knowledge_name(int k)
-{
-    return k >= 0 && k < 3 ? knowledge[k] : "declarative";
 }

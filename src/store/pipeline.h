@@ -5,7 +5,7 @@
 #ifndef EG_STORE_PIPELINE_H
 #define EG_STORE_PIPELINE_H
 
-#include "stage/engine.h"
+#include "core/model.h"
 #include "store/store.h"
 
 /* Adds every staged memory created up to now (with features, concepts, update and recall

@@ -1,0 +1,337 @@
+/*
+ * model.c — the bookkeeping of the pipeline's model (see model.h): memories and their concepts
+ * (interned in an open-addressing table, with time-orderable posting lists), presentations,
+ * journeys, and graph edges with adjacency lists. Nothing here knows a formula of the stages.
+ */
+#include "core/model.h"
+
+#include "engram/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const mstatus_names[] = {"staged", "unattended",   "in_wm",
+                                            "in_stm", "consolidated", "forgotten"};
+
+const char *eg_mstatus_name(eg_mstatus s)
+{
+    return (unsigned)s < sizeof mstatus_names / sizeof *mstatus_names ? mstatus_names[s] : "?";
+}
+
+const char *eg_presentation_name(int kind)
+{
+    static const char *const names[] = {"created", "updated", "recalled", "replayed"};
+    return kind >= 0 && kind < 4 ? names[kind] : "?";
+}
+
+/* grows *p (of *cap elements of size sz) to hold at least need elements */
+int eg__grow(void **p, size_t *cap, size_t need, size_t sz)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 64;
+    while (c < need)
+        c *= 2;
+    void *q = realloc(*p, c * sz);
+    if (!q)
+        return eg_error_set(EG_ENOMEM, "out of memory (engine, %zu elements)", c);
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+void eg_model_init(eg_model *md)
+{
+    memset(md, 0, sizeof *md);
+    eg_buf_init(&md->text, 0);
+    eg_buf_init(&md->details, 0);
+    eg_pairmap_init(&md->assoc.map);
+    eg_pairmap_init(&md->concepts.map);
+}
+
+void eg__graph_free(eg_graph *g)
+{
+    for (size_t i = 0; i < g->nodes; i++)
+        free(g->adj ? g->adj[i] : NULL);
+    free(g->adj);
+    free(g->adj_n);
+    free(g->adj_cap);
+    free(g->e);
+    eg_pairmap_free(&g->map);
+    memset(g, 0, sizeof *g);
+}
+
+void eg_model_free(eg_model *md)
+{
+    if (!md)
+        return;
+    for (size_t i = 0; i < md->nconcepts; i++)
+        free(md->postings ? md->postings[i] : NULL);
+    for (size_t i = 0; i < md->nep; i++)
+        free(md->ep[i].concepts);
+    free(md->postings);
+    free(md->post_n);
+    free(md->post_cap);
+    free(md->m);
+    free(md->mc);
+    free(md->concept_name);
+    free(md->pres);
+    free(md->ep);
+    free(md->jr);
+    free(md->ltm);
+    free(md->cr);
+    free(md->community);
+    free(md->stm);
+    free(md->enc);
+    free(md->rep);
+    free(md->mark);
+    free(md->intern);
+    eg_buf_free(&md->text);
+    eg_buf_free(&md->details);
+    eg__graph_free(&md->assoc);
+    eg__graph_free(&md->concepts);
+    memset(md, 0, sizeof *md);
+}
+
+const char *eg_model_id(const eg_model *md, uint32_t idx)
+{
+    return md->text.data + md->m[idx].id_off;
+}
+
+const char *eg_model_concept(const eg_model *md, uint32_t c)
+{
+    return md->text.data + md->concept_name[c];
+}
+
+/* ---- concept interning: an open-addressing table name -> concept index ---- */
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* makes room for `need` concepts in every per-concept array */
+static int ensure_concepts(eg_model *md, size_t need)
+{
+    if (need <= md->capconcepts)
+        return 0;
+    size_t cap = md->capconcepts ? md->capconcepts * 2 : 1024;
+    while (cap < need)
+        cap *= 2;
+    uint32_t *names = realloc(md->concept_name, cap * sizeof *names);
+    if (names)
+        md->concept_name = names;
+    uint32_t **post = realloc(md->postings, cap * sizeof *post);
+    if (post)
+        md->postings = post;
+    uint32_t *pn = realloc(md->post_n, cap * sizeof *pn);
+    if (pn)
+        md->post_n = pn;
+    uint32_t *pc = realloc(md->post_cap, cap * sizeof *pc);
+    if (pc)
+        md->post_cap = pc;
+    if (!names || !post || !pn || !pc)
+        return eg_error_set(EG_ENOMEM, "out of memory growing the concept table");
+    for (size_t i = md->capconcepts; i < cap; i++) {
+        md->postings[i] = NULL;
+        md->post_n[i] = md->post_cap[i] = 0;
+    }
+    md->capconcepts = cap;
+    return 0;
+}
+
+static int intern_concept(eg_model *md, const char *name, uint32_t *out)
+{
+    if ((md->nconcepts + 1) * 2 > md->intern_cap) {
+        size_t cap = md->intern_cap ? md->intern_cap * 2 : 4096;
+        uint32_t *slots = calloc(cap, sizeof *slots);
+        if (!slots)
+            return eg_error_set(EG_ENOMEM, "out of memory interning concepts");
+        for (size_t i = 0; i < md->intern_cap; i++) {
+            if (!md->intern[i])
+                continue;
+            size_t j = hash_str(eg_model_concept(md, md->intern[i] - 1)) & (cap - 1);
+            while (slots[j])
+                j = (j + 1) & (cap - 1);
+            slots[j] = md->intern[i];
+        }
+        free(md->intern);
+        md->intern = slots;
+        md->intern_cap = cap;
+    }
+    size_t j = hash_str(name) & (md->intern_cap - 1);
+    while (md->intern[j]) {
+        if (!strcmp(eg_model_concept(md, md->intern[j] - 1), name)) {
+            *out = md->intern[j] - 1;
+            return 0;
+        }
+        j = (j + 1) & (md->intern_cap - 1);
+    }
+    if (ensure_concepts(md, md->nconcepts + 1))
+        return EG_ENOMEM;
+    md->concept_name[md->nconcepts] = (uint32_t)md->text.len;
+    if (eg_buf_append(&md->text, name, strlen(name) + 1))
+        return EG_ENOMEM;
+    md->intern[j] = (uint32_t)md->nconcepts + 1;
+    *out = (uint32_t)md->nconcepts++;
+    return 0;
+}
+
+int eg_model_add(eg_model *md, const eg_mem *in, const char *id, const char *const *concepts,
+                 size_t nconcepts, uint32_t *idx)
+{
+    if (EG_GROW(md->m, md->cap, md->n + 1) || EG_GROW(md->mc, md->capmc, md->nmc + nconcepts))
+        return EG_ENOMEM;
+    uint32_t k = (uint32_t)md->n;
+    eg_mem *m = &md->m[k];
+    *m = *in;
+    m->id_off = (uint32_t)md->text.len;
+    if (eg_buf_append(&md->text, id, strlen(id) + 1))
+        return EG_ENOMEM;
+    m->c_off = (uint32_t)md->nmc;
+    m->c_n = 0;
+    for (size_t i = 0; i < nconcepts && m->c_n < UINT16_MAX; i++) {
+        uint32_t c = 0;
+        if (intern_concept(md, concepts[i], &c))
+            return EG_ENOMEM;
+        bool dup = false;
+        for (uint16_t j = 0; j < m->c_n; j++)
+            dup |= md->mc[m->c_off + j] == c;
+        if (dup)
+            continue;
+        md->mc[md->nmc++] = c;
+        m->c_n++;
+        if (md->post_n[c] == md->post_cap[c]) {
+            uint32_t cap = md->post_cap[c] ? md->post_cap[c] * 2 : 4;
+            uint32_t *p = realloc(md->postings[c], cap * sizeof *p);
+            if (!p)
+                return eg_error_set(EG_ENOMEM, "out of memory growing a posting list");
+            md->postings[c] = p;
+            md->post_cap[c] = cap;
+        }
+        md->postings[c][md->post_n[c]++] = k;
+    }
+    m->status = EG_MS_STAGED;
+    m->best_slot = -1;
+    m->episode = -1;
+    m->damping = 1.0f;
+    m->held = false;
+    if (EG_GROW(md->pres, md->cappres, md->npres + 1))
+        return EG_ENOMEM;
+    md->pres[md->npres++] = (eg_presentation){.at = m->t0, .mem = k, .kind = EG_PRES_CREATED};
+    md->n++;
+    *idx = k;
+    return 0;
+}
+
+int eg_model_add_update(eg_model *md, uint32_t idx, int64_t at)
+{
+    if (EG_GROW(md->pres, md->cappres, md->npres + 1))
+        return EG_ENOMEM;
+    md->pres[md->npres++] = (eg_presentation){.at = at, .mem = idx, .kind = EG_PRES_UPDATED};
+    return 0;
+}
+
+int eg_model_add_recall(eg_model *md, uint32_t idx, int64_t at)
+{
+    if (EG_GROW(md->pres, md->cappres, md->npres + 1))
+        return EG_ENOMEM;
+    md->pres[md->npres++] = (eg_presentation){.at = at, .mem = idx, .kind = EG_PRES_RECALLED};
+    return 0;
+}
+
+int eg__journey(eg_model *md, uint32_t mem, int64_t at, const char *stage, const char *event,
+                const char *fmt, ...)
+{
+    if (EG_GROW(md->jr, md->capjr, md->njr + 1))
+        return EG_ENOMEM;
+    eg_journey *j = &md->jr[md->njr++];
+    j->mem = mem;
+    j->at = at;
+    j->stage = stage;
+    j->event = event;
+    j->detail_off = (uint32_t)md->details.len;
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return eg_buf_append(&md->details, buf, strlen(buf) + 1);
+}
+
+/* ---- graphs ---- */
+
+int eg__graph_nodes(eg_graph *g, size_t nodes)
+{
+    if (nodes <= g->nodes)
+        return 0;
+    uint32_t **adj = realloc(g->adj, nodes * sizeof *adj);
+    if (adj)
+        g->adj = adj;
+    uint32_t *n = realloc(g->adj_n, nodes * sizeof *n);
+    if (n)
+        g->adj_n = n;
+    uint32_t *c = realloc(g->adj_cap, nodes * sizeof *c);
+    if (c)
+        g->adj_cap = c;
+    if (!adj || !n || !c)
+        return eg_error_set(EG_ENOMEM, "out of memory growing a graph");
+    for (size_t i = g->nodes; i < nodes; i++) {
+        g->adj[i] = NULL;
+        g->adj_n[i] = g->adj_cap[i] = 0;
+    }
+    g->nodes = nodes;
+    return 0;
+}
+
+static int adj_add(eg_graph *g, uint32_t node, uint32_t e)
+{
+    if (g->adj_n[node] == g->adj_cap[node]) {
+        uint32_t cap = g->adj_cap[node] ? g->adj_cap[node] * 2 : 4;
+        uint32_t *p = realloc(g->adj[node], cap * sizeof *p);
+        if (!p)
+            return eg_error_set(EG_ENOMEM, "out of memory growing an adjacency list");
+        g->adj[node] = p;
+        g->adj_cap[node] = cap;
+    }
+    g->adj[node][g->adj_n[node]++] = e;
+    return 0;
+}
+
+int eg__graph_edge(eg_graph *g, uint32_t a, uint32_t b, int64_t at, uint32_t *k, bool *created)
+{
+    if (a > b) {
+        uint32_t t = a;
+        a = b;
+        b = t;
+    }
+    *k = eg_pairmap_get(&g->map, a, b);
+    *created = *k == UINT32_MAX;
+    if (!*created)
+        return 0;
+    if (EG_GROW(g->e, g->cap, g->n + 1))
+        return EG_ENOMEM;
+    *k = (uint32_t)g->n++;
+    g->e[*k] = (eg_edge){.a = a, .b = b, .w = 0, .coact = 0, .last_at = at, .dead = false};
+    if (eg_pairmap_put(&g->map, a, b, *k) || adj_add(g, a, *k) || adj_add(g, b, *k))
+        return EG_ENOMEM;
+    return 0;
+}
+
+static const char *const region_names[] = {"association", "motor", "sensory", "prefrontal"};
+static const char *const knowledge_names[] = {"declarative", "procedural", "conditional"};
+
+const char *eg__region_name(int r)
+{
+    return r >= 0 && r < 4 ? region_names[r] : "association";
+}
+
+const char *eg__knowledge_name(int k)
+{
+    return k >= 0 && k < 3 ? knowledge_names[k] : "declarative";
+}
