@@ -134,6 +134,28 @@ static inline void table_add(table *t, uint64_t key)
     }
 }
 
+/* An upper bound of the distinct pairs: the pairs counted, and C(C - 1) / 2 for C distinct
+ * concepts. */
+static uint64_t distinct_bound(const window *w, uint64_t total)
+{
+    uint32_t max = 0;
+    for (size_t i = 0; i < w->ncon; i++)
+        max = w->con[i] > max ? w->con[i] : max;
+    unsigned char *seen = calloc((size_t)max + 1, 1);
+    if (!seen) {
+        fprintf(stderr, "engram-bench-cooccur: out of memory\n");
+        exit(1);
+    }
+    uint64_t c = 0;
+    for (size_t i = 0; i < w->ncon; i++) {
+        c += !seen[w->con[i]];
+        seen[w->con[i]] = 1;
+    }
+    free(seen);
+    uint64_t all = c * (c - (c > 0)) / 2;
+    return all < total ? all : total;
+}
+
 /* Counts every unordered concept pair of every memory of w into t (concepts sorted per memory). */
 static uint64_t count_pairs(const window *w, table *t)
 {
@@ -322,7 +344,7 @@ int main(int argc, char **argv)
     for (long r = 0; r < repeat; r++) {
         free(t.s);
         double t1 = now_ms();
-        table_init(&t, total / 2 + 1);
+        table_init(&t, distinct_bound(&w, total) / 4 + 1);
         pairs = count_pairs(&w, &t);
         double ms = now_ms() - t1;
         if (best < 0 || ms < best)

@@ -42,11 +42,10 @@ static void print_text(const eg_cli *cli, const eg_config *cfg, const char *quer
         printf("  query: full text %s; %d concept%s, %d in the store; candidates %zu lexical, "
                "%zu by concept, %zu by association\n"
                "  A = %g·lexical + %g·spread + %g·B;  P(recall) = 1/(1+exp(-(A - (%g))/%g))\n",
-               res->fts_query && *res->fts_query ? res->fts_query : "(none)",
-               res->query_concepts, res->query_concepts == 1 ? "" : "s", res->known_concepts,
-               res->lexical_candidates, res->concept_candidates, res->assoc_candidates,
-               cfg->recall_alpha, cfg->recall_beta, cfg->recall_gamma, cfg->recall_tau,
-               cfg->recall_noise);
+               res->fts_query && *res->fts_query ? res->fts_query : "(none)", res->query_concepts,
+               res->query_concepts == 1 ? "" : "s", res->known_concepts, res->lexical_candidates,
+               res->concept_candidates, res->assoc_candidates, cfg->recall_alpha, cfg->recall_beta,
+               cfg->recall_gamma, cfg->recall_tau, cfg->recall_noise);
     for (size_t k = 0; k < res->n; k++) {
         const eg_recall_hit *h = &res->hits[k];
         printf("%3zu. %7.3f  %s  [%s, %s]\n     ", k + 1, h->score, h->memory_id, h->status,
@@ -76,8 +75,7 @@ static int run_queries(eg_recaller *rc, const char *path, const eg_recall_opts *
     long lineno = 0, bad = 0;
     int code = 0, err;
     if (!in) {
-        err = eg_error_set(EG_EIO, "cannot read --queries file \"%s\": %s", path,
-                           strerror(errno));
+        err = eg_error_set(EG_EIO, "cannot read --queries file \"%s\": %s", path, strerror(errno));
         return eg_cli_fail(err);
     }
     eg_recall_opts o = *base;
@@ -93,12 +91,12 @@ static int run_queries(eg_recaller *rc, const char *path, const eg_recall_opts *
         json_t *q = json_loadb(line, (size_t)len, 0, &je);
         json_t *id = json_object_get(q, "id");
         const char *text = json_string_value(json_object_get(q, "query"));
-        const char *why = !q                            ? je.text
-                          : !json_is_object(q)          ? "not a JSON object"
-                          : !id                         ? "no \"id\""
-                          : !text                       ? "no \"query\" string"
+        const char *why = !q                           ? je.text
+                          : !json_is_object(q)         ? "not a JSON object"
+                          : !id                        ? "no \"id\""
+                          : !text                      ? "no \"query\" string"
                           : !text[strspn(text, " \t")] ? "the query is empty"
-                                                        : NULL;
+                                                       : NULL;
         if (why) {
             fprintf(stderr, "%s:%ld: %s\n", path, lineno, why);
             bad++;
@@ -128,8 +126,7 @@ static int run_queries(eg_recaller *rc, const char *path, const eg_recall_opts *
         json_decref(q);
     }
     if (ferror(in)) {
-        err = eg_error_set(EG_EIO, "cannot read --queries file \"%s\": %s", path,
-                           strerror(errno));
+        err = eg_error_set(EG_EIO, "cannot read --queries file \"%s\": %s", path, strerror(errno));
         code = eg_cli_fail(err);
     } else if (bad) {
         fprintf(stderr, "engram recall: %ld bad line%s in \"%s\" (answered the others)\n", bad,
@@ -175,8 +172,9 @@ static int run(eg_cli *cli, int argc, char **argv)
             errno = 0;
             long v = strtol(optarg, &end, 10);
             if (errno || end == optarg || *end || v < 1 || v > 1000)
-                return eg_cli_usage("recall", "--k must be a whole number from 1 to 1000, not "
-                                              "\"%s\"",
+                return eg_cli_usage("recall",
+                                    "--k must be a whole number from 1 to 1000, not "
+                                    "\"%s\"",
                                     optarg);
             o.k = (int)v;
             break;

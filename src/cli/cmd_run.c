@@ -1,6 +1,6 @@
 /*
- * cmd_run.c — `engram run`: the main job. For now: ingest, then staging of every memory at --now
- * (the pipeline stages of SPEC §7 come next).
+ * cmd_run.c — `engram run`: the main job. Ingest and staging at --now, then the biological
+ * pipeline (SPEC §7) up to --now; prints what each part did.
  */
 #include "cli/cli.h"
 

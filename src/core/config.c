@@ -88,7 +88,7 @@ static const key_def keys[] = {
     {"recall.beta", K_DOUBLE, F(recall_beta), "1.0", "weight of spreading activation"},
     {"recall.gamma", K_DOUBLE, F(recall_gamma), "0.2", "weight of base-level activation"},
     {"recall.S", K_DOUBLE, F(recall_s_max), "12", "maximum associative strength S"},
-    {"recall.tau", K_DOUBLE, F(recall_tau), "-1.0", "retrieval threshold tau"},
+    {"recall.tau", K_DOUBLE, F(recall_tau), "3", "retrieval threshold tau"},
     {"recall.s", K_DOUBLE, F(recall_noise), "0.4", "activation noise s of P(recall)"},
     {"activation.decay", K_DOUBLE, F(activation_decay), "0.5", "ACT-R base-level decay d"},
 };
@@ -193,16 +193,14 @@ static int set_value(eg_config *cfg, const key_def *k, const char *value, const 
         errno = 0;
         double d = strtod(value, &end);
         if (end == value || *end || errno || !isfinite(d))
-            return eg_error_set(EG_ECONFIG, "%s%s = \"%s\" is not a number", where, k->name,
-                                value);
+            return eg_error_set(EG_ECONFIG, "%s%s = \"%s\" is not a number", where, k->name, value);
         *(double *)(void *)slot(cfg, k) = d;
         return 0;
     }
     case K_DAYRANGE: {
         int h1, m1, h2, m2, used = 0;
-        if (sscanf(value, "%d:%d-%d:%d%n", &h1, &m1, &h2, &m2, &used) != 4 ||
-            value[used] != '\0' || h1 < 0 || h1 > 24 || h2 < 0 || h2 > 24 || m1 < 0 || m1 > 59 ||
-            m2 < 0 || m2 > 59)
+        if (sscanf(value, "%d:%d-%d:%d%n", &h1, &m1, &h2, &m2, &used) != 4 || value[used] != '\0' ||
+            h1 < 0 || h1 > 24 || h2 < 0 || h2 > 24 || m1 < 0 || m1 > 59 || m2 < 0 || m2 > 59)
             return eg_error_set(EG_ECONFIG, "%s%s = \"%s\" is not a time range like 02:00-04:00",
                                 where, k->name, value);
         cfg->sleep_deep_from = h1 * 3600 + m1 * 60;
@@ -399,6 +397,51 @@ static int check_secret_mode(const eg_config *cfg, bool has_password)
     return EG_EPERM;
 }
 
+/* Values that parse but make no sense together: an error naming the key and the bound. */
+static int validate(const eg_config *cfg)
+{
+    const char *where = cfg->file ? cfg->file : "the configuration";
+#define BAD(key, why)                                                                              \
+    do {                                                                                           \
+        eg_error_set(EG_ECONFIG, "%s: %s %s", where, key, why);                                    \
+        return EG_ECONFIG;                                                                         \
+    } while (0)
+    if (cfg->wm_tick <= 0)
+        BAD("wm.tick", "must be longer than 0");
+    if (cfg->wm_window < cfg->wm_tick)
+        BAD("wm.window", "must be at least wm.tick (a presentation would leave before a tick)");
+    if (cfg->wm_tau <= 0)
+        BAD("wm.tau", "must be longer than 0");
+    if (cfg->wm_capacity < 1)
+        BAD("wm.capacity", "must be at least 1");
+    if (cfg->wm_jitter >= cfg->wm_capacity)
+        BAD("wm.jitter", "must be smaller than wm.capacity");
+    if (cfg->consolidation_interval <= 0)
+        BAD("consolidation.interval", "must be longer than 0");
+    if (cfg->hebbian_rate <= 0 || cfg->hebbian_rate >= 1)
+        BAD("hebbian.rate", "must be in (0, 1)");
+    if (cfg->hebbian_decay < 0)
+        BAD("hebbian.decay", "must not be negative");
+    if (cfg->forgetting_rate <= 0 || cfg->forgetting_rate > 1)
+        BAD("forgetting.rate", "must be in (0, 1]");
+    if (cfg->stm_min_overlap < 0 || cfg->stm_min_overlap > 1)
+        BAD("stm.min_overlap", "must be in [0, 1]");
+    if (cfg->consolidation_threshold <= 0)
+        BAD("consolidation.threshold", "must be greater than 0");
+    if (cfg->consolidation_max_associates < 0 || cfg->consolidation_max_associates > 64)
+        BAD("consolidation.max_associates", "must be between 0 and 64");
+    if (cfg->homeostasis_max_out <= 0 || cfg->homeostasis_target <= 0)
+        BAD("homeostasis.max_out and homeostasis.target", "must be greater than 0");
+    if (cfg->sleep_deep_from > 86400 || cfg->sleep_deep_to > 86400)
+        BAD("sleep.deep", "times must be at most 24:00");
+    if (cfg->recall_noise <= 0)
+        BAD("recall.s", "must be greater than 0");
+    if (cfg->activation_decay <= 0)
+        BAD("activation.decay", "must be greater than 0");
+#undef BAD
+    return 0;
+}
+
 int eg_config_load(eg_config *cfg, const eg_config_args *args)
 {
     int rc = 0;
@@ -424,7 +467,7 @@ int eg_config_load(eg_config *cfg, const eg_config_args *args)
         rc = eg_error_set(EG_ENOMEM, "out of memory");
         goto fail;
     }
-    if ((rc = check_secret_mode(cfg, has_password)))
+    if ((rc = check_secret_mode(cfg, has_password)) || (rc = validate(cfg)))
         goto fail;
     if (args && args->store) {
         const key_def *k = find_key("store");

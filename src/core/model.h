@@ -198,6 +198,10 @@ const char *eg_model_concept(const eg_model *md, uint32_t c);
 
 /* Adds an update presentation (updated_at later than created_at) of memory idx. */
 
+/* Renumbers the concepts in name order, so that every order the stages follow over concepts
+ * depends on the data, not on the order memories were added in. */
+int eg_model_sort_concepts(eg_model *md);
+
 /* ---- bookkeeping shared with the stages ---- */
 int eg__grow(void **p, size_t *cap, size_t need, size_t sz);
 #define EG_GROW(arr, cap, need) eg__grow((void **)&(arr), &(cap), (need), sizeof *(arr))

@@ -26,9 +26,11 @@
 #include <utf8proc.h>
 
 /* Bounds of the candidate sets: what one recall may look at, whatever the store's size. */
-#define LEX_MAX 200           /* lexical candidates kept */
-#define LEX_SCAN 1000         /* FTS rows read to find them (some may not be recallable) */
-#define CONCEPT_POSTINGS 1000 /* memories read per query concept (newest first) */
+#define LEX_MAX 200       /* lexical candidates kept */
+#define LEX_SCAN 1000     /* FTS rows read to find them (some may not be recallable) */
+#define LEX_DOCS 3000     /* full-text matches scored per query, about: the rarest words first */
+#define CONCEPT_FULL 5000 /* a query concept with at most this many memories: all read */
+#define CONCEPT_POSTINGS 1000 /* else its newest this many */
 #define NEIGHBOURS 32         /* concept-graph neighbours kept per query concept (by weight) */
 #define NEIGHBOURS_GEN 8      /* of them, the ones whose memories become candidates */
 #define NEIGHBOUR_POSTINGS 50 /* memories read per such neighbour */
@@ -60,6 +62,7 @@ typedef struct cand {
  * concepts and with which weight). */
 typedef struct rconcept {
     int64_t id;
+    int64_t fan; /* 1 + its memories (query concepts) */
     int q;
     double str;
     uint32_t link; /* first of its links, UINT32_MAX if none */
@@ -72,6 +75,12 @@ typedef struct qlink {
 } qlink;
 
 #define MAX_QCONCEPTS 64
+
+/* A memory reached through the concept graph, with its preliminary spread. */
+typedef struct pool_ent {
+    int64_t rowid;
+    double prelim;
+} pool_ent;
 
 typedef struct nbr {
     int64_t other;
@@ -100,17 +109,20 @@ struct eg_recaller {
     i64map rcmap;
     qlink *links;
     size_t nlinks, caplinks;
-    int nq;                       /* query concepts found in the store */
-    double qw;                    /* W_j = 1 / |query concepts| */
-    double qstr[MAX_QCONCEPTS];   /* their strengths */
-    bool has[MAX_QCONCEPTS];      /* scoring scratch: the candidate has query concept j */
-    double best[MAX_QCONCEPTS];   /* scoring scratch: its best link to query concept j */
+    int nq;                     /* query concepts found in the store */
+    double qw;                  /* W_j = 1 / |query concepts| */
+    double qstr[MAX_QCONCEPTS]; /* their strengths */
+    bool has[MAX_QCONCEPTS];    /* scoring scratch: the candidate has query concept j */
+    double best[MAX_QCONCEPTS]; /* scoring scratch: its best link to query concept j */
     nbr *nb;
     size_t nnb, capnb;
     int64_t *times;
     size_t ntimes, captimes;
     uint32_t *order, *lexi;
     size_t caporder, caplexi, nlexi;
+    pool_ent *pool; /* memories reached through concepts, before they become candidates */
+    size_t npool, cappool;
+    i64map pmap;
     int64_t at;
     size_t nassoc_added;
 };
@@ -246,6 +258,8 @@ void eg_recaller_close(eg_recaller *r)
     free(r->times);
     free(r->order);
     free(r->lexi);
+    free(r->pool);
+    map_free(&r->pmap);
     free(r);
 }
 
@@ -311,17 +325,23 @@ static bool word_cont(utf8proc_int32_t cp)
 /* Builds an FTS5 expression from the query's words: each word quoted as a string ("maya" OR
  * "locker"), so no user input is ever FTS5 syntax. Stopwords and words under 3 characters are
  * left out (they match most memories and weigh almost nothing in BM25), numbers are kept; when
- * that leaves nothing, every word is used. Words repeated (after case folding) appear once. */
-static int build_match(eg_recaller *r, const char *query, eg_buf *out)
+ * that leaves nothing, every word is used. Words repeated (after folding) appear once.
+ * BM25 has no early exit: a search costs time in proportion to the memories its words are in.
+ * So words are taken rarest first while their memories add up to at most LEX_DOCS (the rarest
+ * always), and when the rarest alone is in more, *min_rowid limits the search to the newest
+ * memories, as many as hold about LEX_DOCS matches. */
+static int build_match(eg_recaller *r, const char *query, eg_buf *out, int64_t *min_rowid)
 {
     struct {
         size_t off, len, foff, flen;
-        bool keep;
+        bool keep, chosen;
+        int64_t df;
     } tok[MAX_TOKENS];
     size_t len = strlen(query), i = 0;
     int nt = 0, nkeep = 0, rc = 0;
     eg_buf_reset(out);
     eg_buf_reset(&r->folded);
+    *min_rowid = INT64_MIN;
     while (i < len && nt < MAX_TOKENS) {
         utf8proc_int32_t cp;
         utf8proc_ssize_t n =
@@ -345,14 +365,17 @@ static int build_match(eg_recaller *r, const char *query, eg_buf *out)
         }
         tok[nt].off = start;
         tok[nt].len = i - start;
-        /* case-folded form, for de-duplication */
+        tok[nt].chosen = false;
+        tok[nt].df = 0;
+        /* folded as the index folds (case, diacritics): for de-duplication and frequencies */
         utf8proc_uint8_t *f = NULL;
-        utf8proc_ssize_t fl =
-            utf8proc_map((const utf8proc_uint8_t *)query + start, (utf8proc_ssize_t)(i - start), &f,
-                         UTF8PROC_CASEFOLD | UTF8PROC_COMPOSE | UTF8PROC_STABLE);
+        utf8proc_ssize_t fl = utf8proc_map(
+            (const utf8proc_uint8_t *)query + start, (utf8proc_ssize_t)(i - start), &f,
+            UTF8PROC_CASEFOLD | UTF8PROC_COMPOSE | UTF8PROC_STRIPMARK | UTF8PROC_STABLE);
         tok[nt].foff = r->folded.len;
         tok[nt].flen = fl > 0 ? (size_t)fl : 0;
-        if (fl > 0 && eg_buf_append(&r->folded, f, (size_t)fl))
+        if (eg_buf_append(&r->folded, f ? (const char *)f : "", tok[nt].flen) ||
+            eg_buf_putc(&r->folded, '\0'))
             rc = eg_error_set(EG_ENOMEM, "out of memory during recall");
         free(f);
         if (rc)
@@ -376,6 +399,33 @@ static int build_match(eg_recaller *r, const char *query, eg_buf *out)
     }
     for (int k = 0; k < nt; k++) {
         if (nkeep && !tok[k].keep)
+            continue;
+        tok[k].keep = true;
+        if ((rc = eg_recall_q_doc_freq(r->q, r->folded.data + tok[k].foff, &tok[k].df)))
+            return rc;
+    }
+    /* rarest first, while the budget lasts (a word not in the index as folded here counts 0) */
+    int64_t used = 0;
+    int chosen = 0;
+    for (;;) {
+        int pick = -1;
+        for (int k = 0; k < nt; k++)
+            if (tok[k].keep && !tok[k].chosen && (pick < 0 || tok[k].df < tok[pick].df))
+                pick = k;
+        if (pick < 0 || (chosen && used + tok[pick].df > LEX_DOCS))
+            break;
+        tok[pick].chosen = true;
+        used += tok[pick].df;
+        chosen++;
+    }
+    if (used > LEX_DOCS) {
+        int64_t top;
+        if ((rc = eg_recall_q_max_rowid(r->q, &top)))
+            return rc;
+        *min_rowid = top - (int64_t)((double)top * LEX_DOCS / (double)used);
+    }
+    for (int k = 0; k < nt; k++) {
+        if (!tok[k].chosen)
             continue;
         if (out->len && eg_buf_puts(out, " OR "))
             return eg_error_set(EG_ENOMEM, "out of memory during recall");
@@ -438,12 +488,18 @@ typedef struct post_ctx {
 static int post_cb(void *ud, int64_t rowid)
 {
     post_ctx *p = ud;
-    uint32_t i;
-    int rc = cand_add(p->r, rowid, &i);
-    if (rc)
-        return rc;
-    p->r->c[i].src |= SRC_CONCEPT;
-    p->r->c[i].prelim += p->gain;
+    eg_recaller *r = p->r;
+    uint32_t i = map_get(&r->pmap, rowid);
+    int rc;
+    if (i == UINT32_MAX) {
+        if ((rc = GROW(r->pool, r->cappool, r->npool + 1)))
+            return rc;
+        i = (uint32_t)r->npool++;
+        r->pool[i] = (pool_ent){rowid, 0};
+        if ((rc = map_put(&r->pmap, rowid, i)))
+            return rc;
+    }
+    r->pool[i].prelim += p->gain;
     return 0;
 }
 
@@ -455,7 +511,7 @@ static int rconcept_get(eg_recaller *r, int64_t id, rconcept **out)
         if ((rc = GROW(r->rc, r->caprc, r->nrc + 1)))
             return rc;
         i = (uint32_t)r->nrc++;
-        r->rc[i] = (rconcept){id, -1, 0, UINT32_MAX};
+        r->rc[i] = (rconcept){id, 0, -1, 0, UINT32_MAX};
         if ((rc = map_put(&r->rcmap, id, i)))
             return rc;
     }
@@ -494,6 +550,7 @@ static int concept_candidates(eg_recaller *r, const char *query, eg_recall_resul
         if ((rc = rconcept_get(r, id, &c)))
             goto done;
         c->q = r->nq;
+        c->fan = 1 + mems;
         c->str = r->qstr[r->nq] = eg_activation_strength(S, (double)(1 + mems));
         r->nq++;
     }
@@ -505,7 +562,8 @@ static int concept_candidates(eg_recaller *r, const char *query, eg_recall_resul
         if (gain <= 0)
             continue; /* so common that it carries nothing */
         post_ctx p = {r, gain};
-        if ((rc = eg_recall_q_concept_memories(r->q, jid, CONCEPT_POSTINGS, post_cb, &p)))
+        int limit = r->rc[j].fan <= CONCEPT_FULL ? CONCEPT_FULL : CONCEPT_POSTINGS;
+        if ((rc = eg_recall_q_concept_memories(r->q, jid, limit, post_cb, &p)))
             goto done;
         r->nnb = 0;
         if ((rc = eg_recall_q_concept_edges(r->q, jid, nbr_cb, r)))
@@ -535,36 +593,82 @@ done:
     return rc;
 }
 
-static int cmp_prelim(const void *a, const void *b, void *ud)
+/* Pool order: higher preliminary spread first, then newer (higher rowid). */
+static bool pool_better(const pool_ent *x, const pool_ent *y)
 {
-    const cand *c = ud;
-    const cand *x = &c[*(const uint32_t *)a], *y = &c[*(const uint32_t *)b];
-    if (x->prelim != y->prelim)
-        return x->prelim > y->prelim ? -1 : 1;
-    return (x->rowid < y->rowid) - (x->rowid > y->rowid); /* newer first */
+    return x->prelim != y->prelim ? x->prelim > y->prelim : x->rowid > y->rowid;
 }
 
-/* Keeps the CONCEPT_MAX recallable concept-reached memories with the highest preliminary
- * spread (lexical candidates are kept anyway). */
-static int prune_concept_candidates(eg_recaller *r, eg_recall_result *res)
+static int cmp_pool(const void *a, const void *b)
 {
-    size_t n = 0, kept = 0;
-    int rc;
-    if ((rc = GROW(r->order, r->caporder, r->nc + 1)))
-        return rc;
-    for (size_t i = 0; i < r->nc; i++)
-        if (r->c[i].state == C_UNCHECKED)
-            r->order[n++] = (uint32_t)i;
-    qsort_r(r->order, n, sizeof *r->order, cmp_prelim, r->c);
+    const pool_ent *x = a, *y = b;
+    return pool_better(x, y) ? -1 : pool_better(y, x) ? 1 : 0;
+}
+
+/* Moves the best m entries of the pool to its front (a bounded min-heap, then sorted). */
+static void pool_top(pool_ent *p, size_t n, size_t m)
+{
+    if (m >= n) {
+        qsort(p, n, sizeof *p, cmp_pool);
+        return;
+    }
+    /* p[0..m) becomes a heap whose root is the worst of the best m seen so far */
     for (size_t k = 0; k < n; k++) {
-        uint32_t i = r->order[k];
-        if (kept >= CONCEPT_MAX) {
-            r->c[i].state = C_DROPPED;
+        size_t i;
+        if (k < m) {
+            i = k; /* sift up */
+            while (i > 0 && pool_better(&p[(i - 1) / 2], &p[i])) {
+                pool_ent t = p[i];
+                p[i] = p[(i - 1) / 2];
+                p[(i - 1) / 2] = t;
+                i = (i - 1) / 2;
+            }
             continue;
         }
-        if ((rc = cand_check(r, i)))
-            return rc;
-        kept += r->c[i].state == C_OK;
+        if (!pool_better(&p[k], &p[0]))
+            continue;
+        pool_ent t = p[0];
+        p[0] = p[k];
+        p[k] = t;
+        for (i = 0;;) { /* sift down */
+            size_t l = 2 * i + 1, w = i;
+            if (l < m && pool_better(&p[w], &p[l]))
+                w = l;
+            if (l + 1 < m && pool_better(&p[w], &p[l + 1]))
+                w = l + 1;
+            if (w == i)
+                break;
+            t = p[i];
+            p[i] = p[w];
+            p[w] = t;
+            i = w;
+        }
+    }
+    qsort(p, m, sizeof *p, cmp_pool);
+}
+
+/* Makes candidates of the CONCEPT_MAX recallable pool memories with the highest preliminary
+ * spread (the lexical candidates are candidates already). */
+static int prune_concept_candidates(eg_recaller *r, eg_recall_result *res)
+{
+    size_t kept = 0, k = 0, m = 2 * CONCEPT_MAX;
+    int rc;
+    pool_top(r->pool, r->npool, m);
+    for (;;) {
+        for (; k < r->npool && k < m && kept < CONCEPT_MAX; k++) {
+            uint32_t i;
+            if (map_get(&r->cmap, r->pool[k].rowid) != UINT32_MAX)
+                continue; /* a lexical candidate */
+            if ((rc = cand_add(r, r->pool[k].rowid, &i)) || (rc = cand_check(r, i)))
+                return rc;
+            r->c[i].src |= SRC_CONCEPT;
+            kept += r->c[i].state == C_OK;
+        }
+        if (kept >= CONCEPT_MAX || m >= r->npool)
+            break;
+        /* many of the best were not recallable: order the rest too */
+        qsort(r->pool + m, r->npool - m, sizeof *r->pool, cmp_pool);
+        m = r->npool;
     }
     res->concept_candidates = kept;
     return 0;
@@ -740,6 +844,8 @@ static void reset_query(eg_recaller *r, int64_t at)
     r->nq = 0;
     map_clear(&r->cmap);
     map_clear(&r->rcmap);
+    map_clear(&r->pmap);
+    r->npool = 0;
     eg_buf_reset(&r->ids);
     r->at = at;
 }
@@ -767,11 +873,14 @@ int eg_recall(eg_recaller *r, const char *query, const eg_recall_opts *o, eg_rec
         goto done;
     }
     reset_query(r, o->at);
+    if ((rc = eg_recall_q_snapshot(r->q, true)))
+        goto done;
 
     /* 1. lexical candidates */
-    if ((rc = build_match(r, query, &match)))
+    int64_t min_rowid;
+    if ((rc = build_match(r, query, &match, &min_rowid)))
         goto done;
-    if (match.len && (rc = eg_recall_q_lexical(r->q, match.data, LEX_SCAN, lex_cb, r)))
+    if (match.len && (rc = eg_recall_q_lexical(r->q, match.data, min_rowid, LEX_SCAN, lex_cb, r)))
         goto done;
     double best = 0;
     for (size_t k = 0; k < r->nlexi; k++)
@@ -880,9 +989,12 @@ int eg_recall(eg_recaller *r, const char *query, const eg_recall_opts *o, eg_rec
         match.data = NULL;
     }
     free(offs);
+    if (!rc)
+        rc = eg_recall_q_snapshot(r->q, false);
     if (!rc && o->rehearse)
         rc = eg_store_recall_rehearse(r->st, rowids, res->n, o->at);
 done:
+    eg_recall_q_snapshot(r->q, false); /* after a failure; a no-op otherwise */
     free(rowids);
     eg_buf_free(&text);
     eg_buf_free(&match);
@@ -1073,8 +1185,9 @@ static bool trace_source(json_t *f, json_t *steps, char *diag, size_t dn)
                  num(m, "importance_score"), num(m, "activation_strength"), json_array_size(cs),
                  names);
     json_object_set_new(s, "status", json_string("staged"));
-    copy_keys(s, m, (const char *const[]){"memory_type", "importance_score", "activation_strength",
-                                          NULL});
+    copy_keys(
+        s, m,
+        (const char *const[]){"memory_type", "importance_score", "activation_strength", NULL});
     json_object_set_new(s, "concepts", cs ? cs : json_array());
     return true;
 }
@@ -1105,9 +1218,9 @@ static void trace_pipeline(const eg_config *cfg, json_t *f, json_t *steps, char 
     if (!json_is_object(p)) {
         bool after = json_is_object(cp) && num(m, "created_at") > num(cp, "at");
         if (json_is_object(cp))
-            s = add_step(steps, "working_memory",
-                         "not reached: %s the last run (%s)",
-                         after ? "created after" : "not part of", iso(json_object_get(cp, "at"), t1));
+            s = add_step(steps, "working_memory", "not reached: %s the last run (%s)",
+                         after ? "created after" : "not part of",
+                         iso(json_object_get(cp, "at"), t1));
         else
             s = add_step(steps, "working_memory", "not reached: the pipeline has not run yet");
         json_object_set_new(s, "status", json_string("waiting"));
@@ -1166,15 +1279,14 @@ static void trace_pipeline(const eg_config *cfg, json_t *f, json_t *steps, char 
                      "consolidated at %s after %lld replay%s: pre-strength %.3f >= %.2f with %lld "
                      "associates",
                      iso(json_object_get(p, "consolidated_at"), t1), replays,
-                     replays == 1 ? "" : "s", num(p, "pre_strength"),
-                     cfg->consolidation_threshold, inum(p, "associates"));
+                     replays == 1 ? "" : "s", num(p, "pre_strength"), cfg->consolidation_threshold,
+                     inum(p, "associates"));
     else if (!strcmp(status, "forgotten"))
         s = add_step(steps, "consolidation",
                      "forgotten at %s after %lld replays: pre-strength %.3f < %.2f with %lld "
                      "associates",
-                     iso(json_object_get(p, "forgotten_at"), t1), replays,
-                     num(p, "pre_strength"), cfg->consolidation_threshold,
-                     inum(p, "associates"));
+                     iso(json_object_get(p, "forgotten_at"), t1), replays, num(p, "pre_strength"),
+                     cfg->consolidation_threshold, inum(p, "associates"));
     else if (replays > 0)
         s = add_step(steps, "consolidation",
                      "%lld replay%s so far, last pre-strength %.3f < %.2f; waiting for the next",
@@ -1254,8 +1366,8 @@ static void trace_activation(const eg_config *cfg, json_t *f, json_t *steps, int
         s = add_step(steps, "activation",
                      "B = %.3f at %s from %zu presentation%s (%d created, %d updated, %d "
                      "replayed, %d recalled)",
-                     b, eg_time_format(now, t1), n, n == 1 ? "" : "s", kinds[0], kinds[1],
-                     kinds[2], kinds[3]);
+                     b, eg_time_format(now, t1), n, n == 1 ? "" : "s", kinds[0], kinds[1], kinds[2],
+                     kinds[3]);
     else
         s = add_step(steps, "activation", "no presentation at or before %s",
                      eg_time_format(now, t1));

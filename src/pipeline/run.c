@@ -36,6 +36,10 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
     io.restage = true;
     if (!io.command)
         io.command = "run";
+    /* a rebuild computes what a new store would: nothing arrived late in a new store */
+    if (io.rebuild && (rc = eg_store_exec(st, "UPDATE memory SET late = 0, arrived_at = NULL "
+                                              "WHERE late")))
+        return rc;
     if ((rc = eg_ingest(st, cfg, &io, &rep->ingest)))
         return rc;
     eg_model_init(&md);

@@ -87,8 +87,8 @@ static int replay(eg_model *md, const eg_config *cfg, uint32_t x, int64_t T, boo
             if (!has_l && !has_r)
                 break;
             uint32_t j;
-            if (has_l && (!has_r || m->t0 - md->m[post[left - 1]].t0 <=
-                                        md->m[post[right]].t0 - m->t0))
+            if (has_l &&
+                (!has_r || m->t0 - md->m[post[left - 1]].t0 <= md->m[post[right]].t0 - m->t0))
                 j = post[--left];
             else
                 j = post[right++];

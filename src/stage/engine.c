@@ -151,7 +151,7 @@ int eg_engine_run(eg_model *md, const eg_config *cfg, int64_t now)
     size_t cap_slots = (size_t)(cfg->wm_capacity + cfg->wm_jitter + 1);
     md->ticks = md->replays_done = md->rem_phases = md->homeostasis_phases = md->max_held = 0;
 
-    if ((rc = eg__graph_nodes(&md->assoc, md->n)) ||
+    if ((rc = eg_model_sort_concepts(md)) || (rc = eg__graph_nodes(&md->assoc, md->n)) ||
         (rc = eg__graph_nodes(&md->concepts, md->nconcepts)))
         return rc;
     qsort(md->pres, md->npres, sizeof *md->pres, cmp_pres);
@@ -291,9 +291,10 @@ int eg_engine_run(eg_model *md, const eg_config *cfg, int64_t now)
     for (size_t i = 0; i < md->n && !rc; i++) {
         const eg_mem *m = &md->m[i];
         if (m->status == EG_MS_STAGED)
-            rc = eg__journey(md, (uint32_t)i, now, "working_memory", "waiting",
-                             "presented at %lld s, not yet attended at now",
-                             (long long)(m->last_presented / EG_USEC_PER_SEC));
+            rc = eg__journey(
+                md, (uint32_t)i, now, "working_memory", "waiting",
+                "presented at %lld s, not yet attended at now",
+                (long long)((m->last_presented ? m->last_presented : m->t0) / EG_USEC_PER_SEC));
         else if (m->status == EG_MS_IN_WM)
             rc = eg__journey(md, (uint32_t)i, now, "working_memory", "held",
                              "held in working memory at now (%d ticks, best slot %d)", m->wm_ticks,

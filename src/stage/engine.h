@@ -41,6 +41,8 @@ int eg__consolidate(eg_model *md, const eg_config *cfg, int64_t T);
 int eg__homeostasis(eg_model *md, const eg_config *cfg, int64_t T);
 int eg__rem(eg_model *md, const eg_config *cfg, int64_t T);
 int eg__communities(eg_model *md);
+/* A memory's semantic category: the community most of its concepts belong to. */
+uint32_t eg__category_of(const eg_model *md, uint32_t mem);
 int eg__long_term(eg_model *md, const eg_config *cfg, int64_t now);
 double eg__retrieval_strength(const eg_model *md, uint32_t mem, int rank, int64_t at);
 

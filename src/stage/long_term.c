@@ -112,11 +112,13 @@ double eg__retrieval_strength(const eg_model *md, uint32_t x, int rank, int64_t 
 }
 
 /* the community most of x's concepts belong to (ties: smallest), UINT32_MAX if none */
-static uint32_t category_of(const eg_model *md, uint32_t x)
+uint32_t eg__category_of(const eg_model *md, uint32_t x)
 {
     const eg_mem *m = &md->m[x];
     uint32_t best = UINT32_MAX;
     int bestn = 0;
+    if (!md->community)
+        return UINT32_MAX;
     for (uint16_t i = 0; i < m->c_n; i++) {
         uint32_t l = md->community[md->mc[m->c_off + i]];
         int cnt = 0;
@@ -176,7 +178,7 @@ int eg__long_term(eg_model *md, const eg_config *cfg, int64_t now)
             continue;
         eg_ltm *l = &md->ltm[md->nltm++];
         l->mem = (uint32_t)i;
-        l->category = category_of(md, (uint32_t)i);
+        l->category = eg__category_of(md, (uint32_t)i);
         l->knowledge_type = m->knowledge_type < 3 ? m->knowledge_type : 0;
         l->region = l->knowledge_type == 1 ? 1 : (m->region < 4 ? m->region : 0);
         l->abstraction = m->abstraction ? m->abstraction : 3;

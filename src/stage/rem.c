@@ -1,8 +1,9 @@
 /*
  * rem.c — nightly REM creative associations (SPEC §7.5), at 04:00.
  *
- * A deterministic sample (seeded by the night's time) of up to rem.batch pairs of long-term
- * memories from different semantic categories is searched for a two-step path x – z – y in the
+ * A deterministic sample (seeded by the night's time, each pair at most once a night) of up to
+ * rem.batch pairs of long-term memories from different semantic categories (the majority
+ * community of their concepts, as in long_term.c) is searched for a two-step path x – z – y in the
  * concept graph, x a concept of the first memory, y of the second. The best bridge z gives
  *   plausibility = sqrt(w_xz · w_zy) / max edge weight   (bridge strength, relative)
  *   novelty      = 1 − w_xy (the direct edge, 0 if none)
@@ -23,14 +24,6 @@ static uint64_t splitmix(uint64_t *s)
     z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
     z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
     return z ^ (z >> 31);
-}
-
-static uint32_t category_of(const eg_model *md, uint32_t x)
-{
-    const eg_mem *m = &md->m[x];
-    if (!m->c_n || !md->community)
-        return UINT32_MAX;
-    return md->community[md->mc[m->c_off]];
 }
 
 static double edge_w(const eg_graph *g, uint32_t a, uint32_t b)
@@ -61,10 +54,16 @@ int eg__rem(eg_model *md, const eg_config *cfg, int64_t T)
             ltm[n++] = (uint32_t)i;
     uint64_t seed = (uint64_t)T;
     int recorded = 0;
+    eg_pairmap seen; /* pairs already looked at tonight: each is considered once */
+    eg_pairmap_init(&seen);
     for (int attempt = 0; n >= 2 && attempt < cfg->rem_batch && recorded < cfg->rem_batch;
          attempt++) {
         uint32_t a = ltm[splitmix(&seed) % n], b = ltm[splitmix(&seed) % n];
-        if (a == b || category_of(md, a) == category_of(md, b))
+        if (a == b || eg_pairmap_get(&seen, a, b) != UINT32_MAX)
+            continue;
+        if ((rc = eg_pairmap_put(&seen, a, b, 0)))
+            break;
+        if (eg__category_of(md, a) == eg__category_of(md, b))
             continue;
         const eg_mem *ma = &md->m[a], *mb = &md->m[b];
         double best = 0;
@@ -115,6 +114,7 @@ int eg__rem(eg_model *md, const eg_config *cfg, int64_t T)
                                           .strength = strength};
         recorded++;
     }
+    eg_pairmap_free(&seen);
     free(ltm);
     return rc;
 }

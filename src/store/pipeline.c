@@ -65,17 +65,25 @@ static void add_names(json_t *arr, const char **names, size_t *n, size_t max)
         json_string_value(v);
 }
 
+static int cmp_rowid(const void *a, const void *b, void *arg)
+{
+    const eg_model *md = arg;
+    int64_t x = md->m[*(const uint32_t *)a].rowid, y = md->m[*(const uint32_t *)b].rowid;
+    return x < y ? -1 : x > y;
+}
+
 int eg_store_load_model(eg_store *st, eg_model *md, int64_t now)
 {
     sqlite3 *db = eg_store_db(st);
     sqlite3_stmt *s = NULL;
+    uint32_t *by_rowid = NULL;
     int rc = 0, step;
     if (sqlite3_prepare_v2(
             db,
             "SELECT rowid, id, created_at, updated_at, concepts, importance, urgency, "
             "emotional_salience, sentiment, task_type, knowledge_type, region_hint, "
             "abstraction_level, late, arrived_at FROM memory WHERE status = 'staged' AND "
-            "deleted_at_source IS NULL AND created_at <= ?1 ORDER BY rowid",
+            "deleted_at_source IS NULL AND created_at <= ?1 ORDER BY id",
             -1, &s, NULL) != SQLITE_OK) {
         rc = q_error(st, "could not read memories for the pipeline");
         goto done;
@@ -133,21 +141,30 @@ int eg_store_load_model(eg_store *st, eg_model *md, int64_t now)
         goto done;
     }
     sqlite3_bind_int64(s, 1, now);
+    by_rowid = malloc((md->n ? md->n : 1) * sizeof *by_rowid);
+    if (!by_rowid) {
+        rc = eg_error_set(EG_ENOMEM, "out of memory reading recalls");
+        goto done;
+    }
+    for (size_t i = 0; i < md->n; i++)
+        by_rowid[i] = (uint32_t)i;
+    qsort_r(by_rowid, md->n, sizeof *by_rowid, cmp_rowid, md);
     while (sqlite3_step(s) == SQLITE_ROW) {
         int64_t rowid = sqlite3_column_int64(s, 0);
         size_t lo = 0, hi = md->n;
         while (lo < hi) {
             size_t mid = (lo + hi) / 2;
-            if (md->m[mid].rowid < rowid)
+            if (md->m[by_rowid[mid]].rowid < rowid)
                 lo = mid + 1;
             else
                 hi = mid;
         }
-        if (lo < md->n && md->m[lo].rowid == rowid &&
-            (rc = eg_model_add_recall(md, (uint32_t)lo, sqlite3_column_int64(s, 1))))
+        if (lo < md->n && md->m[by_rowid[lo]].rowid == rowid &&
+            (rc = eg_model_add_recall(md, by_rowid[lo], sqlite3_column_int64(s, 1))))
             goto done;
     }
 done:
+    free(by_rowid);
     sqlite3_finalize(s);
     return rc;
 }

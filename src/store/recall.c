@@ -26,12 +26,16 @@ enum {
     Q_MEMORY_CONCEPTS,
     Q_ASSOC,
     Q_PRESENTATIONS,
+    Q_BEGIN,
+    Q_COMMIT,
+    Q_DOC_FREQ,
+    Q_MAX_ROWID,
     Q_COUNT
 };
 
 static const char *const sql_text[Q_COUNT] = {
     [Q_LEXICAL] = "SELECT rowid, -bm25(memory_fts) FROM memory_fts WHERE memory_fts MATCH ?1 "
-                  "ORDER BY bm25(memory_fts) LIMIT ?2",
+                  "AND rowid > ?3 ORDER BY bm25(memory_fts) LIMIT ?2",
     [Q_MEMORY] = "SELECT m.id, m.status = 'staged' AND m.deleted_at_source IS NULL, m.created_at, "
                  "m.updated_at, p.status FROM memory m LEFT JOIN pipeline p ON p.memory_rowid = "
                  "m.rowid WHERE m.rowid = ?1",
@@ -47,6 +51,10 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_ASSOC] = "SELECT b, weight FROM assoc WHERE a = ?1 UNION ALL SELECT a, weight FROM assoc "
                 "WHERE b = ?1",
     [Q_PRESENTATIONS] = "SELECT at, kind FROM presentation WHERE memory_rowid = ?1 AND at <= ?2",
+    [Q_BEGIN] = "BEGIN",
+    [Q_COMMIT] = "COMMIT",
+    [Q_DOC_FREQ] = "SELECT doc FROM temp.engram_fts_vocab WHERE term = ?1",
+    [Q_MAX_ROWID] = "SELECT max(rowid) FROM memory",
 };
 
 struct eg_recall_q {
@@ -71,6 +79,14 @@ int eg_recall_q_open(eg_recall_q **out, eg_store *st)
         return eg_error_set(EG_ENOMEM, "out of memory preparing recall");
     q->st = st;
     eg_buf_init(&q->id, 0);
+    /* document frequencies of the full-text index, for leaving out words too common to matter */
+    if (sqlite3_exec(eg_store_db(st),
+                     "CREATE VIRTUAL TABLE IF NOT EXISTS temp.engram_fts_vocab USING "
+                     "fts5vocab(main, memory_fts, row)",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        rc = q_error(st, "could not open the full-text vocabulary");
+        goto done;
+    }
     for (int i = 0; i < Q_COUNT; i++)
         if (sqlite3_prepare_v3(eg_store_db(st), sql_text[i], -1, SQLITE_PREPARE_PERSISTENT,
                                &q->s[i], NULL) != SQLITE_OK) {
@@ -116,16 +132,52 @@ static int finish(eg_recall_q *q, sqlite3_stmt *s, int step, int cb_rc, const ch
     return rc;
 }
 
-int eg_recall_q_lexical(eg_recall_q *q, const char *match, int limit,
+int eg_recall_q_snapshot(eg_recall_q *q, bool on)
+{
+    sqlite3 *db = eg_store_db(q->st);
+    if (!on && sqlite3_get_autocommit(db))
+        return 0;
+    sqlite3_stmt *s = use(q, on ? Q_BEGIN : Q_COMMIT);
+    int step = sqlite3_step(s);
+    return finish(q, s, step, 0, on ? "could not begin a read" : "could not end a read");
+}
+
+int eg_recall_q_lexical(eg_recall_q *q, const char *match, int64_t min_rowid, int limit,
                         int (*fn)(void *ud, int64_t rowid, double score), void *ud)
 {
     sqlite3_stmt *s = use(q, Q_LEXICAL);
     int step, r = 0;
     sqlite3_bind_text(s, 1, match, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, limit);
+    sqlite3_bind_int64(s, 3, min_rowid);
     while (r == 0 && (step = sqlite3_step(s)) == SQLITE_ROW)
         r = fn(ud, sqlite3_column_int64(s, 0), sqlite3_column_double(s, 1));
     return finish(q, s, r ? SQLITE_DONE : step, r, "full-text search failed");
+}
+
+int eg_recall_q_doc_freq(eg_recall_q *q, const char *term, int64_t *docs)
+{
+    sqlite3_stmt *s = use(q, Q_DOC_FREQ);
+    *docs = 0;
+    sqlite3_bind_text(s, 1, term, -1, SQLITE_STATIC);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        *docs = sqlite3_column_int64(s, 0);
+        step = SQLITE_DONE;
+    }
+    return finish(q, s, step, 0, "could not read the full-text vocabulary");
+}
+
+int eg_recall_q_max_rowid(eg_recall_q *q, int64_t *rowid)
+{
+    sqlite3_stmt *s = use(q, Q_MAX_ROWID);
+    *rowid = 0;
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        *rowid = sqlite3_column_int64(s, 0);
+        step = SQLITE_DONE;
+    }
+    return finish(q, s, step, 0, "could not read the memory table");
 }
 
 int eg_recall_q_memory(eg_recall_q *q, int64_t rowid, eg_recall_row *out)

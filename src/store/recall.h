@@ -24,10 +24,21 @@ typedef struct eg_recall_q eg_recall_q;
 int eg_recall_q_open(eg_recall_q **out, eg_store *st);
 void eg_recall_q_close(eg_recall_q *q);
 
-/* FTS5 matches of match (an FTS5 query the caller made safe), best first, at most limit rows:
- * fn(ud, rowid, score) with score = −bm25 (larger is better). */
-int eg_recall_q_lexical(eg_recall_q *q, const char *match, int limit,
+/* Opens (on true) or ends (on false) one read transaction around the lookups of a recall: one
+ * consistent snapshot, and one lock instead of one per statement. Ending one that is not open is
+ * fine. */
+int eg_recall_q_snapshot(eg_recall_q *q, bool on);
+
+/* FTS5 matches of match (an FTS5 query the caller made safe) among memories with a rowid above
+ * min_rowid, best first, at most limit rows: fn(ud, rowid, score) with score = −bm25 (larger is
+ * better). */
+int eg_recall_q_lexical(eg_recall_q *q, const char *match, int64_t min_rowid, int limit,
                         int (*fn)(void *ud, int64_t rowid, double score), void *ud);
+/* How many memories the full-text index holds term in (term as the index folds it: lower case,
+ * no diacritics); 0 when none. */
+int eg_recall_q_doc_freq(eg_recall_q *q, const char *term, int64_t *docs);
+/* The highest memory rowid (0 for an empty store). */
+int eg_recall_q_max_rowid(eg_recall_q *q, int64_t *rowid);
 
 /* One memory, by rowid. found false when there is no such row. id and pipeline_status (NULL
  * when the pipeline has not seen it) are valid until the next call of eg_recall_q_memory. */
