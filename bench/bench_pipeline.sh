@@ -178,12 +178,12 @@ fi
 
 machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(. /etc/os-release; echo "$PRETTY_NAME"), PostgreSQL $(q -c 'SHOW server_version'), SQLite $(sqlite3 --version | cut -d' ' -f1)"
 echo "### (a) full run: \`engram run\` over a new store (now $NOW)"
-echo "| memories | in the pipeline (staged) | import | engram run (wall) | ingest ms | pipeline load ms | engine ms | save ms | pipeline total ms | peak RSS | consolidated / forgotten |"
+echo "| memories | in the pipeline (staged) | import | engram run (wall) | ingest ms | pipeline load ms | engine ms | save ms | whole run ms (engram) | peak RSS | consolidated / forgotten |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${rows_a[@]}"
 echo
 echo "### (b) incremental run: 1,000 new memories, then \`engram run\` at $NOW2"
-echo "| memories in store | new | import | engram run (wall) | ingest ms | pipeline load ms | engine ms | save ms | pipeline total ms | peak RSS |"
+echo "| memories in store | new | import | engram run (wall) | ingest ms | pipeline load ms | engine ms | save ms | whole run ms (engram) | peak RSS |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${rows_b[@]}"
 echo
