@@ -1,10 +1,9 @@
 /*
  * recall.c — `engram recall` and `engram trace` (SPEC §8, §9): gathers bounded candidate sets
  * (FTS5 BM25 matches, memories reached from the query's concepts through the concept graph, and
- * memories associated with the best lexical matches), scores each as
- * A = α·lexical + β·spread + γ·B_i(at), returns the best k, and records the recall as a
+ * memories associated with the ones the query activates most), scores each as
+ * A = α·lexical + β·spread + γ·B_i(at), returns the best k, records the recall as a
  * presentation; and assembles a memory's journey with a one-line diagnosis.
- *
  * The formulas live in stage/activation.c and the SQL in store/recall.c; this file decides which
  * memories to look at and how the terms combine (docs/stages/recall.md). A recaller reuses its
  * scratch arrays from query to query, so a recall allocates only while its arrays still grow.
@@ -26,32 +25,32 @@
 #include <utf8proc.h>
 
 /* Bounds of the candidate sets: what one recall may look at, whatever the store's size. */
-#define LEX_MAX 200       /* lexical candidates kept */
-#define LEX_SCAN 1000     /* FTS rows read to find them (some may not be recallable) */
-#define LEX_DOCS 3000     /* full-text matches scored per query, about: the rarest words first */
+#define LEX_MAX 100       /* lexical candidates kept */
+#define LEX_SCAN 1000     /* best FTS rows looked at to find them (some may not be recallable) */
+#define LEX_ROWS 2000     /* FTS rows read per search (the newest), then ranked by BM25 */
+#define LEX_DOCS 1500     /* full-text matches scored per query, about: the rarest words first */
 #define CONCEPT_FULL 5000 /* a query concept with at most this many memories: all read */
 #define CONCEPT_POSTINGS 1000 /* else its newest this many */
 #define NEIGHBOURS 32         /* concept-graph neighbours kept per query concept (by weight) */
 #define NEIGHBOURS_GEN 8      /* of them, the ones whose memories become candidates */
 #define NEIGHBOUR_POSTINGS 50 /* memories read per such neighbour */
-#define CONCEPT_MAX 200       /* concept-reached candidates kept (by preliminary spread) */
+#define CONCEPT_MAX 100       /* concept-reached candidates kept (by preliminary spread) */
 #define ASSOC_SOURCES 10      /* most activated candidates whose associations spread */
 #define ASSOC_RHO 0.9         /* share of a source's activation its strongest associate gets */
-#define ASSOC_MAX 200         /* association-reached candidates added */
+#define ASSOC_MAX 100         /* association-reached candidates added */
 #define HEBBIAN_SHARE 0.25    /* what a Hebbian substitute for a missing query concept counts */
 #define MAX_TOKENS 32         /* query words searched in the full-text index */
 #define MAX_K 1000
 
-enum { SRC_LEX = 1, SRC_CONCEPT = 2, SRC_ASSOC = 4 };
 enum { C_UNCHECKED = 0, C_OK, C_BAD, C_DROPPED };
 
 typedef struct cand {
     int64_t rowid;
     int64_t created_at, updated_at;
     bool has_updated;
-    uint8_t src, state;
+    uint8_t state; /* C_* */
     bool spread_done;
-    double raw_lex, lex, prelim, sc, sh, sa, base, score;
+    double raw_lex, lex, sc, sh, sa, base, score;
     int npres;
     uint32_t id_off; /* into eg_recaller.ids */
     char status[16]; /* pipeline status, "staged" when the pipeline has not seen it */
@@ -76,10 +75,12 @@ typedef struct qlink {
 
 #define MAX_QCONCEPTS 64
 
-/* A memory reached through the concept graph, with its preliminary spread. */
+/* A memory reached through the concept graph, with its preliminary spread: the sum of the
+ * query concepts it has, plus the best Hebbian substitute (as the exact score counts them).
+ * Full-text rows reuse it with the BM25 score in prelim. */
 typedef struct pool_ent {
     int64_t rowid;
-    double prelim;
+    double prelim, hebb;
 } pool_ent;
 
 typedef struct nbr {
@@ -100,7 +101,7 @@ struct eg_recaller {
     const eg_config *cfg;
     eg_recall_q *q;
     eg_concepts *cx;
-    eg_buf ids, tmp, folded;
+    eg_buf ids, tmp, tmp2, folded;
     cand *c;
     size_t nc, capc;
     i64map cmap;
@@ -120,6 +121,8 @@ struct eg_recaller {
     size_t ntimes, captimes;
     uint32_t *order, *lexi;
     size_t caporder, caplexi, nlexi;
+    pool_ent *lexrows; /* one full-text search's rows: rowid, −bm25 */
+    size_t nlexrows, caplexrows;
     pool_ent *pool; /* memories reached through concepts, before they become candidates */
     size_t npool, cappool;
     i64map pmap;
@@ -230,6 +233,7 @@ int eg_recaller_open(eg_recaller **out, eg_store *st, const eg_config *cfg)
     r->cfg = cfg;
     eg_buf_init(&r->ids, 0);
     eg_buf_init(&r->tmp, 0);
+    eg_buf_init(&r->tmp2, 0);
     eg_buf_init(&r->folded, 0);
     if ((rc = eg_recall_q_open(&r->q, st)) ||
         (rc = eg_concepts_new(&r->cx, cfg->staging_language, cfg->staging_max_concepts))) {
@@ -248,6 +252,7 @@ void eg_recaller_close(eg_recaller *r)
     eg_concepts_free(r->cx);
     eg_buf_free(&r->ids);
     eg_buf_free(&r->tmp);
+    eg_buf_free(&r->tmp2);
     eg_buf_free(&r->folded);
     free(r->c);
     map_free(&r->cmap);
@@ -259,6 +264,7 @@ void eg_recaller_close(eg_recaller *r)
     free(r->order);
     free(r->lexi);
     free(r->pool);
+    free(r->lexrows);
     map_free(&r->pmap);
     free(r);
 }
@@ -329,9 +335,57 @@ static bool word_cont(utf8proc_int32_t cp)
  * BM25 has no early exit: a search costs time in proportion to the memories its words are in.
  * So words are taken rarest first while their memories add up to at most LEX_DOCS (the rarest
  * always), and when the rarest alone is in more, *min_rowid limits the search to the newest
- * memories, as many as hold about LEX_DOCS matches. */
-static int build_match(eg_recaller *r, const char *query, eg_buf *out, int64_t *min_rowid)
+ * memories, as many as hold about LEX_DOCS matches. With two words or more, `all` gets them all
+ * AND-ed: the memories that have every word (scored as the OR search scores them), wherever
+ * they are in time. FTS5 walks the doclists of every word of an AND, so it runs only when the
+ * rarest word is in at most LEX_DOCS memories. */
+/* Appends `sep` (unless out is empty) and the word query[off, off + len) as an FTS5 string. */
+static int put_word(eg_buf *out, const char *sep, const char *query, size_t off, size_t len)
 {
+    int rc = out->len ? eg_buf_puts(out, sep) : 0;
+    rc = rc ? rc : eg_buf_putc(out, '"');
+    for (size_t b = 0; !rc && b < len; b++)
+        rc = query[off + b] == '"' ? eg_buf_puts(out, "\"\"") : eg_buf_putc(out, query[off + b]);
+    rc = rc ? rc : eg_buf_putc(out, '"');
+    return rc ? eg_error_set(EG_ENOMEM, "out of memory during recall") : 0;
+}
+
+/* The highest memory rowid, read once per query (*top < 0 until then). */
+static int64_t top_rowid(eg_recaller *r, int64_t *top)
+{
+    if (*top < 0 && eg_recall_q_max_rowid(r->q, top))
+        *top = 0; /* the lookups that follow report the store's error */
+    return *top;
+}
+
+/* The lowest rowid of the newest memories that hold about LEX_DOCS of docs matches. */
+static int64_t window(eg_recaller *r, int64_t docs, int64_t *top)
+{
+    int64_t t = top_rowid(r, top);
+    return t - (int64_t)((double)t * LEX_DOCS / (double)docs);
+}
+
+/* Estimates in how many memories the word whose concept extraction is in r->tmp occurs. */
+static int word_freq(eg_recaller *r, int64_t *df, int64_t *top)
+{
+    json_t *a = json_loadb(r->tmp.data, r->tmp.len, 0, NULL);
+    const char *stem = json_string_value(json_array_get(a, 0));
+    int64_t id;
+    bool found = false;
+    int rc = 0;
+    *df = 0;
+    if (!stem)
+        *df = top_rowid(r, top); /* a stopword or a short word: everywhere */
+    else if (!(rc = eg_recall_q_concept(r->q, stem, &id, df, &found)) && !found)
+        *df = 0;
+    json_decref(a);
+    return rc;
+}
+
+static int build_match(eg_recaller *r, const char *query, eg_buf *out, eg_buf *all,
+                       int64_t *min_rowid)
+{
+    int64_t top = -1;
     struct {
         size_t off, len, foff, flen;
         bool keep, chosen;
@@ -340,6 +394,7 @@ static int build_match(eg_recaller *r, const char *query, eg_buf *out, int64_t *
     size_t len = strlen(query), i = 0;
     int nt = 0, nkeep = 0, rc = 0;
     eg_buf_reset(out);
+    eg_buf_reset(all);
     eg_buf_reset(&r->folded);
     *min_rowid = INT64_MIN;
     while (i < len && nt < MAX_TOKENS) {
@@ -367,7 +422,7 @@ static int build_match(eg_recaller *r, const char *query, eg_buf *out, int64_t *
         tok[nt].len = i - start;
         tok[nt].chosen = false;
         tok[nt].df = 0;
-        /* folded as the index folds (case, diacritics): for de-duplication and frequencies */
+        /* folded as the index folds (case, diacritics), for de-duplication */
         utf8proc_uint8_t *f = NULL;
         utf8proc_ssize_t fl = utf8proc_map(
             (const utf8proc_uint8_t *)query + start, (utf8proc_ssize_t)(i - start), &f,
@@ -394,17 +449,21 @@ static int build_match(eg_recaller *r, const char *query, eg_buf *out, int64_t *
         if ((rc = eg_concepts_from_text(r->cx, query + start, i - start, &r->tmp)))
             return rc;
         tok[nt].keep = digits || r->tmp.len > 2; /* "[]" is no concept */
+        /* how many memories have it: its concept's count stands in for the document frequency
+         * (one index lookup; a stopword counts as in every memory, a word the concept table
+         * does not know as in none); numbers have no concept and are looked up in the index */
+        if (digits)
+            rc = eg_recall_q_doc_freq(r->q, r->folded.data + tok[nt].foff, &tok[nt].df);
+        else
+            rc = word_freq(r, &tok[nt].df, &top);
+        if (rc)
+            return rc;
         nkeep += tok[nt].keep;
         nt++;
     }
-    for (int k = 0; k < nt; k++) {
-        if (nkeep && !tok[k].keep)
-            continue;
-        tok[k].keep = true;
-        if ((rc = eg_recall_q_doc_freq(r->q, r->folded.data + tok[k].foff, &tok[k].df)))
-            return rc;
-    }
-    /* rarest first, while the budget lasts (a word not in the index as folded here counts 0) */
+    for (int k = 0; k < nt; k++)
+        tok[k].keep = tok[k].keep || !nkeep;
+    /* rarest first, while the budget lasts */
     int64_t used = 0;
     int chosen = 0;
     for (;;) {
@@ -418,26 +477,23 @@ static int build_match(eg_recaller *r, const char *query, eg_buf *out, int64_t *
         used += tok[pick].df;
         chosen++;
     }
-    if (used > LEX_DOCS) {
-        int64_t top;
-        if ((rc = eg_recall_q_max_rowid(r->q, &top)))
-            return rc;
-        *min_rowid = top - (int64_t)((double)top * LEX_DOCS / (double)used);
-    }
+    if (used > LEX_DOCS)
+        *min_rowid = window(r, used, &top);
+    int64_t rarest = -1;
+    for (int k = 0; k < nt; k++)
+        if (tok[k].keep && (rarest < 0 || tok[k].df < rarest))
+            rarest = tok[k].df;
+    int nall = 0;
     for (int k = 0; k < nt; k++) {
-        if (!tok[k].chosen)
-            continue;
-        if (out->len && eg_buf_puts(out, " OR "))
-            return eg_error_set(EG_ENOMEM, "out of memory during recall");
-        rc = eg_buf_putc(out, '"');
-        for (size_t b = 0; !rc && b < tok[k].len; b++) {
-            char ch = query[tok[k].off + b];
-            rc = ch == '"' ? eg_buf_puts(out, "\"\"") : eg_buf_putc(out, ch);
-        }
-        if (rc || eg_buf_putc(out, '"'))
-            return eg_error_set(EG_ENOMEM, "out of memory during recall");
+        if (tok[k].chosen && (rc = put_word(out, " OR ", query, tok[k].off, tok[k].len)))
+            return rc;
+        if (tok[k].keep && (rc = put_word(all, " AND ", query, tok[k].off, tok[k].len)))
+            return rc;
+        nall += tok[k].keep;
     }
-    if (!out->data && eg_buf_puts(out, ""))
+    if (nall < 2 || rarest > LEX_DOCS)
+        eg_buf_reset(all); /* one word: the OR search is the same; all common: too costly */
+    if ((!out->data && eg_buf_puts(out, "")) || (!all->data && eg_buf_puts(all, "")))
         return eg_error_set(EG_ENOMEM, "out of memory during recall");
     return 0;
 }
@@ -449,11 +505,14 @@ static int lex_cb(void *ud, int64_t rowid, double score)
     eg_recaller *r = ud;
     uint32_t i;
     int rc;
-    if ((rc = cand_add(r, rowid, &i)) || (rc = cand_check(r, i)))
+    if ((rc = cand_add(r, rowid, &i)))
+        return rc;
+    if (r->c[i].state != C_UNCHECKED)
+        return 0; /* seen in the AND search already */
+    if ((rc = cand_check(r, i)))
         return rc;
     if (r->c[i].state != C_OK)
         return 0;
-    r->c[i].src |= SRC_LEX;
     r->c[i].raw_lex = score;
     if ((rc = GROW(r->lexi, r->caplexi, r->nlexi + 1)))
         return rc;
@@ -479,10 +538,12 @@ static int cmp_nbr(const void *a, const void *b)
     return (x->other > y->other) - (x->other < y->other);
 }
 
-/* Memories of a concept become candidates with a preliminary spread of `gain` each. */
+/* Memories of a concept join the pool with a preliminary spread of `gain` each: added for a
+ * query concept, the best one kept for a neighbour of one. */
 typedef struct post_ctx {
     eg_recaller *r;
     double gain;
+    bool neighbour;
 } post_ctx;
 
 static int post_cb(void *ud, int64_t rowid)
@@ -495,11 +556,14 @@ static int post_cb(void *ud, int64_t rowid)
         if ((rc = GROW(r->pool, r->cappool, r->npool + 1)))
             return rc;
         i = (uint32_t)r->npool++;
-        r->pool[i] = (pool_ent){rowid, 0};
+        r->pool[i] = (pool_ent){rowid, 0, 0};
         if ((rc = map_put(&r->pmap, rowid, i)))
             return rc;
     }
-    r->pool[i].prelim += p->gain;
+    if (p->neighbour)
+        r->pool[i].hebb = fmax(r->pool[i].hebb, p->gain);
+    else
+        r->pool[i].prelim += p->gain;
     return 0;
 }
 
@@ -561,14 +625,15 @@ static int concept_candidates(eg_recaller *r, const char *query, eg_recall_resul
         double gain = r->qw * r->qstr[qj];
         if (gain <= 0)
             continue; /* so common that it carries nothing */
-        post_ctx p = {r, gain};
+        post_ctx p = {r, gain, false};
         int limit = r->rc[j].fan <= CONCEPT_FULL ? CONCEPT_FULL : CONCEPT_POSTINGS;
         if ((rc = eg_recall_q_concept_memories(r->q, jid, limit, post_cb, &p)))
             goto done;
         r->nnb = 0;
         if ((rc = eg_recall_q_concept_edges(r->q, jid, nbr_cb, r)))
             goto done;
-        qsort(r->nb, r->nnb, sizeof *r->nb, cmp_nbr);
+        if (r->nnb)
+            qsort(r->nb, r->nnb, sizeof *r->nb, cmp_nbr);
         size_t kept = 0;
         for (size_t e = 0; e < r->nnb && kept < NEIGHBOURS; e++) {
             uint32_t ci = map_get(&r->rcmap, r->nb[e].other);
@@ -581,7 +646,7 @@ static int concept_candidates(eg_recaller *r, const char *query, eg_recall_resul
             r->links[r->nlinks] = (qlink){qj, r->nb[e].w, c->link};
             c->link = (uint32_t)r->nlinks++;
             if (kept++ < NEIGHBOURS_GEN) {
-                post_ctx pn = {r, gain * r->nb[e].w};
+                post_ctx pn = {r, HEBBIAN_SHARE * gain * r->nb[e].w, true};
                 if ((rc = eg_recall_q_concept_memories(r->q, r->nb[e].other, NEIGHBOUR_POSTINGS,
                                                        post_cb, &pn)))
                     goto done;
@@ -593,10 +658,11 @@ done:
     return rc;
 }
 
-/* Pool order: higher preliminary spread first, then newer (higher rowid). */
+/* Pool order: higher preliminary spread (or BM25 score) first, then newer (higher rowid). */
 static bool pool_better(const pool_ent *x, const pool_ent *y)
 {
-    return x->prelim != y->prelim ? x->prelim > y->prelim : x->rowid > y->rowid;
+    double a = x->prelim + x->hebb, b = y->prelim + y->hebb;
+    return a != b ? a > b : x->rowid > y->rowid;
 }
 
 static int cmp_pool(const void *a, const void *b)
@@ -608,6 +674,8 @@ static int cmp_pool(const void *a, const void *b)
 /* Moves the best m entries of the pool to its front (a bounded min-heap, then sorted). */
 static void pool_top(pool_ent *p, size_t n, size_t m)
 {
+    if (!n)
+        return;
     if (m >= n) {
         qsort(p, n, sizeof *p, cmp_pool);
         return;
@@ -661,7 +729,6 @@ static int prune_concept_candidates(eg_recaller *r, eg_recall_result *res)
                 continue; /* a lexical candidate */
             if ((rc = cand_add(r, r->pool[k].rowid, &i)) || (rc = cand_check(r, i)))
                 return rc;
-            r->c[i].src |= SRC_CONCEPT;
             kept += r->c[i].state == C_OK;
         }
         if (kept >= CONCEPT_MAX || m >= r->npool)
@@ -679,8 +746,9 @@ static int assoc_collect(void *ud, int64_t other, double w)
     return nbr_cb(ud, other, w, 0);
 }
 
-/* Spreads the lexical score of source (a lexical candidate) to its learned associates, each in
- * proportion to its association's weight relative to the source's strongest association. */
+/* Spreads `from` (a share of the source's query activation) to the source's learned associates,
+ * each in proportion to its association's weight relative to the source's strongest one; a
+ * memory keeps the most it receives from any source. */
 static int assoc_spread(eg_recaller *r, uint32_t source, double from)
 {
     double wmax = 0;
@@ -704,10 +772,8 @@ static int assoc_spread(eg_recaller *r, uint32_t source, double from)
                 return rc;
             r->nassoc_added += r->c[i].state == C_OK;
         }
-        if (r->c[i].state == C_OK) {
-            r->c[i].src |= SRC_ASSOC;
+        if (r->c[i].state == C_OK)
             r->c[i].sa = fmax(r->c[i].sa, from * r->nb[e].w / wmax);
-        }
     }
     return 0;
 }
@@ -838,6 +904,31 @@ static int cmp_score(const void *a, const void *b, void *ud)
     return strcmp(r->ids.data + x->id_off, r->ids.data + y->id_off);
 }
 
+static int lexrow_cb(void *ud, int64_t rowid, double score)
+{
+    eg_recaller *r = ud;
+    int rc = GROW(r->lexrows, r->caplexrows, r->nlexrows + 1);
+    if (!rc)
+        r->lexrows[r->nlexrows++] = (pool_ent){rowid, score, 0};
+    return rc;
+}
+
+/* One full-text search: the newest LEX_ROWS matches ranked by BM25 (ties: newer first), the best
+ * LEX_SCAN of them looked at until LEX_MAX recallable ones are candidates. */
+static int lexical_search(eg_recaller *r, const char *match, int64_t min_rowid)
+{
+    int rc;
+    r->nlexrows = 0;
+    if ((rc = eg_recall_q_lexical(r->q, match, min_rowid, LEX_ROWS, lexrow_cb, r)))
+        return rc;
+    if (r->nlexrows)
+        qsort(r->lexrows, r->nlexrows, sizeof *r->lexrows, cmp_pool);
+    for (size_t k = 0; k < r->nlexrows && k < LEX_SCAN && r->nlexi < LEX_MAX; k++)
+        if ((rc = lex_cb(r, r->lexrows[k].rowid, r->lexrows[k].prelim)) < 0)
+            return rc;
+    return 0;
+}
+
 static void reset_query(eg_recaller *r, int64_t at)
 {
     r->nc = r->nrc = r->nlexi = r->nassoc_added = r->nlinks = 0;
@@ -878,9 +969,11 @@ int eg_recall(eg_recaller *r, const char *query, const eg_recall_opts *o, eg_rec
 
     /* 1. lexical candidates */
     int64_t min_rowid;
-    if ((rc = build_match(r, query, &match, &min_rowid)))
+    if ((rc = build_match(r, query, &match, &r->tmp2, &min_rowid)))
         goto done;
-    if (match.len && (rc = eg_recall_q_lexical(r->q, match.data, min_rowid, LEX_SCAN, lex_cb, r)))
+    if (r->tmp2.len && (rc = lexical_search(r, r->tmp2.data, INT64_MIN)))
+        goto done;
+    if (match.len && r->nlexi < LEX_MAX && (rc = lexical_search(r, match.data, min_rowid)))
         goto done;
     double best = 0;
     for (size_t k = 0; k < r->nlexi; k++)
@@ -985,8 +1078,14 @@ int eg_recall(eg_recaller *r, const char *query, const eg_recall_opts *o, eg_rec
         }
         res->text_ = text.data;
         text.data = NULL;
-        res->fts_query = match.data;
-        match.data = NULL;
+        if (r->tmp2.len && (eg_buf_puts(&r->tmp2, ", then ") || eg_buf_puts(&r->tmp2, match.data)))
+            rc = eg_error_set(EG_ENOMEM, "out of memory during recall");
+        else if (r->tmp2.len && !(res->fts_query = strdup(r->tmp2.data)))
+            rc = eg_error_set(EG_ENOMEM, "out of memory during recall");
+        else if (!r->tmp2.len) {
+            res->fts_query = match.data;
+            match.data = NULL;
+        }
     }
     free(offs);
     if (!rc)
@@ -1236,10 +1335,10 @@ static void trace_pipeline(const eg_config *cfg, json_t *f, json_t *steps, char 
                      inum(p, "wm_best_slot"), cfg->wm_capacity, num(p, "wm_best_priority"));
     } else if (!strcmp(status, "unattended")) {
         s = add_step(steps, "working_memory",
-                     "never selected: capacity exceeded, best rank %lld of %lld (priority %.3f)",
-                     inum(p, "wm_best_rank"), inum(p, "wm_best_of"), num(p, "wm_best_priority"));
+                     "never selected: capacity exceeded, best rank %lld of %lld",
+                     inum(p, "wm_best_rank"), inum(p, "wm_best_of"));
     } else {
-        s = add_step(steps, "working_memory", "not presented to attention yet");
+        s = add_step(steps, "working_memory", "not selected by attention yet");
     }
     copy_keys(s, p,
               (const char *const[]){"wm_ticks", "wm_best_slot", "wm_best_priority", "wm_best_rank",
@@ -1260,12 +1359,12 @@ static void trace_pipeline(const eg_config *cfg, json_t *f, json_t *steps, char 
     /* short-term */
     if (has(p, "encoded_at")) {
         s = add_step(steps, "short_term",
-                     "encoded at %s into episode %lld (%lld memories, goal %s): strength %.3f, "
+                     "encoded at %s into episode %lld (%lld memor%s, goal %s): strength %.3f, "
                      "hebbian potential %lld, consolidation priority %.3f, ready at %s",
                      iso(json_object_get(p, "encoded_at"), t1), inum(p, "episode_id"),
-                     inum(ep, "size"), str(ep, "goal", "none"), num(p, "stm_strength"),
-                     inum(p, "hebbian_potential"), num(p, "consolidation_priority"),
-                     iso(json_object_get(p, "ready_at"), t2));
+                     inum(ep, "size"), inum(ep, "size") == 1 ? "y" : "ies", str(ep, "goal", "none"),
+                     num(p, "stm_strength"), inum(p, "hebbian_potential"),
+                     num(p, "consolidation_priority"), iso(json_object_get(p, "ready_at"), t2));
         copy_keys(s, p,
                   (const char *const[]){"episode_id", "stm_strength", "hebbian_potential",
                                         "consolidation_priority", NULL});

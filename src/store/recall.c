@@ -2,8 +2,9 @@
  * recall.c — the SQL of recall and trace (SPEC §8, §9): FTS5 BM25 candidates, concept, concept
  * graph and association lookups, presentations, recording recalls, and the rows a trace reads.
  *
- * Every lookup is an index range scan with a bound (rowid, concept id, memory rowid, FTS5 MATCH
- * with LIMIT), so the cost of a recall grows with the candidates it looks at, not with the store.
+ * Every lookup is an index range scan (rowid, concept id, memory rowid, FTS5 MATCH with a rowid
+ * bound and LIMIT), so the cost of a recall grows with the candidates it looks at, not with the
+ * store; only a concept's graph neighbours are read whole (the caller keeps the strongest).
  * Statements are prepared once per eg_recall_q and reset after each use, so a reader never holds a
  * statement mid-step between calls. Ranking and formatting are pipeline/recall.c's job.
  */
@@ -28,14 +29,16 @@ enum {
     Q_PRESENTATIONS,
     Q_BEGIN,
     Q_COMMIT,
-    Q_DOC_FREQ,
     Q_MAX_ROWID,
+    Q_DOC_FREQ,
     Q_COUNT
 };
 
 static const char *const sql_text[Q_COUNT] = {
+    /* rowid order, not ORDER BY bm25(memory_fts): FTS5's rank order walks every doclist of
+     * the query from the start whatever the rowid bound, the rowid order seeks to it */
     [Q_LEXICAL] = "SELECT rowid, -bm25(memory_fts) FROM memory_fts WHERE memory_fts MATCH ?1 "
-                  "AND rowid > ?3 ORDER BY bm25(memory_fts) LIMIT ?2",
+                  "AND rowid > ?3 ORDER BY rowid DESC LIMIT ?2",
     [Q_MEMORY] = "SELECT m.id, m.status = 'staged' AND m.deleted_at_source IS NULL, m.created_at, "
                  "m.updated_at, p.status FROM memory m LEFT JOIN pipeline p ON p.memory_rowid = "
                  "m.rowid WHERE m.rowid = ?1",
@@ -53,8 +56,8 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_PRESENTATIONS] = "SELECT at, kind FROM presentation WHERE memory_rowid = ?1 AND at <= ?2",
     [Q_BEGIN] = "BEGIN",
     [Q_COMMIT] = "COMMIT",
-    [Q_DOC_FREQ] = "SELECT doc FROM temp.engram_fts_vocab WHERE term = ?1",
     [Q_MAX_ROWID] = "SELECT max(rowid) FROM memory",
+    [Q_DOC_FREQ] = "SELECT doc FROM temp.engram_fts_vocab WHERE term = ?1",
 };
 
 struct eg_recall_q {
@@ -62,6 +65,7 @@ struct eg_recall_q {
     sqlite3_stmt *s[Q_COUNT];
     eg_buf id;        /* the last memory's id (eg_recall_row.id) */
     char pstatus[24]; /* the last memory's pipeline status */
+    bool own_txn;     /* eg_recall_q_snapshot began the open transaction */
 };
 
 static int q_error(eg_store *st, const char *what)
@@ -79,15 +83,7 @@ int eg_recall_q_open(eg_recall_q **out, eg_store *st)
         return eg_error_set(EG_ENOMEM, "out of memory preparing recall");
     q->st = st;
     eg_buf_init(&q->id, 0);
-    /* document frequencies of the full-text index, for leaving out words too common to matter */
-    if (sqlite3_exec(eg_store_db(st),
-                     "CREATE VIRTUAL TABLE IF NOT EXISTS temp.engram_fts_vocab USING "
-                     "fts5vocab(main, memory_fts, row)",
-                     NULL, NULL, NULL) != SQLITE_OK) {
-        rc = q_error(st, "could not open the full-text vocabulary");
-        goto done;
-    }
-    for (int i = 0; i < Q_COUNT; i++)
+    for (int i = 0; i < Q_DOC_FREQ; i++) /* Q_DOC_FREQ on first use: it needs its table */
         if (sqlite3_prepare_v3(eg_store_db(st), sql_text[i], -1, SQLITE_PREPARE_PERSISTENT,
                                &q->s[i], NULL) != SQLITE_OK) {
             rc = q_error(st, "could not prepare the recall queries");
@@ -135,10 +131,11 @@ static int finish(eg_recall_q *q, sqlite3_stmt *s, int step, int cb_rc, const ch
 int eg_recall_q_snapshot(eg_recall_q *q, bool on)
 {
     sqlite3 *db = eg_store_db(q->st);
-    if (!on && sqlite3_get_autocommit(db))
-        return 0;
+    if (on ? !sqlite3_get_autocommit(db) : !q->own_txn)
+        return 0; /* inside the caller's transaction, or none of ours is open */
     sqlite3_stmt *s = use(q, on ? Q_BEGIN : Q_COMMIT);
     int step = sqlite3_step(s);
+    q->own_txn = on && step == SQLITE_DONE;
     return finish(q, s, step, 0, on ? "could not begin a read" : "could not end a read");
 }
 
@@ -157,8 +154,17 @@ int eg_recall_q_lexical(eg_recall_q *q, const char *match, int64_t min_rowid, in
 
 int eg_recall_q_doc_freq(eg_recall_q *q, const char *term, int64_t *docs)
 {
-    sqlite3_stmt *s = use(q, Q_DOC_FREQ);
+    sqlite3 *db = eg_store_db(q->st);
     *docs = 0;
+    if (!q->s[Q_DOC_FREQ] &&
+        (sqlite3_exec(db,
+                      "CREATE VIRTUAL TABLE IF NOT EXISTS temp.engram_fts_vocab USING "
+                      "fts5vocab(main, memory_fts, row)",
+                      NULL, NULL, NULL) != SQLITE_OK ||
+         sqlite3_prepare_v3(db, sql_text[Q_DOC_FREQ], -1, SQLITE_PREPARE_PERSISTENT,
+                            &q->s[Q_DOC_FREQ], NULL) != SQLITE_OK))
+        return q_error(q->st, "could not open the full-text vocabulary");
+    sqlite3_stmt *s = use(q, Q_DOC_FREQ);
     sqlite3_bind_text(s, 1, term, -1, SQLITE_STATIC);
     int step = sqlite3_step(s);
     if (step == SQLITE_ROW) {
@@ -415,8 +421,9 @@ int eg_store_trace_facts(eg_store *st, const char *id, json_t **out)
                    "SELECT length(content) AS length_chars, created_at FROM memories WHERE id = ?1",
                    id, 0, false)) ||
         (rc = facts(st, o, "quarantine",
-                    "SELECT source, ref, field, reason, at FROM quarantine WHERE ref = ?1 ORDER BY "
-                    "qid LIMIT 1",
+                    "SELECT source, ref, field, reason, at FROM quarantine WHERE ref = ?1 OR "
+                    "(source LIKE 'import:%' AND json_valid(CAST(raw AS TEXT)) AND "
+                    "json_extract(CAST(raw AS TEXT), '$.id') = ?1) ORDER BY ref <> ?1, qid LIMIT 1",
                     id, 0, false)) ||
         (rc = facts(st, o, "checkpoint", "SELECT value AS at FROM sim_state WHERE key = ?1",
                     "checkpoint", 0, false)))

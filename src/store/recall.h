@@ -25,17 +25,17 @@ int eg_recall_q_open(eg_recall_q **out, eg_store *st);
 void eg_recall_q_close(eg_recall_q *q);
 
 /* Opens (on true) or ends (on false) one read transaction around the lookups of a recall: one
- * consistent snapshot, and one lock instead of one per statement. Ending one that is not open is
- * fine. */
+ * consistent snapshot, and one lock instead of one per statement. Inside a transaction of the
+ * caller's it does nothing; ending one it did not open is fine. */
 int eg_recall_q_snapshot(eg_recall_q *q, bool on);
 
 /* FTS5 matches of match (an FTS5 query the caller made safe) among memories with a rowid above
- * min_rowid, best first, at most limit rows: fn(ud, rowid, score) with score = −bm25 (larger is
- * better). */
+ * min_rowid, the newest first, at most limit rows: fn(ud, rowid, score) with score = −bm25
+ * (larger is better; the caller ranks by it). */
 int eg_recall_q_lexical(eg_recall_q *q, const char *match, int64_t min_rowid, int limit,
                         int (*fn)(void *ud, int64_t rowid, double score), void *ud);
-/* How many memories the full-text index holds term in (term as the index folds it: lower case,
- * no diacritics); 0 when none. */
+/* In how many rows the full-text index holds term (as the index folds it: lower case, no
+ * diacritics), 0 when none; through an fts5vocab table made on first use. */
 int eg_recall_q_doc_freq(eg_recall_q *q, const char *term, int64_t *docs);
 /* The highest memory rowid (0 for an empty store). */
 int eg_recall_q_max_rowid(eg_recall_q *q, int64_t *rowid);
@@ -84,9 +84,10 @@ int eg_store_recall_rehearse(eg_store *st, const int64_t *rowids, size_t n, int6
 /* The facts a trace shows about the memory with source id `id`, as a new JSON object (the caller
  * json_decref's it): "memory" (the memory row's columns, or null), "source" (the embedded source
  * row: length and created_at, or null), "quarantine" (the first quarantine entry for this id, or
- * null), "pipeline" (the pipeline row, or null), "journey" (array of {seq, at, stage, event,
- * detail}), "episode", "ltm" (rows or null), "presentations" (array of {at, kind}, time order),
- * "checkpoint" (the last run's now, or null). Times are integers (µs). */
+ * null; an imported line is found by the "id" of its raw JSON), "pipeline" (the pipeline row, or
+ * null), "journey" (array of {seq, at, stage, event, detail}), "episode", "ltm" (rows or null),
+ * "presentations" (array of {at, kind}, time order), "checkpoint" (the last run's now, or null).
+ * Times are integers (µs). */
 int eg_store_trace_facts(eg_store *st, const char *id, json_t **out);
 
 #endif

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Recall and trace (SPEC §8, §9) end to end on the embedded store (no PostgreSQL needed): a
+# constructed stream at fixed clocks, then recall by a word a memory contains; a memory reached
+# only through a learned association (co-active in working memory with the match, sharing no word
+# with the query); a rehearsed memory ranking above an otherwise equal stale one; --no-rehearse
+# leaving the presentation table alone while a plain recall adds 'recalled' rows; the --json and
+# --queries shapes; usage errors; trace of a consolidated, a forgotten, a skipped and an unknown
+# memory, a row rejected at import and one not ingested yet.
+. "$(dirname "$0")/lib.sh"
+for tool in jq sqlite3; do
+  command -v "$tool" >/dev/null || { echo "skipped: needs $tool"; exit 77; }
+done
+NOW=2026-11-20T00:00:00Z
+count() { sqlite3 "$1" "$2"; }
+
+# ---- a small stream: two memories a minute apart (co-active in working memory), one two days
+# later, one outside the staging window, one empty ----
+A="$T/a.db"
+engram --store "$A" init -q
+cat >"$T/a.jsonl" <<'EOF'
+{"id":"harbour","content":"We watched the zeppelin drift over the harbour at dusk.","created_at":"2026-11-10T10:00:00Z"}
+{"id":"paint","content":"Remember to buy green paint for the garden fence.","created_at":"2026-11-10T10:01:00Z"}
+{"id":"dentist","content":"Dentist appointment moved to Thursday morning.","created_at":"2026-11-12T15:00:00Z"}
+{"id":"postcard","content":"Ancient zeppelin postcard from grandma.","created_at":"2020-01-01T00:00:00Z"}
+{"id":"blank","content":"","created_at":"2026-11-10T09:00:00Z"}
+EOF
+engram --store "$A" import -q "$T/a.jsonl"
+engram --store "$A" --now "$NOW" run -q || fail "engram run"
+
+# recall finds a memory by a word it contains; a skipped memory with the word is not returned
+engram --store "$A" --now "$NOW" recall --no-rehearse --json zeppelin >"$T/z.json"
+check "recall finds the memory containing the word" harbour "$(jq -r '.results[0].memory_id' "$T/z.json")"
+check "a skipped memory is not recalled" "" "$(jq -r '.results[] | select(.memory_id == "postcard") | .memory_id' "$T/z.json")"
+check "lexical score of the best match is 1" 1 "$(jq -r '.results[0].lexical' "$T/z.json")"
+
+# the association: paint shares no word with the query, but was in working memory with harbour
+check "paint and harbour are associated" 1 \
+  "$(count "$A" "SELECT count(*) FROM assoc a JOIN memory x ON x.rowid = a.a JOIN memory y ON y.rowid = a.b WHERE x.id IN ('harbour','paint') AND y.id IN ('harbour','paint')")"
+check "recall reaches paint through the association" paint \
+  "$(jq -r '.results[] | select(.memory_id == "paint") | .memory_id' "$T/z.json")"
+check "paint has no lexical score" 0 "$(jq -r '.results[] | select(.memory_id == "paint") | .lexical' "$T/z.json")"
+check "paint is reached by spread" true "$(jq -r '.results[] | select(.memory_id == "paint") | .spread > 0' "$T/z.json")"
+check "an unrelated memory is not recalled" "" "$(jq -r '.results[] | select(.memory_id == "dentist") | .memory_id' "$T/z.json")"
+engram --store "$A" --now "$NOW" recall --no-rehearse --explain zeppelin >"$T/z.txt"
+contains "--explain prints the terms" "spread" "$T/z.txt"
+contains "--explain prints P(recall)" "P(recall)" "$T/z.txt"
+
+# --json shape
+check "--json has query and at" "zeppelin $NOW" "$(jq -r '"\(.query) \(.at)"' "$T/z.json")"
+check "--json result fields" '["activation","content","created_at","lexical","memory_id","p_recall","score","spread","status"]' \
+  "$(jq -c '.results[0] | keys' "$T/z.json")"
+check "--json status is the pipeline's" true "$(jq -r '.results[0].status | IN("consolidated","forgotten","in_stm","in_wm","unattended","staged")' "$T/z.json")"
+
+# --no-rehearse leaves the presentation table unchanged; a plain recall adds one row per result
+before=$(count "$A" "SELECT count(*) FROM presentation")
+engram --store "$A" --now "$NOW" recall --no-rehearse zeppelin >/dev/null
+check "--no-rehearse adds no presentation" "$before" "$(count "$A" "SELECT count(*) FROM presentation")"
+n=$(engram --store "$A" --now "$NOW" recall --json zeppelin | jq '.results | length')
+check "a recall adds a presentation per result" $((before + n)) "$(count "$A" "SELECT count(*) FROM presentation")"
+check "they are recalls at --now" "$n" \
+  "$(count "$A" "SELECT count(*) FROM presentation WHERE kind = 'recalled' AND at = strftime('%s', '2026-11-20T00:00:00') * 1000000")"
+engram --store "$A" --now "$NOW" recall zeppelin >/dev/null
+check "the same recall at the same time adds nothing (INSERT OR IGNORE)" $((before + n)) \
+  "$(count "$A" "SELECT count(*) FROM presentation")"
+
+# --queries: one output line per input line, bad lines reported with FILE:LINE and exit 65
+printf '%s\n' '{"id":"q1","query":"zeppelin"}' '' '{"id":2,"query":"dentist Thursday"}' >"$T/q.jsonl"
+engram --store "$A" --now "$NOW" recall --queries "$T/q.jsonl" --k 3 >"$T/q.out"
+check "--queries exit code" 0 $?
+check "--queries answers every query" 2 "$(wc -l <"$T/q.out")"
+check "--queries line shape" '["id","results"]' "$(head -1 "$T/q.out" | jq -c 'keys')"
+check "--queries keeps the id as given" "q1 2" "$(jq -r '.id' "$T/q.out" | paste -sd' ')"
+check "--queries result shape" '["memory_id","score"]' "$(head -1 "$T/q.out" | jq -c '.results[0] | keys')"
+check "--queries finds the dentist" dentist "$(sed -n 2p "$T/q.out" | jq -r '.results[0].memory_id')"
+printf '%s\n' '{"id":"ok","query":"paint"}' 'not json' '{"query":"no id"}' '{"id":"e","query":"  "}' >"$T/bad.jsonl"
+engram --store "$A" --now "$NOW" recall --queries "$T/bad.jsonl" >"$T/bad.out" 2>"$T/bad.err"
+check "bad --queries lines exit 65" 65 $?
+check "the good line is still answered" ok "$(jq -r '.id' "$T/bad.out")"
+contains "a bad line is named by file and line" "bad.jsonl:2:" "$T/bad.err"
+contains "a line without id" "bad.jsonl:3: no \"id\"" "$T/bad.err"
+contains "an empty query" "bad.jsonl:4: the query is empty" "$T/bad.err"
+
+# usage errors
+engram --store "$A" recall "" 2>"$T/e1"; check "empty query exits 2" 2 $?
+contains "empty query message" "non-empty QUERY" "$T/e1"
+engram --store "$A" recall --at yesterday zeppelin 2>"$T/e2"; check "bad --at exits 2" 2 $?
+contains "bad --at message" "not an ISO 8601 time" "$T/e2"
+engram --store "$A" recall --k 0 zeppelin 2>/dev/null; check "bad --k exits 2" 2 $?
+engram --store "$A" recall --queries "$T/missing.jsonl" 2>"$T/e3"; check "unreadable --queries exits 2" 2 $?
+contains "unreadable --queries message" "missing.jsonl" "$T/e3"
+engram --store "$T/nowhere.db" recall zeppelin 2>"$T/e4"; check "missing store exits 2" 2 $?
+contains "missing store hint" "engram init" "$T/e4"
+engram --store "$A" --now "$NOW" recall --no-rehearse '"NEAR( *) AND' >/dev/null 2>"$T/e5"
+check "FTS5 syntax in a query is only words" 0 $?
+engram --store "$A" --now 2026-11-10T09:30:00Z recall --no-rehearse --json zeppelin >"$T/early.json"
+check "memories created after --at are not recalled" 0 "$(jq '.results | length' "$T/early.json")"
+
+# ---- rehearsal: two equal memories; the one recalled before ranks first ----
+H="$T/h.db"
+engram --store "$H" init -q
+printf '%s\n' '{"id":"z-alpha","content":"Project kiwi meeting notes alpha","created_at":"2026-11-01T10:00:00Z"}' \
+  '{"id":"a-gamma","content":"Project kiwi meeting notes gamma","created_at":"2026-11-01T10:00:00Z"}' >"$T/h.jsonl"
+engram --store "$H" import -q "$T/h.jsonl"
+engram --store "$H" --now "$NOW" ingest -q
+engram --store "$H" --now "$NOW" recall --no-rehearse --json kiwi >"$T/h0.json"
+check "equal memories tie, the smaller id first" "a-gamma z-alpha" "$(jq -r '[.results[].memory_id] | join(" ")' "$T/h0.json")"
+check "and their scores are equal" true "$(jq '.results[0].score == .results[1].score' "$T/h0.json")"
+engram --store "$H" --now 2026-11-19T10:00:00Z recall alpha >/dev/null
+engram --store "$H" --now 2026-11-19T16:00:00Z recall alpha >/dev/null
+engram --store "$H" --now "$NOW" recall --no-rehearse --json kiwi >"$T/h1.json"
+check "the rehearsed memory ranks first" z-alpha "$(jq -r '.results[0].memory_id' "$T/h1.json")"
+check "because its base-level activation is higher" true "$(jq '.results[0].activation > .results[1].activation' "$T/h1.json")"
+engram --store "$H" --now "$NOW" run -q
+engram --store "$H" --now "$NOW" recall --no-rehearse --json kiwi >"$T/h2.json"
+check "recalls stay presentations after a run" z-alpha "$(jq -r '.results[0].memory_id' "$T/h2.json")"
+
+# ---- trace ----
+engram --store "$A" --now "$NOW" trace postcard >"$T/t1.txt"
+contains "trace of a skipped memory names the reason" "diagnosis: skipped at staging: out_of_window" "$T/t1.txt"
+engram --store "$A" --now "$NOW" trace blank >"$T/t2.txt"
+contains "trace of an empty memory" "diagnosis: skipped at staging: empty_content" "$T/t2.txt"
+engram --store "$A" --now "$NOW" trace nope 2>"$T/t3.txt"
+check "unknown id exits 2" 2 $?
+contains "unknown id message" 'memory "nope" not found in store' "$T/t3.txt"
+printf '%s\n' '{"id":"late","content":"x","created_at":"never"}' >"$T/bad-import.jsonl"
+engram --store "$A" import -q "$T/bad-import.jsonl" 2>/dev/null
+engram --store "$A" --now "$NOW" trace late >"$T/t7.txt"
+contains "trace of a row rejected at import" "diagnosis: rejected at ingest: " "$T/t7.txt"
+engram --store "$A" --now "$NOW" remember --id fresh "A new thought about kites" >/dev/null
+engram --store "$A" --now "$NOW" trace fresh >"$T/t8.txt"
+contains "trace of a memory not ingested yet" 'diagnosis: not ingested yet: run `engram run`' "$T/t8.txt"
+engram --store "$A" --now "$NOW" trace --json harbour >"$T/t4.json"
+check "trace --json steps" "source staging features working_memory short_term consolidation long_term activation" \
+  "$(jq -r '[.steps[].step] | join(" ")' "$T/t4.json")"
+check "trace --json has a diagnosis" true "$(jq '.diagnosis | length > 0' "$T/t4.json")"
+
+# consolidated and forgotten memories of the sample data
+D="$T/d.db"
+engram --store "$D" init -q
+engram --store "$D" import -q "$ENGRAM_SRC/data/sample-memories.jsonl"
+engram --store "$D" --now "$NOW" run -q
+cons=$(count "$D" "SELECT m.id FROM memory m JOIN pipeline p ON p.memory_rowid = m.rowid WHERE p.status = 'consolidated' ORDER BY m.id LIMIT 1")
+forg=$(count "$D" "SELECT m.id FROM memory m JOIN pipeline p ON p.memory_rowid = m.rowid WHERE p.status = 'forgotten' ORDER BY m.id LIMIT 1")
+engram --store "$D" --now "$NOW" trace "$cons" >"$T/t5.txt"
+check "trace of a consolidated memory ends with long-term memory" "diagnosis: reached long-term memory" "$(tail -1 "$T/t5.txt")"
+contains "it shows the long-term step" "long-term       category" "$T/t5.txt"
+engram --store "$D" --now "$NOW" trace "$forg" >"$T/t6.txt"
+contains "trace of a forgotten memory" "diagnosis: forgotten after" "$T/t6.txt"
+contains "with its pre-strength" "pre-strength" "$T/t6.txt"
+finish
