@@ -193,24 +193,68 @@ static void bind_time(sqlite3_stmt *s, int i, int64_t t, bool has)
         sqlite3_bind_null(s, i);
 }
 
+/* Rows are inserted in primary-key order (B-tree appends, not random inserts), and the
+ * secondary indexes are dropped while the tables are rewritten and built once at the end. */
+
+typedef struct pair64 {
+    int64_t a, b;
+    uint32_t i;
+} pair64;
+
+static int cmp_pair64(const void *x, const void *y)
+{
+    const pair64 *p = x, *q = y;
+    if (p->a != q->a)
+        return p->a < q->a ? -1 : 1;
+    if (p->b != q->b)
+        return p->b < q->b ? -1 : 1;
+    return p->i < q->i ? -1 : p->i > q->i;
+}
+
+/* keys[i] = (a, b, i) sorted: callers fill a and b */
+static pair64 *alloc_keys(size_t n)
+{
+    return malloc((n ? n : 1) * sizeof(pair64));
+}
+
 int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now)
 {
     sqlite3_stmt *s = NULL;
+    pair64 *keys = NULL;
+    size_t nk;
     int rc;
     if ((rc = eg_store_exec(st, "DELETE FROM pipeline; DELETE FROM journey; DELETE FROM concept;"
                                 "DELETE FROM memory_concept; DELETE FROM assoc;"
                                 "DELETE FROM concept_edge; DELETE FROM episode; DELETE FROM ltm;"
                                 "DELETE FROM creative;"
-                                "DELETE FROM presentation WHERE kind <> 'recalled';")))
+                                "DELETE FROM presentation WHERE kind <> 'recalled';"
+                                "DROP INDEX pipeline_status; DROP INDEX memory_concept_memory;"
+                                "DROP INDEX assoc_b; DROP INDEX concept_edge_b;")))
         return rc;
+    size_t maxk = md->n;
+    if (md->njr > maxk)
+        maxk = md->njr;
+    if (md->npres + md->nrep > maxk)
+        maxk = md->npres + md->nrep;
+    if (md->nmc > maxk)
+        maxk = md->nmc;
+    if (md->assoc.n > maxk)
+        maxk = md->assoc.n;
+    if (md->concepts.n > maxk)
+        maxk = md->concepts.n;
+    if (!(keys = alloc_keys(maxk)))
+        return eg_error_set(EG_ENOMEM, "out of memory saving the pipeline");
     /* pipeline state per memory */
     if ((rc = prep(st,
                    "INSERT INTO pipeline VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
                    "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
                    &s)))
         goto done;
-    for (size_t i = 0; i < md->n; i++) {
-        const eg_mem *m = &md->m[i];
+    for (size_t i = 0; i < md->n; i++)
+        keys[i] = (pair64){md->m[i].rowid, 0, (uint32_t)i};
+    qsort(keys, md->n, sizeof *keys, cmp_pair64);
+    for (size_t o = 0; o < md->n; o++) {
+        const eg_mem *m = &md->m[keys[o].i];
         sqlite3_bind_int64(s, 1, m->rowid);
         sqlite3_bind_text(s, 2, eg_mstatus_name((eg_mstatus)m->status), -1, SQLITE_STATIC);
         sqlite3_bind_int(s, 3, m->wm_ticks);
@@ -271,8 +315,11 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now)
             rc = eg_error_set(EG_ENOMEM, "out of memory saving journeys");
             goto done;
         }
-        for (size_t k = 0; k < md->njr && !rc; k++) {
-            const eg_journey *j = &md->jr[k];
+        for (size_t k = 0; k < md->njr; k++)
+            keys[k] = (pair64){md->m[md->jr[k].mem].rowid, 0, (uint32_t)k};
+        qsort(keys, md->njr, sizeof *keys, cmp_pair64); /* by memory, then in time order */
+        for (size_t o = 0; o < md->njr && !rc; o++) {
+            const eg_journey *j = &md->jr[keys[o].i];
             sqlite3_bind_int64(s, 1, md->m[j->mem].rowid);
             sqlite3_bind_int(s, 2, ++seq[j->mem]);
             sqlite3_bind_int64(s, 3, j->at);
@@ -290,10 +337,16 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now)
     /* presentations: created/updated (inputs, kept for activation) and replays */
     if ((rc = prep(st, "INSERT OR IGNORE INTO presentation VALUES (?1, ?2, ?3)", &s)))
         goto done;
-    for (size_t k = 0; k < md->npres + md->nrep && !rc; k++) {
+    nk = 0;
+    for (size_t k = 0; k < md->npres + md->nrep; k++) {
         const eg_presentation *p = k < md->npres ? &md->pres[k] : &md->rep[k - md->npres];
-        if (p->kind == EG_PRES_RECALLED || p->at > now)
-            continue;
+        if (p->kind != EG_PRES_RECALLED && p->at <= now)
+            keys[nk++] = (pair64){md->m[p->mem].rowid, p->at * 4 + p->kind, (uint32_t)k};
+    }
+    qsort(keys, nk, sizeof *keys, cmp_pair64);
+    for (size_t o = 0; o < nk && !rc; o++) {
+        size_t k = keys[o].i;
+        const eg_presentation *p = k < md->npres ? &md->pres[k] : &md->rep[k - md->npres];
         sqlite3_bind_int64(s, 1, md->m[p->mem].rowid);
         sqlite3_bind_int64(s, 2, p->at);
         sqlite3_bind_text(s, 3, eg_presentation_name(p->kind), -1, SQLITE_STATIC);
@@ -322,12 +375,17 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now)
     s = NULL;
     if ((rc = prep(st, "INSERT OR IGNORE INTO memory_concept VALUES (?1, ?2)", &s)))
         goto done;
-    for (size_t i = 0; i < md->n && !rc; i++)
-        for (uint16_t k = 0; k < md->m[i].c_n && !rc; k++) {
-            sqlite3_bind_int64(s, 1, (int64_t)md->mc[md->m[i].c_off + k] + 1);
-            sqlite3_bind_int64(s, 2, md->m[i].rowid);
-            rc = step_done(st, s, "could not save a memory's concept");
-        }
+    nk = 0;
+    for (size_t i = 0; i < md->n; i++)
+        for (uint16_t k = 0; k < md->m[i].c_n; k++)
+            keys[nk++] =
+                (pair64){(int64_t)md->mc[md->m[i].c_off + k] + 1, md->m[i].rowid, (uint32_t)i};
+    qsort(keys, nk, sizeof *keys, cmp_pair64);
+    for (size_t o = 0; o < nk && !rc; o++) {
+        sqlite3_bind_int64(s, 1, keys[o].a);
+        sqlite3_bind_int64(s, 2, keys[o].b);
+        rc = step_done(st, s, "could not save a memory's concept");
+    }
     if (rc)
         goto done;
     sqlite3_finalize(s);
@@ -340,14 +398,20 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now)
                           : "INSERT INTO assoc VALUES (?1, ?2, ?3, ?4, ?5)",
                        &s)))
             goto done;
-        for (size_t k = 0; k < g->n && !rc; k++) {
+        nk = 0;
+        for (size_t k = 0; k < g->n; k++) {
             const eg_edge *e = &g->e[k];
             if (e->dead)
                 continue;
             int64_t a = gi ? (int64_t)e->a + 1 : md->m[e->a].rowid;
             int64_t b = gi ? (int64_t)e->b + 1 : md->m[e->b].rowid;
-            sqlite3_bind_int64(s, 1, a < b ? a : b);
-            sqlite3_bind_int64(s, 2, a < b ? b : a);
+            keys[nk++] = (pair64){a < b ? a : b, a < b ? b : a, (uint32_t)k};
+        }
+        qsort(keys, nk, sizeof *keys, cmp_pair64);
+        for (size_t o = 0; o < nk && !rc; o++) {
+            const eg_edge *e = &g->e[keys[o].i];
+            sqlite3_bind_int64(s, 1, keys[o].a);
+            sqlite3_bind_int64(s, 2, keys[o].b);
             sqlite3_bind_double(s, 3, e->w);
             sqlite3_bind_int(s, 4, e->coact);
             sqlite3_bind_int64(s, 5, e->last_at);
@@ -428,11 +492,18 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now)
         goto done;
     sqlite3_finalize(s);
     s = NULL;
+    if ((rc =
+             eg_store_exec(st, "CREATE INDEX pipeline_status ON pipeline(status);"
+                               "CREATE INDEX memory_concept_memory ON memory_concept(memory_rowid);"
+                               "CREATE INDEX assoc_b ON assoc(b);"
+                               "CREATE INDEX concept_edge_b ON concept_edge(b);")))
+        goto done;
     if ((rc = prep(st, "INSERT OR REPLACE INTO sim_state VALUES ('checkpoint', ?1)", &s)))
         goto done;
     sqlite3_bind_int64(s, 1, now);
     rc = step_done(st, s, "could not save the checkpoint");
 done:
+    free(keys);
     sqlite3_finalize(s);
     return rc;
 }
