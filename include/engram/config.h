@@ -68,7 +68,18 @@ typedef struct eg_config {
     double recall_alpha, recall_beta, recall_gamma, recall_s_max, recall_tau, recall_noise;
     double activation_decay; /* ACT-R d */
 
-    unsigned char origin[96]; /* per key of the key table: 0 default, 1 file, 2 profile, 3 args */
+    /* health (SPEC §10) and validation (SPEC §11); durations in µs, percentages 0..100 */
+    int64_t health_connection_warn, health_fresh, health_stale;
+    double health_volume_sigma;
+    int health_volume_min;
+    double health_quality_ok, health_quality_warn;
+    int64_t health_count_target, health_staging_target, health_checkpoint_lag;
+    int64_t validate_future_skew;
+    int validate_max_length;
+    double validate_threshold;
+    int validate_examples;
+
+    unsigned char origin[128]; /* per key of the key table: 0 default, 1 file, 2 profile, 3 args */
 } eg_config;
 
 /* What the command line gives; NULL fields were not given. */

@@ -154,6 +154,18 @@ static const char *const migrations[] = {
     "  at INTEGER NOT NULL, bridge TEXT, concept_a TEXT, concept_b TEXT, novelty REAL,\n"
     "  plausibility REAL, strength REAL\n"
     ");\n",
+    /* 3: monitoring: health history and validation results (SPEC §10, §11) */
+    "CREATE TABLE health_history (\n"
+    "  hid INTEGER PRIMARY KEY, at INTEGER NOT NULL, target TEXT NOT NULL,\n"
+    "  check_name TEXT NOT NULL, status TEXT NOT NULL, value REAL, threshold TEXT, detail TEXT\n"
+    ");\n"
+    "CREATE INDEX health_history_check ON health_history(check_name, at);\n"
+    "CREATE TABLE validation (\n"
+    "  vid INTEGER PRIMARY KEY, at INTEGER NOT NULL, target TEXT NOT NULL, rule TEXT NOT NULL,\n"
+    "  status TEXT NOT NULL, count INTEGER, total INTEGER, percent REAL, threshold TEXT,\n"
+    "  examples TEXT\n"
+    ");\n"
+    "CREATE INDEX validation_rule ON validation(rule, at);\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
