@@ -50,7 +50,8 @@ const eg_command eg_cmd_run = {
     "the source like `engram ingest` and restages every memory at --now; then moves every\n"
     "memory through the pipeline in event time — working memory, short-term episodes,\n"
     "consolidation with Hebbian learning and forgetting, long-term memory, REM and\n"
-    "homeostasis — and saves the outcome in one transaction. Running again at the same\n"
+    "homeostasis — and saves the pipeline's outcome in one transaction (the ingest commits\n"
+    "first, in its own). Running again at the same\n"
     "--now changes nothing. --full rescans the source (and reports rows gone from it);\n"
     "--rebuild also restages every memory, as a new store would.\n",
 };

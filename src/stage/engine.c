@@ -1,10 +1,9 @@
 /*
- * engine.c — the model's bookkeeping (memories, concepts, graphs, journey) and the event loop
- * that advances event time (SPEC §2): working-memory ticks while anything is presented or held,
- * replays every consolidation interval (every 15 minutes in the deep-sleep window) while
- * short-term memory holds items, REM every night at 04:00, homeostasis every Sunday at 03:00.
- * Events at the same instant run in that order. The stages themselves live in their modules;
- * the model's bookkeeping lives in core/model.c.
+ * engine.c — the event loop that advances event time (SPEC §2): working-memory ticks while anything
+ * is presented or held, replays every consolidation interval (every 15 minutes in the deep-sleep
+ * window) while short-term memory holds items, REM every night at 04:00, homeostasis every Sunday
+ * at 03:00. Events at the same instant run in that order. The stages themselves live in their
+ * modules; the model's bookkeeping lives in core/model.c.
  */
 #include "stage/engine.h"
 

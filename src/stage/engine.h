@@ -41,6 +41,8 @@ int eg__consolidate(eg_model *md, const eg_config *cfg, int64_t T);
 int eg__homeostasis(eg_model *md, const eg_config *cfg, int64_t T);
 int eg__rem(eg_model *md, const eg_config *cfg, int64_t T);
 int eg__communities(eg_model *md);
+/* A concept too general to shape communities (in more than 5 % of the memories). */
+bool eg__is_hub(const eg_model *md, uint32_t c);
 /* A memory's semantic category: the community most of its concepts belong to. */
 uint32_t eg__category_of(const eg_model *md, uint32_t mem);
 int eg__long_term(eg_model *md, const eg_config *cfg, int64_t now);

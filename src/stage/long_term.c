@@ -4,13 +4,14 @@
  *
  * Communities: label propagation on the live concept graph, nodes in id order, each taking the
  * label with the largest total edge weight among its neighbours (ties: smallest label), until
- * stable or 20 rounds; a community is named by its most central concept (largest weighted
- * degree, ties: smallest id). A memory's semantic category is the community most of its concepts
- * belong to. Then per memory: knowledge type and cortical region (procedural → motor, else the
- * feature's region hint), abstraction level, minicolumn = xxh64(category "::" region) % 1000,
- * macrocolumn = xxh64(region) % 100, column rank by consolidated strength within (category,
- * region), retrieval strength
- *   (0.3·consolidated + 0.2/√rank + 0.3·exp(−age since consolidation / 30 d)
+ * stable or 20 rounds; only each node's 5 strongest edges vote, and hub concepts (in more than
+ * 5 % of the memories) neither take nor pass labels, like stopwords; a community is named by its
+ * most central concept (largest weighted degree, ties: smallest id). A memory's semantic category
+ * is the community most of its concepts belong to. Then per memory: knowledge type and cortical
+ * region (procedural → motor, else the feature's region hint), abstraction level, minicolumn =
+ * xxh64(category "::" region) % 1000, macrocolumn = xxh64(region) % 100, column rank by
+ * consolidated strength within (category, region), retrieval strength (0.3·consolidated + 0.2/√rank
+ * + 0.3·exp(−age since consolidation / 30 d)
  *    + 0.2·ln(1 + recalls)/ln(100)) · damping,
  * memory age bucket and consolidation state.
  */
@@ -26,6 +27,16 @@
 #include <xxhash.h>
 
 static const char *const regions[] = {"association", "motor", "sensory", "prefrontal"};
+
+enum { TOP_EDGES = 5 };
+
+bool eg__is_hub(const eg_model *md, uint32_t c)
+{
+    /* a concept in more than 5 % of the memories (and more than 20) is too general to shape
+     * communities: like a stopword, it would pull every memory into one category */
+    size_t limit = md->n / 20 > 20 ? md->n / 20 : 20;
+    return md->post_n[c] > limit;
+}
 
 int eg__communities(eg_model *md)
 {
@@ -45,11 +56,33 @@ int eg__communities(eg_model *md)
         bool changed = false;
         for (size_t c = 0; c < nc && c < g->nodes; c++) {
             size_t nt = 0;
+            if (eg__is_hub(md, (uint32_t)c))
+                continue; /* too general to belong to one community */
+            /* only the node's strongest edges vote: on a dense graph every label would
+             * otherwise spread everywhere (one giant community) */
+            float cut = 0;
+            {
+                float top[TOP_EDGES] = {0};
+                for (uint32_t k = 0; k < g->adj_n[c]; k++) {
+                    const eg_edge *e = &g->e[g->adj[c][k]];
+                    uint32_t other = e->a == c ? e->b : e->a;
+                    if (e->dead || e->w <= 0 || eg__is_hub(md, other) || e->w <= top[TOP_EDGES - 1])
+                        continue;
+                    int p = TOP_EDGES - 1;
+                    while (p > 0 && top[p - 1] < e->w) {
+                        top[p] = top[p - 1];
+                        p--;
+                    }
+                    top[p] = e->w;
+                }
+                cut = top[TOP_EDGES - 1];
+            }
             for (uint32_t k = 0; k < g->adj_n[c]; k++) {
                 const eg_edge *e = &g->e[g->adj[c][k]];
-                if (e->dead || e->w <= 0)
+                uint32_t other = e->a == c ? e->b : e->a;
+                if (e->dead || e->w <= 0 || e->w < cut || eg__is_hub(md, other))
                     continue;
-                uint32_t l = label[e->a == c ? e->b : e->a];
+                uint32_t l = label[other];
                 if (acc[l] == 0)
                     touched[nt++] = l;
                 acc[l] += e->w;
@@ -119,11 +152,18 @@ uint32_t eg__category_of(const eg_model *md, uint32_t x)
     int bestn = 0;
     if (!md->community)
         return UINT32_MAX;
+    /* hubs vote only when the memory has nothing else */
+    bool specific = false;
+    for (uint16_t i = 0; i < m->c_n; i++)
+        specific |= !eg__is_hub(md, md->mc[m->c_off + i]);
     for (uint16_t i = 0; i < m->c_n; i++) {
+        if (specific && eg__is_hub(md, md->mc[m->c_off + i]))
+            continue;
         uint32_t l = md->community[md->mc[m->c_off + i]];
         int cnt = 0;
         for (uint16_t j = 0; j < m->c_n; j++)
-            cnt += md->community[md->mc[m->c_off + j]] == l;
+            cnt += md->community[md->mc[m->c_off + j]] == l &&
+                   !(specific && eg__is_hub(md, md->mc[m->c_off + j]));
         if (cnt > bestn || (cnt == bestn && l < best)) {
             best = l;
             bestn = cnt;

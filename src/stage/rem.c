@@ -18,6 +18,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+enum { MAX_BRIDGE_SCAN = 16 };
+
 static uint64_t splitmix(uint64_t *s)
 {
     uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));
@@ -72,7 +74,8 @@ int eg__rem(eg_model *md, const eg_config *cfg, int64_t T)
         int nb = mb->c_n < cfg->hebbian_max_concepts ? mb->c_n : cfg->hebbian_max_concepts;
         for (int i = 0; i < na; i++) {
             uint32_t x = md->mc[ma->c_off + i];
-            for (uint32_t k = 0; x < g->nodes && k < g->adj_n[x]; k++) {
+            /* bridges through the first MAX_BRIDGE_SCAN edges of x: bounds the cost per pair */
+            for (uint32_t k = 0; x < g->nodes && k < g->adj_n[x] && k < MAX_BRIDGE_SCAN; k++) {
                 const eg_edge *e = &g->e[g->adj[x][k]];
                 if (e->dead)
                     continue;
