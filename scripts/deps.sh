@@ -9,7 +9,7 @@ PKGS=(
   libpq-dev libsqlite3-dev sqlite3 libjansson-dev libstemmer-dev libutf8proc-dev
   libxxhash-dev libcmocka-dev libinih-dev
   postgresql-15 postgresql-client-15
-  clang-format time
+  clang-format time jq
 )
 
 missing=()

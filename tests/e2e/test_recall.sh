@@ -6,7 +6,7 @@
 # leaving the presentation table alone while a plain recall adds 'recalled' rows; the --json and
 # --queries shapes; usage errors; trace of a consolidated, a forgotten, a skipped and an unknown
 # memory, a row rejected at import and one not ingested yet.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 for tool in jq sqlite3; do
   command -v "$tool" >/dev/null || { echo "skipped: needs $tool"; exit 77; }
 done
