@@ -186,7 +186,8 @@ static int cmp_slot(const void *a, const void *b)
 }
 
 static const char usage[] =
-    "Usage: engram-bench-cooccur --store PATH --now ISO8601 [--days 30] [--repeat 5] [--dump FILE]\n"
+    "Usage: engram-bench-cooccur --store PATH --now ISO8601 [--days 30] [--repeat 5] [--dump "
+    "FILE]\n"
     "\n"
     "Counts the concept pairs of the memories created in (now - days, now] of an engram store\n"
     "(after `engram run`), in C: one query loads the (memory, concept) pairs, a hash table counts\n"
@@ -203,8 +204,12 @@ static int usage_error(const char *msg, const char *arg)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"store", 1, NULL, 's'}, {"now", 1, NULL, 'n'},  {"days", 1, NULL, 'd'},
-        {"repeat", 1, NULL, 'r'}, {"dump", 1, NULL, 'o'}, {"help", 0, NULL, 'h'},
+        {"store", 1, NULL, 's'},
+        {"now", 1, NULL, 'n'},
+        {"days", 1, NULL, 'd'},
+        {"repeat", 1, NULL, 'r'},
+        {"dump", 1, NULL, 'o'},
+        {"help", 0, NULL, 'h'},
         {0},
     };
     const char *store = NULL, *now_s = NULL, *dump = NULL;
@@ -362,8 +367,9 @@ int main(int argc, char **argv)
     }
     sum &= (UINT64_C(1) << 61) - 1;
     if (check_pairs != pairs || pairs != total) {
-        fprintf(stderr, "engram-bench-cooccur: internal error: %" PRIu64 " pairs counted, %" PRIu64
-                        " in the table, %" PRIu64 " expected\n",
+        fprintf(stderr,
+                "engram-bench-cooccur: internal error: %" PRIu64 " pairs counted, %" PRIu64
+                " in the table, %" PRIu64 " expected\n",
                 pairs, check_pairs, total);
         return 1;
     }
