@@ -34,7 +34,9 @@ typedef struct eg_command {
 
 extern const eg_command eg_cmd_init, eg_cmd_import, eg_cmd_remember, eg_cmd_ingest, eg_cmd_run,
     eg_cmd_stats, eg_cmd_export, eg_cmd_config;
+extern const eg_command eg_cmd_health;
 extern const eg_command eg_cmd_recall, eg_cmd_trace;
+extern const eg_command eg_cmd_validate;
 
 /* Prints the last error ("engram: error: ...", detail, hint) and returns its exit code. */
 int eg_cli_fail(int rc);

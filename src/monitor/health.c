@@ -1,0 +1,894 @@
+/*
+ * health.c — the eight health checks of SPEC §10, measured against the configured source and the
+ * store, with thresholds from the config (health.*).
+ *
+ * Owns one run: the source opened read-only through eg_source_open (no retries: health reports a
+ * failure, it does not wait it out), a private read-only SQLite handle when the source is SQLite,
+ * and the store when its file exists (it is never created). The results are appended to
+ * health_history in one transaction so that the volume check can compare with its own past.
+ * Not for: printing (cli/cmd_health.c), fixing anything.
+ */
+#include "monitor/health.h"
+
+#include "engram/error.h"
+#include "source/postgres_int.h"
+#include "source/source.h"
+#include "stage/concepts.h"
+#include "stage/staging.h"
+#include "store/pipeline.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/timeutil.h"
+#include "util/utf8.h"
+
+#include <libpq-fe.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+enum {
+    C_CONNECTION,
+    C_FRESHNESS,
+    C_VOLUME,
+    C_QUALITY,
+    C_PERFORMANCE,
+    C_SCHEMA,
+    C_READINESS,
+    C_PIPELINE
+};
+
+typedef struct hctx {
+    const eg_config *cfg;
+    int64_t now;
+    eg_health_report *rep;
+    eg_source *src; /* NULL when the source could not be opened */
+    int open_rc;
+    char open_msg[1024];
+    PGconn *pg;   /* the source's connection (owned by src) when it is PostgreSQL */
+    sqlite3 *sdb; /* our own read-only handle when the source is SQLite */
+    char *table_q, *content_q, *created_q, *updated_q, *id_q, *metadata_q;
+    char *created_expr; /* created_at as µs since the epoch, a float, in the source's SQL */
+    char *updated_expr;
+    char *content_ok; /* SQL condition: content present and not blank */
+    eg_store *st;     /* NULL when the store does not exist or could not be opened */
+    double count_ms;  /* measured by the volume check, judged by the performance check */
+    bool count_measured;
+} hctx;
+
+const char *eg_health_status_name(eg_health_status s)
+{
+    switch (s) {
+    case EG_HEALTH_OK:
+        return "OK";
+    case EG_HEALTH_WARNING:
+        return "WARNING";
+    case EG_HEALTH_CRITICAL:
+        return "CRITICAL";
+    default:
+        return "UNKNOWN";
+    }
+}
+
+static int rank(eg_health_status s)
+{
+    switch (s) {
+    case EG_HEALTH_CRITICAL:
+        return 3;
+    case EG_HEALTH_WARNING:
+        return 2;
+    case EG_HEALTH_UNKNOWN:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+eg_health_status eg_health_worse(eg_health_status a, eg_health_status b)
+{
+    return rank(a) >= rank(b) ? a : b;
+}
+
+static double ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void say(eg_health_check *c, eg_health_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void say(eg_health_check *c, eg_health_status st, const char *fmt, ...)
+{
+    va_list ap;
+    c->status = st;
+    va_start(ap, fmt);
+    vsnprintf(c->message, sizeof c->message, fmt, ap);
+    va_end(ap);
+}
+
+static void measured(eg_health_check *c, double v)
+{
+    c->has_value = true;
+    c->value = v;
+}
+
+static char *dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *dup_printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return NULL;
+    char *p = malloc((size_t)n + 1);
+    if (!p)
+        return NULL;
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+static const char *or_default(const char *v, const char *dflt)
+{
+    return v && *v ? v : dflt;
+}
+
+/* A double-quoted SQL identifier (the same rule in PostgreSQL and SQLite). */
+static char *quote_ident(const char *name)
+{
+    size_t n = strlen(name), k = 0;
+    char *q = malloc(2 * n + 3);
+    if (!q)
+        return NULL;
+    q[k++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (name[i] == '"')
+            q[k++] = '"';
+        q[k++] = name[i];
+    }
+    q[k++] = '"';
+    q[k] = '\0';
+    return q;
+}
+
+/* Runs sql (one row expected) and reads up to ncols columns as doubles; a NULL reads as NAN.
+ * Returns 0, or -1 with the error in err. */
+static int query_row(hctx *h, const char *sql, int ncols, double *vals, char *err, size_t errcap)
+{
+    for (int i = 0; i < ncols; i++)
+        vals[i] = NAN;
+    if (h->pg) {
+        PGresult *res = PQexec(h->pg, sql);
+        int rc = 0;
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            snprintf(err, errcap, "%s", PQresultErrorMessage(res));
+            err[strcspn(err, "\n")] = '\0';
+            rc = -1;
+        } else if (PQntuples(res) > 0) {
+            for (int i = 0; i < ncols && i < PQnfields(res); i++)
+                if (!PQgetisnull(res, 0, i))
+                    vals[i] = strtod(PQgetvalue(res, 0, i), NULL);
+        }
+        PQclear(res);
+        return rc;
+    }
+    if (!h->sdb) {
+        snprintf(err, errcap, "no source connection");
+        return -1;
+    }
+    sqlite3_stmt *s = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(h->sdb, sql, -1, &s, NULL) != SQLITE_OK) {
+        snprintf(err, errcap, "%s", sqlite3_errmsg(h->sdb));
+        rc = -1;
+        goto done;
+    }
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        for (int i = 0; i < ncols && i < sqlite3_column_count(s); i++)
+            if (sqlite3_column_type(s, i) != SQLITE_NULL)
+                vals[i] = sqlite3_column_double(s, i);
+    } else if (step != SQLITE_DONE) {
+        snprintf(err, errcap, "%s", sqlite3_errmsg(h->sdb));
+        rc = -1;
+    }
+done:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* The same against the store. */
+static int store_row(hctx *h, const char *sql, int ncols, double *vals, char *err, size_t errcap)
+{
+    sqlite3 *db = eg_store_db(h->st);
+    sqlite3_stmt *s = NULL;
+    int rc = 0;
+    for (int i = 0; i < ncols; i++)
+        vals[i] = NAN;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
+        snprintf(err, errcap, "%s", sqlite3_errmsg(db));
+        rc = -1;
+        goto done;
+    }
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        for (int i = 0; i < ncols && i < sqlite3_column_count(s); i++)
+            if (sqlite3_column_type(s, i) != SQLITE_NULL)
+                vals[i] = sqlite3_column_double(s, i);
+    } else if (step != SQLITE_DONE) {
+        snprintf(err, errcap, "%s", sqlite3_errmsg(db));
+        rc = -1;
+    }
+done:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* A description of a PostgreSQL source that could not be opened: host, port, dbname and table
+ * from the parsed conninfo, never the password. */
+static void describe_unopened(hctx *h)
+{
+    const eg_config *cfg = h->cfg;
+    char *table = dup_printf("%s.%s", or_default(cfg->source_schema, "public"),
+                             or_default(cfg->source_table, "memories"));
+    if (!cfg->source || !strncmp(cfg->source, "sqlite:", 7)) {
+        snprintf(h->rep->target, sizeof h->rep->target, "sqlite %s table=%s",
+                 cfg->source ? cfg->source + 7 : cfg->store,
+                 or_default(cfg->source_table, "memories"));
+    } else {
+        const char *host = NULL, *port = NULL, *db = NULL;
+        PQconninfoOption *opts = PQconninfoParse(cfg->source, NULL);
+        for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+            if (!o->val)
+                continue;
+            if (!strcmp(o->keyword, "host"))
+                host = o->val;
+            else if (!strcmp(o->keyword, "port"))
+                port = o->val;
+            else if (!strcmp(o->keyword, "dbname"))
+                db = o->val;
+        }
+        snprintf(
+            h->rep->target, sizeof h->rep->target, "postgresql host=%s port=%s dbname=%s table=%s",
+            or_default(host, or_default(getenv("PGHOST"), "(default)")),
+            or_default(port, or_default(getenv("PGPORT"), "(default)")),
+            or_default(db, or_default(getenv("PGDATABASE"), "(default)")), table ? table : "?");
+        PQconninfoFree(opts);
+    }
+    free(table);
+}
+
+/* Prepares the identifiers and expressions the source queries use. */
+static int prepare_sql(hctx *h)
+{
+    const eg_config *cfg = h->cfg;
+    char *schema = quote_ident(or_default(cfg->source_schema, "public"));
+    char *table = quote_ident(or_default(cfg->source_table, "memories"));
+    int rc = EG_ENOMEM;
+    h->content_q = quote_ident(or_default(cfg->col_content, "content"));
+    h->created_q = quote_ident(or_default(cfg->col_created_at, "created_at"));
+    h->updated_q = quote_ident(or_default(cfg->col_updated_at, "updated_at"));
+    h->id_q = quote_ident(or_default(cfg->col_id, "id"));
+    h->metadata_q = quote_ident(or_default(cfg->col_metadata, "metadata"));
+    if (!schema || !table || !h->content_q || !h->created_q || !h->updated_q || !h->id_q ||
+        !h->metadata_q)
+        goto done;
+    if (h->pg) {
+        h->table_q = dup_printf("%s.%s", schema, table);
+        h->created_expr = dup_printf("(extract(epoch FROM %s) * 1000000)::float8", h->created_q);
+        h->updated_expr = dup_printf("(extract(epoch FROM %s) * 1000000)::float8", h->updated_q);
+        h->content_ok =
+            dup_printf("(%s IS NOT NULL AND btrim(%s::text) <> '')", h->content_q, h->content_q);
+    } else {
+        /* the embedded source stores ISO 8601 text or Unix seconds (see source/sqlite.c) */
+        static const char ts[] = "(CASE WHEN typeof(%s) IN ('integer', 'real') THEN %s * 1e6 "
+                                 "ELSE (julianday(%s) - 2440587.5) * 86400e6 END)";
+        h->table_q = dup_printf("%s", table);
+        h->created_expr = dup_printf(ts, h->created_q, h->created_q, h->created_q);
+        h->updated_expr = dup_printf(ts, h->updated_q, h->updated_q, h->updated_q);
+        h->content_ok =
+            dup_printf("(%s IS NOT NULL AND trim(%s) <> '')", h->content_q, h->content_q);
+    }
+    if (h->table_q && h->created_expr && h->updated_expr && h->content_ok)
+        rc = 0;
+done:
+    free(schema);
+    free(table);
+    return rc;
+}
+
+/* 1: connection — open the source (which also checks its schema) and time SELECT 1. */
+static void check_connection(hctx *h)
+{
+    eg_health_check *c = &h->rep->checks[C_CONNECTION];
+    double warn_ms = (double)h->cfg->health_connection_warn / 1e3;
+    eg_config once = *h->cfg; /* shallow: only the retry count differs, nothing is freed */
+    struct timespec t0;
+    once.source_retries = 0;
+    snprintf(c->threshold, sizeof c->threshold, "warn > %.0f ms, critical when unreachable",
+             warn_ms);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    eg_error_clear();
+    h->open_rc = eg_source_open(&h->src, &once);
+    double open_ms = ms_since(&t0);
+    if (h->open_rc) {
+        const eg_error *e = eg_error_last();
+        snprintf(h->open_msg, sizeof h->open_msg, "%.400s%s%.500s",
+                 e->code ? e->message : eg_strerror(h->open_rc),
+                 e->code && e->detail[0] ? ": " : "", e->code ? e->detail : "");
+        describe_unopened(h);
+        if (h->open_rc == EG_ESCHEMA) {
+            measured(c, open_ms);
+            say(c, open_ms > warn_ms ? EG_HEALTH_WARNING : EG_HEALTH_OK,
+                "connected in %.1f ms, but the table does not match (see schema)", open_ms);
+        } else {
+            measured(c, open_ms);
+            say(c, EG_HEALTH_CRITICAL, "cannot open the source after %.1f ms: %s", open_ms,
+                h->open_msg);
+        }
+        return;
+    }
+    snprintf(h->rep->target, sizeof h->rep->target, "%s", eg_source_describe(h->src));
+    if (!strcmp(eg_source_kind(h->src), "postgresql")) {
+        h->pg = eg__postgres_conn(h->src);
+    } else {
+        const char *path = h->cfg->source ? h->cfg->source + 7 : h->cfg->store;
+        if (sqlite3_open_v2(path, &h->sdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK) {
+            measured(c, ms_since(&t0));
+            say(c, EG_HEALTH_CRITICAL, "cannot open %s read-only: %s", path,
+                h->sdb ? sqlite3_errmsg(h->sdb) : "out of memory");
+            sqlite3_close(h->sdb);
+            h->sdb = NULL;
+            return;
+        }
+        sqlite3_busy_timeout(h->sdb, 5000);
+    }
+    if (prepare_sql(h)) {
+        say(c, EG_HEALTH_UNKNOWN, "out of memory");
+        return;
+    }
+    double one[1];
+    char err[512];
+    int rc = query_row(h, "SELECT 1", 1, one, err, sizeof err);
+    double total = ms_since(&t0);
+    measured(c, total);
+    if (rc || one[0] != 1)
+        say(c, EG_HEALTH_CRITICAL, "connected, but SELECT 1 failed: %s", rc ? err : "wrong answer");
+    else if (total > warn_ms)
+        say(c, EG_HEALTH_WARNING, "connect + SELECT 1 took %.1f ms, slower than %.0f ms", total,
+            warn_ms);
+    else
+        say(c, EG_HEALTH_OK, "connect + SELECT 1 in %.1f ms (%s)", total, eg_source_kind(h->src));
+}
+
+static bool source_ready(hctx *h, eg_health_check *c)
+{
+    if (h->pg || h->sdb)
+        return true;
+    say(c, EG_HEALTH_UNKNOWN, "not measured: %s",
+        h->open_rc == EG_ESCHEMA ? "the source table does not match (see schema)"
+                                 : "the source could not be opened (see connection)");
+    return false;
+}
+
+/* 2: freshness — the age of the newest created_at at --now. */
+static void check_freshness(hctx *h)
+{
+    eg_health_check *c = &h->rep->checks[C_FRESHNESS];
+    double fresh_h = (double)h->cfg->health_fresh / 3.6e9,
+           stale_h = (double)h->cfg->health_stale / 3.6e9;
+    snprintf(c->threshold, sizeof c->threshold, "fresh < %g h, stale < %g h, else critical",
+             fresh_h, stale_h);
+    if (!source_ready(h, c))
+        return;
+    char *sql = dup_printf("SELECT max(%s), count(*) FROM %s", h->created_expr, h->table_q);
+    double v[2];
+    char err[512];
+    if (!sql || query_row(h, sql, 2, v, err, sizeof err)) {
+        say(c, EG_HEALTH_UNKNOWN, "could not read the newest created_at: %s",
+            sql ? err : "no memory");
+        goto done;
+    }
+    if (isnan(v[0])) {
+        say(c, EG_HEALTH_CRITICAL, "no row with a created_at (%.0f rows): nothing new arrives",
+            isnan(v[1]) ? 0 : v[1]);
+        goto done;
+    }
+    int64_t newest = (int64_t)v[0];
+    double age_h = (double)(h->now - newest) / 3.6e9;
+    char when[40];
+    eg_time_format(newest, when);
+    measured(c, age_h);
+    if (h->now - newest < h->cfg->health_fresh)
+        say(c, EG_HEALTH_OK, "newest memory created %s, %.2f h before now", when, age_h);
+    else if (h->now - newest < h->cfg->health_stale)
+        say(c, EG_HEALTH_WARNING, "stale: newest memory created %s, %.2f h before now", when,
+            age_h);
+    else
+        say(c, EG_HEALTH_CRITICAL, "no new memory for %.1f h (newest created %s)", age_h, when);
+done:
+    free(sql);
+}
+
+/* 3: volume — the row count vs health.volume_min and vs this check's own history. */
+static void check_volume(hctx *h)
+{
+    eg_health_check *c = &h->rep->checks[C_VOLUME];
+    double sigma = h->cfg->health_volume_sigma;
+    snprintf(c->threshold, sizeof c->threshold, ">= %d rows; within mean ± %gσ of the last %d",
+             h->cfg->health_volume_min, sigma, EG__HEALTH_HISTORY_WINDOW);
+    if (!h->src) {
+        source_ready(h, c);
+        return;
+    }
+    int64_t n = 0;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    eg_error_clear();
+    int rc = h->src->ops->count(h->src, &n);
+    h->count_ms = ms_since(&t0);
+    if (rc) {
+        say(c, EG_HEALTH_UNKNOWN, "could not count rows: %s", eg_error_last()->message);
+        return;
+    }
+    h->count_measured = true;
+    measured(c, (double)n);
+    if (n < h->cfg->health_volume_min) {
+        say(c, EG_HEALTH_CRITICAL, "%lld rows, fewer than the minimum %d", (long long)n,
+            h->cfg->health_volume_min);
+        return;
+    }
+    double hist[EG__HEALTH_HISTORY_WINDOW];
+    int k = 0;
+    if (h->st) {
+        sqlite3_stmt *s = NULL;
+        if (sqlite3_prepare_v2(eg_store_db(h->st),
+                               "SELECT value FROM health_history WHERE check_name = 'volume' AND "
+                               "target = ?1 AND value IS NOT NULL AND status <> 'UNKNOWN' "
+                               "ORDER BY at DESC, hid DESC LIMIT ?2",
+                               -1, &s, NULL) == SQLITE_OK) {
+            sqlite3_bind_text(s, 1, h->rep->target, -1, SQLITE_STATIC);
+            sqlite3_bind_int(s, 2, EG__HEALTH_HISTORY_WINDOW);
+            while (k < EG__HEALTH_HISTORY_WINDOW && sqlite3_step(s) == SQLITE_ROW)
+                hist[k++] = sqlite3_column_double(s, 0);
+        }
+        sqlite3_finalize(s);
+    }
+    if (k < EG__HEALTH_HISTORY_MIN) {
+        say(c, EG_HEALTH_OK,
+            "%lld rows; %d earlier result%s in the history (%d needed to "
+            "compare)",
+            (long long)n, k, k == 1 ? "" : "s", EG__HEALTH_HISTORY_MIN);
+        return;
+    }
+    double mean = 0, var = 0;
+    for (int i = 0; i < k; i++)
+        mean += hist[i];
+    mean /= k;
+    for (int i = 0; i < k; i++)
+        var += (hist[i] - mean) * (hist[i] - mean);
+    double sd = sqrt(var / k), lo = mean - sigma * sd, hi = mean + sigma * sd;
+    snprintf(c->threshold, sizeof c->threshold,
+             ">= %d rows; %.0f..%.0f (mean %.1f ± %gσ, σ %.1f, "
+             "last %d)",
+             h->cfg->health_volume_min, lo, hi, mean, sigma, sd, k);
+    if ((double)n < lo || (double)n > hi)
+        say(c, EG_HEALTH_WARNING, "%lld rows is a %s: outside %.0f..%.0f of the last %d results",
+            (long long)n, (double)n < lo ? "drop" : "spike", lo, hi, k);
+    else
+        say(c, EG_HEALTH_OK, "%lld rows, within %.0f..%.0f of the last %d results", (long long)n,
+            lo, hi, k);
+}
+
+/* 4: quality — the share of rows with non-NULL, non-blank content, counted by the source. */
+static void check_quality(hctx *h)
+{
+    eg_health_check *c = &h->rep->checks[C_QUALITY];
+    double okp = h->cfg->health_quality_ok, warnp = h->cfg->health_quality_warn;
+    snprintf(c->threshold, sizeof c->threshold, "ok > %g %%, warning > %g %%", okp, warnp);
+    if (!source_ready(h, c))
+        return;
+    char *sql = dup_printf("SELECT count(*), coalesce(sum(CASE WHEN %s THEN 1 ELSE 0 END), 0) "
+                           "FROM %s",
+                           h->content_ok, h->table_q);
+    double v[2];
+    char err[512];
+    if (!sql || query_row(h, sql, 2, v, err, sizeof err)) {
+        say(c, EG_HEALTH_UNKNOWN, "could not measure content: %s", sql ? err : "no memory");
+        goto done;
+    }
+    const char *utf8 = h->pg ? "PostgreSQL text is always valid UTF-8"
+                             : "invalid UTF-8 is rejected and quarantined at ingest";
+    if (!(v[0] > 0)) {
+        say(c, EG_HEALTH_UNKNOWN, "no rows to measure; %s", utf8);
+        goto done;
+    }
+    double pct = 100.0 * v[1] / v[0];
+    measured(c, pct);
+    eg_health_status s = pct > okp     ? EG_HEALTH_OK
+                         : pct > warnp ? EG_HEALTH_WARNING
+                                       : EG_HEALTH_CRITICAL;
+    say(c, s, "%.0f of %.0f rows have content (%.0f NULL or blank); %s", v[1], v[0], v[0] - v[1],
+        utf8);
+done:
+    free(sql);
+}
+
+/* Stages one sample row; content must be valid UTF-8 (eg_stage_record's contract). */
+static void stage_sample(hctx *h, eg_concepts *cc, eg_buf *out, int64_t window, const char *id,
+                         const char *content, double created, double updated, const char *meta,
+                         int *staged)
+{
+    eg_record r = {.id = id ? id : "", .id_len = id ? strlen(id) : 0};
+    eg_staged g;
+    if (content && eg_utf8_valid(content, strlen(content), NULL)) {
+        r.content = content;
+        r.content_len = strlen(content);
+    }
+    r.has_created = !isnan(created);
+    r.created_at = r.has_created ? (int64_t)created : 0;
+    r.has_updated = !isnan(updated);
+    r.updated_at = r.has_updated ? (int64_t)updated : 0;
+    if (meta) {
+        r.metadata = meta;
+        r.metadata_len = strlen(meta);
+    }
+    eg_buf_reset(out);
+    if (!eg_stage_record(&r, h->now, window, cc, &g, out))
+        ++*staged;
+}
+
+/* Reads up to the sample size of the newest rows and stages them; returns rows read or -1. */
+static int staging_sample(hctx *h, int *staged, char *err, size_t errcap)
+{
+    eg_concepts *cc = NULL;
+    eg_buf out;
+    int n = -1;
+    int64_t window = eg_staging_window_start(h->now, h->cfg->staging_max_age_months,
+                                             h->cfg->staging_max_age_days);
+    char *sql = dup_printf("SELECT CAST(%s AS text), CAST(%s AS text), %s, %s, CAST(%s AS text) "
+                           "FROM %s ORDER BY %s DESC LIMIT %d",
+                           h->id_q, h->content_q, h->created_expr, h->updated_expr, h->metadata_q,
+                           h->table_q, h->created_q, EG__HEALTH_STAGING_SAMPLE);
+    eg_buf_init(&out, 0);
+    if (!sql || eg_concepts_new(&cc, h->cfg->staging_language, h->cfg->staging_max_concepts)) {
+        snprintf(err, errcap, "could not prepare the sample");
+        goto done;
+    }
+    if (h->pg) {
+        PGresult *res = PQexec(h->pg, sql);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            snprintf(err, errcap, "%s", PQresultErrorMessage(res));
+            err[strcspn(err, "\n")] = '\0';
+        } else {
+            n = PQntuples(res);
+            for (int i = 0; i < n; i++) {
+#define PGV(col) (PQgetisnull(res, i, col) ? NULL : PQgetvalue(res, i, col))
+#define PGD(col) (PQgetisnull(res, i, col) ? NAN : strtod(PQgetvalue(res, i, col), NULL))
+                stage_sample(h, cc, &out, window, PGV(0), PGV(1), PGD(2), PGD(3), PGV(4), staged);
+#undef PGV
+#undef PGD
+            }
+        }
+        PQclear(res);
+    } else {
+        sqlite3_stmt *s = NULL;
+        if (sqlite3_prepare_v2(h->sdb, sql, -1, &s, NULL) != SQLITE_OK) {
+            snprintf(err, errcap, "%s", sqlite3_errmsg(h->sdb));
+        } else {
+            n = 0;
+            while (sqlite3_step(s) == SQLITE_ROW) {
+                double d[2];
+                for (int j = 0; j < 2; j++)
+                    d[j] = sqlite3_column_type(s, 2 + j) == SQLITE_NULL
+                               ? NAN
+                               : sqlite3_column_double(s, 2 + j);
+                stage_sample(h, cc, &out, window, (const char *)sqlite3_column_text(s, 0),
+                             (const char *)sqlite3_column_text(s, 1), d[0], d[1],
+                             (const char *)sqlite3_column_text(s, 4), staged);
+                n++;
+            }
+        }
+        sqlite3_finalize(s);
+    }
+done:
+    eg_concepts_free(cc);
+    eg_buf_free(&out);
+    free(sql);
+    return n;
+}
+
+/* 5: performance — the measured latency of count(*) and of reading + staging a sample. */
+static void check_performance(hctx *h)
+{
+    eg_health_check *c = &h->rep->checks[C_PERFORMANCE];
+    double count_t = (double)h->cfg->health_count_target / 1e3,
+           stage_t = (double)h->cfg->health_staging_target / 1e3;
+    snprintf(c->threshold, sizeof c->threshold, "count < %.0f ms, staging %d rows < %.0f ms",
+             count_t, EG__HEALTH_STAGING_SAMPLE, stage_t);
+    if (!source_ready(h, c))
+        return;
+    if (!h->count_measured) {
+        say(c, EG_HEALTH_UNKNOWN, "the row count failed (see volume)");
+        return;
+    }
+    struct timespec t0;
+    char err[512];
+    int staged = 0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int n = staging_sample(h, &staged, err, sizeof err);
+    double stage_ms = ms_since(&t0);
+    if (n < 0) {
+        say(c, EG_HEALTH_UNKNOWN, "count(*) took %.1f ms; the staging sample failed: %s",
+            h->count_ms, err);
+        return;
+    }
+    measured(c, stage_ms);
+    bool slow = h->count_ms > count_t || stage_ms > stage_t;
+    say(c, slow ? EG_HEALTH_WARNING : EG_HEALTH_OK,
+        "count(*) %.1f ms%s; read + staged %d rows (%d kept) in %.1f ms%s", h->count_ms,
+        h->count_ms > count_t ? " (slow)" : "", n, staged, stage_ms,
+        stage_ms > stage_t ? " (slow)" : "");
+}
+
+/* 6: schema — the required columns and their types, as eg_source_open read them from the
+ * catalog. */
+static void check_schema(hctx *h)
+{
+    eg_health_check *c = &h->rep->checks[C_SCHEMA];
+    snprintf(c->threshold, sizeof c->threshold,
+             "id, content, created_at, updated_at, metadata with compatible types");
+    if (h->src) {
+        measured(c, 5);
+        say(c, EG_HEALTH_OK, "the 5 mapped columns exist with compatible types (%s catalog)",
+            eg_source_kind(h->src));
+    } else if (h->open_rc == EG_ESCHEMA) {
+        measured(c, 0);
+        say(c, EG_HEALTH_CRITICAL, "%s", h->open_msg);
+    } else {
+        say(c, EG_HEALTH_UNKNOWN, "not checked: the source could not be opened (see connection)");
+    }
+}
+
+/* 7: transformation readiness — eligible rows at the source, the last run, the checkpoint lag. */
+static void check_readiness(hctx *h)
+{
+    eg_health_check *c = &h->rep->checks[C_READINESS];
+    double lag_h = (double)h->cfg->health_checkpoint_lag / 3.6e9;
+    eg_health_status s = EG_HEALTH_OK;
+    char part[3][256] = {"", "", ""};
+    snprintf(c->threshold, sizeof c->threshold,
+             "eligible rows > 0, last run ok, checkpoint lag <= %g h", lag_h);
+    /* eligible rows at the source */
+    if (h->pg || h->sdb) {
+        int64_t window = eg_staging_window_start(h->now, h->cfg->staging_max_age_months,
+                                                 h->cfg->staging_max_age_days);
+        char *sql = window == INT64_MIN
+                        ? dup_printf("SELECT count(*) FROM %s WHERE %s AND %s IS NOT NULL",
+                                     h->table_q, h->content_ok, h->created_q)
+                        : dup_printf("SELECT count(*) FROM %s WHERE %s AND %s > %lld", h->table_q,
+                                     h->content_ok, h->created_expr, (long long)window);
+        double v[1];
+        char err[512];
+        if (!sql || query_row(h, sql, 1, v, err, sizeof err)) {
+            s = eg_health_worse(s, EG_HEALTH_UNKNOWN);
+            snprintf(part[0], sizeof part[0], "eligible rows unknown (%.200s)",
+                     sql ? err : "no memory");
+        } else {
+            if (!(v[0] > 0))
+                s = eg_health_worse(s, EG_HEALTH_WARNING);
+            snprintf(part[0], sizeof part[0], "%.0f eligible rows in the staging window", v[0]);
+        }
+        free(sql);
+    } else {
+        s = eg_health_worse(s, EG_HEALTH_UNKNOWN);
+        snprintf(part[0], sizeof part[0], "eligible rows unknown (source not open)");
+    }
+    if (!h->st) {
+        s = eg_health_worse(s, EG_HEALTH_WARNING);
+        say(c, s,
+            "%s; no store: nothing has been transformed yet (run `engram init`, `engram run`)",
+            part[0]);
+        return;
+    }
+    /* the last finished run */
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(eg_store_db(h->st),
+                           "SELECT run_id, command, outcome, coalesce(error, '') FROM runs "
+                           "WHERE outcome <> 'running' ORDER BY run_id DESC LIMIT 1",
+                           -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW) {
+        const char *outcome = (const char *)sqlite3_column_text(q, 2);
+        bool okrun = outcome && !strcmp(outcome, "ok");
+        if (!okrun)
+            s = eg_health_worse(s, EG_HEALTH_CRITICAL);
+        snprintf(part[1], sizeof part[1], "last run #%lld (%s) %s%s%.120s",
+                 (long long)sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1),
+                 outcome ? outcome : "?", okrun ? "" : ": ",
+                 okrun ? "" : (const char *)sqlite3_column_text(q, 3));
+    } else {
+        s = eg_health_worse(s, EG_HEALTH_WARNING);
+        snprintf(part[1], sizeof part[1], "no run yet");
+    }
+    sqlite3_finalize(q);
+    int64_t at = 0;
+    bool found = false;
+    if (eg_store_checkpoint(h->st, &at, &found) || !found) {
+        s = eg_health_worse(s, EG_HEALTH_WARNING);
+        snprintf(part[2], sizeof part[2], "no pipeline checkpoint (run `engram run`)");
+    } else {
+        double lag = (double)(h->now - at) / 3.6e9;
+        measured(c, lag);
+        if (h->now - at > h->cfg->health_checkpoint_lag)
+            s = eg_health_worse(s, EG_HEALTH_WARNING);
+        snprintf(part[2], sizeof part[2], "checkpoint lag %.2f h%s", lag,
+                 h->now - at > h->cfg->health_checkpoint_lag ? " (too old)" : "");
+    }
+    say(c, s, "%s; %s; %s", part[0], part[1], part[2]);
+}
+
+/* 8: pipeline stages — from the store: statuses, short-term backlog, long-term size, working
+ * memory utilisation, failed runs in the last hour of the wall clock. */
+static void check_pipeline(hctx *h)
+{
+    eg_health_check *c = &h->rep->checks[C_PIPELINE];
+    snprintf(c->threshold, sizeof c->threshold,
+             "no failed run in the last hour; backlog <= 50 %% of the pipeline or < %d",
+             10 * h->cfg->wm_capacity);
+    if (!h->st) {
+        say(c, EG_HEALTH_UNKNOWN, "no store to read the pipeline from");
+        return;
+    }
+    double v[5], f[1];
+    char err[512];
+    if (store_row(h,
+                  "SELECT count(*), coalesce(sum(status = 'in_wm'), 0), "
+                  "coalesce(sum(status = 'in_stm'), 0), coalesce(sum(status = 'consolidated'), 0), "
+                  "(SELECT count(*) FROM ltm) FROM pipeline",
+                  5, v, err, sizeof err)) {
+        say(c, EG_HEALTH_UNKNOWN, "could not read the pipeline: %s", err);
+        return;
+    }
+    char *sql = dup_printf("SELECT count(*) FROM runs WHERE outcome = 'failed' AND finished_at >= "
+                           "%lld",
+                           (long long)(eg_time_now() - 3600 * (int64_t)EG_USEC_PER_SEC));
+    if (!sql || store_row(h, sql, 1, f, err, sizeof err)) {
+        free(sql);
+        say(c, EG_HEALTH_UNKNOWN, "could not read the runs: %s", err);
+        return;
+    }
+    free(sql);
+    double total = v[0], wm = v[1], stm = v[2], cons = v[3], ltm = v[4];
+    double util = h->cfg->wm_capacity > 0 ? 100.0 * wm / h->cfg->wm_capacity : 0;
+    measured(c, stm);
+    bool big = stm >= 10.0 * h->cfg->wm_capacity && stm > 0.5 * total;
+    eg_health_status s = f[0] > 0 || big ? EG_HEALTH_WARNING : EG_HEALTH_OK;
+    if (total == 0 && !(f[0] > 0)) {
+        say(c, EG_HEALTH_UNKNOWN,
+            "the pipeline is empty (no `engram run` yet); %.0f failed runs "
+            "in the last hour",
+            f[0]);
+        return;
+    }
+    say(c, s,
+        "%.0f in the pipeline: working memory %.0f/%d (%.0f %%), short-term backlog %.0f%s, "
+        "consolidated %.0f, long-term %.0f; %.0f failed run%s in the last hour",
+        total, wm, h->cfg->wm_capacity, util, stm, big ? " (large)" : "", cons, ltm, f[0],
+        f[0] == 1 ? "" : "s");
+}
+
+/* Appends one row per check to health_history, in one transaction. */
+static void record(hctx *h)
+{
+    eg_health_report *r = h->rep;
+    sqlite3_stmt *s = NULL;
+    if (eg_store_begin(h->st))
+        goto fail;
+    if (sqlite3_prepare_v2(eg_store_db(h->st),
+                           "INSERT INTO health_history (at, target, check_name, status, value, "
+                           "threshold, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                           -1, &s, NULL) != SQLITE_OK)
+        goto rollback;
+    for (int i = 0; i < EG_HEALTH_NCHECKS; i++) {
+        const eg_health_check *c = &r->checks[i];
+        sqlite3_reset(s);
+        sqlite3_bind_int64(s, 1, r->at);
+        sqlite3_bind_text(s, 2, r->target, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, c->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, eg_health_status_name(c->status), -1, SQLITE_STATIC);
+        if (c->has_value)
+            sqlite3_bind_double(s, 5, c->value);
+        else
+            sqlite3_bind_null(s, 5);
+        sqlite3_bind_text(s, 6, c->threshold, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 7, c->message, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) != SQLITE_DONE)
+            goto rollback;
+    }
+    sqlite3_finalize(s);
+    s = NULL;
+    if (eg_store_commit(h->st))
+        goto fail;
+    r->recorded = true;
+    snprintf(r->note, sizeof r->note, "%d results appended to the history of store %s",
+             EG_HEALTH_NCHECKS, h->cfg->store);
+    return;
+rollback:
+    sqlite3_finalize(s);
+    eg_store_rollback(h->st);
+fail:
+    snprintf(r->note, sizeof r->note, "could not record the results in store %s: %s", h->cfg->store,
+             sqlite3_errmsg(eg_store_db(h->st)));
+}
+
+int eg_health_run(const eg_config *cfg, int64_t now, eg_health_report *out)
+{
+    static const struct {
+        const char *name, *unit;
+    } names[EG_HEALTH_NCHECKS] = {
+        [C_CONNECTION] = {"connection", "ms"},   [C_FRESHNESS] = {"freshness", "h"},
+        [C_VOLUME] = {"volume", "rows"},         [C_QUALITY] = {"quality", "%"},
+        [C_PERFORMANCE] = {"performance", "ms"}, [C_SCHEMA] = {"schema", "columns"},
+        [C_READINESS] = {"readiness", "h"},      [C_PIPELINE] = {"pipeline", "rows"},
+    };
+    hctx h = {.cfg = cfg, .now = now, .rep = out};
+    struct stat sb;
+    memset(out, 0, sizeof *out);
+    out->at = now;
+    for (int i = 0; i < EG_HEALTH_NCHECKS; i++) {
+        out->checks[i].name = names[i].name;
+        out->checks[i].unit = names[i].unit;
+        out->checks[i].status = EG_HEALTH_UNKNOWN;
+    }
+    /* the store is opened only if it exists: health creates nothing */
+    if (cfg->store && stat(cfg->store, &sb) == 0) {
+        eg_error_clear();
+        if (eg_store_open(&h.st, cfg->store, 0))
+            snprintf(out->note, sizeof out->note,
+                     "store %.200s could not be opened: %.120s; "
+                     "nothing recorded",
+                     cfg->store, eg_error_last()->message);
+        else
+            out->store_found = true;
+    } else {
+        snprintf(out->note, sizeof out->note,
+                 "store %s does not exist: nothing recorded, store "
+                 "checks have no history",
+                 cfg->store ? cfg->store : "(none)");
+    }
+    check_connection(&h);
+    check_freshness(&h);
+    check_volume(&h);
+    check_quality(&h);
+    check_performance(&h);
+    check_schema(&h);
+    check_readiness(&h);
+    check_pipeline(&h);
+    out->status = EG_HEALTH_OK;
+    for (int i = 0; i < EG_HEALTH_NCHECKS; i++)
+        out->status = eg_health_worse(out->status, out->checks[i].status);
+    if (h.st)
+        record(&h);
+    eg_store_close(h.st);
+    eg_source_close(h.src);
+    sqlite3_close(h.sdb);
+    free(h.table_q);
+    free(h.content_q);
+    free(h.created_q);
+    free(h.updated_q);
+    free(h.id_q);
+    free(h.metadata_q);
+    free(h.created_expr);
+    free(h.updated_expr);
+    free(h.content_ok);
+    eg_error_clear();
+    return 0;
+}
