@@ -7,9 +7,10 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config git ca-certificates
   libpq-dev libsqlite3-dev sqlite3 libjansson-dev libstemmer-dev libutf8proc-dev
-  libxxhash-dev libcmocka-dev libinih-dev
+  libxxhash-dev libcmocka-dev libinih-dev libmicrohttpd-dev curl
   postgresql-15 postgresql-client-15
   clang-format time jq
+  prometheus chromium fonts-dejavu-core
 )
 
 missing=()
