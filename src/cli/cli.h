@@ -37,6 +37,7 @@ extern const eg_command eg_cmd_init, eg_cmd_import, eg_cmd_remember, eg_cmd_inge
 extern const eg_command eg_cmd_health;
 extern const eg_command eg_cmd_recall, eg_cmd_trace;
 extern const eg_command eg_cmd_validate;
+extern const eg_command eg_cmd_serve;
 
 /* Prints the last error ("engram: error: ...", detail, hint) and returns its exit code. */
 int eg_cli_fail(int rc);

@@ -1,0 +1,521 @@
+/*
+ * http.c — `engram serve` (SPEC §12): libmicrohttpd with an internal thread pool, each request
+ * answered in one call of the handler.
+ *
+ * Isolation: every request opens its own SQLite connection (read-only unless it must write) and
+ * reads inside one BEGIN … COMMIT, so in WAL mode it sees the last committed run and never half
+ * of one. Limits: 64 connections, 32 per IP, a 10 s idle timeout and 4 worker threads, so a slow
+ * or malformed client occupies one connection, never the others' threads. Answers are JSON (or
+ * text for /metrics, HTML for /); errors never carry internals — the detail goes to the log.
+ * Owns: the daemon and the signal wait. Not for: rendering (metrics.c, dashboard.c, recall.c).
+ */
+#include "monitor/http.h"
+
+#include "engram/error.h"
+#include "engram/health.h"
+#include "engram/recall.h"
+#include "monitor/metrics.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#if defined(__has_include)
+#if __has_include("monitor/dashboard.h")
+#include "monitor/dashboard.h"
+#define EG_HAVE_DASHBOARD 1
+#endif
+#endif
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+/* 32, not 16: a closed connection is released by its worker thread a moment after the client
+ * sees the answer, so 16 clients that reconnect at once would race a limit of exactly 16 and be
+ * refused now and then (seen as curl exit 52/56 in tests/e2e/test_serve.sh). */
+enum { PER_IP_LIMIT = 32 };
+
+typedef struct server {
+    const eg_config *cfg;
+    const eg_http_opts *o;
+} server;
+
+/* What one request answers; route is a fixed name for metrics and the log. */
+typedef struct reply {
+    const char *route;
+    int code;
+    const char *type;
+    eg_buf body;
+} reply;
+
+static int64_t clock_of(const server *sv)
+{
+    return sv->o->now_given ? sv->o->now : eg_time_now();
+}
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void set_json(reply *r, int code, json_t *v)
+{
+    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    json_decref(v);
+    eg_buf_reset(&r->body);
+    r->type = "application/json";
+    if (!text || eg_buf_puts(&r->body, text) || eg_buf_putc(&r->body, '\n')) {
+        r->code = 500;
+        eg_buf_reset(&r->body);
+        eg_buf_puts(&r->body, "{\"error\":\"internal error\"}\n");
+    } else {
+        r->code = code;
+    }
+    free(text);
+}
+
+static void set_text_json(reply *r, int code, const char *text)
+{
+    eg_buf_reset(&r->body);
+    r->type = "application/json";
+    r->code = code;
+    if (eg_buf_puts(&r->body, text) || eg_buf_putc(&r->body, '\n'))
+        set_json(r, 500, NULL);
+}
+
+/* A failure inside: the detail goes to the log, the client gets no internals. */
+static void internal_error(reply *r, const char *what)
+{
+    const eg_error *e = eg_error_last();
+    eg_log(EG_LOG_ERROR, "serve: %s %s: %s", r->route, what,
+           e->code ? e->message : "unknown error");
+    eg_metrics_count_error();
+    set_json(r, 500, json_pack("{s:s}", "error", "internal error"));
+}
+
+static void store_unavailable(reply *r)
+{
+    const eg_error *e = eg_error_last();
+    eg_log(EG_LOG_WARN, "serve: %s: store unavailable: %s", r->route,
+           e->code ? e->message : "unknown error");
+    eg_metrics_count_error();
+    set_json(r, 503, json_pack("{s:s}", "error", "store unavailable"));
+}
+
+/* Opens the store for one request; read-only unless writable. */
+static int open_store(const server *sv, bool writable, eg_store **st)
+{
+    eg_error_clear();
+    return eg_store_open(st, sv->cfg->store, writable ? 0 : EG_STORE_READONLY);
+}
+
+static int begin_read(eg_store *st)
+{
+    return eg_store_exec(st, "BEGIN");
+}
+
+static void end_read(eg_store *st)
+{
+    eg_store_exec(st, "COMMIT");
+}
+
+static void route_readyz(const server *sv, reply *r)
+{
+    eg_store *st = NULL;
+    if (open_store(sv, false, &st)) {
+        const eg_error *e = eg_error_last();
+        set_json(r, 503,
+                 json_pack("{s:s,s:s}", "status", "not ready", "reason",
+                           e->code ? e->message : "the store could not be opened"));
+        return;
+    }
+    int v = eg_store_schema_version(st);
+    if (v <= 0)
+        set_json(
+            r, 503,
+            json_pack("{s:s,s:s}", "status", "not ready", "reason", "the store has no schema"));
+    else
+        set_json(r, 200, json_pack("{s:s,s:i}", "status", "ready", "schema_version", v));
+    eg_store_close(st);
+}
+
+/* The JSON of `engram health --json` (SPEC §10). */
+static json_t *health_json(const eg_health_report *rep)
+{
+    char at[EG_TIME_BUFSZ];
+    json_t *o = json_object(), *checks = json_array();
+    json_object_set_new(o, "status", json_string(eg_health_status_name(rep->status)));
+    json_object_set_new(o, "at", json_string(eg_time_format(rep->at, at)));
+    json_object_set_new(o, "target", json_string(rep->target));
+    for (int i = 0; i < EG_HEALTH_NCHECKS; i++) {
+        const eg_health_check *c = &rep->checks[i];
+        json_t *j = json_object();
+        json_object_set_new(j, "name", json_string(c->name));
+        json_object_set_new(j, "status", json_string(eg_health_status_name(c->status)));
+        json_object_set_new(j, "value",
+                            c->has_value && isfinite(c->value) ? json_real(c->value) : json_null());
+        json_object_set_new(j, "threshold", json_string(c->threshold));
+        json_object_set_new(j, "unit", json_string(c->unit));
+        json_object_set_new(j, "message", json_string(c->message));
+        json_array_append_new(checks, j);
+    }
+    json_object_set_new(o, "checks", checks);
+    json_object_set_new(o, "store_found", json_boolean(rep->store_found));
+    json_object_set_new(o, "recorded", json_boolean(rep->recorded));
+    json_object_set_new(o, "note", json_string(rep->note));
+    return o;
+}
+
+static void route_health(const server *sv, reply *r)
+{
+    eg_health_report *rep = calloc(1, sizeof *rep);
+    if (!rep || eg_health_run(sv->cfg, clock_of(sv), rep)) {
+        free(rep);
+        internal_error(r, "health");
+        return;
+    }
+    /* OK and WARNING serve traffic; CRITICAL and UNKNOWN tell a load balancer to look */
+    int code = rep->status == EG_HEALTH_OK || rep->status == EG_HEALTH_WARNING ? 200 : 503;
+    set_json(r, code, health_json(rep));
+    free(rep);
+}
+
+static void route_metrics(const server *sv, reply *r)
+{
+    eg_store *st = NULL;
+    if (open_store(sv, false, &st) || begin_read(st)) {
+        eg_log(EG_LOG_WARN, "serve: /metrics: store unavailable: %s", eg_error_last()->message);
+        eg_store_close(st);
+        st = NULL;
+        eg_metrics_count_error();
+    }
+    eg_buf_reset(&r->body);
+    int rc = eg_metrics_render(st, clock_of(sv), &r->body);
+    if (st)
+        end_read(st);
+    eg_store_close(st);
+    if (rc) {
+        internal_error(r, "metrics");
+        return;
+    }
+    r->code = 200;
+    r->type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+static void route_stats(const server *sv, reply *r)
+{
+    eg_store *st = NULL;
+    json_t *s = NULL;
+    if (open_store(sv, false, &st) || begin_read(st)) {
+        store_unavailable(r);
+        eg_store_close(st);
+        return;
+    }
+    int rc = eg_store_stats(st, &s);
+    end_read(st);
+    eg_store_close(st);
+    if (rc) {
+        json_decref(s);
+        internal_error(r, "stats");
+        return;
+    }
+    set_json(r, 200, s);
+}
+
+static void route_recall(const server *sv, struct MHD_Connection *c, reply *r)
+{
+    const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "q");
+    const char *ks = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "k");
+    const char *re = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "rehearse");
+    eg_recall_opts o = {.at = clock_of(sv), .k = 10, .rehearse = re && !strcmp(re, "1")};
+    eg_store *st = NULL;
+    eg_recaller *rc = NULL;
+    eg_recall_result res = {0};
+    bool in_tx = false;
+    double t0 = mono();
+    if (!q || !q[strspn(q, " \t\r\n")]) {
+        set_json(r, 400, json_pack("{s:s}", "error", "give a query: /api/recall?q=TEXT"));
+        return;
+    }
+    if (ks) {
+        char *end = NULL;
+        long k = strtol(ks, &end, 10);
+        if (!*ks || *end || k < 1 || k > 1000) {
+            set_json(r, 400, json_pack("{s:s}", "error", "k must be a whole number 1..1000"));
+            return;
+        }
+        o.k = (int)k;
+    }
+    if (open_store(sv, o.rehearse, &st)) {
+        store_unavailable(r);
+        return;
+    }
+    if (eg_recaller_open(&rc, st, sv->cfg)) {
+        internal_error(r, "recall");
+        goto done;
+    }
+    /* a rehearsal writes in its own transaction; a plain recall reads in one */
+    if (!o.rehearse) {
+        if (begin_read(st)) {
+            store_unavailable(r);
+            goto done;
+        }
+        in_tx = true;
+    }
+    int err = eg_recall(rc, q, &o, &res);
+    if (in_tx)
+        end_read(st);
+    if (err == EG_EUSAGE) {
+        set_json(r, 400, json_pack("{s:s}", "error", "the query is empty"));
+    } else if (err) {
+        internal_error(r, "recall");
+    } else {
+        char *text = eg_recall_result_json(&res, q);
+        if (text)
+            set_text_json(r, 200, text);
+        else
+            internal_error(r, "recall");
+        free(text);
+        eg_metrics_observe_recall(mono() - t0);
+    }
+done:
+    eg_recall_result_free(&res);
+    eg_recaller_close(rc);
+    eg_store_close(st);
+}
+
+static void route_trace(const server *sv, const char *id, reply *r)
+{
+    eg_store *st = NULL;
+    char *text = NULL;
+    if (!*id) {
+        set_json(r, 400, json_pack("{s:s}", "error", "give a memory id: /api/trace/ID"));
+        return;
+    }
+    if (open_store(sv, false, &st) || begin_read(st)) {
+        store_unavailable(r);
+        eg_store_close(st);
+        return;
+    }
+    int err = eg_trace(st, sv->cfg, id, clock_of(sv), &text);
+    end_read(st);
+    eg_store_close(st);
+    if (err == EG_ENOTFOUND)
+        set_json(r, 404, json_pack("{s:s,s:s}", "error", "not found", "memory_id", id));
+    else if (err)
+        internal_error(r, "trace");
+    else
+        set_text_json(r, 200, text);
+    free(text);
+}
+
+static void route_index(const server *sv, reply *r)
+{
+#ifdef EG_HAVE_DASHBOARD
+    eg_store *st = NULL;
+    if (open_store(sv, false, &st)) {
+        store_unavailable(r);
+        return;
+    }
+    eg_buf_reset(&r->body);
+    int rc = eg_dashboard_render(st, sv->cfg, clock_of(sv), &r->body);
+    eg_store_close(st);
+    if (rc) {
+        internal_error(r, "dashboard");
+        return;
+    }
+#else
+    (void)sv;
+    eg_buf_reset(&r->body);
+    if (eg_buf_puts(&r->body, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                              "<title>engram</title></head><body><h1>engram</h1><ul>"
+                              "<li><a href=\"/health\">/health</a></li>"
+                              "<li><a href=\"/metrics\">/metrics</a></li>"
+                              "<li><a href=\"/api/stats\">/api/stats</a></li>"
+                              "</ul></body></html>\n")) {
+        internal_error(r, "index");
+        return;
+    }
+#endif
+    r->code = 200;
+    r->type = "text/html; charset=utf-8";
+}
+
+static void dispatch(const server *sv, struct MHD_Connection *c, const char *url, reply *r)
+{
+    if (!strcmp(url, "/healthz")) {
+        r->route = "/healthz";
+        set_json(r, 200, json_pack("{s:s}", "status", "ok"));
+    } else if (!strcmp(url, "/readyz")) {
+        r->route = "/readyz";
+        route_readyz(sv, r);
+    } else if (!strcmp(url, "/health")) {
+        r->route = "/health";
+        route_health(sv, r);
+    } else if (!strcmp(url, "/metrics")) {
+        r->route = "/metrics";
+        route_metrics(sv, r);
+    } else if (!strcmp(url, "/api/stats")) {
+        r->route = "/api/stats";
+        route_stats(sv, r);
+    } else if (!strcmp(url, "/api/recall")) {
+        r->route = "/api/recall";
+        route_recall(sv, c, r);
+    } else if (!strncmp(url, "/api/trace/", 11)) {
+        r->route = "/api/trace";
+        route_trace(sv, url + 11, r);
+    } else if (!strcmp(url, "/")) {
+        r->route = "/";
+        route_index(sv, r);
+    } else {
+        r->route = "other";
+        set_json(r, 404, json_pack("{s:s,s:s}", "error", "not found", "path", url));
+    }
+}
+
+static void access_log(struct MHD_Connection *c, const char *method, const char *url,
+                       const reply *r, double ms)
+{
+    char ip[INET6_ADDRSTRLEN] = "-";
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof ip);
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof ip);
+    }
+    char at[EG_TIME_BUFSZ];
+    /* the path only: query strings may hold what users typed, and they are not needed here */
+    fprintf(stderr, "%s %s %s %s %d %zu %.1fms\n", eg_time_format(eg_time_now(), at), ip, method,
+            url, r->code, r->body.len, ms);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **req_cls)
+{
+    const server *sv = cls;
+    reply r = {.route = "other", .code = 500, .type = "application/json"};
+    double t0 = mono();
+    (void)version;
+    (void)upload;
+    (void)upload_size;
+    (void)req_cls;
+    eg_buf_init(&r.body, 64u << 20);
+    bool allowed = !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
+    if (!allowed) {
+        r.route = "other";
+        set_json(&r, 405,
+                 json_pack("{s:s,s:s}", "error", "method not allowed", "allow", "GET, HEAD"));
+    } else {
+        dispatch(sv, c, url, &r);
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        r.body.len, r.body.len ? r.body.data : (void *)"", MHD_RESPMEM_MUST_COPY);
+    enum MHD_Result ret = MHD_NO;
+    if (resp) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r.type);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        if (r.code == 405)
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+        ret = MHD_queue_response(c, (unsigned)r.code, resp);
+        MHD_destroy_response(resp);
+    }
+    eg_metrics_count_request(r.route, r.code);
+    if (sv->o->verbose)
+        access_log(c, method, url, &r, (mono() - t0) * 1e3);
+    eg_buf_free(&r.body);
+    return ret;
+}
+
+/* "ADDR:PORT", "[V6]:PORT" or ":PORT" (all interfaces) into a socket address. */
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, bool *v6)
+{
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    if (!colon || !colon[1] || (size_t)(colon - listen) >= sizeof host)
+        return eg_error_set(EG_EUSAGE, "bad --listen \"%s\": expected ADDR:PORT", listen);
+    size_t hl = (size_t)(colon - listen);
+    memcpy(host, listen, hl);
+    host[hl] = '\0';
+    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+        memmove(host, host + 1, hl - 2);
+        host[hl - 2] = '\0';
+    }
+    char *end = NULL;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 1 || port > 65535)
+        return eg_error_set(EG_EUSAGE, "bad --listen \"%s\": the port must be 1..65535", listen);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE},
+                    *ai = NULL;
+    int g = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &ai);
+    if (g || !ai)
+        return eg_error_set(EG_EUSAGE, "bad --listen \"%s\": %s", listen, gai_strerror(g));
+    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+    *v6 = ai->ai_family == AF_INET6;
+    freeaddrinfo(ai);
+    return 0;
+}
+
+int eg_http_serve(const eg_config *cfg, const eg_http_opts *o)
+{
+    const char *listen = o->listen ? o->listen : "127.0.0.1:8080";
+    struct sockaddr_storage ss;
+    bool v6 = false;
+    int rc;
+    if ((rc = parse_listen(listen, &ss, &v6)))
+        return rc;
+    server sv = {.cfg = cfg, .o = o};
+
+    /* block the stop signals before the workers start, so that they inherit the mask and only
+     * the sigwait below receives them */
+    sigset_t stop, old;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, &old);
+    signal(SIGPIPE, SIG_IGN);
+
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+    if (v6)
+        flags |= MHD_USE_IPv6;
+    if (o->verbose)
+        flags |= MHD_USE_ERROR_LOG;
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, 0, NULL, NULL, handle, &sv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)4, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)10, MHD_OPTION_END);
+    if (!d) {
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        rc = eg_error_set(EG_EIO, "could not listen on %s", listen);
+        eg_error_hint("is the port in use, or the address not local? choose another with "
+                      "--listen ADDR:PORT");
+        return rc;
+    }
+    fprintf(stderr, "engram: serving store %s on http://%s/ (stop with Ctrl-C or SIGTERM)\n",
+            cfg->store, listen);
+    int sig = 0;
+    while (sigwait(&stop, &sig) != 0)
+        ;
+    fprintf(stderr, "engram: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    MHD_stop_daemon(d); /* finishes the requests in progress, closes the socket */
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return 0;
+}

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# `engram serve` end to end on the embedded store (no PostgreSQL needed): every route's status
+# and JSON, /metrics passes promtool, unknown paths and methods, 16 parallel clients while
+# `engram run` writes (no failures, no torn reads), a slow client does not block /healthz, no
+# password in any answer or log, and no process left behind.
+set -u
+: "${ENGRAM_BIN:?}" "${ENGRAM_SRC:?}"
+for tool in curl jq promtool; do
+  command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
+done
+T="$(mktemp -d)"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  rm -rf "$T"
+}
+trap cleanup EXIT
+FAILS=0
+PASSES=0
+ok() { PASSES=$((PASSES + 1)); echo "ok - $*"; }
+fail() { FAILS=$((FAILS + 1)); echo "FAIL - $*"; }
+check() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: expected [$2], got [$3]"; fi; }
+E() { "$ENGRAM_BIN" "$@"; }
+NOW=2026-11-20T00:00:00Z
+SECRET='Pw-s3cr3t-9f2kq'
+
+E --store "$T/s.db" init -q && E --store "$T/s.db" import "$ENGRAM_SRC/data/sample-memories.jsonl" -q
+E --store "$T/s.db" --now "$NOW" run -q || fail "run on the sample"
+
+# free_port: the first port from 18080 up that nothing answers on
+free_port() {
+  local p=${1:-18080}
+  while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
+  echo "$p"
+}
+# start_serve LOG ARGS...: starts serve on a free port; sets PORT and SPID
+start_serve() {
+  local log=$1 p=18080 i
+  shift
+  for _ in 1 2 3 4 5; do
+    p=$(free_port "$p")
+    "$ENGRAM_BIN" "$@" serve --listen "127.0.0.1:$p" 2>"$log" &
+    SPID=$!
+    PIDS+=("$SPID")
+    for i in $(seq 50); do
+      if curl -s --max-time 1 "http://127.0.0.1:$p/healthz" >/dev/null 2>&1; then PORT=$p; return 0; fi
+      kill -0 "$SPID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null
+    p=$((p + 1))
+  done
+  return 1
+}
+# get PATH [CURL ARGS]: body to $T/body, prints the status code
+get() { local u=$1; shift; curl -s -o "$T/body" -w '%{http_code}' "$@" "http://127.0.0.1:$PORT$u"; }
+
+start_serve "$T/serve.log" --store "$T/s.db" --now "$NOW" --verbose || { fail "serve starts"; exit 1; }
+BASE="http://127.0.0.1:$PORT"
+ok "serve answers /healthz on port $PORT"
+
+check "/healthz is 200" 200 "$(get /healthz)"
+check "/healthz says ok" ok "$(jq -r .status "$T/body")"
+check "/readyz is 200" 200 "$(get /readyz)"
+check "/readyz says ready" ready "$(jq -r .status "$T/body")"
+# the sample at 2026-11-20 is WARNING (freshness: stale), which /health serves as 200
+check "/health is 200 for the sample" 200 "$(get /health)"
+check "/health reports the §10 summary" WARNING "$(jq -r .status "$T/body")"
+check "/health has eight checks" 8 "$(jq '.checks | length' "$T/body")"
+check "/api/stats is 200" 200 "$(get /api/stats)"
+check "/api/stats counts the staged memories" 1189 "$(jq .memories.by_status.staged "$T/body")"
+check "/api/recall is 200" 200 "$(get '/api/recall?q=meeting&k=3')"
+check "/api/recall answers k results" 3 "$(jq '.results | length' "$T/body")"
+check "/api/recall echoes the query" meeting "$(jq -r .query "$T/body")"
+ID=$(jq -r '.results[0].memory_id' "$T/body")
+check "/api/recall does not rehearse by default" 0 \
+  "$(sqlite3 "$T/s.db" "SELECT count(*) FROM presentation WHERE kind = 'recalled'")"
+check "/api/recall matches engram recall --json" \
+  "$(E --store "$T/s.db" --now "$NOW" recall --json --no-rehearse --k 3 meeting | jq -c '[.results[].memory_id]')" \
+  "$(get '/api/recall?q=meeting&k=3' >/dev/null; jq -c '[.results[].memory_id]' "$T/body")"
+check "/api/recall without q is 400" 400 "$(get /api/recall)"
+check "/api/recall with a bad k is 400" 400 "$(get '/api/recall?q=x&k=zero')"
+check "/api/trace/ID is 200" 200 "$(get "/api/trace/$ID")"
+check "/api/trace/ID is the memory's trace" "$ID" "$(jq -r .memory_id "$T/body")"
+check "/api/trace matches engram trace --json" \
+  "$(E --store "$T/s.db" --now "$NOW" trace --json "$ID" | jq -c .diagnosis)" "$(jq -c .diagnosis "$T/body")"
+check "/api/trace of an unknown id is 404" 404 "$(get /api/trace/no-such-memory)"
+check "the 404 of trace is JSON" "not found" "$(jq -r .error "$T/body")"
+check "/ is 200" 200 "$(get /)"
+if grep -qi '<html' "$T/body"; then ok "/ is an HTML page"; else fail "/ is not HTML"; fi
+check "an unknown path is 404" 404 "$(get /nope/x)"
+check "the 404 names the path" "not found /nope/x" "$(jq -r '.error + " " + .path' "$T/body")"
+check "POST is 405" 405 "$(get /healthz -X POST -d x=1)"
+check "PUT is 405" 405 "$(get /api/stats -X PUT)"
+check "HEAD is 200" 200 "$(curl -s -o /dev/null -w '%{http_code}' -I "$BASE/healthz")"
+
+curl -s "$BASE/metrics" >"$T/m.txt"
+if promtool check metrics <"$T/m.txt" >"$T/promtool.txt" 2>&1; then ok "promtool check metrics passes"; else
+  fail "promtool check metrics"; sed 's/^/    /' "$T/promtool.txt" | head; fi
+for m in engram_memories engram_pipeline_memories engram_concept_edges engram_memory_associations \
+  engram_episodes engram_long_term_memories engram_creative_associations engram_ingest_lag_seconds \
+  engram_last_run_phase_duration_seconds engram_runs_total engram_http_requests_total \
+  engram_errors_total engram_staged_activation_strength_bucket engram_ltm_retrieval_strength_bucket \
+  engram_recall_latency_seconds_bucket; do
+  if grep -q "^$m[{ ]" "$T/m.txt"; then ok "/metrics has $m"; else fail "/metrics lacks $m"; fi
+done
+check "/metrics counts the sample's pipeline" 738 \
+  "$(sed -n 's/^engram_pipeline_memories{status="consolidated"} //p' "$T/m.txt")"
+check "/metrics counts the recall requests" 2 \
+  "$(sed -n 's/^engram_recall_latency_seconds_count //p' "$T/m.txt")"
+
+# a slow client: one byte per second of a request, held open while others are served
+(
+  exec 3<>"/dev/tcp/127.0.0.1/$PORT" || exit 0
+  for c in G E T ' ' / h e a l t h; do printf %s "$c" >&3; sleep 1; done
+) 2>/dev/null &
+SLOW=$!
+PIDS+=("$SLOW")
+sleep 1.5
+if curl -s --max-time 1 "$BASE/healthz" >/dev/null; then ok "/healthz answers within 1 s beside a slow client"; else
+  fail "/healthz blocked by a slow client"; fi
+# it holds one of the 16 connections allowed per IP: stop it before the 16 clients start
+kill "$SLOW" 2>/dev/null
+wait "$SLOW" 2>/dev/null
+
+# 16 clients for at most 10 s while runs write the store
+client() { # N: loops on recall, health and stats; records "code route [sum staged]" lines
+  local end=$((SECONDS + 10)) out="$T/client.$1" code
+  : >"$out"
+  while [ "$SECONDS" -lt "$end" ]; do
+    code=$(curl -s --max-time 12 -o "$T/c$1.json" -w '%{http_code}' "$BASE/api/recall?q=project+deadline&k=5")
+    echo "$code recall" >>"$out"
+    code=$(curl -s --max-time 12 -o "$T/c$1.json" -w '%{http_code}' "$BASE/health")
+    echo "$code health $(jq -r .status "$T/c$1.json" 2>/dev/null)" >>"$out"
+    code=$(curl -s --max-time 12 -o "$T/c$1.json" -w '%{http_code}' "$BASE/api/stats")
+    echo "$code stats $(jq -r '[(.pipeline.by_status // {} | add // 0), .memories.by_status.staged] | map(tostring) | join(" ")' "$T/c$1.json" 2>/dev/null)" >>"$out"
+  done
+}
+CL=()
+for n in $(seq 16); do client "$n" & CL+=("$!"); done
+RUNS_OK=1
+for t in 2026-11-21T00:00:00Z 2026-11-22T06:00:00Z 2026-11-23T12:00:00Z; do
+  E --store "$T/s.db" --now "$t" run -q || RUNS_OK=0
+done
+wait "${CL[@]}"
+check "engram run succeeds while being served" 1 "$RUNS_OK"
+cat "$T"/client.* >"$T/all.txt"
+TOTAL=$(wc -l <"$T/all.txt")
+if [ "$TOTAL" -gt 48 ]; then ok "the clients made $TOTAL requests"; else fail "only $TOTAL requests"; fi
+check "no failed recall or stats answer" 0 "$(grep -Ev '^200 (recall|stats)' "$T/all.txt" | grep -cv ' health ')"
+grep -Ev '^200 (recall|stats)|^200 health (OK|WARNING)$' "$T/all.txt" | sort | uniq -c | head -5
+# /health: 200 for OK/WARNING, 503 only with CRITICAL/UNKNOWN in the body
+check "/health answers agree with their status" 0 \
+  "$(grep ' health ' "$T/all.txt" | grep -Evc '^200 health (OK|WARNING)$|^503 health (CRITICAL|UNKNOWN)$')"
+check "no torn read: pipeline statuses sum to the staged total" 0 \
+  "$(awk '$1 == 200 && $2 == "stats" && $3 != $4' "$T/all.txt" | wc -l)"
+
+# no secret anywhere: a postgresql source with a password in a 0600 config file (unreachable)
+cat >"$T/engram.conf" <<CONF
+store = $T/s.db
+source = postgresql://engram:$SECRET@127.0.0.1:1/engramdb
+source.retries = 0
+source.connect_timeout = 1s
+CONF
+chmod 600 "$T/engram.conf"
+MAIN_PORT=$PORT
+start_serve "$T/serve2.log" --config "$T/engram.conf" --now "$NOW" --verbose || fail "serve starts with a PostgreSQL source"
+check "/health is 503 when the source is unreachable" 503 "$(get /health)"
+check "/health says CRITICAL" CRITICAL "$(jq -r .status "$T/body")"
+cp "$T/body" "$T/secret.health"
+for u in /healthz /readyz /metrics /api/stats '/api/recall?q=meeting' "/api/trace/$ID" / /nope; do
+  get "$u" >/dev/null
+  cat "$T/body" >>"$T/secret.all"
+done
+cat "$T/secret.health" >>"$T/secret.all"
+if grep -qF "$SECRET" "$T/secret.all"; then fail "a response shows the password"; else ok "no response shows the password"; fi
+
+# stop both servers; nothing may be left
+kill "$SPID"
+wait "$SPID"
+check "serve exits 0 on SIGTERM" 0 "$?"
+PORT=$MAIN_PORT
+kill -INT "${PIDS[0]}"
+wait "${PIDS[0]}"
+check "serve exits 0 on SIGINT" 0 "$?"
+if grep -qF "$SECRET" "$T/serve.log" "$T/serve2.log"; then fail "the log shows the password"; else ok "no log shows the password"; fi
+if grep -q 'GET /healthz 200' "$T/serve.log"; then ok "--verbose writes an access log"; else fail "no access log"; fi
+left=0
+for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && left=$((left + 1)); done
+check "no serve process is left" 0 "$left"
+PIDS=()
+echo "$PASSES passed, $FAILS failed"
+[ "$FAILS" -eq 0 ]
