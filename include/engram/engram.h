@@ -41,6 +41,7 @@ typedef struct eg_ingest_opts {
     bool full;           /* rescan everything and report rows deleted at the source */
     bool restage;        /* recompute staging of every stored memory at now (engram run) */
     bool rebuild;        /* with full: recompute everything from the source, as a new store would */
+    bool keep_open;      /* leave the store transaction open on success: the caller commits */
     const char *command; /* recorded in the runs table ("ingest", "run") */
     /* called from the reading thread about every 50,000 rows read (may be NULL) */
     void (*progress)(int64_t rows_read, void *ud);

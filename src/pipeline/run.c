@@ -34,6 +34,7 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
     memset(rep, 0, sizeof *rep);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     io.restage = true;
+    io.keep_open = true; /* the ingest and the pipeline are committed together */
     if (!io.command)
         io.command = "run";
     /* a rebuild computes what a new store would: nothing arrived late in a new store */
@@ -42,11 +43,11 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
         return rc;
     if ((rc = eg_ingest(st, cfg, &io, &rep->ingest)))
         return rc;
+    /* the ingest's transaction is still open: the pipeline joins it, so that readers see the
+     * store before this run or after all of it, never the new rows without their pipeline */
     eg_model_init(&md);
     if ((rc = eg_store_run_begin(st, "pipeline", opts->now, rep->ingest.source, &rep->run_id)))
-        goto done;
-    if ((rc = eg_store_begin(st)))
-        goto done;
+        goto fail;
     clock_gettime(CLOCK_MONOTONIC, &t);
     rc = eg_store_load_model(st, &md, opts->now);
     rep->ms_load = ms_since(&t);
@@ -59,8 +60,6 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
         goto fail;
     clock_gettime(CLOCK_MONOTONIC, &t);
     rc = eg_store_save_model(st, &md, opts->now);
-    if (!rc)
-        rc = eg_store_commit(st);
     rep->ms_save = ms_since(&t);
     if (rc)
         goto fail;
@@ -81,13 +80,18 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
     rep->homeostasis_phases = md.homeostasis_phases;
     rep->ms_total = ms_since(&t0);
     json = eg_run_report_json(rep);
-    eg_store_run_finish(st, rep->run_id, "ok", json, NULL, NULL);
+    if ((rc = eg_store_run_finish(st, rep->run_id, "ok", json, NULL, NULL)) ||
+        (rc = eg_store_commit(st)))
+        goto fail;
+    eg_store_bulk_finish(st); /* back to WAL if a first load switched the journal */
     goto done;
 fail:
-    eg_store_rollback(st);
+    eg_store_rollback(st); /* the ingest of this run too: nothing of it is kept */
+    eg_store_bulk_finish(st);
     {
         eg_error saved = *eg_error_last();
-        eg_store_run_finish(st, rep->run_id, "failed", NULL, NULL, saved.message);
+        /* the ingest's run row was committed when it began; record how the run ended */
+        eg_store_run_finish(st, rep->ingest.run_id, "failed", NULL, NULL, saved.message);
         *(eg_error *)eg_error_last() = saved;
     }
 done:

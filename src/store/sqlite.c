@@ -296,7 +296,9 @@ void eg_store_bulk_finish(eg_store *st)
     if (!st->journal_switched)
         return;
     journal_mode(st, "WAL", mode, sizeof mode);
-    st->journal_switched = false;
+    /* inside an open transaction the mode cannot change yet: try again later (at close) */
+    if (!strcmp(mode, "wal"))
+        st->journal_switched = false;
 }
 
 int eg_store_bulk_begin(eg_store *st, bool *bulk)
