@@ -141,6 +141,10 @@ CL=()
 for n in $(seq 16); do client "$n" & CL+=("$!"); done
 RUNS_OK=1
 for t in 2026-11-21T00:00:00Z 2026-11-22T06:00:00Z 2026-11-23T12:00:00Z; do
+  # new memories each time, so that a torn read (new rows without their pipeline) would show
+  for k in 1 2 3; do
+    E --store "$T/s.db" --now "$t" remember -q "Served while running: note $k about the project deadline at $t" || RUNS_OK=0
+  done
   E --store "$T/s.db" --now "$t" run -q || RUNS_OK=0
 done
 wait "${CL[@]}"
@@ -155,6 +159,10 @@ check "/health answers agree with their status" 0 \
   "$(grep ' health ' "$T/all.txt" | grep -Evc '^200 health (OK|WARNING)$|^503 health (CRITICAL|UNKNOWN)$')"
 check "no torn read: pipeline statuses sum to the staged total" 0 \
   "$(awk '$1 == 200 && $2 == "stats" && $3 != $4' "$T/all.txt" | wc -l)"
+# the check has teeth only if the clients saw the store at more than one run
+seen=$(awk '$1 == 200 && $2 == "stats" { print $4 }' "$T/all.txt" | sort -u | wc -l)
+if [ "$seen" -ge 2 ]; then ok "the clients saw $seen different staged totals while runs added memories"; else
+  fail "the clients saw only $seen staged total(s)"; fi
 
 # no secret anywhere: a postgresql source with a password in a 0600 config file (unreachable)
 cat >"$T/engram.conf" <<CONF
