@@ -735,13 +735,14 @@ static void check_readiness(hctx *h)
     say(c, s, "%s; %s; %s", part[0], part[1], part[2]);
 }
 
-/* 8: pipeline stages — from the store: statuses, short-term backlog, long-term size, working
- * memory utilisation, failed runs in the last hour of the wall clock. */
+/* 8: pipeline stages — from the store: statuses, short-term backlog, consolidation lag,
+ * long-term size, working memory utilisation, failed runs in the last hour of the wall clock. */
 static void check_pipeline(hctx *h)
 {
     eg_health_check *c = &h->rep->checks[C_PIPELINE];
     snprintf(c->threshold, sizeof c->threshold,
-             "no failed run in the last hour; backlog <= 50 %% of the pipeline or < %d",
+             "no failed run in the last hour; backlog <= 50 %% of the pipeline or < %d; "
+             "consolidation lag <= 2 x consolidation.interval",
              10 * h->cfg->wm_capacity);
     if (!h->st) {
         say(c, EG_HEALTH_UNKNOWN, "no store to read the pipeline from");
@@ -766,11 +767,23 @@ static void check_pipeline(hctx *h)
         return;
     }
     free(sql);
+    /* consolidation lag: how long the oldest ready short-term item has waited for its replay
+     * at the last checkpoint (a ready item is replayed at the next consolidation.interval) */
+    double lag[1];
+    if (store_row(h,
+                  "SELECT coalesce((SELECT value FROM sim_state WHERE key = 'checkpoint') - "
+                  "min(ready_at), 0) FROM pipeline WHERE status = 'in_stm' AND ready_at <= "
+                  "coalesce((SELECT value FROM sim_state WHERE key = 'checkpoint'), 0)",
+                  1, lag, err, sizeof err)) {
+        say(c, EG_HEALTH_UNKNOWN, "could not read the consolidation lag: %s", err);
+        return;
+    }
+    double lag_s = lag[0] / 1e6, lag_max = 2.0 * (double)h->cfg->consolidation_interval / 1e6;
     double total = v[0], wm = v[1], stm = v[2], cons = v[3], ltm = v[4];
     double util = h->cfg->wm_capacity > 0 ? 100.0 * wm / h->cfg->wm_capacity : 0;
     measured(c, stm);
     bool big = stm >= 10.0 * h->cfg->wm_capacity && stm > 0.5 * total;
-    eg_health_status s = f[0] > 0 || big ? EG_HEALTH_WARNING : EG_HEALTH_OK;
+    eg_health_status s = f[0] > 0 || big || lag_s > lag_max ? EG_HEALTH_WARNING : EG_HEALTH_OK;
     if (total == 0 && !(f[0] > 0)) {
         say(c, EG_HEALTH_UNKNOWN,
             "the pipeline is empty (no `engram run` yet); %.0f failed runs "
@@ -780,9 +793,10 @@ static void check_pipeline(hctx *h)
     }
     say(c, s,
         "%.0f in the pipeline: working memory %.0f/%d (%.0f %%), short-term backlog %.0f%s, "
-        "consolidated %.0f, long-term %.0f; %.0f failed run%s in the last hour",
-        total, wm, h->cfg->wm_capacity, util, stm, big ? " (large)" : "", cons, ltm, f[0],
-        f[0] == 1 ? "" : "s");
+        "consolidation lag %.0f s%s, consolidated %.0f, long-term %.0f; %.0f failed run%s in "
+        "the last hour",
+        total, wm, h->cfg->wm_capacity, util, stm, big ? " (large)" : "", lag_s,
+        lag_s > lag_max ? " (late)" : "", cons, ltm, f[0], f[0] == 1 ? "" : "s");
 }
 
 /* Appends one row per check to health_history, in one transaction. */
