@@ -531,7 +531,7 @@ static char *qi(PGconn *pg, const char *name, const char *dflt)
     return copy;
 }
 
-static int validate_pg(vctx *c, PGconn *pg)
+static int validate_pg(vctx *c, PGconn *pg, const char *meta_type)
 {
     const eg_config *cfg = c->cfg;
     char *s = qi(pg, cfg->source_schema, "public"), *t = qi(pg, cfg->source_table, "memories");
@@ -553,21 +553,8 @@ static int validate_pg(vctx *c, PGconn *pg)
     c->created_us = fmt("floor(extract(epoch FROM %s::timestamptz) * 1000000)::int8", cr);
     c->dupkey = fmt("md5(%s::text)", co);
     c->future = strdup("($2 + $3 * interval '1 microsecond')");
-    /* the metadata column's type decides how it is checked */
-    const char *params[2] = {c->t, cfg->col_metadata ? cfg->col_metadata : "metadata"};
-    res =
-        PQexecParams(pg,
-                     "SELECT pg_catalog.format_type(a.atttypid, NULL) FROM pg_catalog.pg_attribute"
-                     " a WHERE a.attrelid = to_regclass($1) AND a.attname = $2",
-                     2, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(res));
-        one_line(msg);
-        rc = eg_error_set(EG_ESOURCE, "could not read the type of the metadata column: %s", msg);
-        goto done;
-    }
-    const char *type = PQntuples(res) ? PQgetvalue(res, 0, 0) : "jsonb";
+    /* the metadata column's type decides how it is checked; the source read it at open */
+    const char *type = meta_type && *meta_type ? meta_type : "jsonb";
     c->meta_text = strcmp(type, "jsonb") != 0 && strcmp(type, "json") != 0;
     c->meta = c->meta_text ? strdup(me) : fmt("%s::jsonb", me);
     if (!c->t || !c->id || !c->content || !c->created || !c->updated || !c->created_us ||
@@ -643,7 +630,7 @@ static int validate_source(vctx *c, eg_store *st)
     int rc = eg_source_open(&src, cfg);
     if (rc)
         return rc;
-    rc = validate_pg(c, eg__postgres_conn(src));
+    rc = validate_pg(c, eg__postgres_conn(src), eg__postgres_metadata_type(src));
     eg_source_close(src);
     return rc;
 }

@@ -70,6 +70,7 @@ typedef struct pg_source {
     size_t batch_rows;
     char host[256], port[32], db[128], user[128];
     char describe[1024];
+    char col_type[NCOLS][64]; /* base type of each mapped column, from the schema check */
 } pg_source;
 
 /* --- messages without secrets ---------------------------------------------------------------- */
@@ -489,6 +490,7 @@ static int check_schema(pg_source *s)
                            s->cols[c], rule->role, s->schema, s->table, s->db, s->host);
             goto done;
         }
+        snprintf(s->col_type[c], sizeof s->col_type[c], "%s", PQgetvalue(res, row, 2));
         if (!type_allowed(rule, PQgetvalue(res, row, 2))) {
             snprintf(detail, sizeof detail, "the %s column must be of type %s", rule->role,
                      rule->expected);
@@ -1114,6 +1116,12 @@ int eg__postgres_parse_copy(const char *data, size_t len, size_t chunk, eg_batch
     free(cp.carry);
     eg_batch_free(&sc.batch);
     return rc;
+}
+
+const char *eg__postgres_metadata_type(eg_source *src)
+{
+    return src && src->ops == &eg_source_postgres ? ((pg_source *)src)->col_type[COL_METADATA]
+                                                  : NULL;
 }
 
 PGconn *eg__postgres_conn(eg_source *src)

@@ -13,6 +13,9 @@
 
 /* The libpq connection of an open PostgreSQL source (src must come from eg_source_postgres). */
 PGconn *eg__postgres_conn(eg_source *src);
+/* The base type of the metadata column ("jsonb", "json", "text", ...) as the schema check read
+ * it when the source was opened, so that no caller needs another catalog query. */
+const char *eg__postgres_metadata_type(eg_source *src);
 
 /* Feeds a complete binary COPY stream (of the five columns scan() selects) to the COPY parser in
  * pieces of chunk bytes, as if they arrived in that many CopyData messages, delivering batches to

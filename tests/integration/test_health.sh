@@ -145,6 +145,17 @@ check "failed run: pipeline WARNING" WARNING "$(st pipeline)"
 check "failed run: readiness CRITICAL" CRITICAL "$(st readiness)"
 contains "failed run: the error is shown" "simulated failure" "$T/last"
 
+# pipeline: a ready short-term item that waited far longer than consolidation.interval → WARNING
+cp "$T/s.db" "$T/lag.db"
+sqlite3 "$T/lag.db" "UPDATE pipeline SET status = 'in_stm',
+                     ready_at = (SELECT value FROM sim_state WHERE key = 'checkpoint') - 10 * 3600 * 1000000
+                     WHERE memory_rowid = (SELECT min(memory_rowid) FROM pipeline)"
+run --config "$T/m.conf" --source postgresql:// --store "$T/lag.db" --now $NOW health
+check "consolidation lag: pipeline WARNING" WARNING "$(st pipeline)"
+contains "consolidation lag: measured and marked late" "consolidation lag 36000 s (late)" "$T/last"
+run --config "$T/m.conf" --source postgresql:// --store "$T/s.db" --now $NOW health
+contains "no consolidation lag on a finished run" "consolidation lag 0 s," "$T/last"
+
 # the embedded store as the source
 run --store "$T/emb.db" init
 run --store "$T/emb.db" --now $NOW remember "a note about the garden"
