@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "engram/config.h"
 
 #ifdef __cplusplus
@@ -57,6 +59,10 @@ const char *eg_health_status_name(eg_health_status s);
 
 /* The worse of two statuses: CRITICAL > WARNING > UNKNOWN > OK. */
 eg_health_status eg_health_worse(eg_health_status a, eg_health_status b);
+
+/* The report as a new JSON object (caller json_decref's it): the shape of `engram health
+ * --json` and of /health. */
+json_t *eg_health_report_json(const eg_health_report *r);
 
 #ifdef __cplusplus
 }

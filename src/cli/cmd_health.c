@@ -13,33 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *report_json(const eg_health_report *r)
-{
-    char at[40];
-    json_t *o = json_object(), *checks = json_array();
-    eg_time_format(r->at, at);
-    json_object_set_new(o, "status", json_string(eg_health_status_name(r->status)));
-    json_object_set_new(o, "at", json_string(at));
-    json_object_set_new(o, "target", json_string(r->target));
-    for (int i = 0; i < EG_HEALTH_NCHECKS; i++) {
-        const eg_health_check *c = &r->checks[i];
-        json_t *j = json_object();
-        json_object_set_new(j, "name", json_string(c->name));
-        json_object_set_new(j, "status", json_string(eg_health_status_name(c->status)));
-        json_object_set_new(j, "value",
-                            c->has_value && isfinite(c->value) ? json_real(c->value) : json_null());
-        json_object_set_new(j, "threshold", json_string(c->threshold));
-        json_object_set_new(j, "unit", json_string(c->unit));
-        json_object_set_new(j, "message", json_string(c->message));
-        json_array_append_new(checks, j);
-    }
-    json_object_set_new(o, "checks", checks);
-    json_object_set_new(o, "store_found", json_boolean(r->store_found));
-    json_object_set_new(o, "recorded", json_boolean(r->recorded));
-    json_object_set_new(o, "note", json_string(r->note));
-    return o;
-}
-
 static void print_text(const eg_health_report *r)
 {
     char at[40], value[48];
@@ -96,7 +69,7 @@ static int run(eg_cli *cli, int argc, char **argv)
         goto done;
     }
     if (cli->json)
-        eg_cli_json(report_json(rep));
+        eg_cli_json(eg_health_report_json(rep));
     else
         print_text(rep);
     code = (int)rep->status;

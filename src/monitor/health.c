@@ -21,6 +21,7 @@
 #include "util/timeutil.h"
 #include "util/utf8.h"
 
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <math.h>
 #include <sqlite3.h>
@@ -905,4 +906,32 @@ int eg_health_run(const eg_config *cfg, int64_t now, eg_health_report *out)
     free(h.content_ok);
     eg_error_clear();
     return 0;
+}
+
+/* The JSON of `engram health --json` and of /health (SPEC §10). */
+json_t *eg_health_report_json(const eg_health_report *r)
+{
+    char at[40];
+    json_t *o = json_object(), *checks = json_array();
+    eg_time_format(r->at, at);
+    json_object_set_new(o, "status", json_string(eg_health_status_name(r->status)));
+    json_object_set_new(o, "at", json_string(at));
+    json_object_set_new(o, "target", json_string(r->target));
+    for (int i = 0; i < EG_HEALTH_NCHECKS; i++) {
+        const eg_health_check *c = &r->checks[i];
+        json_t *j = json_object();
+        json_object_set_new(j, "name", json_string(c->name));
+        json_object_set_new(j, "status", json_string(eg_health_status_name(c->status)));
+        json_object_set_new(j, "value",
+                            c->has_value && isfinite(c->value) ? json_real(c->value) : json_null());
+        json_object_set_new(j, "threshold", json_string(c->threshold));
+        json_object_set_new(j, "unit", json_string(c->unit));
+        json_object_set_new(j, "message", json_string(c->message));
+        json_array_append_new(checks, j);
+    }
+    json_object_set_new(o, "checks", checks);
+    json_object_set_new(o, "store_found", json_boolean(r->store_found));
+    json_object_set_new(o, "recorded", json_boolean(r->recorded));
+    json_object_set_new(o, "note", json_string(r->note));
+    return o;
 }

@@ -151,33 +151,6 @@ static void route_readyz(const server *sv, reply *r)
     eg_store_close(st);
 }
 
-/* The JSON of `engram health --json` (SPEC §10). */
-static json_t *health_json(const eg_health_report *rep)
-{
-    char at[EG_TIME_BUFSZ];
-    json_t *o = json_object(), *checks = json_array();
-    json_object_set_new(o, "status", json_string(eg_health_status_name(rep->status)));
-    json_object_set_new(o, "at", json_string(eg_time_format(rep->at, at)));
-    json_object_set_new(o, "target", json_string(rep->target));
-    for (int i = 0; i < EG_HEALTH_NCHECKS; i++) {
-        const eg_health_check *c = &rep->checks[i];
-        json_t *j = json_object();
-        json_object_set_new(j, "name", json_string(c->name));
-        json_object_set_new(j, "status", json_string(eg_health_status_name(c->status)));
-        json_object_set_new(j, "value",
-                            c->has_value && isfinite(c->value) ? json_real(c->value) : json_null());
-        json_object_set_new(j, "threshold", json_string(c->threshold));
-        json_object_set_new(j, "unit", json_string(c->unit));
-        json_object_set_new(j, "message", json_string(c->message));
-        json_array_append_new(checks, j);
-    }
-    json_object_set_new(o, "checks", checks);
-    json_object_set_new(o, "store_found", json_boolean(rep->store_found));
-    json_object_set_new(o, "recorded", json_boolean(rep->recorded));
-    json_object_set_new(o, "note", json_string(rep->note));
-    return o;
-}
-
 static void route_health(const server *sv, reply *r)
 {
     eg_health_report *rep = calloc(1, sizeof *rep);
@@ -188,7 +161,7 @@ static void route_health(const server *sv, reply *r)
     }
     /* OK and WARNING serve traffic; CRITICAL and UNKNOWN tell a load balancer to look */
     int code = rep->status == EG_HEALTH_OK || rep->status == EG_HEALTH_WARNING ? 200 : 503;
-    set_json(r, code, health_json(rep));
+    set_json(r, code, eg_health_report_json(rep));
     free(rep);
 }
 

@@ -62,7 +62,7 @@ static const struct column_rule {
 typedef struct pg_source {
     eg_source base;
     PGconn *conn;
-    char *conninfo_password;                  /* only to scrub messages; never printed */
+    char *secret_from_conninfo;               /* only to scrub messages; never printed */
     const char *schema, *table, *cols[NCOLS]; /* borrowed from the config, for messages */
     char *table_q;                            /* "schema"."table" */
     char *cols_q[NCOLS];                      /* quoted column names */
@@ -103,7 +103,7 @@ static void scrub_one(char *buf, size_t cap, const char *needle)
  * one libpq used (from a password file). libpq's messages do not contain it; this is a guard. */
 static void scrub(const pg_source *s, char *buf, size_t cap)
 {
-    scrub_one(buf, cap, s->conninfo_password);
+    scrub_one(buf, cap, s->secret_from_conninfo);
     scrub_one(buf, cap, getenv("PGPASSWORD"));
     if (s->conn)
         scrub_one(buf, cap, PQpass(s->conn));
@@ -595,7 +595,7 @@ static void pg_close(eg_source *base)
     if (!s)
         return;
     PQfinish(s->conn);
-    free(s->conninfo_password);
+    free(s->secret_from_conninfo);
     free(s->table_q);
     for (int c = 0; c < NCOLS; c++)
         free(s->cols_q[c]);
@@ -624,7 +624,7 @@ static int pg_open(eg_source **out, const eg_config *cfg, const char *store_path
         cfg->ingest_batch_rows > 0 ? (size_t)cfg->ingest_batch_rows : DEFAULT_BATCH_ROWS;
     if (s->batch_rows > MAX_BATCH_ROWS)
         s->batch_rows = MAX_BATCH_ROWS;
-    s->conninfo_password = eg__conninfo_password(conninfo);
+    s->secret_from_conninfo = eg__conninfo_password(conninfo);
 
     PQconninfoOption *check = PQconninfoParse(conninfo, NULL);
     if (!check) {
