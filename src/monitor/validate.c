@@ -204,7 +204,8 @@ static void rule_failed(eg_valid_rule *u)
     u->detail = strdup(eg_error_last()->message);
 }
 
-static int run_counts(vctx *c, const char *name, char *sql)
+/* Runs rule `name` as one query (sql, consumed) whose rows fn turns into the rule's counts. */
+static int run_rule(vctx *c, const char *name, char *sql, row_fn fn)
 {
     eg_valid_rule *u = new_rule(c, name);
     if (!u || !sql) {
@@ -212,13 +213,18 @@ static int run_counts(vctx *c, const char *name, char *sql)
         return eg_error_set(EG_ENOMEM, "out of memory validating");
     }
     count_ud cu = {c, u};
-    int rc = run_sql(c, sql, take_counts, &cu);
+    int rc = run_sql(c, sql, fn, &cu);
     free(sql);
     if (rc)
         rule_failed(u);
     else
         settle(u);
     return rc;
+}
+
+static int run_counts(vctx *c, const char *name, char *sql)
+{
+    return run_rule(c, name, sql, take_counts);
 }
 
 /* A rule whose failing rows satisfy the predicate p. */
@@ -291,22 +297,11 @@ static int rule_metadata(vctx *c)
 {
     if (c->meta_text) {
         /* text column: invalid JSON would make a cast fail the whole query, so parse here */
-        eg_valid_rule *u = new_rule(c, "metadata");
-        char *sql = fmt("SELECT %1$s, %2$s::text, (SELECT count(*) FROM %3$s) FROM %3$s WHERE %2$s"
-                        " IS NOT NULL ORDER BY 1 LIMIT %4$d",
-                        c->id, c->meta, c->t, TEXT_METADATA_MAX);
-        if (!u || !sql) {
-            free(sql);
-            return eg_error_set(EG_ENOMEM, "out of memory validating");
-        }
-        count_ud cu = {c, u};
-        int rc = run_sql(c, sql, take_text_metadata, &cu);
-        free(sql);
-        if (rc)
-            rule_failed(u);
-        else
-            settle(u);
-        return rc;
+        return run_rule(c, "metadata",
+                        fmt("SELECT %1$s, %2$s::text, (SELECT count(*) FROM %3$s) FROM %3$s "
+                            "WHERE %2$s IS NOT NULL ORDER BY 1 LIMIT %4$d",
+                            c->id, c->meta, c->t, TEXT_METADATA_MAX),
+                        take_text_metadata);
     }
     char *p;
     if (c->pg) {
