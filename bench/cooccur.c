@@ -4,10 +4,10 @@
  *
  *   engram-bench-cooccur --store PATH --now ISO8601 [--days 30] [--repeat 5] [--dump FILE]
  *
- * 1. load: one SQL query reads the (memory_rowid, concept_id) pairs of the memories with
- *    created_at in (now - days, now] (memory_concept joined with memory; times are µs integers)
- *    into per-memory concept arrays (struct of arrays: one offsets array, one concepts array,
- *    grown by doubling; no allocation per row); each memory's concepts are sorted.
+ * 1. load: one SQL query reads the concept ids of the memories with created_at in
+ *    (now - days, now] (each memory's pipeline row holds them as a JSON array; times are µs
+ *    integers) into per-memory concept arrays (struct of arrays: one offsets array, one concepts
+ * array, grown by doubling; no allocation per row); each memory's concepts are sorted.
  * 2. count: every unordered concept pair of every memory is counted in an open-addressing hash
  *    table (key = a << 32 | b with a < b, count beside it; Fibonacci hashing, linear probing),
  *    sized from the number of pairs; best of --repeat runs, each from an empty table.
@@ -267,8 +267,8 @@ int main(int argc, char **argv)
     double t0 = now_ms();
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db,
-                           "SELECT m.rowid, mc.concept_id FROM memory AS m CROSS JOIN "
-                           "memory_concept AS mc ON mc.memory_rowid = m.rowid "
+                           "SELECT m.rowid, p.concept_ids FROM memory AS m CROSS JOIN "
+                           "pipeline AS p ON p.memory_rowid = m.rowid "
                            "WHERE m.created_at > ?1 AND m.created_at <= ?2",
                            -1, &st, NULL) != SQLITE_OK) {
         fprintf(stderr, "engram-bench-cooccur: store \"%s\": %s (has `engram run` made it?)\n",
@@ -281,23 +281,30 @@ int main(int argc, char **argv)
     window w = {0};
     size_t cap_off = 0;
     int rc;
-    int64_t last = 0;
     w.off = grow(w.off, &cap_off, 1, sizeof *w.off);
     w.off[0] = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t r = sqlite3_column_int64(st, 0), cid = sqlite3_column_int64(st, 1);
-        if (cid < 0 || cid >= (int64_t)UINT32_MAX) {
-            fprintf(stderr, "engram-bench-cooccur: concept id %" PRId64 " out of range\n", cid);
-            return 1;
+        /* a memory's concepts: the JSON array of concept ids its pipeline row holds */
+        int64_t r = sqlite3_column_int64(st, 0);
+        const char *p = (const char *)sqlite3_column_text(st, 1);
+        w.rowid = grow(w.rowid, &w.cap_mem, w.n + 1, sizeof *w.rowid);
+        w.off = grow(w.off, &cap_off, w.n + 2, sizeof *w.off);
+        w.rowid[w.n++] = r;
+        while (p && *p) {
+            char *next;
+            if (*p < '0' || *p > '9') {
+                p++;
+                continue;
+            }
+            long long cid = strtoll(p, &next, 10);
+            p = next;
+            if (cid < 0 || cid >= (long long)UINT32_MAX) {
+                fprintf(stderr, "engram-bench-cooccur: concept id %lld out of range\n", cid);
+                return 1;
+            }
+            w.con = grow(w.con, &w.cap_con, w.ncon + 1, sizeof *w.con);
+            w.con[w.ncon++] = (uint32_t)cid;
         }
-        if (!w.n || r != last) {
-            w.rowid = grow(w.rowid, &w.cap_mem, w.n + 1, sizeof *w.rowid);
-            w.off = grow(w.off, &cap_off, w.n + 2, sizeof *w.off);
-            w.rowid[w.n++] = r;
-            last = r;
-        }
-        w.con = grow(w.con, &w.cap_con, w.ncon + 1, sizeof *w.con);
-        w.con[w.ncon++] = (uint32_t)cid;
         w.off[w.n] = (uint32_t)w.ncon;
     }
     if (rc != SQLITE_DONE) {

@@ -221,14 +221,16 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now)
 {
     sqlite3_stmt *s = NULL;
     pair64 *keys = NULL;
+    eg_buf list; /* a memory's concept list, a concept's posting blob */
     size_t nk;
     int rc;
+    eg_buf_init(&list, 0);
     if ((rc = eg_store_exec(st, "DELETE FROM pipeline; DELETE FROM journey; DELETE FROM concept;"
-                                "DELETE FROM memory_concept; DELETE FROM assoc;"
+                                "DELETE FROM assoc;"
                                 "DELETE FROM concept_edge; DELETE FROM episode; DELETE FROM ltm;"
                                 "DELETE FROM creative;"
                                 "DELETE FROM presentation WHERE kind <> 'recalled';"
-                                "DROP INDEX pipeline_status; DROP INDEX memory_concept_memory;"
+                                "DROP INDEX pipeline_status;"
                                 "DROP INDEX assoc_b; DROP INDEX concept_edge_b;")))
         return rc;
     size_t maxk = md->n;
@@ -236,8 +238,6 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now)
         maxk = md->njr;
     if (md->npres + md->nrep > maxk)
         maxk = md->npres + md->nrep;
-    if (md->nmc > maxk)
-        maxk = md->nmc;
     if (md->assoc.n > maxk)
         maxk = md->assoc.n;
     if (md->concepts.n > maxk)
@@ -247,7 +247,7 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now)
     /* pipeline state per memory */
     if ((rc = prep(st,
                    "INSERT INTO pipeline VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-                   "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+                   "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
                    &s)))
         goto done;
     for (size_t i = 0; i < md->n; i++)
@@ -301,6 +301,16 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now)
         bind_time(s, 21, m->forgotten_at, m->status == EG_MS_FORGOTTEN);
         sqlite3_bind_int(s, 22, m->recalls);
         sqlite3_bind_double(s, 23, m->damping);
+        /* its concepts, as stored concept ids (the memory_concept view reads them) */
+        eg_buf_reset(&list);
+        eg_buf_append(&list, "[", 1);
+        for (uint16_t k = 0; k < m->c_n; k++)
+            eg_buf_printf(&list, k ? ",%u" : "%u", md->mc[m->c_off + k] + 1);
+        if (eg_buf_append(&list, "]", 1)) {
+            rc = eg_error_set(EG_ENOMEM, "out of memory saving pipeline state");
+            goto done;
+        }
+        sqlite3_bind_text(s, 24, list.data, (int)list.len, SQLITE_STATIC);
         if ((rc = step_done(st, s, "could not save pipeline state")))
             goto done;
     }
@@ -356,10 +366,26 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now)
         goto done;
     sqlite3_finalize(s);
     s = NULL;
-    /* concepts and who has them */
-    if ((rc = prep(st, "INSERT INTO concept VALUES (?1, ?2, ?3, ?4)", &s)))
+    /* concepts, each with its posting list: the rowids of its memories, newest first */
+    if ((rc = prep(st, "INSERT INTO concept VALUES (?1, ?2, ?3, ?4, ?5)", &s)))
         goto done;
     for (size_t c = 0; c < md->nconcepts && !rc; c++) {
+        size_t np = md->post_n[c];
+        for (size_t k = 0; k < np; k++)
+            keys[k] = (pair64){-md->m[md->postings[c][k]].rowid, 0, 0};
+        qsort(keys, np, sizeof *keys, cmp_pair64);
+        eg_buf_reset(&list);
+        for (size_t k = 0; k < np; k++) {
+            uint8_t le[8];
+            uint64_t v = (uint64_t)-keys[k].a;
+            for (int b = 0; b < 8; b++)
+                le[b] = (uint8_t)(v >> (8 * b));
+            if (eg_buf_append(&list, (const char *)le, sizeof le)) {
+                rc = eg_error_set(EG_ENOMEM, "out of memory saving a posting list");
+                goto done;
+            }
+        }
+        sqlite3_bind_blob(s, 5, list.data ? list.data : "", (int)list.len, SQLITE_STATIC);
         sqlite3_bind_int64(s, 1, (int64_t)c + 1);
         sqlite3_bind_text(s, 2, eg_model_concept(md, (uint32_t)c), -1, SQLITE_STATIC);
         if (md->community && md->community[c] != UINT32_MAX)
@@ -368,23 +394,6 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now)
             sqlite3_bind_null(s, 3);
         sqlite3_bind_int(s, 4, (int)md->post_n[c]);
         rc = step_done(st, s, "could not save a concept");
-    }
-    if (rc)
-        goto done;
-    sqlite3_finalize(s);
-    s = NULL;
-    if ((rc = prep(st, "INSERT OR IGNORE INTO memory_concept VALUES (?1, ?2)", &s)))
-        goto done;
-    nk = 0;
-    for (size_t i = 0; i < md->n; i++)
-        for (uint16_t k = 0; k < md->m[i].c_n; k++)
-            keys[nk++] =
-                (pair64){(int64_t)md->mc[md->m[i].c_off + k] + 1, md->m[i].rowid, (uint32_t)i};
-    qsort(keys, nk, sizeof *keys, cmp_pair64);
-    for (size_t o = 0; o < nk && !rc; o++) {
-        sqlite3_bind_int64(s, 1, keys[o].a);
-        sqlite3_bind_int64(s, 2, keys[o].b);
-        rc = step_done(st, s, "could not save a memory's concept");
     }
     if (rc)
         goto done;
@@ -492,11 +501,9 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now)
         goto done;
     sqlite3_finalize(s);
     s = NULL;
-    if ((rc =
-             eg_store_exec(st, "CREATE INDEX pipeline_status ON pipeline(status);"
-                               "CREATE INDEX memory_concept_memory ON memory_concept(memory_rowid);"
-                               "CREATE INDEX assoc_b ON assoc(b);"
-                               "CREATE INDEX concept_edge_b ON concept_edge(b);")))
+    if ((rc = eg_store_exec(st, "CREATE INDEX pipeline_status ON pipeline(status);"
+                                "CREATE INDEX assoc_b ON assoc(b);"
+                                "CREATE INDEX concept_edge_b ON concept_edge(b);")))
         goto done;
     if ((rc = prep(st, "INSERT OR REPLACE INTO sim_state VALUES ('checkpoint', ?1)", &s)))
         goto done;
@@ -504,6 +511,7 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now)
     rc = step_done(st, s, "could not save the checkpoint");
 done:
     free(keys);
+    eg_buf_free(&list);
     sqlite3_finalize(s);
     return rc;
 }

@@ -23,7 +23,6 @@ enum {
     Q_CONTENT,
     Q_CONCEPT,
     Q_CONCEPT_EDGES,
-    Q_CONCEPT_MEMORIES,
     Q_MEMORY_CONCEPTS,
     Q_ASSOC,
     Q_PRESENTATIONS,
@@ -48,9 +47,7 @@ static const char *const sql_text[Q_COUNT] = {
                         "c.concept_id = e.b WHERE e.a = ?1 UNION ALL SELECT e.a, e.weight, "
                         "c.memories FROM concept_edge e JOIN concept c ON c.concept_id = e.a "
                         "WHERE e.b = ?1",
-    [Q_CONCEPT_MEMORIES] = "SELECT memory_rowid FROM memory_concept WHERE concept_id = ?1 ORDER "
-                           "BY memory_rowid DESC LIMIT ?2",
-    [Q_MEMORY_CONCEPTS] = "SELECT concept_id FROM memory_concept WHERE memory_rowid = ?1",
+    [Q_MEMORY_CONCEPTS] = "SELECT concept_ids FROM pipeline WHERE memory_rowid = ?1",
     [Q_ASSOC] = "SELECT b, weight FROM assoc WHERE a = ?1 UNION ALL SELECT a, weight FROM assoc "
                 "WHERE b = ?1",
     [Q_PRESENTATIONS] = "SELECT at, kind FROM presentation WHERE memory_rowid = ?1 AND at <= ?2",
@@ -262,13 +259,38 @@ int eg_recall_q_concept_edges(eg_recall_q *q, int64_t concept_id,
 int eg_recall_q_concept_memories(eg_recall_q *q, int64_t concept_id, int limit,
                                  int (*fn)(void *ud, int64_t rowid), void *ud)
 {
-    sqlite3_stmt *s = use(q, Q_CONCEPT_MEMORIES);
-    int step, r = 0;
-    sqlite3_bind_int64(s, 1, concept_id);
-    sqlite3_bind_int(s, 2, limit);
-    while (r == 0 && (step = sqlite3_step(s)) == SQLITE_ROW)
-        r = fn(ud, sqlite3_column_int64(s, 0));
-    return finish(q, s, r ? SQLITE_DONE : step, r, "could not read the memories of a concept");
+    /* the posting blob holds 8-byte little-endian rowids, newest first: only its head is read,
+     * so a concept in half the store costs no more than a rare one */
+    sqlite3_blob *b = NULL;
+    uint8_t buf[64 * 8];
+    int r = 0;
+    if (limit <= 0)
+        return 0;
+    if (sqlite3_blob_open(eg_store_db(q->st), "main", "concept", "postings", concept_id, 0, &b) !=
+        SQLITE_OK) {
+        /* no such concept, or no posting list yet (a store migrated but not yet run) */
+        sqlite3_blob_close(b);
+        return 0;
+    }
+    int total = sqlite3_blob_bytes(b) / 8, done = 0;
+    if (total > limit)
+        total = limit;
+    while (!r && done < total) {
+        int n = total - done < 64 ? total - done : 64;
+        if (sqlite3_blob_read(b, buf, n * 8, done * 8) != SQLITE_OK) {
+            r = q_error(q->st, "could not read the memories of a concept");
+            break;
+        }
+        for (int i = 0; i < n && !r; i++) {
+            uint64_t v = 0;
+            for (int k = 7; k >= 0; k--)
+                v = v << 8 | buf[i * 8 + k];
+            r = fn(ud, (int64_t)v);
+        }
+        done += n;
+    }
+    sqlite3_blob_close(b);
+    return r < 0 ? r : 0;
 }
 
 int eg_recall_q_memory_concepts(eg_recall_q *q, int64_t rowid,
@@ -277,8 +299,21 @@ int eg_recall_q_memory_concepts(eg_recall_q *q, int64_t rowid,
     sqlite3_stmt *s = use(q, Q_MEMORY_CONCEPTS);
     int step, r = 0;
     sqlite3_bind_int64(s, 1, rowid);
-    while (r == 0 && (step = sqlite3_step(s)) == SQLITE_ROW)
-        r = fn(ud, sqlite3_column_int64(s, 0));
+    if ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        /* a JSON array of concept ids, written by the pipeline: "[3,17,42]" */
+        const char *p = (const char *)sqlite3_column_text(s, 0);
+        while (p && *p && r == 0) {
+            char *end;
+            if (*p < '0' || *p > '9') {
+                p++;
+                continue;
+            }
+            long long id = strtoll(p, &end, 10);
+            r = fn(ud, (int64_t)id);
+            p = end;
+        }
+        step = SQLITE_DONE;
+    }
     return finish(q, s, r ? SQLITE_DONE : step, r, "could not read the concepts of a memory");
 }
 

@@ -58,6 +58,25 @@ check "every memory in the pipeline has a journey" 0 \
 check "Hebbian weights stay in [0, 1)" 0 \
   "$(sqlite3 "$T/a.db" 'SELECT (SELECT count(*) FROM assoc WHERE weight < 0 OR weight >= 1) + (SELECT count(*) FROM concept_edge WHERE weight < 0 OR weight >= 1)')"
 
+# a memory's concepts live on its pipeline row; each concept's memories in one posting blob
+# (8-byte little-endian rowids, newest first); memory_concept is a view over the first
+check "memory_concept lists each memory's concepts once" 0 \
+  "$(sqlite3 "$T/a.db" 'SELECT count(*) FROM (SELECT concept_id, memory_rowid FROM memory_concept GROUP BY 1, 2 HAVING count(*) > 1)')"
+check "every concept's posting list holds as many memories as memory_concept gives it" 0 \
+  "$(sqlite3 "$T/a.db" 'SELECT count(*) FROM concept c WHERE length(c.postings) <> 8 * c.memories OR c.memories <> (SELECT count(*) FROM memory_concept mc WHERE mc.concept_id = c.concept_id)')"
+le64() { # hex of 8 little-endian bytes -> decimal
+  local h=$1 r="" i
+  for i in 14 12 10 8 6 4 2 0; do r="$r${h:$i:2}"; done
+  echo $((16#$r))
+}
+cid=$(sqlite3 "$T/a.db" 'SELECT concept_id FROM concept ORDER BY memories DESC, concept_id LIMIT 1')
+want=$(sqlite3 "$T/a.db" "SELECT group_concat(memory_rowid, ' ') FROM (SELECT memory_rowid FROM memory_concept WHERE concept_id = $cid ORDER BY memory_rowid DESC LIMIT 3)")
+got=""
+for k in 0 1 2; do
+  got="$got${got:+ }$(le64 "$(sqlite3 "$T/a.db" "SELECT hex(substr(postings, $((k * 8 + 1)), 8)) FROM concept WHERE concept_id = $cid")")"
+done
+check "a posting list starts with the concept's newest memories" "$want" "$got"
+
 dump "$T/a.db" >"$T/a.txt"
 fresh "$T/b.db"
 E --store "$T/b.db" --now "$NOW" run -q
