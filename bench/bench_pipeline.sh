@@ -6,7 +6,8 @@
 #   (b) an incremental run: 1,000 more memories created in the day after the store's now,
 #       imported, then `engram run` at the new now;
 #   (c) recall latency on the biggest store, if `engram recall` exists: 1,000 queries in one
-#       process (`--queries FILE --no-rehearse`), timed from outside;
+#       process (`--queries FILE --no-rehearse`), timed from outside; then the same queries timed
+#       inside the process around each eg_recall call (build/engram-bench-recall, warm cache);
 #   (d) concept co-occurrence (pair counts over the concepts of the memories of the last 30 days)
 #       in C (build/engram-bench-cooccur) against the same self-join in PostgreSQL on the same
 #       (memory, concept) rows, with an equality check of the two results.
@@ -39,6 +40,7 @@ q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 E=$ROOT/build/engram
 G=$ROOT/build/engram-gen
 C=$ROOT/build/engram-bench-cooccur
+R=$ROOT/build/engram-bench-recall
 NOW=2026-11-20T00:00:00Z
 NOW2=2026-11-21T00:00:00Z # the incremental run: one day later
 DAYS=30
@@ -159,9 +161,21 @@ if [ -n "${last_store:-}" ] && "$E" recall --help >/dev/null 2>&1; then
   /usr/bin/time -f '%e %M' -o "$W/tn" stdbuf -oL "${recall[@]}" "$W/q.jsonl" 2>>"$W/rec.err" |
     perl -MTime::HiRes=time -ne "$gaps" >"$W/gaps"
   stn=${PIPESTATUS[0]}
+  # the same queries timed inside the process: eg_recall alone, after 50 untimed warm-up queries
+  "$R" --store "$last_store" --now "$NOW2" --queries "$W/q.jsonl" --k 10 >"$W/inproc" 2>"$W/inproc.err"
+  sti=$?
   set -e
+  if [ "$sti" -eq 0 ]; then
+    read -r in_p50 in_p99 in_mean < <(awk '{ v[$1] = $2 } END { print v["p50_ms"], v["p99_ms"], v["mean_ms"] }' "$W/inproc")
+    inproc="$in_p50 / **$in_p99** / $in_mean ms"
+    echo "n=$n recall in-process: $(tr '\n' ' ' <"$W/inproc")" >&2
+  else
+    inproc=$(failure $sti "$W/inproc.err")
+    echo "n=$n in-process recall FAILED: $R --store S --now $NOW2 --queries q.jsonl --k 10 (exit $sti)" >&2
+    cat "$W/inproc.err" >&2
+  fi
   if [ "$st1" -ne 0 ] || [ "$stn" -ne 0 ]; then
-    rows_c+=("| $n | $nq | $(failure $((st1 ? st1 : stn)) "$W/rec.err") | | | | | | | |")
+    rows_c+=("| $n | $nq | $(failure $((st1 ? st1 : stn)) "$W/rec.err") | | | | | | | | $inproc |")
     echo "n=$n recall FAILED:" >&2
     cat "$W/rec.err" >&2
   else
@@ -169,11 +183,11 @@ if [ -n "${last_store:-}" ] && "$E" recall --help >/dev/null 2>&1; then
     read -r all_s rec_kb < <(tail -1 "$W/tn")
     read -r lat_mean lat_p50 lat_p99 lat_max <"$W/gaps"
     mean_wall=$(awk -v a="$all_s" -v o="$one_s" -v q="$nq" 'BEGIN { printf "%.2f", (a - o) * 1000 / (q - 1) }')
-    rows_c+=("| $n | $nq | $one_s s | $all_s s | $mean_wall ms | $lat_mean ms | $lat_p50 ms | **$lat_p99 ms** | $lat_max ms | $(mib "$rec_kb") |")
+    rows_c+=("| $n | $nq | $one_s s | $all_s s | $mean_wall ms | $lat_mean ms | $lat_p50 ms | **$lat_p99 ms** | $lat_max ms | $(mib "$rec_kb") | $inproc |")
     echo "n=$n recall: 1 query ${one_s}s, $nq queries ${all_s}s, mean ${mean_wall}ms; answer gaps mean/p50/p99/max: $(cat "$W/gaps")" >&2
   fi
 else
-  rows_c+=("| ${last_n:-} | — | \`engram recall\` not available | | | | | | | |")
+  rows_c+=("| ${last_n:-} | — | \`engram recall\` not available | | | | | | | | |")
 fi
 
 machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(. /etc/os-release; echo "$PRETTY_NAME"), PostgreSQL $(q -c 'SHOW server_version'), SQLite $(sqlite3 --version | cut -d' ' -f1)"
@@ -188,8 +202,8 @@ echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${rows_b[@]}"
 echo
 echo "### (c) recall, \`--queries FILE --no-rehearse --k 10\`, one process"
-echo "| memories | queries | 1 query (wall) | all queries (wall) | mean per query (wall difference) | mean (answer gaps) | p50 (answer gaps) | p99 (answer gaps) | max (answer gaps) | peak RSS |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| memories | queries | 1 query (wall) | all queries (wall) | mean per query (wall difference) | mean (answer gaps) | p50 (answer gaps) | p99 (answer gaps) | max (answer gaps) | peak RSS | in-process p50 / p99 / mean |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${rows_c[@]}"
 echo
 echo "### (d) concept co-occurrence, memories of the last $DAYS days"

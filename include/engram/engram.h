@@ -42,6 +42,8 @@ typedef struct eg_ingest_opts {
     bool restage;        /* recompute staging of every stored memory at now (engram run) */
     bool rebuild;        /* with full: recompute everything from the source, as a new store would */
     bool keep_open;      /* leave the store transaction open on success: the caller commits */
+    bool defer_fts;      /* with keep_open: leave the full-text index to the caller (engram run
+                          * builds it while the pipeline computes) */
     const char *command; /* recorded in the runs table ("ingest", "run") */
     /* called from the reading thread about every 50,000 rows read (may be NULL) */
     void (*progress)(int64_t rows_read, void *ud);

@@ -354,11 +354,13 @@ static int one_attempt(ingest_ctx *c, eg_source **srcp)
         if (rc)
             return rc;
     }
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    rc = eg_store_fts_sync(c->st, &rep->fts_indexed);
-    rep->ms_fts = ms_since(&t0);
-    if (rc)
-        return rc;
+    if (!(o->keep_open && o->defer_fts)) {
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = eg_store_fts_sync(c->st, &rep->fts_indexed);
+        rep->ms_fts = ms_since(&t0);
+        if (rc)
+            return rc;
+    }
     if (o->keep_open) /* the caller commits this together with its own work */
         return 0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
