@@ -7,18 +7,9 @@
 
 #include <stdlib.h>
 
-static uint64_t key_of(uint32_t a, uint32_t b)
+static size_t slot_of(uint32_t a1, uint32_t b1, size_t cap)
 {
-    if (a > b) {
-        uint32_t t = a;
-        a = b;
-        b = t;
-    }
-    return ((uint64_t)a + 1) << 32 | ((uint64_t)b + 1);
-}
-
-static size_t slot_of(uint64_t k, size_t cap)
-{
+    uint64_t k = (uint64_t)a1 << 32 | b1;
     k ^= k >> 33;
     k *= UINT64_C(0xff51afd7ed558ccd);
     k ^= k >> 33;
@@ -27,27 +18,34 @@ static size_t slot_of(uint64_t k, size_t cap)
 
 void eg_pairmap_init(eg_pairmap *m)
 {
-    m->keys = NULL;
-    m->vals = NULL;
+    m->slots = NULL;
     m->cap = m->n = 0;
 }
 
 void eg_pairmap_free(eg_pairmap *m)
 {
-    free(m->keys);
-    free(m->vals);
+    free(m->slots);
     eg_pairmap_init(m);
+}
+
+/* the pair as stored: smaller id first, both +1 */
+static void order(uint32_t *a, uint32_t *b)
+{
+    uint32_t x = *a < *b ? *a : *b, y = *a < *b ? *b : *a;
+    *a = x + 1;
+    *b = y + 1;
 }
 
 uint32_t eg_pairmap_get(const eg_pairmap *m, uint32_t a, uint32_t b)
 {
     if (!m->cap)
         return UINT32_MAX;
-    uint64_t k = key_of(a, b);
-    for (size_t i = slot_of(k, m->cap);; i = (i + 1) & (m->cap - 1)) {
-        if (m->keys[i] == k)
-            return m->vals[i];
-        if (!m->keys[i])
+    order(&a, &b);
+    for (size_t i = slot_of(a, b, m->cap);; i = (i + 1) & (m->cap - 1)) {
+        const eg_pairslot *s = &m->slots[i];
+        if (s->a == a && s->b == b)
+            return s->v;
+        if (!s->a)
             return UINT32_MAX;
     }
 }
@@ -55,26 +53,20 @@ uint32_t eg_pairmap_get(const eg_pairmap *m, uint32_t a, uint32_t b)
 static int grow(eg_pairmap *m)
 {
     size_t cap = m->cap ? m->cap * 2 : 1024;
-    uint64_t *keys = calloc(cap, sizeof *keys);
-    uint32_t *vals = malloc(cap * sizeof *vals);
-    if (!keys || !vals) {
-        free(keys);
-        free(vals);
+    eg_pairslot *slots = calloc(cap, sizeof *slots);
+    if (!slots)
         return eg_error_set(EG_ENOMEM, "out of memory growing an edge map");
-    }
     for (size_t i = 0; i < m->cap; i++) {
-        if (!m->keys[i])
+        const eg_pairslot *s = &m->slots[i];
+        if (!s->a)
             continue;
-        size_t j = slot_of(m->keys[i], cap);
-        while (keys[j])
+        size_t j = slot_of(s->a, s->b, cap);
+        while (slots[j].a)
             j = (j + 1) & (cap - 1);
-        keys[j] = m->keys[i];
-        vals[j] = m->vals[i];
+        slots[j] = *s;
     }
-    free(m->keys);
-    free(m->vals);
-    m->keys = keys;
-    m->vals = vals;
+    free(m->slots);
+    m->slots = slots;
     m->cap = cap;
     return 0;
 }
@@ -83,14 +75,15 @@ int eg_pairmap_put(eg_pairmap *m, uint32_t a, uint32_t b, uint32_t v)
 {
     if ((m->n + 1) * 4 > m->cap * 3 && grow(m))
         return EG_ENOMEM;
-    uint64_t k = key_of(a, b);
-    size_t i = slot_of(k, m->cap);
-    while (m->keys[i] && m->keys[i] != k)
+    order(&a, &b);
+    size_t i = slot_of(a, b, m->cap);
+    while (m->slots[i].a && !(m->slots[i].a == a && m->slots[i].b == b))
         i = (i + 1) & (m->cap - 1);
-    if (!m->keys[i]) {
-        m->keys[i] = k;
+    if (!m->slots[i].a) {
+        m->slots[i].a = a;
+        m->slots[i].b = b;
         m->n++;
     }
-    m->vals[i] = v;
+    m->slots[i].v = v;
     return 0;
 }

@@ -10,9 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* One slot: the pair (stored +1, so 0 means empty) beside its index, so that a lookup that hits
+ * reads one cache line, not one for the key and one for the value. */
+typedef struct eg_pairslot {
+    uint32_t a, b, v;
+} eg_pairslot;
+
 typedef struct eg_pairmap {
-    uint64_t *keys; /* 0 = empty (ids are stored +1) */
-    uint32_t *vals;
+    eg_pairslot *slots;
     size_t cap, n;
 } eg_pairmap;
 
