@@ -124,11 +124,13 @@ if curl -s --max-time 1 "$BASE/healthz" >/dev/null; then ok "/healthz answers wi
 kill "$SLOW" 2>/dev/null
 wait "$SLOW" 2>/dev/null
 
-# 16 clients for at most 10 s while runs write the store
+# 16 clients while runs write the store: they start before the first run and stop a second
+# after the last (at most 120 s), so they see the store before, between and after the runs
+# however slow the machine is
 client() { # N: loops on recall, health and stats; records "code route [sum staged]" lines
-  local end=$((SECONDS + 10)) out="$T/client.$1" code
+  local end=$((SECONDS + 120)) out="$T/client.$1" code
   : >"$out"
-  while [ "$SECONDS" -lt "$end" ]; do
+  while [ "$SECONDS" -lt "$end" ] && [ ! -e "$T/clients.stop" ]; do
     code=$(curl -s --max-time 12 -o "$T/c$1.json" -w '%{http_code}' "$BASE/api/recall?q=project+deadline&k=5")
     echo "$code recall" >>"$out"
     code=$(curl -s --max-time 12 -o "$T/c$1.json" -w '%{http_code}' "$BASE/health")
@@ -139,6 +141,11 @@ client() { # N: loops on recall, health and stats; records "code route [sum stag
 }
 CL=()
 for n in $(seq 16); do client "$n" & CL+=("$!"); done
+# the runs start once every client has seen the store as it is before them
+for _ in $(seq 300); do
+  [ "$(grep -l ' stats ' "$T"/client.* 2>/dev/null | wc -l)" -ge 16 ] && break
+  sleep 0.1
+done
 RUNS_OK=1
 for t in 2026-11-21T00:00:00Z 2026-11-22T06:00:00Z 2026-11-23T12:00:00Z; do
   # new memories each time, so that a torn read (new rows without their pipeline) would show
@@ -147,6 +154,8 @@ for t in 2026-11-21T00:00:00Z 2026-11-22T06:00:00Z 2026-11-23T12:00:00Z; do
   done
   E --store "$T/s.db" --now "$t" run -q || RUNS_OK=0
 done
+sleep 1
+touch "$T/clients.stop"
 wait "${CL[@]}"
 check "engram run succeeds while being served" 1 "$RUNS_OK"
 cat "$T"/client.* >"$T/all.txt"
