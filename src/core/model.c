@@ -82,7 +82,9 @@ void eg_model_free(eg_model *md)
     free(md->jr);
     free(md->ltm);
     free(md->cr);
-    free(md->community);
+    eg__communities_free(&md->comm);
+    eg__communities_free(&md->comm_now);
+    free(md->eng.held);
     free(md->stm);
     free(md->enc);
     free(md->rep);
@@ -245,6 +247,13 @@ int eg_model_add_recall(eg_model *md, uint32_t idx, int64_t at)
     return 0;
 }
 
+void eg__communities_free(eg_communities *c)
+{
+    free(c->label);
+    free(c->hub);
+    *c = (eg_communities){0};
+}
+
 int eg__journey(eg_model *md, uint32_t mem, int64_t at, const char *stage, const char *event,
                 const char *fmt, ...)
 {
@@ -334,67 +343,4 @@ const char *eg__region_name(int r)
 const char *eg__knowledge_name(int k)
 {
     return k >= 0 && k < 3 ? knowledge_names[k] : "declarative";
-}
-
-static int cmp_concept_name(const void *a, const void *b, void *arg)
-{
-    const eg_model *md = arg;
-    return strcmp(eg_model_concept(md, *(const uint32_t *)a),
-                  eg_model_concept(md, *(const uint32_t *)b));
-}
-
-int eg_model_sort_concepts(eg_model *md)
-{
-    size_t n = md->nconcepts;
-    uint32_t *order = malloc((n ? n : 1) * sizeof *order);
-    uint32_t *new_of = malloc((n ? n : 1) * sizeof *new_of);
-    uint32_t *names = malloc((n ? n : 1) * sizeof *names);
-    uint32_t **post = malloc((n ? n : 1) * sizeof *post);
-    uint32_t *pn = malloc((n ? n : 1) * sizeof *pn), *pc = malloc((n ? n : 1) * sizeof *pc);
-    int rc = 0;
-    if (!order || !new_of || !names || !post || !pn || !pc) {
-        rc = eg_error_set(EG_ENOMEM, "out of memory ordering concepts");
-        goto done;
-    }
-    for (size_t c = 0; c < n; c++)
-        order[c] = (uint32_t)c;
-    qsort_r(order, n, sizeof *order, cmp_concept_name, md);
-    for (size_t k = 0; k < n; k++) {
-        new_of[order[k]] = (uint32_t)k;
-        names[k] = md->concept_name[order[k]];
-        post[k] = md->postings[order[k]];
-        pn[k] = md->post_n[order[k]];
-        pc[k] = md->post_cap[order[k]];
-    }
-    memcpy(md->concept_name, names, n * sizeof *names);
-    memcpy(md->postings, post, n * sizeof *post);
-    memcpy(md->post_n, pn, n * sizeof *pn);
-    memcpy(md->post_cap, pc, n * sizeof *pc);
-    for (size_t k = 0; k < md->nmc; k++)
-        md->mc[k] = new_of[md->mc[k]];
-    /* the name table maps names to the old numbers: rebuild it with the new ones */
-    size_t cap = 4096;
-    while ((n + 1) * 2 > cap)
-        cap *= 2;
-    free(md->intern);
-    md->intern_cap = 0;
-    if (!(md->intern = calloc(cap, sizeof *md->intern))) {
-        rc = eg_error_set(EG_ENOMEM, "out of memory ordering concepts");
-        goto done;
-    }
-    md->intern_cap = cap;
-    for (size_t c = 0; c < n; c++) {
-        size_t j = hash_str(eg_model_concept(md, (uint32_t)c)) & (cap - 1);
-        while (md->intern[j])
-            j = (j + 1) & (cap - 1);
-        md->intern[j] = (uint32_t)c + 1;
-    }
-done:
-    free(order);
-    free(new_of);
-    free(names);
-    free(post);
-    free(pn);
-    free(pc);
-    return rc;
 }

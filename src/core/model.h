@@ -130,6 +130,27 @@ typedef struct eg_creative {
     double novelty, plausibility, strength;
 } eg_creative;
 
+/* Concept communities as computed at one time: the community label (a concept index) and the
+ * hub flag of each concept that existed then (n of them). A concept first seen later is its own
+ * community and no hub, as it would have been then (it had no edges and no memories). */
+typedef struct eg_communities {
+    uint32_t *label;
+    uint8_t *hub;
+    size_t n;
+} eg_communities;
+
+/* Where the event loop stands (stage/engine.c). It lives in the model, not in the loop, so
+ * that a simulation can be advanced to one time and later on to another. */
+typedef struct eg_engine_state {
+    bool started;
+    int64_t last;                   /* the time of the last event processed */
+    int64_t t_cons, t_rem, t_homeo; /* the next replay, REM and homeostasis (INT64_MAX: none) */
+    uint32_t *held;                 /* the items working memory holds after the last tick */
+    size_t nheld, capheld;
+    size_t lo, hi;   /* the presentations in the attention window: pres[lo .. hi) */
+    uint32_t tickno; /* attention ticks so far */
+} eg_engine_state;
+
 struct eg_model;
 
 /* Observers for tests and tracing: called as the simulation runs (all optional). */
@@ -168,8 +189,9 @@ typedef struct eg_model {
     size_t nltm;
     eg_creative *cr;
     size_t ncr, capcr;
-    uint32_t *community; /* concept -> label concept (last computed) */
-    uint32_t *stm;       /* memories now in short-term memory, in encoding order */
+    eg_communities comm;     /* the simulation's: REM samples by them (stage/long_term.c) */
+    eg_communities comm_now; /* at the end of the run, for the long-term network */
+    uint32_t *stm;           /* memories now in short-term memory, in encoding order */
     size_t nstm, capstm;
     uint32_t *enc; /* every encoded memory, in encoding order */
     size_t nenc, capenc;
@@ -179,15 +201,21 @@ typedef struct eg_model {
     uint32_t mark_epoch;
     int64_t nconsolidated;
 
-    /* counters of the last run */
+    eg_engine_state eng;
+
+    /* counters of the simulation */
     int64_t ticks, replays_done, rem_phases, homeostasis_phases;
     int64_t max_held; /* the most items working memory held in one tick */
 } eg_model;
 
 void eg_model_init(eg_model *md);
 void eg_model_free(eg_model *md);
-/* Adds a memory (inputs only); concepts are names, interned in the model. Memories must be added
- * in rowid order. Returns its index in *idx. */
+/* Adds a memory (inputs only); concepts are names, interned in the model: a concept's index is
+ * the order of its first appearance. Memories must be added in the canonical order, by first
+ * presentation (t0), then id: every order the stages follow (memory and concept indexes) is then
+ * a function of the data, and a memory presented later than every other one is appended
+ * without renumbering anything (what advancing a simulation in steps needs). Returns its index
+ * in *idx. */
 int eg_model_add(eg_model *md, const eg_mem *in, const char *id, const char *const *concepts,
                  size_t nconcepts, uint32_t *idx);
 int eg_model_add_update(eg_model *md, uint32_t idx, int64_t at);
@@ -198,16 +226,13 @@ const char *eg_model_concept(const eg_model *md, uint32_t c);
 
 /* Adds an update presentation (updated_at later than created_at) of memory idx. */
 
-/* Renumbers the concepts in name order, so that every order the stages follow over concepts
- * depends on the data, not on the order memories were added in. */
-int eg_model_sort_concepts(eg_model *md);
-
 /* ---- bookkeeping shared with the stages ---- */
 int eg__grow(void **p, size_t *cap, size_t need, size_t sz);
 #define EG_GROW(arr, cap, need) eg__grow((void **)&(arr), &(cap), (need), sizeof *(arr))
 int eg__journey(eg_model *md, uint32_t mem, int64_t at, const char *stage, const char *event,
                 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 void eg__graph_free(eg_graph *g);
+void eg__communities_free(eg_communities *c);
 int eg__graph_nodes(eg_graph *g, size_t nodes);
 /* The edge between a and b, created (weight 0) if it does not exist; its index in *k. */
 int eg__graph_edge(eg_graph *g, uint32_t a, uint32_t b, int64_t at, uint32_t *k, bool *created);

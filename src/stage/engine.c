@@ -140,20 +140,46 @@ static int64_t next_weekly(int64_t t)
     return c;
 }
 
-int eg_engine_run(eg_model *md, const eg_config *cfg, int64_t now)
+/* the first call: order the inputs and set the loop at the first presentation */
+static int begin(eg_model *md, const eg_config *cfg)
 {
-    const int64_t INF = INT64_MAX;
-    int rc = 0;
-    uint32_t *cand = NULL, *held = NULL, *next_held = NULL, *left = NULL;
-    uint32_t *stamp = NULL; /* the tick in which a memory was last made a candidate */
-    size_t nheld = 0, capc = 0;
+    eg_engine_state *g = &md->eng;
     size_t cap_slots = (size_t)(cfg->wm_capacity + cfg->wm_jitter + 1);
     md->ticks = md->replays_done = md->rem_phases = md->homeostasis_phases = md->max_held = 0;
+    free(g->held);
+    *g = (eg_engine_state){.started = true,
+                           .t_cons = INT64_MAX,
+                           .t_rem = INT64_MAX,
+                           .t_homeo = INT64_MAX,
+                           .held = calloc(cap_slots, sizeof *g->held),
+                           .capheld = cap_slots};
+    if (!g->held)
+        return eg_error_set(EG_ENOMEM, "out of memory starting the engine");
+    qsort(md->pres, md->npres, sizeof *md->pres, cmp_pres);
+    g->last = md->npres ? ceil_to(md->pres[0].at, cfg->wm_tick) - cfg->wm_tick : 0;
+    return 0;
+}
 
-    if ((rc = eg_model_sort_concepts(md)) || (rc = eg__graph_nodes(&md->assoc, md->n)) ||
+int eg_engine_advance(eg_model *md, const eg_config *cfg, int64_t now)
+{
+    const int64_t INF = INT64_MAX;
+    eg_engine_state *g = &md->eng;
+    int rc = 0;
+    uint32_t *cand = NULL, *next_held = NULL, *left = NULL;
+    uint32_t *stamp = NULL; /* the tick in which a memory was last made a candidate */
+    size_t capc = 0;
+    size_t cap_slots = (size_t)(cfg->wm_capacity + cfg->wm_jitter + 1);
+
+    if (!g->started && (rc = begin(md, cfg)))
+        return rc;
+    if (g->capheld < cap_slots)
+        return eg_error_set(EG_ECONFIG, "the engine's state was made with a smaller wm.capacity");
+    if ((rc = eg__graph_nodes(&md->assoc, md->n)) ||
         (rc = eg__graph_nodes(&md->concepts, md->nconcepts)))
         return rc;
-    qsort(md->pres, md->npres, sizeof *md->pres, cmp_pres);
+    /* presentations added since the last call come after every one processed: sorting keeps
+     * the processed ones where they are */
+    qsort(md->pres + g->hi, md->npres - g->hi, sizeof *md->pres, cmp_pres);
     for (size_t c = 0; c < md->nconcepts; c++) /* postings in time order, for replay windows */
         qsort_r(md->postings[c], md->post_n[c], sizeof *md->postings[c], cmp_by_t0, md);
     free(md->mark);
@@ -161,20 +187,20 @@ int eg_engine_run(eg_model *md, const eg_config *cfg, int64_t now)
     md->mark_epoch = 0;
     if (!md->mark)
         return eg_error_set(EG_ENOMEM, "out of memory starting the engine");
-    held = calloc(cap_slots, sizeof *held);
     next_held = calloc(cap_slots, sizeof *next_held);
     left = calloc(cap_slots * 2, sizeof *left);
     stamp = calloc(md->n ? md->n : 1, sizeof *stamp);
-    if (!held || !next_held || !left || !stamp) {
+    if (!next_held || !left || !stamp) {
         rc = eg_error_set(EG_ENOMEM, "out of memory starting the engine");
         goto done;
     }
-    size_t lo = 0, hi = 0; /* presentations in the candidate window: [lo, hi) */
-    int64_t last = md->npres ? ceil_to(md->pres[0].at, cfg->wm_tick) - cfg->wm_tick : 0;
-    int64_t t_cons = INF, t_rem = INF, t_homeo = INF;
-    uint32_t tickno = 0;
-    for (;;) {
-        /* the next tick: right after the last one while anything is held or in the window */
+    uint32_t *held = g->held;
+    size_t nheld = g->nheld;
+    size_t lo = g->lo, hi = g->hi; /* presentations in the candidate window: [lo, hi) */
+    int64_t last = g->last;
+    int64_t t_cons = g->t_cons, t_rem = g->t_rem, t_homeo = g->t_homeo;
+    uint32_t tickno = g->tickno;
+    for (;;) { /* the next tick: right after the last one while anything is held or in the window */
         int64_t t_tick = INF, nt = floor_to(last, cfg->wm_tick) + cfg->wm_tick;
         if (nheld || lo < hi || (hi < md->npres && md->pres[hi].at <= nt))
             t_tick = nt;
@@ -286,6 +312,26 @@ int eg_engine_run(eg_model *md, const eg_config *cfg, int64_t now)
             t_homeo = next_weekly(T);
         }
     }
+    /* the loop's state for the next call (on an error the model is not used again) */
+    g->nheld = nheld;
+    g->lo = lo;
+    g->hi = hi;
+    g->last = last;
+    g->t_cons = t_cons;
+    g->t_rem = t_rem;
+    g->t_homeo = t_homeo;
+    g->tickno = tickno;
+done:
+    free(cand);
+    free(next_held);
+    free(left);
+    free(stamp);
+    return rc;
+}
+
+int eg_engine_finish(eg_model *md, const eg_config *cfg, int64_t now)
+{
+    int rc = 0;
     /* every memory still on its way says where it stands at now */
     for (size_t i = 0; i < md->n && !rc; i++) {
         const eg_mem *m = &md->m[i];
@@ -302,13 +348,20 @@ int eg_engine_run(eg_model *md, const eg_config *cfg, int64_t now)
             rc = eg__journey(md, (uint32_t)i, now, "short_term", "waiting",
                              "in short-term memory at now, %d replays so far", m->replays);
     }
-    if (!rc)
-        rc = eg__long_term(md, cfg, now);
-done:
-    free(cand);
-    free(held);
-    free(next_held);
-    free(left);
-    free(stamp);
+    if (rc)
+        return rc;
+    /* the long-term network at now has its own communities: the simulation's stay for REM */
+    eg_communities sim = md->comm;
+    md->comm = (eg_communities){0};
+    rc = eg__long_term(md, cfg, now);
+    eg__communities_free(&md->comm_now);
+    md->comm_now = md->comm;
+    md->comm = sim;
     return rc;
+}
+
+int eg_engine_run(eg_model *md, const eg_config *cfg, int64_t now)
+{
+    int rc = eg_engine_advance(md, cfg, now);
+    return rc ? rc : eg_engine_finish(md, cfg, now);
 }

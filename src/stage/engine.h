@@ -22,8 +22,16 @@
 #include "core/model.h"
 #include "engram/config.h"
 
-/* Runs the simulation up to now with the parameters of cfg. */
+/* Runs the simulation up to now with the parameters of cfg: eg_engine_advance, then
+ * eg_engine_finish. */
 int eg_engine_run(eg_model *md, const eg_config *cfg, int64_t now);
+/* Advances event time to now: every event at or before now is processed, and the loop's state
+ * is kept in md->eng, so a later call goes on from there. Memories and presentations added in
+ * between must come after the last event (appended in order, later times). */
+int eg_engine_advance(eg_model *md, const eg_config *cfg, int64_t now);
+/* What the outputs say at now without changing the simulation: a journey line for every memory
+ * still on its way, and the long-term network (long-term records, md->comm_now). */
+int eg_engine_finish(eg_model *md, const eg_config *cfg, int64_t now);
 
 /* ---- shared by the stage modules (engine.c, working_memory.c, short_term.c, ...) ---- */
 int eg__graph_touch(eg_graph *g, uint32_t a, uint32_t b, double ai, double aj, double eta,
@@ -40,8 +48,10 @@ int eg__stm_encode(eg_model *md, const eg_config *cfg, uint32_t mem, int64_t T);
 int eg__consolidate(eg_model *md, const eg_config *cfg, int64_t T);
 int eg__homeostasis(eg_model *md, const eg_config *cfg, int64_t T);
 int eg__rem(eg_model *md, const eg_config *cfg, int64_t T);
-int eg__communities(eg_model *md);
-/* A concept too general to shape communities (in more than 5 % of the memories). */
+/* The concept communities at time `at` (md->comm), over the memories presented by then. */
+int eg__communities(eg_model *md, int64_t at);
+/* A concept too general to shape communities (in more than 5 % of the memories presented when
+ * the communities were computed). */
 bool eg__is_hub(const eg_model *md, uint32_t c);
 /* A memory's semantic category: the community most of its concepts belong to. */
 uint32_t eg__category_of(const eg_model *md, uint32_t mem);

@@ -45,7 +45,7 @@ int eg__homeostasis(eg_model *md, const eg_config *cfg, int64_t T)
         if (!g->e[k].dead && g->e[k].w < 0.01f && g->e[k].last_at < stale)
             g->e[k].dead = true;
     /* the communities REM samples from are refreshed weekly */
-    int rc = eg__communities(md);
+    int rc = eg__communities(md, T);
     if (rc)
         return rc;
     /* long-term retrieval strengths above 0.8 are damped */

@@ -5,12 +5,13 @@
  * Communities: label propagation on the live concept graph, nodes in id order, each taking the
  * label with the largest total edge weight among its neighbours (ties: smallest label), until
  * stable or 20 rounds; only each node's 5 strongest edges vote, and hub concepts (in more than
- * 5 % of the memories) neither take nor pass labels, like stopwords; a community is named by its
- * most central concept (largest weighted degree, ties: smallest id). A memory's semantic category
- * is the community most of its concepts belong to. Then per memory: knowledge type and cortical
- * region (procedural → motor, else the feature's region hint), abstraction level, minicolumn =
- * xxh64(category "::" region) % 1000, macrocolumn = xxh64(region) % 100, column rank by
- * consolidated strength within (category, region), retrieval strength (0.3·consolidated + 0.2/√rank
+ * 5 % of the memories presented by the time the communities are computed) neither take nor pass
+ * labels, like stopwords; a community is named by its most central concept (largest weighted
+ * degree, ties: smallest id). A memory's semantic category is the community most of its concepts
+ * belong to. Then per memory: knowledge type and cortical region (procedural → motor, else the
+ * feature's region hint), abstraction level, minicolumn = xxh64(category "::" region) % 1000,
+ * macrocolumn = xxh64(region) % 100, column rank by consolidated strength within (category,
+ * region), retrieval strength (0.3·consolidated + 0.2/√rank
  * + 0.3·exp(−age since consolidation / 30 d)
  *    + 0.2·ln(1 + recalls)/ln(100)) · damping,
  * memory age bucket and consolidation state.
@@ -32,24 +33,53 @@ enum { TOP_EDGES = 5 };
 
 bool eg__is_hub(const eg_model *md, uint32_t c)
 {
-    /* a concept in more than 5 % of the memories (and more than 20) is too general to shape
-     * communities: like a stopword, it would pull every memory into one category */
-    size_t limit = md->n / 20 > 20 ? md->n / 20 : 20;
-    return md->post_n[c] > limit;
+    return c < md->comm.n && md->comm.hub[c];
 }
 
-int eg__communities(eg_model *md)
+/* memories of a concept presented by `at`: its postings are in time order (the engine sorts
+ * them) */
+static size_t postings_by(const eg_model *md, uint32_t c, int64_t at)
+{
+    size_t lo = 0, hi = md->post_n[c];
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (md->m[md->postings[c][mid]].t0 <= at)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+int eg__communities(eg_model *md, int64_t at)
 {
     const eg_graph *g = &md->concepts;
     size_t nc = md->nconcepts;
     uint32_t *label = malloc((nc ? nc : 1) * sizeof *label);
+    uint8_t *hub = calloc(nc ? nc : 1, sizeof *hub);
     double *acc = calloc(nc ? nc : 1, sizeof *acc), *deg = calloc(nc ? nc : 1, sizeof *deg);
     uint32_t *touched = malloc((nc ? nc : 1) * sizeof *touched);
     int rc = 0;
-    if (!label || !acc || !deg || !touched) {
+    if (!label || !hub || !acc || !deg || !touched) {
         rc = eg_error_set(EG_ENOMEM, "out of memory finding communities");
         goto done;
     }
+    /* hubs: a concept in more than 5 % of the memories presented by then (and more than 20) is
+     * too general to shape communities: like a stopword, it would pull every memory into one
+     * category. Counted at `at`, not over memories still to come, so that a run in steps and
+     * one run agree. */
+    {
+        size_t seen = 0;
+        for (size_t i = 0; i < md->n; i++)
+            seen += md->m[i].t0 <= at;
+        size_t limit = seen / 20 > 20 ? seen / 20 : 20;
+        for (size_t c = 0; c < nc; c++)
+            hub[c] = postings_by(md, (uint32_t)c, at) > limit;
+    }
+    eg__communities_free(&md->comm);
+    md->comm.hub = hub; /* eg__is_hub reads it from here on */
+    md->comm.n = nc;
+    hub = NULL;
     for (size_t c = 0; c < nc; c++)
         label[c] = (uint32_t)c;
     for (int round = 0; round < 20; round++) {
@@ -120,13 +150,13 @@ int eg__communities(eg_model *md)
         if (cur == UINT32_MAX || deg[c] > deg[cur] || (deg[c] == deg[cur] && c < cur))
             central[l] = (uint32_t)c;
     }
-    free(md->community);
-    md->community = label;
     for (size_t c = 0; c < nc; c++)
-        md->community[c] = central[md->community[c]];
+        label[c] = central[label[c]];
+    md->comm.label = label;
     label = NULL;
 done:
     free(label);
+    free(hub);
     free(acc);
     free(deg);
     free(touched);
@@ -144,13 +174,19 @@ double eg__retrieval_strength(const eg_model *md, uint32_t x, int rank, int64_t 
     return rs * m->damping;
 }
 
+/* a concept's community; a concept first seen after the communities were computed is its own */
+static uint32_t label_of(const eg_model *md, uint32_t c)
+{
+    return c < md->comm.n ? md->comm.label[c] : c;
+}
+
 /* the community most of x's concepts belong to (ties: smallest), UINT32_MAX if none */
 uint32_t eg__category_of(const eg_model *md, uint32_t x)
 {
     const eg_mem *m = &md->m[x];
     uint32_t best = UINT32_MAX;
     int bestn = 0;
-    if (!md->community)
+    if (!md->comm.label)
         return UINT32_MAX;
     /* hubs vote only when the memory has nothing else */
     bool specific = false;
@@ -159,10 +195,10 @@ uint32_t eg__category_of(const eg_model *md, uint32_t x)
     for (uint16_t i = 0; i < m->c_n; i++) {
         if (specific && eg__is_hub(md, md->mc[m->c_off + i]))
             continue;
-        uint32_t l = md->community[md->mc[m->c_off + i]];
+        uint32_t l = label_of(md, md->mc[m->c_off + i]);
         int cnt = 0;
         for (uint16_t j = 0; j < m->c_n; j++)
-            cnt += md->community[md->mc[m->c_off + j]] == l &&
+            cnt += label_of(md, md->mc[m->c_off + j]) == l &&
                    !(specific && eg__is_hub(md, md->mc[m->c_off + j]));
         if (cnt > bestn || (cnt == bestn && l < best)) {
             best = l;
@@ -198,7 +234,7 @@ static int degree(const eg_model *md, uint32_t x)
 int eg__long_term(eg_model *md, const eg_config *cfg, int64_t now)
 {
     (void)cfg;
-    int rc = eg__communities(md);
+    int rc = eg__communities(md, now);
     if (rc)
         return rc;
     free(md->ltm);

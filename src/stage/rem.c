@@ -46,7 +46,7 @@ int eg__rem(eg_model *md, const eg_config *cfg, int64_t T)
             wmax = g->e[k].w;
     if (wmax <= 0)
         return 0;
-    if (!md->community && (rc = eg__communities(md)))
+    if (!md->comm.label && (rc = eg__communities(md, T)))
         return rc;
     ltm = malloc(md->n * sizeof *ltm);
     if (!ltm)

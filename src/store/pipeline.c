@@ -83,7 +83,10 @@ int eg_store_load_model(eg_store *st, eg_model *md, int64_t now)
             "SELECT rowid, id, created_at, updated_at, concepts, importance, urgency, "
             "emotional_salience, sentiment, task_type, knowledge_type, region_hint, "
             "abstraction_level, late, arrived_at FROM memory WHERE status = 'staged' AND "
-            "deleted_at_source IS NULL AND created_at <= ?1 ORDER BY id",
+            "deleted_at_source IS NULL AND created_at <= ?1 "
+            /* the canonical order (core/model.h): first presentation, then id */
+            "ORDER BY CASE WHEN late AND arrived_at IS NOT NULL THEN arrived_at ELSE created_at "
+            "END, id",
             -1, &s, NULL) != SQLITE_OK) {
         rc = q_error(st, "could not read memories for the pipeline");
         goto done;
@@ -388,8 +391,9 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now)
         sqlite3_bind_blob(s, 5, list.data ? list.data : "", (int)list.len, SQLITE_STATIC);
         sqlite3_bind_int64(s, 1, (int64_t)c + 1);
         sqlite3_bind_text(s, 2, eg_model_concept(md, (uint32_t)c), -1, SQLITE_STATIC);
-        if (md->community && md->community[c] != UINT32_MAX)
-            sqlite3_bind_text(s, 3, eg_model_concept(md, md->community[c]), -1, SQLITE_STATIC);
+        const eg_communities *cm = md->comm_now.label ? &md->comm_now : &md->comm;
+        if (c < cm->n && cm->label[c] != UINT32_MAX)
+            sqlite3_bind_text(s, 3, eg_model_concept(md, cm->label[c]), -1, SQLITE_STATIC);
         else
             sqlite3_bind_null(s, 3);
         sqlite3_bind_int(s, 4, (int)md->post_n[c]);

@@ -9,7 +9,8 @@
 #include "store/store.h"
 
 /* Adds every staged memory created up to now (with features, concepts, update and recall
- * presentations) to md, in id order (so that results do not depend on insertion order). */
+ * presentations) to md, in the canonical order of core/model.h (first presentation, then id),
+ * so that results do not depend on the order rows were inserted in. */
 int eg_store_load_model(eg_store *st, eg_model *md, int64_t now);
 /* Replaces the pipeline's outputs with md's and records now as the checkpoint. */
 int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now);

@@ -34,7 +34,15 @@ static uint64_t rng_next(uint64_t *s)
 }
 
 /* A stream of n memories in working sessions over `days` days, seeded. */
+/* memories from..to-1 of the stream make_stream(md, n, days, seed) makes */
+static void make_stream_part(eg_model *md, int n, int days, uint64_t seed, int from, int to);
+
 static void make_stream(eg_model *md, int n, int days, uint64_t seed)
+{
+    make_stream_part(md, n, days, seed, 0, n);
+}
+
+static void make_stream_part(eg_model *md, int n, int days, uint64_t seed, int from, int to)
 {
     int64_t t = 1767225600LL * EG_USEC_PER_SEC; /* 2026-01-01 */
     uint64_t s = seed;
@@ -58,7 +66,8 @@ static void make_stream(eg_model *md, int n, int days, uint64_t seed)
         for (size_t k = 0; k < nn; k++)
             names[k] = vocab[rng_next(&s) % (sizeof vocab / sizeof *vocab)];
         uint32_t idx;
-        assert_int_equal(eg_model_add(md, &m, id, names, nn, &idx), 0);
+        if (i >= from && i < to)
+            assert_int_equal(eg_model_add(md, &m, id, names, nn, &idx), 0);
     }
 }
 
@@ -177,6 +186,8 @@ static void test_every_memory_has_status_and_journey(void **state)
 
 /* ---- determinism ---- */
 
+static void assert_same_outcome(const eg_model *pa, const eg_model *pb);
+
 static void test_two_runs_identical(void **state)
 {
     (void)state;
@@ -187,7 +198,16 @@ static void test_two_runs_identical(void **state)
     make_stream(&b, 300, 4, 7);
     assert_int_equal(eg_engine_run(&a, &cfg, end_of(&a)), 0);
     assert_int_equal(eg_engine_run(&b, &cfg, end_of(&b)), 0);
-    /* field by field: struct padding is not part of the result */
+    assert_same_outcome(&a, &b);
+    eg_model_free(&a);
+    eg_model_free(&b);
+}
+
+/* Two models after their runs: the same outcome, field by field (struct padding is not part of
+ * the result). */
+static void assert_same_outcome(const eg_model *pa, const eg_model *pb)
+{
+    const eg_model a = *pa, b = *pb;
     assert_int_equal(a.n, b.n);
     for (size_t i = 0; i < a.n; i++) {
         const eg_mem *x = &a.m[i], *y = &b.m[i];
@@ -219,8 +239,55 @@ static void test_two_runs_identical(void **state)
     assert_int_equal(a.ncr, b.ncr);
     assert_int_equal(a.details.len, b.details.len);
     assert_memory_equal(a.details.data, b.details.data, a.details.len);
-    eg_model_free(&a);
-    eg_model_free(&b);
+    assert_int_equal(a.nep, b.nep);
+    assert_int_equal(a.nltm, b.nltm);
+    for (size_t k = 0; k < a.nltm; k++) {
+        assert_int_equal(a.ltm[k].mem, b.ltm[k].mem);
+        assert_int_equal(a.ltm[k].category, b.ltm[k].category);
+        assert_true(a.ltm[k].retrieval_strength == b.ltm[k].retrieval_strength);
+    }
+    for (size_t k = 0; k < a.ncr; k++) {
+        assert_int_equal(a.cr[k].a, b.cr[k].a);
+        assert_int_equal(a.cr[k].b, b.cr[k].b);
+        assert_int_equal(a.cr[k].at, b.cr[k].at);
+    }
+    assert_int_equal(a.ticks, b.ticks);
+    assert_int_equal(a.replays_done, b.replays_done);
+    assert_int_equal(a.rem_phases, b.rem_phases);
+    assert_int_equal(a.homeostasis_phases, b.homeostasis_phases);
+}
+
+/* Advancing in steps, with the memories presented after each step added between the steps (as
+ * a resumed run would), ends where one run over all of them ends: the foundation of checkpointed
+ * runs (docs/adr/0008). Cuts inside sessions, between them, and a step with nothing new. */
+static void test_steps_with_appended_memories(void **state)
+{
+    (void)state;
+    const int n = 400, days = 12;
+    eg_model one, steps;
+    eg_model_init(&one);
+    eg_model_init(&steps);
+    make_stream(&one, n, days, 11);
+    int64_t end = end_of(&one);
+    assert_int_equal(eg_engine_run(&one, &cfg, end), 0);
+    /* the comparison has teeth only if every phase ran */
+    assert_true(one.ncr > 0 && one.homeostasis_phases > 0 && one.nltm > 0 && one.replays_done > 0);
+    const int cuts[] = {0, 37, 150, 151, 290, n};
+    for (size_t c = 1; c < sizeof cuts / sizeof *cuts; c++) {
+        make_stream_part(&steps, n, days, 11, cuts[c - 1], cuts[c]);
+        if (cuts[c] == n)
+            break;
+        /* up to just before the next memory, then a step with nothing new */
+        int64_t next_t0 = one.m[cuts[c]].t0;
+        int64_t t = steps.m[steps.n - 1].t0 + (next_t0 - steps.m[steps.n - 1].t0) / 2;
+        assert_int_equal(eg_engine_advance(&steps, &cfg, t), 0);
+        assert_int_equal(eg_engine_advance(&steps, &cfg, t + (next_t0 - t) / 2), 0);
+    }
+    assert_int_equal(eg_engine_advance(&steps, &cfg, end), 0);
+    assert_int_equal(eg_engine_finish(&steps, &cfg, end), 0);
+    assert_same_outcome(&one, &steps);
+    eg_model_free(&one);
+    eg_model_free(&steps);
 }
 
 /* ---- Hebbian bounds and a brute-force count of co-activations ---- */
@@ -325,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_capacity_never_exceeded),
         cmocka_unit_test(test_every_memory_has_status_and_journey),
         cmocka_unit_test(test_two_runs_identical),
+        cmocka_unit_test(test_steps_with_appended_memories),
         cmocka_unit_test(test_hebbian_bounds_and_counts),
         cmocka_unit_test(test_homeostasis_bounds_out_weight),
     };
