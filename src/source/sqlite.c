@@ -6,6 +6,18 @@
  * another SQLite file with the same columns (names configurable). Timestamps may be ISO 8601 text
  * or Unix seconds (integer or real). Rows with a NULL id, invalid UTF-8 or an unreadable timestamp
  * are rejected (reported, not delivered). It owns its read-only connection; it never writes.
+ *
+ * Incremental scans (since != INT64_MIN) filter twice. SQL skips a row only when each of its two
+ * timestamps is certainly older than since — NULL, ISO-shaped text dated before the UTC date of
+ * since minus one day (the day covers every offset read_time accepts, up to ±15:59), or Unix
+ * seconds below since minus 86 400 — and they are not both NULL; that spares handing every row of
+ * a large table to C. Everything else (garbage, non-ISO text, numbers in text, BLOBs) still
+ * reaches C, which validates the row and applies the exact rule (key = updated_at if present, else
+ * created_at; delivered iff key >= since), so rows with well-formed timestamps are delivered
+ * exactly as without the SQL filter. Accepted consequence: a row whose timestamps both lie more
+ * than a day before since (or start with such a date and are garbage after it) is no longer
+ * validated, e.g. its invalid UTF-8 is no longer reported again on every incremental run; such
+ * rows were never delivered by incremental reads anyway (since = watermark - lookback).
  */
 #include "source/source.h"
 
@@ -24,7 +36,8 @@ typedef struct sqlite_source {
     eg_source base;
     sqlite3 *db;
     char *path;
-    char *select_sql;
+    char *select_sql; /* every row */
+    char *since_sql;  /* select_sql minus rows certainly older than ?1 (a date) and ?2 (seconds) */
     char *count_sql;
     char desc[1200];
     int batch_rows;
@@ -41,6 +54,30 @@ static void quote_ident(eg_buf *b, const char *s)
     eg_buf_putc(b, '"');
 }
 
+/* Appends "col is certainly before the bound": NULL, a number below ?2 (since's seconds minus a
+ * day), or text starting with a date (GLOB) before ?1 (the UTC 'YYYY-MM-DD' of since minus a day).
+ * Written for speed, it means exactly that: the unary + strips the column's affinity, so values
+ * are compared as what they are, and SQLite orders numbers < text < blobs, so "+col < ?2" holds
+ * only for numbers and "+col >= '0' AND +col < ?1" only for text; for text that matches the GLOB
+ * (10+ characters) "+col < ?1" is "substr(col, 1, 10) < ?1". COLLATE BINARY: the column's own
+ * collation, possibly one this connection lacks, plays no part. Never NULL. The GLOB, the
+ * costliest test, comes last; typeof() and a value-producing wrapper such as coalesce() cost more
+ * than all the rest (measured: 0.47 s instead of 0.19 s for 1M rows). */
+static void certainly_before(eg_buf *b, const char *col)
+{
+    eg_buf_puts(b, "(");
+    quote_ident(b, col);
+    eg_buf_puts(b, " IS NULL OR +");
+    quote_ident(b, col);
+    eg_buf_puts(b, " < ?2 COLLATE BINARY OR (+");
+    quote_ident(b, col);
+    eg_buf_puts(b, " >= '0' COLLATE BINARY AND +");
+    quote_ident(b, col);
+    eg_buf_puts(b, " < ?1 COLLATE BINARY AND ");
+    quote_ident(b, col);
+    eg_buf_puts(b, " GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*'))");
+}
+
 static void sqlite_close(eg_source *base)
 {
     sqlite_source *s = (sqlite_source *)base;
@@ -49,6 +86,7 @@ static void sqlite_close(eg_source *base)
     sqlite3_close(s->db);
     free(s->path);
     free(s->select_sql);
+    free(s->since_sql);
     free(s->count_sql);
     free(s);
 }
@@ -140,6 +178,21 @@ static int sqlite_open(eg_source **out, const eg_config *cfg, const char *store_
         rc = eg_error_set(EG_ENOMEM, "out of memory");
         goto fail;
     }
+    /* a row is skipped in SQL only when both timestamps are certainly before the bound and not
+     * both are NULL (C decides those); CASE keeps a row should the test ever be NULL */
+    eg_buf_puts(&sql, " WHERE CASE WHEN ");
+    certainly_before(&sql, cfg->col_created_at);
+    eg_buf_puts(&sql, " AND ");
+    certainly_before(&sql, cfg->col_updated_at);
+    eg_buf_puts(&sql, " AND (");
+    quote_ident(&sql, cfg->col_created_at);
+    eg_buf_puts(&sql, " IS NOT NULL OR ");
+    quote_ident(&sql, cfg->col_updated_at);
+    eg_buf_puts(&sql, " IS NOT NULL) THEN 0 ELSE 1 END");
+    if (!sql.data || !(s->since_sql = strdup(sql.data))) {
+        rc = eg_error_set(EG_ENOMEM, "out of memory");
+        goto fail;
+    }
     eg_buf_reset(&sql);
     eg_buf_puts(&sql, "SELECT count(*) FROM ");
     quote_ident(&sql, cfg->source_table);
@@ -185,10 +238,29 @@ static int sqlite_scan(eg_source *base, int64_t since, eg_batch_fn fn, eg_reject
     char idbuf[64];
     eg_batch_init(&batch);
     if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s->db, s->select_sql, -1, &st, NULL) != SQLITE_OK) {
+        sqlite3_prepare_v2(s->db, since == INT64_MIN ? s->select_sql : s->since_sql, -1, &st,
+                           NULL) != SQLITE_OK) {
         rc = eg_error_set(EG_ESOURCE, "could not read SQLite source %s: %s", s->path,
                           sqlite3_errmsg(s->db));
         goto done;
+    }
+    if (since != INT64_MIN) {
+        /* the SQL prefilter's bounds (see the top of this file): a day before since */
+        char date[16] = "";
+        int64_t day = since / EG_USEC_PER_DAY - (since % EG_USEC_PER_DAY < 0) - 1, y;
+        int64_t secs = since / EG_USEC_PER_SEC - (since % EG_USEC_PER_SEC < 0) - 86400;
+        unsigned m, d;
+        eg_civil_from_days(day, &y, &m, &d);
+        if (y > 9999) /* every 4-digit year is before it */
+            snprintf(date, sizeof date, "9999-12-31");
+        else if (y >= 0) /* else no text date is before it: "" is the least string */
+            snprintf(date, sizeof date, "%04d-%02u-%02u", (int)y, m, d);
+        if (sqlite3_bind_text(st, 1, date, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+            sqlite3_bind_int64(st, 2, secs) != SQLITE_OK) {
+            rc = eg_error_set(EG_ESOURCE, "could not read SQLite source %s: %s", s->path,
+                              sqlite3_errmsg(s->db));
+            goto done;
+        }
     }
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         eg_record r = {0};
