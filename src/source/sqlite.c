@@ -200,7 +200,19 @@ static int sqlite_open(eg_source **out, const eg_config *cfg, const char *store_
         rc = eg_error_set(EG_ENOMEM, "out of memory");
         goto fail;
     }
-    snprintf(s->desc, sizeof s->desc, "sqlite %s table=%s", s->path, cfg->source_table);
+    /* The description is also the key the store keeps this source's watermark under
+     * (pipeline/ingest.c), so it must not depend on how the path was spelled: a store copied,
+     * moved or named by a relative path once and an absolute path the next time must find its
+     * watermark, or its next ingest silently reads everything again. The store's own table is
+     * "embedded"; another file is named by its real path. */
+    if (!cfg->source) {
+        snprintf(s->desc, sizeof s->desc, "embedded table=%s", cfg->source_table);
+    } else {
+        char *real = realpath(s->path, NULL);
+        snprintf(s->desc, sizeof s->desc, "sqlite %s table=%s", real ? real : s->path,
+                 cfg->source_table);
+        free(real);
+    }
     eg_buf_free(&sql);
     *out = &s->base;
     return 0;

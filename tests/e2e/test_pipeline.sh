@@ -77,6 +77,19 @@ for k in 0 1 2; do
 done
 check "a posting list starts with the concept's newest memories" "$want" "$got"
 
+# the watermark does not depend on how the store's path is spelled: a copied store, or the same
+# store named by a relative and then an absolute path, reads only the rows near its watermark
+total=$(sqlite3 "$T/a.db" 'SELECT count(*) FROM memories')
+cp "$T/a.db" "$T/moved.db"
+read_moved=$(cd "$T" && E --store moved.db --now "$NOW" ingest --json | jq -r .read)
+read_abs=$(E --store "$T/moved.db" --now "$NOW" ingest --json | jq -r .read)
+if [ "${read_moved:-x}" -lt $((total / 2)) ] 2>/dev/null && [ "${read_abs:-x}" -lt $((total / 2)) ] 2>/dev/null; then
+  ok "a moved store, named two ways, keeps its watermark (read $read_moved and $read_abs of $total rows)"
+else
+  fail "a moved store read [$read_moved] and [$read_abs] of $total rows: its watermark was lost"
+fi
+rm -f "$T/moved.db"*
+
 dump "$T/a.db" >"$T/a.txt"
 fresh "$T/b.db"
 E --store "$T/b.db" --now "$NOW" run -q
