@@ -9,7 +9,9 @@
 #include "engram/error.h"
 
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 /* The indexes of `memory`, as of the latest migration. A bulk load into an empty store drops the
  * index on id and builds it again at the end (store/sqlite.c): ids arrive in random order, and one
@@ -25,159 +27,230 @@
 const char *const eg__store_memory_indexes = MEMORY_ID_INDEX;
 const char *const eg__store_memory_indexes_drop = "DROP INDEX memory_id;";
 
-static const char *const migrations[] = {
+/* A migration: SQL, then optionally a C step that carries data the SQL cannot (it runs in the
+ * same transaction), then more SQL. */
+typedef struct migration {
+    const char *sql;
+    int (*carry)(sqlite3 *db);
+    const char *sql_after;
+} migration;
+
+static int postings_from_table(sqlite3 *db);
+
+static const migration migrations[] = {
     /* 1: the embedded source, staged memories, FTS, watermark, quarantine, runs */
-    "CREATE TABLE memories (\n"
-    "  id TEXT PRIMARY KEY NOT NULL,\n"
-    "  content TEXT,\n"
-    "  created_at TEXT,\n"
-    "  updated_at TEXT,\n"
-    "  metadata TEXT\n"
-    ");\n"
-    "CREATE TABLE memory (\n"
-    "  rowid INTEGER PRIMARY KEY,\n"
-    "  id TEXT NOT NULL,\n"
-    "  source_system TEXT NOT NULL,\n"
-    "  content TEXT,\n"
-    "  content_hash INTEGER,\n"
-    "  fingerprint INTEGER NOT NULL,\n"
-    "  created_at INTEGER,\n"
-    "  updated_at INTEGER,\n"
-    "  metadata TEXT,\n"
-    "  status TEXT NOT NULL,\n"
-    "  skip_reason TEXT,\n"
-    "  issues INTEGER NOT NULL DEFAULT 0,\n"
-    "  length_chars INTEGER,\n"
-    "  activation_strength REAL,\n"
-    "  last_accessed_at INTEGER,\n"
-    "  access_count INTEGER,\n"
-    "  importance_score REAL,\n"
-    "  memory_type TEXT,\n"
-    "  concepts TEXT,\n"
-    "  processed_at INTEGER,\n"
-    "  first_seen_at INTEGER NOT NULL,\n"
-    "  deleted_at_source INTEGER\n"
-    ");\n" MEMORY_INDEXES
-    "CREATE VIRTUAL TABLE memory_fts USING fts5(content, content='memory', content_rowid='rowid',"
-    " tokenize='unicode61 remove_diacritics 2');\n"
-    "CREATE TABLE fts_pending (rowid INTEGER PRIMARY KEY);\n"
-    "CREATE TABLE meta (key TEXT PRIMARY KEY, value);\n"
-    "INSERT INTO meta VALUES ('fts_rowid', 0);\n"
-    "CREATE TABLE watermark (\n"
-    "  source TEXT PRIMARY KEY,\n"
-    "  key_at INTEGER NOT NULL,\n"
-    "  run_id INTEGER\n"
-    ");\n"
-    "CREATE TABLE quarantine (\n"
-    "  qid INTEGER PRIMARY KEY,\n"
-    "  at INTEGER NOT NULL,\n"
-    "  source TEXT NOT NULL,\n"
-    "  ref TEXT NOT NULL,\n"
-    "  field TEXT,\n"
-    "  reason TEXT NOT NULL,\n"
-    "  raw TEXT,\n"
-    "  UNIQUE (source, ref, field, reason)\n"
-    ");\n"
-    "CREATE TABLE runs (\n"
-    "  run_id INTEGER PRIMARY KEY,\n"
-    "  command TEXT NOT NULL,\n"
-    "  source TEXT,\n"
-    "  now INTEGER NOT NULL,\n"
-    "  started_at INTEGER NOT NULL,\n"
-    "  finished_at INTEGER,\n"
-    "  outcome TEXT NOT NULL DEFAULT 'running',\n"
-    "  counts TEXT,\n"
-    "  durations TEXT,\n"
-    "  error TEXT\n"
-    ");\n",
+    {"CREATE TABLE memories (\n"
+     "  id TEXT PRIMARY KEY NOT NULL,\n"
+     "  content TEXT,\n"
+     "  created_at TEXT,\n"
+     "  updated_at TEXT,\n"
+     "  metadata TEXT\n"
+     ");\n"
+     "CREATE TABLE memory (\n"
+     "  rowid INTEGER PRIMARY KEY,\n"
+     "  id TEXT NOT NULL,\n"
+     "  source_system TEXT NOT NULL,\n"
+     "  content TEXT,\n"
+     "  content_hash INTEGER,\n"
+     "  fingerprint INTEGER NOT NULL,\n"
+     "  created_at INTEGER,\n"
+     "  updated_at INTEGER,\n"
+     "  metadata TEXT,\n"
+     "  status TEXT NOT NULL,\n"
+     "  skip_reason TEXT,\n"
+     "  issues INTEGER NOT NULL DEFAULT 0,\n"
+     "  length_chars INTEGER,\n"
+     "  activation_strength REAL,\n"
+     "  last_accessed_at INTEGER,\n"
+     "  access_count INTEGER,\n"
+     "  importance_score REAL,\n"
+     "  memory_type TEXT,\n"
+     "  concepts TEXT,\n"
+     "  processed_at INTEGER,\n"
+     "  first_seen_at INTEGER NOT NULL,\n"
+     "  deleted_at_source INTEGER\n"
+     ");\n" MEMORY_INDEXES
+     "CREATE VIRTUAL TABLE memory_fts USING fts5(content, content='memory', content_rowid='rowid',"
+     " tokenize='unicode61 remove_diacritics 2');\n"
+     "CREATE TABLE fts_pending (rowid INTEGER PRIMARY KEY);\n"
+     "CREATE TABLE meta (key TEXT PRIMARY KEY, value);\n"
+     "INSERT INTO meta VALUES ('fts_rowid', 0);\n"
+     "CREATE TABLE watermark (\n"
+     "  source TEXT PRIMARY KEY,\n"
+     "  key_at INTEGER NOT NULL,\n"
+     "  run_id INTEGER\n"
+     ");\n"
+     "CREATE TABLE quarantine (\n"
+     "  qid INTEGER PRIMARY KEY,\n"
+     "  at INTEGER NOT NULL,\n"
+     "  source TEXT NOT NULL,\n"
+     "  ref TEXT NOT NULL,\n"
+     "  field TEXT,\n"
+     "  reason TEXT NOT NULL,\n"
+     "  raw TEXT,\n"
+     "  UNIQUE (source, ref, field, reason)\n"
+     ");\n"
+     "CREATE TABLE runs (\n"
+     "  run_id INTEGER PRIMARY KEY,\n"
+     "  command TEXT NOT NULL,\n"
+     "  source TEXT,\n"
+     "  now INTEGER NOT NULL,\n"
+     "  started_at INTEGER NOT NULL,\n"
+     "  finished_at INTEGER,\n"
+     "  outcome TEXT NOT NULL DEFAULT 'running',\n"
+     "  counts TEXT,\n"
+     "  durations TEXT,\n"
+     "  error TEXT\n"
+     ");\n",
+     NULL, NULL},
     /* 2: features, arrival, and the biological pipeline's outputs (SPEC §6-§9) */
-    "ALTER TABLE memory ADD COLUMN importance REAL;\n"
-    "ALTER TABLE memory ADD COLUMN urgency REAL;\n"
-    "ALTER TABLE memory ADD COLUMN emotional_salience REAL;\n"
-    "ALTER TABLE memory ADD COLUMN sentiment TEXT;\n"
-    "ALTER TABLE memory ADD COLUMN task_type TEXT;\n"
-    "ALTER TABLE memory ADD COLUMN knowledge_type TEXT;\n"
-    "ALTER TABLE memory ADD COLUMN region_hint TEXT;\n"
-    "ALTER TABLE memory ADD COLUMN abstraction_level INTEGER;\n"
-    "ALTER TABLE memory ADD COLUMN late INTEGER NOT NULL DEFAULT 0;\n"
-    "ALTER TABLE memory ADD COLUMN arrived_at INTEGER;\n"
-    "CREATE TABLE sim_state (key TEXT PRIMARY KEY, value);\n"
-    "CREATE TABLE pipeline (\n"
-    "  memory_rowid INTEGER PRIMARY KEY,\n"
-    "  status TEXT NOT NULL,\n"
-    "  wm_ticks INTEGER, wm_entered_at INTEGER, wm_best_slot INTEGER, wm_best_priority REAL,\n"
-    "  wm_best_rank INTEGER, wm_best_of INTEGER,\n"
-    "  encoded_at INTEGER, episode_id INTEGER, p_encode REAL, stm_strength REAL,\n"
-    "  hebbian_potential INTEGER, consolidation_priority REAL, ready_at INTEGER,\n"
-    "  replays INTEGER, pre_strength REAL, associates INTEGER, consolidated_at INTEGER,\n"
-    "  consolidated_strength REAL, forgotten_at INTEGER, recalls INTEGER, damping REAL\n"
-    ");\n"
-    "CREATE INDEX pipeline_status ON pipeline(status);\n"
-    "CREATE TABLE presentation (\n"
-    "  memory_rowid INTEGER NOT NULL, at INTEGER NOT NULL, kind TEXT NOT NULL,\n"
-    "  PRIMARY KEY (memory_rowid, at, kind)\n"
-    ") WITHOUT ROWID;\n"
-    "CREATE TABLE journey (\n"
-    "  memory_rowid INTEGER NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL,\n"
-    "  stage TEXT NOT NULL, event TEXT NOT NULL, detail TEXT,\n"
-    "  PRIMARY KEY (memory_rowid, seq)\n"
-    ") WITHOUT ROWID;\n"
-    "CREATE TABLE concept (concept_id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,\n"
-    "  community TEXT, memories INTEGER NOT NULL);\n"
-    "CREATE TABLE memory_concept (\n"
-    "  concept_id INTEGER NOT NULL, memory_rowid INTEGER NOT NULL,\n"
-    "  PRIMARY KEY (concept_id, memory_rowid)\n"
-    ") WITHOUT ROWID;\n"
-    "CREATE INDEX memory_concept_memory ON memory_concept(memory_rowid);\n"
-    "CREATE TABLE assoc (\n"
-    "  a INTEGER NOT NULL, b INTEGER NOT NULL, weight REAL NOT NULL, coact INTEGER NOT NULL,\n"
-    "  last_at INTEGER NOT NULL, PRIMARY KEY (a, b)\n"
-    ") WITHOUT ROWID;\n"
-    "CREATE INDEX assoc_b ON assoc(b);\n"
-    "CREATE TABLE concept_edge (\n"
-    "  a INTEGER NOT NULL, b INTEGER NOT NULL, weight REAL NOT NULL, coact INTEGER NOT NULL,\n"
-    "  last_at INTEGER NOT NULL, PRIMARY KEY (a, b)\n"
-    ") WITHOUT ROWID;\n"
-    "CREATE INDEX concept_edge_b ON concept_edge(b);\n"
-    "CREATE TABLE episode (\n"
-    "  episode_id INTEGER PRIMARY KEY, started_at INTEGER NOT NULL, ended_at INTEGER NOT NULL,\n"
-    "  size INTEGER NOT NULL, goal TEXT, tasks INTEGER NOT NULL, actions INTEGER NOT NULL\n"
-    ");\n"
-    "CREATE TABLE ltm (\n"
-    "  memory_rowid INTEGER PRIMARY KEY, semantic_category TEXT, knowledge_type TEXT,\n"
-    "  cortical_region TEXT, abstraction_level INTEGER, minicolumn_id INTEGER,\n"
-    "  macrocolumn_id INTEGER, column_rank INTEGER, retrieval_strength REAL, memory_age TEXT,\n"
-    "  consolidation_state TEXT\n"
-    ");\n"
-    "CREATE TABLE creative (\n"
-    "  creative_id INTEGER PRIMARY KEY, a INTEGER NOT NULL, b INTEGER NOT NULL,\n"
-    "  at INTEGER NOT NULL, bridge TEXT, concept_a TEXT, concept_b TEXT, novelty REAL,\n"
-    "  plausibility REAL, strength REAL\n"
-    ");\n",
+    {"ALTER TABLE memory ADD COLUMN importance REAL;\n"
+     "ALTER TABLE memory ADD COLUMN urgency REAL;\n"
+     "ALTER TABLE memory ADD COLUMN emotional_salience REAL;\n"
+     "ALTER TABLE memory ADD COLUMN sentiment TEXT;\n"
+     "ALTER TABLE memory ADD COLUMN task_type TEXT;\n"
+     "ALTER TABLE memory ADD COLUMN knowledge_type TEXT;\n"
+     "ALTER TABLE memory ADD COLUMN region_hint TEXT;\n"
+     "ALTER TABLE memory ADD COLUMN abstraction_level INTEGER;\n"
+     "ALTER TABLE memory ADD COLUMN late INTEGER NOT NULL DEFAULT 0;\n"
+     "ALTER TABLE memory ADD COLUMN arrived_at INTEGER;\n"
+     "CREATE TABLE sim_state (key TEXT PRIMARY KEY, value);\n"
+     "CREATE TABLE pipeline (\n"
+     "  memory_rowid INTEGER PRIMARY KEY,\n"
+     "  status TEXT NOT NULL,\n"
+     "  wm_ticks INTEGER, wm_entered_at INTEGER, wm_best_slot INTEGER, wm_best_priority REAL,\n"
+     "  wm_best_rank INTEGER, wm_best_of INTEGER,\n"
+     "  encoded_at INTEGER, episode_id INTEGER, p_encode REAL, stm_strength REAL,\n"
+     "  hebbian_potential INTEGER, consolidation_priority REAL, ready_at INTEGER,\n"
+     "  replays INTEGER, pre_strength REAL, associates INTEGER, consolidated_at INTEGER,\n"
+     "  consolidated_strength REAL, forgotten_at INTEGER, recalls INTEGER, damping REAL\n"
+     ");\n"
+     "CREATE INDEX pipeline_status ON pipeline(status);\n"
+     "CREATE TABLE presentation (\n"
+     "  memory_rowid INTEGER NOT NULL, at INTEGER NOT NULL, kind TEXT NOT NULL,\n"
+     "  PRIMARY KEY (memory_rowid, at, kind)\n"
+     ") WITHOUT ROWID;\n"
+     "CREATE TABLE journey (\n"
+     "  memory_rowid INTEGER NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL,\n"
+     "  stage TEXT NOT NULL, event TEXT NOT NULL, detail TEXT,\n"
+     "  PRIMARY KEY (memory_rowid, seq)\n"
+     ") WITHOUT ROWID;\n"
+     "CREATE TABLE concept (concept_id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,\n"
+     "  community TEXT, memories INTEGER NOT NULL);\n"
+     "CREATE TABLE memory_concept (\n"
+     "  concept_id INTEGER NOT NULL, memory_rowid INTEGER NOT NULL,\n"
+     "  PRIMARY KEY (concept_id, memory_rowid)\n"
+     ") WITHOUT ROWID;\n"
+     "CREATE INDEX memory_concept_memory ON memory_concept(memory_rowid);\n"
+     "CREATE TABLE assoc (\n"
+     "  a INTEGER NOT NULL, b INTEGER NOT NULL, weight REAL NOT NULL, coact INTEGER NOT NULL,\n"
+     "  last_at INTEGER NOT NULL, PRIMARY KEY (a, b)\n"
+     ") WITHOUT ROWID;\n"
+     "CREATE INDEX assoc_b ON assoc(b);\n"
+     "CREATE TABLE concept_edge (\n"
+     "  a INTEGER NOT NULL, b INTEGER NOT NULL, weight REAL NOT NULL, coact INTEGER NOT NULL,\n"
+     "  last_at INTEGER NOT NULL, PRIMARY KEY (a, b)\n"
+     ") WITHOUT ROWID;\n"
+     "CREATE INDEX concept_edge_b ON concept_edge(b);\n"
+     "CREATE TABLE episode (\n"
+     "  episode_id INTEGER PRIMARY KEY, started_at INTEGER NOT NULL, ended_at INTEGER NOT NULL,\n"
+     "  size INTEGER NOT NULL, goal TEXT, tasks INTEGER NOT NULL, actions INTEGER NOT NULL\n"
+     ");\n"
+     "CREATE TABLE ltm (\n"
+     "  memory_rowid INTEGER PRIMARY KEY, semantic_category TEXT, knowledge_type TEXT,\n"
+     "  cortical_region TEXT, abstraction_level INTEGER, minicolumn_id INTEGER,\n"
+     "  macrocolumn_id INTEGER, column_rank INTEGER, retrieval_strength REAL, memory_age TEXT,\n"
+     "  consolidation_state TEXT\n"
+     ");\n"
+     "CREATE TABLE creative (\n"
+     "  creative_id INTEGER PRIMARY KEY, a INTEGER NOT NULL, b INTEGER NOT NULL,\n"
+     "  at INTEGER NOT NULL, bridge TEXT, concept_a TEXT, concept_b TEXT, novelty REAL,\n"
+     "  plausibility REAL, strength REAL\n"
+     ");\n",
+     NULL, NULL},
     /* 3: monitoring: health history and validation results (SPEC §10, §11) */
-    "CREATE TABLE health_history (\n"
-    "  hid INTEGER PRIMARY KEY, at INTEGER NOT NULL, target TEXT NOT NULL,\n"
-    "  check_name TEXT NOT NULL, status TEXT NOT NULL, value REAL, threshold TEXT, detail TEXT\n"
-    ");\n"
-    "CREATE INDEX health_history_check ON health_history(check_name, at);\n"
-    "CREATE TABLE validation (\n"
-    "  vid INTEGER PRIMARY KEY, at INTEGER NOT NULL, target TEXT NOT NULL, rule TEXT NOT NULL,\n"
-    "  status TEXT NOT NULL, count INTEGER, total INTEGER, percent REAL, threshold TEXT,\n"
-    "  examples TEXT\n"
-    ");\n"
-    "CREATE INDEX validation_rule ON validation(rule, at);\n",
+    {"CREATE TABLE health_history (\n"
+     "  hid INTEGER PRIMARY KEY, at INTEGER NOT NULL, target TEXT NOT NULL,\n"
+     "  check_name TEXT NOT NULL, status TEXT NOT NULL, value REAL, threshold TEXT, detail TEXT\n"
+     ");\n"
+     "CREATE INDEX health_history_check ON health_history(check_name, at);\n"
+     "CREATE TABLE validation (\n"
+     "  vid INTEGER PRIMARY KEY, at INTEGER NOT NULL, target TEXT NOT NULL, rule TEXT NOT NULL,\n"
+     "  status TEXT NOT NULL, count INTEGER, total INTEGER, percent REAL, threshold TEXT,\n"
+     "  examples TEXT\n"
+     ");\n"
+     "CREATE INDEX validation_rule ON validation(rule, at);\n",
+     NULL, NULL},
     /* 4: a memory's concepts as a list on its pipeline row, and each concept's memories as one
      * posting blob (rowids as 8-byte little-endian integers, newest first), instead of a table of
      * (concept, memory) rows: at 1M memories that table had 8.4M rows and an index, rewritten by
      * every run. memory_concept stays, as a view. */
-    "DROP TABLE memory_concept;\n"
-    "ALTER TABLE pipeline ADD COLUMN concept_ids TEXT;\n"
-    "ALTER TABLE concept ADD COLUMN postings BLOB;\n"
-    "CREATE VIEW memory_concept (concept_id, memory_rowid) AS\n"
-    "  SELECT j.value, p.memory_rowid FROM pipeline p, json_each(p.concept_ids) j;\n",
+    {"ALTER TABLE pipeline ADD COLUMN concept_ids TEXT;\n"
+     "ALTER TABLE concept ADD COLUMN postings BLOB;\n"
+     "UPDATE pipeline SET concept_ids = (SELECT json_group_array(concept_id) FROM\n"
+     "  (SELECT concept_id FROM memory_concept WHERE memory_rowid = pipeline.memory_rowid\n"
+     "   ORDER BY concept_id));\n",
+     postings_from_table,
+     "DROP TABLE memory_concept;\n"
+     "CREATE VIEW memory_concept (concept_id, memory_rowid) AS\n"
+     "  SELECT j.value, p.memory_rowid FROM pipeline p, json_each(p.concept_ids) j;\n"},
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+/* Migration 4: each concept's posting blob (8-byte little-endian rowids, newest first) from
+ * the memory_concept table it replaces, so that recall keeps working before the next run. */
+static int postings_from_table(sqlite3 *db)
+{
+    sqlite3_stmt *sel = NULL, *upd = NULL;
+    unsigned char *blob = NULL;
+    size_t n = 0, cap = 0;
+    int64_t cur = 0;
+    int rc = SQLITE_OK, step;
+    if ((rc = sqlite3_prepare_v2(db,
+                                 "SELECT concept_id, memory_rowid FROM memory_concept "
+                                 "ORDER BY concept_id, memory_rowid DESC",
+                                 -1, &sel, NULL)) != SQLITE_OK ||
+        (rc = sqlite3_prepare_v2(db, "UPDATE concept SET postings = ?2 WHERE concept_id = ?1", -1,
+                                 &upd, NULL)) != SQLITE_OK)
+        goto done;
+    for (;;) {
+        step = sqlite3_step(sel);
+        int64_t c = step == SQLITE_ROW ? sqlite3_column_int64(sel, 0) : 0;
+        if (n && (step != SQLITE_ROW || c != cur)) { /* the previous concept is complete */
+            sqlite3_bind_int64(upd, 1, cur);
+            sqlite3_bind_blob(upd, 2, blob, (int)n, SQLITE_STATIC);
+            if ((rc = sqlite3_step(upd)) != SQLITE_DONE)
+                goto done;
+            rc = SQLITE_OK;
+            sqlite3_reset(upd);
+            n = 0;
+        }
+        if (step != SQLITE_ROW) {
+            rc = step == SQLITE_DONE ? SQLITE_OK : step;
+            break;
+        }
+        cur = c;
+        if (n + 8 > cap) {
+            size_t ncap = cap ? cap * 2 : 4096;
+            unsigned char *p = realloc(blob, ncap);
+            if (!p) {
+                rc = SQLITE_NOMEM;
+                goto done;
+            }
+            blob = p;
+            cap = ncap;
+        }
+        uint64_t v = (uint64_t)sqlite3_column_int64(sel, 1);
+        for (int b = 0; b < 8; b++)
+            blob[n++] = (unsigned char)(v >> (8 * b));
+    }
+done:
+    free(blob);
+    sqlite3_finalize(sel);
+    sqlite3_finalize(upd);
+    return rc;
+}
 
 int eg__store_latest_version(void)
 {
@@ -210,7 +283,10 @@ int eg__store_migrate(sqlite3 *db, const char *path)
         char bump[64];
         snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
         if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &err) != SQLITE_OK ||
-            sqlite3_exec(db, migrations[v], NULL, NULL, &err) != SQLITE_OK ||
+            sqlite3_exec(db, migrations[v].sql, NULL, NULL, &err) != SQLITE_OK ||
+            (migrations[v].carry && migrations[v].carry(db) != SQLITE_OK) ||
+            (migrations[v].sql_after &&
+             sqlite3_exec(db, migrations[v].sql_after, NULL, NULL, &err) != SQLITE_OK) ||
             sqlite3_exec(db, bump, NULL, NULL, &err) != SQLITE_OK ||
             sqlite3_exec(db, "COMMIT", NULL, NULL, &err) != SQLITE_OK) {
             rc = eg_error_set(EG_ESTORE, "migration %d of store \"%s\" failed: %s", v + 1, path,

@@ -90,6 +90,31 @@ else
 fi
 rm -f "$T/moved.db"*
 
+# a store of schema 3 (memory_concept a table) keeps its recall through migration 4: the
+# migration carries each memory's concepts and each concept's postings over before the next run
+cp "$T/a.db" "$T/v3.db"
+sqlite3 "$T/v3.db" <<'SQL'
+CREATE TABLE mc3 AS SELECT concept_id, memory_rowid FROM memory_concept;
+DROP VIEW memory_concept;
+CREATE TABLE memory_concept (concept_id INTEGER NOT NULL, memory_rowid INTEGER NOT NULL,
+  PRIMARY KEY (concept_id, memory_rowid)) WITHOUT ROWID;
+INSERT INTO memory_concept SELECT concept_id, memory_rowid FROM mc3;
+DROP TABLE mc3;
+CREATE INDEX memory_concept_memory ON memory_concept(memory_rowid);
+ALTER TABLE pipeline DROP COLUMN concept_ids;
+ALTER TABLE concept DROP COLUMN postings;
+PRAGMA user_version = 3;
+SQL
+for q in "garden pond" "replication lag" "plumber"; do
+  check "recall of \"$q\" is the same after migrating a schema-3 store" \
+    "$(E --store "$T/a.db" --now "$NOW" recall --no-rehearse --k 5 "$q")" \
+    "$(E --store "$T/v3.db" --now "$NOW" recall --no-rehearse --k 5 "$q")"
+done
+check "the migrated store is at schema 4" 4 "$(sqlite3 "$T/v3.db" 'PRAGMA user_version')"
+check "the migrated memory_concept view has every pair" \
+  "$(sqlite3 "$T/a.db" 'SELECT count(*) FROM memory_concept')" "$(sqlite3 "$T/v3.db" 'SELECT count(*) FROM memory_concept')"
+rm -f "$T/v3.db"*
+
 dump "$T/a.db" >"$T/a.txt"
 fresh "$T/b.db"
 E --store "$T/b.db" --now "$NOW" run -q
