@@ -59,6 +59,9 @@ int eg__communities(eg_model *md, int64_t at)
     uint8_t *hub = calloc(nc ? nc : 1, sizeof *hub);
     double *acc = calloc(nc ? nc : 1, sizeof *acc), *deg = calloc(nc ? nc : 1, sizeof *deg);
     uint32_t *touched = malloc((nc ? nc : 1) * sizeof *touched);
+    size_t *vote_off = NULL, cap_votes = 0, cap_w = 0; /* CSR: node -> its voting edges */
+    uint32_t *vote_other = NULL;
+    float *vote_w = NULL;
     int rc = 0;
     if (!label || !hub || !acc || !deg || !touched) {
         rc = eg_error_set(EG_ENOMEM, "out of memory finding communities");
@@ -80,42 +83,57 @@ int eg__communities(eg_model *md, int64_t at)
     md->comm.hub = hub; /* eg__is_hub reads it from here on */
     md->comm.n = nc;
     hub = NULL;
+    /* the voters: only each node's strongest edges vote (on a dense graph every label would
+     * otherwise spread everywhere: one giant community). They do not change between rounds, so
+     * they are chosen once, in adjacency order: the rounds then cost O(nodes), not O(edges). */
+    if (!(vote_off = malloc((nc + 1) * sizeof *vote_off))) {
+        rc = eg_error_set(EG_ENOMEM, "out of memory finding communities");
+        goto done;
+    }
+    vote_off[0] = 0;
+    for (size_t c = 0; c < nc; c++) {
+        vote_off[c + 1] = vote_off[c];
+        if (c >= g->nodes || eg__is_hub(md, (uint32_t)c))
+            continue; /* a hub is too general to belong to one community */
+        float top[TOP_EDGES] = {0};
+        for (uint32_t k = 0; k < g->adj_n[c]; k++) {
+            const eg_edge *e = &g->e[g->adj[c][k]];
+            uint32_t other = e->a == c ? e->b : e->a;
+            if (e->dead || e->w <= 0 || eg__is_hub(md, other) || e->w <= top[TOP_EDGES - 1])
+                continue;
+            int p = TOP_EDGES - 1;
+            while (p > 0 && top[p - 1] < e->w) {
+                top[p] = top[p - 1];
+                p--;
+            }
+            top[p] = e->w;
+        }
+        float cut = top[TOP_EDGES - 1];
+        for (uint32_t k = 0; k < g->adj_n[c]; k++) {
+            const eg_edge *e = &g->e[g->adj[c][k]];
+            uint32_t other = e->a == c ? e->b : e->a;
+            if (e->dead || e->w <= 0 || e->w < cut || eg__is_hub(md, other))
+                continue;
+            if (EG_GROW(vote_other, cap_votes, vote_off[c + 1] + 1) ||
+                EG_GROW(vote_w, cap_w, vote_off[c + 1] + 1)) {
+                rc = EG_ENOMEM;
+                goto done;
+            }
+            vote_other[vote_off[c + 1]] = other;
+            vote_w[vote_off[c + 1]++] = e->w;
+        }
+    }
     for (size_t c = 0; c < nc; c++)
         label[c] = (uint32_t)c;
     for (int round = 0; round < 20; round++) {
         bool changed = false;
-        for (size_t c = 0; c < nc && c < g->nodes; c++) {
+        for (size_t c = 0; c < nc; c++) {
             size_t nt = 0;
-            if (eg__is_hub(md, (uint32_t)c))
-                continue; /* too general to belong to one community */
-            /* only the node's strongest edges vote: on a dense graph every label would
-             * otherwise spread everywhere (one giant community) */
-            float cut = 0;
-            {
-                float top[TOP_EDGES] = {0};
-                for (uint32_t k = 0; k < g->adj_n[c]; k++) {
-                    const eg_edge *e = &g->e[g->adj[c][k]];
-                    uint32_t other = e->a == c ? e->b : e->a;
-                    if (e->dead || e->w <= 0 || eg__is_hub(md, other) || e->w <= top[TOP_EDGES - 1])
-                        continue;
-                    int p = TOP_EDGES - 1;
-                    while (p > 0 && top[p - 1] < e->w) {
-                        top[p] = top[p - 1];
-                        p--;
-                    }
-                    top[p] = e->w;
-                }
-                cut = top[TOP_EDGES - 1];
-            }
-            for (uint32_t k = 0; k < g->adj_n[c]; k++) {
-                const eg_edge *e = &g->e[g->adj[c][k]];
-                uint32_t other = e->a == c ? e->b : e->a;
-                if (e->dead || e->w <= 0 || e->w < cut || eg__is_hub(md, other))
-                    continue;
-                uint32_t l = label[other];
+            for (size_t v = vote_off[c]; v < vote_off[c + 1]; v++) {
+                uint32_t l = label[vote_other[v]];
                 if (acc[l] == 0)
                     touched[nt++] = l;
-                acc[l] += e->w;
+                acc[l] += vote_w[v];
             }
             uint32_t best = label[c];
             double bw = 0;
@@ -155,6 +173,9 @@ int eg__communities(eg_model *md, int64_t at)
     md->comm.label = label;
     label = NULL;
 done:
+    free(vote_off);
+    free(vote_other);
+    free(vote_w);
     free(label);
     free(hub);
     free(acc);
