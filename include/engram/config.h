@@ -58,6 +58,7 @@ typedef struct eg_config {
     double consolidation_threshold;
     int consolidation_max_replays;
     int consolidation_max_associates;
+    int consolidation_max_concepts; /* concepts per memory searched for replay associates */
     double forgetting_rate;
     char *sleep_deep_text;              /* "02:00-04:00" */
     int sleep_deep_from, sleep_deep_to; /* seconds of the UTC day */

@@ -68,8 +68,8 @@ static const key_def keys[] = {
      "time in short-term memory after which an item is ready"},
     {"hebbian.rate", K_DOUBLE, F(hebbian_rate), "0.1", "learning rate eta"},
     {"hebbian.decay", K_DOUBLE, F(hebbian_decay), "0.001", "edge weight decay per day (lambda)"},
-    {"hebbian.max_concepts", K_INT, F(hebbian_max_concepts), "8",
-     "concepts per memory in concept learning"},
+    {"hebbian.max_concepts", K_INT, F(hebbian_max_concepts), "4",
+     "concepts per memory in concept learning and REM"},
     {"consolidation.interval", K_DURATION, F(consolidation_interval), "1h", "replay interval"},
     {"consolidation.threshold", K_DOUBLE, F(consolidation_threshold), "0.5",
      "pre-strength that consolidates"},
@@ -77,6 +77,8 @@ static const key_def keys[] = {
      "further replays before forgetting"},
     {"consolidation.max_associates", K_INT, F(consolidation_max_associates), "16",
      "associates replayed with an item (at most 64)"},
+    {"consolidation.max_concepts", K_INT, F(consolidation_max_concepts), "8",
+     "concepts per memory searched for replay associates"},
     {"forgetting.rate", K_DOUBLE, F(forgetting_rate), "0.95", "strength kept per failed replay"},
     {"sleep.deep", K_DAYRANGE, F(sleep_deep_text), "02:00-04:00",
      "nightly deep-sleep window (UTC); replays every 15 min in it"},
@@ -455,6 +457,10 @@ static int validate(const eg_config *cfg)
         BAD("consolidation.threshold", "must be greater than 0");
     if (cfg->consolidation_max_associates < 0 || cfg->consolidation_max_associates > 64)
         BAD("consolidation.max_associates", "must be between 0 and 64");
+    if (cfg->consolidation_max_concepts < 0 || cfg->consolidation_max_concepts > 32)
+        BAD("consolidation.max_concepts", "must be between 0 and 32");
+    if (cfg->hebbian_max_concepts < 0 || cfg->hebbian_max_concepts > 32)
+        BAD("hebbian.max_concepts", "must be between 0 and 32");
     if (cfg->homeostasis_max_out <= 0 || cfg->homeostasis_target <= 0)
         BAD("homeostasis.max_out and homeostasis.target", "must be greater than 0");
     if (cfg->sleep_deep_from > 86400 || cfg->sleep_deep_to > 86400)

@@ -10,8 +10,9 @@
  * pre ≥ consolidation.threshold consolidates the item (consolidated strength = min(1, pre));
  * otherwise its strength is multiplied by forgetting.rate and it waits for the next replay, at
  * most consolidation.max_replays more times, then it is forgotten. Associates per replay are
- * capped at consolidation.max_associates (learned associations first, then concept sharers
- * nearest in time) to bound the cost of very common concepts.
+ * capped at consolidation.max_associates (learned associations first, then sharers of the
+ * memory's first consolidation.max_concepts concepts, nearest in time) to bound the cost of very
+ * common concepts.
  */
 #include "stage/engine.h"
 
@@ -75,7 +76,7 @@ static int replay(eg_model *md, const eg_config *cfg, uint32_t x, int64_t T, boo
         total += e->w;
     }
     /* then memories sharing a concept within ±24 h, nearest in time first */
-    int nc = m->c_n < cfg->hebbian_max_concepts ? m->c_n : cfg->hebbian_max_concepts;
+    int nc = m->c_n < cfg->consolidation_max_concepts ? m->c_n : cfg->consolidation_max_concepts;
     for (int c = 0; c < nc && n < max; c++) {
         uint32_t con = md->mc[m->c_off + c];
         const uint32_t *post = md->postings[con];

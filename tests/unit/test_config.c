@@ -552,6 +552,36 @@ static void test_bad_values(void **state)
 }
 
 /* The same errors inside a profile keep the profile's name readable: "[profile dev]". */
+/* a value of the right type outside its range: the key and the range are named */
+static void expect_out_of_range(fixture *f, const char *key, const char *value, const char *why)
+{
+    char text[512];
+    snprintf(text, sizeof text, "%s = %s\n", key, value);
+    const char *path = write_file(f, "etc/range.conf", text, 0644);
+    eg_config_args a = {.config_file = path};
+    eg_config c;
+    expect_error(eg_config_load(&c, &a), EG_ECONFIG);
+    assert_non_null(strstr(eg_error_last()->message, key));
+    assert_non_null(strstr(eg_error_last()->message, why));
+}
+
+static void test_concept_caps(void **state)
+{
+    fixture *f = *state;
+    expect_out_of_range(f, "hebbian.max_concepts", "33", "between 0 and 32");
+    expect_out_of_range(f, "consolidation.max_concepts", "64", "between 0 and 32");
+    /* the defaults: learning looks at 4 concepts of a memory, replay searches 8 */
+    char text[64];
+    snprintf(text, sizeof text, "wm.capacity = 7\n");
+    const char *path = write_file(f, "etc/ok.conf", text, 0644);
+    eg_config_args a = {.config_file = path};
+    eg_config c;
+    assert_int_equal(eg_config_load(&c, &a), 0);
+    assert_int_equal(c.hebbian_max_concepts, 4);
+    assert_int_equal(c.consolidation_max_concepts, 8);
+    eg_config_free(&c);
+}
+
 static void test_bad_value_in_profile(void **state)
 {
     fixture *f = *state;
@@ -776,6 +806,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_empty_source_is_null, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_section_and_syntax, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concept_caps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_value_in_profile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_error_wins, setup, teardown),
