@@ -29,8 +29,10 @@ int eg_engine_run(eg_model *md, const eg_config *cfg, int64_t now);
  * is kept in md->eng, so a later call goes on from there. Memories and presentations added in
  * between must come after the last event (appended in order, later times). */
 int eg_engine_advance(eg_model *md, const eg_config *cfg, int64_t now);
-/* What the outputs say at now without changing the simulation: a journey line for every memory
- * still on its way, and the long-term network (long-term records, md->comm_now). */
+/* The outputs at now: a journey line for every memory still on its way, and the long-term
+ * network (long-term records, md->comm_now); the simulation's own state (md->eng, md->comm)
+ * is left as it was. Call it once, after the last advance: the journey lines it appends say
+ * where things stand at now and are not events of the simulation. */
 int eg_engine_finish(eg_model *md, const eg_config *cfg, int64_t now);
 
 /* ---- shared by the stage modules (engine.c, working_memory.c, short_term.c, ...) ---- */
