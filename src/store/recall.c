@@ -266,11 +266,12 @@ int eg_recall_q_concept_memories(eg_recall_q *q, int64_t concept_id, int limit,
     int r = 0;
     if (limit <= 0)
         return 0;
-    if (sqlite3_blob_open(eg_store_db(q->st), "main", "concept", "postings", concept_id, 0, &b) !=
-        SQLITE_OK) {
-        /* no such concept, or no posting list yet (a store migrated but not yet run) */
+    int orc =
+        sqlite3_blob_open(eg_store_db(q->st), "main", "concept", "postings", concept_id, 0, &b);
+    if (orc != SQLITE_OK) {
         sqlite3_blob_close(b);
-        return 0;
+        /* SQLITE_ERROR: no such concept, or no posting list (NULL); anything else is a failure */
+        return orc == SQLITE_ERROR ? 0 : q_error(q->st, "could not read the memories of a concept");
     }
     int total = sqlite3_blob_bytes(b) / 8, done = 0;
     if (total > limit)
