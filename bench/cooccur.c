@@ -18,6 +18,7 @@
  *
  * Exit codes: 0 ok, 2 usage, 1 error (store unreadable, out of memory, I/O).
  */
+#include "store/postings.h"
 #include "util/timeutil.h"
 
 #include <getopt.h>
@@ -290,14 +291,8 @@ int main(int argc, char **argv)
         w.rowid = grow(w.rowid, &w.cap_mem, w.n + 1, sizeof *w.rowid);
         w.off = grow(w.off, &cap_off, w.n + 2, sizeof *w.off);
         w.rowid[w.n++] = r;
-        while (p && *p) {
-            char *next;
-            if (*p < '0' || *p > '9') {
-                p++;
-                continue;
-            }
-            long long cid = strtoll(p, &next, 10);
-            p = next;
+        long long cid;
+        while (eg_concept_ids_next(&p, &cid)) {
             if (cid < 0 || cid >= (long long)UINT32_MAX) {
                 fprintf(stderr, "engram-bench-cooccur: concept id %lld out of range\n", cid);
                 return 1;

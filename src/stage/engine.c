@@ -140,7 +140,7 @@ static int64_t next_weekly(int64_t t)
     return c;
 }
 
-/* the first call: order the inputs and set the loop at the first presentation */
+/* the first call: a new loop state (eg_engine_advance sets it at the first presentation) */
 static int begin(eg_model *md, const eg_config *cfg)
 {
     eg_engine_state *g = &md->eng;
@@ -155,8 +155,6 @@ static int begin(eg_model *md, const eg_config *cfg)
                            .capheld = cap_slots};
     if (!g->held)
         return eg_error_set(EG_ENOMEM, "out of memory starting the engine");
-    qsort(md->pres, md->npres, sizeof *md->pres, cmp_pres);
-    g->last = md->npres ? ceil_to(md->pres[0].at, cfg->wm_tick) - cfg->wm_tick : 0;
     return 0;
 }
 
@@ -170,7 +168,8 @@ int eg_engine_advance(eg_model *md, const eg_config *cfg, int64_t now)
     size_t capc = 0;
     size_t cap_slots = (size_t)(cfg->wm_capacity + cfg->wm_jitter + 1);
 
-    if (!g->started && (rc = begin(md, cfg)))
+    bool first = !g->started;
+    if (first && (rc = begin(md, cfg)))
         return rc;
     if (g->capheld < cap_slots)
         return eg_error_set(EG_ECONFIG, "the engine's state was made with a smaller wm.capacity");
@@ -180,6 +179,8 @@ int eg_engine_advance(eg_model *md, const eg_config *cfg, int64_t now)
     /* presentations added since the last call come after every one processed: sorting keeps
      * the processed ones where they are */
     qsort(md->pres + g->hi, md->npres - g->hi, sizeof *md->pres, cmp_pres);
+    if (first) /* the loop starts one tick before the first presentation */
+        g->last = md->npres ? ceil_to(md->pres[0].at, cfg->wm_tick) - cfg->wm_tick : 0;
     for (size_t c = 0; c < md->nconcepts; c++) /* postings in time order, for replay windows */
         qsort_r(md->postings[c], md->post_n[c], sizeof *md->postings[c], cmp_by_t0, md);
     free(md->mark);

@@ -5,6 +5,7 @@
  * table people may fill by hand), where they are ISO 8601 text like a PostgreSQL export.
  */
 #include "store/migrations.h"
+#include "store/postings.h"
 
 #include "engram/error.h"
 
@@ -231,7 +232,7 @@ static int postings_from_table(sqlite3 *db)
             break;
         }
         cur = c;
-        if (n + 8 > cap) {
+        if (n + EG_POSTING_BYTES > cap) {
             size_t ncap = cap ? cap * 2 : 4096;
             unsigned char *p = realloc(blob, ncap);
             if (!p) {
@@ -241,9 +242,8 @@ static int postings_from_table(sqlite3 *db)
             blob = p;
             cap = ncap;
         }
-        uint64_t v = (uint64_t)sqlite3_column_int64(sel, 1);
-        for (int b = 0; b < 8; b++)
-            blob[n++] = (unsigned char)(v >> (8 * b));
+        eg_posting_put(blob + n, sqlite3_column_int64(sel, 1));
+        n += EG_POSTING_BYTES;
     }
 done:
     free(blob);

@@ -9,6 +9,7 @@
  * kept.
  */
 #include "store/pipeline.h"
+#include "store/postings.h"
 
 #include "engram/error.h"
 #include "util/timeutil.h"
@@ -379,11 +380,9 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now)
         qsort(keys, np, sizeof *keys, cmp_pair64);
         eg_buf_reset(&list);
         for (size_t k = 0; k < np; k++) {
-            uint8_t le[8];
-            uint64_t v = (uint64_t)-keys[k].a;
-            for (int b = 0; b < 8; b++)
-                le[b] = (uint8_t)(v >> (8 * b));
-            if (eg_buf_append(&list, (const char *)le, sizeof le)) {
+            unsigned char le[EG_POSTING_BYTES];
+            eg_posting_put(le, -keys[k].a);
+            if (eg_buf_append(&list, le, sizeof le)) {
                 rc = eg_error_set(EG_ENOMEM, "out of memory saving a posting list");
                 goto done;
             }

@@ -9,6 +9,7 @@
  * statement mid-step between calls. Ranking and formatting are pipeline/recall.c's job.
  */
 #include "store/recall.h"
+#include "store/postings.h"
 
 #include "engram/error.h"
 
@@ -262,7 +263,7 @@ int eg_recall_q_concept_memories(eg_recall_q *q, int64_t concept_id, int limit,
     /* the posting blob holds 8-byte little-endian rowids, newest first: only its head is read,
      * so a concept in half the store costs no more than a rare one */
     sqlite3_blob *b = NULL;
-    uint8_t buf[64 * 8];
+    unsigned char buf[64 * EG_POSTING_BYTES];
     int r = 0;
     if (limit <= 0)
         return 0;
@@ -273,21 +274,17 @@ int eg_recall_q_concept_memories(eg_recall_q *q, int64_t concept_id, int limit,
         /* SQLITE_ERROR: no such concept, or no posting list (NULL); anything else is a failure */
         return orc == SQLITE_ERROR ? 0 : q_error(q->st, "could not read the memories of a concept");
     }
-    int total = sqlite3_blob_bytes(b) / 8, done = 0;
+    int total = sqlite3_blob_bytes(b) / EG_POSTING_BYTES, done = 0;
     if (total > limit)
         total = limit;
     while (!r && done < total) {
         int n = total - done < 64 ? total - done : 64;
-        if (sqlite3_blob_read(b, buf, n * 8, done * 8) != SQLITE_OK) {
+        if (sqlite3_blob_read(b, buf, n * EG_POSTING_BYTES, done * EG_POSTING_BYTES) != SQLITE_OK) {
             r = q_error(q->st, "could not read the memories of a concept");
             break;
         }
-        for (int i = 0; i < n && !r; i++) {
-            uint64_t v = 0;
-            for (int k = 7; k >= 0; k--)
-                v = v << 8 | buf[i * 8 + k];
-            r = fn(ud, (int64_t)v);
-        }
+        for (int i = 0; i < n && !r; i++)
+            r = fn(ud, eg_posting_get(buf + i * EG_POSTING_BYTES));
         done += n;
     }
     sqlite3_blob_close(b);
@@ -301,18 +298,10 @@ int eg_recall_q_memory_concepts(eg_recall_q *q, int64_t rowid,
     int step, r = 0;
     sqlite3_bind_int64(s, 1, rowid);
     if ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        /* a JSON array of concept ids, written by the pipeline: "[3,17,42]" */
         const char *p = (const char *)sqlite3_column_text(s, 0);
-        while (p && *p && r == 0) {
-            char *end;
-            if (*p < '0' || *p > '9') {
-                p++;
-                continue;
-            }
-            long long id = strtoll(p, &end, 10);
+        long long id;
+        while (r == 0 && eg_concept_ids_next(&p, &id))
             r = fn(ud, (int64_t)id);
-            p = end;
-        }
         step = SQLITE_DONE;
     }
     return finish(q, s, r ? SQLITE_DONE : step, r, "could not read the concepts of a memory");
