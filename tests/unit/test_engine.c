@@ -290,6 +290,25 @@ static void test_steps_with_appended_memories(void **state)
     eg_model_free(&steps);
 }
 
+/* A state made with one wm.capacity cannot go on with a larger one: the held items would not
+ * fit the state's slots. */
+static void test_state_needs_room_for_capacity(void **state)
+{
+    (void)state;
+    eg_model md;
+    eg_model_init(&md);
+    make_stream(&md, 50, 2, 3);
+    int64_t mid = md.m[25].t0;
+    assert_int_equal(eg_engine_advance(&md, &cfg, mid), 0);
+    eg_config bigger = cfg;
+    bigger.wm_capacity = cfg.wm_capacity + 2;
+    assert_int_equal(eg_engine_advance(&md, &bigger, end_of(&md)), EG_ECONFIG);
+    assert_non_null(strstr(eg_error_last()->message, "wm.capacity"));
+    /* the same capacity still goes on */
+    assert_int_equal(eg_engine_advance(&md, &cfg, end_of(&md)), 0);
+    eg_model_free(&md);
+}
+
 /* ---- Hebbian bounds and a brute-force count of co-activations ---- */
 
 typedef struct coact_obs {
@@ -393,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_every_memory_has_status_and_journey),
         cmocka_unit_test(test_two_runs_identical),
         cmocka_unit_test(test_steps_with_appended_memories),
+        cmocka_unit_test(test_state_needs_room_for_capacity),
         cmocka_unit_test(test_hebbian_bounds_and_counts),
         cmocka_unit_test(test_homeostasis_bounds_out_weight),
     };
