@@ -89,6 +89,9 @@ typedef struct eg_run_report {
     int64_t episodes, assoc_edges, concept_edges, concepts, ltm, creative;
     int64_t ticks, replays, rem_phases, homeostasis_phases;
     double ms_load, ms_engine, ms_save, ms_total;
+    /* the save: output rows generated, and of them written (inserted or replaced); stored rows
+     * deleted one by one; tables rewritten whole because most of their rows changed */
+    int64_t rows_out, rows_written, rows_deleted, tables_rewritten;
 } eg_run_report;
 
 /* Ingests and stages (like eg_ingest with restage), then moves every memory through the

@@ -113,7 +113,14 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
             goto fail;
     }
     clock_gettime(CLOCK_MONOTONIC, &t);
-    rc = eg_store_save_model(st, &md, opts->now);
+    {
+        eg_sync_stats ss;
+        rc = eg_store_save_model(st, &md, opts->now, &ss);
+        rep->rows_out = ss.rows;
+        rep->rows_written = ss.written;
+        rep->rows_deleted = ss.deleted;
+        rep->tables_rewritten = ss.rewrites;
+    }
     rep->ms_save = ms_since(&t);
     if (rc)
         goto fail;
@@ -164,6 +171,8 @@ char *eg_run_report_json(const eg_run_report *r)
                   "\"episodes\":%lld,\"concepts\":%lld,\"assoc_edges\":%lld,"
                   "\"concept_edges\":%lld,\"ltm\":%lld,\"creative\":%lld,\"ticks\":%lld,"
                   "\"replays\":%lld,\"rem_phases\":%lld,\"homeostasis_phases\":%lld,"
+                  "\"writes\":{\"rows\":%lld,\"written\":%lld,\"deleted\":%lld,"
+                  "\"tables_rewritten\":%lld},"
                   "\"ms\":{\"load\":%.1f,\"engine\":%.1f,\"save\":%.1f,\"total\":%.1f}}",
                   (long long)r->memories, (long long)r->by_status[0], (long long)r->by_status[1],
                   (long long)r->by_status[2], (long long)r->by_status[3],
@@ -171,6 +180,8 @@ char *eg_run_report_json(const eg_run_report *r)
                   (long long)r->concepts, (long long)r->assoc_edges, (long long)r->concept_edges,
                   (long long)r->ltm, (long long)r->creative, (long long)r->ticks,
                   (long long)r->replays, (long long)r->rem_phases, (long long)r->homeostasis_phases,
-                  r->ms_load, r->ms_engine, r->ms_save, r->ms_total);
+                  (long long)r->rows_out, (long long)r->rows_written, (long long)r->rows_deleted,
+                  (long long)r->tables_rewritten, r->ms_load, r->ms_engine, r->ms_save,
+                  r->ms_total);
     return b.data;
 }

@@ -4,9 +4,10 @@
  * (statuses, journeys, presentations, concepts, both graphs, episodes, long-term records,
  * creative associations, the checkpoint) in the caller's transaction.
  *
- * Outputs are rewritten whole by every run: the engine recomputes them from the inputs, so a run
- * in k steps and a run in one step leave the same rows. Recall presentations are inputs and are
- * kept.
+ * The engine recomputes the outputs from the inputs on every run, so a run in k steps and a run
+ * in one step leave the same rows. They are saved as the difference from the stored rows
+ * (store/tablesync.c): a run that changes little writes little. Recall presentations are inputs
+ * and are kept.
  */
 #include "store/pipeline.h"
 #include "store/postings.h"
@@ -189,16 +190,9 @@ static int step_done(eg_store *st, sqlite3_stmt *s, const char *what)
     return r == SQLITE_DONE ? 0 : q_error(st, what);
 }
 
-static void bind_time(sqlite3_stmt *s, int i, int64_t t, bool has)
-{
-    if (has)
-        sqlite3_bind_int64(s, i, t);
-    else
-        sqlite3_bind_null(s, i);
-}
-
-/* Rows are inserted in primary-key order (B-tree appends, not random inserts), and the
- * secondary indexes are dropped while the tables are rewritten and built once at the end. */
+/* The outputs are written through store/tablesync.c: each table's rows are generated in
+ * primary-key order and only those that differ from the stored ones are written (a table that
+ * changed too much is rewritten whole, its secondary indexes built once at the end). */
 
 typedef struct pair64 {
     int64_t a, b;
@@ -215,28 +209,324 @@ static int cmp_pair64(const void *x, const void *y)
     return p->i < q->i ? -1 : p->i > q->i;
 }
 
-/* keys[i] = (a, b, i) sorted: callers fill a and b */
-static pair64 *alloc_keys(size_t n)
+/* what the row generators share: the model and, per table, its rows' order */
+typedef struct save_ctx {
+    const eg_model *md;
+    int64_t now;
+    pair64 *keys; /* keys[0..nk-1]: the current table's rows in key order */
+    size_t nk;
+    const eg_graph *graph; /* the graph being written */
+    eg_buf buf;            /* a memory's concept list, a concept's posting blob */
+} save_ctx;
+
+#define EMIT(sy, cells)                                                                            \
+    do {                                                                                           \
+        int emit_rc_ = eg_sync_row((sy), (cells));                                                 \
+        if (emit_rc_)                                                                              \
+            return emit_rc_;                                                                       \
+    } while (0)
+
+static const eg_sync_table t_pipeline = {
+    "pipeline",
+    "memory_rowid, status, wm_ticks, wm_entered_at, wm_best_slot, wm_best_priority, wm_best_rank, "
+    "wm_best_of, encoded_at, episode_id, p_encode, stm_strength, hebbian_potential, "
+    "consolidation_priority, ready_at, replays, pre_strength, associates, consolidated_at, "
+    "consolidated_strength, forgotten_at, recalls, damping, concept_ids",
+    24,
+    1,
+    NULL,
+    "DROP INDEX IF EXISTS pipeline_status",
+    "CREATE INDEX pipeline_status ON pipeline(status)"};
+
+/* a memory's concepts as a JSON array of stored concept ids, "[3,17]" (written for every
+ * memory by every run: no printf) */
+static int concept_list(eg_buf *b, const eg_model *md, const eg_mem *m)
 {
-    return malloc((n ? n : 1) * sizeof(pair64));
+    char tmp[512], *p = tmp;
+    *p++ = '[';
+    for (uint16_t k = 0; k < m->c_n; k++) {
+        char digits[12];
+        int nd = 0;
+        uint32_t v = md->mc[m->c_off + k] + 1;
+        do
+            digits[nd++] = (char)('0' + v % 10);
+        while ((v /= 10) && nd < (int)sizeof digits);
+        if (k)
+            *p++ = ',';
+        while (nd)
+            *p++ = digits[--nd];
+        if (p - tmp > (ptrdiff_t)sizeof tmp - 16) { /* more concepts than ever stored: flush */
+            if (eg_buf_append(b, tmp, (size_t)(p - tmp)))
+                return -1;
+            p = tmp;
+        }
+    }
+    *p++ = ']';
+    return eg_buf_append(b, tmp, (size_t)(p - tmp));
 }
 
-int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now)
+/* pipeline state per memory, with its concepts as stored concept ids (the memory_concept view
+ * reads them) */
+static int rows_pipeline(void *ud, eg_sync *sy)
 {
+    save_ctx *c = ud;
+    const eg_model *md = c->md;
+    eg_cell v[24];
+    for (size_t o = 0; o < c->nk; o++) {
+        const eg_mem *m = &md->m[c->keys[o].i];
+        bool enc = m->episode >= 0, cons = m->status == EG_MS_CONSOLIDATED;
+        v[0] = eg_cell_int(m->rowid);
+        v[1] = eg_cell_text(eg_mstatus_name((eg_mstatus)m->status));
+        v[2] = eg_cell_int(m->wm_ticks);
+        v[3] = eg_cell_int_if(m->wm_entered_at, m->wm_ticks > 0);
+        v[4] = eg_cell_int_if(m->best_slot, m->best_slot > 0);
+        v[5] = eg_cell_real(m->best_priority);
+        v[6] = eg_cell_int_if(m->best_rank, m->best_rank > 0);
+        v[7] = eg_cell_int_if(m->best_of, m->best_rank > 0);
+        v[8] = eg_cell_int_if(m->encoded_at, enc);
+        v[9] = eg_cell_int_if(m->episode + 1, enc);
+        v[10] = enc ? eg_cell_real(m->p_encode) : eg_cell_null();
+        v[11] = enc ? eg_cell_real(m->stm_strength) : eg_cell_null();
+        v[12] = eg_cell_int_if(m->hebbian_potential, enc);
+        v[13] = enc ? eg_cell_real(m->cons_priority) : eg_cell_null();
+        v[14] = eg_cell_int_if(m->ready_at, enc);
+        v[15] = eg_cell_int(m->replays);
+        v[16] = m->replays ? eg_cell_real(m->pre) : eg_cell_null();
+        v[17] = eg_cell_int_if(m->associates, m->replays);
+        v[18] = eg_cell_int_if(m->consolidated_at, cons);
+        v[19] = cons ? eg_cell_real(m->consolidated_strength) : eg_cell_null();
+        v[20] = eg_cell_int_if(m->forgotten_at, m->status == EG_MS_FORGOTTEN);
+        v[21] = eg_cell_int(m->recalls);
+        v[22] = eg_cell_real(m->damping);
+        eg_buf_reset(&c->buf);
+        if (concept_list(&c->buf, md, m))
+            return eg_error_set(EG_ENOMEM, "out of memory saving pipeline state");
+        v[23] = (eg_cell){.type = EG_CELL_TEXT, .n = (int)c->buf.len, .p = c->buf.data};
+        EMIT(sy, v);
+    }
+    return 0;
+}
+
+static const eg_sync_table t_journey = {
+    "journey", "memory_rowid, seq, at, stage, event, detail", 6, 2, NULL, NULL, NULL};
+
+/* journeys, in the order they happened per memory */
+static int rows_journey(void *ud, eg_sync *sy)
+{
+    save_ctx *c = ud;
+    const eg_model *md = c->md;
+    eg_cell v[6];
+    int64_t seq = 0;
+    for (size_t o = 0; o < c->nk; o++) {
+        const eg_journey *j = &md->jr[c->keys[o].i];
+        seq = o && c->keys[o - 1].a == c->keys[o].a ? seq + 1 : 1;
+        v[0] = eg_cell_int(c->keys[o].a);
+        v[1] = eg_cell_int(seq);
+        v[2] = eg_cell_int(j->at);
+        v[3] = eg_cell_text(j->stage);
+        v[4] = eg_cell_text(j->event);
+        v[5] = eg_cell_text(md->details.data + j->detail_off);
+        EMIT(sy, v);
+    }
+    return 0;
+}
+
+static const eg_sync_table t_presentation = {
+    "presentation", "memory_rowid, at, kind", 3, 3, "kind <> 'recalled'", NULL, NULL};
+
+/* a presentation kind's place in the stored order (by name) among the kinds saved here */
+static int kind_rank(int kind)
+{
+    return kind == EG_PRES_CREATED ? 0 : kind == EG_PRES_REPLAYED ? 1 : 2;
+}
+
+/* presentations: created/updated (inputs, kept for activation) and replays; recalls are the
+ * store's own rows (recall writes them) and stay */
+static int rows_presentation(void *ud, eg_sync *sy)
+{
+    save_ctx *c = ud;
+    const eg_model *md = c->md;
+    eg_cell v[3];
+    for (size_t o = 0; o < c->nk; o++) {
+        if (o && c->keys[o - 1].a == c->keys[o].a && c->keys[o - 1].b == c->keys[o].b)
+            continue; /* the same presentation twice */
+        size_t k = c->keys[o].i;
+        const eg_presentation *p = k < md->npres ? &md->pres[k] : &md->rep[k - md->npres];
+        v[0] = eg_cell_int(c->keys[o].a);
+        v[1] = eg_cell_int(p->at);
+        v[2] = eg_cell_text(eg_presentation_name(p->kind));
+        EMIT(sy, v);
+    }
+    return 0;
+}
+
+static const eg_sync_table t_concept = {
+    "concept", "concept_id, name, community, memories, postings", 5, 1, NULL, NULL, NULL};
+
+/* concepts, each with its posting list: the rowids of its memories, newest first */
+static int rows_concept(void *ud, eg_sync *sy)
+{
+    save_ctx *c = ud;
+    const eg_model *md = c->md;
+    const eg_communities *cm = md->comm_now.label ? &md->comm_now : &md->comm;
+    eg_cell v[5];
+    for (size_t ci = 0; ci < md->nconcepts; ci++) {
+        size_t np = md->post_n[ci];
+        bool sorted = true;
+        for (size_t k = 0; k < np; k++) {
+            c->keys[k] = (pair64){-md->m[md->postings[ci][k]].rowid, 0, 0};
+            sorted = sorted && (k == 0 || c->keys[k - 1].a <= c->keys[k].a);
+        }
+        if (!sorted)
+            qsort(c->keys, np, sizeof *c->keys, cmp_pair64);
+        eg_buf_reset(&c->buf);
+        for (size_t k = 0; k < np; k++) {
+            unsigned char le[EG_POSTING_BYTES];
+            eg_posting_put(le, -c->keys[k].a);
+            if (eg_buf_append(&c->buf, le, sizeof le))
+                return eg_error_set(EG_ENOMEM, "out of memory saving a posting list");
+        }
+        v[0] = eg_cell_int((int64_t)ci + 1);
+        v[1] = eg_cell_text(eg_model_concept(md, (uint32_t)ci));
+        v[2] = ci < cm->n && cm->label[ci] != UINT32_MAX
+                   ? eg_cell_text(eg_model_concept(md, cm->label[ci]))
+                   : eg_cell_null();
+        v[3] = eg_cell_int((int64_t)np);
+        v[4] = eg_cell_blob(c->buf.data, c->buf.len);
+        EMIT(sy, v);
+    }
+    return 0;
+}
+
+static const eg_sync_table t_assoc = {"assoc",
+                                      "a, b, weight, coact, last_at",
+                                      5,
+                                      2,
+                                      NULL,
+                                      "DROP INDEX IF EXISTS assoc_b",
+                                      "CREATE INDEX assoc_b ON assoc(b)"};
+static const eg_sync_table t_concept_edge = {"concept_edge",
+                                             "a, b, weight, coact, last_at",
+                                             5,
+                                             2,
+                                             NULL,
+                                             "DROP INDEX IF EXISTS concept_edge_b",
+                                             "CREATE INDEX concept_edge_b ON concept_edge(b)"};
+
+/* the edges of one of the two graphs, each once, smaller end first */
+static int rows_edges(void *ud, eg_sync *sy)
+{
+    save_ctx *c = ud;
+    eg_cell v[5];
+    for (size_t o = 0; o < c->nk; o++) {
+        const eg_edge *e = &c->graph->e[c->keys[o].i];
+        v[0] = eg_cell_int(c->keys[o].a);
+        v[1] = eg_cell_int(c->keys[o].b);
+        v[2] = eg_cell_real(e->w);
+        v[3] = eg_cell_int(e->coact);
+        v[4] = eg_cell_int(e->last_at);
+        EMIT(sy, v);
+    }
+    return 0;
+}
+
+static const eg_sync_table t_episode = {
+    "episode", "episode_id, started_at, ended_at, size, goal, tasks, actions", 7, 1, NULL, NULL,
+    NULL};
+
+static int rows_episode(void *ud, eg_sync *sy)
+{
+    save_ctx *c = ud;
+    const eg_model *md = c->md;
+    eg_cell v[7];
+    for (size_t k = 0; k < md->nep; k++) {
+        const eg_episode *e = &md->ep[k];
+        v[0] = eg_cell_int((int64_t)k + 1);
+        v[1] = eg_cell_int(e->started_at);
+        v[2] = eg_cell_int(e->ended_at);
+        v[3] = eg_cell_int(e->size);
+        v[4] = e->goal_concept != UINT32_MAX ? eg_cell_text(eg_model_concept(md, e->goal_concept))
+                                             : eg_cell_null();
+        v[5] = eg_cell_int(e->tasks);
+        v[6] = eg_cell_int(e->actions);
+        EMIT(sy, v);
+    }
+    return 0;
+}
+
+static const eg_sync_table t_ltm = {
+    "ltm",
+    "memory_rowid, semantic_category, knowledge_type, cortical_region, abstraction_level, "
+    "minicolumn_id, macrocolumn_id, column_rank, retrieval_strength, memory_age, "
+    "consolidation_state",
+    11,
+    1,
+    NULL,
+    NULL,
+    NULL};
+
+static int rows_ltm(void *ud, eg_sync *sy)
+{
+    save_ctx *c = ud;
+    const eg_model *md = c->md;
+    eg_cell v[11];
+    for (size_t o = 0; o < c->nk; o++) {
+        const eg_ltm *l = &md->ltm[c->keys[o].i];
+        v[0] = eg_cell_int(c->keys[o].a);
+        v[1] = l->category != UINT32_MAX ? eg_cell_text(eg_model_concept(md, l->category))
+                                         : eg_cell_null();
+        v[2] = eg_cell_text(eg__knowledge_name(l->knowledge_type));
+        v[3] = eg_cell_text(eg__region_name(l->region));
+        v[4] = eg_cell_int(l->abstraction);
+        v[5] = eg_cell_int(l->minicolumn);
+        v[6] = eg_cell_int(l->macrocolumn);
+        v[7] = eg_cell_int(l->column_rank);
+        v[8] = eg_cell_real(l->retrieval_strength);
+        v[9] = eg_cell_text(l->memory_age);
+        v[10] = eg_cell_text(l->state);
+        EMIT(sy, v);
+    }
+    return 0;
+}
+
+static const eg_sync_table t_creative = {
+    "creative",
+    "creative_id, a, b, at, bridge, concept_a, concept_b, novelty, plausibility, strength",
+    10,
+    1,
+    NULL,
+    NULL,
+    NULL};
+
+static int rows_creative(void *ud, eg_sync *sy)
+{
+    save_ctx *c = ud;
+    const eg_model *md = c->md;
+    eg_cell v[10];
+    for (size_t k = 0; k < md->ncr; k++) {
+        const eg_creative *cr = &md->cr[k];
+        v[0] = eg_cell_int((int64_t)k + 1);
+        v[1] = eg_cell_int(md->m[cr->a].rowid);
+        v[2] = eg_cell_int(md->m[cr->b].rowid);
+        v[3] = eg_cell_int(cr->at);
+        v[4] = eg_cell_text(eg_model_concept(md, cr->bridge));
+        v[5] = eg_cell_text(eg_model_concept(md, cr->x));
+        v[6] = eg_cell_text(eg_model_concept(md, cr->y));
+        v[7] = eg_cell_real(cr->novelty);
+        v[8] = eg_cell_real(cr->plausibility);
+        v[9] = eg_cell_real(cr->strength);
+        EMIT(sy, v);
+    }
+    return 0;
+}
+
+int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, eg_sync_stats *stats)
+{
+    save_ctx c = {.md = md, .now = now};
     sqlite3_stmt *s = NULL;
-    pair64 *keys = NULL;
-    eg_buf list; /* a memory's concept list, a concept's posting blob */
-    size_t nk;
-    int rc;
-    eg_buf_init(&list, 0);
-    if ((rc = eg_store_exec(st, "DELETE FROM pipeline; DELETE FROM journey; DELETE FROM concept;"
-                                "DELETE FROM assoc;"
-                                "DELETE FROM concept_edge; DELETE FROM episode; DELETE FROM ltm;"
-                                "DELETE FROM creative;"
-                                "DELETE FROM presentation WHERE kind <> 'recalled';"
-                                "DROP INDEX pipeline_status;"
-                                "DROP INDEX assoc_b; DROP INDEX concept_edge_b;")))
-        return rc;
+    int rc = 0;
+    memset(stats, 0, sizeof *stats);
+    eg_buf_init(&c.buf, 0);
     size_t maxk = md->n;
     if (md->njr > maxk)
         maxk = md->njr;
@@ -246,275 +536,69 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now)
         maxk = md->assoc.n;
     if (md->concepts.n > maxk)
         maxk = md->concepts.n;
-    if (!(keys = alloc_keys(maxk)))
+    if (!(c.keys = malloc((maxk ? maxk : 1) * sizeof *c.keys)))
         return eg_error_set(EG_ENOMEM, "out of memory saving the pipeline");
-    /* pipeline state per memory */
-    if ((rc = prep(st,
-                   "INSERT INTO pipeline VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-                   "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
-                   &s)))
-        goto done;
+    /* pipeline, by rowid */
+    c.nk = md->n;
     for (size_t i = 0; i < md->n; i++)
-        keys[i] = (pair64){md->m[i].rowid, 0, (uint32_t)i};
-    qsort(keys, md->n, sizeof *keys, cmp_pair64);
-    for (size_t o = 0; o < md->n; o++) {
-        const eg_mem *m = &md->m[keys[o].i];
-        sqlite3_bind_int64(s, 1, m->rowid);
-        sqlite3_bind_text(s, 2, eg_mstatus_name((eg_mstatus)m->status), -1, SQLITE_STATIC);
-        sqlite3_bind_int(s, 3, m->wm_ticks);
-        bind_time(s, 4, m->wm_entered_at, m->wm_ticks > 0);
-        if (m->best_slot > 0)
-            sqlite3_bind_int(s, 5, m->best_slot);
-        else
-            sqlite3_bind_null(s, 5);
-        sqlite3_bind_double(s, 6, m->best_priority);
-        if (m->best_rank > 0) {
-            sqlite3_bind_int(s, 7, m->best_rank);
-            sqlite3_bind_int(s, 8, m->best_of);
-        } else {
-            sqlite3_bind_null(s, 7);
-            sqlite3_bind_null(s, 8);
-        }
-        bool enc = m->episode >= 0;
-        bind_time(s, 9, m->encoded_at, enc);
-        if (enc) {
-            sqlite3_bind_int(s, 10, m->episode + 1);
-            sqlite3_bind_double(s, 11, m->p_encode);
-            sqlite3_bind_double(s, 12, m->stm_strength);
-            sqlite3_bind_int(s, 13, m->hebbian_potential);
-            sqlite3_bind_double(s, 14, m->cons_priority);
-            sqlite3_bind_int64(s, 15, m->ready_at);
-        } else {
-            for (int k = 10; k <= 15; k++)
-                sqlite3_bind_null(s, k);
-        }
-        sqlite3_bind_int(s, 16, m->replays);
-        if (m->replays) {
-            sqlite3_bind_double(s, 17, m->pre);
-            sqlite3_bind_int(s, 18, m->associates);
-        } else {
-            sqlite3_bind_null(s, 17);
-            sqlite3_bind_null(s, 18);
-        }
-        bool cons = m->status == EG_MS_CONSOLIDATED;
-        bind_time(s, 19, m->consolidated_at, cons);
-        if (cons)
-            sqlite3_bind_double(s, 20, m->consolidated_strength);
-        else
-            sqlite3_bind_null(s, 20);
-        bind_time(s, 21, m->forgotten_at, m->status == EG_MS_FORGOTTEN);
-        sqlite3_bind_int(s, 22, m->recalls);
-        sqlite3_bind_double(s, 23, m->damping);
-        /* its concepts, as stored concept ids (the memory_concept view reads them) */
-        eg_buf_reset(&list);
-        eg_buf_append(&list, "[", 1);
-        for (uint16_t k = 0; k < m->c_n; k++)
-            eg_buf_printf(&list, k ? ",%u" : "%u", md->mc[m->c_off + k] + 1);
-        if (eg_buf_append(&list, "]", 1)) {
-            rc = eg_error_set(EG_ENOMEM, "out of memory saving pipeline state");
-            goto done;
-        }
-        sqlite3_bind_text(s, 24, list.data, (int)list.len, SQLITE_STATIC);
-        if ((rc = step_done(st, s, "could not save pipeline state")))
-            goto done;
-    }
-    sqlite3_finalize(s);
-    s = NULL;
-    /* journeys, in the order they happened per memory */
-    if ((rc = prep(st, "INSERT INTO journey VALUES (?1, ?2, ?3, ?4, ?5, ?6)", &s)))
+        c.keys[i] = (pair64){md->m[i].rowid, 0, (uint32_t)i};
+    qsort(c.keys, c.nk, sizeof *c.keys, cmp_pair64);
+    if ((rc = eg_table_sync(st, &t_pipeline, c.nk, rows_pipeline, &c, stats)))
         goto done;
-    {
-        int32_t *seq = calloc(md->n ? md->n : 1, sizeof *seq);
-        if (!seq) {
-            rc = eg_error_set(EG_ENOMEM, "out of memory saving journeys");
-            goto done;
-        }
-        for (size_t k = 0; k < md->njr; k++)
-            keys[k] = (pair64){md->m[md->jr[k].mem].rowid, 0, (uint32_t)k};
-        qsort(keys, md->njr, sizeof *keys, cmp_pair64); /* by memory, then in time order */
-        for (size_t o = 0; o < md->njr && !rc; o++) {
-            const eg_journey *j = &md->jr[keys[o].i];
-            sqlite3_bind_int64(s, 1, md->m[j->mem].rowid);
-            sqlite3_bind_int(s, 2, ++seq[j->mem]);
-            sqlite3_bind_int64(s, 3, j->at);
-            sqlite3_bind_text(s, 4, j->stage, -1, SQLITE_STATIC);
-            sqlite3_bind_text(s, 5, j->event, -1, SQLITE_STATIC);
-            sqlite3_bind_text(s, 6, md->details.data + j->detail_off, -1, SQLITE_STATIC);
-            rc = step_done(st, s, "could not save a journey");
-        }
-        free(seq);
-        if (rc)
-            goto done;
-    }
-    sqlite3_finalize(s);
-    s = NULL;
-    /* presentations: created/updated (inputs, kept for activation) and replays */
-    if ((rc = prep(st, "INSERT OR IGNORE INTO presentation VALUES (?1, ?2, ?3)", &s)))
+    /* journeys, by memory and then in time order */
+    c.nk = md->njr;
+    for (size_t k = 0; k < md->njr; k++)
+        c.keys[k] = (pair64){md->m[md->jr[k].mem].rowid, 0, (uint32_t)k};
+    qsort(c.keys, c.nk, sizeof *c.keys, cmp_pair64);
+    if ((rc = eg_table_sync(st, &t_journey, c.nk, rows_journey, &c, stats)))
         goto done;
-    nk = 0;
+    /* presentations up to now, by memory, time and kind name */
+    c.nk = 0;
     for (size_t k = 0; k < md->npres + md->nrep; k++) {
         const eg_presentation *p = k < md->npres ? &md->pres[k] : &md->rep[k - md->npres];
         if (p->kind != EG_PRES_RECALLED && p->at <= now)
-            keys[nk++] = (pair64){md->m[p->mem].rowid, p->at * 4 + p->kind, (uint32_t)k};
+            c.keys[c.nk++] =
+                (pair64){md->m[p->mem].rowid, p->at * 4 + kind_rank(p->kind), (uint32_t)k};
     }
-    qsort(keys, nk, sizeof *keys, cmp_pair64);
-    for (size_t o = 0; o < nk && !rc; o++) {
-        size_t k = keys[o].i;
-        const eg_presentation *p = k < md->npres ? &md->pres[k] : &md->rep[k - md->npres];
-        sqlite3_bind_int64(s, 1, md->m[p->mem].rowid);
-        sqlite3_bind_int64(s, 2, p->at);
-        sqlite3_bind_text(s, 3, eg_presentation_name(p->kind), -1, SQLITE_STATIC);
-        rc = step_done(st, s, "could not save a presentation");
-    }
-    if (rc)
+    qsort(c.keys, c.nk, sizeof *c.keys, cmp_pair64);
+    if ((rc = eg_table_sync(st, &t_presentation, c.nk, rows_presentation, &c, stats)))
         goto done;
-    sqlite3_finalize(s);
-    s = NULL;
-    /* concepts, each with its posting list: the rowids of its memories, newest first */
-    if ((rc = prep(st, "INSERT INTO concept VALUES (?1, ?2, ?3, ?4, ?5)", &s)))
+    if ((rc = eg_table_sync(st, &t_concept, md->nconcepts, rows_concept, &c, stats)))
         goto done;
-    for (size_t c = 0; c < md->nconcepts && !rc; c++) {
-        size_t np = md->post_n[c];
-        for (size_t k = 0; k < np; k++)
-            keys[k] = (pair64){-md->m[md->postings[c][k]].rowid, 0, 0};
-        qsort(keys, np, sizeof *keys, cmp_pair64);
-        eg_buf_reset(&list);
-        for (size_t k = 0; k < np; k++) {
-            unsigned char le[EG_POSTING_BYTES];
-            eg_posting_put(le, -keys[k].a);
-            if (eg_buf_append(&list, le, sizeof le)) {
-                rc = eg_error_set(EG_ENOMEM, "out of memory saving a posting list");
-                goto done;
-            }
-        }
-        sqlite3_bind_blob(s, 5, list.data ? list.data : "", (int)list.len, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 1, (int64_t)c + 1);
-        sqlite3_bind_text(s, 2, eg_model_concept(md, (uint32_t)c), -1, SQLITE_STATIC);
-        const eg_communities *cm = md->comm_now.label ? &md->comm_now : &md->comm;
-        if (c < cm->n && cm->label[c] != UINT32_MAX)
-            sqlite3_bind_text(s, 3, eg_model_concept(md, cm->label[c]), -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(s, 3);
-        sqlite3_bind_int(s, 4, (int)md->post_n[c]);
-        rc = step_done(st, s, "could not save a concept");
-    }
-    if (rc)
-        goto done;
-    sqlite3_finalize(s);
-    s = NULL;
     /* the two graphs */
-    for (int gi = 0; gi < 2 && !rc; gi++) {
+    for (int gi = 0; gi < 2; gi++) {
         const eg_graph *g = gi ? &md->concepts : &md->assoc;
-        if ((rc = prep(st,
-                       gi ? "INSERT INTO concept_edge VALUES (?1, ?2, ?3, ?4, ?5)"
-                          : "INSERT INTO assoc VALUES (?1, ?2, ?3, ?4, ?5)",
-                       &s)))
-            goto done;
-        nk = 0;
+        c.graph = g;
+        c.nk = 0;
         for (size_t k = 0; k < g->n; k++) {
             const eg_edge *e = &g->e[k];
             if (e->dead)
                 continue;
             int64_t a = gi ? (int64_t)e->a + 1 : md->m[e->a].rowid;
             int64_t b = gi ? (int64_t)e->b + 1 : md->m[e->b].rowid;
-            keys[nk++] = (pair64){a < b ? a : b, a < b ? b : a, (uint32_t)k};
+            c.keys[c.nk++] = (pair64){a < b ? a : b, a < b ? b : a, (uint32_t)k};
         }
-        qsort(keys, nk, sizeof *keys, cmp_pair64);
-        for (size_t o = 0; o < nk && !rc; o++) {
-            const eg_edge *e = &g->e[keys[o].i];
-            sqlite3_bind_int64(s, 1, keys[o].a);
-            sqlite3_bind_int64(s, 2, keys[o].b);
-            sqlite3_bind_double(s, 3, e->w);
-            sqlite3_bind_int(s, 4, e->coact);
-            sqlite3_bind_int64(s, 5, e->last_at);
-            rc = step_done(st, s, "could not save an association");
-        }
-        sqlite3_finalize(s);
-        s = NULL;
+        qsort(c.keys, c.nk, sizeof *c.keys, cmp_pair64);
+        if ((rc = eg_table_sync(st, gi ? &t_concept_edge : &t_assoc, c.nk, rows_edges, &c, stats)))
+            goto done;
     }
-    if (rc)
+    if ((rc = eg_table_sync(st, &t_episode, md->nep, rows_episode, &c, stats)))
         goto done;
-    /* episodes */
-    if ((rc = prep(st, "INSERT INTO episode VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", &s)))
-        goto done;
-    for (size_t k = 0; k < md->nep && !rc; k++) {
-        const eg_episode *e = &md->ep[k];
-        sqlite3_bind_int64(s, 1, (int64_t)k + 1);
-        sqlite3_bind_int64(s, 2, e->started_at);
-        sqlite3_bind_int64(s, 3, e->ended_at);
-        sqlite3_bind_int(s, 4, e->size);
-        if (e->goal_concept != UINT32_MAX)
-            sqlite3_bind_text(s, 5, eg_model_concept(md, e->goal_concept), -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(s, 5);
-        sqlite3_bind_int(s, 6, e->tasks);
-        sqlite3_bind_int(s, 7, e->actions);
-        rc = step_done(st, s, "could not save an episode");
-    }
-    if (rc)
-        goto done;
-    sqlite3_finalize(s);
-    s = NULL;
-    /* long-term memory */
-    if ((rc =
-             prep(st, "INSERT INTO ltm VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", &s)))
-        goto done;
-    for (size_t k = 0; k < md->nltm && !rc; k++) {
-        const eg_ltm *l = &md->ltm[k];
-        sqlite3_bind_int64(s, 1, md->m[l->mem].rowid);
-        if (l->category != UINT32_MAX)
-            sqlite3_bind_text(s, 2, eg_model_concept(md, l->category), -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(s, 2);
-        sqlite3_bind_text(s, 3, eg__knowledge_name(l->knowledge_type), -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 4, eg__region_name(l->region), -1, SQLITE_STATIC);
-        sqlite3_bind_int(s, 5, l->abstraction);
-        sqlite3_bind_int(s, 6, l->minicolumn);
-        sqlite3_bind_int(s, 7, l->macrocolumn);
-        sqlite3_bind_int(s, 8, l->column_rank);
-        sqlite3_bind_double(s, 9, l->retrieval_strength);
-        sqlite3_bind_text(s, 10, l->memory_age, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 11, l->state, -1, SQLITE_STATIC);
-        rc = step_done(st, s, "could not save a long-term record");
-    }
-    if (rc)
-        goto done;
-    sqlite3_finalize(s);
-    s = NULL;
-    /* creative associations */
-    if ((rc = prep(st,
-                   "INSERT INTO creative (a, b, at, bridge, concept_a, concept_b, novelty, "
-                   "plausibility, strength) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                   &s)))
-        goto done;
-    for (size_t k = 0; k < md->ncr && !rc; k++) {
-        const eg_creative *c = &md->cr[k];
-        sqlite3_bind_int64(s, 1, md->m[c->a].rowid);
-        sqlite3_bind_int64(s, 2, md->m[c->b].rowid);
-        sqlite3_bind_int64(s, 3, c->at);
-        sqlite3_bind_text(s, 4, eg_model_concept(md, c->bridge), -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 5, eg_model_concept(md, c->x), -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 6, eg_model_concept(md, c->y), -1, SQLITE_STATIC);
-        sqlite3_bind_double(s, 7, c->novelty);
-        sqlite3_bind_double(s, 8, c->plausibility);
-        sqlite3_bind_double(s, 9, c->strength);
-        rc = step_done(st, s, "could not save a creative association");
-    }
-    if (rc)
-        goto done;
-    sqlite3_finalize(s);
-    s = NULL;
-    if ((rc = eg_store_exec(st, "CREATE INDEX pipeline_status ON pipeline(status);"
-                                "CREATE INDEX assoc_b ON assoc(b);"
-                                "CREATE INDEX concept_edge_b ON concept_edge(b);")))
+    /* long-term memory, by rowid */
+    c.nk = md->nltm;
+    for (size_t k = 0; k < md->nltm; k++)
+        c.keys[k] = (pair64){md->m[md->ltm[k].mem].rowid, 0, (uint32_t)k};
+    qsort(c.keys, c.nk, sizeof *c.keys, cmp_pair64);
+    if ((rc = eg_table_sync(st, &t_ltm, c.nk, rows_ltm, &c, stats)) ||
+        (rc = eg_table_sync(st, &t_creative, md->ncr, rows_creative, &c, stats)))
         goto done;
     if ((rc = prep(st, "INSERT OR REPLACE INTO sim_state VALUES ('checkpoint', ?1)", &s)))
         goto done;
     sqlite3_bind_int64(s, 1, now);
     rc = step_done(st, s, "could not save the checkpoint");
 done:
-    free(keys);
-    eg_buf_free(&list);
+    free(c.keys);
+    eg_buf_free(&c.buf);
     sqlite3_finalize(s);
     return rc;
 }

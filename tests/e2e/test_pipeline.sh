@@ -121,9 +121,12 @@ E --store "$T/b.db" --now "$NOW" run -q
 dump "$T/b.db" >"$T/b.txt"
 if cmp -s "$T/a.txt" "$T/b.txt"; then ok "two runs on the same input give identical outputs ($(wc -l <"$T/a.txt") rows)"; else fail "two runs differ"; diff "$T/a.txt" "$T/b.txt" | head -5; fi
 
-E --store "$T/a.db" --now "$NOW" run -q
+rerun=$(E --store "$T/a.db" --now "$NOW" run --json)
 dump "$T/a.db" >"$T/a2.txt"
 if cmp -s "$T/a.txt" "$T/a2.txt"; then ok "re-running at the same now changes nothing"; else fail "re-running changed the outputs"; diff "$T/a.txt" "$T/a2.txt" | head -5; fi
+# ... and writes nothing: the save compares the computed rows with the stored ones
+check "re-running at the same now writes no output row" '"written":0,"deleted":0,"tables_rewritten":0' \
+  "$(grep -o '"written":[0-9]*,"deleted":[0-9]*,"tables_rewritten":[0-9]*' <<<"$rerun")"
 
 fresh "$T/k.db"
 for t in 2026-07-01T00:00:00Z 2026-08-15T12:34:56Z 2026-10-01T00:00:00Z "$NOW"; do

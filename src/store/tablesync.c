@@ -1,0 +1,453 @@
+/*
+ * tablesync.c — writes a table's new contents as the difference from what it holds.
+ *
+ * A merge of two sorted streams: the generator's rows and the stored rows read in key order
+ * (the primary key's own B-tree, no sort). The first pass writes nothing: it records which new
+ * rows differ from the stored row of the same key or have none (by their ordinal in the
+ * generator's stream) and the keys of stored rows the generator did not emit. The second pass
+ * runs the generator again and replaces only the recorded rows; the deletions go first. Nothing
+ * is written while the stored rows are being read, so the scan never sees its own writes.
+ *
+ * Values compare as SQLite stores them: same type and same bytes (a REAL bit for bit). A value
+ * that SQLite would store differently from how it was bound (an integer bound to a REAL
+ * column, a NaN) only ever compares unequal, so it is rewritten, never wrongly kept.
+ */
+#include "store/tablesync.h"
+
+#include "engram/error.h"
+#include "util/buf.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+
+_Static_assert(EG_CELL_INTEGER == SQLITE_INTEGER && EG_CELL_FLOAT == SQLITE_FLOAT &&
+                   EG_CELL_TEXT == SQLITE_TEXT && EG_CELL_BLOB == SQLITE_BLOB &&
+                   EG_CELL_NULL == SQLITE_NULL,
+               "eg_cell types are SQLite's");
+
+enum { MODE_DIFF, MODE_WRITE_ALL, MODE_WRITE_EDITS };
+#define SYNC_STOP 1 /* eg_sync_row's request to stop the generator (not an error) */
+#define MAX_KEY 4
+
+struct eg_sync {
+    eg_store *st;
+    const eg_sync_table *t;
+    int mode;
+    sqlite3_stmt *cur; /* the stored rows, in key order (MODE_DIFF) */
+    bool cur_row;      /* cur is on a row */
+    sqlite3_stmt *ins; /* INSERT (whole rewrite) or INSERT OR REPLACE (edits) */
+    size_t ord;        /* ordinal of the generator's current row */
+    size_t *edits;     /* ordinals of the rows to write, increasing */
+    size_t nedits, cap_edits, next_edit;
+    eg_buf dels; /* the keys of stored rows to delete, serialized (see put_key) */
+    size_t ndels;
+    eg_cell prev[MAX_KEY]; /* the previous row's key, to check the order */
+    eg_buf prev_text;
+    bool has_prev;
+    size_t limit; /* more edits than this: rewrite whole */
+    bool stop;
+    int64_t rows;
+};
+
+static int db_error(eg_sync *sy, const char *what)
+{
+    return eg_error_set(EG_ESTORE, "store \"%s\": %s %s: %s", eg_store_path(sy->st), what,
+                        sy->t->name, sqlite3_errmsg(eg_store_db(sy->st)));
+}
+
+static int cmp_bytes(const void *a, int na, const void *b, int nb)
+{
+    int n = na < nb ? na : nb;
+    int c = n ? memcmp(a, b, (size_t)n) : 0;
+    return c ? c : (na > nb) - (na < nb);
+}
+
+/* SQLite's order for the key types used here: integers numerically, text by bytes */
+static int cmp_cell(const eg_cell *a, const eg_cell *b)
+{
+    if (a->type != b->type)
+        return a->type < b->type ? -1 : 1; /* not expected: keys are typed columns */
+    if (a->type == EG_CELL_INTEGER)
+        return (a->i > b->i) - (a->i < b->i);
+    if (a->type == EG_CELL_TEXT || a->type == EG_CELL_BLOB)
+        return cmp_bytes(a->p, a->n, b->p, b->n);
+    return 0;
+}
+
+static eg_cell stored_cell(sqlite3_stmt *s, int col)
+{
+    int type = sqlite3_column_type(s, col);
+    switch (type) {
+    case SQLITE_INTEGER:
+        return eg_cell_int(sqlite3_column_int64(s, col));
+    case SQLITE_FLOAT:
+        return eg_cell_real(sqlite3_column_double(s, col));
+    case SQLITE_TEXT: {
+        const void *p = sqlite3_column_text(s, col);
+        return (eg_cell){.type = EG_CELL_TEXT, .n = sqlite3_column_bytes(s, col), .p = p};
+    }
+    case SQLITE_BLOB: {
+        const void *p = sqlite3_column_blob(s, col);
+        return (eg_cell){.type = EG_CELL_BLOB, .n = sqlite3_column_bytes(s, col), .p = p};
+    }
+    default:
+        return eg_cell_null();
+    }
+}
+
+static bool same_cell(const eg_cell *a, const eg_cell *b)
+{
+    if (a->type != b->type)
+        return false;
+    switch (a->type) {
+    case EG_CELL_INTEGER:
+        return a->i == b->i;
+    case EG_CELL_FLOAT:
+        return memcmp(&a->d, &b->d, sizeof a->d) == 0;
+    case EG_CELL_TEXT:
+    case EG_CELL_BLOB:
+        return a->n == b->n && (!a->n || memcmp(a->p, b->p, (size_t)a->n) == 0);
+    default:
+        return true;
+    }
+}
+
+static void bind_cell(sqlite3_stmt *s, int i, const eg_cell *c)
+{
+    switch (c->type) {
+    case EG_CELL_INTEGER:
+        sqlite3_bind_int64(s, i, c->i);
+        break;
+    case EG_CELL_FLOAT:
+        sqlite3_bind_double(s, i, c->d);
+        break;
+    case EG_CELL_TEXT:
+        sqlite3_bind_text(s, i, c->p, c->n, SQLITE_STATIC);
+        break;
+    case EG_CELL_BLOB:
+        sqlite3_bind_blob(s, i, c->p ? c->p : "", c->n, SQLITE_STATIC);
+        break;
+    default:
+        sqlite3_bind_null(s, i);
+    }
+}
+
+/* a key in the deletion list: per column its type, then an int64 or a length and the bytes */
+static int put_key(eg_buf *b, const eg_cell *k, int nkey)
+{
+    int rc = 0;
+    for (int i = 0; i < nkey && !rc; i++) {
+        rc = eg_buf_append(b, &k[i].type, sizeof k[i].type);
+        if (rc)
+            break;
+        if (k[i].type == EG_CELL_TEXT || k[i].type == EG_CELL_BLOB) {
+            rc = eg_buf_append(b, &k[i].n, sizeof k[i].n);
+            if (!rc && k[i].n)
+                rc = eg_buf_append(b, k[i].p, (size_t)k[i].n);
+        } else {
+            rc = eg_buf_append(b, &k[i].i, sizeof k[i].i);
+        }
+    }
+    return rc ? eg_error_set(EG_ENOMEM, "out of memory comparing stored rows") : 0;
+}
+
+static const char *get_key(const char *p, eg_cell *k, int nkey)
+{
+    for (int i = 0; i < nkey; i++) {
+        memcpy(&k[i].type, p, sizeof k[i].type);
+        p += sizeof k[i].type;
+        if (k[i].type == EG_CELL_TEXT || k[i].type == EG_CELL_BLOB) {
+            memcpy(&k[i].n, p, sizeof k[i].n);
+            p += sizeof k[i].n;
+            k[i].p = p;
+            p += k[i].n;
+        } else {
+            memcpy(&k[i].i, p, sizeof k[i].i);
+            p += sizeof k[i].i;
+        }
+    }
+    return p;
+}
+
+static int step_cursor(eg_sync *sy)
+{
+    int r = sqlite3_step(sy->cur);
+    sy->cur_row = r == SQLITE_ROW;
+    return r == SQLITE_ROW || r == SQLITE_DONE ? 0 : db_error(sy, "could not read");
+}
+
+static int delete_current(eg_sync *sy)
+{
+    eg_cell k[MAX_KEY];
+    for (int i = 0; i < sy->t->nkey; i++)
+        k[i] = stored_cell(sy->cur, i);
+    int rc = put_key(&sy->dels, k, sy->t->nkey);
+    if (rc)
+        return rc;
+    sy->ndels++;
+    return step_cursor(sy);
+}
+
+static int add_edit(eg_sync *sy)
+{
+    if (sy->nedits == sy->cap_edits) {
+        size_t cap = sy->cap_edits ? 2 * sy->cap_edits : 1024;
+        size_t *p = realloc(sy->edits, cap * sizeof *p);
+        if (!p)
+            return eg_error_set(EG_ENOMEM, "out of memory comparing stored rows");
+        sy->edits = p;
+        sy->cap_edits = cap;
+    }
+    sy->edits[sy->nedits++] = sy->ord;
+    return 0;
+}
+
+static int check_order(eg_sync *sy, const eg_cell *cells)
+{
+    int nkey = sy->t->nkey, c = 1;
+    for (int i = 0; sy->has_prev && i < nkey && c == 1; i++) {
+        int d = cmp_cell(&sy->prev[i], &cells[i]);
+        c = d < 0 ? 2 : d > 0 ? 0 : 1; /* 2: increasing, 0: decreasing, 1: equal so far */
+    }
+    if (sy->has_prev && c != 2)
+        return eg_error_set(EG_ESTORE, "internal error: rows for %s not in increasing key order",
+                            sy->t->name);
+    eg_buf_reset(&sy->prev_text);
+    for (int i = 0; i < nkey; i++) {
+        sy->prev[i] = cells[i];
+        if ((cells[i].type == EG_CELL_TEXT || cells[i].type == EG_CELL_BLOB) && cells[i].n)
+            if (eg_buf_append(&sy->prev_text, cells[i].p, (size_t)cells[i].n))
+                return eg_error_set(EG_ENOMEM, "out of memory comparing stored rows");
+    }
+    /* point the text keys into the copy (appended in order) */
+    size_t off = 0;
+    for (int i = 0; i < nkey; i++)
+        if ((cells[i].type == EG_CELL_TEXT || cells[i].type == EG_CELL_BLOB) && cells[i].n) {
+            sy->prev[i].p = sy->prev_text.data + off;
+            off += (size_t)cells[i].n;
+        }
+    sy->has_prev = true;
+    return 0;
+}
+
+static int diff_row(eg_sync *sy, const eg_cell *cells)
+{
+    const eg_sync_table *t = sy->t;
+    int rc = check_order(sy, cells), c = 1;
+    if (rc)
+        return rc;
+    while (sy->cur_row) {
+        c = 0;
+        for (int i = 0; i < t->nkey && !c; i++) {
+            eg_cell s = stored_cell(sy->cur, i);
+            c = cmp_cell(&s, &cells[i]);
+        }
+        if (c >= 0)
+            break;
+        if ((rc = delete_current(sy)))
+            return rc;
+    }
+    bool same = false;
+    if (sy->cur_row && c == 0) {
+        same = true;
+        for (int i = t->nkey; i < t->ncols && same; i++) {
+            eg_cell s = stored_cell(sy->cur, i);
+            same = same_cell(&s, &cells[i]);
+        }
+        if ((rc = step_cursor(sy)))
+            return rc;
+    }
+    if (!same && (rc = add_edit(sy)))
+        return rc;
+    if (sy->nedits + sy->ndels > sy->limit) {
+        sy->stop = true;
+        return SYNC_STOP;
+    }
+    return 0;
+}
+
+int eg_sync_row(eg_sync *sy, const eg_cell *cells)
+{
+    sy->rows++;
+    if (sy->mode == MODE_DIFF) {
+        int rc = diff_row(sy, cells);
+        sy->ord++;
+        return rc;
+    }
+    if (sy->mode == MODE_WRITE_EDITS) {
+        if (sy->next_edit == sy->nedits)
+            return SYNC_STOP;
+        if (sy->edits[sy->next_edit] != sy->ord++)
+            return 0;
+        sy->next_edit++;
+    }
+    for (int i = 0; i < sy->t->ncols; i++)
+        bind_cell(sy->ins, i + 1, &cells[i]);
+    int r = sqlite3_step(sy->ins);
+    sqlite3_reset(sy->ins);
+    return r == SQLITE_DONE ? 0 : db_error(sy, "could not write a row of");
+}
+
+/* the first nkey names of a comma-separated column list, each followed by sep (the last by
+ * last) */
+static int key_list(eg_buf *b, const eg_sync_table *t, const char *pre, const char *sep,
+                    const char *last)
+{
+    const char *p = t->columns;
+    int rc = 0;
+    for (int i = 0; i < t->nkey && !rc; i++) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ", ");
+        rc = eg_buf_printf(b, "%s%.*s%s", pre, (int)n, p, i + 1 < t->nkey ? sep : last);
+        p += n;
+    }
+    return rc;
+}
+
+static int prepare(eg_sync *sy, eg_buf *sql, sqlite3_stmt **s)
+{
+    if (!sql->data)
+        return eg_error_set(EG_ENOMEM, "out of memory comparing stored rows");
+    if (sqlite3_prepare_v2(eg_store_db(sy->st), sql->data, -1, s, NULL) != SQLITE_OK)
+        return db_error(sy, "could not prepare a statement for");
+    return 0;
+}
+
+static int prepare_insert(eg_sync *sy, bool replace)
+{
+    eg_buf sql;
+    eg_buf_init(&sql, 0);
+    eg_buf_printf(&sql, "INSERT%s INTO %s (%s) VALUES (", replace ? " OR REPLACE" : "", sy->t->name,
+                  sy->t->columns);
+    for (int i = 1; i <= sy->t->ncols; i++)
+        eg_buf_printf(&sql, i > 1 ? ", ?%d" : "?%d", i);
+    eg_buf_puts(&sql, ")");
+    int rc = prepare(sy, &sql, &sy->ins);
+    eg_buf_free(&sql);
+    return rc;
+}
+
+static int exec(eg_sync *sy, const char *sql)
+{
+    return sql ? eg_store_exec(sy->st, sql) : 0;
+}
+
+/* replaced: the table held rows (most of which changed), not nothing */
+static int rewrite_whole(eg_sync *sy, eg_sync_rows_fn gen, void *ud, eg_sync_stats *stats,
+                         bool replaced)
+{
+    eg_buf sql;
+    eg_buf_init(&sql, 0);
+    eg_buf_printf(&sql, "DELETE FROM %s%s%s", sy->t->name, sy->t->where ? " WHERE " : "",
+                  sy->t->where ? sy->t->where : "");
+    int rc = sql.data ? eg_store_exec(sy->st, sql.data)
+                      : eg_error_set(EG_ENOMEM, "out of memory rewriting a table");
+    eg_buf_free(&sql);
+    if (rc || (rc = exec(sy, sy->t->drop_indexes)) || (rc = prepare_insert(sy, false)))
+        return rc;
+    sy->mode = MODE_WRITE_ALL;
+    sy->rows = 0;
+    if ((rc = gen(ud, sy)))
+        return rc;
+    stats->rows += sy->rows;
+    stats->written += sy->rows;
+    stats->rewrites += replaced;
+    return exec(sy, sy->t->create_indexes);
+}
+
+static int apply_edits(eg_sync *sy, eg_sync_rows_fn gen, void *ud, eg_sync_stats *stats)
+{
+    sqlite3_stmt *del = NULL;
+    eg_buf sql;
+    int rc = 0;
+    if (sy->ndels) {
+        eg_buf_init(&sql, 0);
+        eg_buf_printf(&sql, "DELETE FROM %s WHERE ", sy->t->name);
+        key_list(&sql, sy->t, "", " = ? AND ", " = ?");
+        rc = prepare(sy, &sql, &del);
+        eg_buf_free(&sql);
+        const char *p = sy->dels.data;
+        for (size_t d = 0; d < sy->ndels && !rc; d++) {
+            eg_cell k[MAX_KEY];
+            p = get_key(p, k, sy->t->nkey);
+            for (int i = 0; i < sy->t->nkey; i++)
+                bind_cell(del, i + 1, &k[i]);
+            int r = sqlite3_step(del);
+            sqlite3_reset(del);
+            rc = r == SQLITE_DONE ? 0 : db_error(sy, "could not delete a row of");
+        }
+        sqlite3_finalize(del);
+        if (rc)
+            return rc;
+        stats->deleted += (int64_t)sy->ndels;
+    }
+    if (!sy->nedits)
+        return 0;
+    if ((rc = prepare_insert(sy, true)))
+        return rc;
+    sy->mode = MODE_WRITE_EDITS;
+    sy->ord = 0;
+    sy->next_edit = 0;
+    rc = gen(ud, sy);
+    if (rc == SYNC_STOP)
+        rc = 0;
+    if (!rc && sy->next_edit != sy->nedits)
+        rc = eg_error_set(EG_ESTORE, "internal error: the rows for %s changed between passes",
+                          sy->t->name);
+    stats->written += (int64_t)sy->next_edit;
+    return rc;
+}
+
+int eg_table_sync(eg_store *st, const eg_sync_table *t, size_t expected, eg_sync_rows_fn gen,
+                  void *ud, eg_sync_stats *stats)
+{
+    eg_sync sy = {.st = st, .t = t, .mode = MODE_DIFF, .limit = expected / 3 + 64};
+
+    eg_buf sql;
+    int rc;
+    if (t->nkey < 1 || t->nkey > MAX_KEY || t->ncols < t->nkey)
+        return eg_error_set(EG_ESTORE, "internal error: bad key for table %s", t->name);
+    eg_buf_init(&sy.dels, 0);
+    eg_buf_init(&sy.prev_text, 0);
+    eg_buf_init(&sql, 0);
+    eg_buf_printf(&sql, "SELECT %s FROM %s%s%s ORDER BY ", t->columns, t->name,
+                  t->where ? " WHERE " : "", t->where ? t->where : "");
+    key_list(&sql, t, "", ", ", "");
+    rc = prepare(&sy, &sql, &sy.cur);
+    eg_buf_free(&sql);
+    if (rc || (rc = step_cursor(&sy)))
+        goto done;
+    if (!sy.cur_row) { /* nothing stored: write it all */
+        sqlite3_finalize(sy.cur);
+        sy.cur = NULL;
+        rc = rewrite_whole(&sy, gen, ud, stats, false);
+        goto done;
+    }
+    rc = gen(ud, &sy);
+    while (!rc && sy.cur_row) { /* stored rows past the last new one */
+        if ((rc = delete_current(&sy)))
+            break;
+        if (sy.ndels + sy.nedits > sy.limit)
+            sy.stop = true, rc = SYNC_STOP;
+    }
+    sqlite3_finalize(sy.cur);
+    sy.cur = NULL;
+    if (rc == SYNC_STOP && sy.stop) {
+        rc = rewrite_whole(&sy, gen, ud, stats, true);
+        goto done;
+    }
+    if (rc)
+        goto done;
+    stats->rows += sy.rows;
+    rc = apply_edits(&sy, gen, ud, stats);
+done:
+    if (rc == SYNC_STOP) /* a generator that returned it without eg_sync_row asking */
+        rc = eg_error_set(EG_ESTORE, "internal error: a row generator for %s stopped", t->name);
+    sqlite3_finalize(sy.cur);
+    sqlite3_finalize(sy.ins);
+    free(sy.edits);
+    eg_buf_free(&sy.dels);
+    eg_buf_free(&sy.prev_text);
+    return rc;
+}
