@@ -307,6 +307,8 @@ static int one_attempt(ingest_ctx *c, eg_source **srcp)
     c->source_system = c->cfg->source_system ? c->cfg->source_system : c->source_kind;
     if ((rc = eg_store_bulk_prepare(c->st)) || (rc = eg_store_begin(c->st)))
         return rc;
+    if (o->rebuild) /* what a new store would compute: nothing in it arrived late */
+        eg_store_no_late_arrivals(c->st);
     if ((rc = eg_store_watermark_get(c->st, rep->source, &wm, &found)))
         return rc;
     rep->had_watermark = found;

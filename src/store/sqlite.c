@@ -235,6 +235,11 @@ int eg_store_begin(eg_store *st)
     return 0;
 }
 
+void eg_store_no_late_arrivals(eg_store *st)
+{
+    st->has_checkpoint = false;
+}
+
 int eg_store_commit(eg_store *st)
 {
     return eg_store_exec(st, "COMMIT");

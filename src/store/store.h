@@ -30,6 +30,9 @@ const char *eg_store_path(eg_store *st);
 sqlite3 *eg_store_db(eg_store *st); /* for this folder's modules and tests */
 
 int eg_store_begin(eg_store *st);
+/* Rows inserted from here to the end of the transaction are not late arrivals, whatever the
+ * checkpoint (a rebuild computes what a new store would, and a new store has none). */
+void eg_store_no_late_arrivals(eg_store *st);
 int eg_store_commit(eg_store *st);
 void eg_store_rollback(eg_store *st);
 int eg_store_exec(eg_store *st, const char *sql);

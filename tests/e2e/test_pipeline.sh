@@ -153,5 +153,18 @@ check "a memory on time is not" "early|0" "$(sqlite3 "$T/l.db" "SELECT id, late 
 check "the late memory was presented at its arrival" "1" \
   "$(sqlite3 "$T/l.db" "SELECT count(*) FROM presentation p JOIN memory m ON m.rowid = p.memory_rowid WHERE m.id = 'late' AND p.kind = 'created' AND p.at = m.arrived_at")"
 
+# --rebuild equals a new store with the same memories, also when the store has a late arrival
+# and a memory the rebuild's full read brings in for the first time (not late either: a new
+# store has no checkpoint)
+printf '%s\n' '{"id":"old","content":"The garden pond liner was ordered from the shop","created_at":"2026-10-02T10:00:00Z"}' >"$T/l3.jsonl"
+E --store "$T/l.db" import "$T/l3.jsonl" -q
+E --store "$T/l.db" --now 2026-11-12T00:00:00Z run --rebuild -q
+E --store "$T/lf.db" init -q
+cat "$T/l1.jsonl" "$T/l2.jsonl" "$T/l3.jsonl" >"$T/lf.jsonl"
+E --store "$T/lf.db" import "$T/lf.jsonl" -q
+E --store "$T/lf.db" --now 2026-11-12T00:00:00Z run -q
+check "after --rebuild no memory is late" "0" "$(sqlite3 "$T/l.db" 'SELECT count(*) FROM memory WHERE late')"
+if cmp -s <(dump "$T/l.db") <(dump "$T/lf.db"); then ok "--rebuild over late arrivals equals a new store"; else fail "--rebuild over late arrivals differs from a new store"; diff <(dump "$T/l.db") <(dump "$T/lf.db") | head -5; fi
+
 echo "$PASSES passed, $FAILS failed"
 [ "$FAILS" -eq 0 ]
