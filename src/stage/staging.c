@@ -76,6 +76,21 @@ int64_t eg_staging_window_start(int64_t now, int max_age_months, int max_age_day
     return eg_time_midnight_shift(now, -max_age_months, -max_age_days);
 }
 
+double eg_stage_activation(int64_t now, int64_t created_at)
+{
+    int64_t age_us = now - created_at;
+    /* LEAST(1.0, EXP(-EXTRACT(EPOCH FROM (now - created_at)) / (7*24*3600.0))) */
+    double a = exp(-((double)age_us / 1e6) / (7 * 24 * 3600.0));
+    return a < 1.0 ? a : 1.0;
+}
+
+double eg_stage_importance(int64_t now, int64_t created_at)
+{
+    /* CASE WHEN EXTRACT(DAY FROM now - created_at) < 1 THEN 0.9 ... */
+    int64_t age_days = eg_time_diff_days(now, created_at);
+    return age_days < 1 ? 0.9 : age_days < 7 ? 0.7 : age_days < 30 ? 0.5 : 0.3;
+}
+
 int eg_stage_record(const eg_record *r, int64_t now, int64_t window_start, eg_concepts *concepts,
                     eg_staged *out, eg_buf *concepts_out)
 {
@@ -119,10 +134,7 @@ int eg_stage_record(const eg_record *r, int64_t now, int64_t window_start, eg_co
     if (eg_utf8_blank(r->content, r->content_len))
         out->issues |= EG_ISSUE_BLANK_CONTENT;
 
-    int64_t age_us = now - r->created_at;
-    /* LEAST(1.0, EXP(-EXTRACT(EPOCH FROM (now - created_at)) / (7*24*3600.0))) */
-    double a = exp(-((double)age_us / 1e6) / (7 * 24 * 3600.0));
-    out->activation_strength = a < 1.0 ? a : 1.0;
+    out->activation_strength = eg_stage_activation(now, r->created_at);
     /* COALESCE(updated_at, created_at) */
     out->last_accessed_at = r->has_updated ? r->updated_at : r->created_at;
     /* 1 + CASE WHEN updated_at > created_at THEN EXTRACT(DAY FROM updated_at - created_at) + 1
@@ -130,9 +142,7 @@ int eg_stage_record(const eg_record *r, int64_t now, int64_t window_start, eg_co
     out->access_count = 1 + ((r->has_updated && r->updated_at > r->created_at)
                                  ? eg_time_diff_days(r->updated_at, r->created_at) + 1
                                  : 1);
-    /* CASE WHEN EXTRACT(DAY FROM now - created_at) < 1 THEN 0.9 ... */
-    int64_t age_days = eg_time_diff_days(now, r->created_at);
-    out->importance_score = age_days < 1 ? 0.9 : age_days < 7 ? 0.7 : age_days < 30 ? 0.5 : 0.3;
+    out->importance_score = eg_stage_importance(now, r->created_at);
     /* CASE WHEN LENGTH(content) < 50 THEN 'fragment' ... */
     int64_t n = out->length_chars;
     out->memory_type = n < 50    ? "fragment"

@@ -16,6 +16,12 @@
 /* The window start: rows must have created_at > this. INT64_MIN when max age is 0/0. */
 int64_t eg_staging_window_start(int64_t now, int max_age_months, int max_age_days);
 
+/* The two staging columns that depend on now (and created_at) alone: activation_strength and
+ * importance_score. eg_stage_record uses them; a restage of a row whose content has not changed
+ * needs nothing else. */
+double eg_stage_activation(int64_t now, int64_t created_at);
+double eg_stage_importance(int64_t now, int64_t created_at);
+
 /* Stages r at now. Content must be valid UTF-8 (the source checks). If concepts is not NULL and
  * the row is not skipped, the concepts JSON array is appended to concepts_out. */
 int eg_stage_record(const eg_record *r, int64_t now, int64_t window_start, eg_concepts *concepts,

@@ -32,6 +32,9 @@ enum {
     Q_SRC_FIND,
     Q_SRC_PUT,
     Q_RESTAGE,
+    Q_RESTAGE_ROW,
+    Q_RESTAGE_NOW,
+    Q_RESTAGE_TOUCH,
     Q_COUNT
 };
 
@@ -73,6 +76,11 @@ static const char *const sql_text[Q_COUNT] = {
                   "knowledge_type = coalesce(?17, knowledge_type), "
                   "region_hint = coalesce(?18, region_hint), "
                   "abstraction_level = coalesce(?19, abstraction_level) WHERE rowid = ?1",
+    [Q_RESTAGE_ROW] = "SELECT id, content, created_at, updated_at, metadata FROM memory "
+                      "WHERE rowid = ?1",
+    [Q_RESTAGE_NOW] = "UPDATE memory SET activation_strength = ?2, importance_score = ?3, "
+                      "processed_at = ?4 WHERE rowid = ?1",
+    [Q_RESTAGE_TOUCH] = "UPDATE memory SET processed_at = ?2 WHERE rowid = ?1",
 };
 
 struct eg_store {
@@ -550,52 +558,38 @@ int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *g,
     return 0;
 }
 
-int eg_store_restage(eg_store *st, int64_t now, bool all, eg_restage_fn fn, void *ud,
-                     int64_t *visited)
+/* stages one row whole (read by rowid) through fn and writes every staging column */
+static int restage_whole(eg_store *st, int64_t rowid, int64_t now, bool need_concepts,
+                         eg_restage_fn fn, void *ud, eg_buf *concepts)
 {
-    sqlite3_stmt *sel = NULL;
-    eg_buf concepts;
-    int rc = 0;
-    eg_buf_init(&concepts, 0);
-    *visited = 0;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT rowid, id, content, created_at, updated_at, metadata, "
-                           "concepts IS NULL FROM memory WHERE deleted_at_source IS NULL "
-                           "AND (processed_at IS NOT ?1 OR ?2) ORDER BY rowid",
-                           -1, &sel, NULL) != SQLITE_OK) {
-        rc = db_error(st, "could not read memories to restage");
-        goto done;
+    sqlite3_stmt *sel = stmt(st, Q_RESTAGE_ROW), *u = stmt(st, Q_RESTAGE);
+    if (!sel || !u)
+        return EG_ESTORE;
+    sqlite3_bind_int64(sel, 1, rowid);
+    if (sqlite3_step(sel) != SQLITE_ROW) {
+        sqlite3_reset(sel);
+        return db_error(st, "could not read a memory to restage");
     }
-    sqlite3_bind_int64(sel, 1, now); /* rows staged at this clock already are up to date */
-    sqlite3_bind_int(sel, 2, all);
-    int step;
-    while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
-        eg_record r = {0};
-        eg_staged g;
-        r.id = (const char *)sqlite3_column_text(sel, 1);
-        r.id_len = (size_t)sqlite3_column_bytes(sel, 1);
-        if (sqlite3_column_type(sel, 2) != SQLITE_NULL) {
-            r.content = (const char *)sqlite3_column_text(sel, 2);
-            r.content_len = (size_t)sqlite3_column_bytes(sel, 2);
-        }
-        if ((r.has_created = sqlite3_column_type(sel, 3) != SQLITE_NULL))
-            r.created_at = sqlite3_column_int64(sel, 3);
-        if ((r.has_updated = sqlite3_column_type(sel, 4) != SQLITE_NULL))
-            r.updated_at = sqlite3_column_int64(sel, 4);
-        if (sqlite3_column_type(sel, 5) != SQLITE_NULL) {
-            r.metadata = (const char *)sqlite3_column_text(sel, 5);
-            r.metadata_len = (size_t)sqlite3_column_bytes(sel, 5);
-        }
-        int need_concepts = sqlite3_column_int(sel, 6);
-        eg_buf_reset(&concepts);
-        if ((rc = fn(&r, &g, need_concepts ? &concepts : NULL, ud)))
-            goto done;
-        sqlite3_stmt *u = stmt(st, Q_RESTAGE);
-        if (!u) {
-            rc = EG_ESTORE;
-            goto done;
-        }
-        sqlite3_bind_int64(u, 1, sqlite3_column_int64(sel, 0));
+    eg_record r = {0};
+    eg_staged g;
+    r.id = (const char *)sqlite3_column_text(sel, 0);
+    r.id_len = (size_t)sqlite3_column_bytes(sel, 0);
+    if (sqlite3_column_type(sel, 1) != SQLITE_NULL) {
+        r.content = (const char *)sqlite3_column_text(sel, 1);
+        r.content_len = (size_t)sqlite3_column_bytes(sel, 1);
+    }
+    if ((r.has_created = sqlite3_column_type(sel, 2) != SQLITE_NULL))
+        r.created_at = sqlite3_column_int64(sel, 2);
+    if ((r.has_updated = sqlite3_column_type(sel, 3) != SQLITE_NULL))
+        r.updated_at = sqlite3_column_int64(sel, 3);
+    if (sqlite3_column_type(sel, 4) != SQLITE_NULL) {
+        r.metadata = (const char *)sqlite3_column_text(sel, 4);
+        r.metadata_len = (size_t)sqlite3_column_bytes(sel, 4);
+    }
+    eg_buf_reset(concepts);
+    int rc = fn(&r, &g, need_concepts ? concepts : NULL, ud);
+    if (!rc) {
+        sqlite3_bind_int64(u, 1, rowid);
         if (g.skip) {
             sqlite3_bind_text(u, 2, "skipped", -1, SQLITE_STATIC);
             sqlite3_bind_text(u, 3, eg_skip_name(g.skip), -1, SQLITE_STATIC);
@@ -606,16 +600,80 @@ int eg_store_restage(eg_store *st, int64_t now, bool all, eg_restage_fn fn, void
             sqlite3_bind_int64(u, 7, g.access_count);
             sqlite3_bind_double(u, 8, g.importance_score);
             sqlite3_bind_text(u, 9, g.memory_type, -1, SQLITE_STATIC);
-            if (need_concepts && concepts.len)
-                sqlite3_bind_text(u, 11, concepts.data, (int)concepts.len, SQLITE_STATIC);
+            if (need_concepts && concepts->len)
+                sqlite3_bind_text(u, 11, concepts->data, (int)concepts->len, SQLITE_STATIC);
         }
         sqlite3_bind_int(u, 4, (int)g.issues);
         sqlite3_bind_int64(u, 10, now);
         if (need_concepts)
             bind_features(u, 12, &g);
-        if (sqlite3_step(u) != SQLITE_DONE) {
+        if (sqlite3_step(u) != SQLITE_DONE)
             rc = db_error(st, "could not restage a memory");
+    }
+    sqlite3_reset(sel);
+    return rc;
+}
+
+int eg_store_restage(eg_store *st, int64_t now, int64_t window_start, bool all, eg_restage_fn fn,
+                     eg_restage_now_fn now_fn, void *ud, int64_t *visited)
+{
+    sqlite3_stmt *sel = NULL;
+    eg_buf concepts;
+    int rc = 0;
+    eg_buf_init(&concepts, 0);
+    *visited = 0;
+    /* only the columns that decide what the row needs: the content is read for the few rows
+     * staged whole */
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT rowid, status, skip_reason, created_at, concepts IS NULL "
+                           "FROM memory WHERE deleted_at_source IS NULL "
+                           "AND (processed_at IS NOT ?1 OR ?2) ORDER BY rowid",
+                           -1, &sel, NULL) != SQLITE_OK) {
+        rc = db_error(st, "could not read memories to restage");
+        goto done;
+    }
+    sqlite3_bind_int64(sel, 1, now); /* rows staged at this clock already are up to date */
+    sqlite3_bind_int(sel, 2, all);
+    int step;
+    while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
+        int64_t rowid = sqlite3_column_int64(sel, 0);
+        const char *status = (const char *)sqlite3_column_text(sel, 1);
+        const char *reason = (const char *)sqlite3_column_text(sel, 2);
+        bool has_created = sqlite3_column_type(sel, 3) != SQLITE_NULL;
+        int64_t created = sqlite3_column_int64(sel, 3);
+        bool need_concepts = sqlite3_column_int(sel, 4) != 0;
+        bool in_window = has_created && created > window_start;
+        bool staged = status && !strcmp(status, "staged");
+        bool skipped = status && !strcmp(status, "skipped");
+        sqlite3_stmt *u = NULL;
+        if (!all && staged && in_window && !need_concepts) { /* stays staged */
+            double act, imp;
+            now_fn(created, &act, &imp, ud);
+            if (!(u = stmt(st, Q_RESTAGE_NOW))) {
+                rc = EG_ESTORE;
+                goto done;
+            }
+            sqlite3_bind_double(u, 2, act);
+            sqlite3_bind_double(u, 3, imp);
+            sqlite3_bind_int64(u, 4, now);
+        } else if (!all && skipped && reason &&
+                   (strcmp(reason, "out_of_window") || !in_window)) { /* stays skipped */
+            if (!(u = stmt(st, Q_RESTAGE_TOUCH))) {
+                rc = EG_ESTORE;
+                goto done;
+            }
+            sqlite3_bind_int64(u, 2, now);
+        } else if ((rc = restage_whole(st, rowid, now, need_concepts, fn, ud, &concepts))) {
             goto done;
+        }
+        if (u) {
+            sqlite3_bind_int64(u, 1, rowid);
+            int r = sqlite3_step(u);
+            sqlite3_reset(u);
+            if (r != SQLITE_DONE) {
+                rc = db_error(st, "could not restage a memory");
+                goto done;
+            }
         }
         (*visited)++;
     }

@@ -64,12 +64,17 @@ int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *s,
                         eg_put_result *result);
 
 /* Recomputes the staging columns of every memory at now (the run's clock), except those already
- * staged at now (all: every one, for --rebuild). The callback stages a
- * record; rows it skips get status skipped. Returns the number of rows visited in *visited. */
+ * staged at now (all: every one, for --rebuild). Rows are in the window when created_at >
+ * window_start. A row that stays staged (in the window, with its concepts) gets only its
+ * now-dependent columns from now_fn; a skipped row that stays skipped only its processed_at;
+ * every other row (and every row with all) is read whole and staged by fn, and the rows fn
+ * skips get status skipped. Returns the number of rows visited in *visited. */
 typedef int (*eg_restage_fn)(const eg_record *r, eg_staged *out, eg_buf *concepts, void *ud);
 /* concepts is NULL when the row already has its concepts (they do not depend on now). */
-int eg_store_restage(eg_store *st, int64_t now, bool all, eg_restage_fn fn, void *ud,
-                     int64_t *visited);
+typedef void (*eg_restage_now_fn)(int64_t created_at, double *activation, double *importance,
+                                  void *ud);
+int eg_store_restage(eg_store *st, int64_t now, int64_t window_start, bool all, eg_restage_fn fn,
+                     eg_restage_now_fn now_fn, void *ud, int64_t *visited);
 
 /* Marks memories of source_system whose id is not in seen as deleted
  * at the source at now; returns how many in *n and up to 5 example ids appended to examples. */

@@ -604,47 +604,103 @@ static void test_bulk_mode(void **state)
     eg_store_close(g2.st);
 }
 
+typedef struct restage_calls {
+    int whole, now_only;
+} restage_calls;
+
 static int restage_cb(const eg_record *r, eg_staged *out, eg_buf *concepts, void *ud)
 {
-    int *calls = ud;
-    (*calls)++;
+    restage_calls *calls = ud;
+    calls->whole++;
     *out = staged(0.125, 0.3, 7, r->created_at, "episode");
+    if (!r->content)
+        out->skip = EG_SKIP_NULL_CONTENT;
     if (concepts)
         eg_buf_puts(concepts, "[\"restaged\"]");
     return 0;
 }
 
+static void restage_now_cb(int64_t created_at, double *activation, double *importance, void *ud)
+{
+    restage_calls *calls = ud;
+    (void)created_at;
+    calls->now_only++;
+    *activation = 0.25;
+    *importance = 0.5;
+}
+
+/* what a restage does to each kind of row: staged and staying (now-dependent columns only),
+ * staged without concepts, staged and leaving the window, skipped and staying (processed_at
+ * only), skipped out of the window and coming back (staged whole); --rebuild stages all whole */
 static void test_restage(void **state)
 {
     fixture *f = *state;
     int64_t now1 = T("2026-05-01T12:00:00Z"), now2 = T("2026-06-01T12:00:00Z"), visited = -1;
+    int64_t ws = T("2026-03-01T00:00:00Z"); /* the window start at now2 */
     eg_staged g = staged(0.5, 0.9, 2, now1, "fragment");
+    eg_staged skip_null = {.skip = EG_SKIP_NULL_CONTENT},
+              skip_old = {.skip = EG_SKIP_OUT_OF_WINDOW};
     eg_record a = mk("a", "alpha", "2026-05-01T10:00:00Z");
     eg_record b = mk("b", "bravo", "2026-05-01T10:00:00Z");
+    eg_record c = mk("c", "charlie", "2026-02-01T10:00:00Z"); /* staged, leaves the window */
+    eg_record d = mk("d", NULL, "2026-05-01T10:00:00Z");      /* skipped: no content */
+    eg_record e = mk("e", "echo", "2026-04-01T10:00:00Z");    /* was out of the window */
+    eg_record h = mk("h", "hotel", "2025-04-01T10:00:00Z");   /* out of the window, stays */
     assert_int_equal(eg_store_begin(f->st), 0);
     put(f, &a, &g, "[\"kept\"]", now1);
     put(f, &b, &g, NULL, now1);
+    put(f, &c, &g, "[\"kept\"]", now1);
+    put(f, &d, &skip_null, NULL, now1);
+    put(f, &e, &skip_old, NULL, now1);
+    put(f, &h, &skip_old, NULL, now1);
     assert_int_equal(eg_store_commit(f->st), 0);
-    int calls = 0;
+    restage_calls calls = {0};
     assert_int_equal(eg_store_begin(f->st), 0);
-    assert_int_equal(eg_store_restage(f->st, now2, false, restage_cb, &calls, &visited), 0);
+    assert_int_equal(
+        eg_store_restage(f->st, now2, ws, false, restage_cb, restage_now_cb, &calls, &visited), 0);
     assert_int_equal(eg_store_commit(f->st), 0);
-    assert_int_equal(visited, 2);
-    assert_int_equal(calls, 2);
-    assert_true(q_double(f->st, "SELECT activation_strength FROM memory WHERE id = 'a'") == 0.125);
+    assert_int_equal(visited, 6);
+    assert_int_equal(calls.whole, 3);    /* b (no concepts), c (leaves), e (comes back) */
+    assert_int_equal(calls.now_only, 1); /* a */
+    /* a: only the now-dependent columns */
+    assert_true(q_double(f->st, "SELECT activation_strength FROM memory WHERE id = 'a'") == 0.25);
+    assert_true(q_double(f->st, "SELECT importance_score FROM memory WHERE id = 'a'") == 0.5);
+    assert_int_equal(q_int(f->st, "SELECT access_count FROM memory WHERE id = 'a'"), 2);
+    assert_string_equal(q_text(f->st, "SELECT memory_type FROM memory WHERE id = 'a'"), "fragment");
+    /* b, c, e: staged whole by the callback */
+    assert_true(q_double(f->st, "SELECT activation_strength FROM memory WHERE id = 'b'") == 0.125);
     assert_int_equal(q_int(f->st, "SELECT access_count FROM memory WHERE id = 'b'"), 7);
-    assert_string_equal(q_text(f->st, "SELECT memory_type FROM memory WHERE id = 'b'"), "episode");
-    assert_int_equal(q_int(f->st, "SELECT processed_at FROM memory WHERE id = 'a'"), now2);
+    assert_string_equal(q_text(f->st, "SELECT memory_type FROM memory WHERE id = 'c'"), "episode");
+    assert_string_equal(q_text(f->st, "SELECT status FROM memory WHERE id = 'e'"), "staged");
+    /* d, h: still skipped, for the same reason */
+    assert_string_equal(q_text(f->st, "SELECT skip_reason FROM memory WHERE id = 'd'"),
+                        "null_content");
+    assert_string_equal(q_text(f->st, "SELECT skip_reason FROM memory WHERE id = 'h'"),
+                        "out_of_window");
+    assert_int_equal(q_int(f->st, "SELECT count(*) FROM memory WHERE processed_at = "
+                                  "(SELECT max(processed_at) FROM memory)"),
+                     6);
+    assert_int_equal(q_int(f->st, "SELECT max(processed_at) FROM memory"), now2);
     /* concepts are kept when present, computed when missing */
     assert_string_equal(q_text(f->st, "SELECT concepts FROM memory WHERE id = 'a'"), "[\"kept\"]");
     assert_string_equal(q_text(f->st, "SELECT concepts FROM memory WHERE id = 'b'"),
                         "[\"restaged\"]");
     /* rows already staged at this clock are not visited again */
     assert_int_equal(eg_store_begin(f->st), 0);
-    assert_int_equal(eg_store_restage(f->st, now2, false, restage_cb, &calls, &visited), 0);
+    assert_int_equal(
+        eg_store_restage(f->st, now2, ws, false, restage_cb, restage_now_cb, &calls, &visited), 0);
     assert_int_equal(eg_store_commit(f->st), 0);
     assert_int_equal(visited, 0);
-    assert_int_equal(calls, 2);
+    /* all (--rebuild): every row staged whole */
+    calls = (restage_calls){0};
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(
+        eg_store_restage(f->st, now2, ws, true, restage_cb, restage_now_cb, &calls, &visited), 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(visited, 6);
+    assert_int_equal(calls.whole, 6);
+    assert_int_equal(calls.now_only, 0);
+    assert_true(q_double(f->st, "SELECT activation_strength FROM memory WHERE id = 'a'") == 0.125);
 }
 
 /* Writes the staging export into a memory buffer (NUL-terminated, caller frees). */
