@@ -178,7 +178,8 @@ int eg_engine_advance(eg_model *md, const eg_config *cfg, int64_t now)
         return rc;
     /* presentations added since the last call come after every one processed: sorting keeps
      * the processed ones where they are */
-    qsort(md->pres + g->hi, md->npres - g->hi, sizeof *md->pres, cmp_pres);
+    if (md->npres > g->hi) /* (no presentations: pres may be NULL) */
+        qsort(md->pres + g->hi, md->npres - g->hi, sizeof *md->pres, cmp_pres);
     if (first) /* the loop starts one tick before the first presentation */
         g->last = md->npres ? ceil_to(md->pres[0].at, cfg->wm_tick) - cfg->wm_tick : 0;
     for (size_t c = 0; c < md->nconcepts; c++) /* postings in time order, for replay windows */

@@ -92,6 +92,11 @@ struct eg_store {
     bool journal_switched; /* bulk_prepare moved the store to a rollback journal */
     bool has_checkpoint;   /* the pipeline's last now, read at begin (late arrivals) */
     int64_t checkpoint;
+    /* rows written to the embedded memories table in this transaction: the oldest key
+     * (coalesce(updated_at, created_at)) and whether one had neither time; at commit the
+     * embedded source's watermark is moved back so that the next ingest reads them */
+    bool src_written, src_unkeyed;
+    int64_t src_min_key;
     eg_idset *bulk_ids; /* id -> rowid of the rows loaded in bulk mode */
 };
 
@@ -230,6 +235,8 @@ int eg_store_begin(eg_store *st)
     int rc = eg_store_exec(st, "BEGIN IMMEDIATE");
     if (rc)
         return rc;
+    st->src_written = st->src_unkeyed = false;
+    st->src_min_key = INT64_MAX;
     st->fts_rowid = meta_int(st, "fts_rowid", 0);
     sqlite3_stmt *q = NULL;
     st->has_checkpoint = false;
@@ -248,8 +255,35 @@ void eg_store_no_late_arrivals(eg_store *st)
     st->has_checkpoint = false;
 }
 
+/* The store's own memories table is read incrementally from a watermark on the rows' times
+ * (source/sqlite.c keys it "embedded table=memories"), like any source. Rows imported or
+ * remembered with times older than that watermark would never be read again, short of --full:
+ * so the watermark goes back to the oldest of them (or is dropped, for a row without times,
+ * which only a full read delivers). */
+static int uncover_written_rows(eg_store *st)
+{
+    sqlite3_stmt *s = NULL;
+    const char *sql = st->src_unkeyed
+                          ? "DELETE FROM watermark WHERE source = 'embedded table=memories'"
+                          : "UPDATE watermark SET key_at = ?1 WHERE source = "
+                            "'embedded table=memories' AND key_at > ?1";
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return db_error(st, "could not prepare the watermark update");
+    if (!st->src_unkeyed)
+        sqlite3_bind_int64(s, 1, st->src_min_key);
+    int r = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return r == SQLITE_DONE ? 0 : db_error(st, "could not update the watermark");
+}
+
 int eg_store_commit(eg_store *st)
 {
+    if (st->src_written) {
+        int rc = uncover_written_rows(st);
+        if (rc)
+            return rc;
+        st->src_written = false;
+    }
     return eg_store_exec(st, "COMMIT");
 }
 
@@ -389,6 +423,14 @@ int eg_store_source_put(eg_store *st, const eg_record *r, int *changed)
     if (sqlite3_step(s) != SQLITE_DONE)
         return db_error(st, "could not write the memories table");
     *changed = existed ? 2 : 1;
+    st->src_written = true;
+    if (!r->has_updated && !r->has_created)
+        st->src_unkeyed = true;
+    else {
+        int64_t key = r->has_updated ? r->updated_at : r->created_at;
+        if (key < st->src_min_key)
+            st->src_min_key = key;
+    }
     return 0;
 }
 

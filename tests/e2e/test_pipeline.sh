@@ -158,6 +158,28 @@ check "a memory on time is not" "early|0" "$(sqlite3 "$T/l.db" "SELECT id, late 
 check "the late memory was presented at its arrival" "1" \
   "$(sqlite3 "$T/l.db" "SELECT count(*) FROM presentation p JOIN memory m ON m.rowid = p.memory_rowid WHERE m.id = 'late' AND p.kind = 'created' AND p.at = m.arrived_at")"
 
+# a store with nothing to run on: a run that says so, not a crash
+E --store "$T/empty.db" init -q
+check "a run over an empty store succeeds with no memories" '{"memories":0' \
+  "$(E --store "$T/empty.db" --now "$NOW" run --json | grep -o '{"memories":0')"
+
+# memories imported with times older than the embedded source's watermark are read by the next
+# run, not only by --full (the import moves the watermark back); a row without times too
+printf '%s\n' '{"id":"archive1","content":"Old notes about the garden pond pump","created_at":"2026-06-02T10:00:00Z"}' >"$T/arch.jsonl"
+E --store "$T/l.db" import "$T/arch.jsonl" -q
+E --store "$T/l.db" --now 2026-11-12T00:00:00Z run -q
+check "an imported memory older than the watermark is ingested by the next run" "archive1|staged|1" \
+  "$(sqlite3 "$T/l.db" "SELECT id, status, late FROM memory WHERE id = 'archive1'")"
+E --store "$T/l.db" --now 2026-11-12T00:00:00Z run -q
+check "the watermark is back at the newest row after that run" "2026-11-05T10:00:00Z" \
+  "$(sqlite3 "$T/l.db" "SELECT strftime('%Y-%m-%dT%H:%M:%SZ', key_at / 1000000, 'unixepoch') FROM watermark WHERE source = 'embedded table=memories'")"
+rm -f "$T/l.db"* 
+E --store "$T/l.db" init -q
+E --store "$T/l.db" import "$T/l1.jsonl" -q
+E --store "$T/l.db" --now 2026-11-10T00:00:00Z run -q
+E --store "$T/l.db" import "$T/l2.jsonl" -q
+E --store "$T/l.db" --now 2026-11-12T00:00:00Z run -q
+
 # --rebuild equals a new store with the same memories, also when the store has a late arrival
 # and a memory the rebuild's full read brings in for the first time (not late either: a new
 # store has no checkpoint)

@@ -394,6 +394,60 @@ static void test_fts_two_updates_before_sync(void **state)
     assert_int_equal(fts_count(f->st, "charlie"), 1);
 }
 
+/* rows written to the embedded memories table move its watermark back to the oldest of them
+ * (an older row would otherwise stay unread until --full); a row without times drops it; other
+ * sources' watermarks and a transaction that is rolled back change nothing */
+static void test_watermark_embedded_writes(void **state)
+{
+    fixture *f = *state;
+    const char *key = "embedded table=memories";
+    int64_t at = -1;
+    bool found = false;
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(eg_store_watermark_set(f->st, key, T("2026-11-01T00:00:00Z"), 1), 0);
+    assert_int_equal(eg_store_watermark_set(f->st, "pg:x", 100, 1), 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    eg_record old1 = mk("o1", "old one", "2026-03-01T00:00:00Z");
+    eg_record old2 = mk("o2", "old two", "2026-02-01T00:00:00Z");
+    old2.has_updated = true; /* its key is its update */
+    old2.updated_at = T("2026-04-01T00:00:00Z");
+    eg_record fresh = mk("n1", "new one", "2026-11-20T00:00:00Z");
+    int changed;
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(eg_store_source_put(f->st, &fresh, &changed), 0);
+    assert_int_equal(eg_store_source_put(f->st, &old2, &changed), 0);
+    assert_int_equal(eg_store_source_put(f->st, &old1, &changed), 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(eg_store_watermark_get(f->st, key, &at, &found), 0);
+    assert_true(found);
+    assert_int_equal(at, T("2026-03-01T00:00:00Z"));
+    assert_int_equal(eg_store_watermark_get(f->st, "pg:x", &at, &found), 0);
+    assert_int_equal(at, 100);
+    /* the same rows again change nothing, so the watermark stays */
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(eg_store_watermark_set(f->st, key, T("2026-11-20T00:00:00Z"), 2), 0);
+    assert_int_equal(eg_store_source_put(f->st, &old1, &changed), 0);
+    assert_int_equal(changed, 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(eg_store_watermark_get(f->st, key, &at, &found), 0);
+    assert_int_equal(at, T("2026-11-20T00:00:00Z"));
+    /* rolled back: nothing */
+    eg_record untimed = mk("u1", "no time", NULL);
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(eg_store_source_put(f->st, &untimed, &changed), 0);
+    eg_store_rollback(f->st);
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(eg_store_watermark_get(f->st, key, &at, &found), 0);
+    assert_true(found);
+    /* a row without times: only a full read delivers it */
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(eg_store_source_put(f->st, &untimed, &changed), 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(eg_store_watermark_get(f->st, key, &at, &found), 0);
+    assert_false(found);
+}
+
 static void test_watermark(void **state)
 {
     fixture *f = *state;
@@ -1052,6 +1106,7 @@ int main(void)
         T_(test_memory_put_results),
         T_(test_fts_sync),
         T_(test_fts_two_updates_before_sync),
+        T_(test_watermark_embedded_writes),
         T_(test_watermark),
         T_(test_quarantine_dedup),
         T_(test_quarantine_dedup_null_field),
