@@ -103,4 +103,9 @@ typedef void (*eg_config_visit_fn)(const char *key, const char *value, const cha
                                    void *ud);
 void eg_config_visit(const eg_config *cfg, eg_config_visit_fn fn, void *ud);
 
+/* A 64-bit digest of the settings that shape the pipeline's results (staging.*, wm.*, stm.*,
+ * hebbian.*, consolidation.*, forgetting.*, sleep.*, homeostasis.*, rem.*), from their exact
+ * values: two configurations with the same digest simulate alike. Nothing secret goes in. */
+uint64_t eg_config_digest(const eg_config *cfg);
+
 #endif

@@ -92,6 +92,11 @@ typedef struct eg_run_report {
     /* the save: output rows generated, and of them written (inserted or replaced); stored rows
      * deleted one by one; tables rewritten whole because most of their rows changed */
     int64_t rows_out, rows_written, rows_deleted, tables_rewritten;
+    /* resumed: the simulation went on from the last run's snapshot instead of replaying the
+     * history; otherwise recomputed says why (a static string) */
+    bool resumed, snapshot_written;
+    const char *recomputed;
+    double ms_snapshot; /* writing the snapshot */
 } eg_run_report;
 
 /* Ingests and stages (like eg_ingest with restage), then moves every memory through the

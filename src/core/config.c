@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <xxhash.h>
 
 enum ktype { K_STR, K_PATH, K_SOURCE, K_DURATION, K_INT, K_AGE, K_DOUBLE, K_DAYRANGE };
 
@@ -537,6 +538,45 @@ void eg_config_free(eg_config *cfg)
     free(cfg->file);
     free(cfg->profile);
     cfg->file = cfg->profile = NULL;
+}
+
+uint64_t eg_config_digest(const eg_config *cfg)
+{
+    static const char *const groups[] = {
+        "staging.",    "wm.",    "stm.",         "hebbian.", "consolidation.",
+        "forgetting.", "sleep.", "homeostasis.", "rem."};
+    XXH3_state_t *h = XXH3_createState();
+    if (!h)
+        return 0; /* no digest matches: nothing is resumed */
+    XXH3_64bits_reset(h);
+    for (size_t i = 0; i < NKEYS; i++) {
+        const key_def *k = &keys[i];
+        bool shapes = false;
+        for (size_t g = 0; g < sizeof groups / sizeof *groups && !shapes; g++)
+            shapes = !strncmp(k->name, groups[g], strlen(groups[g]));
+        if (!shapes)
+            continue;
+        XXH3_64bits_update(h, k->name, strlen(k->name) + 1);
+        char **s = slot((eg_config *)cfg, k);
+        switch (k->type) {
+        case K_DURATION:
+            XXH3_64bits_update(h, s, sizeof(int64_t));
+            break;
+        case K_INT:
+            XXH3_64bits_update(h, s, sizeof(int));
+            break;
+        case K_DOUBLE:
+            XXH3_64bits_update(h, s, sizeof(double));
+            break;
+        default:
+            if (*s)
+                XXH3_64bits_update(h, *s, strlen(*s) + 1);
+            break;
+        }
+    }
+    uint64_t d = XXH3_64bits_digest(h);
+    XXH3_freeState(h);
+    return d;
 }
 
 void eg_config_visit(const eg_config *cfg, eg_config_visit_fn fn, void *ud)

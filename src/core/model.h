@@ -184,6 +184,8 @@ typedef struct eg_model {
     size_t nep, capep;
     eg_journey *jr;
     size_t njr, capjr;
+    char *jr_names; /* the stage and event names of journeys read from a snapshot (NUL-separated;
+                       journeys made here point at static strings) */
     eg_buf details;
     eg_ltm *ltm;
     size_t nltm;

@@ -12,7 +12,9 @@
  */
 #include "engram/engram.h"
 
+#include "core/snapshot.h"
 #include "stage/engine.h"
+#include "stage/staging.h"
 #include "store/pipeline.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -50,6 +52,73 @@ static void *fts_main(void *ud)
     return NULL;
 }
 
+/* Fills md from the last run's snapshot and the inputs that came after it, if the snapshot
+ * still fits the store: same run, same configuration, same staging window, no stored input
+ * changed and nothing arrived that belongs before its time (docs/adr/0008). Otherwise leaves md
+ * empty and says why in *why. Returns an error only for what a recomputation cannot fix. */
+static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, int64_t window,
+                  const char *path, eg_model *md, const char **why)
+{
+    int64_t gen = 0, cp = 0;
+    bool found;
+    eg_snapshot_key key;
+    eg_store_inputs_state in;
+    int rc;
+    if (o->rebuild)
+        return *why = "--rebuild", 0;
+    if ((rc = eg_store_sim_get(st, "snapshot", &gen, &found)))
+        return rc;
+    if (!found || !gen)
+        return *why = "no snapshot", 0;
+    if ((rc = eg_store_checkpoint(st, &cp, &found)))
+        return rc;
+    if (!found || o->now < cp)
+        return *why = found ? "now is before the last run's" : "no checkpoint", 0;
+    if (eg_snapshot_read_key(&key, path))
+        return *why = "the snapshot file is missing or from another version", 0;
+    if (key.generation != gen || key.now != cp)
+        return *why = "the snapshot file is not the last run's", 0;
+    if (key.window_start != window)
+        return *why = "the staging window moved", 0;
+    if (key.config != eg_config_digest(cfg))
+        return *why = "the configuration changed", 0;
+    if ((rc = eg_store_inputs(st, cp, &in)))
+        return rc;
+    if (in.changes != key.inputs)
+        return *why = "stored memories changed", 0;
+    if (in.memories != key.memories)
+        return *why = "memories arrived or left before the last run's now", 0;
+    if (in.recalls != key.recalls)
+        return *why = "recalls before the last run's now were added", 0;
+    if (eg_snapshot_read(md, &key, path))
+        return *why = "the snapshot file is damaged", 0;
+    rc = eg_store_load_since(st, md, cp, o->now);
+    if (rc == EG_EBADINPUT) {
+        eg_model_free(md);
+        eg_model_init(md);
+        return *why = "a memory arrived late", 0;
+    }
+    return rc;
+}
+
+/* the simulation's state after advancing to now, for the next run (a cache: failing to write
+ * it only costs the next run a recomputation) */
+static bool save_snapshot(eg_store *st, const eg_config *cfg, const eg_model *md, int64_t now,
+                          int64_t window, int64_t run_id, const char *path)
+{
+    eg_store_inputs_state in;
+    if (eg_store_inputs(st, now, &in))
+        return false;
+    eg_snapshot_key key = {.generation = run_id,
+                           .now = now,
+                           .window_start = window,
+                           .config = eg_config_digest(cfg),
+                           .inputs = in.changes,
+                           .memories = in.memories,
+                           .recalls = in.recalls};
+    return eg_snapshot_write(md, &key, path) == 0;
+}
+
 int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_run_report *rep)
 {
     fts_job fts = {.st = st};
@@ -78,8 +147,17 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
     eg_model_init(&md);
     if ((rc = eg_store_run_begin(st, "pipeline", opts->now, rep->ingest.source, &rep->run_id)))
         goto fail;
+    int64_t window =
+        eg_staging_window_start(opts->now, cfg->staging_max_age_months, cfg->staging_max_age_days);
+    char snap[4096];
+    snprintf(snap, sizeof snap, "%s-snapshot", eg_store_path(st));
     clock_gettime(CLOCK_MONOTONIC, &t);
-    rc = eg_store_load_model(st, &md, opts->now);
+    rep->recomputed = NULL;
+    if ((rc = resume(st, cfg, opts, window, snap, &md, &rep->recomputed)))
+        goto fail;
+    rep->resumed = !rep->recomputed;
+    if (!rep->resumed)
+        rc = eg_store_load_model(st, &md, opts->now);
     rep->ms_load = ms_since(&t);
     if (rc)
         goto fail;
@@ -89,11 +167,19 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
     else
         fts_main(&fts); /* no thread: build it here, one after the other */
     clock_gettime(CLOCK_MONOTONIC, &t);
-    rc = eg_engine_run(&md, cfg, opts->now);
+    rc = eg_engine_advance(&md, cfg, opts->now);
     rep->ms_engine = ms_since(&t);
     if (fts_running) {
         pthread_join(fts_thread, NULL);
         fts_running = false;
+    }
+    if (!rc) { /* the state to go on from next time, before the outputs at now are added */
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        rep->snapshot_written = save_snapshot(st, cfg, &md, opts->now, window, rep->run_id, snap);
+        rep->ms_snapshot = ms_since(&t);
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        rc = eg_engine_finish(&md, cfg, opts->now);
+        rep->ms_engine += ms_since(&t);
     }
     rep->ingest.fts_indexed = fts.indexed;
     rep->ingest.ms_fts = fts.ms;
@@ -122,7 +208,8 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
         rep->tables_rewritten = ss.rewrites;
     }
     rep->ms_save = ms_since(&t);
-    if (rc)
+    /* the snapshot fits the store from this commit on (and a failed one never does) */
+    if (rc || (rc = eg_store_sim_set(st, "snapshot", rep->snapshot_written ? rep->run_id : 0)))
         goto fail;
     rep->memories = (int64_t)md.n;
     for (size_t i = 0; i < md.n; i++)
@@ -165,23 +252,27 @@ char *eg_run_report_json(const eg_run_report *r)
 {
     eg_buf b;
     eg_buf_init(&b, 0);
-    eg_buf_printf(&b,
-                  "{\"memories\":%lld,\"by_status\":{\"staged\":%lld,\"unattended\":%lld,"
-                  "\"in_wm\":%lld,\"in_stm\":%lld,\"consolidated\":%lld,\"forgotten\":%lld},"
-                  "\"episodes\":%lld,\"concepts\":%lld,\"assoc_edges\":%lld,"
-                  "\"concept_edges\":%lld,\"ltm\":%lld,\"creative\":%lld,\"ticks\":%lld,"
-                  "\"replays\":%lld,\"rem_phases\":%lld,\"homeostasis_phases\":%lld,"
-                  "\"writes\":{\"rows\":%lld,\"written\":%lld,\"deleted\":%lld,"
-                  "\"tables_rewritten\":%lld},"
-                  "\"ms\":{\"load\":%.1f,\"engine\":%.1f,\"save\":%.1f,\"total\":%.1f}}",
-                  (long long)r->memories, (long long)r->by_status[0], (long long)r->by_status[1],
-                  (long long)r->by_status[2], (long long)r->by_status[3],
-                  (long long)r->by_status[4], (long long)r->by_status[5], (long long)r->episodes,
-                  (long long)r->concepts, (long long)r->assoc_edges, (long long)r->concept_edges,
-                  (long long)r->ltm, (long long)r->creative, (long long)r->ticks,
-                  (long long)r->replays, (long long)r->rem_phases, (long long)r->homeostasis_phases,
-                  (long long)r->rows_out, (long long)r->rows_written, (long long)r->rows_deleted,
-                  (long long)r->tables_rewritten, r->ms_load, r->ms_engine, r->ms_save,
-                  r->ms_total);
+    eg_buf_printf(
+        &b,
+        "{\"memories\":%lld,\"by_status\":{\"staged\":%lld,\"unattended\":%lld,"
+        "\"in_wm\":%lld,\"in_stm\":%lld,\"consolidated\":%lld,\"forgotten\":%lld},"
+        "\"episodes\":%lld,\"concepts\":%lld,\"assoc_edges\":%lld,"
+        "\"concept_edges\":%lld,\"ltm\":%lld,\"creative\":%lld,\"ticks\":%lld,"
+        "\"replays\":%lld,\"rem_phases\":%lld,\"homeostasis_phases\":%lld,"
+        "\"resumed\":%s,\"recomputed_because\":%s%s%s,\"snapshot_written\":%s,"
+        "\"writes\":{\"rows\":%lld,\"written\":%lld,\"deleted\":%lld,"
+        "\"tables_rewritten\":%lld},"
+        "\"ms\":{\"load\":%.1f,\"engine\":%.1f,\"snapshot\":%.1f,\"save\":%.1f,"
+        "\"total\":%.1f}}",
+        (long long)r->memories, (long long)r->by_status[0], (long long)r->by_status[1],
+        (long long)r->by_status[2], (long long)r->by_status[3], (long long)r->by_status[4],
+        (long long)r->by_status[5], (long long)r->episodes, (long long)r->concepts,
+        (long long)r->assoc_edges, (long long)r->concept_edges, (long long)r->ltm,
+        (long long)r->creative, (long long)r->ticks, (long long)r->replays,
+        (long long)r->rem_phases, (long long)r->homeostasis_phases, r->resumed ? "true" : "false",
+        r->recomputed ? "\"" : "", r->recomputed ? r->recomputed : "null",
+        r->recomputed ? "\"" : "", r->snapshot_written ? "true" : "false", (long long)r->rows_out,
+        (long long)r->rows_written, (long long)r->rows_deleted, (long long)r->tables_rewritten,
+        r->ms_load, r->ms_engine, r->ms_snapshot, r->ms_save, r->ms_total);
     return b.data;
 }

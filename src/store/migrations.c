@@ -195,6 +195,34 @@ static const migration migrations[] = {
      "DROP TABLE memory_concept;\n"
      "CREATE VIEW memory_concept (concept_id, memory_rowid) AS\n"
      "  SELECT j.value, p.memory_rowid FROM pipeline p, json_each(p.concept_ids) j;\n"},
+    /* 5: a count of changes to the pipeline's inputs (the memory columns eg_store_load_model
+     * reads), so that a run can tell whether the simulation it saved as a snapshot still fits
+     * the store (docs/adr/0008) */
+    {"INSERT INTO sim_state VALUES ('inputs', 0);\n"
+     "CREATE TRIGGER memory_inputs_changed AFTER UPDATE OF id, created_at, updated_at, concepts,\n"
+     "  importance, urgency, emotional_salience, sentiment, task_type, knowledge_type, "
+     "region_hint,\n"
+     "  abstraction_level, late, arrived_at, status, deleted_at_source ON memory\n"
+     "WHEN OLD.id IS NOT NEW.id OR\n"
+     "  OLD.created_at IS NOT NEW.created_at OR\n"
+     "  OLD.updated_at IS NOT NEW.updated_at OR\n"
+     "  OLD.concepts IS NOT NEW.concepts OR\n"
+     "  OLD.importance IS NOT NEW.importance OR\n"
+     "  OLD.urgency IS NOT NEW.urgency OR\n"
+     "  OLD.emotional_salience IS NOT NEW.emotional_salience OR\n"
+     "  OLD.sentiment IS NOT NEW.sentiment OR\n"
+     "  OLD.task_type IS NOT NEW.task_type OR\n"
+     "  OLD.knowledge_type IS NOT NEW.knowledge_type OR\n"
+     "  OLD.region_hint IS NOT NEW.region_hint OR\n"
+     "  OLD.abstraction_level IS NOT NEW.abstraction_level OR\n"
+     "  OLD.late IS NOT NEW.late OR\n"
+     "  OLD.arrived_at IS NOT NEW.arrived_at OR\n"
+     "  OLD.status IS NOT NEW.status OR\n"
+     "  OLD.deleted_at_source IS NOT NEW.deleted_at_source\n"
+     "BEGIN UPDATE sim_state SET value = value + 1 WHERE key = 'inputs'; END;\n"
+     "CREATE TRIGGER memory_inputs_deleted AFTER DELETE ON memory\n"
+     "BEGIN UPDATE sim_state SET value = value + 1 WHERE key = 'inputs'; END;\n",
+     NULL, NULL},
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

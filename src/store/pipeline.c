@@ -26,19 +26,38 @@ static int q_error(eg_store *st, const char *what)
                         sqlite3_errmsg(eg_store_db(st)));
 }
 
-int eg_store_checkpoint(eg_store *st, int64_t *at, bool *found)
+int eg_store_sim_get(eg_store *st, const char *key, int64_t *value, bool *found)
 {
     sqlite3_stmt *s = NULL;
     *found = false;
-    if (sqlite3_prepare_v2(eg_store_db(st), "SELECT value FROM sim_state WHERE key = 'checkpoint'",
-                           -1, &s, NULL) != SQLITE_OK)
-        return q_error(st, "could not read the checkpoint");
+    if (sqlite3_prepare_v2(eg_store_db(st), "SELECT value FROM sim_state WHERE key = ?1", -1, &s,
+                           NULL) != SQLITE_OK)
+        return q_error(st, "could not read the pipeline's state");
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
     if (sqlite3_step(s) == SQLITE_ROW) {
-        *at = sqlite3_column_int64(s, 0);
+        *value = sqlite3_column_int64(s, 0);
         *found = true;
     }
     sqlite3_finalize(s);
     return 0;
+}
+
+int eg_store_sim_set(eg_store *st, const char *key, int64_t value)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(eg_store_db(st), "INSERT OR REPLACE INTO sim_state VALUES (?1, ?2)", -1,
+                           &s, NULL) != SQLITE_OK)
+        return q_error(st, "could not write the pipeline's state");
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, value);
+    int r = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return r == SQLITE_DONE ? 0 : q_error(st, "could not write the pipeline's state");
+}
+
+int eg_store_checkpoint(eg_store *st, int64_t *at, bool *found)
+{
+    return eg_store_sim_get(st, "checkpoint", at, found);
 }
 
 static int8_t sentiment_of(const char *s)
@@ -74,26 +93,18 @@ static int cmp_rowid(const void *a, const void *b, void *arg)
     return x < y ? -1 : x > y;
 }
 
-int eg_store_load_model(eg_store *st, eg_model *md, int64_t now)
+/* the memory columns the pipeline reads, for "SELECT " MEM_COLS " FROM memory ..." */
+#define MEM_COLS                                                                                   \
+    "rowid, id, created_at, updated_at, concepts, importance, urgency, emotional_salience, "       \
+    "sentiment, task_type, knowledge_type, region_hint, abstraction_level, late, arrived_at"
+/* the canonical order (core/model.h): first presentation, then id */
+#define MEM_ORDER                                                                                  \
+    "ORDER BY CASE WHEN late AND arrived_at IS NOT NULL THEN arrived_at ELSE created_at END, id"
+
+/* adds every memory row of s (MEM_COLS) to md, with its update presentation up to now */
+static int add_memories(eg_store *st, eg_model *md, sqlite3_stmt *s, int64_t now)
 {
-    sqlite3 *db = eg_store_db(st);
-    sqlite3_stmt *s = NULL;
-    uint32_t *by_rowid = NULL;
     int rc = 0, step;
-    if (sqlite3_prepare_v2(
-            db,
-            "SELECT rowid, id, created_at, updated_at, concepts, importance, urgency, "
-            "emotional_salience, sentiment, task_type, knowledge_type, region_hint, "
-            "abstraction_level, late, arrived_at FROM memory WHERE status = 'staged' AND "
-            "deleted_at_source IS NULL AND created_at <= ?1 "
-            /* the canonical order (core/model.h): first presentation, then id */
-            "ORDER BY CASE WHEN late AND arrived_at IS NOT NULL THEN arrived_at ELSE created_at "
-            "END, id",
-            -1, &s, NULL) != SQLITE_OK) {
-        rc = q_error(st, "could not read memories for the pipeline");
-        goto done;
-    }
-    sqlite3_bind_int64(s, 1, now);
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         eg_mem m = {0};
         const char *names[512];
@@ -124,17 +135,75 @@ int eg_store_load_model(eg_store *st, eg_model *md, int64_t now)
         rc = eg_model_add(md, &m, (const char *)sqlite3_column_text(s, 1), names, nn, &idx);
         json_decref(arr);
         if (rc)
-            goto done;
+            return rc;
         if (sqlite3_column_type(s, 3) != SQLITE_NULL) {
             int64_t upd = sqlite3_column_int64(s, 3);
             if (upd > m.t0 && upd <= now && (rc = eg_model_add_update(md, idx, upd)))
-                goto done;
+                return rc;
         }
     }
-    if (step != SQLITE_DONE) {
+    return step == SQLITE_DONE ? 0 : q_error(st, "could not read memories for the pipeline");
+}
+
+/* md's memory indexes sorted by rowid (caller frees), for find_rowid */
+static uint32_t *rowid_index(const eg_model *md)
+{
+    uint32_t *by_rowid = malloc((md->n ? md->n : 1) * sizeof *by_rowid);
+    if (!by_rowid) {
+        eg_error_set(EG_ENOMEM, "out of memory reading the pipeline's inputs");
+        return NULL;
+    }
+    for (size_t i = 0; i < md->n; i++)
+        by_rowid[i] = (uint32_t)i;
+    qsort_r(by_rowid, md->n, sizeof *by_rowid, cmp_rowid, (void *)md);
+    return by_rowid;
+}
+
+/* the index of the memory with this rowid, UINT32_MAX if md has none */
+static uint32_t find_rowid(const eg_model *md, const uint32_t *by_rowid, int64_t rowid)
+{
+    size_t lo = 0, hi = md->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (md->m[by_rowid[mid]].rowid < rowid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < md->n && md->m[by_rowid[lo]].rowid == rowid ? by_rowid[lo] : UINT32_MAX;
+}
+
+/* adds the recalls of s (memory_rowid, at) of md's memories to md */
+static int add_recalls(eg_store *st, eg_model *md, sqlite3_stmt *s)
+{
+    uint32_t *by_rowid = rowid_index(md);
+    int rc = by_rowid ? 0 : EG_ENOMEM, step = SQLITE_DONE;
+    while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        uint32_t x = find_rowid(md, by_rowid, sqlite3_column_int64(s, 0));
+        if (x != UINT32_MAX)
+            rc = eg_model_add_recall(md, x, sqlite3_column_int64(s, 1));
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = q_error(st, "could not read recalls");
+    free(by_rowid);
+    return rc;
+}
+
+int eg_store_load_model(eg_store *st, eg_model *md, int64_t now)
+{
+    sqlite3 *db = eg_store_db(st);
+    sqlite3_stmt *s = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT " MEM_COLS " FROM memory WHERE status = 'staged' AND "
+                           "deleted_at_source IS NULL AND created_at <= ?1 " MEM_ORDER,
+                           -1, &s, NULL) != SQLITE_OK) {
         rc = q_error(st, "could not read memories for the pipeline");
         goto done;
     }
+    sqlite3_bind_int64(s, 1, now);
+    if ((rc = add_memories(st, md, s, now)))
+        goto done;
     sqlite3_finalize(s);
     s = NULL;
     /* recalls are presentations too (SPEC §8) */
@@ -146,28 +215,104 @@ int eg_store_load_model(eg_store *st, eg_model *md, int64_t now)
         goto done;
     }
     sqlite3_bind_int64(s, 1, now);
-    by_rowid = malloc((md->n ? md->n : 1) * sizeof *by_rowid);
-    if (!by_rowid) {
-        rc = eg_error_set(EG_ENOMEM, "out of memory reading recalls");
+    rc = add_recalls(st, md, s);
+done:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static int scalar(eg_store *st, const char *sql, int64_t at, int64_t *out)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(eg_store_db(st), sql, -1, &s, NULL) != SQLITE_OK)
+        return q_error(st, "could not count the pipeline's inputs");
+    sqlite3_bind_int64(s, 1, at);
+    int r = sqlite3_step(s);
+    *out = r == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_finalize(s);
+    return r == SQLITE_ROW ? 0 : q_error(st, "could not count the pipeline's inputs");
+}
+
+int eg_store_inputs(eg_store *st, int64_t at, eg_store_inputs_state *out)
+{
+    int rc;
+    if ((rc = scalar(st, "SELECT coalesce((SELECT value FROM sim_state WHERE key = 'inputs'), 0)",
+                     at, &out->changes)) ||
+        (rc = scalar(st,
+                     "SELECT count(*) FROM memory WHERE status = 'staged' AND "
+                     "deleted_at_source IS NULL AND created_at <= ?1",
+                     at, &out->memories)))
+        return rc;
+    return scalar(st, "SELECT count(*) FROM presentation WHERE kind = 'recalled' AND at <= ?1", at,
+                  &out->recalls);
+}
+
+int eg_store_load_since(eg_store *st, eg_model *md, int64_t since, int64_t now)
+{
+    sqlite3 *db = eg_store_db(st);
+    sqlite3_stmt *s = NULL;
+    uint32_t *by_rowid = NULL;
+    size_t before = md->n;
+    int rc = 0, step;
+    /* memories created in (since, now]: presented after everything md holds, so appended */
+    if (sqlite3_prepare_v2(
+            db,
+            "SELECT " MEM_COLS " FROM memory WHERE status = 'staged' AND "
+            "deleted_at_source IS NULL AND created_at > ?2 AND created_at <= ?1 " MEM_ORDER,
+            -1, &s, NULL) != SQLITE_OK) {
+        rc = q_error(st, "could not read memories for the pipeline");
         goto done;
     }
-    for (size_t i = 0; i < md->n; i++)
-        by_rowid[i] = (uint32_t)i;
-    qsort_r(by_rowid, md->n, sizeof *by_rowid, cmp_rowid, md);
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        int64_t rowid = sqlite3_column_int64(s, 0);
-        size_t lo = 0, hi = md->n;
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (md->m[by_rowid[mid]].rowid < rowid)
-                lo = mid + 1;
-            else
-                hi = mid;
+    sqlite3_bind_int64(s, 1, now);
+    sqlite3_bind_int64(s, 2, since);
+    if ((rc = add_memories(st, md, s, now)))
+        goto done;
+    for (size_t i = before; i < md->n; i++)
+        if (md->m[i].t0 <= since) { /* a late arrival: it cannot be appended */
+            rc = eg_error_set(EG_EBADINPUT, "a memory presented before the checkpoint arrived");
+            goto done;
         }
-        if (lo < md->n && md->m[by_rowid[lo]].rowid == rowid &&
-            (rc = eg_model_add_recall(md, by_rowid[lo], sqlite3_column_int64(s, 1))))
+    sqlite3_finalize(s);
+    s = NULL;
+    /* updates in (since, now] of the memories md held */
+    if (!(by_rowid = rowid_index(md))) {
+        rc = EG_ENOMEM;
+        goto done;
+    }
+    if (sqlite3_prepare_v2(db,
+                           "SELECT rowid, updated_at FROM memory WHERE status = 'staged' AND "
+                           "deleted_at_source IS NULL AND created_at <= ?2 AND updated_at > ?2 "
+                           "AND updated_at <= ?1",
+                           -1, &s, NULL) != SQLITE_OK) {
+        rc = q_error(st, "could not read memories for the pipeline");
+        goto done;
+    }
+    sqlite3_bind_int64(s, 1, now);
+    sqlite3_bind_int64(s, 2, since);
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        uint32_t x = find_rowid(md, by_rowid, sqlite3_column_int64(s, 0));
+        int64_t upd = sqlite3_column_int64(s, 1);
+        if (x != UINT32_MAX && x < before && upd > md->m[x].t0 &&
+            (rc = eg_model_add_update(md, x, upd)))
             goto done;
     }
+    if (step != SQLITE_DONE) {
+        rc = q_error(st, "could not read memories for the pipeline");
+        goto done;
+    }
+    sqlite3_finalize(s);
+    s = NULL;
+    /* recalls in (since, now] */
+    if (sqlite3_prepare_v2(db,
+                           "SELECT memory_rowid, at FROM presentation WHERE kind = 'recalled' AND "
+                           "at > ?2 AND at <= ?1 ORDER BY memory_rowid, at",
+                           -1, &s, NULL) != SQLITE_OK) {
+        rc = q_error(st, "could not read recalls");
+        goto done;
+    }
+    sqlite3_bind_int64(s, 1, now);
+    sqlite3_bind_int64(s, 2, since);
+    rc = add_recalls(st, md, s);
 done:
     free(by_rowid);
     sqlite3_finalize(s);
@@ -175,20 +320,6 @@ done:
 }
 
 /* ---- saving ---- */
-
-static int prep(eg_store *st, const char *sql, sqlite3_stmt **s)
-{
-    if (sqlite3_prepare_v2(eg_store_db(st), sql, -1, s, NULL) != SQLITE_OK)
-        return q_error(st, "could not prepare a pipeline statement");
-    return 0;
-}
-
-static int step_done(eg_store *st, sqlite3_stmt *s, const char *what)
-{
-    int r = sqlite3_step(s);
-    sqlite3_reset(s);
-    return r == SQLITE_DONE ? 0 : q_error(st, what);
-}
 
 /* The outputs are written through store/tablesync.c: each table's rows are generated in
  * primary-key order and only those that differ from the stored ones are written (a table that
@@ -523,7 +654,6 @@ static int rows_creative(void *ud, eg_sync *sy)
 int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, eg_sync_stats *stats)
 {
     save_ctx c = {.md = md, .now = now};
-    sqlite3_stmt *s = NULL;
     int rc = 0;
     memset(stats, 0, sizeof *stats);
     eg_buf_init(&c.buf, 0);
@@ -592,13 +722,9 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, eg_sync_s
     if ((rc = eg_table_sync(st, &t_ltm, c.nk, rows_ltm, &c, stats)) ||
         (rc = eg_table_sync(st, &t_creative, md->ncr, rows_creative, &c, stats)))
         goto done;
-    if ((rc = prep(st, "INSERT OR REPLACE INTO sim_state VALUES ('checkpoint', ?1)", &s)))
-        goto done;
-    sqlite3_bind_int64(s, 1, now);
-    rc = step_done(st, s, "could not save the checkpoint");
+    rc = eg_store_sim_set(st, "checkpoint", now);
 done:
     free(c.keys);
     eg_buf_free(&c.buf);
-    sqlite3_finalize(s);
     return rc;
 }

@@ -13,10 +13,29 @@
  * presentations) to md, in the canonical order of core/model.h (first presentation, then id),
  * so that results do not depend on the order rows were inserted in. */
 int eg_store_load_model(eg_store *st, eg_model *md, int64_t now);
+/* What a simulation saved as a snapshot at time `at` depends on in the store: the count of
+ * changes to the memory columns the pipeline reads (a trigger keeps it, migration 5), and the
+ * numbers of staged memories created up to `at` and of recalls up to `at`. Equal numbers later
+ * mean the inputs up to `at` are the same. */
+typedef struct eg_store_inputs_state {
+    int64_t changes, memories, recalls;
+} eg_store_inputs_state;
+int eg_store_inputs(eg_store *st, int64_t at, eg_store_inputs_state *out);
+
+/* Adds to md, a model of the memories up to `since`, what the store has in (since, now]: the
+ * staged memories created then (appended in the canonical order), the updates of md's memories
+ * and the recalls. EG_EBADINPUT when a new memory was presented at or before since (a late
+ * arrival: the simulation must be recomputed). */
+int eg_store_load_since(eg_store *st, eg_model *md, int64_t since, int64_t now);
+
 /* Replaces the pipeline's outputs with md's, writing only the rows that differ from the stored
  * ones, and records now as the checkpoint. *stats says how many rows were written. */
 int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, eg_sync_stats *stats);
 /* The last run's now, if any. */
 int eg_store_checkpoint(eg_store *st, int64_t *at, bool *found);
+/* An integer of the pipeline's state (sim_state): "checkpoint", "snapshot" (the run whose
+ * snapshot fits the store), "inputs". */
+int eg_store_sim_get(eg_store *st, const char *key, int64_t *value, bool *found);
+int eg_store_sim_set(eg_store *st, const char *key, int64_t value);
 
 #endif

@@ -13,11 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "engram/config.h"
 #include "engram/error.h"
+#include "core/snapshot.h"
 #include "stage/engine.h"
 #include "util/timeutil.h"
 
@@ -290,6 +292,56 @@ static void test_steps_with_appended_memories(void **state)
     eg_model_free(&steps);
 }
 
+/* The same, but between the steps the model goes through a snapshot file and the simulation
+ * goes on in the model read back (what a resumed `engram run` does): the snapshot carries every
+ * piece of state the engine reads. */
+static void test_steps_through_snapshots(void **state)
+{
+    (void)state;
+    const int n = 400, days = 12;
+    char path[] = "/tmp/eg-test-snapshot-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    eg_model one, steps;
+    eg_model_init(&one);
+    eg_model_init(&steps);
+    make_stream(&one, n, days, 11);
+    int64_t end = end_of(&one);
+    assert_int_equal(eg_engine_run(&one, &cfg, end), 0);
+    const int cuts[] = {0, 37, 150, 151, 290, n};
+    for (size_t c = 1; c < sizeof cuts / sizeof *cuts; c++) {
+        make_stream_part(&steps, n, days, 11, cuts[c - 1], cuts[c]);
+        if (cuts[c] == n)
+            break;
+        int64_t next_t0 = one.m[cuts[c]].t0;
+        int64_t t = steps.m[steps.n - 1].t0 + (next_t0 - steps.m[steps.n - 1].t0) / 2;
+        assert_int_equal(eg_engine_advance(&steps, &cfg, t), 0);
+        eg_snapshot_key key = {.generation = (int64_t)c, .now = t, .config = 42}, back;
+        assert_int_equal(eg_snapshot_write(&steps, &key, path), 0);
+        eg_model_free(&steps);
+        eg_model_init(&steps);
+        assert_int_equal(eg_snapshot_read(&steps, &back, path), 0);
+        assert_int_equal(back.generation, (int64_t)c);
+        assert_int_equal(back.now, t);
+        assert_int_equal(back.config, 42);
+    }
+    assert_int_equal(eg_engine_advance(&steps, &cfg, end), 0);
+    assert_int_equal(eg_engine_finish(&steps, &cfg, end), 0);
+    assert_same_outcome(&one, &steps);
+    /* the journeys too, name by name (they were read back as names, not pointers) */
+    assert_int_equal(one.njr, steps.njr);
+    for (size_t k = 0; k < one.njr; k++) {
+        assert_string_equal(one.jr[k].stage, steps.jr[k].stage);
+        assert_string_equal(one.jr[k].event, steps.jr[k].event);
+        assert_int_equal(one.jr[k].at, steps.jr[k].at);
+        assert_int_equal(one.jr[k].mem, steps.jr[k].mem);
+    }
+    eg_model_free(&one);
+    eg_model_free(&steps);
+    unlink(path);
+}
+
 /* A state made with one wm.capacity cannot go on with a larger one: the held items would not
  * fit the state's slots. */
 static void test_state_needs_room_for_capacity(void **state)
@@ -412,6 +464,7 @@ int main(void)
         cmocka_unit_test(test_every_memory_has_status_and_journey),
         cmocka_unit_test(test_two_runs_identical),
         cmocka_unit_test(test_steps_with_appended_memories),
+        cmocka_unit_test(test_steps_through_snapshots),
         cmocka_unit_test(test_state_needs_room_for_capacity),
         cmocka_unit_test(test_hebbian_bounds_and_counts),
         cmocka_unit_test(test_homeostasis_bounds_out_weight),

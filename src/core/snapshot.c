@@ -1,0 +1,509 @@
+/*
+ * snapshot.c — the model's simulation state as a file.
+ *
+ * Layout: a header (magic, format version, the sizes of the structs written as they are in
+ * memory, the caller's key), then the model's arrays in a fixed order, each as a 64-bit count
+ * and its elements, then an XXH3-64 checksum of everything before it. Structs without pointers
+ * are written as they lie in memory, so the file is only read back by a build with the same
+ * layout (the sizes in the header, and the checksum, refuse anything else); it is a cache next
+ * to the store, not an exchange format. Pointers are replaced: journey stage and event names by
+ * indexes into a table of names, an episode's concept list by its elements. The edge hash maps
+ * are not written but rebuilt from the edges, in edge order.
+ *
+ * Reading trusts no count: each is checked against the bytes left in the file before anything
+ * is allocated.
+ */
+#include "core/snapshot.h"
+
+#include "engram/error.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#define MAGIC "EGSNAP\r\n"
+#define VERSION 1
+
+typedef struct header {
+    char magic[8];
+    uint32_t version;
+    uint32_t sizes[8];
+    eg_snapshot_key key;
+} header;
+
+static void sizes_of(uint32_t *s)
+{
+    memset(s, 0, 8 * sizeof *s);
+    s[0] = sizeof(eg_mem);
+    s[1] = sizeof(eg_edge);
+    s[2] = sizeof(eg_presentation);
+    s[3] = sizeof(eg_episode);
+    s[4] = sizeof(eg_creative);
+    s[5] = sizeof(eg_snapshot_key);
+    s[6] = sizeof(size_t);
+}
+
+/* a journey as written: names by index */
+typedef struct jrow {
+    int64_t at;
+    uint32_t mem, detail_off;
+    uint16_t stage, event;
+    uint32_t pad;
+} jrow;
+
+/* ---- writing ---- */
+
+typedef struct wr {
+    FILE *f;
+    XXH3_state_t *h;
+    bool err;
+} wr;
+
+static void w_bytes(wr *w, const void *p, size_t n)
+{
+    if (w->err || !n)
+        return;
+    if (fwrite(p, 1, n, w->f) != n)
+        w->err = true;
+    XXH3_64bits_update(w->h, p, n);
+}
+
+static void w_u64(wr *w, uint64_t v)
+{
+    w_bytes(w, &v, sizeof v);
+}
+
+static void w_arr(wr *w, const void *p, size_t n, size_t sz)
+{
+    w_u64(w, n);
+    w_bytes(w, p, n * sz);
+}
+
+static void w_graph(wr *w, const eg_graph *g)
+{
+    w_arr(w, g->e, g->n, sizeof *g->e);
+    w_arr(w, g->adj_n, g->nodes, sizeof *g->adj_n);
+    for (size_t i = 0; i < g->nodes; i++)
+        w_bytes(w, g->adj[i], g->adj_n[i] * sizeof **g->adj);
+}
+
+/* the index of name in names[0..*n) (added when new); -1 when the table is full */
+static int name_index(const char **names, size_t *n, size_t cap, const char *name)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (names[i] == name || !strcmp(names[i], name))
+            return (int)i;
+    if (*n == cap)
+        return -1;
+    names[*n] = name;
+    return (int)(*n)++;
+}
+
+static int write_model(wr *w, const eg_model *md)
+{
+    w_arr(w, md->m, md->n, sizeof *md->m);
+    w_arr(w, md->text.data, md->text.len, 1);
+    w_arr(w, md->mc, md->nmc, sizeof *md->mc);
+    w_arr(w, md->concept_name, md->nconcepts, sizeof *md->concept_name);
+    w_arr(w, md->post_n, md->nconcepts, sizeof *md->post_n);
+    for (size_t c = 0; c < md->nconcepts; c++)
+        w_bytes(w, md->postings[c], md->post_n[c] * sizeof **md->postings);
+    w_arr(w, md->intern, md->intern_cap, sizeof *md->intern);
+    w_arr(w, md->pres, md->npres, sizeof *md->pres);
+    w_graph(w, &md->assoc);
+    w_graph(w, &md->concepts);
+    w_arr(w, md->ep, md->nep, sizeof *md->ep);
+    for (size_t k = 0; k < md->nep; k++)
+        w_bytes(w, md->ep[k].concepts, md->ep[k].nconcepts * sizeof *md->ep[k].concepts);
+    /* journeys: the names once, then the rows */
+    const char *names[1024];
+    size_t nnames = 0;
+    jrow *rows = malloc((md->njr ? md->njr : 1) * sizeof *rows);
+    if (!rows)
+        return eg_error_set(EG_ENOMEM, "out of memory writing a snapshot");
+    for (size_t k = 0; k < md->njr; k++) {
+        const eg_journey *j = &md->jr[k];
+        int s = name_index(names, &nnames, 1024, j->stage);
+        int e = name_index(names, &nnames, 1024, j->event);
+        if (s < 0 || e < 0) {
+            free(rows);
+            return eg_error_set(EG_ENOMEM, "too many journey names for a snapshot");
+        }
+        rows[k] = (jrow){.at = j->at,
+                         .mem = j->mem,
+                         .detail_off = j->detail_off,
+                         .stage = (uint16_t)s,
+                         .event = (uint16_t)e};
+    }
+    w_u64(w, nnames);
+    for (size_t i = 0; i < nnames; i++)
+        w_arr(w, names[i], strlen(names[i]) + 1, 1);
+    w_arr(w, rows, md->njr, sizeof *rows);
+    free(rows);
+    w_arr(w, md->details.data, md->details.len, 1);
+    w_arr(w, md->cr, md->ncr, sizeof *md->cr);
+    w_arr(w, md->comm.label, md->comm.n, sizeof *md->comm.label);
+    w_arr(w, md->comm.hub, md->comm.hub ? md->comm.n : 0, sizeof *md->comm.hub);
+    w_arr(w, md->stm, md->nstm, sizeof *md->stm);
+    w_arr(w, md->enc, md->nenc, sizeof *md->enc);
+    w_arr(w, md->rep, md->nrep, sizeof *md->rep);
+    const eg_engine_state *g = &md->eng;
+    int64_t scalars[] = {md->nconsolidated, g->started,
+                         g->last,           g->t_cons,
+                         g->t_rem,          g->t_homeo,
+                         (int64_t)g->nheld, (int64_t)g->lo,
+                         (int64_t)g->hi,    g->tickno,
+                         md->ticks,         md->replays_done,
+                         md->rem_phases,    md->homeostasis_phases,
+                         md->max_held};
+    w_arr(w, scalars, sizeof scalars / sizeof *scalars, sizeof *scalars);
+    w_arr(w, g->held, g->capheld, sizeof *g->held);
+    return 0;
+}
+
+int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char *path)
+{
+    char tmp[4096];
+    int rc = 0;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return eg_error_set(EG_EIO, "snapshot path too long: %s", path);
+    wr w = {.f = fopen(tmp, "wb"), .h = XXH3_createState()};
+    if (!w.f || !w.h) {
+        rc =
+            w.f ? eg_error_set(EG_ENOMEM, "out of memory writing a snapshot")
+                : eg_error_set(EG_EIO, "could not write the snapshot %s: %s", tmp, strerror(errno));
+        goto done;
+    }
+    XXH3_64bits_reset(w.h);
+    header h = {.version = VERSION, .key = *key};
+    memcpy(h.magic, MAGIC, sizeof h.magic);
+    sizes_of(h.sizes);
+    w_bytes(&w, &h, sizeof h);
+    if ((rc = write_model(&w, md)))
+        goto done;
+    uint64_t sum = XXH3_64bits_digest(w.h);
+    if (!w.err && fwrite(&sum, sizeof sum, 1, w.f) != 1)
+        w.err = true;
+    if (fclose(w.f) != 0)
+        w.err = true;
+    w.f = NULL;
+    if (w.err || rename(tmp, path) != 0)
+        rc = eg_error_set(EG_EIO, "could not write the snapshot %s: %s", path, strerror(errno));
+done:
+    if (w.f)
+        fclose(w.f);
+    if (rc)
+        remove(tmp);
+    XXH3_freeState(w.h);
+    return rc;
+}
+
+/* ---- reading ---- */
+
+typedef struct rd {
+    FILE *f;
+    XXH3_state_t *h;
+    uint64_t left; /* bytes before the checksum */
+    bool err;
+} rd;
+
+static void r_bytes(rd *r, void *p, size_t n)
+{
+    if (r->err || !n)
+        return;
+    if (n > r->left || fread(p, 1, n, r->f) != n) {
+        r->err = true;
+        return;
+    }
+    r->left -= n;
+    XXH3_64bits_update(r->h, p, n);
+}
+
+static uint64_t r_u64(rd *r)
+{
+    uint64_t v = 0;
+    r_bytes(r, &v, sizeof v);
+    return v;
+}
+
+/* an array of *n elements of sz bytes, malloc'ed (never NULL unless r->err) */
+static void *r_arr(rd *r, size_t *n, size_t sz)
+{
+    uint64_t k = r_u64(r);
+    if (r->err || k > r->left / sz) {
+        r->err = true;
+        *n = 0;
+        return NULL;
+    }
+    void *p = malloc(k ? (size_t)k * sz : 1);
+    if (!p) {
+        r->err = true;
+        *n = 0;
+        return NULL;
+    }
+    r_bytes(r, p, (size_t)k * sz);
+    *n = (size_t)k;
+    return p;
+}
+
+static int read_graph(rd *r, eg_graph *g)
+{
+    size_t nodes;
+    g->e = r_arr(r, &g->n, sizeof *g->e);
+    g->cap = g->n;
+    g->adj_n = r_arr(r, &nodes, sizeof *g->adj_n);
+    if (r->err)
+        return 0;
+    g->adj = calloc(nodes ? nodes : 1, sizeof *g->adj);
+    g->adj_cap = calloc(nodes ? nodes : 1, sizeof *g->adj_cap);
+    if (!g->adj || !g->adj_cap) {
+        r->err = true;
+        return 0;
+    }
+    g->nodes = nodes;
+    for (size_t i = 0; i < nodes && !r->err; i++) {
+        if (g->adj_n[i] > r->left / sizeof **g->adj) {
+            r->err = true;
+            break;
+        }
+        g->adj[i] = malloc(g->adj_n[i] ? g->adj_n[i] * sizeof **g->adj : 1);
+        if (!g->adj[i]) {
+            r->err = true;
+            break;
+        }
+        g->adj_cap[i] = g->adj_n[i];
+        r_bytes(r, g->adj[i], g->adj_n[i] * sizeof **g->adj);
+    }
+    for (size_t k = 0; k < g->n && !r->err; k++) {
+        const eg_edge *e = &g->e[k];
+        if (e->a >= nodes || e->b >= nodes)
+            r->err = true;
+        else if (eg_pairmap_put(&g->map, e->a, e->b, (uint32_t)k))
+            return EG_ENOMEM;
+    }
+    return 0;
+}
+
+static int read_model(rd *r, eg_model *md)
+{
+    size_t n;
+    int rc;
+    md->m = r_arr(r, &md->n, sizeof *md->m);
+    md->cap = md->n;
+    char *text = r_arr(r, &n, 1);
+    if (text && eg_buf_append(&md->text, text, n)) {
+        free(text);
+        return eg_error_set(EG_ENOMEM, "out of memory reading a snapshot");
+    }
+    free(text);
+    md->mc = r_arr(r, &md->nmc, sizeof *md->mc);
+    md->capmc = md->nmc;
+    md->concept_name = r_arr(r, &md->nconcepts, sizeof *md->concept_name);
+    md->capconcepts = md->nconcepts;
+    md->post_n = r_arr(r, &n, sizeof *md->post_n);
+    if (r->err || n != md->nconcepts)
+        return r->err = true, 0;
+    md->postings = calloc(n ? n : 1, sizeof *md->postings);
+    md->post_cap = calloc(n ? n : 1, sizeof *md->post_cap);
+    if (!md->postings || !md->post_cap)
+        return eg_error_set(EG_ENOMEM, "out of memory reading a snapshot");
+    for (size_t c = 0; c < n && !r->err; c++) {
+        if (md->post_n[c] > r->left / sizeof **md->postings)
+            return r->err = true, 0;
+        if (!(md->postings[c] = malloc(md->post_n[c] ? md->post_n[c] * sizeof **md->postings : 1)))
+            return eg_error_set(EG_ENOMEM, "out of memory reading a snapshot");
+        md->post_cap[c] = md->post_n[c];
+        r_bytes(r, md->postings[c], md->post_n[c] * sizeof **md->postings);
+    }
+    md->intern = r_arr(r, &md->intern_cap, sizeof *md->intern);
+    md->pres = r_arr(r, &md->npres, sizeof *md->pres);
+    md->cappres = md->npres;
+    if ((rc = read_graph(r, &md->assoc)) || (rc = read_graph(r, &md->concepts)))
+        return rc;
+    md->ep = r_arr(r, &md->nep, sizeof *md->ep);
+    md->capep = md->nep;
+    for (size_t k = 0; k < md->nep; k++) /* nothing of the writer's pointers survives */
+        md->ep[k].concepts = NULL;
+    for (size_t k = 0; k < md->nep && !r->err; k++) {
+        eg_episode *e = &md->ep[k];
+        if (e->nconcepts > r->left / sizeof *e->concepts)
+            return r->err = true, 0;
+        if (!(e->concepts = malloc(e->nconcepts ? e->nconcepts * sizeof *e->concepts : 1)))
+            return eg_error_set(EG_ENOMEM, "out of memory reading a snapshot");
+        e->capconcepts = e->nconcepts;
+        r_bytes(r, e->concepts, e->nconcepts * sizeof *e->concepts);
+    }
+    /* journeys: the names, then the rows */
+    uint64_t nnames = r_u64(r);
+    if (r->err || nnames > 65536 || nnames > r->left)
+        return r->err = true, 0;
+    size_t *off = malloc((nnames ? nnames : 1) * sizeof *off);
+    eg_buf names;
+    eg_buf_init(&names, 0);
+    for (uint64_t i = 0; off && i < nnames && !r->err; i++) {
+        char *s = r_arr(r, &n, 1);
+        off[i] = names.len;
+        if (s && (!n || s[n - 1] != '\0'))
+            r->err = true;
+        else if (s && eg_buf_append(&names, s, n))
+            r->err = true;
+        free(s);
+    }
+    jrow *rows = r_arr(r, &md->njr, sizeof *rows);
+    if (!off || r->err) {
+        free(off);
+        free(rows);
+        eg_buf_free(&names);
+        return off ? 0 : eg_error_set(EG_ENOMEM, "out of memory reading a snapshot");
+    }
+    md->jr_names = names.data ? names.data : NULL; /* the model owns it from here */
+    md->jr = malloc((md->njr ? md->njr : 1) * sizeof *md->jr);
+    md->capjr = md->njr;
+    for (size_t k = 0; md->jr && k < md->njr; k++) {
+        if (rows[k].stage >= nnames || rows[k].event >= nnames || rows[k].mem >= md->n) {
+            r->err = true;
+            break;
+        }
+        md->jr[k] = (eg_journey){.mem = rows[k].mem,
+                                 .at = rows[k].at,
+                                 .stage = md->jr_names + off[rows[k].stage],
+                                 .event = md->jr_names + off[rows[k].event],
+                                 .detail_off = rows[k].detail_off};
+    }
+    free(off);
+    free(rows);
+    if (!md->jr)
+        return eg_error_set(EG_ENOMEM, "out of memory reading a snapshot");
+    char *details = r_arr(r, &n, 1);
+    if (details && eg_buf_append(&md->details, details, n)) {
+        free(details);
+        return eg_error_set(EG_ENOMEM, "out of memory reading a snapshot");
+    }
+    free(details);
+    for (size_t k = 0; !r->err && k < md->njr; k++)
+        if (md->jr[k].detail_off >= md->details.len && md->details.len)
+            r->err = true;
+    md->cr = r_arr(r, &md->ncr, sizeof *md->cr);
+    md->capcr = md->ncr;
+    md->comm.label = r_arr(r, &md->comm.n, sizeof *md->comm.label);
+    md->comm.hub = r_arr(r, &n, sizeof *md->comm.hub);
+    if (!r->err && n != md->comm.n && n != 0)
+        r->err = true;
+    if (!n) { /* there were no communities */
+        free(md->comm.hub);
+        md->comm.hub = NULL;
+        if (!md->comm.n) {
+            free(md->comm.label);
+            md->comm.label = NULL;
+        }
+    }
+    md->stm = r_arr(r, &md->nstm, sizeof *md->stm);
+    md->capstm = md->nstm;
+    md->enc = r_arr(r, &md->nenc, sizeof *md->enc);
+    md->capenc = md->nenc;
+    md->rep = r_arr(r, &md->nrep, sizeof *md->rep);
+    md->caprep = md->nrep;
+    int64_t *sc = r_arr(r, &n, sizeof *sc);
+    if (r->err || n != 15) {
+        free(sc);
+        return r->err = true, 0;
+    }
+    eg_engine_state *g = &md->eng;
+    md->nconsolidated = sc[0];
+    g->started = sc[1] != 0;
+    g->last = sc[2];
+    g->t_cons = sc[3];
+    g->t_rem = sc[4];
+    g->t_homeo = sc[5];
+    g->nheld = (size_t)sc[6];
+    g->lo = (size_t)sc[7];
+    g->hi = (size_t)sc[8];
+    g->tickno = (uint32_t)sc[9];
+    md->ticks = sc[10];
+    md->replays_done = sc[11];
+    md->rem_phases = sc[12];
+    md->homeostasis_phases = sc[13];
+    md->max_held = sc[14];
+    free(sc);
+    g->held = r_arr(r, &g->capheld, sizeof *g->held);
+    if (!r->err && (g->nheld > g->capheld || g->lo > g->hi || g->hi > md->npres))
+        r->err = true;
+    return 0;
+}
+
+static bool header_ok(const header *h)
+{
+    header want = {.version = VERSION};
+    memcpy(want.magic, MAGIC, sizeof want.magic);
+    sizes_of(want.sizes);
+    return !memcmp(h->magic, want.magic, sizeof h->magic) && h->version == want.version &&
+           !memcmp(h->sizes, want.sizes, sizeof h->sizes);
+}
+
+int eg_snapshot_read_key(eg_snapshot_key *key, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return errno == ENOENT ? eg_error_set(EG_ENOTFOUND, "no snapshot %s", path)
+                               : eg_error_set(EG_EIO, "could not read the snapshot %s: %s", path,
+                                              strerror(errno));
+    header h;
+    bool ok = fread(&h, sizeof h, 1, f) == 1 && header_ok(&h);
+    fclose(f);
+    if (!ok)
+        return eg_error_set(EG_EBADINPUT, "the snapshot %s is from another engram version", path);
+    *key = h.key;
+    return 0;
+}
+
+int eg_snapshot_read(eg_model *md, eg_snapshot_key *key, const char *path)
+{
+    rd r = {.f = fopen(path, "rb"), .h = XXH3_createState()};
+    int rc = 0;
+    if (!r.f || !r.h) {
+        if (!r.h)
+            rc = eg_error_set(EG_ENOMEM, "out of memory reading a snapshot");
+        else if (errno == ENOENT)
+            rc = eg_error_set(EG_ENOTFOUND, "no snapshot %s", path);
+        else
+            rc = eg_error_set(EG_EIO, "could not read the snapshot %s: %s", path, strerror(errno));
+        goto done;
+    }
+    long size;
+    if (fseek(r.f, 0, SEEK_END) != 0 || (size = ftell(r.f)) < 0 || fseek(r.f, 0, SEEK_SET) != 0) {
+        rc = eg_error_set(EG_EIO, "could not read the snapshot %s: %s", path, strerror(errno));
+        goto done;
+    }
+    if ((uint64_t)size < sizeof(header) + sizeof(uint64_t)) {
+        rc = eg_error_set(EG_EBADINPUT, "the snapshot %s is truncated", path);
+        goto done;
+    }
+    r.left = (uint64_t)size - sizeof(uint64_t);
+    XXH3_64bits_reset(r.h);
+    header h;
+    r_bytes(&r, &h, sizeof h);
+    if (r.err || !header_ok(&h)) {
+        rc = eg_error_set(EG_EBADINPUT, "the snapshot %s is from another engram version", path);
+        goto done;
+    }
+    if ((rc = read_model(&r, md)))
+        goto done;
+    uint64_t sum = 0;
+    if (r.err || r.left != 0 || fread(&sum, sizeof sum, 1, r.f) != 1 ||
+        sum != XXH3_64bits_digest(r.h)) {
+        rc = eg_error_set(EG_EBADINPUT, "the snapshot %s is damaged", path);
+        goto done;
+    }
+    *key = h.key;
+done:
+    if (r.f)
+        fclose(r.f);
+    XXH3_freeState(r.h);
+    if (rc) {
+        eg_model_free(md);
+        eg_model_init(md);
+    }
+    return rc;
+}

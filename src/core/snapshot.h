@@ -1,0 +1,45 @@
+/*
+ * snapshot.h — the model's simulation state as a file, so that a later run can go on from it
+ * instead of replaying the whole history (see snapshot.c, docs/adr/0008).
+ *
+ * A snapshot holds everything the engine reads and writes while it advances: the memories with
+ * their concepts, presentations, both graphs, episodes, journeys, creative associations, the
+ * simulation's communities and the event loop's state. It does not hold what eg_engine_finish
+ * computes at a run's now (long-term records, the communities at now, the closing journey
+ * lines): a snapshot is taken after eg_engine_advance and before eg_engine_finish.
+ *
+ * The caller's key (which run wrote it, at which now, over which configuration and inputs) is
+ * written in the header and handed back on reading: deciding whether the snapshot still fits
+ * the store is the caller's business. A file that is truncated, damaged, from another format
+ * version or from a build with another memory layout is refused (EG_EBADINPUT), never half
+ * used.
+ */
+#ifndef EG_CORE_SNAPSHOT_H
+#define EG_CORE_SNAPSHOT_H
+
+#include <stdint.h>
+
+#include "core/model.h"
+
+typedef struct eg_snapshot_key {
+    int64_t generation;   /* the run that wrote it */
+    int64_t now;          /* the time the simulation was advanced to */
+    int64_t window_start; /* the staging window at that time */
+    uint64_t config;      /* eg_config_digest of the settings it ran with */
+    int64_t inputs;       /* the store's count of input changes then */
+    int64_t memories;     /* staged memories created up to now, as the store counted them */
+    int64_t recalls;      /* recall presentations up to now, as the store counted them */
+} eg_snapshot_key;
+
+/* Writes md's simulation state and key to path (through path.tmp and a rename, so that path is
+ * either the old file or the whole new one). */
+int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char *path);
+
+/* Reads only the key of the snapshot at path (checking its format, not yet its checksum). */
+int eg_snapshot_read_key(eg_snapshot_key *key, const char *path);
+
+/* Reads the snapshot at path into md, which must be newly initialized (eg_model_init), and its
+ * key into *key. On failure md is left initialized and empty. A missing file is EG_ENOTFOUND. */
+int eg_snapshot_read(eg_model *md, eg_snapshot_key *key, const char *path);
+
+#endif

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Resuming the simulation from the last run's snapshot (docs/adr/0008) on the embedded store: a
+# run in the same staging window goes on from the snapshot and ends exactly where recomputing
+# the whole history ends (every output column compared, and the staging), also over several
+# steps, with memories created after the last run and recalls after it; and it recomputes,
+# saying why, whenever the snapshot no longer fits: a recall or a memory dated before the last
+# run's now, a stored memory that changed, another configuration, a damaged or missing file,
+# another day's window, --rebuild.
+set -u
+: "${ENGRAM_BIN:?}" "${ENGRAM_SRC:?}"
+T="$(mktemp -d)"
+trap 'rm -rf "$T"' EXIT
+FAILS=0
+PASSES=0
+ok() { PASSES=$((PASSES + 1)); echo "ok - $*"; }
+fail() { FAILS=$((FAILS + 1)); echo "FAIL - $*"; }
+check() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: expected [$2], got [$3]"; fi; }
+E() { "$ENGRAM_BIN" "$@"; }
+SAMPLE="$ENGRAM_SRC/data/sample-memories.jsonl"
+# the sample is in time order: the first 1,100 lines end at 2026-11-09T12:18:25Z
+head -1100 "$SAMPLE" >"$T/a.jsonl"
+tail -n +1101 "$SAMPLE" >"$T/b.jsonl"
+T1=2026-11-09T12:20:00Z
+
+# every output row, every column, exactly (and the staging columns)
+dump() {
+  sqlite3 "$1" <<'SQL'
+.mode list
+SELECT * FROM pipeline ORDER BY 1;
+SELECT * FROM journey ORDER BY 1, 2;
+SELECT * FROM assoc ORDER BY 1, 2;
+SELECT * FROM concept_edge ORDER BY 1, 2;
+SELECT * FROM episode ORDER BY 1;
+SELECT * FROM ltm ORDER BY 1;
+SELECT * FROM creative ORDER BY 1;
+SELECT memory_rowid, at, kind FROM presentation ORDER BY 1, 2, 3;
+SELECT concept_id, name, community, memories, hex(postings) FROM concept ORDER BY 1;
+SELECT rowid, status, skip_reason, activation_strength, importance_score, late, arrived_at FROM memory ORDER BY 1;
+SQL
+}
+# run STORE NOW: the run's JSON report
+run() { E --store "$1" --now "$2" run --json; }
+field() { grep -o "\"$1\":[a-z]*\|\"$1\":\"[^\"]*\"" <<<"$2" | head -1 | sed -E 's/^"[^"]*"://; s/"//g'; }
+# resumed STORE NOW NAME: runs STORE at NOW, and a copy of it without its snapshot; the first must
+# resume, both must end alike
+resumed() {
+  cp "$1" "$T/copy.db"
+  local rep
+  rep=$(run "$1" "$2")
+  check "$3: resumed" "true" "$(field resumed "$rep")"
+  run "$T/copy.db" "$2" >"$T/copy.json"
+  check "$3: the copy without a snapshot recomputes" "the snapshot file is missing or from another version" "$(field recomputed_because "$(cat "$T/copy.json")")"
+  if cmp -s <(dump "$1") <(dump "$T/copy.db"); then ok "$3: resuming equals recomputing"; else fail "$3: resuming differs from recomputing"; diff <(dump "$1") <(dump "$T/copy.db") | head -5; fi
+  rm -f "$T/copy.db"*
+}
+# recomputed STORE NOW WHY NAME
+recomputed() {
+  local rep
+  rep=$(run "$1" "$2")
+  check "$4: recomputed" "false" "$(field resumed "$rep")"
+  check "$4: the reason" "$3" "$(field recomputed_because "$rep")"
+}
+# new STORE FILE...: a new store with the files imported
+new() {
+  local db=$1
+  shift
+  rm -f "$db"*
+  E --store "$db" init -q
+  for f in "$@"; do E --store "$db" import "$f" -q; done
+}
+
+# 1. memories created after the last run, in the same UTC day: resumed, equal to a new store
+new "$T/r.db" "$T/a.jsonl"
+rep=$(run "$T/r.db" "$T1")
+check "a first run recomputes" "no snapshot" "$(field recomputed_because "$rep")"
+check "and writes a snapshot" "true" "$(field snapshot_written "$rep")"
+check "the snapshot sits beside the store" "yes" "$([ -s "$T/r.db-snapshot" ] && echo yes)"
+E --store "$T/r.db" import "$T/b.jsonl" -q
+rep=$(run "$T/r.db" 2026-11-09T23:00:00Z)
+check "new memories after the last run: resumed" "true" "$(field resumed "$rep")"
+new "$T/f.db" "$T/a.jsonl" "$T/b.jsonl"
+run "$T/f.db" 2026-11-09T23:00:00Z >/dev/null
+if cmp -s <(dump "$T/r.db") <(dump "$T/f.db"); then ok "resumed after new memories equals a new store run once"; else fail "resumed differs from a new store"; diff <(dump "$T/r.db") <(dump "$T/f.db") | head -5; fi
+
+# 2. several steps in one day, a recall between two of them
+new "$T/s.db" "$T/a.jsonl" "$T/b.jsonl"
+run "$T/s.db" 2026-11-09T13:00:00Z >/dev/null
+resumed "$T/s.db" 2026-11-09T15:30:00Z "a later step"
+E --store "$T/s.db" recall --at 2026-11-09T16:00:00Z --k 3 "garden pond" >/dev/null
+resumed "$T/s.db" 2026-11-09T18:00:00Z "after a recall later than the last run"
+resumed "$T/s.db" 2026-11-09T18:00:00Z "the same now again"
+check "a rerun at the same now writes nothing" '"written":0' "$(run "$T/s.db" 2026-11-09T18:00:00Z | grep -o '"written":[0-9]*')"
+
+# 3. what makes a run recompute
+E --store "$T/s.db" recall --at 2026-11-09T17:00:00Z --k 3 "replication lag" >/dev/null
+recomputed "$T/s.db" 2026-11-09T19:00:00Z "recalls before the last run's now were added" "a recall dated before the last run"
+line=$(sed -n 5p "$T/a.jsonl")
+printf '%s\n' "${line/\"content\":\"/\"content\":\"Edited: }" >"$T/edit.jsonl"
+E --store "$T/s.db" import "$T/edit.jsonl" -q
+recomputed "$T/s.db" 2026-11-09T19:30:00Z "stored memories changed" "an old memory edited"
+printf '%s\n' '{"id":"late-one","content":"A note about the garden pond filter","created_at":"2026-11-09T10:00:00Z"}' >"$T/late.jsonl"
+E --store "$T/s.db" import "$T/late.jsonl" -q
+recomputed "$T/s.db" 2026-11-09T20:00:00Z "memories arrived or left before the last run's now" "a memory dated before the last run"
+printf 'hebbian.rate = 0.2\n' >"$T/other.conf"
+rep=$(E --config "$T/other.conf" --store "$T/s.db" --now 2026-11-09T20:30:00Z run --json)
+check "another configuration: recomputed" "the configuration changed" "$(field recomputed_because "$rep")"
+rep=$(run "$T/s.db" 2026-11-09T21:00:00Z)
+check "and back to the first: recomputed again" "the configuration changed" "$(field recomputed_because "$rep")"
+printf 'garbage' | dd of="$T/s.db-snapshot" bs=1 seek=4096 conv=notrunc status=none
+recomputed "$T/s.db" 2026-11-09T21:30:00Z "the snapshot file is damaged" "a damaged snapshot"
+rm -f "$T/s.db-snapshot"
+recomputed "$T/s.db" 2026-11-09T22:00:00Z "the snapshot file is missing or from another version" "a missing snapshot"
+resumed "$T/s.db" 2026-11-09T22:30:00Z "back to resuming once a snapshot is written again"
+recomputed "$T/s.db" 2026-11-10T01:00:00Z "the staging window moved" "the next UTC day"
+rep=$(E --store "$T/s.db" --now 2026-11-10T01:00:00Z run --rebuild --json)
+check "--rebuild recomputes" "--rebuild" "$(field recomputed_because "$rep")"
+
+echo "$PASSES passed, $FAILS failed"
+[ "$FAILS" -eq 0 ]

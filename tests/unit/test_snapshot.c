@@ -1,0 +1,201 @@
+/*
+ * test_snapshot.c — unit tests of core/snapshot.c's file handling: a round trip keeps the key
+ * and the model (memories, concepts, journeys, graphs, the loop's state); the key can be read
+ * alone; a missing file is EG_ENOTFOUND; a file cut short anywhere, with any byte changed, or
+ * from another format is refused with EG_EBADINPUT and leaves the model empty; a failed write
+ * leaves no file behind. (That the snapshot carries every piece of state the engine needs is
+ * test_engine.c's test_steps_through_snapshots.)
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "core/snapshot.h"
+#include "engram/config.h"
+#include "engram/error.h"
+#include "stage/engine.h"
+#include "util/timeutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static eg_config cfg;
+static char path[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    setenv("ENGRAM_CONFIG", "/dev/null", 1);
+    unsetenv("ENGRAM_PROFILE");
+    snprintf(path, sizeof path, "/tmp/eg-test-snap-%d", (int)getpid());
+    return eg_config_load(&cfg, NULL);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    eg_config_free(&cfg);
+    unlink(path);
+    return 0;
+}
+
+/* a small model, advanced through a few hours of ticks and replays */
+static void small_model(eg_model *md)
+{
+    static const char *const words[] = {"garden", "pond", "maya", "leak", "budget"};
+    int64_t t = 1767225600LL * EG_USEC_PER_SEC;
+    eg_model_init(md);
+    for (int i = 0; i < 40; i++) {
+        eg_mem m = {.rowid = i + 1,
+                    .t0 = t + (int64_t)i * 90 * EG_USEC_PER_SEC,
+                    .importance = 0.5f + (float)(i % 5) / 10.0f,
+                    .urgency = 0.3f,
+                    .emotional = 0.3f,
+                    .abstraction = 3};
+        char id[16];
+        snprintf(id, sizeof id, "m%02d", i);
+        const char *names[2] = {words[i % 5], words[(i * 3 + 1) % 5]};
+        uint32_t idx;
+        assert_int_equal(eg_model_add(md, &m, id, names, 2, &idx), 0);
+    }
+    assert_int_equal(eg_engine_advance(md, &cfg, t + 6 * 3600 * EG_USEC_PER_SEC), 0);
+    assert_true(md->njr > 0 && md->assoc.n > 0 && md->nep > 0);
+}
+
+static long file_size(void)
+{
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    return (long)sb.st_size;
+}
+
+static void test_round_trip(void **state)
+{
+    (void)state;
+    eg_model a, b;
+    small_model(&a);
+    eg_snapshot_key key = {.generation = 7,
+                           .now = 123,
+                           .window_start = -5,
+                           .config = 99,
+                           .inputs = 3,
+                           .memories = 40,
+                           .recalls = 1},
+                    back, only;
+    assert_int_equal(eg_snapshot_write(&a, &key, path), 0);
+    assert_int_equal(eg_snapshot_read_key(&only, path), 0);
+    assert_memory_equal(&only, &key, sizeof key);
+    eg_model_init(&b);
+    assert_int_equal(eg_snapshot_read(&b, &back, path), 0);
+    assert_memory_equal(&back, &key, sizeof key);
+    assert_int_equal(b.n, a.n);
+    for (size_t i = 0; i < a.n; i++) {
+        assert_string_equal(eg_model_id(&b, (uint32_t)i), eg_model_id(&a, (uint32_t)i));
+        assert_int_equal(b.m[i].status, a.m[i].status);
+        assert_int_equal(b.m[i].wm_ticks, a.m[i].wm_ticks);
+    }
+    assert_int_equal(b.nconcepts, a.nconcepts);
+    for (uint32_t c = 0; c < a.nconcepts; c++)
+        assert_string_equal(eg_model_concept(&b, c), eg_model_concept(&a, c));
+    assert_int_equal(b.njr, a.njr);
+    for (size_t k = 0; k < a.njr; k++) {
+        assert_string_equal(b.jr[k].stage, a.jr[k].stage);
+        assert_string_equal(b.jr[k].event, a.jr[k].event);
+        assert_string_equal(b.details.data + b.jr[k].detail_off,
+                            a.details.data + a.jr[k].detail_off);
+    }
+    assert_int_equal(b.assoc.n, a.assoc.n);
+    for (size_t k = 0; k < a.assoc.n; k++) /* the edge map is rebuilt */
+        assert_int_equal(eg_pairmap_get(&b.assoc.map, a.assoc.e[k].a, a.assoc.e[k].b), k);
+    assert_int_equal(b.eng.hi, a.eng.hi);
+    assert_int_equal(b.eng.last, a.eng.last);
+    assert_int_equal(b.eng.nheld, a.eng.nheld);
+    assert_int_equal(b.ticks, a.ticks);
+    eg_model_free(&a);
+    eg_model_free(&b);
+}
+
+static void test_missing(void **state)
+{
+    (void)state;
+    eg_model m;
+    eg_snapshot_key key;
+    unlink(path);
+    eg_model_init(&m);
+    assert_int_equal(eg_snapshot_read(&m, &key, path), EG_ENOTFOUND);
+    assert_int_equal(eg_snapshot_read_key(&key, path), EG_ENOTFOUND);
+    assert_int_equal(m.n, 0);
+    eg_model_free(&m);
+}
+
+/* cut short at many places, or one byte changed at many places: refused, model empty */
+static void test_damage_refused(void **state)
+{
+    (void)state;
+    eg_model a, b;
+    small_model(&a);
+    eg_snapshot_key key = {.generation = 1}, back;
+    assert_int_equal(eg_snapshot_write(&a, &key, path), 0);
+    long size = file_size();
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    unsigned char *orig = malloc((size_t)size);
+    assert_int_equal(fread(orig, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    int tried = 0;
+    for (long cut = 0; cut < size; cut += 1 + size / 97) {
+        for (int flip = 0; flip < 2; flip++) {
+            f = fopen(path, "wb");
+            assert_non_null(f);
+            if (flip) {
+                orig[cut] ^= 0x40;
+                assert_int_equal(fwrite(orig, 1, (size_t)size, f), (size_t)size);
+                orig[cut] ^= 0x40;
+            } else {
+                assert_int_equal(fwrite(orig, 1, (size_t)cut, f), (size_t)cut);
+            }
+            fclose(f);
+            eg_model_init(&b);
+            int rc = eg_snapshot_read(&b, &back, path);
+            assert_int_equal(rc, EG_EBADINPUT);
+            assert_int_equal(b.n, 0);
+            assert_null(b.m);
+            eg_model_free(&b);
+            tried++;
+        }
+    }
+    assert_true(tried > 150);
+    free(orig);
+    eg_model_free(&a);
+}
+
+/* a write that cannot be made: an error naming the file, and nothing left behind */
+static void test_write_failure(void **state)
+{
+    (void)state;
+    eg_model a;
+    small_model(&a);
+    eg_snapshot_key key = {0};
+    const char *bad = "/nonexistent-dir/engram.db-snapshot";
+    assert_int_equal(eg_snapshot_write(&a, &key, bad), EG_EIO);
+    assert_non_null(strstr(eg_error_last()->message, "/nonexistent-dir/engram.db-snapshot"));
+    assert_int_equal(access("/nonexistent-dir/engram.db-snapshot.tmp", F_OK), -1);
+    eg_model_free(&a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_missing),
+        cmocka_unit_test(test_damage_refused),
+        cmocka_unit_test(test_write_failure),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
