@@ -89,16 +89,41 @@ static void w_graph(wr *w, const eg_graph *g)
         w_bytes(w, g->adj[i], g->adj_n[i] * sizeof **g->adj);
 }
 
-/* the index of name in names[0..*n) (added when new); -1 when the table is full */
-static int name_index(const char **names, size_t *n, size_t cap, const char *name)
+/* Journey names: a few dozen distinct strings, but the same name can sit at two addresses (a
+ * static string, and the copy read from an earlier snapshot). A small table keyed by address
+ * finds a known address without comparing text. */
+#define NAMES_CAP 1024
+#define ADDR_SLOTS 4096
+typedef struct name_table {
+    const char *names[NAMES_CAP];
+    size_t n;
+    const char *addr[ADDR_SLOTS];
+    int idx[ADDR_SLOTS];
+} name_table;
+
+/* the index of name (added when new); -1 when the table is full */
+static int name_index(name_table *t, const char *name)
 {
-    for (size_t i = 0; i < *n; i++)
-        if (names[i] == name || !strcmp(names[i], name))
-            return (int)i;
-    if (*n == cap)
-        return -1;
-    names[*n] = name;
-    return (int)(*n)++;
+    size_t h = ((uintptr_t)name >> 3) * 0x9E3779B97F4A7C15u >> 52, probes = 0; /* 12 bits */
+    while (t->addr[h] && t->addr[h] != name && ++probes < ADDR_SLOTS)
+        h = (h + 1) & (ADDR_SLOTS - 1);
+    if (t->addr[h] == name)
+        return t->idx[h];
+    int found = -1;
+    for (size_t i = 0; i < t->n && found < 0; i++)
+        if (!strcmp(t->names[i], name))
+            found = (int)i;
+    if (found < 0) {
+        if (t->n == NAMES_CAP)
+            return -1;
+        t->names[t->n] = name;
+        found = (int)t->n++;
+    }
+    if (!t->addr[h]) { /* (a full table only stops remembering addresses) */
+        t->addr[h] = name;
+        t->idx[h] = found;
+    }
+    return found;
 }
 
 static int write_model(wr *w, const eg_model *md)
@@ -118,17 +143,20 @@ static int write_model(wr *w, const eg_model *md)
     for (size_t k = 0; k < md->nep; k++)
         w_bytes(w, md->ep[k].concepts, md->ep[k].nconcepts * sizeof *md->ep[k].concepts);
     /* journeys: the names once, then the rows */
-    const char *names[1024];
-    size_t nnames = 0;
+    name_table *names = calloc(1, sizeof *names);
     jrow *rows = malloc((md->njr ? md->njr : 1) * sizeof *rows);
-    if (!rows)
+    if (!rows || !names) {
+        free(rows);
+        free(names);
         return eg_error_set(EG_ENOMEM, "out of memory writing a snapshot");
+    }
     for (size_t k = 0; k < md->njr; k++) {
         const eg_journey *j = &md->jr[k];
-        int s = name_index(names, &nnames, 1024, j->stage);
-        int e = name_index(names, &nnames, 1024, j->event);
+        int s = name_index(names, j->stage);
+        int e = name_index(names, j->event);
         if (s < 0 || e < 0) {
             free(rows);
+            free(names);
             return eg_error_set(EG_ENOMEM, "too many journey names for a snapshot");
         }
         rows[k] = (jrow){.at = j->at,
@@ -137,11 +165,12 @@ static int write_model(wr *w, const eg_model *md)
                          .stage = (uint16_t)s,
                          .event = (uint16_t)e};
     }
-    w_u64(w, nnames);
-    for (size_t i = 0; i < nnames; i++)
-        w_arr(w, names[i], strlen(names[i]) + 1, 1);
+    w_u64(w, names->n);
+    for (size_t i = 0; i < names->n; i++)
+        w_arr(w, names->names[i], strlen(names->names[i]) + 1, 1);
     w_arr(w, rows, md->njr, sizeof *rows);
     free(rows);
+    free(names);
     w_arr(w, md->details.data, md->details.len, 1);
     w_arr(w, md->cr, md->ncr, sizeof *md->cr);
     w_arr(w, md->comm.label, md->comm.n, sizeof *md->comm.label);
@@ -276,6 +305,8 @@ static int read_graph(rd *r, eg_graph *g)
         g->adj_cap[i] = g->adj_n[i];
         r_bytes(r, g->adj[i], g->adj_n[i] * sizeof **g->adj);
     }
+    if (!r->err && eg_pairmap_reserve(&g->map, g->n))
+        return EG_ENOMEM;
     for (size_t k = 0; k < g->n && !r->err; k++) {
         const eg_edge *e = &g->e[k];
         if (e->a >= nodes || e->b >= nodes)

@@ -182,8 +182,13 @@ int eg_engine_advance(eg_model *md, const eg_config *cfg, int64_t now)
         qsort(md->pres + g->hi, md->npres - g->hi, sizeof *md->pres, cmp_pres);
     if (first) /* the loop starts one tick before the first presentation */
         g->last = md->npres ? ceil_to(md->pres[0].at, cfg->wm_tick) - cfg->wm_tick : 0;
-    for (size_t c = 0; c < md->nconcepts; c++) /* postings in time order, for replay windows */
-        qsort_r(md->postings[c], md->post_n[c], sizeof *md->postings[c], cmp_by_t0, md);
+    for (size_t c = 0; c < md->nconcepts; c++) { /* postings in time order, for replay windows */
+        uint32_t *p = md->postings[c], n = md->post_n[c], k = 1;
+        while (k < n && cmp_by_t0(&p[k - 1], &p[k], md) < 0) /* mostly sorted already */
+            k++;
+        if (k < n)
+            qsort_r(p, n, sizeof *p, cmp_by_t0, md);
+    }
     free(md->mark);
     md->mark = calloc(md->n ? md->n : 1, sizeof *md->mark);
     md->mark_epoch = 0;

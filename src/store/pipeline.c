@@ -340,6 +340,16 @@ static int cmp_pair64(const void *x, const void *y)
     return p->i < q->i ? -1 : p->i > q->i;
 }
 
+/* sorts keys[0..n) unless they are in order already (often: rowids follow time) */
+static void sort_keys(pair64 *keys, size_t n)
+{
+    size_t k = 1;
+    while (k < n && cmp_pair64(&keys[k - 1], &keys[k]) < 0)
+        k++;
+    if (k < n)
+        qsort(keys, n, sizeof *keys, cmp_pair64);
+}
+
 /* what the row generators share: the model and, per table, its rows' order */
 typedef struct save_ctx {
     const eg_model *md;
@@ -672,14 +682,14 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, eg_sync_s
     c.nk = md->n;
     for (size_t i = 0; i < md->n; i++)
         c.keys[i] = (pair64){md->m[i].rowid, 0, (uint32_t)i};
-    qsort(c.keys, c.nk, sizeof *c.keys, cmp_pair64);
+    sort_keys(c.keys, c.nk);
     if ((rc = eg_table_sync(st, &t_pipeline, c.nk, rows_pipeline, &c, stats)))
         goto done;
     /* journeys, by memory and then in time order */
     c.nk = md->njr;
     for (size_t k = 0; k < md->njr; k++)
         c.keys[k] = (pair64){md->m[md->jr[k].mem].rowid, 0, (uint32_t)k};
-    qsort(c.keys, c.nk, sizeof *c.keys, cmp_pair64);
+    sort_keys(c.keys, c.nk);
     if ((rc = eg_table_sync(st, &t_journey, c.nk, rows_journey, &c, stats)))
         goto done;
     /* presentations up to now, by memory, time and kind name */
@@ -690,7 +700,7 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, eg_sync_s
             c.keys[c.nk++] =
                 (pair64){md->m[p->mem].rowid, p->at * 4 + kind_rank(p->kind), (uint32_t)k};
     }
-    qsort(c.keys, c.nk, sizeof *c.keys, cmp_pair64);
+    sort_keys(c.keys, c.nk);
     if ((rc = eg_table_sync(st, &t_presentation, c.nk, rows_presentation, &c, stats)))
         goto done;
     if ((rc = eg_table_sync(st, &t_concept, md->nconcepts, rows_concept, &c, stats)))
@@ -708,7 +718,7 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, eg_sync_s
             int64_t b = gi ? (int64_t)e->b + 1 : md->m[e->b].rowid;
             c.keys[c.nk++] = (pair64){a < b ? a : b, a < b ? b : a, (uint32_t)k};
         }
-        qsort(c.keys, c.nk, sizeof *c.keys, cmp_pair64);
+        sort_keys(c.keys, c.nk);
         if ((rc = eg_table_sync(st, gi ? &t_concept_edge : &t_assoc, c.nk, rows_edges, &c, stats)))
             goto done;
     }
@@ -718,7 +728,7 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, eg_sync_s
     c.nk = md->nltm;
     for (size_t k = 0; k < md->nltm; k++)
         c.keys[k] = (pair64){md->m[md->ltm[k].mem].rowid, 0, (uint32_t)k};
-    qsort(c.keys, c.nk, sizeof *c.keys, cmp_pair64);
+    sort_keys(c.keys, c.nk);
     if ((rc = eg_table_sync(st, &t_ltm, c.nk, rows_ltm, &c, stats)) ||
         (rc = eg_table_sync(st, &t_creative, md->ncr, rows_creative, &c, stats)))
         goto done;

@@ -50,9 +50,8 @@ uint32_t eg_pairmap_get(const eg_pairmap *m, uint32_t a, uint32_t b)
     }
 }
 
-static int grow(eg_pairmap *m)
+static int rehash(eg_pairmap *m, size_t cap)
 {
-    size_t cap = m->cap ? m->cap * 2 : 1024;
     eg_pairslot *slots = calloc(cap, sizeof *slots);
     if (!slots)
         return eg_error_set(EG_ENOMEM, "out of memory growing an edge map");
@@ -69,6 +68,19 @@ static int grow(eg_pairmap *m)
     m->slots = slots;
     m->cap = cap;
     return 0;
+}
+
+static int grow(eg_pairmap *m)
+{
+    return rehash(m, m->cap ? m->cap * 2 : 1024);
+}
+
+int eg_pairmap_reserve(eg_pairmap *m, size_t n)
+{
+    size_t cap = m->cap ? m->cap : 1024;
+    while (n * 4 > cap * 3)
+        cap *= 2;
+    return cap > m->cap ? rehash(m, cap) : 0;
 }
 
 int eg_pairmap_put(eg_pairmap *m, uint32_t a, uint32_t b, uint32_t v)

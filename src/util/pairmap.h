@@ -27,5 +27,7 @@ void eg_pairmap_free(eg_pairmap *m);
 uint32_t eg_pairmap_get(const eg_pairmap *m, uint32_t a, uint32_t b);
 /* Stores index v for (a, b); returns 0 or EG_ENOMEM. */
 int eg_pairmap_put(eg_pairmap *m, uint32_t a, uint32_t b, uint32_t v);
+/* Makes room for n pairs at once (one rehash instead of one per doubling). */
+int eg_pairmap_reserve(eg_pairmap *m, size_t n);
 
 #endif

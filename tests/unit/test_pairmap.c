@@ -1,7 +1,8 @@
 /*
  * test_pairmap.c — unit tests of util/pairmap.c: an empty map finds nothing, a pair is found in
  * either order, put replaces the value of a pair already there, id 0 and the largest ids work
- * (pairs are stored +1), and growth past 300k pairs keeps every pair and finds no absent one.
+ * (pairs are stored +1), and growth past 300k pairs keeps every pair and finds no absent one;
+ * reserving room first leaves the map as it was and needs no growth while it lasts.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -61,12 +62,36 @@ static void test_growth(void **state)
     eg_pairmap_free(&m);
 }
 
+static void test_reserve(void **state)
+{
+    (void)state;
+    eg_pairmap m;
+    eg_pairmap_init(&m);
+    for (uint32_t i = 0; i < 100; i++)
+        assert_int_equal(eg_pairmap_put(&m, i, i + 1, i), 0);
+    assert_int_equal(eg_pairmap_reserve(&m, 50000), 0);
+    size_t cap = m.cap;
+    assert_true(cap * 3 >= 50000 * 4);
+    for (uint32_t i = 0; i < 100; i++) /* kept through the rehash */
+        assert_int_equal(eg_pairmap_get(&m, i + 1, i), i);
+    for (uint32_t i = 100; i < 50000; i++)
+        assert_int_equal(eg_pairmap_put(&m, i, i + 1, i), 0);
+    assert_int_equal(m.cap, cap);                    /* no growth while the reserve lasts */
+    assert_int_equal(eg_pairmap_reserve(&m, 10), 0); /* never shrinks */
+    assert_int_equal(m.cap, cap);
+    for (uint32_t i = 0; i < 50000; i++)
+        assert_int_equal(eg_pairmap_get(&m, i, i + 1), i);
+    assert_int_equal(eg_pairmap_get(&m, 50000, 50001), UINT32_MAX);
+    eg_pairmap_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_put_get_order_replace),
         cmocka_unit_test(test_growth),
+        cmocka_unit_test(test_reserve),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
