@@ -4,7 +4,10 @@
 #   (a) a full `engram run` (ingest + staging + the biological pipeline of SPEC §7) on a new store
 #       filled by `engram import`: wall time, peak RSS, and engram's own ms breakdown (--json);
 #   (b) an incremental run: 1,000 more memories created in the day after the store's now,
-#       imported, then `engram run` at the new now;
+#       imported, then `engram run` at the new now (the next UTC day: the staging window moved,
+#       so the run recomputes the simulation);
+#   (e) the same 1,000 memories into a copy of the store from (a), run one second before the
+#       end of that day: the same staging window, so the run resumes from (a)'s snapshot;
 #   (c) recall latency on the biggest store, if `engram recall` exists: 1,000 queries in one
 #       process (`--queries FILE --no-rehearse`), timed from outside; then the same queries timed
 #       inside the process around each eg_recall call (build/engram-bench-recall, warm cache);
@@ -43,6 +46,7 @@ C=$ROOT/build/engram-bench-cooccur
 R=$ROOT/build/engram-bench-recall
 NOW=2026-11-20T00:00:00Z
 NOW2=2026-11-21T00:00:00Z # the incremental run: one day later
+NOW3=2026-11-20T23:59:59Z # the same-day incremental run (e)
 DAYS=30
 best() { sort -n | head -1; } # best of the runs: the machine's noise only ever adds time
 mib() { awk -v k="$1" 'BEGIN { printf "%.0f MiB", k / 1024 }'; }
@@ -53,7 +57,7 @@ failure() { echo "FAILED (exit $1: $(tail -1 "$2" | tr '|' '/' | cut -c1-160))";
 us_of() { date -u -d "$1" +%s000000; }
 
 q -c "CREATE SCHEMA IF NOT EXISTS bench"
-rows_a=() rows_b=() rows_c=() rows_d=()
+rows_a=() rows_b=() rows_c=() rows_d=() rows_e=()
 for n in "${sizes[@]}"; do
   S=$W/s$n.db
   # ---- (a) full run over a new store --------------------------------------------------------
@@ -74,7 +78,10 @@ for n in "${sizes[@]}"; do
   rep=$(cat "$W/run.json")
   ing=${rep%%,\"pipeline\":*} pip=${rep#*,\"pipeline\":}
   staged=$(num "$pip" memories)
-  rows_a+=("| $n | $staged | $imp_s s | **$run_s s** | $(num "$ing" total) | $(num "$pip" load) | $(num "$pip" engine) | $(num "$pip" save) | $(num "$pip" total) | **$(mib "$run_kb")** | $(num "$pip" consolidated) / $(num "$pip" forgotten) |")
+  rows_a+=("| $n | $staged | $imp_s s | **$run_s s** | $(num "$ing" total) | $(num "$pip" load) | $(num "$pip" engine) | $(num "$pip" snapshot) | $(num "$pip" save) | $(num "$pip" total) | **$(mib "$run_kb")** | $(num "$pip" consolidated) / $(num "$pip" forgotten) |")
+  # the store as (a) left it, for (e)
+  cp "$S" "$W/e$n.db"
+  cp "$S-snapshot" "$W/e$n.db-snapshot" 2>/dev/null || true
   echo "n=$n import=${imp_s}s run=${run_s}s peak=${run_kb}KiB report: $rep" >&2
 
   # ---- (d) co-occurrence: C over the store against the same self-join in PostgreSQL ---------
@@ -128,6 +135,28 @@ for n in "${sizes[@]}"; do
     rows_b+=("| $n | $(num "$ing" inserted) | $imp2_s s | **$inc_s s** | $(num "$ing" total) | $(num "$pip" load) | $(num "$pip" engine) | $(num "$pip" save) | $(num "$pip" total) | $(mib "$inc_kb") |")
     echo "n=$n incremental import=${imp2_s}s run=${inc_s}s peak=${inc_kb}KiB report: $rep" >&2
   fi
+
+  # ---- (e) the same memories, the same UTC day: the run resumes from (a)'s snapshot ------------
+  SE=$W/e$n.db
+  /usr/bin/time -f '%e %M' -o "$W/t_imp" "$E" --store "$SE" --now "$NOW3" import -q "$W/new.jsonl" || [ $? = 1 ]
+  read -r imp3_s _ < <(tail -1 "$W/t_imp")
+  set +e
+  /usr/bin/time -f '%e %M' -o "$W/t_run" "$E" --store "$SE" --now "$NOW3" run --json >"$W/run.json" 2>"$W/run.err"
+  st=$?
+  set -e
+  if [ $st -gt 1 ] || [ ! -s "$W/run.json" ]; then
+    rows_e+=("| $n | $imp3_s s | $(failure $st "$W/run.err") | | | | | | | | | |")
+    echo "n=$n same-day incremental run FAILED (exit $st)" >&2
+    cat "$W/run.err" >&2
+  else
+    read -r inc3_s inc3_kb < <(tail -1 "$W/t_run")
+    rep=$(cat "$W/run.json")
+    ing=${rep%%,\"pipeline\":*} pip=${rep#*,\"pipeline\":}
+    resumed=$(sed -E 's/.*"resumed":(true|false).*/\1/' <<<"$pip")
+    rows_e+=("| $n | $imp3_s s | **$inc3_s s** | $resumed | $(num "$ing" total) | $(num "$ing" restage) | $(num "$pip" load) | $(num "$pip" engine) | $(num "$pip" snapshot) | $(num "$pip" save) | $(sed -E 's/.*"written":([0-9]+).*/\1/' <<<"$pip") of $(sed -E 's/.*"writes":\{"rows":([0-9]+).*/\1/' <<<"$pip") | $(mib "$inc3_kb") |")
+    echo "n=$n same-day incremental import=${imp3_s}s run=${inc3_s}s peak=${inc3_kb}KiB report: $rep" >&2
+  fi
+  rm -f "$SE"*
   last_store=$S last_n=$n
 done
 
@@ -192,14 +221,19 @@ fi
 
 machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(. /etc/os-release; echo "$PRETTY_NAME"), PostgreSQL $(q -c 'SHOW server_version'), SQLite $(sqlite3 --version | cut -d' ' -f1)"
 echo "### (a) full run: \`engram run\` over a new store (now $NOW)"
-echo "| memories | in the pipeline (staged) | import | engram run (wall) | ingest ms | pipeline load ms | engine ms | save ms | whole run ms (engram) | peak RSS | consolidated / forgotten |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| memories | in the pipeline (staged) | import | engram run (wall) | ingest ms | pipeline load ms | engine ms | snapshot ms | save ms | whole run ms (engram) | peak RSS | consolidated / forgotten |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${rows_a[@]}"
 echo
 echo "### (b) incremental run: 1,000 new memories, then \`engram run\` at $NOW2"
 echo "| memories in store | new | import | engram run (wall) | ingest ms | pipeline load ms | engine ms | save ms | whole run ms (engram) | peak RSS |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${rows_b[@]}"
+echo
+echo "### (e) same-day incremental run: the same 1,000 memories into the store of (a), \`engram run\` at $NOW3"
+echo "| memories in store | import | engram run (wall) | resumed | ingest ms | of it restage ms | pipeline load ms | engine ms | snapshot ms | save ms | output rows written | peak RSS |"
+echo "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+printf '%s\n' "${rows_e[@]}"
 echo
 echo "### (c) recall, \`--queries FILE --no-rehearse --k 10\`, one process"
 echo "| memories | queries | 1 query (wall) | all queries (wall) | mean per query (wall difference) | mean (answer gaps) | p50 (answer gaps) | p99 (answer gaps) | max (answer gaps) | peak RSS | in-process p50 / p99 / mean |"
