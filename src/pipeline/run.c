@@ -57,7 +57,7 @@ static void *fts_main(void *ud)
  * changed and nothing arrived that belongs before its time (docs/adr/0008). Otherwise leaves md
  * empty and says why in *why. Returns an error only for what a recomputation cannot fix. */
 static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, int64_t window,
-                  const char *path, eg_model *md, const char **why)
+                  const char *path, eg_model *md, const char **why, int64_t *since)
 {
     int64_t gen = 0, cp = 0;
     bool found;
@@ -92,6 +92,7 @@ static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, i
         return *why = "recalls before the last run's now were added", 0;
     if (eg_snapshot_read(md, &key, path))
         return *why = "the snapshot file is damaged", 0;
+    *since = cp;
     rc = eg_store_load_since(st, md, cp, o->now);
     if (rc == EG_EBADINPUT) {
         eg_model_free(md);
@@ -153,7 +154,8 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
     snprintf(snap, sizeof snap, "%s-snapshot", eg_store_path(st));
     clock_gettime(CLOCK_MONOTONIC, &t);
     rep->recomputed = NULL;
-    if ((rc = resume(st, cfg, opts, window, snap, &md, &rep->recomputed)))
+    int64_t since = INT64_MIN; /* resumed: the last run's now */
+    if ((rc = resume(st, cfg, opts, window, snap, &md, &rep->recomputed, &since)))
         goto fail;
     rep->resumed = !rep->recomputed;
     if (!rep->resumed)
@@ -201,7 +203,7 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
     clock_gettime(CLOCK_MONOTONIC, &t);
     {
         eg_sync_stats ss;
-        rc = eg_store_save_model(st, &md, opts->now, &ss);
+        rc = eg_store_save_model(st, &md, opts->now, rep->resumed ? since : INT64_MIN, &ss);
         rep->rows_out = ss.rows;
         rep->rows_written = ss.written;
         rep->rows_deleted = ss.deleted;

@@ -661,7 +661,8 @@ static int rows_creative(void *ud, eg_sync *sy)
     return 0;
 }
 
-int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, eg_sync_stats *stats)
+int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, int64_t saved_at,
+                        eg_sync_stats *stats)
 {
     save_ctx c = {.md = md, .now = now};
     int rc = 0;
@@ -709,17 +710,22 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, eg_sync_s
     for (int gi = 0; gi < 2; gi++) {
         const eg_graph *g = gi ? &md->concepts : &md->assoc;
         c.graph = g;
+        /* a memory association changes only when touched (its last_at moves): those untouched
+         * since the save at saved_at are stored as they are */
+        bool some = !gi && saved_at != INT64_MIN;
         c.nk = 0;
         for (size_t k = 0; k < g->n; k++) {
             const eg_edge *e = &g->e[k];
-            if (e->dead)
+            if (e->dead || (some && e->last_at <= saved_at))
                 continue;
             int64_t a = gi ? (int64_t)e->a + 1 : md->m[e->a].rowid;
             int64_t b = gi ? (int64_t)e->b + 1 : md->m[e->b].rowid;
             c.keys[c.nk++] = (pair64){a < b ? a : b, a < b ? b : a, (uint32_t)k};
         }
         sort_keys(c.keys, c.nk);
-        if ((rc = eg_table_sync(st, gi ? &t_concept_edge : &t_assoc, c.nk, rows_edges, &c, stats)))
+        if ((rc = some ? eg_table_sync_some(st, &t_assoc, rows_edges, &c, stats)
+                       : eg_table_sync(st, gi ? &t_concept_edge : &t_assoc, c.nk, rows_edges, &c,
+                                       stats)))
             goto done;
     }
     if ((rc = eg_table_sync(st, &t_episode, md->nep, rows_episode, &c, stats)))

@@ -29,8 +29,12 @@ int eg_store_inputs(eg_store *st, int64_t at, eg_store_inputs_state *out);
 int eg_store_load_since(eg_store *st, eg_model *md, int64_t since, int64_t now);
 
 /* Replaces the pipeline's outputs with md's, writing only the rows that differ from the stored
- * ones, and records now as the checkpoint. *stats says how many rows were written. */
-int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, eg_sync_stats *stats);
+ * ones, and records now as the checkpoint. saved_at: when md was resumed from the snapshot of
+ * the run that saved at that time, the memory associations untouched since are known to be
+ * stored as they are and are not compared; INT64_MIN compares everything. *stats says how many
+ * rows were written. */
+int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, int64_t saved_at,
+                        eg_sync_stats *stats);
 /* The last run's now, if any. */
 int eg_store_checkpoint(eg_store *st, int64_t *at, bool *found);
 /* An integer of the pipeline's state (sim_state): "checkpoint", "snapshot" (the run whose

@@ -25,7 +25,7 @@ _Static_assert(EG_CELL_INTEGER == SQLITE_INTEGER && EG_CELL_FLOAT == SQLITE_FLOA
                    EG_CELL_NULL == SQLITE_NULL,
                "eg_cell types are SQLite's");
 
-enum { MODE_DIFF, MODE_WRITE_ALL, MODE_WRITE_EDITS };
+enum { MODE_DIFF, MODE_DIFF_SOME, MODE_WRITE_ALL, MODE_WRITE_EDITS };
 #define SYNC_STOP 1 /* eg_sync_row's request to stop the generator (not an error) */
 #define MAX_KEY 4
 
@@ -33,7 +33,7 @@ struct eg_sync {
     eg_store *st;
     const eg_sync_table *t;
     int mode;
-    sqlite3_stmt *cur; /* the stored rows, in key order (MODE_DIFF) */
+    sqlite3_stmt *cur; /* the stored rows, in key order (MODE_DIFF); one by key (_SOME) */
     bool cur_row;      /* cur is on a row */
     sqlite3_stmt *ins; /* INSERT (whole rewrite) or INSERT OR REPLACE (edits) */
     size_t ord;        /* ordinal of the generator's current row */
@@ -266,9 +266,36 @@ static int diff_row(eg_sync *sy, const eg_cell *cells)
     return 0;
 }
 
+/* MODE_DIFF_SOME: the stored row with this key, looked up */
+static int diff_some_row(eg_sync *sy, const eg_cell *cells)
+{
+    const eg_sync_table *t = sy->t;
+    int rc = check_order(sy, cells);
+    if (rc)
+        return rc;
+    sqlite3_reset(sy->cur);
+    for (int i = 0; i < t->nkey; i++)
+        bind_cell(sy->cur, i + 1, &cells[i]);
+    int r = sqlite3_step(sy->cur);
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        return db_error(sy, "could not read");
+    bool same = r == SQLITE_ROW;
+    for (int i = t->nkey; i < t->ncols && same; i++) {
+        eg_cell s = stored_cell(sy->cur, i);
+        same = same_cell(&s, &cells[i]);
+    }
+    sqlite3_reset(sy->cur);
+    return same ? 0 : add_edit(sy);
+}
+
 int eg_sync_row(eg_sync *sy, const eg_cell *cells)
 {
     sy->rows++;
+    if (sy->mode == MODE_DIFF_SOME) {
+        int rc = diff_some_row(sy, cells);
+        sy->ord++;
+        return rc;
+    }
     if (sy->mode == MODE_DIFF) {
         int rc = diff_row(sy, cells);
         sy->ord++;
@@ -396,6 +423,36 @@ static int apply_edits(eg_sync *sy, eg_sync_rows_fn gen, void *ud, eg_sync_stats
         rc = eg_error_set(EG_ESTORE, "internal error: the rows for %s changed between passes",
                           sy->t->name);
     stats->written += (int64_t)sy->next_edit;
+    return rc;
+}
+
+int eg_table_sync_some(eg_store *st, const eg_sync_table *t, eg_sync_rows_fn gen, void *ud,
+                       eg_sync_stats *stats)
+{
+    eg_sync sy = {.st = st, .t = t, .mode = MODE_DIFF_SOME};
+    eg_buf sql;
+    int rc;
+    if (t->nkey < 1 || t->nkey > MAX_KEY || t->ncols < t->nkey)
+        return eg_error_set(EG_ESTORE, "internal error: bad key for table %s", t->name);
+    eg_buf_init(&sy.dels, 0);
+    eg_buf_init(&sy.prev_text, 0);
+    eg_buf_init(&sql, 0);
+    eg_buf_printf(&sql, "SELECT %s FROM %s WHERE ", t->columns, t->name);
+    key_list(&sql, t, "", " = ? AND ", " = ?");
+    rc = prepare(&sy, &sql, &sy.cur);
+    eg_buf_free(&sql);
+    if (!rc)
+        rc = gen(ud, &sy);
+    sqlite3_finalize(sy.cur);
+    sy.cur = NULL;
+    if (!rc) {
+        stats->rows += sy.rows;
+        rc = apply_edits(&sy, gen, ud, stats);
+    }
+    sqlite3_finalize(sy.ins);
+    free(sy.edits);
+    eg_buf_free(&sy.dels);
+    eg_buf_free(&sy.prev_text);
     return rc;
 }
 

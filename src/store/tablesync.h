@@ -100,4 +100,10 @@ typedef struct eg_sync_stats {
 int eg_table_sync(eg_store *st, const eg_sync_table *t, size_t expected, eg_sync_rows_fn gen,
                   void *ud, eg_sync_stats *stats);
 
+/* Like eg_table_sync, for when the caller knows which rows may have changed: gen emits only
+ * those (a superset of the changed rows, in key order); each is compared with the stored row of
+ * its key and written if it differs or is missing. Stored rows gen does not emit are kept. */
+int eg_table_sync_some(eg_store *st, const eg_sync_table *t, eg_sync_rows_fn gen, void *ud,
+                       eg_sync_stats *stats);
+
 #endif
