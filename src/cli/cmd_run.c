@@ -39,6 +39,13 @@ void eg_cli_print_run(const eg_cli *cli, const eg_run_report *r)
         (long long)r->ticks, (long long)r->replays, (long long)r->rem_phases,
         (long long)r->homeostasis_phases, r->ms_total / 1e3, r->ms_load / 1e3, r->ms_engine / 1e3,
         r->ms_save / 1e3);
+    if (r->resumed)
+        printf("  history  went on from the last run's snapshot");
+    else
+        printf("  history  replayed from the first memory (%s)",
+               r->recomputed ? r->recomputed : "no snapshot");
+    printf("; %lld of %lld output rows written\n", (long long)r->rows_written,
+           (long long)r->rows_out);
 }
 
 const eg_command eg_cmd_run = {
@@ -50,8 +57,9 @@ const eg_command eg_cmd_run = {
     "the source like `engram ingest` and restages every memory at --now; then moves every\n"
     "memory through the pipeline in event time — working memory, short-term episodes,\n"
     "consolidation with Hebbian learning and forgetting, long-term memory, REM and\n"
-    "homeostasis — and saves the pipeline's outcome in one transaction (the ingest commits\n"
-    "first, in its own). Running again at the same\n"
-    "--now changes nothing. --full rescans the source (and reports rows gone from it);\n"
-    "--rebuild also restages every memory, as a new store would.\n",
+    "homeostasis — and saves the outcome, all in one transaction. Running again at the same\n"
+    "--now changes nothing. A run in the same UTC day as the last one goes on from the last\n"
+    "run's snapshot (the file STORE-snapshot, a cache) instead of replaying the history; the\n"
+    "report says which, and why. --full rescans the source (and reports rows gone from it);\n"
+    "--rebuild also restages every memory and replays the history, as a new store would.\n",
 };
