@@ -247,25 +247,29 @@ int eg_store_inputs(eg_store *st, int64_t at, eg_store_inputs_state *out)
                   &out->recalls);
 }
 
+/* prepares sql with ?1 = now and ?2 = since */
+static int prep_span(eg_store *st, const char *sql, int64_t now, int64_t since, sqlite3_stmt **s)
+{
+    if (sqlite3_prepare_v2(eg_store_db(st), sql, -1, s, NULL) != SQLITE_OK)
+        return q_error(st, "could not read the pipeline's inputs");
+    sqlite3_bind_int64(*s, 1, now);
+    sqlite3_bind_int64(*s, 2, since);
+    return 0;
+}
+
 int eg_store_load_since(eg_store *st, eg_model *md, int64_t since, int64_t now)
 {
-    sqlite3 *db = eg_store_db(st);
     sqlite3_stmt *s = NULL;
     uint32_t *by_rowid = NULL;
     size_t before = md->n;
     int rc = 0, step;
     /* memories created in (since, now]: presented after everything md holds, so appended */
-    if (sqlite3_prepare_v2(
-            db,
-            "SELECT " MEM_COLS " FROM memory WHERE status = 'staged' AND "
-            "deleted_at_source IS NULL AND created_at > ?2 AND created_at <= ?1 " MEM_ORDER,
-            -1, &s, NULL) != SQLITE_OK) {
-        rc = q_error(st, "could not read memories for the pipeline");
-        goto done;
-    }
-    sqlite3_bind_int64(s, 1, now);
-    sqlite3_bind_int64(s, 2, since);
-    if ((rc = add_memories(st, md, s, now)))
+    if ((rc = prep_span(
+             st,
+             "SELECT " MEM_COLS " FROM memory WHERE status = 'staged' AND "
+             "deleted_at_source IS NULL AND created_at > ?2 AND created_at <= ?1 " MEM_ORDER,
+             now, since, &s)) ||
+        (rc = add_memories(st, md, s, now)))
         goto done;
     for (size_t i = before; i < md->n; i++)
         if (md->m[i].t0 <= since) { /* a late arrival: it cannot be appended */
@@ -279,16 +283,12 @@ int eg_store_load_since(eg_store *st, eg_model *md, int64_t since, int64_t now)
         rc = EG_ENOMEM;
         goto done;
     }
-    if (sqlite3_prepare_v2(db,
-                           "SELECT rowid, updated_at FROM memory WHERE status = 'staged' AND "
-                           "deleted_at_source IS NULL AND created_at <= ?2 AND updated_at > ?2 "
-                           "AND updated_at <= ?1",
-                           -1, &s, NULL) != SQLITE_OK) {
-        rc = q_error(st, "could not read memories for the pipeline");
+    if ((rc = prep_span(st,
+                        "SELECT rowid, updated_at FROM memory WHERE status = 'staged' AND "
+                        "deleted_at_source IS NULL AND created_at <= ?2 AND updated_at > ?2 "
+                        "AND updated_at <= ?1",
+                        now, since, &s)))
         goto done;
-    }
-    sqlite3_bind_int64(s, 1, now);
-    sqlite3_bind_int64(s, 2, since);
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         uint32_t x = find_rowid(md, by_rowid, sqlite3_column_int64(s, 0));
         int64_t upd = sqlite3_column_int64(s, 1);
@@ -303,16 +303,11 @@ int eg_store_load_since(eg_store *st, eg_model *md, int64_t since, int64_t now)
     sqlite3_finalize(s);
     s = NULL;
     /* recalls in (since, now] */
-    if (sqlite3_prepare_v2(db,
-                           "SELECT memory_rowid, at FROM presentation WHERE kind = 'recalled' AND "
-                           "at > ?2 AND at <= ?1 ORDER BY memory_rowid, at",
-                           -1, &s, NULL) != SQLITE_OK) {
-        rc = q_error(st, "could not read recalls");
-        goto done;
-    }
-    sqlite3_bind_int64(s, 1, now);
-    sqlite3_bind_int64(s, 2, since);
-    rc = add_recalls(st, md, s);
+    if (!(rc = prep_span(st,
+                         "SELECT memory_rowid, at FROM presentation WHERE kind = 'recalled' AND "
+                         "at > ?2 AND at <= ?1 ORDER BY memory_rowid, at",
+                         now, since, &s)))
+        rc = add_recalls(st, md, s);
 done:
     free(by_rowid);
     sqlite3_finalize(s);

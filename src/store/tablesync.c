@@ -426,16 +426,34 @@ static int apply_edits(eg_sync *sy, eg_sync_rows_fn gen, void *ud, eg_sync_stats
     return rc;
 }
 
+/* checks the table's description and readies sy's buffers (sync_free releases them) */
+static int sync_init(eg_sync *sy)
+{
+    const eg_sync_table *t = sy->t;
+    if (t->nkey < 1 || t->nkey > MAX_KEY || t->ncols < t->nkey)
+        return eg_error_set(EG_ESTORE, "internal error: bad key for table %s", t->name);
+    eg_buf_init(&sy->dels, 0);
+    eg_buf_init(&sy->prev_text, 0);
+    return 0;
+}
+
+static void sync_free(eg_sync *sy)
+{
+    sqlite3_finalize(sy->cur);
+    sqlite3_finalize(sy->ins);
+    free(sy->edits);
+    eg_buf_free(&sy->dels);
+    eg_buf_free(&sy->prev_text);
+}
+
 int eg_table_sync_some(eg_store *st, const eg_sync_table *t, eg_sync_rows_fn gen, void *ud,
                        eg_sync_stats *stats)
 {
     eg_sync sy = {.st = st, .t = t, .mode = MODE_DIFF_SOME};
     eg_buf sql;
-    int rc;
-    if (t->nkey < 1 || t->nkey > MAX_KEY || t->ncols < t->nkey)
-        return eg_error_set(EG_ESTORE, "internal error: bad key for table %s", t->name);
-    eg_buf_init(&sy.dels, 0);
-    eg_buf_init(&sy.prev_text, 0);
+    int rc = sync_init(&sy);
+    if (rc)
+        return rc;
     eg_buf_init(&sql, 0);
     eg_buf_printf(&sql, "SELECT %s FROM %s WHERE ", t->columns, t->name);
     key_list(&sql, t, "", " = ? AND ", " = ?");
@@ -449,10 +467,7 @@ int eg_table_sync_some(eg_store *st, const eg_sync_table *t, eg_sync_rows_fn gen
         stats->rows += sy.rows;
         rc = apply_edits(&sy, gen, ud, stats);
     }
-    sqlite3_finalize(sy.ins);
-    free(sy.edits);
-    eg_buf_free(&sy.dels);
-    eg_buf_free(&sy.prev_text);
+    sync_free(&sy);
     return rc;
 }
 
@@ -460,13 +475,10 @@ int eg_table_sync(eg_store *st, const eg_sync_table *t, size_t expected, eg_sync
                   void *ud, eg_sync_stats *stats)
 {
     eg_sync sy = {.st = st, .t = t, .mode = MODE_DIFF, .limit = expected / 3 + 64};
-
     eg_buf sql;
-    int rc;
-    if (t->nkey < 1 || t->nkey > MAX_KEY || t->ncols < t->nkey)
-        return eg_error_set(EG_ESTORE, "internal error: bad key for table %s", t->name);
-    eg_buf_init(&sy.dels, 0);
-    eg_buf_init(&sy.prev_text, 0);
+    int rc = sync_init(&sy);
+    if (rc)
+        return rc;
     eg_buf_init(&sql, 0);
     eg_buf_printf(&sql, "SELECT %s FROM %s%s%s ORDER BY ", t->columns, t->name,
                   t->where ? " WHERE " : "", t->where ? t->where : "");
@@ -501,10 +513,6 @@ int eg_table_sync(eg_store *st, const eg_sync_table *t, size_t expected, eg_sync
 done:
     if (rc == SYNC_STOP) /* a generator that returned it without eg_sync_row asking */
         rc = eg_error_set(EG_ESTORE, "internal error: a row generator for %s stopped", t->name);
-    sqlite3_finalize(sy.cur);
-    sqlite3_finalize(sy.ins);
-    free(sy.edits);
-    eg_buf_free(&sy.dels);
-    eg_buf_free(&sy.prev_text);
+    sync_free(&sy);
     return rc;
 }
