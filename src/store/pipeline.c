@@ -104,7 +104,7 @@ static int cmp_rowid(const void *a, const void *b, void *arg)
 /* adds every memory row of s (MEM_COLS) to md, with its update presentation up to now */
 static int add_memories(eg_store *st, eg_model *md, sqlite3_stmt *s, int64_t now)
 {
-    int rc = 0, step;
+    int step;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         eg_mem m = {0};
         const char *names[512];
@@ -132,7 +132,7 @@ static int add_memories(eg_store *st, eg_model *md, sqlite3_stmt *s, int64_t now
         m.abstraction =
             (uint8_t)(sqlite3_column_type(s, 12) == SQLITE_NULL ? 3 : sqlite3_column_int(s, 12));
         uint32_t idx;
-        rc = eg_model_add(md, &m, (const char *)sqlite3_column_text(s, 1), names, nn, &idx);
+        int rc = eg_model_add(md, &m, (const char *)sqlite3_column_text(s, 1), names, nn, &idx);
         json_decref(arr);
         if (rc)
             return rc;
@@ -348,7 +348,6 @@ static void sort_keys(pair64 *keys, size_t n)
 /* what the row generators share: the model and, per table, its rows' order */
 typedef struct save_ctx {
     const eg_model *md;
-    int64_t now;
     pair64 *keys; /* keys[0..nk-1]: the current table's rows in key order */
     size_t nk;
     const eg_graph *graph; /* the graph being written */
@@ -659,7 +658,7 @@ static int rows_creative(void *ud, eg_sync *sy)
 int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, int64_t saved_at,
                         eg_sync_stats *stats)
 {
-    save_ctx c = {.md = md, .now = now};
+    save_ctx c = {.md = md};
     int rc = 0;
     memset(stats, 0, sizeof *stats);
     eg_buf_init(&c.buf, 0);
