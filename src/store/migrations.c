@@ -223,6 +223,8 @@ static const migration migrations[] = {
      "CREATE TRIGGER memory_inputs_deleted AFTER DELETE ON memory\n"
      "BEGIN UPDATE sim_state SET value = value + 1 WHERE key = 'inputs'; END;\n",
      NULL, NULL},
+    /* 6: the late arrivals by arrival, for a resumed run's "what arrived since the last run" */
+    {"CREATE INDEX memory_arrived ON memory(arrived_at) WHERE late;\n", NULL, NULL},
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

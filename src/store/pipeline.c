@@ -96,10 +96,10 @@ static int cmp_rowid(const void *a, const void *b, void *arg)
 /* the memory columns the pipeline reads, for "SELECT " MEM_COLS " FROM memory ..." */
 #define MEM_COLS                                                                                   \
     "rowid, id, created_at, updated_at, concepts, importance, urgency, emotional_salience, "       \
-    "sentiment, task_type, knowledge_type, region_hint, abstraction_level, late, arrived_at"
+    "sentiment, task_type, knowledge_type, region_hint, abstraction_level, late, arrived_at, "     \
+    "CASE WHEN late AND arrived_at IS NOT NULL THEN arrived_at ELSE created_at END AS t0"
 /* the canonical order (core/model.h): first presentation, then id */
-#define MEM_ORDER                                                                                  \
-    "ORDER BY CASE WHEN late AND arrived_at IS NOT NULL THEN arrived_at ELSE created_at END, id"
+#define MEM_ORDER "ORDER BY t0, id"
 
 /* adds every memory row of s (MEM_COLS) to md, with its update presentation up to now */
 static int add_memories(eg_store *st, eg_model *md, sqlite3_stmt *s, int64_t now)
@@ -240,7 +240,8 @@ int eg_store_inputs(eg_store *st, int64_t at, eg_store_inputs_state *out)
                      at, &out->changes)) ||
         (rc = scalar(st,
                      "SELECT count(*) FROM memory WHERE status = 'staged' AND "
-                     "deleted_at_source IS NULL AND created_at <= ?1",
+                     "deleted_at_source IS NULL AND created_at <= ?1 AND "
+                     "NOT (late AND arrived_at > ?1)",
                      at, &out->memories)))
         return rc;
     return scalar(st, "SELECT count(*) FROM presentation WHERE kind = 'recalled' AND at <= ?1", at,
@@ -263,12 +264,16 @@ int eg_store_load_since(eg_store *st, eg_model *md, int64_t since, int64_t now)
     uint32_t *by_rowid = NULL;
     size_t before = md->n;
     int rc = 0, step;
-    /* memories created in (since, now]: presented after everything md holds, so appended */
-    if ((rc = prep_span(
-             st,
-             "SELECT " MEM_COLS " FROM memory WHERE status = 'staged' AND "
-             "deleted_at_source IS NULL AND created_at > ?2 AND created_at <= ?1 " MEM_ORDER,
-             now, since, &s)) ||
+    /* memories first presented in (since, now]: created then, or arrived late since (an
+     * arrival is just after the run before); presented after everything md holds, so appended.
+     * (The created_at and arrival indexes find these few rows, not the status index.) */
+    if ((rc = prep_span(st,
+                        "SELECT " MEM_COLS " FROM memory WHERE +status = 'staged' AND "
+                        "deleted_at_source IS NULL AND NOT late AND created_at > ?2 AND "
+                        "created_at <= ?1 UNION ALL SELECT " MEM_COLS " FROM memory INDEXED BY "
+                        "memory_arrived WHERE late AND arrived_at > ?2 AND status = 'staged' AND "
+                        "deleted_at_source IS NULL AND created_at <= ?1 " MEM_ORDER,
+                        now, since, &s)) ||
         (rc = add_memories(st, md, s, now)))
         goto done;
     for (size_t i = before; i < md->n; i++)

@@ -582,10 +582,12 @@ int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *g,
     bind_staging(s, g, concepts_json, now);
     if (rowid) {
         sqlite3_bind_int64(s, 20, rowid);
-    } else if (st->has_checkpoint && r->has_created && r->created_at < st->checkpoint) {
-        /* created before the last run's now: it arrives late and is processed at arrival */
+    } else if (st->has_checkpoint && r->has_created && r->created_at <= st->checkpoint) {
+        /* created by the last run's now but not there then: it arrives late, and is presented
+         * at its arrival, just after that now (so that it comes after everything the last run
+         * simulated, and a run can go on from the last one's snapshot) */
         sqlite3_bind_int(s, 29, 1);
-        sqlite3_bind_int64(s, 30, st->checkpoint);
+        sqlite3_bind_int64(s, 30, st->checkpoint + 1);
     } else {
         sqlite3_bind_int(s, 29, 0);
     }

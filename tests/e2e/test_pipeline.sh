@@ -94,6 +94,7 @@ rm -f "$T/moved.db"*
 # migration carries each memory's concepts and each concept's postings over before the next run
 cp "$T/a.db" "$T/v3.db"
 sqlite3 "$T/v3.db" <<'SQL'
+DROP INDEX memory_arrived;
 DROP TRIGGER memory_inputs_changed;
 DROP TRIGGER memory_inputs_deleted;
 DELETE FROM sim_state WHERE key = 'inputs';
@@ -113,7 +114,7 @@ for q in "garden pond" "replication lag" "plumber"; do
     "$(E --store "$T/a.db" --now "$NOW" recall --no-rehearse --k 5 "$q")" \
     "$(E --store "$T/v3.db" --now "$NOW" recall --no-rehearse --k 5 "$q")"
 done
-check "the migrated store is at the latest schema" 5 "$(sqlite3 "$T/v3.db" 'PRAGMA user_version')"
+check "the migrated store is at the latest schema" 6 "$(sqlite3 "$T/v3.db" 'PRAGMA user_version')"
 check "the migrated memory_concept view has every pair" \
   "$(sqlite3 "$T/a.db" 'SELECT count(*) FROM memory_concept')" "$(sqlite3 "$T/v3.db" 'SELECT count(*) FROM memory_concept')"
 rm -f "$T/v3.db"*

@@ -2,10 +2,10 @@
 # Resuming the simulation from the last run's snapshot (docs/adr/0008) on the embedded store: a
 # run in the same staging window goes on from the snapshot and ends exactly where recomputing
 # the whole history ends (every output column compared, and the staging), also over several
-# steps, with memories created after the last run and recalls after it; and it recomputes,
-# saying why, whenever the snapshot no longer fits: a recall or a memory dated before the last
-# run's now, a stored memory that changed, another configuration, a damaged or missing file,
-# another day's window, --rebuild.
+# steps, with memories created after the last run, recalls after it and late arrivals (presented
+# just after the last run); and it recomputes, saying why, whenever the snapshot no longer fits:
+# a recall dated before the last run's now, a stored memory that changed or left, another
+# configuration, a damaged or missing file, another day's window, --rebuild.
 set -u
 : "${ENGRAM_BIN:?}" "${ENGRAM_SRC:?}"
 T="$(mktemp -d)"
@@ -98,9 +98,19 @@ line=$(sed -n 5p "$T/a.jsonl")
 printf '%s\n' "${line/\"content\":\"/\"content\":\"Edited: }" >"$T/edit.jsonl"
 E --store "$T/s.db" import "$T/edit.jsonl" -q
 recomputed "$T/s.db" 2026-11-09T19:30:00Z "stored memories changed" "an old memory edited"
+E --store "$T/s.db" --now 2026-11-09T19:45:00Z run -q
+# a memory dated before the last run arrives late: presented at its arrival, just after the
+# last run's now, so the simulation can still go on from the snapshot
 printf '%s\n' '{"id":"late-one","content":"A note about the garden pond filter","created_at":"2026-11-09T10:00:00Z"}' >"$T/late.jsonl"
 E --store "$T/s.db" import "$T/late.jsonl" -q
-recomputed "$T/s.db" 2026-11-09T20:00:00Z "memories arrived or left before the last run's now" "a memory dated before the last run"
+resumed "$T/s.db" 2026-11-09T20:00:00Z "a late arrival"
+check "the late arrival is flagged, arriving just after the last run's now" "1|2026-11-09T19:45:00Z" \
+  "$(sqlite3 "$T/s.db" "SELECT late, strftime('%Y-%m-%dT%H:%M:%SZ', arrived_at / 1000000, 'unixepoch') FROM memory WHERE id = 'late-one'")"
+check "arrived_at is one microsecond after that now" "1" \
+  "$(sqlite3 "$T/s.db" "SELECT arrived_at % 1000000 FROM memory WHERE id = 'late-one'")"
+# a memory that left the pipeline (deleted at the source, seen by --full): recomputed
+sqlite3 "$T/s.db" "UPDATE memory SET deleted_at_source = 1 WHERE id = 'late-one'"
+recomputed "$T/s.db" 2026-11-09T20:10:00Z "stored memories changed" "a memory gone from the source"
 printf 'hebbian.rate = 0.2\n' >"$T/other.conf"
 rep=$(E --config "$T/other.conf" --store "$T/s.db" --now 2026-11-09T20:30:00Z run --json)
 check "another configuration: recomputed" "the configuration changed" "$(field recomputed_because "$rep")"
