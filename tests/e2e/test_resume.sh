@@ -125,5 +125,17 @@ recomputed "$T/s.db" 2026-11-10T01:00:00Z "the staging window moved" "the next U
 rep=$(E --store "$T/s.db" --now 2026-11-10T01:00:00Z run --rebuild --json)
 check "--rebuild recomputes" "--rebuild" "$(field recomputed_because "$rep")"
 
+# 4. a snapshot that cannot be written costs the next run a replay, nothing else
+new "$T/w.db" "$T/a.jsonl"
+mkdir "$T/w.db-snapshot.tmp" # the file cannot be created
+rep=$(run "$T/w.db" "$T1")
+st=$?
+check "a run whose snapshot cannot be written still succeeds" "0" "$st"
+check "and says so" "false" "$(field snapshot_written "$rep")"
+check "it left no snapshot" "no" "$([ -e "$T/w.db-snapshot" ] && echo yes || echo no)"
+rmdir "$T/w.db-snapshot.tmp"
+recomputed "$T/w.db" 2026-11-09T13:00:00Z "no snapshot" "the run after it"
+resumed "$T/w.db" 2026-11-09T14:00:00Z "and the one after that"
+
 echo "$PASSES passed, $FAILS failed"
 [ "$FAILS" -eq 0 ]
