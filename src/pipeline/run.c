@@ -102,29 +102,52 @@ static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, i
     return rc;
 }
 
-/* the simulation's state after advancing to now, for the next run (a cache: failing to write
- * it only costs the next run a recomputation) */
-static bool save_snapshot(eg_store *st, const eg_config *cfg, const eg_model *md, int64_t now,
-                          int64_t window, int64_t run_id, const char *path)
+/* The simulation's state after advancing to now, for the next run (a cache: failing to write
+ * it only costs the next run a recomputation). It is written on its own thread while the main
+ * one saves the outputs: both only read the model. The view is the model as the simulation
+ * left it: eg_engine_finish only appended journey lines (cut off here) and computed the outputs
+ * at now (not written). */
+typedef struct snap_job {
+    eg_model view;
+    eg_snapshot_key key;
+    const char *path;
+    bool ok;
+    double ms;
+} snap_job;
+
+static void *snap_main(void *ud)
+{
+    snap_job *j = ud;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    j->ok = eg_snapshot_write(&j->view, &j->key, j->path) == 0;
+    j->ms = ms_since(&t0);
+    return NULL;
+}
+
+/* the key the next run checks the snapshot against (store queries: on the caller's thread) */
+static bool snapshot_key(eg_store *st, const eg_config *cfg, int64_t now, int64_t window,
+                         int64_t run_id, eg_snapshot_key *key)
 {
     eg_store_inputs_state in;
     if (eg_store_inputs(st, now, &in))
         return false;
-    eg_snapshot_key key = {.generation = run_id,
-                           .now = now,
-                           .window_start = window,
-                           .config = eg_config_digest(cfg),
-                           .inputs = in.changes,
-                           .memories = in.memories,
-                           .recalls = in.recalls};
-    return eg_snapshot_write(md, &key, path) == 0;
+    *key = (eg_snapshot_key){.generation = run_id,
+                             .now = now,
+                             .window_start = window,
+                             .config = eg_config_digest(cfg),
+                             .inputs = in.changes,
+                             .memories = in.memories,
+                             .recalls = in.recalls};
+    return true;
 }
 
 int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_run_report *rep)
 {
     fts_job fts = {.st = st};
-    pthread_t fts_thread;
-    bool fts_running = false;
+    pthread_t fts_thread, snap_thread;
+    bool fts_running = false, snap_running = false;
+    snap_job snap = {0};
     eg_ingest_opts io = *opts;
     eg_model md;
     struct timespec t0, t;
@@ -150,12 +173,12 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
         goto fail;
     int64_t window =
         eg_staging_window_start(opts->now, cfg->staging_max_age_months, cfg->staging_max_age_days);
-    char snap[4096];
-    snprintf(snap, sizeof snap, "%s-snapshot", eg_store_path(st));
+    char snap_path[4096];
+    snprintf(snap_path, sizeof snap_path, "%s-snapshot", eg_store_path(st));
     clock_gettime(CLOCK_MONOTONIC, &t);
     rep->recomputed = NULL;
     int64_t since = INT64_MIN; /* resumed: the last run's now */
-    if ((rc = resume(st, cfg, opts, window, snap, &md, &rep->recomputed, &since)))
+    if ((rc = resume(st, cfg, opts, window, snap_path, &md, &rep->recomputed, &since)))
         goto fail;
     rep->resumed = !rep->recomputed;
     if (!rep->resumed)
@@ -175,10 +198,8 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
         pthread_join(fts_thread, NULL);
         fts_running = false;
     }
-    if (!rc) { /* the state to go on from next time, before the outputs at now are added */
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        rep->snapshot_written = save_snapshot(st, cfg, &md, opts->now, window, rep->run_id, snap);
-        rep->ms_snapshot = ms_since(&t);
+    size_t njr_sim = md.njr, details_sim = md.details.len; /* the simulation's journeys */
+    if (!rc) {
         clock_gettime(CLOCK_MONOTONIC, &t);
         rc = eg_engine_finish(&md, cfg, opts->now);
         rep->ms_engine += ms_since(&t);
@@ -200,6 +221,16 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
         if (rc)
             goto fail;
     }
+    /* the snapshot on a second thread, beside the save */
+    snap = (snap_job){.view = md, .path = snap_path};
+    snap.view.njr = njr_sim;
+    snap.view.details.len = details_sim;
+    if (snapshot_key(st, cfg, opts->now, window, rep->run_id, &snap.key)) {
+        if (pthread_create(&snap_thread, NULL, snap_main, &snap) == 0)
+            snap_running = true;
+        else
+            snap_main(&snap); /* no thread: one after the other */
+    }
     clock_gettime(CLOCK_MONOTONIC, &t);
     {
         eg_sync_stats ss;
@@ -210,6 +241,12 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
         rep->tables_rewritten = ss.rewrites;
     }
     rep->ms_save = ms_since(&t);
+    if (snap_running) {
+        pthread_join(snap_thread, NULL);
+        snap_running = false;
+    }
+    rep->snapshot_written = snap.ok;
+    rep->ms_snapshot = snap.ms;
     /* the snapshot fits the store from this commit on (and a failed one never does) */
     if (rc || (rc = eg_store_sim_set(st, "snapshot", rep->snapshot_written ? rep->run_id : 0)))
         goto fail;
@@ -236,6 +273,9 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
     eg_store_bulk_finish(st); /* back to WAL if a first load switched the journal */
     goto done;
 fail:
+    if (snap_running) /* (not expected: the save is over when this is reached) */
+        pthread_join(snap_thread, NULL);
+    snap_running = false;
     eg_store_rollback(st); /* the ingest of this run too: nothing of it is kept */
     eg_store_bulk_finish(st);
     {
