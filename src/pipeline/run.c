@@ -52,12 +52,67 @@ static void *fts_main(void *ud)
     return NULL;
 }
 
+/* The last run's snapshot, read on a thread while the ingest runs, when the store names it as
+ * the one that fits (whether it still fits once the ingest is done is resume's decision). */
+typedef struct snap_read {
+    pthread_t thread;
+    bool running, done;
+    const char *path;
+    eg_model md;
+    eg_snapshot_key key;
+    int rc;
+} snap_read;
+
+static void *snap_read_main(void *ud)
+{
+    snap_read *r = ud;
+    r->rc = eg_snapshot_read(&r->md, &r->key, r->path);
+    return NULL;
+}
+
+static void snap_read_start(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o,
+                            const char *path, snap_read *r)
+{
+    int64_t gen;
+    bool found;
+    eg_snapshot_key key;
+    eg_model_init(&r->md);
+    r->path = path;
+    /* what can be told before the ingest: not for a rebuild, a new day or other settings */
+    if (o->rebuild || eg_store_sim_get(st, "snapshot", &gen, &found) || !found || !gen ||
+        eg_snapshot_read_key(&key, path) || key.generation != gen || o->now < key.now ||
+        key.window_start != eg_staging_window_start(o->now, cfg->staging_max_age_months,
+                                                    cfg->staging_max_age_days) ||
+        key.config != eg_config_digest(cfg))
+        return;
+    r->running = pthread_create(&r->thread, NULL, snap_read_main, r) == 0;
+}
+
+/* waits for the read; true when it brought the snapshot with this key */
+static bool snap_read_take(snap_read *r, const eg_snapshot_key *key)
+{
+    if (r->running) {
+        pthread_join(r->thread, NULL);
+        r->running = false;
+        r->done = true;
+    }
+    return r->done && r->rc == 0 && !memcmp(&r->key, key, sizeof *key);
+}
+
+static void snap_read_end(snap_read *r)
+{
+    if (r->running)
+        pthread_join(r->thread, NULL);
+    r->running = false;
+    eg_model_free(&r->md);
+}
+
 /* Fills md from the last run's snapshot and the inputs that came after it, if the snapshot
  * still fits the store: same run, same configuration, same staging window, no stored input
  * changed and nothing arrived that belongs before its time (docs/adr/0008). Otherwise leaves md
  * empty and says why in *why. Returns an error only for what a recomputation cannot fix. */
 static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, int64_t window,
-                  const char *path, eg_model *md, const char **why, int64_t *since)
+                  const char *path, snap_read *pre, eg_model *md, const char **why, int64_t *since)
 {
     int64_t gen = 0, cp = 0;
     bool found;
@@ -90,8 +145,12 @@ static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, i
         return *why = "memories arrived or left before the last run's now", 0;
     if (in.recalls != key.recalls)
         return *why = "recalls before the last run's now were added", 0;
-    if (eg_snapshot_read(md, &key, path))
+    if (snap_read_take(pre, &key)) { /* read beside the ingest */
+        *md = pre->md;
+        eg_model_init(&pre->md);
+    } else if (eg_snapshot_read(md, &key, path)) {
         return *why = "the snapshot file is damaged", 0;
+    }
     *since = cp;
     rc = eg_store_load_since(st, md, cp, o->now);
     if (rc == EG_EBADINPUT) {
@@ -148,37 +207,42 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
     pthread_t fts_thread, snap_thread;
     bool fts_running = false, snap_running = false;
     snap_job snap = {0};
+    snap_read pre = {0};
     eg_ingest_opts io = *opts;
     eg_model md;
     struct timespec t0, t;
     int rc;
     char *json = NULL;
+    char snap_path[4096];
     memset(rep, 0, sizeof *rep);
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    eg_model_init(&md);
+    snprintf(snap_path, sizeof snap_path, "%s-snapshot", eg_store_path(st));
     io.restage = true;
     io.keep_open = true; /* the ingest and the pipeline are committed together */
     io.defer_fts = true; /* built below, beside the simulation */
     if (!io.command)
         io.command = "run";
+    /* the last run's snapshot is read beside the ingest, in case it still fits afterwards */
+    snap_read_start(st, cfg, &io, snap_path, &pre);
     /* a rebuild computes what a new store would: nothing arrived late in a new store */
     if (io.rebuild && (rc = eg_store_exec(st, "UPDATE memory SET late = 0, arrived_at = NULL "
                                               "WHERE late")))
-        return rc;
+        goto early;
     if ((rc = eg_ingest(st, cfg, &io, &rep->ingest)))
-        return rc;
+        goto early;
     /* the ingest's transaction is still open: the pipeline joins it, so that readers see the
      * store before this run or after all of it, never the new rows without their pipeline */
-    eg_model_init(&md);
     if ((rc = eg_store_run_begin(st, "pipeline", opts->now, rep->ingest.source, &rep->run_id)))
         goto fail;
     int64_t window =
         eg_staging_window_start(opts->now, cfg->staging_max_age_months, cfg->staging_max_age_days);
-    char snap_path[4096];
-    snprintf(snap_path, sizeof snap_path, "%s-snapshot", eg_store_path(st));
     clock_gettime(CLOCK_MONOTONIC, &t);
     rep->recomputed = NULL;
     int64_t since = INT64_MIN; /* resumed: the last run's now */
-    if ((rc = resume(st, cfg, opts, window, snap_path, &md, &rep->recomputed, &since)))
+    rc = resume(st, cfg, opts, window, snap_path, &pre, &md, &rep->recomputed, &since);
+    snap_read_end(&pre); /* a snapshot read that did not fit */
+    if (rc)
         goto fail;
     rep->resumed = !rep->recomputed;
     if (!rep->resumed)
@@ -276,6 +340,7 @@ fail:
     if (snap_running) /* (not expected: the save is over when this is reached) */
         pthread_join(snap_thread, NULL);
     snap_running = false;
+    snap_read_end(&pre);
     eg_store_rollback(st); /* the ingest of this run too: nothing of it is kept */
     eg_store_bulk_finish(st);
     {
@@ -286,6 +351,10 @@ fail:
     }
 done:
     free(json);
+    eg_model_free(&md);
+    return rc;
+early: /* nothing of the pipeline began */
+    snap_read_end(&pre);
     eg_model_free(&md);
     return rc;
 }
