@@ -217,14 +217,19 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
     memset(rep, 0, sizeof *rep);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     eg_model_init(&md);
-    snprintf(snap_path, sizeof snap_path, "%s-snapshot", eg_store_path(st));
+    /* beside the store; a path too long for it means no snapshot (never a truncated name) */
+    int plen = snprintf(snap_path, sizeof snap_path, "%s-snapshot", eg_store_path(st));
+    bool snap_ok = plen > 0 && (size_t)plen < sizeof snap_path;
     io.restage = true;
     io.keep_open = true; /* the ingest and the pipeline are committed together */
     io.defer_fts = true; /* built below, beside the simulation */
     if (!io.command)
         io.command = "run";
     /* the last run's snapshot is read beside the ingest, in case it still fits afterwards */
-    snap_read_start(st, cfg, &io, snap_path, &pre);
+    if (snap_ok)
+        snap_read_start(st, cfg, &io, snap_path, &pre);
+    else
+        eg_model_init(&pre.md);
     /* a rebuild computes what a new store would: nothing arrived late in a new store */
     if (io.rebuild && (rc = eg_store_exec(st, "UPDATE memory SET late = 0, arrived_at = NULL "
                                               "WHERE late")))
@@ -240,7 +245,8 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
     clock_gettime(CLOCK_MONOTONIC, &t);
     rep->recomputed = NULL;
     int64_t since = INT64_MIN; /* resumed: the last run's now */
-    rc = resume(st, cfg, opts, window, snap_path, &pre, &md, &rep->recomputed, &since);
+    rc = snap_ok ? resume(st, cfg, opts, window, snap_path, &pre, &md, &rep->recomputed, &since)
+                 : (rep->recomputed = "the store's path is too long for a snapshot beside it", 0);
     snap_read_end(&pre); /* a snapshot read that did not fit */
     if (rc)
         goto fail;
@@ -289,7 +295,7 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
     snap = (snap_job){.view = md, .path = snap_path};
     snap.view.njr = njr_sim;
     snap.view.details.len = details_sim;
-    if (snapshot_key(st, cfg, opts->now, window, rep->run_id, &snap.key)) {
+    if (snap_ok && snapshot_key(st, cfg, opts->now, window, rep->run_id, &snap.key)) {
         if (pthread_create(&snap_thread, NULL, snap_main, &snap) == 0)
             snap_running = true;
         else
