@@ -162,6 +162,31 @@ check "a memory on time is not" "early|0" "$(sqlite3 "$T/l.db" "SELECT id, late 
 check "the late memory was presented at its arrival" "1" \
   "$(sqlite3 "$T/l.db" "SELECT count(*) FROM presentation p JOIN memory m ON m.rowid = p.memory_rowid WHERE m.id = 'late' AND p.kind = 'created' AND p.at = m.arrived_at")"
 
+# a run whose full-text indexing (on its own thread, beside the simulation) fails: an error that
+# says why, and nothing of the run is kept; the next run completes it
+E --store "$T/x.db" init -q
+head -300 "$SAMPLE" >"$T/x1.jsonl"
+sed -n 301,400p "$SAMPLE" >"$T/x2.jsonl"
+E --store "$T/x.db" import "$T/x1.jsonl" -q
+E --store "$T/x.db" --now "$NOW" run -q
+before=$(dump "$T/x.db" | md5sum)
+E --store "$T/x.db" import "$T/x2.jsonl" -q
+# (a row waiting in fts_pending, whose clean-up the trigger breaks)
+sqlite3 "$T/x.db" "CREATE TRIGGER broken BEFORE DELETE ON fts_pending BEGIN SELECT RAISE(ABORT, 'injected failure'); END; INSERT INTO fts_pending VALUES (1)"
+err=$(E --store "$T/x.db" --now 2026-11-21T00:00:00Z run -q 2>&1)
+st=$?
+check "a run whose full-text index fails exits 2" 2 "$st"
+check "and says why" 'engram: error: store "'"$T/x.db"'": injected failure' "$err"
+check "its ingest is rolled back" 300 "$(sqlite3 "$T/x.db" 'SELECT count(*) FROM memory')"
+check "the outputs are the previous run's" "$before" "$(dump "$T/x.db" | md5sum)"
+check "the runs table records the failure" "failed|injected failure" \
+  "$(sqlite3 "$T/x.db" "SELECT outcome, substr(error, length(error) - 15) FROM runs ORDER BY run_id DESC LIMIT 1")"
+sqlite3 "$T/x.db" "DROP TRIGGER broken"
+E --store "$T/x.db" --now 2026-11-21T00:00:00Z run -q || fail "the run after the failure"
+check "the next run completes it" 400 "$(sqlite3 "$T/x.db" 'SELECT count(*) FROM memory')"
+check "every memory is in the full-text index" 0 \
+  "$(sqlite3 "$T/x.db" "SELECT count(*) FROM memory m WHERE m.content <> '' AND NOT EXISTS (SELECT 1 FROM memory_fts f WHERE f.rowid = m.rowid)")"
+
 # a store with nothing to run on: a run that says so, not a crash
 E --store "$T/empty.db" init -q
 check "a run over an empty store succeeds with no memories" '{"memories":0' \
