@@ -109,6 +109,23 @@ ALTER TABLE pipeline DROP COLUMN concept_ids;
 ALTER TABLE concept DROP COLUMN postings;
 PRAGMA user_version = 3;
 SQL
+# a migration whose carrying-over step fails (a trigger injects it): the store stays at schema
+# 3, whole, with an error that names the migration; once the cause is gone it migrates
+cp "$T/v3.db" "$T/v3b.db"
+sqlite3 "$T/v3b.db" "CREATE TRIGGER broken BEFORE UPDATE ON concept BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+err=$(E --store "$T/v3b.db" stats 2>&1)
+st=$?
+check "a failing migration stops the command (exit 2)" 2 "$st"
+case "$err" in
+*"migration 4"*"injected failure"*) ok "and names the migration and the cause" ;;
+*) fail "the error does not name migration 4 and the cause: [$err]" ;;
+esac
+check "the store stays at schema 3" 3 "$(sqlite3 "$T/v3b.db" 'PRAGMA user_version')"
+check "with its memory_concept table" "table" "$(sqlite3 "$T/v3b.db" "SELECT type FROM sqlite_master WHERE name = 'memory_concept'")"
+sqlite3 "$T/v3b.db" "DROP TRIGGER broken"
+E --store "$T/v3b.db" stats >/dev/null || fail "stats after the cause is gone"
+check "then it migrates" 6 "$(sqlite3 "$T/v3b.db" 'PRAGMA user_version')"
+rm -f "$T/v3b.db"*
 for q in "garden pond" "replication lag" "plumber"; do
   check "recall of \"$q\" is the same after migrating a schema-3 store" \
     "$(E --store "$T/a.db" --now "$NOW" recall --no-rehearse --k 5 "$q")" \
