@@ -82,6 +82,14 @@ static int run(eg_cli *cli, int argc, char **argv)
            (long long)json_integer_value(json_object_get(pl, "recalls")));
     if (json_is_string(json_object_get(pl, "checkpoint")))
         printf("  checkpoint     %s\n", json_string_value(json_object_get(pl, "checkpoint")));
+    json_t *snap = json_object_get(pl, "snapshot");
+    if (json_is_object(snap))
+        printf("  snapshot       of run #%lld, %.1f MiB%s\n",
+               (long long)json_integer_value(json_object_get(snap, "run_id")),
+               (double)json_integer_value(json_object_get(snap, "bytes")) / 1048576.0,
+               json_is_true(json_object_get(snap, "current"))
+                   ? ": a run in the same UTC day can go on from it"
+                   : ", but the file is not that run's: the next run replays the history");
     json_t *lr = json_object_get(s, "last_run");
     if (json_is_object(lr)) {
         json_t *rep = json_object_get(lr, "report");

@@ -53,6 +53,12 @@ typedef struct jrow {
     uint32_t pad;
 } jrow;
 
+int eg_snapshot_path(const char *store_path, char *buf, size_t n)
+{
+    int len = snprintf(buf, n, "%s-snapshot", store_path);
+    return len > 0 && (size_t)len < n ? 0 : -1;
+}
+
 /* ---- writing ---- */
 
 typedef struct wr {

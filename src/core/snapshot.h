@@ -17,9 +17,14 @@
 #ifndef EG_CORE_SNAPSHOT_H
 #define EG_CORE_SNAPSHOT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/model.h"
+
+/* The snapshot of the store at store_path: "STORE-snapshot" (like SQLite's "-wal"). -1 when
+ * it does not fit in buf (then there is no snapshot, never one under a cut name). */
+int eg_snapshot_path(const char *store_path, char *buf, size_t n);
 
 typedef struct eg_snapshot_key {
     int64_t generation;   /* the run that wrote it */

@@ -217,9 +217,7 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
     memset(rep, 0, sizeof *rep);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     eg_model_init(&md);
-    /* beside the store; a path too long for it means no snapshot (never a truncated name) */
-    int plen = snprintf(snap_path, sizeof snap_path, "%s-snapshot", eg_store_path(st));
-    bool snap_ok = plen > 0 && (size_t)plen < sizeof snap_path;
+    bool snap_ok = eg_snapshot_path(eg_store_path(st), snap_path, sizeof snap_path) == 0;
     io.restage = true;
     io.keep_open = true; /* the ingest and the pipeline are committed together */
     io.defer_fts = true; /* built below, beside the simulation */

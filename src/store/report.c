@@ -6,12 +6,15 @@
  */
 #include "store/store.h"
 
+#include "core/snapshot.h"
+
 #include "engram/error.h"
 #include "util/buf.h"
 #include "util/timeutil.h"
 
 #include <sqlite3.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int q_error(eg_store *st, const char *what)
 {
@@ -138,6 +141,22 @@ int eg_store_stats(eg_store *st, json_t **out)
         char buf[EG_TIME_BUFSZ];
         json_object_set_new(pl, "checkpoint",
                             cp == -1 ? json_null() : json_string(eg_time_format(cp, buf)));
+        /* the snapshot the next run can go on from (docs/adr/0008): the run that wrote it, its
+         * size, and whether the file beside the store is that run's */
+        int64_t gen = scalar(st, "SELECT coalesce((SELECT value FROM sim_state WHERE key = "
+                                 "'snapshot'), 0)");
+        char path[4096];
+        struct stat sb;
+        eg_snapshot_key key;
+        if (gen > 0 && !eg_snapshot_path(eg_store_path(st), path, sizeof path) &&
+            !stat(path, &sb)) {
+            bool current = !eg_snapshot_read_key(&key, path) && key.generation == gen;
+            json_object_set_new(pl, "snapshot",
+                                json_pack("{s:I,s:I,s:b}", "run_id", (json_int_t)gen, "bytes",
+                                          (json_int_t)sb.st_size, "current", current));
+        } else {
+            json_object_set_new(pl, "snapshot", json_null());
+        }
         json_object_set_new(o, "pipeline", pl);
     }
     json_object_set_new(o, "runs", json_integer(scalar(st, "SELECT count(*) FROM runs")));

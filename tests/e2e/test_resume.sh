@@ -119,7 +119,9 @@ check "and back to the first: recomputed again" "the configuration changed" "$(f
 printf 'garbage' | dd of="$T/s.db-snapshot" bs=1 seek=4096 conv=notrunc status=none
 recomputed "$T/s.db" 2026-11-09T21:30:00Z "the snapshot file is damaged" "a damaged snapshot"
 rm -f "$T/s.db-snapshot"
+check "stats: no snapshot when its file is gone" '"snapshot":null' "$(E --store "$T/s.db" stats --json | grep -o '"snapshot":null')"
 recomputed "$T/s.db" 2026-11-09T22:00:00Z "the snapshot file is missing or from another version" "a missing snapshot"
+check "stats: the new snapshot is the last run's" '"current":true' "$(E --store "$T/s.db" stats --json | grep -o '"current":[a-z]*')"
 resumed "$T/s.db" 2026-11-09T22:30:00Z "back to resuming once a snapshot is written again"
 recomputed "$T/s.db" 2026-11-10T01:00:00Z "the staging window moved" "the next UTC day"
 rep=$(E --store "$T/s.db" --now 2026-11-10T01:00:00Z run --rebuild --json)

@@ -8,7 +8,7 @@ engram --store s.db import in.jsonl
 engram --store s.db --now 2026-11-20T00:00:00Z run
 engram --store s.db export --what staging
 engram --store s.db --now 2026-11-20T00:00:00Z run --json
-engram --store s.db stats --json | sed -E 's/"store":"[^"]*"/"store":"S"/'
+engram --store s.db stats --json | sed -E 's/"store":"[^"]*"/"store":"S"/; s/"bytes":[0-9]+/"bytes":N/'
 engram --store s.db --now 2026-11-20T08:00:00Z remember --id m6 "Call the plumber about the leak today, urgent!"
 engram --store s.db --now 2026-11-20T09:00:00Z run
 engram --store s.db export --format jsonl | grep m6
