@@ -1,14 +1,17 @@
 /*
  * run.c — `engram run`: ingest and staging, then the biological pipeline up to now.
  *
- * The pipeline is recomputed from its inputs on every run (stage/engine.c), so a run is
- * deterministic and idempotent, and running up to T in k steps equals one run up to T. Its
- * outputs are saved in one store transaction: an interrupted run leaves the last checkpoint and
- * its outputs intact.
+ * The simulation goes on from the last run's snapshot when that still fits the store (resume,
+ * below; docs/adr/0008), and otherwise replays the history from the inputs (stage/engine.c).
+ * Both paths end alike, so a run is deterministic and idempotent, and running up to T in k steps
+ * equals one run up to T. The ingest and the outputs are saved in one store transaction: an
+ * interrupted run leaves the last checkpoint and its outputs intact.
  *
- * The simulation works on the model in memory and never touches the store, so a second thread
- * brings the full-text index up to date meanwhile (the store's connection is used by that
- * thread alone until it is joined).
+ * Three threads help the main one, none of them while another uses the store's connection:
+ * one reads the last snapshot while the ingest runs (the file only), one brings the full-text
+ * index up to date while the engine simulates (the store's connection is that thread's alone
+ * until it is joined), and one writes the new snapshot while the outputs are saved (the model
+ * only, which nothing changes then).
  */
 #include "engram/engram.h"
 
