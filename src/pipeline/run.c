@@ -346,7 +346,6 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
 fail:
     if (snap_running) /* (not expected: the save is over when this is reached) */
         pthread_join(snap_thread, NULL);
-    snap_running = false;
     snap_read_end(&pre);
     eg_store_rollback(st); /* the ingest of this run too: nothing of it is kept */
     eg_store_bulk_finish(st);
