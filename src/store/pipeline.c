@@ -685,12 +685,32 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, int64_t s
     sort_keys(c.keys, c.nk);
     if ((rc = eg_table_sync(st, &t_pipeline, c.nk, rows_pipeline, &c, stats)))
         goto done;
-    /* journeys, by memory and then in time order */
-    c.nk = md->njr;
+    /* journeys, by memory and then in time order. After a resumed simulation a memory's journey
+     * changed only if it got a line since saved_at (every change of status writes one) or ends
+     * with a line about where it stands at now (its status is not final): only those memories'
+     * journeys are compared, whole (a journey only grows, so none needs rows deleted). */
+    uint8_t *moved = NULL;
+    if (saved_at != INT64_MIN) {
+        if (!(moved = calloc(md->n ? md->n : 1, 1))) {
+            rc = eg_error_set(EG_ENOMEM, "out of memory saving journeys");
+            goto done;
+        }
+        for (size_t k = 0; k < md->njr; k++)
+            if (md->jr[k].at > saved_at)
+                moved[md->jr[k].mem] = 1;
+        for (size_t i = 0; i < md->n; i++)
+            if (md->m[i].status == EG_MS_STAGED || md->m[i].status == EG_MS_IN_WM ||
+                md->m[i].status == EG_MS_IN_STM)
+                moved[i] = 1;
+    }
+    c.nk = 0;
     for (size_t k = 0; k < md->njr; k++)
-        c.keys[k] = (pair64){md->m[md->jr[k].mem].rowid, 0, (uint32_t)k};
+        if (!moved || moved[md->jr[k].mem])
+            c.keys[c.nk++] = (pair64){md->m[md->jr[k].mem].rowid, 0, (uint32_t)k};
+    free(moved);
     sort_keys(c.keys, c.nk);
-    if ((rc = eg_table_sync(st, &t_journey, c.nk, rows_journey, &c, stats)))
+    if ((rc = saved_at != INT64_MIN ? eg_table_sync_some(st, &t_journey, rows_journey, &c, stats)
+                                    : eg_table_sync(st, &t_journey, c.nk, rows_journey, &c, stats)))
         goto done;
     /* presentations up to now, by memory, time and kind name */
     c.nk = 0;
