@@ -712,16 +712,19 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, int64_t s
     if ((rc = saved_at != INT64_MIN ? eg_table_sync_some(st, &t_journey, rows_journey, &c, stats)
                                     : eg_table_sync(st, &t_journey, c.nk, rows_journey, &c, stats)))
         goto done;
-    /* presentations up to now, by memory, time and kind name */
+    /* presentations up to now, by memory, time and kind name (after a resume: those since
+     * saved_at, the older ones being what that save wrote) */
     c.nk = 0;
     for (size_t k = 0; k < md->npres + md->nrep; k++) {
         const eg_presentation *p = k < md->npres ? &md->pres[k] : &md->rep[k - md->npres];
-        if (p->kind != EG_PRES_RECALLED && p->at <= now)
+        if (p->kind != EG_PRES_RECALLED && p->at <= now && p->at > saved_at)
             c.keys[c.nk++] =
                 (pair64){md->m[p->mem].rowid, p->at * 4 + kind_rank(p->kind), (uint32_t)k};
     }
     sort_keys(c.keys, c.nk);
-    if ((rc = eg_table_sync(st, &t_presentation, c.nk, rows_presentation, &c, stats)))
+    if ((rc = saved_at != INT64_MIN
+                  ? eg_table_sync_some(st, &t_presentation, rows_presentation, &c, stats)
+                  : eg_table_sync(st, &t_presentation, c.nk, rows_presentation, &c, stats)))
         goto done;
     if ((rc = eg_table_sync(st, &t_concept, md->nconcepts, rows_concept, &c, stats)))
         goto done;

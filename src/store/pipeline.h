@@ -30,9 +30,9 @@ int eg_store_load_since(eg_store *st, eg_model *md, int64_t since, int64_t now);
 
 /* Replaces the pipeline's outputs with md's, writing only the rows that differ from the stored
  * ones, and records now as the checkpoint. saved_at: when md was resumed from the snapshot of
- * the run that saved at that time, the memory associations untouched since and the journeys
- * without a line since (of memories whose status is final) are known to be stored as they are
- * and are not compared; INT64_MIN compares everything. *stats says how many
+ * the run that saved at that time, the memory associations untouched since, the journeys
+ * without a line since (of memories whose status is final) and the presentations up to it are
+ * known to be stored as they are and are not compared; INT64_MIN compares everything. *stats says how many
  * rows were written. */
 int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, int64_t saved_at,
                         eg_sync_stats *stats);
