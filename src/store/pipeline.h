@@ -32,8 +32,8 @@ int eg_store_load_since(eg_store *st, eg_model *md, int64_t since, int64_t now);
  * ones, and records now as the checkpoint. saved_at: when md was resumed from the snapshot of
  * the run that saved at that time, the memory associations untouched since, the journeys
  * without a line since (of memories whose status is final) and the presentations up to it are
- * known to be stored as they are and are not compared; INT64_MIN compares everything. *stats says how many
- * rows were written. */
+ * known to be stored as they are and are not compared; INT64_MIN compares everything. *stats says
+ * how many rows were written. */
 int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, int64_t saved_at,
                         eg_sync_stats *stats);
 /* The last run's now, if any. */
