@@ -3,17 +3,10 @@
 # every stage is reached; two runs on the same input give identical outputs; re-running at the
 # same now changes nothing; running up to T in several steps equals one run up to T; --rebuild
 # equals a new store.
-set -u
-: "${ENGRAM_BIN:?}" "${ENGRAM_SRC:?}"
+. "$(dirname "$0")/lib.sh"
 T="$(mktemp -d)"
 trap 'rm -rf "$T"' EXIT
-FAILS=0
-PASSES=0
-ok() { PASSES=$((PASSES + 1)); echo "ok - $*"; }
-fail() { FAILS=$((FAILS + 1)); echo "FAIL - $*"; }
-check() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: expected [$2], got [$3]"; fi; }
 positive() { if [ "${2:-0}" -gt 0 ] 2>/dev/null; then ok "$1 ($2)"; else fail "$1: got [${2:-}]"; fi; }
-E() { "$ENGRAM_BIN" "$@"; }
 NOW=2026-11-20T00:00:00Z
 SAMPLE="$ENGRAM_SRC/data/sample-memories.jsonl"
 
@@ -239,5 +232,4 @@ E --store "$T/lf.db" --now 2026-11-12T00:00:00Z run -q
 check "after --rebuild no memory is late" "0" "$(sqlite3 "$T/l.db" 'SELECT count(*) FROM memory WHERE late')"
 if cmp -s <(dump "$T/l.db") <(dump "$T/lf.db"); then ok "--rebuild over late arrivals equals a new store"; else fail "--rebuild over late arrivals differs from a new store"; diff <(dump "$T/l.db") <(dump "$T/lf.db") | head -5; fi
 
-echo "$PASSES passed, $FAILS failed"
-[ "$FAILS" -eq 0 ]
+finish

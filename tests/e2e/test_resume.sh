@@ -6,16 +6,9 @@
 # just after the last run); and it recomputes, saying why, whenever the snapshot no longer fits:
 # a recall dated before the last run's now, a stored memory that changed or left, another
 # configuration, a damaged or missing file, another day's window, --rebuild.
-set -u
-: "${ENGRAM_BIN:?}" "${ENGRAM_SRC:?}"
+. "$(dirname "$0")/lib.sh"
 T="$(mktemp -d)"
 trap 'rm -rf "$T"' EXIT
-FAILS=0
-PASSES=0
-ok() { PASSES=$((PASSES + 1)); echo "ok - $*"; }
-fail() { FAILS=$((FAILS + 1)); echo "FAIL - $*"; }
-check() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: expected [$2], got [$3]"; fi; }
-E() { "$ENGRAM_BIN" "$@"; }
 SAMPLE="$ENGRAM_SRC/data/sample-memories.jsonl"
 # the sample is in time order: the first 1,100 lines end at 2026-11-09T12:18:25Z
 head -1100 "$SAMPLE" >"$T/a.jsonl"
@@ -139,5 +132,4 @@ rmdir "$T/w.db-snapshot.tmp"
 recomputed "$T/w.db" 2026-11-09T13:00:00Z "no snapshot" "the run after it"
 resumed "$T/w.db" 2026-11-09T14:00:00Z "and the one after that"
 
-echo "$PASSES passed, $FAILS failed"
-[ "$FAILS" -eq 0 ]
+finish
