@@ -261,11 +261,17 @@ static void assert_same_outcome(const eg_model *pa, const eg_model *pb)
 
 /* Advancing in steps, with the memories presented after each step added between the steps (as
  * a resumed run would), ends where one run over all of them ends: the foundation of checkpointed
- * runs (docs/adr/0008). Cuts inside sessions, between them, and a step with nothing new. */
-static void test_steps_with_appended_memories(void **state)
+ * runs (docs/adr/0008). Cuts inside sessions, between them, and a step with nothing new. With
+ * through_snapshot, after each step the model goes through a snapshot file and the simulation
+ * goes on in the model read back (what a resumed `engram run` does): the snapshot must carry
+ * every piece of state the engine reads. */
+static void steps_equal_one_run(bool through_snapshot)
 {
-    (void)state;
     const int n = 400, days = 12;
+    char path[] = "/tmp/eg-test-snapshot-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
     eg_model one, steps;
     eg_model_init(&one);
     eg_model_init(&steps);
@@ -283,53 +289,20 @@ static void test_steps_with_appended_memories(void **state)
         int64_t next_t0 = one.m[cuts[c]].t0;
         int64_t t = steps.m[steps.n - 1].t0 + (next_t0 - steps.m[steps.n - 1].t0) / 2;
         assert_int_equal(eg_engine_advance(&steps, &cfg, t), 0);
+        if (through_snapshot) {
+            eg_snapshot_key key = {.generation = (int64_t)c, .now = t, .config = 42}, back;
+            assert_int_equal(eg_snapshot_write(&steps, &key, path), 0);
+            eg_model_free(&steps);
+            eg_model_init(&steps);
+            assert_int_equal(eg_snapshot_read(&steps, &back, path), 0);
+            assert_memory_equal(&back, &key, sizeof key);
+        }
         assert_int_equal(eg_engine_advance(&steps, &cfg, t + (next_t0 - t) / 2), 0);
     }
     assert_int_equal(eg_engine_advance(&steps, &cfg, end), 0);
     assert_int_equal(eg_engine_finish(&steps, &cfg, end), 0);
     assert_same_outcome(&one, &steps);
-    eg_model_free(&one);
-    eg_model_free(&steps);
-}
-
-/* The same, but between the steps the model goes through a snapshot file and the simulation
- * goes on in the model read back (what a resumed `engram run` does): the snapshot carries every
- * piece of state the engine reads. */
-static void test_steps_through_snapshots(void **state)
-{
-    (void)state;
-    const int n = 400, days = 12;
-    char path[] = "/tmp/eg-test-snapshot-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    eg_model one, steps;
-    eg_model_init(&one);
-    eg_model_init(&steps);
-    make_stream(&one, n, days, 11);
-    int64_t end = end_of(&one);
-    assert_int_equal(eg_engine_run(&one, &cfg, end), 0);
-    const int cuts[] = {0, 37, 150, 151, 290, n};
-    for (size_t c = 1; c < sizeof cuts / sizeof *cuts; c++) {
-        make_stream_part(&steps, n, days, 11, cuts[c - 1], cuts[c]);
-        if (cuts[c] == n)
-            break;
-        int64_t next_t0 = one.m[cuts[c]].t0;
-        int64_t t = steps.m[steps.n - 1].t0 + (next_t0 - steps.m[steps.n - 1].t0) / 2;
-        assert_int_equal(eg_engine_advance(&steps, &cfg, t), 0);
-        eg_snapshot_key key = {.generation = (int64_t)c, .now = t, .config = 42}, back;
-        assert_int_equal(eg_snapshot_write(&steps, &key, path), 0);
-        eg_model_free(&steps);
-        eg_model_init(&steps);
-        assert_int_equal(eg_snapshot_read(&steps, &back, path), 0);
-        assert_int_equal(back.generation, (int64_t)c);
-        assert_int_equal(back.now, t);
-        assert_int_equal(back.config, 42);
-    }
-    assert_int_equal(eg_engine_advance(&steps, &cfg, end), 0);
-    assert_int_equal(eg_engine_finish(&steps, &cfg, end), 0);
-    assert_same_outcome(&one, &steps);
-    /* the journeys too, name by name (they were read back as names, not pointers) */
+    /* the journeys too, name by name (from a snapshot they come back as names, not pointers) */
     assert_int_equal(one.njr, steps.njr);
     for (size_t k = 0; k < one.njr; k++) {
         assert_string_equal(one.jr[k].stage, steps.jr[k].stage);
@@ -340,6 +313,18 @@ static void test_steps_through_snapshots(void **state)
     eg_model_free(&one);
     eg_model_free(&steps);
     unlink(path);
+}
+
+static void test_steps_with_appended_memories(void **state)
+{
+    (void)state;
+    steps_equal_one_run(false);
+}
+
+static void test_steps_through_snapshots(void **state)
+{
+    (void)state;
+    steps_equal_one_run(true);
 }
 
 /* A state made with one wm.capacity cannot go on with a larger one: the held items would not
