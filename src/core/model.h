@@ -101,7 +101,8 @@ typedef struct eg_episode {
     uint32_t goal_concept; /* most salient concept, UINT32_MAX if none */
     uint32_t *concepts;    /* union of the items' concepts (sorted), capped */
     uint32_t nconcepts, capconcepts;
-    uint32_t first_mem;
+    uint32_t first_mem; /* the most salient item so far (it names the goal) */
+    uint32_t opener;    /* the memory that opened it: its rowid is the episode's stored id */
 } eg_episode;
 
 typedef struct eg_journey {

@@ -58,7 +58,7 @@ int eg__stm_encode(eg_model *md, const eg_config *cfg, uint32_t x, int64_t T)
         if (EG_GROW(md->ep, md->capep, md->nep + 1))
             return EG_ENOMEM;
         e = &md->ep[md->nep++];
-        *e = (eg_episode){.started_at = T, .goal_concept = UINT32_MAX, .first_mem = x};
+        *e = (eg_episode){.started_at = T, .goal_concept = UINT32_MAX, .first_mem = x, .opener = x};
     }
     m->episode = (int32_t)(e - md->ep);
     e->ended_at = e->last_encoded_at = T;
@@ -113,7 +113,8 @@ int eg__stm_encode(eg_model *md, const eg_config *cfg, uint32_t x, int64_t T)
     m->wm_left_at = T;
     return eg__journey(md, x, T, "short_term", "encoded",
                        "after %d ticks in working memory (best slot %d, priority %.3f): episode "
-                       "%d, strength %.3f, hebbian potential %d, consolidation priority %.3f, %s",
-                       m->wm_ticks, m->best_slot, m->best_priority, m->episode + 1, m->stm_strength,
-                       hp, m->cons_priority, now_ready ? "ready now" : "ready after stm.duration");
+                       "%lld, strength %.3f, hebbian potential %d, consolidation priority %.3f, %s",
+                       m->wm_ticks, m->best_slot, m->best_priority,
+                       (long long)md->m[md->ep[m->episode].opener].rowid, m->stm_strength, hp,
+                       m->cons_priority, now_ready ? "ready now" : "ready after stm.duration");
 }

@@ -424,7 +424,7 @@ static int rows_pipeline(void *ud, eg_sync *sy)
         v[6] = eg_cell_int_if(m->best_rank, m->best_rank > 0);
         v[7] = eg_cell_int_if(m->best_of, m->best_rank > 0);
         v[8] = eg_cell_int_if(m->encoded_at, enc);
-        v[9] = eg_cell_int_if(m->episode + 1, enc);
+        v[9] = eg_cell_int_if(enc ? md->m[md->ep[m->episode].opener].rowid : 0, enc);
         v[10] = enc ? eg_cell_real(m->p_encode) : eg_cell_null();
         v[11] = enc ? eg_cell_real(m->stm_strength) : eg_cell_null();
         v[12] = eg_cell_int_if(m->hebbian_potential, enc);
@@ -574,14 +574,16 @@ static const eg_sync_table t_episode = {
     "episode", "episode_id, started_at, ended_at, size, goal, tasks, actions", 7, 1, NULL, NULL,
     NULL};
 
+/* episodes, by id: the rowid of the memory that opened each, so that an episode keeps its id
+ * when older ones leave the staging window */
 static int rows_episode(void *ud, eg_sync *sy)
 {
     save_ctx *c = ud;
     const eg_model *md = c->md;
     eg_cell v[7];
-    for (size_t k = 0; k < md->nep; k++) {
-        const eg_episode *e = &md->ep[k];
-        v[0] = eg_cell_int((int64_t)k + 1);
+    for (size_t o = 0; o < c->nk; o++) {
+        const eg_episode *e = &md->ep[c->keys[o].i];
+        v[0] = eg_cell_int(c->keys[o].a);
         v[1] = eg_cell_int(e->started_at);
         v[2] = eg_cell_int(e->ended_at);
         v[3] = eg_cell_int(e->size);
@@ -676,6 +678,8 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, int64_t s
         maxk = md->assoc.n;
     if (md->concepts.n > maxk)
         maxk = md->concepts.n;
+    if (md->nep > maxk)
+        maxk = md->nep;
     if (!(c.keys = malloc((maxk ? maxk : 1) * sizeof *c.keys)))
         return eg_error_set(EG_ENOMEM, "out of memory saving the pipeline");
     /* pipeline, by rowid */
@@ -750,7 +754,11 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, int64_t s
                                        stats)))
             goto done;
     }
-    if ((rc = eg_table_sync(st, &t_episode, md->nep, rows_episode, &c, stats)))
+    c.nk = md->nep;
+    for (size_t k = 0; k < md->nep; k++)
+        c.keys[k] = (pair64){md->m[md->ep[k].opener].rowid, 0, (uint32_t)k};
+    sort_keys(c.keys, c.nk);
+    if ((rc = eg_table_sync(st, &t_episode, c.nk, rows_episode, &c, stats)))
         goto done;
     /* long-term memory, by rowid */
     c.nk = md->nltm;
