@@ -5,7 +5,9 @@
 # steps, with memories created after the last run, recalls after it and late arrivals (presented
 # just after the last run); and it recomputes, saying why, whenever the snapshot no longer fits:
 # a recall dated before the last run's now, a stored memory that changed or left, another
-# configuration, a damaged or missing file, another day's window, --rebuild.
+# configuration, a damaged or missing file, another day's window, --rebuild. Last, a property:
+# generated streams (three seeds) arriving in time order and run in random steps within a day
+# end where one run over everything ends.
 . "$(dirname "$0")/lib.sh"
 T="$(mktemp -d)"
 trap 'rm -rf "$T"' EXIT
@@ -131,5 +133,46 @@ check "it left no snapshot" "no" "$([ -e "$T/w.db-snapshot" ] && echo yes || ech
 rmdir "$T/w.db-snapshot.tmp"
 recomputed "$T/w.db" 2026-11-09T13:00:00Z "no snapshot" "the run after it"
 resumed "$T/w.db" 2026-11-09T14:00:00Z "and the one after that"
+
+# 5. property: generated streams arriving in time order, run in k random steps within one UTC
+# day (the first step replays, the others resume), end where one run over everything ends
+G="${ENGRAM_GEN:-$(dirname "$ENGRAM_BIN")/engram-gen}"
+# rows of FILE with created_at in (LO, HI] (ISO text compares in time order); LO empty: also
+# the rows without a created_at
+between() {
+  awk -v lo="$2" -v hi="$3" 'match($0, /"created_at":"[^"]*"/) {
+      c = substr($0, RSTART + 14, RLENGTH - 15); if (c > lo && c <= hi) print; next }
+    lo == "" { print }' "$1"
+}
+for seed in 3 17 40; do
+  "$G" sample --n 1500 --seed "$seed" --end 2026-11-20T00:00:00Z --span-days 20 >"$T/p.jsonl"
+  RANDOM=$seed # (drawn in this shell: a subshell would reseed)
+  draws=()
+  for _ in 1 2 3 4; do draws+=($((RANDOM % 1380))); done
+  mapfile -t mins < <(printf '%s\n' "${draws[@]}" | sort -n -u)
+  steps=()
+  for m in "${mins[@]}"; do steps+=("$(printf '2026-11-19T%02d:%02d:00Z' $((m / 60)) $((m % 60)))"); done
+  steps+=(2026-11-19T23:59:00Z)
+  new "$T/k.db"
+  prev="" resumed_runs=0
+  for t in "${steps[@]}"; do
+    between "$T/p.jsonl" "$prev" "$t" >"$T/part.jsonl"
+    [ -s "$T/part.jsonl" ] && E --store "$T/k.db" import "$T/part.jsonl" -q
+    rep=$(run "$T/k.db" "$t")
+    [ "$(field resumed "$rep")" = true ] && resumed_runs=$((resumed_runs + 1))
+    prev=$t
+  done
+  new "$T/one.db"
+  between "$T/p.jsonl" "" 2026-11-19T23:59:00Z >"$T/all.jsonl"
+  E --store "$T/one.db" import "$T/all.jsonl" -q
+  run "$T/one.db" 2026-11-19T23:59:00Z >/dev/null
+  check "seed $seed: all the steps after the first resumed" $((${#steps[@]} - 1)) "$resumed_runs"
+  if cmp -s <(dump "$T/k.db") <(dump "$T/one.db"); then
+    ok "seed $seed: ${#steps[@]} steps (${steps[*]}) end where one run ends"
+  else
+    fail "seed $seed: ${#steps[@]} steps (${steps[*]}) differ from one run"
+    diff <(dump "$T/k.db") <(dump "$T/one.db") | head -5
+  fi
+done
 
 finish
