@@ -2,19 +2,21 @@
  * snapshot.c — the model's simulation state as a file.
  *
  * Layout: a header (magic, format version, the sizes of the structs written as they are in
- * memory, the caller's key), then the model's arrays in a fixed order, each as a 64-bit count
- * and its elements, then an XXH3-64 checksum of everything before it. Structs without pointers
- * are written as they lie in memory, so the file is only read back by a build with the same
- * layout (the sizes in the header, and the checksum, refuse anything else); it is a cache next
- * to the store, not an exchange format. Pointers are replaced: journey stage and event names by
- * indexes into a table of names, an episode's concept list by its elements. The edge hash maps
- * are not written but rebuilt from the edges, in edge order.
+ * memory, a digest of the sources it was built from, the caller's key), then the model's arrays in
+ * a fixed order, each as a 64-bit count and its elements, then an XXH3-64 checksum of everything
+ * before it. Structs without pointers are written as they lie in memory, so the file is only read
+ * back by a build of the same sources (the build digest and the sizes in the header refuse anything
+ * else: other code might simulate otherwise, and going on from its state would not end where a
+ * replay ends); it is a cache next to the store, not an exchange format. Pointers are replaced:
+ * journey stage and event names by indexes into a table of names, an episode's concept list by its
+ * elements. The edge hash maps are not written but rebuilt from the edges, in edge order.
  *
  * Reading trusts no count: each is checked against the bytes left in the file before anything
  * is allocated.
  */
 #include "core/snapshot.h"
 
+#include "build_id.h" /* EG_BUILD_ID, generated from the sources by cmake/build_id.cmake */
 #include "engram/error.h"
 
 #include <errno.h>
@@ -30,6 +32,7 @@ typedef struct header {
     char magic[8];
     uint32_t version;
     uint32_t sizes[8];
+    char build[32]; /* EG_BUILD_ID: other sources may simulate otherwise */
     eg_snapshot_key key;
 } header;
 
@@ -43,6 +46,13 @@ static void sizes_of(uint32_t *s)
     s[4] = sizeof(eg_creative);
     s[5] = sizeof(eg_snapshot_key);
     s[6] = sizeof(size_t);
+}
+
+/* the digest of the sources this build was made from, padded */
+static void build_of(char *b)
+{
+    memset(b, 0, 32);
+    memcpy(b, EG_BUILD_ID, strlen(EG_BUILD_ID) < 32 ? strlen(EG_BUILD_ID) : 32);
 }
 
 /* a journey as written: names by index */
@@ -215,6 +225,7 @@ int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char
     header h = {.version = VERSION, .key = *key};
     memcpy(h.magic, MAGIC, sizeof h.magic);
     sizes_of(h.sizes);
+    build_of(h.build);
     w_bytes(&w, &h, sizeof h);
     if ((rc = write_model(&w, md)))
         goto done;
@@ -475,8 +486,10 @@ static bool header_ok(const header *h)
     header want = {.version = VERSION};
     memcpy(want.magic, MAGIC, sizeof want.magic);
     sizes_of(want.sizes);
+    build_of(want.build);
     return !memcmp(h->magic, want.magic, sizeof h->magic) && h->version == want.version &&
-           !memcmp(h->sizes, want.sizes, sizeof h->sizes);
+           !memcmp(h->sizes, want.sizes, sizeof h->sizes) &&
+           !memcmp(h->build, want.build, sizeof h->build);
 }
 
 int eg_snapshot_read_key(eg_snapshot_key *key, const char *path)
