@@ -91,7 +91,7 @@ for n in "${sizes[@]}"; do
   sqlite3 -csv "$S" "SELECT mc.memory_rowid, mc.concept_id FROM memory AS m JOIN memory_concept AS mc
                      ON mc.memory_rowid = m.rowid WHERE m.created_at > $lo AND m.created_at <= $hi" >"$W/mc.csv"
   q -c "DROP TABLE IF EXISTS bench.pipeline_mc"
-  q -c "CREATE UNLOGGED TABLE bench.pipeline_mc (memory bigint NOT NULL, concept_id integer NOT NULL)"
+  q -c "CREATE UNLOGGED TABLE bench.pipeline_mc (memory bigint NOT NULL, concept_id bigint NOT NULL)"
   q -c "\\copy bench.pipeline_mc FROM '$W/mc.csv' CSV"
   q -c "CREATE INDEX ON bench.pipeline_mc (memory, concept_id)"
   q -c "VACUUM ANALYZE bench.pipeline_mc"

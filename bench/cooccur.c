@@ -7,13 +7,15 @@
  * 1. load: one SQL query reads the concept ids of the memories with created_at in
  *    (now - days, now] (each memory's pipeline row holds them as a JSON array; times are µs
  *    integers) into per-memory concept arrays (struct of arrays: one offsets array, one concepts
- * array, grown by doubling; no allocation per row); each memory's concepts are sorted.
+ * array, grown by doubling; no allocation per row); the ids (63-bit digests of the names) are
+ *    replaced by their ranks among the ids read (dense, same order); each memory's concepts are
+ *    sorted.
  * 2. count: every unordered concept pair of every memory is counted in an open-addressing hash
  *    table (key = a << 32 | b with a < b, count beside it; Fibonacci hashing, linear probing),
  *    sized from the number of pairs; best of --repeat runs, each from an empty table.
  * 3. prints: memories, rows, pairs counted, distinct pairs, a checksum (sum over distinct pairs of
- *    count * (a + 1) * (b + 1) mod 2^61, a and b the store's concept ids), load ms, count ms.
- *    --dump FILE writes "a,b,count" lines sorted by (a, b), the format of
+ *    count * (a + 1) * (b + 1) mod 2^61, a and b the concepts' ranks), load ms, count ms.
+ *    --dump FILE writes "a,b,count" lines (the store's ids) sorted by (a, b), the format of
  *    `psql -At -F, -c "SELECT a, b, count(*) ... ORDER BY 1, 2"`, for an equality check.
  *
  * Exit codes: 0 ok, 2 usage, 1 error (store unreadable, out of memory, I/O).
@@ -280,7 +282,8 @@ int main(int argc, char **argv)
     sqlite3_bind_int64(st, 1, from);
     sqlite3_bind_int64(st, 2, now);
     window w = {0};
-    size_t cap_off = 0;
+    size_t cap_off = 0, cap_id = 0;
+    int64_t *id = NULL; /* the stored concept ids, in w.con's order (ranked below) */
     int rc;
     w.off = grow(w.off, &cap_off, 1, sizeof *w.off);
     w.off[0] = 0;
@@ -293,12 +296,8 @@ int main(int argc, char **argv)
         w.rowid[w.n++] = r;
         long long cid;
         while (eg_concept_ids_next(&p, &cid)) {
-            if (cid < 0 || cid >= (long long)UINT32_MAX) {
-                fprintf(stderr, "engram-bench-cooccur: concept id %lld out of range\n", cid);
-                return 1;
-            }
-            w.con = grow(w.con, &w.cap_con, w.ncon + 1, sizeof *w.con);
-            w.con[w.ncon++] = (uint32_t)cid;
+            id = grow(id, &cap_id, w.ncon + 1, sizeof *id);
+            id[w.ncon++] = cid;
         }
         w.off[w.n] = (uint32_t)w.ncon;
     }
@@ -308,6 +307,56 @@ int main(int argc, char **argv)
         return 1;
     }
     sqlite3_finalize(st);
+    /* stored concept ids are 63-bit digests of the names: count over their ranks (dense, and in
+     * the same order, so pairs sort as the ids do); uniq[rank] gives the id back. The distinct
+     * ids are found with a hash table (ids first seen get the next number), then sorted. */
+    size_t hcap = 1024;
+    while (hcap < 2 * w.ncon)
+        hcap *= 2;
+    int64_t *hkey = malloc(hcap * sizeof *hkey),
+            *uniq = malloc((w.ncon ? w.ncon : 1) * sizeof *uniq);
+    uint32_t *hval = malloc(hcap * sizeof *hval), *rank = NULL;
+    w.con = malloc((w.ncon ? w.ncon : 1) * sizeof *w.con);
+    if (!hkey || !hval || !uniq || !w.con) {
+        fprintf(stderr, "engram-bench-cooccur: out of memory\n");
+        return 1;
+    }
+    memset(hval, 0xff, hcap * sizeof *hval);
+    size_t nuniq = 0;
+    for (size_t i = 0; i < w.ncon; i++) {
+        size_t h = (size_t)(((uint64_t)id[i] * UINT64_C(0x9e3779b97f4a7c15)) >> 20) & (hcap - 1);
+        while (hval[h] != UINT32_MAX && hkey[h] != id[i])
+            h = (h + 1) & (hcap - 1);
+        if (hval[h] == UINT32_MAX) {
+            hkey[h] = id[i];
+            hval[h] = (uint32_t)nuniq;
+            uniq[nuniq++] = id[i];
+        }
+        w.con[i] = hval[h]; /* first-seen number, made a rank below */
+    }
+    int64_t *sorted = malloc((nuniq ? nuniq : 1) * sizeof *sorted);
+    rank = malloc((nuniq ? nuniq : 1) * sizeof *rank);
+    if (!sorted || !rank) {
+        fprintf(stderr, "engram-bench-cooccur: out of memory\n");
+        return 1;
+    }
+    memcpy(sorted, uniq, nuniq * sizeof *sorted);
+    qsort(sorted, nuniq, sizeof *sorted, cmp_i64);
+    for (size_t i = 0; i < nuniq; i++) { /* first-seen number -> rank, by lookup of its id */
+        size_t h =
+            (size_t)(((uint64_t)sorted[i] * UINT64_C(0x9e3779b97f4a7c15)) >> 20) & (hcap - 1);
+        while (hkey[h] != sorted[i])
+            h = (h + 1) & (hcap - 1);
+        rank[hval[h]] = (uint32_t)i;
+    }
+    for (size_t i = 0; i < w.ncon; i++)
+        w.con[i] = rank[w.con[i]];
+    free(uniq);
+    uniq = sorted; /* uniq[rank] = id */
+    free(rank);
+    free(hkey);
+    free(hval);
+    free(id);
     /* sort each memory's concepts (a handful each: insertion sort) */
     for (size_t m = 0; m < w.n; m++) {
         uint32_t *cc = w.con + w.off[m];
@@ -363,7 +412,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < t.cap; i++) {
         if (!t.s[i].key)
             continue;
-        uint64_t a = t.s[i].key >> 32, b = t.s[i].key & 0xffffffffu; /* concept id + 1 */
+        uint64_t a = t.s[i].key >> 32, b = t.s[i].key & 0xffffffffu; /* concept rank + 1 */
         sum += (uint64_t)t.s[i].count * a * b;
         check_pairs += t.s[i].count;
     }
@@ -389,8 +438,8 @@ int main(int argc, char **argv)
                 all[k++] = t.s[i];
         qsort(all, k, sizeof *all, cmp_slot);
         for (size_t i = 0; i < k; i++)
-            fprintf(f, "%" PRIu64 ",%" PRIu64 ",%" PRIu32 "\n", (all[i].key >> 32) - 1,
-                    (all[i].key & 0xffffffffu) - 1, all[i].count);
+            fprintf(f, "%" PRId64 ",%" PRId64 ",%" PRIu32 "\n", uniq[(all[i].key >> 32) - 1],
+                    uniq[(all[i].key & 0xffffffffu) - 1], all[i].count);
         free(all);
         if (fclose(f)) {
             fprintf(stderr, "engram-bench-cooccur: cannot write \"%s\"\n", dump);
@@ -405,5 +454,6 @@ int main(int argc, char **argv)
     free(w.rowid);
     free(w.off);
     free(w.con);
+    free(uniq);
     return 0;
 }

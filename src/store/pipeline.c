@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 static int q_error(eg_store *st, const char *what)
 {
@@ -357,6 +358,8 @@ typedef struct save_ctx {
     size_t nk;
     const eg_graph *graph; /* the graph being written */
     eg_buf buf;            /* a memory's concept list, a concept's posting blob */
+    int64_t *cid;          /* concept index -> stored concept id (stored_concept_ids) */
+    pair64 *scratch;       /* a concept's posting list being sorted (md->n entries) */
 } save_ctx;
 
 #define EMIT(sy, cells)                                                                            \
@@ -380,14 +383,14 @@ static const eg_sync_table t_pipeline = {
 
 /* a memory's concepts as a JSON array of stored concept ids, "[3,17]" (written for every
  * memory by every run: no printf) */
-static int concept_list(eg_buf *b, const eg_model *md, const eg_mem *m)
+static int concept_list(eg_buf *b, const eg_model *md, const int64_t *cid, const eg_mem *m)
 {
     char tmp[512], *p = tmp;
     *p++ = '[';
     for (uint16_t k = 0; k < m->c_n; k++) {
-        char digits[12];
+        char digits[24];
         int nd = 0;
-        uint32_t v = md->mc[m->c_off + k] + 1;
+        uint64_t v = (uint64_t)cid[md->mc[m->c_off + k]];
         do
             digits[nd++] = (char)('0' + v % 10);
         while ((v /= 10) && nd < (int)sizeof digits);
@@ -395,7 +398,7 @@ static int concept_list(eg_buf *b, const eg_model *md, const eg_mem *m)
             *p++ = ',';
         while (nd)
             *p++ = digits[--nd];
-        if (p - tmp > (ptrdiff_t)sizeof tmp - 16) { /* more concepts than ever stored: flush */
+        if (p - tmp > (ptrdiff_t)sizeof tmp - 24) { /* more concepts than ever stored: flush */
             if (eg_buf_append(b, tmp, (size_t)(p - tmp)))
                 return -1;
             p = tmp;
@@ -439,7 +442,7 @@ static int rows_pipeline(void *ud, eg_sync *sy)
         v[21] = eg_cell_int(m->recalls);
         v[22] = eg_cell_real(m->damping);
         eg_buf_reset(&c->buf);
-        if (concept_list(&c->buf, md, m))
+        if (concept_list(&c->buf, md, c->cid, m))
             return eg_error_set(EG_ENOMEM, "out of memory saving pipeline state");
         v[23] = (eg_cell){.type = EG_CELL_TEXT, .n = (int)c->buf.len, .p = c->buf.data};
         EMIT(sy, v);
@@ -510,23 +513,25 @@ static int rows_concept(void *ud, eg_sync *sy)
     const eg_model *md = c->md;
     const eg_communities *cm = md->comm_now.label ? &md->comm_now : &md->comm;
     eg_cell v[5];
-    for (size_t ci = 0; ci < md->nconcepts; ci++) {
+    pair64 *post = c->scratch; /* a concept's memories, newest first */
+    for (size_t o = 0; o < c->nk; o++) {
+        size_t ci = c->keys[o].i;
         size_t np = md->post_n[ci];
         bool sorted = true;
         for (size_t k = 0; k < np; k++) {
-            c->keys[k] = (pair64){-md->m[md->postings[ci][k]].rowid, 0, 0};
-            sorted = sorted && (k == 0 || c->keys[k - 1].a <= c->keys[k].a);
+            post[k] = (pair64){-md->m[md->postings[ci][k]].rowid, 0, 0};
+            sorted = sorted && (k == 0 || post[k - 1].a <= post[k].a);
         }
         if (!sorted)
-            qsort(c->keys, np, sizeof *c->keys, cmp_pair64);
+            qsort(post, np, sizeof *post, cmp_pair64);
         eg_buf_reset(&c->buf);
         for (size_t k = 0; k < np; k++) {
             unsigned char le[EG_POSTING_BYTES];
-            eg_posting_put(le, -c->keys[k].a);
+            eg_posting_put(le, -post[k].a);
             if (eg_buf_append(&c->buf, le, sizeof le))
                 return eg_error_set(EG_ENOMEM, "out of memory saving a posting list");
         }
-        v[0] = eg_cell_int((int64_t)ci + 1);
+        v[0] = eg_cell_int(c->keys[o].a);
         v[1] = eg_cell_text(eg_model_concept(md, (uint32_t)ci));
         v[2] = ci < cm->n && cm->label[ci] != UINT32_MAX
                    ? eg_cell_text(eg_model_concept(md, cm->label[ci]))
@@ -662,6 +667,50 @@ static int rows_creative(void *ud, eg_sync *sy)
     return 0;
 }
 
+typedef struct named_id {
+    int64_t id;
+    const char *name;
+    uint32_t c;
+} named_id;
+
+static int cmp_named_id(const void *x, const void *y)
+{
+    const named_id *a = x, *b = y;
+    if (a->id != b->id)
+        return a->id < b->id ? -1 : 1;
+    return strcmp(a->name, b->name);
+}
+
+/* The stored id of every concept: a 63-bit digest of its name, so that a concept keeps its id
+ * from run to run whatever else appears or leaves (the model numbers concepts by first
+ * appearance, which shifts when the staging window moves). Two names with one digest (about
+ * one chance in 10^8 at a million concepts) take the next free ids, in name order. */
+static int stored_concept_ids(const eg_model *md, int64_t **out)
+{
+    size_t n = md->nconcepts;
+    int64_t *cid = malloc((n ? n : 1) * sizeof *cid);
+    named_id *v = malloc((n ? n : 1) * sizeof *v);
+    if (!cid || !v) {
+        free(cid);
+        free(v);
+        return eg_error_set(EG_ENOMEM, "out of memory saving concepts");
+    }
+    for (size_t c = 0; c < n; c++) {
+        const char *name = eg_model_concept(md, (uint32_t)c);
+        int64_t id = (int64_t)(XXH3_64bits(name, strlen(name)) >> 1);
+        v[c] = (named_id){.id = id ? id : 1, .name = name, .c = (uint32_t)c};
+    }
+    qsort(v, n, sizeof *v, cmp_named_id);
+    for (size_t k = 0; k < n; k++) {
+        if (k && v[k].id <= v[k - 1].id)
+            v[k].id = v[k - 1].id + 1; /* a collision: the next free id */
+        cid[v[k].c] = v[k].id;
+    }
+    free(v);
+    *out = cid;
+    return 0;
+}
+
 int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, int64_t saved_at,
                         eg_sync_stats *stats)
 {
@@ -678,10 +727,18 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, int64_t s
         maxk = md->assoc.n;
     if (md->concepts.n > maxk)
         maxk = md->concepts.n;
+    if (md->nconcepts > maxk)
+        maxk = md->nconcepts;
     if (md->nep > maxk)
         maxk = md->nep;
     if (!(c.keys = malloc((maxk ? maxk : 1) * sizeof *c.keys)))
         return eg_error_set(EG_ENOMEM, "out of memory saving the pipeline");
+    if (!(c.scratch = malloc((md->n ? md->n : 1) * sizeof *c.scratch))) {
+        rc = eg_error_set(EG_ENOMEM, "out of memory saving the pipeline");
+        goto done;
+    }
+    if ((rc = stored_concept_ids(md, &c.cid)))
+        goto done;
     /* pipeline, by rowid */
     c.nk = md->n;
     for (size_t i = 0; i < md->n; i++)
@@ -730,7 +787,12 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, int64_t s
                   ? eg_table_sync_some(st, &t_presentation, rows_presentation, &c, stats)
                   : eg_table_sync(st, &t_presentation, c.nk, rows_presentation, &c, stats)))
         goto done;
-    if ((rc = eg_table_sync(st, &t_concept, md->nconcepts, rows_concept, &c, stats)))
+    /* concepts, by stored id */
+    c.nk = md->nconcepts;
+    for (size_t k = 0; k < md->nconcepts; k++)
+        c.keys[k] = (pair64){c.cid[k], 0, (uint32_t)k};
+    sort_keys(c.keys, c.nk);
+    if ((rc = eg_table_sync(st, &t_concept, c.nk, rows_concept, &c, stats)))
         goto done;
     /* the two graphs */
     for (int gi = 0; gi < 2; gi++) {
@@ -744,8 +806,8 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, int64_t s
             const eg_edge *e = &g->e[k];
             if (e->dead || (some && e->last_at <= saved_at))
                 continue;
-            int64_t a = gi ? (int64_t)e->a + 1 : md->m[e->a].rowid;
-            int64_t b = gi ? (int64_t)e->b + 1 : md->m[e->b].rowid;
+            int64_t a = gi ? c.cid[e->a] : md->m[e->a].rowid;
+            int64_t b = gi ? c.cid[e->b] : md->m[e->b].rowid;
             c.keys[c.nk++] = (pair64){a < b ? a : b, a < b ? b : a, (uint32_t)k};
         }
         sort_keys(c.keys, c.nk);
@@ -771,6 +833,8 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, int64_t s
     rc = eg_store_sim_set(st, "checkpoint", now);
 done:
     free(c.keys);
+    free(c.scratch);
+    free(c.cid);
     eg_buf_free(&c.buf);
     return rc;
 }
