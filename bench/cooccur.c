@@ -7,7 +7,7 @@
  * 1. load: one SQL query reads the concept ids of the memories with created_at in
  *    (now - days, now] (each memory's pipeline row holds them as a JSON array; times are µs
  *    integers) into per-memory concept arrays (struct of arrays: one offsets array, one concepts
- * array, grown by doubling; no allocation per row); the ids (63-bit digests of the names) are
+ * array, grown by doubling; no allocation per row); the ids (62-bit digests of the names) are
  *    replaced by their ranks among the ids read (dense, same order); each memory's concepts are
  *    sorted.
  * 2. count: every unordered concept pair of every memory is counted in an open-addressing hash
@@ -307,7 +307,7 @@ int main(int argc, char **argv)
         return 1;
     }
     sqlite3_finalize(st);
-    /* stored concept ids are 63-bit digests of the names: count over their ranks (dense, and in
+    /* stored concept ids are 62-bit digests of the names: count over their ranks (dense, and in
      * the same order, so pairs sort as the ids do); uniq[rank] gives the id back. The distinct
      * ids are found with a hash table (ids first seen get the next number), then sorted. */
     size_t hcap = 1024;

@@ -681,7 +681,7 @@ static int cmp_named_id(const void *x, const void *y)
     return strcmp(a->name, b->name);
 }
 
-/* The stored id of every concept: a 63-bit digest of its name, so that a concept keeps its id
+/* The stored id of every concept: a 62-bit digest of its name, so that a concept keeps its id
  * from run to run whatever else appears or leaves (the model numbers concepts by first
  * appearance, which shifts when the staging window moves). Two names with one digest (about
  * one chance in 10^8 at a million concepts) take the next free ids, in name order. */
@@ -697,8 +697,9 @@ static int stored_concept_ids(const eg_model *md, int64_t **out)
     }
     for (size_t c = 0; c < n; c++) {
         const char *name = eg_model_concept(md, (uint32_t)c);
-        int64_t id = (int64_t)(XXH3_64bits(name, strlen(name)) >> 1);
-        v[c] = (named_id){.id = id ? id : 1, .name = name, .c = (uint32_t)c};
+        /* in [1, 2^62]: positive, and the next-free-id steps below cannot overflow */
+        int64_t id = (int64_t)(XXH3_64bits(name, strlen(name)) >> 2) + 1;
+        v[c] = (named_id){.id = id, .name = name, .c = (uint32_t)c};
     }
     qsort(v, n, sizeof *v, cmp_named_id);
     for (size_t k = 0; k < n; k++) {
