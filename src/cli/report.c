@@ -31,7 +31,8 @@ void eg_cli_print_ingest(const eg_cli *cli, const char *what, const eg_ingest_re
            (long long)r->inserted, (long long)r->updated, (long long)r->unchanged,
            (long long)r->rejected, (long long)r->fts_indexed);
     if (r->restaged)
-        printf("  staging  %lld memories restaged at this clock\n", (long long)r->restaged);
+        printf("  staging  %lld memories staged again (the staging window moved, or --rebuild)\n",
+               (long long)r->restaged);
     if (r->metadata_invalid + r->metadata_not_object + r->blank_content + r->updated_before_created)
         printf("  quality  metadata not JSON %lld, metadata not an object %lld, blank content "
                "%lld, updated before created %lld\n",

@@ -346,7 +346,7 @@ static int activation(dash *d)
     double sum = 0;
     int rc = prep(d,
                   "SELECT min(max(CAST(activation_strength * 10 AS INTEGER), 0), 9), count(*), "
-                  "sum(activation_strength) FROM memory WHERE status = 'staged' AND "
+                  "sum(activation_strength) FROM staging WHERE status = 'staged' AND "
                   "activation_strength IS NOT NULL GROUP BY 1 ORDER BY 1",
                   &s);
     if (rc)

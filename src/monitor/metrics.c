@@ -262,7 +262,7 @@ static int store_part(eg_buf *b, eg_store *st, int64_t now)
     }
     if ((rc = store_histogram(b, db, "engram_staged_activation_strength",
                               "Staging activation_strength of the staged memories.",
-                              "SELECT coalesce(activation_strength, 0) FROM memory WHERE "
+                              "SELECT coalesce(activation_strength, 0) FROM staging WHERE "
                               "status = 'staged'")) ||
         (rc = store_histogram(b, db, "engram_ltm_retrieval_strength",
                               "Retrieval strength of the long-term memories (retention).",

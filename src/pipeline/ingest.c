@@ -267,13 +267,6 @@ static int restage_one(const eg_record *r, eg_staged *out, eg_buf *concepts, voi
                            concepts);
 }
 
-static void restage_now(int64_t created_at, double *activation, double *importance, void *ud)
-{
-    ingest_ctx *c = ud;
-    *activation = eg_stage_activation(c->opts->now, created_at);
-    *importance = eg_stage_importance(c->opts->now, created_at);
-}
-
 /* Sleeps before retry k (1-based): exponential from the configured delay, ±50 % jitter. */
 static void backoff(ingest_ctx *c, int k)
 {
@@ -358,8 +351,8 @@ static int one_attempt(ingest_ctx *c, eg_source **srcp)
     }
     if (o->restage) {
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        rc = eg_store_restage(c->st, o->now, c->window_start, o->rebuild, restage_one, restage_now,
-                              c, &rep->restaged);
+        rc = eg_store_restage(c->st, o->now, c->window_start, o->rebuild, restage_one, c,
+                              &rep->restaged);
         rep->ms_restage = ms_since(&t0);
         if (rc)
             return rc;

@@ -14,16 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* The indexes of `memory`, as of the latest migration. A bulk load into an empty store drops the
- * index on id and builds it again at the end (store/sqlite.c): ids arrive in random order, and one
- * sort is much cheaper than a million random B-tree inserts. The other indexes stay: their keys
- * mostly arrive in order. A migration that changes them must change this list too. */
+/* The unique index on memory ids. A bulk load into an empty store drops it and builds it again at
+ * the end (store/sqlite.c): ids arrive in random order, and one sort is much cheaper than a
+ * million random B-tree inserts. The other indexes of `memory` (status and created_at,
+ * created_at, late arrivals) stay: their keys mostly arrive in order. */
 #define MEMORY_ID_INDEX "CREATE UNIQUE INDEX memory_id ON memory(id);\n"
-#define MEMORY_INDEXES                                                                             \
-    MEMORY_ID_INDEX                                                                                \
-    "CREATE INDEX memory_status ON memory(status);\n"                                              \
-    "CREATE INDEX memory_activation ON memory(activation_strength);\n"                             \
-    "CREATE INDEX memory_created ON memory(created_at);\n"
 
 const char *const eg__store_memory_indexes = MEMORY_ID_INDEX;
 const char *const eg__store_memory_indexes_drop = "DROP INDEX memory_id;";
@@ -70,7 +65,9 @@ static const migration migrations[] = {
      "  processed_at INTEGER,\n"
      "  first_seen_at INTEGER NOT NULL,\n"
      "  deleted_at_source INTEGER\n"
-     ");\n" MEMORY_INDEXES
+     ");\n" MEMORY_ID_INDEX "CREATE INDEX memory_status ON memory(status);\n"
+     "CREATE INDEX memory_activation ON memory(activation_strength);\n"
+     "CREATE INDEX memory_created ON memory(created_at);\n"
      "CREATE VIRTUAL TABLE memory_fts USING fts5(content, content='memory', content_rowid='rowid',"
      " tokenize='unicode61 remove_diacritics 2');\n"
      "CREATE TABLE fts_pending (rowid INTEGER PRIMARY KEY);\n"
@@ -225,6 +222,36 @@ static const migration migrations[] = {
      NULL, NULL},
     /* 6: the late arrivals by arrival, for a resumed run's "what arrived since the last run" */
     {"CREATE INDEX memory_arrived ON memory(arrived_at) WHERE late;\n", NULL, NULL},
+    /* 7: the staging columns that depend on now are computed when read, by the `staging` view,
+     * at the staging clock (meta 'staged_at': the now of the last transaction that staged rows),
+     * instead of being stored and rewritten in every row by every run (docs/adr/0009). An
+     * activation threshold is a created_at threshold at a given clock, so (status, created_at)
+     * replaces the index on activation. The clock starts at the latest staging. */
+    {"INSERT OR REPLACE INTO meta (key, value) SELECT 'staged_at', max(processed_at) FROM memory\n"
+     "  WHERE deleted_at_source IS NULL HAVING count(processed_at) > 0;\n"
+     "DROP INDEX memory_activation;\n"
+     "DROP INDEX memory_status;\n"
+     "ALTER TABLE memory DROP COLUMN activation_strength;\n"
+     "ALTER TABLE memory DROP COLUMN importance_score;\n"
+     "CREATE INDEX memory_status ON memory(status, created_at);\n"
+     "CREATE VIEW staging AS\n"
+     "SELECT memory_rowid, memory_id, content, created_at, last_accessed_at, access_count,\n"
+     "  CASE WHEN status = 'staged' THEN\n"
+     "    min(1.0, exp(-((processed_at - created_at) / 1e6) / 604800.0)) END\n"
+     "    AS activation_strength,\n"
+     "  CASE WHEN status <> 'staged' THEN NULL\n"
+     "    WHEN (processed_at - created_at) / 86400000000 < 1 THEN 0.9\n"
+     "    WHEN (processed_at - created_at) / 86400000000 < 7 THEN 0.7\n"
+     "    WHEN (processed_at - created_at) / 86400000000 < 30 THEN 0.5 ELSE 0.3 END\n"
+     "    AS importance_score,\n"
+     "  memory_type, concepts, status, source_system, processed_at, raw_metadata\n"
+     "FROM (SELECT m.rowid AS memory_rowid, m.id AS memory_id, m.content, m.created_at,\n"
+     "  m.last_accessed_at, m.access_count, m.memory_type, m.concepts, m.status, m.source_system,\n"
+     "  m.metadata AS raw_metadata,\n"
+     "  coalesce((SELECT value FROM meta WHERE key = 'staged_at'), m.processed_at)\n"
+     "    AS processed_at\n"
+     "  FROM memory m WHERE m.deleted_at_source IS NULL);\n",
+     NULL, NULL},
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

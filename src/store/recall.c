@@ -433,14 +433,16 @@ int eg_store_trace_facts(eg_store *st, const char *id, json_t **out)
     *out = NULL;
     if (!o)
         return eg_error_set(EG_ENOMEM, "out of memory tracing a memory");
-    if ((rc =
-             facts(st, o, "memory",
-                   "SELECT rowid, id, source_system, length_chars, created_at, updated_at, status, "
-                   "skip_reason, deleted_at_source, memory_type, importance_score, "
-                   "activation_strength, concepts, importance, urgency, emotional_salience, "
-                   "sentiment, task_type, knowledge_type, region_hint, abstraction_level, late, "
-                   "arrived_at, processed_at, first_seen_at FROM memory WHERE id = ?1",
-                   id, 0, false)) ||
+    if ((rc = facts(st, o, "memory",
+                    "SELECT m.rowid, m.id, m.source_system, m.length_chars, m.created_at, "
+                    "m.updated_at, m.status, m.skip_reason, m.deleted_at_source, m.memory_type, "
+                    "s.importance_score, s.activation_strength, m.concepts, m.importance, "
+                    "m.urgency, m.emotional_salience, m.sentiment, m.task_type, m.knowledge_type, "
+                    "m.region_hint, m.abstraction_level, m.late, m.arrived_at, "
+                    "coalesce(s.processed_at, m.processed_at) AS processed_at, m.first_seen_at "
+                    "FROM memory m LEFT JOIN staging s ON s.memory_rowid = m.rowid "
+                    "WHERE m.id = ?1",
+                    id, 0, false)) ||
         (rc =
              facts(st, o, "source",
                    "SELECT length(content) AS length_chars, created_at FROM memories WHERE id = ?1",

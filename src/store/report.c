@@ -216,10 +216,10 @@ int eg_store_export_staging(eg_store *st, eg_export_format fmt, FILE *out)
     char t[EG_TIME_BUFSZ];
     eg_buf_init(&b, 0);
     if (sqlite3_prepare_v2(eg_store_db(st),
-                           "SELECT id, content, created_at, last_accessed_at, access_count, "
-                           "activation_strength, importance_score, memory_type, concepts, status, "
-                           "source_system, processed_at, metadata FROM memory "
-                           "WHERE deleted_at_source IS NULL ORDER BY id",
+                           "SELECT memory_id, content, created_at, last_accessed_at, "
+                           "access_count, activation_strength, importance_score, memory_type, "
+                           "concepts, status, source_system, processed_at, raw_metadata "
+                           "FROM staging ORDER BY memory_id",
                            -1, &s, NULL) != SQLITE_OK) {
         rc = q_error(st, "could not export staging");
         goto done;

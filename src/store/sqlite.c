@@ -33,8 +33,7 @@ enum {
     Q_SRC_PUT,
     Q_RESTAGE,
     Q_RESTAGE_ROW,
-    Q_RESTAGE_NOW,
-    Q_RESTAGE_TOUCH,
+    Q_STAGED_AT,
     Q_COUNT
 };
 
@@ -44,17 +43,17 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_FINGERPRINT] = "SELECT fingerprint FROM memory WHERE rowid = ?1",
     [Q_INSERT] = "INSERT INTO memory (id, source_system, content, content_hash, fingerprint, "
                  "created_at, updated_at, metadata, status, skip_reason, issues, length_chars, "
-                 "activation_strength, last_accessed_at, access_count, importance_score, "
-                 "memory_type, concepts, processed_at, first_seen_at, importance, urgency, "
+                 "last_accessed_at, access_count, memory_type, concepts, processed_at, "
+                 "first_seen_at, importance, urgency, "
                  "emotional_salience, sentiment, task_type, knowledge_type, region_hint, "
                  "abstraction_level, late, arrived_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-                 "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?19, ?21, ?22, ?23, ?24, ?25, "
+                 "?10, ?11, ?12, ?14, ?15, ?17, ?18, ?19, ?19, ?21, ?22, ?23, ?24, ?25, "
                  "?26, ?27, ?28, ?29, ?30)",
     [Q_UPDATE] = "UPDATE memory SET source_system = ?2, content = ?3, content_hash = ?4, "
                  "fingerprint = ?5, created_at = ?6, updated_at = ?7, metadata = ?8, status = ?9, "
-                 "skip_reason = ?10, issues = ?11, length_chars = ?12, activation_strength = ?13, "
-                 "last_accessed_at = ?14, access_count = ?15, importance_score = ?16, "
-                 "memory_type = ?17, concepts = ?18, processed_at = ?19, deleted_at_source = NULL, "
+                 "skip_reason = ?10, issues = ?11, length_chars = ?12, last_accessed_at = ?14, "
+                 "access_count = ?15, memory_type = ?17, concepts = ?18, processed_at = ?19, "
+                 "deleted_at_source = NULL, "
                  "importance = ?21, urgency = ?22, emotional_salience = ?23, sentiment = ?24, "
                  "task_type = ?25, knowledge_type = ?26, region_hint = ?27, "
                  "abstraction_level = ?28 WHERE rowid = ?20",
@@ -67,8 +66,7 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_SRC_PUT] = "INSERT OR REPLACE INTO memories (id, content, created_at, updated_at, metadata) "
                   "VALUES (?1, ?2, ?3, ?4, ?5)",
     [Q_RESTAGE] = "UPDATE memory SET status = ?2, skip_reason = ?3, issues = ?4, "
-                  "activation_strength = ?5, last_accessed_at = ?6, access_count = ?7, "
-                  "importance_score = ?8, memory_type = ?9, processed_at = ?10, "
+                  "last_accessed_at = ?6, access_count = ?7, memory_type = ?9, processed_at = ?10, "
                   "concepts = coalesce(?11, concepts), importance = coalesce(?12, importance), "
                   "urgency = coalesce(?13, urgency), "
                   "emotional_salience = coalesce(?14, emotional_salience), "
@@ -78,9 +76,9 @@ static const char *const sql_text[Q_COUNT] = {
                   "abstraction_level = coalesce(?19, abstraction_level) WHERE rowid = ?1",
     [Q_RESTAGE_ROW] = "SELECT id, content, created_at, updated_at, metadata FROM memory "
                       "WHERE rowid = ?1",
-    [Q_RESTAGE_NOW] = "UPDATE memory SET activation_strength = ?2, importance_score = ?3, "
-                      "processed_at = ?4 WHERE rowid = ?1",
-    [Q_RESTAGE_TOUCH] = "UPDATE memory SET processed_at = ?2 WHERE rowid = ?1",
+    /* the staging clock (docs/adr/0009): the now of the last transaction that staged rows; the
+     * staging view computes the now-dependent columns of every row at it */
+    [Q_STAGED_AT] = "INSERT OR REPLACE INTO meta (key, value) VALUES ('staged_at', ?1)",
 };
 
 struct eg_store {
@@ -97,6 +95,10 @@ struct eg_store {
      * embedded source's watermark is moved back so that the next ingest reads them */
     bool src_written, src_unkeyed;
     int64_t src_min_key;
+    /* rows staged in this transaction, and at which now: at commit the staging clock moves
+     * there (docs/adr/0009) */
+    bool staged_any;
+    int64_t staged_now;
     eg_idset *bulk_ids; /* id -> rowid of the rows loaded in bulk mode */
 };
 
@@ -237,6 +239,7 @@ int eg_store_begin(eg_store *st)
         return rc;
     st->src_written = st->src_unkeyed = false;
     st->src_min_key = INT64_MAX;
+    st->staged_any = false;
     st->fts_rowid = meta_int(st, "fts_rowid", 0);
     sqlite3_stmt *q = NULL;
     st->has_checkpoint = false;
@@ -278,6 +281,17 @@ static int uncover_written_rows(eg_store *st)
 
 int eg_store_commit(eg_store *st)
 {
+    if (st->staged_any) {
+        sqlite3_stmt *clk = stmt(st, Q_STAGED_AT);
+        if (!clk)
+            return EG_ESTORE;
+        sqlite3_bind_int64(clk, 1, st->staged_now);
+        int step = sqlite3_step(clk);
+        sqlite3_reset(clk);
+        if (step != SQLITE_DONE)
+            return db_error(st, "could not record the staging clock");
+        st->staged_any = false;
+    }
     if (st->src_written) {
         int rc = uncover_written_rows(st);
         if (rc)
@@ -292,6 +306,7 @@ void eg_store_rollback(eg_store *st)
     if (!sqlite3_get_autocommit(st->db))
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     st->bulk = false; /* the rollback brought the indexes back */
+    st->staged_any = false;
     eg_idset_free(st->bulk_ids);
     st->bulk_ids = NULL;
 }
@@ -474,10 +489,8 @@ static void bind_staging(sqlite3_stmt *s, const eg_staged *g, const char *concep
         sqlite3_bind_text(s, 10, eg_skip_name(g->skip), -1, SQLITE_STATIC);
     } else {
         sqlite3_bind_text(s, 9, "staged", -1, SQLITE_STATIC);
-        sqlite3_bind_double(s, 13, g->activation_strength);
         sqlite3_bind_int64(s, 14, g->last_accessed_at);
         sqlite3_bind_int64(s, 15, g->access_count);
-        sqlite3_bind_double(s, 16, g->importance_score);
         sqlite3_bind_text(s, 17, g->memory_type, -1, SQLITE_STATIC);
         if (concepts)
             sqlite3_bind_text(s, 18, concepts, -1, SQLITE_STATIC);
@@ -599,6 +612,8 @@ int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *g,
             return rc;
     }
     *result = rowid ? EG_PUT_UPDATED : EG_PUT_INSERTED;
+    st->staged_any = true;
+    st->staged_now = now;
     return 0;
 }
 
@@ -639,10 +654,8 @@ static int restage_whole(eg_store *st, int64_t rowid, int64_t now, bool need_con
             sqlite3_bind_text(u, 3, eg_skip_name(g.skip), -1, SQLITE_STATIC);
         } else {
             sqlite3_bind_text(u, 2, "staged", -1, SQLITE_STATIC);
-            sqlite3_bind_double(u, 5, g.activation_strength);
             sqlite3_bind_int64(u, 6, g.last_accessed_at);
             sqlite3_bind_int64(u, 7, g.access_count);
-            sqlite3_bind_double(u, 8, g.importance_score);
             sqlite3_bind_text(u, 9, g.memory_type, -1, SQLITE_STATIC);
             if (need_concepts && concepts->len)
                 sqlite3_bind_text(u, 11, concepts->data, (int)concepts->len, SQLITE_STATIC);
@@ -659,72 +672,65 @@ static int restage_whole(eg_store *st, int64_t rowid, int64_t now, bool need_con
 }
 
 int eg_store_restage(eg_store *st, int64_t now, int64_t window_start, bool all, eg_restage_fn fn,
-                     eg_restage_now_fn now_fn, void *ud, int64_t *visited)
+                     void *ud, int64_t *visited)
 {
     sqlite3_stmt *sel = NULL;
     eg_buf concepts;
-    int rc = 0;
+    int64_t *rows = NULL;
+    unsigned char *need = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0, step;
     eg_buf_init(&concepts, 0);
     *visited = 0;
-    /* only the columns that decide what the row needs: the content is read for the few rows
-     * staged whole */
+    /* Nothing stored depends on now but the window decision (docs/adr/0009): only the rows on
+     * the wrong side of the window are staged again, found through the (status, created_at)
+     * index. They are listed first, since staging them moves them in that index. */
     if (sqlite3_prepare_v2(st->db,
-                           "SELECT rowid, status, skip_reason, created_at, concepts IS NULL "
-                           "FROM memory WHERE deleted_at_source IS NULL "
-                           "AND (processed_at IS NOT ?1 OR ?2) ORDER BY rowid",
+                           "SELECT rowid, concepts IS NULL FROM memory WHERE ?2 AND "
+                           "deleted_at_source IS NULL "
+                           "UNION ALL SELECT rowid, concepts IS NULL FROM memory WHERE NOT ?2 AND "
+                           "status = 'staged' AND created_at <= ?1 AND deleted_at_source IS NULL "
+                           "UNION ALL SELECT rowid, concepts IS NULL FROM memory WHERE NOT ?2 AND "
+                           "status = 'skipped' AND created_at > ?1 AND "
+                           "skip_reason = 'out_of_window' AND deleted_at_source IS NULL "
+                           "ORDER BY 1",
                            -1, &sel, NULL) != SQLITE_OK) {
         rc = db_error(st, "could not read memories to restage");
         goto done;
     }
-    sqlite3_bind_int64(sel, 1, now); /* rows staged at this clock already are up to date */
+    sqlite3_bind_int64(sel, 1, window_start);
     sqlite3_bind_int(sel, 2, all);
-    int step;
     while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
-        int64_t rowid = sqlite3_column_int64(sel, 0);
-        const char *status = (const char *)sqlite3_column_text(sel, 1);
-        const char *reason = (const char *)sqlite3_column_text(sel, 2);
-        bool has_created = sqlite3_column_type(sel, 3) != SQLITE_NULL;
-        int64_t created = sqlite3_column_int64(sel, 3);
-        bool need_concepts = sqlite3_column_int(sel, 4) != 0;
-        bool in_window = has_created && created > window_start;
-        bool staged = status && !strcmp(status, "staged");
-        bool skipped = status && !strcmp(status, "skipped");
-        sqlite3_stmt *u = NULL;
-        if (!all && staged && in_window && !need_concepts) { /* stays staged */
-            double act, imp;
-            now_fn(created, &act, &imp, ud);
-            if (!(u = stmt(st, Q_RESTAGE_NOW))) {
-                rc = EG_ESTORE;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 1024;
+            int64_t *r = realloc(rows, ncap * sizeof *rows);
+            unsigned char *d = r ? realloc(need, ncap) : NULL;
+            if (r)
+                rows = r;
+            if (!d) {
+                rc = eg_error_set(EG_ENOMEM, "out of memory listing memories to restage");
                 goto done;
             }
-            sqlite3_bind_double(u, 2, act);
-            sqlite3_bind_double(u, 3, imp);
-            sqlite3_bind_int64(u, 4, now);
-        } else if (!all && skipped && reason &&
-                   (strcmp(reason, "out_of_window") || !in_window)) { /* stays skipped */
-            if (!(u = stmt(st, Q_RESTAGE_TOUCH))) {
-                rc = EG_ESTORE;
-                goto done;
-            }
-            sqlite3_bind_int64(u, 2, now);
-        } else if ((rc = restage_whole(st, rowid, now, need_concepts, fn, ud, &concepts))) {
-            goto done;
+            need = d;
+            cap = ncap;
         }
-        if (u) {
-            sqlite3_bind_int64(u, 1, rowid);
-            int r = sqlite3_step(u);
-            sqlite3_reset(u);
-            if (r != SQLITE_DONE) {
-                rc = db_error(st, "could not restage a memory");
-                goto done;
-            }
-        }
-        (*visited)++;
+        rows[n] = sqlite3_column_int64(sel, 0);
+        need[n++] = sqlite3_column_int(sel, 1) != 0;
     }
-    if (step != SQLITE_DONE)
+    if (step != SQLITE_DONE) {
         rc = db_error(st, "could not read memories to restage");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((rc = restage_whole(st, rows[i], now, need[i], fn, ud, &concepts)))
+            goto done;
+    *visited = (int64_t)n;
+    st->staged_any = true;
+    st->staged_now = now;
 done:
     sqlite3_finalize(sel);
+    free(rows);
+    free(need);
     eg_buf_free(&concepts);
     return rc;
 }

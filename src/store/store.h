@@ -63,18 +63,17 @@ int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *s,
                         const char *concepts_json, const char *source_system, int64_t now,
                         eg_put_result *result);
 
-/* Recomputes the staging columns of every memory at now (the run's clock), except those already
- * staged at now (all: every one, for --rebuild). Rows are in the window when created_at >
- * window_start. A row that stays staged (in the window, with its concepts) gets only its
- * now-dependent columns from now_fn; a skipped row that stays skipped only its processed_at;
- * every other row (and every row with all) is read whole and staged by fn, and the rows fn
- * skips get status skipped. Returns the number of rows visited in *visited. */
+/* Moves the staging to now (the run's clock). Rows are in the window when created_at >
+ * window_start; the rows on the wrong side of it (staged but out of it, skipped out of it but
+ * in it; every row with all, for --rebuild) are read whole and staged by fn, and the rows fn
+ * skips get status skipped. Nothing else is written: the staging columns that depend on now
+ * (activation_strength, importance_score) are not stored but computed by the `staging` view at
+ * the staging clock, which this moves to now (docs/adr/0009). Returns the number of rows staged
+ * again in *visited. */
 typedef int (*eg_restage_fn)(const eg_record *r, eg_staged *out, eg_buf *concepts, void *ud);
 /* concepts is NULL when the row already has its concepts (they do not depend on now). */
-typedef void (*eg_restage_now_fn)(int64_t created_at, double *activation, double *importance,
-                                  void *ud);
 int eg_store_restage(eg_store *st, int64_t now, int64_t window_start, bool all, eg_restage_fn fn,
-                     eg_restage_now_fn now_fn, void *ud, int64_t *visited);
+                     void *ud, int64_t *visited);
 
 /* Marks memories of source_system whose id is not in seen as deleted
  * at the source at now; returns how many in *n and up to 5 example ids appended to examples. */

@@ -87,6 +87,13 @@ rm -f "$T/moved.db"*
 # migration carries each memory's concepts and each concept's postings over before the next run
 cp "$T/a.db" "$T/v3.db"
 sqlite3 "$T/v3.db" <<'SQL'
+DROP VIEW staging;
+DELETE FROM meta WHERE key = 'staged_at';
+DROP INDEX memory_status;
+CREATE INDEX memory_status ON memory(status);
+ALTER TABLE memory ADD COLUMN activation_strength REAL;
+ALTER TABLE memory ADD COLUMN importance_score REAL;
+CREATE INDEX memory_activation ON memory(activation_strength);
 DROP INDEX memory_arrived;
 DROP TRIGGER memory_inputs_changed;
 DROP TRIGGER memory_inputs_deleted;
@@ -117,14 +124,14 @@ check "the store stays at schema 3" 3 "$(sqlite3 "$T/v3b.db" 'PRAGMA user_versio
 check "with its memory_concept table" "table" "$(sqlite3 "$T/v3b.db" "SELECT type FROM sqlite_master WHERE name = 'memory_concept'")"
 sqlite3 "$T/v3b.db" "DROP TRIGGER broken"
 E --store "$T/v3b.db" stats >/dev/null || fail "stats after the cause is gone"
-check "then it migrates" 6 "$(sqlite3 "$T/v3b.db" 'PRAGMA user_version')"
+check "then it migrates" 7 "$(sqlite3 "$T/v3b.db" 'PRAGMA user_version')"
 rm -f "$T/v3b.db"*
 for q in "garden pond" "replication lag" "plumber"; do
   check "recall of \"$q\" is the same after migrating a schema-3 store" \
     "$(E --store "$T/a.db" --now "$NOW" recall --no-rehearse --k 5 "$q")" \
     "$(E --store "$T/v3.db" --now "$NOW" recall --no-rehearse --k 5 "$q")"
 done
-check "the migrated store is at the latest schema" 6 "$(sqlite3 "$T/v3.db" 'PRAGMA user_version')"
+check "the migrated store is at the latest schema" 7 "$(sqlite3 "$T/v3.db" 'PRAGMA user_version')"
 check "the migrated memory_concept view has every pair" \
   "$(sqlite3 "$T/a.db" 'SELECT count(*) FROM memory_concept')" "$(sqlite3 "$T/v3.db" 'SELECT count(*) FROM memory_concept')"
 rm -f "$T/v3.db"*

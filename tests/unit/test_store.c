@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "engram/error.h"
+#include "stage/staging.h"
 #include "store/migrations.h"
 #include "store/store.h"
 #include "util/idset.h"
@@ -237,8 +238,13 @@ static void test_memory_put_results(void **state)
     assert_int_equal(put(f, &r, &g2, "[\"other\"]", now2), EG_PUT_UNCHANGED);
     assert_int_equal(eg_store_commit(f->st), 0);
     assert_int_equal(q_int(f->st, "SELECT count(*) FROM memory"), 1);
-    assert_true(q_double(f->st, "SELECT activation_strength FROM memory WHERE id = 'm1'") == 0.75);
-    assert_true(q_double(f->st, "SELECT importance_score FROM memory WHERE id = 'm1'") == 0.9);
+    /* the now-dependent columns come from the staging view, at the row's staging clock, exactly
+     * as the C staging computes them */
+    assert_true(q_double(f->st, "SELECT activation_strength FROM staging WHERE memory_id = 'm1'") ==
+                eg_stage_activation(now1, r.created_at));
+    assert_true(q_double(f->st, "SELECT importance_score FROM staging WHERE memory_id = 'm1'") ==
+                0.9);
+    assert_int_equal(q_int(f->st, "SELECT processed_at FROM staging WHERE memory_id = 'm1'"), now1);
     assert_string_equal(q_text(f->st, "SELECT concepts FROM memory WHERE id = 'm1'"),
                         "[\"hello\"]");
     assert_int_equal(q_int(f->st, "SELECT processed_at FROM memory WHERE id = 'm1'"), now1);
@@ -265,7 +271,10 @@ static void test_memory_put_results(void **state)
     assert_int_equal(put(f, &r2, &g2, "[\"again\"]", now2), EG_PUT_UPDATED);
     assert_int_equal(eg_store_commit(f->st), 0);
     assert_int_equal(q_int(f->st, "SELECT count(*) FROM memory"), 1);
-    assert_true(q_double(f->st, "SELECT activation_strength FROM memory WHERE id = 'm1'") == 0.25);
+    assert_true(q_double(f->st, "SELECT activation_strength FROM staging WHERE memory_id = 'm1'") ==
+                eg_stage_activation(now2, r2.created_at));
+    assert_true(q_double(f->st, "SELECT importance_score FROM staging WHERE memory_id = 'm1'") ==
+                0.7);
     assert_string_equal(q_text(f->st, "SELECT content FROM memory WHERE id = 'm1'"), "hello again");
     assert_string_equal(q_text(f->st, "SELECT metadata FROM memory WHERE id = 'm1'"), "{\"a\":2}");
     assert_string_equal(q_text(f->st, "SELECT concepts FROM memory WHERE id = 'm1'"),
@@ -287,7 +296,9 @@ static void test_memory_put_results(void **state)
     assert_string_equal(q_text(f->st, "SELECT status FROM memory WHERE id = 'm2'"), "skipped");
     assert_string_equal(q_text(f->st, "SELECT skip_reason FROM memory WHERE id = 'm2'"),
                         "empty_content");
-    assert_int_equal(q_int(f->st, "SELECT activation_strength FROM memory WHERE id = 'm2'"),
+    assert_int_equal(q_int(f->st, "SELECT activation_strength FROM staging WHERE memory_id = 'm2'"),
+                     SQL_NULL);
+    assert_int_equal(q_int(f->st, "SELECT importance_score FROM staging WHERE memory_id = 'm2'"),
                      SQL_NULL);
     assert_int_equal(q_int(f->st, "SELECT count(*) FROM memory WHERE id = 'm2' AND content = ''"),
                      1);
@@ -630,7 +641,7 @@ static void test_bulk_mode(void **state)
     assert_int_equal(q_int(f->st,
                            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = "
                            "'memory' AND name LIKE 'memory_%'"),
-                     5);
+                     4);
     assert_int_equal(fts_count(f->st, "two"), 1);
     fts_integrity(f->st);
     /* not empty any more: no bulk mode, and the id index is unique again */
@@ -653,13 +664,14 @@ static void test_bulk_mode(void **state)
     assert_int_equal(q_int(g2.st,
                            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = "
                            "'memory' AND name LIKE 'memory_%'"),
-                     5);
+                     4);
     assert_int_equal(q_int(g2.st, "SELECT count(*) FROM memory"), 0);
     eg_store_close(g2.st);
 }
 
 typedef struct restage_calls {
-    int whole, now_only;
+    int whole;
+    int64_t window_start;
 } restage_calls;
 
 static int restage_cb(const eg_record *r, eg_staged *out, eg_buf *concepts, void *ud)
@@ -669,23 +681,17 @@ static int restage_cb(const eg_record *r, eg_staged *out, eg_buf *concepts, void
     *out = staged(0.125, 0.3, 7, r->created_at, "episode");
     if (!r->content)
         out->skip = EG_SKIP_NULL_CONTENT;
+    else if (r->created_at <= calls->window_start)
+        out->skip = EG_SKIP_OUT_OF_WINDOW;
     if (concepts)
         eg_buf_puts(concepts, "[\"restaged\"]");
     return 0;
 }
 
-static void restage_now_cb(int64_t created_at, double *activation, double *importance, void *ud)
-{
-    restage_calls *calls = ud;
-    (void)created_at;
-    calls->now_only++;
-    *activation = 0.25;
-    *importance = 0.5;
-}
-
-/* what a restage does to each kind of row: staged and staying (now-dependent columns only),
- * staged without concepts, staged and leaving the window, skipped and staying (processed_at
- * only), skipped out of the window and coming back (staged whole); --rebuild stages all whole */
+/* what a restage does to each kind of row: staged and staying (nothing written: its
+ * now-dependent columns follow the staging clock), staged and leaving the window, skipped and
+ * staying, skipped out of the window and coming back (staged whole, concepts computed);
+ * --rebuild stages all whole */
 static void test_restage(void **state)
 {
     fixture *f = *state;
@@ -695,66 +701,92 @@ static void test_restage(void **state)
     eg_staged skip_null = {.skip = EG_SKIP_NULL_CONTENT},
               skip_old = {.skip = EG_SKIP_OUT_OF_WINDOW};
     eg_record a = mk("a", "alpha", "2026-05-01T10:00:00Z");
-    eg_record b = mk("b", "bravo", "2026-05-01T10:00:00Z");
+    eg_record b = mk("b", "bravo", "2026-05-31T10:00:00Z");
     eg_record c = mk("c", "charlie", "2026-02-01T10:00:00Z"); /* staged, leaves the window */
     eg_record d = mk("d", NULL, "2026-05-01T10:00:00Z");      /* skipped: no content */
     eg_record e = mk("e", "echo", "2026-04-01T10:00:00Z");    /* was out of the window */
     eg_record h = mk("h", "hotel", "2025-04-01T10:00:00Z");   /* out of the window, stays */
     assert_int_equal(eg_store_begin(f->st), 0);
     put(f, &a, &g, "[\"kept\"]", now1);
-    put(f, &b, &g, NULL, now1);
     put(f, &c, &g, "[\"kept\"]", now1);
     put(f, &d, &skip_null, NULL, now1);
     put(f, &e, &skip_old, NULL, now1);
     put(f, &h, &skip_old, NULL, now1);
     assert_int_equal(eg_store_commit(f->st), 0);
-    restage_calls calls = {0};
+    restage_calls calls = {.window_start = ws};
     assert_int_equal(eg_store_begin(f->st), 0);
-    assert_int_equal(
-        eg_store_restage(f->st, now2, ws, false, restage_cb, restage_now_cb, &calls, &visited), 0);
+    assert_int_equal(eg_store_restage(f->st, now2, ws, false, restage_cb, &calls, &visited), 0);
     assert_int_equal(eg_store_commit(f->st), 0);
-    assert_int_equal(visited, 6);
-    assert_int_equal(calls.whole, 3);    /* b (no concepts), c (leaves), e (comes back) */
-    assert_int_equal(calls.now_only, 1); /* a */
-    /* a: only the now-dependent columns */
-    assert_true(q_double(f->st, "SELECT activation_strength FROM memory WHERE id = 'a'") == 0.25);
-    assert_true(q_double(f->st, "SELECT importance_score FROM memory WHERE id = 'a'") == 0.5);
+    assert_int_equal(visited, 2);
+    assert_int_equal(calls.whole, 2); /* c (leaves), e (comes back) */
+    /* a: nothing written, its now-dependent columns are at the new clock */
+    assert_int_equal(q_int(f->st, "SELECT processed_at FROM memory WHERE id = 'a'"), now1);
+    assert_int_equal(q_int(f->st, "SELECT processed_at FROM staging WHERE memory_id = 'a'"), now2);
+    assert_true(q_double(f->st, "SELECT activation_strength FROM staging WHERE memory_id = 'a'") ==
+                eg_stage_activation(now2, a.created_at));
+    assert_true(q_double(f->st, "SELECT importance_score FROM staging WHERE memory_id = 'a'") ==
+                0.3);
     assert_int_equal(q_int(f->st, "SELECT access_count FROM memory WHERE id = 'a'"), 2);
     assert_string_equal(q_text(f->st, "SELECT memory_type FROM memory WHERE id = 'a'"), "fragment");
-    /* b, c, e: staged whole by the callback */
-    assert_true(q_double(f->st, "SELECT activation_strength FROM memory WHERE id = 'b'") == 0.125);
-    assert_int_equal(q_int(f->st, "SELECT access_count FROM memory WHERE id = 'b'"), 7);
-    assert_string_equal(q_text(f->st, "SELECT memory_type FROM memory WHERE id = 'c'"), "episode");
+    /* c: left the window, read whole and skipped by fn */
+    assert_string_equal(q_text(f->st, "SELECT skip_reason FROM memory WHERE id = 'c'"),
+                        "out_of_window");
+    assert_int_equal(q_int(f->st, "SELECT processed_at FROM memory WHERE id = 'c'"), now2);
+    assert_int_equal(q_int(f->st, "SELECT count(*) FROM staging WHERE memory_id = 'c' AND "
+                                  "activation_strength IS NULL"),
+                     1);
+    /* e: came back, staged whole, its concepts computed */
     assert_string_equal(q_text(f->st, "SELECT status FROM memory WHERE id = 'e'"), "staged");
-    /* d, h: still skipped, for the same reason */
+    assert_int_equal(q_int(f->st, "SELECT access_count FROM memory WHERE id = 'e'"), 7);
+    assert_string_equal(q_text(f->st, "SELECT concepts FROM memory WHERE id = 'e'"),
+                        "[\"restaged\"]");
+    assert_true(q_double(f->st, "SELECT importance_score FROM staging WHERE memory_id = 'e'") ==
+                0.3);
+    /* d, h: still skipped, for the same reason, without values */
     assert_string_equal(q_text(f->st, "SELECT skip_reason FROM memory WHERE id = 'd'"),
                         "null_content");
     assert_string_equal(q_text(f->st, "SELECT skip_reason FROM memory WHERE id = 'h'"),
                         "out_of_window");
-    assert_int_equal(q_int(f->st, "SELECT count(*) FROM memory WHERE processed_at = "
-                                  "(SELECT max(processed_at) FROM memory)"),
-                     6);
-    assert_int_equal(q_int(f->st, "SELECT max(processed_at) FROM memory"), now2);
-    /* concepts are kept when present, computed when missing */
+    assert_int_equal(q_int(f->st, "SELECT activation_strength FROM staging WHERE memory_id = 'h'"),
+                     SQL_NULL);
     assert_string_equal(q_text(f->st, "SELECT concepts FROM memory WHERE id = 'a'"), "[\"kept\"]");
-    assert_string_equal(q_text(f->st, "SELECT concepts FROM memory WHERE id = 'b'"),
-                        "[\"restaged\"]");
-    /* rows already staged at this clock are not visited again */
+    /* a row staged later moves the clock of the whole staging (one clock, as the reference's
+     * table has one CURRENT_TIMESTAMP), and a rolled back one does not */
+    int64_t now3 = T("2026-06-01T13:00:00Z"), now4 = T("2026-07-01T13:00:00Z");
     assert_int_equal(eg_store_begin(f->st), 0);
-    assert_int_equal(
-        eg_store_restage(f->st, now2, ws, false, restage_cb, restage_now_cb, &calls, &visited), 0);
+    put(f, &b, &g, "[]", now3);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(q_int(f->st, "SELECT processed_at FROM staging WHERE memory_id = 'b'"), now3);
+    assert_true(q_double(f->st, "SELECT activation_strength FROM staging WHERE memory_id = 'b'") ==
+                eg_stage_activation(now3, b.created_at));
+    assert_true(q_double(f->st, "SELECT importance_score FROM staging WHERE memory_id = 'b'") ==
+                0.7);
+    assert_true(q_double(f->st, "SELECT activation_strength FROM staging WHERE memory_id = 'a'") ==
+                eg_stage_activation(now3, a.created_at));
+    eg_record b2 = mk("b", "bravo two", "2026-05-31T10:00:00Z");
+    assert_int_equal(eg_store_begin(f->st), 0);
+    put(f, &b2, &g, "[]", now4);
+    eg_store_rollback(f->st);
+    assert_int_equal(q_int(f->st, "SELECT processed_at FROM staging WHERE memory_id = 'a'"), now3);
+    /* an unchanged row stages nothing and leaves the clock */
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(put(f, &b, &g, "[]", now4), EG_PUT_UNCHANGED);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(q_int(f->st, "SELECT processed_at FROM staging WHERE memory_id = 'a'"), now3);
+    /* nothing is on the wrong side of the window any more */
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(eg_store_restage(f->st, now2, ws, false, restage_cb, &calls, &visited), 0);
     assert_int_equal(eg_store_commit(f->st), 0);
     assert_int_equal(visited, 0);
     /* all (--rebuild): every row staged whole */
-    calls = (restage_calls){0};
+    calls = (restage_calls){.window_start = ws};
     assert_int_equal(eg_store_begin(f->st), 0);
-    assert_int_equal(
-        eg_store_restage(f->st, now2, ws, true, restage_cb, restage_now_cb, &calls, &visited), 0);
+    assert_int_equal(eg_store_restage(f->st, now2, ws, true, restage_cb, &calls, &visited), 0);
     assert_int_equal(eg_store_commit(f->st), 0);
     assert_int_equal(visited, 6);
     assert_int_equal(calls.whole, 6);
-    assert_int_equal(calls.now_only, 0);
-    assert_true(q_double(f->st, "SELECT activation_strength FROM memory WHERE id = 'a'") == 0.125);
+    assert_string_equal(q_text(f->st, "SELECT memory_type FROM memory WHERE id = 'a'"), "episode");
+    assert_string_equal(q_text(f->st, "SELECT status FROM memory WHERE id = 'h'"), "skipped");
 }
 
 /* Writes the staging export into a memory buffer (NUL-terminated, caller frees). */
@@ -808,11 +840,13 @@ static void test_export_staging_csv(void **state)
     load_export_rows(f);
     char *csv = export_staging(f, EG_EXPORT_CSV);
     const char *want = STAGING_HEADER
-        "a,plain,2026-04-30T10:00:00.250000Z,2026-04-30T12:00:00Z,3,1,0.5,episode,"
+        "a,plain,2026-04-30T10:00:00.250000Z,2026-04-30T12:00:00Z,3,0.8566194642279055,0.7,episode,"
         "\"[\"\"plain\"\"]\",staged,test,2026-05-01T12:00:00Z,\n"
-        "a10,\"multi\nline\",2026-05-01T10:00:00Z,2026-05-01T10:00:00Z,2,0.125,0.25,fragment,[],"
+        "a10,\"multi\nline\",2026-05-01T10:00:00Z,2026-05-01T10:00:00Z,2,0.9881658194110152,0.9,"
+        "fragment,[],"
         "staged,test,2026-05-01T12:00:00Z,\n"
-        "b,\"hello, \"\"world\"\"\",2026-05-01T10:00:00Z,2026-05-01T10:00:00Z,2,0.5,0.25,fragment,"
+        "b,\"hello, \"\"world\"\"\",2026-05-01T10:00:00Z,2026-05-01T10:00:00Z,2,0.9881658194110152,"
+        "0.9,fragment,"
         "\"[\"\"hello\"\",\"\"world\"\"]\",staged,test,2026-05-01T12:00:00Z,\"{\"\"k\"\":\"\"v\"\"}"
         "\"\n"
         "c,,2026-05-01T10:00:00Z,,,,,,,skipped,test,2026-05-01T12:00:00Z,\n";
@@ -829,7 +863,8 @@ static void test_export_staging_jsonl(void **state)
     const char *want =
         "{\"memory_id\":\"a\",\"content\":\"plain\",\"created_at\":\"2026-04-30T10:00:00.250000Z\","
         "\"last_accessed_at\":\"2026-04-30T12:00:00Z\",\"access_count\":3,"
-        "\"activation_strength\":1,\"importance_score\":0.5,\"memory_type\":\"episode\","
+        "\"activation_strength\":0.8566194642279055,\"importance_score\":0.7,"
+        "\"memory_type\":\"episode\","
         "\"concepts\":[\"plain\"],\"status\":\"staged\",\"source_system\":\"test\","
         "\"processed_at\":\"2026-05-01T12:00:00Z\",\"raw_metadata\":null}\n";
     if (strncmp(jl, want, strlen(want)))
@@ -847,18 +882,18 @@ static void test_export_staging_jsonl(void **state)
 }
 
 /* Scores like 0.9 and 0.7 (the reference's importance buckets) are written as the reference
- * writes them, not as 0.90000000000000002. */
+ * writes them, not as 0.90000000000000002; an activation of exactly 1 as 1. */
 static void test_export_shortest_floats(void **state)
 {
     fixture *f = *state;
     int64_t now = T("2026-05-01T12:00:00Z");
-    eg_record r = mk("x", "text", "2026-05-01T10:00:00Z");
-    eg_staged g = staged(0.1, 0.9, 2, r.created_at, "fragment");
+    eg_record r = mk("x", "text", "2026-05-01T12:00:00Z");
+    eg_staged g = staged(1, 0.9, 2, r.created_at, "fragment");
     assert_int_equal(eg_store_begin(f->st), 0);
     put(f, &r, &g, "[]", now);
     assert_int_equal(eg_store_commit(f->st), 0);
     char *csv = export_staging(f, EG_EXPORT_CSV);
-    const char *want = STAGING_HEADER "x,text,2026-05-01T10:00:00Z,2026-05-01T10:00:00Z,2,0.1,0.9,"
+    const char *want = STAGING_HEADER "x,text,2026-05-01T12:00:00Z,2026-05-01T12:00:00Z,2,1,0.9,"
                                       "fragment,[],staged,test,2026-05-01T12:00:00Z,\n";
     if (strcmp(csv, want))
         fail_msg("export:\n%s\nwant:\n%s", csv, want);
