@@ -12,5 +12,9 @@ case "$kind" in
   *) echo "usage: $0 [release|asan]" >&2; exit 2 ;;
 esac
 cmake -S . -B "$dir" "${flags[@]}" >/dev/null
-cmake --build "$dir" -j "$jobs" 2>&1 | grep -vE '^\[ *[0-9]+%\]|^-- ' || true
+# the progress lines are dropped; a failed build fails the script (an older binary left in
+# $dir must not pass for this one)
+status=0
+cmake --build "$dir" -j "$jobs" 2>&1 | { grep -vE '^\[ *[0-9]+%\]|^-- ' || true; } || status=$?
+[ "$status" -eq 0 ] || { echo "build.sh: the $kind build failed" >&2; exit 1; }
 test -x "$dir/engram"
