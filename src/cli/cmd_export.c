@@ -88,6 +88,9 @@ const eg_command eg_cmd_export = {
     "with the columns memory_id, content,\n"
     "created_at, last_accessed_at, access_count, activation_strength, importance_score,\n"
     "memory_type, concepts, status, source_system, processed_at, raw_metadata. Skipped rows\n"
-    "have status skipped and empty staging columns. Times are ISO 8601 UTC; floats print\n"
-    "with 17 significant digits. --json is --format jsonl.\n",
+    "have status skipped and empty staging columns. activation_strength and importance_score\n"
+    "are as of the store's staging clock (the now of the last run, ingest, import or remember\n"
+    "that staged rows), shown as processed_at; the store's view `staging` has the same rows.\n"
+    "Times are ISO 8601 UTC; floats print with 17 significant digits. --json is --format\n"
+    "jsonl.\n",
 };

@@ -51,10 +51,10 @@ void eg_cli_print_run(const eg_cli *cli, const eg_run_report *r)
 const eg_command eg_cmd_run = {
     "run",
     run,
-    "the main job: ingest, then stage every memory at --now",
+    "the main job: ingest, then move every memory through the pipeline up to --now",
     " [--full] [--rebuild] [--json]\n\n"
     "Advances the store to --now (default: the wall clock): ingests new and changed rows from\n"
-    "the source like `engram ingest` and restages every memory at --now; then moves every\n"
+    "the source like `engram ingest` and moves the staging to --now; then moves every\n"
     "memory through the pipeline in event time — working memory, short-term episodes,\n"
     "consolidation with Hebbian learning and forgetting, long-term memory, REM and\n"
     "homeostasis — and saves the outcome, all in one transaction. Running again at the same\n"
