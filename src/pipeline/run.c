@@ -115,7 +115,8 @@ static void snap_read_end(snap_read *r)
  * changed and nothing arrived that belongs before its time (docs/adr/0008). Otherwise leaves md
  * empty and says why in *why. Returns an error only for what a recomputation cannot fix. */
 static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, int64_t window,
-                  const char *path, snap_read *pre, eg_model *md, const char **why, int64_t *since)
+                  const char *path, snap_read *pre, eg_model *md, const char **why,
+                  eg_save_since *since)
 {
     int64_t gen = 0, cp = 0;
     bool found;
@@ -154,11 +155,19 @@ static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, i
     } else if (eg_snapshot_read(md, &key, path)) {
         return *why = "the snapshot file is damaged", 0;
     }
-    *since = cp;
+    /* the memories as the last save wrote them: the save compares only those that moved */
+    eg_mem *base = malloc((md->n ? md->n : 1) * sizeof *base);
+    if (!base)
+        return eg_error_set(EG_ENOMEM, "out of memory resuming the pipeline");
+    if (md->n)
+        memcpy(base, md->m, md->n * sizeof *base);
+    *since = (eg_save_since){.at = cp, .base = base, .nbase = md->n};
     rc = eg_store_load_since(st, md, cp, o->now);
     if (rc == EG_EBADINPUT) {
         eg_model_free(md);
         eg_model_init(md);
+        free(base);
+        *since = (eg_save_since){.at = INT64_MIN};
         return *why = "a memory arrived late", 0;
     }
     return rc;
@@ -211,6 +220,7 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
     bool fts_running = false, snap_running = false;
     snap_job snap = {0};
     snap_read pre = {0};
+    eg_save_since since = {.at = INT64_MIN}; /* resumed: the last run's now and state */
     eg_ingest_opts io = *opts;
     eg_model md;
     struct timespec t0, t;
@@ -245,7 +255,6 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
         eg_staging_window_start(opts->now, cfg->staging_max_age_months, cfg->staging_max_age_days);
     clock_gettime(CLOCK_MONOTONIC, &t);
     rep->recomputed = NULL;
-    int64_t since = INT64_MIN; /* resumed: the last run's now */
     rc = snap_ok ? resume(st, cfg, opts, window, snap_path, &pre, &md, &rep->recomputed, &since)
                  : (rep->recomputed = "the store's path is too long for a snapshot beside it", 0);
     snap_read_end(&pre); /* a snapshot read that did not fit */
@@ -305,7 +314,7 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
     clock_gettime(CLOCK_MONOTONIC, &t);
     {
         eg_sync_stats ss;
-        rc = eg_store_save_model(st, &md, opts->now, rep->resumed ? since : INT64_MIN, &ss);
+        rc = eg_store_save_model(st, &md, opts->now, rep->resumed ? &since : NULL, &ss);
         rep->rows_out = ss.rows;
         rep->rows_written = ss.written;
         rep->rows_deleted = ss.deleted;
@@ -357,6 +366,7 @@ fail:
     }
 done:
     free(json);
+    free((void *)since.base);
     eg_model_free(&md);
     return rc;
 early: /* nothing of the pipeline began */

@@ -243,12 +243,23 @@ static int cmp_ltm(const void *a, const void *b, void *arg)
     return strcmp(eg_model_id(md, x->mem), eg_model_id(md, y->mem));
 }
 
-static int degree(const eg_model *md, uint32_t x)
+/* each memory's number of live associations of positive weight, in one pass over the edges
+ * (in order: walking each memory's adjacency list reads the edges at random). An edge is in the
+ * adjacency lists of both its ends, so a loop counts twice there and here. */
+static uint32_t *degrees(const eg_model *md)
 {
     const eg_graph *g = &md->assoc;
-    int d = 0;
-    for (uint32_t k = 0; x < g->nodes && k < g->adj_n[x]; k++)
-        d += !g->e[g->adj[x][k]].dead && g->e[g->adj[x][k]].w > 0;
+    size_t n = md->n > g->nodes ? md->n : g->nodes;
+    uint32_t *d = calloc(n ? n : 1, sizeof *d);
+    if (!d)
+        return NULL;
+    for (size_t k = 0; k < g->n; k++) {
+        const eg_edge *e = &g->e[k];
+        if (!e->dead && e->w > 0) {
+            d[e->a]++;
+            d[e->b]++;
+        }
+    }
     return d;
 }
 
@@ -281,6 +292,9 @@ int eg__long_term(eg_model *md, const eg_config *cfg, int64_t now)
         l->abstraction = m->abstraction ? m->abstraction : 3;
     }
     qsort_r(md->ltm, md->nltm, sizeof *md->ltm, cmp_ltm, md);
+    uint32_t *deg = degrees(md);
+    if (!deg)
+        return eg_error_set(EG_ENOMEM, "out of memory building long-term memory");
     char key[600];
     for (size_t k = 0; k < md->nltm; k++) {
         eg_ltm *l = &md->ltm[k];
@@ -301,10 +315,11 @@ int eg__long_term(eg_model *md, const eg_config *cfg, int64_t now)
                         : age < 7 * EG_USEC_PER_DAY  ? "week_old"
                         : age < 30 * EG_USEC_PER_DAY ? "month_old"
                                                      : "remote";
-        l->state = l->abstraction >= 4      ? "schematized"
-                   : degree(md, l->mem) > 5 ? "integrated"
-                   : l->abstraction >= 3    ? "semantic"
-                                            : "episodic_trace";
+        l->state = l->abstraction >= 4   ? "schematized"
+                   : deg[l->mem] > 5     ? "integrated"
+                   : l->abstraction >= 3 ? "semantic"
+                                         : "episodic_trace";
     }
+    free(deg);
     return 0;
 }

@@ -685,7 +685,7 @@ static int cmp_named_id(const void *x, const void *y)
  * from run to run whatever else appears or leaves (the model numbers concepts by first
  * appearance, which shifts when the staging window moves). Two names with one digest (about
  * one chance in 10^8 at a million concepts) take the next free ids, in name order. */
-static int stored_concept_ids(const eg_model *md, int64_t **out)
+static int stored_concept_ids(const eg_model *md, int64_t **out, bool *collided)
 {
     size_t n = md->nconcepts;
     int64_t *cid = malloc((n ? n : 1) * sizeof *cid);
@@ -703,8 +703,10 @@ static int stored_concept_ids(const eg_model *md, int64_t **out)
     }
     qsort(v, n, sizeof *v, cmp_named_id);
     for (size_t k = 0; k < n; k++) {
-        if (k && v[k].id <= v[k - 1].id)
+        if (k && v[k].id <= v[k - 1].id) {
             v[k].id = v[k - 1].id + 1; /* a collision: the next free id */
+            *collided = true;
+        }
         cid[v[k].c] = v[k].id;
     }
     free(v);
@@ -712,11 +714,13 @@ static int stored_concept_ids(const eg_model *md, int64_t **out)
     return 0;
 }
 
-int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, int64_t saved_at,
+int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, const eg_save_since *since,
                         eg_sync_stats *stats)
 {
     save_ctx c = {.md = md};
     int rc = 0;
+    int64_t saved_at = since ? since->at : INT64_MIN;
+    bool collided = false;
     memset(stats, 0, sizeof *stats);
     eg_buf_init(&c.buf, 0);
     size_t maxk = md->n;
@@ -738,14 +742,19 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, int64_t s
         rc = eg_error_set(EG_ENOMEM, "out of memory saving the pipeline");
         goto done;
     }
-    if ((rc = stored_concept_ids(md, &c.cid)))
+    if ((rc = stored_concept_ids(md, &c.cid, &collided)))
         goto done;
-    /* pipeline, by rowid */
-    c.nk = md->n;
+    /* pipeline, by rowid. A row is made of the memory's state, its episode's opener and its
+     * concepts' stored ids: after a resume, a memory whose state is byte for byte its base has
+     * the row the last save wrote, unless a digest collision moved a concept's id. */
+    bool moved_only = since && since->base && !collided;
+    c.nk = 0;
     for (size_t i = 0; i < md->n; i++)
-        c.keys[i] = (pair64){md->m[i].rowid, 0, (uint32_t)i};
+        if (!moved_only || i >= since->nbase || memcmp(&md->m[i], &since->base[i], sizeof *md->m))
+            c.keys[c.nk++] = (pair64){md->m[i].rowid, 0, (uint32_t)i};
     sort_keys(c.keys, c.nk);
-    if ((rc = eg_table_sync(st, &t_pipeline, c.nk, rows_pipeline, &c, stats)))
+    if ((rc = moved_only ? eg_table_sync_some(st, &t_pipeline, rows_pipeline, &c, stats)
+                         : eg_table_sync(st, &t_pipeline, c.nk, rows_pipeline, &c, stats)))
         goto done;
     /* journeys, by memory and then in time order. After a resumed simulation a memory's journey
      * changed only if it got a line since saved_at (every change of status writes one) or ends

@@ -28,13 +28,22 @@ int eg_store_inputs(eg_store *st, int64_t at, eg_store_inputs_state *out);
  * arrival: the simulation must be recomputed). */
 int eg_store_load_since(eg_store *st, eg_model *md, int64_t since, int64_t now);
 
+/* What a resumed model is known to share with the stored outputs: it was resumed from the
+ * snapshot of the run that saved at `at`, and base[0..nbase) are its memories as that snapshot
+ * had them (the state the stored pipeline rows were made from). */
+typedef struct eg_save_since {
+    int64_t at;
+    const eg_mem *base;
+    size_t nbase;
+} eg_save_since;
+
 /* Replaces the pipeline's outputs with md's, writing only the rows that differ from the stored
- * ones, and records now as the checkpoint. saved_at: when md was resumed from the snapshot of
- * the run that saved at that time, the memory associations untouched since, the journeys
- * without a line since (of memories whose status is final) and the presentations up to it are
- * known to be stored as they are and are not compared; INT64_MIN compares everything. *stats says
+ * ones, and records now as the checkpoint. since (NULL: compare everything): the memory
+ * associations untouched since since->at, the journeys without a line since (of memories whose
+ * status is final), the presentations up to it and the pipeline rows of the memories whose
+ * state equals their base are known to be stored as they are and are not compared. *stats says
  * how many rows were written. */
-int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, int64_t saved_at,
+int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, const eg_save_since *since,
                         eg_sync_stats *stats);
 /* The last run's now, if any. */
 int eg_store_checkpoint(eg_store *st, int64_t *at, bool *found);
