@@ -80,7 +80,7 @@ void eg_model_free(eg_model *md)
     free(md->pres);
     free(md->ep);
     free(md->jr);
-    free(md->jr_names);
+    free(md->jr_base);
     free(md->ltm);
     free(md->cr);
     eg__communities_free(&md->comm);

@@ -185,8 +185,11 @@ typedef struct eg_model {
     size_t nep, capep;
     eg_journey *jr;
     size_t njr, capjr;
-    char *jr_names; /* the stage and event names of journeys read from a snapshot (NUL-separated;
-                       journeys made here point at static strings) */
+    /* A model resumed from a snapshot holds only the journey lines made since: jr_base[i] is
+     * the number of lines memory i had before them (NULL: jr holds every line; memories past
+     * njr_base had none). The engine never reads old lines, only the save numbers new ones. */
+    uint32_t *jr_base;
+    size_t njr_base;
     eg_buf details;
     eg_ltm *ltm;
     size_t nltm;

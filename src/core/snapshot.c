@@ -8,8 +8,10 @@
  * back by a build of the same sources (the build digest and the sizes in the header refuse anything
  * else: other code might simulate otherwise, and going on from its state would not end where a
  * replay ends); it is a cache next to the store, not an exchange format. Pointers are replaced:
- * journey stage and event names by indexes into a table of names, an episode's concept list by its
- * elements. The edge hash maps are not written but rebuilt from the edges, in edge order.
+ * an episode's concept list by its elements. The edge hash maps are not written but rebuilt from
+ * the edges, in edge order. Journeys are not written, only each memory's number of lines: the
+ * lines are in the store, the engine never reads them back, and the next save numbers the new
+ * ones after them (eg_model.jr_base).
  *
  * Reading trusts no count: each is checked against the bytes left in the file before anything
  * is allocated.
@@ -26,7 +28,7 @@
 #include <xxhash.h>
 
 #define MAGIC "EGSNAP\r\n"
-#define VERSION 1
+#define VERSION 2
 
 typedef struct header {
     char magic[8];
@@ -54,14 +56,6 @@ static void build_of(char *b)
     memset(b, 0, 32);
     memcpy(b, EG_BUILD_ID, strlen(EG_BUILD_ID) < 32 ? strlen(EG_BUILD_ID) : 32);
 }
-
-/* a journey as written: names by index */
-typedef struct jrow {
-    int64_t at;
-    uint32_t mem, detail_off;
-    uint16_t stage, event;
-    uint32_t pad;
-} jrow;
 
 int eg_snapshot_path(const char *store_path, char *buf, size_t n)
 {
@@ -105,43 +99,6 @@ static void w_graph(wr *w, const eg_graph *g)
         w_bytes(w, g->adj[i], g->adj_n[i] * sizeof **g->adj);
 }
 
-/* Journey names: a few dozen distinct strings, but the same name can sit at two addresses (a
- * static string, and the copy read from an earlier snapshot). A small table keyed by address
- * finds a known address without comparing text. */
-#define NAMES_CAP 1024
-#define ADDR_SLOTS 4096
-typedef struct name_table {
-    const char *names[NAMES_CAP];
-    size_t n;
-    const char *addr[ADDR_SLOTS];
-    int idx[ADDR_SLOTS];
-} name_table;
-
-/* the index of name (added when new); -1 when the table is full */
-static int name_index(name_table *t, const char *name)
-{
-    size_t h = ((uintptr_t)name >> 3) * 0x9E3779B97F4A7C15u >> 52, probes = 0; /* 12 bits */
-    while (t->addr[h] && t->addr[h] != name && ++probes < ADDR_SLOTS)
-        h = (h + 1) & (ADDR_SLOTS - 1);
-    if (t->addr[h] == name)
-        return t->idx[h];
-    int found = -1;
-    for (size_t i = 0; i < t->n && found < 0; i++)
-        if (!strcmp(t->names[i], name))
-            found = (int)i;
-    if (found < 0) {
-        if (t->n == NAMES_CAP)
-            return -1;
-        t->names[t->n] = name;
-        found = (int)t->n++;
-    }
-    if (!t->addr[h]) { /* (a full table only stops remembering addresses) */
-        t->addr[h] = name;
-        t->idx[h] = found;
-    }
-    return found;
-}
-
 static int write_model(wr *w, const eg_model *md)
 {
     w_arr(w, md->m, md->n, sizeof *md->m);
@@ -158,36 +115,18 @@ static int write_model(wr *w, const eg_model *md)
     w_arr(w, md->ep, md->nep, sizeof *md->ep);
     for (size_t k = 0; k < md->nep; k++)
         w_bytes(w, md->ep[k].concepts, md->ep[k].nconcepts * sizeof *md->ep[k].concepts);
-    /* journeys: the names once, then the rows */
-    name_table *names = calloc(1, sizeof *names);
-    jrow *rows = malloc((md->njr ? md->njr : 1) * sizeof *rows);
-    if (!rows || !names) {
-        free(rows);
-        free(names);
+    /* journeys: each memory's number of lines (the lines themselves are in the store, and the
+     * engine never reads them back) */
+    uint32_t *lines = calloc(md->n ? md->n : 1, sizeof *lines);
+    if (!lines)
         return eg_error_set(EG_ENOMEM, "out of memory writing a snapshot");
-    }
-    for (size_t k = 0; k < md->njr; k++) {
-        const eg_journey *j = &md->jr[k];
-        int s = name_index(names, j->stage);
-        int e = name_index(names, j->event);
-        if (s < 0 || e < 0) {
-            free(rows);
-            free(names);
-            return eg_error_set(EG_ENOMEM, "too many journey names for a snapshot");
-        }
-        rows[k] = (jrow){.at = j->at,
-                         .mem = j->mem,
-                         .detail_off = j->detail_off,
-                         .stage = (uint16_t)s,
-                         .event = (uint16_t)e};
-    }
-    w_u64(w, names->n);
-    for (size_t i = 0; i < names->n; i++)
-        w_arr(w, names->names[i], strlen(names->names[i]) + 1, 1);
-    w_arr(w, rows, md->njr, sizeof *rows);
-    free(rows);
-    free(names);
-    w_arr(w, md->details.data, md->details.len, 1);
+    for (size_t i = 0; i < md->n && i < md->njr_base; i++)
+        lines[i] = md->jr_base[i];
+    for (size_t k = 0; k < md->njr; k++)
+        if (md->jr[k].mem < md->n)
+            lines[md->jr[k].mem]++;
+    w_arr(w, lines, md->n, sizeof *lines);
+    free(lines);
     w_arr(w, md->cr, md->ncr, sizeof *md->cr);
     w_arr(w, md->comm.label, md->comm.n, sizeof *md->comm.label);
     w_arr(w, md->comm.hub, md->comm.hub ? md->comm.n : 0, sizeof *md->comm.hub);
@@ -383,56 +322,10 @@ static int read_model(rd *r, eg_model *md)
         e->capconcepts = e->nconcepts;
         r_bytes(r, e->concepts, e->nconcepts * sizeof *e->concepts);
     }
-    /* journeys: the names, then the rows */
-    uint64_t nnames = r_u64(r);
-    if (r->err || nnames > 65536 || nnames > r->left)
-        return r->err = true, 0;
-    size_t *off = malloc((nnames ? nnames : 1) * sizeof *off);
-    eg_buf names;
-    eg_buf_init(&names, 0);
-    for (uint64_t i = 0; off && i < nnames && !r->err; i++) {
-        char *s = r_arr(r, &n, 1);
-        off[i] = names.len;
-        if (s && (!n || s[n - 1] != '\0'))
-            r->err = true;
-        else if (s && eg_buf_append(&names, s, n))
-            r->err = true;
-        free(s);
-    }
-    jrow *rows = r_arr(r, &md->njr, sizeof *rows);
-    if (!off || r->err) {
-        free(off);
-        free(rows);
-        eg_buf_free(&names);
-        return off ? 0 : eg_error_set(EG_ENOMEM, "out of memory reading a snapshot");
-    }
-    md->jr_names = names.data ? names.data : NULL; /* the model owns it from here */
-    md->jr = malloc((md->njr ? md->njr : 1) * sizeof *md->jr);
-    md->capjr = md->njr;
-    for (size_t k = 0; md->jr && k < md->njr; k++) {
-        if (rows[k].stage >= nnames || rows[k].event >= nnames || rows[k].mem >= md->n) {
-            r->err = true;
-            break;
-        }
-        md->jr[k] = (eg_journey){.mem = rows[k].mem,
-                                 .at = rows[k].at,
-                                 .stage = md->jr_names + off[rows[k].stage],
-                                 .event = md->jr_names + off[rows[k].event],
-                                 .detail_off = rows[k].detail_off};
-    }
-    free(off);
-    free(rows);
-    if (!md->jr)
-        return eg_error_set(EG_ENOMEM, "out of memory reading a snapshot");
-    char *details = r_arr(r, &n, 1);
-    if (details && eg_buf_append(&md->details, details, n)) {
-        free(details);
-        return eg_error_set(EG_ENOMEM, "out of memory reading a snapshot");
-    }
-    free(details);
-    for (size_t k = 0; !r->err && k < md->njr; k++)
-        if (md->jr[k].detail_off >= md->details.len && md->details.len)
-            r->err = true;
+    /* journeys: each memory's number of lines, the lines since go in jr */
+    md->jr_base = r_arr(r, &md->njr_base, sizeof *md->jr_base);
+    if (!r->err && md->njr_base != md->n)
+        r->err = true;
     md->cr = r_arr(r, &md->ncr, sizeof *md->cr);
     md->capcr = md->ncr;
     md->comm.label = r_arr(r, &md->comm.n, sizeof *md->comm.label);

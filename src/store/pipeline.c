@@ -462,7 +462,9 @@ static int rows_journey(void *ud, eg_sync *sy)
     int64_t seq = 0;
     for (size_t o = 0; o < c->nk; o++) {
         const eg_journey *j = &md->jr[c->keys[o].i];
-        seq = o && c->keys[o - 1].a == c->keys[o].a ? seq + 1 : 1;
+        seq = o && c->keys[o - 1].a == c->keys[o].a ? seq + 1
+              : j->mem < md->njr_base               ? (int64_t)md->jr_base[j->mem] + 1
+                                                    : 1;
         v[0] = eg_cell_int(c->keys[o].a);
         v[1] = eg_cell_int(seq);
         v[2] = eg_cell_int(j->at);
@@ -756,32 +758,23 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, const eg_
     if ((rc = moved_only ? eg_table_sync_some(st, &t_pipeline, rows_pipeline, &c, stats)
                          : eg_table_sync(st, &t_pipeline, c.nk, rows_pipeline, &c, stats)))
         goto done;
-    /* journeys, by memory and then in time order. After a resumed simulation a memory's journey
-     * changed only if it got a line since saved_at (every change of status writes one) or ends
-     * with a line about where it stands at now (its status is not final): only those memories'
-     * journeys are compared, whole (a journey only grows, so none needs rows deleted). */
-    uint8_t *moved = NULL;
-    if (saved_at != INT64_MIN) {
-        if (!(moved = calloc(md->n ? md->n : 1, 1))) {
-            rc = eg_error_set(EG_ENOMEM, "out of memory saving journeys");
-            goto done;
-        }
-        for (size_t k = 0; k < md->njr; k++)
-            if (md->jr[k].at > saved_at)
-                moved[md->jr[k].mem] = 1;
-        for (size_t i = 0; i < md->n; i++)
-            if (md->m[i].status == EG_MS_STAGED || md->m[i].status == EG_MS_IN_WM ||
-                md->m[i].status == EG_MS_IN_STM)
-                moved[i] = 1;
+    /* journeys, by memory and then in time order. A model resumed from a snapshot holds only
+     * the lines made since (md->jr_base counts the older ones, stored as they are): they are
+     * compared by key, numbered after the older ones. The line a memory whose status was not
+     * final had about where it stood at the last now is the first one they replace (every
+     * change of status writes a line, and a status not final ends with such a line again); a
+     * journey only grows, so none needs rows deleted. */
+    if (md->jr_base && !since) {
+        rc =
+            eg_error_set(EG_ESTORE, "a resumed model cannot be saved without its snapshot's state");
+        goto done;
     }
     c.nk = 0;
     for (size_t k = 0; k < md->njr; k++)
-        if (!moved || moved[md->jr[k].mem])
-            c.keys[c.nk++] = (pair64){md->m[md->jr[k].mem].rowid, 0, (uint32_t)k};
-    free(moved);
+        c.keys[c.nk++] = (pair64){md->m[md->jr[k].mem].rowid, 0, (uint32_t)k};
     sort_keys(c.keys, c.nk);
-    if ((rc = saved_at != INT64_MIN ? eg_table_sync_some(st, &t_journey, rows_journey, &c, stats)
-                                    : eg_table_sync(st, &t_journey, c.nk, rows_journey, &c, stats)))
+    if ((rc = md->jr_base ? eg_table_sync_some(st, &t_journey, rows_journey, &c, stats)
+                          : eg_table_sync(st, &t_journey, c.nk, rows_journey, &c, stats)))
         goto done;
     /* presentations up to now, by memory, time and kind name (after a resume: those since
      * saved_at, the older ones being what that save wrote) */
