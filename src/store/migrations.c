@@ -32,6 +32,7 @@ typedef struct migration {
 } migration;
 
 static int postings_from_table(sqlite3 *db);
+static int postings_to_chunks(sqlite3 *db);
 
 static const migration migrations[] = {
     /* 1: the embedded source, staged memories, FTS, watermark, quarantine, runs */
@@ -252,9 +253,54 @@ static const migration migrations[] = {
      "    AS processed_at\n"
      "  FROM memory m WHERE m.deleted_at_source IS NULL);\n",
      NULL, NULL},
+    /* 8: each concept's memories in chunks of rowids (store/postings.h), instead of one blob
+     * that every new memory of the concept rewrote whole */
+    {"CREATE TABLE concept_posting (\n"
+     "  concept_id INTEGER NOT NULL, chunk INTEGER NOT NULL, postings BLOB NOT NULL,\n"
+     "  PRIMARY KEY (concept_id, chunk)\n"
+     ") WITHOUT ROWID;\n",
+     postings_to_chunks, "ALTER TABLE concept DROP COLUMN postings;\n"},
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+/* Migration 8: concept.postings (newest first) cut into concept_posting chunks. */
+static int postings_to_chunks(sqlite3 *db)
+{
+    sqlite3_stmt *sel = NULL, *ins = NULL;
+    int rc, step;
+    if ((rc = sqlite3_prepare_v2(db,
+                                 "SELECT concept_id, postings FROM concept WHERE postings IS NOT "
+                                 "NULL",
+                                 -1, &sel, NULL)) != SQLITE_OK ||
+        (rc = sqlite3_prepare_v2(db, "INSERT INTO concept_posting VALUES (?1, ?2, ?3)", -1, &ins,
+                                 NULL)) != SQLITE_OK)
+        goto done;
+    while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
+        const unsigned char *b = sqlite3_column_blob(sel, 1);
+        int n = sqlite3_column_bytes(sel, 1) / EG_POSTING_BYTES;
+        for (int s = 0, e; s < n; s = e) { /* newest first: the chunks come last to first */
+            int64_t chunk = eg_posting_get(b + s * EG_POSTING_BYTES) >> EG_POSTING_CHUNK_BITS;
+            for (e = s + 1;
+                 e < n &&
+                 eg_posting_get(b + e * EG_POSTING_BYTES) >> EG_POSTING_CHUNK_BITS == chunk;
+                 e++)
+                ;
+            sqlite3_bind_int64(ins, 1, sqlite3_column_int64(sel, 0));
+            sqlite3_bind_int64(ins, 2, chunk);
+            sqlite3_bind_blob(ins, 3, b + s * EG_POSTING_BYTES, (e - s) * EG_POSTING_BYTES,
+                              SQLITE_STATIC);
+            if ((rc = sqlite3_step(ins)) != SQLITE_DONE)
+                goto done;
+            sqlite3_reset(ins);
+        }
+    }
+    rc = step == SQLITE_DONE ? SQLITE_OK : step;
+done:
+    sqlite3_finalize(sel);
+    sqlite3_finalize(ins);
+    return rc;
+}
 
 /* Migration 4: each concept's posting blob (8-byte little-endian rowids, newest first) from
  * the memory_concept table it replaces, so that recall keeps working before the next run. */

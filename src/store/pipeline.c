@@ -506,40 +506,101 @@ static int rows_presentation(void *ud, eg_sync *sy)
 }
 
 static const eg_sync_table t_concept = {
-    "concept", "concept_id, name, community, memories, postings", 5, 1, NULL, NULL, NULL};
+    "concept", "concept_id, name, community, memories", 4, 1, NULL, NULL, NULL};
 
-/* concepts, each with its posting list: the rowids of its memories, newest first */
+/* concepts: name, community at now, number of memories */
 static int rows_concept(void *ud, eg_sync *sy)
 {
     save_ctx *c = ud;
     const eg_model *md = c->md;
     const eg_communities *cm = md->comm_now.label ? &md->comm_now : &md->comm;
-    eg_cell v[5];
-    pair64 *post = c->scratch; /* a concept's memories, newest first */
+    eg_cell v[4];
     for (size_t o = 0; o < c->nk; o++) {
         size_t ci = c->keys[o].i;
-        size_t np = md->post_n[ci];
-        bool sorted = true;
-        for (size_t k = 0; k < np; k++) {
-            post[k] = (pair64){-md->m[md->postings[ci][k]].rowid, 0, 0};
-            sorted = sorted && (k == 0 || post[k - 1].a <= post[k].a);
-        }
-        if (!sorted)
-            qsort(post, np, sizeof *post, cmp_pair64);
-        eg_buf_reset(&c->buf);
-        for (size_t k = 0; k < np; k++) {
-            unsigned char le[EG_POSTING_BYTES];
-            eg_posting_put(le, -post[k].a);
-            if (eg_buf_append(&c->buf, le, sizeof le))
-                return eg_error_set(EG_ENOMEM, "out of memory saving a posting list");
-        }
         v[0] = eg_cell_int(c->keys[o].a);
         v[1] = eg_cell_text(eg_model_concept(md, (uint32_t)ci));
         v[2] = ci < cm->n && cm->label[ci] != UINT32_MAX
                    ? eg_cell_text(eg_model_concept(md, cm->label[ci]))
                    : eg_cell_null();
-        v[3] = eg_cell_int((int64_t)np);
-        v[4] = eg_cell_blob(c->buf.data, c->buf.len);
+        v[3] = eg_cell_int((int64_t)md->post_n[ci]);
+        EMIT(sy, v);
+    }
+    return 0;
+}
+
+static const eg_sync_table t_concept_posting = {
+    "concept_posting", "concept_id, chunk, postings", 3, 2, NULL, NULL, NULL};
+
+/* one chunk's blob: rowids[0..n) (ascending, all in one chunk) newest first */
+static int posting_blob(save_ctx *c, const pair64 *rowids, size_t n)
+{
+    eg_buf_reset(&c->buf);
+    for (size_t k = n; k-- > 0;) {
+        unsigned char le[EG_POSTING_BYTES];
+        eg_posting_put(le, rowids[k].a);
+        if (eg_buf_append(&c->buf, le, sizeof le))
+            return eg_error_set(EG_ENOMEM, "out of memory saving a posting list");
+    }
+    return 0;
+}
+
+/* concept ci's memories with rowids in chunk (every chunk when chunk < 0), ascending */
+static size_t concept_rowids(const save_ctx *c, size_t ci, int64_t chunk)
+{
+    const eg_model *md = c->md;
+    pair64 *post = c->scratch;
+    size_t n = 0;
+    bool sorted = true;
+    for (size_t k = 0; k < md->post_n[ci]; k++) {
+        int64_t r = md->m[md->postings[ci][k]].rowid;
+        if (chunk >= 0 && r >> EG_POSTING_CHUNK_BITS != chunk)
+            continue;
+        post[n] = (pair64){r, 0, 0};
+        sorted = sorted && (n == 0 || post[n - 1].a <= r);
+        n++;
+    }
+    if (!sorted)
+        qsort(post, n, sizeof *post, cmp_pair64);
+    return n;
+}
+
+/* Every chunk of the concepts keyed (b unused), in (concept id, chunk) order. */
+static int rows_posting_all(void *ud, eg_sync *sy)
+{
+    save_ctx *c = ud;
+    const pair64 *post = c->scratch;
+    eg_cell v[3];
+    for (size_t o = 0; o < c->nk; o++) {
+        size_t n = concept_rowids(c, c->keys[o].i, -1);
+        for (size_t s = 0, e; s < n; s = e) {
+            int64_t chunk = post[s].a >> EG_POSTING_CHUNK_BITS;
+            for (e = s + 1; e < n && post[e].a >> EG_POSTING_CHUNK_BITS == chunk; e++)
+                ;
+            if (posting_blob(c, post + s, e - s))
+                return EG_ENOMEM;
+            v[0] = eg_cell_int(c->keys[o].a);
+            v[1] = eg_cell_int(chunk);
+            v[2] = eg_cell_blob(c->buf.data, c->buf.len);
+            EMIT(sy, v);
+        }
+    }
+    return 0;
+}
+
+/* The chunks keyed (concept id, chunk), each once, in order. */
+static int rows_posting_some(void *ud, eg_sync *sy)
+{
+    save_ctx *c = ud;
+    eg_cell v[3];
+    for (size_t o = 0; o < c->nk; o++) {
+        if (o && c->keys[o].a == c->keys[o - 1].a && c->keys[o].b == c->keys[o - 1].b)
+            continue;
+        size_t n = concept_rowids(c, c->keys[o].i, c->keys[o].b);
+        if (posting_blob(c, c->scratch, n))
+            return EG_ENOMEM;
+        v[0] = eg_cell_int(c->keys[o].a);
+        v[1] = eg_cell_int(c->keys[o].b);
+        v[2] = eg_cell_blob(c->buf.data, c->buf.len);
         EMIT(sy, v);
     }
     return 0;
@@ -734,6 +795,8 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, const eg_
         maxk = md->assoc.n;
     if (md->concepts.n > maxk)
         maxk = md->concepts.n;
+    if (md->nmc > maxk) /* (the posting chunks a resumed run compares) */
+        maxk = md->nmc;
     if (md->nconcepts > maxk)
         maxk = md->nconcepts;
     if (md->nep > maxk)
@@ -796,6 +859,24 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, const eg_
         c.keys[k] = (pair64){c.cid[k], 0, (uint32_t)k};
     sort_keys(c.keys, c.nk);
     if ((rc = eg_table_sync(st, &t_concept, c.nk, rows_concept, &c, stats)))
+        goto done;
+    /* their memories, in chunks of rowids. After a resume only the chunks that got a new
+     * memory can differ (memories neither leave nor change their concepts then). */
+    if (moved_only) {
+        c.nk = 0;
+        for (size_t i = since->nbase; i < md->n; i++) {
+            const eg_mem *m = &md->m[i];
+            for (uint16_t k = 0; k < m->c_n; k++) {
+                uint32_t ci = md->mc[m->c_off + k];
+                c.keys[c.nk++] = (pair64){c.cid[ci], m->rowid >> EG_POSTING_CHUNK_BITS, ci};
+            }
+        }
+        sort_keys(c.keys, c.nk);
+        rc = eg_table_sync_some(st, &t_concept_posting, rows_posting_some, &c, stats);
+    } else {
+        rc = eg_table_sync(st, &t_concept_posting, md->nmc, rows_posting_all, &c, stats);
+    }
+    if (rc)
         goto done;
     /* the two graphs */
     for (int gi = 0; gi < 2; gi++) {

@@ -3,7 +3,11 @@
  * place for the code that writes them (store/pipeline.c, store/migrations.c) and the code that
  * reads them (store/recall.c, bench/cooccur.c):
  *
- *   concept.postings     a blob of memory rowids, 8-byte little-endian integers, newest first;
+ *   concept_posting      per concept, its memory rowids in chunks (rowid >> EG_POSTING_CHUNK_BITS,
+ *                        migration 8), each a blob of 8-byte little-endian rowids, newest first:
+ *                        a new memory changes only the last chunk of each of its concepts, not
+ *                        a list as long as the concept is common (migration 4 kept one blob
+ *                        per concept, in concept.postings);
  *   pipeline.concept_ids a JSON array of concept ids, e.g. "[3,17,42]".
  */
 #ifndef EG_STORE_POSTINGS_H
@@ -12,7 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-enum { EG_POSTING_BYTES = 8 };
+enum { EG_POSTING_BYTES = 8, EG_POSTING_CHUNK_BITS = 12 };
 
 /* Writes v at p as EG_POSTING_BYTES little-endian bytes. */
 static inline void eg_posting_put(unsigned char *p, int64_t v)

@@ -30,7 +30,8 @@ SELECT * FROM episode ORDER BY 1;
 SELECT * FROM ltm ORDER BY 1;
 SELECT * FROM creative ORDER BY 1;
 SELECT memory_rowid, at, kind FROM presentation ORDER BY 1, 2, 3;
-SELECT concept_id, name, community, memories, hex(postings) FROM concept ORDER BY 1;
+SELECT concept_id, name, community, memories FROM concept ORDER BY 1;
+SELECT concept_id, chunk, hex(postings) FROM concept_posting ORDER BY 1, 2;
 SELECT rowid, status, skip_reason, late, arrived_at FROM memory ORDER BY 1;
 SELECT * FROM staging ORDER BY memory_rowid;
 SQL
@@ -63,12 +64,15 @@ recomputed() {
   check "$4: recomputed" "false" "$(field resumed "$rep")"
   check "$4: the reason" "$3" "$(field recomputed_because "$rep")"
 }
-# new STORE FILE...: a new store with the files imported
+# new STORE FILE...: a new store with the files imported, at rowids from 4001 (after a row gone
+# from the source), so that the memories fall in two posting chunks (rowid >> 12) and new ones
+# join the second
 new() {
   local db=$1
   shift
   rm -f "$db"*
   E --store "$db" init -q
+  sqlite3 "$db" "INSERT INTO memory (rowid, id, source_system, fingerprint, status, skip_reason, first_seen_at, deleted_at_source) VALUES (4000, 'gone', 'test', 0, 'skipped', 'null_content', 0, 0)"
   for f in "$@"; do E --store "$db" import "$f" -q; done
 }
 
