@@ -175,11 +175,13 @@ static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, i
 
 /* The simulation's state after advancing to now, for the next run (a cache: failing to write
  * it only costs the next run a recomputation). It is written on its own thread while the main
- * one saves the outputs: both only read the model. The view is the model as the simulation
- * left it: eg_engine_finish only appended journey lines (cut off here) and computed the outputs
- * at now (not written). */
+ * one computes the outputs at now and saves them. The view is the model as the simulation left
+ * it, its journey lines counted per memory (jr_base) rather than pointed at: eg_engine_finish
+ * appends lines and computes the long-term records and communities at now, which the snapshot
+ * does not hold. */
 typedef struct snap_job {
     eg_model view;
+    uint32_t *lines; /* each memory's journey lines (the view's jr_base) */
     eg_snapshot_key key;
     const char *path;
     bool ok;
@@ -278,7 +280,32 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
         pthread_join(fts_thread, NULL);
         fts_running = false;
     }
-    size_t njr_sim = md.njr, details_sim = md.details.len; /* the simulation's journeys */
+    /* the snapshot on a second thread, from here beside the outputs at now and the save: both
+     * only read what it writes (eg_engine_finish appends journey lines and computes the
+     * long-term records and communities at now, none of which it reads; the view counts the
+     * simulation's journey lines before, and does not look at them) */
+    if (!rc && snap_ok && !fts.rc &&
+        snapshot_key(st, cfg, opts->now, window, rep->run_id, &snap.key)) {
+        snap.view = md;
+        snap.path = snap_path;
+        if (!(snap.lines = calloc(md.n ? md.n : 1, sizeof *snap.lines))) {
+            rc = eg_error_set(EG_ENOMEM, "out of memory writing a snapshot");
+            goto fail;
+        }
+        for (size_t i = 0; i < md.n && i < md.njr_base; i++)
+            snap.lines[i] = md.jr_base[i];
+        for (size_t k = 0; k < md.njr; k++)
+            snap.lines[md.jr[k].mem]++;
+        snap.view.jr_base = snap.lines;
+        snap.view.njr_base = md.n;
+        snap.view.jr = NULL;
+        snap.view.njr = 0;
+        snap.view.details = (eg_buf){0};
+        if (pthread_create(&snap_thread, NULL, snap_main, &snap) == 0)
+            snap_running = true;
+        else
+            snap_main(&snap); /* no thread: one after the other */
+    }
     if (!rc) {
         clock_gettime(CLOCK_MONOTONIC, &t);
         rc = eg_engine_finish(&md, cfg, opts->now);
@@ -300,16 +327,6 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
         free(counts);
         if (rc)
             goto fail;
-    }
-    /* the snapshot on a second thread, beside the save */
-    snap = (snap_job){.view = md, .path = snap_path};
-    snap.view.njr = njr_sim;
-    snap.view.details.len = details_sim;
-    if (snap_ok && snapshot_key(st, cfg, opts->now, window, rep->run_id, &snap.key)) {
-        if (pthread_create(&snap_thread, NULL, snap_main, &snap) == 0)
-            snap_running = true;
-        else
-            snap_main(&snap); /* no thread: one after the other */
     }
     clock_gettime(CLOCK_MONOTONIC, &t);
     {
@@ -365,6 +382,7 @@ fail:
         *(eg_error *)eg_error_last() = saved;
     }
 done:
+    free(snap.lines);
     free(json);
     free((void *)since.base);
     eg_model_free(&md);
