@@ -201,46 +201,103 @@ static uint32_t label_of(const eg_model *md, uint32_t c)
     return c < md->comm.n ? md->comm.label[c] : c;
 }
 
-/* the community most of x's concepts belong to (ties: smallest), UINT32_MAX if none */
+/* the community most of x's concepts belong to (ties: smallest), UINT32_MAX if none: the
+ * labels sorted, the longest run of one */
 uint32_t eg__category_of(const eg_model *md, uint32_t x)
 {
     const eg_mem *m = &md->m[x];
-    uint32_t best = UINT32_MAX;
-    int bestn = 0;
-    if (!md->comm.label)
+    if (!md->comm.label || !m->c_n)
         return UINT32_MAX;
+    uint32_t stack[64], *ls = m->c_n <= 64 ? stack : malloc(m->c_n * sizeof *ls);
+    if (!ls)
+        return UINT32_MAX; /* (a memory with more than 64 concepts, and no memory left) */
     /* hubs vote only when the memory has nothing else */
     bool specific = false;
     for (uint16_t i = 0; i < m->c_n; i++)
         specific |= !eg__is_hub(md, md->mc[m->c_off + i]);
+    size_t n = 0;
     for (uint16_t i = 0; i < m->c_n; i++) {
-        if (specific && eg__is_hub(md, md->mc[m->c_off + i]))
+        uint32_t c = md->mc[m->c_off + i];
+        if (specific && eg__is_hub(md, c))
             continue;
-        uint32_t l = label_of(md, md->mc[m->c_off + i]);
-        int cnt = 0;
-        for (uint16_t j = 0; j < m->c_n; j++)
-            cnt += label_of(md, md->mc[m->c_off + j]) == l &&
-                   !(specific && eg__is_hub(md, md->mc[m->c_off + j]));
-        if (cnt > bestn || (cnt == bestn && l < best)) {
-            best = l;
-            bestn = cnt;
+        uint32_t l = label_of(md, c);
+        size_t j = n++;
+        for (; j > 0 && ls[j - 1] > l; j--) /* insertion: a few dozen at most */
+            ls[j] = ls[j - 1];
+        ls[j] = l;
+    }
+    uint32_t best = UINT32_MAX;
+    size_t bestn = 0;
+    for (size_t s = 0, e; s < n; s = e) {
+        for (e = s + 1; e < n && ls[e] == ls[s]; e++)
+            ;
+        if (e - s > bestn) { /* (ascending: the first longest run has the smallest label) */
+            bestn = e - s;
+            best = ls[s];
         }
     }
+    if (ls != stack)
+        free(ls);
     return best;
 }
 
-static int cmp_ltm(const void *a, const void *b, void *arg)
+/* The order of the records: by column (category, region), strongest first, then by id. Each
+ * record's column and strength are packed into one integer that sorts the same way (category
+ * in the high bits, the strength's bits made to sort descending in the low ones), sorted by
+ * radix; records with equal integers (equal strength in one column) are put in id order. */
+typedef struct ltm_key {
+    uint64_t v;
+    uint32_t k; /* the record */
+} ltm_key;
+
+static uint64_t pack_key(uint32_t category, uint8_t region, float strength)
+{
+    uint32_t bits;
+    if (strength == 0)
+        strength = 0; /* -0 sorts as 0 */
+    memcpy(&bits, &strength, sizeof bits);
+    bits = bits & 0x80000000u ? ~bits : bits | 0x80000000u; /* ascending as unsigned */
+    uint64_t cat = category == UINT32_MAX ? 0x3fffffffu : category;
+    return cat << 34 | (uint64_t)(region & 3) << 32 | (uint32_t)~bits;
+}
+
+static int cmp_ltm_id(const void *a, const void *b, void *arg)
 {
     const eg_model *md = arg;
-    const eg_ltm *x = a, *y = b;
-    if (x->category != y->category)
-        return x->category < y->category ? -1 : 1;
-    if (x->region != y->region)
-        return x->region - y->region;
-    float sx = md->m[x->mem].consolidated_strength, sy = md->m[y->mem].consolidated_strength;
-    if (sx != sy)
-        return sx > sy ? -1 : 1;
-    return strcmp(eg_model_id(md, x->mem), eg_model_id(md, y->mem));
+    const ltm_key *x = a, *y = b;
+    return strcmp(eg_model_id(md, md->ltm[x->k].mem), eg_model_id(md, md->ltm[y->k].mem));
+}
+
+static int sort_ltm(const eg_model *md, ltm_key *a, size_t n)
+{
+    ltm_key *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    size_t *count = malloc(65537 * sizeof *count);
+    if (!tmp || !count) {
+        free(tmp);
+        free(count);
+        return EG_ENOMEM;
+    }
+    for (int shift = 0; shift < 64 && n; shift += 16) { /* LSD, 16 bits at a time: stable */
+        memset(count, 0, 65537 * sizeof *count);
+        for (size_t i = 0; i < n; i++)
+            count[((a[i].v >> shift) & 0xffff) + 1]++;
+        if (count[((a[0].v >> shift) & 0xffff) + 1] == n)
+            continue; /* one digit value: the pass would not move anything */
+        for (size_t d = 1; d <= 65536; d++)
+            count[d] += count[d - 1];
+        for (size_t i = 0; i < n; i++)
+            tmp[count[(a[i].v >> shift) & 0xffff]++] = a[i];
+        memcpy(a, tmp, n * sizeof *a);
+    }
+    free(tmp);
+    free(count);
+    for (size_t s = 0, e; s < n; s = e) {
+        for (e = s + 1; e < n && a[e].v == a[s].v; e++)
+            ;
+        if (e - s > 1)
+            qsort_r(a + s, e - s, sizeof *a, cmp_ltm_id, (void *)md);
+    }
+    return 0;
 }
 
 /* each memory's number of live associations of positive weight, in one pass over the edges
@@ -291,24 +348,50 @@ int eg__long_term(eg_model *md, const eg_config *cfg, int64_t now)
         l->region = l->knowledge_type == 1 ? 1 : (m->region < 4 ? m->region : 0);
         l->abstraction = m->abstraction ? m->abstraction : 3;
     }
-    qsort_r(md->ltm, md->nltm, sizeof *md->ltm, cmp_ltm, md);
-    uint32_t *deg = degrees(md);
-    if (!deg)
+    ltm_key *keys = malloc(md->nltm * sizeof *keys);
+    eg_ltm *sorted = malloc(md->nltm * sizeof *sorted);
+    uint32_t *deg = keys && sorted ? degrees(md) : NULL;
+    if (!deg) {
+        free(keys);
+        free(sorted);
         return eg_error_set(EG_ENOMEM, "out of memory building long-term memory");
+    }
+    for (size_t k = 0; k < md->nltm; k++)
+        keys[k] = (ltm_key){pack_key(md->ltm[k].category, md->ltm[k].region,
+                                     md->m[md->ltm[k].mem].consolidated_strength),
+                            (uint32_t)k};
+    if (md->nconcepts >= 0x3fffffffu || sort_ltm(md, keys, md->nltm)) {
+        free(keys);
+        free(sorted);
+        free(deg);
+        return eg_error_set(md->nconcepts >= 0x3fffffffu ? EG_EBADINPUT : EG_ENOMEM,
+                            "could not order the long-term records (%zu concepts)", md->nconcepts);
+    }
+    for (size_t k = 0; k < md->nltm; k++)
+        sorted[k] = md->ltm[keys[k].k];
+    free(md->ltm);
+    md->ltm = sorted;
+    free(keys);
+    int macro[4];
+    for (int r = 0; r < 4; r++)
+        macro[r] = (int)(XXH64(regions[r], strlen(regions[r]), 0) % 100);
     char key[600];
+    int minicolumn = 0;
     for (size_t k = 0; k < md->nltm; k++) {
         eg_ltm *l = &md->ltm[k];
         const eg_mem *m = &md->m[l->mem];
         bool first =
             k == 0 || md->ltm[k - 1].category != l->category || md->ltm[k - 1].region != l->region;
         l->column_rank = first ? 1 : md->ltm[k - 1].column_rank + 1;
-        const char *cat = l->category == UINT32_MAX ? "" : eg_model_concept(md, l->category);
-        const char *reg = regions[l->region];
-        int len = snprintf(key, sizeof key, "%s::%s", cat, reg);
-        l->minicolumn =
-            (int)(XXH64(key, (size_t)(len < (int)sizeof key ? len : (int)sizeof key - 1), 0) %
-                  1000);
-        l->macrocolumn = (int)(XXH64(reg, strlen(reg), 0) % 100);
+        if (first) { /* one digest per column */
+            const char *cat = l->category == UINT32_MAX ? "" : eg_model_concept(md, l->category);
+            int len = snprintf(key, sizeof key, "%s::%s", cat, regions[l->region]);
+            minicolumn =
+                (int)(XXH64(key, (size_t)(len < (int)sizeof key ? len : (int)sizeof key - 1), 0) %
+                      1000);
+        }
+        l->minicolumn = minicolumn;
+        l->macrocolumn = macro[l->region];
         l->retrieval_strength = eg__retrieval_strength(md, l->mem, l->column_rank, now);
         int64_t age = now - m->t0;
         l->memory_age = age < EG_USEC_PER_DAY        ? "recent"
