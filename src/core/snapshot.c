@@ -263,8 +263,11 @@ static int read_graph(rd *r, eg_graph *g)
     }
     if (!r->err && eg_pairmap_reserve(&g->map, g->n))
         return EG_ENOMEM;
+    enum { AHEAD = 16 }; /* puts at random places: their slots fetched this many puts ahead */
     for (size_t k = 0; k < g->n && !r->err; k++) {
         const eg_edge *e = &g->e[k];
+        if (k + AHEAD < g->n)
+            eg_pairmap_prefetch(&g->map, g->e[k + AHEAD].a, g->e[k + AHEAD].b);
         if (e->a >= nodes || e->b >= nodes)
             r->err = true;
         else if (eg_pairmap_put(&g->map, e->a, e->b, (uint32_t)k))
