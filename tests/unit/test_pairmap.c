@@ -50,10 +50,14 @@ static void test_growth(void **state)
     (void)state;
     eg_pairmap m;
     eg_pairmap_init(&m);
-    const uint32_t n = 300000;
-    for (uint32_t i = 0; i < n; i++)
+    const uint32_t n = 300000; /* past 4 MiB of slots: the huge-page tables too */
+    eg_pairmap_prefetch(&m, 1, 2); /* (a hint: on an empty map too) */
+    for (uint32_t i = 0; i < n; i++) {
+        eg_pairmap_prefetch(&m, (i + 8) * 7 + 1, (i + 8) / 3);
         assert_int_equal(eg_pairmap_put(&m, i * 7 + 1, i / 3, i), 0);
+    }
     assert_int_equal(m.n, n);
+    assert_true(m.cap * sizeof(eg_pairslot) >= (size_t)4 << 20);
     assert_true(m.n * 4 <= m.cap * 3); /* the load stays at most 3/4 */
     for (uint32_t i = 0; i < n; i++) {
         assert_int_equal(eg_pairmap_get(&m, i / 3, i * 7 + 1), i);
