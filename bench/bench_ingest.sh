@@ -82,8 +82,7 @@ for n in "${sizes[@]}"; do
 PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
 ATTACH '$W/s.db' AS src;
 CREATE TABLE m AS SELECT * FROM src.memory WHERE 0;
-CREATE INDEX m_status ON m(status); CREATE INDEX m_act ON m(activation_strength);
-CREATE INDEX m_created ON m(created_at);
+CREATE INDEX m_status ON m(status, created_at); CREATE INDEX m_created ON m(created_at);
 BEGIN; INSERT INTO m SELECT * FROM src.memory; CREATE UNIQUE INDEX m_id ON m(id); COMMIT;
 SQL
   done | best)
