@@ -157,16 +157,28 @@ static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, i
     }
     /* the memories as the last save wrote them: the save compares only those that moved */
     eg_mem *base = malloc((md->n ? md->n : 1) * sizeof *base);
-    if (!base)
+    eg_episode *ep_base = malloc((md->nep ? md->nep : 1) * sizeof *ep_base);
+    if (!base || !ep_base) {
+        free(base);
+        free(ep_base);
         return eg_error_set(EG_ENOMEM, "out of memory resuming the pipeline");
+    }
     if (md->n)
         memcpy(base, md->m, md->n * sizeof *base);
-    *since = (eg_save_since){.at = cp, .base = base, .nbase = md->n};
+    if (md->nep)
+        memcpy(ep_base, md->ep, md->nep * sizeof *ep_base);
+    *since = (eg_save_since){.at = cp,
+                             .base = base,
+                             .nbase = md->n,
+                             .ep_base = ep_base,
+                             .nep_base = md->nep,
+                             .homeostasis_phases = md->homeostasis_phases};
     rc = eg_store_load_since(st, md, cp, o->now);
     if (rc == EG_EBADINPUT) {
         eg_model_free(md);
         eg_model_init(md);
         free(base);
+        free(ep_base);
         *since = (eg_save_since){.at = INT64_MIN};
         return *why = "a memory arrived late", 0;
     }
@@ -385,6 +397,7 @@ done:
     free(snap.lines);
     free(json);
     free((void *)since.base);
+    free((void *)since.ep_base);
     eg_model_free(&md);
     return rc;
 early: /* nothing of the pipeline began */

@@ -882,9 +882,11 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, const eg_
     for (int gi = 0; gi < 2; gi++) {
         const eg_graph *g = gi ? &md->concepts : &md->assoc;
         c.graph = g;
-        /* a memory association changes only when touched (its last_at moves): those untouched
-         * since the save at saved_at are stored as they are */
-        bool some = !gi && saved_at != INT64_MIN;
+        /* an edge changes only when touched (its last_at moves): those untouched since the save
+         * at saved_at are stored as they are. Homeostasis alone scales and prunes concept edges
+         * without touching them: after one, the concept graph is compared whole. */
+        bool some = gi ? moved_only && md->homeostasis_phases == since->homeostasis_phases
+                       : saved_at != INT64_MIN;
         c.nk = 0;
         for (size_t k = 0; k < g->n; k++) {
             const eg_edge *e = &g->e[k];
@@ -895,16 +897,22 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, const eg_
             c.keys[c.nk++] = (pair64){a < b ? a : b, a < b ? b : a, (uint32_t)k};
         }
         sort_keys(c.keys, c.nk);
-        if ((rc = some ? eg_table_sync_some(st, &t_assoc, rows_edges, &c, stats)
-                       : eg_table_sync(st, gi ? &t_concept_edge : &t_assoc, c.nk, rows_edges, &c,
-                                       stats)))
+        const eg_sync_table *t = gi ? &t_concept_edge : &t_assoc;
+        if ((rc = some ? eg_table_sync_some(st, t, rows_edges, &c, stats)
+                       : eg_table_sync(st, t, c.nk, rows_edges, &c, stats)))
             goto done;
     }
-    c.nk = md->nep;
+    /* episodes: after a resume, the new ones and those whose state moved from the snapshot's
+     * (an episode's row is its own state and its opener's rowid; episodes are never removed) */
+    bool ep_some = since && since->ep_base;
+    c.nk = 0;
     for (size_t k = 0; k < md->nep; k++)
-        c.keys[k] = (pair64){md->m[md->ep[k].opener].rowid, 0, (uint32_t)k};
+        if (!ep_some || k >= since->nep_base ||
+            memcmp(&md->ep[k], &since->ep_base[k], sizeof *md->ep))
+            c.keys[c.nk++] = (pair64){md->m[md->ep[k].opener].rowid, 0, (uint32_t)k};
     sort_keys(c.keys, c.nk);
-    if ((rc = eg_table_sync(st, &t_episode, c.nk, rows_episode, &c, stats)))
+    if ((rc = ep_some ? eg_table_sync_some(st, &t_episode, rows_episode, &c, stats)
+                      : eg_table_sync(st, &t_episode, c.nk, rows_episode, &c, stats)))
         goto done;
     /* long-term memory, by rowid */
     c.nk = md->nltm;

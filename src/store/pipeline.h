@@ -30,11 +30,14 @@ int eg_store_load_since(eg_store *st, eg_model *md, int64_t since, int64_t now);
 
 /* What a resumed model is known to share with the stored outputs: it was resumed from the
  * snapshot of the run that saved at `at`, and base[0..nbase) are its memories as that snapshot
- * had them (the state the stored pipeline rows were made from). */
+ * had them (the state the stored pipeline rows were made from), ep_base its episodes. */
 typedef struct eg_save_since {
     int64_t at;
     const eg_mem *base;
     size_t nbase;
+    const eg_episode *ep_base; /* the episodes as the snapshot had them */
+    size_t nep_base;
+    int64_t homeostasis_phases; /* as many as the snapshot had run */
 } eg_save_since;
 
 /* Replaces the pipeline's outputs with md's, writing only the rows that differ from the stored

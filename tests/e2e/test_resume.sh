@@ -146,6 +146,29 @@ rmdir "$T/w.db-snapshot.tmp"
 recomputed "$T/w.db" 2026-11-09T13:00:00Z "no snapshot" "the run after it"
 resumed "$T/w.db" 2026-11-09T14:00:00Z "and the one after that"
 
+# 4b. Sunday's homeostasis (03:00) between two runs of one day scales and prunes concept edges
+# without touching them: the resumed save must compare the concept graph whole then
+new "$T/h.db" "$T/a.jsonl" "$T/b.jsonl"
+run "$T/h.db" 2026-11-22T02:00:00Z >/dev/null
+resumed "$T/h.db" 2026-11-22T23:00:00Z "across Sunday's homeostasis"
+rm -f "$T/h.db"*
+
+# 4c. a run that stops inside an episode (its first memory encoded, the next not yet): the next
+# run of the day encodes more memories into it, and the resumed save must see it grow
+new "$T/x.db" "$T/a.jsonl" "$T/b.jsonl"
+run "$T/x.db" 2026-11-20T00:00:00Z >/dev/null
+read -r e1 e2 < <(sqlite3 -separator ' ' "$T/x.db" "SELECT min(encoded_at), max(encoded_at) FROM pipeline GROUP BY episode_id HAVING episode_id IS NOT NULL AND count(*) >= 2 AND min(encoded_at) / 86400000000 = max(encoded_at) / 86400000000 AND max(encoded_at) - min(encoded_at) > 2000000 ORDER BY max(encoded_at) DESC LIMIT 1")
+if [ -n "${e1:-}" ]; then
+  cut=$(date -u -d "@$((e1 / 1000000 + 1))" +%Y-%m-%dT%H:%M:%SZ)
+  eod=$(date -u -d "@$((e2 / 86400000000 * 86400 + 86399))" +%Y-%m-%dT%H:%M:%SZ)
+  new "$T/x.db" "$T/a.jsonl" "$T/b.jsonl"
+  run "$T/x.db" "$cut" >/dev/null
+  resumed "$T/x.db" "$eod" "an episode open at the last run grows (cut at $cut)"
+else
+  fail "the sample has no episode of two memories encoded in one day"
+fi
+rm -f "$T/x.db"*
+
 # 5. property: generated streams arriving in time order, run in k random steps within one UTC
 # day (the first step replays, the others resume), end where one run over everything ends
 G="${ENGRAM_GEN:-$(dirname "$ENGRAM_BIN")/engram-gen}"
