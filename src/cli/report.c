@@ -22,7 +22,11 @@ void eg_cli_print_ingest(const eg_cli *cli, const char *what, const eg_ingest_re
     printf("%s at %s from %s\n", what, eg_time_format(cli->now, t), r->source);
     printf("  read     %lld rows%s: %lld staged, %lld skipped (null content %lld, empty content "
            "%lld, outside the window %lld, no created_at %lld)\n",
-           (long long)r->read, r->had_watermark ? " (incremental)" : "", (long long)r->staged,
+           (long long)r->read,
+           r->by_change_log   ? " (incremental: written since the last read)"
+           : r->had_watermark ? " (incremental)"
+                              : "",
+           (long long)r->staged,
            (long long)(r->skipped[1] + r->skipped[2] + r->skipped[3] + r->skipped[4]),
            (long long)r->skipped[1], (long long)r->skipped[2], (long long)r->skipped[3],
            (long long)r->skipped[4]);

@@ -226,8 +226,9 @@ static void work_free(ingest_ctx *c)
     eg_chan_destroy(&c->free);
 }
 
-/* Runs the scan with the writer thread; returns the first error of either side. */
-static int scan_and_write(ingest_ctx *c, eg_source *src, int64_t since)
+/* Runs the scan with the writer thread; returns the first error of either side. log: NULL, or
+ * the change log's (after, upto] to read instead of the rows since `since`. */
+static int scan_and_write(ingest_ctx *c, eg_source *src, int64_t since, const int64_t *log)
 {
     int rc, wrc;
     memset(c->items, 0, sizeof c->items);
@@ -241,7 +242,8 @@ static int scan_and_write(ingest_ctx *c, eg_source *src, int64_t since)
         work_free(c);
         return eg_error_set(EG_ENOMEM, "could not start the store writer thread");
     }
-    rc = eg_source_scan(src, since, on_batch, on_reject, c);
+    rc = log ? eg_source_scan_changes(src, log[0], log[1], on_batch, on_reject, c)
+             : eg_source_scan(src, since, on_batch, on_reject, c);
     if (!rc)
         rc = flush_work(c);
     if (c->cur) {
@@ -317,11 +319,23 @@ static int one_attempt(ingest_ctx *c, eg_source **srcp)
         since = wm - c->cfg->source_lookback;
     if (o->full && !c->seen && (rc = eg_idset_new(&c->seen)))
         return rc;
+    /* The store's own table logs the rows written to it (migration 9): after a first read, an
+     * incremental one reads those rows, whatever their times, instead of scanning the table
+     * for recent ones. The log is read up to its end as of now, in this transaction. */
+    int64_t log[2] = {0, 0};
+    bool by_log = false, logs = eg_source_has_changes(src);
+    if (logs) {
+        bool read_before;
+        if ((rc = eg_store_changes(c->st, &log[1], &log[0], &read_before)))
+            return rc;
+        by_log = read_before && found && !o->full;
+    }
+    rep->by_change_log = by_log;
     bool bulk;
     if ((rc = eg_store_bulk_begin(c->st, &bulk)))
         return rc;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    rc = scan_and_write(c, src, since);
+    rc = scan_and_write(c, src, since, by_log ? log : NULL);
     rep->ms_read = ms_since(&t0);
     if (rc)
         return rc;
@@ -340,6 +354,8 @@ static int one_attempt(ingest_ctx *c, eg_source **srcp)
         if (rc)
             return rc;
     }
+    if (logs && (rc = eg_store_changes_consume(c->st, log[1])))
+        return rc;
     if (c->any_key) {
         /* never past now: a row stamped in the future must not hide the rows that follow it */
         int64_t key = c->max_key < o->now ? c->max_key : o->now;
@@ -454,15 +470,16 @@ char *eg_ingest_report_json(const eg_ingest_report *rep, int64_t now)
                   eg_time_format(now, t1));
     eg_buf_json_str(&b, rep->source, strlen(rep->source));
     eg_buf_printf(&b,
-                  ",\"attempts\":%d,\"read\":%lld,\"inserted\":%lld,\"updated\":%lld,"
+                  ",\"attempts\":%d,\"change_log\":%s,\"read\":%lld,\"inserted\":%lld,"
+                  "\"updated\":%lld,"
                   "\"unchanged\":%lld,\"staged\":%lld,\"skipped\":{\"null_content\":%lld,"
                   "\"empty_content\":%lld,\"out_of_window\":%lld,\"null_created_at\":%lld},"
                   "\"quarantined\":%lld,\"quality\":{\"metadata_invalid\":%lld,"
                   "\"metadata_not_object\":%lld,\"blank_content\":%lld,"
                   "\"updated_before_created\":%lld},\"deleted_at_source\":%lld,",
-                  rep->attempts, (long long)rep->read, (long long)rep->inserted,
-                  (long long)rep->updated, (long long)rep->unchanged, (long long)rep->staged,
-                  (long long)rep->skipped[EG_SKIP_NULL_CONTENT],
+                  rep->attempts, rep->by_change_log ? "true" : "false", (long long)rep->read,
+                  (long long)rep->inserted, (long long)rep->updated, (long long)rep->unchanged,
+                  (long long)rep->staged, (long long)rep->skipped[EG_SKIP_NULL_CONTENT],
                   (long long)rep->skipped[EG_SKIP_EMPTY_CONTENT],
                   (long long)rep->skipped[EG_SKIP_OUT_OF_WINDOW],
                   (long long)rep->skipped[EG_SKIP_NULL_CREATED_AT], (long long)rep->rejected,

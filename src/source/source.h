@@ -13,6 +13,7 @@
 #ifndef EG_SOURCE_SOURCE_H
 #define EG_SOURCE_SOURCE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "engram/config.h"
@@ -30,6 +31,13 @@ typedef struct eg_source_ops {
     const char *kind; /* "postgresql", "sqlite" */
     int (*open)(eg_source **out, const eg_config *cfg, const char *store_path);
     int (*scan)(eg_source *src, int64_t since, eg_batch_fn fn, eg_reject_fn reject, void *ud);
+    /* The rows written since a point of the source's change log, whatever their times, when
+     * has_changes says the source keeps one (only the store's own `memories` table does:
+     * store/migrations.c, migration 9; both NULL elsewhere). Positions are the log's seq: rows
+     * logged in (after, upto]. */
+    bool (*has_changes)(eg_source *src);
+    int (*scan_changes)(eg_source *src, int64_t after, int64_t upto, eg_batch_fn fn,
+                        eg_reject_fn reject, void *ud);
     /* Number of rows at the source, and up to the caller: ids for --full deletion reports. */
     int (*count)(eg_source *src, int64_t *out);
     /* A human description with no secret: "postgresql host=db port=5432 dbname=x
@@ -51,6 +59,15 @@ static inline int eg_source_scan(eg_source *s, int64_t since, eg_batch_fn fn, eg
                                  void *ud)
 {
     return s->ops->scan(s, since, fn, rj, ud);
+}
+static inline bool eg_source_has_changes(eg_source *s)
+{
+    return s->ops->has_changes && s->ops->has_changes(s);
+}
+static inline int eg_source_scan_changes(eg_source *s, int64_t after, int64_t upto, eg_batch_fn fn,
+                                         eg_reject_fn rj, void *ud)
+{
+    return s->ops->scan_changes(s, after, upto, fn, rj, ud);
 }
 static inline const char *eg_source_describe(eg_source *s)
 {

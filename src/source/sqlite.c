@@ -27,6 +27,7 @@
 #include "util/utf8.h"
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@ typedef struct sqlite_source {
     char *select_sql; /* every row */
     char *since_sql;  /* select_sql minus rows certainly older than ?1 (a date) and ?2 (seconds) */
     char *count_sql;
+    char *log_sql; /* select_sql of the rows logged in (?1, ?2]: the store's own table only */
     char desc[1200];
     int batch_rows;
 } sqlite_source;
@@ -88,6 +90,7 @@ static void sqlite_close(eg_source *base)
     free(s->select_sql);
     free(s->since_sql);
     free(s->count_sql);
+    free(s->log_sql);
     free(s);
 }
 
@@ -193,6 +196,26 @@ static int sqlite_open(eg_source **out, const eg_config *cfg, const char *store_
         rc = eg_error_set(EG_ENOMEM, "out of memory");
         goto fail;
     }
+    /* the store's own `memories` keeps a log of the rows written to it (triggers, migration 9):
+     * an incremental read of it needs only those */
+    if (!cfg->source && !strcmp(cfg->source_table, "memories")) {
+        sqlite3_stmt *t = NULL;
+        bool has_log =
+            sqlite3_prepare_v2(s->db,
+                               "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
+                               "'memories_log'",
+                               -1, &t, NULL) == SQLITE_OK &&
+            sqlite3_step(t) == SQLITE_ROW;
+        sqlite3_finalize(t);
+        eg_buf_reset(&sql);
+        eg_buf_puts(&sql, s->select_sql);
+        eg_buf_puts(&sql, " WHERE rowid IN (SELECT rid FROM memories_log WHERE seq > ?1 AND seq "
+                          "<= ?2)");
+        if (has_log && (!sql.data || !(s->log_sql = strdup(sql.data)))) {
+            rc = eg_error_set(EG_ENOMEM, "out of memory");
+            goto fail;
+        }
+    }
     eg_buf_reset(&sql);
     eg_buf_puts(&sql, "SELECT count(*) FROM ");
     quote_ident(&sql, cfg->source_table);
@@ -240,40 +263,15 @@ static int read_time(sqlite3_stmt *st, int col, int64_t *out)
     }
 }
 
-static int sqlite_scan(eg_source *base, int64_t since, eg_batch_fn fn, eg_reject_fn reject,
-                       void *ud)
+/* Delivers the rows st selects (bound, inside the read transaction); with since !=
+ * INT64_MIN only those whose key is at least since. */
+static int deliver(sqlite_source *s, sqlite3_stmt *st, int64_t since, eg_batch_fn fn,
+                   eg_reject_fn reject, void *ud)
 {
-    sqlite_source *s = (sqlite_source *)base;
-    sqlite3_stmt *st = NULL;
     eg_batch batch;
     int rc = 0, step;
     char idbuf[64];
     eg_batch_init(&batch);
-    if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s->db, since == INT64_MIN ? s->select_sql : s->since_sql, -1, &st,
-                           NULL) != SQLITE_OK) {
-        rc = eg_error_set(EG_ESOURCE, "could not read SQLite source %s: %s", s->path,
-                          sqlite3_errmsg(s->db));
-        goto done;
-    }
-    if (since != INT64_MIN) {
-        /* the SQL prefilter's bounds (see the top of this file): a day before since */
-        char date[16] = "";
-        int64_t day = since / EG_USEC_PER_DAY - (since % EG_USEC_PER_DAY < 0) - 1, y;
-        int64_t secs = since / EG_USEC_PER_SEC - (since % EG_USEC_PER_SEC < 0) - 86400;
-        unsigned m, d;
-        eg_civil_from_days(day, &y, &m, &d);
-        if (y > 9999) /* every 4-digit year is before it */
-            snprintf(date, sizeof date, "9999-12-31");
-        else if (y >= 0) /* else no text date is before it: "" is the least string */
-            snprintf(date, sizeof date, "%04d-%02u-%02u", (int)y, m, d);
-        if (sqlite3_bind_text(st, 1, date, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-            sqlite3_bind_int64(st, 2, secs) != SQLITE_OK) {
-            rc = eg_error_set(EG_ESOURCE, "could not read SQLite source %s: %s", s->path,
-                              sqlite3_errmsg(s->db));
-            goto done;
-        }
-    }
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         eg_record r = {0};
         const char *bad_field = NULL, *why = NULL;
@@ -333,9 +331,70 @@ static int sqlite_scan(eg_source *base, int64_t since, eg_batch_fn fn, eg_reject
     if (batch.n)
         rc = fn(&batch, ud);
 done:
+    eg_batch_free(&batch);
+    return rc;
+}
+
+static int sqlite_scan(eg_source *base, int64_t since, eg_batch_fn fn, eg_reject_fn reject,
+                       void *ud)
+{
+    sqlite_source *s = (sqlite_source *)base;
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+    if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, since == INT64_MIN ? s->select_sql : s->since_sql, -1, &st,
+                           NULL) != SQLITE_OK) {
+        rc = eg_error_set(EG_ESOURCE, "could not read SQLite source %s: %s", s->path,
+                          sqlite3_errmsg(s->db));
+        goto done;
+    }
+    if (since != INT64_MIN) {
+        /* the SQL prefilter's bounds (see the top of this file): a day before since */
+        char date[16] = "";
+        int64_t day = since / EG_USEC_PER_DAY - (since % EG_USEC_PER_DAY < 0) - 1, y;
+        int64_t secs = since / EG_USEC_PER_SEC - (since % EG_USEC_PER_SEC < 0) - 86400;
+        unsigned m, d;
+        eg_civil_from_days(day, &y, &m, &d);
+        if (y > 9999) /* every 4-digit year is before it */
+            snprintf(date, sizeof date, "9999-12-31");
+        else if (y >= 0) /* else no text date is before it: "" is the least string */
+            snprintf(date, sizeof date, "%04d-%02u-%02u", (int)y, m, d);
+        if (sqlite3_bind_text(st, 1, date, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+            sqlite3_bind_int64(st, 2, secs) != SQLITE_OK) {
+            rc = eg_error_set(EG_ESOURCE, "could not read SQLite source %s: %s", s->path,
+                              sqlite3_errmsg(s->db));
+            goto done;
+        }
+    }
+    rc = deliver(s, st, since, fn, reject, ud);
+done:
     sqlite3_finalize(st);
     sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-    eg_batch_free(&batch);
+    return rc;
+}
+
+static bool sqlite_has_changes(eg_source *base)
+{
+    return ((sqlite_source *)base)->log_sql != NULL;
+}
+
+static int sqlite_scan_changes(eg_source *base, int64_t after, int64_t upto, eg_batch_fn fn,
+                               eg_reject_fn reject, void *ud)
+{
+    sqlite_source *s = (sqlite_source *)base;
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, s->log_sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = eg_error_set(EG_ESOURCE, "could not read SQLite source %s: %s", s->path,
+                          sqlite3_errmsg(s->db));
+    } else {
+        sqlite3_bind_int64(st, 1, after);
+        sqlite3_bind_int64(st, 2, upto);
+        rc = deliver(s, st, INT64_MIN, fn, reject, ud);
+    }
+    sqlite3_finalize(st);
+    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
     return rc;
 }
 
@@ -363,6 +422,8 @@ const eg_source_ops eg_source_sqlite = {
     .kind = "sqlite",
     .open = sqlite_open,
     .scan = sqlite_scan,
+    .has_changes = sqlite_has_changes,
+    .scan_changes = sqlite_scan_changes,
     .count = sqlite_count,
     .describe = sqlite_describe,
     .close = sqlite_close,

@@ -260,6 +260,16 @@ static const migration migrations[] = {
      "  PRIMARY KEY (concept_id, chunk)\n"
      ") WITHOUT ROWID;\n",
      postings_to_chunks, "ALTER TABLE concept DROP COLUMN postings;\n"},
+    /* 9: a log of the rows written to the embedded source table, whoever writes them (engram
+     * import, remember, or an INSERT by hand): an incremental ingest of it reads those rows
+     * instead of scanning the table for recent times (source/sqlite.c). AUTOINCREMENT: a seq is
+     * never reused once consumed entries are deleted. */
+    {"CREATE TABLE memories_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, rid INTEGER NOT NULL);\n"
+     "CREATE TRIGGER memories_logged_insert AFTER INSERT ON memories\n"
+     "BEGIN INSERT INTO memories_log (rid) VALUES (NEW.rowid); END;\n"
+     "CREATE TRIGGER memories_logged_update AFTER UPDATE ON memories\n"
+     "BEGIN INSERT INTO memories_log (rid) VALUES (NEW.rowid); END;\n",
+     NULL, NULL},
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

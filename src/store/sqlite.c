@@ -258,14 +258,17 @@ void eg_store_no_late_arrivals(eg_store *st)
     st->has_checkpoint = false;
 }
 
-/* The store's own memories table is read incrementally from a watermark on the rows' times
- * (source/sqlite.c keys it "embedded table=memories"), like any source. Rows imported or
- * remembered with times older than that watermark would never be read again, short of --full:
- * so the watermark goes back to the oldest of them (or is dropped, for a row without times,
- * which only a full read delivers). */
+/* Until its change log has been read once (migration 9), the store's own memories table is read
+ * incrementally from a watermark on the rows' times (source/sqlite.c keys it "embedded
+ * table=memories"), like any source. Rows imported or remembered with times older than that
+ * watermark would never be read again, short of --full: so the watermark goes back to the
+ * oldest of them (or is dropped, for a row without times, which only a full read delivers).
+ * Once the log is read, the next read takes every row written since, whatever its times. */
 static int uncover_written_rows(eg_store *st)
 {
     sqlite3_stmt *s = NULL;
+    if (meta_int(st, "memories_log_read", -1) >= 0)
+        return 0;
     const char *sql = st->src_unkeyed
                           ? "DELETE FROM watermark WHERE source = 'embedded table=memories'"
                           : "UPDATE watermark SET key_at = ?1 WHERE source = "
@@ -839,6 +842,51 @@ int eg_store_watermark_set(eg_store *st, const char *source_key, int64_t key_at,
         rc = db_error(st, "could not write the watermark");
 done:
     sqlite3_finalize(s);
+    return rc;
+}
+
+int eg_store_changes(eg_store *st, int64_t *upto, int64_t *consumed, bool *found)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = 0;
+    *upto = *consumed = 0;
+    *found = false;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT (SELECT coalesce(max(seq), 0) FROM memories_log), "
+                           "(SELECT value FROM meta WHERE key = 'memories_log_read')",
+                           -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_step(s) != SQLITE_ROW) {
+        rc = db_error(st, "could not read the change log of the memories table");
+        goto done;
+    }
+    *upto = sqlite3_column_int64(s, 0);
+    if ((*found = sqlite3_column_type(s, 1) != SQLITE_NULL))
+        *consumed = sqlite3_column_int64(s, 1);
+done:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int eg_store_changes_consume(eg_store *st, int64_t upto)
+{
+    sqlite3_stmt *s = NULL, *d = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT OR REPLACE INTO meta (key, value) VALUES "
+                           "('memories_log_read', ?1)",
+                           -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db, "DELETE FROM memories_log WHERE seq <= ?1", -1, &d, NULL) !=
+            SQLITE_OK) {
+        rc = db_error(st, "could not record what was read of the memories table");
+        goto done;
+    }
+    sqlite3_bind_int64(s, 1, upto);
+    sqlite3_bind_int64(d, 1, upto);
+    if (sqlite3_step(s) != SQLITE_DONE || sqlite3_step(d) != SQLITE_DONE)
+        rc = db_error(st, "could not record what was read of the memories table");
+done:
+    sqlite3_finalize(s);
+    sqlite3_finalize(d);
     return rc;
 }
 

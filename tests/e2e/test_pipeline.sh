@@ -126,6 +126,10 @@ DROP INDEX memory_arrived;
 DROP TRIGGER memory_inputs_changed;
 DROP TRIGGER memory_inputs_deleted;
 DELETE FROM sim_state WHERE key = 'inputs';
+DROP TRIGGER memories_logged_insert;
+DROP TRIGGER memories_logged_update;
+DROP TABLE memories_log;
+DELETE FROM meta WHERE key = 'memories_log_read';
 CREATE TABLE mc3 AS SELECT concept_id, memory_rowid FROM memory_concept;
 DROP VIEW memory_concept;
 CREATE TABLE memory_concept (concept_id INTEGER NOT NULL, memory_rowid INTEGER NOT NULL,
@@ -152,14 +156,14 @@ check "the store stays at schema 3" 3 "$(sqlite3 "$T/v3b.db" 'PRAGMA user_versio
 check "with its memory_concept table" "table" "$(sqlite3 "$T/v3b.db" "SELECT type FROM sqlite_master WHERE name = 'memory_concept'")"
 sqlite3 "$T/v3b.db" "DROP TRIGGER broken"
 E --store "$T/v3b.db" stats >/dev/null || fail "stats after the cause is gone"
-check "then it migrates" 8 "$(sqlite3 "$T/v3b.db" 'PRAGMA user_version')"
+check "then it migrates" 9 "$(sqlite3 "$T/v3b.db" 'PRAGMA user_version')"
 rm -f "$T/v3b.db"*
 for q in "garden pond" "replication lag" "plumber"; do
   check "recall of \"$q\" is the same after migrating a schema-3 store" \
     "$(E --store "$T/a.db" --now "$NOW" recall --no-rehearse --k 5 "$q")" \
     "$(E --store "$T/v3.db" --now "$NOW" recall --no-rehearse --k 5 "$q")"
 done
-check "the migrated store is at the latest schema" 8 "$(sqlite3 "$T/v3.db" 'PRAGMA user_version')"
+check "the migrated store is at the latest schema" 9 "$(sqlite3 "$T/v3.db" 'PRAGMA user_version')"
 check "the migrated memory_concept view has every pair" \
   "$(sqlite3 "$T/c.db" 'SELECT count(*) FROM memory_concept')" "$(sqlite3 "$T/v3.db" 'SELECT count(*) FROM memory_concept')"
 check "the migrated posting chunks are the ones a run writes" \
@@ -241,7 +245,7 @@ check "a run over an empty store succeeds with no memories" '{"memories":0' \
   "$(E --store "$T/empty.db" --now "$NOW" run --json | grep -o '{"memories":0')"
 
 # memories imported with times older than the embedded source's watermark are read by the next
-# run, not only by --full (the import moves the watermark back); a row without times too
+# run, not only by --full (the table's change log has them); a row without times too
 printf '%s\n' '{"id":"archive1","content":"Old notes about the garden pond pump","created_at":"2026-06-02T10:00:00Z"}' >"$T/arch.jsonl"
 E --store "$T/l.db" import "$T/arch.jsonl" -q
 E --store "$T/l.db" --now 2026-11-12T00:00:00Z run -q
@@ -256,6 +260,26 @@ E --store "$T/l.db" import "$T/l1.jsonl" -q
 E --store "$T/l.db" --now 2026-11-10T00:00:00Z run -q
 E --store "$T/l.db" import "$T/l2.jsonl" -q
 E --store "$T/l.db" --now 2026-11-12T00:00:00Z run -q
+
+# the store's own table logs the rows written to it (migration 9): after a first read, a run
+# reads only those, whatever their times, so an old row edited by hand is picked up without
+# --full, and a run with nothing written reads nothing
+rm -f "$T/g.db"*
+fresh "$T/g.db"
+E --store "$T/g.db" --now "$NOW" run -q
+check "the change log is emptied by the run that read it" 0 "$(sqlite3 "$T/g.db" 'SELECT count(*) FROM memories_log')"
+rep=$(E --store "$T/g.db" --now "$NOW" run --json)
+check "a run with nothing written since reads nothing" '"change_log":true,"read":0' "$(grep -o '"change_log":[a-z]*,"read":[0-9]*' <<<"$rep")"
+old=$(sqlite3 "$T/g.db" "SELECT id FROM memories WHERE created_at < '2026-07-01' AND content IS NOT NULL ORDER BY created_at LIMIT 1")
+sqlite3 "$T/g.db" "UPDATE memories SET content = 'edited by hand: the garden pond pump' WHERE id = '$old'"
+rep=$(E --store "$T/g.db" --now "$NOW" run --json)
+check "an old row edited by hand is read by the next run" '"change_log":true,"read":1,"inserted":0,"updated":1' \
+  "$(grep -o '"change_log":[a-z]*,"read":[0-9]*,"inserted":[0-9]*,"updated":[0-9]*' <<<"$rep")"
+check "and its new content is stored" "edited by hand: the garden pond pump" \
+  "$(sqlite3 "$T/g.db" "SELECT content FROM memory WHERE id = '$old'")"
+rep=$(E --store "$T/g.db" --now "$NOW" ingest --full --json)
+check "--full still reads every row" "$(sqlite3 "$T/g.db" 'SELECT count(*) FROM memories')" "$(jq -r .read <<<"$rep")"
+rm -f "$T/g.db"*
 
 # --rebuild equals a new store with the same memories, also when the store has a late arrival
 # and a memory the rebuild's full read brings in for the first time (not late either: a new
