@@ -270,6 +270,12 @@ static const migration migrations[] = {
      "CREATE TRIGGER memories_logged_update AFTER UPDATE ON memories\n"
      "BEGIN INSERT INTO memories_log (rid) VALUES (NEW.rowid); END;\n",
      NULL, NULL},
+    /* 10: what a resumed run reads of what happened since the last one: the updates of older
+     * memories, and the recalls (each was a scan: of every staged memory, of every
+     * presentation) */
+    {"CREATE INDEX memory_updated ON memory(updated_at) WHERE updated_at IS NOT NULL;\n"
+     "CREATE INDEX presentation_recalled ON presentation(at) WHERE kind = 'recalled';\n",
+     NULL, NULL},
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

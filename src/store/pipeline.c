@@ -284,18 +284,18 @@ int eg_store_load_since(eg_store *st, eg_model *md, int64_t since, int64_t now)
         }
     sqlite3_finalize(s);
     s = NULL;
-    /* updates in (since, now] of the memories md held */
-    if (!(by_rowid = rowid_index(md))) {
-        rc = EG_ENOMEM;
-        goto done;
-    }
+    /* updates in (since, now] of the memories md held (migration 10's index finds them) */
     if ((rc = prep_span(st,
-                        "SELECT rowid, updated_at FROM memory WHERE status = 'staged' AND "
-                        "deleted_at_source IS NULL AND created_at <= ?2 AND updated_at > ?2 "
-                        "AND updated_at <= ?1",
+                        "SELECT rowid, updated_at FROM memory INDEXED BY memory_updated WHERE "
+                        "updated_at > ?2 AND updated_at <= ?1 AND status = 'staged' AND "
+                        "deleted_at_source IS NULL AND created_at <= ?2",
                         now, since, &s)))
         goto done;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        if (!by_rowid && !(by_rowid = rowid_index(md))) { /* (only when there are updates) */
+            rc = EG_ENOMEM;
+            goto done;
+        }
         uint32_t x = find_rowid(md, by_rowid, sqlite3_column_int64(s, 0));
         int64_t upd = sqlite3_column_int64(s, 1);
         if (x != UINT32_MAX && x < before && upd > md->m[x].t0 &&
@@ -310,8 +310,9 @@ int eg_store_load_since(eg_store *st, eg_model *md, int64_t since, int64_t now)
     s = NULL;
     /* recalls in (since, now] */
     if (!(rc = prep_span(st,
-                         "SELECT memory_rowid, at FROM presentation WHERE kind = 'recalled' AND "
-                         "at > ?2 AND at <= ?1 ORDER BY memory_rowid, at",
+                         "SELECT memory_rowid, at FROM presentation INDEXED BY "
+                         "presentation_recalled WHERE kind = 'recalled' AND at > ?2 AND at <= ?1 "
+                         "ORDER BY memory_rowid, at",
                          now, since, &s)))
         rc = add_recalls(st, md, s);
 done:

@@ -641,7 +641,7 @@ static void test_bulk_mode(void **state)
     assert_int_equal(q_int(f->st,
                            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = "
                            "'memory' AND name LIKE 'memory_%'"),
-                     4);
+                     5);
     assert_int_equal(fts_count(f->st, "two"), 1);
     fts_integrity(f->st);
     /* not empty any more: no bulk mode, and the id index is unique again */
@@ -664,7 +664,7 @@ static void test_bulk_mode(void **state)
     assert_int_equal(q_int(g2.st,
                            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = "
                            "'memory' AND name LIKE 'memory_%'"),
-                     4);
+                     5);
     assert_int_equal(q_int(g2.st, "SELECT count(*) FROM memory"), 0);
     eg_store_close(g2.st);
 }
