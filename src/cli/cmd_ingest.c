@@ -84,9 +84,10 @@ const eg_command eg_cmd_ingest = {
     "read new and changed memories from the source into the store",
     " [--full] [--json]\n\n"
     "Reads the source read-only: rows changed since the stored watermark (minus\n"
-    "source.lookback), or every row with --full, which also reports rows that disappeared\n"
-    "from the source. New and changed rows are staged at --now. The rows, their staging and\n"
-    "the new watermark are committed in one transaction: a failure keeps nothing of the read.\n"
+    "source.lookback; for the store's own table, the rows written since the last read), or\n"
+    "every row with --full, which also reports rows that disappeared from the source. New\n"
+    "and changed rows are staged at --now. The rows, their staging and the new watermark\n"
+    "are committed in one transaction: a failure keeps nothing of the read.\n"
     "If the source goes away mid-read, the read is retried (source.retries, backoff with\n"
     "jitter); exit code 75 if it stays unreachable.\n",
 };
