@@ -247,8 +247,18 @@ uint32_t eg__category_of(const eg_model *md, uint32_t x)
  * radix; records with equal integers (equal strength in one column) are put in id order. */
 typedef struct ltm_key {
     uint64_t v;
-    uint32_t k; /* the record */
+    uint64_t id8; /* the id's first 8 bytes, big-endian: orders as strcmp does on them */
+    uint32_t k;   /* the record */
 } ltm_key;
+
+static uint64_t id_prefix(const char *id)
+{
+    uint64_t p = 0;
+    int i = 0;
+    for (; i < 8 && id[i]; i++)
+        p = p << 8 | (unsigned char)id[i];
+    return p << (8 * (8 - i)); /* a shorter id: padded with NULs, as strcmp sees its end */
+}
 
 static uint64_t pack_key(uint32_t category, uint8_t region, float strength)
 {
@@ -265,6 +275,8 @@ static int cmp_ltm_id(const void *a, const void *b, void *arg)
 {
     const eg_model *md = arg;
     const ltm_key *x = a, *y = b;
+    if (x->id8 != y->id8)
+        return x->id8 < y->id8 ? -1 : 1;
     return strcmp(eg_model_id(md, md->ltm[x->k].mem), eg_model_id(md, md->ltm[y->k].mem));
 }
 
@@ -359,7 +371,7 @@ int eg__long_term(eg_model *md, const eg_config *cfg, int64_t now)
     for (size_t k = 0; k < md->nltm; k++)
         keys[k] = (ltm_key){pack_key(md->ltm[k].category, md->ltm[k].region,
                                      md->m[md->ltm[k].mem].consolidated_strength),
-                            (uint32_t)k};
+                            id_prefix(eg_model_id(md, md->ltm[k].mem)), (uint32_t)k};
     if (md->nconcepts >= 0x3fffffffu || sort_ltm(md, keys, md->nltm)) {
         free(keys);
         free(sorted);
