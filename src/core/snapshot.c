@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #define MAGIC "EGSNAP\r\n"
@@ -149,38 +150,47 @@ static int write_model(wr *w, const eg_model *md)
 
 int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char *path)
 {
-    char tmp[4096];
     int rc = 0;
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return eg_error_set(EG_EIO, "snapshot path too long: %s", path);
-    wr w = {.f = fopen(tmp, "wb"), .h = XXH3_createState()};
+    /* Overwritten in place: the pages of the last snapshot are in the page cache, and writing
+     * over them is about twice as fast as writing a new file. The header goes first with its
+     * magic cleared and last as it is, so that until the write is complete the file is
+     * refused whole (a reader then replays the history); the checksum covers the rest. */
+    wr w = {.f = fopen(path, "r+b"), .h = XXH3_createState()};
+    if (!w.f && errno == ENOENT)
+        w.f = fopen(path, "w+b");
     if (!w.f || !w.h) {
-        rc =
-            w.f ? eg_error_set(EG_ENOMEM, "out of memory writing a snapshot")
-                : eg_error_set(EG_EIO, "could not write the snapshot %s: %s", tmp, strerror(errno));
+        rc = w.f ? eg_error_set(EG_ENOMEM, "out of memory writing a snapshot")
+                 : eg_error_set(EG_EIO, "could not write the snapshot %s: %s", path,
+                                strerror(errno));
         goto done;
     }
     XXH3_64bits_reset(w.h);
-    header h = {.version = VERSION, .key = *key};
+    header h = {.version = VERSION, .key = *key}, cleared;
     memcpy(h.magic, MAGIC, sizeof h.magic);
     sizes_of(h.sizes);
     build_of(h.build);
-    w_bytes(&w, &h, sizeof h);
+    cleared = h;
+    memset(cleared.magic, 0, sizeof cleared.magic);
+    if (fwrite(&cleared, sizeof cleared, 1, w.f) != 1 || fflush(w.f) != 0)
+        w.err = true;
+    XXH3_64bits_update(w.h, &h, sizeof h);
     if ((rc = write_model(&w, md)))
         goto done;
     uint64_t sum = XXH3_64bits_digest(w.h);
     if (!w.err && fwrite(&sum, sizeof sum, 1, w.f) != 1)
         w.err = true;
+    long end = w.err ? -1 : ftell(w.f);
+    if (end < 0 || fflush(w.f) != 0 || ftruncate(fileno(w.f), (off_t)end) != 0 ||
+        fseek(w.f, 0, SEEK_SET) != 0 || fwrite(&h, sizeof h, 1, w.f) != 1)
+        w.err = true;
     if (fclose(w.f) != 0)
         w.err = true;
     w.f = NULL;
-    if (w.err || rename(tmp, path) != 0)
+    if (w.err)
         rc = eg_error_set(EG_EIO, "could not write the snapshot %s: %s", path, strerror(errno));
 done:
     if (w.f)
         fclose(w.f);
-    if (rc)
-        remove(tmp);
     XXH3_freeState(w.h);
     return rc;
 }

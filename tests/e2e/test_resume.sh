@@ -136,13 +136,13 @@ check "--rebuild recomputes" "--rebuild" "$(field recomputed_because "$rep")"
 
 # 4. a snapshot that cannot be written costs the next run a replay, nothing else
 new "$T/w.db" "$T/a.jsonl"
-mkdir "$T/w.db-snapshot.tmp" # the file cannot be created
+mkdir "$T/w.db-snapshot" # the file cannot be written
 rep=$(run "$T/w.db" "$T1")
 st=$?
 check "a run whose snapshot cannot be written still succeeds" "0" "$st"
 check "and says so" "false" "$(field snapshot_written "$rep")"
-check "it left no snapshot" "no" "$([ -e "$T/w.db-snapshot" ] && echo yes || echo no)"
-rmdir "$T/w.db-snapshot.tmp"
+check "it left no snapshot" "no" "$([ -f "$T/w.db-snapshot" ] && echo yes || echo no)"
+rmdir "$T/w.db-snapshot"
 recomputed "$T/w.db" 2026-11-09T13:00:00Z "no snapshot" "the run after it"
 resumed "$T/w.db" 2026-11-09T14:00:00Z "and the one after that"
 
@@ -168,6 +168,18 @@ else
   fail "the sample has no episode of two memories encoded in one day"
 fi
 rm -f "$T/x.db"*
+
+# 4d. a snapshot is written over the last one in place: a write that stops half way leaves a file
+# that is refused whole (the header's magic is written last), and the next run replays
+new "$T/t.db" "$T/a.jsonl"
+run "$T/t.db" "$T1" >/dev/null
+size=$(stat -c %s "$T/t.db-snapshot")
+dd if=/dev/zero of="$T/t.db-snapshot" bs=1 count=8 conv=notrunc status=none # a cleared magic
+recomputed "$T/t.db" 2026-11-09T13:00:00Z "the snapshot file is missing or from another version" "a snapshot cut short"
+dd if=/dev/urandom of="$T/t.db-snapshot" bs=1 seek=$((size / 2)) count=64 conv=notrunc status=none
+recomputed "$T/t.db" 2026-11-09T14:00:00Z "the snapshot file is damaged" "a snapshot damaged in the middle"
+resumed "$T/t.db" 2026-11-09T15:00:00Z "and the one after it, from the snapshot written over it"
+rm -f "$T/t.db"*
 
 # 5. property: generated streams arriving in time order, run in k random steps within one UTC
 # day (the first step replays, the others resume), end where one run over everything ends

@@ -187,17 +187,45 @@ static void test_write_failure(void **state)
     const char *bad = "/nonexistent-dir/engram.db-snapshot";
     assert_int_equal(eg_snapshot_write(&a, &key, bad), EG_EIO);
     assert_non_null(strstr(eg_error_last()->message, "/nonexistent-dir/engram.db-snapshot"));
-    assert_int_equal(access("/nonexistent-dir/engram.db-snapshot.tmp", F_OK), -1);
+    assert_int_equal(access("/nonexistent-dir/engram.db-snapshot", F_OK), -1);
     eg_model_free(&a);
+}
+
+/* A snapshot is written over the last one in place: a smaller one leaves nothing of the bigger
+ * one behind it, and a bigger one over a smaller one reads back whole. */
+static void test_written_over(void **state)
+{
+    (void)state;
+    eg_model a, empty, back;
+    small_model(&a);
+    eg_model_init(&empty);
+    eg_snapshot_key ka = {.generation = 1}, ke = {.generation = 2}, k;
+    assert_int_equal(eg_snapshot_write(&a, &ka, path), 0);
+    long big = file_size();
+    assert_int_equal(eg_snapshot_write(&empty, &ke, path), 0);
+    assert_true(file_size() < big);
+    eg_model_init(&back);
+    assert_int_equal(eg_snapshot_read(&back, &k, path), 0);
+    assert_int_equal(k.generation, 2);
+    assert_int_equal(back.n, 0);
+    eg_model_free(&back);
+    assert_int_equal(eg_snapshot_write(&a, &ka, path), 0);
+    assert_int_equal(file_size(), big);
+    eg_model_init(&back);
+    assert_int_equal(eg_snapshot_read(&back, &k, path), 0);
+    assert_int_equal(k.generation, 1);
+    assert_int_equal(back.n, a.n);
+    eg_model_free(&back);
+    eg_model_free(&a);
+    eg_model_free(&empty);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_missing),
-        cmocka_unit_test(test_damage_refused),
-        cmocka_unit_test(test_write_failure),
+        cmocka_unit_test(test_round_trip),     cmocka_unit_test(test_missing),
+        cmocka_unit_test(test_damage_refused), cmocka_unit_test(test_write_failure),
+        cmocka_unit_test(test_written_over),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
