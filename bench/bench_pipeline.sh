@@ -8,6 +8,8 @@
 #       so the run recomputes the simulation);
 #   (e) the same 1,000 memories into a copy of the store from (a), run one second before the
 #       end of that day: the same staging window, so the run resumes from (a)'s snapshot;
+#   (f) the same day in two runs on another copy, as a scheduler runs it: the memories up to
+#       noon and a run at noon, then the rest and a run at 23:59:59, which is measured;
 #   (c) recall latency on the biggest store, if `engram recall` exists: 1,000 queries in one
 #       process (`--queries FILE --no-rehearse`), timed from outside; then the same queries timed
 #       inside the process around each eg_recall call (build/engram-bench-recall, warm cache);
@@ -47,6 +49,7 @@ R=$ROOT/build/engram-bench-recall
 NOW=2026-11-20T00:00:00Z
 NOW2=2026-11-21T00:00:00Z # the incremental run: one day later
 NOW3=2026-11-20T23:59:59Z # the same-day incremental run (e)
+NOON=2026-11-20T12:00:00Z # (f): the first of two runs in that day
 DAYS=30
 best() { sort -n | head -1; } # best of the runs: the machine's noise only ever adds time
 mib() { awk -v k="$1" 'BEGIN { printf "%.0f MiB", k / 1024 }'; }
@@ -57,7 +60,7 @@ failure() { echo "FAILED (exit $1: $(tail -1 "$2" | tr '|' '/' | cut -c1-160))";
 us_of() { date -u -d "$1" +%s000000; }
 
 q -c "CREATE SCHEMA IF NOT EXISTS bench"
-rows_a=() rows_b=() rows_c=() rows_d=() rows_e=()
+rows_a=() rows_b=() rows_c=() rows_d=() rows_e=() rows_f=()
 for n in "${sizes[@]}"; do
   S=$W/s$n.db
   # ---- (a) full run over a new store --------------------------------------------------------
@@ -82,6 +85,8 @@ for n in "${sizes[@]}"; do
   # the store as (a) left it, for (e)
   cp "$S" "$W/e$n.db"
   cp "$S-snapshot" "$W/e$n.db-snapshot" 2>/dev/null || true
+  cp "$S" "$W/f$n.db"
+  cp "$S-snapshot" "$W/f$n.db-snapshot" 2>/dev/null || true
   echo "n=$n import=${imp_s}s run=${run_s}s peak=${run_kb}KiB report: $rep" >&2
 
   # ---- (d) co-occurrence: C over the store against the same self-join in PostgreSQL ---------
@@ -157,6 +162,32 @@ for n in "${sizes[@]}"; do
     echo "n=$n same-day incremental import=${imp3_s}s run=${inc3_s}s peak=${inc3_kb}KiB report: $rep" >&2
   fi
   rm -f "$SE"*
+
+  # ---- (f) the same day in two runs, as a scheduler would run it: the memories up to noon, a
+  # run at noon, the rest, a run at 23:59:59 (measured: it goes on from the snapshot the noon
+  # run wrote over the last one) ------------------------------------------------------------
+  SF=$W/f$n.db
+  awk 'match($0, /"created_at":"[^"]*"/) { if (substr($0, RSTART + 14, RLENGTH - 15) <= "'"$NOON"'") print }' "$W/new.jsonl" >"$W/new_am.jsonl"
+  awk 'match($0, /"created_at":"[^"]*"/) { if (substr($0, RSTART + 14, RLENGTH - 15) > "'"$NOON"'") print }' "$W/new.jsonl" >"$W/new_pm.jsonl"
+  "$E" --store "$SF" --now "$NOON" import -q "$W/new_am.jsonl" || [ $? = 1 ]
+  "$E" --store "$SF" --now "$NOON" run -q >/dev/null 2>"$W/run.err" || [ $? = 1 ]
+  "$E" --store "$SF" --now "$NOW3" import -q "$W/new_pm.jsonl" || [ $? = 1 ]
+  set +e
+  /usr/bin/time -f '%e %M' -o "$W/t_run" "$E" --store "$SF" --now "$NOW3" run --json >"$W/run.json" 2>"$W/run.err"
+  st=$?
+  set -e
+  if [ $st -gt 1 ] || [ ! -s "$W/run.json" ]; then
+    rows_f+=("| $n | $(wc -l <"$W/new_pm.jsonl") | $(failure $st "$W/run.err") | | | | | | | | |")
+    echo "n=$n second same-day run FAILED (exit $st)" >&2
+  else
+    read -r f_s f_kb < <(tail -1 "$W/t_run")
+    rep=$(cat "$W/run.json")
+    ing=${rep%%,\"pipeline\":*} pip=${rep#*,\"pipeline\":}
+    resumed=$(sed -E 's/.*"resumed":(true|false).*/\1/' <<<"$pip")
+    rows_f+=("| $n | $(wc -l <"$W/new_pm.jsonl") | **$f_s s** | $resumed | $(num "$ing" total) | $(num "$pip" load) | $(num "$pip" engine) | $(num "$pip" snapshot) | $(num "$pip" save) | $(num "$pip" total) | $(mib "$f_kb") |")
+    echo "n=$n second same-day run=${f_s}s peak=${f_kb}KiB report: $rep" >&2
+  fi
+  rm -f "$SF"*
   last_store=$S last_n=$n
 done
 
@@ -234,6 +265,11 @@ echo "### (e) same-day incremental run: the same 1,000 memories into the store o
 echo "| memories in store | import | engram run (wall) | resumed | ingest ms | of it restage ms | pipeline load ms | engine ms | snapshot ms | save ms | output rows written | peak RSS |"
 echo "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${rows_e[@]}"
+echo
+echo "### (f) the same day in two runs: the memories up to noon and a run at $NOON, then the rest and a run at $NOW3 (measured)"
+echo "| memories in store | new since noon | engram run (wall) | resumed | ingest ms | pipeline load ms | engine ms | snapshot ms | save ms | whole run ms (engram) | peak RSS |"
+echo "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+printf '%s\n' "${rows_f[@]}"
 echo
 echo "### (c) recall, \`--queries FILE --no-rehearse --k 10\`, one process"
 echo "| memories | queries | 1 query (wall) | all queries (wall) | mean per query (wall difference) | mean (answer gaps) | p50 (answer gaps) | p99 (answer gaps) | max (answer gaps) | peak RSS | in-process p50 / p99 / mean |"
