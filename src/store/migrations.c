@@ -276,6 +276,17 @@ static const migration migrations[] = {
     {"CREATE INDEX memory_updated ON memory(updated_at) WHERE updated_at IS NOT NULL;\n"
      "CREATE INDEX presentation_recalled ON presentation(at) WHERE kind = 'recalled';\n",
      NULL, NULL},
+    /* 11: posting chunks in a rowid table, so that recall reads only the head it needs of a
+     * chunk (incremental blob I/O needs a rowid), not the whole chunk */
+    {"CREATE TABLE concept_posting_11 (\n"
+     "  concept_id INTEGER NOT NULL, chunk INTEGER NOT NULL, postings BLOB NOT NULL,\n"
+     "  UNIQUE (concept_id, chunk)\n"
+     ");\n"
+     "INSERT INTO concept_posting_11 (concept_id, chunk, postings)\n"
+     "  SELECT concept_id, chunk, postings FROM concept_posting ORDER BY concept_id, chunk;\n"
+     "DROP TABLE concept_posting;\n"
+     "ALTER TABLE concept_posting_11 RENAME TO concept_posting;\n",
+     NULL, NULL},
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -49,8 +49,8 @@ static const char *const sql_text[Q_COUNT] = {
                         "c.concept_id = e.b WHERE e.a = ?1 UNION ALL SELECT e.a, e.weight, "
                         "c.memories FROM concept_edge e JOIN concept c ON c.concept_id = e.a "
                         "WHERE e.b = ?1",
-    [Q_CONCEPT_POSTINGS] = "SELECT postings FROM concept_posting WHERE concept_id = ?1 "
-                           "ORDER BY chunk DESC",
+    [Q_CONCEPT_POSTINGS] = "SELECT rowid, length(postings) FROM concept_posting WHERE "
+                           "concept_id = ?1 ORDER BY chunk DESC",
     [Q_MEMORY_CONCEPTS] = "SELECT concept_ids FROM pipeline WHERE memory_rowid = ?1",
     [Q_ASSOC] = "SELECT b, weight FROM assoc WHERE a = ?1 UNION ALL SELECT a, weight FROM assoc "
                 "WHERE b = ?1",
@@ -264,18 +264,41 @@ int eg_recall_q_concept_memories(eg_recall_q *q, int64_t concept_id, int limit,
                                  int (*fn)(void *ud, int64_t rowid), void *ud)
 {
     /* the chunks newest first, each a blob of 8-byte little-endian rowids, newest first: only
-     * the newest chunks are read, so a concept in half the store costs no more than a rare one */
+     * the head needed is read (blob I/O), so a concept in half the store costs no more than a
+     * rare one */
     sqlite3_stmt *s = use(q, Q_CONCEPT_POSTINGS);
+    sqlite3_blob *b = NULL;
+    unsigned char buf[64 * EG_POSTING_BYTES];
     int step = SQLITE_DONE, r = 0, done = 0;
     if (limit <= 0)
         return 0;
     sqlite3_bind_int64(s, 1, concept_id);
     while (r == 0 && done < limit && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        const unsigned char *b = sqlite3_column_blob(s, 0);
-        int n = sqlite3_column_bytes(s, 0) / EG_POSTING_BYTES;
-        for (int i = 0; i < n && done < limit && !r; i++, done++)
-            r = fn(ud, eg_posting_get(b + i * EG_POSTING_BYTES));
+        sqlite3_int64 rowid = sqlite3_column_int64(s, 0);
+        int total = sqlite3_column_int(s, 1) / EG_POSTING_BYTES, at = 0;
+        int orc = b ? sqlite3_blob_reopen(b, rowid)
+                    : sqlite3_blob_open(eg_store_db(q->st), "main", "concept_posting", "postings",
+                                        rowid, 0, &b);
+        if (orc != SQLITE_OK) {
+            r = q_error(q->st, "could not read the memories of a concept");
+            break;
+        }
+        while (!r && at < total && done < limit) {
+            int n = total - at < 64 ? total - at : 64;
+            if (n > limit - done)
+                n = limit - done;
+            if (sqlite3_blob_read(b, buf, n * EG_POSTING_BYTES, at * EG_POSTING_BYTES) !=
+                SQLITE_OK) {
+                r = q_error(q->st, "could not read the memories of a concept");
+                break;
+            }
+            for (int i = 0; i < n && !r; i++)
+                r = fn(ud, eg_posting_get(buf + i * EG_POSTING_BYTES));
+            at += n;
+            done += n;
+        }
     }
+    sqlite3_blob_close(b);
     if (r || done >= limit)
         step = SQLITE_DONE;
     return finish(q, s, step, r, "could not read the memories of a concept");
