@@ -37,8 +37,8 @@ typedef struct eg_snapshot_key {
 } eg_snapshot_key;
 
 /* Writes md's simulation state and key to path, over the file that is there (its pages are in
- * the page cache: at 1M ten times as fast as a new file). Until the write is complete the header's magic
- * is cleared, so a reader refuses the file whole (and replays the history): the file is the
+ * the page cache: at 1M ten times as fast as a new file). Until the write is complete the header's
+ * magic is cleared, so a reader refuses the file whole (and replays the history): the file is the
  * whole new snapshot or none; a write that fails leaves none. */
 int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char *path);
 

@@ -50,7 +50,7 @@ static void test_growth(void **state)
     (void)state;
     eg_pairmap m;
     eg_pairmap_init(&m);
-    const uint32_t n = 300000; /* past 4 MiB of slots: the huge-page tables too */
+    const uint32_t n = 300000;     /* past 4 MiB of slots: the huge-page tables too */
     eg_pairmap_prefetch(&m, 1, 2); /* (a hint: on an empty map too) */
     for (uint32_t i = 0; i < n; i++) {
         eg_pairmap_prefetch(&m, (i + 8) * 7 + 1, (i + 8) / 3);
