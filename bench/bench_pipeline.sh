@@ -58,6 +58,25 @@ num() { sed -E "s/.*\"$2\":(-?[0-9.]+).*/\1/" <<<"$1"; }
 # a failed command: its exit status and last stderr line, for the table instead of a number
 failure() { echo "FAILED (exit $1: $(tail -1 "$2" | tr '|' '/' | cut -c1-160))"; }
 us_of() { date -u -d "$1" +%s000000; }
+# timed_run STORE NOW: `engram run --json` under /usr/bin/time; on success sets run_s, run_kb,
+# rep, ing (the ingest's report) and pip (the pipeline's) and returns 0; on failure prints the
+# error, sets fail_cell (a table cell saying so) and returns 1
+timed_run() {
+  local st
+  set +e
+  /usr/bin/time -f '%e %M' -o "$W/t_run" "$E" --store "$1" --now "$2" run --json >"$W/run.json" 2>"$W/run.err"
+  st=$?
+  set -e
+  if [ $st -gt 1 ] || [ ! -s "$W/run.json" ]; then
+    fail_cell=$(failure $st "$W/run.err")
+    echo "n=$n run FAILED: $E --store $1 --now $2 run --json (exit $st)" >&2
+    cat "$W/run.err" >&2
+    return 1
+  fi
+  read -r run_s run_kb < <(tail -1 "$W/t_run")
+  rep=$(cat "$W/run.json")
+  ing=${rep%%,\"pipeline\":*} pip=${rep#*,\"pipeline\":}
+}
 
 q -c "CREATE SCHEMA IF NOT EXISTS bench"
 rows_a=() rows_b=() rows_c=() rows_d=() rows_e=() rows_f=()
@@ -67,19 +86,10 @@ for n in "${sizes[@]}"; do
   "$G" bench --n "$n" --seed 7 --end "$NOW" --span-days 730 --format jsonl >"$W/m$n.jsonl"
   /usr/bin/time -f '%e %M' -o "$W/t_imp" "$E" --store "$S" --now "$NOW" import -q "$W/m$n.jsonl" || [ $? = 1 ]
   read -r imp_s _ < <(tail -1 "$W/t_imp")
-  set +e
-  /usr/bin/time -f '%e %M' -o "$W/t_run" "$E" --store "$S" --now "$NOW" run --json >"$W/run.json" 2>"$W/run.err"
-  st=$?
-  set -e
-  if [ $st -gt 1 ] || [ ! -s "$W/run.json" ]; then
-    rows_a+=("| $n | $imp_s s | $(failure $st "$W/run.err") | | | | | | | | |")
-    echo "n=$n full run FAILED: $E --store S --now $NOW run --json (exit $st)" >&2
-    cat "$W/run.err" >&2
+  if ! timed_run "$S" "$NOW"; then
+    rows_a+=("| $n | $imp_s s | $fail_cell | | | | | | | | |")
     continue
   fi
-  read -r run_s run_kb < <(tail -1 "$W/t_run")
-  rep=$(cat "$W/run.json")
-  ing=${rep%%,\"pipeline\":*} pip=${rep#*,\"pipeline\":}
   staged=$(num "$pip" memories)
   rows_a+=("| $n | $staged | $imp_s s | **$run_s s** | $(num "$ing" total) | $(num "$pip" load) | $(num "$pip" engine) | $(num "$pip" snapshot) | $(num "$pip" save) | $(num "$pip" total) | **$(mib "$run_kb")** | $(num "$pip" consolidated) / $(num "$pip" forgotten) |")
   # the store as (a) left it, for (e)
@@ -125,41 +135,23 @@ for n in "${sizes[@]}"; do
   "$G" bench --n 1000 --seed 8 --end "$NOW2" --span-days 1 --format jsonl >"$W/new.jsonl"
   /usr/bin/time -f '%e %M' -o "$W/t_imp" "$E" --store "$S" --now "$NOW2" import -q "$W/new.jsonl" || [ $? = 1 ]
   read -r imp2_s _ < <(tail -1 "$W/t_imp")
-  set +e
-  /usr/bin/time -f '%e %M' -o "$W/t_run" "$E" --store "$S" --now "$NOW2" run --json >"$W/run.json" 2>"$W/run.err"
-  st=$?
-  set -e
-  if [ $st -gt 1 ] || [ ! -s "$W/run.json" ]; then
-    rows_b+=("| $n | 1000 | $imp2_s s | $(failure $st "$W/run.err") | | | | | | |")
-    echo "n=$n incremental run FAILED (exit $st)" >&2
-    cat "$W/run.err" >&2
+  if ! timed_run "$S" "$NOW2"; then
+    rows_b+=("| $n | 1000 | $imp2_s s | $fail_cell | | | | | | |")
   else
-    read -r inc_s inc_kb < <(tail -1 "$W/t_run")
-    rep=$(cat "$W/run.json")
-    ing=${rep%%,\"pipeline\":*} pip=${rep#*,\"pipeline\":}
-    rows_b+=("| $n | $(num "$ing" inserted) | $imp2_s s | **$inc_s s** | $(num "$ing" total) | $(num "$pip" load) | $(num "$pip" engine) | $(num "$pip" save) | $(num "$pip" total) | $(mib "$inc_kb") |")
-    echo "n=$n incremental import=${imp2_s}s run=${inc_s}s peak=${inc_kb}KiB report: $rep" >&2
+    rows_b+=("| $n | $(num "$ing" inserted) | $imp2_s s | **$run_s s** | $(num "$ing" total) | $(num "$pip" load) | $(num "$pip" engine) | $(num "$pip" save) | $(num "$pip" total) | $(mib "$run_kb") |")
+    echo "n=$n incremental import=${imp2_s}s run=${run_s}s peak=${run_kb}KiB report: $rep" >&2
   fi
 
   # ---- (e) the same memories, the same UTC day: the run resumes from (a)'s snapshot ------------
   SE=$W/e$n.db
   /usr/bin/time -f '%e %M' -o "$W/t_imp" "$E" --store "$SE" --now "$NOW3" import -q "$W/new.jsonl" || [ $? = 1 ]
   read -r imp3_s _ < <(tail -1 "$W/t_imp")
-  set +e
-  /usr/bin/time -f '%e %M' -o "$W/t_run" "$E" --store "$SE" --now "$NOW3" run --json >"$W/run.json" 2>"$W/run.err"
-  st=$?
-  set -e
-  if [ $st -gt 1 ] || [ ! -s "$W/run.json" ]; then
-    rows_e+=("| $n | $imp3_s s | $(failure $st "$W/run.err") | | | | | | | | | |")
-    echo "n=$n same-day incremental run FAILED (exit $st)" >&2
-    cat "$W/run.err" >&2
+  if ! timed_run "$SE" "$NOW3"; then
+    rows_e+=("| $n | $imp3_s s | $fail_cell | | | | | | | | | |")
   else
-    read -r inc3_s inc3_kb < <(tail -1 "$W/t_run")
-    rep=$(cat "$W/run.json")
-    ing=${rep%%,\"pipeline\":*} pip=${rep#*,\"pipeline\":}
     resumed=$(sed -E 's/.*"resumed":(true|false).*/\1/' <<<"$pip")
-    rows_e+=("| $n | $imp3_s s | **$inc3_s s** | $resumed | $(num "$ing" total) | $(num "$ing" restage) | $(num "$pip" load) | $(num "$pip" engine) | $(num "$pip" snapshot) | $(num "$pip" save) | $(sed -E 's/.*"written":([0-9]+).*/\1/' <<<"$pip") of $(sed -E 's/.*"writes":\{"rows":([0-9]+).*/\1/' <<<"$pip") | $(mib "$inc3_kb") |")
-    echo "n=$n same-day incremental import=${imp3_s}s run=${inc3_s}s peak=${inc3_kb}KiB report: $rep" >&2
+    rows_e+=("| $n | $imp3_s s | **$run_s s** | $resumed | $(num "$ing" total) | $(num "$ing" restage) | $(num "$pip" load) | $(num "$pip" engine) | $(num "$pip" snapshot) | $(num "$pip" save) | $(sed -E 's/.*"written":([0-9]+).*/\1/' <<<"$pip") of $(sed -E 's/.*"writes":\{"rows":([0-9]+).*/\1/' <<<"$pip") | $(mib "$run_kb") |")
+    echo "n=$n same-day incremental import=${imp3_s}s run=${run_s}s peak=${run_kb}KiB report: $rep" >&2
   fi
   rm -f "$SE"*
 
@@ -172,20 +164,12 @@ for n in "${sizes[@]}"; do
   "$E" --store "$SF" --now "$NOON" import -q "$W/new_am.jsonl" || [ $? = 1 ]
   "$E" --store "$SF" --now "$NOON" run -q >/dev/null 2>"$W/run.err" || [ $? = 1 ]
   "$E" --store "$SF" --now "$NOW3" import -q "$W/new_pm.jsonl" || [ $? = 1 ]
-  set +e
-  /usr/bin/time -f '%e %M' -o "$W/t_run" "$E" --store "$SF" --now "$NOW3" run --json >"$W/run.json" 2>"$W/run.err"
-  st=$?
-  set -e
-  if [ $st -gt 1 ] || [ ! -s "$W/run.json" ]; then
-    rows_f+=("| $n | $(wc -l <"$W/new_pm.jsonl") | $(failure $st "$W/run.err") | | | | | | | | |")
-    echo "n=$n second same-day run FAILED (exit $st)" >&2
+  if ! timed_run "$SF" "$NOW3"; then
+    rows_f+=("| $n | $(wc -l <"$W/new_pm.jsonl") | $fail_cell | | | | | | | | |")
   else
-    read -r f_s f_kb < <(tail -1 "$W/t_run")
-    rep=$(cat "$W/run.json")
-    ing=${rep%%,\"pipeline\":*} pip=${rep#*,\"pipeline\":}
     resumed=$(sed -E 's/.*"resumed":(true|false).*/\1/' <<<"$pip")
-    rows_f+=("| $n | $(wc -l <"$W/new_pm.jsonl") | **$f_s s** | $resumed | $(num "$ing" total) | $(num "$pip" load) | $(num "$pip" engine) | $(num "$pip" snapshot) | $(num "$pip" save) | $(num "$pip" total) | $(mib "$f_kb") |")
-    echo "n=$n second same-day run=${f_s}s peak=${f_kb}KiB report: $rep" >&2
+    rows_f+=("| $n | $(wc -l <"$W/new_pm.jsonl") | **$run_s s** | $resumed | $(num "$ing" total) | $(num "$pip" load) | $(num "$pip" engine) | $(num "$pip" snapshot) | $(num "$pip" save) | $(num "$pip" total) | $(mib "$run_kb") |")
+    echo "n=$n second same-day run=${run_s}s peak=${run_kb}KiB report: $rep" >&2
   fi
   rm -f "$SF"*
   last_store=$S last_n=$n
