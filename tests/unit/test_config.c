@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "engram/config.h"
 #include "engram/error.h"
 
@@ -38,14 +40,6 @@ typedef struct fixture {
     char cwd[600];  /* the working directory of the test */
     char old_cwd[PATH_MAX];
 } fixture;
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static int setup(void **state)
 {
@@ -73,7 +67,7 @@ static int teardown(void **state)
     fixture *f = *state;
     if (chdir(f->old_cwd))
         return -1;
-    nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    eg_test_rmtree(f->root);
     unsetenv("ENGRAM_CONFIG");
     unsetenv("ENGRAM_PROFILE");
     free(f);

@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "engram/error.h"
 #include "source/file.h"
 #include "util/timeutil.h"
@@ -125,14 +127,6 @@ static void collector_free(collector *c)
 
 static char tmpdir[PATH_MAX];
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int group_setup(void **state)
 {
     (void)state;
@@ -146,7 +140,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    return nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    return eg_test_rmtree(tmpdir);
 }
 
 /* Writes n bytes to tmpdir/name and returns the path (static buffer). */

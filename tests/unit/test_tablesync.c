@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "engram/engram.h"
 #include "engram/error.h"
 #include "store/store.h"
@@ -32,14 +34,6 @@ typedef struct fixture {
     char dir[64], path[96];
     eg_store *st;
 } fixture;
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static int setup(void **state)
 {
@@ -63,7 +57,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     eg_store_close(f->st);
-    nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    eg_test_rmtree(f->dir);
     free(f);
     return 0;
 }
