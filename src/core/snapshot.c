@@ -22,9 +22,12 @@
 #include "engram/error.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -148,6 +151,22 @@ static int write_model(wr *w, const eg_model *md)
     return 0;
 }
 
+/* A new snapshot is as readable as the store it caches, no more (it holds memory ids and
+ * concept names): it takes the mode of the store named by its path (eg_snapshot_path), else
+ * stays owner-only. An existing one keeps the mode it has. */
+static void take_store_mode(int fd, const char *path)
+{
+    static const char suffix[] = "-snapshot";
+    size_t n = strlen(path), k = sizeof suffix - 1;
+    struct stat sb;
+    if (n <= k || strcmp(path + n - k, suffix))
+        return;
+    char *store = strndup(path, n - k);
+    if (store && stat(store, &sb) == 0)
+        (void)fchmod(fd, sb.st_mode & 0666);
+    free(store);
+}
+
 int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char *path)
 {
     int rc = 0;
@@ -156,8 +175,13 @@ int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char
      * magic cleared and last as it is, so that until the write is complete the file is
      * refused whole (a reader then replays the history); the checksum covers the rest. */
     wr w = {.f = fopen(path, "r+b"), .h = XXH3_createState()};
-    if (!w.f && errno == ENOENT)
-        w.f = fopen(path, "w+b");
+    bool created = false;
+    if (!w.f && errno == ENOENT) { /* a new file: owner-only until it takes the store's mode */
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0 && !(w.f = fdopen(fd, "w+b")))
+            close(fd);
+        created = w.f != NULL;
+    }
     if (!w.f || !w.h) {
         rc = w.f ? eg_error_set(EG_ENOMEM, "out of memory writing a snapshot")
                  : eg_error_set(EG_EIO, "could not write the snapshot %s: %s", path,
@@ -183,6 +207,8 @@ int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char
     if (end < 0 || fflush(w.f) != 0 || ftruncate(fileno(w.f), (off_t)end) != 0 ||
         fseek(w.f, 0, SEEK_SET) != 0 || fwrite(&h, sizeof h, 1, w.f) != 1)
         w.err = true;
+    if (created && !w.err)
+        take_store_mode(fileno(w.f), path);
     if (fclose(w.f) != 0)
         w.err = true;
     w.f = NULL;

@@ -181,6 +181,18 @@ recomputed "$T/t.db" 2026-11-09T14:00:00Z "the snapshot file is damaged" "a snap
 resumed "$T/t.db" 2026-11-09T15:00:00Z "and the one after it, from the snapshot written over it"
 rm -f "$T/t.db"*
 
+# 4e. a new snapshot is as readable as its store, no more (it holds memory ids and concepts),
+# whatever the umask; an existing one keeps the mode it was given
+(umask 022 && new "$T/m.db" "$T/a.jsonl" && chmod 600 "$T/m.db" && run "$T/m.db" "$T1" >/dev/null)
+check "a new snapshot beside a 0600 store is 0600 (umask 022)" 600 "$(stat -c %a "$T/m.db-snapshot")"
+rm -f "$T/m.db"*
+(umask 077 && new "$T/m.db" "$T/a.jsonl" && chmod 640 "$T/m.db" && run "$T/m.db" "$T1" >/dev/null)
+check "a new snapshot beside a 0640 store is 0640 (umask 077)" 640 "$(stat -c %a "$T/m.db-snapshot")"
+chmod 600 "$T/m.db-snapshot"
+run "$T/m.db" 2026-11-09T13:00:00Z >/dev/null
+check "a snapshot written over keeps its mode" 600 "$(stat -c %a "$T/m.db-snapshot")"
+rm -f "$T/m.db"*
+
 # 5. property: generated streams arriving in time order, run in k random steps within one UTC
 # day (the first step replays, the others resume), end where one run over everything ends
 G="${ENGRAM_GEN:-$(dirname "$ENGRAM_BIN")/engram-gen}"
