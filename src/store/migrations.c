@@ -20,7 +20,24 @@
  * created_at, late arrivals) stay: their keys mostly arrive in order. */
 #define MEMORY_ID_INDEX "CREATE UNIQUE INDEX memory_id ON memory(id);\n"
 
+/* The change log's triggers on the embedded `memories` table (migration 12). A write to it
+ * before the log was ever read drops them for its transaction and makes them again at commit
+ * (store/sqlite.c): they would log nothing then, but a trigger costs 4 µs a row even when its
+ * WHEN is false (a 1M import: 12.5 s instead of 8.5 s). */
+#define MEMORIES_LOG_TRIGGERS                                                                      \
+    "CREATE TRIGGER memories_logged_insert AFTER INSERT ON memories\n"                             \
+    "WHEN EXISTS (SELECT 1 FROM meta WHERE key = 'memories_log_read')\n"                           \
+    "BEGIN INSERT INTO memories_log (rid) VALUES (NEW.rowid); END;\n"                              \
+    "CREATE TRIGGER memories_logged_update AFTER UPDATE ON memories\n"                             \
+    "WHEN EXISTS (SELECT 1 FROM meta WHERE key = 'memories_log_read')\n"                           \
+    "BEGIN INSERT INTO memories_log (rid) VALUES (NEW.rowid); END;\n"
+#define MEMORIES_LOG_TRIGGERS_DROP                                                                 \
+    "DROP TRIGGER memories_logged_insert;\n"                                                       \
+    "DROP TRIGGER memories_logged_update;\n"
+
 const char *const eg__store_memory_indexes = MEMORY_ID_INDEX;
+const char *const eg__store_memories_log_triggers = MEMORIES_LOG_TRIGGERS;
+const char *const eg__store_memories_log_triggers_drop = MEMORIES_LOG_TRIGGERS_DROP;
 const char *const eg__store_memory_indexes_drop = "DROP INDEX memory_id;";
 
 /* A migration: SQL, then optionally a C step that carries data the SQL cannot (it runs in the
@@ -286,6 +303,18 @@ static const migration migrations[] = {
      "  SELECT concept_id, chunk, postings FROM concept_posting ORDER BY concept_id, chunk;\n"
      "DROP TABLE concept_posting;\n"
      "ALTER TABLE concept_posting_11 RENAME TO concept_posting;\n",
+     NULL, NULL},
+    /* 12: the change log costs a bulk import no more than it must: rows are logged only once
+     * the log has been read (before that the first read scans the table anyway), and without
+     * AUTOINCREMENT (its sequence row was rewritten by every insert: a 1M import took 15 s
+     * instead of 9). A read takes every entry present, and deletes them: nothing that is left
+     * was read, so a seq reused after a deletion is never mistaken for a read one. */
+    {MEMORIES_LOG_TRIGGERS_DROP
+     "CREATE TABLE memories_log_12 (seq INTEGER PRIMARY KEY, rid INTEGER NOT NULL);\n"
+     "INSERT INTO memories_log_12 (seq, rid) SELECT seq, rid FROM memories_log;\n"
+     "DROP TABLE memories_log;\n"
+     "DELETE FROM sqlite_sequence WHERE name = 'memories_log';\n"
+     "ALTER TABLE memories_log_12 RENAME TO memories_log;\n" MEMORIES_LOG_TRIGGERS,
      NULL, NULL},
 };
 

@@ -13,6 +13,8 @@ typedef struct sqlite3 sqlite3;
 /* The DDL that drops / creates the index of `memory` that bulk loads rebuild. */
 extern const char *const eg__store_memory_indexes;
 extern const char *const eg__store_memory_indexes_drop;
+extern const char *const eg__store_memories_log_triggers;
+extern const char *const eg__store_memories_log_triggers_drop;
 
 /* The schema version this build writes. */
 int eg__store_latest_version(void);
