@@ -322,11 +322,11 @@ static int one_attempt(ingest_ctx *c, eg_source **srcp)
     /* The store's own table logs the rows written to it (migration 9): after a first read, an
      * incremental one reads those rows, whatever their times, instead of scanning the table
      * for recent ones. The log is read up to its end as of now, in this transaction. */
-    int64_t log[2] = {0, 0};
+    int64_t log[2] = {0, 0}; /* (after, upto]: every entry present is unread */
     bool by_log = false, logs = eg_source_has_changes(src);
     if (logs) {
         bool read_before;
-        if ((rc = eg_store_changes(c->st, &log[1], &log[0], &read_before)))
+        if ((rc = eg_store_changes(c->st, &log[1], &read_before)))
             return rc;
         by_log = read_before && found && !o->full;
     }

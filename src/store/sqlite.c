@@ -863,11 +863,11 @@ done:
     return rc;
 }
 
-int eg_store_changes(eg_store *st, int64_t *upto, int64_t *consumed, bool *found)
+int eg_store_changes(eg_store *st, int64_t *upto, bool *found)
 {
     sqlite3_stmt *s = NULL;
     int rc = 0;
-    *upto = *consumed = 0;
+    *upto = 0;
     *found = false;
     if (sqlite3_prepare_v2(st->db,
                            "SELECT (SELECT coalesce(max(seq), 0) FROM memories_log), "
@@ -878,7 +878,6 @@ int eg_store_changes(eg_store *st, int64_t *upto, int64_t *consumed, bool *found
         goto done;
     }
     *upto = sqlite3_column_int64(s, 0);
-    /* every entry present is unread: a read deletes what it read (migration 12) */
     *found = sqlite3_column_type(s, 1) != SQLITE_NULL;
 done:
     sqlite3_finalize(s);

@@ -88,10 +88,10 @@ int eg_store_fts_sync(eg_store *st, int64_t *indexed);
 int eg_store_watermark_get(eg_store *st, const char *source_key, int64_t *key_at, bool *found);
 int eg_store_watermark_set(eg_store *st, const char *source_key, int64_t key_at, int64_t run_id);
 
-/* The change log of the embedded `memories` table (migrations 9, 12): *upto = its last seq (0
- * when empty); the entries present are the rows written since the last read, so *consumed is
- * 0; *found is false when no ingest has read the log yet (rows are logged only after one). */
-int eg_store_changes(eg_store *st, int64_t *upto, int64_t *consumed, bool *found);
+/* The change log of the embedded `memories` table (migrations 9, 12): its entries are the rows
+ * written since the last read; *upto = its last seq (0 when empty); *found is false when no
+ * ingest has read the log yet (rows are logged only after one). */
+int eg_store_changes(eg_store *st, int64_t *upto, bool *found);
 /* Records that the log was read (from then on rows are logged), and drops the entries up to
  * upto, the ones read. */
 int eg_store_changes_consume(eg_store *st, int64_t upto);
