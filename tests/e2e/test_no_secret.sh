@@ -2,22 +2,18 @@
 # No secret in any output (issue 4): a known password sits in a 0600 config file whose source is
 # an unreachable PostgreSQL; every command runs with it, serve answers every route with it, and
 # the password must appear in none of their outputs, the metrics, the dashboard or the logs.
-set -u
-: "${ENGRAM_BIN:?}" "${ENGRAM_SRC:?}"
+. "$(dirname "$0")/lib.sh"
 for tool in curl; do command -v "$tool" >/dev/null || { echo "skipped: needs $tool"; exit 77; }; done
 T="$(mktemp -d)"
 SPID=""
 trap '[ -n "$SPID" ] && kill "$SPID" 2>/dev/null; rm -rf "$T"' EXIT
-FAILS=0
-PASSES=0
-ok() { PASSES=$((PASSES + 1)); echo "ok - $*"; }
-fail() { FAILS=$((FAILS + 1)); echo "FAIL - $*"; }
 SECRET='Zq8-canary-Pw-41x7'
 OUT="$T/all.txt"
 : >"$OUT"
 NOW=2026-11-20T00:00:00Z
 printf 'store = %s/s.db\nsource = postgresql://reader:%s@127.0.0.1:1/notes?connect_timeout=1\nsource.retries = 0\nsource.retry_delay = 10ms\n' "$T" "$SECRET" >"$T/engram.conf"
 chmod 600 "$T/engram.conf"
+# (lib.sh's E, with the config and the clock, its output collected)
 E() { "$ENGRAM_BIN" --config "$T/engram.conf" --now "$NOW" "$@" >>"$OUT" 2>&1; }
 # the embedded store, filled without the PostgreSQL source
 "$ENGRAM_BIN" --store "$T/s.db" init -q
@@ -66,5 +62,4 @@ if grep -qF "$SECRET" "$OUT"; then
 else
   ok "the password appears in no command output, route, metric, dashboard or log"
 fi
-echo "$PASSES passed, $FAILS failed"
-[ "$FAILS" -eq 0 ]
+finish

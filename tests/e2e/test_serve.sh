@@ -3,8 +3,7 @@
 # and JSON, /metrics passes promtool, unknown paths and methods, 16 parallel clients while
 # `engram run` writes (no failures, no torn reads), a slow client does not block /healthz, no
 # password in any answer or log, and no process left behind.
-set -u
-: "${ENGRAM_BIN:?}" "${ENGRAM_SRC:?}"
+. "$(dirname "$0")/lib.sh"
 for tool in curl jq promtool; do
   command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
 done
@@ -16,12 +15,6 @@ cleanup() {
   rm -rf "$T"
 }
 trap cleanup EXIT
-FAILS=0
-PASSES=0
-ok() { PASSES=$((PASSES + 1)); echo "ok - $*"; }
-fail() { FAILS=$((FAILS + 1)); echo "FAIL - $*"; }
-check() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: expected [$2], got [$3]"; fi; }
-E() { "$ENGRAM_BIN" "$@"; }
 NOW=2026-11-20T00:00:00Z
 SECRET='Pw-s3cr3t-9f2kq'
 
@@ -207,5 +200,4 @@ left=0
 for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && left=$((left + 1)); done
 check "no serve process is left" 0 "$left"
 PIDS=()
-echo "$PASSES passed, $FAILS failed"
-[ "$FAILS" -eq 0 ]
+finish
