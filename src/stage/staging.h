@@ -17,8 +17,8 @@
 int64_t eg_staging_window_start(int64_t now, int max_age_months, int max_age_days);
 
 /* The two staging columns that depend on now (and created_at) alone: activation_strength and
- * importance_score. eg_stage_record uses them; a restage of a row whose content has not changed
- * needs nothing else. */
+ * importance_score. eg_stage_record uses them; the store does not keep them but computes them
+ * when read, in its `staging` view, with the same expressions (docs/adr/0009). */
 double eg_stage_activation(int64_t now, int64_t created_at);
 double eg_stage_importance(int64_t now, int64_t created_at);
 

@@ -44,9 +44,9 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    char tmpl[] = "/tmp/eg-test-config-XXXXXX", real[PATH_MAX];
-    if (!f || !mkdtemp(tmpl) || !realpath(tmpl, real) || strlen(real) >= sizeof f->root ||
-        !getcwd(f->old_cwd, sizeof f->old_cwd))
+    char tmpl[64], real[PATH_MAX];
+    if (!f || eg_test_mkdtemp(tmpl, sizeof tmpl, "config") || !realpath(tmpl, real) ||
+        strlen(real) >= sizeof f->root || !getcwd(f->old_cwd, sizeof f->old_cwd))
         return -1;
     memcpy(f->root, real, strlen(real) + 1);
     snprintf(f->home, sizeof f->home, "%s/home", f->root);

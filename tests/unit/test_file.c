@@ -130,11 +130,7 @@ static char tmpdir[PATH_MAX];
 static int group_setup(void **state)
 {
     (void)state;
-    char tmpl[] = "/tmp/eg-test-file-XXXXXX";
-    if (!mkdtemp(tmpl))
-        return -1;
-    memcpy(tmpdir, tmpl, sizeof tmpl);
-    return 0;
+    return eg_test_mkdtemp(tmpdir, sizeof tmpdir, "file");
 }
 
 static int group_teardown(void **state)

@@ -43,10 +43,8 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    char tmpl[] = "/tmp/eg-test-store-XXXXXX";
-    if (!f || !mkdtemp(tmpl))
+    if (!f || eg_test_mkdtemp(f->dir, sizeof f->dir, "store"))
         return -1;
-    memcpy(f->dir, tmpl, sizeof tmpl);
     snprintf(f->path, sizeof f->path, "%s/engram.db", f->dir);
     if (eg_store_open(&f->st, f->path, EG_STORE_CREATE))
         return -1;

@@ -38,10 +38,8 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    char tmpl[] = "/tmp/eg-test-tablesync-XXXXXX";
-    if (!f || !mkdtemp(tmpl))
+    if (!f || eg_test_mkdtemp(f->dir, sizeof f->dir, "tablesync"))
         return -1;
-    memcpy(f->dir, tmpl, sizeof tmpl);
     snprintf(f->path, sizeof f->path, "%s/engram.db", f->dir);
     if (eg_store_open(&f->st, f->path, EG_STORE_CREATE) ||
         eg_store_exec(f->st, "CREATE TABLE t (a INTEGER NOT NULL, k TEXT NOT NULL, x REAL, y TEXT,"

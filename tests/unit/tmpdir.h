@@ -7,6 +7,7 @@
 
 #include <ftw.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static inline int eg_test_rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -14,6 +15,13 @@ static inline int eg_test_rm_one(const char *path, const struct stat *sb, int fl
     (void)flag;
     (void)ftw;
     return remove(path);
+}
+
+/* Makes a new directory /tmp/eg-test-NAME-XXXXXX, its path in dir (n bytes); 0 or -1. */
+static inline int eg_test_mkdtemp(char *dir, size_t n, const char *name)
+{
+    int len = snprintf(dir, n, "/tmp/eg-test-%s-XXXXXX", name);
+    return len > 0 && (size_t)len < n && mkdtemp(dir) ? 0 : -1;
 }
 
 /* Removes dir and everything under it; 0 or -1. */
