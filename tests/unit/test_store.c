@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "tmpdir.h"
+#include "store_fixture.h"
 
 #include "engram/error.h"
 #include "stage/staging.h"
@@ -34,32 +34,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-typedef struct fixture {
-    char dir[256];
-    char path[300];
-    eg_store *st;
-} fixture;
-
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (!f || eg_test_mkdtemp(f->dir, sizeof f->dir, "store"))
-        return -1;
-    snprintf(f->path, sizeof f->path, "%s/engram.db", f->dir);
-    if (eg_store_open(&f->st, f->path, EG_STORE_CREATE))
-        return -1;
-    *state = f;
-    return 0;
+    return (*state = eg_test_store_setup("store")) ? 0 : -1;
 }
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    eg_store_close(f->st);
-    eg_test_rmtree(f->dir);
-    free(f);
-    return 0;
-}
+#define teardown eg_test_store_teardown
 
 static int64_t T(const char *iso)
 {

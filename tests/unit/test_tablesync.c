@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "tmpdir.h"
+#include "store_fixture.h"
 
 #include "engram/engram.h"
 #include "engram/error.h"
@@ -30,18 +30,10 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef struct fixture {
-    char dir[64], path[96];
-    eg_store *st;
-} fixture;
-
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (!f || eg_test_mkdtemp(f->dir, sizeof f->dir, "tablesync"))
-        return -1;
-    snprintf(f->path, sizeof f->path, "%s/engram.db", f->dir);
-    if (eg_store_open(&f->st, f->path, EG_STORE_CREATE) ||
+    fixture *f = eg_test_store_setup("tablesync");
+    if (!f ||
         eg_store_exec(f->st, "CREATE TABLE t (a INTEGER NOT NULL, k TEXT NOT NULL, x REAL, y TEXT,"
                              " z BLOB, n INTEGER, PRIMARY KEY (a, k)) WITHOUT ROWID;"
                              "CREATE INDEX t_x ON t(x);"
@@ -50,15 +42,7 @@ static int setup(void **state)
     *state = f;
     return 0;
 }
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    eg_store_close(f->st);
-    eg_test_rmtree(f->dir);
-    free(f);
-    return 0;
-}
+#define teardown eg_test_store_teardown
 
 /* ---- the model of table t: rows with a < NA, k one of KEYS; k = "z" rows are foreign ---- */
 
