@@ -63,6 +63,13 @@ void eg__graph_free(eg_graph *g)
     memset(g, 0, sizeof *g);
 }
 
+void eg_model_seal(eg_model *md)
+{
+    eg_pairmap_free(&md->assoc.map);
+    eg_pairmap_init(&md->assoc.map);
+    md->sealed = true;
+}
+
 void eg_model_free(eg_model *md)
 {
     if (!md)

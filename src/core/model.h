@@ -212,10 +212,15 @@ typedef struct eg_model {
     /* counters of the simulation */
     int64_t ticks, replays_done, rem_phases, homeostasis_phases;
     int64_t max_held; /* the most items working memory held in one tick */
+    bool sealed;      /* eg_model_seal: can be saved, no longer advanced */
 } eg_model;
 
 void eg_model_init(eg_model *md);
 void eg_model_free(eg_model *md);
+/* Releases what only advancing the simulation uses (the memory graph's pair index, the biggest
+ * hash table of a model): the outputs at now, the save and the snapshot do not need it. A sealed
+ * model can no longer be advanced (eg_engine_advance refuses it). */
+void eg_model_seal(eg_model *md);
 /* Adds a memory (inputs only); concepts are names, interned in the model: a concept's index is
  * the order of its first appearance. Memories must be added in the canonical order, by first
  * presentation (t0), then id: every order the stages follow (memory and concept indexes) is then

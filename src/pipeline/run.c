@@ -287,6 +287,7 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
         fts_main(&fts); /* no thread: build it here, one after the other */
     clock_gettime(CLOCK_MONOTONIC, &t);
     rc = eg_engine_advance(&md, cfg, opts->now);
+    eg_model_seal(&md); /* nothing advances it again: its biggest index goes before the save */
     rep->ms_engine = ms_since(&t);
     if (fts_running) {
         pthread_join(fts_thread, NULL);

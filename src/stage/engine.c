@@ -168,6 +168,8 @@ int eg_engine_advance(eg_model *md, const eg_config *cfg, int64_t now)
     size_t capc = 0;
     size_t cap_slots = (size_t)(cfg->wm_capacity + cfg->wm_jitter + 1);
 
+    if (md->sealed)
+        return eg_error_set(EG_EUSAGE, "a sealed model cannot be advanced (eg_model_seal)");
     bool first = !g->started;
     if (first && (rc = begin(md, cfg)))
         return rc;

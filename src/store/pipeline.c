@@ -796,8 +796,13 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, const eg_
         maxk = md->assoc.n;
     if (md->concepts.n > maxk)
         maxk = md->concepts.n;
-    if (md->nmc > maxk) /* (the posting chunks a resumed run compares) */
-        maxk = md->nmc;
+    if (since && since->base) { /* the concepts of the memories since: the chunks it compares */
+        size_t nmc_new = 0;
+        for (size_t i = since->nbase; i < md->n; i++)
+            nmc_new += md->m[i].c_n;
+        if (nmc_new > maxk)
+            maxk = nmc_new;
+    }
     if (md->nconcepts > maxk)
         maxk = md->nconcepts;
     if (md->nep > maxk)

@@ -165,7 +165,7 @@ int eg_store_open(eg_store **out, const char *path, int flags)
         goto fail;
     }
     sqlite3_exec(st->db,
-                 "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+                 "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=FILE;"
                  "PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456; PRAGMA threads=2",
                  NULL, NULL, NULL);
     *out = st;
