@@ -72,6 +72,13 @@ typedef struct eg_staged {
 
 /* Names for reports and the store ("null_content", "out_of_window", ...). */
 const char *eg_skip_name(eg_skip s);
+/* Whether a row with this staging outcome enters the biological pipeline: every row with content
+ * and a creation time, at its own time. The staging window (SPEC §5) decides what the staging
+ * table shows at now, not what the pipeline has lived through (docs/adr/0010). */
+static inline bool eg_skip_in_pipeline(eg_skip s)
+{
+    return s == EG_SKIP_NONE || s == EG_SKIP_OUT_OF_WINDOW;
+}
 
 void eg_batch_init(eg_batch *b);
 void eg_batch_reset(eg_batch *b);

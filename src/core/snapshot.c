@@ -32,7 +32,7 @@
 #include <xxhash.h>
 
 #define MAGIC "EGSNAP\r\n"
-#define VERSION 2
+#define VERSION 3 /* 3: the key no longer holds the staging window (docs/adr/0010) */
 
 typedef struct header {
     char magic[8];

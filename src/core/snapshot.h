@@ -27,13 +27,12 @@
 int eg_snapshot_path(const char *store_path, char *buf, size_t n);
 
 typedef struct eg_snapshot_key {
-    int64_t generation;   /* the run that wrote it */
-    int64_t now;          /* the time the simulation was advanced to */
-    int64_t window_start; /* the staging window at that time */
-    uint64_t config;      /* eg_config_digest of the settings it ran with */
-    int64_t inputs;       /* the store's count of input changes then */
-    int64_t memories;     /* staged memories created up to now, as the store counted them */
-    int64_t recalls;      /* recall presentations up to now, as the store counted them */
+    int64_t generation; /* the run that wrote it */
+    int64_t now;        /* the time the simulation was advanced to */
+    uint64_t config;    /* eg_config_digest of the settings it ran with */
+    int64_t inputs;     /* the store's count of input changes then */
+    int64_t memories;   /* the pipeline's memories created up to now, as the store counted them */
+    int64_t recalls;    /* recall presentations up to now, as the store counted them */
 } eg_snapshot_key;
 
 /* Writes md's simulation state and key to path, over the file that is there (its pages are in

@@ -169,7 +169,7 @@ static int on_batch(const eg_batch *b, void *ud)
         count_issues(rep, g.issues);
         w->staged[w->rows.n] = g;
         w->concepts_at[w->rows.n] = SIZE_MAX;
-        if (!g.skip && c->concepts_buf.data) {
+        if (eg_skip_in_pipeline(g.skip) && c->concepts_buf.data) {
             w->concepts_at[w->rows.n] = w->concepts.len;
             if ((rc = eg_buf_append(&w->concepts, c->concepts_buf.data, c->concepts_buf.len + 1)))
                 return rc;

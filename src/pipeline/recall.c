@@ -1252,7 +1252,8 @@ static bool trace_source(json_t *f, json_t *steps, char *diag, size_t dn)
         snprintf(diag, dn, "deleted at the source");
         return false;
     }
-    if (strcmp(str(m, "status", ""), "staged")) {
+    bool out_of_window = !strcmp(str(m, "skip_reason", ""), "out_of_window");
+    if (strcmp(str(m, "status", ""), "staged") && !out_of_window) {
         const char *why = str(m, "skip_reason", "unknown");
         s = add_step(steps, "staging", "skipped at %s: %s",
                      iso(json_object_get(m, "processed_at"), t1), why);
@@ -1277,16 +1278,25 @@ static bool trace_source(json_t *f, json_t *steps, char *diag, size_t dn)
         if (used >= sizeof names)
             used = sizeof names - 1;
     }
-    s = add_step(steps, "staging",
-                 "staged at %s: %s, importance_score %.2f, activation_strength %.3f, %zu "
-                 "concepts (%s)",
-                 iso(json_object_get(m, "processed_at"), t1), str(m, "memory_type", "?"),
-                 num(m, "importance_score"), num(m, "activation_strength"), json_array_size(cs),
-                 names);
-    json_object_set_new(s, "status", json_string("staged"));
-    copy_keys(
-        s, m,
-        (const char *const[]){"memory_type", "importance_score", "activation_strength", NULL});
+    if (out_of_window) { /* the pipeline takes it all the same, at its own time (adr/0010) */
+        s = add_step(steps, "staging",
+                     "outside the staging window at %s (no staging columns); the pipeline takes "
+                     "it at its own time: %zu concepts (%s)",
+                     iso(json_object_get(m, "processed_at"), t1), json_array_size(cs), names);
+        json_object_set_new(s, "status", json_string("skipped"));
+        json_object_set_new(s, "skip_reason", json_string("out_of_window"));
+    } else {
+        s = add_step(steps, "staging",
+                     "staged at %s: %s, importance_score %.2f, activation_strength %.3f, %zu "
+                     "concepts (%s)",
+                     iso(json_object_get(m, "processed_at"), t1), str(m, "memory_type", "?"),
+                     num(m, "importance_score"), num(m, "activation_strength"), json_array_size(cs),
+                     names);
+        json_object_set_new(s, "status", json_string("staged"));
+        copy_keys(
+            s, m,
+            (const char *const[]){"memory_type", "importance_score", "activation_strength", NULL});
+    }
     json_object_set_new(s, "concepts", cs ? cs : json_array());
     return true;
 }

@@ -81,11 +81,9 @@ static void snap_read_start(eg_store *st, const eg_config *cfg, const eg_ingest_
     eg_snapshot_key key;
     eg_model_init(&r->md);
     r->path = path;
-    /* what can be told before the ingest: not for a rebuild, a new day or other settings */
+    /* what can be told before the ingest: not for a rebuild or other settings */
     if (o->rebuild || eg_store_sim_get(st, "snapshot", &gen, &found) || !found || !gen ||
         eg_snapshot_read_key(&key, path) || key.generation != gen || o->now < key.now ||
-        key.window_start != eg_staging_window_start(o->now, cfg->staging_max_age_months,
-                                                    cfg->staging_max_age_days) ||
         key.config != eg_config_digest(cfg))
         return;
     r->running = pthread_create(&r->thread, NULL, snap_read_main, r) == 0;
@@ -111,12 +109,11 @@ static void snap_read_end(snap_read *r)
 }
 
 /* Fills md from the last run's snapshot and the inputs that came after it, if the snapshot
- * still fits the store: same run, same configuration, same staging window, no stored input
+ * still fits the store: same run, same configuration, no stored input
  * changed and nothing arrived that belongs before its time (docs/adr/0008). Otherwise leaves md
  * empty and says why in *why. Returns an error only for what a recomputation cannot fix. */
-static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, int64_t window,
-                  const char *path, snap_read *pre, eg_model *md, const char **why,
-                  eg_save_since *since)
+static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, const char *path,
+                  snap_read *pre, eg_model *md, const char **why, eg_save_since *since)
 {
     int64_t gen = 0, cp = 0;
     bool found;
@@ -137,8 +134,6 @@ static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, i
         return *why = "the snapshot file is missing or from another version", 0;
     if (key.generation != gen || key.now != cp)
         return *why = "the snapshot file is not the last run's", 0;
-    if (key.window_start != window)
-        return *why = "the staging window moved", 0;
     if (key.config != eg_config_digest(cfg))
         return *why = "the configuration changed", 0;
     if ((rc = eg_store_inputs(st, cp, &in)))
@@ -211,15 +206,14 @@ static void *snap_main(void *ud)
 }
 
 /* the key the next run checks the snapshot against (store queries: on the caller's thread) */
-static bool snapshot_key(eg_store *st, const eg_config *cfg, int64_t now, int64_t window,
-                         int64_t run_id, eg_snapshot_key *key)
+static bool snapshot_key(eg_store *st, const eg_config *cfg, int64_t now, int64_t run_id,
+                         eg_snapshot_key *key)
 {
     eg_store_inputs_state in;
     if (eg_store_inputs(st, now, &in))
         return false;
     *key = (eg_snapshot_key){.generation = run_id,
                              .now = now,
-                             .window_start = window,
                              .config = eg_config_digest(cfg),
                              .inputs = in.changes,
                              .memories = in.memories,
@@ -265,11 +259,9 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
      * store before this run or after all of it, never the new rows without their pipeline */
     if ((rc = eg_store_run_begin(st, "pipeline", opts->now, rep->ingest.source, &rep->run_id)))
         goto fail;
-    int64_t window =
-        eg_staging_window_start(opts->now, cfg->staging_max_age_months, cfg->staging_max_age_days);
     clock_gettime(CLOCK_MONOTONIC, &t);
     rep->recomputed = NULL;
-    rc = snap_ok ? resume(st, cfg, opts, window, snap_path, &pre, &md, &rep->recomputed, &since)
+    rc = snap_ok ? resume(st, cfg, opts, snap_path, &pre, &md, &rep->recomputed, &since)
                  : (rep->recomputed = "the store's path is too long for a snapshot beside it", 0);
     snap_read_end(&pre); /* a snapshot read that did not fit */
     if (rc)
@@ -297,8 +289,7 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
      * only read what it writes (eg_engine_finish appends journey lines and computes the
      * long-term records and communities at now, none of which it reads; the view counts the
      * simulation's journey lines before, and does not look at them) */
-    if (!rc && snap_ok && !fts.rc &&
-        snapshot_key(st, cfg, opts->now, window, rep->run_id, &snap.key)) {
+    if (!rc && snap_ok && !fts.rc && snapshot_key(st, cfg, opts->now, rep->run_id, &snap.key)) {
         snap.view = md;
         snap.path = snap_path;
         if (!(snap.lines = calloc(md.n ? md.n : 1, sizeof *snap.lines))) {

@@ -91,6 +91,28 @@ double eg_stage_importance(int64_t now, int64_t created_at)
     return age_days < 1 ? 0.9 : age_days < 7 ? 0.7 : age_days < 30 ? 0.5 : 0.3;
 }
 
+/* the staging columns of a row inside the window (SPEC §5) */
+static void stage_columns(const eg_record *r, int64_t now, eg_staged *out)
+{
+    if (eg_utf8_blank(r->content, r->content_len))
+        out->issues |= EG_ISSUE_BLANK_CONTENT;
+    out->activation_strength = eg_stage_activation(now, r->created_at);
+    /* COALESCE(updated_at, created_at) */
+    out->last_accessed_at = r->has_updated ? r->updated_at : r->created_at;
+    /* 1 + CASE WHEN updated_at > created_at THEN EXTRACT(DAY FROM updated_at - created_at) + 1
+     *          ELSE 1 END */
+    out->access_count = 1 + ((r->has_updated && r->updated_at > r->created_at)
+                                 ? eg_time_diff_days(r->updated_at, r->created_at) + 1
+                                 : 1);
+    out->importance_score = eg_stage_importance(now, r->created_at);
+    /* CASE WHEN LENGTH(content) < 50 THEN 'fragment' ... */
+    int64_t n = out->length_chars;
+    out->memory_type = n < 50    ? "fragment"
+                       : n < 200 ? "episode"
+                       : n < 500 ? "narrative"
+                                 : "document";
+}
+
 int eg_stage_record(const eg_record *r, int64_t now, int64_t window_start, eg_concepts *concepts,
                     eg_staged *out, eg_buf *concepts_out)
 {
@@ -127,28 +149,12 @@ int eg_stage_record(const eg_record *r, int64_t now, int64_t window_start, eg_co
         out->skip = EG_SKIP_NULL_CREATED_AT;
     else if (r->created_at <= window_start)
         out->skip = EG_SKIP_OUT_OF_WINDOW;
-    if (out->skip) {
+    if (!eg_skip_in_pipeline(out->skip)) {
         json_decref(meta);
         return 0;
     }
-    if (eg_utf8_blank(r->content, r->content_len))
-        out->issues |= EG_ISSUE_BLANK_CONTENT;
-
-    out->activation_strength = eg_stage_activation(now, r->created_at);
-    /* COALESCE(updated_at, created_at) */
-    out->last_accessed_at = r->has_updated ? r->updated_at : r->created_at;
-    /* 1 + CASE WHEN updated_at > created_at THEN EXTRACT(DAY FROM updated_at - created_at) + 1
-     *          ELSE 1 END */
-    out->access_count = 1 + ((r->has_updated && r->updated_at > r->created_at)
-                                 ? eg_time_diff_days(r->updated_at, r->created_at) + 1
-                                 : 1);
-    out->importance_score = eg_stage_importance(now, r->created_at);
-    /* CASE WHEN LENGTH(content) < 50 THEN 'fragment' ... */
-    int64_t n = out->length_chars;
-    out->memory_type = n < 50    ? "fragment"
-                       : n < 200 ? "episode"
-                       : n < 500 ? "narrative"
-                                 : "document";
+    if (!out->skip)
+        stage_columns(r, now, out);
 
     int rc = 0;
     if (concepts && concepts_out) {

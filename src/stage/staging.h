@@ -23,7 +23,9 @@ double eg_stage_activation(int64_t now, int64_t created_at);
 double eg_stage_importance(int64_t now, int64_t created_at);
 
 /* Stages r at now. Content must be valid UTF-8 (the source checks). If concepts is not NULL and
- * the row is not skipped, the concepts JSON array is appended to concepts_out. */
+ * the row enters the pipeline (eg_skip_in_pipeline: staged, or outside the window), the concepts
+ * JSON array is appended to concepts_out and the features are set; the staging columns are set
+ * for a staged row only. */
 int eg_stage_record(const eg_record *r, int64_t now, int64_t window_start, eg_concepts *concepts,
                     eg_staged *out, eg_buf *concepts_out);
 

@@ -316,6 +316,59 @@ static const migration migrations[] = {
      "DELETE FROM sqlite_sequence WHERE name = 'memories_log';\n"
      "ALTER TABLE memories_log_12 RENAME TO memories_log;\n" MEMORIES_LOG_TRIGGERS,
      NULL, NULL},
+    /* 13: the pipeline takes every memory with content and a creation time, at its own time,
+     * whichever side of the staging window it is on at now (docs/adr/0010): a memory leaving
+     * the window is no longer a change of the pipeline's inputs, the rows outside it get their
+     * concepts and features at the next ingest, and the inputs are counted through an index */
+    {"DROP TRIGGER memory_inputs_changed;\n"
+     "CREATE TRIGGER memory_inputs_changed AFTER UPDATE OF id, created_at, updated_at, concepts,\n"
+     "  importance, urgency, emotional_salience, sentiment, task_type, knowledge_type, "
+     "region_hint,\n"
+     "  abstraction_level, late, arrived_at, status, skip_reason, deleted_at_source ON memory\n"
+     "WHEN OLD.id IS NOT NEW.id OR\n"
+     "  OLD.created_at IS NOT NEW.created_at OR\n"
+     "  OLD.updated_at IS NOT NEW.updated_at OR\n"
+     "  OLD.concepts IS NOT NEW.concepts OR\n"
+     "  OLD.importance IS NOT NEW.importance OR\n"
+     "  OLD.urgency IS NOT NEW.urgency OR\n"
+     "  OLD.emotional_salience IS NOT NEW.emotional_salience OR\n"
+     "  OLD.sentiment IS NOT NEW.sentiment OR\n"
+     "  OLD.task_type IS NOT NEW.task_type OR\n"
+     "  OLD.knowledge_type IS NOT NEW.knowledge_type OR\n"
+     "  OLD.region_hint IS NOT NEW.region_hint OR\n"
+     "  OLD.abstraction_level IS NOT NEW.abstraction_level OR\n"
+     "  OLD.late IS NOT NEW.late OR\n"
+     "  OLD.arrived_at IS NOT NEW.arrived_at OR\n"
+     "  (OLD.status = 'staged' OR coalesce(OLD.skip_reason, '') = 'out_of_window') IS NOT\n"
+     "    (NEW.status = 'staged' OR coalesce(NEW.skip_reason, '') = 'out_of_window') OR\n"
+     "  OLD.deleted_at_source IS NOT NEW.deleted_at_source\n"
+     "BEGIN UPDATE sim_state SET value = value + 1 WHERE key = 'inputs'; END;\n"
+     "CREATE INDEX memory_input ON memory(created_at, late, arrived_at) WHERE " EG_PIPELINE_INPUT
+     ";\n"
+     "INSERT OR REPLACE INTO meta (key, value) SELECT 'restage_out_of_window', 1 WHERE EXISTS\n"
+     "  (SELECT 1 FROM memory WHERE skip_reason = 'out_of_window' AND concepts IS NULL);\n"
+     "UPDATE sim_state SET value = value + 1 WHERE key = 'inputs';\n"
+     /* the staging shows concepts for the rows it stages only, as before */
+     "DROP VIEW staging;\n"
+     "CREATE VIEW staging AS\n"
+     "SELECT memory_rowid, memory_id, content, created_at, last_accessed_at, access_count,\n"
+     "  CASE WHEN status = 'staged' THEN\n"
+     "    min(1.0, exp(-((processed_at - created_at) / 1e6) / 604800.0)) END\n"
+     "    AS activation_strength,\n"
+     "  CASE WHEN status <> 'staged' THEN NULL\n"
+     "    WHEN (processed_at - created_at) / 86400000000 < 1 THEN 0.9\n"
+     "    WHEN (processed_at - created_at) / 86400000000 < 7 THEN 0.7\n"
+     "    WHEN (processed_at - created_at) / 86400000000 < 30 THEN 0.5 ELSE 0.3 END\n"
+     "    AS importance_score,\n"
+     "  memory_type, CASE WHEN status = 'staged' THEN concepts END AS concepts, status,\n"
+     "  source_system, processed_at, raw_metadata\n"
+     "FROM (SELECT m.rowid AS memory_rowid, m.id AS memory_id, m.content, m.created_at,\n"
+     "  m.last_accessed_at, m.access_count, m.memory_type, m.concepts, m.status, m.source_system,\n"
+     "  m.metadata AS raw_metadata,\n"
+     "  coalesce((SELECT value FROM meta WHERE key = 'staged_at'), m.processed_at)\n"
+     "    AS processed_at\n"
+     "  FROM memory m WHERE m.deleted_at_source IS NULL);\n",
+     NULL, NULL},
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

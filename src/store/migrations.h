@@ -16,6 +16,12 @@ extern const char *const eg__store_memory_indexes_drop;
 extern const char *const eg__store_memories_log_triggers;
 extern const char *const eg__store_memories_log_triggers_drop;
 
+/* The rows of `memory` the biological pipeline takes (docs/adr/0010): staged, or outside the
+ * staging window, and not deleted at the source. The text is also the WHERE of the partial index
+ * memory_input (migration 13): a query that repeats it word for word can use that index. */
+#define EG_PIPELINE_INPUT                                                                          \
+    "(status = 'staged' OR skip_reason = 'out_of_window') AND deleted_at_source IS NULL"
+
 /* The schema version this build writes. */
 int eg__store_latest_version(void);
 /* Migrates db from its user_version to the latest. A store newer than this build is an error. */

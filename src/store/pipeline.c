@@ -10,6 +10,7 @@
  * and are kept.
  */
 #include "store/pipeline.h"
+#include "store/migrations.h"
 #include "store/postings.h"
 
 #include "engram/error.h"
@@ -196,8 +197,8 @@ int eg_store_load_model(eg_store *st, eg_model *md, int64_t now)
     sqlite3_stmt *s = NULL;
     int rc = 0;
     if (sqlite3_prepare_v2(db,
-                           "SELECT " MEM_COLS " FROM memory WHERE status = 'staged' AND "
-                           "deleted_at_source IS NULL AND created_at <= ?1 " MEM_ORDER,
+                           "SELECT " MEM_COLS " FROM memory WHERE " EG_PIPELINE_INPUT
+                           " AND created_at <= ?1 " MEM_ORDER,
                            -1, &s, NULL) != SQLITE_OK) {
         rc = q_error(st, "could not read memories for the pipeline");
         goto done;
@@ -240,9 +241,8 @@ int eg_store_inputs(eg_store *st, int64_t at, eg_store_inputs_state *out)
     if ((rc = scalar(st, "SELECT coalesce((SELECT value FROM sim_state WHERE key = 'inputs'), 0)",
                      at, &out->changes)) ||
         (rc = scalar(st,
-                     "SELECT count(*) FROM memory WHERE status = 'staged' AND "
-                     "deleted_at_source IS NULL AND created_at <= ?1 AND "
-                     "NOT (late AND arrived_at > ?1)",
+                     "SELECT count(*) FROM memory INDEXED BY memory_input WHERE " EG_PIPELINE_INPUT
+                     " AND created_at <= ?1 AND NOT (late AND arrived_at > ?1)",
                      at, &out->memories)))
         return rc;
     return scalar(st, "SELECT count(*) FROM presentation WHERE kind = 'recalled' AND at <= ?1", at,
@@ -269,11 +269,12 @@ int eg_store_load_since(eg_store *st, eg_model *md, int64_t since, int64_t now)
      * arrival is just after the run before); presented after everything md holds, so appended.
      * (The created_at and arrival indexes find these few rows, not the status index.) */
     if ((rc = prep_span(st,
-                        "SELECT " MEM_COLS " FROM memory WHERE +status = 'staged' AND "
-                        "deleted_at_source IS NULL AND NOT late AND created_at > ?2 AND "
+                        "SELECT " MEM_COLS
+                        " FROM memory INDEXED BY memory_input WHERE " EG_PIPELINE_INPUT
+                        " AND NOT late AND created_at > ?2 AND "
                         "created_at <= ?1 UNION ALL SELECT " MEM_COLS " FROM memory INDEXED BY "
-                        "memory_arrived WHERE late AND arrived_at > ?2 AND status = 'staged' AND "
-                        "deleted_at_source IS NULL AND created_at <= ?1 " MEM_ORDER,
+                        "memory_arrived WHERE late AND arrived_at > ?2 AND " EG_PIPELINE_INPUT
+                        " AND created_at <= ?1 " MEM_ORDER,
                         now, since, &s)) ||
         (rc = add_memories(st, md, s, now)))
         goto done;
@@ -287,8 +288,8 @@ int eg_store_load_since(eg_store *st, eg_model *md, int64_t since, int64_t now)
     /* updates in (since, now] of the memories md held (migration 10's index finds them) */
     if ((rc = prep_span(st,
                         "SELECT rowid, updated_at FROM memory INDEXED BY memory_updated WHERE "
-                        "updated_at > ?2 AND updated_at <= ?1 AND status = 'staged' AND "
-                        "deleted_at_source IS NULL AND created_at <= ?2",
+                        "updated_at > ?2 AND updated_at <= ?1 AND " EG_PIPELINE_INPUT
+                        " AND created_at <= ?2",
                         now, since, &s)))
         goto done;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {

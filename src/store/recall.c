@@ -40,9 +40,10 @@ static const char *const sql_text[Q_COUNT] = {
      * the query from the start whatever the rowid bound, the rowid order seeks to it */
     [Q_LEXICAL] = "SELECT rowid, -bm25(memory_fts) FROM memory_fts WHERE memory_fts MATCH ?1 "
                   "AND rowid > ?3 ORDER BY rowid DESC LIMIT ?2",
-    [Q_MEMORY] = "SELECT m.id, m.status = 'staged' AND m.deleted_at_source IS NULL, m.created_at, "
-                 "m.updated_at, p.status FROM memory m LEFT JOIN pipeline p ON p.memory_rowid = "
-                 "m.rowid WHERE m.rowid = ?1",
+    /* whether the pipeline takes the memory: EG_PIPELINE_INPUT, its columns named for the join */
+    [Q_MEMORY] = "SELECT m.id, (m.status = 'staged' OR m.skip_reason = 'out_of_window') AND "
+                 "m.deleted_at_source IS NULL, m.created_at, m.updated_at, p.status FROM memory m "
+                 "LEFT JOIN pipeline p ON p.memory_rowid = m.rowid WHERE m.rowid = ?1",
     [Q_CONTENT] = "SELECT content FROM memory WHERE rowid = ?1",
     [Q_CONCEPT] = "SELECT concept_id, memories FROM concept WHERE name = ?1",
     [Q_CONCEPT_EDGES] = "SELECT e.b, e.weight, c.memories FROM concept_edge e JOIN concept c ON "

@@ -513,9 +513,9 @@ static void bind_staging(sqlite3_stmt *s, const eg_staged *g, const char *concep
         sqlite3_bind_int64(s, 14, g->last_accessed_at);
         sqlite3_bind_int64(s, 15, g->access_count);
         sqlite3_bind_text(s, 17, g->memory_type, -1, SQLITE_STATIC);
-        if (concepts)
-            sqlite3_bind_text(s, 18, concepts, -1, SQLITE_STATIC);
     }
+    if (concepts && eg_skip_in_pipeline(g->skip)) /* the pipeline's input, staged or not */
+        sqlite3_bind_text(s, 18, concepts, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 11, (int)g->issues);
     if (g->length_chars >= 0)
         sqlite3_bind_int64(s, 12, g->length_chars);
@@ -678,9 +678,9 @@ static int restage_whole(eg_store *st, int64_t rowid, int64_t now, bool need_con
             sqlite3_bind_int64(u, 6, g.last_accessed_at);
             sqlite3_bind_int64(u, 7, g.access_count);
             sqlite3_bind_text(u, 9, g.memory_type, -1, SQLITE_STATIC);
-            if (need_concepts && concepts->len)
-                sqlite3_bind_text(u, 11, concepts->data, (int)concepts->len, SQLITE_STATIC);
         }
+        if (need_concepts && concepts->len && eg_skip_in_pipeline(g.skip))
+            sqlite3_bind_text(u, 11, concepts->data, (int)concepts->len, SQLITE_STATIC);
         sqlite3_bind_int(u, 4, (int)g.issues);
         sqlite3_bind_int64(u, 10, now);
         if (need_concepts)
@@ -714,6 +714,12 @@ int eg_store_restage(eg_store *st, int64_t now, int64_t window_start, bool all, 
                            "UNION ALL SELECT rowid, concepts IS NULL FROM memory WHERE NOT ?2 AND "
                            "status = 'skipped' AND created_at > ?1 AND "
                            "skip_reason = 'out_of_window' AND deleted_at_source IS NULL "
+                           /* once, after migration 13: the rows outside the window that were
+                            * stored without the pipeline's inputs (concepts, features) */
+                           "UNION SELECT rowid, 1 FROM memory WHERE NOT ?2 AND EXISTS (SELECT 1 "
+                           "FROM meta WHERE key = 'restage_out_of_window') AND status = 'skipped' "
+                           "AND skip_reason = 'out_of_window' AND concepts IS NULL AND "
+                           "deleted_at_source IS NULL "
                            "ORDER BY 1",
                            -1, &sel, NULL) != SQLITE_OK) {
         rc = db_error(st, "could not read memories to restage");
@@ -745,6 +751,8 @@ int eg_store_restage(eg_store *st, int64_t now, int64_t window_start, bool all, 
     for (size_t i = 0; i < n; i++)
         if ((rc = restage_whole(st, rows[i], now, need[i], fn, ud, &concepts)))
             goto done;
+    if ((rc = eg_store_exec(st, "DELETE FROM meta WHERE key = 'restage_out_of_window'")))
+        goto done;
     *visited = (int64_t)n;
     st->staged_any = true;
     st->staged_now = now;

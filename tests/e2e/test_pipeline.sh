@@ -123,6 +123,7 @@ ALTER TABLE memory ADD COLUMN activation_strength REAL;
 ALTER TABLE memory ADD COLUMN importance_score REAL;
 CREATE INDEX memory_activation ON memory(activation_strength);
 DROP INDEX memory_arrived;
+DROP INDEX memory_input;
 DROP TRIGGER memory_inputs_changed;
 DROP TRIGGER memory_inputs_deleted;
 DELETE FROM sim_state WHERE key = 'inputs';
@@ -141,6 +142,11 @@ DROP TABLE mc3;
 CREATE INDEX memory_concept_memory ON memory_concept(memory_rowid);
 ALTER TABLE pipeline DROP COLUMN concept_ids;
 DROP TABLE concept_posting;
+-- a row outside the staging window, as schemas before 13 stored it: without concepts or features
+INSERT INTO memory (rowid, id, source_system, content, fingerprint, created_at, status,
+  skip_reason, first_seen_at, processed_at)
+  VALUES (9000, 'old-quokka', 'test', 'Notes on the Zanzibar quokka expedition', 0,
+  1704103200000000, 'skipped', 'out_of_window', 0, 0);
 PRAGMA user_version = 3;
 SQL
 # a migration whose carrying-over step fails (a trigger injects it): the store stays at schema
@@ -158,19 +164,28 @@ check "the store stays at schema 3" 3 "$(sqlite3 "$T/v3b.db" 'PRAGMA user_versio
 check "with its memory_concept table" "table" "$(sqlite3 "$T/v3b.db" "SELECT type FROM sqlite_master WHERE name = 'memory_concept'")"
 sqlite3 "$T/v3b.db" "DROP TRIGGER broken"
 E --store "$T/v3b.db" stats >/dev/null || fail "stats after the cause is gone"
-check "then it migrates" 12 "$(sqlite3 "$T/v3b.db" 'PRAGMA user_version')"
+check "then it migrates" 13 "$(sqlite3 "$T/v3b.db" 'PRAGMA user_version')"
 rm -f "$T/v3b.db"*
 for q in "garden pond" "replication lag" "plumber"; do
   check "recall of \"$q\" is the same after migrating a schema-3 store" \
     "$(E --store "$T/a.db" --now "$NOW" recall --no-rehearse --k 5 "$q")" \
     "$(E --store "$T/v3.db" --now "$NOW" recall --no-rehearse --k 5 "$q")"
 done
-check "the migrated store is at the latest schema" 12 "$(sqlite3 "$T/v3.db" 'PRAGMA user_version')"
+check "the migrated store is at the latest schema" 13 "$(sqlite3 "$T/v3.db" 'PRAGMA user_version')"
 check "the migrated memory_concept view has every pair" \
   "$(sqlite3 "$T/c.db" 'SELECT count(*) FROM memory_concept')" "$(sqlite3 "$T/v3.db" 'SELECT count(*) FROM memory_concept')"
 check "the migrated posting chunks are the ones a run writes" \
   "$(sqlite3 "$T/c.db" 'SELECT concept_id, chunk, hex(postings) FROM concept_posting ORDER BY 1, 2' | md5sum)" \
   "$(sqlite3 "$T/v3.db" 'SELECT concept_id, chunk, hex(postings) FROM concept_posting ORDER BY 1, 2' | md5sum)"
+# migration 13: the rows outside the window get the pipeline's inputs at the next run, once
+check "a row outside the window stored without concepts is marked to be restaged" 1 \
+  "$(sqlite3 "$T/v3.db" "SELECT count(*) FROM meta WHERE key = 'restage_out_of_window'")"
+E --store "$T/v3.db" --now "$NOW" run -q || fail "run after migrating"
+check "the next run gives it concepts and features, and the pipeline takes it" "1|1|1" \
+  "$(sqlite3 "$T/v3.db" "SELECT m.concepts LIKE '%quokka%', m.importance IS NOT NULL, count(p.memory_rowid) FROM memory m LEFT JOIN pipeline p ON p.memory_rowid = m.rowid WHERE m.id = 'old-quokka'")"
+check "and it stays outside the staging window" "skipped|out_of_window" \
+  "$(sqlite3 "$T/v3.db" "SELECT status || '|' || skip_reason FROM memory WHERE id = 'old-quokka'")"
+check "the mark is gone" 0 "$(sqlite3 "$T/v3.db" "SELECT count(*) FROM meta WHERE key = 'restage_out_of_window'")"
 rm -f "$T/v3.db"*
 
 dump "$T/a.db" >"$T/a.txt"

@@ -5,7 +5,8 @@
 # steps, with memories created after the last run, recalls after it and late arrivals (presented
 # just after the last run); and it recomputes, saying why, whenever the snapshot no longer fits:
 # a recall dated before the last run's now, a stored memory that changed or left, another
-# configuration, a damaged or missing file, another day's window, --rebuild. Last, a property:
+# configuration, a damaged or missing file, --rebuild; it resumes across a UTC midnight, when
+# memories leave the staging window (docs/adr/0010). Last, a property:
 # generated streams (three seeds) arriving in time order and run in random steps within a day
 # end where one run over everything ends.
 . "$(dirname "$0")/lib.sh"
@@ -89,8 +90,15 @@ new "$T/f.db" "$T/a.jsonl" "$T/b.jsonl"
 run "$T/f.db" 2026-11-09T23:00:00Z >/dev/null
 if same "$T/r.db" "$T/f.db"; then ok "resumed after new memories equals a new store run once"; else fail "resumed differs from a new store"; fi
 
-# 2. several steps in one day, a recall between two of them
-new "$T/s.db" "$T/a.jsonl" "$T/b.jsonl"
+# 2. several steps in one day, a recall between two of them; the store also holds a memory from
+# 2024 (outside the staging window: the pipeline takes it all the same) and two that leave the
+# window at the next UTC midnight (created a year before the first run's day)
+cat >"$T/old.jsonl" <<'EOF'
+{"id":"old-2024","content":"Planted the first water lilies in the garden pond","created_at":"2024-03-01T09:00:00Z"}
+{"id":"old-crossing","content":"Installed the garden pond filter and pump","created_at":"2025-11-09T08:00:00Z"}
+{"id":"old-crossing-2","content":"Cleaned the pond pump after the storm","created_at":"2025-11-09T08:01:00Z"}
+EOF
+new "$T/s.db" "$T/old.jsonl" "$T/a.jsonl" "$T/b.jsonl"
 run "$T/s.db" 2026-11-09T13:00:00Z >/dev/null
 resumed "$T/s.db" 2026-11-09T15:30:00Z "a later step"
 E --store "$T/s.db" recall --at 2026-11-09T16:00:00Z --k 3 "garden pond" >/dev/null
@@ -130,7 +138,20 @@ check "stats: no snapshot when its file is gone" '"snapshot":null' "$(E --store 
 recomputed "$T/s.db" 2026-11-09T22:00:00Z "the snapshot file is missing or from another version" "a missing snapshot"
 check "stats: the new snapshot is the last run's" '"current":true' "$(E --store "$T/s.db" stats --json | grep -o '"current":[a-z]*')"
 resumed "$T/s.db" 2026-11-09T22:30:00Z "back to resuming once a snapshot is written again"
-recomputed "$T/s.db" 2026-11-10T01:00:00Z "the staging window moved" "the next UTC day"
+check "the 2024 memory is outside the staging window, in the pipeline" "skipped|out_of_window|1" \
+  "$(sqlite3 "$T/s.db" "SELECT m.status, m.skip_reason, count(p.memory_rowid) FROM memory m LEFT JOIN pipeline p ON p.memory_rowid = m.rowid WHERE m.id = 'old-2024'")"
+check "the memories of 2025-11-09 are still in the window" "staged" \
+  "$(sqlite3 "$T/s.db" "SELECT DISTINCT status FROM memory WHERE id LIKE 'old-crossing%'")"
+before=$(sqlite3 "$T/s.db" "SELECT p.status, p.episode_id FROM pipeline p JOIN memory m ON m.rowid = p.memory_rowid WHERE m.id LIKE 'old-crossing%' ORDER BY m.id")
+check "they are in the pipeline" 2 "$(grep -c . <<<"$before")"
+# the next UTC day: the window moves past them, and the run still goes on from the snapshot
+resumed "$T/s.db" 2026-11-10T01:00:00Z "the next UTC day (the staging window moved)"
+check "the memories of 2025-11-09 left the staging window" "skipped|out_of_window" \
+  "$(sqlite3 "$T/s.db" "SELECT DISTINCT status || '|' || skip_reason FROM memory WHERE id LIKE 'old-crossing%'")"
+check "and keep their place in the pipeline" "$before" \
+  "$(sqlite3 "$T/s.db" "SELECT p.status, p.episode_id FROM pipeline p JOIN memory m ON m.rowid = p.memory_rowid WHERE m.id LIKE 'old-crossing%' ORDER BY m.id")"
+check "the staging view no longer stages them" "0" \
+  "$(sqlite3 "$T/s.db" "SELECT count(*) FROM staging WHERE memory_id LIKE 'old-%' AND status = 'staged'")"
 rep=$(E --store "$T/s.db" --now 2026-11-10T01:00:00Z run --rebuild --json)
 check "--rebuild recomputes" "--rebuild" "$(field recomputed_because "$rep")"
 

@@ -82,7 +82,6 @@ static void test_round_trip(void **state)
     small_model(&a);
     eg_snapshot_key key = {.generation = 7,
                            .now = 123,
-                           .window_start = -5,
                            .config = 99,
                            .inputs = 3,
                            .memories = 40,

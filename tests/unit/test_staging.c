@@ -327,6 +327,50 @@ static void expect_concepts(const char *content, const char *metadata, const cha
     eg_concepts_free(c);
 }
 
+/* A row outside the staging window is skipped by the staging (no staging columns) but enters the
+ * pipeline at its own time (docs/adr/0010): its concepts and features are computed. A row without
+ * content is not, whatever its time. */
+static void test_out_of_window_enters_pipeline(void **state)
+{
+    (void)state;
+    eg_concepts *c = NULL;
+    assert_int_equal(eg_concepts_new(&c, "english", 32), 0);
+    eg_buf out;
+    eg_buf_init(&out, 0);
+    int64_t start = T("2025-05-01T00:00:00Z");
+    eg_record r = rec("Urgent: fix the garden pond filter before Friday!", start - DAY);
+    eg_staged s;
+    memset(&s, 0xA5, sizeof s);
+    assert_int_equal(eg_stage_record(&r, NOW, start, c, &s, &out), 0);
+    assert_int_equal(s.skip, EG_SKIP_OUT_OF_WINDOW);
+    assert_true(eg_skip_in_pipeline(s.skip));
+    assert_null(s.memory_type);              /* no staging columns */
+    assert_true(s.importance_score == 0);    /* (the view leaves them NULL) */
+    assert_int_equal(s.last_accessed_at, 0); /* ... */
+    assert_true(s.has_features);
+    assert_true(s.urgency > 0.3); /* "urgent" */
+    assert_string_equal(out.data, "[\"urgent\",\"fix\",\"garden\",\"pond\",\"filter\",\"friday\"]");
+    /* the same row inside the window: the same concepts and features, and staged */
+    eg_buf_reset(&out);
+    eg_staged in;
+    assert_int_equal(eg_stage_record(&r, NOW, KEEP_ALL, c, &in, &out), 0);
+    assert_int_equal(in.skip, EG_SKIP_NONE);
+    assert_true(in.urgency == s.urgency && in.importance == s.importance);
+    assert_string_equal(in.task_type, s.task_type);
+    /* no content: not in the pipeline, no concepts */
+    eg_buf_reset(&out);
+    r.content_len = 0;
+    assert_int_equal(eg_stage_record(&r, NOW, start, c, &s, &out), 0);
+    assert_int_equal(s.skip, EG_SKIP_EMPTY_CONTENT);
+    assert_false(eg_skip_in_pipeline(s.skip));
+    assert_false(s.has_features);
+    assert_int_equal(out.len, 0);
+    assert_false(eg_skip_in_pipeline(EG_SKIP_NULL_CONTENT));
+    assert_false(eg_skip_in_pipeline(EG_SKIP_NULL_CREATED_AT));
+    eg_buf_free(&out);
+    eg_concepts_free(c);
+}
+
 static const char *const sentence =
     "The brain consolidates memories during sleep, and consolidation is slow.";
 #define FROM_TEXT "<<[\"brain\",\"consolid\",\"memori\",\"sleep\",\"slow\"]"
@@ -404,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_concepts),
         cmocka_unit_test(test_no_concepts_without_extractor),
         cmocka_unit_test(test_window_start),
+        cmocka_unit_test(test_out_of_window_enters_pipeline),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -612,7 +612,7 @@ static void test_bulk_mode(void **state)
     assert_int_equal(q_int(f->st,
                            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = "
                            "'memory' AND name LIKE 'memory_%'"),
-                     5);
+                     6);
     assert_int_equal(fts_count(f->st, "two"), 1);
     fts_integrity(f->st);
     /* not empty any more: no bulk mode, and the id index is unique again */
@@ -635,7 +635,7 @@ static void test_bulk_mode(void **state)
     assert_int_equal(q_int(g2.st,
                            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = "
                            "'memory' AND name LIKE 'memory_%'"),
-                     5);
+                     6);
     assert_int_equal(q_int(g2.st, "SELECT count(*) FROM memory"), 0);
     eg_store_close(g2.st);
 }
