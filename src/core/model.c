@@ -262,24 +262,161 @@ void eg__communities_free(eg_communities *c)
     *c = (eg_communities){0};
 }
 
+/* The conversion at *p (just after its '%'): its length modifier (0 none, 'l', 'L' for ll, 'z')
+ * and conversion character; the end of the spec in *end. 0 when fmt uses one this does not know. */
+static char spec_at(const char *p, int *len, const char **end)
+{
+    while (*p && strchr("-+ #0", *p))
+        p++;
+    while ((*p >= '0' && *p <= '9') || *p == '.')
+        p++;
+    *len = 0;
+    if (p[0] == 'l' && p[1] == 'l')
+        *len = 'L', p += 2;
+    else if (*p == 'l' || *p == 'z')
+        *len = *p++;
+    char conv = *p && strchr("diufeg", *p) ? *p : *p == 's' && !*len ? 's' : 0;
+    *end = conv ? p + 1 : p;
+    return conv;
+}
+
+static int pack_args(eg_buf *b, const char *fmt, va_list ap)
+{
+    int rc = 0;
+    for (const char *p = fmt; *p && !rc; p++) {
+        if (*p != '%')
+            continue;
+        if (p[1] == '%') {
+            p++;
+            continue;
+        }
+        int len;
+        const char *end;
+        char conv = spec_at(p + 1, &len, &end);
+        union {
+            int i;
+            unsigned u;
+            long l;
+            long long ll;
+            size_t z;
+            double d;
+            const char *s;
+        } v;
+        size_t n;
+        if (!conv)
+            return eg_error_set(EG_EUSAGE, "journey format \"%s\": a conversion it cannot keep",
+                                fmt);
+        if (conv == 'f' || conv == 'e' || conv == 'g')
+            v.d = va_arg(ap, double), n = sizeof v.d;
+        else if (conv == 's')
+            v.s = va_arg(ap, const char *), n = sizeof v.s;
+        else if (len == 'L')
+            v.ll = va_arg(ap, long long), n = sizeof v.ll;
+        else if (len == 'l')
+            v.l = va_arg(ap, long), n = sizeof v.l;
+        else if (len == 'z')
+            v.z = va_arg(ap, size_t), n = sizeof v.z;
+        else if (conv == 'u')
+            v.u = va_arg(ap, unsigned), n = sizeof v.u;
+        else
+            v.i = va_arg(ap, int), n = sizeof v.i;
+        rc = eg_buf_append(b, &v, n);
+        p = end - 1;
+    }
+    return rc;
+}
+
 int eg__journey(eg_model *md, uint32_t mem, int64_t at, const char *stage, const char *event,
                 const char *fmt, ...)
 {
+    size_t kind = 0;
+    while (kind < md->njkinds && (md->jkinds[kind].fmt != fmt || md->jkinds[kind].stage != stage ||
+                                  md->jkinds[kind].event != event))
+        kind++;
+    if (kind == md->njkinds) {
+        if (kind == EG_JOURNEY_KINDS)
+            return eg_error_set(EG_EUSAGE, "more than %d kinds of journey line", EG_JOURNEY_KINDS);
+        md->jkinds[md->njkinds++] = (eg_journey_kind){stage, event, fmt};
+    }
     if (EG_GROW(md->jr, md->capjr, md->njr + 1))
         return EG_ENOMEM;
-    eg_journey *j = &md->jr[md->njr++];
+    if (md->details.len > UINT32_MAX - 512)
+        return eg_error_set(EG_ENOMEM, "journey details beyond 4 GiB");
+    eg_journey *j = &md->jr[md->njr];
     j->mem = mem;
+    j->kind = (uint16_t)kind;
     j->at = at;
-    j->stage = stage;
-    j->event = event;
     j->detail_off = (uint32_t)md->details.len;
-    char buf[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    int rc = pack_args(&md->details, fmt, ap);
     va_end(ap);
-    return eg_buf_append(&md->details, buf, strlen(buf) + 1);
+    if (!rc)
+        md->njr++;
+    return rc;
 }
+
+/* Each argument is formatted with its own conversion spec, cut out of the line's format and
+ * checked by spec_at to take exactly the type read for it: a format that is not a literal. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+int eg_journey_detail(const eg_model *md, const eg_journey *j, eg_buf *out)
+{
+    const char *fmt = md->jkinds[j->kind].fmt;
+    const unsigned char *arg = (const unsigned char *)md->details.data + j->detail_off;
+    char text[512], spec[32];
+    size_t used = 0;
+    for (const char *p = fmt; *p && used < sizeof text - 1;) {
+        if (*p != '%' || p[1] == '%') {
+            text[used++] = *p;
+            p += *p == '%' ? 2 : 1;
+            continue;
+        }
+        int len;
+        const char *end;
+        char conv = spec_at(p + 1, &len, &end);
+        size_t sl = (size_t)(end - p);
+        if (!conv || sl >= sizeof spec)
+            return eg_error_set(EG_EUSAGE, "journey format \"%s\": a conversion it cannot keep",
+                                fmt);
+        memcpy(spec, p, sl);
+        spec[sl] = '\0';
+        size_t room = sizeof text - used;
+        int w;
+#define FMT1(type)                                                                                 \
+    do {                                                                                           \
+        type v_;                                                                                   \
+        memcpy(&v_, arg, sizeof v_);                                                               \
+        arg += sizeof v_;                                                                          \
+        w = snprintf(text + used, room, spec, v_);                                                 \
+    } while (0)
+        if (conv == 'f' || conv == 'e' || conv == 'g')
+            FMT1(double);
+        else if (conv == 's')
+            FMT1(const char *);
+        else if (len == 'L' && conv == 'u')
+            FMT1(unsigned long long);
+        else if (len == 'L')
+            FMT1(long long);
+        else if (len == 'l' && conv == 'u')
+            FMT1(unsigned long);
+        else if (len == 'l')
+            FMT1(long);
+        else if (len == 'z')
+            FMT1(size_t);
+        else if (conv == 'u')
+            FMT1(unsigned);
+        else
+            FMT1(int);
+#undef FMT1
+        used += w < 0 ? 0 : (size_t)w < room ? (size_t)w : room - 1;
+        p = end;
+    }
+    text[used] = '\0';
+    eg_buf_reset(out);
+    return eg_buf_append(out, text, used + 1);
+}
+#pragma GCC diagnostic pop
 
 /* ---- graphs ---- */
 

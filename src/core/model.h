@@ -105,12 +105,20 @@ typedef struct eg_episode {
     uint32_t opener;    /* the memory that opened it: its rowid is the episode's stored id */
 } eg_episode;
 
+/* What a journey line is: its stage and event, and the printf format its detail is made with
+ * (static strings, as eg__journey's callers pass them). */
+typedef struct eg_journey_kind {
+    const char *stage, *event, *fmt;
+} eg_journey_kind;
+#define EG_JOURNEY_KINDS 32
+
+/* A journey line holds its detail's arguments, not its text: at 1M memories the texts took
+ * 283 MB, the arguments about 110 (eg_journey_detail formats them, for the save). */
 typedef struct eg_journey {
     uint32_t mem;
+    uint16_t kind; /* into model->jkinds */
     int64_t at;
-    const char *stage; /* static strings */
-    const char *event;
-    uint32_t detail_off; /* into model->details, NUL-terminated */
+    uint32_t detail_off; /* the detail's arguments, packed, in model->details */
 } eg_journey;
 
 typedef struct eg_ltm {
@@ -190,7 +198,9 @@ typedef struct eg_model {
      * njr_base had none). The engine never reads old lines, only the save numbers new ones. */
     uint32_t *jr_base;
     size_t njr_base;
-    eg_buf details;
+    eg_buf details; /* the journey lines' packed arguments */
+    eg_journey_kind jkinds[EG_JOURNEY_KINDS];
+    size_t njkinds;
     eg_ltm *ltm;
     size_t nltm;
     eg_creative *cr;
@@ -235,11 +245,26 @@ int eg_model_add_recall(eg_model *md, uint32_t idx, int64_t at);
 const char *eg_model_id(const eg_model *md, uint32_t idx);
 const char *eg_model_concept(const eg_model *md, uint32_t c);
 
+/* A journey line's stage, event and detail (the detail written into out, NUL-terminated, as
+ * vsnprintf would have written it into 512 bytes). */
+static inline const char *eg_journey_stage(const eg_model *md, const eg_journey *j)
+{
+    return md->jkinds[j->kind].stage;
+}
+static inline const char *eg_journey_event(const eg_model *md, const eg_journey *j)
+{
+    return md->jkinds[j->kind].event;
+}
+int eg_journey_detail(const eg_model *md, const eg_journey *j, eg_buf *out);
+
 /* Adds an update presentation (updated_at later than created_at) of memory idx. */
 
 /* ---- bookkeeping shared with the stages ---- */
 int eg__grow(void **p, size_t *cap, size_t need, size_t sz);
 #define EG_GROW(arr, cap, need) eg__grow((void **)&(arr), &(cap), (need), sizeof *(arr))
+/* Adds a journey line. stage, event, fmt and every %s argument must be static strings: the
+ * detail is formatted when saved (eg_journey_detail). fmt's conversions: d, i, u (with l, ll or
+ * z), f, e, g, s, with flags, width and precision but no '*'; anything else is refused. */
 int eg__journey(eg_model *md, uint32_t mem, int64_t at, const char *stage, const char *event,
                 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 void eg__graph_free(eg_graph *g);

@@ -706,22 +706,31 @@ int eg_store_restage(eg_store *st, int64_t now, int64_t window_start, bool all, 
     /* Nothing stored depends on now but the window decision (docs/adr/0009): only the rows on
      * the wrong side of the window are staged again, found through the (status, created_at)
      * index. They are listed first, since staging them moves them in that index. */
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT rowid, concepts IS NULL FROM memory WHERE ?2 AND "
-                           "deleted_at_source IS NULL "
-                           "UNION ALL SELECT rowid, concepts IS NULL FROM memory WHERE NOT ?2 AND "
-                           "status = 'staged' AND created_at <= ?1 AND deleted_at_source IS NULL "
-                           "UNION ALL SELECT rowid, concepts IS NULL FROM memory WHERE NOT ?2 AND "
-                           "status = 'skipped' AND created_at > ?1 AND "
-                           "skip_reason = 'out_of_window' AND deleted_at_source IS NULL "
-                           /* once, after migration 13: the rows outside the window that were
-                            * stored without the pipeline's inputs (concepts, features) */
-                           "UNION SELECT rowid, 1 FROM memory WHERE NOT ?2 AND EXISTS (SELECT 1 "
-                           "FROM meta WHERE key = 'restage_out_of_window') AND status = 'skipped' "
-                           "AND skip_reason = 'out_of_window' AND concepts IS NULL AND "
-                           "deleted_at_source IS NULL "
-                           "ORDER BY 1",
-                           -1, &sel, NULL) != SQLITE_OK) {
+#define RESTAGE_SQL                                                                                \
+    "SELECT rowid, concepts IS NULL FROM memory WHERE ?2 AND deleted_at_source IS NULL "           \
+    "UNION ALL SELECT rowid, concepts IS NULL FROM memory WHERE NOT ?2 AND status = 'staged' AND " \
+    "created_at <= ?1 AND deleted_at_source IS NULL "                                              \
+    "UNION ALL SELECT rowid, concepts IS NULL FROM memory WHERE NOT ?2 AND status = 'skipped' "    \
+    "AND created_at > ?1 AND skip_reason = 'out_of_window' AND deleted_at_source IS NULL "
+    /* once, after migration 13 (which marks such stores): the rows outside the window stored
+     * without the pipeline's inputs (concepts, features) by schemas before it */
+    bool marked = false;
+    sqlite3_stmt *m = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM meta WHERE key = 'restage_out_of_window'", -1, &m,
+                           NULL) != SQLITE_OK) {
+        rc = db_error(st, "could not read memories to restage");
+        goto done;
+    }
+    marked = sqlite3_step(m) == SQLITE_ROW;
+    sqlite3_finalize(m);
+    if (sqlite3_prepare_v2(
+            st->db,
+            marked ? RESTAGE_SQL
+                "UNION SELECT rowid, 1 FROM memory WHERE NOT ?2 AND status = 'skipped' "
+                "AND skip_reason = 'out_of_window' AND concepts IS NULL AND "
+                "deleted_at_source IS NULL ORDER BY 1"
+                   : RESTAGE_SQL "ORDER BY 1",
+            -1, &sel, NULL) != SQLITE_OK) {
         rc = db_error(st, "could not read memories to restage");
         goto done;
     }
@@ -751,7 +760,7 @@ int eg_store_restage(eg_store *st, int64_t now, int64_t window_start, bool all, 
     for (size_t i = 0; i < n; i++)
         if ((rc = restage_whole(st, rows[i], now, need[i], fn, ud, &concepts)))
             goto done;
-    if ((rc = eg_store_exec(st, "DELETE FROM meta WHERE key = 'restage_out_of_window'")))
+    if (marked && (rc = eg_store_exec(st, "DELETE FROM meta WHERE key = 'restage_out_of_window'")))
         goto done;
     *visited = (int64_t)n;
     st->staged_any = true;

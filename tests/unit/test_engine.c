@@ -173,11 +173,11 @@ static void test_every_memory_has_status_and_journey(void **state)
             if (md.jr[k].mem == i)
                 last = &md.jr[k];
         if (m->status == EG_MS_CONSOLIDATED)
-            assert_string_equal(last->event, "consolidated");
+            assert_string_equal(eg_journey_event(&md, last), "consolidated");
         else if (m->status == EG_MS_FORGOTTEN)
-            assert_string_equal(last->event, "forgotten");
+            assert_string_equal(eg_journey_event(&md, last), "forgotten");
         else if (m->status == EG_MS_UNATTENDED)
-            assert_string_equal(last->event, "unattended");
+            assert_string_equal(eg_journey_event(&md, last), "unattended");
     }
     assert_true(seen[EG_MS_CONSOLIDATED] > 0);
     assert_true(seen[EG_MS_FORGOTTEN] > 0);
@@ -308,6 +308,9 @@ static void steps_equal_one_run(bool through_snapshot)
     /* the journeys too: through snapshots the model holds only the lines since the last one,
      * after jr_base[i] older lines; each memory's lines are those of one run, the same last
      * ones in the same order */
+    eg_buf d1, d2;
+    eg_buf_init(&d1, 0);
+    eg_buf_init(&d2, 0);
     for (uint32_t i = 0; i < one.n; i++) {
         size_t base = steps.jr_base && i < steps.njr_base ? steps.jr_base[i] : 0, n1 = 0, n2 = 0;
         for (size_t k = 0; k < one.njr; k++)
@@ -321,14 +324,19 @@ static void steps_equal_one_run(bool through_snapshot)
                 continue;
             while (one.jr[k1].mem != i || seen < base) /* the next line of i in one run */
                 seen += one.jr[k1++].mem == i;
-            assert_string_equal(one.jr[k1].stage, steps.jr[k2].stage);
-            assert_string_equal(one.jr[k1].event, steps.jr[k2].event);
+            assert_string_equal(eg_journey_stage(&one, &one.jr[k1]),
+                                eg_journey_stage(&steps, &steps.jr[k2]));
+            assert_string_equal(eg_journey_event(&one, &one.jr[k1]),
+                                eg_journey_event(&steps, &steps.jr[k2]));
             assert_int_equal(one.jr[k1].at, steps.jr[k2].at);
-            assert_string_equal(one.details.data + one.jr[k1].detail_off,
-                                steps.details.data + steps.jr[k2].detail_off);
+            assert_int_equal(eg_journey_detail(&one, &one.jr[k1], &d1), 0);
+            assert_int_equal(eg_journey_detail(&steps, &steps.jr[k2], &d2), 0);
+            assert_string_equal(d1.data, d2.data);
             k1++;
         }
     }
+    eg_buf_free(&d1);
+    eg_buf_free(&d2);
     if (through_snapshot)
         assert_non_null(steps.jr_base);
     else
@@ -523,6 +531,52 @@ static void test_long_term_order(void **state)
     eg_model_free(&md);
 }
 
+/* A journey line keeps its detail's arguments and formats them when asked: the text equals what
+ * snprintf makes of the same format and arguments, for every conversion the stages use (and
+ * more), with literal percent signs, flags, widths, and a text cut at 511 bytes as before; a
+ * format it cannot keep is refused when the line is added. */
+static void test_journey_detail(void **state)
+{
+    (void)state;
+    eg_model md;
+    eg_model_init(&md);
+    static const char stage[] = "test", ev[] = "event";
+    static const char f1[] =
+        "slot %d of %zu, priority %.3f (100%%), %s; %lld s, %u, %ld, %+5.1e %g";
+    static const char f2[] = "%s";
+    char want[512];
+    long long big = -1234567890123LL;
+    assert_int_equal(eg__journey(&md, 0, 10, stage, ev, f1, -7, (size_t)9, 0.4345, "ready now", big,
+                                 4000000000u, -5L, 12345.678, 0.1),
+                     0);
+    snprintf(want, sizeof want, f1, -7, (size_t)9, 0.4345, "ready now", big, 4000000000u, -5L,
+             12345.678, 0.1);
+    static char longer[700];
+    memset(longer, 'x', sizeof longer - 1);
+    assert_int_equal(eg__journey(&md, 1, 11, stage, "other", f2, longer), 0);
+    assert_int_equal(md.njr, 2);
+    assert_int_equal(md.njkinds, 2);
+    eg_buf out;
+    eg_buf_init(&out, 0);
+    assert_int_equal(eg_journey_detail(&md, &md.jr[0], &out), 0);
+    assert_string_equal(out.data, want);
+    assert_string_equal(eg_journey_stage(&md, &md.jr[0]), "test");
+    assert_string_equal(eg_journey_event(&md, &md.jr[1]), "other");
+    assert_int_equal(eg_journey_detail(&md, &md.jr[1], &out), 0);
+    assert_int_equal(strlen(out.data), 511);
+    /* the same kind again is not a new kind */
+    assert_int_equal(
+        eg__journey(&md, 2, 12, stage, ev, f1, 1, (size_t)2, 0.5, "x", 0LL, 0u, 0L, 0.0, 0.0), 0);
+    assert_int_equal(md.njkinds, 2);
+    assert_int_equal(md.jr[2].kind, md.jr[0].kind);
+    /* a conversion it does not know ('*' width, %p, %c) is refused, the line not added */
+    static const char bad[] = "%*d";
+    assert_int_equal(eg__journey(&md, 0, 13, stage, ev, bad, 3, 4), EG_EUSAGE);
+    assert_int_equal(md.njr, 3);
+    eg_buf_free(&out);
+    eg_model_free(&md);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -535,6 +589,7 @@ int main(void)
         cmocka_unit_test(test_hebbian_bounds_and_counts),
         cmocka_unit_test(test_homeostasis_bounds_out_weight),
         cmocka_unit_test(test_long_term_order),
+        cmocka_unit_test(test_journey_detail),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
