@@ -155,9 +155,13 @@ static uint32_t *rowid_index(const eg_model *md)
         eg_error_set(EG_ENOMEM, "out of memory reading the pipeline's inputs");
         return NULL;
     }
-    for (size_t i = 0; i < md->n; i++)
+    bool sorted = true; /* (usually: rowids follow time, as the canonical order does) */
+    for (size_t i = 0; i < md->n; i++) {
         by_rowid[i] = (uint32_t)i;
-    qsort_r(by_rowid, md->n, sizeof *by_rowid, cmp_rowid, (void *)md);
+        sorted = sorted && (i == 0 || md->m[i - 1].rowid < md->m[i].rowid);
+    }
+    if (!sorted)
+        qsort_r(by_rowid, md->n, sizeof *by_rowid, cmp_rowid, (void *)md);
     return by_rowid;
 }
 

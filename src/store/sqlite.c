@@ -818,10 +818,12 @@ int eg_store_fts_sync(eg_store *st, int64_t *indexed)
     sqlite3_stmt *s = NULL;
     int rc = 0;
     char sql[512];
+    /* the new rows, then the rows edited since (fts_pending first: without statistics the
+     * planner scanned every memory for them, 0.1 s at 1M, even when there were none) */
     snprintf(sql, sizeof sql,
              "INSERT INTO memory_fts (rowid, content) "
              "SELECT rowid, content FROM memory WHERE rowid > %lld AND content IS NOT NULL "
-             "UNION ALL SELECT m.rowid, m.content FROM fts_pending p JOIN memory m "
+             "UNION ALL SELECT m.rowid, m.content FROM fts_pending p CROSS JOIN memory m "
              "ON m.rowid = p.rowid WHERE m.rowid <= %lld AND m.content IS NOT NULL",
              (long long)st->fts_rowid, (long long)st->fts_rowid);
     if ((rc = eg_store_exec(st, sql)))
