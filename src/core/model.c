@@ -86,6 +86,8 @@ void eg_model_free(eg_model *md)
     free(md->concept_name);
     free(md->pres);
     free(md->ep);
+    free(md->rem_pool);
+    free(md->rem_new);
     free(md->jr);
     free(md->jr_base);
     free(md->ltm);

@@ -213,6 +213,12 @@ typedef struct eg_model {
     size_t nenc, capenc;
     eg_presentation *rep; /* replays (outputs), in time order */
     size_t nrep, caprep;
+    /* REM's pool: the consolidated memories with concepts, by index (rem.c). Not in snapshots:
+     * built from the statuses at the first REM night of a process, then kept up to date from
+     * rem_new, the memories consolidated since (a status that never changes again). */
+    uint32_t *rem_pool, *rem_new;
+    size_t nrem_pool, caprem_pool, nrem_new, caprem_new;
+    bool rem_pool_built;
     uint32_t *mark; /* scratch: mark[mem] == mark_epoch means "seen" */
     uint32_t mark_epoch;
     int64_t nconsolidated;

@@ -122,6 +122,11 @@ static int replay(eg_model *md, const eg_config *cfg, uint32_t x, int64_t T, boo
         m->consolidated_at = T;
         m->consolidated_strength = (float)fmin(1.0, pre);
         md->nconsolidated++;
+        if (m->c_n && md->rem_pool_built) { /* REM's pool takes it at the next night */
+            if (EG_GROW(md->rem_new, md->caprem_new, md->nrem_new + 1))
+                return EG_ENOMEM;
+            md->rem_new[md->nrem_new++] = x;
+        }
         return eg__journey(md, x, T, "consolidation", "consolidated",
                            "replay %d: pre-strength %.3f >= %.2f with %d associates (total weight "
                            "%.3f)",
