@@ -459,6 +459,20 @@ static int adj_add(eg_graph *g, uint32_t node, uint32_t e)
     return 0;
 }
 
+/* the edge (a, b), a < b, through the shorter adjacency list of its ends; UINT32_MAX if none */
+static uint32_t edge_by_adj(const eg_graph *g, uint32_t a, uint32_t b)
+{
+    if (b >= g->nodes)
+        return UINT32_MAX;
+    uint32_t x = g->adj_n[a] <= g->adj_n[b] ? a : b;
+    for (uint32_t i = 0; i < g->adj_n[x]; i++) {
+        const eg_edge *e = &g->e[g->adj[x][i]];
+        if (e->a == a && e->b == b)
+            return g->adj[x][i];
+    }
+    return UINT32_MAX;
+}
+
 int eg__graph_edge(eg_graph *g, uint32_t a, uint32_t b, int64_t at, uint32_t *k, bool *created)
 {
     if (a > b) {
@@ -466,7 +480,7 @@ int eg__graph_edge(eg_graph *g, uint32_t a, uint32_t b, int64_t at, uint32_t *k,
         a = b;
         b = t;
     }
-    *k = eg_pairmap_get(&g->map, a, b);
+    *k = g->no_map ? edge_by_adj(g, a, b) : eg_pairmap_get(&g->map, a, b);
     *created = *k == UINT32_MAX;
     if (!*created)
         return 0;
@@ -474,7 +488,7 @@ int eg__graph_edge(eg_graph *g, uint32_t a, uint32_t b, int64_t at, uint32_t *k,
         return EG_ENOMEM;
     *k = (uint32_t)g->n++;
     g->e[*k] = (eg_edge){.a = a, .b = b, .w = 0, .coact = 0, .last_at = at, .dead = false};
-    if (eg_pairmap_put(&g->map, a, b, *k) || adj_add(g, a, *k) || adj_add(g, b, *k))
+    if ((!g->no_map && eg_pairmap_put(&g->map, a, b, *k)) || adj_add(g, a, *k) || adj_add(g, b, *k))
         return EG_ENOMEM;
     return 0;
 }

@@ -269,7 +269,8 @@ static void *r_arr(rd *r, size_t *n, size_t sz)
     return p;
 }
 
-static int read_graph(rd *r, eg_graph *g)
+/* a graph; its pair index is built only when with_map (eg_graph.no_map otherwise) */
+static int read_graph(rd *r, eg_graph *g, bool with_map)
 {
     size_t nodes;
     g->e = r_arr(r, &g->n, sizeof *g->e);
@@ -296,6 +297,12 @@ static int read_graph(rd *r, eg_graph *g)
         }
         g->adj_cap[i] = g->adj_n[i];
         r_bytes(r, g->adj[i], g->adj_n[i] * sizeof **g->adj);
+    }
+    if (!with_map) {
+        g->no_map = true;
+        for (size_t k = 0; k < g->n && !r->err; k++)
+            r->err = g->e[k].a >= nodes || g->e[k].b >= nodes;
+        return 0;
     }
     if (!r->err && eg_pairmap_reserve(&g->map, g->n))
         return EG_ENOMEM;
@@ -346,7 +353,7 @@ static int read_model(rd *r, eg_model *md)
     md->intern = r_arr(r, &md->intern_cap, sizeof *md->intern);
     md->pres = r_arr(r, &md->npres, sizeof *md->pres);
     md->cappres = md->npres;
-    if ((rc = read_graph(r, &md->assoc)) || (rc = read_graph(r, &md->concepts)))
+    if ((rc = read_graph(r, &md->assoc, false)) || (rc = read_graph(r, &md->concepts, true)))
         return rc;
     md->ep = r_arr(r, &md->nep, sizeof *md->ep);
     md->capep = md->nep;

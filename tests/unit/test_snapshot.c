@@ -112,8 +112,33 @@ static void test_round_trip(void **state)
         assert_int_equal(b.jr_base[i], lines);
     }
     assert_int_equal(b.assoc.n, a.assoc.n);
-    for (size_t k = 0; k < a.assoc.n; k++) /* the edge map is rebuilt */
-        assert_int_equal(eg_pairmap_get(&b.assoc.map, a.assoc.e[k].a, a.assoc.e[k].b), k);
+    /* the memory graph is read without its pair index: every edge is found through the
+     * adjacency lists, (b, a) as (a, b), and is not made again; the concept graph's index is
+     * rebuilt */
+    assert_true(b.assoc.no_map);
+    assert_true(a.assoc.n > 0);
+    for (size_t k = 0; k < a.assoc.n; k++) {
+        uint32_t got;
+        bool created;
+        assert_int_equal(
+            eg__graph_edge(&b.assoc, a.assoc.e[k].b, a.assoc.e[k].a, 0, &got, &created), 0);
+        assert_false(created);
+        assert_int_equal(got, k);
+    }
+    assert_int_equal(b.assoc.n, a.assoc.n);
+    uint32_t fresh, again, j = (uint32_t)b.assoc.nodes - 1;
+    bool made;
+    while (j > 1 && eg_pairmap_get(&a.assoc.map, 0, j) != UINT32_MAX) /* a pair with no edge */
+        j--;
+    assert_int_equal(eg__graph_edge(&b.assoc, 0, j, 5, &fresh, &made), 0);
+    assert_true(made); /* a new edge, found the next time */
+    assert_int_equal(fresh, a.assoc.n);
+    assert_int_equal(eg__graph_edge(&b.assoc, j, 0, 6, &again, &made), 0);
+    assert_false(made);
+    assert_int_equal(again, fresh);
+    assert_false(b.concepts.no_map);
+    for (size_t k = 0; k < a.concepts.n; k++)
+        assert_int_equal(eg_pairmap_get(&b.concepts.map, a.concepts.e[k].a, a.concepts.e[k].b), k);
     assert_int_equal(b.eng.hi, a.eng.hi);
     assert_int_equal(b.eng.last, a.eng.last);
     assert_int_equal(b.eng.nheld, a.eng.nheld);
