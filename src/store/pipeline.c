@@ -357,6 +357,27 @@ static void sort_keys(pair64 *keys, size_t n)
         qsort(keys, n, sizeof *keys, cmp_pair64);
 }
 
+static int cmp_i64(const void *x, const void *y)
+{
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* a memory (by rowid) in a concept's chunk of postings */
+struct chunk_posting {
+    int64_t cid, chunk, rowid;
+};
+
+static int cmp_chunk_posting(const void *x, const void *y)
+{
+    const struct chunk_posting *p = x, *q = y;
+    if (p->cid != q->cid)
+        return p->cid < q->cid ? -1 : 1;
+    if (p->chunk != q->chunk)
+        return p->chunk < q->chunk ? -1 : 1;
+    return p->rowid < q->rowid ? -1 : p->rowid > q->rowid;
+}
+
 /* what the row generators share: the model and, per table, its rows' order */
 typedef struct save_ctx {
     const eg_model *md;
@@ -367,6 +388,8 @@ typedef struct save_ctx {
     int64_t *cid;          /* concept index -> stored concept id (stored_concept_ids) */
     pair64 *scratch;       /* a concept's posting list being sorted (md->n entries) */
     uint32_t *order;       /* the memory graph's edges to write, in key order (edge_order) */
+    struct chunk_posting *chunk_post; /* after a resume: the postings of the chunks written */
+    size_t nchunk_post;
 } save_ctx;
 
 #define EMIT(sy, cells)                                                                            \
@@ -573,6 +596,53 @@ static size_t concept_rowids(const save_ctx *c, size_t ci, int64_t chunk)
     return n;
 }
 
+/* After a resume: the postings of the chunks c->keys name (the (concept id, chunk) pairs that
+ * got a new memory), gathered from the memories whose rowids fall in those chunks (at most
+ * 4,096 each) rather than from every posting of their concepts (at 1M memories, the concepts
+ * of a day's memories are nearly all of them: 14.5M postings read at random). */
+static int gather_chunks(save_ctx *c)
+{
+    const eg_model *md = c->md;
+    int64_t *chunks = malloc((c->nk ? c->nk : 1) * sizeof *chunks);
+    size_t nch = 0, cap = 0;
+    if (!chunks)
+        return eg_error_set(EG_ENOMEM, "out of memory saving the pipeline");
+    for (size_t o = 0; o < c->nk; o++)
+        chunks[nch++] = c->keys[o].b;
+    if (nch > 1)
+        qsort(chunks, nch, sizeof *chunks, cmp_i64);
+    size_t u = 0;
+    for (size_t k = 0; k < nch; k++)
+        if (!u || chunks[u - 1] != chunks[k])
+            chunks[u++] = chunks[k];
+    nch = u;
+    c->nchunk_post = 0;
+    for (size_t i = 0; i < md->n; i++) {
+        const eg_mem *m = &md->m[i];
+        int64_t ch = m->rowid >> EG_POSTING_CHUNK_BITS;
+        if (!bsearch(&ch, chunks, nch, sizeof *chunks, cmp_i64))
+            continue;
+        for (uint16_t k = 0; k < m->c_n; k++) {
+            if (c->nchunk_post == cap) {
+                size_t ncap = cap ? cap * 2 : 4096;
+                struct chunk_posting *p = realloc(c->chunk_post, ncap * sizeof *p);
+                if (!p) {
+                    free(chunks);
+                    return eg_error_set(EG_ENOMEM, "out of memory saving the pipeline");
+                }
+                c->chunk_post = p;
+                cap = ncap;
+            }
+            c->chunk_post[c->nchunk_post++] =
+                (struct chunk_posting){c->cid[md->mc[m->c_off + k]], ch, m->rowid};
+        }
+    }
+    free(chunks);
+    if (c->nchunk_post > 1)
+        qsort(c->chunk_post, c->nchunk_post, sizeof *c->chunk_post, cmp_chunk_posting);
+    return 0;
+}
+
 /* Every chunk of the concepts keyed (b unused), in (concept id, chunk) order. */
 static int rows_posting_all(void *ud, eg_sync *sy)
 {
@@ -601,10 +671,17 @@ static int rows_posting_some(void *ud, eg_sync *sy)
 {
     save_ctx *c = ud;
     eg_cell v[3];
+    size_t p = 0; /* c->chunk_post and c->keys are both in (concept id, chunk) order */
     for (size_t o = 0; o < c->nk; o++) {
         if (o && c->keys[o].a == c->keys[o - 1].a && c->keys[o].b == c->keys[o - 1].b)
             continue;
-        size_t n = concept_rowids(c, c->keys[o].i, c->keys[o].b);
+        const struct chunk_posting *cp = c->chunk_post;
+        while (p < c->nchunk_post && (cp[p].cid < c->keys[o].a ||
+                                      (cp[p].cid == c->keys[o].a && cp[p].chunk < c->keys[o].b)))
+            p++;
+        size_t n = 0;
+        for (; p < c->nchunk_post && cp[p].cid == c->keys[o].a && cp[p].chunk == c->keys[o].b; p++)
+            c->scratch[n++] = (pair64){cp[p].rowid, 0, 0};
         if (posting_blob(c, c->scratch, n))
             return EG_ENOMEM;
         v[0] = eg_cell_int(c->keys[o].a);
@@ -630,23 +707,48 @@ static const eg_sync_table t_concept_edge = {"concept_edge",
                                              "DROP INDEX IF EXISTS concept_edge_b",
                                              "CREATE INDEX concept_edge_b ON concept_edge(b)"};
 
+/* memory edges by (smaller rowid, larger rowid) of their ends */
+static int cmp_edge_rowids(const void *x, const void *y, void *arg)
+{
+    const eg_model *md = arg;
+    const eg_edge *e = &md->assoc.e[*(const uint32_t *)x], *f = &md->assoc.e[*(const uint32_t *)y];
+    int64_t a = md->m[e->a].rowid, b = md->m[e->b].rowid, c = md->m[f->a].rowid,
+            d = md->m[f->b].rowid;
+    int64_t lo1 = a < b ? a : b, hi1 = a < b ? b : a, lo2 = c < d ? c : d, hi2 = c < d ? d : c;
+    return lo1 != lo2 ? (lo1 < lo2 ? -1 : 1) : hi1 != hi2 ? (hi1 < hi2 ? -1 : 1) : 0;
+}
+
 /* The memory graph's live edges (only those touched after `since`, unless it is INT64_MIN) in
  * key order, (smaller rowid, larger rowid), as edge indexes into *out (caller frees), their
- * number in *n. Two stable counting sorts over the ends' ranks in rowid order, by the larger end
- * and then by the smaller: 4 bytes an edge and two linear passes, where 24-byte keys sorted by
- * comparison took 223 MB and seconds for the 9.3M edges of a 1M store. */
+ * number in *n. Many: two stable counting sorts over the ends' ranks in rowid order, by the
+ * larger end and then by the smaller (4 bytes an edge and two linear passes, where 24-byte keys
+ * sorted by comparison took 223 MB and seconds for the 9.3M edges of a 1M store). Few (a
+ * resumed run's): sorted by comparison, without ranking every memory. */
 static int edge_order(const eg_model *md, int64_t since, uint32_t **out, size_t *n)
 {
     const eg_graph *g = &md->assoc;
-    uint32_t *by_rowid = rowid_index(md), *count = NULL, *tmp = NULL, *order = NULL;
+    uint32_t *by_rowid = NULL, *count = NULL, *tmp = NULL, *order = NULL;
     size_t ne = 0, nodes = md->n;
     int rc = 0;
     *out = NULL;
     *n = 0;
-    if (!by_rowid)
-        return EG_ENOMEM;
     for (size_t k = 0; k < g->n; k++)
         ne += !g->e[k].dead && g->e[k].last_at > since;
+    if (since != INT64_MIN && ne < nodes / 8) { /* a few touched since: sorted by comparison */
+        if (!(order = malloc((ne ? ne : 1) * sizeof *order)))
+            return eg_error_set(EG_ENOMEM, "out of memory saving the pipeline");
+        size_t o = 0;
+        for (size_t k = 0; k < g->n; k++)
+            if (!g->e[k].dead && g->e[k].last_at > since)
+                order[o++] = (uint32_t)k;
+        if (ne > 1)
+            qsort_r(order, ne, sizeof *order, cmp_edge_rowids, (void *)md);
+        *out = order;
+        *n = ne;
+        return 0;
+    }
+    if (!(by_rowid = rowid_index(md)))
+        return EG_ENOMEM;
     count = malloc((nodes + 1) * sizeof *count);
     tmp = malloc((ne ? ne : 1) * sizeof *tmp);
     order = malloc((ne ? ne : 1) * sizeof *order);
@@ -968,7 +1070,9 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, const eg_
             }
         }
         sort_keys(c.keys, c.nk);
-        rc = eg_table_sync_some(st, &t_concept_posting, rows_posting_some, &c, stats);
+        rc = gather_chunks(&c)
+                 ? EG_ENOMEM
+                 : eg_table_sync_some(st, &t_concept_posting, rows_posting_some, &c, stats);
     } else {
         rc = eg_table_sync(st, &t_concept_posting, md->nmc, rows_posting_all, &c, stats);
     }
@@ -1022,6 +1126,7 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, const eg_
         goto done;
     rc = eg_store_sim_set(st, "checkpoint", now);
 done:
+    free(c.chunk_post);
     free(c.order);
     free(c.keys);
     free(c.scratch);
