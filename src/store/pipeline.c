@@ -182,9 +182,13 @@ static uint32_t find_rowid(const eg_model *md, const uint32_t *by_rowid, int64_t
 /* adds the recalls of s (memory_rowid, at) of md's memories to md */
 static int add_recalls(eg_store *st, eg_model *md, sqlite3_stmt *s)
 {
-    uint32_t *by_rowid = rowid_index(md);
-    int rc = by_rowid ? 0 : EG_ENOMEM, step = SQLITE_DONE;
+    uint32_t *by_rowid = NULL; /* made at the first recall: most runs since the last have none */
+    int rc = 0, step = SQLITE_DONE;
     while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        if (!by_rowid && !(by_rowid = rowid_index(md))) {
+            rc = EG_ENOMEM;
+            break;
+        }
         uint32_t x = find_rowid(md, by_rowid, sqlite3_column_int64(s, 0));
         if (x != UINT32_MAX)
             rc = eg_model_add_recall(md, x, sqlite3_column_int64(s, 1));
@@ -347,13 +351,55 @@ static int cmp_pair64(const void *x, const void *y)
     return p->i < q->i ? -1 : p->i > q->i;
 }
 
-/* sorts keys[0..n) unless they are in order already (often: rowids follow time) */
+/* Sorts keys (all with b = 0 and a >= 0, made in increasing i) by a: a stable LSD radix sort,
+ * 16 bits a pass, as many passes as the largest a needs. False when it cannot (no memory). */
+static bool radix_keys(pair64 *keys, size_t n, int64_t max)
+{
+    pair64 *tmp = malloc(n * sizeof *tmp);
+    uint32_t *count = malloc(65537 * sizeof *count);
+    if (!tmp || !count) {
+        free(tmp);
+        free(count);
+        return false;
+    }
+    pair64 *src = keys, *dst = tmp;
+    for (int shift = 0; shift < 64 && (max >> shift) > 0; shift += 16) {
+        memset(count, 0, 65537 * sizeof *count);
+        for (size_t k = 0; k < n; k++)
+            count[((uint64_t)src[k].a >> shift & 0xffff) + 1]++;
+        for (size_t d = 0; d < 65536; d++)
+            count[d + 1] += count[d];
+        for (size_t k = 0; k < n; k++)
+            dst[count[(uint64_t)src[k].a >> shift & 0xffff]++] = src[k];
+        pair64 *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != keys)
+        memcpy(keys, src, n * sizeof *keys);
+    free(tmp);
+    free(count);
+    return true;
+}
+
+/* Sorts keys[0..n) unless they are in order already (often: rowids follow time). Keys of one
+ * rowid each (pipeline rows, long-term records, episodes: b = 0), made in index order, are
+ * radix-sorted (970k long-term records: 150 ms by comparison). */
 static void sort_keys(pair64 *keys, size_t n)
 {
     size_t k = 1;
     while (k < n && cmp_pair64(&keys[k - 1], &keys[k]) < 0)
         k++;
-    if (k < n)
+    if (k >= n)
+        return;
+    bool radix = n > 512;
+    int64_t max = 0;
+    for (size_t j = 0; j < n && radix; j++) {
+        radix = keys[j].b == 0 && keys[j].a >= 0 && (j == 0 || keys[j - 1].i < keys[j].i);
+        if (keys[j].a > max)
+            max = keys[j].a;
+    }
+    if (!radix || !radix_keys(keys, n, max))
         qsort(keys, n, sizeof *keys, cmp_pair64);
 }
 

@@ -22,11 +22,11 @@ SELECT 'p', m.id, p.status, p.wm_ticks, p.wm_best_slot, round(p.wm_best_priority
        p.episode_id, round(p.stm_strength, 9), p.replays, round(p.pre_strength, 9),
        p.consolidated_at, p.forgotten_at FROM pipeline p JOIN memory m ON m.rowid = p.memory_rowid ORDER BY m.id;
 SELECT 'j', m.id, j.seq, j.at, j.stage, j.event, j.detail FROM journey j JOIN memory m ON m.rowid = j.memory_rowid ORDER BY m.id, j.seq;
-SELECT 'a', ma.id, mb.id, round(weight, 9), coact, last_at FROM assoc JOIN memory ma ON ma.rowid = a JOIN memory mb ON mb.rowid = b ORDER BY 2, 3;
+SELECT 'a', min(ma.id, mb.id), max(ma.id, mb.id), round(weight, 9), coact, last_at FROM assoc JOIN memory ma ON ma.rowid = a JOIN memory mb ON mb.rowid = b ORDER BY 2, 3;
 SELECT 'c', ca.name, cb.name, round(weight, 9), coact FROM concept_edge JOIN concept ca ON ca.concept_id = a JOIN concept cb ON cb.concept_id = b ORDER BY 2, 3;
 SELECT 'e', episode_id, started_at, ended_at, size, goal FROM episode ORDER BY 2;
 SELECT 'l', m.id, l.semantic_category, l.cortical_region, l.column_rank, round(l.retrieval_strength, 9), l.consolidation_state FROM ltm l JOIN memory m ON m.rowid = l.memory_rowid ORDER BY 2;
-SELECT 'r', ma.id, mb.id, at, bridge, round(strength, 9) FROM creative JOIN memory ma ON ma.rowid = a JOIN memory mb ON mb.rowid = b ORDER BY 4, 2, 3;
+SELECT 'r', min(ma.id, mb.id), max(ma.id, mb.id), at, bridge, round(strength, 9) FROM creative JOIN memory ma ON ma.rowid = a JOIN memory mb ON mb.rowid = b ORDER BY 4, 2, 3;
 SELECT 'v', m.id, p.at, p.kind FROM presentation p JOIN memory m ON m.rowid = p.memory_rowid ORDER BY 2, 3, 4;
 SQL
 }
@@ -82,6 +82,14 @@ E --store "$T/c.db" --now "$NOW" run -q || fail "run on the sample at rowids fro
 # (episode ids are their opener's rowid: left out, in journeys too)
 by_ids() { dump "$1" | awk -F'|' -v OFS='|' '$1 == "e" { next } $1 == "p" { $8 = "" } { print }' | sed -E 's/episode [0-9]+/episode N/g' | md5sum; }
 check "the outputs do not depend on the rowids" "$(by_ids "$T/a.db")" "$(by_ids "$T/c.db")"
+# rowids against time: the sample imported last line first, so that every table's keys come out
+# of the model in reverse rowid order and the save sorts them (by radix, beyond 512 rows)
+tac "$SAMPLE" >"$T/reversed.jsonl"
+E --store "$T/d.db" init -q
+E --store "$T/d.db" import "$T/reversed.jsonl" -q
+E --store "$T/d.db" --now "$NOW" run -q || fail "run on the sample imported in reverse"
+check "the outputs do not depend on the import order" "$(by_ids "$T/a.db")" "$(by_ids "$T/d.db")"
+rm -f "$T/d.db"*
 check "memories sit in two posting chunks" "0 1" "$(sqlite3 "$T/c.db" 'SELECT group_concat(chunk, " ") FROM (SELECT DISTINCT chunk FROM concept_posting ORDER BY 1)')"
 check "every concept's chunks hold as many memories as memory_concept gives it" 0 \
   "$(sqlite3 "$T/c.db" 'SELECT count(*) FROM concept c WHERE coalesce((SELECT sum(length(p.postings)) FROM concept_posting p WHERE p.concept_id = c.concept_id), 0) <> 8 * c.memories')"
