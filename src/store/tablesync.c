@@ -471,6 +471,17 @@ int eg_table_sync_some(eg_store *st, const eg_sync_table *t, eg_sync_rows_fn gen
     return rc;
 }
 
+int eg_table_rewrite(eg_store *st, const eg_sync_table *t, eg_sync_rows_fn gen, void *ud,
+                     eg_sync_stats *stats)
+{
+    eg_sync sy = {.st = st, .t = t, .mode = MODE_DIFF};
+    int rc = sync_init(&sy);
+    if (!rc)
+        rc = rewrite_whole(&sy, gen, ud, stats, true);
+    sync_free(&sy);
+    return rc;
+}
+
 int eg_table_sync(eg_store *st, const eg_sync_table *t, size_t expected, eg_sync_rows_fn gen,
                   void *ud, eg_sync_stats *stats)
 {

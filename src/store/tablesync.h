@@ -106,4 +106,10 @@ int eg_table_sync(eg_store *st, const eg_sync_table *t, size_t expected, eg_sync
 int eg_table_sync_some(eg_store *st, const eg_sync_table *t, eg_sync_rows_fn gen, void *ud,
                        eg_sync_stats *stats);
 
+/* Replaces the rows of table t (within where) by the rows gen emits, without reading the stored
+ * ones: for a table the caller knows has nearly every row changed (comparing first would only
+ * find that out). */
+int eg_table_rewrite(eg_store *st, const eg_sync_table *t, eg_sync_rows_fn gen, void *ud,
+                     eg_sync_stats *stats);
+
 #endif
