@@ -8,8 +8,10 @@
  * back by a build of the same sources (the build digest and the sizes in the header refuse anything
  * else: other code might simulate otherwise, and going on from its state would not end where a
  * replay ends); it is a cache next to the store, not an exchange format. Pointers are replaced:
- * an episode's concept list by its elements. The edge hash maps are not written but rebuilt from
- * the edges, in edge order. Journeys are not written, only each memory's number of lines: the
+ * an episode's concept list by its elements. The edge hash maps are not written: the concept
+ * graph's is rebuilt from the edges, in edge order; the memory graph goes without one (its edges
+ * are found through the adjacency lists, eg_graph.no_map). Journeys are not written, only each
+ * memory's number of lines: the
  * lines are in the store, the engine never reads them back, and the next save numbers the new
  * ones after them (eg_model.jr_base).
  *
