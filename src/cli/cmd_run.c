@@ -58,8 +58,9 @@ const eg_command eg_cmd_run = {
     "memory through the pipeline in event time — working memory, short-term episodes,\n"
     "consolidation with Hebbian learning and forgetting, long-term memory, REM and\n"
     "homeostasis — and saves the outcome, all in one transaction. Running again at the same\n"
-    "--now changes nothing. A run in the same UTC day as the last one goes on from the last\n"
-    "run's snapshot (the file STORE-snapshot, a cache) instead of replaying the history; the\n"
-    "report says which, and why. --full rescans the source (and reports rows gone from it);\n"
+    "--now changes nothing. A run goes on from the last run's snapshot (the file\n"
+    "STORE-snapshot, a cache) instead of replaying the history, unless something it\n"
+    "depends on changed (an older memory edited, the settings); the report says which, and\n"
+    "why. --full rescans the source (and reports rows gone from it);\n"
     "--rebuild also restages every memory and replays the history, as a new store would.\n",
 };

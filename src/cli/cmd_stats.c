@@ -88,7 +88,7 @@ static int run(eg_cli *cli, int argc, char **argv)
                (long long)json_integer_value(json_object_get(snap, "run_id")),
                (double)json_integer_value(json_object_get(snap, "bytes")) / 1048576.0,
                json_is_true(json_object_get(snap, "current"))
-                   ? ": a run in the same UTC day can go on from it"
+                   ? ": the next run can go on from it"
                    : ", but the file is not that run's: the next run replays the history");
     json_t *lr = json_object_get(s, "last_run");
     if (json_is_object(lr)) {
