@@ -39,7 +39,8 @@ int eg__graph_touch(eg_graph *g, uint32_t a, uint32_t b, double ai, double aj, d
     }
     /* w <- w + eta * a_i * a_j * (1 - w): stays in [0, 1) */
     e->w = (float)(e->w + eta * ai * aj * (1.0 - e->w));
-    e->coact++;
+    if (e->coact < 0x7fffffffu) /* 31 bits (eg_edge): saturates rather than wraps */
+        e->coact++;
     e->last_at = at;
     return 0;
 }
