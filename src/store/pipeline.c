@@ -770,6 +770,26 @@ static int cmp_edge_rowids(const void *x, const void *y, void *arg)
  * larger end and then by the smaller (4 bytes an edge and two linear passes, where 24-byte keys
  * sorted by comparison took 223 MB and seconds for the 9.3M edges of a 1M store). Few (a
  * resumed run's): sorted by comparison, without ranking every memory. */
+/* the rank (in rowid order) of edge x's smaller or larger end */
+static inline uint32_t end_rank(const eg_graph *g, const uint32_t *rank, uint32_t x, bool smaller)
+{
+    uint32_t ra = rank[g->e[x].a], rb = rank[g->e[x].b];
+    return (ra < rb) == smaller ? ra : rb;
+}
+
+/* one stable counting pass: in[0..ne) into out by one end's rank (count: nodes + 1 entries) */
+static void count_pass(const eg_graph *g, const uint32_t *rank, size_t nodes, const uint32_t *in,
+                       uint32_t *out, size_t ne, uint32_t *count, bool smaller)
+{
+    memset(count, 0, (nodes + 1) * sizeof *count);
+    for (size_t o = 0; o < ne; o++)
+        count[end_rank(g, rank, in[o], smaller) + 1]++;
+    for (size_t r = 0; r < nodes; r++)
+        count[r + 1] += count[r];
+    for (size_t o = 0; o < ne; o++)
+        out[count[end_rank(g, rank, in[o], smaller)]++] = in[o];
+}
+
 static int edge_order(const eg_model *md, int64_t since, uint32_t **out, size_t *n)
 {
     const eg_graph *g = &md->assoc;
@@ -780,57 +800,28 @@ static int edge_order(const eg_model *md, int64_t since, uint32_t **out, size_t 
     *n = 0;
     for (size_t k = 0; k < g->n; k++)
         ne += !g->e[k].dead && g->e[k].last_at > since;
+    if (!(order = malloc((ne ? ne : 1) * sizeof *order)))
+        return eg_error_set(EG_ENOMEM, "out of memory saving the pipeline");
+    for (size_t k = 0, o = 0; k < g->n; k++)
+        if (!g->e[k].dead && g->e[k].last_at > since)
+            order[o++] = (uint32_t)k;
     if (since != INT64_MIN && ne < nodes / 8) { /* a few touched since: sorted by comparison */
-        if (!(order = malloc((ne ? ne : 1) * sizeof *order)))
-            return eg_error_set(EG_ENOMEM, "out of memory saving the pipeline");
-        size_t o = 0;
-        for (size_t k = 0; k < g->n; k++)
-            if (!g->e[k].dead && g->e[k].last_at > since)
-                order[o++] = (uint32_t)k;
         if (ne > 1)
             qsort_r(order, ne, sizeof *order, cmp_edge_rowids, (void *)md);
-        *out = order;
-        *n = ne;
-        return 0;
-    }
-    if (!(by_rowid = rowid_index(md)))
-        return EG_ENOMEM;
-    count = malloc((nodes + 1) * sizeof *count);
-    tmp = malloc((ne ? ne : 1) * sizeof *tmp);
-    order = malloc((ne ? ne : 1) * sizeof *order);
-    if (!count || !tmp || !order) {
-        rc = eg_error_set(EG_ENOMEM, "out of memory saving the pipeline");
-        goto done;
-    }
-    /* by_rowid becomes rank: memory index -> its place in rowid order */
-    for (size_t r = 0; r < nodes; r++)
-        count[by_rowid[r]] = (uint32_t)r;
-    memcpy(by_rowid, count, nodes * sizeof *by_rowid);
-    const uint32_t *rank = by_rowid;
-    for (int pass = 0; pass < 2; pass++) { /* pass 0: by the larger end; 1: by the smaller */
-        const uint32_t *in = pass ? tmp : NULL;
-        uint32_t *dst = pass ? order : tmp;
-        memset(count, 0, (nodes + 1) * sizeof *count);
-        for (size_t o = 0, k = 0; o < ne; k++) {
-            uint32_t x = in ? in[o] : (uint32_t)k;
-            const eg_edge *e = &g->e[x];
-            if (!in && (e->dead || e->last_at <= since))
-                continue;
-            uint32_t ra = rank[e->a], rb = rank[e->b];
-            count[(pass ? (ra < rb ? ra : rb) : (ra < rb ? rb : ra)) + 1]++;
-            o++;
+    } else if (ne > 1) { /* by the larger end, then stably by the smaller */
+        by_rowid = rowid_index(md);
+        count = malloc((nodes + 1) * sizeof *count);
+        tmp = malloc(ne * sizeof *tmp);
+        if (!by_rowid || !count || !tmp) {
+            rc = eg_error_set(EG_ENOMEM, "out of memory saving the pipeline");
+            goto done;
         }
+        /* by_rowid becomes rank: memory index -> its place in rowid order */
         for (size_t r = 0; r < nodes; r++)
-            count[r + 1] += count[r];
-        for (size_t o = 0, k = 0; o < ne; k++) {
-            uint32_t x = in ? in[o] : (uint32_t)k;
-            const eg_edge *e = &g->e[x];
-            if (!in && (e->dead || e->last_at <= since))
-                continue;
-            uint32_t ra = rank[e->a], rb = rank[e->b];
-            dst[count[pass ? (ra < rb ? ra : rb) : (ra < rb ? rb : ra)]++] = x;
-            o++;
-        }
+            count[by_rowid[r]] = (uint32_t)r;
+        memcpy(by_rowid, count, nodes * sizeof *by_rowid);
+        count_pass(g, by_rowid, nodes, order, tmp, ne, count, false);
+        count_pass(g, by_rowid, nodes, tmp, order, ne, count, true);
     }
     *out = order;
     *n = ne;
@@ -843,40 +834,34 @@ done:
     return rc;
 }
 
-/* the memory graph's edges in c->order, smaller rowid first */
+/* one edge's row: its ends' stored ids, smaller first, and its state */
+static int edge_row(eg_sync *sy, int64_t a, int64_t b, const eg_edge *e)
+{
+    eg_cell v[5] = {eg_cell_int(a < b ? a : b), eg_cell_int(a < b ? b : a), eg_cell_real(e->w),
+                    eg_cell_int(e->coact), eg_cell_int(e->last_at)};
+    return eg_sync_row(sy, v);
+}
+
 static int rows_assoc(void *ud, eg_sync *sy)
 {
     save_ctx *c = ud;
     const eg_model *md = c->md;
-    eg_cell v[5];
-    for (size_t o = 0; o < c->nk; o++) {
+    int rc = 0;
+    for (size_t o = 0; o < c->nk && !rc; o++) {
         const eg_edge *e = &md->assoc.e[c->order[o]];
-        int64_t a = md->m[e->a].rowid, b = md->m[e->b].rowid;
-        v[0] = eg_cell_int(a < b ? a : b);
-        v[1] = eg_cell_int(a < b ? b : a);
-        v[2] = eg_cell_real(e->w);
-        v[3] = eg_cell_int(e->coact);
-        v[4] = eg_cell_int(e->last_at);
-        EMIT(sy, v);
+        rc = edge_row(sy, md->m[e->a].rowid, md->m[e->b].rowid, e);
     }
-    return 0;
+    return rc;
 }
 
 /* the concept graph's edges, each once, smaller end first */
 static int rows_edges(void *ud, eg_sync *sy)
 {
     save_ctx *c = ud;
-    eg_cell v[5];
-    for (size_t o = 0; o < c->nk; o++) {
-        const eg_edge *e = &c->graph->e[c->keys[o].i];
-        v[0] = eg_cell_int(c->keys[o].a);
-        v[1] = eg_cell_int(c->keys[o].b);
-        v[2] = eg_cell_real(e->w);
-        v[3] = eg_cell_int(e->coact);
-        v[4] = eg_cell_int(e->last_at);
-        EMIT(sy, v);
-    }
-    return 0;
+    int rc = 0;
+    for (size_t o = 0; o < c->nk && !rc; o++)
+        rc = edge_row(sy, c->keys[o].a, c->keys[o].b, &c->graph->e[c->keys[o].i]);
+    return rc;
 }
 
 static const eg_sync_table t_episode = {
