@@ -30,15 +30,21 @@
 /* A unit of work handed from the reader (source + staging) to the writer (store): a copy of a
  * batch of records with their staging, and the rows the source rejected. Work items are recycled
  * through a free channel, so memory stays bounded by WORK_ITEMS batches. */
-enum { WORK_ROWS = 4096, WORK_ITEMS = 4 };
+enum { WORK_ROWS = 4096, WORK_ITEMS = 6, STAGERS = 2 };
 
 typedef struct work {
+    uint64_t seq; /* the order the reader filled it in: the writer stores items in this order */
     eg_batch rows;
     eg_staged *staged;   /* WORK_ROWS entries */
     size_t *concepts_at; /* offset of the row's concepts in `concepts`, or SIZE_MAX */
     eg_buf concepts;     /* NUL-separated JSON arrays */
     eg_buf rejects;      /* triples of NUL-terminated strings: row id, field, reason */
     size_t nrejects;
+    /* what staging found, counted for the report by the writer */
+    int64_t nstaged, skipped[EG_REPORT_SKIPS];
+    unsigned issues[4];
+    int rc; /* a staging error (its text in err) */
+    eg_error err;
 } work;
 
 typedef struct ingest_ctx {
@@ -57,10 +63,16 @@ typedef struct ingest_ctx {
     bool open_failed;
     uint64_t rng; /* jitter of the retry backoff: not part of any result */
 
-    /* reader -> writer */
+    /* reader -> stagers -> writer: the reader copies the source's rows into work items, two
+     * stager threads stage them (one concepts extractor each: a stemmer is not shared), the
+     * writer stores them in the reader's order */
     work items[WORK_ITEMS];
-    eg_chan full, free;
+    eg_chan stage, full, free;
     work *cur; /* being filled by the reader */
+    uint64_t next_seq;
+    pthread_t stagers[STAGERS];
+    eg_concepts *stager_concepts[STAGERS];
+    int nstagers;
     pthread_t writer;
     atomic_int writer_rc;  /* first error of the writer, 0 while fine */
     eg_error writer_error; /* its last error, copied to the reader's at the end */
@@ -73,12 +85,24 @@ static double ms_since(const struct timespec *t0)
     return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-static void count_issues(eg_ingest_report *rep, unsigned issues)
+static void count_issues(work *w, unsigned issues)
 {
-    rep->metadata_invalid += !!(issues & EG_ISSUE_METADATA_INVALID);
-    rep->metadata_not_object += !!(issues & EG_ISSUE_METADATA_NOT_OBJECT);
-    rep->blank_content += !!(issues & EG_ISSUE_BLANK_CONTENT);
-    rep->updated_before_created += !!(issues & EG_ISSUE_UPDATED_BEFORE_CREATED);
+    w->issues[0] += !!(issues & EG_ISSUE_METADATA_INVALID);
+    w->issues[1] += !!(issues & EG_ISSUE_METADATA_NOT_OBJECT);
+    w->issues[2] += !!(issues & EG_ISSUE_BLANK_CONTENT);
+    w->issues[3] += !!(issues & EG_ISSUE_UPDATED_BEFORE_CREATED);
+}
+
+/* the staging counts of a stored item, into the report (the writer's thread) */
+static void add_counts(eg_ingest_report *rep, const work *w)
+{
+    rep->staged += w->nstaged;
+    for (int k = 0; k < EG_REPORT_SKIPS; k++)
+        rep->skipped[k] += w->skipped[k];
+    rep->metadata_invalid += w->issues[0];
+    rep->metadata_not_object += w->issues[1];
+    rep->blank_content += w->issues[2];
+    rep->updated_before_created += w->issues[3];
 }
 
 static void work_reset(work *w)
@@ -87,6 +111,56 @@ static void work_reset(work *w)
     eg_buf_reset(&w->concepts);
     eg_buf_reset(&w->rejects);
     w->nrejects = 0;
+    w->nstaged = 0;
+    memset(w->skipped, 0, sizeof w->skipped);
+    memset(w->issues, 0, sizeof w->issues);
+    w->rc = 0;
+}
+
+/* Stages the rows of w (a stager thread's work; concepts: its own extractor, buf: its scratch) */
+static int stage_work(ingest_ctx *c, work *w, eg_concepts *concepts, eg_buf *buf)
+{
+    int rc = 0;
+    for (size_t i = 0; i < w->rows.n && !rc; i++) {
+        eg_staged *g = &w->staged[i];
+        eg_buf_reset(buf);
+        if ((rc = eg_stage_record(&w->rows.rows[i], c->opts->now, c->window_start, concepts, g,
+                                  buf)))
+            break;
+        if (g->skip)
+            w->skipped[(int)g->skip < (int)EG_REPORT_SKIPS ? (int)g->skip : 0]++;
+        else
+            w->nstaged++;
+        count_issues(w, g->issues);
+        w->concepts_at[i] = SIZE_MAX;
+        if (eg_skip_in_pipeline(g->skip) && buf->data) {
+            w->concepts_at[i] = w->concepts.len;
+            rc = eg_buf_append(&w->concepts, buf->data, buf->len + 1);
+        }
+    }
+    return rc;
+}
+
+typedef struct stager_arg {
+    ingest_ctx *c;
+    int k;
+} stager_arg;
+
+static void *stager_main(void *ud)
+{
+    stager_arg *a = ud;
+    ingest_ctx *c = a->c;
+    eg_buf buf;
+    eg_buf_init(&buf, 0);
+    work *w;
+    while ((w = eg_chan_pop(&c->stage))) {
+        if (!atomic_load(&c->writer_rc) &&
+            (w->rc = stage_work(c, w, c->stager_concepts[a->k], &buf)))
+            w->err = *eg_error_last();
+        eg_chan_push(&c->full, w);
+    }
+    eg_buf_free(&buf);
+    return NULL;
 }
 
 /* The writer thread: stores what the reader staged, in order, on the store's connection (which
@@ -96,9 +170,32 @@ static void *writer_main(void *ud)
 {
     ingest_ctx *c = ud;
     eg_ingest_report *rep = c->rep;
-    work *w;
-    while ((w = eg_chan_pop(&c->full))) {
+    work *w, *held[WORK_ITEMS];
+    size_t nheld = 0;
+    uint64_t next = 0;
+    for (;;) {
+        /* the next item in the reader's order: the stagers may finish them out of order */
+        w = NULL;
+        for (size_t k = 0; k < nheld && !w; k++)
+            if (held[k]->seq == next) {
+                w = held[k];
+                held[k] = held[--nheld];
+            }
+        if (!w) {
+            work *got = eg_chan_pop(&c->full);
+            if (!got)
+                break;
+            held[nheld++] = got;
+            continue;
+        }
+        next++;
         int rc = atomic_load(&c->writer_rc);
+        if (!rc && w->rc) { /* a stager's error, as that thread set it */
+            *(eg_error *)eg_error_last() = w->err;
+            rc = w->rc;
+        }
+        if (!rc)
+            add_counts(rep, w);
         const char *p = w->rejects.data;
         for (size_t i = 0; i < w->nrejects && !rc; i++) {
             const char *id = p, *field = id + strlen(id) + 1, *reason = field + strlen(field) + 1;
@@ -127,11 +224,12 @@ static void *writer_main(void *ud)
     return NULL;
 }
 
-/* Hands the current work item to the writer and takes a free one. */
+/* Hands the current work item to the stagers (then the writer) and takes a free one. */
 static int flush_work(ingest_ctx *c)
 {
     if (c->cur && (c->cur->rows.n || c->cur->nrejects)) {
-        eg_chan_push(&c->full, c->cur);
+        c->cur->seq = c->next_seq++;
+        eg_chan_push(&c->stage, c->cur);
         c->cur = NULL;
     }
     if (!c->cur)
@@ -147,7 +245,6 @@ static int on_batch(const eg_batch *b, void *ud)
     for (size_t i = 0; i < b->n; i++) {
         const eg_record *r = &b->rows[i];
         work *w = c->cur;
-        eg_staged g;
         if (++rep->read % 50000 == 0 && c->opts->progress)
             c->opts->progress(rep->read, c->opts->progress_ud);
         if (r->has_created || r->has_updated) {
@@ -158,22 +255,6 @@ static int on_batch(const eg_batch *b, void *ud)
         }
         if (c->seen && (rc = eg_idset_add(c->seen, r->id, r->id_len)))
             return rc;
-        eg_buf_reset(&c->concepts_buf);
-        if ((rc = eg_stage_record(r, c->opts->now, c->window_start, c->concepts, &g,
-                                  &c->concepts_buf)))
-            return rc;
-        if (g.skip)
-            rep->skipped[(int)g.skip < (int)EG_REPORT_SKIPS ? (int)g.skip : 0]++;
-        else
-            rep->staged++;
-        count_issues(rep, g.issues);
-        w->staged[w->rows.n] = g;
-        w->concepts_at[w->rows.n] = SIZE_MAX;
-        if (eg_skip_in_pipeline(g.skip) && c->concepts_buf.data) {
-            w->concepts_at[w->rows.n] = w->concepts.len;
-            if ((rc = eg_buf_append(&w->concepts, c->concepts_buf.data, c->concepts_buf.len + 1)))
-                return rc;
-        }
         if ((rc = eg_batch_add(&w->rows, r)))
             return rc;
         if (w->rows.n == WORK_ROWS && (rc = flush_work(c)))
@@ -196,6 +277,7 @@ static int on_reject(const char *row_id, const char *field, const char *reason, 
 
 static int work_init(ingest_ctx *c)
 {
+    eg_chan_init(&c->stage, WORK_ITEMS);
     eg_chan_init(&c->full, WORK_ITEMS);
     eg_chan_init(&c->free, WORK_ITEMS);
     for (int i = 0; i < WORK_ITEMS; i++) {
@@ -222,6 +304,7 @@ static void work_free(ingest_ctx *c)
         free(w->staged);
         free(w->concepts_at);
     }
+    eg_chan_destroy(&c->stage);
     eg_chan_destroy(&c->full);
     eg_chan_destroy(&c->free);
 }
@@ -238,9 +321,21 @@ static int scan_and_write(ingest_ctx *c, eg_source *src, int64_t since, const in
         return rc;
     }
     c->cur = eg_chan_pop(&c->free);
-    if (pthread_create(&c->writer, NULL, writer_main, c) != 0) {
+    c->next_seq = 0;
+    stager_arg args[STAGERS];
+    c->nstagers = 0;
+    for (int k = 0; k < STAGERS; k++) {
+        args[k] = (stager_arg){c, k};
+        if (pthread_create(&c->stagers[k], NULL, stager_main, &args[k]) != 0)
+            break;
+        c->nstagers++;
+    }
+    if (!c->nstagers || pthread_create(&c->writer, NULL, writer_main, c) != 0) {
+        eg_chan_close(&c->stage);
+        for (int k = 0; k < c->nstagers; k++)
+            pthread_join(c->stagers[k], NULL);
         work_free(c);
-        return eg_error_set(EG_ENOMEM, "could not start the store writer thread");
+        return eg_error_set(EG_ENOMEM, "could not start the ingest's threads");
     }
     rc = log ? eg_source_scan_changes(src, log[0], log[1], on_batch, on_reject, c)
              : eg_source_scan(src, since, on_batch, on_reject, c);
@@ -251,6 +346,9 @@ static int scan_and_write(ingest_ctx *c, eg_source *src, int64_t since, const in
         eg_chan_push(&c->free, c->cur);
         c->cur = NULL;
     }
+    eg_chan_close(&c->stage); /* the stagers drain it, then the writer what they staged */
+    for (int k = 0; k < c->nstagers; k++)
+        pthread_join(c->stagers[k], NULL);
     eg_chan_close(&c->full);
     pthread_join(c->writer, NULL);
     work_free(c);
@@ -414,6 +512,10 @@ int eg_ingest(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg
         eg_staging_window_start(opts->now, cfg->staging_max_age_months, cfg->staging_max_age_days);
     if ((rc = eg_concepts_new(&c.concepts, cfg->staging_language, cfg->staging_max_concepts)))
         goto done;
+    for (int k = 0; k < STAGERS; k++)
+        if ((rc = eg_concepts_new(&c.stager_concepts[k], cfg->staging_language,
+                                  cfg->staging_max_concepts)))
+            goto done;
     if ((rc = eg_store_run_begin(st, opts->command ? opts->command : "ingest", opts->now,
                                  cfg->source ? "configured" : "embedded", &rep->run_id)))
         goto done;
@@ -457,6 +559,8 @@ done:
     free(counts);
     eg_idset_free(c.seen);
     eg_concepts_free(c.concepts);
+    for (int k = 0; k < STAGERS; k++)
+        eg_concepts_free(c.stager_concepts[k]);
     eg_buf_free(&c.concepts_buf);
     return rc;
 }
