@@ -4,8 +4,10 @@
  * One ingest is one store transaction: the rows, their staging, the quarantine entries, the FTS
  * index and the watermark are committed together, or nothing is. A read that fails because the
  * source went away is rolled back and retried from a fresh connection with backoff; keyed upserts
- * make the retry (and any overlap from the lookback) idempotent. Not here: how a source reads
- * (source/), how rows are stored (store/), what staging computes (stage/staging.c).
+ * make the retry (and any overlap from the lookback) idempotent. The calling thread reads, two
+ * stager threads stage, one writer thread stores, in the reader's order (scan_and_write). Not
+ * here: how a source reads (source/), how rows are stored (store/), what staging computes
+ * (stage/staging.c).
  */
 #include "engram/engram.h"
 
@@ -53,7 +55,6 @@ typedef struct ingest_ctx {
     const eg_ingest_opts *opts;
     eg_ingest_report *rep;
     eg_concepts *concepts;
-    eg_buf concepts_buf;
     eg_idset *seen; /* --full only */
     const char *source_system;
     const char *source_kind;
@@ -507,7 +508,6 @@ int eg_ingest(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg
     memset(rep, 0, sizeof *rep);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     c.rng = ((uint64_t)getpid() << 32) ^ (uint64_t)t0.tv_nsec ^ UINT64_C(0x9E3779B97F4A7C15);
-    eg_buf_init(&c.concepts_buf, 0);
     c.window_start =
         eg_staging_window_start(opts->now, cfg->staging_max_age_months, cfg->staging_max_age_days);
     if ((rc = eg_concepts_new(&c.concepts, cfg->staging_language, cfg->staging_max_concepts)))
@@ -561,7 +561,6 @@ done:
     eg_concepts_free(c.concepts);
     for (int k = 0; k < STAGERS; k++)
         eg_concepts_free(c.stager_concepts[k]);
-    eg_buf_free(&c.concepts_buf);
     return rc;
 }
 
