@@ -264,6 +264,19 @@ check "the next run completes it" 400 "$(sqlite3 "$T/x.db" 'SELECT count(*) FROM
 check "every memory is in the full-text index" 0 \
   "$(sqlite3 "$T/x.db" "SELECT count(*) FROM memory m WHERE m.content <> '' AND NOT EXISTS (SELECT 1 FROM memory_fts f WHERE f.rowid = m.rowid)")"
 
+# the ingest stages its work items (4,096 rows each) on two threads and stores them in the
+# reader's order: 20,000 rows read from the store's own table get their rowids in that order
+G="${ENGRAM_GEN:-$(dirname "$ENGRAM_BIN")/engram-gen}"
+"$G" bench --n 20000 --seed 3 --end "$NOW" --span-days 30 --format jsonl >"$T/many.jsonl"
+E --store "$T/many.db" init -q
+E --store "$T/many.db" import "$T/many.jsonl" -q
+E --store "$T/many.db" --now "$NOW" ingest -q || fail "ingest of 20,000 rows"
+check "rows are stored in the order they were read, across the stagers' work items" \
+  "$(sqlite3 "$T/many.db" 'SELECT id FROM memories ORDER BY rowid' | md5sum)" \
+  "$(sqlite3 "$T/many.db" 'SELECT id FROM memory ORDER BY rowid' | md5sum)"
+check "and each staged once" 20000 "$(sqlite3 "$T/many.db" 'SELECT count(*) FROM memory')"
+rm -f "$T/many.db"*
+
 # a store with nothing to run on: a run that says so, not a crash
 E --store "$T/empty.db" init -q
 check "a run over an empty store succeeds with no memories" '{"memories":0' \
