@@ -29,9 +29,10 @@
 #include <time.h>
 #include <unistd.h>
 
-/* A unit of work handed from the reader (source + staging) to the writer (store): a copy of a
- * batch of records with their staging, and the rows the source rejected. Work items are recycled
- * through a free channel, so memory stays bounded by WORK_ITEMS batches. */
+/* A unit of work handed from the reader (the source) through a stager (staging) to the writer
+ * (store): a copy of a batch of records, then their staging, and the rows the source rejected.
+ * Work items are recycled through a free channel, so memory stays bounded by WORK_ITEMS
+ * batches; every channel holds them all, so no push ever waits. */
 enum { WORK_ROWS = 4096, WORK_ITEMS = 6, STAGERS = 2 };
 
 typedef struct work {
