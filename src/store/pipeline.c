@@ -972,7 +972,8 @@ static int cmp_named_id(const void *x, const void *y)
 
 /* The stored id of every concept: a 62-bit digest of its name, so that a concept keeps its id
  * from run to run whatever else appears or leaves (the model numbers concepts by first
- * appearance, which shifts when the staging window moves). Two names with one digest (about
+ * appearance, which shifts when a replay sees other memories: one deleted, one edited). Two
+ * names with one digest (about
  * one chance in 10^8 at a million concepts) take the next free ids, in name order. */
 static int stored_concept_ids(const eg_model *md, int64_t **out, bool *collided)
 {
