@@ -622,8 +622,8 @@ static int posting_blob(save_ctx *c, const pair64 *rowids, size_t n)
     return 0;
 }
 
-/* concept ci's memories with rowids in chunk (every chunk when chunk < 0), ascending */
-static size_t concept_rowids(const save_ctx *c, size_t ci, int64_t chunk)
+/* concept ci's memories by rowid, ascending, into c->scratch; their number */
+static size_t concept_rowids(const save_ctx *c, size_t ci)
 {
     const eg_model *md = c->md;
     pair64 *post = c->scratch;
@@ -631,8 +631,6 @@ static size_t concept_rowids(const save_ctx *c, size_t ci, int64_t chunk)
     bool sorted = true;
     for (size_t k = 0; k < md->post_n[ci]; k++) {
         int64_t r = md->m[md->postings[ci][k]].rowid;
-        if (chunk >= 0 && r >> EG_POSTING_CHUNK_BITS != chunk)
-            continue;
         post[n] = (pair64){r, 0, 0};
         sorted = sorted && (n == 0 || post[n - 1].a <= r);
         n++;
@@ -669,15 +667,9 @@ static int gather_chunks(save_ctx *c)
         if (!bsearch(&ch, chunks, nch, sizeof *chunks, cmp_i64))
             continue;
         for (uint16_t k = 0; k < m->c_n; k++) {
-            if (c->nchunk_post == cap) {
-                size_t ncap = cap ? cap * 2 : 4096;
-                struct chunk_posting *p = realloc(c->chunk_post, ncap * sizeof *p);
-                if (!p) {
-                    free(chunks);
-                    return eg_error_set(EG_ENOMEM, "out of memory saving the pipeline");
-                }
-                c->chunk_post = p;
-                cap = ncap;
+            if (EG_GROW(c->chunk_post, cap, c->nchunk_post + 1)) {
+                free(chunks);
+                return EG_ENOMEM;
             }
             c->chunk_post[c->nchunk_post++] =
                 (struct chunk_posting){c->cid[md->mc[m->c_off + k]], ch, m->rowid};
@@ -696,7 +688,7 @@ static int rows_posting_all(void *ud, eg_sync *sy)
     const pair64 *post = c->scratch;
     eg_cell v[3];
     for (size_t o = 0; o < c->nk; o++) {
-        size_t n = concept_rowids(c, c->keys[o].i, -1);
+        size_t n = concept_rowids(c, c->keys[o].i);
         for (size_t s = 0, e; s < n; s = e) {
             int64_t chunk = post[s].a >> EG_POSTING_CHUNK_BITS;
             for (e = s + 1; e < n && post[e].a >> EG_POSTING_CHUNK_BITS == chunk; e++)
