@@ -67,8 +67,10 @@ typedef struct eg_ingest_report {
     int64_t restaged; /* memories whose staging was recomputed at now */
     int64_t fts_indexed;
     bool had_watermark;
-    bool by_change_log; /* the rows written since the last read (the store's own table), not a
-                           scan by time */
+    bool by_change_log;    /* the rows written since the last read (the store's own table), not a
+                              scan by time */
+    bool rollback_journal; /* a first load, written once through a rollback journal (no other
+                              connection had the store open), not through the WAL */
     int64_t watermark_before, watermark_after;
     double ms_read, ms_index, ms_restage, ms_fts, ms_commit, ms_total;
 } eg_ingest_report;

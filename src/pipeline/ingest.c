@@ -76,6 +76,10 @@ typedef struct ingest_ctx {
     eg_concepts *stager_concepts[STAGERS];
     int nstagers;
     pthread_t writer;
+    /* a first load from the store's own table: the reader reads through the store's
+     * connection, and each side holds db_lock while it uses it */
+    bool shared_db;
+    pthread_mutex_t db_lock;
     atomic_int writer_rc;  /* first error of the writer, 0 while fine */
     eg_error writer_error; /* its last error, copied to the reader's at the end */
 } ingest_ctx;
@@ -166,7 +170,8 @@ static void *stager_main(void *ud)
 }
 
 /* The writer thread: stores what the reader staged, in order, on the store's connection (which
- * the reader does not touch until the writer is joined). After an error it keeps draining so
+ * the reader does not touch until the writer is joined, but to read a first load through it,
+ * under db_lock). After an error it keeps draining so
  * that the reader never blocks; the reader sees writer_rc and stops the scan. */
 static void *writer_main(void *ud)
 {
@@ -198,6 +203,8 @@ static void *writer_main(void *ud)
         }
         if (!rc)
             add_counts(rep, w);
+        if (c->shared_db)
+            pthread_mutex_lock(&c->db_lock);
         const char *p = w->rejects.data;
         for (size_t i = 0; i < w->nrejects && !rc; i++) {
             const char *id = p, *field = id + strlen(id) + 1, *reason = field + strlen(field) + 1;
@@ -216,6 +223,8 @@ static void *writer_main(void *ud)
             rep->updated += res == EG_PUT_UPDATED && !rc;
             rep->unchanged += res == EG_PUT_UNCHANGED && !rc;
         }
+        if (c->shared_db)
+            pthread_mutex_unlock(&c->db_lock);
         if (rc && !atomic_load(&c->writer_rc)) {
             c->writer_error = *eg_error_last();
             atomic_store(&c->writer_rc, rc);
@@ -407,8 +416,17 @@ static int one_attempt(ingest_ctx *c, eg_source **srcp)
     snprintf(rep->source, sizeof rep->source, "%s", eg_source_describe(src));
     c->source_kind = eg_source_kind(src);
     c->source_system = c->cfg->source_system ? c->cfg->source_system : c->source_kind;
+    /* A first load from the store's own table reads through the store's connection: with no
+     * second connection to the file, the store can take the load through a rollback journal
+     * and write it once (run: with the pipeline's outputs, which join this transaction). Later
+     * loads keep the source's own connection, which reads in parallel with the writer. */
+    bool empty = false;
+    if ((rc = eg_store_is_empty(c->st, &empty)))
+        return rc;
+    c->shared_db = empty && eg_source_sqlite_share(src, eg_store_db(c->st), &c->db_lock);
     if ((rc = eg_store_bulk_prepare(c->st)) || (rc = eg_store_begin(c->st)))
         return rc;
+    rep->rollback_journal = eg_store_journal_switched(c->st);
     if (o->rebuild) /* what a new store would compute: nothing in it arrived late */
         eg_store_no_late_arrivals(c->st);
     if ((rc = eg_store_watermark_get(c->st, rep->source, &wm, &found)))
@@ -503,6 +521,7 @@ static void reset_counts(eg_ingest_report *rep)
 int eg_ingest(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ingest_report *rep)
 {
     ingest_ctx c = {.st = st, .cfg = cfg, .opts = opts, .rep = rep};
+    pthread_mutex_init(&c.db_lock, NULL);
     struct timespec t0;
     int rc;
     char *counts = NULL;
@@ -562,6 +581,7 @@ done:
     eg_concepts_free(c.concepts);
     for (int k = 0; k < STAGERS; k++)
         eg_concepts_free(c.stager_concepts[k]);
+    pthread_mutex_destroy(&c.db_lock);
     return rc;
 }
 
@@ -592,8 +612,10 @@ char *eg_ingest_report_json(const eg_ingest_report *rep, int64_t now)
                   (long long)rep->deleted_at_source);
     eg_buf_puts(&b, "\"deleted_examples\":");
     eg_buf_json_str(&b, rep->deleted_examples, strlen(rep->deleted_examples));
-    eg_buf_printf(&b, ",\"restaged\":%lld,\"fts_indexed\":%lld,\"watermark\":",
-                  (long long)rep->restaged, (long long)rep->fts_indexed);
+    eg_buf_printf(&b,
+                  ",\"restaged\":%lld,\"fts_indexed\":%lld,\"rollback_journal\":%s,\"watermark\":",
+                  (long long)rep->restaged, (long long)rep->fts_indexed,
+                  rep->rollback_journal ? "true" : "false");
     if (rep->watermark_after || rep->had_watermark)
         eg_buf_printf(&b, "\"%s\"", eg_time_format(rep->watermark_after, t2));
     else

@@ -13,6 +13,7 @@
 #ifndef EG_SOURCE_SOURCE_H
 #define EG_SOURCE_SOURCE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -78,5 +79,13 @@ static inline const char *eg_source_kind(eg_source *s)
     return s->ops->kind;
 }
 void eg_source_close(eg_source *s);
+
+/* For a first load from the store's own `memories` table: the source gives up its read-only
+ * connection and reads through the store's (db), inside the store's write transaction, holding
+ * lock whenever it uses db (the store's writer thread takes it too). With no second connection
+ * open, the store can switch to a rollback journal and write the load once (store.h,
+ * eg_store_bulk_prepare). False, and nothing changed, for any other source. */
+struct sqlite3;
+bool eg_source_sqlite_share(eg_source *s, struct sqlite3 *db, pthread_mutex_t *lock);
 
 #endif

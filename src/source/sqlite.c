@@ -5,7 +5,9 @@
  * remember` and `engram import`), so engram runs with no server at all. With "sqlite:PATH" it is
  * another SQLite file with the same columns (names configurable). Timestamps may be ISO 8601 text
  * or Unix seconds (integer or real). Rows with a NULL id, invalid UTF-8 or an unreadable timestamp
- * are rejected (reported, not delivered). It owns its read-only connection; it never writes.
+ * are rejected (reported, not delivered). It owns its read-only connection, except during a first
+ * load from the store's own table, when it reads through the store's (eg_source_sqlite_share);
+ * it never writes.
  *
  * Incremental scans (since != INT64_MIN) filter twice. SQL skips a row only when each of its two
  * timestamps is certainly older than since — NULL, ISO-shaped text dated before the UTC date of
@@ -26,6 +28,7 @@
 #include "util/timeutil.h"
 #include "util/utf8.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -36,6 +39,11 @@
 typedef struct sqlite_source {
     eg_source base;
     sqlite3 *db;
+    bool own_table; /* the store's own `memories` table, not another file */
+    /* eg_source_sqlite_share: db is the store's connection, in the store's transaction, and
+     * lock (held while this file uses db) serialises it with the store's writer thread */
+    bool shared;
+    pthread_mutex_t *lock;
     char *path;
     char *select_sql; /* every row */
     char *since_sql;  /* select_sql minus rows certainly older than ?1 (a date) and ?2 (seconds) */
@@ -85,7 +93,8 @@ static void sqlite_close(eg_source *base)
     sqlite_source *s = (sqlite_source *)base;
     if (!s)
         return;
-    sqlite3_close(s->db);
+    if (!s->shared)
+        sqlite3_close(s->db);
     free(s->path);
     free(s->select_sql);
     free(s->since_sql);
@@ -148,6 +157,7 @@ static int sqlite_open(eg_source **out, const eg_config *cfg, const char *store_
     s->base.ops = &eg_source_sqlite;
     s->batch_rows = cfg->ingest_batch_rows > 0 ? cfg->ingest_batch_rows : 10000;
     s->path = strdup(cfg->source ? cfg->source + 7 : store_path);
+    s->own_table = !cfg->source;
     if (!s->path) {
         rc = eg_error_set(EG_ENOMEM, "out of memory");
         goto fail;
@@ -245,6 +255,30 @@ fail:
     return rc;
 }
 
+static void db_lock(sqlite_source *s)
+{
+    if (s->lock)
+        pthread_mutex_lock(s->lock);
+}
+
+static void db_unlock(sqlite_source *s)
+{
+    if (s->lock)
+        pthread_mutex_unlock(s->lock);
+}
+
+/* A scan's own read transaction; a shared connection is already in the store's. */
+static int read_begin(sqlite_source *s)
+{
+    return s->shared ? SQLITE_OK : sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
+}
+
+static void read_end(sqlite_source *s)
+{
+    if (!s->shared)
+        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+}
+
 /* Reads a timestamp column: ISO 8601 text or Unix seconds. Returns 0, 1 for NULL, -1 bad. */
 static int read_time(sqlite3_stmt *st, int col, int64_t *out)
 {
@@ -264,7 +298,17 @@ static int read_time(sqlite3_stmt *st, int col, int64_t *out)
 }
 
 /* Delivers the rows st selects (bound, inside the read transaction); with since !=
- * INT64_MIN only those whose key is at least since. */
+ * INT64_MIN only those whose key is at least since. Called with the lock held, returns with it
+ * held; the callbacks run without it (they may wait for the writer, which needs it). */
+static int call_reject(sqlite_source *s, eg_reject_fn reject, const char *id, const char *field,
+                       const char *why, void *ud)
+{
+    db_unlock(s);
+    int rc = reject(id, field, why, ud);
+    db_lock(s);
+    return rc;
+}
+
 static int deliver(sqlite_source *s, sqlite3_stmt *st, int64_t since, eg_batch_fn fn,
                    eg_reject_fn reject, void *ud)
 {
@@ -276,7 +320,7 @@ static int deliver(sqlite_source *s, sqlite3_stmt *st, int64_t since, eg_batch_f
         eg_record r = {0};
         const char *bad_field = NULL, *why = NULL;
         if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
-            if (reject && (rc = reject("(null)", "id", "id is NULL", ud)))
+            if (reject && (rc = call_reject(s, reject, "(null)", "id", "id is NULL", ud)))
                 goto done;
             continue;
         }
@@ -306,7 +350,7 @@ static int deliver(sqlite_source *s, sqlite3_stmt *st, int64_t since, eg_batch_f
             bad_field = "metadata", why = "invalid UTF-8";
         if (bad_field) {
             snprintf(idbuf, sizeof idbuf, "%.*s", (int)(r.id_len < 60 ? r.id_len : 60), r.id);
-            if (reject && (rc = reject(idbuf, bad_field, why, ud)))
+            if (reject && (rc = call_reject(s, reject, idbuf, bad_field, why, ud)))
                 goto done;
             continue;
         }
@@ -318,7 +362,10 @@ static int deliver(sqlite_source *s, sqlite3_stmt *st, int64_t since, eg_batch_f
         if ((rc = eg_batch_add(&batch, &r)))
             goto done;
         if (batch.n >= (size_t)s->batch_rows) {
-            if ((rc = fn(&batch, ud)))
+            db_unlock(s);
+            rc = fn(&batch, ud);
+            db_lock(s);
+            if (rc)
                 goto done;
             eg_batch_reset(&batch);
         }
@@ -328,8 +375,11 @@ static int deliver(sqlite_source *s, sqlite3_stmt *st, int64_t since, eg_batch_f
                           sqlite3_errmsg(s->db));
         goto done;
     }
-    if (batch.n)
+    if (batch.n) {
+        db_unlock(s);
         rc = fn(&batch, ud);
+        db_lock(s);
+    }
 done:
     eg_batch_free(&batch);
     return rc;
@@ -341,7 +391,8 @@ static int sqlite_scan(eg_source *base, int64_t since, eg_batch_fn fn, eg_reject
     sqlite_source *s = (sqlite_source *)base;
     sqlite3_stmt *st = NULL;
     int rc = 0;
-    if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+    db_lock(s);
+    if (read_begin(s) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db, since == INT64_MIN ? s->select_sql : s->since_sql, -1, &st,
                            NULL) != SQLITE_OK) {
         rc = eg_error_set(EG_ESOURCE, "could not read SQLite source %s: %s", s->path,
@@ -369,7 +420,8 @@ static int sqlite_scan(eg_source *base, int64_t since, eg_batch_fn fn, eg_reject
     rc = deliver(s, st, since, fn, reject, ud);
 done:
     sqlite3_finalize(st);
-    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    read_end(s);
+    db_unlock(s);
     return rc;
 }
 
@@ -384,7 +436,8 @@ static int sqlite_scan_changes(eg_source *base, int64_t after, int64_t upto, eg_
     sqlite_source *s = (sqlite_source *)base;
     sqlite3_stmt *st = NULL;
     int rc;
-    if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+    db_lock(s);
+    if (read_begin(s) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db, s->log_sql, -1, &st, NULL) != SQLITE_OK) {
         rc = eg_error_set(EG_ESOURCE, "could not read SQLite source %s: %s", s->path,
                           sqlite3_errmsg(s->db));
@@ -394,7 +447,8 @@ static int sqlite_scan_changes(eg_source *base, int64_t after, int64_t upto, eg_
         rc = deliver(s, st, INT64_MIN, fn, reject, ud);
     }
     sqlite3_finalize(st);
-    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    read_end(s);
+    db_unlock(s);
     return rc;
 }
 
@@ -403,6 +457,7 @@ static int sqlite_count(eg_source *base, int64_t *out)
     sqlite_source *s = (sqlite_source *)base;
     sqlite3_stmt *st = NULL;
     int rc = 0;
+    db_lock(s);
     if (sqlite3_prepare_v2(s->db, s->count_sql, -1, &st, NULL) != SQLITE_OK ||
         sqlite3_step(st) != SQLITE_ROW)
         rc = eg_error_set(EG_ESOURCE, "could not count rows of SQLite source %s: %s", s->path,
@@ -410,12 +465,25 @@ static int sqlite_count(eg_source *base, int64_t *out)
     else
         *out = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
+    db_unlock(s);
     return rc;
 }
 
 static const char *sqlite_describe(eg_source *base)
 {
     return ((sqlite_source *)base)->desc;
+}
+
+bool eg_source_sqlite_share(eg_source *base, sqlite3 *db, pthread_mutex_t *lock)
+{
+    sqlite_source *s = (sqlite_source *)base;
+    if (!base || base->ops != &eg_source_sqlite || !s->own_table || s->shared)
+        return false;
+    sqlite3_close(s->db);
+    s->db = db;
+    s->shared = true;
+    s->lock = lock;
+    return true;
 }
 
 const eg_source_ops eg_source_sqlite = {

@@ -122,6 +122,9 @@ static sqlite3_stmt *stmt(eg_store *st, int q)
     return st->q[q];
 }
 
+/* the store's memory map (PRAGMA mmap_size), except while a first load writes it */
+#define EG_STORE_MMAP_SIZE "268435456"
+
 int eg_store_open(eg_store **out, const char *path, int flags)
 {
     struct stat sb;
@@ -166,7 +169,8 @@ int eg_store_open(eg_store **out, const char *path, int flags)
     }
     sqlite3_exec(st->db,
                  "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=FILE;"
-                 "PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456; PRAGMA threads=2",
+                 "PRAGMA cache_size=-65536; PRAGMA mmap_size=" EG_STORE_MMAP_SIZE
+                 "; PRAGMA threads=2",
                  NULL, NULL, NULL);
     *out = st;
     return 0;
@@ -363,6 +367,11 @@ int eg_store_bulk_prepare(eg_store *st)
      * SQLite keeps WAL mode and the load is just slower. */
     journal_mode(st, "DELETE", mode, sizeof mode);
     st->journal_switched = !strcmp(mode, "delete");
+    /* Reads of the file then go through the page cache, not the memory map: pages read through
+     * the map would count in the process's resident memory for the whole run (up to the map's
+     * 256 MB), on top of the model's peak; in WAL mode a load's pages are read from the WAL. */
+    if (st->journal_switched)
+        sqlite3_exec(st->db, "PRAGMA mmap_size=0", NULL, NULL, NULL);
     return 0;
 }
 
@@ -373,8 +382,22 @@ void eg_store_bulk_finish(eg_store *st)
         return;
     journal_mode(st, "WAL", mode, sizeof mode);
     /* inside an open transaction the mode cannot change yet: try again later (at close) */
-    if (!strcmp(mode, "wal"))
+    if (!strcmp(mode, "wal")) {
         st->journal_switched = false;
+        sqlite3_exec(st->db, "PRAGMA mmap_size=" EG_STORE_MMAP_SIZE, NULL, NULL, NULL);
+    }
+}
+
+bool eg_store_journal_switched(eg_store *st)
+{
+    return st->journal_switched;
+}
+
+int eg_store_is_empty(eg_store *st, bool *empty)
+{
+    int e = 0, rc = memory_is_empty(st, &e);
+    *empty = e;
+    return rc;
 }
 
 int eg_store_bulk_begin(eg_store *st, bool *bulk)

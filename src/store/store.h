@@ -27,7 +27,7 @@ typedef struct sqlite3 sqlite3;
 /* eg_store_open / eg_store_close and the open flags are public: engram/engram.h. */
 int eg_store_schema_version(eg_store *st);
 const char *eg_store_path(eg_store *st);
-sqlite3 *eg_store_db(eg_store *st); /* for this folder's modules and tests */
+sqlite3 *eg_store_db(eg_store *st); /* this folder's modules, tests, and a first load's reader */
 
 int eg_store_begin(eg_store *st);
 /* Rows inserted from here to the end of the transaction are not late arrivals, whatever the
@@ -46,6 +46,10 @@ int eg_store_bulk_begin(eg_store *st, bool *bulk);
  * finish returns it to WAL mode. Both are safe to call always. */
 int eg_store_bulk_prepare(eg_store *st);
 void eg_store_bulk_finish(eg_store *st);
+/* Whether bulk_prepare moved the store to a rollback journal (until bulk_finish). */
+bool eg_store_journal_switched(eg_store *st);
+/* Whether the memory table is empty: the next ingest is a first load. */
+int eg_store_is_empty(eg_store *st, bool *empty);
 int eg_store_bulk_end(eg_store *st);
 
 /* ---- the embedded source table (engram remember / import) ---- */
