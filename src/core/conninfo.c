@@ -65,6 +65,11 @@ static bool looks_like_conninfo(const char *s)
     return uri_body(s) != NULL || strchr(s, '=') != NULL;
 }
 
+bool eg_conninfo_looks_nested(const char *dbname)
+{
+    return dbname && looks_like_conninfo(dbname);
+}
+
 static int hexval(int c)
 {
     if (c >= '0' && c <= '9')

@@ -27,6 +27,10 @@ bool eg_conninfo_has_password(const char *conninfo);
  * is the empty string. */
 int eg_conninfo_mask(const char *conninfo, char *out, size_t outsz);
 
+/* Whether a dbname value is itself a connection string (a URI, or text with '='), which libpq
+ * expands: it may hold a password, so it is only ever shown through eg_conninfo_mask. */
+bool eg_conninfo_looks_nested(const char *dbname);
+
 /* The password conninfo sets, as a malloc'ed string the caller frees, or NULL when there is none
  * (or the string does not parse). Used to scrub messages; never print it. */
 char *eg__conninfo_password(const char *conninfo);

@@ -11,6 +11,7 @@
 #include "monitor/health.h"
 
 #include "engram/error.h"
+#include "core/conninfo.h"
 #include "source/postgres_int.h"
 #include "source/source.h"
 #include "stage/concepts.h"
@@ -256,6 +257,12 @@ static void describe_unopened(hctx *h)
             else if (!strcmp(o->keyword, "dbname"))
                 db = o->val;
         }
+        /* a dbname that is itself a connection string or URI may hold a password */
+        char dbm[256];
+        if (db && eg_conninfo_looks_nested(db) && eg_conninfo_mask(db, dbm, sizeof dbm))
+            snprintf(dbm, sizeof dbm, "(a connection string)");
+        if (db && eg_conninfo_looks_nested(db))
+            db = dbm;
         snprintf(
             h->rep->target, sizeof h->rep->target, "postgresql host=%s port=%s dbname=%s table=%s",
             or_default(host, or_default(getenv("PGHOST"), "(default)")),

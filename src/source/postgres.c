@@ -165,7 +165,13 @@ static void note_endpoint(pg_source *s)
 {
     snprintf(s->host, sizeof s->host, "%s", or_default(PQhost(s->conn), "(default)"));
     snprintf(s->port, sizeof s->port, "%s", or_default(PQport(s->conn), "5432"));
-    snprintf(s->db, sizeof s->db, "%s", or_default(PQdb(s->conn), "(default)"));
+    /* a dbname may itself be a connection string or URI, which libpq expands, password and
+     * all: it is named masked wherever it is named */
+    const char *db = or_default(PQdb(s->conn), "(default)");
+    if (!eg_conninfo_looks_nested(db))
+        snprintf(s->db, sizeof s->db, "%s", db);
+    else if (eg_conninfo_mask(db, s->db, sizeof s->db))
+        snprintf(s->db, sizeof s->db, "(a connection string)");
     snprintf(s->user, sizeof s->user, "%s", or_default(PQuser(s->conn), "(default)"));
 }
 

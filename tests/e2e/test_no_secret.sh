@@ -56,10 +56,20 @@ kill "$SPID"
 wait "$SPID" 2>/dev/null
 SPID=""
 cat "$T/serve.out" "$T/serve.log" >>"$OUT"
+# a password nested in the keyword form's dbname (a URI as dbname, which libpq expands): the
+# commands that describe the source without connecting mask it too
+printf 'store = %s/s.db\nsource = host=127.0.0.1 port=1 user=reader connect_timeout=1 dbname=postgresql://reader:%s@127.0.0.1:1/notes\nsource.retries = 0\n' "$T" "$SECRET" >"$T/nested.conf"
+chmod 600 "$T/nested.conf"
+for args in "health" "health --json" "config check" "ingest" "validate"; do
+  # shellcheck disable=SC2086 # the words of args are the command's
+  "$ENGRAM_BIN" --config "$T/nested.conf" --now "$NOW" $args >>"$OUT" 2>&1
+done
+grep -q "dbname=" "$OUT" && ok "the nested source is described" || fail "the nested source is never described"
+strings "$T/s.db" "$T/s.db-wal" 2>/dev/null >>"$OUT"
 if grep -qF "$SECRET" "$OUT"; then
   fail "the password appears:"
   grep -nF "$SECRET" "$OUT" | head -5
 else
-  ok "the password appears in no command output, route, metric, dashboard or log"
+  ok "the password appears in no command output, route, metric, dashboard, log or the store"
 fi
 finish
