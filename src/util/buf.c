@@ -4,6 +4,7 @@
 #include "util/buf.h"
 
 #include "engram/error.h"
+#include "util/utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,11 +95,18 @@ int eg_buf_printf(eg_buf *b, const char *fmt, ...)
 int eg_buf_json_str(eg_buf *b, const char *s, size_t n)
 {
     int rc = eg_buf_putc(b, '"');
-    size_t start = 0;
-    for (size_t i = 0; i < n && !rc; i++) {
+    size_t start = 0, i = 0;
+    while (i < n && !rc) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
+        size_t len = 1, skip = 0;
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            i++;
             continue;
+        }
+        if (c >= 0x80 && (len = eg_utf8_seq(s + i, n - i, &skip)) > 0) {
+            i += len;
+            continue;
+        }
         rc = eg_buf_append(b, s + start, i - start);
         if (rc)
             break;
@@ -119,10 +127,14 @@ int eg_buf_json_str(eg_buf *b, const char *s, size_t n)
             rc = eg_buf_puts(b, "\\t");
             break;
         default:
-            rc = eg_buf_printf(b, "\\u%04x", c);
+            if (c >= 0x80) /* not UTF-8: U+FFFD REPLACEMENT CHARACTER, so the JSON stays valid */
+                rc = eg_buf_puts(b, "\xef\xbf\xbd");
+            else
+                rc = eg_buf_printf(b, "\\u%04x", c);
             break;
         }
-        start = i + 1;
+        i += c >= 0x80 ? skip : 1;
+        start = i;
     }
     if (!rc)
         rc = eg_buf_append(b, s + start, n - start);

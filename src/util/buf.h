@@ -25,7 +25,9 @@ int eg_buf_append(eg_buf *b, const void *p, size_t n);
 int eg_buf_puts(eg_buf *b, const char *s);
 int eg_buf_putc(eg_buf *b, char c);
 int eg_buf_printf(eg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends s as a JSON string literal (quotes and escapes). */
+/* Appends s as a JSON string literal (quotes and escapes). The result is always valid JSON in
+ * UTF-8: control characters are escaped, and each maximal invalid UTF-8 subpart of s becomes one
+ * U+FFFD (s may be anything a client typed). */
 int eg_buf_json_str(eg_buf *b, const char *s, size_t n);
 /* Appends s as a CSV field (quoted when it holds a comma, quote or line break, or is empty:
  * writers leave a NULL field empty, so "" is the empty string). */

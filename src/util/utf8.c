@@ -56,6 +56,33 @@ bad:
     return false;
 }
 
+size_t eg_utf8_seq(const char *str, size_t len, size_t *skip)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    unsigned c = s[0];
+    size_t n;
+    unsigned lo = 0x80, hi = 0xBF; /* the range of the second byte (RFC 3629's table) */
+    *skip = 1;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+        n = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    else if (c >= 0xF0 && c <= 0xF4)
+        n = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    else
+        return 0;
+    for (size_t k = 1; k < n; k++) {
+        unsigned b = k < len ? s[k] : 0;
+        if (k == 1 ? (b < lo || b > hi) : (b & 0xC0) != 0x80) {
+            *skip = k;
+            return 0;
+        }
+    }
+    return n;
+}
+
 size_t eg_utf8_length(const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;

@@ -13,6 +13,10 @@
 /* Returns true if s[0..len) is valid UTF-8; on failure *bad_offset (if given) is the byte offset
  * of the first invalid sequence. */
 bool eg_utf8_valid(const char *s, size_t len, size_t *bad_offset);
+/* The sequence at s[0..len) (len > 0): returns its length in bytes if it is one valid UTF-8
+ * character, else 0 and sets *skip to the length of its maximal invalid subpart (at least 1:
+ * Unicode's "U+FFFD substitution of maximal subparts", what browsers and Python do). */
+size_t eg_utf8_seq(const char *s, size_t len, size_t *skip);
 /* Number of code points in valid UTF-8 s[0..len) (PostgreSQL's LENGTH()). */
 size_t eg_utf8_length(const char *s, size_t len);
 /* True if s is made only of white space (ASCII and Unicode Zs/line separators). */

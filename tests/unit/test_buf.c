@@ -152,6 +152,30 @@ static void test_json_str(void **state)
     expect_json("abcdef", 3, "\"abc\"");
 }
 
+#define FFFD "\xef\xbf\xbd"
+
+/* Bytes that are not UTF-8 (a query typed by a client) must not reach the JSON raw: each maximal
+ * invalid subpart becomes one U+FFFD, valid characters around it are kept. */
+static void test_json_str_invalid_utf8(void **state)
+{
+    (void)state;
+    JSON("\xff", "\"" FFFD "\"");
+    JSON("maya \xff", "\"maya " FFFD "\"");
+    JSON("\xc3\x28", "\"" FFFD "(\"");              /* a lead byte without its continuation */
+    JSON("\xff\xfe", "\"" FFFD FFFD "\"");          /* two bad bytes, two replacements */
+    JSON("\xe6\x97", "\"" FFFD "\"");               /* truncated at the end: one */
+    JSON("\xe6\x97x", "\"" FFFD "x\"");             /* truncated in the middle: one */
+    JSON("\xc0\xaf", "\"" FFFD FFFD "\"");          /* overlong '/' */
+    JSON("\xed\xa0\x80", "\"" FFFD FFFD FFFD "\""); /* a surrogate */
+    JSON("\xf4\x90\x80\x80", "\"" FFFD FFFD FFFD FFFD "\""); /* above U+10FFFF */
+    JSON("\x80", "\"" FFFD "\"");                            /* a lone continuation byte */
+    JSON("\xc3\xa9\xff\xc3\xa9\"", "\"\xc3\xa9" FFFD "\xc3\xa9\\\"\"");
+    JSON("\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\""); /* a 4-byte character is kept */
+    JSON("\xef\xbf\xbd", "\"" FFFD "\"");             /* and U+FFFD itself */
+    /* the length bounds the sequence: a character cut by n is replaced, not read past n */
+    expect_json("\xc3\xa9", 1, "\"" FFFD "\"");
+}
+
 static void expect_csv(const char *s, size_t n, const char *want)
 {
     eg_buf b;
@@ -254,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_reset_keeps_capacity),
         cmocka_unit_test(test_printf),
         cmocka_unit_test(test_json_str),
+        cmocka_unit_test(test_json_str_invalid_utf8),
         cmocka_unit_test(test_csv_field),
         cmocka_unit_test(test_cap_append),
         cmocka_unit_test(test_cap_printf),

@@ -277,6 +277,43 @@ static void test_length_random(void **state)
     free(buf);
 }
 
+/* eg_utf8_seq agrees with eg_utf8_valid: on every byte string of up to 4 bytes drawn from the
+ * bytes that matter (ASCII, continuations, every kind of lead byte, bytes never valid), a walk
+ * by eg_utf8_seq finds no bad sequence exactly when the string is valid, and the skip of a bad
+ * sequence is 1 or a prefix that stays within the string. */
+static void test_seq_matches_valid(void **state)
+{
+    (void)state;
+    static const unsigned char pick[] = {0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0,
+                                         0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xed,
+                                         0xee, 0xef, 0xf0, 0xf1, 0xf4, 0xf5, 0xfe, 0xff};
+    enum { NP = sizeof pick };
+    char s[4];
+    for (size_t len = 1; len <= 4; len++) {
+        size_t total = 1;
+        for (size_t k = 0; k < len; k++)
+            total *= NP;
+        for (size_t v = 0; v < total; v++) {
+            size_t x = v;
+            for (size_t k = 0; k < len; k++, x /= NP)
+                s[k] = (char)pick[x % NP];
+            bool clean = true;
+            for (size_t i = 0; i < len;) {
+                size_t skip = 0, n = eg_utf8_seq(s + i, len - i, &skip);
+                if (n) {
+                    assert_true(eg_utf8_valid(s + i, n, NULL));
+                    i += n;
+                } else {
+                    clean = false;
+                    assert_true(skip >= 1 && skip <= len - i);
+                    i += skip;
+                }
+            }
+            assert_int_equal(clean, eg_utf8_valid(s, len, NULL));
+        }
+    }
+}
+
 #define BLANK(lit) eg_utf8_blank(lit, sizeof(lit) - 1)
 
 static void test_blank(void **state)
@@ -316,15 +353,11 @@ static void test_blank_all_zs(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid_sequences),
-        cmocka_unit_test(test_overlongs),
-        cmocka_unit_test(test_surrogates_and_range),
-        cmocka_unit_test(test_bad_continuations),
-        cmocka_unit_test(test_truncated_at_end),
-        cmocka_unit_test(test_fast_path_offsets),
-        cmocka_unit_test(test_length_known),
-        cmocka_unit_test(test_length_random),
-        cmocka_unit_test(test_blank),
+        cmocka_unit_test(test_valid_sequences),      cmocka_unit_test(test_overlongs),
+        cmocka_unit_test(test_surrogates_and_range), cmocka_unit_test(test_bad_continuations),
+        cmocka_unit_test(test_truncated_at_end),     cmocka_unit_test(test_fast_path_offsets),
+        cmocka_unit_test(test_length_known),         cmocka_unit_test(test_length_random),
+        cmocka_unit_test(test_seq_matches_valid),    cmocka_unit_test(test_blank),
         cmocka_unit_test(test_blank_all_zs),
     };
     return cmocka_run_group_tests(tests, 0, NULL);
