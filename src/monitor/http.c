@@ -19,6 +19,7 @@
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/timeutil.h"
+#include "util/utf8.h"
 
 #if defined(__has_include)
 #if __has_include("monitor/dashboard.h")
@@ -37,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -70,6 +72,9 @@ static double mono(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Sets the answer to v (consumed). v may be NULL when building it failed (out of memory, or
+ * text that is not UTF-8, which jansson refuses): that is a genuine 500, logged and counted like
+ * every other. */
 static void set_json(reply *r, int code, json_t *v)
 {
     char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
@@ -77,6 +82,9 @@ static void set_json(reply *r, int code, json_t *v)
     eg_buf_reset(&r->body);
     r->type = "application/json";
     if (!text || eg_buf_puts(&r->body, text) || eg_buf_putc(&r->body, '\n')) {
+        eg_log(EG_LOG_ERROR, "serve: %s: could not build the JSON answer (status %d)", r->route,
+               code);
+        eg_metrics_count_error();
         r->code = 500;
         eg_buf_reset(&r->body);
         eg_buf_puts(&r->body, "{\"error\":\"internal error\"}\n");
@@ -93,6 +101,21 @@ static void set_text_json(reply *r, int code, const char *text)
     r->code = code;
     if (eg_buf_puts(&r->body, text) || eg_buf_putc(&r->body, '\n'))
         set_json(r, 500, NULL);
+}
+
+/* A JSON string of text a client sent (a path, an id): jansson refuses text that is not UTF-8,
+ * so such text is echoed with U+FFFD in place of the bad bytes (eg_buf_json_str's rule). */
+static json_t *client_text(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    eg_buf b;
+    eg_buf_init(&b, 0);
+    if (!eg_buf_json_str(&b, s, strlen(s)))
+        j = json_loadb(b.data, b.len, JSON_DECODE_ANY, NULL);
+    eg_buf_free(&b);
+    return j;
 }
 
 /* A failure inside: the detail goes to the log, the client gets no internals. */
@@ -207,12 +230,26 @@ static void route_stats(const server *sv, reply *r)
     set_json(r, 200, s);
 }
 
-static void route_recall(const server *sv, struct MHD_Connection *c, reply *r)
+/* rehearse=: 1/true/yes or 0/false/no (any case); -1 for anything else. */
+static int parse_flag(const char *v)
+{
+    static const char *const yes[] = {"1", "true", "yes"}, *const no[] = {"0", "false", "no"};
+    for (int i = 0; i < 3; i++) {
+        if (!strcasecmp(v, yes[i]))
+            return 1;
+        if (!strcasecmp(v, no[i]))
+            return 0;
+    }
+    return -1;
+}
+
+/* HEAD answers as GET would but changes nothing: only a GET rehearses. */
+static void route_recall(const server *sv, struct MHD_Connection *c, bool head, reply *r)
 {
     const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "q");
     const char *ks = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "k");
     const char *re = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "rehearse");
-    eg_recall_opts o = {.at = clock_of(sv), .k = 10, .rehearse = re && !strcmp(re, "1")};
+    eg_recall_opts o = {.at = clock_of(sv), .k = 10};
     eg_store *st = NULL;
     eg_recaller *rc = NULL;
     eg_recall_result res = {0};
@@ -221,6 +258,15 @@ static void route_recall(const server *sv, struct MHD_Connection *c, reply *r)
     if (!q || !q[strspn(q, " \t\r\n")]) {
         set_json(r, 400, json_pack("{s:s}", "error", "give a query: /api/recall?q=TEXT"));
         return;
+    }
+    if (re) {
+        int f = parse_flag(re);
+        if (f < 0) {
+            set_json(r, 400,
+                     json_pack("{s:s}", "error", "rehearse must be 1, true, yes, 0, false or no"));
+            return;
+        }
+        o.rehearse = f == 1 && !head;
     }
     if (ks) {
         char *end = NULL;
@@ -286,7 +332,8 @@ static void route_trace(const server *sv, const char *id, reply *r)
     end_read(st);
     eg_store_close(st);
     if (err == EG_ENOTFOUND)
-        set_json(r, 404, json_pack("{s:s,s:s}", "error", "not found", "memory_id", id));
+        set_json(r, 404,
+                 json_pack("{s:s,s:o*}", "error", "not found", "memory_id", client_text(id)));
     else if (err)
         internal_error(r, "trace");
     else
@@ -326,7 +373,8 @@ static void route_index(const server *sv, reply *r)
     r->type = "text/html; charset=utf-8";
 }
 
-static void dispatch(const server *sv, struct MHD_Connection *c, const char *url, reply *r)
+static void dispatch(const server *sv, struct MHD_Connection *c, const char *method,
+                     const char *url, reply *r)
 {
     if (!strcmp(url, "/healthz")) {
         r->route = "/healthz";
@@ -345,7 +393,7 @@ static void dispatch(const server *sv, struct MHD_Connection *c, const char *url
         route_stats(sv, r);
     } else if (!strcmp(url, "/api/recall")) {
         r->route = "/api/recall";
-        route_recall(sv, c, r);
+        route_recall(sv, c, !strcmp(method, MHD_HTTP_METHOD_HEAD), r);
     } else if (!strncmp(url, "/api/trace/", 11)) {
         r->route = "/api/trace";
         route_trace(sv, url + 11, r);
@@ -354,8 +402,30 @@ static void dispatch(const server *sv, struct MHD_Connection *c, const char *url
         route_index(sv, r);
     } else {
         r->route = "other";
-        set_json(r, 404, json_pack("{s:s,s:s}", "error", "not found", "path", url));
+        set_json(r, 404, json_pack("{s:s,s:o*}", "error", "not found", "path", client_text(url)));
     }
+}
+
+/* Appends s for a log line: control bytes, backslashes and bytes that are not UTF-8 as \xHH,
+ * so that a client cannot break or forge a line (a path may hold %0A) nor write raw bytes into
+ * the log. Truncated at 1 KiB. */
+static void log_text(eg_buf *b, const char *s)
+{
+    size_t n = strlen(s), i = 0;
+    while (i < n && b->len < 1024) {
+        unsigned char ch = (unsigned char)s[i];
+        size_t skip = 1, len = ch < 0x80 ? 1 : eg_utf8_seq(s + i, n - i, &skip);
+        if (ch >= 0x20 && ch != 0x7f && ch != '\\' && len) {
+            eg_buf_append(b, s + i, len);
+            i += len;
+        } else {
+            for (size_t k = 0; k < (len ? len : skip); k++)
+                eg_buf_printf(b, "\\x%02x", (unsigned char)s[i + k]);
+            i += len ? len : skip;
+        }
+    }
+    if (i < n)
+        eg_buf_puts(b, "...");
 }
 
 static void access_log(struct MHD_Connection *c, const char *method, const char *url,
@@ -372,9 +442,16 @@ static void access_log(struct MHD_Connection *c, const char *method, const char 
             inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof ip);
     }
     char at[EG_TIME_BUFSZ];
+    eg_buf m, u;
+    eg_buf_init(&m, 4096);
+    eg_buf_init(&u, 4096);
+    log_text(&m, method);
+    log_text(&u, url);
     /* the path only: query strings may hold what users typed, and they are not needed here */
-    fprintf(stderr, "%s %s %s %s %d %zu %.1fms\n", eg_time_format(eg_time_now(), at), ip, method,
-            url, r->code, r->body.len, ms);
+    fprintf(stderr, "%s %s %s %s %d %zu %.1fms\n", eg_time_format(eg_time_now(), at), ip,
+            m.data ? m.data : "", u.data ? u.data : "", r->code, r->body.len, ms);
+    eg_buf_free(&m);
+    eg_buf_free(&u);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -395,7 +472,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         set_json(&r, 405,
                  json_pack("{s:s,s:s}", "error", "method not allowed", "allow", "GET, HEAD"));
     } else {
-        dispatch(sv, c, url, &r);
+        dispatch(sv, c, method, url, &r);
     }
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         r.body.len, r.body.len ? r.body.data : (void *)"", MHD_RESPMEM_MUST_COPY);

@@ -4,7 +4,7 @@
 # `engram run` writes (no failures, no torn reads), a slow client does not block /healthz, no
 # password in any answer or log, and no process left behind.
 . "$(dirname "$0")/lib.sh"
-for tool in curl jq promtool; do
+for tool in curl jq promtool python3 sqlite3; do
   command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
 done
 T="$(mktemp -d)"
@@ -103,6 +103,32 @@ check "/metrics counts the sample's pipeline" 738 \
 check "/metrics counts the recall requests" 2 \
   "$(sed -n 's/^engram_recall_latency_seconds_count //p' "$T/m.txt")"
 
+# text that is not UTF-8 in an id or a path is an unknown id or path: 404 with valid JSON (the
+# bad bytes echoed as U+FFFD), not a 500, and no error counted
+utf8_json() { python3 -c 'import json,sys; print(json.loads(sys.stdin.buffer.read().decode("utf-8"))[sys.argv[1]])' "$1" <"$T/body" 2>&1; }
+errors() { curl -s "$BASE/metrics" | sed -n 's/^engram_errors_total //p'; }
+E0=$(errors)
+check "/api/trace/ of an id that is not UTF-8 is 404" 404 "$(get '/api/trace/%FF%FE')"
+check "its JSON is valid UTF-8 and echoes the id with U+FFFD" "$(printf '\xef\xbf\xbd\xef\xbf\xbd')" "$(utf8_json memory_id)"
+check "a path that is not UTF-8 is 404" 404 "$(get '/nope%C3%28')"
+check "its JSON is valid UTF-8 and echoes the path with U+FFFD" "$(printf '/nope\xef\xbf\xbd(')" "$(utf8_json path)"
+check "/api/recall with a query that is not UTF-8 is valid JSON" "$(printf 'meeting \xef\xbf\xbd')" \
+  "$(get '/api/recall?q=meeting%20%FF&k=1' >/dev/null; utf8_json query)"
+check "a 404 is no error in engram_errors_total" "$E0" "$(errors)"
+# rehearse= takes 1/true/yes and 0/false/no; anything else is a 400; HEAD never rehearses
+recalled() { sqlite3 "$T/s.db" "SELECT count(*) FROM presentation WHERE kind = 'recalled'"; }
+R0=$(recalled)
+check "/api/recall with rehearse=maybe is 400" 400 "$(get '/api/recall?q=meeting&k=1&rehearse=maybe')"
+check "HEAD /api/recall?rehearse=1 is 200" 200 "$(get '/api/recall?q=meeting&k=1&rehearse=1' -I)"
+check "HEAD /api/recall records no presentation" "$R0" "$(recalled)"
+check "/api/recall with rehearse=no records none" "$R0" "$(get '/api/recall?q=meeting&k=1&rehearse=no' >/dev/null; recalled)"
+check "/api/recall with rehearse=yes is 200" 200 "$(get '/api/recall?q=meeting&k=1&rehearse=yes')"
+check "rehearse=yes records the presentation" $((R0 + 1)) "$(recalled)"
+check "rehearse=true too" $((R0 + 2)) "$(get '/api/recall?q=garden&k=1&rehearse=TRUE' >/dev/null; recalled)"
+# a path with an encoded line break and bytes that are not UTF-8 must not forge or break a line
+# of the access log (checked at the end, when the log is complete)
+get '/x%0A2026-01-01T00:00:00Z%20127.0.0.1%20GET%20/forged%20200%200%200.0ms%FF' >/dev/null
+
 # a slow client: one byte per second of a request, held open while others are served
 (
   exec 3<>"/dev/tcp/127.0.0.1/$PORT" || exit 0
@@ -196,6 +222,10 @@ wait "${PIDS[0]}"
 check "serve exits 0 on SIGINT" 0 "$?"
 if grep -qF "$SECRET" "$T/serve.log" "$T/serve2.log"; then fail "the log shows the password"; else ok "no log shows the password"; fi
 if grep -q 'GET /healthz 200' "$T/serve.log"; then ok "--verbose writes an access log"; else fail "no access log"; fi
+check "the access log has no forged line" 0 "$(grep -c '^2026-01-01T00:00:00Z' "$T/serve.log")"
+if grep -qF 'GET /x\x0a2026-01-01T00:00:00Z 127.0.0.1 GET /forged 200 0 0.0ms\xff 404' "$T/serve.log"; then
+  ok "the access log escapes the line break and the byte that is not UTF-8"; else fail "the access log does not escape the path"; fi
+if LC_ALL=C grep -q $'\xff' "$T/serve.log"; then fail "the access log holds a raw byte that is not UTF-8"; else ok "the access log holds no raw byte that is not UTF-8"; fi
 left=0
 for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && left=$((left + 1)); done
 check "no serve process is left" 0 "$left"
