@@ -56,8 +56,10 @@ typedef struct eg_validate_report {
 
 /* Runs the rules at now on target, with up to examples example ids per rule (capped at
  * EG_VALIDATE_MAX_EXAMPLES), and appends the results to the store's validation table in one
- * transaction. A source that cannot be opened or a failing query is reported as an error (the
- * last error is set) after the rules that did run are kept in *out with status UNKNOWN. */
+ * transaction. st may be NULL when the store does not exist and the source is not the store's
+ * own table (cfg->source set) and target is EG_VALIDATE_SOURCE: nothing is recorded then. A source
+ * that cannot be opened or a failing query is reported as an error (the last error is set) after
+ * the rules that did run are kept in *out with status UNKNOWN. */
 int eg_validate_run(eg_validate_report **out, const eg_config *cfg, eg_store *st,
                     eg_validate_target target, int64_t now, int examples);
 void eg_validate_free(eg_validate_report *r);

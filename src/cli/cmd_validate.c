@@ -7,6 +7,7 @@
 #include "monitor/validate.h"
 
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,8 +51,20 @@ static int run(eg_cli *cli, int argc, char **argv)
     }
     if (optind < argc)
         return eg_cli_usage("validate", "unexpected argument \"%s\"", argv[optind]);
-    if ((code = eg_cli_open(cli, &cfg, &st, EG_STORE_CREATE)))
+    if ((code = eg_cli_config(cli, &cfg)))
         return code;
+    /* like health: a missing store is reported, never created. Only a source outside the store
+     * can still be checked without it (and nothing is recorded); otherwise nothing can be, and
+     * the exit code is health's for that case (its connection check is CRITICAL: 2). */
+    if ((rc = eg_store_open(&st, cfg.store, 0))) {
+        if (rc != EG_ENOTFOUND || !cfg.source || (target & EG_VALIDATE_STORE)) {
+            code = eg_cli_fail(rc);
+            goto done;
+        }
+        if (!cli->quiet)
+            fprintf(stderr, "engram: store %s does not exist: the results are not recorded\n",
+                    cfg.store);
+    }
     rc = eg_validate_run(&r, &cfg, st, target, cli->now,
                          examples >= 0 ? examples : cfg.validate_examples);
     if (rc && !r) {
@@ -100,5 +113,6 @@ const eg_command eg_cmd_validate = {
     "  --target T     source (default), store or both\n"
     "A rule is OK with no failing row, WARNING with some, CRITICAL when their share exceeds\n"
     "validate.threshold percent. Exit: 0 all OK, 1 a warning, 2 a critical, 3 unknown (the\n"
-    "source could not be read). See docs/VALIDATION.md.\n",
+    "source could not be read). A missing store is reported (exit 2), never created; a --source\n"
+    "outside it is still checked, without recording. See docs/VALIDATION.md.\n",
 };

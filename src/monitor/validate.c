@@ -607,6 +607,8 @@ static int validate_source(vctx *c, eg_store *st)
 {
     const eg_config *cfg = c->cfg;
     c->target = "source";
+    if (!cfg->source && !st)
+        return eg_error_set(EG_ENOTFOUND, "no store to read the embedded source from");
     if (!cfg->source)
         return validate_sqlite(c, eg_store_db(st), false);
     if (!strncmp(cfg->source, "sqlite:", 7)) {
@@ -719,7 +721,9 @@ int eg_validate_run(eg_validate_report **out, const eg_config *cfg, eg_store *st
     int rc = 0;
     if (target & EG_VALIDATE_SOURCE)
         rc = validate_source(&c, st);
-    if (!rc && (target & EG_VALIDATE_STORE)) {
+    if (!rc && (target & EG_VALIDATE_STORE) && !st)
+        rc = eg_error_set(EG_ENOTFOUND, "no store to validate");
+    else if (!rc && (target & EG_VALIDATE_STORE)) {
         c.target = "store";
         rc = validate_sqlite(&c, eg_store_db(st), true);
     }
@@ -740,7 +744,7 @@ int eg_validate_run(eg_validate_report **out, const eg_config *cfg, eg_store *st
     if (rc)
         r->status = crit ? EG_VALID_CRITICAL : EG_VALID_UNKNOWN;
     eg_error save_err = *eg_error_last();
-    int src = save(st, r);
+    int src = st ? save(st, r) : 0;
     *out = r;
     if (rc) {
         eg_error_set(save_err.code, "%s", save_err.message);

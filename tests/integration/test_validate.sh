@@ -27,6 +27,7 @@ q -c "INSERT INTO $S.clean
              jsonb_build_object('concepts', jsonb_build_array('garden', g))
         FROM generate_series(1, 30) g"
 C=$(conf clean clean)
+engram --store "$T/s.db" init -q  # validate records into a store, and never creates one
 run --config "$C" --source postgresql:// --store "$T/s.db" --now $NOW validate
 check "a clean table validates with exit 0" 0 $?
 for r in uniqueness temporal_order temporal_future content_null content_empty content_whitespace \

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# health and validate (SPEC §10, §11) on the embedded store (no PostgreSQL needed): a missing
+# store is reported and never created, by both, with the same exit code (a source outside the
+# store is still validated).
+. "$(dirname "$0")/lib.sh"
+command -v sqlite3 >/dev/null || { echo "skip: sqlite3 not installed"; exit 77; }
+T="$(mktemp -d)"
+trap 'rm -rf "$T"' EXIT
+NOW=2026-11-20T00:00:00Z
+
+# ---- a missing store (a typo in --store) ----
+E --store "$T/typo.db" --now "$NOW" health >/dev/null 2>&1
+HEALTH_RC=$?
+E --store "$T/typo.db" --now "$NOW" validate -q 2>"$T/v.err"
+check "validate on a missing store exits like health" "$HEALTH_RC" "$?"
+check "which is 2" 2 "$HEALTH_RC"
+if [ -e "$T/typo.db" ]; then fail "validate created the missing store"; else ok "validate creates no store"; fi
+if grep -q 'does not exist' "$T/v.err"; then ok "validate reports the missing store"; else
+  fail "validate does not report the missing store: $(cat "$T/v.err")"; fi
+E --store "$T/typo.db" --now "$NOW" validate --target store >/dev/null 2>&1
+check "validate --target store on a missing store exits 2" 2 "$?"
+if [ -e "$T/typo.db" ]; then fail "validate --target store created the missing store"; else ok "nor with --target store"; fi
+# a source outside the store can still be checked without it: nothing is recorded, nothing created
+S="$T/s.db"
+E --store "$S" init -q && E --store "$S" import -q "$ENGRAM_SRC/data/sample-memories.jsonl"
+E --store "$T/typo.db" --source "sqlite:$S" --now "$NOW" validate >"$T/v.out" 2>"$T/v.err"
+check "validate of a sqlite: source without a store prints its rules" 13 "$(wc -l <"$T/v.out")"
+if grep -q 'not recorded' "$T/v.err"; then ok "and says the results are not recorded"; else fail "no note: $(cat "$T/v.err")"; fi
+if [ -e "$T/typo.db" ]; then fail "validate created the missing store"; else ok "it creates no store"; fi
+
+finish
