@@ -13,15 +13,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void print_text(const eg_health_report *r)
+/* The report, one line per check and a summary; quiet (-q: "print only errors") prints only the
+ * lines of the checks that are not OK, so an all-OK run prints nothing. */
+static void print_text(const eg_health_report *r, bool quiet)
 {
     char at[40], value[48];
     int n[4] = {0};
     eg_time_format(r->at, at);
-    printf("health of %s at %s\n", r->target, at);
+    if (!quiet)
+        printf("health of %s at %s\n", r->target, at);
     for (int i = 0; i < EG_HEALTH_NCHECKS; i++) {
         const eg_health_check *c = &r->checks[i];
         n[c->status]++;
+        if (quiet && c->status == EG_HEALTH_OK)
+            continue;
         if (c->has_value)
             snprintf(value, sizeof value, "%.*f %s",
                      fabs(c->value) < 100 && strcmp(c->unit, "rows") && strcmp(c->unit, "columns")
@@ -33,6 +38,8 @@ static void print_text(const eg_health_report *r)
         printf("%-8s %-12s %s (%s)  %s\n", eg_health_status_name(c->status), c->name, value,
                c->threshold, c->message);
     }
+    if (quiet)
+        return;
     printf("%-8s summary      %d ok, %d warning, %d critical, %d unknown; %s\n",
            eg_health_status_name(r->status), n[EG_HEALTH_OK], n[EG_HEALTH_WARNING],
            n[EG_HEALTH_CRITICAL], n[EG_HEALTH_UNKNOWN], r->note);
@@ -71,7 +78,7 @@ static int run(eg_cli *cli, int argc, char **argv)
     if (cli->json)
         eg_cli_json(eg_health_report_json(rep));
     else
-        print_text(rep);
+        print_text(rep, cli->quiet);
     code = (int)rep->status;
 done:
     free(rep);
@@ -89,5 +96,6 @@ const eg_command eg_cmd_health = {
     "transformation readiness and pipeline stages, then a summary = the worst status\n"
     "(CRITICAL > WARNING > UNKNOWN > OK). The results are appended to the store's health\n"
     "history when the store exists; a missing store is reported, never created.\n"
+    "With --quiet only the checks that are not OK are printed (nothing when all are).\n"
     "Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. See docs/RUNBOOK.md.\n",
 };

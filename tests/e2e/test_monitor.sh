@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # health and validate (SPEC §10, §11) on the embedded store (no PostgreSQL needed): a missing
 # store is reported and never created, by both, with the same exit code (a source outside the
-# store is still validated).
+# store is still validated); health -q prints only the problems.
 . "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null || { echo "skip: sqlite3 not installed"; exit 77; }
 T="$(mktemp -d)"
@@ -27,5 +27,18 @@ E --store "$T/typo.db" --source "sqlite:$S" --now "$NOW" validate >"$T/v.out" 2>
 check "validate of a sqlite: source without a store prints its rules" 13 "$(wc -l <"$T/v.out")"
 if grep -q 'not recorded' "$T/v.err"; then ok "and says the results are not recorded"; else fail "no note: $(cat "$T/v.err")"; fi
 if [ -e "$T/typo.db" ]; then fail "validate created the missing store"; else ok "it creates no store"; fi
+
+# ---- the sample: newest created_at 2026-11-19T18:50:09Z, run at T1 ----
+T1=2026-11-19T19:00:00Z
+E --store "$S" --now "$T1" run -q || fail "run on the sample"
+# health -q prints only the checks that are not OK; the exit code is the same
+E --store "$S" --now "$T1" health -q >"$T/h.out"
+check "health -q with every check OK exits 0" 0 "$?"
+check "and prints nothing" "" "$(cat "$T/h.out")"
+E --store "$S" --now "$T1" health >"$T/h.out"
+check "health without -q prints the header, eight checks and the summary" 10 "$(wc -l <"$T/h.out")"
+E --store "$S" --now "$NOW" health -q >"$T/h.out"
+check "health -q with a stale source exits 1" 1 "$?"
+check "and prints only the freshness warning" "WARNING freshness" "$(awk '{print $1, $2}' "$T/h.out")"
 
 finish
