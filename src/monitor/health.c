@@ -295,12 +295,11 @@ static int prepare_sql(hctx *h)
         h->content_ok =
             dup_printf("(%s IS NOT NULL AND btrim(%s::text) <> '')", h->content_q, h->content_q);
     } else {
-        /* the embedded source stores ISO 8601 text or Unix seconds (see source/sqlite.c) */
-        static const char ts[] = "(CASE WHEN typeof(%s) IN ('integer', 'real') THEN %s * 1e6 "
-                                 "ELSE (julianday(%s) - 2440587.5) * 86400e6 END)";
+        /* the embedded source stores ISO 8601 text or Unix seconds, read exactly as ingest reads
+         * them (source/sqlite.c; julianday() would keep only milliseconds, inexactly) */
         h->table_q = dup_printf("%s", table);
-        h->created_expr = dup_printf(ts, h->created_q, h->created_q, h->created_q);
-        h->updated_expr = dup_printf(ts, h->updated_q, h->updated_q, h->updated_q);
+        h->created_expr = dup_printf("eg_time_us(%s)", h->created_q);
+        h->updated_expr = dup_printf("eg_time_us(%s)", h->updated_q);
         h->content_ok =
             dup_printf("(%s IS NOT NULL AND trim(%s) <> '')", h->content_q, h->content_q);
     }
@@ -358,6 +357,7 @@ static void check_connection(hctx *h)
             return;
         }
         sqlite3_busy_timeout(h->sdb, 5000);
+        eg__sqlite_register_time_us(h->sdb);
     }
     if (prepare_sql(h)) {
         say(c, EG_HEALTH_UNKNOWN, "out of memory");

@@ -586,11 +586,11 @@ static int validate_sqlite(vctx *c, sqlite3 *db, bool staged)
         c->created_us = strdup("created_at");
         c->dupkey = strdup("content_hash");
     } else {
-#define JD_US(col) "CAST(round((julianday(" col ") - 2440587.5) * 86400000000.0) AS INTEGER)"
-        c->created = strdup(JD_US("created_at"));
-        c->updated = strdup(JD_US("updated_at"));
-        c->created_us = strdup(JD_US("created_at"));
-#undef JD_US
+        /* ISO 8601 text or Unix seconds, read exactly as ingest reads them (source/sqlite.c) */
+        eg__sqlite_register_time_us(db);
+        c->created = strdup("eg_time_us(created_at)");
+        c->updated = strdup("eg_time_us(updated_at)");
+        c->created_us = strdup("eg_time_us(created_at)");
         c->dupkey = strdup("content");
     }
     if (c->t && c->id && c->content && c->meta && c->future && c->created && c->updated &&

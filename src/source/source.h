@@ -87,5 +87,11 @@ void eg_source_close(eg_source *s);
  * eg_store_bulk_prepare). False, and nothing changed, for any other source. */
 struct sqlite3;
 bool eg_source_sqlite_share(eg_source *s, struct sqlite3 *db, pthread_mutex_t *lock);
+/* Registers the SQL function eg_time_us(x) on db: x read as the embedded (SQLite) source reads a
+ * timestamp — ISO 8601 text, or Unix seconds as an integer or a real — as integer microseconds
+ * since the epoch, exactly; NULL for NULL or unreadable text. For SQL over a source table
+ * (health, validate) that must agree with what ingest reads; julianday() keeps only milliseconds
+ * and reads numbers as Julian days. Returns an SQLite result code. */
+int eg__sqlite_register_time_us(struct sqlite3 *db);
 
 #endif

@@ -279,22 +279,45 @@ static void read_end(sqlite_source *s)
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 }
 
-/* Reads a timestamp column: ISO 8601 text or Unix seconds. Returns 0, 1 for NULL, -1 bad. */
-static int read_time(sqlite3_stmt *st, int col, int64_t *out)
+/* Reads a timestamp value: ISO 8601 text or Unix seconds. Returns 0, 1 for NULL, -1 bad. */
+static int read_time_value(sqlite3_value *v, int64_t *out)
 {
-    switch (sqlite3_column_type(st, col)) {
+    switch (sqlite3_value_type(v)) {
     case SQLITE_NULL:
         return 1;
     case SQLITE_INTEGER:
-        *out = sqlite3_column_int64(st, col) * EG_USEC_PER_SEC;
+        *out = sqlite3_value_int64(v) * EG_USEC_PER_SEC;
         return 0;
     case SQLITE_FLOAT:
-        *out = (int64_t)(sqlite3_column_double(st, col) * 1e6);
+        *out = (int64_t)(sqlite3_value_double(v) * 1e6);
         return 0;
     default:
-        return eg_time_parse((const char *)sqlite3_column_text(st, col),
-                             (size_t)sqlite3_column_bytes(st, col), out);
+        return eg_time_parse((const char *)sqlite3_value_text(v), (size_t)sqlite3_value_bytes(v),
+                             out);
     }
+}
+
+/* Reads a timestamp column (read_time_value's rule). */
+static int read_time(sqlite3_stmt *st, int col, int64_t *out)
+{
+    return read_time_value(sqlite3_column_value(st, col), out);
+}
+
+static void sql_time_us(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    int64_t us = 0;
+    (void)argc;
+    if (read_time_value(argv[0], &us) == 0)
+        sqlite3_result_int64(ctx, us);
+    else
+        sqlite3_result_null(ctx);
+}
+
+int eg__sqlite_register_time_us(sqlite3 *db)
+{
+    return sqlite3_create_function(db, "eg_time_us", 1,
+                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                                   sql_time_us, NULL, NULL);
 }
 
 /* Delivers the rows st selects (bound, inside the read transaction); with since !=

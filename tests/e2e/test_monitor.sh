@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # health and validate (SPEC §10, §11) on the embedded store (no PostgreSQL needed): a missing
 # store is reported and never created, by both, with the same exit code (a source outside the
-# store is still validated); health -q prints only the problems.
+# store is still validated); health -q prints only the problems;
+# times are read and aged exactly (no microseconds made up by julianday()).
 . "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null || { echo "skip: sqlite3 not installed"; exit 77; }
 T="$(mktemp -d)"
@@ -40,5 +41,36 @@ check "health without -q prints the header, eight checks and the summary" 10 "$(
 E --store "$S" --now "$NOW" health -q >"$T/h.out"
 check "health -q with a stale source exits 1" 1 "$?"
 check "and prints only the freshness warning" "WARNING freshness" "$(awk '{print $1, $2}' "$T/h.out")"
+
+# ---- exact times: the newest created_at is 2026-11-19T18:50:09Z, shown and aged exactly ----
+fresh() { E --store "$S" --now "$1" health | awk '$2 == "freshness"'; }
+contains_line() { case "$3" in *"$2"*) ok "$1" ;; *) fail "$1: [$2] not in [$3]" ;; esac; }
+contains_line "health shows the newest created_at as stored" "created 2026-11-19T18:50:09Z," \
+  "$(fresh 2026-11-19T19:00:00Z)"
+# health.fresh is 1 h: OK a microsecond before the age reaches it, WARNING at it
+check "freshness 1 µs under 1 h is OK" OK "$(fresh 2026-11-19T19:50:08.999999Z | awk '{print $1}')"
+check "freshness at exactly 1 h is a WARNING" WARNING "$(fresh 2026-11-19T19:50:09Z | awk '{print $1}')"
+vfresh() { E --store "$S" --now "$1" validate 2>/dev/null | awk '$3 == "freshness"'; }
+contains_line "validate shows the newest created_at as stored" "newest created_at 2026-11-19T18:50:09Z," \
+  "$(vfresh 2026-11-20T00:00:00Z)"
+# validate's freshness warns when the age exceeds health.stale (24 h)
+check "validate freshness at exactly 24 h is OK" OK "$(vfresh 2026-11-20T18:50:09Z | awk '{print $1}')"
+check "validate freshness 1 µs over 24 h is a WARNING" WARNING \
+  "$(vfresh 2026-11-20T18:50:09.000001Z | awk '{print $1}')"
+# fractional seconds and Unix seconds in the embedded table are read as ingest reads them
+F="$T/f.db"
+E --store "$F" init -q
+sqlite3 "$F" "INSERT INTO memories (id, content, created_at) VALUES
+  ('a', 'a memory', '2026-11-19T18:50:09.123456Z'), ('b', 'another', 1795100000)"
+contains_line "health keeps the microseconds of the newest created_at" "created 2026-11-19T18:50:09.123456Z," \
+  "$(E --store "$F" --now 2026-11-19T19:00:00Z health | awk '$2 == "freshness"')"
+contains_line "validate keeps them too" "newest created_at 2026-11-19T18:50:09.123456Z," \
+  "$(E --store "$F" --now 2026-11-20T00:00:00Z validate 2>/dev/null | awk '$3 == "freshness"')"
+# a sqlite: source whose created_at holds Unix seconds (julianday() read them as Julian days)
+U="$T/u.db"
+sqlite3 "$U" "CREATE TABLE memories (id TEXT PRIMARY KEY, content TEXT, created_at INTEGER,
+  updated_at INTEGER, metadata TEXT); INSERT INTO memories VALUES ('b', 'x', 1795100000, NULL, NULL)"
+contains_line "validate reads a created_at in Unix seconds" "newest created_at 2026-11-19T14:53:20Z," \
+  "$(E --store "$F" --source "sqlite:$U" --now 2026-11-20T00:00:00Z validate 2>/dev/null | awk '$3 == "freshness"')"
 
 finish
