@@ -393,8 +393,9 @@ static void check_freshness(hctx *h)
     eg_health_check *c = &h->rep->checks[C_FRESHNESS];
     double fresh_h = (double)h->cfg->health_fresh / 3.6e9,
            stale_h = (double)h->cfg->health_stale / 3.6e9;
-    snprintf(c->threshold, sizeof c->threshold, "fresh < %g h, stale < %g h, else critical",
-             fresh_h, stale_h);
+    snprintf(c->threshold, sizeof c->threshold,
+             "fresh < %g h, stale < %g h, else critical; warning when ahead of now", fresh_h,
+             stale_h);
     if (!source_ready(h, c))
         return;
     char *sql = dup_printf("SELECT max(%s), count(*) FROM %s", h->created_expr, h->table_q);
@@ -415,7 +416,14 @@ static void check_freshness(hctx *h)
     char when[40];
     eg_time_format(newest, when);
     measured(c, age_h);
-    if (h->now - newest < h->cfg->health_fresh)
+    /* a negative age: the writer's clock or ours is off, or --now is before the data. Like
+     * validate's temporal_future rule, up to validate.future_skew is tolerated. */
+    if (newest - h->now > h->cfg->validate_future_skew)
+        say(c, EG_HEALTH_WARNING,
+            "newest memory created %s, %.2f h after now: clock skew or data from the future "
+            "(more than validate.future_skew ahead)",
+            when, -age_h);
+    else if (h->now - newest < h->cfg->health_fresh)
         say(c, EG_HEALTH_OK, "newest memory created %s, %.2f h before now", when, age_h);
     else if (h->now - newest < h->cfg->health_stale)
         say(c, EG_HEALTH_WARNING, "stale: newest memory created %s, %.2f h before now", when,
@@ -734,11 +742,14 @@ static void check_readiness(hctx *h)
         snprintf(part[2], sizeof part[2], "no pipeline checkpoint (run `engram run`)");
     } else {
         double lag = (double)(h->now - at) / 3.6e9;
+        bool ahead = at - h->now > h->cfg->validate_future_skew;
         measured(c, lag);
-        if (h->now - at > h->cfg->health_checkpoint_lag)
+        if (h->now - at > h->cfg->health_checkpoint_lag || ahead)
             s = eg_health_worse(s, EG_HEALTH_WARNING);
         snprintf(part[2], sizeof part[2], "checkpoint lag %.2f h%s", lag,
-                 h->now - at > h->cfg->health_checkpoint_lag ? " (too old)" : "");
+                 ahead ? " (the checkpoint is after now: clock skew, or --now before the last run)"
+                 : h->now - at > h->cfg->health_checkpoint_lag ? " (too old)"
+                                                               : "");
     }
     say(c, s, "%s; %s; %s", part[0], part[1], part[2]);
 }

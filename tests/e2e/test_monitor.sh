@@ -2,7 +2,8 @@
 # health and validate (SPEC §10, §11) on the embedded store (no PostgreSQL needed): a missing
 # store is reported and never created, by both, with the same exit code (a source outside the
 # store is still validated); health -q prints only the problems;
-# times are read and aged exactly (no microseconds made up by julianday()).
+# times are read and aged exactly (no microseconds made up by julianday()); a negative age is a
+# warning.
 . "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null || { echo "skip: sqlite3 not installed"; exit 77; }
 T="$(mktemp -d)"
@@ -31,6 +32,8 @@ if [ -e "$T/typo.db" ]; then fail "validate created the missing store"; else ok 
 
 # ---- the sample: newest created_at 2026-11-19T18:50:09Z, run at T1 ----
 T1=2026-11-19T19:00:00Z
+fresh() { E --store "$S" --now "$1" health | awk '$2 == "freshness"'; }
+contains_line() { case "$3" in *"$2"*) ok "$1" ;; *) fail "$1: [$2] not in [$3]" ;; esac; }
 E --store "$S" --now "$T1" run -q || fail "run on the sample"
 # health -q prints only the checks that are not OK; the exit code is the same
 E --store "$S" --now "$T1" health -q >"$T/h.out"
@@ -42,9 +45,19 @@ E --store "$S" --now "$NOW" health -q >"$T/h.out"
 check "health -q with a stale source exits 1" 1 "$?"
 check "and prints only the freshness warning" "WARNING freshness" "$(awk '{print $1, $2}' "$T/h.out")"
 
+# ---- a --now before the data (or a skewed clock): a negative age is a WARNING that names it,
+# beyond validate.future_skew (5 min) as validate's temporal_future rule ----
+E --store "$S" --now 2020-01-01T00:00:00Z health >"$T/h.out"
+check "health with data from the future exits 1" 1 "$?"
+check "freshness ahead of now is a WARNING" WARNING "$(awk '$2 == "freshness" {print $1}' "$T/h.out")"
+contains_line "which names it" "after now: clock skew or data from the future" "$(grep freshness "$T/h.out")"
+check "a checkpoint after now is a readiness WARNING" WARNING "$(awk '$2 == "readiness" {print $1}' "$T/h.out")"
+contains_line "which names it" "the checkpoint is after now" "$(grep readiness "$T/h.out")"
+check "freshness 4 min ahead (within validate.future_skew) is OK" OK \
+  "$(fresh 2026-11-19T18:46:09Z | awk '{print $1}')"
+check "freshness 6 min ahead is a WARNING" WARNING "$(fresh 2026-11-19T18:44:09Z | awk '{print $1}')"
+
 # ---- exact times: the newest created_at is 2026-11-19T18:50:09Z, shown and aged exactly ----
-fresh() { E --store "$S" --now "$1" health | awk '$2 == "freshness"'; }
-contains_line() { case "$3" in *"$2"*) ok "$1" ;; *) fail "$1: [$2] not in [$3]" ;; esac; }
 contains_line "health shows the newest created_at as stored" "created 2026-11-19T18:50:09Z," \
   "$(fresh 2026-11-19T19:00:00Z)"
 # health.fresh is 1 h: OK a microsecond before the age reaches it, WARNING at it
