@@ -11,6 +11,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The source's hint for an unreachable server speaks of exit code 75, which is what run and
+ * ingest exit with; validate is a monitoring command and exits 3 (docs/VALIDATION.md). */
+static void fail_source(int rc)
+{
+    if (rc == EG_EUNAVAIL && eg_error_last()->hint[0])
+        eg_error_hint("check that the server runs and accepts connections on that host and port "
+                      "(source.connect_timeout, source.retries and source.retry_delay set the "
+                      "patience); validate reports what it could not check as unknown (exit 3)");
+    eg_cli_fail(rc);
+}
+
 static int run(eg_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -68,7 +79,7 @@ static int run(eg_cli *cli, int argc, char **argv)
     rc = eg_validate_run(&r, &cfg, st, target, cli->now,
                          examples >= 0 ? examples : cfg.validate_examples);
     if (rc && !r) {
-        eg_cli_fail(rc);
+        fail_source(rc);
         code = 3; /* unknown: nothing could be checked */
         goto done;
     }
@@ -89,7 +100,7 @@ static int run(eg_cli *cli, int argc, char **argv)
         printf("%s\n", eg_valid_status_name(r->status));
     }
     if (rc)
-        eg_cli_fail(rc);
+        fail_source(rc);
     code = r->status == EG_VALID_OK         ? 0
            : r->status == EG_VALID_WARNING  ? 1
            : r->status == EG_VALID_CRITICAL ? 2

@@ -109,20 +109,25 @@ static void scrub(const pg_source *s, char *buf, size_t cap)
         scrub_one(buf, cap, PQpass(s->conn));
 }
 
-/* Copies a libpq message into buf on one line: "FATAL:  x\n\tIs the server..." → "FATAL: x Is..".
- */
+/* Copies a libpq message into buf on one line, its lines joined with "; " (or a space after
+ * a line that ends in punctuation) and runs of white space made one space:
+ * "...failed: Connection refused\n\tIs the server..." → "...failed: Connection refused; Is the
+ * server...". */
 static void one_line(char *buf, size_t cap, const char *msg)
 {
     size_t o = 0;
-    int space = 0;
+    int space = 0, newline = 0;
     for (const char *p = msg ? msg : ""; *p && o + 1 < cap; p++) {
         if (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r') {
             space = o > 0;
+            newline |= o > 0 && (*p == '\n' || *p == '\r');
             continue;
         }
+        if (newline && !strchr(".:;,", buf[o - 1]) && o + 3 < cap)
+            buf[o++] = ';';
         if (space && o + 2 < cap)
             buf[o++] = ' ';
-        space = 0;
+        space = newline = 0;
         buf[o++] = *p;
     }
     buf[o] = '\0';

@@ -3,7 +3,7 @@
 # store is reported and never created, by both, with the same exit code (a source outside the
 # store is still validated); health -q prints only the problems;
 # times are read and aged exactly (no microseconds made up by julianday()); a negative age is a
-# warning.
+# warning; validate's hint for an unreachable PostgreSQL names its own exit code.
 . "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null || { echo "skip: sqlite3 not installed"; exit 77; }
 T="$(mktemp -d)"
@@ -85,5 +85,23 @@ sqlite3 "$U" "CREATE TABLE memories (id TEXT PRIMARY KEY, content TEXT, created_
   updated_at INTEGER, metadata TEXT); INSERT INTO memories VALUES ('b', 'x', 1795100000, NULL, NULL)"
 contains_line "validate reads a created_at in Unix seconds" "newest created_at 2026-11-19T14:53:20Z," \
   "$(E --store "$F" --source "sqlite:$U" --now 2026-11-20T00:00:00Z validate 2>/dev/null | awk '$3 == "freshness"')"
+
+# ---- an unreachable PostgreSQL (nothing listens on port 1): validate exits 3, and its hint says
+# so (the source's hint speaks of exit 75, which is run's); libpq's two lines stay apart ----
+cat >"$T/pg.conf" <<CONF
+source = postgresql://u@127.0.0.1:1/db
+source.retries = 0
+source.connect_timeout = 1s
+CONF
+E --config "$T/pg.conf" --store "$S" --now "$NOW" validate >/dev/null 2>"$T/pg.err"
+check "validate on an unreachable PostgreSQL exits 3" 3 "$?"
+if grep -q '^HINT:.*75' "$T/pg.err"; then fail "validate's hint speaks of exit 75: $(grep HINT "$T/pg.err")"; else
+  ok "validate's hint does not speak of exit 75"; fi
+if grep -q '^HINT:.*exit 3' "$T/pg.err"; then ok "validate's hint names exit 3"; else fail "no exit 3 in the hint: $(cat "$T/pg.err")"; fi
+if grep -q '^DETAIL:.*Connection refused; Is the server running' "$T/pg.err"; then
+  ok "libpq's lines are joined with '; '"; else fail "libpq's lines: $(grep DETAIL "$T/pg.err")"; fi
+E --config "$T/pg.conf" --store "$S" --now "$NOW" ingest -q 2>"$T/pg.err"
+check "ingest on an unreachable PostgreSQL still exits 75" 75 "$?"
+if grep -q '^HINT:.*75' "$T/pg.err"; then ok "and its hint still says 75"; else fail "ingest hint: $(cat "$T/pg.err")"; fi
 
 finish
