@@ -1236,14 +1236,27 @@ static bool trace_source(json_t *f, json_t *steps, char *diag, size_t dn)
         }
         return false;
     }
-    s = add_step(steps, "source", "found: %lld characters, created %s%s%s, from %s",
+    /* SPEC §2: a memory created before the previous run's now arrives late; the pipeline takes
+     * it at its arrival time, which the trace must say (its times are not created_at's) */
+    bool late = json_is_integer(json_object_get(m, "late")) && inum(m, "late") != 0;
+    char t3[EG_TIME_BUFSZ], arrived[96] = "";
+    if (late)
+        snprintf(arrived, sizeof arrived, "; arrived late%s%s (processed at its arrival)",
+                 has(m, "arrived_at") ? " at " : "",
+                 has(m, "arrived_at") ? iso(json_object_get(m, "arrived_at"), t3) : "");
+    s = add_step(steps, "source", "found: %lld characters, created %s%s%s, from %s%s",
                  inum(m, "length_chars"), iso(json_object_get(m, "created_at"), t1),
                  has(m, "updated_at") ? ", updated " : "",
                  has(m, "updated_at") ? iso(json_object_get(m, "updated_at"), t2) : "",
-                 str(m, "source_system", "?"));
+                 str(m, "source_system", "?"), arrived);
     json_object_set_new(s, "found", json_true());
     copy_keys(s, m, (const char *const[]){"length_chars", "source_system", NULL});
     json_object_set_new(s, "created_at", json_string(iso(json_object_get(m, "created_at"), t1)));
+    json_object_set_new(s, "late", json_boolean(late));
+    json_object_set_new(s, "arrived_at",
+                        late && has(m, "arrived_at")
+                            ? json_string(iso(json_object_get(m, "arrived_at"), t3))
+                            : json_null());
 
     if (has(m, "deleted_at_source")) {
         s = add_step(steps, "staging", "deleted at the source (noticed %s)",

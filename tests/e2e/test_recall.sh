@@ -140,6 +140,17 @@ contains "trace of a row rejected at import" "diagnosis: rejected at ingest: " "
 engram --store "$A" --now "$NOW" remember --id fresh "A new thought about kites" >/dev/null
 engram --store "$A" --now "$NOW" trace fresh >"$T/t8.txt"
 contains "trace of a memory not ingested yet" 'diagnosis: not ingested yet: run `engram run`' "$T/t8.txt"
+# a late arrival (created before the last run's now, SPEC §2) says so in text and JSON
+engram --store "$A" --now 2026-11-15T00:00:00Z remember -q --id tardy "A note about the kite string that came in late"
+engram --store "$A" --now 2026-11-21T00:00:00Z run -q || fail "run with a late arrival"
+check "the store flags it late" 1 "$(count "$A" "SELECT late FROM memory WHERE id = 'tardy'")"
+engram --store "$A" --now 2026-11-21T00:00:00Z trace tardy >"$T/t9.txt"
+contains "trace shows a late arrival" "; arrived late at 2026-11-20T00:00:00" "$T/t9.txt"
+engram --store "$A" --now 2026-11-21T00:00:00Z trace --json tardy >"$T/t9.json"
+check "trace --json flags it late" true "$(jq '.steps[0].late' "$T/t9.json")"
+check "with its arrival" 2026-11-20T00:00:00 "$(jq -r '.steps[0].arrived_at[0:19]' "$T/t9.json")"
+engram --store "$A" --now 2026-11-21T00:00:00Z trace --json harbour >"$T/t10.json"
+check "a memory that came in time is not late" false "$(jq '.steps[0].late' "$T/t10.json")"
 engram --store "$A" --now "$NOW" trace --json harbour >"$T/t4.json"
 check "trace --json steps" "source staging features working_memory short_term consolidation long_term activation" \
   "$(jq -r '[.steps[].step] | join(" ")' "$T/t4.json")"
