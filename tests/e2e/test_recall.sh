@@ -7,7 +7,7 @@
 # --queries shapes; usage errors; trace of a consolidated, a forgotten, a skipped and an unknown
 # memory, a row rejected at import and one not ingested yet.
 . "$(dirname "$0")/../integration/lib.sh"
-for tool in jq sqlite3 python3; do
+for tool in jq sqlite3 iconv; do
   command -v "$tool" >/dev/null || { echo "skipped: needs $tool"; exit 77; }
 done
 NOW=2026-11-20T00:00:00Z
@@ -40,7 +40,7 @@ check "an empty memory is never recalled" "" "$(jq -r '.results[] | select(.memo
 engram --store "$A" --now "$NOW" recall --no-rehearse --json "$(printf 'zeppelin \xff')" >"$T/bad.json"
 check "recall --json of a query with a byte that is not UTF-8 is valid UTF-8 JSON" \
   "$(printf 'zeppelin \xef\xbf\xbd')" \
-  "$(python3 -c 'import json,sys; print(json.loads(sys.stdin.buffer.read().decode("utf-8"))["query"])' <"$T/bad.json" 2>&1)"
+  "$(iconv -f UTF-8 -t UTF-8 "$T/bad.json" >/dev/null 2>&1 && jq -r .query "$T/bad.json" 2>&1)"
 
 # the association: paint shares no word with the query, but was in working memory with harbour
 check "paint and harbour are associated" 1 \

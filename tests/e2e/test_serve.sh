@@ -4,7 +4,7 @@
 # `engram run` writes (no failures, no torn reads), a slow client does not block /healthz, no
 # password in any answer or log, and no process left behind.
 . "$(dirname "$0")/lib.sh"
-for tool in curl jq promtool python3 sqlite3; do
+for tool in curl jq promtool iconv sqlite3; do
   command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
 done
 T="$(mktemp -d)"
@@ -105,7 +105,10 @@ check "/metrics counts the recall requests" 2 \
 
 # text that is not UTF-8 in an id or a path is an unknown id or path: 404 with valid JSON (the
 # bad bytes echoed as U+FFFD), not a 500, and no error counted
-utf8_json() { python3 -c 'import json,sys; print(json.loads(sys.stdin.buffer.read().decode("utf-8"))[sys.argv[1]])' "$1" <"$T/body" 2>&1; }
+utf8_json() { # KEY: its value in $T/body, if that is valid UTF-8 (iconv) and valid JSON (jq)
+  iconv -f UTF-8 -t UTF-8 "$T/body" >/dev/null 2>&1 || { echo "not UTF-8"; return; }
+  jq -r --arg k "$1" '.[$k]' "$T/body" 2>&1
+}
 errors() { curl -s "$BASE/metrics" | sed -n 's/^engram_errors_total //p'; }
 E0=$(errors)
 check "/api/trace/ of an id that is not UTF-8 is 404" 404 "$(get '/api/trace/%FF%FE')"
