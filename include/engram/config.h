@@ -63,6 +63,7 @@ typedef struct eg_config {
     char *sleep_deep_text;              /* "02:00-04:00" */
     int sleep_deep_from, sleep_deep_to; /* seconds of the UTC day */
     double homeostasis_max_out, homeostasis_target;
+    int homeostasis_max_degree; /* live edges a concept keeps at most (0: no bound) */
     int rem_batch;
 
     /* recall (SPEC §8) */

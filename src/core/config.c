@@ -86,6 +86,8 @@ static const key_def keys[] = {
     {"homeostasis.max_out", K_DOUBLE, F(homeostasis_max_out), "10",
      "largest sum of a concept's edge weights"},
     {"homeostasis.target", K_DOUBLE, F(homeostasis_target), "0.5", "target mean edge weight"},
+    {"homeostasis.max_degree", K_INT, F(homeostasis_max_degree), "64",
+     "edges a concept keeps at most, its strongest (0: no bound)"},
     {"rem.batch", K_INT, F(rem_batch), "100", "long-term pairs sampled per REM phase"},
     {"recall.alpha", K_DOUBLE, F(recall_alpha), "1.0", "weight of the lexical (BM25) term"},
     {"recall.beta", K_DOUBLE, F(recall_beta), "1.0", "weight of spreading activation"},
@@ -464,6 +466,8 @@ static int validate(const eg_config *cfg)
         BAD("hebbian.max_concepts", "must be between 0 and 32");
     if (cfg->homeostasis_max_out <= 0 || cfg->homeostasis_target <= 0)
         BAD("homeostasis.max_out and homeostasis.target", "must be greater than 0");
+    if (cfg->homeostasis_max_degree < 0)
+        BAD("homeostasis.max_degree", "must be 0 (no bound) or more");
     if (cfg->sleep_deep_from > 86400 || cfg->sleep_deep_to > 86400)
         BAD("sleep.deep", "times must be at most 24:00");
     if (cfg->recall_noise <= 0)

@@ -493,6 +493,54 @@ int eg__graph_edge(eg_graph *g, uint32_t a, uint32_t b, int64_t at, uint32_t *k,
     return 0;
 }
 
+int eg__graph_compact(eg_graph *g)
+{
+    size_t live = 0;
+    for (size_t k = 0; k < g->n; k++)
+        live += !g->e[k].dead;
+    if (live == g->n)
+        return 0;
+    uint32_t *to = malloc(g->n * sizeof *to);
+    if (!to)
+        return eg_error_set(EG_ENOMEM, "out of memory compacting a graph");
+    size_t m = 0;
+    for (size_t k = 0; k < g->n; k++) {
+        to[k] = g->e[k].dead ? UINT32_MAX : (uint32_t)m;
+        if (!g->e[k].dead)
+            g->e[m++] = g->e[k];
+    }
+    if (!g->no_map && eg_pairmap_remap(&g->map, to, m)) {
+        free(to);
+        return EG_ENOMEM;
+    }
+    for (size_t v = 0; v < g->nodes; v++) {
+        uint32_t j = 0;
+        for (uint32_t i = 0; i < g->adj_n[v]; i++)
+            if (to[g->adj[v][i]] != UINT32_MAX)
+                g->adj[v][j++] = to[g->adj[v][i]];
+        g->adj_n[v] = j;
+        if (g->adj_cap[v] > 8 && j < g->adj_cap[v] / 4) { /* give most of a shrunk list back */
+            uint32_t cap = j * 2 > 4 ? j * 2 : 4;
+            uint32_t *p = realloc(g->adj[v], cap * sizeof *p);
+            if (p) {
+                g->adj[v] = p;
+                g->adj_cap[v] = cap;
+            }
+        }
+    }
+    free(to);
+    g->n = m;
+    if (g->cap > 1024 && m < g->cap / 4) {
+        size_t cap = m * 2 > 1024 ? m * 2 : 1024;
+        eg_edge *e = realloc(g->e, cap * sizeof *e);
+        if (e) {
+            g->e = e;
+            g->cap = cap;
+        }
+    }
+    return 0;
+}
+
 static const char *const region_names[] = {"association", "motor", "sensory", "prefrontal"};
 static const char *const knowledge_names[] = {"declarative", "procedural", "conditional"};
 

@@ -281,6 +281,10 @@ void eg__communities_free(eg_communities *c);
 int eg__graph_nodes(eg_graph *g, size_t nodes);
 /* The edge between a and b, created (weight 0) if it does not exist; its index in *k. */
 int eg__graph_edge(eg_graph *g, uint32_t a, uint32_t b, int64_t at, uint32_t *k, bool *created);
+/* Removes the dead edges: the live ones are renumbered in their order (every adjacency list
+ * keeps its order), the pair index follows, and memory a much smaller graph no longer needs is
+ * given back. A pair touched again afterwards is a new edge. */
+int eg__graph_compact(eg_graph *g);
 /* Names of the feature enums as the store writes them. */
 const char *eg__region_name(int r);
 const char *eg__knowledge_name(int k);

@@ -220,7 +220,9 @@ int eg_engine_advance(eg_model *md, const eg_config *cfg, int64_t now)
             t_cons = next_consolidation(cfg, last);
         if (md->nconsolidated >= 2 && t_rem == INF)
             t_rem = next_daily(last, 4 * 3600);
-        if (md->concepts.n && t_homeo == INF)
+        /* from the first concept edge on (a pass may prune the graph empty: the weekly
+         * schedule goes on) */
+        if ((md->concepts.n || md->homeostasis_phases) && t_homeo == INF)
             t_homeo = next_weekly(last);
         int64_t T = t_tick;
         if (t_cons < T)

@@ -14,6 +14,49 @@
 
 #include "util/timeutil.h"
 
+#include <stdlib.h>
+
+/* a concept's live edges, weakest first: by weight, then the longer untouched, then the
+ * larger index (the later made) */
+static int cmp_weaker(const void *x, const void *y, void *ud)
+{
+    const eg_edge *e = ud, *a = &e[*(const uint32_t *)x], *b = &e[*(const uint32_t *)y];
+    if (a->w != b->w)
+        return a->w < b->w ? -1 : 1;
+    if (a->last_at != b->last_at)
+        return a->last_at < b->last_at ? -1 : 1;
+    uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
+    return (i < j) - (i > j);
+}
+
+/* Each concept, in index order, keeps at most max live edges, its strongest: the others are
+ * pruned. Pruning at one end lowers the other end's degree, so the pass is order-dependent
+ * (like the scaling); after it no concept has more than max. */
+static int bound_degree(eg_graph *g, int max)
+{
+    uint32_t *live = NULL;
+    size_t cap = 0;
+    for (size_t c = 0; c < g->nodes; c++) {
+        if (g->adj_n[c] <= (uint32_t)max)
+            continue;
+        if (EG_GROW(live, cap, g->adj_n[c])) {
+            free(live);
+            return EG_ENOMEM;
+        }
+        size_t n = 0;
+        for (uint32_t k = 0; k < g->adj_n[c]; k++)
+            if (!g->e[g->adj[c][k]].dead)
+                live[n++] = g->adj[c][k];
+        if (n <= (size_t)max)
+            continue;
+        qsort_r(live, n, sizeof *live, cmp_weaker, g->e);
+        for (size_t k = 0; k < n - (size_t)max; k++)
+            g->e[live[k]].dead = true;
+    }
+    free(live);
+    return 0;
+}
+
 int eg__homeostasis(eg_model *md, const eg_config *cfg, int64_t T)
 {
     eg_graph *g = &md->concepts;
@@ -44,8 +87,11 @@ int eg__homeostasis(eg_model *md, const eg_config *cfg, int64_t T)
     for (size_t k = 0; k < g->n; k++)
         if (!g->e[k].dead && g->e[k].w < 0.01f && g->e[k].last_at < stale)
             g->e[k].dead = true;
+    int rc = cfg->homeostasis_max_degree > 0 ? bound_degree(g, cfg->homeostasis_max_degree) : 0;
+    if (rc || (rc = eg__graph_compact(g)))
+        return rc;
     /* the communities REM samples from are refreshed weekly */
-    int rc = eg__communities(md, T);
+    rc = eg__communities(md, T);
     if (rc)
         return rc;
     /* long-term retrieval strengths above 0.8 are damped */

@@ -126,3 +126,29 @@ int eg_pairmap_put(eg_pairmap *m, uint32_t a, uint32_t b, uint32_t v)
     m->slots[i].v = v;
     return 0;
 }
+
+int eg_pairmap_remap(eg_pairmap *m, const uint32_t *to, size_t n)
+{
+    size_t cap = 1024;
+    while (n * 4 > cap * 3)
+        cap *= 2;
+    eg_pairslot *slots = new_slots(cap);
+    if (!slots)
+        return eg_error_set(EG_ENOMEM, "out of memory rebuilding an edge map");
+    size_t kept = 0;
+    for (size_t i = 0; i < m->cap; i++) {
+        const eg_pairslot *s = &m->slots[i];
+        if (!s->a || to[s->v] == UINT32_MAX)
+            continue;
+        size_t j = slot_of(s->a, s->b, cap);
+        while (slots[j].a)
+            j = (j + 1) & (cap - 1);
+        slots[j] = (eg_pairslot){s->a, s->b, to[s->v]};
+        kept++;
+    }
+    free(m->slots);
+    m->slots = slots;
+    m->cap = cap;
+    m->n = kept;
+    return 0;
+}

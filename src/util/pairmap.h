@@ -29,6 +29,10 @@ uint32_t eg_pairmap_get(const eg_pairmap *m, uint32_t a, uint32_t b);
 int eg_pairmap_put(eg_pairmap *m, uint32_t a, uint32_t b, uint32_t v);
 /* Makes room for n pairs at once (one rehash instead of one per doubling). */
 int eg_pairmap_reserve(eg_pairmap *m, size_t n);
+/* Keeps only the pairs whose index v has to[v] != UINT32_MAX, storing to[v] instead, in a
+ * table sized for n pairs (at least the number kept): the map after its edges were renumbered
+ * and some removed. On EG_ENOMEM the map is unchanged. */
+int eg_pairmap_remap(eg_pairmap *m, const uint32_t *to, size_t n);
 /* Asks the CPU to fetch the slot where (a, b) starts its probe: a loop of puts at random places
  * (rebuilding a map of millions of pairs) runs several times faster when each put's slot was
  * prefetched a few puts ahead. A hint only: it changes nothing. */

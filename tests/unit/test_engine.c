@@ -473,6 +473,58 @@ static void test_homeostasis_bounds_out_weight(void **state)
     eg_model_free(&md);
 }
 
+/* After each pass no concept has more than homeostasis.max_degree edges, and the graph is
+ * whole: no dead edge is left, every adjacency entry is an edge of its node, and the pair index
+ * finds every edge at its (renumbered) place. */
+static void obs_degree(void *ud, int64_t T, const struct eg_model *md)
+{
+    (void)T;
+    const eg_config *c = ud;
+    const eg_graph *g = &md->concepts;
+    size_t ends = 0;
+    for (size_t n = 0; n < g->nodes; n++) {
+        assert_true(g->adj_n[n] <= (uint32_t)c->homeostasis_max_degree);
+        for (uint32_t k = 0; k < g->adj_n[n]; k++) {
+            const eg_edge *e = &g->e[g->adj[n][k]];
+            assert_true(e->a == n || e->b == n);
+        }
+        ends += g->adj_n[n];
+    }
+    assert_int_equal(ends, 2 * g->n);
+    for (size_t k = 0; k < g->n; k++) {
+        assert_false(g->e[k].dead);
+        assert_int_equal(eg_pairmap_get(&g->map, g->e[k].a, g->e[k].b), k);
+    }
+    homeo_calls++;
+}
+
+static void test_homeostasis_bounds_degree(void **state)
+{
+    (void)state;
+    eg_model md, free_md;
+    eg_model_init(&md);
+    eg_model_init(&free_md);
+    make_stream(&md, 1500, 30, 5);
+    make_stream(&free_md, 1500, 30, 5);
+    eg_config c = cfg, unbounded = cfg;
+    c.homeostasis_max_degree = 6;
+    unbounded.homeostasis_max_degree = 0;
+    eg_engine_hooks h = {.ud = &c, .homeostasis = obs_degree};
+    md.hooks = &h;
+    homeo_calls = 0;
+    assert_int_equal(eg_engine_run(&md, &c, end_of(&md)), 0);
+    assert_true(homeo_calls > 0);
+    assert_int_equal(eg_engine_run(&free_md, &unbounded, end_of(&free_md)), 0);
+    /* the bound bit: without it some concept has more edges */
+    uint32_t most = 0;
+    for (size_t n = 0; n < free_md.concepts.nodes; n++)
+        most = free_md.concepts.adj_n[n] > most ? free_md.concepts.adj_n[n] : most;
+    assert_true(most > 6);
+    assert_true(free_md.concepts.n > md.concepts.n);
+    eg_model_free(&md);
+    eg_model_free(&free_md);
+}
+
 /* The long-term records' order (long_term.c packs the column and strength into one integer,
  * radix-sorts it and breaks ties by the ids' first 8 bytes, then strcmp): the same order as the
  * plain comparison of SPEC §7.4, column by (category, region), strongest first, then by id —
@@ -588,6 +640,7 @@ int main(void)
         cmocka_unit_test(test_state_needs_room_for_capacity),
         cmocka_unit_test(test_hebbian_bounds_and_counts),
         cmocka_unit_test(test_homeostasis_bounds_out_weight),
+        cmocka_unit_test(test_homeostasis_bounds_degree),
         cmocka_unit_test(test_long_term_order),
         cmocka_unit_test(test_journey_detail),
     };
