@@ -33,18 +33,78 @@ static int reject(const eg_file_handlers *h, int64_t line, const char *field, co
     return h->on_reject ? h->on_reject(line, field, reason, raw, raw_len, h->ud) : 0;
 }
 
-/* Reads a time member: returns 0 ok, 1 absent/null, -1 malformed. */
-static int json_time(json_t *obj, const char *key, int64_t *out)
+/* A decimal number (sign, digits, point, exponent) and nothing else: a time written as Unix
+ * seconds in text, which neither import format nor the SQLite source reads as a time. */
+static bool numeric_text(const char *s, size_t n)
+{
+    size_t i = 0, digits = 0;
+    if (i < n && (s[i] == '-' || s[i] == '+'))
+        i++;
+    for (; i < n && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == 'e' || s[i] == 'E');
+         i++)
+        digits += s[i] >= '0' && s[i] <= '9';
+    return i == n && digits > 0;
+}
+
+/* Why Unix seconds v (written as text) are refused, guessing the unit when a smaller one fits. */
+static void range_reason(char *why, size_t n, double v, const char *text)
+{
+    static const struct {
+        double per_sec;
+        const char *unit;
+    } units[] = {{1e3, "; milliseconds?"}, {1e6, "; microseconds?"}, {1e9, "; nanoseconds?"}};
+    const char *guess = "";
+    int64_t us;
+    for (size_t i = 0; i < sizeof units / sizeof units[0] && !*guess; i++)
+        if (!eg_time_from_unix_real(v / units[i].per_sec, &us))
+            guess = units[i].unit;
+    snprintf(why, n, "%s is out of range for Unix seconds (years 1-9999)%s", text, guess);
+}
+
+/* Reads a time member: 0 ok, 1 absent, null or "" (NULL), -1 malformed. why gets the reason in
+ * both of the last cases. A JSON number is Unix seconds within years 1-9999; a string is ISO 8601
+ * (the same rule as the SQLite source: a number in a string is not a time). */
+static int json_time(json_t *obj, const char *key, int64_t *out, char *why, size_t whysz)
 {
     json_t *v = json_object_get(obj, key);
-    if (!v || json_is_null(v))
+    char num[40];
+    if (!v || json_is_null(v)) {
+        snprintf(why, whysz, "missing \"%s\"", key);
         return 1;
-    if (json_is_string(v))
-        return eg_time_parse(json_string_value(v), json_string_length(v), out) ? -1 : 0;
-    if (json_is_integer(v)) {
-        *out = (int64_t)json_integer_value(v) * EG_USEC_PER_SEC;
-        return 0;
     }
+    if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        size_t n = json_string_length(v);
+        if (n == 0) {
+            snprintf(why, whysz, "\"%s\" is empty", key);
+            return 1;
+        }
+        if (!eg_time_parse(s, n, out))
+            return 0;
+        if (numeric_text(s, n))
+            snprintf(why, whysz,
+                     "\"%s\" is a number in a string (\"%.40s\"): Unix seconds must be a JSON "
+                     "number, other times ISO 8601 text",
+                     key, s);
+        else
+            snprintf(why, whysz, "\"%s\" is not an ISO 8601 time", key);
+        return -1;
+    }
+    if (json_is_integer(v)) {
+        if (!eg_time_from_unix(json_integer_value(v), out))
+            return 0;
+        snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+        range_reason(why, whysz, (double)json_integer_value(v), num);
+        return -1;
+    }
+    if (json_is_real(v)) {
+        if (!eg_time_from_unix_real(json_real_value(v), out))
+            return 0;
+        range_reason(why, whysz, json_real_value(v),
+                     eg_format_double(json_real_value(v), num, sizeof num));
+        return -1;
+    }
+    snprintf(why, whysz, "\"%s\" is not an ISO 8601 time or Unix seconds", key);
     return -1;
 }
 
@@ -66,19 +126,17 @@ static int jsonl_line(const eg_file_handlers *h, int64_t lineno, const char *lin
 {
     json_error_t jerr;
     json_t *obj = NULL, *id, *content;
-    char *meta_text = NULL, idbuf[32];
+    char *meta_text = NULL, idbuf[32], why[300];
     eg_record r = {0};
     int rc = 0, t;
     size_t bad;
 
     if (!eg_utf8_valid(line, len, &bad)) {
-        char why[80];
         snprintf(why, sizeof why, "invalid UTF-8 at byte %zu", bad + 1);
         return reject(h, lineno, NULL, why, line, len);
     }
     obj = json_loadb(line, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
     if (!obj) {
-        char why[300];
         snprintf(why, sizeof why, "not JSON: %s (column %d)", jerr.text, jerr.column);
         rc = reject(h, lineno, NULL, why, line, len);
         goto done;
@@ -119,15 +177,13 @@ static int jsonl_line(const eg_file_handlers *h, int64_t lineno, const char *lin
         rc = reject(h, lineno, "content", "\"content\" is not a string or null", line, len);
         goto done;
     }
-    if ((t = json_time(obj, "created_at", &r.created_at)) != 0) {
-        rc = reject(h, lineno, "created_at",
-                    t > 0 ? "missing \"created_at\"" : "\"created_at\" is not an ISO 8601 time",
-                    line, len);
+    if (json_time(obj, "created_at", &r.created_at, why, sizeof why) != 0) {
+        rc = reject(h, lineno, "created_at", why, line, len);
         goto done;
     }
     r.has_created = true;
-    if ((t = json_time(obj, "updated_at", &r.updated_at)) < 0) {
-        rc = reject(h, lineno, "updated_at", "\"updated_at\" is not an ISO 8601 time", line, len);
+    if ((t = json_time(obj, "updated_at", &r.updated_at, why, sizeof why)) < 0) {
+        rc = reject(h, lineno, "updated_at", why, line, len);
         goto done;
     }
     r.has_updated = t == 0;

@@ -10,6 +10,10 @@
  * object or other JSON value is kept as compact JSON text; a string is kept as the raw metadata
  * text (so it may hold invalid JSON, counted later at staging). CSV: an empty unquoted field is
  * NULL, a quoted empty field ("") is the empty string.
+ *
+ * Times are ISO 8601 text. A JSONL number is Unix seconds (integer or real) within years 1-9999;
+ * anything else, milliseconds included, is rejected with the value and a guess at its unit. A
+ * number in a string (or a CSV field) is not a time, as in the SQLite source.
  */
 #ifndef EG_SOURCE_FILE_H
 #define EG_SOURCE_FILE_H

@@ -132,6 +132,23 @@ int eg_time_parse(const char *s, size_t s_len, int64_t *out_us)
     return 0;
 }
 
+int eg_time_from_unix(int64_t secs, int64_t *out_us)
+{
+    if (secs < EG_UNIX_SECONDS_MIN || secs > EG_UNIX_SECONDS_MAX)
+        return -1;
+    *out_us = secs * EG_USEC_PER_SEC;
+    return 0;
+}
+
+int eg_time_from_unix_real(double secs, int64_t *out_us)
+{
+    /* written so that NaN fails too */
+    if (!(secs >= (double)EG_UNIX_SECONDS_MIN && secs < (double)EG_UNIX_SECONDS_MAX + 1.0))
+        return -1;
+    *out_us = (int64_t)(secs * 1e6);
+    return 0;
+}
+
 char *eg_time_format(int64_t us, char *buf)
 {
     int64_t days = us / EG_USEC_PER_DAY, rem = us % EG_USEC_PER_DAY;

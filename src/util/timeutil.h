@@ -20,6 +20,17 @@
 /* Parses s (s_len bytes, or NUL-terminated when s_len is (size_t)-1). 0 on success, -1 if
  * malformed. */
 int eg_time_parse(const char *s, size_t s_len, int64_t *out_us);
+/* Unix seconds that name a time: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z, the years that
+ * ISO 8601 text (four digits) can name. */
+#define EG_UNIX_SECONDS_MIN INT64_C(-62135596800)
+#define EG_UNIX_SECONDS_MAX INT64_C(253402300799)
+
+/* Unix seconds to microseconds: an integer, or a real truncated toward zero to the microsecond
+ * (as the SQLite source has always read REAL columns). 0 on success; -1, *out_us untouched, when
+ * secs lies outside years 1-9999 (milliseconds since the epoch, for instance) or is not a
+ * number. */
+int eg_time_from_unix(int64_t secs, int64_t *out_us);
+int eg_time_from_unix_real(double secs, int64_t *out_us);
 /* Writes the UTC ISO 8601 form into buf (at least EG_TIME_BUFSZ bytes); returns buf. */
 char *eg_time_format(int64_t us, char *buf);
 /* The wall clock. */

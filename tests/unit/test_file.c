@@ -307,6 +307,69 @@ static void test_jsonl_id_and_content_forms(void **state)
     collector_free(&c);
 }
 
+/* JSON numbers are Unix seconds within years 1-9999 (the years ISO text can name): INT64_MAX
+ * once overflowed into 1969, and milliseconds became year 57856, which failed only later, at
+ * run. A number in a string is not a time, as in the SQLite source. */
+static void test_jsonl_unix_seconds(void **state)
+{
+    (void)state;
+    const char *path = write_text(
+        "unix.jsonl",
+        /* 1 */ "{\"id\":\"a\",\"content\":\"x\",\"created_at\":1777593600.25}\n"
+                /* 2 */ "{\"id\":\"b\",\"content\":\"x\",\"created_at\":1777593600,"
+                "\"updated_at\":253402300799}\n"
+                /* 3 */ "{\"id\":\"c\",\"content\":\"x\",\"created_at\":9223372036854775807}\n"
+                /* 4 */ "{\"id\":\"d\",\"content\":\"x\",\"created_at\":1777593600000}\n"
+                /* 5 */ "{\"id\":\"e\",\"content\":\"x\",\"created_at\":-1777593600000000}\n"
+                /* 6 */ "{\"id\":\"f\",\"content\":\"x\",\"created_at\":1777593600,"
+                "\"updated_at\":1.7775936e18}\n"
+                /* 7 */ "{\"id\":\"g\",\"content\":\"x\",\"created_at\":\"1777593600\"}\n"
+                /* 8 */ "{\"id\":\"h\",\"content\":\"x\",\"created_at\":-62135596801}\n"
+                /* 9 */ "{\"id\":\"i\",\"content\":\"x\",\"created_at\":-62135596800}\n");
+    collector c = {0};
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
+    assert_int_equal(c.nrec, 3);
+    assert_string_equal(c.rec[0].id, "a");
+    assert_int_equal(c.rec[0].created_at, T("2026-05-01") + 250000);
+    assert_string_equal(c.rec[1].id, "b");
+    assert_int_equal(c.rec[1].created_at, T("2026-05-01"));
+    assert_int_equal(c.rec[1].updated_at, T("9999-12-31T23:59:59Z"));
+    assert_string_equal(c.rec[2].id, "i");
+    assert_int_equal(c.rec[2].created_at, T("0001-01-01"));
+    assert_int_equal(c.nrej, 6);
+    expect_reject(&c, 0, 3, "created_at",
+                  "9223372036854775807 is out of range for Unix seconds (years 1-9999)");
+    expect_reject(&c, 1, 4, "created_at",
+                  "1777593600000 is out of range for Unix seconds (years 1-9999); milliseconds?");
+    expect_reject(&c, 2, 5, "created_at", "-1777593600000000 is out of range");
+    expect_reject(&c, 2, 5, "created_at", "; microseconds?");
+    expect_reject(&c, 3, 6, "updated_at", "1.7775936e+18 is out of range");
+    expect_reject(&c, 3, 6, "updated_at", "; nanoseconds?");
+    expect_reject(&c, 4, 7, "created_at", "number in a string");
+    expect_reject(&c, 5, 8, "created_at", "-62135596801 is out of range");
+    collector_free(&c);
+}
+
+/* An empty string is no time: "updated_at": "" is NULL (Python's csv.QUOTE_ALL and many
+ * exporters write None so), while created_at, required, stays an error when empty as when null. */
+static void test_jsonl_empty_times(void **state)
+{
+    (void)state;
+    const char *path = write_text(
+        "emptytimes.jsonl",
+        "{\"id\":\"a\",\"content\":\"x\",\"created_at\":\"2026-05-01\",\"updated_at\":\"\"}\n"
+        "{\"id\":\"b\",\"content\":\"x\",\"created_at\":\"\",\"updated_at\":\"2026-05-01\"}\n");
+    collector c = {0};
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
+    if (c.nrec != 1)
+        fail_msg("%d records, want 1 (first reject: %s)", c.nrec, c.nrej ? c.rej[0].reason : "-");
+    assert_string_equal(c.rec[0].id, "a");
+    assert_false(c.rec[0].has_updated);
+    assert_int_equal(c.nrej, 1);
+    expect_reject(&c, 0, 2, "created_at", "\"created_at\" is empty");
+    collector_free(&c);
+}
+
 static void test_jsonl_metadata_forms(void **state)
 {
     (void)state;
@@ -669,6 +732,8 @@ int main(void)
         cmocka_unit_test(test_jsonl_good_lines),
         cmocka_unit_test(test_jsonl_bad_lines),
         cmocka_unit_test(test_jsonl_id_and_content_forms),
+        cmocka_unit_test(test_jsonl_unix_seconds),
+        cmocka_unit_test(test_jsonl_empty_times),
         cmocka_unit_test(test_jsonl_metadata_forms),
         cmocka_unit_test(test_jsonl_metadata_reals),
         cmocka_unit_test(test_jsonl_invalid_utf8),

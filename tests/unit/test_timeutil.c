@@ -16,6 +16,7 @@
 
 #include "util/timeutil.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -413,6 +414,40 @@ static void test_diff_days(void **state)
     assert_int_equal(eg_time_diff_days(S(T_2026_05_01), S(T_2024_02_29)), 792);
 }
 
+/* Unix seconds are a time only within years 1-9999 (what ISO text can name): the ends are exact,
+ * one second beyond either fails, and so do milliseconds and INT64_MAX (which once overflowed
+ * the multiplication into 1969). */
+static void test_from_unix_range(void **state)
+{
+    (void)state;
+    int64_t us = 42;
+    assert_int_equal(eg_time_from_unix(T_2026_05_01, &us), 0);
+    assert_int_equal(us, S(T_2026_05_01));
+    assert_int_equal(eg_time_from_unix(EG_UNIX_SECONDS_MIN, &us), 0);
+    assert_int_equal(us, parse_ok("0001-01-01T00:00:00Z"));
+    assert_int_equal(eg_time_from_unix(EG_UNIX_SECONDS_MAX, &us), 0);
+    assert_int_equal(us, parse_ok("9999-12-31T23:59:59Z"));
+    us = 42;
+    assert_int_equal(eg_time_from_unix(EG_UNIX_SECONDS_MIN - 1, &us), -1);
+    assert_int_equal(eg_time_from_unix(EG_UNIX_SECONDS_MAX + 1, &us), -1);
+    assert_int_equal(eg_time_from_unix(T_2026_05_01 * 1000, &us), -1);
+    assert_int_equal(eg_time_from_unix(INT64_MAX, &us), -1);
+    assert_int_equal(eg_time_from_unix(INT64_MIN, &us), -1);
+    assert_int_equal(us, 42); /* untouched on failure */
+
+    assert_int_equal(eg_time_from_unix_real(1777593600.25, &us), 0);
+    assert_int_equal(us, S(T_2026_05_01) + 250000);
+    assert_int_equal(eg_time_from_unix_real(-0.5, &us), 0);
+    assert_int_equal(us, -500000);
+    assert_int_equal(eg_time_from_unix_real(253402300799.999, &us), 0);
+    assert_int_equal(eg_time_from_unix_real(253402300800.0, &us), -1);
+    assert_int_equal(eg_time_from_unix_real(-62135596800.5, &us), -1);
+    assert_int_equal(eg_time_from_unix_real(1.7776e12, &us), -1);
+    assert_int_equal(eg_time_from_unix_real(9.3e18, &us), -1);
+    assert_int_equal(eg_time_from_unix_real(NAN, &us), -1);
+    assert_int_equal(eg_time_from_unix_real(INFINITY, &us), -1);
+}
+
 static void test_now_is_plausible(void **state)
 {
     (void)state;
@@ -443,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_duration_bad),
         cmocka_unit_test(test_duration_non_finite),
         cmocka_unit_test(test_diff_days),
+        cmocka_unit_test(test_from_unix_range),
         cmocka_unit_test(test_now_is_plausible),
     };
     return cmocka_run_group_tests(tests, 0, NULL);
