@@ -122,11 +122,149 @@ static char *dump_shortest(const json_t *v)
     return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
+/* ---- raw member text: for numbers jansson cannot hold ---- */
+
+/* The end of the JSON string starting at p (at its opening quote), or NULL. */
+static const char *skip_string(const char *p, const char *end)
+{
+    for (p++; p < end; p++) {
+        if (*p == '\\')
+            p++;
+        else if (*p == '"')
+            return p + 1;
+    }
+    return NULL;
+}
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    return p;
+}
+
+/* The end of the JSON value starting at p, or NULL. Only the nesting is checked: jansson has
+ * already read the text, up to a number it could not hold. */
+static const char *skip_value(const char *p, const char *end)
+{
+    int depth = 0;
+    if (p < end && *p == '"')
+        return skip_string(p, end);
+    if (p < end && *p != '{' && *p != '[') {
+        while (p < end && !strchr(",}] \t\r\n", *p))
+            p++;
+        return p;
+    }
+    while (p < end) {
+        if (*p == '"') {
+            if (!(p = skip_string(p, end)))
+                return NULL;
+            continue;
+        }
+        if (*p == '{' || *p == '[')
+            depth++;
+        else if ((*p == '}' || *p == ']') && --depth == 0)
+            return p + 1;
+        p++;
+    }
+    return NULL;
+}
+
+/* Finds the text of member key of the object in line[0, len): 0 with *val, *val_len set, or -1
+ * when the line is not an object or has no such member. Keys are compared decoded ("\u0069d"
+ * is "id"). */
+static int raw_member(const char *line, size_t len, const char *key, const char **val,
+                      size_t *val_len)
+{
+    const char *p = skip_ws(line, line + len), *end = line + len, *k, *v;
+    if (p == end || *p++ != '{')
+        return -1;
+    for (;;) {
+        p = skip_ws(p, end);
+        if (p == end || *p != '"' || !(v = skip_string(k = p, end)))
+            return -1;
+        bool same;
+        if (!memchr(k, '\\', (size_t)(v - k)))
+            same = (size_t)(v - k - 2) == strlen(key) && !memcmp(k + 1, key, strlen(key));
+        else {
+            json_t *name = json_loadb(k, (size_t)(v - k), JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+            same = json_is_string(name) && !strcmp(json_string_value(name), key) &&
+                   json_string_length(name) == strlen(key);
+            json_decref(name);
+        }
+        p = skip_ws(v, end);
+        if (p == end || *p++ != ':')
+            return -1;
+        p = skip_ws(p, end);
+        if (!(v = skip_value(p, end)))
+            return -1;
+        if (same) {
+            *val = p;
+            *val_len = (size_t)(v - p);
+            return 0;
+        }
+        p = skip_ws(v, end);
+        if (p == end || *p++ != ',')
+            return -1;
+    }
+}
+
+/* Parses a line jansson refused for a number it cannot hold (an integer beyond 64 bits, a real
+ * beyond double) again, with integers as reals. A metadata value is taken apart first: parsed on
+ * its own (*meta_obj) when it can be, so its integers stay integers; else its text is kept as
+ * written (*meta_raw; staging counts it as invalid metadata) and the line is parsed with null in
+ * its place. The id's text is read from the line itself (see jsonl_line). NULL, jerr set, if the
+ * line still does not parse. */
+static json_t *parse_big_numbers(const char *line, size_t len, int flags, json_error_t *jerr,
+                                 const char **meta_raw, size_t *meta_raw_len, json_t **meta_obj)
+{
+    const char *line_in = line;
+    const char *v;
+    size_t vlen;
+    json_t *obj = NULL;
+    eg_buf copy;
+    eg_buf_init(&copy, 0);
+    if (!raw_member(line, len, "metadata", &v, &vlen) && *v != '"' &&
+        !(*meta_obj = json_loadb(v, vlen, JSON_DECODE_ANY, NULL))) {
+        if (eg_buf_append(&copy, line, (size_t)(v - line)) || eg_buf_puts(&copy, "null") ||
+            eg_buf_append(&copy, v + vlen, len - (size_t)(v - line) - vlen))
+            goto done;
+        *meta_raw = v;
+        *meta_raw_len = vlen;
+        line = copy.data;
+        len = copy.len;
+    }
+    obj = json_loadb(line, len, flags | JSON_DECODE_INT_AS_REAL, jerr);
+    if (!obj && *meta_raw && jerr->position > (int)(*meta_raw - line_in) + 4) {
+        /* an error after the metadata: its column in the line as written */
+        jerr->column += (int)eg_utf8_length(*meta_raw, *meta_raw_len) - 4;
+        jerr->position += (int)*meta_raw_len - 4;
+    }
+done:
+    eg_buf_free(&copy);
+    return obj;
+}
+
+/* An integer as JSON writes it: an optional minus and digits. */
+static bool integer_text(const char *s, size_t n)
+{
+    size_t i = n && s[0] == '-';
+    if (i == n)
+        return false;
+    for (; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
 static int jsonl_line(const eg_file_handlers *h, int64_t lineno, const char *line, size_t len)
 {
     json_error_t jerr;
     json_t *obj = NULL, *id, *content;
-    char *meta_text = NULL, idbuf[32], why[300];
+    json_t *meta_obj = NULL; /* metadata parsed apart (see parse_big_numbers) */
+    char *meta_text = NULL, why[300];
+    const char *meta_raw = NULL;
+    size_t meta_raw_len = 0;
     eg_record r = {0};
     int rc = 0, t;
     size_t bad;
@@ -136,6 +274,9 @@ static int jsonl_line(const eg_file_handlers *h, int64_t lineno, const char *lin
         return reject(h, lineno, NULL, why, line, len);
     }
     obj = json_loadb(line, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+    if (!obj && json_error_code(&jerr) == json_error_numeric_overflow)
+        obj = parse_big_numbers(line, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr,
+                                &meta_raw, &meta_raw_len, &meta_obj);
     if (!obj) {
         snprintf(why, sizeof why, "not JSON: %s (column %d)", jerr.text, jerr.column);
         rc = reject(h, lineno, NULL, why, line, len);
@@ -153,10 +294,9 @@ static int jsonl_line(const eg_file_handlers *h, int64_t lineno, const char *lin
     if (json_is_string(id)) {
         r.id = json_string_value(id);
         r.id_len = json_string_length(id);
-    } else if (json_is_integer(id)) {
-        snprintf(idbuf, sizeof idbuf, "%lld", (long long)json_integer_value(id));
-        r.id = idbuf;
-        r.id_len = strlen(idbuf);
+    } else if (json_is_number(id) && !raw_member(line, len, "id", &r.id, &r.id_len) &&
+               integer_text(r.id, r.id_len)) {
+        /* an integer id is its text as written, even beyond 64 bits */
     } else {
         rc = reject(h, lineno, "id", "\"id\" is not a string or integer", line, len);
         goto done;
@@ -187,8 +327,11 @@ static int jsonl_line(const eg_file_handlers *h, int64_t lineno, const char *lin
         goto done;
     }
     r.has_updated = t == 0;
-    json_t *meta = json_object_get(obj, "metadata");
-    if (meta && json_is_string(meta)) {
+    json_t *meta = meta_obj ? meta_obj : json_object_get(obj, "metadata");
+    if (meta_raw) {
+        r.metadata = meta_raw;
+        r.metadata_len = meta_raw_len;
+    } else if (meta && json_is_string(meta)) {
         r.metadata = json_string_value(meta);
         r.metadata_len = json_string_length(meta);
     } else if (meta && !json_is_null(meta)) {
@@ -204,6 +347,7 @@ static int jsonl_line(const eg_file_handlers *h, int64_t lineno, const char *lin
     rc = h->on_record(&r, h->ud);
 done:
     free(meta_text);
+    json_decref(meta_obj);
     json_decref(obj);
     return rc;
 }

@@ -8,7 +8,9 @@
  * the whole call. Records are valid during the
  * callback only. A CSV header without id, content or created_at fails the file. JSONL metadata: an
  * object or other JSON value is kept as compact JSON text; a string is kept as the raw metadata
- * text (so it may hold invalid JSON, counted later at staging). CSV: an empty unquoted field is
+ * text (so it may hold invalid JSON, counted later at staging); so is a metadata value with a
+ * number beyond 64-bit integers or doubles, which jansson cannot hold. An integer id is its text
+ * as written, of any length. CSV: an empty unquoted field is
  * NULL, a quoted empty field ("") is the empty string.
  *
  * Times are ISO 8601 text. A JSONL number is Unix seconds (integer or real) within years 1-9999;

@@ -370,6 +370,56 @@ static void test_jsonl_empty_times(void **state)
     collector_free(&c);
 }
 
+/* Numbers jansson cannot hold (beyond 64-bit integers, beyond double) made the whole line "not
+ * JSON". An integer id is its text as written, however long; metadata never stops a line: a value
+ * with such a number is kept as written (staging then counts it as invalid metadata, SPEC §5),
+ * and the rest of a line with a big number elsewhere keeps its integers. */
+static void test_jsonl_big_numbers(void **state)
+{
+    (void)state;
+    const char *path = write_text(
+        "big.jsonl",
+        /* 1 */
+        "{\"id\":\"a\",\"content\":\"x\",\"created_at\":\"2026-05-01\","
+        "\"metadata\":{\"hash\":12345678901234567890, \"n\":[1,-98765432109876543210]}}\n"
+        /* 2 */ "{\"id\":18446744073709551615,\"content\":\"x\",\"created_at\":\"2026-05-01\","
+        "\"metadata\":{\"k\":1,\"r\":0.1}}\n"
+        /* 3 */ "{\"id\":-123456789012345678901234567890,\"content\":\"x\","
+        "\"created_at\":\"2026-05-01\"}\n"
+        /* 4 */ "{\"id\":\"b\",\"content\":\"x\",\"created_at\":\"2026-05-01\","
+        "\"metadata\":{\"big\":1e999,\"s\":\"}]\\\"\"}}\n"
+        /* 5 */ "{\"id\":\"c\",\"content\":\"x\",\"created_at\":12345678901234567890}\n"
+        /* 6 */ "{\"id\":1e30,\"content\":\"x\",\"created_at\":\"2026-05-01\"}\n"
+        /* 7 */ "{\"id\":\"d\",\"metadata\":{\"h\":99999999999999999999},\"content\":\"x\",,"
+        "\"created_at\":\"2026-05-01\"}\n"
+        /* 8 */ "{\"\\u0069d\":77777777777777777777,\"content\":\"x\",\"created_at\":1e3}\n"
+        /* 9 */ "{\"id\":-0,\"content\":\"x\",\"created_at\":\"2026-05-01\"}\n");
+    collector c = {0};
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
+    for (int i = 0; i < c.nrej; i++)
+        print_message("reject line %lld: %s\n", (long long)c.rej[i].line, c.rej[i].reason);
+    assert_int_equal(c.nrec, 6);
+    assert_string_equal(c.rec[0].id, "a");
+    assert_string_equal(c.rec[0].metadata,
+                        "{\"hash\":12345678901234567890, \"n\":[1,-98765432109876543210]}");
+    assert_string_equal(c.rec[1].id, "18446744073709551615");
+    assert_string_equal(c.rec[1].metadata, "{\"k\":1,\"r\":0.1}"); /* integers stay integers */
+    assert_string_equal(c.rec[2].id, "-123456789012345678901234567890");
+    assert_int_equal(c.rec[2].id_len, strlen("-123456789012345678901234567890"));
+    assert_null(c.rec[2].metadata);
+    assert_string_equal(c.rec[3].id, "b");
+    assert_string_equal(c.rec[3].metadata, "{\"big\":1e999,\"s\":\"}]\\\"\"}");
+    assert_string_equal(c.rec[4].id, "77777777777777777777");
+    assert_int_equal(c.rec[4].created_at, 1000 * EG_USEC_PER_SEC);
+    assert_string_equal(c.rec[5].id, "-0"); /* as written */
+    assert_int_equal(c.nrej, 3);
+    expect_reject(&c, 0, 5, "created_at", "out of range for Unix seconds");
+    expect_reject(&c, 1, 6, "id", "not a string or integer");
+    expect_reject(&c, 2, 7, NULL, "not JSON");    /* a syntax error elsewhere is still one, */
+    expect_reject(&c, 2, 7, NULL, "(column 63)"); /* at its column in the line as written */
+    collector_free(&c);
+}
+
 static void test_jsonl_metadata_forms(void **state)
 {
     (void)state;
@@ -734,6 +784,7 @@ int main(void)
         cmocka_unit_test(test_jsonl_id_and_content_forms),
         cmocka_unit_test(test_jsonl_unix_seconds),
         cmocka_unit_test(test_jsonl_empty_times),
+        cmocka_unit_test(test_jsonl_big_numbers),
         cmocka_unit_test(test_jsonl_metadata_forms),
         cmocka_unit_test(test_jsonl_metadata_reals),
         cmocka_unit_test(test_jsonl_invalid_utf8),
