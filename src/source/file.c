@@ -369,8 +369,11 @@ static int read_jsonl(FILE *f, const char *path, const eg_file_handlers *h)
             i++;
         if (lineno == 1 && len - i >= 3 && !memcmp(line + i, "\xEF\xBB\xBF", 3))
             i += 3; /* a byte order mark */
-        if (i == len)
+        if (i == len) {
+            if (h->on_blank)
+                h->on_blank(lineno, h->ud);
             continue; /* blank lines are allowed */
+        }
         if (len > MAX_LINE) {
             if ((rc = reject(h, lineno, NULL, "line longer than 64 MiB", NULL, 0)))
                 break;
@@ -391,40 +394,117 @@ enum { COL_ID, COL_CONTENT, COL_CREATED, COL_UPDATED, COL_META, NCOLS };
 static const char *const col_names[NCOLS] = {"id", "content", "created_at", "updated_at",
                                              "metadata"};
 
-typedef struct csv_row {
-    eg_buf text;      /* field texts, each NUL-terminated */
-    size_t off[256];  /* start of each field in text */
-    size_t flen[256]; /* length of each field */
-    int quoted[256];  /* field was quoted (so empty means "") */
-    int n;            /* fields */
-    int64_t line;     /* line the record starts on */
-    int too_many;
-} csv_row;
+/* More header columns than this is an error; it bounds the field table a corrupt header (64 MiB
+ * of commas) could make us allocate. Data records store at most the header's count of fields. */
+#define MAX_COLUMNS 65536
 
-/* Reads one record; returns 1 if read, 0 at EOF, negative on error. *lineno tracks lines. */
-static int csv_next(FILE *f, csv_row *row, int64_t *lineno)
+typedef struct csv_field {
+    size_t off, len; /* in text */
+    bool quoted;     /* so empty means "", not NULL */
+} csv_field;
+
+/* The CSV reader: the file, and the record last read. */
+typedef struct csv_reader {
+    FILE *f;
+    unsigned char ahead[3]; /* bytes read to look for a byte order mark, not one */
+    int n_ahead, i_ahead;
+    int64_t lineno;    /* lines read completely */
+    eg_buf text;       /* the record's field texts, each NUL-terminated */
+    eg_buf raw;        /* the record as written, without its line break: for the quarantine */
+    csv_field *fld;    /* the fields stored, at most max_fields of them */
+    size_t nfld, cap;  /* stored, allocated */
+    size_t count;      /* fields in the record, stored or not */
+    bool dropped;      /* a field not stored was not empty */
+    int64_t line;      /* line the record starts on */
+    int64_t open_line; /* line an unterminated quoted field starts on; 0 when none */
+    int64_t last_line; /* the file's last line, when open_line is set */
+    size_t open_field; /* that field's index */
+} csv_reader;
+
+static int csv_getc(csv_reader *rd)
 {
-    int c, in_quotes = 0, any = 0;
-    eg_buf_reset(&row->text);
-    row->n = 0;
-    row->too_many = 0;
-    row->line = *lineno + 1;
-    row->off[0] = 0;
-    row->quoted[0] = 0;
+    return rd->i_ahead < rd->n_ahead ? rd->ahead[rd->i_ahead++] : getc(rd->f);
+}
+
+/* Starts reading f, skipping a UTF-8 byte order mark (before any quote handling: a quoted header
+ * cell may follow it). */
+static void csv_open(csv_reader *rd, FILE *f)
+{
+    memset(rd, 0, sizeof *rd);
+    rd->f = f;
+    eg_buf_init(&rd->text, MAX_LINE + 1024);
+    eg_buf_init(&rd->raw, MAX_LINE + 1024);
+    for (int c; rd->n_ahead < 3 && (c = getc(f)) != EOF;)
+        rd->ahead[rd->n_ahead++] = (unsigned char)c;
+    if (rd->n_ahead == 3 && !memcmp(rd->ahead, "\xEF\xBB\xBF", 3))
+        rd->n_ahead = 0;
+}
+
+static void csv_close(csv_reader *rd)
+{
+    eg_buf_free(&rd->text);
+    eg_buf_free(&rd->raw);
+    free(rd->fld);
+}
+
+/* Ends the current field: stored while fewer than max are, else only counted. */
+static int csv_end_field(csv_reader *rd, size_t max, size_t start, bool quoted)
+{
+    rd->count++;
+    if (rd->nfld >= max) {
+        rd->dropped |= rd->text.len > start || quoted;
+        rd->text.len = start; /* not kept */
+        return 0;
+    }
+    if (rd->nfld == rd->cap) {
+        size_t cap = rd->cap ? rd->cap * 2 : 16;
+        csv_field *p = realloc(rd->fld, cap * sizeof *p);
+        if (!p)
+            return eg_error_set(EG_ENOMEM, "out of memory");
+        rd->fld = p;
+        rd->cap = cap;
+    }
+    rd->fld[rd->nfld++] = (csv_field){start, rd->text.len - start, quoted};
+    return eg_buf_putc(&rd->text, '\0') ? eg_error_set(EG_ENOMEM, "out of memory") : 0;
+}
+
+/* Reads one record, storing at most max fields; returns 1 if read, 0 at EOF, negative on error.
+ * A quoted field still open at the end of the file ends the record there, with open_line set. */
+static int csv_next(csv_reader *rd, size_t max)
+{
+    int c, in_quotes = 0, any = 0, rc;
+    bool quoted = false;
+    size_t start = 0;
+    int64_t quote_line = 0;
+    eg_buf_reset(&rd->text);
+    eg_buf_reset(&rd->raw);
+    rd->nfld = rd->count = 0;
+    rd->dropped = false;
+    rd->open_line = 0;
+    rd->line = rd->lineno + 1;
     for (;;) {
-        c = fgetc(f);
+        c = csv_getc(rd);
         if (c == EOF) {
             if (!any)
                 return 0;
+            if (in_quotes) {
+                rd->open_line = quote_line;
+                rd->open_field = rd->count;
+                rd->last_line = rd->raw.data[rd->raw.len - 1] == '\n' ? rd->lineno : rd->lineno + 1;
+            }
             break;
         }
         any = 1;
+        if (eg_buf_putc(&rd->raw, (char)c))
+            return eg_error_set(EG_ENOMEM, "out of memory");
         if (in_quotes) {
             if (c == '"') {
-                int d = fgetc(f);
+                int d = csv_getc(rd);
+                if (d != EOF && eg_buf_putc(&rd->raw, (char)d))
+                    return eg_error_set(EG_ENOMEM, "out of memory");
                 if (d == '"') {
-                    if (eg_buf_putc(&row->text, '"'))
-                        return EG_ENOMEM;
+                    if (eg_buf_putc(&rd->text, '"'))
+                        return eg_error_set(EG_ENOMEM, "out of memory");
                     continue;
                 }
                 in_quotes = 0;
@@ -433,149 +513,217 @@ static int csv_next(FILE *f, csv_row *row, int64_t *lineno)
                 c = d;
             } else {
                 if (c == '\n')
-                    (*lineno)++;
-                if (eg_buf_putc(&row->text, (char)c))
-                    return EG_ENOMEM;
+                    rd->lineno++;
+                if (eg_buf_putc(&rd->text, (char)c))
+                    return eg_error_set(EG_ENOMEM, "out of memory");
                 continue;
             }
         }
-        if (c == '"' && row->text.len == row->off[row->n]) {
+        if (c == '"' && rd->text.len == start) {
             in_quotes = 1;
-            row->quoted[row->n] = 1;
+            quoted = true;
+            quote_line = rd->lineno + 1;
         } else if (c == ',' || c == '\n') {
-            if (row->n < 255) {
-                row->flen[row->n] = row->text.len - row->off[row->n];
-                if (eg_buf_putc(&row->text, '\0'))
-                    return EG_ENOMEM;
-                row->n++;
-                row->off[row->n] = row->text.len;
-                row->quoted[row->n] = 0;
-            } else {
-                row->too_many = 1;
-            }
+            if ((rc = csv_end_field(rd, max, start, quoted)))
+                return rc;
+            start = rd->text.len;
+            quoted = false;
             if (c == '\n') {
-                (*lineno)++;
+                rd->lineno++;
+                rd->raw.len--; /* the record's text without its line break */
+                if (rd->raw.len && rd->raw.data[rd->raw.len - 1] == '\r')
+                    rd->raw.len--;
                 return 1;
             }
         } else if (c != '\r') {
-            if (eg_buf_putc(&row->text, (char)c))
-                return EG_ENOMEM;
+            if (eg_buf_putc(&rd->text, (char)c))
+                return eg_error_set(EG_ENOMEM, "out of memory");
         }
-        if (row->text.len > MAX_LINE)
-            return eg_error_set(EG_EBADINPUT,
-                                "CSV record starting on line %lld is longer than "
-                                "64 MiB",
-                                (long long)row->line);
+        if (rd->raw.len > MAX_LINE) {
+            eg_error_set(EG_EBADINPUT, "CSV record starting on line %lld is longer than 64 MiB",
+                         (long long)rd->line);
+            if (in_quotes)
+                eg_error_hint("a quoted field opened on line %lld is still open: a quote "
+                              "missing?",
+                              (long long)quote_line);
+            return EG_EBADINPUT;
+        }
     }
-    /* last field without a trailing newline */
-    if (row->n < 255) {
-        row->flen[row->n] = row->text.len - row->off[row->n];
-        if (eg_buf_putc(&row->text, '\0'))
-            return EG_ENOMEM;
-        row->n++;
-    }
-    (*lineno)++;
+    /* the last record, without a trailing line break */
+    if ((rc = csv_end_field(rd, max, start, quoted)))
+        return rc;
+    if (rd->raw.len && rd->raw.data[rd->raw.len - 1] == '\r')
+        rd->raw.len--;
+    rd->lineno++;
     return 1;
 }
 
-static const char *field(csv_row *row, int i, size_t *len)
+static const char *field(csv_reader *rd, int i, size_t *len)
 {
-    if (i < 0 || i >= row->n || (row->flen[i] == 0 && !row->quoted[i]))
+    if (i < 0 || (size_t)i >= rd->nfld || (rd->fld[i].len == 0 && !rd->fld[i].quoted))
         return NULL;
-    *len = row->flen[i];
-    return row->text.data + row->off[i];
+    *len = rd->fld[i].len;
+    return rd->text.data + rd->fld[i].off;
 }
 
-/* Rejects the current record, with the record as CSV text again for the quarantine. */
-static int reject_row(const eg_file_handlers *h, csv_row *row, eg_buf *raw, const char *field,
+/* Every field empty and unquoted: a blank line, or a spreadsheet's padding (",,,"). */
+static bool csv_blank(const csv_reader *rd)
+{
+    if (rd->dropped)
+        return false;
+    for (size_t i = 0; i < rd->nfld; i++)
+        if (rd->fld[i].len || rd->fld[i].quoted)
+            return false;
+    return true;
+}
+
+/* Rejects the current record, with its text as written for the quarantine. */
+static int reject_row(const eg_file_handlers *h, csv_reader *rd, const char *field,
                       const char *reason)
 {
-    eg_buf_reset(raw);
-    for (int i = 0; i < row->n; i++) {
-        if (i)
-            eg_buf_putc(raw, ',');
-        if (row->flen[i] || row->quoted[i])
-            eg_buf_csv_field(raw, row->text.data + row->off[i], row->flen[i]);
+    return reject(h, rd->line, field, reason, rd->raw.data ? rd->raw.data : "", rd->raw.len);
+}
+
+/* Reads the header into map (column index of each known name, or -1) and *ncols. */
+static int csv_header(csv_reader *rd, const char *path, int *map, size_t *ncols)
+{
+    int got;
+    while ((got = csv_next(rd, MAX_COLUMNS)) > 0 && csv_blank(rd))
+        ; /* blank lines before the header */
+    if (got < 0)
+        return got;
+    if (got == 0)
+        return eg_error_set(EG_EBADINPUT, "%s: empty CSV file (no header)", path);
+    if (rd->count > MAX_COLUMNS)
+        return eg_error_set(EG_EBADINPUT, "%s:%lld: CSV header has %zu columns, more than %d", path,
+                            (long long)rd->line, rd->count, MAX_COLUMNS);
+    *ncols = rd->nfld;
+    for (int k = 0; k < NCOLS; k++)
+        map[k] = -1;
+    for (size_t i = 0; i < rd->nfld; i++) {
+        char *name = rd->text.data + rd->fld[i].off;
+        size_t n = rd->fld[i].len;
+        while (n && strchr(" \t\r\n\v\f", name[n - 1]))
+            name[--n] = '\0';
+        while (*name && strchr(" \t\r\n\v\f", *name))
+            name++;
+        for (int k = 0; k < NCOLS; k++) {
+            if (strcasecmp(name, col_names[k]))
+                continue;
+            if (map[k] >= 0)
+                return eg_error_set(EG_EBADINPUT,
+                                    "%s:%lld: CSV header names \"%s\" twice (columns %d and %zu)",
+                                    path, (long long)rd->line, col_names[k], map[k] + 1, i + 1);
+            map[k] = (int)i;
+        }
+        rd->fld[i].off = (size_t)(name - rd->text.data); /* trimmed, for the message below */
     }
-    return reject(h, row->line, field, reason, raw->data ? raw->data : "", raw->len);
+    for (int k = 0; k <= COL_CREATED; k++) {
+        if (map[k] >= 0)
+            continue;
+        eg_buf cols;
+        eg_buf_init(&cols, 600);
+        for (size_t i = 0; i < rd->nfld && cols.len < 500; i++)
+            if ((i && eg_buf_puts(&cols, ", ")) ||
+                eg_buf_json_str(&cols, rd->text.data + rd->fld[i].off,
+                                strlen(rd->text.data + rd->fld[i].off)))
+                break;
+        eg_error_set(EG_EBADINPUT, "%s:%lld: CSV header has no \"%s\" column", path,
+                     (long long)rd->line, col_names[k]);
+        eg_error_detail("the header has %zu column%s: %s%s", rd->nfld, rd->nfld == 1 ? "" : "s",
+                        cols.data ? cols.data : "", cols.len >= 500 ? ", ..." : "");
+        eg_error_hint("the header must name id, content and created_at (updated_at and "
+                      "metadata are optional)");
+        eg_buf_free(&cols);
+        return EG_EBADINPUT;
+    }
+    return 0;
+}
+
+/* Reads a time field into *out: 0 ok, 1 NULL or empty, -1 malformed; why gets the reason. */
+static int csv_time(csv_reader *rd, int col, const char *name, int64_t *out, char *why,
+                    size_t whysz)
+{
+    size_t len = 0;
+    const char *s = field(rd, col, &len);
+    if (!s || len == 0) {
+        snprintf(why, whysz, s ? "%s is empty" : "missing %s", name);
+        return 1;
+    }
+    if (!eg_time_parse(s, len, out))
+        return 0;
+    if (numeric_text(s, len))
+        snprintf(why, whysz, "%s is a number (\"%.40s\"): CSV times must be ISO 8601 text", name,
+                 s);
+    else
+        snprintf(why, whysz, "%s is not an ISO 8601 time", name);
+    return -1;
 }
 
 static int read_csv(FILE *f, const char *path, const eg_file_handlers *h)
 {
-    csv_row *row = calloc(1, sizeof *row);
-    int64_t lineno = 0;
-    int rc = 0, got, map[NCOLS], ncols;
-    eg_buf raw;
-    if (!row)
+    csv_reader *rd = malloc(sizeof *rd);
+    int rc = 0, got, map[NCOLS] = {0}, t; /* {0}: set by csv_header, said for the compiler */
+    size_t ncols = 0;
+    char why[200];
+    if (!rd)
         return eg_error_set(EG_ENOMEM, "out of memory");
-    eg_buf_init(&row->text, MAX_LINE + 1024);
-    eg_buf_init(&raw, 0);
-    got = csv_next(f, row, &lineno);
-    if (got <= 0) {
-        rc = got < 0 ? got : eg_error_set(EG_EBADINPUT, "%s: empty CSV file (no header)", path);
+    csv_open(rd, f);
+    if ((rc = csv_header(rd, path, map, &ncols)))
         goto done;
-    }
-    ncols = row->n;
-    for (int k = 0; k < NCOLS; k++) {
-        map[k] = -1;
-        for (int i = 0; i < row->n; i++) {
-            const char *name = row->text.data + row->off[i];
-            if (i == 0 && !strncmp(name, "\xEF\xBB\xBF", 3))
-                name += 3; /* byte order mark */
-            if (!strcasecmp(name, col_names[k]))
-                map[k] = i;
-        }
-    }
-    for (int k = 0; k <= COL_CREATED; k++)
-        if (map[k] < 0) {
-            rc = eg_error_set(EG_EBADINPUT, "%s:1: CSV header has no \"%s\" column", path,
-                              col_names[k]);
-            eg_error_hint("the header must name id, content and created_at (updated_at and "
-                          "metadata are optional)");
-            goto done;
-        }
-    while ((got = csv_next(f, row, &lineno)) > 0) {
+    while ((got = csv_next(rd, ncols)) > 0) {
         eg_record r = {0};
-        size_t len = 0;
-        const char *s;
-        if (row->n == 1 && row->flen[0] == 0 && !row->quoted[0])
-            continue; /* blank line */
-        if (row->n != ncols || row->too_many) {
-            char why[120];
-            snprintf(why, sizeof why, "has %d fields, the header has %d", row->n, ncols);
-            if ((rc = reject_row(h, row, &raw, NULL, why)))
+        if (rd->open_line) {
+            snprintf(why, sizeof why,
+                     "unterminated quoted field starting on line %lld: it took in lines "
+                     "%lld-%lld, to the end of the file (%lld lines)",
+                     (long long)rd->open_line, (long long)rd->open_line, (long long)rd->last_line,
+                     (long long)(rd->last_line - rd->open_line + 1));
+            const char *name = NULL;
+            for (int k = 0; k < NCOLS; k++)
+                if (map[k] >= 0 && (size_t)map[k] == rd->open_field)
+                    name = col_names[k];
+            if ((rc = reject_row(h, rd, name, why)))
                 goto done;
             continue;
         }
-        if (!eg_utf8_valid(row->text.data, row->text.len, NULL)) {
-            if ((rc = reject_row(h, row, &raw, NULL, "invalid UTF-8")))
+        if (csv_blank(rd)) {
+            if (h->on_blank)
+                h->on_blank(rd->line, h->ud);
+            continue;
+        }
+        if (rd->count != ncols) {
+            snprintf(why, sizeof why, "has %zu fields, the header has %zu", rd->count, ncols);
+            if ((rc = reject_row(h, rd, NULL, why)))
                 goto done;
             continue;
         }
-        if (!(r.id = field(row, map[COL_ID], &r.id_len)) || r.id_len == 0) {
-            if ((rc = reject_row(h, row, &raw, "id", "missing id")))
+        if (!eg_utf8_valid(rd->text.data, rd->text.len, NULL)) {
+            if ((rc = reject_row(h, rd, NULL, "invalid UTF-8")))
                 goto done;
             continue;
         }
-        r.content = field(row, map[COL_CONTENT], &r.content_len);
-        if (!(s = field(row, map[COL_CREATED], &len)) || eg_time_parse(s, len, &r.created_at)) {
-            if ((rc = reject_row(h, row, &raw, "created_at",
-                                 s ? "created_at is not an ISO 8601 time" : "missing created_at")))
+        if (!(r.id = field(rd, map[COL_ID], &r.id_len)) || r.id_len == 0) {
+            if ((rc = reject_row(h, rd, "id", "missing id")))
+                goto done;
+            continue;
+        }
+        r.content = field(rd, map[COL_CONTENT], &r.content_len);
+        if (csv_time(rd, map[COL_CREATED], "created_at", &r.created_at, why, sizeof why)) {
+            if ((rc = reject_row(h, rd, "created_at", why)))
                 goto done;
             continue;
         }
         r.has_created = true;
-        if ((s = field(row, map[COL_UPDATED], &len))) {
-            if (eg_time_parse(s, len, &r.updated_at)) {
-                if ((rc = reject_row(h, row, &raw, "updated_at",
-                                     "updated_at is not an ISO 8601 time")))
-                    goto done;
-                continue;
-            }
-            r.has_updated = true;
+        if ((t = csv_time(rd, map[COL_UPDATED], "updated_at", &r.updated_at, why, sizeof why)) <
+            0) {
+            if ((rc = reject_row(h, rd, "updated_at", why)))
+                goto done;
+            continue;
         }
-        r.metadata = field(row, map[COL_META], &r.metadata_len);
-        r.row_ref = row->line;
+        r.has_updated = t == 0;
+        r.metadata = field(rd, map[COL_META], &r.metadata_len);
+        r.row_ref = rd->line;
         if ((rc = h->on_record(&r, h->ud)))
             goto done;
     }
@@ -584,9 +732,8 @@ static int read_csv(FILE *f, const char *path, const eg_file_handlers *h)
     else if (ferror(f))
         rc = eg_error_set(EG_EIO, "could not read %s: %s", path, strerror(errno));
 done:
-    eg_buf_free(&row->text);
-    eg_buf_free(&raw);
-    free(row);
+    csv_close(rd);
+    free(rd);
     return rc;
 }
 

@@ -58,6 +58,8 @@ typedef struct collector {
     got_reject rej[64];
     int nrej;
     int stop_record_after; /* return 99 from on_record after this many (0: never) */
+    int64_t blank[64];     /* lines reported blank */
+    int nblank;
 } collector;
 
 static char *dup_n(const char *s, size_t n)
@@ -106,6 +108,13 @@ static int on_reject(int64_t line, const char *field, const char *reason, const 
     g->raw = dup_n(raw, raw_len);
     g->raw_len = raw_len;
     return 0;
+}
+
+static void on_blank(int64_t line, void *ud)
+{
+    collector *c = ud;
+    assert_true(c->nblank < 64);
+    c->blank[c->nblank++] = line;
 }
 
 static void collector_free(collector *c)
@@ -158,7 +167,8 @@ static const char *write_text(const char *name, const char *text)
 
 static int read_into(const char *path, eg_file_format fmt, collector *c)
 {
-    eg_file_handlers h = {.on_record = on_record, .on_reject = on_reject, .ud = c};
+    eg_file_handlers h = {
+        .on_record = on_record, .on_reject = on_reject, .on_blank = on_blank, .ud = c};
     return eg_file_read(path, fmt, &h);
 }
 
@@ -776,6 +786,185 @@ static void test_csv_bom_and_crlf(void **state)
     collector_free(&c);
 }
 
+/* An unterminated quote swallowed the rest of the file into one record, quarantined as "1 row"
+ * with no word of the lines it took. The record is quarantined with the line the quoted field
+ * starts on and the lines it took in; the records before it are unharmed. */
+static void test_csv_unterminated_quote(void **state)
+{
+    (void)state;
+    const char *path = write_text("unterminated.csv",
+                                  /* 1 */ "id,content,created_at\n"
+                                          /* 2 */ "a,fine,2026-05-01\n"
+                                          /* 3 */ "b,\"two\n"
+                                          /* 4 */ "lines\",2026-05-01\n"
+                                          /* 5 */ "c,\"oops,2026-05-01\n"
+                                          /* 6 */ "d,lost,2026-05-01\n"
+                                          /* 7 */ "e,lost too,2026-05-01\n");
+    collector c = {0};
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
+    assert_int_equal(c.nrec, 2);
+    assert_string_equal(c.rec[1].id, "b");
+    assert_int_equal(c.nrej, 1);
+    expect_reject(&c, 0, 5, "content", "unterminated quoted field starting on line 5");
+    expect_reject(&c, 0, 5, "content", "lines 5-7, to the end of the file (3 lines)");
+    /* the raw text is the record as written, up to the end of the file */
+    assert_string_equal(c.rej[0].raw,
+                        "c,\"oops,2026-05-01\nd,lost,2026-05-01\ne,lost too,2026-05-01\n");
+    collector_free(&c);
+
+    /* the quoted field may start on a later line than its record; no final line break */
+    path = write_text("unterminated2.csv", "id,content,created_at,metadata\n"
+                                           "x,\"a\nb\",2026-05-01,\"{\n"
+                                           "more");
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
+    assert_int_equal(c.nrec, 0);
+    assert_int_equal(c.nrej, 1);
+    expect_reject(&c, 0, 2, "metadata",
+                  "starting on line 3: it took in lines 3-4, to the end of the file (2 lines)");
+    collector_free(&c);
+}
+
+/* Python's csv.QUOTE_ALL writes None as "": an empty optional time is NULL, not a bad row;
+ * created_at, required, stays an error when empty. Numbers are not CSV times. */
+static void test_csv_empty_times(void **state)
+{
+    (void)state;
+    const char *path =
+        write_text("emptytimes.csv", "\"id\",\"content\",\"created_at\",\"updated_at\"\n"
+                                     "\"a\",\"x\",\"2026-05-01\",\"\"\n"
+                                     "\"b\",\"x\",\"\",\"2026-05-01\"\n"
+                                     "c,x,1777593600,\n");
+    collector c = {0};
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
+    if (c.nrec != 1)
+        fail_msg("%d records, want 1 (first reject: %s)", c.nrec, c.nrej ? c.rej[0].reason : "-");
+    assert_string_equal(c.rec[0].id, "a");
+    assert_false(c.rec[0].has_updated);
+    assert_int_equal(c.nrej, 2);
+    expect_reject(&c, 0, 3, "created_at", "created_at is empty");
+    expect_reject(&c, 1, 4, "created_at", "is a number (\"1777593600\"): CSV times must be ISO");
+    collector_free(&c);
+}
+
+/* The byte order mark was stripped only from an unquoted first header cell, so
+ * \xEF\xBB\xBF"id",... did not name id. */
+static void test_csv_bom_quoted_header(void **state)
+{
+    (void)state;
+    const char *path = write_text("bomq.csv", "\xEF\xBB\xBF\"id\",\"content\",\"created_at\"\n"
+                                              "\"a\",\"x\",\"2026-05-01\"\n");
+    collector c = {0};
+    eg_error_clear();
+    int rc = read_into(path, EG_FILE_AUTO, &c);
+    if (rc)
+        fail_msg("rc %d: %s", rc, eg_error_last()->message);
+    assert_int_equal(c.nrec, 1);
+    assert_string_equal(c.rec[0].id, "a");
+    collector_free(&c);
+    /* a file of two bytes, or of a BOM only, is no header */
+    assert_int_equal(read_into(write_text("bomonly.csv", "\xEF\xBB\xBF"), EG_FILE_AUTO, &c),
+                     EG_EBADINPUT);
+    assert_int_equal(read_into(write_text("ab.csv", "id"), EG_FILE_AUTO, &c), EG_EBADINPUT);
+    assert_non_null(strstr(eg_error_last()->message, "no \"content\" column"));
+}
+
+/* There was a fixed table of 255 fields: a wider file failed with "has 255 fields, the header
+ * has 255". */
+static void test_csv_many_columns(void **state)
+{
+    (void)state;
+    char *text = malloc(64 * 1024);
+    assert_non_null(text);
+    size_t n = 0;
+    for (int i = 0; i < 297; i++)
+        n += (size_t)sprintf(text + n, "extra%d,", i);
+    n += (size_t)sprintf(text + n, "id,content,created_at\n");
+    for (int row = 0; row < 2; row++) {
+        for (int i = 0; i < 297 + row; i++) /* the second row has one field too many */
+            n += (size_t)sprintf(text + n, "v%d,", i);
+        n += (size_t)sprintf(text + n, "r%d,text,2026-05-01\n", row);
+    }
+    collector c = {0};
+    assert_int_equal(read_into(write_bytes("wide.csv", text, n), EG_FILE_AUTO, &c), 0);
+    free(text);
+    assert_int_equal(c.nrec, 1);
+    assert_string_equal(c.rec[0].id, "r0");
+    assert_string_equal(c.rec[0].content, "text");
+    assert_int_equal(c.nrej, 1);
+    expect_reject(&c, 0, 3, NULL, "has 301 fields, the header has 300");
+    /* the raw text keeps the fields beyond the header's */
+    assert_non_null(strstr(c.rej[0].raw, "v296,v297,r1,text,2026-05-01"));
+    collector_free(&c);
+}
+
+/* Header cells are matched after trimming blanks; a column named twice is an error naming it; a
+ * missing column's error lists the columns read. */
+static void test_csv_header_names(void **state)
+{
+    (void)state;
+    collector c = {0};
+    const char *path =
+        write_text("spaces.csv", " id , content,\tcreated_at \n a , b ,2026-05-01\n");
+    eg_error_clear();
+    int rc = read_into(path, EG_FILE_AUTO, &c);
+    if (rc)
+        fail_msg("rc %d: %s", rc, eg_error_last()->message);
+    assert_int_equal(c.nrec, 1);
+    assert_string_equal(c.rec[0].id, " a "); /* data fields are kept as they are */
+    collector_free(&c);
+
+    path = write_text("dup.csv", "id,content,created_at,ID\na,x,2026-05-01,b\n");
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), EG_EBADINPUT);
+    assert_non_null(strstr(eg_error_last()->message, "names \"id\" twice (columns 1 and 4)"));
+    assert_int_equal(c.nrec, 0);
+    path = write_text("dup2.csv", "id,content,created_at,updated_at,Updated_At\n");
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), EG_EBADINPUT);
+    assert_non_null(strstr(eg_error_last()->message, "\"updated_at\" twice"));
+
+    path = write_text("noid2.csv", "key, content ,created_at\na,x,2026-05-01\n");
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), EG_EBADINPUT);
+    assert_non_null(strstr(eg_error_last()->message, "no \"id\" column"));
+    if (!strstr(eg_error_last()->detail,
+                "the header has 3 columns: \"key\", \"content\", \"created_at\""))
+        fail_msg("detail: %s", eg_error_last()->detail);
+}
+
+/* A record of empty fields only (a spreadsheet pads rows to the widest one: ",,,") is blank, not a
+ * row "missing id"; blank lines and such records are reported to on_blank, in both formats. */
+static void test_csv_blank_records(void **state)
+{
+    (void)state;
+    const char *path = write_text("pad.csv",
+                                  /* 1 */ "id,content,created_at\n"
+                                          /* 2 */ "a,x,2026-05-01\n"
+                                          /* 3 */ ",,\n"
+                                          /* 4 */ "\n"
+                                          /* 5 */ ",,,,\n"
+                                          /* 6 */ ",,,data\n"
+                                          /* 7 */ ",\"\",\n"
+                                          /* 8 */ ",,");
+    collector c = {0};
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
+    assert_int_equal(c.nrec, 1);
+    assert_int_equal(c.nblank, 4);
+    assert_int_equal(c.blank[0], 3);
+    assert_int_equal(c.blank[1], 4);
+    assert_int_equal(c.blank[2], 5);
+    assert_int_equal(c.blank[3], 8);
+    assert_int_equal(c.nrej, 2);
+    expect_reject(&c, 0, 6, NULL, "has 4 fields"); /* the dropped field held data */
+    expect_reject(&c, 1, 7, "id", "missing id");   /* "" is a value */
+    collector_free(&c);
+
+    path = write_text("blank.jsonl", "\n{\"id\":\"a\",\"content\":\"x\",\"created_at\":1}\n  \n");
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
+    assert_int_equal(c.nrec, 1);
+    assert_int_equal(c.nblank, 2);
+    assert_int_equal(c.blank[0], 1);
+    assert_int_equal(c.blank[1], 3);
+    collector_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -799,6 +988,12 @@ int main(void)
         cmocka_unit_test(test_csv_reject_raw_text),
         cmocka_unit_test(test_csv_header_problems),
         cmocka_unit_test(test_csv_bom_and_crlf),
+        cmocka_unit_test(test_csv_unterminated_quote),
+        cmocka_unit_test(test_csv_empty_times),
+        cmocka_unit_test(test_csv_bom_quoted_header),
+        cmocka_unit_test(test_csv_many_columns),
+        cmocka_unit_test(test_csv_header_names),
+        cmocka_unit_test(test_csv_blank_records),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
