@@ -4,6 +4,7 @@
  */
 #include "cli/cli.h"
 
+#include "engram/error.h"
 #include "store/store.h"
 
 #include <getopt.h>
@@ -43,6 +44,13 @@ static int run(eg_cli *cli, int argc, char **argv)
     for (int i = optind; i < argc; i++) {
         eg_import_report rep;
         if ((rc = eg_import_file(st, argv[i], format, cli->now, stderr, &rep))) {
+            /* the files before this one stay committed; --json still lists them, and this one
+             * with its error */
+            if (cli->json)
+                json_array_append_new(
+                    all,
+                    json_pack("{s:s,s:s}", "file", argv[i], "error",
+                              eg_error_last()->code ? eg_error_last()->message : eg_strerror(rc)));
             code = eg_cli_fail(rc);
             break;
         }
@@ -60,7 +68,7 @@ static int run(eg_cli *cli, int argc, char **argv)
                    argv[i], (long long)rep.lines_ok, (long long)rep.inserted,
                    (long long)rep.updated, (long long)rep.unchanged, (long long)rep.quarantined);
     }
-    if (cli->json && !code)
+    if (cli->json)
         eg_cli_json(all);
     else
         json_decref(all);
@@ -83,5 +91,6 @@ const eg_command eg_cmd_import = {
     "is NULL, \"\" is the empty string). A bad line is reported as FILE:LINE with the reason,\n"
     "kept in the quarantine table, and the rest of the file is imported. Importing the same\n"
     "rows again changes nothing. Exit code 1 if some rows were quarantined, 65 if none could\n"
-    "be imported.\n",
+    "be imported or a FILE is unusable (missing, a directory, empty): the files before it stay\n"
+    "imported, the rest are not read, and --json lists the files read, that one with its error.\n",
 };

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #define MAX_LINE ((size_t)64 << 20)
 
@@ -366,7 +367,7 @@ static int read_jsonl(FILE *f, const char *path, const eg_file_handlers *h)
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
-    int64_t lineno = 0;
+    int64_t lineno = 0, rows = 0;
     int rc = 0;
     while ((n = getline(&line, &cap, f)) >= 0) {
         lineno++;
@@ -383,6 +384,7 @@ static int read_jsonl(FILE *f, const char *path, const eg_file_handlers *h)
                 h->on_blank(lineno, h->ud);
             continue; /* blank lines are allowed */
         }
+        rows++;
         if (len > MAX_LINE) {
             if ((rc = reject(h, lineno, NULL, "line longer than 64 MiB", NULL, 0)))
                 break;
@@ -393,6 +395,8 @@ static int read_jsonl(FILE *f, const char *path, const eg_file_handlers *h)
     }
     if (!rc && ferror(f))
         rc = eg_error_set(EG_EIO, "could not read %s: %s", path, strerror(errno));
+    else if (!rc && !rows)
+        rc = eg_error_set(EG_EBADINPUT, "%s: empty file (no JSON lines)", path);
     free(line);
     return rc;
 }
@@ -772,9 +776,15 @@ int eg_file_read(const char *path, eg_file_format fmt, const eg_file_handlers *h
             return EG_EUSAGE;
         }
     }
+    /* a file that cannot be used at all is bad input (exit 65), like an empty one */
     f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
     if (!f)
-        return eg_error_set(EG_EIO, "could not open \"%s\": %s", path, strerror(errno));
+        return eg_error_set(EG_EBADINPUT, "could not open \"%s\": %s", path, strerror(errno));
+    struct stat sb;
+    if (!fstat(fileno(f), &sb) && S_ISDIR(sb.st_mode)) {
+        fclose(f);
+        return eg_error_set(EG_EBADINPUT, "\"%s\" is a directory, not a file", path);
+    }
     rc = fmt == EG_FILE_CSV ? read_csv(f, path, h) : read_jsonl(f, path, h);
     if (f != stdin)
         fclose(f);

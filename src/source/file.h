@@ -44,8 +44,9 @@ typedef struct eg_file_handlers {
 } eg_file_handlers;
 
 /* Picks the format from the name (.jsonl/.ndjson/.json → JSONL, .csv → CSV) when AUTO; path "-"
- * reads standard input. Returns 0, EG_EIO, EG_EBADINPUT (unusable header), or what a handler
- * returned. */
+ * reads standard input. Returns 0, EG_EBADINPUT (a file that cannot be opened, a directory, an
+ * empty file — no bytes or blank lines only — or an unusable CSV header), EG_EIO (a read error
+ * past the open), EG_EUSAGE (a name that says no format), or what a handler returned. */
 int eg_file_read(const char *path, eg_file_format fmt, const eg_file_handlers *h);
 
 #endif

@@ -523,12 +523,41 @@ static void test_jsonl_blank_lines_and_numbering(void **state)
     assert_int_equal(c.nrej, 1);
     expect_reject(&c, 0, 5, NULL, "not JSON");
     collector_free(&c);
+}
 
-    /* an empty file is fine: nothing delivered */
-    path = write_text("empty.jsonl", "");
-    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
-    assert_int_equal(c.nrec, 0);
-    assert_int_equal(c.nrej, 0);
+/* A file that cannot be used at all is bad input (exit 65), the same in both formats: missing,
+ * a directory, or empty (no bytes, or blank lines only: for CSV, no header). A CSV header without
+ * rows is a well-formed empty table. A missing file used to be EG_EIO (exit 2), an empty JSONL
+ * file 0 rows and exit 0 while an empty CSV file was 65. */
+static void test_unusable_files(void **state)
+{
+    (void)state;
+    collector c = {0};
+    char p[PATH_MAX + 32];
+    static const char *const empty[][2] = {{"empty.jsonl", ""},
+                                           {"blank.jsonl", "\n  \n\r\n"},
+                                           {"empty.csv", ""},
+                                           {"blank.csv", "\n\r\n"}};
+    for (size_t i = 0; i < sizeof empty / sizeof empty[0]; i++) {
+        eg_error_clear();
+        const char *path = write_text(empty[i][0], empty[i][1]);
+        assert_int_equal(read_into(path, EG_FILE_AUTO, &c), EG_EBADINPUT);
+        if (!strstr(eg_error_last()->message, path) || !strstr(eg_error_last()->message, "empty"))
+            fail_msg("%s: %s", empty[i][0], eg_error_last()->message);
+    }
+    snprintf(p, sizeof p, "%s/missing.jsonl", tmpdir);
+    assert_int_equal(read_into(p, EG_FILE_AUTO, &c), EG_EBADINPUT);
+    assert_non_null(strstr(eg_error_last()->message, p));
+    assert_non_null(strstr(eg_error_last()->message, "No such file"));
+    snprintf(p, sizeof p, "%s/dir.csv", tmpdir);
+    assert_int_equal(mkdir(p, 0700), 0);
+    assert_int_equal(read_into(p, EG_FILE_AUTO, &c), EG_EBADINPUT);
+    assert_non_null(strstr(eg_error_last()->message, "is a directory"));
+    assert_int_equal(c.nrec + c.nrej, 0);
+
+    assert_int_equal(
+        read_into(write_text("header.csv", "id,content,created_at\n"), EG_FILE_AUTO, &c), 0);
+    assert_int_equal(c.nrec + c.nrej, 0);
 }
 
 /* Files written by Windows tools often start with a UTF-8 byte order mark; the CSV reader skips
@@ -593,11 +622,6 @@ static void test_format_detection(void **state)
     assert_int_equal(read_into(write_text("data.txt", jsonl), EG_FILE_AUTO, &c), EG_EUSAGE);
     assert_int_equal(eg_error_last()->code, EG_EUSAGE);
     assert_int_equal(c.nrec, 0);
-    /* a missing file */
-    char missing[PATH_MAX + 32];
-    snprintf(missing, sizeof missing, "%s/missing.jsonl", tmpdir);
-    assert_int_equal(read_into(missing, EG_FILE_AUTO, &c), EG_EIO);
-    assert_non_null(strstr(eg_error_last()->message, missing));
 }
 
 /* ---- CSV ---- */
@@ -1016,6 +1040,7 @@ int main(void)
         cmocka_unit_test(test_jsonl_invalid_utf8),
         cmocka_unit_test(test_jsonl_blank_lines_and_numbering),
         cmocka_unit_test(test_jsonl_bom),
+        cmocka_unit_test(test_unusable_files),
         cmocka_unit_test(test_handler_stops_read),
         cmocka_unit_test(test_format_detection),
         cmocka_unit_test(test_csv_basic_any_order),

@@ -1,0 +1,19 @@
+# engram import: exit codes for unusable files (65 in both formats: missing, a directory, empty),
+# --json that still lists the files committed before a failing one, and the CSV and JSONL rows
+# that used to be lost or misread (Unix seconds out of range, numbers too big for jansson, an
+# unterminated quote, a BOM before a quoted header, empty optional times, padding rows).
+engram --store s.db init
+engram --store s.db import missing.jsonl
+mkdir dir.csv && engram --store s.db import dir.csv
+: > empty.jsonl && engram --store s.db import empty.jsonl
+: > empty.csv && engram --store s.db import empty.csv
+printf 'id,content,created_at\n' > header.csv && engram --store s.db import header.csv
+printf '%s\n' '{"id":"j1","content":"one","created_at":"2026-11-19T09:00:00Z"}' > one.jsonl
+engram --store s.db --json import one.jsonl empty.jsonl header.csv
+printf '%s\n' '{"id":"u1","content":"seconds","created_at":1763600000,"updated_at":""}' '{"id":"u2","content":"ms","created_at":1763600000000}' '{"id":"u3","content":"max","created_at":9223372036854775807}' '{"id":"u4","content":"text","created_at":"1763600000"}' '{"id":18446744073709551615,"content":"big id","created_at":1763600000.5,"metadata":{"hash":12345678901234567890}}' '{"id":"u5","content":"nul\u0000","created_at":1763600000}' > unix.jsonl
+engram --store s.db import unix.jsonl
+printf '\xef\xbb\xbf"id"," content ","created_at","updated_at"\n"c1","quoted","2026-11-19",""\n,,,\n"c2","no time","",""\nc3,"never closed,2026-11-19,\nc4,swallowed,2026-11-19,\n' > excel.csv
+engram --store s.db import excel.csv
+sqlite3 s.db "SELECT id, content, created_at, updated_at, metadata FROM memories ORDER BY id"
+printf 'id,content,created_at,ID\n' > dup.csv && engram --store s.db import dup.csv
+printf 'key,content,created_at\n' > noid.csv && engram --store s.db import noid.csv
