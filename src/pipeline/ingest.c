@@ -31,9 +31,12 @@
 
 /* A unit of work handed from the reader (the source) through a stager (staging) to the writer
  * (store): a copy of a batch of records, then their staging, and the rows the source rejected.
+ * An item is handed over at WORK_ROWS rows or once its rows' text passes WORK_BYTES (like the
+ * PostgreSQL source's batches), so a table of large rows does not make items of gigabytes.
  * Work items are recycled through a free channel, so memory stays bounded by WORK_ITEMS
- * batches; every channel holds them all, so no push ever waits. */
+ * items; every channel holds them all, so no push ever waits. */
 enum { WORK_ROWS = 4096, WORK_ITEMS = 6, STAGERS = 2 };
+#define WORK_BYTES ((size_t)64 << 20)
 
 typedef struct work {
     uint64_t seq; /* the order the reader filled it in: the writer stores items in this order */
@@ -268,7 +271,7 @@ static int on_batch(const eg_batch *b, void *ud)
             return rc;
         if ((rc = eg_batch_add(&w->rows, r)))
             return rc;
-        if (w->rows.n == WORK_ROWS && (rc = flush_work(c)))
+        if ((w->rows.n == WORK_ROWS || w->rows.arena_len >= WORK_BYTES) && (rc = flush_work(c)))
             return rc;
     }
     return atomic_load(&c->writer_rc);

@@ -6,7 +6,10 @@
  * the longest input seen, so the ingest hot path does no allocation per token or per memory.
  * It does not parse JSON text (callers hand in a jansson value), does not validate UTF-8
  * (invalid bytes merely separate words) and does not segment scripts written without spaces
- * (a run of Chinese or Thai letters is one token).
+ * (a run of Chinese or Thai letters is one token). Tokens longer than MAX_CHARS characters (hex
+ * dumps, base64, sequence data, unsegmented runs) are dropped like tokens that are too short: no
+ * word is that long, and a concept of a million characters would cost its size in every buffer
+ * that carries it.
  */
 #include "stage/concepts.h"
 
@@ -24,6 +27,7 @@
 
 #define DEFAULT_MAX 32
 #define MIN_CHARS 3
+#define MAX_CHARS 64    /* longer tokens are dropped; documented in src/stage/README.md */
 #define STOP_SLOTS 512  /* power of two, > 2x the stopword count */
 #define STOP_MAX_LEN 16 /* no stopword is longer; longer tokens skip the lookup */
 #define STEM_SLOTS 4096 /* power of two: the stem cache, 256 KiB per extractor */
@@ -279,7 +283,7 @@ static int keep(emitter *e, const char *s, size_t n)
 static int token(emitter *e, const char *s, size_t n, size_t chars, bool has_letter)
 {
     eg_concepts *c = e->c;
-    if (chars < MIN_CHARS || !has_letter || n > INT_MAX)
+    if (chars < MIN_CHARS || chars > MAX_CHARS || !has_letter || n > INT_MAX)
         return 0;
     uint32_t h = hash_bytes(s, n);
     if (is_stopword(c, s, n, h))
@@ -304,6 +308,8 @@ static int token(emitter *e, const char *s, size_t n, size_t chars, bool has_let
 static int ascii_run(emitter *e, const char *s, size_t n)
 {
     eg_concepts *c = e->c;
+    if (n > MAX_CHARS) /* dropped by token(): not worth folding (or a scratch buffer) */
+        return 0;
     int rc = reserve_bytes(&c->tok, &c->tok_cap, n);
     if (rc)
         return rc;

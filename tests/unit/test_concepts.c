@@ -13,6 +13,7 @@
 #include "stage/concepts.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Runs text through a fresh extractor and checks the exact JSON output. */
@@ -238,6 +239,44 @@ static void test_reuse_and_long_words(void **state)
     eg_concepts_free(c);
 }
 
+/* Regression (probe r1): a 1 MB run of letters and digits became one 1 MB concept, and 2000 such
+ * rows filled a work item's concepts buffer to its 1 GiB limit and aborted the ingest. Tokens
+ * longer than 64 characters are dropped, counted in characters (not bytes) for every script. */
+static void test_token_length_cap(void **state)
+{
+    (void)state;
+    char text[3 * 200 + 64];
+    char want[3 * 200 + 80];
+    /* 64 ASCII letters are kept, 65 are dropped, and so is a 100,000-character run */
+    memset(text, 'q', 64);
+    strcpy(text + 64, " kept ");
+    memset(text + 70, 'z', 65);
+    strcpy(text + 135, " giraffes");
+    snprintf(want, sizeof want, "[\"%.64s\",\"kept\",\"giraff\"]", text);
+    expect_text(text, want);
+
+    size_t big = 100000;
+    char *huge = malloc(big + 32);
+    assert_non_null(huge);
+    memcpy(huge, "d41d8cd98f", 10);
+    memset(huge + 10, 'x', big);
+    strcpy(huge + 10 + big, " zebra");
+    expect_text(huge, "[\"zebra\"]");
+    free(huge);
+
+    /* non-ASCII: 64 characters (128 bytes) of \u00e9 are kept, 65 are dropped */
+    size_t o = 0;
+    for (int i = 0; i < 65; i++) {
+        text[o++] = (char)0xc3;
+        text[o++] = (char)0xa9;
+    }
+    text[o] = '\0';
+    expect_text(text, "[]");
+    text[128] = '\0';
+    snprintf(want, sizeof want, "[\"%s\"]", text);
+    expect_text(text, want);
+}
+
 static void test_buffer_cap_restores_output(void **state)
 {
     (void)state;
@@ -314,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_ascii_fast_path_matches_utf8proc),
         cmocka_unit_test(test_reuse_and_long_words),
+        cmocka_unit_test(test_token_length_cap),
         cmocka_unit_test(test_buffer_cap_restores_output),
         cmocka_unit_test(test_json_concepts),
         cmocka_unit_test(test_json_no_concepts),
