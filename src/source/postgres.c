@@ -3,8 +3,9 @@
  *
  * Owns one PGconn per open source plus the quoted identifiers and statements built at open time.
  * open() connects with bounded retries (exponential backoff with jitter, progressive connect
- * timeouts; bad credentials and a missing database are not retried), makes the session UTC,
- * UTF-8 and read-only and verifies that with SHOW, then checks the table's columns in the catalog.
+ * timeouts; bad credentials, a missing database and connection-string values libpq rejects are
+ * not retried), makes the session UTC, UTF-8 and read-only and verifies that with SHOW, then
+ * checks the table's columns in the catalog.
  * scan() reads one REPEATABLE READ READ ONLY snapshot: a full scan with COPY ... (FORMAT binary),
  * parsed here, an incremental one through a server-side cursor fetched in batches.
  * It never writes, never reconnects in the middle of a scan (the caller reopens), and never puts
@@ -22,6 +23,7 @@
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +162,38 @@ static int set_error(const pg_source *s, int code, const char *detail, const cha
     return code;
 }
 
+/* Replaces each "quoted" part of a libpq parse error that is not a plain keyword by "****": some
+ * messages quote the whole URI, and a string that does not parse has no password engram could
+ * scrub by value. */
+static void hide_quoted(char *buf)
+{
+    char tmp[512];
+    size_t o = 0;
+    for (const char *p = buf; *p && o + 8 < sizeof tmp;) {
+        const char *end = *p == '"' ? strchr(p + 1, '"') : NULL;
+        if (!end) {
+            tmp[o++] = *p++;
+            continue;
+        }
+        bool keyword = end > p + 1;
+        for (const char *q = p + 1; q < end; q++)
+            keyword &= (*q >= 'a' && *q <= 'z') || *q == '_';
+        if (keyword) {
+            size_t n = (size_t)(end + 1 - p);
+            if (o + n + 1 > sizeof tmp)
+                break;
+            memcpy(tmp + o, p, n);
+            o += n;
+        } else {
+            memcpy(tmp + o, "\"****\"", 6);
+            o += 6;
+        }
+        p = end + 1;
+    }
+    tmp[o] = '\0';
+    memcpy(buf, tmp, o + 1);
+}
+
 static const char *or_default(const char *v, const char *dflt)
 {
     return v && *v ? v : dflt;
@@ -247,12 +281,37 @@ static void sleep_us(int64_t us)
         ;
 }
 
-typedef enum { CONNECT_OK, CONNECT_RETRY, CONNECT_AUTH, CONNECT_NODB } connect_outcome;
+typedef enum {
+    CONNECT_OK,
+    CONNECT_RETRY,
+    CONNECT_AUTH,
+    CONNECT_NODB,
+    CONNECT_CONFIG
+} connect_outcome;
 
-/* Sorts a failed connection: retrying does not fix credentials or a missing database. libpq has
- * no SQLSTATE for connection failures, so the (English, lc_messages=C) texts are matched too. */
+/* Sorts a failed connection: retrying does not fix credentials, a missing database or a
+ * connection string whose values libpq rejects (PQconninfoParse checks only the keywords: values
+ * such as port=abc or sslmode=bogus fail at connect time) or whose SSL demand the server cannot
+ * meet. libpq has no SQLSTATE for connection failures, so the (English, lc_messages=C) texts are
+ * matched too. */
 static connect_outcome classify_failure(PGconn *conn, const char *msg)
 {
+    static const char *const config[] = {
+        "SSL was required", /* sslmode=require against a server without SSL */
+        "server does not support SSL",
+        "SSL support is not compiled in",
+        "could not match ", /* as many ports or hostaddrs as hosts */
+        "could not parse network address",
+        "invalid port number",
+    };
+    for (size_t i = 0; i < sizeof config / sizeof config[0]; i++)
+        if (strstr(msg, config[i]))
+            return CONNECT_CONFIG;
+    /* "invalid sslmode value: ...", "invalid integer value "abc" for connection option "port"",
+     * and the server's "invalid value for parameter ..." of an options=-c setting */
+    const char *inv = strstr(msg, "invalid ");
+    if (inv && strstr(inv, " value"))
+        return CONNECT_CONFIG;
     if (PQconnectionNeedsPassword(conn))
         return CONNECT_AUTH;
     static const char *const auth[] = {
@@ -336,6 +395,18 @@ static int connect_with_retries(pg_source *s, const eg_config *cfg, const char *
                 "PostgreSQL refused the credentials of user \"%s\" at host=%s port=%s "
                 "database=%s",
                 s->user, s->host, s->port, s->db);
+        }
+        if (why == CONNECT_CONFIG) {
+            return set_error(
+                s, EG_ECONFIG, NULL,
+                strstr(reason, "SSL")
+                    ? "the server at that host and port does not offer SSL: use sslmode=prefer "
+                      "or disable in the source connection string, or turn on ssl in the server"
+                    : "fix that option in the source connection string (source, --source or "
+                      "ENGRAM_SOURCE); a retry would fail the same way",
+                "the PostgreSQL connection string does not work (host=%s port=%s database=%s): "
+                "%s",
+                s->host, s->port, s->db, reason);
         }
         if (why == CONNECT_NODB) {
             return set_error(
@@ -637,12 +708,21 @@ static int pg_open(eg_source **out, const eg_config *cfg, const char *store_path
         s->batch_rows = MAX_BATCH_ROWS;
     s->secret_from_conninfo = eg__conninfo_password(conninfo);
 
-    PQconninfoOption *check = PQconninfoParse(conninfo, NULL);
+    char *parse_error = NULL;
+    PQconninfoOption *check = PQconninfoParse(conninfo, &parse_error);
     if (!check) {
+        char why[512] = "";
+        if (parse_error) {
+            one_line(why, sizeof why, parse_error);
+            PQfreemem(parse_error);
+            if (eg_conninfo_has_password(conninfo))
+                hide_quoted(why);
+        }
         rc = set_error(s, EG_ECONFIG, NULL,
                        "use a libpq URI (postgresql://user@host:5432/dbname) or a key=value "
-                       "string (host=... dbname=...)",
-                       "the PostgreSQL connection string could not be parsed");
+                       "string (host=... dbname=...) with libpq's keywords",
+                       "the PostgreSQL connection string could not be parsed%s%s", *why ? ": " : "",
+                       why);
         goto done;
     }
     PQconninfoFree(check);
