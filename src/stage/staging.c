@@ -133,7 +133,10 @@ int eg_stage_record(const eg_record *r, int64_t now, int64_t window_start, eg_co
     json_t *meta = NULL;
     if (r->metadata) {
         json_error_t jerr;
-        meta = json_loadb(r->metadata, r->metadata_len, JSON_DECODE_ANY, &jerr);
+        /* JSON_ALLOW_NUL: "\u0000" is valid JSON (PostgreSQL's json and text columns hold it);
+         * the strings that carry it reach the concepts whole, and C-string readers (features)
+         * see them cut at the NUL */
+        meta = json_loadb(r->metadata, r->metadata_len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
         if (!meta)
             out->issues |= EG_ISSUE_METADATA_INVALID;
         else if (!json_is_object(meta))

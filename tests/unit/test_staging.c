@@ -283,6 +283,12 @@ static void test_issues(void **state)
     assert_int_equal(issues_of("text", NULL), 0);
     assert_int_equal(issues_of("text", "{}"), 0);
     assert_int_equal(issues_of("text", "{\"a\":[1,2]}"), 0);
+    /* regression (probe r9): an escaped NUL is valid JSON (PostgreSQL's json and text columns
+     * hold it); it was counted as "metadata not JSON" */
+    assert_int_equal(issues_of("text", "{\"a\":\"\\u0000\"}"), 0);
+    assert_int_equal(issues_of("text", "{\"a\":[\"x\\u0000y\"],\"b\":\"\\u0000\"}"), 0);
+    /* jansson has no object keys with a NUL in them: such metadata stays counted as invalid */
+    assert_int_equal(issues_of("text", "{\"a\\u0000b\":1}"), EG_ISSUE_METADATA_INVALID);
     assert_int_equal(issues_of("text", "{broken"), EG_ISSUE_METADATA_INVALID);
     assert_int_equal(issues_of("text", ""), EG_ISSUE_METADATA_INVALID);
     assert_int_equal(issues_of("text", "{\"a\":1} trailing"), EG_ISSUE_METADATA_INVALID);
