@@ -1065,9 +1065,13 @@ static int scan_cursor(scan_ctx *sc, int64_t since)
     const Oid types[1] = {TIMESTAMPTZOID};
     char *key = printf_alloc("coalesce(%s::timestamptz, %s::timestamptz)", s->cols_q[COL_UPDATED],
                              s->cols_q[COL_CREATED]);
+    /* Rows with neither timestamp have no key: every incremental read delivers them (they sort
+     * last), so that a row inserted that way after the first read is stored and counted (staging
+     * skips it: null_created_at) rather than seen by --full only. The SQLite source does the same;
+     * such rows are expected to be few. */
     char *sql = key ? printf_alloc("DECLARE " CURSOR_NAME " NO SCROLL CURSOR FOR %s WHERE %s >= $1"
-                                   " ORDER BY %s, %s",
-                                   s->select_sql, key, key, s->cols_q[COL_ID])
+                                   " OR %s IS NULL ORDER BY %s, %s",
+                                   s->select_sql, key, key, key, s->cols_q[COL_ID])
                     : NULL;
     PGresult *res = NULL;
     int rc = EG_ENOMEM;

@@ -15,11 +15,12 @@
  * seconds below since minus 86 400 — and they are not both NULL; that spares handing every row of
  * a large table to C. Everything else (garbage, non-ISO text, numbers in text, BLOBs) still
  * reaches C, which validates the row and applies the exact rule (key = updated_at if present, else
- * created_at; delivered iff key >= since), so rows with well-formed timestamps are delivered
- * exactly as without the SQL filter. Accepted consequence: a row whose timestamps both lie more
- * than a day before since (or start with such a date and are garbage after it) is no longer
- * validated, e.g. its invalid UTF-8 is no longer reported again on every incremental run; such
- * rows were never delivered by incremental reads anyway (since = watermark - lookback).
+ * created_at; delivered iff key >= since, or when both are NULL), so rows with well-formed
+ * timestamps are delivered exactly as without the SQL filter. Accepted consequence: a row whose
+ * timestamps both lie more than a day before since (or start with such a date and are garbage after
+ * it) is no longer validated, e.g. its invalid UTF-8 is no longer reported again on every
+ * incremental run; such rows were never delivered by incremental reads anyway (since = watermark -
+ * lookback).
  */
 #include "source/source.h"
 
@@ -379,7 +380,9 @@ static int deliver(sqlite_source *s, sqlite3_stmt *st, int64_t since, eg_batch_f
         }
         if (since != INT64_MIN) {
             int64_t key = r.has_updated ? r.updated_at : r.created_at;
-            if ((!r.has_updated && !r.has_created) || key < since)
+            /* a row with neither timestamp has no key to compare: it is delivered by every
+             * incremental read, as by PostgreSQL's (stored and counted, staging skips it) */
+            if ((r.has_updated || r.has_created) && key < since)
                 continue;
         }
         if ((rc = eg_batch_add(&batch, &r)))

@@ -8,7 +8,8 @@
  * + updated new and the reverse, one or both NULL, garbage ('yesterday', '1/2/2026', digits in
  * text) and invalid UTF-8. The delivered ids and the rejected (id, field) pairs are checked
  * against fixed lists, and against a full scan (since = INT64_MIN) with the delivery rule applied
- * here (key = updated_at if present else created_at; delivered iff key >= since), for many since
+ * here (key = updated_at if present else created_at; delivered iff key >= since, or when both are
+ * NULL), for many since
  * values, for timestamp columns of every declared affinity and of other collations (one the
  * reading connection does not know), and for configured table and column names that need
  * quoting. The one accepted difference: rows dated more than a day before since are no longer
@@ -91,7 +92,7 @@ static const row rows[] = {
 
 /* at since = S */
 static const char *const want_delivered =
-    "blob-new,created-new-updated-null,created-null-updated-new,created-old-updated-new,"
+    "blob-new,both-null,created-new-updated-null,created-null-updated-new,created-old-updated-new,"
     "created-old-updated-new-int,date-only-new,iso-leap-second,iso-z-at,minus1559-after,"
     "minus8-24h,minus8-after,null-content-new,padded-new,plus5-after,space-after,unix-int-at,"
     "unix-real-after";
@@ -241,7 +242,7 @@ static void join(const char **v, size_t n, char *out, size_t cap)
 static bool rule(const got_row *r, int64_t since)
 {
     if (!r->has_created && !r->has_updated)
-        return false;
+        return true; /* no key: every incremental read delivers it, as PostgreSQL's does */
     return (r->has_updated ? r->updated : r->created) >= since;
 }
 
