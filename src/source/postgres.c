@@ -162,9 +162,21 @@ static int set_error(const pg_source *s, int code, const char *detail, const cha
     return code;
 }
 
-/* Replaces each "quoted" part of a libpq parse error that is not a plain keyword by "****": some
- * messages quote the whole URI, and a string that does not parse has no password engram could
- * scrub by value. */
+/* Whether the n bytes at p are one of libpq's keywords, other than password. */
+static bool is_libpq_keyword(const char *p, size_t n)
+{
+    bool found = false;
+    PQconninfoOption *opts = PQconndefaults();
+    for (PQconninfoOption *o = opts; o && o->keyword && !found; o++)
+        found = strlen(o->keyword) == n && strncmp(o->keyword, p, n) == 0 &&
+                strcmp(o->keyword, "password") != 0;
+    PQconninfoFree(opts);
+    return found;
+}
+
+/* Replaces each "quoted" part of a libpq parse error that is not one of libpq's keywords by
+ * "****": some messages quote the whole URI or a fragment of the string, and a string that does
+ * not parse has no password engram could scrub by value. */
 static void hide_quoted(char *buf)
 {
     char tmp[512];
@@ -175,13 +187,8 @@ static void hide_quoted(char *buf)
             tmp[o++] = *p++;
             continue;
         }
-        bool keyword = end > p + 1;
-        for (const char *q = p + 1; q < end; q++)
-            keyword &= (*q >= 'a' && *q <= 'z') || *q == '_';
-        if (keyword) {
-            size_t n = (size_t)(end + 1 - p);
-            if (o + n + 1 > sizeof tmp)
-                break;
+        size_t n = (size_t)(end + 1 - p);
+        if (is_libpq_keyword(p + 1, n - 2) && o + n + 1 <= sizeof tmp) {
             memcpy(tmp + o, p, n);
             o += n;
         } else {

@@ -979,6 +979,13 @@ static void test_bad_conninfo(void **state)
     cfg.source = (char *)"host=x password";
     assert_int_equal(open_err(&cfg), EG_ECONFIG);
     assert_null(strstr(eg_error_last()->message, "password"));
+    /* libpq's reason is given, but no fragment of a string that may hold a password */
+    cfg.source = (char *)"host=x passwordSecr3t";
+    assert_int_equal(open_err(&cfg), EG_ECONFIG);
+    assert_null(strstr(eg_error_last()->message, "Secr3t"));
+    cfg.source = (char *)"host=x sslmode=disable bogus=1";
+    assert_int_equal(open_err(&cfg), EG_ECONFIG);
+    assert_non_null(strstr(eg_error_last()->message, "invalid connection option \"bogus\""));
 }
 
 static void test_conninfo_mask(void **state)
