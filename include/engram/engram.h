@@ -63,6 +63,7 @@ typedef struct eg_ingest_report {
     int64_t rejected;                 /* rows quarantined (bad id, bad UTF-8, bad timestamp) */
     int64_t metadata_invalid, metadata_not_object, blank_content, updated_before_created;
     int64_t deleted_at_source;
+    int64_t older_versions; /* rows read but not stored: an older version of an id (duplicates) */
     char deleted_examples[512];
     int64_t restaged; /* memories whose staging was recomputed at now */
     int64_t fts_indexed;

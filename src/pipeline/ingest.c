@@ -224,7 +224,8 @@ static void *writer_main(void *ud)
                                      c->source_system, c->opts->now, &res);
             rep->inserted += res == EG_PUT_INSERTED && !rc;
             rep->updated += res == EG_PUT_UPDATED && !rc;
-            rep->unchanged += res == EG_PUT_UNCHANGED && !rc;
+            rep->unchanged += (res == EG_PUT_UNCHANGED || res == EG_PUT_OLDER) && !rc;
+            rep->older_versions += res == EG_PUT_OLDER && !rc;
         }
         if (c->shared_db)
             pthread_mutex_unlock(&c->db_lock);
@@ -465,6 +466,12 @@ static int one_attempt(ingest_ctx *c, eg_source **srcp)
     rep->ms_index = ms_since(&t0);
     if (rc)
         return rc;
+    if (rep->older_versions)
+        eg_log(EG_LOG_WARN,
+               "%lld rows of %s were older versions of an id read or stored with a later "
+               "coalesce(updated_at, created_at): the source has duplicate ids; the latest "
+               "version was kept",
+               (long long)rep->older_versions, rep->source);
     if (o->full) {
         eg_buf ex;
         eg_buf_init(&ex, 4096);
@@ -603,7 +610,8 @@ char *eg_ingest_report_json(const eg_ingest_report *rep, int64_t now)
                   "\"empty_content\":%lld,\"out_of_window\":%lld,\"null_created_at\":%lld},"
                   "\"quarantined\":%lld,\"quality\":{\"metadata_invalid\":%lld,"
                   "\"metadata_not_object\":%lld,\"blank_content\":%lld,"
-                  "\"updated_before_created\":%lld},\"deleted_at_source\":%lld,",
+                  "\"updated_before_created\":%lld},\"older_versions\":%lld,"
+                  "\"deleted_at_source\":%lld,",
                   rep->attempts, rep->by_change_log ? "true" : "false", (long long)rep->read,
                   (long long)rep->inserted, (long long)rep->updated, (long long)rep->unchanged,
                   (long long)rep->staged, (long long)rep->skipped[EG_SKIP_NULL_CONTENT],
@@ -612,7 +620,7 @@ char *eg_ingest_report_json(const eg_ingest_report *rep, int64_t now)
                   (long long)rep->skipped[EG_SKIP_NULL_CREATED_AT], (long long)rep->rejected,
                   (long long)rep->metadata_invalid, (long long)rep->metadata_not_object,
                   (long long)rep->blank_content, (long long)rep->updated_before_created,
-                  (long long)rep->deleted_at_source);
+                  (long long)rep->older_versions, (long long)rep->deleted_at_source);
     eg_buf_puts(&b, "\"deleted_examples\":");
     eg_buf_json_str(&b, rep->deleted_examples, strlen(rep->deleted_examples));
     eg_buf_printf(&b,

@@ -38,9 +38,11 @@ enum {
 };
 
 static const char *const sql_text[Q_COUNT] = {
-    [Q_FIND] = "SELECT rowid, fingerprint, deleted_at_source IS NOT NULL FROM memory WHERE id = ?1",
+    [Q_FIND] = "SELECT rowid, fingerprint, deleted_at_source IS NOT NULL, "
+               "coalesce(updated_at, created_at) FROM memory WHERE id = ?1",
     [Q_UNDELETE] = "UPDATE memory SET deleted_at_source = NULL WHERE rowid = ?1",
-    [Q_FINGERPRINT] = "SELECT fingerprint FROM memory WHERE rowid = ?1",
+    [Q_FINGERPRINT] = "SELECT fingerprint, coalesce(updated_at, created_at) FROM memory WHERE "
+                      "rowid = ?1",
     [Q_INSERT] = "INSERT INTO memory (id, source_system, content, content_hash, fingerprint, "
                  "created_at, updated_at, metadata, status, skip_reason, issues, length_chars, "
                  "last_accessed_at, access_count, memory_type, concepts, processed_at, "
@@ -546,6 +548,17 @@ static void bind_staging(sqlite3_stmt *s, const eg_staged *g, const char *concep
     bind_features(s, 21, g);
 }
 
+/* Whether r is an older version of the stored row whose coalesce(updated_at, created_at) is in
+ * column col of s: both have a key and r's is before it. A source with duplicate ids (no primary
+ * key, a view) delivers versions in any order (COPY has none); the latest key wins whatever the
+ * order, and a --full rescan cannot put an older version back. Equal keys: the last read wins. */
+static bool is_older(const eg_record *r, sqlite3_stmt *s, int col)
+{
+    if ((!r->has_updated && !r->has_created) || sqlite3_column_type(s, col) == SQLITE_NULL)
+        return false;
+    return (r->has_updated ? r->updated_at : r->created_at) < sqlite3_column_int64(s, col);
+}
+
 int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *g,
                         const char *concepts_json, const char *source_system, int64_t now,
                         eg_put_result *result)
@@ -559,10 +572,12 @@ int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *g,
             if (!s)
                 return EG_ESTORE;
             sqlite3_bind_int64(s, 1, rowid);
-            bool same = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int64(s, 0) == fp;
+            bool found = sqlite3_step(s) == SQLITE_ROW;
+            bool same = found && sqlite3_column_int64(s, 0) == fp;
+            bool older = found && !same && is_older(r, s, 1);
             sqlite3_reset(s);
-            if (same) {
-                *result = EG_PUT_UNCHANGED;
+            if (same || older) {
+                *result = same ? EG_PUT_UNCHANGED : EG_PUT_OLDER;
                 return 0;
             }
         }
@@ -574,13 +589,18 @@ int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *g,
         int step = sqlite3_step(s);
         if (step != SQLITE_ROW && step != SQLITE_DONE)
             return db_error(st, "could not look up a memory");
-        bool same = false, deleted = false;
+        bool same = false, deleted = false, older = false;
         if (step == SQLITE_ROW) {
             rowid = sqlite3_column_int64(s, 0);
             same = sqlite3_column_int64(s, 1) == fp;
             deleted = sqlite3_column_int(s, 2);
+            older = !same && !deleted && is_older(r, s, 3);
         }
         sqlite3_reset(s); /* a statement left mid-step would pin a read snapshot */
+        if (older) {
+            *result = EG_PUT_OLDER;
+            return 0;
+        }
         if (same) {
             if (deleted) { /* it was gone from the source and came back as it was */
                 sqlite3_stmt *u = stmt(st, Q_UNDELETE);

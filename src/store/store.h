@@ -59,10 +59,17 @@ int eg_store_source_put(eg_store *st, const eg_record *r, int *changed);
 
 /* ---- staged memories ---- */
 
-typedef enum { EG_PUT_UNCHANGED = 0, EG_PUT_INSERTED = 1, EG_PUT_UPDATED = 2 } eg_put_result;
+typedef enum {
+    EG_PUT_UNCHANGED = 0,
+    EG_PUT_INSERTED = 1,
+    EG_PUT_UPDATED = 2,
+    EG_PUT_OLDER = 3 /* left alone: the stored version has a later key (a duplicate id) */
+} eg_put_result;
 
 /* Upserts one source row with its staging (keyed by id; a row whose source columns are unchanged
- * is left alone, staging included). concepts_json may be NULL for skipped rows. */
+ * is left alone, staging included, and so is a row whose coalesce(updated_at, created_at) is
+ * before the stored version's: with duplicate ids the latest version wins in any read order).
+ * concepts_json may be NULL for skipped rows. */
 int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *s,
                         const char *concepts_json, const char *source_system, int64_t now,
                         eg_put_result *result);

@@ -3,7 +3,8 @@
 # after the first ingest is read by the next incremental ingest (stored, counted as skipped for
 # null_created_at), not only by --full. (2) Duplicate ids (a table without a primary key): the
 # version with the latest coalesce(updated_at, created_at) is stored, whatever the read order,
-# and a --full rescan does not flip the stored content back to the older version.
+# and neither an incremental read nor a --full rescan flips the stored content to the older one;
+# the older version is counted (older_versions) and a warning says the source has duplicate ids.
 . "$(dirname "$0")/lib.sh"
 S=$(new_schema)
 printf 'source.schema = %s\nsource.retries = 0\n' "$S" >"$T/base.conf"
@@ -29,6 +30,26 @@ check "nokey: it is stored" "skipped|null_created_at" \
 ing "$T/nokey.conf" "$T/nokey.db"
 check "nokey: read again (with 'a', in the lookback), it is unchanged" "0 0 0 2" \
   "$? $(num inserted) $(num updated) $(num unchanged)"
+
+# (2) duplicate ids: the newer version is stored whichever comes first in the heap (COPY and the
+# cursor have no order between them), and stays stored through incremental and --full reads
+for order in newer-first older-first; do
+  q -c "DROP TABLE IF EXISTS $S.dup; CREATE TABLE $S.dup (id text, content text, created_at timestamptz,
+          updated_at timestamptz, metadata jsonb)"
+  newer="('d1', 'newer version', '2026-11-25T01:00:00Z', '2026-11-25T05:00:00Z', '{}')"
+  older="('d1', 'older version', '2026-11-25T01:00:00Z', '2026-11-25T02:00:00Z', '{}')"
+  if [ $order = newer-first ]; then q -c "INSERT INTO $S.dup VALUES $newer, $older"
+  else q -c "INSERT INTO $S.dup VALUES $older, $newer"; fi
+  { cat "$T/base.conf"; echo "source.table = dup"; } >"$T/dup.conf"
+  rm -f "$T/dup.db"*
+  for m in first incremental --full incremental --full; do
+    if [ $m = --full ]; then ing "$T/dup.conf" "$T/dup.db" --full; else ing "$T/dup.conf" "$T/dup.db"; fi
+    check "duplicates ($order), $m ingest: the newer version is stored" "0 newer version" \
+      "$? $(sqlite3 "$T/dup.db" "SELECT content FROM memory WHERE id = 'd1'")"
+  done
+  check "duplicates ($order): the older version is reported" 1 "$(num older_versions)"
+  contains "duplicates ($order): a warning names the duplicates" "duplicate ids" "$T/err"
+done
 
 q -c "DROP SCHEMA $S CASCADE"
 finish
