@@ -43,6 +43,13 @@ extern const eg_command eg_cmd_serve;
 int eg_cli_fail(int rc);
 /* Prints a usage error about the command and returns 2. */
 int eg_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints the usage error for the option getopt_long (with opterr = 0) just refused — an unknown
+ * option (the short one inside its cluster, e.g. "-x" in "-qx"), or one that lacks its value or
+ * takes none — and returns 2. shortopts is the optstring given to getopt_long; free_text says
+ * that the command takes a text that may start with '-', and adds the hint to put -- before it.
+ * Call it from the default case of the getopt loop. */
+int eg_cli_bad_option(const char *cmd, int argc, char **argv, const char *shortopts,
+                      bool free_text);
 /* Prints a command's --help. */
 void eg_cli_help(const eg_command *cmd, FILE *out);
 /* Loads the configuration (with the global options); returns 0 or an exit code after printing. */

@@ -35,8 +35,7 @@ static int run(eg_cli *cli, int argc, char **argv)
         if (c == 'J')
             cli->json = true;
         else
-            return eg_cli_usage("config", "unknown option or missing value: \"%s\"",
-                                argv[optind - 1]);
+            return eg_cli_bad_option("config", argc, argv, "h", false);
     }
     if (optind >= argc || strcmp(argv[optind], "check") || optind + 1 != argc)
         return eg_cli_usage("config", "the subcommand is `engram config check`");

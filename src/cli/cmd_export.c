@@ -43,8 +43,7 @@ static int run(eg_cli *cli, int argc, char **argv)
             output = optarg;
             break;
         default:
-            return eg_cli_usage("export", "unknown option or missing value: \"%s\"",
-                                argv[optind - 1]);
+            return eg_cli_bad_option("export", argc, argv, "ho:", false);
         }
     }
     if (optind < argc)

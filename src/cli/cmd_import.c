@@ -32,8 +32,7 @@ static int run(eg_cli *cli, int argc, char **argv)
             format = optarg;
             break;
         default:
-            return eg_cli_usage("import", "unknown option or missing value: \"%s\"",
-                                argv[optind - 1]);
+            return eg_cli_bad_option("import", argc, argv, "hf:", false);
         }
     }
     if (optind >= argc)

@@ -45,8 +45,7 @@ int eg_cli_ingest(eg_cli *cli, int argc, char **argv, const eg_command *self, bo
             o.full = o.rebuild = true;
             break;
         default:
-            return eg_cli_usage(self->name, "unknown option or missing value: \"%s\"",
-                                argv[optind - 1]);
+            return eg_cli_bad_option(self->name, argc, argv, "h", false);
         }
     }
     if (optind < argc)

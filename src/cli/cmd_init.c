@@ -21,8 +21,7 @@ static int run(eg_cli *cli, int argc, char **argv)
         if (c == 'J')
             cli->json = true;
         else
-            return eg_cli_usage("init", "unknown option or missing value: \"%s\"",
-                                argv[optind - 1]);
+            return eg_cli_bad_option("init", argc, argv, "h", false);
     }
     if (optind < argc)
         return eg_cli_usage("init", "unexpected argument \"%s\"", argv[optind]);

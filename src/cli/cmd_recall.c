@@ -196,8 +196,7 @@ static int run(eg_cli *cli, int argc, char **argv)
             queries = optarg;
             break;
         default:
-            return eg_cli_usage("recall", "unknown option or missing value: \"%s\"",
-                                argv[optind - 1]);
+            return eg_cli_bad_option("recall", argc, argv, "hk:", true);
         }
     }
     if (queries && optind < argc)

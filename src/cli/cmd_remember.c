@@ -34,8 +34,7 @@ static int run(eg_cli *cli, int argc, char **argv)
             meta = optarg;
             break;
         default:
-            return eg_cli_usage("remember", "unknown option or missing value: \"%s\"",
-                                argv[optind - 1]);
+            return eg_cli_bad_option("remember", argc, argv, "h", true);
         }
     }
     if (optind != argc - 1)

@@ -26,8 +26,7 @@ static int run(eg_cli *cli, int argc, char **argv)
         if (c == 'l')
             o.listen = optarg;
         else
-            return eg_cli_usage("serve", "unknown option or missing value: \"%s\"",
-                                argv[optind - 1]);
+            return eg_cli_bad_option("serve", argc, argv, "hl:", false);
     }
     if (optind < argc)
         return eg_cli_usage("serve", "unexpected argument \"%s\"", argv[optind]);

@@ -35,8 +35,7 @@ static int run(eg_cli *cli, int argc, char **argv)
         if (c == 'J')
             cli->json = true;
         else
-            return eg_cli_usage("stats", "unknown option or missing value: \"%s\"",
-                                argv[optind - 1]);
+            return eg_cli_bad_option("stats", argc, argv, "h", false);
     }
     if (optind < argc)
         return eg_cli_usage("stats", "unexpected argument \"%s\"", argv[optind]);

@@ -41,8 +41,7 @@ static int run(eg_cli *cli, int argc, char **argv)
         if (c == 'J')
             cli->json = true;
         else
-            return eg_cli_usage("trace", "unknown option or missing value: \"%s\"",
-                                argv[optind - 1]);
+            return eg_cli_bad_option("trace", argc, argv, "h", true);
     }
     if (optind != argc - 1 || !argv[optind][0])
         return eg_cli_usage("trace", "give one memory ID");

@@ -56,8 +56,7 @@ static int run(eg_cli *cli, int argc, char **argv)
                 return eg_cli_usage("validate", "--target is source, store or both, not \"%s\"",
                                     optarg);
         } else {
-            return eg_cli_usage("validate", "unknown option or missing value: \"%s\"",
-                                argv[optind - 1]);
+            return eg_cli_bad_option("validate", argc, argv, "h", false);
         }
     }
     if (optind < argc)

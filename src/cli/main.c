@@ -11,6 +11,7 @@
 #include "util/log.h"
 #include "util/timeutil.h"
 
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,41 @@ int eg_cli_usage(const char *cmd, const char *fmt, ...)
     return 2;
 }
 
+int eg_cli_bad_option(const char *cmd, int argc, char **argv, const char *shortopts, bool free_text)
+{
+    /* getopt_long (opterr = 0) returned '?': optopt is 0 for an unknown long option (optind
+     * is past it), the option's value for a known long option that lacks its value or was
+     * given one it does not take (optind past it too), and the character for a short option,
+     * unknown or lacking its value; optind moves past a short option only when it ends its
+     * argument, so in a cluster ("-qx", "-5 degrees") the argument is still argv[optind]. */
+    const char *prev = optind > 1 && optind - 1 < argc ? argv[optind - 1] : "";
+    const char *arg;
+    char name[3] = {'-', (char)optopt, '\0'};
+    if (!optopt || !strncmp(prev, "--", 2)) {
+        int n = (int)strcspn(prev, "=");
+        if (!optopt)
+            return eg_cli_usage(cmd, "unknown option \"%.*s\"", n, prev);
+        if (prev[n])
+            return eg_cli_usage(cmd, "option \"%.*s\" takes no value", n, prev);
+        return eg_cli_usage(cmd, "option \"%s\" needs a value", prev);
+    }
+    size_t plen = strlen(prev);
+    if (prev[0] == '-' && plen > 1 && prev[plen - 1] == optopt)
+        arg = prev;
+    else
+        arg = optind < argc ? argv[optind] : name;
+    if (strchr(shortopts, optopt) && optind >= argc && arg == prev)
+        return eg_cli_usage(cmd, "option \"%s\" needs a value", name);
+    char hint[320] = "";
+    if (free_text)
+        snprintf(hint, sizeof hint,
+                 "\nuse -- before a text that starts with \"-\", e.g. engram %s -- \"%.200s\"", cmd,
+                 arg);
+    if (!strcmp(arg, name))
+        return eg_cli_usage(cmd, "unknown option \"%s\"%s", name, hint);
+    return eg_cli_usage(cmd, "unknown option \"%s\" in \"%s\"%s", name, arg, hint);
+}
+
 void eg_cli_help(const eg_command *cmd, FILE *out)
 {
     fprintf(out, "usage: engram %s%s\n", cmd->name, cmd->usage);
@@ -115,10 +151,14 @@ static int take_global(eg_cli *cli, int argc, char **argv, int *i)
     } globals[] = {{"--config", 1}, {"--profile", 1}, {"--store", 1}, {"--source", 1},
                    {"--now", 1},    {"--json", 0},    {"--quiet", 0}, {"--verbose", 0}};
     const char *a = argv[*i], *val = NULL;
-    if (!strcmp(a, "-q"))
-        a = "--quiet";
-    if (!strcmp(a, "-v"))
-        a = "--verbose";
+    if (a[0] == '-' && a[1] && strspn(a + 1, "qv") == strlen(a + 1)) { /* -q, -v, -qv, -vv */
+        for (const char *p = a + 1; *p; p++)
+            if (*p == 'q')
+                cli->quiet = true;
+            else
+                cli->verbose++;
+        return 1;
+    }
     for (size_t g = 0; g < sizeof globals / sizeof globals[0]; g++) {
         size_t n = strlen(globals[g].name);
         if (strncmp(a, globals[g].name, n) || (a[n] != '\0' && a[n] != '='))

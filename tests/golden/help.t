@@ -9,3 +9,15 @@ engram run --bogus
 engram --now yesterday stats
 engram --store
 engram stats --store missing.db
+# Usage errors name the option that was refused: a short option inside its argument, a long one
+# without its =value, one that lacks its value or takes none; a text that starts with "-" gets
+# the hint to put -- before it. -q and -v may be clustered.
+engram remember "-5 degrees today"
+engram recall -x "query"
+engram stats -qx
+engram stats -qv --store missing.db
+engram export --what
+engram export -o
+engram export --bogus=3
+engram recall --explain=yes garden
+engram trace -k
