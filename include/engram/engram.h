@@ -68,6 +68,7 @@ typedef struct eg_ingest_report {
     int64_t restaged; /* memories whose staging was recomputed at now */
     int64_t fts_indexed;
     bool had_watermark;
+    bool full;             /* every row was read (--full): a rescan, whatever the watermark */
     bool by_change_log;    /* the rows written since the last read (the store's own table), not a
                               scan by time */
     bool rollback_journal; /* a first load, written once through a rollback journal (no other

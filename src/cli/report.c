@@ -23,7 +23,8 @@ void eg_cli_print_ingest(const eg_cli *cli, const char *what, const eg_ingest_re
     printf("  read     %lld rows%s: %lld staged, %lld skipped (null content %lld, empty content "
            "%lld, outside the window %lld, no created_at %lld)\n",
            (long long)r->read,
-           r->by_change_log   ? " (incremental: written since the last read)"
+           r->full            ? " (full: every row of the source)"
+           : r->by_change_log ? " (incremental: written since the last read)"
            : r->had_watermark ? " (incremental)"
                               : "",
            (long long)r->staged,

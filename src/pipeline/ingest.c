@@ -436,6 +436,7 @@ static int one_attempt(ingest_ctx *c, eg_source **srcp)
     if ((rc = eg_store_watermark_get(c->st, rep->source, &wm, &found)))
         return rc;
     rep->had_watermark = found;
+    rep->full = o->full;
     rep->watermark_before = wm;
     if (found && !o->full)
         since = wm - c->cfg->source_lookback;
@@ -604,7 +605,7 @@ char *eg_ingest_report_json(const eg_ingest_report *rep, int64_t now)
                   eg_time_format(now, t1));
     eg_buf_json_str(&b, rep->source, strlen(rep->source));
     eg_buf_printf(&b,
-                  ",\"attempts\":%d,\"change_log\":%s,\"read\":%lld,\"inserted\":%lld,"
+                  ",\"attempts\":%d,\"full\":%s,\"change_log\":%s,\"read\":%lld,\"inserted\":%lld,"
                   "\"updated\":%lld,"
                   "\"unchanged\":%lld,\"staged\":%lld,\"skipped\":{\"null_content\":%lld,"
                   "\"empty_content\":%lld,\"out_of_window\":%lld,\"null_created_at\":%lld},"
@@ -612,7 +613,8 @@ char *eg_ingest_report_json(const eg_ingest_report *rep, int64_t now)
                   "\"metadata_not_object\":%lld,\"blank_content\":%lld,"
                   "\"updated_before_created\":%lld},\"older_versions\":%lld,"
                   "\"deleted_at_source\":%lld,",
-                  rep->attempts, rep->by_change_log ? "true" : "false", (long long)rep->read,
+                  rep->attempts, rep->full ? "true" : "false",
+                  rep->by_change_log ? "true" : "false", (long long)rep->read,
                   (long long)rep->inserted, (long long)rep->updated, (long long)rep->unchanged,
                   (long long)rep->staged, (long long)rep->skipped[EG_SKIP_NULL_CONTENT],
                   (long long)rep->skipped[EG_SKIP_EMPTY_CONTENT],
