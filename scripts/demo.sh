@@ -12,7 +12,7 @@ rm -f "$store" "$store-wal" "$store-shm"
 engram=./build/engram
 $engram --store "$store" init
 $engram --store "$store" import data/sample-memories.jsonl || [ $? -eq 1 ]   # 1: some rows quarantined
-$engram --store "$store" run
+$engram --store "$store" run || [ $? -eq 1 ]                                    # 1: some rows quarantined
 $engram --store "$store" stats
 echo
 echo "The store is $store. Try: $engram --store $store export --what staging | head"

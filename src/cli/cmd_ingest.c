@@ -50,8 +50,18 @@ int eg_cli_ingest(eg_cli *cli, int argc, char **argv, const eg_command *self, bo
     }
     if (optind < argc)
         return eg_cli_usage(self->name, "unexpected argument \"%s\"", argv[optind]);
-    if ((code = eg_cli_open(cli, &cfg, &st, EG_STORE_CREATE)))
+    if ((code = eg_cli_config(cli, &cfg)))
         return code;
+    /* With the store's own memories table as the source, a missing store has nothing to read:
+     * it is a mistyped --store, not a store to create. An external source fills a new store. */
+    if ((rc = eg_store_open(&st, cfg.store, cfg.source ? EG_STORE_CREATE : 0))) {
+        if (rc == EG_ENOTFOUND)
+            eg_error_detail("the source is the store's own memories table (no --source given): "
+                            "there is nothing to read without the store");
+        code = eg_cli_fail(rc);
+        eg_config_free(&cfg);
+        return code;
+    }
     bool tty = !cli->quiet && isatty(STDERR_FILENO);
     if (tty)
         o.progress = show_progress;
@@ -67,6 +77,9 @@ int eg_cli_ingest(eg_cli *cli, int argc, char **argv, const eg_command *self, bo
         eg_cli_print_run(cli, &run_rep);
     else
         eg_cli_print_ingest(cli, self->name, &rep);
+    /* rows quarantined by this read: a warning, as for `import` */
+    if (!rc && rep.rejected > 0)
+        code = 1;
     eg_store_close(st);
     eg_config_free(&cfg);
     return code;
@@ -86,7 +99,10 @@ const eg_command eg_cmd_ingest = {
     "source.lookback; for the store's own table, the rows written since the last read), or\n"
     "every row with --full, which also reports rows that disappeared from the source. New\n"
     "and changed rows are staged at --now. The rows, their staging and the new watermark\n"
-    "are committed in one transaction: a failure keeps nothing of the read.\n"
+    "are committed in one transaction: a failure keeps nothing of the read. With an external\n"
+    "--source a missing store is created; with the store's own table (the default) a missing\n"
+    "store is an error (exit 2): create it with `engram init`.\n"
     "If the source goes away mid-read, the read is retried (source.retries, backoff with\n"
-    "jitter); exit code 75 if it stays unreachable.\n",
+    "jitter); exit code 75 if it stays unreachable. Exit code 1 if this read quarantined\n"
+    "rows (the report counts them; `engram stats` and the quarantine table keep them).\n",
 };

@@ -62,5 +62,8 @@ const eg_command eg_cmd_run = {
     "STORE-snapshot, a cache) instead of replaying the history, unless something it\n"
     "depends on changed (an older memory edited, the settings); the report says which, and\n"
     "why. --full rescans the source (and reports rows gone from it);\n"
-    "--rebuild also restages every memory and replays the history, as a new store would.\n",
+    "--rebuild also restages every memory and replays the history, as a new store would.\n"
+    "A missing store is created for an external --source, and an error (exit 2) with the\n"
+    "store's own table as the source (the default). Exit code 1 if the ingest quarantined\n"
+    "rows (the rest of the run is done and kept).\n",
 };
