@@ -123,8 +123,18 @@ typedef struct eg_import_report {
 int eg_import_file(eg_store *st, const char *path, const char *format, int64_t now, FILE *err,
                    eg_import_report *rep);
 
-/* Adds one memory to the store's `memories` table. id may be NULL (one is made from now and the
- * text); id_out (at least 40 bytes) receives the id used. metadata may be NULL. */
+/* The most characters (UTF-8 code points) of an id given to eg_remember, and the bytes its
+ * id_out needs: that many 4-byte characters and the NUL. */
+enum { EG_REMEMBER_ID_MAX = 36, EG_REMEMBER_ID_SIZE = 4 * EG_REMEMBER_ID_MAX + 1 };
+
+/* Checks what eg_remember would refuse, without a store: text that is not valid UTF-8 or is
+ * empty or only whitespace (it would only ever be skipped), and metadata that is not a JSON
+ * object, are EG_EBADINPUT; an id (if not NULL) that is not valid UTF-8 or not 1 to
+ * EG_REMEMBER_ID_MAX characters is EG_EUSAGE. */
+int eg_remember_check(const char *text, const char *id, const char *metadata);
+/* Adds one memory to the store's `memories` table, after eg_remember_check. id may be NULL (one
+ * is made from now and the text); id_out (at least EG_REMEMBER_ID_SIZE bytes) receives the id
+ * used. metadata may be NULL. */
 int eg_remember(eg_store *st, const char *text, const char *id, const char *metadata,
                 int64_t created_at, char *id_out);
 

@@ -13,7 +13,7 @@ static int run(eg_cli *cli, int argc, char **argv)
     static const struct option opts[] = {
         EG_CLI_COMMON_OPTS, {"id", 1, NULL, 'i'}, {"metadata", 1, NULL, 'm'}, {0}};
     const char *id = NULL, *meta = NULL;
-    char id_out[64];
+    char id_out[EG_REMEMBER_ID_SIZE];
     eg_config cfg;
     eg_store *st = NULL;
     int c, code, rc;
@@ -39,8 +39,10 @@ static int run(eg_cli *cli, int argc, char **argv)
     }
     if (optind != argc - 1)
         return eg_cli_usage("remember", "give the memory's text as one argument");
-    if (id && (!*id || strlen(id) > 36))
-        return eg_cli_usage("remember", "--id must be 1 to 36 characters");
+    /* refused before the store is opened (and perhaps created) */
+    if ((rc = eg_remember_check(argv[optind], id, meta)))
+        return rc == EG_EUSAGE ? eg_cli_usage("remember", "%s", eg_error_last()->message)
+                               : eg_cli_fail(rc);
     if ((code = eg_cli_open(cli, &cfg, &st, EG_STORE_CREATE)))
         return code;
     rc = eg_remember(st, argv[optind], id, meta, cli->now, id_out);
@@ -62,5 +64,9 @@ const eg_command eg_cmd_remember = {
     " [--id ID] [--metadata JSON] TEXT\n\n"
     "Adds TEXT to the store's own memories table, created at --now (default: now), and prints\n"
     "its id. Without --id the id is made from the time and the text, so the same text at the\n"
-    "same instant is one memory. It is staged by the next `engram run`.\n",
+    "same instant is one memory. It is staged by the next `engram run`.\n"
+    "  --id ID          the memory's id, 1 to 36 characters (UTF-8 code points)\n"
+    "  --metadata JSON  the memory's metadata, a JSON object\n"
+    "An empty or whitespace-only TEXT, or one that is not UTF-8, is refused (exit 65). Put --\n"
+    "before a TEXT that starts with \"-\".\n",
 };

@@ -81,14 +81,25 @@ int eg_import_file(eg_store *st, const char *path, const char *format, int64_t n
     return eg_store_commit(st);
 }
 
-int eg_remember(eg_store *st, const char *text, const char *id, const char *metadata,
-                int64_t created_at, char *id_out)
+int eg_remember_check(const char *text, const char *id, const char *metadata)
 {
-    eg_record r = {0};
-    int changed, rc;
-    if (!eg_utf8_valid(text, strlen(text), NULL)) {
-        eg_error_set(EG_EBADINPUT, "the text is not valid UTF-8");
+    size_t len = strlen(text);
+    if (!eg_utf8_valid(text, len, NULL))
+        return eg_error_set(EG_EBADINPUT, "the text is not valid UTF-8");
+    if (!len || eg_utf8_blank(text, len)) {
+        eg_error_set(EG_EBADINPUT, "the text is %s", len ? "only whitespace" : "empty");
+        eg_error_detail(len ? "a memory of only whitespace has no words: no concepts, nothing to "
+                              "recall it by"
+                            : "a memory with empty content is only ever skipped by the staging");
         return EG_EBADINPUT;
+    }
+    if (id) {
+        size_t n = strlen(id);
+        if (!eg_utf8_valid(id, n, NULL))
+            return eg_error_set(EG_EUSAGE, "--id is not valid UTF-8");
+        if (!n || eg_utf8_length(id, n) > EG_REMEMBER_ID_MAX)
+            return eg_error_set(EG_EUSAGE, "--id must be 1 to %d characters, not %zu",
+                                EG_REMEMBER_ID_MAX, eg_utf8_length(id, n));
     }
     if (metadata) {
         json_error_t jerr;
@@ -101,8 +112,18 @@ int eg_remember(eg_store *st, const char *text, const char *id, const char *meta
         }
         json_decref(m);
     }
+    return 0;
+}
+
+int eg_remember(eg_store *st, const char *text, const char *id, const char *metadata,
+                int64_t created_at, char *id_out)
+{
+    eg_record r = {0};
+    int changed, rc;
+    if ((rc = eg_remember_check(text, id, metadata)))
+        return rc;
     if (id) {
-        snprintf(id_out, 40, "%s", id);
+        snprintf(id_out, EG_REMEMBER_ID_SIZE, "%s", id);
     } else {
         /* a UUID-shaped id from the time and the text: remembering the same text at the same
          * instant twice is one memory, anything else is a new one */
