@@ -1,6 +1,7 @@
 /*
- * cmd_export.c — `engram export --what staging`: the store's rows with SPEC §13's column names,
- * ordered by memory_id, as CSV or JSONL on standard output (or --output FILE).
+ * cmd_export.c — `engram export --what staging|features|ltm|concepts|edges`: the store's rows
+ * with the spec's column names, in a stable order, as CSV or JSONL on standard output (or
+ * --output FILE). The rows and their order are eg_store_export's (store/report.c).
  */
 #include "cli/cli.h"
 
@@ -48,9 +49,8 @@ static int run(eg_cli *cli, int argc, char **argv)
     }
     if (optind < argc)
         return eg_cli_usage("export", "unexpected argument \"%s\"", argv[optind]);
-    if (strcmp(what, "staging"))
-        return eg_cli_usage("export",
-                            "--what %s is not available yet; this version exports: staging", what);
+    if (eg_store_export_check(what))
+        return eg_cli_usage("export", "%s", eg_error_last()->message);
     if (format && !strcmp(format, "jsonl"))
         fmt = EG_EXPORT_JSONL;
     else if (format && strcmp(format, "csv"))
@@ -64,7 +64,7 @@ static int run(eg_cli *cli, int argc, char **argv)
         code = eg_cli_fail(EG_EIO);
         goto done;
     }
-    if ((rc = eg_store_export_staging(st, fmt, out)))
+    if ((rc = eg_store_export(st, what, fmt, out)))
         code = eg_cli_fail(rc);
     if (fflush(out) != 0 && !code) {
         eg_error_set(EG_EIO, "could not write the export: %s", strerror(errno));
@@ -81,15 +81,32 @@ done:
 const eg_command eg_cmd_export = {
     "export",
     run,
-    "write the store's staged memories as CSV or JSONL",
-    " [--what staging] [--format csv|jsonl] [--output FILE]\n\n"
-    "Writes one row per memory (except those gone from the source), ordered by memory_id,\n"
-    "with the columns memory_id, content,\n"
-    "created_at, last_accessed_at, access_count, activation_strength, importance_score,\n"
-    "memory_type, concepts, status, source_system, processed_at, raw_metadata. Skipped rows\n"
-    "have status skipped and empty staging columns. activation_strength and importance_score\n"
-    "are as of the store's staging clock (the now of the last run, ingest, import or remember\n"
-    "that staged rows), shown as processed_at; the store's view `staging` has the same rows.\n"
-    "Times are ISO 8601 UTC; floats print with 17 significant digits. --json is --format\n"
-    "jsonl.\n",
+    "write the store's rows (staging, features, ltm, concepts, edges) as CSV or JSONL",
+    " [--what staging|features|ltm|concepts|edges] [--format csv|jsonl]\n"
+    "       [--output FILE]\n\n"
+    "Writes the store's rows with the column names of the spec, CSV with a header line (the\n"
+    "default) or one JSON object per line, on standard output or to -o/--output FILE.\n"
+    "  staging   (the default) one row per memory, ordered by memory_id: memory_id, content,\n"
+    "            created_at, last_accessed_at, access_count, activation_strength,\n"
+    "            importance_score, memory_type, concepts, status, source_system,\n"
+    "            processed_at, raw_metadata. Skipped rows have status skipped and empty\n"
+    "            staging columns. activation_strength and importance_score are as of the\n"
+    "            store's staging clock (the now of the last run, ingest, import or remember\n"
+    "            that staged rows), shown as processed_at; the store's view `staging` has\n"
+    "            the same rows.\n"
+    "  features  the cognitive features of every memory that has them, by memory_id:\n"
+    "            memory_id, importance, urgency, emotional_salience, sentiment, task_type,\n"
+    "            knowledge_type, region_hint, abstraction_level, concepts (the entities\n"
+    "            found are among the concepts).\n"
+    "  ltm       the long-term records of the last run, by memory_id: memory_id,\n"
+    "            semantic_category, knowledge_type, cortical_region, abstraction_level,\n"
+    "            minicolumn_id, macrocolumn_id, column_rank, retrieval_strength, memory_age,\n"
+    "            consolidation_state.\n"
+    "  concepts  the concepts of the last run, by name: concept, community, memories.\n"
+    "  edges     the concept graph's edges of the last run, by the two names: concept_a,\n"
+    "            concept_b (concept_a < concept_b), weight, coactivations, last_at. The\n"
+    "            memory-memory associations are not exported (the store's table assoc).\n"
+    "Memories deleted at the source are left out. Times are ISO 8601 UTC; floats print in the\n"
+    "shortest form that reads back as the same double. The same store gives the same bytes.\n"
+    "--json is --format jsonl.\n",
 };

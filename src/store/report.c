@@ -201,43 +201,143 @@ done:
     return 0;
 }
 
-static const char *const staging_cols[] = {
-    "memory_id",           "content",          "created_at",   "last_accessed_at", "access_count",
-    "activation_strength", "importance_score", "memory_type",  "concepts",         "status",
-    "source_system",       "processed_at",     "raw_metadata",
-};
-#define NSTAGING (sizeof staging_cols / sizeof staging_cols[0])
+/* ---- exports (engram export --what ...) ---- */
 
-int eg_store_export_staging(eg_store *st, eg_export_format fmt, FILE *out)
+/* How a column is written: a time (INTEGER µs) as ISO 8601 UTC, JSON text as it is in JSONL
+ * (e.g. concepts, a JSON array), anything else by its SQLite type: a number as a number (floats
+ * in the shortest form that reads back the same), text as a string. NULL is an empty CSV field
+ * and null in JSONL. */
+typedef enum { COL_PLAIN, COL_TIME, COL_JSON } col_kind;
+
+typedef struct export_col {
+    const char *name;
+    col_kind kind;
+} export_col;
+
+typedef struct export_spec {
+    const char *what;
+    const char *sql; /* selects the columns in order, already sorted */
+    const export_col *cols;
+    int ncols;
+} export_spec;
+
+static const export_col staging_cols[] = {
+    {"memory_id", COL_PLAIN},        {"content", COL_PLAIN},
+    {"created_at", COL_TIME},        {"last_accessed_at", COL_TIME},
+    {"access_count", COL_PLAIN},     {"activation_strength", COL_PLAIN},
+    {"importance_score", COL_PLAIN}, {"memory_type", COL_PLAIN},
+    {"concepts", COL_JSON},          {"status", COL_PLAIN},
+    {"source_system", COL_PLAIN},    {"processed_at", COL_TIME},
+    {"raw_metadata", COL_PLAIN},
+};
+
+/* SPEC §6, written at staging; entities are among the concepts */
+static const export_col features_cols[] = {
+    {"memory_id", COL_PLAIN},         {"importance", COL_PLAIN},
+    {"urgency", COL_PLAIN},           {"emotional_salience", COL_PLAIN},
+    {"sentiment", COL_PLAIN},         {"task_type", COL_PLAIN},
+    {"knowledge_type", COL_PLAIN},    {"region_hint", COL_PLAIN},
+    {"abstraction_level", COL_PLAIN}, {"concepts", COL_JSON},
+};
+
+/* SPEC §7.4 */
+static const export_col ltm_cols[] = {
+    {"memory_id", COL_PLAIN},           {"semantic_category", COL_PLAIN},
+    {"knowledge_type", COL_PLAIN},      {"cortical_region", COL_PLAIN},
+    {"abstraction_level", COL_PLAIN},   {"minicolumn_id", COL_PLAIN},
+    {"macrocolumn_id", COL_PLAIN},      {"column_rank", COL_PLAIN},
+    {"retrieval_strength", COL_PLAIN},  {"memory_age", COL_PLAIN},
+    {"consolidation_state", COL_PLAIN},
+};
+
+static const export_col concepts_cols[] = {
+    {"concept", COL_PLAIN},
+    {"community", COL_PLAIN},
+    {"memories", COL_PLAIN},
+};
+
+/* SPEC §3: weight, co-activation count, last update */
+static const export_col edges_cols[] = {
+    {"concept_a", COL_PLAIN},     {"concept_b", COL_PLAIN}, {"weight", COL_PLAIN},
+    {"coactivations", COL_PLAIN}, {"last_at", COL_TIME},
+};
+
+#define SPEC(what, sql, cols)                                                                      \
+    {                                                                                              \
+        what, sql, cols, (int)(sizeof cols / sizeof cols[0])                                       \
+    }
+
+/* Every export is ordered by a unique key (memory_id, concept name, the pair of names), so that
+ * the same store always gives the same bytes; concept ids are not exported, since a run may
+ * number the concepts differently. Memories deleted at the source are left out, as in the
+ * staging view. */
+static const export_spec exports[] = {
+    SPEC("staging",
+         "SELECT memory_id, content, created_at, last_accessed_at, access_count, "
+         "activation_strength, importance_score, memory_type, concepts, status, source_system, "
+         "processed_at, raw_metadata FROM staging ORDER BY memory_id",
+         staging_cols),
+    SPEC("features",
+         "SELECT id, importance, urgency, emotional_salience, sentiment, task_type, "
+         "knowledge_type, region_hint, abstraction_level, concepts FROM memory "
+         "WHERE deleted_at_source IS NULL AND importance IS NOT NULL ORDER BY id",
+         features_cols),
+    SPEC("ltm",
+         "SELECT m.id, l.semantic_category, l.knowledge_type, l.cortical_region, "
+         "l.abstraction_level, l.minicolumn_id, l.macrocolumn_id, l.column_rank, "
+         "l.retrieval_strength, l.memory_age, l.consolidation_state FROM ltm l "
+         "JOIN memory m ON m.rowid = l.memory_rowid WHERE m.deleted_at_source IS NULL "
+         "ORDER BY m.id",
+         ltm_cols),
+    SPEC("concepts", "SELECT name, community, memories FROM concept ORDER BY name", concepts_cols),
+    SPEC("edges",
+         "SELECT min(x.name, y.name), max(x.name, y.name), e.weight, e.coact, e.last_at "
+         "FROM concept_edge e JOIN concept x ON x.concept_id = e.a "
+         "JOIN concept y ON y.concept_id = e.b ORDER BY 1, 2",
+         edges_cols),
+};
+#define NEXPORTS (sizeof exports / sizeof exports[0])
+
+static const export_spec *find_export(const char *what)
+{
+    for (size_t i = 0; i < NEXPORTS; i++)
+        if (!strcmp(what, exports[i].what))
+            return &exports[i];
+    eg_error_set(EG_EUSAGE, "--what must be staging, features, ltm, concepts or edges, not \"%s\"",
+                 what);
+    return NULL;
+}
+
+int eg_store_export_check(const char *what)
+{
+    return find_export(what) ? 0 : EG_EUSAGE;
+}
+
+static int export_rows(eg_store *st, const export_spec *x, eg_export_format fmt, FILE *out)
 {
     sqlite3_stmt *s = NULL;
     eg_buf b;
     int rc = 0, step;
     char t[EG_TIME_BUFSZ];
     eg_buf_init(&b, 0);
-    if (sqlite3_prepare_v2(eg_store_db(st),
-                           "SELECT memory_id, content, created_at, last_accessed_at, "
-                           "access_count, activation_strength, importance_score, memory_type, "
-                           "concepts, status, source_system, processed_at, raw_metadata "
-                           "FROM staging ORDER BY memory_id",
-                           -1, &s, NULL) != SQLITE_OK) {
-        rc = q_error(st, "could not export staging");
+    if (sqlite3_prepare_v2(eg_store_db(st), x->sql, -1, &s, NULL) != SQLITE_OK) {
+        rc = q_error(st, "could not export");
         goto done;
     }
     if (fmt == EG_EXPORT_CSV) {
-        for (size_t i = 0; i < NSTAGING; i++)
-            eg_buf_printf(&b, "%s%s", i ? "," : "", staging_cols[i]);
+        for (int i = 0; i < x->ncols; i++)
+            eg_buf_printf(&b, "%s%s", i ? "," : "", x->cols[i].name);
         eg_buf_putc(&b, '\n');
     }
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         if (fmt == EG_EXPORT_JSONL)
             eg_buf_putc(&b, '{');
-        for (int i = 0; i < (int)NSTAGING; i++) {
+        for (int i = 0; i < x->ncols; i++) {
             int type = sqlite3_column_type(s, i);
             const char *txt = NULL;
             size_t len = 0;
             char num[64];
-            int is_time = i == 2 || i == 3 || i == 11;
+            bool is_time = x->cols[i].kind == COL_TIME;
             if (type == SQLITE_NULL) {
                 txt = NULL;
             } else if (is_time) {
@@ -257,15 +357,13 @@ int eg_store_export_staging(eg_store *st, eg_export_format fmt, FILE *out)
                 if (txt)
                     eg_buf_csv_field(&b, txt, len);
             } else {
-                eg_buf_printf(&b, "%s\"%s\":", i ? "," : "", staging_cols[i]);
+                eg_buf_printf(&b, "%s\"%s\":", i ? "," : "", x->cols[i].name);
                 if (!txt)
                     eg_buf_puts(&b, "null");
-                else if (type == SQLITE_FLOAT || type == SQLITE_INTEGER) {
-                    if (is_time)
-                        eg_buf_json_str(&b, txt, len);
-                    else
-                        eg_buf_append(&b, txt, len);
-                } else if (i == 8) /* concepts: already a JSON array */
+                else if (is_time)
+                    eg_buf_json_str(&b, txt, len);
+                else if (type == SQLITE_FLOAT || type == SQLITE_INTEGER ||
+                         x->cols[i].kind == COL_JSON)
                     eg_buf_append(&b, txt, len);
                 else
                     eg_buf_json_str(&b, txt, len);
@@ -281,7 +379,7 @@ int eg_store_export_staging(eg_store *st, eg_export_format fmt, FILE *out)
         }
     }
     if (step != SQLITE_DONE) {
-        rc = q_error(st, "could not export staging");
+        rc = q_error(st, "could not export");
         goto done;
     }
     if (b.len && fwrite(b.data, 1, b.len, out) != b.len)
@@ -290,4 +388,15 @@ done:
     sqlite3_finalize(s);
     eg_buf_free(&b);
     return rc;
+}
+
+int eg_store_export(eg_store *st, const char *what, eg_export_format fmt, FILE *out)
+{
+    const export_spec *x = find_export(what);
+    return x ? export_rows(st, x, fmt, out) : EG_EUSAGE;
+}
+
+int eg_store_export_staging(eg_store *st, eg_export_format fmt, FILE *out)
+{
+    return export_rows(st, &exports[0], fmt, out);
 }

@@ -122,7 +122,16 @@ int eg_store_run_finish(eg_store *st, int64_t run_id, const char *outcome, const
 int eg_store_stats(eg_store *st, json_t **out);
 
 typedef enum { EG_EXPORT_CSV, EG_EXPORT_JSONL } eg_export_format;
-/* Writes the staging view (SPEC §13 column names) ordered by memory_id. */
+/* Writes one export of `engram export --what WHAT` (SPEC §13) with the spec's column names:
+ * "staging" (the staging view), "features" (SPEC §6, of every memory that has them) and "ltm"
+ * (SPEC §7.4) ordered by memory_id; "concepts" (name, community, memories) ordered by name;
+ * "edges" (the concept graph: the two concept names, the smaller first, weight, co-activations,
+ * last co-activation) ordered by the names. Memories deleted at the source are left out. The
+ * same store gives the same bytes. An unknown what is EG_EUSAGE. */
+int eg_store_export(eg_store *st, const char *what, eg_export_format fmt, FILE *out);
+/* 0 if what names an export, else EG_EUSAGE with the message listing them (no store needed). */
+int eg_store_export_check(const char *what);
+/* eg_store_export(st, "staging", ...). */
 int eg_store_export_staging(eg_store *st, eg_export_format fmt, FILE *out);
 
 #endif

@@ -852,6 +852,109 @@ static void test_export_staging_jsonl(void **state)
     free(jl);
 }
 
+/* Writes eg_store_export(what) into a memory buffer (caller frees); NULL with rc set on error. */
+static char *export_what(fixture *f, const char *what, eg_export_format fmt, int *rc)
+{
+    char *data = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&data, &len);
+    assert_non_null(out);
+    *rc = eg_store_export(f->st, what, fmt, out);
+    fclose(out);
+    return data;
+}
+
+static void exec_sql(fixture *f, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(eg_store_db(f->st), sql, NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("%s: %s", sql, err);
+}
+
+/* The other exports of SPEC §13: features and ltm by memory_id, concepts by name, concept edges
+ * by the pair of names, the smaller name first whatever the ids' order; deleted memories left
+ * out; an unknown --what refused. */
+static void test_export_what(void **state)
+{
+    fixture *f = *state;
+    int rc;
+    load_export_rows(f);
+    exec_sql(f, "UPDATE memory SET importance = 0.5, urgency = 0.9, emotional_salience = 0.25, "
+                "sentiment = 'negative', task_type = 'task', knowledge_type = 'procedural', "
+                "region_hint = 'motor', abstraction_level = 2 WHERE id IN ('a', 'b', 'a10');"
+                "UPDATE memory SET deleted_at_source = 1 WHERE id = 'a10';"
+                "INSERT INTO concept (concept_id, name, community, memories) VALUES "
+                "(1, 'zebra', 'zebra', 2), (2, 'apple', 'zebra', 1), (3, 'Mango', NULL, 1);"
+                "INSERT INTO concept_edge VALUES (1, 2, 0.125, 3, 1777636800000000), "
+                "(2, 3, 0.1, 1, 1777636800500000);"
+                "INSERT INTO ltm VALUES ((SELECT rowid FROM memory WHERE id = 'b'), 'zebra', "
+                "'declarative', 'association', 3, 17, 4, 1, 0.75, 'recent', 'semantic'), "
+                "((SELECT rowid FROM memory WHERE id = 'a'), 'apple', 'procedural', 'motor', 2, "
+                "9, 2, 1, 0.5, 'week_old', 'episodic_trace'), "
+                "((SELECT rowid FROM memory WHERE id = 'a10'), 'x', 'declarative', 'association', "
+                "3, 1, 1, 1, 0.5, 'recent', 'semantic');");
+    char *got = export_what(f, "features", EG_EXPORT_CSV, &rc);
+    assert_int_equal(rc, 0);
+    assert_string_equal(got, "memory_id,importance,urgency,emotional_salience,sentiment,task_type,"
+                             "knowledge_type,region_hint,abstraction_level,concepts\n"
+                             "a,0.5,0.9,0.25,negative,task,procedural,motor,2,\"[\"\"plain\"\"]\"\n"
+                             "b,0.5,0.9,0.25,negative,task,procedural,motor,2,"
+                             "\"[\"\"hello\"\",\"\"world\"\"]\"\n");
+    free(got);
+    got = export_what(f, "features", EG_EXPORT_JSONL, &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(got, "{\"memory_id\":\"a\",\"importance\":0.5,\"urgency\":0.9,"
+                                "\"emotional_salience\":0.25,\"sentiment\":\"negative\","
+                                "\"task_type\":\"task\",\"knowledge_type\":\"procedural\","
+                                "\"region_hint\":\"motor\",\"abstraction_level\":2,"
+                                "\"concepts\":[\"plain\"]}\n{\"memory_id\":\"b\""));
+    free(got);
+    got = export_what(f, "ltm", EG_EXPORT_CSV, &rc);
+    assert_int_equal(rc, 0);
+    assert_string_equal(got, "memory_id,semantic_category,knowledge_type,cortical_region,"
+                             "abstraction_level,minicolumn_id,macrocolumn_id,column_rank,"
+                             "retrieval_strength,memory_age,consolidation_state\n"
+                             "a,apple,procedural,motor,2,9,2,1,0.5,week_old,episodic_trace\n"
+                             "b,zebra,declarative,association,3,17,4,1,0.75,recent,semantic\n");
+    free(got);
+    got = export_what(f, "concepts", EG_EXPORT_CSV, &rc);
+    assert_int_equal(rc, 0);
+    assert_string_equal(got,
+                        "concept,community,memories\nMango,,1\napple,zebra,1\nzebra,zebra,2\n");
+    free(got);
+    got = export_what(f, "concepts", EG_EXPORT_JSONL, &rc);
+    assert_int_equal(rc, 0);
+    assert_string_equal(got, "{\"concept\":\"Mango\",\"community\":null,\"memories\":1}\n"
+                             "{\"concept\":\"apple\",\"community\":\"zebra\",\"memories\":1}\n"
+                             "{\"concept\":\"zebra\",\"community\":\"zebra\",\"memories\":2}\n");
+    free(got);
+    got = export_what(f, "edges", EG_EXPORT_CSV, &rc);
+    assert_int_equal(rc, 0);
+    assert_string_equal(got, "concept_a,concept_b,weight,coactivations,last_at\n"
+                             "Mango,apple,0.1,1,2026-05-01T12:00:00.500000Z\n"
+                             "apple,zebra,0.125,3,2026-05-01T12:00:00Z\n");
+    free(got);
+    got = export_what(f, "edges", EG_EXPORT_JSONL, &rc);
+    assert_int_equal(rc, 0);
+    assert_string_equal(got, "{\"concept_a\":\"Mango\",\"concept_b\":\"apple\",\"weight\":0.1,"
+                             "\"coactivations\":1,\"last_at\":\"2026-05-01T12:00:00.500000Z\"}\n"
+                             "{\"concept_a\":\"apple\",\"concept_b\":\"zebra\",\"weight\":0.125,"
+                             "\"coactivations\":3,\"last_at\":\"2026-05-01T12:00:00Z\"}\n");
+    free(got);
+    /* staging through eg_store_export is the staging export */
+    got = export_what(f, "staging", EG_EXPORT_CSV, &rc);
+    char *staging = export_staging(f, EG_EXPORT_CSV);
+    assert_string_equal(got, staging);
+    free(got);
+    free(staging);
+    got = export_what(f, "memories", EG_EXPORT_CSV, &rc);
+    assert_int_equal(rc, EG_EUSAGE);
+    assert_int_equal(eg_store_export_check("memories"), EG_EUSAGE);
+    assert_non_null(strstr(eg_error_last()->message, "staging, features, ltm, concepts or edges"));
+    assert_int_equal(eg_store_export_check("edges"), 0);
+    free(got);
+}
+
 /* Scores like 0.9 and 0.7 (the reference's importance buckets) are written as the reference
  * writes them, not as 0.90000000000000002; an activation of exactly 1 as 1. */
 static void test_export_shortest_floats(void **state)
@@ -1123,6 +1226,7 @@ int main(void)
         T_(test_export_staging_csv),
         T_(test_export_staging_jsonl),
         T_(test_export_shortest_floats),
+        T_(test_export_what),
         T_(test_export_empty_vs_null),
         T_(test_mark_deleted),
         T_(test_deleted_row_comes_back),
