@@ -38,6 +38,7 @@ extern const eg_command eg_cmd_health;
 extern const eg_command eg_cmd_recall, eg_cmd_trace;
 extern const eg_command eg_cmd_validate;
 extern const eg_command eg_cmd_serve;
+extern const eg_command eg_cmd_bench;
 
 /* Prints the last error ("engram: error: ...", detail, hint) and returns its exit code. */
 int eg_cli_fail(int rc);

@@ -20,7 +20,7 @@
 static const eg_command *const commands[] = {
     &eg_cmd_init,   &eg_cmd_import,   &eg_cmd_remember, &eg_cmd_ingest, &eg_cmd_run,
     &eg_cmd_recall, &eg_cmd_trace,    &eg_cmd_stats,    &eg_cmd_export, &eg_cmd_config,
-    &eg_cmd_health, &eg_cmd_validate, &eg_cmd_serve,
+    &eg_cmd_health, &eg_cmd_validate, &eg_cmd_serve,    &eg_cmd_bench,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -21,3 +21,6 @@ engram export -o
 engram export --bogus=3
 engram recall --explain=yes garden
 engram trace -k
+# bench only says where the benchmarks are, and whether their helpers were built
+engram bench
+engram bench --k 3
