@@ -57,6 +57,7 @@ typedef struct hctx {
     char *created_expr; /* created_at as µs since the epoch, a float, in the source's SQL */
     char *updated_expr;
     char *content_ok; /* SQL condition: content present and not blank */
+    char *created_ok; /* SQL condition: created_at is a finite timestamp ingest can read */
     eg_store *st;     /* NULL when the store does not exist or could not be opened */
     double count_ms;  /* measured by the volume check, judged by the performance check */
     bool count_measured;
@@ -294,6 +295,8 @@ static int prepare_sql(hctx *h)
         h->updated_expr = dup_printf("(extract(epoch FROM %s) * 1000000)::float8", h->updated_q);
         h->content_ok =
             dup_printf("(%s IS NOT NULL AND btrim(%s::text) <> '')", h->content_q, h->content_q);
+        /* ±infinity reads as a float infinity, which ingest quarantines (source/postgres.c) */
+        h->created_ok = dup_printf("isfinite(%s)", h->created_q);
     } else {
         /* the embedded source stores ISO 8601 text or Unix seconds, read exactly as ingest reads
          * them (source/sqlite.c; julianday() would keep only milliseconds, inexactly) */
@@ -302,8 +305,10 @@ static int prepare_sql(hctx *h)
         h->updated_expr = dup_printf("eg_time_us(%s)", h->updated_q);
         h->content_ok =
             dup_printf("(%s IS NOT NULL AND trim(%s) <> '')", h->content_q, h->content_q);
+        /* what is not a timestamp reads as NULL, and ingest quarantines it */
+        h->created_ok = dup_printf("(%s IS NOT NULL)", h->created_expr);
     }
-    if (h->table_q && h->created_expr && h->updated_expr && h->content_ok)
+    if (h->table_q && h->created_expr && h->updated_expr && h->content_ok && h->created_ok)
         rc = 0;
 done:
     free(schema);
@@ -387,49 +392,91 @@ static bool source_ready(hctx *h, eg_health_check *c)
     return false;
 }
 
-/* 2: freshness — the age of the newest created_at at --now. */
+/* A time in µs read from SQL as a double, as an integer: false when it is not finite or does not
+ * fit in int64 (casting it would be undefined behaviour). */
+static bool to_us(double v, int64_t *out)
+{
+    if (!isfinite(v) || v < -9.2e18 || v > 9.2e18)
+        return false;
+    *out = (int64_t)v;
+    return true;
+}
+
+/* "N row(s) <what>" appended to buf after sep, when n > 0. */
+static void count_phrase(char *buf, size_t cap, double n, const char *what)
+{
+    size_t len = strlen(buf);
+    if (!(n > 0) || len >= cap)
+        return;
+    snprintf(buf + len, cap - len, "%s%.0f row%s %s", len ? ", " : "", n, n == 1 ? "" : "s", what);
+}
+
+/* 2: freshness — the age at --now of the newest created_at at or before now +
+ * validate.future_skew. Rows dated later (and ±infinity, or what is not a timestamp) would hide
+ * the age of the real data: they are counted and named instead, and make it at least a WARNING
+ * (like validate's temporal_future rule). */
 static void check_freshness(hctx *h)
 {
     eg_health_check *c = &h->rep->checks[C_FRESHNESS];
     double fresh_h = (double)h->cfg->health_fresh / 3.6e9,
            stale_h = (double)h->cfg->health_stale / 3.6e9;
+    int64_t skew = h->cfg->validate_future_skew;
+    int64_t bound = skew > 0 && h->now > INT64_MAX - skew ? INT64_MAX : h->now + skew;
     snprintf(c->threshold, sizeof c->threshold,
-             "fresh < %g h, stale < %g h, else critical; warning when ahead of now", fresh_h,
-             stale_h);
+             "fresh < %g h, stale < %g h, else critical; warning when rows lie ahead of now",
+             fresh_h, stale_h);
     if (!source_ready(h, c))
         return;
-    char *sql = dup_printf("SELECT max(%s), count(*) FROM %s", h->created_expr, h->table_q);
-    double v[2];
+    char *sql =
+        dup_printf("SELECT max(CASE WHEN %1$s AND %2$s <= %3$lld THEN %2$s END), count(*),"
+                   " count(CASE WHEN %1$s AND %2$s > %3$lld THEN 1 END),"
+                   " count(CASE WHEN %4$s IS NOT NULL AND NOT %1$s THEN 1 END) FROM %5$s",
+                   h->created_ok, h->created_expr, (long long)bound, h->created_q, h->table_q);
+    double v[4];
     char err[512];
-    if (!sql || query_row(h, sql, 2, v, err, sizeof err)) {
+    if (!sql || query_row(h, sql, 4, v, err, sizeof err)) {
         say(c, EG_HEALTH_UNKNOWN, "could not read the newest created_at: %s",
             sql ? err : "no memory");
         goto done;
     }
-    if (isnan(v[0])) {
-        say(c, EG_HEALTH_CRITICAL, "no row with a created_at (%.0f rows): nothing new arrives",
-            isnan(v[1]) ? 0 : v[1]);
+    double rows = isnan(v[1]) ? 0 : v[1], ahead = isnan(v[2]) ? 0 : v[2],
+           bad = isnan(v[3]) ? 0 : v[3];
+    char ignored[160] = "";
+    count_phrase(ignored, sizeof ignored, ahead, "dated after now + validate.future_skew");
+    count_phrase(ignored, sizeof ignored, bad,
+                 h->pg ? "with a created_at of ±infinity"
+                       : "with a created_at that is not a timestamp");
+    int64_t newest = 0;
+    if (!to_us(v[0], &newest)) {
+        if (ahead > 0)
+            say(c, EG_HEALTH_WARNING,
+                "no memory created before now + validate.future_skew, the newest lie after now: "
+                "clock skew or data from the future (%s)",
+                ignored);
+        else
+            say(c, EG_HEALTH_CRITICAL,
+                "no row with a created_at (%.0f rows%s%s): nothing new "
+                "arrives",
+                rows, bad > 0 ? ", " : "", ignored);
         goto done;
     }
-    int64_t newest = (int64_t)v[0];
     double age_h = (double)(h->now - newest) / 3.6e9;
-    char when[40];
+    char when[40], note[200] = "";
+    eg_health_status s = h->now - newest < h->cfg->health_fresh   ? EG_HEALTH_OK
+                         : h->now - newest < h->cfg->health_stale ? EG_HEALTH_WARNING
+                                                                  : EG_HEALTH_CRITICAL;
+    if (ignored[0]) {
+        s = eg_health_worse(s, EG_HEALTH_WARNING);
+        snprintf(note, sizeof note, "; not measured: %s", ignored);
+    }
     eg_time_format(newest, when);
     measured(c, age_h);
-    /* a negative age: the writer's clock or ours is off, or --now is before the data. Like
-     * validate's temporal_future rule, up to validate.future_skew is tolerated. */
-    if (newest - h->now > h->cfg->validate_future_skew)
-        say(c, EG_HEALTH_WARNING,
-            "newest memory created %s, %.2f h after now: clock skew or data from the future "
-            "(more than validate.future_skew ahead)",
-            when, -age_h);
-    else if (h->now - newest < h->cfg->health_fresh)
-        say(c, EG_HEALTH_OK, "newest memory created %s, %.2f h before now", when, age_h);
+    if (h->now - newest < h->cfg->health_fresh)
+        say(c, s, "newest memory created %s, %.2f h before now%s", when, age_h, note);
     else if (h->now - newest < h->cfg->health_stale)
-        say(c, EG_HEALTH_WARNING, "stale: newest memory created %s, %.2f h before now", when,
-            age_h);
+        say(c, s, "stale: newest memory created %s, %.2f h before now%s", when, age_h, note);
     else
-        say(c, EG_HEALTH_CRITICAL, "no new memory for %.1f h (newest created %s)", age_h, when);
+        say(c, s, "no new memory for %.1f h (newest created %s)%s", age_h, when, note);
 done:
     free(sql);
 }
@@ -922,6 +969,7 @@ int eg_health_run(const eg_config *cfg, int64_t now, eg_health_report *out)
     free(h.created_expr);
     free(h.updated_expr);
     free(h.content_ok);
+    free(h.created_ok);
     eg_error_clear();
     return 0;
 }

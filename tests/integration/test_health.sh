@@ -156,6 +156,43 @@ contains "consolidation lag: measured and marked late" "consolidation lag 36000 
 run --config "$T/m.conf" --source postgresql:// --store "$T/s.db" --now $NOW health
 contains "no consolidation lag on a finished run" "consolidation lag 0 s," "$T/last"
 
+
+# freshness measures the newest row at or before now + validate.future_skew: 20 rows 15 days old
+# plus one dated 2099 is CRITICAL (the real data is 360 h old), and the future row is named, not
+# measured (it used to be a WARNING about the future that hid the staleness)
+memories_table "$S" fut
+q -c "INSERT INTO $S.fut
+      SELECT md5('fut' || g)::uuid, 'an old memory number ' || g,
+             timestamptz '2026-11-05 12:00:00+00' - g * interval '1 minute', NULL, NULL
+        FROM generate_series(1, 20) g"
+q -c "INSERT INTO $S.fut VALUES (md5('fut-2099')::uuid, 'a memory from 2099', '2099-11-10 00:00+00', NULL, NULL)"
+conf "$T/fut.conf" fut
+run --config "$T/fut.conf" --source postgresql:// --store "$T/o.db" --now $NOW health
+check "future row: freshness CRITICAL (the real data is 15 days old)" CRITICAL "$(st freshness)"
+contains "future row: the age is the newest row's before now" "360.0 h (newest created 2026-11-05T11:59:00Z)" "$T/last"
+contains "future row: counted in the message" "1 row dated after now + validate.future_skew" "$T/last"
+check "future row: the measured value is that age" 360.02 \
+  "$(run --config "$T/fut.conf" --source postgresql:// --store "$T/o.db" --now $NOW health --json;
+     jq -r '.checks[] | select(.name == "freshness") | .value * 100 | round / 100' "$T/last")"
+# ... and the same data 1 h after its newest finite row: fresh, but a WARNING for the 2099 row
+run --config "$T/fut.conf" --source postgresql:// --store "$T/o.db" --now 2026-11-05T12:59:00Z health
+check "future row, fresh data: freshness WARNING" WARNING "$(st freshness)"
+contains "future row, fresh data: says why" "1 row dated after now + validate.future_skew" "$T/last"
+
+# ±infinity created_at: ignored for the age (never cast: it printed year -290308), counted
+memories_table "$S" inf
+q -c "INSERT INTO $S.inf SELECT * FROM $S.fut WHERE created_at < '2099-01-01'"
+q -c "INSERT INTO $S.inf VALUES (md5('inf+')::uuid, 'dated infinity', 'infinity', NULL, NULL),
+                                (md5('inf-')::uuid, 'dated -infinity', '-infinity', NULL, NULL)"
+conf "$T/inf.conf" inf
+run --config "$T/inf.conf" --source postgresql:// --store "$T/o.db" --now $NOW health
+check "infinity: freshness CRITICAL (the real data is 15 days old)" CRITICAL "$(st freshness)"
+contains "infinity: the age of the newest finite row" "360.0 h (newest created 2026-11-05T11:59:00Z)" "$T/last"
+contains "infinity: counted in the message" "2 rows with a created_at of ±infinity" "$T/last"
+lacks "infinity: no year -290308" "-290308" "$T/last"
+run --config "$T/inf.conf" --source postgresql:// --store "$T/o.db" --now 2026-11-05T12:59:00Z health
+check "infinity, fresh data: freshness WARNING" WARNING "$(st freshness)"
+
 # the embedded store as the source
 run --store "$T/emb.db" init
 run --store "$T/emb.db" --now $NOW remember "a note about the garden"
@@ -164,6 +201,17 @@ run --store "$T/emb.db" --now $NOW health
 check "embedded: exit 0" 0 $?
 check "embedded: connection OK" OK "$(st connection)"
 check "embedded: quality OK" OK "$(st quality)"
+
+# the embedded source's freshness: a row dated 2099 and one whose created_at is not a timestamp
+# are counted, not measured (the age is the note's, remembered at now)
+cp "$T/emb.db" "$T/emb-fut.db"
+sqlite3 "$T/emb-fut.db" "INSERT INTO memories (id, content, created_at) VALUES
+  ('e-2099', 'a note from 2099', '2099-11-10T00:00:00Z'), ('e-bad', 'a note of no time', 'yesterday')"
+run --store "$T/emb-fut.db" --now $NOW health
+check "embedded, future row: freshness WARNING" WARNING "$(st freshness)"
+contains "embedded, future row: the age of the newest row before now" "newest memory created 2026-11-20T12:00:00Z" "$T/last"
+contains "embedded, future row: counted" "1 row dated after now + validate.future_skew" "$T/last"
+contains "embedded, unreadable created_at: counted" "1 row with a created_at that is not a timestamp" "$T/last"
 
 # no password anywhere in what engram printed
 real_pw=$(cat "${ENGRAM_PG_PASSWORD_FILE:-/nonexistent}" 2>/dev/null || true)
