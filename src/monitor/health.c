@@ -585,42 +585,53 @@ done:
     free(sql);
 }
 
-/* Stages one sample row; content must be valid UTF-8 (eg_stage_record's contract). */
+/* Stages one sample row as ingest would; *kept counts the rows staging keeps (not skipped). A
+ * row ingest quarantines (NULL id, content not valid UTF-8, a timestamp that is not finite) is
+ * read but not kept. */
 static void stage_sample(hctx *h, eg_concepts *cc, eg_buf *out, int64_t window, const char *id,
                          const char *content, double created, double updated, const char *meta,
-                         int *staged)
+                         int *kept)
 {
-    eg_record r = {.id = id ? id : "", .id_len = id ? strlen(id) : 0};
+    if (!id || (content && !eg_utf8_valid(content, strlen(content), NULL)))
+        return;
+    eg_record r = {.id = id, .id_len = strlen(id)};
     eg_staged g;
-    if (content && eg_utf8_valid(content, strlen(content), NULL)) {
+    if (content) {
         r.content = content;
         r.content_len = strlen(content);
     }
     r.has_created = !isnan(created);
-    r.created_at = r.has_created ? (int64_t)created : 0;
+    if (r.has_created && !to_us(created, &r.created_at))
+        return;
     r.has_updated = !isnan(updated);
-    r.updated_at = r.has_updated ? (int64_t)updated : 0;
+    if (r.has_updated && !to_us(updated, &r.updated_at))
+        return;
     if (meta) {
         r.metadata = meta;
         r.metadata_len = strlen(meta);
     }
     eg_buf_reset(out);
-    if (!eg_stage_record(&r, h->now, window, cc, &g, out))
-        ++*staged;
+    if (!eg_stage_record(&r, h->now, window, cc, &g, out) && g.skip == EG_SKIP_NONE)
+        ++*kept;
 }
 
-/* Reads up to the sample size of the newest rows and stages them; returns rows read or -1. */
-static int staging_sample(hctx *h, int *staged, char *err, size_t errcap)
+/* Reads up to the sample size of the newest rows with a finite created_at and stages them;
+ * returns rows read or -1, *kept the rows staging keeps. */
+static int staging_sample(hctx *h, int *kept, char *err, size_t errcap)
 {
     eg_concepts *cc = NULL;
     eg_buf out;
     int n = -1;
     int64_t window = eg_staging_window_start(h->now, h->cfg->staging_max_age_months,
                                              h->cfg->staging_max_age_days);
+    /* the newest rows with a finite created_at: in DESC order NULL and infinity come first in
+     * PostgreSQL, and the embedded source's text and Unix seconds sort apart, so SQLite orders
+     * by the µs value */
     char *sql = dup_printf("SELECT CAST(%s AS text), CAST(%s AS text), %s, %s, CAST(%s AS text) "
-                           "FROM %s ORDER BY %s DESC LIMIT %d",
+                           "FROM %s WHERE %s ORDER BY %s DESC LIMIT %d",
                            h->id_q, h->content_q, h->created_expr, h->updated_expr, h->metadata_q,
-                           h->table_q, h->created_q, EG__HEALTH_STAGING_SAMPLE);
+                           h->table_q, h->created_ok, h->pg ? h->created_q : h->created_expr,
+                           EG__HEALTH_STAGING_SAMPLE);
     eg_buf_init(&out, 0);
     if (!sql || eg_concepts_new(&cc, h->cfg->staging_language, h->cfg->staging_max_concepts)) {
         snprintf(err, errcap, "could not prepare the sample");
@@ -636,7 +647,7 @@ static int staging_sample(hctx *h, int *staged, char *err, size_t errcap)
             for (int i = 0; i < n; i++) {
 #define PGV(col) (PQgetisnull(res, i, col) ? NULL : PQgetvalue(res, i, col))
 #define PGD(col) (PQgetisnull(res, i, col) ? NAN : strtod(PQgetvalue(res, i, col), NULL))
-                stage_sample(h, cc, &out, window, PGV(0), PGV(1), PGD(2), PGD(3), PGV(4), staged);
+                stage_sample(h, cc, &out, window, PGV(0), PGV(1), PGD(2), PGD(3), PGV(4), kept);
 #undef PGV
 #undef PGD
             }
@@ -656,7 +667,7 @@ static int staging_sample(hctx *h, int *staged, char *err, size_t errcap)
                                : sqlite3_column_double(s, 2 + j);
                 stage_sample(h, cc, &out, window, (const char *)sqlite3_column_text(s, 0),
                              (const char *)sqlite3_column_text(s, 1), d[0], d[1],
-                             (const char *)sqlite3_column_text(s, 4), staged);
+                             (const char *)sqlite3_column_text(s, 4), kept);
                 n++;
             }
         }
@@ -685,9 +696,9 @@ static void check_performance(hctx *h)
     }
     struct timespec t0;
     char err[512];
-    int staged = 0;
+    int kept = 0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    int n = staging_sample(h, &staged, err, sizeof err);
+    int n = staging_sample(h, &kept, err, sizeof err);
     double stage_ms = ms_since(&t0);
     if (n < 0) {
         say(c, EG_HEALTH_UNKNOWN, "count(*) took %.1f ms; the staging sample failed: %s",
@@ -698,7 +709,7 @@ static void check_performance(hctx *h)
     bool slow = h->count_ms > count_t || stage_ms > stage_t;
     say(c, slow ? EG_HEALTH_WARNING : EG_HEALTH_OK,
         "count(*) %.1f ms%s; read + staged %d rows (%d kept) in %.1f ms%s", h->count_ms,
-        h->count_ms > count_t ? " (slow)" : "", n, staged, stage_ms,
+        h->count_ms > count_t ? " (slow)" : "", n, kept, stage_ms,
         stage_ms > stage_t ? " (slow)" : "");
 }
 

@@ -193,6 +193,27 @@ lacks "infinity: no year -290308" "-290308" "$T/last"
 run --config "$T/inf.conf" --source postgresql:// --store "$T/o.db" --now 2026-11-05T12:59:00Z health
 check "infinity, fresh data: freshness WARNING" WARNING "$(st freshness)"
 
+# performance: the staging sample reads the newest rows with a finite created_at (not the NULL and
+# infinity rows that sort first in DESC order) and counts as kept only what staging keeps (ingest
+# stages 14 of these 21: 2 NULL, 2 empty and 3 out-of-window rows are skipped)
+memories_table "$S" perf
+q -c "INSERT INTO $S.perf
+      SELECT md5('perf' || g)::uuid,
+             CASE WHEN g <= 2 THEN NULL WHEN g <= 4 THEN '' ELSE 'a memory to stage, number ' || g END,
+             CASE WHEN g <= 7 AND g > 4 THEN timestamptz '2024-01-01 00:00+00'
+                  ELSE timestamptz '$NOW' - g * interval '1 hour' END, NULL, NULL
+        FROM generate_series(1, 21) g"
+q -c "INSERT INTO $S.perf VALUES (md5('perf-null')::uuid, 'no created_at', NULL, NULL, NULL),
+                                 (md5('perf-inf')::uuid, 'created at infinity', 'infinity', NULL, NULL)"
+conf "$T/perf.conf" perf
+run --config "$T/perf.conf" --source postgresql:// --store "$T/o.db" --now $NOW health
+contains "performance: the sample is the 21 rows with a finite created_at, 14 kept" \
+  "read + staged 21 rows (14 kept)" "$T/last"
+engram --config "$T/perf.conf" --source postgresql:// --store "$T/perf.db" init >/dev/null 2>&1
+engram --config "$T/perf.conf" --source postgresql:// --store "$T/perf.db" --now $NOW ingest --json >"$T/ing" 2>/dev/null
+check "performance: ingest stages as many as health keeps" 14 \
+  "$(jq -r .staged "$T/ing")"
+
 # the embedded store as the source
 run --store "$T/emb.db" init
 run --store "$T/emb.db" --now $NOW remember "a note about the garden"
