@@ -30,7 +30,7 @@
 #define DAY_US INT64_C(86400000000)
 #define VOLUME_DAYS 30
 #define TEXT_METADATA_MAX 100000 /* rows of a text metadata column checked in C */
-#define NRULES_PER_TARGET 12
+#define NRULES_PER_TARGET 13
 
 typedef struct vctx {
     const eg_config *cfg;
@@ -41,7 +41,10 @@ typedef struct vctx {
     const char *target;
     bool staged; /* the store's `memory` table (integer µs timestamps, content_hash) */
     bool meta_text;
+    bool meta_json; /* a PostgreSQL json (not jsonb) column: its text may hold \u0000 */
     char *t, *id, *content, *created, *updated, *meta; /* SQL expressions */
+    char *created_raw, *updated_raw, *meta_raw;        /* the columns as stored */
+    char *created_ok, *updated_ok; /* conditions: a finite timestamp ingest can read */
     char *created_us, *dupkey, *future, *agg_prefix;
     eg_validate_report *rep;
 } vctx;
@@ -306,12 +309,22 @@ static int rule_metadata(vctx *c)
     char *p;
     if (c->pg) {
         const char *m = c->meta;
-        p = fmt("(CASE WHEN %1$s IS NULL THEN false WHEN jsonb_typeof(%1$s) <> 'object' THEN true"
-                " WHEN NOT (%1$s ? 'concepts') THEN false"
-                " WHEN jsonb_typeof(%1$s -> 'concepts') <> 'array' THEN true"
-                " ELSE EXISTS (SELECT 1 FROM jsonb_array_elements(%1$s -> 'concepts') e"
-                " WHERE jsonb_typeof(e) NOT IN ('string', 'number')) END)",
-                m);
+        /* jsonb cannot hold \u0000 and the cast fails the query; ingest's jansson rejects it
+         * too, so such json is invalid: a \u0000 escape is one preceded by an even number of
+         * backslashes (an odd one is an escaped backslash followed by the text "u0000") */
+        char *nul =
+            c->meta_json
+                ? fmt(" WHEN %s::text ~ '(^|[^\\\\])(\\\\\\\\)*\\\\u0000' THEN true", c->meta_raw)
+                : strdup("");
+        p = nul ? fmt("(CASE WHEN %3$s IS NULL THEN false%2$s"
+                      " WHEN jsonb_typeof(%1$s) <> 'object' THEN true"
+                      " WHEN NOT (%1$s ? 'concepts') THEN false"
+                      " WHEN jsonb_typeof(%1$s -> 'concepts') <> 'array' THEN true"
+                      " ELSE EXISTS (SELECT 1 FROM jsonb_array_elements(%1$s -> 'concepts') e"
+                      " WHERE jsonb_typeof(e) NOT IN ('string', 'number')) END)",
+                      m, nul, c->meta_raw)
+                : NULL;
+        free(nul);
     } else {
         p = fmt("(CASE WHEN %1$s IS NULL THEN 0 WHEN NOT json_valid(%1$s) THEN 1"
                 " WHEN json_type(%1$s) <> 'object' THEN 1"
@@ -388,25 +401,42 @@ static int rule_volume(vctx *c)
 }
 
 typedef struct fresh_ud {
-    int64_t n, newest;
+    int64_t n, newest, ahead, nonfinite;
     bool has;
 } fresh_ud;
 
 static int take_fresh(int nc, char **v, void *ud)
 {
     fresh_ud *f = ud;
-    if (nc < 2)
+    if (nc < 4)
         return 0;
     f->n = v[0] ? strtoll(v[0], NULL, 10) : 0;
     f->has = v[1] != NULL;
     f->newest = v[1] ? strtoll(v[1], NULL, 10) : 0;
+    f->ahead = v[2] ? strtoll(v[2], NULL, 10) : 0;
+    f->nonfinite = v[3] ? strtoll(v[3], NULL, 10) : 0;
     return 0;
+}
+
+/* "N row(s) <what>" appended to buf after ", ", when n > 0. */
+static void count_phrase(char *buf, size_t cap, int64_t n, const char *what)
+{
+    size_t len = strlen(buf);
+    if (n <= 0 || len >= cap)
+        return;
+    snprintf(buf + len, cap - len, "%s%lld row%s %s", len ? ", " : "", (long long)n,
+             n == 1 ? "" : "s", what);
 }
 
 static int rule_freshness(vctx *c)
 {
     eg_valid_rule *u = new_rule(c, "freshness");
-    char *sql = fmt("SELECT count(*), max(%s) FROM %s", c->created_us, c->t);
+    /* the newest row at or before now + the skew: later rows (and ±infinity) would hide the age
+     * of the real data, so they are counted instead, and make it a warning */
+    char *sql = fmt("SELECT count(*), max(CASE WHEN %1$s AND %2$s <= %3$s THEN %4$s END),"
+                    " count(CASE WHEN %1$s AND %2$s > %3$s THEN 1 END),"
+                    " count(CASE WHEN %5$s IS NOT NULL AND NOT %1$s THEN 1 END) FROM %6$s",
+                    c->created_ok, c->created, c->future, c->created_us, c->created_raw, c->t);
     if (!u || !sql) {
         free(sql);
         return eg_error_set(EG_ENOMEM, "out of memory validating");
@@ -419,17 +449,26 @@ static int rule_freshness(vctx *c)
         return rc;
     }
     int64_t limit = c->cfg->health_stale;
+    char ignored[160] = "";
+    count_phrase(ignored, sizeof ignored, f.ahead, "dated after now + validate.future_skew");
+    count_phrase(ignored, sizeof ignored, f.nonfinite,
+                 c->pg ? "with a created_at of ±infinity"
+                       : "with a created_at that is not a timestamp");
     u->total = 1;
     u->threshold = 100;
     if (!f.has) {
         u->count = 1;
-        u->detail = strdup("no row has a created_at");
+        u->detail = ignored[0] ? fmt("no row has a created_at at or before now + "
+                                     "validate.future_skew; not measured: %s",
+                                     ignored)
+                               : strdup("no row has a created_at");
     } else {
         char buf[40];
         int64_t age = c->now - f.newest;
-        u->count = age > limit ? 1 : 0;
-        u->detail = fmt("newest created_at %s, age %.1f h (stale over %.1f h)",
-                        eg_time_format(f.newest, buf), (double)age / 3.6e9, (double)limit / 3.6e9);
+        u->count = age > limit || ignored[0] ? 1 : 0;
+        u->detail = fmt("newest created_at %s, age %.1f h (stale over %.1f h)%s%s",
+                        eg_time_format(f.newest, buf), (double)age / 3.6e9, (double)limit / 3.6e9,
+                        ignored[0] ? "; not measured: " : "", ignored);
         if (u->count)
             add_example(u, buf, c->nex);
     }
@@ -463,11 +502,18 @@ static int run_rules(vctx *c)
             return rc;                                                                             \
     } while (0)
     KEEP(rule_uniqueness(c));
-    p = fmt("%s < %s", c->updated, c->created);
+    /* the time rules compare finite timestamps; the others (±infinity in PostgreSQL, what is
+     * not a timestamp in SQLite: rows ingest quarantines) are temporal_nonfinite's */
+    p = fmt("(%s AND %s AND %s < %s)", c->created_ok, c->updated_ok, c->updated, c->created);
     KEEP(p ? predicate_rule(c, "temporal_order", p) : EG_ENOMEM);
     free(p);
-    p = fmt("(%1$s > %3$s OR %2$s > %3$s)", c->created, c->updated, c->future);
+    p = fmt("((%1$s AND %2$s > %5$s) OR (%3$s AND %4$s > %5$s))", c->created_ok, c->created,
+            c->updated_ok, c->updated, c->future);
     KEEP(p ? predicate_rule(c, "temporal_future", p) : EG_ENOMEM);
+    free(p);
+    p = fmt("((%s IS NOT NULL AND NOT %s) OR (%s IS NOT NULL AND NOT %s))", c->created_raw,
+            c->created_ok, c->updated_raw, c->updated_ok);
+    KEEP(p ? predicate_rule(c, "temporal_nonfinite", p) : EG_ENOMEM);
     free(p);
     p = fmt("%s IS NULL", c->content);
     KEEP(p ? predicate_rule(c, "content_null", p) : EG_ENOMEM);
@@ -512,8 +558,11 @@ static int run_rules(vctx *c)
 static void ctx_free_exprs(vctx *c)
 {
     free(c->t), free(c->id), free(c->content), free(c->created), free(c->updated), free(c->meta);
+    free(c->created_raw), free(c->updated_raw), free(c->meta_raw);
+    free(c->created_ok), free(c->updated_ok);
     free(c->created_us), free(c->dupkey), free(c->future);
     c->t = c->id = c->content = c->created = c->updated = c->meta = NULL;
+    c->created_raw = c->updated_raw = c->meta_raw = c->created_ok = c->updated_ok = NULL;
     c->created_us = c->dupkey = c->future = NULL;
 }
 
@@ -545,15 +594,27 @@ static int validate_pg(vctx *c, PGconn *pg, const char *meta_type)
     c->content = fmt("%s::text", co);
     c->created = fmt("%s::timestamptz", cr);
     c->updated = fmt("%s::timestamptz", up);
-    c->created_us = fmt("floor(extract(epoch FROM %s::timestamptz) * 1000000)::int8", cr);
+    c->created_raw = strdup(cr);
+    c->updated_raw = strdup(up);
+    c->meta_raw = strdup(me);
+    c->created_ok = fmt("isfinite(%s::timestamptz)", cr);
+    c->updated_ok = fmt("isfinite(%s::timestamptz)", up);
+    /* NULL for ±infinity (and the last years before 294277, beyond int8 µs): ::int8 of
+     * those fails the whole query */
+    c->created_us = fmt("(CASE WHEN isfinite(%1$s::timestamptz) AND extract(epoch FROM "
+                        "%1$s::timestamptz) < 9223372036854 THEN floor(extract(epoch FROM "
+                        "%1$s::timestamptz) * 1000000)::int8 END)",
+                        cr);
     c->dupkey = fmt("md5(%s::text)", co);
     c->future = strdup("($2 + $3 * interval '1 microsecond')");
     /* the metadata column's type decides how it is checked; the source read it at open */
     const char *type = meta_type && *meta_type ? meta_type : "jsonb";
     c->meta_text = strcmp(type, "jsonb") != 0 && strcmp(type, "json") != 0;
+    c->meta_json = strcmp(type, "json") == 0;
     c->meta = c->meta_text ? strdup(me) : fmt("%s::jsonb", me);
     if (!c->t || !c->id || !c->content || !c->created || !c->updated || !c->created_us ||
-        !c->dupkey || !c->future || !c->meta)
+        !c->dupkey || !c->future || !c->meta || !c->created_raw || !c->updated_raw ||
+        !c->meta_raw || !c->created_ok || !c->updated_ok)
         goto done;
     rc = run_rules(c);
 done:
@@ -571,7 +632,7 @@ static int validate_sqlite(vctx *c, sqlite3 *db, bool staged)
     int rc = EG_ENOMEM;
     c->db = db;
     c->staged = staged;
-    c->meta_text = false;
+    c->meta_text = c->meta_json = false;
     c->agg_prefix = "json_group_array";
     sqlite3_create_function(db, "eg_utf8_invalid", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
                             sql_utf8_invalid, NULL, NULL);
@@ -579,11 +640,16 @@ static int validate_sqlite(vctx *c, sqlite3 *db, bool staged)
     c->id = strdup("id");
     c->content = strdup("content");
     c->meta = strdup("metadata");
+    c->meta_raw = strdup("metadata");
+    c->created_raw = strdup("created_at");
+    c->updated_raw = strdup("updated_at");
     c->future = strdup("(?2 + ?3)");
     if (staged) {
         c->created = strdup("created_at");
         c->updated = strdup("updated_at");
         c->created_us = strdup("created_at");
+        c->created_ok = strdup("(typeof(created_at) = 'integer')");
+        c->updated_ok = strdup("(typeof(updated_at) = 'integer')");
         c->dupkey = strdup("content_hash");
     } else {
         /* ISO 8601 text or Unix seconds, read exactly as ingest reads them (source/sqlite.c) */
@@ -591,10 +657,13 @@ static int validate_sqlite(vctx *c, sqlite3 *db, bool staged)
         c->created = strdup("eg_time_us(created_at)");
         c->updated = strdup("eg_time_us(updated_at)");
         c->created_us = strdup("eg_time_us(created_at)");
+        c->created_ok = strdup("(eg_time_us(created_at) IS NOT NULL)");
+        c->updated_ok = strdup("(eg_time_us(updated_at) IS NOT NULL)");
         c->dupkey = strdup("content");
     }
     if (c->t && c->id && c->content && c->meta && c->future && c->created && c->updated &&
-        c->created_us && c->dupkey)
+        c->created_us && c->dupkey && c->meta_raw && c->created_raw && c->updated_raw &&
+        c->created_ok && c->updated_ok)
         rc = run_rules(c);
     else
         eg_error_set(EG_ENOMEM, "out of memory validating");

@@ -26,7 +26,7 @@ if [ -e "$T/typo.db" ]; then fail "validate --target store created the missing s
 S="$T/s.db"
 E --store "$S" init -q && E --store "$S" import -q "$ENGRAM_SRC/data/sample-memories.jsonl"
 E --store "$T/typo.db" --source "sqlite:$S" --now "$NOW" validate >"$T/v.out" 2>"$T/v.err"
-check "validate of a sqlite: source without a store prints its rules" 13 "$(wc -l <"$T/v.out")"
+check "validate of a sqlite: source without a store prints its rules" 14 "$(wc -l <"$T/v.out")"
 if grep -q 'not recorded' "$T/v.err"; then ok "and says the results are not recorded"; else fail "no note: $(cat "$T/v.err")"; fi
 if [ -e "$T/typo.db" ]; then fail "validate created the missing store"; else ok "it creates no store"; fi
 

@@ -30,8 +30,8 @@ C=$(conf clean clean)
 engram --store "$T/s.db" init -q  # validate records into a store, and never creates one
 run --config "$C" --source postgresql:// --store "$T/s.db" --now $NOW validate
 check "a clean table validates with exit 0" 0 $?
-for r in uniqueness temporal_order temporal_future content_null content_empty content_whitespace \
-  content_invalid_utf8 content_too_long metadata duplicates volume freshness; do
+for r in uniqueness temporal_order temporal_future temporal_nonfinite content_null content_empty \
+  content_whitespace content_invalid_utf8 content_too_long metadata duplicates volume freshness; do
   check "clean: $r is OK" OK "$(status_of source $r)"
 done
 
@@ -60,7 +60,10 @@ for r in uniqueness temporal_order temporal_future content_null content_empty co
   check "bad: $r is CRITICAL" CRITICAL "$(status_of source $r)"
 done
 check "bad: invalid UTF-8 cannot happen in PostgreSQL" OK "$(status_of source content_invalid_utf8)"
-check "bad: freshness is OK (newest row is in the future)" OK "$(status_of source freshness)"
+check "bad: no timestamp is ±infinity" OK "$(status_of source temporal_nonfinite)"
+# the newest row at or before now is 26 h old, and the row from the future is named, not measured
+check "bad: freshness warns (26 h old, a row in the future)" WARNING "$(status_of source freshness)"
+line source freshness | grep -q 'age 26.0 h .*1 row dated after now' && ok "bad: freshness says why" || fail "bad freshness: $(line source freshness)"
 contains "uniqueness names the duplicated id" "e.g. dup" "$T/last"
 line source uniqueness | grep -q ' 3/14 ' && ok "uniqueness counts NULL and duplicated ids (3/14)" || fail "uniqueness count: $(line source uniqueness)"
 line source temporal_order | grep -q 'e.g. back' && ok "temporal_order example" || fail "temporal_order example: $(line source temporal_order)"
@@ -72,7 +75,7 @@ line source content_too_long | grep -q 'e.g. clong' && ok "content_too_long exam
 line source metadata | grep -q ' 2/14 .*e.g. mbroken, mconc' && ok "text metadata: broken JSON and bad concepts" || fail "metadata: $(line source metadata)"
 line source duplicates | grep -q ' 2/14 .*e.g. dupc1, dupc2' && ok "duplicate content example" || fail "duplicates: $(line source duplicates)"
 line source volume | grep -q 'e.g. 2026-11-19:13' && ok "volume names the spike day" || fail "volume: $(line source volume)"
-check "the results are appended to the validation table" 24 \
+check "the results are appended to the validation table" 26 \
   "$(sqlite3 "$T/s.db" "SELECT count(*) FROM validation WHERE target = 'source'")"
 check "the stored examples are JSON" '["dup"]' \
   "$(sqlite3 "$T/s.db" "SELECT examples FROM validation WHERE rule = 'uniqueness' ORDER BY vid DESC LIMIT 1")"
@@ -80,7 +83,7 @@ check "the stored examples are JSON" '["dup"]' \
 # --json shape
 run --config "$B" --source postgresql:// --store "$T/s.db" --now $NOW validate --json --examples 1
 check "--json exits 2 too" 2 $?
-check "--json shape" "2026-11-20T12:00:00Z source CRITICAL 12 uniqueness CRITICAL 3 14 1" \
+check "--json shape" "2026-11-20T12:00:00Z source CRITICAL 13 uniqueness CRITICAL 3 14 1" \
   "$(jq -r '[.at, .target, .status, (.rules|length), .rules[0].rule, .rules[0].status, .rules[0].count, .rules[0].total, (.rules[0].examples|length)] | join(" ")' "$T/last")"
 check "--json rule keys" "count,examples,percent,rule,status,target,threshold,total" \
   "$(jq -r '.rules[1] | del(.detail) | keys | join(",")' "$T/last")"
@@ -98,6 +101,37 @@ check "a jsonb array is a metadata warning" WARNING "$(status_of source metadata
 line source metadata | grep -q "e.g. $(q -c "SELECT md5('s1')::uuid")" && ok "jsonb metadata example" || fail "jsonb metadata: $(line source metadata)"
 check "stale data is a freshness warning" WARNING "$(status_of source freshness)"
 contains "freshness says the age" "age " "$T/last"
+
+# --- ±infinity timestamps, a row dated 2099, and a json (not jsonb) metadata column holding
+# \u0000: ingest quarantines the infinities and reads such metadata as invalid (jansson); validate
+# counts them in temporal_nonfinite and metadata and evaluates the other rules over the finite
+# rows (volume and freshness were UNKNOWN: "cannot convert infinity to bigint"; metadata was
+# UNKNOWN: the ::jsonb cast rejects \u0000) ---
+q -c "CREATE TABLE $S.inf (id text PRIMARY KEY, content text, created_at timestamptz, updated_at timestamptz, metadata json);
+      INSERT INTO $S.inf
+      SELECT 'r' || lpad(g::text, 2, '0'), 'a finite memory number ' || g,
+             timestamptz '$NOW' - interval '15 days' - g * interval '1 minute', NULL,
+             CASE WHEN g = 1 THEN json '{\"a\": \"x\\u0000y\"}' ELSE json '{\"b\": \"\\\\u0000 is text\"}' END
+        FROM generate_series(1, 20) g;
+      INSERT INTO $S.inf VALUES
+        ('inf', 'created at infinity', 'infinity', NULL, NULL),
+        ('ninf', 'updated at -infinity', timestamptz '$NOW' - interval '15 days' - interval '30 minutes', '-infinity', NULL),
+        ('fut', 'created in 2099', '2099-11-10 00:00+00', NULL, NULL)"
+I=$(conf inf inf)
+run --config "$I" --source postgresql:// --store "$T/s.db" --now $NOW validate --examples 3
+check "infinity: no rule is UNKNOWN (exit 2, not 3)" "2 0" "$? $(grep -c '^UNKNOWN' "$T/last")"
+lacks "infinity: no conversion error" "cannot convert infinity" "$T/last"
+line source temporal_nonfinite | grep -q ' 2/23 .*e.g. inf, ninf' && ok "infinity: counted as non-finite timestamps" || fail "temporal_nonfinite: $(line source temporal_nonfinite)"
+line source temporal_future | grep -q ' 1/23 .*e.g. fut' && ok "infinity: only the finite 2099 row is in the future" || fail "temporal_future: $(line source temporal_future)"
+line source volume | grep -q 'e.g. 2026-11-05:21' && ok "infinity: volume counts the finite rows" || fail "volume: $(line source volume)"
+check "infinity: freshness warns" WARNING "$(status_of source freshness)"
+line source freshness | grep -q 'newest created_at 2026-11-05T11:59:00Z, age 360.0 h' && ok "infinity: freshness ages the newest row before now" || fail "freshness: $(line source freshness)"
+line source freshness | grep -q '1 row dated after now + validate.future_skew, 1 row with a created_at of ±infinity' && ok "infinity: freshness counts the rows it ignores" || fail "freshness: $(line source freshness)"
+line source metadata | grep -q ' 1/23 .*e.g. r01' && ok "json metadata with \\u0000 is invalid, as at ingest" || fail "json metadata: $(line source metadata)"
+# the 2099 row alone, against fresh data: freshness is still a warning that names it
+run --config "$I" --source postgresql:// --store "$T/s.db" --now 2026-11-05T12:30:00Z validate
+check "a row after now: freshness warns on fresh data" WARNING "$(status_of source freshness)"
+line source freshness | grep -q 'age 0.5 h.*1 row dated after now' && ok "a row after now: named" || fail "freshness: $(line source freshness)"
 
 # --- an unreachable source: exit 3, no crash ---
 run --config "$C" --source "host=127.0.0.1 port=1 dbname=nowhere connect_timeout=1" --store "$T/s.db" --now $NOW validate
@@ -125,11 +159,17 @@ line source content_empty | grep -q 'e.g. e5' && ok "embedded: empty" || fail "e
 line source content_invalid_utf8 | grep -q 'e.g. e6' && ok "embedded: invalid UTF-8" || fail "embedded utf8: $(line source content_invalid_utf8)"
 line source metadata | grep -q 'e.g. e3, e5' && ok "embedded: metadata" || fail "embedded metadata: $(line source metadata)"
 line source duplicates | grep -q 'e.g. e2, e3' && ok "embedded: duplicate content" || fail "embedded duplicates: $(line source duplicates)"
+# a created_at that is not a timestamp (ingest quarantines it) is the embedded temporal_nonfinite
+cp "$T/e.db" "$T/e7.db"
+sqlite3 "$T/e7.db" "INSERT INTO memories VALUES ('e7', 'a note of no time', 'yesterday', NULL, NULL)"
+run --store "$T/e7.db" --now $NOW validate
+line source temporal_nonfinite | grep -q ' 1/7 .*e.g. e7' && ok "embedded: a created_at that is not a timestamp" || fail "embedded temporal_nonfinite: $(line source temporal_nonfinite)"
+line source freshness | grep -q '1 row with a created_at that is not a timestamp' && ok "embedded: freshness names it" || fail "embedded freshness: $(line source freshness)"
 engram --store "$T/e.db" --now $NOW ingest -q >/dev/null 2>&1
 run --store "$T/e.db" --now $NOW validate --target both --json
 check "--target both reports both targets" "source store" \
   "$(jq -r '[.rules[].target] | unique | join(" ")' "$T/last")"
-check "the store's staged table is checked too" 12 "$(jq '[.rules[] | select(.target == "store")] | length' "$T/last")"
+check "the store's staged table is checked too" 13 "$(jq '[.rules[] | select(.target == "store")] | length' "$T/last")"
 
 q -c "DROP SCHEMA $S CASCADE"
 finish
