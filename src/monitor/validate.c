@@ -309,22 +309,13 @@ static int rule_metadata(vctx *c)
     char *p;
     if (c->pg) {
         const char *m = c->meta;
-        /* jsonb cannot hold \u0000 and the cast fails the query; ingest's jansson rejects it
-         * too, so such json is invalid: a \u0000 escape is one preceded by an even number of
-         * backslashes (an odd one is an escaped backslash followed by the text "u0000") */
-        char *nul =
-            c->meta_json
-                ? fmt(" WHEN %s::text ~ '(^|[^\\\\])(\\\\\\\\)*\\\\u0000' THEN true", c->meta_raw)
-                : strdup("");
-        p = nul ? fmt("(CASE WHEN %3$s IS NULL THEN false%2$s"
-                      " WHEN jsonb_typeof(%1$s) <> 'object' THEN true"
-                      " WHEN NOT (%1$s ? 'concepts') THEN false"
-                      " WHEN jsonb_typeof(%1$s -> 'concepts') <> 'array' THEN true"
-                      " ELSE EXISTS (SELECT 1 FROM jsonb_array_elements(%1$s -> 'concepts') e"
-                      " WHERE jsonb_typeof(e) NOT IN ('string', 'number')) END)",
-                      m, nul, c->meta_raw)
-                : NULL;
-        free(nul);
+        p = fmt("(CASE WHEN %2$s IS NULL THEN false"
+                " WHEN jsonb_typeof(%1$s) <> 'object' THEN true"
+                " WHEN NOT (%1$s ? 'concepts') THEN false"
+                " WHEN jsonb_typeof(%1$s -> 'concepts') <> 'array' THEN true"
+                " ELSE EXISTS (SELECT 1 FROM jsonb_array_elements(%1$s -> 'concepts') e"
+                " WHERE jsonb_typeof(e) NOT IN ('string', 'number')) END)",
+                m, c->meta_raw);
     } else {
         p = fmt("(CASE WHEN %1$s IS NULL THEN 0 WHEN NOT json_valid(%1$s) THEN 1"
                 " WHEN json_type(%1$s) <> 'object' THEN 1"
@@ -611,7 +602,13 @@ static int validate_pg(vctx *c, PGconn *pg, const char *meta_type)
     const char *type = meta_type && *meta_type ? meta_type : "jsonb";
     c->meta_text = strcmp(type, "jsonb") != 0 && strcmp(type, "json") != 0;
     c->meta_json = strcmp(type, "json") == 0;
-    c->meta = c->meta_text ? strdup(me) : fmt("%s::jsonb", me);
+    /* jsonb cannot hold \u0000, so the cast of a json value holding one would fail the whole
+     * query; ingest reads such metadata as JSON (jansson, JSON_ALLOW_NUL). Every "\u0000" of
+     * the text becomes "\u0020" before the cast: the value keeps its validity and shape, which
+     * is all the rules look at (after an escaped backslash the text "u0000" stays text). */
+    c->meta = c->meta_text   ? strdup(me)
+              : c->meta_json ? fmt("replace(%s::text, E'\\\\u0000', E'\\\\u0020')::jsonb", me)
+                             : fmt("%s::jsonb", me);
     if (!c->t || !c->id || !c->content || !c->created || !c->updated || !c->created_us ||
         !c->dupkey || !c->future || !c->meta || !c->created_raw || !c->updated_raw ||
         !c->meta_raw || !c->created_ok || !c->updated_ok)
