@@ -61,6 +61,7 @@ typedef struct ingest_ctx {
     eg_concepts *concepts;
     eg_idset *seen; /* --full only */
     const char *source_system;
+    const char *source_key; /* eg_source_key: the source the rows are read from */
     const char *source_kind;
     int64_t window_start;
     int64_t max_key;
@@ -221,7 +222,7 @@ static void *writer_main(void *ud)
             const char *concepts =
                 w->concepts_at[i] == SIZE_MAX ? NULL : w->concepts.data + w->concepts_at[i];
             rc = eg_store_memory_put(c->st, &w->rows.rows[i], &w->staged[i], concepts,
-                                     c->source_system, c->opts->now, &res);
+                                     c->source_system, c->source_key, c->opts->now, &res);
             rep->inserted += res == EG_PUT_INSERTED && !rc;
             rep->updated += res == EG_PUT_UPDATED && !rc;
             rep->unchanged += (res == EG_PUT_UNCHANGED || res == EG_PUT_OLDER) && !rc;
@@ -420,6 +421,7 @@ static int one_attempt(ingest_ctx *c, eg_source **srcp)
     snprintf(rep->source, sizeof rep->source, "%s", eg_source_describe(src));
     c->source_kind = eg_source_kind(src);
     c->source_system = c->cfg->source_system ? c->cfg->source_system : c->source_kind;
+    c->source_key = eg_source_key(src);
     /* A first load from the store's own table reads through the store's connection: with no
      * second connection to the file, the store can take the load through a rollback journal
      * and write it once (run: with the pipeline's outputs, which join this transaction). Later
@@ -476,7 +478,7 @@ static int one_attempt(ingest_ctx *c, eg_source **srcp)
     if (o->full) {
         eg_buf ex;
         eg_buf_init(&ex, 4096);
-        rc = eg_store_mark_deleted(c->st, c->source_system, c->seen, o->now,
+        rc = eg_store_mark_deleted(c->st, c->source_system, c->source_key, c->seen, o->now,
                                    &rep->deleted_at_source, &ex);
         snprintf(rep->deleted_examples, sizeof rep->deleted_examples, "%s", ex.data ? ex.data : "");
         eg_buf_free(&ex);

@@ -72,6 +72,7 @@ typedef struct pg_source {
     size_t batch_rows;
     char host[256], port[32], db[128], user[128];
     char describe[1024];
+    char key[1024];           /* describe without the user: the source key (source.h) */
     char col_type[NCOLS][64]; /* base type of each mapped column, from the schema check */
 } pg_source;
 
@@ -669,6 +670,9 @@ static int build_statements(pg_source *s)
              "postgresql host=%s port=%s dbname=%s user=%s table=%s", s->host, s->port, s->db,
              s->user, s->table_q);
     scrub(s, s->describe, sizeof s->describe);
+    snprintf(s->key, sizeof s->key, "postgresql host=%s port=%s dbname=%s table=%s", s->host,
+             s->port, s->db, s->table_q);
+    scrub(s, s->key, sizeof s->key);
     rc = 0;
 done:
     free(schema_q);
@@ -1201,6 +1205,11 @@ static const char *pg_describe(eg_source *base)
     return ((pg_source *)base)->describe;
 }
 
+static const char *pg_key(eg_source *base)
+{
+    return ((pg_source *)base)->key;
+}
+
 int eg__postgres_parse_copy(const char *data, size_t len, size_t chunk, eg_batch_fn fn,
                             eg_reject_fn reject, void *ud)
 {
@@ -1239,5 +1248,6 @@ const eg_source_ops eg_source_postgres = {
     .scan = pg_scan,
     .count = pg_count,
     .describe = pg_describe,
+    .key = pg_key,
     .close = pg_close,
 };

@@ -44,6 +44,10 @@ typedef struct eg_source_ops {
     /* A human description with no secret: "postgresql host=db port=5432 dbname=x
      * table=public.memories" */
     const char *(*describe)(eg_source *src);
+    /* Where the rows come from, as a key that stays the same across connections: no secret, and
+     * nothing that may change without the rows changing (a PostgreSQL source's user). The store
+     * keeps it on each memory, to scope --full deletions to that source. NULL: describe. */
+    const char *(*key)(eg_source *src);
     void (*close)(eg_source *src);
 } eg_source_ops;
 
@@ -73,6 +77,10 @@ static inline int eg_source_scan_changes(eg_source *s, int64_t after, int64_t up
 static inline const char *eg_source_describe(eg_source *s)
 {
     return s->ops->describe(s);
+}
+static inline const char *eg_source_key(eg_source *s)
+{
+    return s->ops->key ? s->ops->key(s) : s->ops->describe(s);
 }
 static inline const char *eg_source_kind(eg_source *s)
 {

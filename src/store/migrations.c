@@ -369,6 +369,11 @@ static const migration migrations[] = {
      "    AS processed_at\n"
      "  FROM memory m WHERE m.deleted_at_source IS NULL);\n",
      NULL, NULL},
+    /* 14: the source each memory was read from (eg_source_key: host, port, database and table
+     * of a PostgreSQL source, without the user; the file and table of a SQLite one), so that
+     * `ingest --full` marks as deleted only the rows of the source it read, not those of
+     * another table of the same source system. NULL until the row is read again. */
+    {"ALTER TABLE memory ADD COLUMN source_key TEXT;\n", NULL, NULL},
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

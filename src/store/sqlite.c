@@ -39,8 +39,13 @@ enum {
 
 static const char *const sql_text[Q_COUNT] = {
     [Q_FIND] = "SELECT rowid, fingerprint, deleted_at_source IS NOT NULL, "
-               "coalesce(updated_at, created_at) FROM memory WHERE id = ?1",
-    [Q_UNDELETE] = "UPDATE memory SET deleted_at_source = NULL WHERE rowid = ?1",
+               "coalesce(updated_at, created_at), ?2 IS NULL OR source_key IS ?2 FROM memory "
+               "WHERE id = ?1",
+    /* an unchanged row read again: back from deletion, and keyed by the source it was read
+     * from (rows stored before migration 14 get their key so) */
+    [Q_UNDELETE] =
+        "UPDATE memory SET deleted_at_source = NULL, source_key = coalesce(?2, source_key) "
+        "WHERE rowid = ?1",
     [Q_FINGERPRINT] = "SELECT fingerprint, coalesce(updated_at, created_at) FROM memory WHERE "
                       "rowid = ?1",
     [Q_INSERT] = "INSERT INTO memory (id, source_system, content, content_hash, fingerprint, "
@@ -48,9 +53,9 @@ static const char *const sql_text[Q_COUNT] = {
                  "last_accessed_at, access_count, memory_type, concepts, processed_at, "
                  "first_seen_at, importance, urgency, "
                  "emotional_salience, sentiment, task_type, knowledge_type, region_hint, "
-                 "abstraction_level, late, arrived_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-                 "?10, ?11, ?12, ?14, ?15, ?17, ?18, ?19, ?19, ?21, ?22, ?23, ?24, ?25, "
-                 "?26, ?27, ?28, ?29, ?30)",
+                 "abstraction_level, late, arrived_at, source_key) VALUES (?1, ?2, ?3, ?4, "
+                 "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?14, ?15, ?17, ?18, ?19, ?19, ?21, ?22, "
+                 "?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
     [Q_UPDATE] = "UPDATE memory SET source_system = ?2, content = ?3, content_hash = ?4, "
                  "fingerprint = ?5, created_at = ?6, updated_at = ?7, metadata = ?8, status = ?9, "
                  "skip_reason = ?10, issues = ?11, length_chars = ?12, last_accessed_at = ?14, "
@@ -58,7 +63,8 @@ static const char *const sql_text[Q_COUNT] = {
                  "deleted_at_source = NULL, "
                  "importance = ?21, urgency = ?22, emotional_salience = ?23, sentiment = ?24, "
                  "task_type = ?25, knowledge_type = ?26, region_hint = ?27, "
-                 "abstraction_level = ?28 WHERE rowid = ?20",
+                 "abstraction_level = ?28, source_key = coalesce(?31, source_key) "
+                 "WHERE rowid = ?20",
     [Q_OLD_CONTENT] = "SELECT content FROM memory WHERE rowid = ?1",
     [Q_FTS_DELETE] =
         "INSERT INTO memory_fts (memory_fts, rowid, content) VALUES ('delete', ?1, ?2)",
@@ -560,8 +566,8 @@ static bool is_older(const eg_record *r, sqlite3_stmt *s, int col)
 }
 
 int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *g,
-                        const char *concepts_json, const char *source_system, int64_t now,
-                        eg_put_result *result)
+                        const char *concepts_json, const char *source_system,
+                        const char *source_key, int64_t now, eg_put_result *result)
 {
     int64_t fp = fingerprint(r), rowid = 0;
     sqlite3_stmt *s;
@@ -586,15 +592,18 @@ int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *g,
         if (!s)
             return EG_ESTORE;
         sqlite3_bind_text64(s, 1, r->id, r->id_len, SQLITE_STATIC, SQLITE_UTF8);
+        if (source_key)
+            sqlite3_bind_text(s, 2, source_key, -1, SQLITE_STATIC);
         int step = sqlite3_step(s);
         if (step != SQLITE_ROW && step != SQLITE_DONE)
             return db_error(st, "could not look up a memory");
-        bool same = false, deleted = false, older = false;
+        bool same = false, deleted = false, older = false, same_key = true;
         if (step == SQLITE_ROW) {
             rowid = sqlite3_column_int64(s, 0);
             same = sqlite3_column_int64(s, 1) == fp;
             deleted = sqlite3_column_int(s, 2);
             older = !same && !deleted && is_older(r, s, 3);
+            same_key = sqlite3_column_int(s, 4);
         }
         sqlite3_reset(s); /* a statement left mid-step would pin a read snapshot */
         if (older) {
@@ -602,11 +611,15 @@ int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *g,
             return 0;
         }
         if (same) {
-            if (deleted) { /* it was gone from the source and came back as it was */
+            /* it was gone from the source and came back as it was, or it was stored without
+             * the key of its source (before migration 14) or under another one */
+            if (deleted || !same_key) {
                 sqlite3_stmt *u = stmt(st, Q_UNDELETE);
                 if (!u)
                     return EG_ESTORE;
                 sqlite3_bind_int64(u, 1, rowid);
+                if (source_key)
+                    sqlite3_bind_text(u, 2, source_key, -1, SQLITE_STATIC);
                 if (sqlite3_step(u) != SQLITE_DONE)
                     return db_error(st, "could not update a memory");
             }
@@ -647,6 +660,8 @@ int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *g,
         return EG_ESTORE;
     sqlite3_bind_text64(s, 1, r->id, r->id_len, SQLITE_STATIC, SQLITE_UTF8);
     sqlite3_bind_text(s, 2, source_system, -1, SQLITE_STATIC);
+    if (source_key)
+        sqlite3_bind_text(s, 31, source_key, -1, SQLITE_STATIC);
     bind_text_or_null(s, 3, r->content, r->content_len);
     if (r->content)
         sqlite3_bind_int64(s, 4, (int64_t)XXH3_64bits(r->content, r->content_len));
@@ -816,14 +831,17 @@ done:
     return rc;
 }
 
-int eg_store_mark_deleted(eg_store *st, const char *source_system, const eg_idset *seen,
-                          int64_t now, int64_t *n, eg_buf *examples)
+int eg_store_mark_deleted(eg_store *st, const char *source_system, const char *source_key,
+                          const eg_idset *seen, int64_t now, int64_t *n, eg_buf *examples)
 {
     sqlite3_stmt *sel = NULL, *upd = NULL;
     int rc = 0, step;
     *n = 0;
+    /* the rows read from this source: by its key, or for rows stored before migration 14 and
+     * not read since, by the source system (which every PostgreSQL table shares) */
     if (sqlite3_prepare_v2(st->db,
-                           "SELECT rowid, id FROM memory WHERE source_system = ?1 AND "
+                           "SELECT rowid, id FROM memory WHERE (source_key = ?2 OR "
+                           "((?2 IS NULL OR source_key IS NULL) AND source_system = ?1)) AND "
                            "deleted_at_source IS NULL ORDER BY id",
                            -1, &sel, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(st->db, "UPDATE memory SET deleted_at_source = ?2 WHERE rowid = ?1", -1,
@@ -832,6 +850,8 @@ int eg_store_mark_deleted(eg_store *st, const char *source_system, const eg_idse
         goto done;
     }
     sqlite3_bind_text(sel, 1, source_system, -1, SQLITE_STATIC);
+    if (source_key)
+        sqlite3_bind_text(sel, 2, source_key, -1, SQLITE_STATIC);
     while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(sel, 1);
         size_t len = (size_t)sqlite3_column_bytes(sel, 1);

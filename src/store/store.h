@@ -69,10 +69,12 @@ typedef enum {
 /* Upserts one source row with its staging (keyed by id; a row whose source columns are unchanged
  * is left alone, staging included, and so is a row whose coalesce(updated_at, created_at) is
  * before the stored version's: with duplicate ids the latest version wins in any read order).
- * concepts_json may be NULL for skipped rows. */
+ * concepts_json may be NULL for skipped rows. source_key is the stable key of the source the row
+ * was read from (eg_source_key: no user, no secret); it is written on every row read, unchanged
+ * ones included, unless NULL. */
 int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *s,
-                        const char *concepts_json, const char *source_system, int64_t now,
-                        eg_put_result *result);
+                        const char *concepts_json, const char *source_system,
+                        const char *source_key, int64_t now, eg_put_result *result);
 
 /* Moves the staging to now (the run's clock). Rows are in the window when created_at >
  * window_start; the rows on the wrong side of it (staged but out of it, skipped out of it but
@@ -86,10 +88,13 @@ typedef int (*eg_restage_fn)(const eg_record *r, eg_staged *out, eg_buf *concept
 int eg_store_restage(eg_store *st, int64_t now, int64_t window_start, bool all, eg_restage_fn fn,
                      void *ud, int64_t *visited);
 
-/* Marks memories of source_system whose id is not in seen as deleted
- * at the source at now; returns how many in *n and up to 5 example ids appended to examples. */
-int eg_store_mark_deleted(eg_store *st, const char *source_system, const eg_idset *seen,
-                          int64_t now, int64_t *n, eg_buf *examples);
+/* Marks the memories read from the source source_key whose id is not in seen as deleted at the
+ * source at now; returns how many in *n and up to 5 example ids appended to examples. Rows
+ * stored without a source key (before migration 14, and not read since) are taken by their
+ * source_system; with source_key NULL, every row of source_system is. Rows of another source
+ * key are never touched: a --full read of one table does not delete another table's rows. */
+int eg_store_mark_deleted(eg_store *st, const char *source_system, const char *source_key,
+                          const eg_idset *seen, int64_t now, int64_t *n, eg_buf *examples);
 
 /* Brings the FTS5 index up to date with rows inserted or updated since the last sync. */
 int eg_store_fts_sync(eg_store *st, int64_t *indexed);

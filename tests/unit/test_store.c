@@ -141,7 +141,7 @@ static eg_put_result put(fixture *f, const eg_record *r, const eg_staged *g, con
                          int64_t now)
 {
     eg_put_result res = (eg_put_result)-1;
-    int rc = eg_store_memory_put(f->st, r, g, concepts, "test", now, &res);
+    int rc = eg_store_memory_put(f->st, r, g, concepts, "test", NULL, now, &res);
     if (rc)
         fail_msg("eg_store_memory_put(%s): %s", r->id, eg_error_last()->message);
     return res;
@@ -1006,7 +1006,7 @@ static void test_mark_deleted(void **state)
     }
     eg_record x = mk("x", "other source", "2026-05-01T10:00:00Z");
     assert_int_equal(
-        eg_store_memory_put(f->st, &x, &g, "[]", "elsewhere", now, &(eg_put_result){0}), 0);
+        eg_store_memory_put(f->st, &x, &g, "[]", "elsewhere", NULL, now, &(eg_put_result){0}), 0);
     assert_int_equal(eg_store_commit(f->st), 0);
 
     eg_idset *seen = NULL;
@@ -1017,7 +1017,7 @@ static void test_mark_deleted(void **state)
     eg_buf ex;
     eg_buf_init(&ex, 0);
     assert_int_equal(eg_store_begin(f->st), 0);
-    assert_int_equal(eg_store_mark_deleted(f->st, "test", seen, later, &n, &ex), 0);
+    assert_int_equal(eg_store_mark_deleted(f->st, "test", NULL, seen, later, &n, &ex), 0);
     assert_int_equal(eg_store_commit(f->st), 0);
     assert_int_equal(n, 5);
     assert_string_equal(ex.data, "a, c, e, f, g");
@@ -1046,13 +1046,13 @@ static void test_mark_deleted(void **state)
         put(f, &r, &g, "[]", now);
     }
     eg_buf_reset(&ex);
-    assert_int_equal(eg_store_mark_deleted(f->st, "test", seen, later, &n, &ex), 0);
+    assert_int_equal(eg_store_mark_deleted(f->st, "test", NULL, seen, later, &n, &ex), 0);
     assert_int_equal(eg_store_commit(f->st), 0);
     assert_int_equal(n, 7);
     assert_string_equal(ex.data, "n0, n1, n2, n3, n4");
     /* examples may be NULL */
     assert_int_equal(eg_store_begin(f->st), 0);
-    assert_int_equal(eg_store_mark_deleted(f->st, "elsewhere", seen, later, &n, NULL), 0);
+    assert_int_equal(eg_store_mark_deleted(f->st, "elsewhere", NULL, seen, later, &n, NULL), 0);
     assert_int_equal(eg_store_commit(f->st), 0);
     assert_int_equal(n, 1);
     eg_buf_free(&ex);
@@ -1071,7 +1071,7 @@ static void test_deleted_row_comes_back(void **state)
     put(f, &r, &g, "[]", now);
     eg_idset *seen = NULL;
     assert_int_equal(eg_idset_new(&seen), 0);
-    assert_int_equal(eg_store_mark_deleted(f->st, "test", seen, now, &n, NULL), 0);
+    assert_int_equal(eg_store_mark_deleted(f->st, "test", NULL, seen, now, &n, NULL), 0);
     assert_int_equal(n, 1);
     assert_int_equal(eg_store_commit(f->st), 0);
     eg_idset_free(seen);
@@ -1081,6 +1081,59 @@ static void test_deleted_row_comes_back(void **state)
     assert_int_equal(eg_store_commit(f->st), 0);
     assert_int_equal(q_int(f->st, "SELECT deleted_at_source FROM memory WHERE id = 'back'"),
                      SQL_NULL);
+}
+
+/* Regression: `ingest --full` of one PostgreSQL table marked every memory read from another
+ * table of the same store as deleted, since both have source_system "postgresql". Deletions are
+ * scoped by the source key; rows stored without one (before migration 14) fall back to the
+ * source system, and get their key when read again unchanged. */
+static void test_mark_deleted_by_source_key(void **state)
+{
+    fixture *f = *state;
+    int64_t now = T("2026-05-01T12:00:00Z"), later = T("2026-05-02T12:00:00Z"), n = -1;
+    eg_staged g = staged(0.5, 0.9, 2, now, "fragment");
+    eg_record a = mk("a", "in table one", "2026-05-01T10:00:00Z");
+    eg_record b = mk("b", "gone from table one", "2026-05-01T10:00:00Z");
+    eg_record c = mk("c", "in table two", "2026-05-01T10:00:00Z");
+    eg_record d = mk("d", "stored before source keys", "2026-05-01T10:00:00Z");
+    eg_put_result res;
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(eg_store_memory_put(f->st, &a, &g, "[]", "pg", "t1", now, &res), 0);
+    assert_int_equal(eg_store_memory_put(f->st, &b, &g, "[]", "pg", "t1", now, &res), 0);
+    assert_int_equal(eg_store_memory_put(f->st, &c, &g, "[]", "pg", "t2", now, &res), 0);
+    assert_int_equal(eg_store_memory_put(f->st, &d, &g, "[]", "pg", NULL, now, &res), 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(q_int(f->st, "SELECT count(*) FROM memory WHERE source_key IS NULL"), 1);
+
+    eg_idset *seen = NULL;
+    assert_int_equal(eg_idset_new(&seen), 0);
+    assert_int_equal(eg_idset_add(seen, "a", 1), 0);
+    eg_buf ex;
+    eg_buf_init(&ex, 0);
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(eg_store_mark_deleted(f->st, "pg", "t1", seen, later, &n, &ex), 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(ex.data, "b, d"); /* d: no key yet, taken by its source system */
+    assert_int_equal(q_int(f->st, "SELECT deleted_at_source FROM memory WHERE id = 'c'"), SQL_NULL);
+
+    /* d read again unchanged from table two: back, and keyed to it */
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(eg_store_memory_put(f->st, &d, &g, "[]", "pg", "t2", later, &res), 0);
+    assert_int_equal(res, EG_PUT_UNCHANGED);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_string_equal(q_text(f->st, "SELECT source_key FROM memory WHERE id = 'd'"), "t2");
+    assert_int_equal(q_int(f->st, "SELECT deleted_at_source FROM memory WHERE id = 'd'"), SQL_NULL);
+    /* a --full of table one no longer touches it */
+    eg_buf_reset(&ex);
+    assert_int_equal(eg_store_begin(f->st), 0);
+    assert_int_equal(eg_store_mark_deleted(f->st, "pg", "t1", seen, later, &n, &ex), 0);
+    assert_int_equal(eg_store_commit(f->st), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(q_int(f->st, "SELECT count(*) FROM memory WHERE deleted_at_source IS NULL"),
+                     3);
+    eg_buf_free(&ex);
+    eg_idset_free(seen);
 }
 
 static void test_rollback_leaves_nothing(void **state)
@@ -1230,6 +1283,7 @@ int main(void)
         T_(test_export_empty_vs_null),
         T_(test_mark_deleted),
         T_(test_deleted_row_comes_back),
+        T_(test_mark_deleted_by_source_key),
         T_(test_rollback_leaves_nothing),
         T_(test_stats),
         T_(test_stats_fts_indexed),
