@@ -4,23 +4,24 @@
  * Without a configured source this is the store's own `memories` table (filled by `engram
  * remember` and `engram import`), so engram runs with no server at all. With "sqlite:PATH" it is
  * another SQLite file with the same columns (names configurable). Timestamps may be ISO 8601 text
- * or Unix seconds (integer or real). Rows with a NULL id, invalid UTF-8 or an unreadable timestamp
- * are rejected (reported, not delivered). It owns its read-only connection, except during a first
- * load from the store's own table, when it reads through the store's (eg_source_sqlite_share);
- * it never writes.
+ * or Unix seconds (integer or real) within years 1-9999 (eg_time_from_unix, the JSONL importer's
+ * rule). Rows with a NULL id, invalid UTF-8, an unreadable timestamp or Unix seconds out of that
+ * range are rejected (reported, not delivered). It owns its read-only connection, except during a
+ * first load from the store's own table, when it reads through the store's
+ * (eg_source_sqlite_share); it never writes.
  *
  * Incremental scans (since != INT64_MIN) filter twice. SQL skips a row only when each of its two
  * timestamps is certainly older than since — NULL, ISO-shaped text dated before the UTC date of
  * since minus one day (the day covers every offset read_time accepts, up to ±15:59), or Unix
- * seconds below since minus 86 400 — and they are not both NULL; that spares handing every row of
- * a large table to C. Everything else (garbage, non-ISO text, numbers in text, BLOBs) still
- * reaches C, which validates the row and applies the exact rule (key = updated_at if present, else
- * created_at; delivered iff key >= since, or when both are NULL), so rows with well-formed
- * timestamps are delivered exactly as without the SQL filter. Accepted consequence: a row whose
- * timestamps both lie more than a day before since (or start with such a date and are garbage after
- * it) is no longer validated, e.g. its invalid UTF-8 is no longer reported again on every
- * incremental run; such rows were never delivered by incremental reads anyway (since = watermark -
- * lookback).
+ * seconds from year 1 on and below since minus 86 400 — and they are not both NULL; that spares
+ * handing every row of a large table to C. Everything else (garbage, non-ISO text, numbers in
+ * text, numbers out of years 1-9999, BLOBs) still reaches C, which validates the row and applies
+ * the exact rule (key = updated_at if present, else created_at; delivered iff key >= since, or when
+ * both are NULL), so rows with well-formed timestamps are delivered exactly as without the SQL
+ * filter. Accepted consequence: a row whose timestamps both lie more than a day before since (or
+ * start with such a date and are garbage after it) is no longer validated, e.g. its invalid UTF-8
+ * is no longer reported again on every incremental run; such rows were never delivered by
+ * incremental reads anyway (since = watermark - lookback).
  */
 #include "source/source.h"
 
@@ -66,7 +67,9 @@ static void quote_ident(eg_buf *b, const char *s)
 }
 
 /* Appends "col is certainly before the bound": NULL, a number below ?2 (since's seconds minus a
- * day), or text starting with a date (GLOB) before ?1 (the UTC 'YYYY-MM-DD' of since minus a day).
+ * day, at most the first second of year 10000) and not below year 1's first second, or text
+ * starting with a date (GLOB) before ?1 (the UTC 'YYYY-MM-DD' of since minus a day). Numbers
+ * outside years 1-9999 are never skipped: C rejects them, in an incremental scan as in a full one.
  * Written for speed, it means exactly that: the unary + strips the column's affinity, so values
  * are compared as what they are, and SQLite orders numbers < text < blobs, so "+col < ?2" holds
  * only for numbers and "+col >= '0' AND +col < ?1" only for text; for text that matches the GLOB
@@ -80,7 +83,9 @@ static void certainly_before(eg_buf *b, const char *col)
     quote_ident(b, col);
     eg_buf_puts(b, " IS NULL OR +");
     quote_ident(b, col);
-    eg_buf_puts(b, " < ?2 COLLATE BINARY OR (+");
+    eg_buf_puts(b, " < ?2 COLLATE BINARY AND +");
+    quote_ident(b, col);
+    eg_buf_printf(b, " >= %lld COLLATE BINARY OR (+", (long long)EG_UNIX_SECONDS_MIN);
     quote_ident(b, col);
     eg_buf_puts(b, " >= '0' COLLATE BINARY AND +");
     quote_ident(b, col);
@@ -280,22 +285,27 @@ static void read_end(sqlite_source *s)
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 }
 
-/* Reads a timestamp value: ISO 8601 text or Unix seconds. Returns 0, 1 for NULL, -1 bad. */
+/* Reads a timestamp value: ISO 8601 text or Unix seconds within years 1-9999. Returns 0, 1 for
+ * NULL, -1 not a timestamp, -2 a number out of that range. */
 static int read_time_value(sqlite3_value *v, int64_t *out)
 {
     switch (sqlite3_value_type(v)) {
     case SQLITE_NULL:
         return 1;
     case SQLITE_INTEGER:
-        *out = sqlite3_value_int64(v) * EG_USEC_PER_SEC;
-        return 0;
+        return eg_time_from_unix(sqlite3_value_int64(v), out) ? -2 : 0;
     case SQLITE_FLOAT:
-        *out = (int64_t)(sqlite3_value_double(v) * 1e6);
-        return 0;
+        return eg_time_from_unix_real(sqlite3_value_double(v), out) ? -2 : 0;
     default:
         return eg_time_parse((const char *)sqlite3_value_text(v), (size_t)sqlite3_value_bytes(v),
                              out);
     }
+}
+
+/* Why read_time_value refused a value (its negative result). */
+static const char *time_reason(int t)
+{
+    return t == -2 ? "out of range for Unix seconds (years 1-9999)" : "not a timestamp";
 }
 
 /* Reads a timestamp column (read_time_value's rule). */
@@ -357,11 +367,11 @@ static int deliver(sqlite_source *s, sqlite3_stmt *st, int64_t since, eg_batch_f
         int t = read_time(st, 2, &r.created_at);
         r.has_created = t == 0;
         if (t < 0)
-            bad_field = "created_at", why = "not a timestamp";
+            bad_field = "created_at", why = time_reason(t);
         t = read_time(st, 3, &r.updated_at);
         r.has_updated = t == 0;
         if (t < 0)
-            bad_field = "updated_at", why = "not a timestamp";
+            bad_field = "updated_at", why = time_reason(t);
         if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
             r.metadata = (const char *)sqlite3_column_text(st, 4);
             r.metadata_len = (size_t)sqlite3_column_bytes(st, 4);
@@ -431,6 +441,8 @@ static int sqlite_scan(eg_source *base, int64_t since, eg_batch_fn fn, eg_reject
         int64_t day = since / EG_USEC_PER_DAY - (since % EG_USEC_PER_DAY < 0) - 1, y;
         int64_t secs = since / EG_USEC_PER_SEC - (since % EG_USEC_PER_SEC < 0) - 86400;
         unsigned m, d;
+        if (secs > EG_UNIX_SECONDS_MAX + 1) /* every valid number is before it, no other one */
+            secs = EG_UNIX_SECONDS_MAX + 1;
         eg_civil_from_days(day, &y, &m, &d);
         if (y > 9999) /* every 4-digit year is before it */
             snprintf(date, sizeof date, "9999-12-31");

@@ -6,7 +6,8 @@
  * local date is the day before since's), a space separator, date-only text, 24:00 and a leap
  * second, Unix seconds as INTEGER and REAL on both sides, BLOB and blank-padded text, created old
  * + updated new and the reverse, one or both NULL, garbage ('yesterday', '1/2/2026', digits in
- * text) and invalid UTF-8. The delivered ids and the rejected (id, field) pairs are checked
+ * text), Unix seconds at and past the ends of years 1-9999 (rejected by every scan), and invalid
+ * UTF-8. The delivered ids and the rejected (id, field) pairs are checked
  * against fixed lists, and against a full scan (since = INT64_MIN) with the delivery rule applied
  * here (key = updated_at if present else created_at; delivered iff key >= since, or when both are
  * NULL), for many since
@@ -70,6 +71,20 @@ static const row rows[] = {
     {"unix-real-old", "'a'", "1773111600.5 - 3 * 86400", "NULL"},
     {"unix-real-before", "'a'", "1773111599.5", "NULL"},
     {"unix-real-after", "'a'", "1773111600.25", "NULL"},
+    /* Unix seconds are times within years 1-9999 only (the JSONL importer's rule): the others
+     * are rejected by every scan, incremental or full, even far below since (regression: the
+     * prefilter skipped them; INT64_MAX * 1e6 overflowed) */
+    {"unix-year-1", "'a'", "-62135596800", "NULL"},
+    {"unix-year-9999", "'a'", "253402300799", "NULL"},
+    {"unix-real-year-9999", "'a'", "253402300799.5", "NULL"},
+    {"unix-before-year-1", "'a'", "-62135596801", "NULL"},
+    {"unix-after-year-9999", "'a'", "253402300800", "NULL"},
+    {"unix-millis", "'a'", "1773111600000", "NULL"},
+    {"unix-int64-max", "'a'", "9223372036854775807", "NULL"},
+    {"unix-int64-min", "'a'", "-9223372036854775807 - 1", "NULL"},
+    {"unix-real-huge", "'a'", "1e300", "NULL"},
+    {"unix-real-tiny", "'a'", "-1e300", "NULL"},
+    {"unix-updated-out-of-range", "'a'", "'2026-03-11T00:00:00Z'", "-1e18"},
     {"created-old-updated-new", "'a'", "'2025-01-01T00:00:00Z'", "'2026-03-10T04:00:00Z'"},
     {"created-old-updated-new-int", "'a'", "'2025-01-01T00:00:00Z'", "1773111601"},
     {"created-new-updated-old", "'a'", "'2026-03-10T04:00:00Z'", "'2026-01-01T00:00:00Z'"},
@@ -95,11 +110,13 @@ static const char *const want_delivered =
     "blob-new,both-null,created-new-updated-null,created-null-updated-new,created-old-updated-new,"
     "created-old-updated-new-int,date-only-new,iso-leap-second,iso-z-at,minus1559-after,"
     "minus8-24h,minus8-after,null-content-new,padded-new,plus5-after,space-after,unix-int-at,"
-    "unix-real-after";
+    "unix-real-after,unix-real-year-9999,unix-year-9999";
 static const char *const want_rejected =
     "bad-utf8-new:content,garbage-after-new-date:created_at,garbage-created-updated-old:created_at,"
     "garbage-digits-text:created_at,garbage-slash:created_at,garbage-updated:updated_at,"
-    "garbage-yesterday:created_at";
+    "garbage-yesterday:created_at,unix-after-year-9999:created_at,unix-before-year-1:created_at,"
+    "unix-int64-max:created_at,unix-int64-min:created_at,unix-millis:created_at,"
+    "unix-real-huge:created_at,unix-real-tiny:created_at,unix-updated-out-of-range:updated_at";
 /* the full scan also reports these two, dated long before S (the accepted difference) */
 static const char *const want_rejected_full_only = "bad-utf8-old:content,garbage-after-old-date:"
                                                    "created_at";
@@ -179,6 +196,7 @@ typedef struct got {
     got_row d[NROWS];
     size_t nd;
     char r[NROWS][96];
+    char why[NROWS][96]; /* each reject's reason */
     size_t nr;
 } got;
 
@@ -201,8 +219,8 @@ static int on_batch(const eg_batch *b, void *ud)
 static int on_reject(const char *id, const char *field, const char *reason, void *ud)
 {
     got *g = ud;
-    (void)reason;
     assert_true(g->nr < NROWS);
+    snprintf(g->why[g->nr], sizeof g->why[0], "%s", reason);
     snprintf(g->r[g->nr++], sizeof g->r[0], "%s:%s", id, field);
     return 0;
 }
@@ -350,6 +368,12 @@ static void test_fixed_lists(void **state)
         v[n++] = tok;
     join(v, n, both, sizeof both);
     assert_string_equal(buf, both);
+    /* a number out of range is told apart from text that is not a time */
+    for (size_t i = 0; i < g.nr; i++)
+        if (!strncmp(g.r[i], "unix-", 5))
+            assert_string_equal(g.why[i], "out of range for Unix seconds (years 1-9999)");
+        else if (!strncmp(g.r[i], "garbage-", 8))
+            assert_string_equal(g.why[i], "not a timestamp");
 }
 
 /* Bounds worth trying: S and 1 us either side, midnights around S and 1 us either side, the far
