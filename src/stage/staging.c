@@ -13,9 +13,74 @@
 #include "util/timeutil.h"
 #include "util/utf8.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* Metadata text with ".0" after each integer too big for jansson's json_int_t (64 bits), so that
+ * it parses as a real (a double, rounded) instead of failing the whole document: the JSONL
+ * importer keeps such metadata as written, and PostgreSQL's jsonb holds it. Only those integers
+ * change: every other number keeps its type, so a concept 1000 stays "1000" (a real would print
+ * as "1e+03") and abstraction_level 3 stays an integer. Strings are copied as they are. Returns
+ * 0, or EG_ENOMEM. */
+static int mark_big_integers(const char *s, size_t n, eg_buf *out)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc;) {
+        size_t j = i;
+        if (s[i] == '"') { /* a string, to its closing quote */
+            for (j = i + 1; j < n && s[j] != '"'; j++)
+                j += s[j] == '\\';
+            j = j < n ? j + 1 : n;
+        } else if (s[i] == '-' || (s[i] >= '0' && s[i] <= '9')) { /* a number token */
+            bool integer = true;
+            for (j = i + 1; j < n && strchr("0123456789.eE+-", s[j]); j++)
+                integer &= s[j] >= '0' && s[j] <= '9';
+            char num[32];
+            size_t len = j - i;
+            if (integer && len < sizeof num) {
+                memcpy(num, s + i, len);
+                num[len] = '\0';
+                errno = 0;
+                (void)strtoll(num, NULL, 10);
+                integer = errno == ERANGE;
+            }
+            if (integer) { /* too big: 20 or more digits, or out of range */
+                rc = eg_buf_append(out, s + i, len);
+                if (!rc)
+                    rc = eg_buf_puts(out, ".0");
+                i = j;
+                continue;
+            }
+        } else {
+            j = i + 1;
+        }
+        rc = eg_buf_append(out, s + i, j - i);
+        i = j;
+    }
+    return rc;
+}
+
+/* Parses metadata (JSON_ALLOW_NUL: "\u0000" is valid JSON, PostgreSQL's json and text columns
+ * hold it; the strings that carry it reach the concepts whole, and C-string readers (features)
+ * see them cut at the NUL). An integer too big for 64 bits is read as a real
+ * (mark_big_integers). NULL when the metadata is not JSON. */
+static json_t *parse_metadata(const char *text, size_t len)
+{
+    json_error_t jerr;
+    json_t *meta = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    if (meta || json_error_code(&jerr) != json_error_numeric_overflow)
+        return meta;
+    eg_buf marked;
+    eg_buf_init(&marked, 2 * len + 64); /* each marked integer, 19+ digits, grows by 2 */
+    if (!mark_big_integers(text, len, &marked) && marked.data)
+        meta = json_loadb(marked.data, marked.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    eg_buf_free(&marked);
+    return meta;
+}
 
 /* The cognitive features (SPEC §6); the entities they find join the concepts (a JSON array in
  * concepts_out), each once. */
@@ -132,11 +197,7 @@ int eg_stage_record(const eg_record *r, int64_t now, int64_t window_start, eg_co
     /* metadata: invalid JSON or a non-object is treated as {} and counted */
     json_t *meta = NULL;
     if (r->metadata) {
-        json_error_t jerr;
-        /* JSON_ALLOW_NUL: "\u0000" is valid JSON (PostgreSQL's json and text columns hold it);
-         * the strings that carry it reach the concepts whole, and C-string readers (features)
-         * see them cut at the NUL */
-        meta = json_loadb(r->metadata, r->metadata_len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+        meta = parse_metadata(r->metadata, r->metadata_len);
         if (!meta)
             out->issues |= EG_ISSUE_METADATA_INVALID;
         else if (!json_is_object(meta))

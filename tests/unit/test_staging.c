@@ -289,6 +289,19 @@ static void test_issues(void **state)
     assert_int_equal(issues_of("text", "{\"a\":[\"x\\u0000y\"],\"b\":\"\\u0000\"}"), 0);
     /* jansson has no object keys with a NUL in them: such metadata stays counted as invalid */
     assert_int_equal(issues_of("text", "{\"a\\u0000b\":1}"), EG_ISSUE_METADATA_INVALID);
+    /* regression: an integer too big for 64 bits (a hash, an id) made the whole metadata invalid,
+     * and its concepts were lost; it is read as a real now (the JSONL importer keeps such metadata
+     * as written, PostgreSQL's jsonb holds it) */
+    assert_int_equal(issues_of("text", "{\"hash\": 12345678901234567890, \"concepts\": [\"a\"]}"),
+                     0);
+    assert_int_equal(issues_of("text", "{\"a\":9223372036854775808,\"b\":9223372036854775807}"), 0);
+    assert_int_equal(
+        issues_of("text", "{\"a\":[-9223372036854775809,\"\\\"12345678901234567890\"]}"), 0);
+    assert_int_equal(issues_of("text", "[123456789012345678901234567890]"),
+                     EG_ISSUE_METADATA_NOT_OBJECT);
+    /* a real too big for a double still is invalid, and so is broken JSON after a big integer */
+    assert_int_equal(issues_of("text", "{\"a\":1e400}"), EG_ISSUE_METADATA_INVALID);
+    assert_int_equal(issues_of("text", "{\"a\":12345678901234567890,"), EG_ISSUE_METADATA_INVALID);
     assert_int_equal(issues_of("text", "{broken"), EG_ISSUE_METADATA_INVALID);
     assert_int_equal(issues_of("text", ""), EG_ISSUE_METADATA_INVALID);
     assert_int_equal(issues_of("text", "{\"a\":1} trailing"), EG_ISSUE_METADATA_INVALID);
@@ -390,6 +403,17 @@ static void test_concepts(void **state)
     expect_concepts(sentence, "{\"concepts\":[\"Alpha\",\"beta\",3]}",
                     "<<[\"Alpha\",\"beta\",\"3\"]");
     expect_concepts(sentence, "{\"concepts\":[]}", "<<[]");
+    /* beside an integer too big for 64 bits: the concepts are kept, and the other numbers
+     * convert as they do without it (an integer as its digits, not as a real's "1e+03"); the
+     * big one is read as a real */
+    expect_concepts(sentence, "{\"hash\": 12345678901234567890, \"concepts\": [\"a\"]}",
+                    "<<[\"a\"]");
+    expect_concepts(sentence, "{\"concepts\":[1000,\"Alpha\",2.5,-7]}",
+                    "<<[\"1000\",\"Alpha\",\"2.5\",\"-7\"]");
+    expect_concepts(sentence,
+                    "{\"hash\":12345678901234567890,\"concepts\":[1000,\"Alpha\",2.5,-7,"
+                    "12345678901234567890]}",
+                    "<<[\"1000\",\"Alpha\",\"2.5\",\"-7\",\"1.2345678901234567e+19\"]");
     /* otherwise from the text */
     expect_concepts(sentence, "{\"concepts\":\"Alpha\"}", FROM_TEXT);
     /* metadata tags are entities, and entities join the concepts (SPEC §6) */
@@ -401,6 +425,36 @@ static void test_concepts(void **state)
     /* skipped rows append nothing */
     expect_concepts(NULL, "{\"concepts\":[\"a\"]}", "<<");
     expect_concepts("", NULL, "<<");
+}
+
+/* The feature overrides read numeric metadata fields as they do without a big integer beside
+ * them: abstraction_level an integer, importance a number. */
+static void test_overrides_beside_big_integer(void **state)
+{
+    (void)state;
+    static const char *const metas[] = {
+        "{\"abstraction_level\":4,\"importance\":0.25,\"urgency\":1}",
+        "{\"hash\":12345678901234567890,\"abstraction_level\":4,\"importance\":0.25,"
+        "\"urgency\":1}",
+    };
+    eg_concepts *c = NULL;
+    assert_int_equal(eg_concepts_new(&c, "english", 32), 0);
+    for (size_t i = 0; i < sizeof metas / sizeof *metas; i++) {
+        eg_buf out;
+        eg_buf_init(&out, 0);
+        eg_record r = rec(sentence, NOW - HOUR);
+        r.metadata = metas[i];
+        r.metadata_len = strlen(metas[i]);
+        eg_staged s;
+        assert_int_equal(eg_stage_record(&r, NOW, KEEP_ALL, c, &s, &out), 0);
+        assert_int_equal(s.issues, 0);
+        assert_true(s.has_features);
+        assert_int_equal(s.abstraction_level, 4);
+        assert_true(s.importance == 0.25);
+        assert_true(s.urgency == 1.0);
+        eg_buf_free(&out);
+    }
+    eg_concepts_free(c);
 }
 
 static void test_no_concepts_without_extractor(void **state)
@@ -452,6 +506,7 @@ int main(void)
         cmocka_unit_test(test_skip_names),
         cmocka_unit_test(test_issues),
         cmocka_unit_test(test_concepts),
+        cmocka_unit_test(test_overrides_beside_big_integer),
         cmocka_unit_test(test_no_concepts_without_extractor),
         cmocka_unit_test(test_window_start),
         cmocka_unit_test(test_out_of_window_enters_pipeline),
