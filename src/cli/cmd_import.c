@@ -56,16 +56,18 @@ static int run(eg_cli *cli, int argc, char **argv)
         bad += rep.quarantined;
         ok += rep.lines_ok;
         if (cli->json)
-            json_array_append_new(all, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "file", argv[i],
-                                                 "rows", (json_int_t)rep.lines_ok, "inserted",
-                                                 (json_int_t)rep.inserted, "updated",
-                                                 (json_int_t)rep.updated, "unchanged",
-                                                 (json_int_t)rep.unchanged, "quarantined",
-                                                 (json_int_t)rep.quarantined));
+            json_array_append_new(
+                all, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I}", "file", argv[i], "rows",
+                               (json_int_t)rep.lines_ok, "inserted", (json_int_t)rep.inserted,
+                               "updated", (json_int_t)rep.updated, "unchanged",
+                               (json_int_t)rep.unchanged, "quarantined",
+                               (json_int_t)rep.quarantined, "blank", (json_int_t)rep.blank));
         else if (!cli->quiet)
-            printf("%s: %lld rows (%lld new, %lld updated, %lld unchanged), %lld quarantined\n",
+            printf("%s: %lld rows (%lld new, %lld updated, %lld unchanged), %lld quarantined, "
+                   "%lld blank skipped\n",
                    argv[i], (long long)rep.lines_ok, (long long)rep.inserted,
-                   (long long)rep.updated, (long long)rep.unchanged, (long long)rep.quarantined);
+                   (long long)rep.updated, (long long)rep.unchanged, (long long)rep.quarantined,
+                   (long long)rep.blank);
     }
     if (cli->json)
         eg_cli_json(all);

@@ -54,11 +54,18 @@ static int on_reject(int64_t line, const char *field, const char *reason, const 
                                raw_len);
 }
 
+static void on_blank(int64_t line, void *ud)
+{
+    (void)line;
+    ((import_ctx *)ud)->rep->blank++;
+}
+
 int eg_import_file(eg_store *st, const char *path, const char *format, int64_t now, FILE *err,
                    eg_import_report *rep)
 {
     import_ctx c = {.st = st, .path = path, .now = now, .err = err, .rep = rep};
-    eg_file_handlers h = {.on_record = on_record, .on_reject = on_reject, .ud = &c};
+    eg_file_handlers h = {
+        .on_record = on_record, .on_reject = on_reject, .on_blank = on_blank, .ud = &c};
     eg_file_format fmt = EG_FILE_AUTO;
     int rc;
     memset(rep, 0, sizeof *rep);

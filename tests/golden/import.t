@@ -1,7 +1,8 @@
 # engram import: exit codes for unusable files (65 in both formats: missing, a directory, empty),
 # --json that still lists the files committed before a failing one, and the CSV and JSONL rows
 # that used to be lost or misread (Unix seconds out of range, numbers too big for jansson, an
-# unterminated quote, a BOM before a quoted header, empty optional times, padding rows).
+# unterminated quote, a BOM before a quoted header, empty optional times, padding rows), and the
+# blank lines and padding rows skipped, counted in the report.
 engram --store s.db init
 engram --store s.db import missing.jsonl
 mkdir dir.csv && engram --store s.db import dir.csv
@@ -17,3 +18,6 @@ engram --store s.db import excel.csv
 sqlite3 s.db "SELECT id, content, created_at, updated_at, metadata FROM memories ORDER BY id"
 printf 'id,content,created_at,ID\n' > dup.csv && engram --store s.db import dup.csv
 printf 'key,content,created_at\n' > noid.csv && engram --store s.db import noid.csv
+printf '\n{"id":"b1","content":"between blanks","created_at":"2026-11-19T09:00:00Z"}\n\n   \n{"id":"b2","content":"after","created_at":"2026-11-19T09:00:00Z"}\n\n' > blanks.jsonl
+engram --store s.db import blanks.jsonl
+printf 'id,content,created_at\n,,\nb3,padded,2026-11-19\n,,\n\n' > blanks.csv && engram --store s.db --json import blanks.csv
