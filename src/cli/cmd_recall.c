@@ -35,9 +35,17 @@ static void print_text(const eg_cli *cli, const eg_config *cfg, const char *quer
                        const eg_recall_result *res, bool explain)
 {
     char ts[EG_TIME_BUFSZ];
-    if (!cli->quiet)
-        printf("recall \"%s\" at %s: %zu result%s of %zu candidates\n", query,
-               eg_time_format(res->at, ts), res->n, res->n == 1 ? "" : "s", res->candidates);
+    if (!cli->quiet) {
+        /* the query as typed, its quotes and backslashes escaped, on one line */
+        fputs("recall \"", stdout);
+        for (const char *p = query; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                putchar('\\');
+            putchar(*p == '\n' || *p == '\r' || *p == '\t' ? ' ' : *p);
+        }
+        printf("\" at %s: %zu result%s of %zu candidates\n", eg_time_format(res->at, ts), res->n,
+               res->n == 1 ? "" : "s", res->candidates);
+    }
     if (explain)
         printf("  query: full text %s; %d concept%s, %d in the store; candidates %zu lexical, "
                "%zu by concept, %zu by association\n"

@@ -143,7 +143,7 @@ static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, c
     if (in.memories != key.memories)
         return *why = "memories arrived or left before the last run's now", 0;
     if (in.recalls != key.recalls)
-        return *why = "recalls before the last run's now were added", 0;
+        return *why = "recalls at or before the last run's now were added", 0;
     if (snap_read_take(pre, &key)) { /* read beside the ingest */
         *md = pre->md;
         eg_model_init(&pre->md);

@@ -108,7 +108,7 @@ check "a rerun at the same now writes nothing" '"written":0' "$(run "$T/s.db" 20
 
 # 3. what makes a run recompute
 E --store "$T/s.db" recall --at 2026-11-09T17:00:00Z --k 3 "replication lag" >/dev/null
-recomputed "$T/s.db" 2026-11-09T19:00:00Z "recalls before the last run's now were added" "a recall dated before the last run"
+recomputed "$T/s.db" 2026-11-09T19:00:00Z "recalls at or before the last run's now were added" "a recall dated before the last run"
 line=$(sed -n 5p "$T/a.jsonl")
 printf '%s\n' "${line/\"content\":\"/\"content\":\"Edited: }" >"$T/edit.jsonl"
 E --store "$T/s.db" import "$T/edit.jsonl" -q

@@ -10,6 +10,7 @@ engram --store s.db --now 2026-11-20T00:00:00Z recall --no-rehearse --k 3 --at 2
 printf '%s\n' '{"id":"a","query":"oat milk"}' '{"id":"b","query":"connection pool José"}' | engram --store s.db --now 2026-11-20T00:00:00Z recall --queries - --k 3
 engram --store s.db --now 2026-11-20T00:00:00Z recall --k 1 "dry cleaning"
 engram --store s.db --now 2026-11-20T00:00:00Z recall --no-rehearse --k 1 "dry cleaning"
+engram --store s.db --now 2026-11-20T00:00:00Z recall --no-rehearse --k 1 'the "dry" cleaning \ bill'
 engram --store s.db trace 003739eb-925c-4ad4-a5df-936a1742be4a --now 2026-11-20T00:00:00Z
 engram --store s.db trace 003884a3-cba6-41d6-b4ce-e310d15c8af2 --now 2026-11-20T00:00:00Z
 engram --store s.db trace 15005367-00f5-4b45-9728-56c9854f166b --now 2026-11-20T00:00:00Z
