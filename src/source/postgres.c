@@ -1079,11 +1079,14 @@ static int scan_cursor(scan_ctx *sc, int64_t since)
     /* Rows with neither timestamp have no key: every incremental read delivers them (they sort
      * last), so that a row inserted that way after the first read is stored and counted (staging
      * skips it: null_created_at) rather than seen by --full only. The SQLite source does the same;
-     * such rows are expected to be few. */
-    char *sql = key ? printf_alloc("DECLARE " CURSOR_NAME " NO SCROLL CURSOR FOR %s WHERE %s >= $1"
-                                   " OR %s IS NULL ORDER BY %s, %s",
-                                   s->select_sql, key, key, key, s->cols_q[COL_ID])
-                    : NULL;
+     * such rows are expected to be few. A row whose updated_at is earlier than its created_at
+     * (clock skew) is read while its created_at is at or after since: its key alone may lie
+     * before a watermark its creation came after, and it would never be read. */
+    char *sql =
+        key ? printf_alloc("DECLARE " CURSOR_NAME " NO SCROLL CURSOR FOR %s WHERE %s >= $1"
+                           " OR %s::timestamptz >= $1 OR %s IS NULL ORDER BY %s, %s",
+                           s->select_sql, key, s->cols_q[COL_CREATED], key, key, s->cols_q[COL_ID])
+            : NULL;
     PGresult *res = NULL;
     int rc = EG_ENOMEM;
     bool open_cursor = false;

@@ -16,12 +16,13 @@
  * seconds from year 1 on and below since minus 86 400 — and they are not both NULL; that spares
  * handing every row of a large table to C. Everything else (garbage, non-ISO text, numbers in
  * text, numbers out of years 1-9999, BLOBs) still reaches C, which validates the row and applies
- * the exact rule (key = updated_at if present, else created_at; delivered iff key >= since, or when
- * both are NULL), so rows with well-formed timestamps are delivered exactly as without the SQL
- * filter. Accepted consequence: a row whose timestamps both lie more than a day before since (or
- * start with such a date and are garbage after it) is no longer validated, e.g. its invalid UTF-8
- * is no longer reported again on every incremental run; such rows were never delivered by
- * incremental reads anyway (since = watermark - lookback).
+ * the exact rule (key = updated_at if present, else created_at; delivered iff key >= since or
+ * created_at >= since — a row whose updated_at precedes its created_at by clock skew is not missed
+ * — or when both are NULL), so rows with well-formed timestamps are delivered exactly as without
+ * the SQL filter. Accepted consequence: a row whose timestamps both lie more than a day before
+ * since (or start with such a date and are garbage after it) is no longer validated, e.g. its
+ * invalid UTF-8 is no longer reported again on every incremental run; such rows were never
+ * delivered by incremental reads anyway (since = watermark - lookback).
  */
 #include "source/source.h"
 
@@ -391,8 +392,11 @@ static int deliver(sqlite_source *s, sqlite3_stmt *st, int64_t since, eg_batch_f
         if (since != INT64_MIN) {
             int64_t key = r.has_updated ? r.updated_at : r.created_at;
             /* a row with neither timestamp has no key to compare: it is delivered by every
-             * incremental read, as by PostgreSQL's (stored and counted, staging skips it) */
-            if ((r.has_updated || r.has_created) && key < since)
+             * incremental read, as by PostgreSQL's (stored and counted, staging skips it); one
+             * created at or after since is delivered even when its updated_at is earlier (clock
+             * skew), as by PostgreSQL's */
+            if ((r.has_updated || r.has_created) && key < since &&
+                !(r.has_created && r.created_at >= since))
                 continue;
         }
         if ((rc = eg_batch_add(&batch, &r)))
