@@ -13,6 +13,7 @@
 #include "util/utf8.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,42 @@
 #include <sys/stat.h>
 
 #define MAX_LINE ((size_t)64 << 20)
+
+/* The value s[0..n) as an error message shows it: in double quotes if quote, at most SHOWN_CHARS
+ * characters of valid UTF-8 (cut at a character, "..." after a cut), control characters and
+ * invalid bytes as '?', so that a message names the bad value, not only its field. */
+#define SHOWN_CHARS 60
+static const char *shown(const char *s, size_t n, bool quote, char *buf, size_t cap)
+{
+    size_t o = 0, chars = 0, i = 0;
+    if (cap < 8)
+        return "";
+    if (quote)
+        buf[o++] = '"';
+    while (i < n && chars < SHOWN_CHARS) {
+        size_t skip = 1, len = eg_utf8_seq(s + i, n - i, &skip);
+        size_t add = len ? len : 1;
+        if (o + add + 5 > cap) /* room for '"', "...", NUL */
+            break;
+        if (!len || (len == 1 && ((unsigned char)s[i] < 0x20 || s[i] == 0x7f))) {
+            buf[o++] = '?';
+            i += len ? len : skip;
+        } else {
+            memcpy(buf + o, s + i, len);
+            o += len;
+            i += len;
+        }
+        chars++;
+    }
+    if (i < n) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    if (quote)
+        buf[o++] = '"';
+    buf[o] = '\0';
+    return buf;
+}
 
 static int ends_with(const char *s, const char *suffix)
 {
@@ -82,13 +119,15 @@ static int json_time(json_t *obj, const char *key, int64_t *out, char *why, size
         }
         if (!eg_time_parse(s, n, out))
             return 0;
+        char val[2 * SHOWN_CHARS + 8]; /* cut earlier when its characters are wide */
+        shown(s, n, true, val, sizeof val);
         if (numeric_text(s, n))
             snprintf(why, whysz,
-                     "\"%s\" is a number in a string (\"%.40s\"): Unix seconds must be a JSON "
-                     "number, other times ISO 8601 text",
-                     key, s);
+                     "%s is a number in a string: Unix seconds must be a JSON number, other "
+                     "times ISO 8601 text",
+                     val);
         else
-            snprintf(why, whysz, "\"%s\" is not an ISO 8601 time", key);
+            snprintf(why, whysz, "%s is not an ISO 8601 time", val);
         return -1;
     }
     if (json_is_integer(v)) {
@@ -105,7 +144,13 @@ static int json_time(json_t *obj, const char *key, int64_t *out, char *why, size
                      eg_format_double(json_real_value(v), num, sizeof num));
         return -1;
     }
-    snprintf(why, whysz, "\"%s\" is not an ISO 8601 time or Unix seconds", key);
+    /* true, false, an array or an object: shown as compact JSON */
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    char val[2 * SHOWN_CHARS + 8]; /* cut earlier when its characters are wide */
+    if (text)
+        shown(text, strlen(text), false, val, sizeof val);
+    snprintf(why, whysz, "%s is not an ISO 8601 time or Unix seconds", text ? val : "the value");
+    free(text);
     return -1;
 }
 
@@ -665,11 +710,12 @@ static int csv_time(csv_reader *rd, int col, const char *name, int64_t *out, cha
     }
     if (!eg_time_parse(s, len, out))
         return 0;
+    char val[2 * SHOWN_CHARS + 8]; /* cut earlier when its characters are wide */
+    shown(s, len, true, val, sizeof val);
     if (numeric_text(s, len))
-        snprintf(why, whysz, "%s is a number (\"%.40s\"): CSV times must be ISO 8601 text", name,
-                 s);
+        snprintf(why, whysz, "%s is a number: CSV times must be ISO 8601 text", val);
     else
-        snprintf(why, whysz, "%s is not an ISO 8601 time", name);
+        snprintf(why, whysz, "%s is not an ISO 8601 time", val);
     return -1;
 }
 
@@ -764,6 +810,15 @@ int eg_file_read(const char *path, eg_file_format fmt, const eg_file_handlers *h
 {
     FILE *f;
     int rc;
+    struct stat sb;
+    /* a missing file or a directory is bad input (exit 65) whatever its name: said before the
+     * name's extension is asked for the format */
+    if (strcmp(path, "-")) {
+        if (stat(path, &sb))
+            return eg_error_set(EG_EBADINPUT, "could not open \"%s\": %s", path, strerror(errno));
+        if (S_ISDIR(sb.st_mode))
+            return eg_error_set(EG_EBADINPUT, "\"%s\" is a directory, not a file", path);
+    }
     if (fmt == EG_FILE_AUTO) {
         if (ends_with(path, ".csv"))
             fmt = EG_FILE_CSV;
@@ -780,7 +835,6 @@ int eg_file_read(const char *path, eg_file_format fmt, const eg_file_handlers *h
     f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
     if (!f)
         return eg_error_set(EG_EBADINPUT, "could not open \"%s\": %s", path, strerror(errno));
-    struct stat sb;
     if (!fstat(fileno(f), &sb) && S_ISDIR(sb.st_mode)) {
         fclose(f);
         return eg_error_set(EG_EBADINPUT, "\"%s\" is a directory, not a file", path);

@@ -1,11 +1,15 @@
-# engram import: exit codes for unusable files (65 in both formats: missing, a directory, empty),
-# --json that still lists the files committed before a failing one, and the CSV and JSONL rows
-# that used to be lost or misread (Unix seconds out of range, numbers too big for jansson, an
-# unterminated quote, a BOM before a quoted header, empty optional times, padding rows), and the
-# blank lines and padding rows skipped, counted in the report.
+# engram import: exit codes for unusable files (65 in both formats: missing, a directory, empty;
+# also for a name with no extension to tell the format by: existence is checked first), --json
+# that still lists the files committed before a failing one, and the CSV and JSONL rows that used
+# to be lost or misread (Unix seconds out of range, numbers too big for jansson, an unterminated
+# quote, a BOM before a quoted header, empty optional times, padding rows), the blank lines and
+# padding rows skipped, counted in the report, and times that are not times reported with the
+# value (cut at 60 characters), not the field's name.
 engram --store s.db init
 engram --store s.db import missing.jsonl
 mkdir dir.csv && engram --store s.db import dir.csv
+engram --store s.db import nope
+mkdir somedir && engram --store s.db import somedir
 : > empty.jsonl && engram --store s.db import empty.jsonl
 : > empty.csv && engram --store s.db import empty.csv
 printf 'id,content,created_at\n' > header.csv && engram --store s.db import header.csv
@@ -21,3 +25,5 @@ printf 'key,content,created_at\n' > noid.csv && engram --store s.db import noid.
 printf '\n{"id":"b1","content":"between blanks","created_at":"2026-11-19T09:00:00Z"}\n\n   \n{"id":"b2","content":"after","created_at":"2026-11-19T09:00:00Z"}\n\n' > blanks.jsonl
 engram --store s.db import blanks.jsonl
 printf 'id,content,created_at\n,,\nb3,padded,2026-11-19\n,,\n\n' > blanks.csv && engram --store s.db --json import blanks.csv
+printf '%s\n' '{"id":"y1","content":"bad time","created_at":"yesterday"}' '{"id":"y2","content":"bad time","created_at":true}' '{"id":"y3","content":"long bad time","created_at":"2026-11-19T09:00:00Z and then some words that go on and on and on"}' > yesterday.jsonl && engram --store s.db import yesterday.jsonl
+printf 'id,content,created_at\ny4,bad time,yesterday\n' > yesterday.csv && engram --store s.db import yesterday.csv
