@@ -20,6 +20,7 @@
 
 #include "engram/error.h"
 #include "source/file.h"
+#include "util/utf8.h"
 #include "util/timeutil.h"
 
 #include <ftw.h>
@@ -283,11 +284,11 @@ static void test_jsonl_bad_lines(void **state)
     expect_reject(&c, 7, 8, "content", "content");
     expect_reject(&c, 8, 9, "content", "content");
     expect_reject(&c, 9, 10, "created_at", "created_at");
-    expect_reject(&c, 10, 11, "created_at", "created_at");
+    expect_reject(&c, 10, 11, "created_at", "\"yesterday\" is not an ISO 8601 time");
     expect_reject(&c, 11, 12, "created_at", "created_at");
-    expect_reject(&c, 12, 13, "updated_at", "updated_at");
+    expect_reject(&c, 12, 13, "updated_at", "\"2026-02-30\" is not an ISO 8601 time");
     expect_reject(&c, 13, 14, NULL, "not JSON");
-    expect_reject(&c, 14, 16, "created_at", "created_at");
+    expect_reject(&c, 14, 16, "created_at", "[2026] is not an ISO 8601 time or Unix seconds");
     /* the raw text handed to on_reject is the line without its line break */
     assert_string_equal(c.rej[0].raw, "this is not json");
     assert_int_equal(c.rej[0].raw_len, 16);
@@ -745,7 +746,7 @@ static void test_csv_bad_rows(void **state)
     expect_reject(&c, 0, 2, NULL, "has 2 fields, the header has 3");
     expect_reject(&c, 1, 3, NULL, "has 4 fields, the header has 3");
     expect_reject(&c, 2, 4, "id", "id");
-    expect_reject(&c, 3, 5, "created_at", "created_at");
+    expect_reject(&c, 3, 5, "created_at", "\"2026-13-01\" is not an ISO 8601 time");
     expect_reject(&c, 4, 6, "created_at", "created_at");
     expect_reject(&c, 5, 7, NULL, "UTF-8");
     expect_reject(&c, 6, 10, NULL, "has 4 fields");
@@ -992,6 +993,37 @@ static void test_csv_blank_records(void **state)
 /* A NUL byte in a CSV field was taken into the text, while JSONL refused \u0000 (the whole line,
  * "not JSON"). Both reject it in id and content, naming the field and the line; metadata may hold
  * anything (staging judges it). */
+/* A time that is not a time is reported with its value, not the field's name (regression: the
+ * reason read `"created_at" is not an ISO 8601 time`), cut at 60 characters (valid UTF-8),
+ * control characters shown as '?', other JSON as compact JSON. */
+static void test_bad_time_shows_value(void **state)
+{
+    (void)state;
+    char lines[1024];
+    char wide[2 * 70 + 1] = "";
+    for (int i = 0; i < 70; i++)
+        strcat(wide, "\xc3\xa9"); /* é */
+    snprintf(lines, sizeof lines,
+             "{\"id\":\"a\",\"content\":\"x\",\"created_at\":\"%s\"}\n"
+             "{\"id\":\"b\",\"content\":\"x\",\"created_at\":\"a\\u0001b\"}\n"
+             "{\"id\":\"c\",\"content\":\"x\",\"created_at\":true}\n",
+             wide);
+    const char *path = write_text("shown.jsonl", lines);
+    collector c = {0};
+    assert_int_equal(read_into(path, EG_FILE_JSONL, &c), 0);
+    assert_int_equal(c.nrej, 3);
+    /* 60 characters of two bytes each, then "..." */
+    char want[256] = "\"";
+    for (int i = 0; i < 60; i++)
+        strcat(want, "\xc3\xa9");
+    strcat(want, "...\" is not an ISO 8601 time");
+    expect_reject(&c, 0, 1, "created_at", want);
+    assert_true(eg_utf8_valid(c.rej[0].reason, strlen(c.rej[0].reason), NULL));
+    expect_reject(&c, 1, 2, "created_at", "\"a?b\" is not an ISO 8601 time");
+    expect_reject(&c, 2, 3, "created_at", "true is not an ISO 8601 time or Unix seconds");
+    collector_free(&c);
+}
+
 static void test_nul_bytes(void **state)
 {
     (void)state;
@@ -1047,6 +1079,7 @@ int main(void)
         cmocka_unit_test(test_csv_quoting_and_line_numbers),
         cmocka_unit_test(test_csv_null_vs_empty),
         cmocka_unit_test(test_csv_bad_rows),
+        cmocka_unit_test(test_bad_time_shows_value),
         cmocka_unit_test(test_csv_reject_raw_text),
         cmocka_unit_test(test_csv_header_problems),
         cmocka_unit_test(test_csv_bom_and_crlf),
