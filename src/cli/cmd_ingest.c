@@ -7,7 +7,38 @@
 #include "store/store.h"
 
 #include <getopt.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+/* The files of a store: the database, SQLite's journals and the pipeline's snapshot. */
+static const char *const store_suffixes[] = {"", "-wal", "-shm", "-journal", "-snapshot"};
+#define NSUFFIXES (sizeof store_suffixes / sizeof *store_suffixes)
+
+/* Which of the store's files exist (bit i: store_suffixes[i]). */
+static unsigned store_files(const char *store)
+{
+    unsigned bits = 0;
+    char path[4096];
+    struct stat sb;
+    for (size_t i = 0; i < NSUFFIXES; i++) {
+        int n = snprintf(path, sizeof path, "%s%s", store, store_suffixes[i]);
+        if (n > 0 && (size_t)n < sizeof path && stat(path, &sb) == 0)
+            bits |= 1u << i;
+    }
+    return bits;
+}
+
+/* Removes the store's files that did not exist before (bits: store_files before the command). */
+static void remove_new_store(const char *store, unsigned before)
+{
+    char path[4096];
+    for (size_t i = 0; i < NSUFFIXES; i++) {
+        int n = snprintf(path, sizeof path, "%s%s", store, store_suffixes[i]);
+        if (!(before & (1u << i)) && n > 0 && (size_t)n < sizeof path)
+            unlink(path);
+    }
+}
 
 /* Progress on a terminal only: scripts and logs get the summary alone. */
 static void show_progress(int64_t rows, void *ud)
@@ -54,6 +85,9 @@ int eg_cli_ingest(eg_cli *cli, int argc, char **argv, const eg_command *self, bo
         return code;
     /* With the store's own memories table as the source, a missing store has nothing to read:
      * it is a mistyped --store, not a store to create. An external source fills a new store. */
+    /* a store this command creates is removed again when the read fails and leaves it empty:
+     * a failed first run against an unreachable or mistyped source leaves no empty store */
+    unsigned before = cfg.store ? store_files(cfg.store) : 1u;
     if ((rc = eg_store_open(&st, cfg.store, cfg.source ? EG_STORE_CREATE : 0))) {
         if (rc == EG_ENOTFOUND)
             eg_error_detail("the source is the store's own memories table (no --source given): "
@@ -80,7 +114,11 @@ int eg_cli_ingest(eg_cli *cli, int argc, char **argv, const eg_command *self, bo
     /* rows quarantined by this read: a warning, as for `import` */
     if (!rc && rep.rejected > 0)
         code = 1;
+    bool empty = false;
+    bool remove = rc && !(before & 1u) && !eg_store_is_empty(st, &empty) && empty;
     eg_store_close(st);
+    if (remove)
+        remove_new_store(cfg.store, before);
     eg_config_free(&cfg);
     return code;
 }
