@@ -1,7 +1,8 @@
 /*
  * cmd_export.c — `engram export --what staging|features|ltm|concepts|edges`: the store's rows
  * with the spec's column names, in a stable order, as CSV or JSONL on standard output (or
- * --output FILE). The rows and their order are eg_store_export's (store/report.c).
+ * --output FILE; "-" is standard output). The rows and their order are eg_store_export's
+ * (store/report.c).
  */
 #include "cli/cli.h"
 
@@ -59,6 +60,8 @@ static int run(eg_cli *cli, int argc, char **argv)
         fmt = EG_EXPORT_JSONL;
     if ((code = eg_cli_open(cli, &cfg, &st, 0)))
         return code;
+    if (output && !strcmp(output, "-")) /* standard output, as `import -` reads standard input */
+        output = NULL;
     if (output && !(out = fopen(output, "w"))) {
         eg_error_set(EG_EIO, "could not write \"%s\": %s", output, strerror(errno));
         code = eg_cli_fail(EG_EIO);
@@ -85,7 +88,8 @@ const eg_command eg_cmd_export = {
     " [--what staging|features|ltm|concepts|edges] [--format csv|jsonl]\n"
     "       [--output FILE]\n\n"
     "Writes the store's rows with the column names of the spec, CSV with a header line (the\n"
-    "default) or one JSON object per line, on standard output or to -o/--output FILE.\n"
+    "default) or one JSON object per line, on standard output or to -o/--output FILE\n"
+    "(- is standard output).\n"
     "  staging   (the default) one row per memory, ordered by memory_id: memory_id, content,\n"
     "            created_at, last_accessed_at, access_count, activation_strength,\n"
     "            importance_score, memory_type, concepts, status, source_system,\n"

@@ -1,6 +1,7 @@
 # export --what staging|features|ltm|concepts|edges (SPEC §13) on the sample data at a fixed clock:
 # the header and first rows of each, CSV and JSONL; the row counts match `stats`; the same store
 # gives the same bytes (again, and after a run at the same clock); an unknown --what is refused.
+# --output - (or -o -) is standard output, not a file named "-".
 engram --store s.db init -q
 engram --store s.db import -q "$ENGRAM_SRC/data/sample-memories.jsonl"
 engram --store s.db --now 2026-11-20T00:00:00Z run -q
@@ -21,3 +22,6 @@ for w in features ltm; do engram --store s.db export --what $w | tail -n +2 | cu
 engram --store s.db export --what concepts | tail -n +2 | cut -d, -f1 | LC_ALL=C sort -c -u && echo "concepts: ordered by name"
 engram --store s.db export --what memories
 engram --store missing.db export --what edges
+engram --store s.db export --what ltm -o - | head -2
+engram --store s.db export --what ltm --output - --format jsonl | head -1
+ls -- -
