@@ -487,14 +487,29 @@ static int one_attempt(ingest_ctx *c, eg_source **srcp)
     }
     if (logs && (rc = eg_store_changes_consume(c->st, log[1])))
         return rc;
-    if (c->any_key) {
-        /* never past now: a row stamped in the future must not hide the rows that follow it */
-        int64_t key = c->max_key < o->now ? c->max_key : o->now;
+    /* The watermark is the largest key read, never past now: a row stamped in the future must
+     * not hide the rows that follow it. The uncapped largest key is kept beside it, so that a
+     * later run advances the watermark towards it even when it reads nothing new (the store's
+     * own table read by its change log, say): runs in steps end where one run at the last now
+     * would (regression: the cap of the first run stayed). */
+    int64_t umax = 0;
+    bool ufound = false;
+    if ((rc = eg_store_watermark_max_get(c->st, rep->source, &umax, &ufound)))
+        return rc;
+    if (c->any_key && (!ufound || c->max_key > umax)) {
+        umax = c->max_key;
+        if ((rc = eg_store_watermark_max_set(c->st, rep->source, umax)))
+            return rc;
+        ufound = true;
+    }
+    rep->watermark_after = wm;
+    if (ufound) {
+        int64_t key = umax < o->now ? umax : o->now;
         rep->watermark_after = found && wm > key ? wm : key;
+    }
+    if (c->any_key || (ufound && (!found || rep->watermark_after > wm))) {
         if ((rc = eg_store_watermark_set(c->st, rep->source, rep->watermark_after, rep->run_id)))
             return rc;
-    } else {
-        rep->watermark_after = wm;
     }
     if (o->restage) {
         clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -945,6 +945,46 @@ done:
     return rc;
 }
 
+int eg_store_watermark_max_get(eg_store *st, const char *source_key, int64_t *key, bool *found)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = 0;
+    *found = false;
+    if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = 'watermark_max:' || ?1", -1,
+                           &s, NULL) != SQLITE_OK) {
+        rc = db_error(st, "could not read the watermark's uncapped key");
+        goto done;
+    }
+    sqlite3_bind_text(s, 1, source_key, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_INTEGER) {
+        *key = sqlite3_column_int64(s, 0);
+        *found = true;
+    }
+done:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int eg_store_watermark_max_set(eg_store *st, const char *source_key, int64_t key)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO meta (key, value) VALUES ('watermark_max:' || ?1, ?2) "
+                           "ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+                           -1, &s, NULL) != SQLITE_OK) {
+        rc = db_error(st, "could not write the watermark's uncapped key");
+        goto done;
+    }
+    sqlite3_bind_text(s, 1, source_key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, key);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        rc = db_error(st, "could not write the watermark's uncapped key");
+done:
+    sqlite3_finalize(s);
+    return rc;
+}
+
 int eg_store_changes(eg_store *st, int64_t *upto, bool *found)
 {
     sqlite3_stmt *s = NULL;

@@ -103,6 +103,11 @@ int eg_store_fts_sync(eg_store *st, int64_t *indexed);
 
 int eg_store_watermark_get(eg_store *st, const char *source_key, int64_t *key_at, bool *found);
 int eg_store_watermark_set(eg_store *st, const char *source_key, int64_t key_at, int64_t run_id);
+/* The largest key read from the source so far, before the cap at now that the watermark has
+ * (meta 'watermark_max:' || source_key): a later run at a later now advances the watermark to it
+ * even when it reads nothing new, as one run at that now would have. _set keeps the larger. */
+int eg_store_watermark_max_get(eg_store *st, const char *source_key, int64_t *key, bool *found);
+int eg_store_watermark_max_set(eg_store *st, const char *source_key, int64_t key);
 
 /* The change log of the embedded `memories` table (migrations 9, 12): its entries are the rows
  * written since the last read; *upto = its last seq (0 when empty); *found is false when no
