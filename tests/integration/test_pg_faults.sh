@@ -40,7 +40,9 @@ check "attempts recorded" 2 "$(sed -E 's/.*"attempts":([0-9]+).*/\1/' "$T/a.out"
 check "every row exactly once" "$N|$N" "$(sqlite3 "$T/a.db" 'SELECT count(*), count(DISTINCT id) FROM memory')"
 
 # the view sleeps about 1 ms a row (pg_sleep's resolution), so a read takes about N ms
-# (2) server crash mid-read, staying down
+# (2) server crash mid-read, staying down; the store exists beforehand (a store the failed run
+# created would be removed: test_failed_first_run.sh), so the failed run is recorded in it
+"$ENGRAM_BIN" --store "$T/b.db" init -q
 "$ENGRAM_BIN" --config "$T/e.conf" --source postgresql:// --store "$T/b.db" --now 2026-11-20T00:00:00Z run >"$T/b.out" 2>&1 &
 pid=$!
 if wait_for_read; then
