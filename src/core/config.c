@@ -189,6 +189,11 @@ static int set_value(eg_config *cfg, const key_def *k, const char *value, const 
             path = value;
         else if (k->type == K_SOURCE && !strncmp(value, "sqlite:", 7))
             path = value + 7;
+        if (k->type == K_PATH && !value[0])
+            return eg_error_set(EG_ECONFIG, "%s%s is empty", where, k->name),
+                   eg_error_hint("name the SQLite store file (the default is engram.db); an empty "
+                                 "path would keep the data in a temporary database"),
+                   EG_ECONFIG;
         if (k->type == K_AGE &&
             parse_age(value, &cfg->staging_max_age_months, &cfg->staging_max_age_days))
             return eg_error_set(EG_ECONFIG, "%s%s = \"%s\" is not an age", where, k->name, value),
@@ -507,6 +512,12 @@ int eg_config_load(eg_config *cfg, const eg_config_args *args)
         goto fail;
     if (args && args->store) {
         const key_def *k = find_key("store");
+        if (!args->store[0]) {
+            rc = eg_error_set(EG_EUSAGE, "--store is empty");
+            eg_error_hint("name the SQLite store file; an empty path would keep the data in a "
+                          "temporary database that is gone when engram exits");
+            goto fail;
+        }
         if ((rc = set_value(cfg, k, args->store, NULL, "--store ")))
             goto fail;
         cfg->origin[k - keys] = 3;

@@ -12,3 +12,7 @@ chmod 644 secret.conf; engram --config secret.conf config check
 chmod 600 secret.conf; engram --config secret.conf config check
 engram --source 'host=db.example password=s3cretpw' config check
 engram --config missing.conf config check
+# an empty store path is refused (SQLite would keep the data in a temporary database)
+engram --store '' init
+printf '# empty\nstore =\n' > empty.conf; engram --config empty.conf remember 'a note'
+ls -A

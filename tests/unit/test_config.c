@@ -516,6 +516,30 @@ static void test_unknown_section_and_syntax(void **state)
     assert_string_equal(eg_error_last()->message, want);
 }
 
+/* An empty store path would make SQLite open a temporary database that is gone at exit: refused
+ * from a file (named with its line) and from --store. */
+static void test_empty_store(void **state)
+{
+    fixture *f = *state;
+    const char *path = write_file(f, "etc/engram.conf", "# line 1\nstore =\n", 0644);
+    eg_config_args a = {.config_file = path};
+    eg_config c;
+    expect_error(eg_config_load(&c, &a), EG_ECONFIG);
+    char want[PATH_MAX + 128];
+    snprintf(want, sizeof want, "%s:2: store is empty", path);
+    assert_string_equal(eg_error_last()->message, want);
+
+    path = write_file(f, "etc/engram.conf", "[profile p]\nstore = \n", 0644);
+    a.profile = "p";
+    expect_error(eg_config_load(&c, &a), EG_ECONFIG);
+    snprintf(want, sizeof want, "%s:2: [profile p] store is empty", path);
+    assert_string_equal(eg_error_last()->message, want);
+
+    eg_config_args b = {.store = ""};
+    expect_error(eg_config_load(&c, &b), EG_EUSAGE);
+    assert_string_equal(eg_error_last()->message, "--store is empty");
+}
+
 /* Loads a one-key file whose key is on line 2 and checks the exact error message. */
 static void expect_bad_value(fixture *f, const char *key, const char *value, const char *what)
 {
@@ -802,6 +826,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_section_and_syntax, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concept_caps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_value_in_profile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_error_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_value, setup, teardown),
