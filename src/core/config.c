@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <ini.h>
+#include <libstemmer.h>
 #include <limits.h>
 #include <math.h>
 #include <stddef.h>
@@ -29,98 +30,124 @@ typedef struct key_def {
     size_t off;
     const char *def;
     const char *help;
+    const char *lo, *hi; /* inclusive bounds in the key's own syntax, checked by validate(); NULL:
+                            none (checks that involve two keys are written out in validate()) */
 } key_def;
 
 #define F(f) offsetof(eg_config, f)
 static const key_def keys[] = {
-    {"store", K_PATH, F(store), "engram.db", "SQLite store file"},
+    {"store", K_PATH, F(store), "engram.db", "SQLite store file", NULL, NULL},
     {"source", K_SOURCE, F(source), NULL,
-     "postgresql:// URI or libpq conninfo, sqlite:PATH, or empty for the store's own table"},
-    {"source.schema", K_STR, F(source_schema), "public", "schema of the source table"},
-    {"source.table", K_STR, F(source_table), "memories", "source table (or view)"},
-    {"source.id_column", K_STR, F(col_id), "id", "primary key column"},
-    {"source.content_column", K_STR, F(col_content), "content", "content column"},
-    {"source.created_at_column", K_STR, F(col_created_at), "created_at", "creation time column"},
-    {"source.updated_at_column", K_STR, F(col_updated_at), "updated_at", "update time column"},
-    {"source.metadata_column", K_STR, F(col_metadata), "metadata", "metadata column"},
-    {"source.system", K_STR, F(source_system), NULL, "label for staging.source_system"},
-    {"source.lookback", K_DURATION, F(source_lookback), "5m", "incremental read overlap"},
-    {"source.connect_timeout", K_DURATION, F(source_connect_timeout), "5s",
-     "first connect timeout"},
+     "postgresql:// URI or libpq conninfo, sqlite:PATH, or empty for the store's own table", NULL,
+     NULL},
+    {"source.schema", K_STR, F(source_schema), "public", "schema of the source table", NULL, NULL},
+    {"source.table", K_STR, F(source_table), "memories", "source table (or view)", NULL, NULL},
+    {"source.id_column", K_STR, F(col_id), "id", "primary key column", NULL, NULL},
+    {"source.content_column", K_STR, F(col_content), "content", "content column", NULL, NULL},
+    {"source.created_at_column", K_STR, F(col_created_at), "created_at", "creation time column",
+     NULL, NULL},
+    {"source.updated_at_column", K_STR, F(col_updated_at), "updated_at", "update time column", NULL,
+     NULL},
+    {"source.metadata_column", K_STR, F(col_metadata), "metadata", "metadata column", NULL, NULL},
+    {"source.system", K_STR, F(source_system), NULL, "label for staging.source_system", NULL, NULL},
+    {"source.lookback", K_DURATION, F(source_lookback), "5m", "incremental read overlap", NULL,
+     "365d"},
+    {"source.connect_timeout", K_DURATION, F(source_connect_timeout), "5s", "first connect timeout",
+     "1s", "1h"},
     {"source.statement_timeout", K_DURATION, F(source_statement_timeout), "10m",
-     "statement_timeout of the source session"},
-    {"source.retries", K_INT, F(source_retries), "4", "connection retries after the first attempt"},
-    {"source.retry_delay", K_DURATION, F(source_retry_delay), "500ms", "first backoff step"},
+     "statement_timeout of the source session", "1s", "7d"},
+    {"source.retries", K_INT, F(source_retries), "4", "connection retries after the first attempt",
+     NULL, "100"},
+    {"source.retry_delay", K_DURATION, F(source_retry_delay), "500ms", "first backoff step", NULL,
+     "1h"},
     {"staging.max_age", K_AGE, F(staging_max_age_text), "1 year",
-     "staging window: N years|months|days before midnight UTC of now; 0 keeps everything"},
-    {"staging.language", K_STR, F(staging_language), "english", "Snowball stemmer language"},
-    {"staging.max_concepts", K_INT, F(staging_max_concepts), "32", "concepts kept per memory"},
+     "staging window: N years|months|days before midnight UTC of now; 0 keeps everything", NULL,
+     NULL},
+    {"staging.language", K_STR, F(staging_language), "english", "Snowball stemmer language", NULL,
+     NULL},
+    {"staging.max_concepts", K_INT, F(staging_max_concepts), "32", "concepts kept per memory", "1",
+     "1000"},
     {"ingest.batch_rows", K_INT, F(ingest_batch_rows), "10000",
-     "rows per batch read from the source"},
-    {"wm.tick", K_DURATION, F(wm_tick), "60s", "working-memory attention tick (event time)"},
-    {"wm.window", K_DURATION, F(wm_window), "300s", "how long a presentation stays a candidate"},
-    {"wm.tau", K_DURATION, F(wm_tau), "300s", "decay time constant of a candidate's priority"},
-    {"wm.capacity", K_INT, F(wm_capacity), "7", "working-memory slots"},
-    {"wm.jitter", K_INT, F(wm_jitter), "0", "± slots of deterministic capacity jitter per tick"},
-    {"stm.episode_gap", K_DURATION, F(stm_episode_gap), "1800s", "gap that starts a new episode"},
+     "rows per batch read from the source", "1", "1000000"},
+    {"wm.tick", K_DURATION, F(wm_tick), "60s", "working-memory attention tick (event time)", "1s",
+     "1d"},
+    {"wm.window", K_DURATION, F(wm_window), "300s", "how long a presentation stays a candidate",
+     NULL, "30d"},
+    {"wm.tau", K_DURATION, F(wm_tau), "300s", "decay time constant of a candidate's priority", "1s",
+     "30d"},
+    {"wm.capacity", K_INT, F(wm_capacity), "7", "working-memory slots", "1", "1000"},
+    {"wm.jitter", K_INT, F(wm_jitter), "0", "± slots of deterministic capacity jitter per tick",
+     NULL, NULL},
+    {"stm.episode_gap", K_DURATION, F(stm_episode_gap), "1800s", "gap that starts a new episode",
+     NULL, "365d"},
     {"stm.min_overlap", K_DOUBLE, F(stm_min_overlap), "0.05",
-     "concept Jaccard below which a new episode starts"},
+     "concept Jaccard below which a new episode starts", NULL, NULL},
     {"stm.duration", K_DURATION, F(stm_duration), "1800s",
-     "time in short-term memory after which an item is ready"},
-    {"hebbian.rate", K_DOUBLE, F(hebbian_rate), "0.1", "learning rate eta"},
-    {"hebbian.decay", K_DOUBLE, F(hebbian_decay), "0.001", "edge weight decay per day (lambda)"},
+     "time in short-term memory after which an item is ready", NULL, "365d"},
+    {"hebbian.rate", K_DOUBLE, F(hebbian_rate), "0.1", "learning rate eta", NULL, NULL},
+    {"hebbian.decay", K_DOUBLE, F(hebbian_decay), "0.001", "edge weight decay per day (lambda)",
+     NULL, NULL},
     {"hebbian.max_concepts", K_INT, F(hebbian_max_concepts), "4",
-     "concepts per memory in concept learning and REM"},
-    {"consolidation.interval", K_DURATION, F(consolidation_interval), "1h", "replay interval"},
+     "concepts per memory in concept learning and REM", NULL, NULL},
+    {"consolidation.interval", K_DURATION, F(consolidation_interval), "1h", "replay interval", "1m",
+     "30d"},
     {"consolidation.threshold", K_DOUBLE, F(consolidation_threshold), "0.5",
-     "pre-strength that consolidates"},
+     "pre-strength that consolidates", NULL, NULL},
     {"consolidation.max_replays", K_INT, F(consolidation_max_replays), "3",
-     "further replays before forgetting"},
+     "further replays before forgetting", NULL, "1000"},
     {"consolidation.max_associates", K_INT, F(consolidation_max_associates), "16",
-     "associates replayed with an item (at most 64)"},
+     "associates replayed with an item (at most 64)", NULL, NULL},
     {"consolidation.max_concepts", K_INT, F(consolidation_max_concepts), "8",
-     "concepts per memory searched for replay associates"},
-    {"forgetting.rate", K_DOUBLE, F(forgetting_rate), "0.95", "strength kept per failed replay"},
+     "concepts per memory searched for replay associates", NULL, NULL},
+    {"forgetting.rate", K_DOUBLE, F(forgetting_rate), "0.95", "strength kept per failed replay",
+     NULL, NULL},
     {"sleep.deep", K_DAYRANGE, F(sleep_deep_text), "02:00-04:00",
-     "nightly deep-sleep window (UTC); replays every 15 min in it"},
+     "nightly deep-sleep window (UTC); replays every 15 min in it", NULL, NULL},
     {"homeostasis.max_out", K_DOUBLE, F(homeostasis_max_out), "10",
-     "largest sum of a concept's edge weights"},
-    {"homeostasis.target", K_DOUBLE, F(homeostasis_target), "0.5", "target mean edge weight"},
+     "largest sum of a concept's edge weights", NULL, NULL},
+    {"homeostasis.target", K_DOUBLE, F(homeostasis_target), "0.5", "target mean edge weight", NULL,
+     NULL},
     {"homeostasis.max_degree", K_INT, F(homeostasis_max_degree), "64",
-     "edges a concept keeps at most, its strongest (0: no bound)"},
-    {"rem.batch", K_INT, F(rem_batch), "100", "long-term pairs sampled per REM phase"},
-    {"recall.alpha", K_DOUBLE, F(recall_alpha), "1.0", "weight of the lexical (BM25) term"},
-    {"recall.beta", K_DOUBLE, F(recall_beta), "1.0", "weight of spreading activation"},
-    {"recall.gamma", K_DOUBLE, F(recall_gamma), "0.2", "weight of base-level activation"},
-    {"recall.S", K_DOUBLE, F(recall_s_max), "12", "maximum associative strength S"},
-    {"recall.tau", K_DOUBLE, F(recall_tau), "3", "retrieval threshold tau"},
-    {"recall.s", K_DOUBLE, F(recall_noise), "0.4", "activation noise s of P(recall)"},
-    {"activation.decay", K_DOUBLE, F(activation_decay), "0.5", "ACT-R base-level decay d"},
+     "edges a concept keeps at most, its strongest (0: no bound)", NULL, "1000000"},
+    {"rem.batch", K_INT, F(rem_batch), "100", "long-term pairs sampled per REM phase", NULL,
+     "100000"},
+    {"recall.alpha", K_DOUBLE, F(recall_alpha), "1.0", "weight of the lexical (BM25) term", "0",
+     "1000"},
+    {"recall.beta", K_DOUBLE, F(recall_beta), "1.0", "weight of spreading activation", "0", "1000"},
+    {"recall.gamma", K_DOUBLE, F(recall_gamma), "0.2", "weight of base-level activation", "0",
+     "1000"},
+    {"recall.S", K_DOUBLE, F(recall_s_max), "12", "maximum associative strength S", "0", "1000"},
+    {"recall.tau", K_DOUBLE, F(recall_tau), "3", "retrieval threshold tau", "-1000", "1000"},
+    {"recall.s", K_DOUBLE, F(recall_noise), "0.4", "activation noise s of P(recall)", NULL, "1000"},
+    {"activation.decay", K_DOUBLE, F(activation_decay), "0.5", "ACT-R base-level decay d", NULL,
+     "10"},
     {"health.connection_warn", K_DURATION, F(health_connection_warn), "1s",
-     "connect + SELECT 1 slower than this warns"},
-    {"health.fresh", K_DURATION, F(health_fresh), "1h", "newest memory younger than this is fresh"},
+     "connect + SELECT 1 slower than this warns", "1ms", "1h"},
+    {"health.fresh", K_DURATION, F(health_fresh), "1h", "newest memory younger than this is fresh",
+     "1s", "365d"},
     {"health.stale", K_DURATION, F(health_stale), "24h",
-     "newest memory older than this is critical (between: stale, warning)"},
+     "newest memory older than this is critical (between: stale, warning)", "1s", "365d"},
     {"health.volume_min", K_INT, F(health_volume_min), "1",
-     "fewer source rows than this is critical"},
+     "fewer source rows than this is critical", NULL, NULL},
     {"health.volume_sigma", K_DOUBLE, F(health_volume_sigma), "3",
-     "a row count this many standard deviations from history warns"},
+     "a row count this many standard deviations from history warns", "0", "1000"},
     {"health.quality_ok", K_DOUBLE, F(health_quality_ok), "95",
-     "% of valid, non-empty content above which quality is healthy"},
+     "% of valid, non-empty content above which quality is healthy", "0", "100"},
     {"health.quality_warn", K_DOUBLE, F(health_quality_warn), "90",
-     "% above which quality only warns (below: critical)"},
-    {"health.count_target", K_DURATION, F(health_count_target), "1s", "target for counting rows"},
+     "% above which quality only warns (below: critical)", "0", "100"},
+    {"health.count_target", K_DURATION, F(health_count_target), "1s", "target for counting rows",
+     "1ms", "1h"},
     {"health.staging_target", K_DURATION, F(health_staging_target), "2s",
-     "target for staging a sample"},
+     "target for staging a sample", "1ms", "1h"},
     {"health.checkpoint_lag", K_DURATION, F(health_checkpoint_lag), "1d",
-     "pipeline checkpoint older than this warns"},
+     "pipeline checkpoint older than this warns", "1s", "365d"},
     {"validate.future_skew", K_DURATION, F(validate_future_skew), "5m",
-     "timestamps later than now by more than this are in the future"},
+     "timestamps later than now by more than this are in the future", NULL, "365d"},
     {"validate.max_length", K_INT, F(validate_max_length), "100000",
-     "content longer than this many characters is out of bounds"},
+     "content longer than this many characters is out of bounds", "1", "1000000000"},
     {"validate.threshold", K_DOUBLE, F(validate_threshold), "1",
-     "% of rows a rule may fail before it is critical (any failure warns)"},
-    {"validate.examples", K_INT, F(validate_examples), "5", "example ids per rule"},
+     "% of rows a rule may fail before it is critical (any failure warns)", "0", "100"},
+    {"validate.examples", K_INT, F(validate_examples), "5", "example ids per rule", NULL, "100"},
 };
 #undef F
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -432,27 +459,97 @@ static int check_secret_mode(const eg_config *cfg, bool has_password)
     return EG_EPERM;
 }
 
-/* Values that parse but make no sense together: an error naming the key and the bound. */
+/* A key's value as a number for the bounds check (durations in µs); false for text keys. */
+static bool numeric_value(const eg_config *cfg, const key_def *k, double *v)
+{
+    char **s = slot((eg_config *)cfg, k);
+    switch (k->type) {
+    case K_DURATION:
+        *v = (double)*(int64_t *)(void *)s;
+        return true;
+    case K_INT:
+        *v = *(int *)(void *)s;
+        return true;
+    case K_DOUBLE:
+        *v = *(double *)(void *)s;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* A bound written in the key's own syntax, as a number comparable with numeric_value. */
+static double bound_value(const key_def *k, const char *text)
+{
+    int64_t us = 0;
+    if (k->type == K_DURATION) {
+        (void)eg_duration_parse(text, &us);
+        return (double)us;
+    }
+    return strtod(text, NULL);
+}
+
+/* Writes into out the name of what is wrong: the file, or "the configuration" without one. */
+static const char *key_where(const eg_config *cfg, const char *name, char *out, size_t n)
+{
+    (void)name;
+    snprintf(out, n, "%s", cfg->file ? cfg->file : "the configuration");
+    return out;
+}
+
+/* The stemming language, checked the way the stages will open it (libstemmer also takes a
+ * few aliases such as "en" that sb_stemmer_list() does not list). */
+static int check_language(const eg_config *cfg)
+{
+    struct sb_stemmer *st = sb_stemmer_new(cfg->staging_language, "UTF_8");
+    if (st) {
+        sb_stemmer_delete(st);
+        return 0;
+    }
+    char where[PATH_MAX + 64], list[600];
+    size_t n = 0;
+    list[0] = '\0';
+    for (const char **l = sb_stemmer_list(); *l && n + strlen(*l) + 8 < sizeof list; l++)
+        n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", n ? ", " : "", *l);
+    eg_error_set(EG_ECONFIG, "%s: staging.language = \"%s\" is not a stemming language",
+                 key_where(cfg, "staging.language", where, sizeof where), cfg->staging_language);
+    eg_error_hint("languages: %s", list);
+    return EG_ECONFIG;
+}
+
+/* Values that parse but are out of their range or make no sense together: an error naming the
+ * key and the bound. */
 static int validate(const eg_config *cfg)
 {
-    const char *where = cfg->file ? cfg->file : "the configuration";
+    char where[PATH_MAX + 64];
+    for (size_t i = 0; i < NKEYS; i++) {
+        const key_def *k = &keys[i];
+        double v, lo, hi;
+        if ((!k->lo && !k->hi) || !numeric_value(cfg, k, &v))
+            continue;
+        lo = k->lo ? bound_value(k, k->lo) : -HUGE_VAL;
+        hi = k->hi ? bound_value(k, k->hi) : HUGE_VAL;
+        if (v >= lo && v <= hi)
+            continue;
+        key_where(cfg, k->name, where, sizeof where);
+        if (k->lo && k->hi)
+            eg_error_set(EG_ECONFIG, "%s: %s must be between %s and %s", where, k->name, k->lo,
+                         k->hi);
+        else if (k->lo)
+            eg_error_set(EG_ECONFIG, "%s: %s must be at least %s", where, k->name, k->lo);
+        else
+            eg_error_set(EG_ECONFIG, "%s: %s must be at most %s", where, k->name, k->hi);
+        return EG_ECONFIG;
+    }
 #define BAD(key, why)                                                                              \
     do {                                                                                           \
-        eg_error_set(EG_ECONFIG, "%s: %s %s", where, key, why);                                    \
+        eg_error_set(EG_ECONFIG, "%s: %s %s", key_where(cfg, key, where, sizeof where), key, why); \
         return EG_ECONFIG;                                                                         \
     } while (0)
-    if (cfg->wm_tick <= 0)
-        BAD("wm.tick", "must be longer than 0");
     if (cfg->wm_window < cfg->wm_tick)
         BAD("wm.window", "must be at least wm.tick (a presentation would leave before a tick)");
-    if (cfg->wm_tau <= 0)
-        BAD("wm.tau", "must be longer than 0");
-    if (cfg->wm_capacity < 1)
-        BAD("wm.capacity", "must be at least 1");
     if (cfg->wm_jitter >= cfg->wm_capacity)
         BAD("wm.jitter", "must be smaller than wm.capacity");
-    if (cfg->consolidation_interval <= 0)
-        BAD("consolidation.interval", "must be longer than 0");
     if (cfg->hebbian_rate <= 0 || cfg->hebbian_rate >= 1)
         BAD("hebbian.rate", "must be in (0, 1)");
     if (cfg->hebbian_decay < 0)
@@ -469,18 +566,25 @@ static int validate(const eg_config *cfg)
         BAD("consolidation.max_concepts", "must be between 0 and 32");
     if (cfg->hebbian_max_concepts < 0 || cfg->hebbian_max_concepts > 32)
         BAD("hebbian.max_concepts", "must be between 0 and 32");
-    if (cfg->homeostasis_max_out <= 0 || cfg->homeostasis_target <= 0)
-        BAD("homeostasis.max_out and homeostasis.target", "must be greater than 0");
-    if (cfg->homeostasis_max_degree < 0)
-        BAD("homeostasis.max_degree", "must be 0 (no bound) or more");
+    if (cfg->homeostasis_max_out <= 0)
+        BAD("homeostasis.max_out", "must be greater than 0");
+    if (cfg->homeostasis_target <= 0)
+        BAD("homeostasis.target", "must be greater than 0");
     if (cfg->sleep_deep_from > 86400 || cfg->sleep_deep_to > 86400)
         BAD("sleep.deep", "times must be at most 24:00");
     if (cfg->recall_noise <= 0)
         BAD("recall.s", "must be greater than 0");
     if (cfg->activation_decay <= 0)
         BAD("activation.decay", "must be greater than 0");
+    if (cfg->health_stale < cfg->health_fresh)
+        BAD("health.stale", "must be at least health.fresh (older than stale is critical, "
+                            "younger than fresh healthy)");
+    if (cfg->health_quality_warn > cfg->health_quality_ok)
+        BAD("health.quality_warn", "must be at most health.quality_ok");
+    if (cfg->health_volume_sigma <= 0)
+        BAD("health.volume_sigma", "must be greater than 0");
 #undef BAD
-    return 0;
+    return check_language(cfg);
 }
 
 int eg_config_load(eg_config *cfg, const eg_config_args *args)

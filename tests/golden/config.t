@@ -16,3 +16,6 @@ engram --config missing.conf config check
 engram --store '' init
 printf '# empty\nstore =\n' > empty.conf; engram --config empty.conf remember 'a note'
 ls -A
+# values out of range, and an unknown stemming language, are refused at load with the key named
+printf 'rem.batch = 1000000000\n' > range.conf; engram --config range.conf config check
+printf 'staging.language = klingon\n' > lang.conf; engram --config lang.conf config check
