@@ -411,6 +411,12 @@ static int load_file(eg_config *cfg, const char *path, const char *want, bool *h
         rc = eg_error_set(EG_EIO, "could not read config file \"%s\": %s", path, strerror(errno));
         goto done;
     }
+    struct stat sb;
+    if (!fstat(fileno(f), &sb) && S_ISDIR(sb.st_mode)) {
+        /* fopen(3) opens a folder for reading and inih then sees an empty file */
+        rc = eg_error_set(EG_EIO, "config file \"%s\" is a directory, not a file", path);
+        goto done;
+    }
     if (!list_profiles(f, want, profiles, sizeof profiles) && want) {
         rc = eg_error_set(EG_ECONFIG, "unknown profile \"%s\" in %s", want, path);
         eg_error_detail("profiles in %s: %s", path, profiles[0] ? profiles : "(none)");

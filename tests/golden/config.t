@@ -19,3 +19,6 @@ ls -A
 # values out of range, and an unknown stemming language, are refused at load with the key named
 printf 'rem.batch = 1000000000\n' > range.conf; engram --config range.conf config check
 printf 'staging.language = klingon\n' > lang.conf; engram --config lang.conf config check
+# a folder is not a config file
+mkdir cdir; engram --config cdir config check
+mkdir -p sub/engram.conf; cd sub && engram init

@@ -540,6 +540,24 @@ static void test_empty_store(void **state)
     assert_string_equal(eg_error_last()->message, "--store is empty");
 }
 
+/* A folder given as the config file (or found as ./engram.conf) is refused, not read as empty. */
+static void test_directory_as_file(void **state)
+{
+    fixture *f = *state;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/confdir", f->root);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    eg_config_args a = {.config_file = dir};
+    eg_config c;
+    expect_error(eg_config_load(&c, &a), EG_EIO);
+    assert_contains(eg_error_last()->message, "is a directory");
+    assert_contains(eg_error_last()->message, dir);
+
+    assert_int_equal(mkdir("engram.conf", 0700), 0);
+    expect_error(eg_config_load(&c, NULL), EG_EIO);
+    assert_contains(eg_error_last()->message, "\"engram.conf\" is a directory");
+}
+
 /* Loads a one-key file whose key is on line 2 and checks the exact error message. */
 static void expect_bad_value(fixture *f, const char *key, const char *value, const char *what)
 {
@@ -882,6 +900,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ranges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_directory_as_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_language, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_value_in_profile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_error_wins, setup, teardown),
