@@ -63,8 +63,12 @@ void eg_cli_print_ingest(const eg_cli *cli, const char *what, const eg_ingest_re
 void eg_cli_print_run(const eg_cli *cli, const eg_run_report *r);
 /* The shared body of `ingest` and `run`. */
 int eg_cli_ingest(eg_cli *cli, int argc, char **argv, const eg_command *self, bool restage);
-/* Prints v as one line of JSON on stdout and releases it. */
-void eg_cli_json(json_t *v);
+/* Prints v as one line of JSON on stdout and releases it; returns 0. A NULL v (a document that
+ * could not be built) or a failed write is an error printed on stderr: returns exit code 2. */
+int eg_cli_json(json_t *v);
+/* A JSON string of s with bytes that are not UTF-8 replaced by U+FFFD (jansson refuses them);
+ * json null for a NULL s. NULL only when out of memory. */
+json_t *eg_cli_json_str(const char *s);
 /* Parses the common per-command options: --help, --json. Other options are the command's. */
 #define EG_CLI_COMMON_OPTS                                                                         \
     {"help", 0, NULL, 'h'},                                                                        \

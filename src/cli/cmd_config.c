@@ -10,15 +10,19 @@
 typedef struct visit_ctx {
     json_t *settings;
     bool json;
+    bool failed; /* a setting could not be added: the document is not printed */
 } visit_ctx;
 
 static void visit(const char *key, const char *value, const char *origin, void *ud)
 {
     visit_ctx *v = ud;
-    if (v->json)
-        json_array_append_new(
-            v->settings, json_pack("{s:s,s:s,s:s}", "key", key, "value", value, "origin", origin));
-    else
+    if (v->json) {
+        /* a value or an origin (a profile name) need not be UTF-8: U+FFFD, never a dropped row */
+        json_t *o = json_pack("{s:o,s:o,s:o}", "key", eg_cli_json_str(key), "value",
+                              eg_cli_json_str(value), "origin", eg_cli_json_str(origin));
+        if (json_array_append_new(v->settings, o))
+            v->failed = true;
+    } else
         printf("  %-26s = %-40s (%s)\n", key, value, origin);
 }
 
@@ -47,14 +51,16 @@ static int run(eg_cli *cli, int argc, char **argv)
         printf("profile:            %s\n", cfg.profile ? cfg.profile : "(none)");
     }
     eg_config_visit(&cfg, visit, &v);
-    if (cli->json)
-        eg_cli_json(json_pack(
-            "{s:o,s:o,s:o}", "file", cfg.file ? json_string(cfg.file) : json_null(), "profile",
-            cfg.profile ? json_string(cfg.profile) : json_null(), "settings", v.settings));
+    code = 0;
+    if (cli->json && v.failed)
+        code = eg_cli_json(NULL), json_decref(v.settings);
+    else if (cli->json)
+        code = eg_cli_json(json_pack("{s:o,s:o,s:o}", "file", eg_cli_json_str(cfg.file), "profile",
+                                     eg_cli_json_str(cfg.profile), "settings", v.settings));
     else
         json_decref(v.settings);
     eg_config_free(&cfg);
-    return 0;
+    return code;
 }
 
 const eg_command eg_cmd_config = {

@@ -75,10 +75,10 @@ static int run(eg_cli *cli, int argc, char **argv)
         goto done;
     }
     if (cli->json)
-        eg_cli_json(eg_health_report_json(rep));
+        code = eg_cli_json(eg_health_report_json(rep));
     else
         print_text(rep, cli->quiet);
-    code = (int)rep->status;
+    code = code ? code : (int)rep->status;
 done:
     free(rep);
     eg_config_free(&cfg);

@@ -47,9 +47,9 @@ static int run(eg_cli *cli, int argc, char **argv)
              * with its error */
             if (cli->json)
                 json_array_append_new(
-                    all,
-                    json_pack("{s:s,s:s}", "file", argv[i], "error",
-                              eg_error_last()->code ? eg_error_last()->message : eg_strerror(rc)));
+                    all, json_pack("{s:o,s:o}", "file", eg_cli_json_str(argv[i]), "error",
+                                   eg_cli_json_str(eg_error_last()->code ? eg_error_last()->message
+                                                                         : eg_strerror(rc))));
             code = eg_cli_fail(rc);
             break;
         }
@@ -57,10 +57,10 @@ static int run(eg_cli *cli, int argc, char **argv)
         ok += rep.lines_ok;
         if (cli->json)
             json_array_append_new(
-                all, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I}", "file", argv[i], "rows",
-                               (json_int_t)rep.lines_ok, "inserted", (json_int_t)rep.inserted,
-                               "updated", (json_int_t)rep.updated, "unchanged",
-                               (json_int_t)rep.unchanged, "quarantined",
+                all, json_pack("{s:o,s:I,s:I,s:I,s:I,s:I,s:I}", "file", eg_cli_json_str(argv[i]),
+                               "rows", (json_int_t)rep.lines_ok, "inserted",
+                               (json_int_t)rep.inserted, "updated", (json_int_t)rep.updated,
+                               "unchanged", (json_int_t)rep.unchanged, "quarantined",
                                (json_int_t)rep.quarantined, "blank", (json_int_t)rep.blank));
         else if (!cli->quiet)
             printf("%s: %lld rows (%lld new, %lld updated, %lld unchanged), %lld quarantined, "
@@ -69,9 +69,10 @@ static int run(eg_cli *cli, int argc, char **argv)
                    (long long)rep.updated, (long long)rep.unchanged, (long long)rep.quarantined,
                    (long long)rep.blank);
     }
-    if (cli->json)
-        eg_cli_json(all);
-    else
+    if (cli->json) {
+        int jc = eg_cli_json(all);
+        code = code ? code : jc;
+    } else
         json_decref(all);
     /* some rows bad: a warning (1); nothing usable at all: bad input (65) */
     if (!code && bad)

@@ -28,14 +28,14 @@ static int run(eg_cli *cli, int argc, char **argv)
     if ((code = eg_cli_open(cli, &cfg, &st, EG_STORE_CREATE)))
         return code;
     if (cli->json)
-        eg_cli_json(json_pack("{s:s,s:i}", "store", eg_store_path(st), "schema_version",
-                              eg_store_schema_version(st)));
+        code = eg_cli_json(json_pack("{s:o,s:i}", "store", eg_cli_json_str(eg_store_path(st)),
+                                     "schema_version", eg_store_schema_version(st)));
     else if (!cli->quiet)
         printf("store %s ready (schema version %d)\n", eg_store_path(st),
                eg_store_schema_version(st));
     eg_store_close(st);
     eg_config_free(&cfg);
-    return 0;
+    return code;
 }
 
 const eg_command eg_cmd_init = {

@@ -49,7 +49,7 @@ static int run(eg_cli *cli, int argc, char **argv)
     if (rc)
         code = eg_cli_fail(rc);
     else if (cli->json)
-        eg_cli_json(json_pack("{s:s}", "id", id_out));
+        code = eg_cli_json(json_pack("{s:o}", "id", eg_cli_json_str(id_out)));
     else if (!cli->quiet)
         printf("%s\n", id_out);
     eg_store_close(st);

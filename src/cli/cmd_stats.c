@@ -46,7 +46,7 @@ static int run(eg_cli *cli, int argc, char **argv)
         goto done;
     }
     if (cli->json) {
-        eg_cli_json(s);
+        code = eg_cli_json(s);
         s = NULL;
         goto done;
     }

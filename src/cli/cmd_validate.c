@@ -30,7 +30,7 @@ static int run(eg_cli *cli, int argc, char **argv)
     eg_store *st = NULL;
     eg_validate_report *r = NULL;
     eg_validate_target target = EG_VALIDATE_SOURCE;
-    int c, code, rc, examples = -1;
+    int c, code, rc, examples = -1, json_code = 0;
     char *end;
     optind = 1;
     opterr = 0;
@@ -83,7 +83,7 @@ static int run(eg_cli *cli, int argc, char **argv)
         goto done;
     }
     if (cli->json) {
-        eg_cli_json(eg__validate_json(r));
+        json_code = eg_cli_json(eg__validate_json(r));
     } else if (!cli->quiet) {
         for (int i = 0; i < r->nrules; i++) {
             const eg_valid_rule *u = &r->rules[i];
@@ -104,6 +104,8 @@ static int run(eg_cli *cli, int argc, char **argv)
            : r->status == EG_VALID_WARNING  ? 1
            : r->status == EG_VALID_CRITICAL ? 2
                                             : 3;
+    if (json_code)
+        code = json_code;
 done:
     eg_validate_free(r);
     eg_store_close(st);

@@ -10,6 +10,7 @@
 #include "store/store.h"
 #include "util/log.h"
 #include "util/timeutil.h"
+#include "util/utf8.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -115,13 +116,33 @@ void eg_cli_help(const eg_command *cmd, FILE *out)
                  "--now ISO8601,\n--json, --quiet, --verbose (see `engram --help`).\n");
 }
 
-void eg_cli_json(json_t *v)
+int eg_cli_json(json_t *v)
 {
-    if (!v)
-        return;
-    json_dumpf(v, stdout, JSON_COMPACT);
-    fputc('\n', stdout);
+    if (!v) {
+        fprintf(stderr, "engram: error: could not build the JSON output\n");
+        return 2;
+    }
+    int rc = json_dumpf(v, stdout, JSON_COMPACT);
     json_decref(v);
+    if (rc || fputc('\n', stdout) == EOF) {
+        fprintf(stderr, "engram: error: could not write the JSON output\n");
+        return 2;
+    }
+    return 0;
+}
+
+json_t *eg_cli_json_str(const char *s)
+{
+    if (!s)
+        return json_null();
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    char *clean = eg_utf8_scrub(s, strlen(s));
+    if (clean)
+        j = json_string(clean);
+    free(clean);
+    return j;
 }
 
 int eg_cli_config(eg_cli *cli, eg_config *cfg)

@@ -10,6 +10,7 @@
 
 #include "engram/error.h"
 #include "util/buf.h"
+#include "util/utf8.h"
 #include "util/timeutil.h"
 
 #include <sqlite3.h>
@@ -63,7 +64,13 @@ int eg_store_stats(eg_store *st, json_t **out)
            *wms = json_array();
     sqlite3_stmt *s = NULL;
     int rc = 0;
-    json_object_set_new(o, "store", json_string(eg_store_path(st)));
+    json_t *store_path = json_string(eg_store_path(st));
+    if (!store_path) { /* not UTF-8, which JSON must be: U+FFFD for the bad bytes */
+        char *clean = eg_utf8_scrub(eg_store_path(st), strlen(eg_store_path(st)));
+        store_path = clean ? json_string(clean) : NULL;
+        free(clean);
+    }
+    json_object_set_new(o, "store", store_path);
     json_object_set_new(o, "schema_version", json_integer(eg_store_schema_version(st)));
     json_object_set_new(mem, "total", json_integer(scalar(st, "SELECT count(*) FROM memory")));
     if ((rc = group_counts(st, "SELECT status, count(*) FROM memory GROUP BY 1 ORDER BY 1",

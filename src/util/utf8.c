@@ -4,6 +4,7 @@
 #include "util/utf8.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 bool eg_utf8_valid(const char *str, size_t len, size_t *bad_offset)
@@ -124,4 +125,26 @@ bool eg_utf8_blank(const char *str, size_t len)
         }
     }
     return true;
+}
+
+char *eg_utf8_scrub(const char *s, size_t len)
+{
+    /* each invalid byte becomes at most 3 bytes */
+    char *out = malloc(len * 3 + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < len;) {
+        size_t skip = 0, n = (unsigned char)s[i] < 0x80 ? 1 : eg_utf8_seq(s + i, len - i, &skip);
+        if (n) {
+            memcpy(o, s + i, n);
+            o += n;
+            i += n;
+        } else {
+            memcpy(o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i += skip;
+        }
+    }
+    *o = '\0';
+    return out;
 }

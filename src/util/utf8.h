@@ -17,6 +17,9 @@ bool eg_utf8_valid(const char *s, size_t len, size_t *bad_offset);
  * character, else 0 and sets *skip to the length of its maximal invalid subpart (at least 1:
  * Unicode's "U+FFFD substitution of maximal subparts", what browsers and Python do). */
 size_t eg_utf8_seq(const char *s, size_t len, size_t *skip);
+/* A malloc'd, NUL-terminated copy of s[0..len) in which each maximal invalid subpart is replaced
+ * by U+FFFD (eg_utf8_seq's rule), so that the text can go into JSON; NULL when out of memory. */
+char *eg_utf8_scrub(const char *s, size_t len);
 /* Number of code points in valid UTF-8 s[0..len) (PostgreSQL's LENGTH()). */
 size_t eg_utf8_length(const char *s, size_t len);
 /* True if s is made only of white space (ASCII and Unicode Zs/line separators). */

@@ -22,3 +22,6 @@ printf 'staging.language = klingon\n' > lang.conf; engram --config lang.conf con
 # a folder is not a config file
 mkdir cdir; engram --config cdir config check
 mkdir -p sub/engram.conf; cd sub && engram init
+# --json is valid UTF-8 even for values, config paths and store paths that are not (U+FFFD)
+printf 'source.schema = \377\376\n' > "$(printf 'u\377.conf')"; engram --config "$(printf 'u\377.conf')" config check --json | grep -o '"file":"[^"]*"\|{"key":"source.schema"[^}]*}'
+engram --store "$(printf 's\376.db')" init --json

@@ -350,14 +350,44 @@ static void test_blank_all_zs(void **state)
     assert_true(BLANK(" \xe1\x9a\x80 \xe2\x81\x9f "));
 }
 
+/* eg_utf8_scrub: valid text unchanged, each maximal invalid subpart one U+FFFD, result valid. */
+static void expect_scrub(const char *in, size_t len, const char *want)
+{
+    char *out = eg_utf8_scrub(in, len);
+    assert_non_null(out);
+    assert_string_equal(out, want);
+    assert_true(eg_utf8_valid(out, strlen(out), NULL));
+    free(out);
+}
+
+static void test_scrub(void **state)
+{
+    (void)state;
+    expect_scrub("plain", 5, "plain");
+    expect_scrub("caf\xc3\xa9", 5, "caf\xc3\xa9");
+    expect_scrub("a\xff\xfe"
+                 "b",
+                 4,
+                 "a\xef\xbf\xbd\xef\xbf\xbd"
+                 "b");
+    expect_scrub("x\xe2\x82", 3, "x\xef\xbf\xbd"); /* a truncated sequence is one subpart */
+    expect_scrub("", 0, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid_sequences),      cmocka_unit_test(test_overlongs),
-        cmocka_unit_test(test_surrogates_and_range), cmocka_unit_test(test_bad_continuations),
-        cmocka_unit_test(test_truncated_at_end),     cmocka_unit_test(test_fast_path_offsets),
-        cmocka_unit_test(test_length_known),         cmocka_unit_test(test_length_random),
-        cmocka_unit_test(test_seq_matches_valid),    cmocka_unit_test(test_blank),
+        cmocka_unit_test(test_valid_sequences),
+        cmocka_unit_test(test_overlongs),
+        cmocka_unit_test(test_surrogates_and_range),
+        cmocka_unit_test(test_bad_continuations),
+        cmocka_unit_test(test_truncated_at_end),
+        cmocka_unit_test(test_fast_path_offsets),
+        cmocka_unit_test(test_length_known),
+        cmocka_unit_test(test_length_random),
+        cmocka_unit_test(test_scrub),
+        cmocka_unit_test(test_seq_matches_valid),
+        cmocka_unit_test(test_blank),
         cmocka_unit_test(test_blank_all_zs),
     };
     return cmocka_run_group_tests(tests, 0, NULL);
