@@ -82,6 +82,7 @@ typedef struct eg_config {
     int validate_examples;
 
     unsigned char origin[128]; /* per key of the key table: 0 default, 1 file, 2 profile, 3 args */
+    int line[128];             /* per key: the file's line that set it last (0: not the file) */
 } eg_config;
 
 /* What the command line gives; NULL fields were not given. */
@@ -90,6 +91,8 @@ typedef struct eg_config_args {
     const char *profile;
     const char *store;
     const char *source;
+    bool all_profiles; /* also load every other profile of the file, to report its first bad
+                          value (`engram config check`); cfg is still the chosen one */
 } eg_config_args;
 
 /* Loads defaults, then the file (searched as above) and profile, then args. On error sets the

@@ -43,6 +43,7 @@ static int run(eg_cli *cli, int argc, char **argv)
     }
     if (optind >= argc || strcmp(argv[optind], "check") || optind + 1 != argc)
         return eg_cli_usage("config", "the subcommand is `engram config check`");
+    cli->cargs.all_profiles = true; /* a bad value in a profile not selected is reported too */
     if ((code = eg_cli_config(cli, &cfg)))
         return code;
     visit_ctx v = {.json = cli->json, .settings = json_array()};
@@ -71,6 +72,7 @@ const eg_command eg_cmd_config = {
     "Loads the configuration like every command does (--config, ENGRAM_CONFIG, ./engram.conf,\n"
     "$XDG_CONFIG_HOME/engram/engram.conf; --profile or ENGRAM_PROFILE) and prints every\n"
     "setting with its value and origin (default, file, profile NAME, command line).\n"
-    "Passwords in connection strings are shown as ****. Exit code 2 if the configuration is\n"
-    "invalid, with the file and line named.\n",
+    "Passwords in connection strings are shown as ****. Every profile of the file is loaded, the\n"
+    "ones not selected too. Exit code 2 if the configuration is invalid, with the file, line and\n"
+    "profile named.\n",
 };

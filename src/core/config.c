@@ -10,6 +10,7 @@
 #include "core/conninfo.h"
 #include "util/timeutil.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <libstemmer.h>
@@ -286,10 +287,60 @@ static int set_value(eg_config *cfg, const key_def *k, const char *value, const 
     return 0;
 }
 
+/* inih's line buffer is ini_max_line bytes, 3 more than the longest line it takes whole; a longer
+ * line it would cut and read on as the next one, so it is refused here. */
+#define MAX_LINE ((1 << 20) - 3)
+/* the key of the entry line_reader adds after each line when listing profiles */
+#define PROBE "\x01"
+
+/* The reader inih parses through: fgets that counts physical lines (inih does not tell its handler
+ * the line), stops at a line longer than MAX_LINE and, when probing, follows each line with a
+ * "PROBE=" entry so that the handler learns every section as inih itself parsed it (BOM, spaces,
+ * comments, its length limit), an empty one too (inih calls the handler only for entries). */
+typedef struct line_reader {
+    FILE *f;
+    int line;       /* the physical line of the text handed out last */
+    size_t len;     /* bytes of that line so far */
+    bool partial;   /* the last chunk ended inside a line */
+    bool too_long;  /* stopped at a line over MAX_LINE bytes */
+    bool probe;     /* add a PROBE entry after each line */
+    bool probe_due; /* the next call returns it */
+} line_reader;
+
+static char *read_line(char *str, int num, void *stream)
+{
+    line_reader *r = stream;
+    if (r->too_long)
+        return NULL;
+    if (r->probe_due) {
+        r->probe_due = false;
+        snprintf(str, (size_t)num, "%s=\n", PROBE);
+        return str;
+    }
+    if (!fgets(str, num, r->f))
+        return NULL;
+    size_t n = strlen(str);
+    bool nl = n && str[n - 1] == '\n';
+    if (!r->partial) {
+        r->line++;
+        r->len = 0;
+    }
+    r->len += n;
+    r->partial = !nl && n == (size_t)num - 1;
+    if (r->len - nl > MAX_LINE) {
+        r->too_long = true;
+        return NULL;
+    }
+    if (r->probe && !r->partial)
+        r->probe_due = true;
+    return str;
+}
+
 typedef struct load_state {
     eg_config *cfg;
     const char *path;
     char *dir;
+    line_reader *rd;
     const char *want;  /* profile to apply, or NULL */
     int pass;          /* 1: the defaults section; 2: the chosen profile */
     bool has_password; /* some `source` in the file, in any section, holds a password */
@@ -330,31 +381,61 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         return 0;
     }
     st->cfg->origin[k - keys] = prof ? 2 : 1;
+    st->cfg->line[k - keys] = st->rd->line;
     return 1;
 }
 
-/* The profiles a file defines, read from its section lines (inih reports only sections that
- * hold keys, and an empty profile is still a profile). names gets "a, b, c". */
-static bool list_profiles(FILE *f, const char *want, char *names, size_t n)
+/* The profiles of a file, in order, each with the line of its first [profile NAME]. */
+typedef struct profile_list {
+    char **name;
+    int *line;
+    size_t n;
+    line_reader *rd;
+    int rc; /* out of memory, or a profile name that cannot be given to --profile */
+} profile_list;
+
+static void profile_list_free(profile_list *pl)
 {
-    char line[4096];
-    bool found = false;
-    names[0] = '\0';
-    while (fgets(line, sizeof line, f)) {
-        char *p = line, *end;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (strncmp(p, "[profile ", 9) != 0 || !(end = strchr(p, ']')))
-            continue;
-        *end = '\0';
-        p += 9;
-        if (want && !strcmp(p, want))
-            found = true;
-        size_t len = strlen(names);
-        snprintf(names + len, n - len, "%s%s", len ? ", " : "", p);
+    for (size_t i = 0; i < pl->n; i++)
+        free(pl->name[i]);
+    free(pl->name);
+    free(pl->line);
+    pl->name = NULL;
+    pl->line = NULL;
+    pl->n = 0;
+}
+
+static int on_probe(void *user, const char *section, const char *name, const char *value)
+{
+    profile_list *pl = user;
+    (void)value;
+    if (strcmp(name, PROBE) || strncmp(section, "profile ", 8))
+        return 1;
+    const char *p = section + 8;
+    size_t len = strlen(p);
+    for (size_t i = 0; i < pl->n; i++)
+        if (!strcmp(pl->name[i], p))
+            return 1;
+    if (!len || isspace((unsigned char)p[0]) || isspace((unsigned char)p[len - 1])) {
+        /* "[profile x ]" would be a profile "x " that --profile x does not find */
+        pl->rc = eg_error_set(EG_ECONFIG,
+                              "%d: [%s]: a profile name must not be empty nor start "
+                              "or end with white space",
+                              pl->rd->line, section);
+        return 0;
     }
-    rewind(f);
-    return found;
+    char **nn = realloc(pl->name, (pl->n + 1) * sizeof *nn);
+    if (nn)
+        pl->name = nn;
+    int *nl = realloc(pl->line, (pl->n + 1) * sizeof *nl);
+    if (nl)
+        pl->line = nl;
+    if (!nn || !nl || !(pl->name[pl->n] = strdup(p))) {
+        pl->rc = eg_error_set(EG_ENOMEM, "out of memory");
+        return 0;
+    }
+    pl->line[pl->n++] = pl->rd->line;
+    return 1;
 }
 
 static int file_exists(const char *p)
@@ -385,12 +466,29 @@ static char *find_file(const char *given)
     return file_exists(buf) ? strdup(buf) : NULL;
 }
 
-static int load_file(eg_config *cfg, const char *path, const char *want, bool *has_password)
+/* Puts prefix before the message of the last error (which on_entry or set_value wrote). */
+static void prefix_error(const char *prefix)
 {
-    load_state st = {.cfg = cfg, .path = path, .want = want};
-    FILE *f = NULL;
+    eg_error *e = (eg_error *)eg_error_last();
+    char msg[sizeof e->message + PATH_MAX + 64];
+    snprintf(msg, sizeof msg, "%s%s", prefix, e->message);
+    size_t n = strlen(msg);
+    if (n >= sizeof e->message)
+        n = sizeof e->message - 1;
+    memcpy(e->message, msg, n);
+    e->message[n] = '\0';
+}
+
+/* Reads path's defaults section, then (want) its profile want, into cfg; profiles (if given)
+ * gets every profile the file defines. */
+static int load_file(eg_config *cfg, const char *path, const char *want, bool *has_password,
+                     profile_list *profiles)
+{
+    line_reader rd = {0};
+    load_state st = {.cfg = cfg, .path = path, .want = want, .rd = &rd};
+    profile_list pl = {.rd = &rd};
     int rc = 0, line;
-    char *slash, *copy = strdup(path), profiles[1024];
+    char *slash, *copy = strdup(path), prefix[PATH_MAX + 32];
     if (!copy)
         return eg_error_set(EG_ENOMEM, "out of memory");
     slash = strrchr(copy, '/');
@@ -404,37 +502,61 @@ static int load_file(eg_config *cfg, const char *path, const char *want, bool *h
     /* Debian's inih reads these at run time: no line length limit, stop at the first error */
     ini_use_stack = false;
     ini_allow_realloc = true;
-    ini_max_line = 1 << 20;
+    ini_max_line = MAX_LINE + 3;
     ini_stop_on_first_error = true;
-    f = fopen(path, "r");
-    if (!f) {
+    rd.f = fopen(path, "r");
+    if (!rd.f) {
         rc = eg_error_set(EG_EIO, "could not read config file \"%s\": %s", path, strerror(errno));
         goto done;
     }
     struct stat sb;
-    if (!fstat(fileno(f), &sb) && S_ISDIR(sb.st_mode)) {
+    if (!fstat(fileno(rd.f), &sb) && S_ISDIR(sb.st_mode)) {
         /* fopen(3) opens a folder for reading and inih then sees an empty file */
         rc = eg_error_set(EG_EIO, "config file \"%s\" is a directory, not a file", path);
         goto done;
     }
-    if (!list_profiles(f, want, profiles, sizeof profiles) && want) {
-        rc = eg_error_set(EG_ECONFIG, "unknown profile \"%s\" in %s", want, path);
-        eg_error_detail("profiles in %s: %s", path, profiles[0] ? profiles : "(none)");
-        goto done;
-    }
-    for (st.pass = 1; st.pass <= (want ? 2 : 1); st.pass++) {
-        rewind(f);
-        line = ini_parse_file(f, on_entry, &st);
+    /* pass 0 lists the profiles, through inih itself (a syntax error is pass 1's to report) */
+    for (st.pass = 0; st.pass <= (want ? 2 : 1); st.pass++) {
+        rewind(rd.f);
+        rd.line = 0;
+        rd.len = 0;
+        rd.partial = rd.probe_due = false;
+        rd.probe = st.pass == 0;
+        line = st.pass == 0 ? ini_parse_stream(read_line, &rd, on_probe, &pl)
+                            : ini_parse_stream(read_line, &rd, on_entry, &st);
+        if (rd.too_long) {
+            rc = eg_error_set(EG_ECONFIG, "%s:%d: line longer than %d bytes", path, rd.line,
+                              MAX_LINE);
+            goto done;
+        }
+        if (st.pass == 0) {
+            if (pl.rc) {
+                if (pl.rc == EG_ECONFIG) {
+                    snprintf(prefix, sizeof prefix, "%s:", path);
+                    prefix_error(prefix);
+                }
+                rc = pl.rc;
+                goto done;
+            }
+            if (line == 0 && want) {
+                size_t i = 0;
+                while (i < pl.n && strcmp(pl.name[i], want))
+                    i++;
+                if (i == pl.n) {
+                    char names[1024] = "";
+                    for (size_t j = 0, len = 0; j < pl.n && len < sizeof names; j++)
+                        len += (size_t)snprintf(names + len, sizeof names - len, "%s%s",
+                                                j ? ", " : "", pl.name[j]);
+                    rc = eg_error_set(EG_ECONFIG, "unknown profile \"%s\" in %s", want, path);
+                    eg_error_detail("profiles in %s: %s", path, pl.n ? names : "(none)");
+                    goto done;
+                }
+            }
+            continue;
+        }
         if (st.rc) {
-            /* prefix "file:line: " to the message on_entry or set_value wrote */
-            eg_error *e = (eg_error *)eg_error_last();
-            char msg[sizeof e->message + 1024];
-            snprintf(msg, sizeof msg, "%s:%d: %s", path, line, e->message);
-            size_t n = strlen(msg);
-            if (n >= sizeof e->message)
-                n = sizeof e->message - 1;
-            memcpy(e->message, msg, n);
-            e->message[n] = '\0';
+            snprintf(prefix, sizeof prefix, "%s:%d: ", path, rd.line);
+            prefix_error(prefix);
             rc = st.rc;
             goto done;
         }
@@ -445,9 +567,16 @@ static int load_file(eg_config *cfg, const char *path, const char *want, bool *h
         }
     }
     *has_password = st.has_password;
+    if (profiles) {
+        *profiles = pl;
+        pl.name = NULL;
+        pl.line = NULL;
+        pl.n = 0;
+    }
 done:
-    if (f)
-        fclose(f);
+    profile_list_free(&pl);
+    if (rd.f)
+        fclose(rd.f);
     free(st.dir);
     return rc;
 }
@@ -495,11 +624,31 @@ static double bound_value(const key_def *k, const char *text)
     return strtod(text, NULL);
 }
 
-/* Writes into out the name of what is wrong: the file, or "the configuration" without one. */
-static const char *key_where(const eg_config *cfg, const char *name, char *out, size_t n)
+/* Writes into out where a bad value comes from: "FILE:LINE: [profile P] " for the key that the
+ * file set (of name and other, the one set last: a profile's over the defaults section's, else
+ * the later line), "FILE: " when neither was, "the configuration: " without a file. */
+static const char *key_where(const eg_config *cfg, const char *name, const char *other, char *out,
+                             size_t n)
 {
-    (void)name;
-    snprintf(out, n, "%s", cfg->file ? cfg->file : "the configuration");
+    const key_def *a = find_key(name), *b = other ? find_key(other) : NULL, *k = a;
+    if (b) {
+        size_t i = (size_t)(a - keys), j = (size_t)(b - keys);
+        bool take_b =
+            cfg->line[j] && (!cfg->line[i] || cfg->origin[j] > cfg->origin[i] ||
+                             (cfg->origin[j] == cfg->origin[i] && cfg->line[j] > cfg->line[i]));
+        if (take_b)
+            k = b;
+    }
+    size_t i = (size_t)(k - keys);
+    if (!cfg->file)
+        snprintf(out, n, "the configuration: ");
+    else if (!cfg->line[i])
+        snprintf(out, n, "%s: ", cfg->file);
+    else if (cfg->origin[i] == 2)
+        snprintf(out, n, "%s:%d: [profile %s] ", cfg->file, cfg->line[i],
+                 cfg->profile ? cfg->profile : "?");
+    else
+        snprintf(out, n, "%s:%d: ", cfg->file, cfg->line[i]);
     return out;
 }
 
@@ -517,8 +666,9 @@ static int check_language(const eg_config *cfg)
     list[0] = '\0';
     for (const char **l = sb_stemmer_list(); *l && n + strlen(*l) + 8 < sizeof list; l++)
         n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", n ? ", " : "", *l);
-    eg_error_set(EG_ECONFIG, "%s: staging.language = \"%s\" is not a stemming language",
-                 key_where(cfg, "staging.language", where, sizeof where), cfg->staging_language);
+    eg_error_set(EG_ECONFIG, "%sstaging.language = \"%s\" is not a stemming language",
+                 key_where(cfg, "staging.language", NULL, where, sizeof where),
+                 cfg->staging_language);
     eg_error_hint("languages: %s", list);
     return EG_ECONFIG;
 }
@@ -537,25 +687,28 @@ static int validate(const eg_config *cfg)
         hi = k->hi ? bound_value(k, k->hi) : HUGE_VAL;
         if (v >= lo && v <= hi)
             continue;
-        key_where(cfg, k->name, where, sizeof where);
+        key_where(cfg, k->name, NULL, where, sizeof where);
         if (k->lo && k->hi)
-            eg_error_set(EG_ECONFIG, "%s: %s must be between %s and %s", where, k->name, k->lo,
+            eg_error_set(EG_ECONFIG, "%s%s must be between %s and %s", where, k->name, k->lo,
                          k->hi);
         else if (k->lo)
-            eg_error_set(EG_ECONFIG, "%s: %s must be at least %s", where, k->name, k->lo);
+            eg_error_set(EG_ECONFIG, "%s%s must be at least %s", where, k->name, k->lo);
         else
-            eg_error_set(EG_ECONFIG, "%s: %s must be at most %s", where, k->name, k->hi);
+            eg_error_set(EG_ECONFIG, "%s%s must be at most %s", where, k->name, k->hi);
         return EG_ECONFIG;
     }
-#define BAD(key, why)                                                                              \
+#define BAD2(key, other, why)                                                                      \
     do {                                                                                           \
-        eg_error_set(EG_ECONFIG, "%s: %s %s", key_where(cfg, key, where, sizeof where), key, why); \
+        eg_error_set(EG_ECONFIG, "%s%s %s", key_where(cfg, key, other, where, sizeof where), key,  \
+                     why);                                                                         \
         return EG_ECONFIG;                                                                         \
     } while (0)
+#define BAD(key, why) BAD2(key, NULL, why)
     if (cfg->wm_window < cfg->wm_tick)
-        BAD("wm.window", "must be at least wm.tick (a presentation would leave before a tick)");
+        BAD2("wm.window", "wm.tick",
+             "must be at least wm.tick (a presentation would leave before a tick)");
     if (cfg->wm_jitter >= cfg->wm_capacity)
-        BAD("wm.jitter", "must be smaller than wm.capacity");
+        BAD2("wm.jitter", "wm.capacity", "must be smaller than wm.capacity");
     if (cfg->hebbian_rate <= 0 || cfg->hebbian_rate >= 1)
         BAD("hebbian.rate", "must be in (0, 1)");
     if (cfg->hebbian_decay < 0)
@@ -583,12 +736,14 @@ static int validate(const eg_config *cfg)
     if (cfg->activation_decay <= 0)
         BAD("activation.decay", "must be greater than 0");
     if (cfg->health_stale < cfg->health_fresh)
-        BAD("health.stale", "must be at least health.fresh (older than stale is critical, "
-                            "younger than fresh healthy)");
+        BAD2("health.stale", "health.fresh",
+             "must be at least health.fresh (older than stale is critical, "
+             "younger than fresh healthy)");
     if (cfg->health_quality_warn > cfg->health_quality_ok)
-        BAD("health.quality_warn", "must be at most health.quality_ok");
+        BAD2("health.quality_warn", "health.quality_ok", "must be at most health.quality_ok");
     if (cfg->health_volume_sigma <= 0)
         BAD("health.volume_sigma", "must be greater than 0");
+#undef BAD2
 #undef BAD
     return check_language(cfg);
 }
@@ -596,6 +751,7 @@ static int validate(const eg_config *cfg)
 int eg_config_load(eg_config *cfg, const eg_config_args *args)
 {
     int rc = 0;
+    profile_list profiles = {0};
     memset(cfg, 0, sizeof *cfg);
     for (size_t i = 0; i < NKEYS; i++)
         if (keys[i].def && (rc = set_value(cfg, &keys[i], keys[i].def, NULL, "default ")))
@@ -606,7 +762,7 @@ int eg_config_load(eg_config *cfg, const eg_config_args *args)
     bool has_password = false;
     cfg->file = find_file(args ? args->config_file : NULL);
     if (cfg->file) {
-        if ((rc = load_file(cfg, cfg->file, want, &has_password)))
+        if ((rc = load_file(cfg, cfg->file, want, &has_password, &profiles)))
             goto fail;
     } else if (want) {
         rc = eg_error_set(EG_ECONFIG, "unknown profile \"%s\": no config file found", want);
@@ -620,6 +776,18 @@ int eg_config_load(eg_config *cfg, const eg_config_args *args)
     }
     if ((rc = check_secret_mode(cfg, has_password)) || (rc = validate(cfg)))
         goto fail;
+    /* config check: every other profile must load too (the first bad value is reported with its
+     * file, line and profile); unknown keys anywhere are found by every load already */
+    for (size_t i = 0; args && args->all_profiles && i < profiles.n; i++) {
+        if (want && !strcmp(profiles.name[i], want))
+            continue;
+        eg_config other;
+        eg_config_args oa = {.config_file = cfg->file, .profile = profiles.name[i]};
+        if ((rc = eg_config_load(&other, &oa)))
+            goto fail;
+        eg_config_free(&other);
+    }
+    profile_list_free(&profiles);
     if (args && args->store) {
         const key_def *k = find_key("store");
         if (!args->store[0]) {
@@ -647,6 +815,7 @@ int eg_config_load(eg_config *cfg, const eg_config_args *args)
     }
     return 0;
 fail:
+    profile_list_free(&profiles);
     eg_config_free(cfg);
     return rc;
 }

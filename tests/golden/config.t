@@ -25,3 +25,10 @@ mkdir -p sub/engram.conf; cd sub && engram init
 # --json is valid UTF-8 even for values, config paths and store paths that are not (U+FFFD)
 printf 'source.schema = \377\376\n' > "$(printf 'u\377.conf')"; engram --config "$(printf 'u\377.conf')" config check --json | grep -o '"file":"[^"]*"\|{"key":"source.schema"[^}]*}'
 engram --store "$(printf 's\376.db')" init --json
+# range errors name the line and profile; config check loads profiles it did not select too
+printf 'wm.tick = 30s\n[profile p]\nwm.tick = 10m\n' > pe.conf; engram --config pe.conf --profile p config check
+printf 'wm.tick = 30s\n[profile p]\nwm.tick = bad\n' > latent.conf; engram --config latent.conf config check
+engram --config latent.conf init --json
+# profiles are listed as inih parses them: a BOM is skipped, a name ending in a space refused
+printf '\357\273\277[profile p]\nwm.tick = 30s\n' > bom.conf; engram --config bom.conf --profile p config check | grep wm.tick
+printf '[profile x ]\nwm.tick = 30s\n' > space.conf; engram --config space.conf config check

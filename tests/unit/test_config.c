@@ -672,6 +672,94 @@ static void test_language(void **state)
     expect_ok(f, "staging.language = en\n"); /* a libstemmer alias */
 }
 
+/* A range error names the line that set the key (of two keys, the one set last) and the profile. */
+static void test_range_error_line(void **state)
+{
+    fixture *f = *state;
+    const char *path = write_file(f, "etc/engram.conf", "# one\n\nrem.batch = 999999\n", 0644);
+    eg_config_args a = {.config_file = path};
+    eg_config c;
+    char want[PATH_MAX + 200];
+    expect_error(eg_config_load(&c, &a), EG_ECONFIG);
+    snprintf(want, sizeof want, "%s:3: rem.batch must be at most 100000", path);
+    assert_string_equal(eg_error_last()->message, want);
+
+    path = write_file(f, "etc/engram.conf", "wm.tick = 1s\n[profile q]\nwm.tick = 10m\n", 0644);
+    a.profile = "q";
+    expect_error(eg_config_load(&c, &a), EG_ECONFIG);
+    snprintf(want, sizeof want, "%s:3: [profile q] wm.window must be at least wm.tick", path);
+    assert_contains(eg_error_last()->message, want);
+}
+
+/* config check (all_profiles) loads every profile: a bad value in one that is not selected is
+ * reported with file, line and profile; other commands only load the profile they use. */
+static void test_all_profiles(void **state)
+{
+    fixture *f = *state;
+    const char *path = write_file(f, "etc/engram.conf",
+                                  "wm.tick = 30s\n[profile p]\nwm.tick = bad\n[profile r]\n"
+                                  "wm.capacity = 0\n",
+                                  0644);
+    eg_config_args a = {.config_file = path};
+    eg_config c;
+    char want[PATH_MAX + 200];
+    assert_int_equal(eg_config_load(&c, &a), 0);
+    eg_config_free(&c);
+    a.all_profiles = true;
+    expect_error(eg_config_load(&c, &a), EG_ECONFIG);
+    snprintf(want, sizeof want, "%s:3: [profile p] wm.tick = \"bad\" is not a duration", path);
+    assert_string_equal(eg_error_last()->message, want);
+    a.profile = "p"; /* the selected one fails by itself */
+    expect_error(eg_config_load(&c, &a), EG_ECONFIG);
+    assert_string_equal(eg_error_last()->message, want);
+
+    path = write_file(f, "etc/engram.conf",
+                      "[profile p]\nwm.tick = 2m\n[profile r]\nwm.capacity = 0\n", 0644);
+    a.profile = "p";
+    expect_error(eg_config_load(&c, &a), EG_ECONFIG);
+    snprintf(want, sizeof want, "%s:4: [profile r] wm.capacity must be between 1 and 1000", path);
+    assert_string_equal(eg_error_last()->message, want);
+    a.all_profiles = false;
+    assert_int_equal(eg_config_load(&c, &a), 0);
+    assert_int_equal(c.wm_tick, 120 * US);
+    eg_config_free(&c);
+}
+
+/* Profiles are listed by inih itself: a BOM before the first section, a name with a space before
+ * the bracket, and a line too long for inih's buffer are treated as the parser treats them. */
+static void test_profile_listing_like_inih(void **state)
+{
+    fixture *f = *state;
+    const char *path =
+        write_file(f, "etc/engram.conf", "\xef\xbb\xbf[profile p]\nwm.tick = 30s\n", 0644);
+    eg_config_args a = {.config_file = path, .profile = "p"};
+    eg_config c;
+    char want[PATH_MAX + 200];
+    if (eg_config_load(&c, &a))
+        fail_msg("BOM: %s", eg_error_last()->message);
+    assert_int_equal(c.wm_tick, 30 * US);
+    eg_config_free(&c);
+
+    path = write_file(f, "etc/engram.conf", "store = a.db\n[profile x ]\nwm.tick = 30s\n", 0644);
+    a.profile = NULL;
+    expect_error(eg_config_load(&c, &a), EG_ECONFIG);
+    snprintf(want, sizeof want, "%s:2: [profile x ]: a profile name must not", path);
+    assert_contains(eg_error_last()->message, want);
+
+    size_t n = (1u << 20) + 10;
+    char *text = malloc(n + 32);
+    assert_non_null(text);
+    memcpy(text, "store = ", 8);
+    memset(text + 8, 'x', n);
+    memcpy(text + 8 + n, "\nwm.tick = 30s\n", 16);
+    text[n + 24] = '\0';
+    path = write_file(f, "etc/engram.conf", text, 0644);
+    free(text);
+    expect_error(eg_config_load(&c, &a), EG_ECONFIG);
+    snprintf(want, sizeof want, "%s:1: line longer than", path);
+    assert_contains(eg_error_last()->message, want);
+}
+
 static void test_bad_value_in_profile(void **state)
 {
     fixture *f = *state;
@@ -901,6 +989,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_empty_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ranges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_directory_as_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_range_error_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_all_profiles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_profile_listing_like_inih, setup, teardown),
         cmocka_unit_test_setup_teardown(test_language, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_value_in_profile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_error_wins, setup, teardown),
