@@ -232,6 +232,11 @@ static int set_value(eg_config *cfg, const key_def *k, const char *value, const 
             v = malloc(len);
             if (v)
                 snprintf(v, len, "%s%s/%s", k->type == K_SOURCE ? "sqlite:" : "", dir, path);
+        } else if (k->type == K_SOURCE && !path && dir) {
+            /* a libpq string: its relative file names (sslrootcert=ca.crt) are the file's too */
+            int rc = eg_conninfo_resolve_paths(value, dir, &v);
+            if (rc)
+                return rc;
         } else {
             v = strdup(value);
         }

@@ -1,11 +1,13 @@
 /*
- * conninfo.c — password detection and masking for libpq connection strings.
+ * conninfo.c — password detection and masking for libpq connection strings, and the rewriting
+ * of relative file names in them (sslrootcert=ca.crt) against a config file's folder.
  *
  * Owns nothing beyond the call: every function parses with PQconninfoParse and frees the result.
  * A URI is masked in place textually (following libpq's own URI grammar) and then re-parsed to
  * prove the password is gone; anything else, or a URI whose textual mask does not survive that
  * check, is rebuilt from the parsed options. A dbname that is itself a connection string (libpq
- * expands those) is looked into as well. This module does not connect and does not log.
+ * expands those) is looked into as well. Rewriting is textual too (the rest of the string stays as
+ * written) and proven the same way, by re-parsing. This module does not connect and does not log.
  */
 #include "core/conninfo.h"
 
@@ -328,4 +330,287 @@ bool eg_conninfo_has_password(const char *conninfo)
     bool has = pw != NULL;
     free(pw);
     return has;
+}
+
+/* ---- relative file names ---- */
+
+/* The libpq 15 keywords whose values name files or folders that libpq opens, relative to its
+ * working directory when not absolute. (service names a section of a service file, not a file;
+ * the service file itself is only PGSERVICEFILE, from the environment.) */
+static const char *const file_keywords[] = {"passfile",    "sslcert", "sslkey",
+                                            "sslrootcert", "sslcrl",  "sslcrldir"};
+
+/* True if keyword=value names a relative file that libpq would look for in the working
+ * directory: not empty, not absolute, not sslrootcert's special "system" (PostgreSQL 16: the
+ * system's trusted CAs), and not an OpenSSL engine reference "engine:key" in sslkey. */
+static bool relative_file(const char *keyword, const char *value)
+{
+    bool file = false;
+    for (size_t i = 0; i < sizeof file_keywords / sizeof file_keywords[0] && !file; i++)
+        file = strcmp(keyword, file_keywords[i]) == 0;
+    if (!file || !value || !value[0] || value[0] == '/')
+        return false;
+    if (strcmp(keyword, "sslrootcert") == 0 && strcmp(value, "system") == 0)
+        return false;
+    return !(strcmp(keyword, "sslkey") == 0 && strchr(value, ':'));
+}
+
+/* dir + "/" + value (one slash when dir ends with one), malloc'ed. */
+static char *join_dir(const char *dir, const char *value)
+{
+    size_t n = strlen(dir), len = n + strlen(value) + 2;
+    char *p = malloc(len);
+    if (p)
+        snprintf(p, len, "%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", value);
+    return p;
+}
+
+/* Writes the percent-decoded text s[0..n) into out (n + 1 bytes or more), as libpq decodes the
+ * parts of a URI. */
+static void uri_decode(const char *s, size_t n, char *out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+            out[k++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            i += 2;
+        } else {
+            out[k++] = s[i];
+        }
+    }
+    out[k] = '\0';
+}
+
+/* Percent-encodes s for a URI query value: unreserved characters and '/' stay as they are. */
+static void uri_encode(out_buf *o, const char *s)
+{
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (isalnum(*c) || strchr("-._~/", *c)) {
+            out_put(o, (const char *)c, 1);
+        } else {
+            char hex[4];
+            snprintf(hex, sizeof hex, "%%%02X", *c);
+            out_put(o, hex, 3);
+        }
+    }
+}
+
+/* Where the query of a URI starts (the '?'), or NULL, following libpq: the user info ends at the
+ * first '@' before any '/', and may hold a '?' of its own. */
+static const char *uri_query(const char *s)
+{
+    const char *body = uri_body(s), *p = body;
+    while (*p && *p != '@' && *p != '/')
+        p++;
+    return strchr(*p == '@' ? p + 1 : body, '?');
+}
+
+/* Copies a URI, prefixing dir to the relative file names among its query parameters. */
+static void resolve_uri(const char *s, const char *dir, out_buf *o, char *scratch)
+{
+    const char *q = uri_query(s);
+    if (!q) {
+        out_puts(o, s);
+        return;
+    }
+    out_put(o, s, (size_t)(q - s) + 1);
+    for (const char *p = q + 1; *p;) {
+        size_t n = strcspn(p, "&");
+        const char *eq = memchr(p, '=', n);
+        if (eq) {
+            char *key = scratch + strlen(s) + 1;
+            uri_decode(p, (size_t)(eq - p), key);
+            uri_decode(eq + 1, (size_t)(p + n - eq - 1), scratch);
+            if (relative_file(key, scratch)) {
+                out_put(o, p, (size_t)(eq - p) + 1);
+                uri_encode(o, dir);
+                if (!dir[0] || dir[strlen(dir) - 1] != '/')
+                    out_put(o, "/", 1);
+                out_put(o, eq + 1, (size_t)(p + n - eq - 1));
+                p += n;
+                goto next;
+            }
+        }
+        out_put(o, p, n);
+        p += n;
+    next:
+        if (*p == '&') {
+            out_put(o, "&", 1);
+            p++;
+        }
+    }
+}
+
+/* One keyword=value of a keyword string, found the way libpq's conninfo_parse finds it: spans
+ * into the string and the value unquoted and unescaped into val. Returns the position after the
+ * value, or NULL at the end of the string or on a syntax error. */
+static const char *kw_next(const char *p, const char **kw, size_t *kwlen, const char **vstart,
+                           char *val)
+{
+    while (isspace((unsigned char)*p))
+        p++;
+    if (!*p)
+        return NULL;
+    *kw = p;
+    while (*p && *p != '=' && !isspace((unsigned char)*p))
+        p++;
+    *kwlen = (size_t)(p - *kw);
+    while (isspace((unsigned char)*p))
+        p++;
+    if (*p != '=')
+        return NULL;
+    p++;
+    while (isspace((unsigned char)*p))
+        p++;
+    *vstart = p;
+    size_t k = 0;
+    if (*p == '\'') {
+        for (p++;; p++) {
+            if (!*p)
+                return NULL; /* unterminated quote */
+            if (*p == '\'') {
+                p++;
+                break;
+            }
+            if (*p == '\\' && p[1])
+                p++;
+            val[k++] = *p;
+        }
+    } else {
+        for (; *p && !isspace((unsigned char)*p); p++) {
+            if (*p == '\\') {
+                if (!p[1])
+                    break;
+                p++;
+            }
+            val[k++] = *p;
+        }
+    }
+    val[k] = '\0';
+    return p;
+}
+
+/* Copies a keyword string, replacing relative file names by dir/name (quoted when needed). */
+static void resolve_keywords(const char *s, const char *dir, out_buf *o, char *scratch)
+{
+    const char *p = s, *kw, *vstart, *end;
+    size_t kwlen;
+    char *key = scratch + strlen(s) + 1;
+    while ((end = kw_next(p, &kw, &kwlen, &vstart, scratch))) {
+        memcpy(key, kw, kwlen);
+        key[kwlen] = '\0';
+        if (relative_file(key, scratch)) {
+            char *abs = join_dir(dir, scratch);
+            if (!abs) {
+                o->overflow = true; /* out of memory: the caller gives up */
+                return;
+            }
+            out_put(o, p, (size_t)(vstart - p));
+            put_value(o, abs);
+            free(abs);
+        } else {
+            out_put(o, p, (size_t)(end - p));
+        }
+        p = end;
+    }
+    out_puts(o, p);
+}
+
+/* True if resolved parses to the options of orig, with each relative file name made dir/name. */
+static bool resolve_holds(const PQconninfoOption *orig, const char *resolved, const char *dir)
+{
+    PQconninfoOption *opts = PQconninfoParse(resolved, NULL);
+    if (!opts)
+        return false;
+    bool ok = true;
+    const PQconninfoOption *a = orig, *b = opts;
+    for (; ok && a->keyword && b->keyword; a++, b++) {
+        char *want = NULL;
+        if (strcmp(a->keyword, b->keyword) != 0) {
+            ok = false;
+        } else if (relative_file(a->keyword, a->val)) {
+            want = join_dir(dir, a->val);
+            ok = want && b->val && strcmp(want, b->val) == 0;
+        } else {
+            ok = (!a->val && !b->val) || (a->val && b->val && strcmp(a->val, b->val) == 0);
+        }
+        free(want);
+    }
+    ok = ok && !a->keyword && !b->keyword;
+    PQconninfoFree(opts);
+    return ok;
+}
+
+/* The fallback when the textual rewrite does not prove right: the string rebuilt from libpq's
+ * parse (keywords in libpq's order), file names resolved, nothing masked. */
+static void rebuild_resolved(const PQconninfoOption *opts, const char *dir, out_buf *o)
+{
+    bool first = true;
+    for (const PQconninfoOption *opt = opts; opt->keyword; opt++) {
+        if (!opt->val)
+            continue;
+        if (!first)
+            out_put(o, " ", 1);
+        first = false;
+        out_puts(o, opt->keyword);
+        out_put(o, "=", 1);
+        char *abs = relative_file(opt->keyword, opt->val) ? join_dir(dir, opt->val) : NULL;
+        if (relative_file(opt->keyword, opt->val) && !abs) {
+            o->overflow = true;
+            return;
+        }
+        put_value(o, abs ? abs : opt->val);
+        free(abs);
+    }
+}
+
+int eg_conninfo_resolve_paths(const char *conninfo, const char *dir, char **out)
+{
+    const char *s = conninfo ? conninfo : "";
+    *out = NULL;
+    PQconninfoOption *opts = dir ? PQconninfoParse(s, NULL) : NULL;
+    bool any = false;
+    for (const PQconninfoOption *opt = opts; opt && opt->keyword && !any; opt++)
+        any = relative_file(opt->keyword, opt->val);
+    if (!any) {
+        /* nothing to resolve, or a string libpq rejects: kept as written, for the error that
+         * `config check` and the source give it */
+        PQconninfoFree(opts);
+        *out = strdup(s);
+        return *out ? 0 : eg_error_set(EG_ENOMEM, "out of memory");
+    }
+    /* room for every value quoted (at most twice as long) and for dir, percent-encoded (three
+     * bytes a byte), before each of them; keywords a rebuild adds take less than 1 KiB. The
+     * scratch holds a decoded value and, after it, a keyword. */
+    size_t len = strlen(s), cap = 2 * len + (3 * strlen(dir) + 4) * (len / 2 + 1) + 1024;
+    char *buf = malloc(cap), *scratch = malloc(2 * len + 2);
+    int rc = 0;
+    if (!buf || !scratch) {
+        rc = eg_error_set(EG_ENOMEM, "out of memory");
+        goto done;
+    }
+    out_buf o = {buf, cap, 0, false};
+    buf[0] = '\0';
+    if (uri_body(s))
+        resolve_uri(s, dir, &o, scratch);
+    else
+        resolve_keywords(s, dir, &o, scratch);
+    if (o.overflow || !resolve_holds(opts, buf, dir)) {
+        o.len = 0;
+        o.overflow = false;
+        buf[0] = '\0';
+        rebuild_resolved(opts, dir, &o);
+    }
+    if (o.overflow) {
+        rc = eg_error_set(EG_ENOMEM, "out of memory resolving the file names of a connection "
+                                     "string");
+        goto done;
+    }
+    *out = buf;
+    buf = NULL;
+done:
+    free(buf);
+    free(scratch);
+    PQconninfoFree(opts);
+    return rc;
 }
