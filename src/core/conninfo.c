@@ -162,9 +162,10 @@ static void mask_uri(const char *s, out_buf *o)
     }
 }
 
-static void put_value(out_buf *o, const char *v)
+/* Writes value v of a keyword string, quoted when it must be, or when quote is set. */
+static void put_value_quoted(out_buf *o, const char *v, bool quote)
 {
-    bool quote = *v == '\0';
+    quote = quote || *v == '\0';
     for (const char *c = v; *c && !quote; c++)
         quote = isspace((unsigned char)*c) || *c == '\'' || *c == '\\';
     if (!quote) {
@@ -178,6 +179,11 @@ static void put_value(out_buf *o, const char *v)
         out_put(o, c, 1);
     }
     out_put(o, "'", 1);
+}
+
+static void put_value(out_buf *o, const char *v)
+{
+    put_value_quoted(o, v, false);
 }
 
 static int mask_into(const char *s, out_buf *o, int depth);
@@ -505,8 +511,9 @@ static void resolve_keywords(const char *s, const char *dir, out_buf *o, char *s
                 o->overflow = true; /* out of memory: the caller gives up */
                 return;
             }
+            /* quoted if it was: a quoted value may be followed by the next keyword at once */
             out_put(o, p, (size_t)(vstart - p));
-            put_value(o, abs);
+            put_value_quoted(o, abs, *vstart == '\'');
             free(abs);
         } else {
             out_put(o, p, (size_t)(end - p));
