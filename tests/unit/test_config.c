@@ -5,9 +5,10 @@
  * defaults with no file; the defaults section and [profile NAME] overrides; unknown profiles (the
  * message names the profile and the file, the detail lists the profiles); ENGRAM_PROFILE; the
  * search order (--config, ENGRAM_CONFIG, ./engram.conf, $XDG_CONFIG_HOME, ~/.config); relative
- * `store` and `source = sqlite:` paths resolved against the file's folder; unknown keys, sections
- * and bad values reported as "file:LINE: ..." naming the key; staging.max_age forms; the password
- * rule (a file holding a password must be mode 0600; --source may not hold one); and
+ * `store` and `source = sqlite:` paths, and the relative file names of a PostgreSQL `source`
+ * (sslrootcert=ca.crt, ?passfile=pgpass), resolved against the file's folder; unknown keys,
+ * sections and bad values reported as "file:LINE: ..." naming the key; staging.max_age forms; the
+ * password rule (a file holding a password must be mode 0600; --source may not hold one); and
  * eg_config_visit (stable order, masked secrets, origins default / file / profile NAME /
  * command line).
  */
@@ -455,6 +456,71 @@ static void test_relative_paths(void **state)
     assert_int_equal(eg_config_load(&c, &cli), 0);
     assert_string_equal(c.store, "cli.db");
     assert_string_equal(c.source, "sqlite:cli-src.db");
+    eg_config_free(&c);
+}
+
+/* A PostgreSQL source in a config file: its relative file names (sslrootcert=ca.crt) resolve
+ * against the file's folder like store and sqlite: paths, in both forms; the rest stays as
+ * written. --source is the user's, relative to the working directory, and is left alone. */
+static void test_relative_conninfo_paths(void **state)
+{
+    fixture *f = *state;
+    const char *path =
+        write_file(f, "conf/my sub/engram.conf",
+                   "source = sslmode=verify-full host=db sslrootcert=ca.crt sslcert=/abs/c.crt\n"
+                   "[profile uri]\n"
+                   "source = postgresql://r@db/notes?sslrootcert=certs/ca.crt&sslkey=&"
+                   "passfile=pgpass\n"
+                   "[profile sys]\n"
+                   "source = host=db sslrootcert=system sslkey='my key.pem'\n"
+                   "[profile pw]\n"
+                   "source = host=db password=secret sslcrl=r.crl\n",
+                   0600);
+    char want[PATH_MAX + 256];
+    eg_config c;
+    eg_config_args a = {.config_file = path};
+    assert_int_equal(eg_config_load(&c, &a), 0);
+    snprintf(want, sizeof want,
+             "sslmode=verify-full host=db sslrootcert='%s/conf/my sub/ca.crt' sslcert=/abs/c.crt",
+             f->root);
+    assert_string_equal(c.source, want);
+    eg_config_free(&c);
+
+    a.profile = "uri";
+    assert_int_equal(eg_config_load(&c, &a), 0);
+    snprintf(want, sizeof want,
+             "postgresql://r@db/notes?sslrootcert=%s/conf/my%%20sub/certs/ca.crt&sslkey=&"
+             "passfile=%s/conf/my%%20sub/pgpass",
+             f->root, f->root);
+    assert_string_equal(c.source, want);
+    eg_config_free(&c);
+
+    a.profile = "sys";
+    assert_int_equal(eg_config_load(&c, &a), 0);
+    snprintf(want, sizeof want, "host=db sslrootcert=system sslkey='%s/conf/my sub/my key.pem'",
+             f->root);
+    assert_string_equal(c.source, want);
+    eg_config_free(&c);
+
+    /* a password stays in the string (the source needs it) but never shows */
+    a.profile = "pw";
+    assert_int_equal(eg_config_load(&c, &a), 0);
+    snprintf(want, sizeof want, "host=db password=secret sslcrl='%s/conf/my sub/r.crl'", f->root);
+    assert_string_equal(c.source, want);
+    visit_log l = {0};
+    eg_config_visit(&c, on_visit, &l);
+    int i = visit_find(&l, "source");
+    assert_null(strstr(l.value[i], "secret"));
+    assert_contains(l.value[i], "password=****");
+    snprintf(want, sizeof want, "sslcrl='%s/conf/my sub/r.crl'", f->root);
+    assert_contains(l.value[i], want);
+    visit_free(&l);
+    eg_config_free(&c);
+
+    /* the command line is not resolved, even with a config file */
+    eg_config_args cli = {.config_file = path, .source = "host=db sslrootcert=ca.crt"};
+    assert_int_equal(eg_config_load(&c, &cli), 0);
+    assert_string_equal(c.source, "host=db sslrootcert=ca.crt");
     eg_config_free(&c);
 }
 
@@ -981,6 +1047,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_engram_profile_env, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relative_paths, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_relative_conninfo_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_source_is_null, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_section_and_syntax, setup, teardown),
