@@ -32,3 +32,8 @@ engram --config latent.conf init --json
 # profiles are listed as inih parses them: a BOM is skipped, a name ending in a space refused
 printf '\357\273\277[profile p]\nwm.tick = 30s\n' > bom.conf; engram --config bom.conf --profile p config check | grep wm.tick
 printf '[profile x ]\nwm.tick = 30s\n' > space.conf; engram --config space.conf config check
+# relative file names in a PostgreSQL source resolve against the config file's folder (not --source's)
+mkdir tls; printf 'source = host=db.example sslmode=verify-full sslrootcert=ca.crt dbname=notes\n[profile uri]\nsource = postgresql://reader@db.example/notes?sslmode=verify-full&sslrootcert=ca.crt&sslcert=/etc/engram/c.crt\n[profile sys]\nsource = host=db.example sslrootcert=system\n' > tls/tls.conf; engram --config tls/tls.conf config check | grep '^  source  '
+engram --config tls/tls.conf --profile uri config check | grep '^  source  '
+engram --config tls/tls.conf --profile sys config check | grep '^  source  '
+engram --config tls/tls.conf --source 'host=db.example sslrootcert=ca.crt' config check | grep '^  source  '
