@@ -3,9 +3,10 @@
  * of relative file names in them (sslrootcert=ca.crt) against a config file's folder.
  *
  * Owns nothing beyond the call: every function parses with PQconninfoParse and frees the result.
- * A URI is masked in place textually (following libpq's own URI grammar) and then re-parsed to
- * prove the password is gone; anything else, or a URI whose textual mask does not survive that
- * check, is rebuilt from the parsed options. A dbname that is itself a connection string (libpq
+ * A URI or a keyword string is masked in place textually (following libpq's own grammar) and then
+ * re-parsed to prove the password is gone and nothing else changed; a string whose textual mask
+ * does not survive that check, or whose dbname is itself a connection string, is rebuilt from the
+ * parsed options. A dbname that is itself a connection string (libpq
  * expands those) is looked into as well. Rewriting is textual too (the rest of the string stays as
  * written) and proven the same way, by re-parsing. This module does not connect and does not log.
  */
@@ -254,6 +255,75 @@ static bool has_sslpassword(const PQconninfoOption *opts)
     return false;
 }
 
+static const char *kw_next(const char *p, const char **kw, size_t *kwlen, const char **vstart,
+                           char *val);
+
+static bool is_secret(const char *keyword)
+{
+    return strcmp(keyword, "password") == 0 || strcmp(keyword, "sslpassword") == 0;
+}
+
+/* True if masked parses to the options of orig with every password and sslpassword the mask. */
+static bool mask_keywords_hold(const PQconninfoOption *orig, const char *masked)
+{
+    PQconninfoOption *opts = PQconninfoParse(masked, NULL);
+    if (!opts)
+        return false;
+    bool ok = true;
+    const PQconninfoOption *a = orig, *b = opts;
+    for (; ok && a->keyword && b->keyword; a++, b++) {
+        if (strcmp(a->keyword, b->keyword) != 0)
+            ok = false;
+        else if (!a->val || !b->val)
+            ok = !a->val && !b->val;
+        else
+            ok = strcmp(is_secret(a->keyword) ? MASK : a->val, b->val) == 0;
+    }
+    ok = ok && !a->keyword && !b->keyword;
+    PQconninfoFree(opts);
+    return ok;
+}
+
+/* Masks a keyword string textually, so that config check shows it as written: the values of
+ * password and sslpassword become the mask, everything else is copied. False, with nothing
+ * written, when dbname is itself a connection string (rebuild() masks inside it) or when the
+ * masked text does not parse back to the same options with only the secrets masked. */
+static bool mask_keywords(const char *s, const PQconninfoOption *opts, out_buf *o)
+{
+    for (const PQconninfoOption *opt = opts; opt->keyword; opt++)
+        if (opt->val && strcmp(opt->keyword, "dbname") == 0 && looks_like_conninfo(opt->val))
+            return false;
+    size_t start = o->len, len = strlen(s);
+    char *scratch = malloc(2 * len + 2);
+    if (!scratch)
+        return false;
+    const char *p = s, *kw, *vstart, *end;
+    size_t kwlen;
+    char *key = scratch + len + 1;
+    while ((end = kw_next(p, &kw, &kwlen, &vstart, scratch))) {
+        memcpy(key, kw, kwlen);
+        key[kwlen] = '\0';
+        if (is_secret(key)) {
+            out_put(o, p, (size_t)(vstart - p));
+            /* password='x'host=h: a keyword right after the value needs the quotes */
+            put_value_quoted(o, MASK, *end && !isspace((unsigned char)*end));
+        } else {
+            out_put(o, p, (size_t)(end - p));
+        }
+        p = end;
+    }
+    out_puts(o, p);
+    free(scratch);
+    bool ok = !o->overflow && mask_keywords_hold(opts, o->p + start);
+    if (!ok) {
+        o->len = start;
+        o->overflow = false;
+        if (o->sz)
+            o->p[start] = '\0';
+    }
+    return ok;
+}
+
 static int mask_into(const char *s, out_buf *o, int depth)
 {
     PQconninfoOption *opts = PQconninfoParse(s, NULL);
@@ -272,6 +342,9 @@ static int mask_into(const char *s, out_buf *o, int depth)
             return holds ? 0 : EG_ECONFIG;
         }
         o->overflow = false;
+    } else if (!uri_body(s) && mask_keywords(s, opts, o)) {
+        PQconninfoFree(opts);
+        return 0;
     }
     rebuild(opts, o, depth);
     PQconninfoFree(opts);

@@ -19,12 +19,14 @@
 bool eg_conninfo_has_password(const char *conninfo);
 
 /* Writes into out (outsz bytes, always NUL-terminated when outsz > 0) a copy of conninfo whose
- * password, if any, is replaced by "****". A URI keeps its shape
- * (postgresql://user:****@host/db?..); a keyword string is rebuilt from libpq's parse (keywords in
- * libpq's order, values quoted when needed). Returns 0, EG_ENOMEM when out is too small (out then
- * holds a truncated but masked string), or EG_ECONFIG when libpq cannot parse conninfo (out then
- * holds a placeholder and the last error says why, with no part of the string in it). NULL conninfo
- * is the empty string. */
+ * password (and sslpassword), if any, is replaced by "****". A URI keeps its shape
+ * (postgresql://user:****@host/db?..) and a keyword string its keywords, order, spacing and
+ * quoting as written; a keyword string whose dbname is itself a connection string (or one whose
+ * textual mask would not parse back to the same options) is rebuilt from libpq's parse instead
+ * (keywords in libpq's order, values quoted when needed). Returns 0, EG_ENOMEM when out is too
+ * small (out then holds a truncated but masked string), or EG_ECONFIG when libpq cannot parse
+ * conninfo (out then holds a placeholder and the last error says why, with no part of the string in
+ * it). NULL conninfo is the empty string. */
 int eg_conninfo_mask(const char *conninfo, char *out, size_t outsz);
 
 /* Whether a dbname value is itself a connection string (a URI, or text with '='), which libpq

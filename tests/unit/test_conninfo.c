@@ -6,7 +6,9 @@
  * written: absolute and empty values, sslrootcert=system, sslkey=engine:key, other keywords, the
  * keyword order, quoting, the password. Values and folders with spaces or quotes are quoted
  * (keyword form) or percent-encoded (URI); every result is checked again through libpq's parse.
- * The masking functions are covered against a real server in tests/integration/test_pg_source.c.
+ * Also: eg_conninfo_mask keeps a keyword string as written (order, spacing, quoting), only the
+ * password and sslpassword masked. More masking cases are in tests/integration/test_pg_source.c
+ * (test_conninfo_mask, which needs no server).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -155,12 +157,43 @@ static void test_password_kept(void **state)
     assert_true(eg_conninfo_has_password("postgresql://u:s3cret@h/db?sslkey=/etc/k.pem"));
 }
 
+/* Masks conninfo into a buffer and expects want exactly, with nothing of secret left. */
+static void expect_masked(const char *conninfo, const char *secret, const char *want)
+{
+    char out[512];
+    assert_int_equal(eg_conninfo_mask(conninfo, out, sizeof out), 0);
+    if (strcmp(out, want))
+        fail_msg("masking \"%s\":\n got  \"%s\"\n want \"%s\"", conninfo, out, want);
+    assert_null(strstr(out, secret));
+}
+
+static void test_mask_keeps_order(void **state)
+{
+    (void)state;
+    /* a keyword string is shown as written, keywords in the user's order, only secrets masked */
+    expect_masked("sslmode=verify-full  host=db password='s3 cret' sslrootcert=/etc/ca.crt user=u",
+                  "s3 cret",
+                  "sslmode=verify-full  host=db password=**** sslrootcert=/etc/ca.crt user=u");
+    expect_masked("user=u sslkey=/k.pem sslpassword=s3cret host=h", "s3cret",
+                  "user=u sslkey=/k.pem sslpassword=**** host=h");
+    expect_masked("dbname='my db' host=h", "\x01", "dbname='my db' host=h");
+    /* a keyword right after a quoted password: the mask keeps the quotes */
+    expect_masked("password='s3cret'host=h", "s3cret", "password='****'host=h");
+    expect_parsed("password='****'host=h", "host", "h");
+    /* a connection string nested in dbname is rebuilt, its password masked inside */
+    char out[512];
+    assert_int_equal(eg_conninfo_mask("user=u dbname='host=h password=s3cret'", out, sizeof out),
+                     0);
+    assert_null(strstr(out, "s3cret"));
+    assert_non_null(strstr(out, "password=****"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keyword_form),  cmocka_unit_test(test_kept_values),
         cmocka_unit_test(test_quoting),       cmocka_unit_test(test_uri_form),
-        cmocka_unit_test(test_password_kept),
+        cmocka_unit_test(test_password_kept), cmocka_unit_test(test_mask_keeps_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
