@@ -363,6 +363,9 @@ int eg_store_recall_rehearse(eg_store *st, const int64_t *rowids, size_t n, int6
         sqlite3_bind_int64(s, 2, at);
         if (sqlite3_step(s) != SQLITE_DONE) {
             rc = q_error(st, "could not record a recall");
+            if ((sqlite3_errcode(eg_store_db(st)) & 0xff) == SQLITE_READONLY)
+                eg_error_hint("`engram recall --no-rehearse` answers without recording the recall "
+                              "(a read-only store)");
             goto done;
         }
         sqlite3_reset(s);

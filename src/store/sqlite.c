@@ -164,16 +164,43 @@ int eg_store_open(eg_store **out, const char *path, int flags)
         /* larger pages suit rows of a few hundred bytes and bulk loads; only a new file takes it */
         sqlite3_exec(st->db, "PRAGMA page_size=16384", NULL, NULL, NULL);
         if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK) {
-            rc = db_error(st, "could not switch to WAL mode");
-            goto fail;
+            int code = sqlite3_errcode(st->db) & 0xff;
+            if (code == SQLITE_READONLY || code == SQLITE_CANTOPEN) {
+                rc = db_error(st, "could not switch to WAL mode");
+                eg_error_hint("SQLite keeps the store's -wal and -shm files beside it: the store "
+                              "and its folder must be writable by this user");
+                goto fail;
+            }
+            /* SQLITE_BUSY/LOCKED: another engram holds the store through a first load's rollback
+             * journal (eg_store_bulk_prepare), and changing the mode needs the file to itself,
+             * which SQLite does not wait for. Go on in its mode: this connection's reads and
+             * writes wait for the lock like any other (busy timeout), and the store is back in
+             * WAL mode when that load ends, which SQLite notices at the next transaction. */
+            if (code != SQLITE_BUSY && code != SQLITE_LOCKED) {
+                rc = db_error(st, "could not switch to WAL mode");
+                goto fail;
+            }
         }
         if ((rc = eg__store_migrate(st->db, path)))
             goto fail;
-    } else if (eg_store_schema_version(st) != eg__store_latest_version()) {
-        rc = eg_error_set(EG_ESTORE, "store \"%s\" has schema version %d; this engram needs %d",
-                          path, eg_store_schema_version(st), eg__store_latest_version());
-        eg_error_hint("open it once read-write (e.g. `engram stats`) to migrate it");
-        goto fail;
+    } else {
+        int version = eg_store_schema_version(st);
+        if (version < 0) {
+            rc = db_error(st, "could not read the schema version");
+            if ((sqlite3_errcode(st->db) & 0xff) == SQLITE_BUSY)
+                eg_error_hint("another engram is writing the store (a first load holds it until "
+                              "it is done): try again then");
+            else
+                eg_error_hint("SQLite keeps the store's -wal and -shm files beside it: a store in "
+                              "WAL mode can be read only where its folder is writable");
+            goto fail;
+        }
+        if (version != eg__store_latest_version()) {
+            rc = eg_error_set(EG_ESTORE, "store \"%s\" has schema version %d; this engram needs %d",
+                              path, version, eg__store_latest_version());
+            eg_error_hint("open it once read-write (e.g. `engram stats`) to migrate it");
+            goto fail;
+        }
     }
     sqlite3_exec(st->db,
                  "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=FILE;"

@@ -303,7 +303,25 @@ wait "$holder" 2>/dev/null || true
 check "and stores every row, in the order read" \
   "$(sqlite3 "$T/many2.db" 'SELECT id FROM memories ORDER BY rowid' | md5sum)" \
   "$(sqlite3 "$T/many2.db" 'SELECT id FROM memory ORDER BY rowid' | md5sum)"
-rm -f "$T/many.db"* "$T/many2.db"*
+# while a first load holds the store through its rollback journal (simulated: another connection
+# in DELETE mode with the write lock taken), a reader does not fail on the switch to WAL mode
+# (which needs the file to itself and which SQLite does not wait for): it reads beside the writer
+E --store "$T/held.db" init -q
+E --store "$T/held.db" import "$SAMPLE" -q
+mkfifo "$T/hold2"
+sqlite3 "$T/held.db" <"$T/hold2" >/dev/null 2>&1 &
+holder=$!
+exec 8>"$T/hold2"
+printf 'PRAGMA journal_mode=DELETE;\nBEGIN IMMEDIATE;\nINSERT INTO meta VALUES (%s, 1);\n' "'held'" >&8
+sleep 0.5
+out=$(E --store "$T/held.db" stats 2>&1) && code=0 || code=$?
+check "a reader of a store held through a rollback journal reads it (exit 0)" 0 "$code"
+grep -q "could not switch to WAL" <<<"$out" && fail "the reader failed on the WAL switch: $out"
+exec 8>&-
+wait "$holder" 2>/dev/null || true
+check "and the store is back in WAL mode at the next writer" wal \
+  "$(E --store "$T/held.db" stats -q >/dev/null 2>&1; sqlite3 "$T/held.db" 'PRAGMA journal_mode')"
+rm -f "$T/many.db"* "$T/many2.db"* "$T/held.db"*
 
 # a store with nothing to run on: a run that says so, not a crash
 E --store "$T/empty.db" init -q
