@@ -124,6 +124,11 @@ static int run(eg_cli *cli, int argc, char **argv)
     } else {
         printf("  last run       none yet (run `engram run`)\n");
     }
+    json_int_t interrupted = json_integer_value(json_object_get(s, "interrupted_runs"));
+    if (interrupted > 0)
+        printf("  interrupted    %lld run%s whose process died before it finished (kill -9, a "
+               "crash)\n",
+               (long long)interrupted, interrupted == 1 ? "" : "s");
 done:
     json_decref(s);
     eg_store_close(st);

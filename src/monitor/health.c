@@ -921,8 +921,9 @@ static void check_pipeline(hctx *h)
         say(c, EG_HEALTH_UNKNOWN, "could not read the pipeline: %s", err);
         return;
     }
-    char *sql = dup_printf("SELECT count(*) FROM runs WHERE outcome = 'failed' AND finished_at >= "
-                           "%lld",
+    /* an interrupted run (its process died) has no finished_at: it counts from its start */
+    char *sql = dup_printf("SELECT count(*) FROM runs WHERE outcome IN ('failed', 'interrupted') "
+                           "AND coalesce(finished_at, started_at) >= %lld",
                            (long long)(eg_time_now() - 3600 * (int64_t)EG_USEC_PER_SEC));
     if (!sql || store_row(h, sql, 1, f, err, sizeof err)) {
         free(sql);

@@ -374,6 +374,13 @@ static const migration migrations[] = {
      * `ingest --full` marks as deleted only the rows of the source it read, not those of
      * another table of the same source system. NULL until the row is read again. */
     {"ALTER TABLE memory ADD COLUMN source_key TEXT;\n", NULL, NULL},
+    /* 15: the process that began each run (its pid and host name), so that a later run on
+     * the same host can tell a run whose process is gone (kill -9, power loss) from one that
+     * is still going, and mark it 'interrupted' instead of leaving it 'running' for ever.
+     * NULL for the runs recorded before. */
+    {"ALTER TABLE runs ADD COLUMN pid INTEGER;\n"
+     "ALTER TABLE runs ADD COLUMN host TEXT;\n",
+     NULL, NULL},
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -167,6 +167,9 @@ int eg_store_stats(eg_store *st, json_t **out)
         json_object_set_new(o, "pipeline", pl);
     }
     json_object_set_new(o, "runs", json_integer(scalar(st, "SELECT count(*) FROM runs")));
+    json_object_set_new(o, "interrupted_runs",
+                        json_integer(scalar(st, "SELECT count(*) FROM runs WHERE outcome = "
+                                                "'interrupted'")));
     if (sqlite3_prepare_v2(eg_store_db(st),
                            "SELECT run_id, command, now, started_at, finished_at, outcome, counts, "
                            "error FROM runs ORDER BY run_id DESC LIMIT 1",

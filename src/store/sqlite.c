@@ -13,10 +13,12 @@
 #include "util/timeutil.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
 
@@ -111,6 +113,7 @@ struct eg_store {
      * read they log nothing, at 4 µs a row): made again at commit, restored by a rollback */
     bool log_triggers_dropped;
     eg_idset *bulk_ids; /* id -> rowid of the rows loaded in bulk mode */
+    bool runs_swept;    /* the runs of dead processes were marked interrupted (first run_begin) */
 };
 
 static int db_error(eg_store *st, const char *what)
@@ -1084,14 +1087,69 @@ done:
     return rc;
 }
 
+/* Marks 'interrupted' the runs still 'running' that were begun on this host by a process that
+ * is gone: a pid that no longer exists, or our own pid (a pid reused after a crash: this process
+ * has begun no run yet, so the row cannot be one of its own). Runs of another host are left
+ * alone: their process cannot be checked from here. A pid that exists but belongs to another
+ * program after reuse is taken as running: staleness is decided only when it is certain. */
+static int sweep_dead_runs(eg_store *st, const char *host)
+{
+    sqlite3_stmt *sel = NULL, *upd = NULL;
+    int rc = 0, step;
+    pid_t self = getpid();
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT run_id, pid FROM runs WHERE outcome = 'running' AND host = ?1 "
+                           "AND pid IS NOT NULL",
+                           -1, &sel, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "UPDATE runs SET outcome = 'interrupted', finished_at = NULL, error = "
+                           "printf('interrupted: its process (pid %d on %s) is gone "
+                           "(killed, or the machine stopped) before the run finished', pid, "
+                           "host) WHERE run_id = ?1 AND outcome = 'running'",
+                           -1, &upd, NULL) != SQLITE_OK) {
+        rc = db_error(st, "could not check the runs left running");
+        goto done;
+    }
+    sqlite3_bind_text(sel, 1, host, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
+        int64_t pid = sqlite3_column_int64(sel, 1);
+        bool gone = pid == (int64_t)self ||
+                    (pid > 0 && pid <= INT32_MAX && kill((pid_t)pid, 0) == -1 && errno == ESRCH);
+        if (!gone)
+            continue;
+        sqlite3_bind_int64(upd, 1, sqlite3_column_int64(sel, 0));
+        if (sqlite3_step(upd) != SQLITE_DONE) {
+            rc = db_error(st, "could not mark a run interrupted");
+            goto done;
+        }
+        sqlite3_reset(upd);
+    }
+    if (step != SQLITE_DONE)
+        rc = db_error(st, "could not check the runs left running");
+done:
+    sqlite3_finalize(sel);
+    sqlite3_finalize(upd);
+    return rc;
+}
+
 int eg_store_run_begin(eg_store *st, const char *command, int64_t now, const char *source,
                        int64_t *run_id)
 {
     sqlite3_stmt *s = NULL;
     int rc = 0;
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) != 0)
+        host[0] = '\0';
+    host[sizeof host - 1] = '\0';
+    /* once per store handle, before its first row: later rows of this process are its own */
+    if (!st->runs_swept && host[0]) {
+        if ((rc = sweep_dead_runs(st, host)))
+            goto done;
+        st->runs_swept = true;
+    }
     if (sqlite3_prepare_v2(st->db,
-                           "INSERT INTO runs (command, source, now, started_at) VALUES "
-                           "(?1, ?2, ?3, ?4)",
+                           "INSERT INTO runs (command, source, now, started_at, pid, host) VALUES "
+                           "(?1, ?2, ?3, ?4, ?5, ?6)",
                            -1, &s, NULL) != SQLITE_OK) {
         rc = db_error(st, "could not record a run");
         goto done;
@@ -1100,6 +1158,9 @@ int eg_store_run_begin(eg_store *st, const char *command, int64_t now, const cha
     sqlite3_bind_text(s, 2, source, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, now);
     sqlite3_bind_int64(s, 4, eg_time_now());
+    sqlite3_bind_int64(s, 5, (int64_t)getpid());
+    if (host[0])
+        sqlite3_bind_text(s, 6, host, -1, SQLITE_STATIC);
     if (sqlite3_step(s) != SQLITE_DONE) {
         rc = db_error(st, "could not record a run");
         goto done;

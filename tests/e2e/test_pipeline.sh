@@ -150,6 +150,8 @@ DROP TABLE mc3;
 CREATE INDEX memory_concept_memory ON memory_concept(memory_rowid);
 ALTER TABLE pipeline DROP COLUMN concept_ids;
 ALTER TABLE memory DROP COLUMN source_key;
+ALTER TABLE runs DROP COLUMN pid;
+ALTER TABLE runs DROP COLUMN host;
 DROP TABLE concept_posting;
 -- a row outside the staging window, as schemas before 13 stored it: without concepts or features
 INSERT INTO memory (rowid, id, source_system, content, fingerprint, created_at, status,
@@ -173,14 +175,14 @@ check "the store stays at schema 3" 3 "$(sqlite3 "$T/v3b.db" 'PRAGMA user_versio
 check "with its memory_concept table" "table" "$(sqlite3 "$T/v3b.db" "SELECT type FROM sqlite_master WHERE name = 'memory_concept'")"
 sqlite3 "$T/v3b.db" "DROP TRIGGER broken"
 E --store "$T/v3b.db" stats >/dev/null || fail "stats after the cause is gone"
-check "then it migrates" 14 "$(sqlite3 "$T/v3b.db" 'PRAGMA user_version')"
+check "then it migrates" 15 "$(sqlite3 "$T/v3b.db" 'PRAGMA user_version')"
 rm -f "$T/v3b.db"*
 for q in "garden pond" "replication lag" "plumber"; do
   check "recall of \"$q\" is the same after migrating a schema-3 store" \
     "$(E --store "$T/a.db" --now "$NOW" recall --no-rehearse --k 5 "$q")" \
     "$(E --store "$T/v3.db" --now "$NOW" recall --no-rehearse --k 5 "$q")"
 done
-check "the migrated store is at the latest schema" 14 "$(sqlite3 "$T/v3.db" 'PRAGMA user_version')"
+check "the migrated store is at the latest schema" 15 "$(sqlite3 "$T/v3.db" 'PRAGMA user_version')"
 check "the migrated memory_concept view has every pair" \
   "$(sqlite3 "$T/c.db" 'SELECT count(*) FROM memory_concept')" "$(sqlite3 "$T/v3.db" 'SELECT count(*) FROM memory_concept')"
 check "the migrated posting chunks are the ones a run writes" \

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# A run whose process died (kill -9, a power loss) stayed 'running' in the runs table for ever:
+# /metrics counted it as running and health never counted it as failed. The next run on the
+# same host marks it 'interrupted' when its pid no longer exists, or is the new run's own pid
+# (reused after a crash); a run of a live pid, or of another host, is left 'running'.
+. "$(dirname "$0")/lib.sh"
+T="$(mktemp -d)"
+LIVE=
+trap '[ -n "$LIVE" ] && kill "$LIVE" 2>/dev/null; rm -rf "$T"' EXIT
+head -200 "$ENGRAM_SRC/data/sample-memories.jsonl" >"$T/a.jsonl"
+DB="$T/s.db"
+E --store "$DB" init -q
+E --store "$DB" import "$T/a.jsonl" -q
+HOST="$(hostname)"
+# a pid that does not exist any more: a child that has been reaped
+sleep 0 &
+DEAD=$!
+wait "$DEAD"
+kill -0 "$DEAD" 2>/dev/null && fail "the dead pid $DEAD exists"
+# a pid that exists while the run happens
+sleep 300 &
+LIVE=$!
+fake() { # RUN_ID PID HOST
+  sqlite3 "$DB" "INSERT INTO runs (run_id, command, now, started_at, pid, host)
+    VALUES ($1, 'run', 0, strftime('%s', 'now') * 1000000, $2, '$3')"
+}
+fake 901 "$DEAD" "$HOST"
+fake 902 "$LIVE" "$HOST"
+fake 903 "$DEAD" "another-host.invalid"
+sqlite3 "$DB" "INSERT INTO runs (run_id, command, now, started_at) VALUES (904, 'run', 0, 0)"
+outcome() { sqlite3 "$DB" "SELECT outcome || '|' || (finished_at IS NULL) FROM runs WHERE run_id = $1"; }
+check "before the run, the dead process's run is running" "running|1" "$(outcome 901)"
+E --store "$DB" --now 2026-11-09T12:00:00Z run -q || fail "engram run"
+check "the run of a pid that is gone is interrupted, finished_at NULL" "interrupted|1" "$(outcome 901)"
+case "$(sqlite3 "$DB" "SELECT error FROM runs WHERE run_id = 901")" in
+  *"pid $DEAD on $HOST"*gone*) ok "its error says the process is gone" ;;
+  *) fail "its error does not say the process is gone: [$(sqlite3 "$DB" "SELECT error FROM runs WHERE run_id = 901")]" ;;
+esac
+check "the run of a live pid is left running" "running|1" "$(outcome 902)"
+check "the run of another host is left running" "running|1" "$(outcome 903)"
+check "a run recorded before the pid was (no pid) is left running" "running|1" "$(outcome 904)"
+check "the new run records its pid and host" "1|$HOST" \
+  "$(sqlite3 "$DB" "SELECT pid > 0, host FROM runs WHERE command = 'pipeline' ORDER BY run_id DESC LIMIT 1")"
+check "the new run is ok" "ok" "$(sqlite3 "$DB" "SELECT outcome FROM runs WHERE command = 'pipeline' ORDER BY run_id DESC LIMIT 1")"
+case "$(E --store "$DB" stats)" in
+  *"interrupted    1 run whose process died"*) ok "stats shows the interrupted run" ;;
+  *) fail "stats does not show the interrupted run" ;;
+esac
+check "stats --json counts it" 1 "$(E --store "$DB" stats --json | sed -n 's/.*"interrupted_runs":\([0-9]*\).*/\1/p')"
+case "$(E --store "$DB" --now 2026-11-09T12:00:00Z health 2>&1)" in
+  *"1 failed run in the last hour"*) ok "health counts the interrupted run as failed" ;;
+  *) fail "health does not count the interrupted run: [$(E --store "$DB" --now 2026-11-09T12:00:00Z health 2>&1 | grep -i 'failed run')]" ;;
+esac
+# once its process is gone, the next run marks the live one too
+kill "$LIVE"
+wait "$LIVE" 2>/dev/null
+LIVE=
+E --store "$DB" --now 2026-11-09T13:00:00Z run -q || fail "the second engram run"
+check "after its process ended, the next run marks it interrupted" "interrupted|1" "$(outcome 902)"
+check "another host's run is still left alone" "running|1" "$(outcome 903)"
+finish
