@@ -99,6 +99,19 @@ static void range_reason(char *why, size_t n, double v, const char *text)
     snprintf(why, n, "%s is out of range for Unix seconds (years 1-9999)%s", text, guess);
 }
 
+/* Parses a time written as text (ISO 8601): 0 ok, -1 malformed with why naming the value (quoted,
+ * cut) and, for digits alone, number_why (each format says where numbers go instead). */
+static int text_time(const char *s, size_t n, int64_t *out, const char *number_why, char *why,
+                     size_t whysz)
+{
+    if (!eg_time_parse(s, n, out))
+        return 0;
+    char val[2 * SHOWN_CHARS + 8]; /* cut earlier when its characters are wide */
+    shown(s, n, true, val, sizeof val);
+    snprintf(why, whysz, "%s is %s", val, numeric_text(s, n) ? number_why : "not an ISO 8601 time");
+    return -1;
+}
+
 /* Reads a time member: 0 ok, 1 absent, null or "" (NULL), -1 malformed. why gets the reason in
  * both of the last cases. A JSON number is Unix seconds within years 1-9999; a string is ISO 8601
  * (the same rule as the SQLite source: a number in a string is not a time). */
@@ -117,18 +130,10 @@ static int json_time(json_t *obj, const char *key, int64_t *out, char *why, size
             snprintf(why, whysz, "\"%s\" is empty", key);
             return 1;
         }
-        if (!eg_time_parse(s, n, out))
-            return 0;
-        char val[2 * SHOWN_CHARS + 8]; /* cut earlier when its characters are wide */
-        shown(s, n, true, val, sizeof val);
-        if (numeric_text(s, n))
-            snprintf(why, whysz,
-                     "%s is a number in a string: Unix seconds must be a JSON number, other "
-                     "times ISO 8601 text",
-                     val);
-        else
-            snprintf(why, whysz, "%s is not an ISO 8601 time", val);
-        return -1;
+        return text_time(s, n, out,
+                         "a number in a string: Unix seconds must be a JSON number, other "
+                         "times ISO 8601 text",
+                         why, whysz);
     }
     if (json_is_integer(v)) {
         if (!eg_time_from_unix(json_integer_value(v), out))
@@ -708,15 +713,7 @@ static int csv_time(csv_reader *rd, int col, const char *name, int64_t *out, cha
         snprintf(why, whysz, s ? "%s is empty" : "missing %s", name);
         return 1;
     }
-    if (!eg_time_parse(s, len, out))
-        return 0;
-    char val[2 * SHOWN_CHARS + 8]; /* cut earlier when its characters are wide */
-    shown(s, len, true, val, sizeof val);
-    if (numeric_text(s, len))
-        snprintf(why, whysz, "%s is a number: CSV times must be ISO 8601 text", val);
-    else
-        snprintf(why, whysz, "%s is not an ISO 8601 time", val);
-    return -1;
+    return text_time(s, len, out, "a number: CSV times must be ISO 8601 text", why, whysz);
 }
 
 static int read_csv(FILE *f, const char *path, const eg_file_handlers *h)
