@@ -94,6 +94,7 @@ void eg_model_free(eg_model *md)
     free(md->cr);
     eg__communities_free(&md->comm);
     eg__communities_free(&md->comm_now);
+    eg__communities_free(&md->comm_prev);
     free(md->eng.held);
     free(md->stm);
     free(md->enc);

@@ -124,14 +124,17 @@ typedef struct eg_journey {
     uint32_t detail_off; /* the detail's arguments, packed, in model->details */
 } eg_journey;
 
+/* A long-term record: what does not move with now. Its column rank, retrieval strength and
+ * memory age are computed when read, at the last run's now (the store's `ltm` view,
+ * docs/adr/0012): they move for nearly every record every day. */
 typedef struct eg_ltm {
     uint32_t mem;
     uint32_t category; /* concept index of the community label, UINT32_MAX if none */
     uint8_t knowledge_type, region;
     int abstraction;
-    int minicolumn, macrocolumn, column_rank;
-    double retrieval_strength;
-    const char *memory_age, *state;
+    int minicolumn, macrocolumn;
+    const char *state;
+    bool category_moved; /* its category in comm_prev differs (true without comm_prev) */
 } eg_ltm;
 
 typedef struct eg_creative {
@@ -210,7 +213,10 @@ typedef struct eg_model {
     size_t ncr, capcr;
     eg_communities comm;     /* the simulation's: REM samples by them (stage/long_term.c) */
     eg_communities comm_now; /* at the end of the run, for the long-term network */
-    uint32_t *stm;           /* memories now in short-term memory, in encoding order */
+    /* the communities at the last save's now, when resumed from its snapshot (else empty):
+     * eg__long_term tells the records whose category moved since */
+    eg_communities comm_prev;
+    uint32_t *stm; /* memories now in short-term memory, in encoding order */
     size_t nstm, capstm;
     uint32_t *enc; /* every encoded memory, in encoding order */
     size_t nenc, capenc;

@@ -34,7 +34,9 @@
 #include <xxhash.h>
 
 #define MAGIC "EGSNAP\r\n"
-#define VERSION 3 /* 3: the key no longer holds the staging window (docs/adr/0010) */
+/* 3: the key no longer holds the staging window (docs/adr/0010); 4: the communities at now
+ * (the next save finds through them the long-term records whose category may have moved) */
+#define VERSION 4
 
 typedef struct header {
     char magic[8];
@@ -136,6 +138,8 @@ static int write_model(wr *w, const eg_model *md)
     w_arr(w, md->cr, md->ncr, sizeof *md->cr);
     w_arr(w, md->comm.label, md->comm.n, sizeof *md->comm.label);
     w_arr(w, md->comm.hub, md->comm.hub ? md->comm.n : 0, sizeof *md->comm.hub);
+    w_arr(w, md->comm_now.label, md->comm_now.n, sizeof *md->comm_now.label);
+    w_arr(w, md->comm_now.hub, md->comm_now.hub ? md->comm_now.n : 0, sizeof *md->comm_now.hub);
     w_arr(w, md->stm, md->nstm, sizeof *md->stm);
     w_arr(w, md->enc, md->nenc, sizeof *md->enc);
     w_arr(w, md->rep, md->nrep, sizeof *md->rep);
@@ -321,6 +325,24 @@ static int read_graph(rd *r, eg_graph *g, bool with_map)
     return 0;
 }
 
+/* a set of communities: the labels, then the hub flags (none when there were no communities) */
+static void r_communities(rd *r, eg_communities *c)
+{
+    size_t n = 0;
+    c->label = r_arr(r, &c->n, sizeof *c->label);
+    c->hub = r_arr(r, &n, sizeof *c->hub);
+    if (!r->err && n != c->n && n != 0)
+        r->err = true;
+    if (!n) { /* there were no communities */
+        free(c->hub);
+        c->hub = NULL;
+        if (!c->n) {
+            free(c->label);
+            c->label = NULL;
+        }
+    }
+}
+
 static int read_model(rd *r, eg_model *md)
 {
     size_t n;
@@ -376,18 +398,8 @@ static int read_model(rd *r, eg_model *md)
         r->err = true;
     md->cr = r_arr(r, &md->ncr, sizeof *md->cr);
     md->capcr = md->ncr;
-    md->comm.label = r_arr(r, &md->comm.n, sizeof *md->comm.label);
-    md->comm.hub = r_arr(r, &n, sizeof *md->comm.hub);
-    if (!r->err && n != md->comm.n && n != 0)
-        r->err = true;
-    if (!n) { /* there were no communities */
-        free(md->comm.hub);
-        md->comm.hub = NULL;
-        if (!md->comm.n) {
-            free(md->comm.label);
-            md->comm.label = NULL;
-        }
-    }
+    r_communities(r, &md->comm);
+    r_communities(r, &md->comm_now);
     md->stm = r_arr(r, &md->nstm, sizeof *md->stm);
     md->capstm = md->nstm;
     md->enc = r_arr(r, &md->nenc, sizeof *md->enc);

@@ -215,7 +215,7 @@ static int header(dash *d)
     if ((rc = scalar(d, "SELECT count(*) FROM memory", &total)) ||
         (rc = scalar(d, "SELECT count(*) FROM memory WHERE status = 'staged'", &staged)) ||
         (rc = scalar(d, "SELECT count(*) FROM memory WHERE status = 'skipped'", &skipped)) ||
-        (rc = scalar(d, "SELECT count(*) FROM ltm", &ltm)) ||
+        (rc = scalar(d, "SELECT count(*) FROM ltm_record", &ltm)) ||
         (rc = scalar(d, "SELECT count(*) FROM episode", &episodes)) ||
         (rc = scalar(d, "SELECT count(*) FROM concept", &concepts)) ||
         (rc = scalar(d, "SELECT count(*) FROM quarantine", &quarantined)) ||

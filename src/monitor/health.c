@@ -916,7 +916,7 @@ static void check_pipeline(hctx *h)
     if (store_row(h,
                   "SELECT count(*), coalesce(sum(status = 'in_wm'), 0), "
                   "coalesce(sum(status = 'in_stm'), 0), coalesce(sum(status = 'consolidated'), 0), "
-                  "(SELECT count(*) FROM ltm) FROM pipeline",
+                  "(SELECT count(*) FROM ltm_record) FROM pipeline",
                   5, v, err, sizeof err)) {
         say(c, EG_HEALTH_UNKNOWN, "could not read the pipeline: %s", err);
         return;

@@ -170,7 +170,8 @@ static int store_part(eg_buf *b, eg_store *st, int64_t now)
         {"engram_concept_edges", "Edges of the Hebbian concept graph.",
          "SELECT count(*) FROM concept_edge"},
         {"engram_memory_associations", "Memory-memory associations.", "SELECT count(*) FROM assoc"},
-        {"engram_long_term_memories", "Long-term memory records.", "SELECT count(*) FROM ltm"},
+        {"engram_long_term_memories", "Long-term memory records.",
+         "SELECT count(*) FROM ltm_record"},
         {"engram_creative_associations", "Creative associations found in REM.",
          "SELECT count(*) FROM creative"},
     };

@@ -168,6 +168,9 @@ static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, c
                              .ep_base = ep_base,
                              .nep_base = md->nep,
                              .homeostasis_phases = md->homeostasis_phases};
+    /* the communities the last save's categories came from: eg__long_term compares with them */
+    md->comm_prev = md->comm_now;
+    md->comm_now = (eg_communities){0};
     rc = eg_store_load_since(st, md, cp, o->now);
     if (rc == EG_EBADINPUT) {
         eg_model_free(md);
@@ -182,10 +185,10 @@ static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, c
 
 /* The simulation's state after advancing to now, for the next run (a cache: failing to write
  * it only costs the next run a recomputation). It is written on its own thread while the main
- * one computes the outputs at now and saves them. The view is the model as the simulation left
- * it, its journey lines counted per memory (jr_base) rather than pointed at: eg_engine_finish
- * appends lines and computes the long-term records and communities at now, which the snapshot
- * does not hold. */
+ * one saves the outputs. The view is the model as the simulation left it, its journey lines
+ * counted per memory (jr_base) rather than pointed at, without the closing lines
+ * eg_engine_finish appended; of the outputs at now it holds only the communities (the next
+ * save compares the long-term records whose concepts changed community). */
 typedef struct snap_job {
     eg_model view;
     uint32_t *lines; /* each memory's journey lines (the view's jr_base) */
@@ -285,10 +288,15 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
         pthread_join(fts_thread, NULL);
         fts_running = false;
     }
-    /* the snapshot on a second thread, from here beside the outputs at now and the save: both
-     * only read what it writes (eg_engine_finish appends journey lines and computes the
-     * long-term records and communities at now, none of which it reads; the view counts the
-     * simulation's journey lines before, and does not look at them) */
+    /* the outputs at now: the closing journey lines (not part of the simulation: the snapshot
+     * counts only the lines before them), the long-term records and the communities at now */
+    size_t njr_sim = md.njr;
+    if (!rc) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        rc = eg_engine_finish(&md, cfg, opts->now);
+        rep->ms_engine += ms_since(&t);
+    }
+    /* the snapshot on a second thread, from here beside the save: both only read the model */
     if (!rc && snap_ok && !fts.rc && snapshot_key(st, cfg, opts->now, rep->run_id, &snap.key)) {
         snap.view = md;
         snap.path = snap_path;
@@ -298,7 +306,7 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
         }
         for (size_t i = 0; i < md.n && i < md.njr_base; i++)
             snap.lines[i] = md.jr_base[i];
-        for (size_t k = 0; k < md.njr; k++)
+        for (size_t k = 0; k < njr_sim; k++)
             snap.lines[md.jr[k].mem]++;
         snap.view.jr_base = snap.lines;
         snap.view.njr_base = md.n;
@@ -309,11 +317,6 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
             snap_running = true;
         else
             snap_main(&snap); /* no thread: one after the other */
-    }
-    if (!rc) {
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        rc = eg_engine_finish(&md, cfg, opts->now);
-        rep->ms_engine += ms_since(&t);
     }
     rep->ingest.fts_indexed = fts.indexed;
     rep->ingest.ms_fts = fts.ms;

@@ -57,6 +57,8 @@ int eg__communities(eg_model *md, int64_t at);
 bool eg__is_hub(const eg_model *md, uint32_t c);
 /* A memory's semantic category: the community most of its concepts belong to. */
 uint32_t eg__category_of(const eg_model *md, uint32_t mem);
+/* the same in another set of communities */
+uint32_t eg__category_in(const eg_model *md, const eg_communities *cm, uint32_t mem);
 int eg__long_term(eg_model *md, const eg_config *cfg, int64_t now);
 double eg__retrieval_strength(const eg_model *md, uint32_t mem, int rank, int64_t at);
 

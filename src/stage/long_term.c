@@ -10,11 +10,11 @@
  * degree, ties: smallest id). A memory's semantic category is the community most of its concepts
  * belong to. Then per memory: knowledge type and cortical region (procedural → motor, else the
  * feature's region hint), abstraction level, minicolumn = xxh64(category "::" region) % 1000,
- * macrocolumn = xxh64(region) % 100, column rank by consolidated strength within (category,
- * region), retrieval strength (0.3·consolidated + 0.2/√rank
- * + 0.3·exp(−age since consolidation / 30 d)
- *    + 0.2·ln(1 + recalls)/ln(100)) · damping,
- * memory age bucket and consolidation state.
+ * macrocolumn = xxh64(region) % 100 and consolidation state. What moves with now for nearly
+ * every record (the column rank by consolidated strength within (category, region), the
+ * retrieval strength, the memory age bucket) is computed when the store is read, at the last
+ * run's now (the `ltm` view, docs/adr/0012); eg__retrieval_strength is the same formula for
+ * homeostasis.
  */
 #include "stage/engine.h"
 
@@ -34,6 +34,11 @@ enum { TOP_EDGES = 5 };
 bool eg__is_hub(const eg_model *md, uint32_t c)
 {
     return c < md->comm.n && md->comm.hub[c];
+}
+
+static bool is_hub_in(const eg_communities *cm, uint32_t c)
+{
+    return c < cm->n && cm->hub && cm->hub[c];
 }
 
 /* memories of a concept presented by `at`: its postings are in time order (the engine sorts
@@ -191,22 +196,27 @@ double eg__retrieval_strength(const eg_model *md, uint32_t x, int rank, int64_t 
     if (age_days < 0)
         age_days = 0;
     double rs = 0.3 * m->consolidated_strength + 0.2 / sqrt(rank > 0 ? rank : 1) +
-                0.3 * exp(-age_days / 30.0) + 0.2 * log1p(m->recalls) / log(100.0);
+                0.3 * exp(-age_days / 30.0) + 0.2 * log(1.0 + m->recalls) / log(100.0);
     return rs * m->damping;
 }
 
 /* a concept's community; a concept first seen after the communities were computed is its own */
-static uint32_t label_of(const eg_model *md, uint32_t c)
+static uint32_t label_of(const eg_communities *cm, uint32_t c)
 {
-    return c < md->comm.n ? md->comm.label[c] : c;
+    return c < cm->n ? cm->label[c] : c;
 }
 
 /* the community most of x's concepts belong to (ties: smallest), UINT32_MAX if none: the
  * labels sorted, the longest run of one */
 uint32_t eg__category_of(const eg_model *md, uint32_t x)
 {
+    return eg__category_in(md, &md->comm, x);
+}
+
+uint32_t eg__category_in(const eg_model *md, const eg_communities *cm, uint32_t x)
+{
     const eg_mem *m = &md->m[x];
-    if (!md->comm.label || !m->c_n)
+    if (!cm->label || !m->c_n)
         return UINT32_MAX;
     uint32_t stack[64], *ls = m->c_n <= 64 ? stack : malloc(m->c_n * sizeof *ls);
     if (!ls)
@@ -214,13 +224,13 @@ uint32_t eg__category_of(const eg_model *md, uint32_t x)
     /* hubs vote only when the memory has nothing else */
     bool specific = false;
     for (uint16_t i = 0; i < m->c_n; i++)
-        specific |= !eg__is_hub(md, md->mc[m->c_off + i]);
+        specific |= !is_hub_in(cm, md->mc[m->c_off + i]);
     size_t n = 0;
     for (uint16_t i = 0; i < m->c_n; i++) {
         uint32_t c = md->mc[m->c_off + i];
-        if (specific && eg__is_hub(md, c))
+        if (specific && is_hub_in(cm, c))
             continue;
-        uint32_t l = label_of(md, c);
+        uint32_t l = label_of(cm, c);
         size_t j = n++;
         for (; j > 0 && ls[j - 1] > l; j--) /* insertion: a few dozen at most */
             ls[j] = ls[j - 1];
@@ -239,77 +249,6 @@ uint32_t eg__category_of(const eg_model *md, uint32_t x)
     if (ls != stack)
         free(ls);
     return best;
-}
-
-/* The order of the records: by column (category, region), strongest first, then by id. Each
- * record's column and strength are packed into one integer that sorts the same way (category
- * in the high bits, the strength's bits made to sort descending in the low ones), sorted by
- * radix; records with equal integers (equal strength in one column) are put in id order. */
-typedef struct ltm_key {
-    uint64_t v;
-    uint64_t id8; /* the id's first 8 bytes, big-endian: orders as strcmp does on them */
-    uint32_t k;   /* the record */
-} ltm_key;
-
-static uint64_t id_prefix(const char *id)
-{
-    uint64_t p = 0;
-    int i = 0;
-    for (; i < 8 && id[i]; i++)
-        p = p << 8 | (unsigned char)id[i];
-    return p << (8 * (8 - i)); /* a shorter id: padded with NULs, as strcmp sees its end */
-}
-
-static uint64_t pack_key(uint32_t category, uint8_t region, float strength)
-{
-    uint32_t bits;
-    if (strength == 0)
-        strength = 0; /* -0 sorts as 0 */
-    memcpy(&bits, &strength, sizeof bits);
-    bits = bits & 0x80000000u ? ~bits : bits | 0x80000000u; /* ascending as unsigned */
-    uint64_t cat = category == UINT32_MAX ? 0x3fffffffu : category;
-    return cat << 34 | (uint64_t)(region & 3) << 32 | (uint32_t)~bits;
-}
-
-static int cmp_ltm_id(const void *a, const void *b, void *arg)
-{
-    const eg_model *md = arg;
-    const ltm_key *x = a, *y = b;
-    if (x->id8 != y->id8)
-        return x->id8 < y->id8 ? -1 : 1;
-    return strcmp(eg_model_id(md, md->ltm[x->k].mem), eg_model_id(md, md->ltm[y->k].mem));
-}
-
-static int sort_ltm(const eg_model *md, ltm_key *a, size_t n)
-{
-    ltm_key *tmp = malloc((n ? n : 1) * sizeof *tmp);
-    size_t *count = malloc(65537 * sizeof *count);
-    if (!tmp || !count) {
-        free(tmp);
-        free(count);
-        return EG_ENOMEM;
-    }
-    for (int shift = 0; shift < 64 && n; shift += 16) { /* LSD, 16 bits at a time: stable */
-        memset(count, 0, 65537 * sizeof *count);
-        for (size_t i = 0; i < n; i++)
-            count[((a[i].v >> shift) & 0xffff) + 1]++;
-        if (count[((a[0].v >> shift) & 0xffff) + 1] == n)
-            continue; /* one digit value: the pass would not move anything */
-        for (size_t d = 1; d <= 65536; d++)
-            count[d] += count[d - 1];
-        for (size_t i = 0; i < n; i++)
-            tmp[count[(a[i].v >> shift) & 0xffff]++] = a[i];
-        memcpy(a, tmp, n * sizeof *a);
-    }
-    free(tmp);
-    free(count);
-    for (size_t s = 0, e; s < n; s = e) {
-        for (e = s + 1; e < n && a[e].v == a[s].v; e++)
-            ;
-        if (e - s > 1)
-            qsort_r(a + s, e - s, sizeof *a, cmp_ltm_id, (void *)md);
-    }
-    return 0;
 }
 
 /* each memory's number of live associations of positive weight, in one pass over the edges
@@ -346,9 +285,24 @@ int eg__long_term(eg_model *md, const eg_config *cfg, int64_t now)
         n += md->m[i].status == EG_MS_CONSOLIDATED;
     if (!n)
         return 0;
+    /* one minicolumn digest per (category, region), the categories by concept index and the
+     * records without one last */
+    size_t nc = md->nconcepts + 1;
     md->ltm = calloc(n, sizeof *md->ltm);
-    if (!md->ltm)
+    int *mini = malloc(nc * 4 * sizeof *mini);
+    uint32_t *deg = md->ltm && mini ? degrees(md) : NULL;
+    if (!deg) {
+        free(mini);
+        free(md->ltm);
+        md->ltm = NULL;
         return eg_error_set(EG_ENOMEM, "out of memory building long-term memory");
+    }
+    for (size_t k = 0; k < nc * 4; k++)
+        mini[k] = -1;
+    int macro[4];
+    for (int r = 0; r < 4; r++)
+        macro[r] = (int)(XXH64(regions[r], strlen(regions[r]), 0) % 100);
+    char key[600];
     for (size_t i = 0; i < md->n; i++) {
         const eg_mem *m = &md->m[i];
         if (m->status != EG_MS_CONSOLIDATED)
@@ -356,65 +310,27 @@ int eg__long_term(eg_model *md, const eg_config *cfg, int64_t now)
         eg_ltm *l = &md->ltm[md->nltm++];
         l->mem = (uint32_t)i;
         l->category = eg__category_of(md, (uint32_t)i);
+        l->category_moved =
+            !md->comm_prev.label || eg__category_in(md, &md->comm_prev, (uint32_t)i) != l->category;
         l->knowledge_type = m->knowledge_type < 3 ? m->knowledge_type : 0;
         l->region = l->knowledge_type == 1 ? 1 : (m->region < 4 ? m->region : 0);
         l->abstraction = m->abstraction ? m->abstraction : 3;
-    }
-    ltm_key *keys = malloc(md->nltm * sizeof *keys);
-    eg_ltm *sorted = malloc(md->nltm * sizeof *sorted);
-    uint32_t *deg = keys && sorted ? degrees(md) : NULL;
-    if (!deg) {
-        free(keys);
-        free(sorted);
-        return eg_error_set(EG_ENOMEM, "out of memory building long-term memory");
-    }
-    for (size_t k = 0; k < md->nltm; k++)
-        keys[k] = (ltm_key){pack_key(md->ltm[k].category, md->ltm[k].region,
-                                     md->m[md->ltm[k].mem].consolidated_strength),
-                            id_prefix(eg_model_id(md, md->ltm[k].mem)), (uint32_t)k};
-    if (md->nconcepts >= 0x3fffffffu || sort_ltm(md, keys, md->nltm)) {
-        free(keys);
-        free(sorted);
-        free(deg);
-        return eg_error_set(md->nconcepts >= 0x3fffffffu ? EG_EBADINPUT : EG_ENOMEM,
-                            "could not order the long-term records (%zu concepts)", md->nconcepts);
-    }
-    for (size_t k = 0; k < md->nltm; k++)
-        sorted[k] = md->ltm[keys[k].k];
-    free(md->ltm);
-    md->ltm = sorted;
-    free(keys);
-    int macro[4];
-    for (int r = 0; r < 4; r++)
-        macro[r] = (int)(XXH64(regions[r], strlen(regions[r]), 0) % 100);
-    char key[600];
-    int minicolumn = 0;
-    for (size_t k = 0; k < md->nltm; k++) {
-        eg_ltm *l = &md->ltm[k];
-        const eg_mem *m = &md->m[l->mem];
-        bool first =
-            k == 0 || md->ltm[k - 1].category != l->category || md->ltm[k - 1].region != l->region;
-        l->column_rank = first ? 1 : md->ltm[k - 1].column_rank + 1;
-        if (first) { /* one digest per column */
+        size_t col = (l->category == UINT32_MAX ? md->nconcepts : l->category) * 4 + l->region;
+        if (mini[col] < 0) {
             const char *cat = l->category == UINT32_MAX ? "" : eg_model_concept(md, l->category);
             int len = snprintf(key, sizeof key, "%s::%s", cat, regions[l->region]);
-            minicolumn =
+            mini[col] =
                 (int)(XXH64(key, (size_t)(len < (int)sizeof key ? len : (int)sizeof key - 1), 0) %
                       1000);
         }
-        l->minicolumn = minicolumn;
+        l->minicolumn = mini[col];
         l->macrocolumn = macro[l->region];
-        l->retrieval_strength = eg__retrieval_strength(md, l->mem, l->column_rank, now);
-        int64_t age = now - m->t0;
-        l->memory_age = age < EG_USEC_PER_DAY        ? "recent"
-                        : age < 7 * EG_USEC_PER_DAY  ? "week_old"
-                        : age < 30 * EG_USEC_PER_DAY ? "month_old"
-                                                     : "remote";
         l->state = l->abstraction >= 4   ? "schematized"
-                   : deg[l->mem] > 5     ? "integrated"
+                   : deg[i] > 5          ? "integrated"
                    : l->abstraction >= 3 ? "semantic"
                                          : "episodic_trace";
     }
+    free(mini);
     free(deg);
     return 0;
 }

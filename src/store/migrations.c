@@ -381,6 +381,25 @@ static const migration migrations[] = {
     {"ALTER TABLE runs ADD COLUMN pid INTEGER;\n"
      "ALTER TABLE runs ADD COLUMN host TEXT;\n",
      NULL, NULL},
+    /* 16: the long-term records keep what does not move with now (docs/adr/0012): their
+     * column rank, retrieval strength and memory age moved for nearly every record every
+     * day, so a run rewrote the whole table; the `ltm` view computes them when read, at the
+     * checkpoint, with the same columns as the table it replaces. consolidated_strength is
+     * the pipeline row's, beside the category and region it ranks within. */
+    {"CREATE TABLE ltm_record (\n"
+     "  memory_rowid INTEGER PRIMARY KEY, semantic_category TEXT, knowledge_type TEXT,\n"
+     "  cortical_region TEXT, abstraction_level INTEGER, minicolumn_id INTEGER,\n"
+     "  macrocolumn_id INTEGER, consolidated_strength REAL, consolidation_state TEXT\n"
+     ");\n"
+     "INSERT INTO ltm_record SELECT l.memory_rowid, l.semantic_category, l.knowledge_type,\n"
+     "  l.cortical_region, l.abstraction_level, l.minicolumn_id, l.macrocolumn_id,\n"
+     "  p.consolidated_strength, l.consolidation_state\n"
+     "  FROM ltm l JOIN pipeline p ON p.memory_rowid = l.memory_rowid;\n"
+     "DROP TABLE ltm;\n"
+     "CREATE INDEX ltm_record_column ON ltm_record(semantic_category, cortical_region,\n"
+     "  consolidated_strength);\n"
+     "CREATE VIEW ltm AS\n" EG_LTM_HEAD EG_LTM_RANK_ALL EG_LTM_FROM ");\n",
+     NULL, NULL},
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

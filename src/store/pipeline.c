@@ -882,22 +882,24 @@ static int rows_episode(void *ud, eg_sync *sy)
     return 0;
 }
 
+/* the long-term records without what moves with now: the `ltm` view adds the column rank, the
+ * retrieval strength and the memory age at the checkpoint (migration 16, docs/adr/0012) */
 static const eg_sync_table t_ltm = {
-    "ltm",
+    "ltm_record",
     "memory_rowid, semantic_category, knowledge_type, cortical_region, abstraction_level, "
-    "minicolumn_id, macrocolumn_id, column_rank, retrieval_strength, memory_age, "
-    "consolidation_state",
-    11,
+    "minicolumn_id, macrocolumn_id, consolidated_strength, consolidation_state",
+    9,
     1,
     NULL,
-    NULL,
-    NULL};
+    "DROP INDEX IF EXISTS ltm_record_column",
+    "CREATE INDEX ltm_record_column ON ltm_record(semantic_category, cortical_region, "
+    "consolidated_strength)"};
 
 static int rows_ltm(void *ud, eg_sync *sy)
 {
     save_ctx *c = ud;
     const eg_model *md = c->md;
-    eg_cell v[11];
+    eg_cell v[9];
     for (size_t o = 0; o < c->nk; o++) {
         const eg_ltm *l = &md->ltm[c->keys[o].i];
         v[0] = eg_cell_int(c->keys[o].a);
@@ -908,13 +910,63 @@ static int rows_ltm(void *ud, eg_sync *sy)
         v[4] = eg_cell_int(l->abstraction);
         v[5] = eg_cell_int(l->minicolumn);
         v[6] = eg_cell_int(l->macrocolumn);
-        v[7] = eg_cell_int(l->column_rank);
-        v[8] = eg_cell_real(l->retrieval_strength);
-        v[9] = eg_cell_text(l->memory_age);
-        v[10] = eg_cell_text(l->state);
+        v[7] = eg_cell_real(md->m[l->mem].consolidated_strength);
+        v[8] = eg_cell_text(l->state);
         EMIT(sy, v);
     }
     return 0;
+}
+
+/* After a resume, the long-term records that may differ from the stored ones: a record is
+ * made of its memory's state, its category (eg_ltm.category_moved: in the communities of the
+ * last save's now it had another) and its number of associations (which moves only with an
+ * edge touched since the last save). *mark (md->n flags) gets the memories whose record may
+ * have changed, appeared or gone. */
+static int ltm_moved(const eg_model *md, const eg_save_since *since, uint8_t **mark)
+{
+    uint8_t *mk = calloc(md->n ? md->n : 1, 1);
+    if (!mk)
+        return eg_error_set(EG_ENOMEM, "out of memory saving the pipeline");
+    for (size_t i = 0; i < md->n; i++)
+        mk[i] = i >= since->nbase || memcmp(&md->m[i], &since->base[i], sizeof *md->m) != 0;
+    const eg_graph *g = &md->assoc;
+    for (size_t k = 0; k < g->n; k++)
+        if (g->e[k].last_at > since->at) {
+            if (g->e[k].a < md->n)
+                mk[g->e[k].a] = 1;
+            if (g->e[k].b < md->n)
+                mk[g->e[k].b] = 1;
+        }
+    for (size_t k = 0; k < md->nltm; k++)
+        if (md->ltm[k].category_moved)
+            mk[md->ltm[k].mem] = 1;
+    *mark = mk;
+    return 0;
+}
+
+/* the stored records of the marked memories that are no longer consolidated */
+static int ltm_delete_gone(eg_store *st, const eg_model *md, const eg_save_since *since,
+                           const uint8_t *mark, eg_sync_stats *stats)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = 0;
+    for (size_t i = 0; i < since->nbase && i < md->n && !rc; i++) {
+        if (!mark[i] || since->base[i].status != EG_MS_CONSOLIDATED ||
+            md->m[i].status == EG_MS_CONSOLIDATED)
+            continue;
+        if (!s &&
+            sqlite3_prepare_v2(eg_store_db(st), "DELETE FROM ltm_record WHERE memory_rowid = ?1",
+                               -1, &s, NULL) != SQLITE_OK)
+            return q_error(st, "could not save the long-term records");
+        sqlite3_bind_int64(s, 1, md->m[i].rowid);
+        if (sqlite3_step(s) != SQLITE_DONE)
+            rc = q_error(st, "could not save the long-term records");
+        else
+            stats->deleted += sqlite3_changes(eg_store_db(st));
+        sqlite3_reset(s);
+    }
+    sqlite3_finalize(s);
+    return rc;
 }
 
 static const eg_sync_table t_creative = {
@@ -1140,17 +1192,23 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, const eg_
     if ((rc = ep_some ? eg_table_sync_some(st, &t_episode, rows_episode, &c, stats)
                       : eg_table_sync(st, &t_episode, c.nk, rows_episode, &c, stats)))
         goto done;
-    /* long-term memory, by rowid */
-    c.nk = md->nltm;
+    /* long-term memory, by rowid: after a resume, the records that may have moved (with
+     * the communities of the last save's now to compare with) */
+    bool ltm_some = moved_only && md->comm_prev.label && md->comm_now.label;
+    uint8_t *mark = NULL;
+    if (ltm_some && (rc = ltm_moved(md, since, &mark)))
+        goto done;
+    c.nk = 0;
     for (size_t k = 0; k < md->nltm; k++)
-        c.keys[k] = (pair64){md->m[md->ltm[k].mem].rowid, 0, (uint32_t)k};
+        if (!mark || mark[md->ltm[k].mem])
+            c.keys[c.nk++] = (pair64){md->m[md->ltm[k].mem].rowid, 0, (uint32_t)k};
     sort_keys(c.keys, c.nk);
-    /* a record's retrieval strength moves with now (its age), and its rank with every record
-     * of its column: after a resume at another now nearly every row differs (measured at 1M:
-     * 962k of 971k), so the table is written without comparing first */
-    if ((rc = since && since->at != now ? eg_table_rewrite(st, &t_ltm, rows_ltm, &c, stats)
-                                        : eg_table_sync(st, &t_ltm, c.nk, rows_ltm, &c, stats)) ||
-        (rc = eg_table_sync(st, &t_creative, md->ncr, rows_creative, &c, stats)))
+    rc = ltm_some ? eg_table_sync_some(st, &t_ltm, rows_ltm, &c, stats)
+                  : eg_table_sync(st, &t_ltm, c.nk, rows_ltm, &c, stats);
+    if (!rc && ltm_some)
+        rc = ltm_delete_gone(st, md, since, mark, stats);
+    free(mark);
+    if (rc || (rc = eg_table_sync(st, &t_creative, md->ncr, rows_creative, &c, stats)))
         goto done;
     rc = eg_store_sim_set(st, "checkpoint", now);
 done:

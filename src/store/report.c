@@ -137,7 +137,8 @@ int eg_store_stats(eg_store *st, json_t **out)
                             json_integer(scalar(st, "SELECT count(*) FROM concept_edge")));
         json_object_set_new(pl, "memory_associations",
                             json_integer(scalar(st, "SELECT count(*) FROM assoc")));
-        json_object_set_new(pl, "long_term", json_integer(scalar(st, "SELECT count(*) FROM ltm")));
+        json_object_set_new(pl, "long_term",
+                            json_integer(scalar(st, "SELECT count(*) FROM ltm_record")));
         json_object_set_new(pl, "creative_associations",
                             json_integer(scalar(st, "SELECT count(*) FROM creative")));
         json_object_set_new(pl, "recalls",

@@ -153,6 +153,17 @@ ALTER TABLE memory DROP COLUMN source_key;
 ALTER TABLE runs DROP COLUMN pid;
 ALTER TABLE runs DROP COLUMN host;
 DROP TABLE concept_posting;
+-- the long-term records as a table with every column, as schemas before 16 stored them
+CREATE TABLE ltm16 AS SELECT * FROM ltm;
+DROP VIEW ltm;
+DROP TABLE ltm_record;
+CREATE TABLE ltm (
+  memory_rowid INTEGER PRIMARY KEY, semantic_category TEXT, knowledge_type TEXT,
+  cortical_region TEXT, abstraction_level INTEGER, minicolumn_id INTEGER,
+  macrocolumn_id INTEGER, column_rank INTEGER, retrieval_strength REAL, memory_age TEXT,
+  consolidation_state TEXT);
+INSERT INTO ltm SELECT * FROM ltm16;
+DROP TABLE ltm16;
 -- a row outside the staging window, as schemas before 13 stored it: without concepts or features
 INSERT INTO memory (rowid, id, source_system, content, fingerprint, created_at, status,
   skip_reason, first_seen_at, processed_at)
@@ -175,14 +186,17 @@ check "the store stays at schema 3" 3 "$(sqlite3 "$T/v3b.db" 'PRAGMA user_versio
 check "with its memory_concept table" "table" "$(sqlite3 "$T/v3b.db" "SELECT type FROM sqlite_master WHERE name = 'memory_concept'")"
 sqlite3 "$T/v3b.db" "DROP TRIGGER broken"
 E --store "$T/v3b.db" stats >/dev/null || fail "stats after the cause is gone"
-check "then it migrates" 15 "$(sqlite3 "$T/v3b.db" 'PRAGMA user_version')"
+check "then it migrates" 16 "$(sqlite3 "$T/v3b.db" 'PRAGMA user_version')"
 rm -f "$T/v3b.db"*
 for q in "garden pond" "replication lag" "plumber"; do
   check "recall of \"$q\" is the same after migrating a schema-3 store" \
     "$(E --store "$T/a.db" --now "$NOW" recall --no-rehearse --k 5 "$q")" \
     "$(E --store "$T/v3.db" --now "$NOW" recall --no-rehearse --k 5 "$q")"
 done
-check "the migrated store is at the latest schema" 15 "$(sqlite3 "$T/v3.db" 'PRAGMA user_version')"
+check "the migrated store is at the latest schema" 16 "$(sqlite3 "$T/v3.db" 'PRAGMA user_version')"
+check "its long-term records read the same through the ltm view (migration 16)" \
+  "$(sqlite3 "$T/c.db" 'SELECT * FROM ltm ORDER BY 1' | md5sum)" \
+  "$(sqlite3 "$T/v3.db" 'SELECT * FROM ltm ORDER BY 1' | md5sum)"
 check "the migrated memory_concept view has every pair" \
   "$(sqlite3 "$T/c.db" 'SELECT count(*) FROM memory_concept')" "$(sqlite3 "$T/v3.db" 'SELECT count(*) FROM memory_concept')"
 check "the migrated posting chunks are the ones a run writes" \

@@ -21,6 +21,7 @@
 #include "engram/error.h"
 #include "stage/staging.h"
 #include "store/migrations.h"
+#include "store/recall.h"
 #include "store/store.h"
 #include "util/idset.h"
 #include "util/timeutil.h"
@@ -887,12 +888,19 @@ static void test_export_what(void **state)
                 "(1, 'zebra', 'zebra', 2), (2, 'apple', 'zebra', 1), (3, 'Mango', NULL, 1);"
                 "INSERT INTO concept_edge VALUES (1, 2, 0.125, 3, 1777636800000000), "
                 "(2, 3, 0.1, 1, 1777636800500000);"
-                "INSERT INTO ltm VALUES ((SELECT rowid FROM memory WHERE id = 'b'), 'zebra', "
-                "'declarative', 'association', 3, 17, 4, 1, 0.75, 'recent', 'semantic'), "
+                "INSERT INTO ltm_record VALUES ((SELECT rowid FROM memory WHERE id = 'b'), "
+                "'zebra', 'declarative', 'association', 3, 17, 4, 0, 'semantic'), "
                 "((SELECT rowid FROM memory WHERE id = 'a'), 'apple', 'procedural', 'motor', 2, "
-                "9, 2, 1, 0.5, 'week_old', 'episodic_trace'), "
+                "9, 2, 0, 'episodic_trace'), "
                 "((SELECT rowid FROM memory WHERE id = 'a10'), 'x', 'declarative', 'association', "
-                "3, 1, 1, 1, 0.5, 'recent', 'semantic');");
+                "3, 1, 1, 0, 'semantic');"
+                /* consolidated at the checkpoint, never recalled: 0.2/√1 + 0.3·e⁰, times the
+                 * damping (1.5 for b, to see it applied); ages 26 h and 2 h at the checkpoint */
+                "INSERT INTO pipeline (memory_rowid, status, consolidated_at, "
+                "consolidated_strength, recalls, damping) SELECT rowid, 'consolidated', "
+                "1777636800000000, 0, 0, CASE id WHEN 'b' THEN 1.5 ELSE 1 END FROM memory "
+                "WHERE id IN ('a', 'b', 'a10');"
+                "INSERT OR REPLACE INTO sim_state VALUES ('checkpoint', 1777636800000000);");
     char *got = export_what(f, "features", EG_EXPORT_CSV, &rc);
     assert_int_equal(rc, 0);
     assert_string_equal(got, "memory_id,importance,urgency,emotional_salience,sentiment,task_type,"
@@ -953,6 +961,124 @@ static void test_export_what(void **state)
     assert_non_null(strstr(eg_error_last()->message, "staging, features, ltm, concepts or edges"));
     assert_int_equal(eg_store_export_check("edges"), 0);
     free(got);
+}
+
+/* The long-term records' column rank, computed when read (migration 16, docs/adr/0012): the
+ * `ltm` view's window and the trace's count of the records above one give the rank of SPEC
+ * §7.4 — within (category, region), strongest first, then by id — with many equal strengths,
+ * ids sharing their first bytes, ids shorter than 8 bytes, -0 beside 0 and records without a
+ * category; and both give the same retrieval strength. */
+typedef struct rank_rec {
+    char id[32];
+    int cat; /* -1: none */
+    int region;
+    double strength;
+} rank_rec;
+
+static int rank_order(const void *a, const void *b)
+{
+    const rank_rec *x = a, *y = b;
+    if (x->cat != y->cat)
+        return x->cat < y->cat ? -1 : 1;
+    if (x->region != y->region)
+        return x->region - y->region;
+    if (x->strength != y->strength)
+        return x->strength > y->strength ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+static void test_ltm_rank_on_read(void **state)
+{
+    fixture *f = *state;
+    static const char *const cats[] = {"garden", "pond", "maya"};
+    static const char *const regions[] = {"association", "motor", "sensory", "prefrontal"};
+    static const double strengths[] = {0.5, 0.25, 0.0, -0.0, 0.75, 0.5};
+    enum { N = 300 };
+    rank_rec *r = calloc(N, sizeof *r);
+    assert_non_null(r);
+    int64_t now = T("2026-05-01T12:00:00Z");
+    assert_int_equal(eg_store_begin(f->st), 0);
+    sqlite3_stmt *rec = NULL, *pl = NULL;
+    sqlite3 *db = eg_store_db(f->st);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "INSERT INTO ltm_record VALUES ((SELECT rowid FROM memory "
+                                        "WHERE id = ?1), ?2, 'declarative', ?3, 3, 1, 1, ?4, "
+                                        "'semantic')",
+                                        -1, &rec, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "INSERT INTO pipeline (memory_rowid, status, "
+                                        "consolidated_at, consolidated_strength, recalls, damping) "
+                                        "VALUES ((SELECT rowid FROM memory WHERE id = ?1), "
+                                        "'consolidated', ?2, ?3, ?4, 1)",
+                                        -1, &pl, NULL),
+                     SQLITE_OK);
+    for (int i = 0; i < N; i++) {
+        if (i % 7 == 0)
+            snprintf(r[i].id, sizeof r[i].id, "m%d", i); /* shorter than 8 bytes */
+        else
+            snprintf(r[i].id, sizeof r[i].id, "memory-%05d", (i * 37) % 1000 + i * 1000);
+        r[i].cat = i % 13 == 0 ? -1 : (i / 6) % 3; /* a column holds all six strengths */
+        r[i].region = (i / 18) % 4;
+        r[i].strength = strengths[i % 6];
+        eg_record m = mk(r[i].id, "text", "2026-04-20T10:00:00Z");
+        eg_staged g = staged(0.5, 0.5, 0, m.created_at, "fragment");
+        put(f, &m, &g, "[]", now);
+        sqlite3_bind_text(rec, 1, r[i].id, -1, SQLITE_STATIC);
+        if (r[i].cat < 0)
+            sqlite3_bind_null(rec, 2);
+        else
+            sqlite3_bind_text(rec, 2, cats[r[i].cat], -1, SQLITE_STATIC);
+        sqlite3_bind_text(rec, 3, regions[r[i].region], -1, SQLITE_STATIC);
+        sqlite3_bind_double(rec, 4, r[i].strength);
+        assert_int_equal(sqlite3_step(rec), SQLITE_DONE);
+        sqlite3_reset(rec);
+        sqlite3_bind_text(pl, 1, r[i].id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(pl, 2, now - (i % 40) * EG_USEC_PER_DAY);
+        sqlite3_bind_double(pl, 3, r[i].strength);
+        sqlite3_bind_int(pl, 4, i % 5);
+        assert_int_equal(sqlite3_step(pl), SQLITE_DONE);
+        sqlite3_reset(pl);
+    }
+    sqlite3_finalize(rec);
+    sqlite3_finalize(pl);
+    exec_sql(f, "INSERT OR REPLACE INTO sim_state VALUES ('checkpoint', 1777636800000000)");
+    assert_int_equal(eg_store_commit(f->st), 0);
+    /* the reference: categories by name (NULL first, as SQLite sorts them), then region */
+    rank_rec *want = malloc(N * sizeof *want);
+    assert_non_null(want);
+    memcpy(want, r, N * sizeof *want);
+    qsort(want, N, sizeof *want, rank_order);
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT l.column_rank, l.retrieval_strength FROM ltm l "
+                                        "JOIN memory m ON m.rowid = l.memory_rowid WHERE m.id = ?1",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    int rank = 0;
+    for (int k = 0; k < N; k++) {
+        bool first =
+            k == 0 || want[k - 1].cat != want[k].cat || want[k - 1].region != want[k].region;
+        rank = first ? 1 : rank + 1;
+        sqlite3_bind_text(s, 1, want[k].id, -1, SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+        if (sqlite3_column_int(s, 0) != rank)
+            fail_msg("%s: the view ranks it %d, SPEC §7.4 %d", want[k].id, sqlite3_column_int(s, 0),
+                     rank);
+        double rs = sqlite3_column_double(s, 1);
+        sqlite3_reset(s);
+        json_t *o = NULL;
+        assert_int_equal(eg_store_trace_facts(f->st, want[k].id, &o), 0);
+        json_t *l = json_object_get(o, "ltm");
+        if (json_integer_value(json_object_get(l, "column_rank")) != rank)
+            fail_msg("%s: the trace ranks it %lld, SPEC §7.4 %d", want[k].id,
+                     (long long)json_integer_value(json_object_get(l, "column_rank")), rank);
+        assert_true(json_real_value(json_object_get(l, "retrieval_strength")) == rs);
+        json_decref(o);
+    }
+    sqlite3_finalize(s);
+    free(want);
+    free(r);
 }
 
 /* Scores like 0.9 and 0.7 (the reference's importance buckets) are written as the reference
@@ -1280,6 +1406,7 @@ int main(void)
         T_(test_export_staging_jsonl),
         T_(test_export_shortest_floats),
         T_(test_export_what),
+        T_(test_ltm_rank_on_read),
         T_(test_export_empty_vs_null),
         T_(test_mark_deleted),
         T_(test_deleted_row_comes_back),
