@@ -28,8 +28,8 @@
 #define DEFAULT_MAX 32
 #define MIN_CHARS 3
 #define MAX_CHARS 64    /* longer tokens are dropped; documented in src/stage/README.md */
-#define STOP_SLOTS 512  /* power of two, > 2x the stopword count */
-#define STOP_MAX_LEN 16 /* no stopword is longer; longer tokens skip the lookup */
+#define STOP_SLOTS 1024 /* power of two, > 2x the longest stopword list */
+#define STOP_MAX_LEN 48 /* bytes: no stopword is longer (Nepali has 33); longer tokens skip it */
 #define STEM_SLOTS 4096 /* power of two: the stem cache, 256 KiB per extractor */
 #define STEM_KEY_MAX 31 /* longer words (rare) bypass the cache */
 #define FOLD_OPTIONS (UTF8PROC_CASEFOLD | UTF8PROC_COMPOSE | UTF8PROC_STABLE)
@@ -52,9 +52,9 @@ typedef struct stem_slot {
 struct eg_concepts {
     struct sb_stemmer *stemmer;
     int max;
-    bool has_stopwords;
-    uint16_t stop[STOP_SLOTS]; /* index + 1 into eg_stopwords_english, 0 = empty slot */
-    stem_slot *stems;          /* STEM_SLOTS of them */
+    const eg_stopword_list *stopwords; /* the language's list, NULL for none */
+    uint16_t stop[STOP_SLOTS];         /* index + 1 into stopwords->words, 0 = empty slot */
+    stem_slot *stems;                  /* STEM_SLOTS of them */
 
     utf8proc_int32_t *cps; /* folded code points of one non-ASCII run */
     size_t cps_cap;
@@ -135,7 +135,7 @@ static int reserve_ents(eg_concepts *c, size_t need)
 
 static void stop_insert(eg_concepts *c, uint16_t index)
 {
-    const char *w = eg_stopwords_english[index];
+    const char *w = c->stopwords->words[index];
     uint32_t slot = hash_bytes(w, strlen(w)) & (STOP_SLOTS - 1);
     while (c->stop[slot])
         slot = (slot + 1) & (STOP_SLOTS - 1);
@@ -144,11 +144,11 @@ static void stop_insert(eg_concepts *c, uint16_t index)
 
 static bool is_stopword(const eg_concepts *c, const char *s, size_t n, uint32_t hash)
 {
-    if (!c->has_stopwords || n > STOP_MAX_LEN)
+    if (!c->stopwords || n > STOP_MAX_LEN)
         return false;
     uint32_t slot = hash & (STOP_SLOTS - 1);
     while (c->stop[slot]) {
-        const char *w = eg_stopwords_english[c->stop[slot] - 1];
+        const char *w = c->stopwords->words[c->stop[slot] - 1];
         if (strncmp(w, s, n) == 0 && w[n] == '\0')
             return true;
         slot = (slot + 1) & (STOP_SLOTS - 1);
@@ -156,13 +156,14 @@ static bool is_stopword(const eg_concepts *c, const char *s, size_t n, uint32_t 
     return false;
 }
 
-static bool is_english(const char *language)
+/* The stopword list of a libstemmer language name or alias, NULL when there is none. */
+static const eg_stopword_list *stopword_list(const char *language)
 {
-    static const char *const names[] = {"english", "en", "eng", "porter"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(language, names[i]) == 0)
-            return true;
-    return false;
+    for (size_t i = 0; i < sizeof eg_stopword_lists / sizeof eg_stopword_lists[0]; i++)
+        for (const char *const *n = eg_stopword_lists[i].names; *n; n++)
+            if (strcmp(language, *n) == 0)
+                return &eg_stopword_lists[i];
+    return NULL;
 }
 
 static bool is_listed_language(const char *language)
@@ -213,12 +214,10 @@ int eg_concepts_new(eg_concepts **out, const char *language, int max)
         goto done;
     }
     c->max = max > 0 ? max : DEFAULT_MAX;
-    c->has_stopwords = is_english(language);
-    if (c->has_stopwords) {
-        size_t n = sizeof eg_stopwords_english / sizeof eg_stopwords_english[0];
-        for (size_t i = 0; i < n; i++)
+    c->stopwords = stopword_list(language);
+    if (c->stopwords)
+        for (size_t i = 0; i < c->stopwords->n; i++)
             stop_insert(c, (uint16_t)i);
-    }
     if ((rc = reserve_bytes(&c->tok, &c->tok_cap, 256)) || (rc = reserve_cps(c, 256)) ||
         (rc = reserve_bytes(&c->seen, &c->seen_cap, 512)) || (rc = reserve_ents(c, DEFAULT_MAX)))
         goto done;

@@ -19,7 +19,9 @@
 typedef struct eg_concepts eg_concepts;
 
 /* language: a Snowball algorithm name or alias ("english", "en", "german", ...; NULL means
- * "english"). Only English (and "porter") has a built-in stopword list. max: at most this many
+ * "english"). The built-in stopword lists (stage/stopwords.h) cover english (and "porter"), danish,
+ * dutch, finnish, french, german, hungarian, italian, nepali, norwegian, portuguese, russian,
+ * spanish, swedish and turkish; the other languages drop no stopwords. max: at most this many
  * concepts (0 or negative means 32). Returns 0, or EG_ECONFIG for an unknown language (the hint
  * lists the valid ones), or EG_ENOMEM. The caller frees *out with eg_concepts_free. */
 int eg_concepts_new(eg_concepts **out, const char *language, int max);

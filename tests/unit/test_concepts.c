@@ -71,6 +71,25 @@ static void test_stopwords_dropped(void **state)
     expect_text("BEING Because", "[]");
 }
 
+static void test_stopwords_other_languages(void **state)
+{
+    (void)state;
+    /* Each Snowball language with a list drops its own stopwords (before stemming), under its
+     * name and its libstemmer aliases; "daß" is folded like the tokens ("dass"). */
+    expect_text_lang("german", 0, "Ich habe mit der Mutter und dem Vater gesprochen, daß sie",
+                     "[\"mutt\",\"vat\",\"gesproch\"]");
+    expect_text_lang("de", 0, "und der Garten", "[\"gart\"]");
+    expect_text_lang("french", 0, "Nous avons mangé avec elle dans leur jardin",
+                     "[\"mang\",\"jardin\"]");
+    expect_text_lang("spanish", 0, "Los niños comieron con nosotros", "[\"niñ\",\"com\"]");
+    expect_text_lang(
+        "russian", 0,
+        "\u041c\u044b \u0431\u044b\u043b\u0438 \u0432 \u041c\u043e\u0441\u043a\u0432\u0435",
+        "[\"\u043c\u043e\u0441\u043a\u0432\"]");
+    /* A language without a list keeps every word. */
+    expect_text_lang("greek", 0, "\u03ba\u03b1\u03b9", "[\"\u03ba\u03b1\"]");
+}
+
 static void test_short_tokens_and_numbers(void **state)
 {
     (void)state;
@@ -344,6 +363,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_english_sentence),
         cmocka_unit_test(test_stopwords_dropped),
+        cmocka_unit_test(test_stopwords_other_languages),
         cmocka_unit_test(test_short_tokens_and_numbers),
         cmocka_unit_test(test_case_and_accents),
         cmocka_unit_test(test_multibyte_scripts),
