@@ -321,18 +321,25 @@ static int ascii_run(emitter *e, const char *s, size_t n)
     return token(e, c->tok, n, n, has_letter);
 }
 
+int32_t eg_concepts_unwiden(int32_t cp, void *data)
+{
+    (void)data;
+    return cp >= 0xFF01 && cp <= 0xFF5E ? cp - 0xFEE0 : cp;
+}
+
 /* A run of valid UTF-8 with no ASCII separator in it, holding some non-ASCII: fold it the way
- * utf8proc_map(CASEFOLD | COMPOSE | STABLE) does (full case folding, then NFC), into scratch,
- * then split the folded code points. L* and N* make words; M* (combining marks left after
- * composition, e.g. Devanagari vowel signs) continue a word but never start one; the rest
- * separates. */
+ * utf8proc_map_custom(CASEFOLD | COMPOSE | STABLE, eg_concepts_unwiden) does (full case folding,
+ * then NFC), into scratch, then split the folded code points. L* and N* make words; M* (combining
+ * marks left after composition, e.g. Devanagari vowel signs) continue a word but never start one;
+ * the rest separates. */
 static int unicode_run(emitter *e, const char *s, size_t n)
 {
     eg_concepts *c = e->c;
     utf8proc_ssize_t len;
     for (;;) {
-        len = utf8proc_decompose((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, c->cps,
-                                 (utf8proc_ssize_t)c->cps_cap, FOLD_OPTIONS);
+        len = utf8proc_decompose_custom((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, c->cps,
+                                        (utf8proc_ssize_t)c->cps_cap, FOLD_OPTIONS,
+                                        eg_concepts_unwiden, NULL);
         if (len < 0)
             return 0; /* not reached: the caller passes only valid UTF-8 */
         if ((size_t)len <= c->cps_cap)

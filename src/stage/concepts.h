@@ -11,6 +11,7 @@
 #define EG_STAGE_CONCEPTS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -28,13 +29,19 @@ int eg_concepts_new(eg_concepts **out, const char *language, int max);
 void eg_concepts_free(eg_concepts *c);
 
 /* Extracts from text and appends a JSON array to out. Returns 0 or EG_ENOMEM (out then as before).
- * Folding is utf8proc's CASEFOLD | COMPOSE | STABLE (full case folding, then NFC; no
- * compatibility mapping, so full-width letters stay full-width): "STRASSE" and "straße" both
+ * Folding is eg_concepts_unwiden, then utf8proc's CASEFOLD | COMPOSE | STABLE (full case folding,
+ * then NFC; no other compatibility mapping, so "™" stays a symbol): "STRASSE" and "straße" both
  * give "strass", "CAFÉ" and "cafe" + U+0301 both give "café". Words are runs of L* and N* code
  * points of the folded text; a combining mark (M*) continues a word (Devanagari vowel signs) but
  * never starts one; everything else, and any invalid UTF-8 byte, separates. Lengths count code
  * points; a pure number is a word without a letter; stopwords are matched before stemming. */
 int eg_concepts_from_text(eg_concepts *c, const char *text, size_t len, eg_buf *out);
+
+/* The code point folding applies before utf8proc's: a full-width form of an ASCII character
+ * (U+FF01..U+FF5E, as typed with CJK input methods) becomes that character, so "ｐｙｔｈｏｎ" is
+ * the concept "python". A utf8proc custom_func (data unused); features.c folds words with it too.
+ */
+int32_t eg_concepts_unwiden(int32_t cp, void *data);
 
 /* If metadata (a parsed JSON value, may be NULL) is an object whose "concepts" member is an array,
  * appends its elements as a JSON array and returns 1: strings as they are (not folded or stemmed;

@@ -10,6 +10,7 @@
  * lives in a scan struct on the stack. It does not stem, tag parts of speech or parse JSON text.
  */
 #include "stage/features.h"
+#include "stage/concepts.h"
 
 #include "stage/lexicon.h"
 
@@ -174,8 +175,9 @@ static size_t fold_text(const char *s, size_t n, bool ascii, char *dst, size_t c
         return n;
     }
     utf8proc_int32_t cps[FOLD_CPS];
-    utf8proc_ssize_t k = utf8proc_decompose((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, cps,
-                                            FOLD_CPS, FOLD_OPTIONS);
+    utf8proc_ssize_t k =
+        utf8proc_decompose_custom((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, cps, FOLD_CPS,
+                                  FOLD_OPTIONS, eg_concepts_unwiden, NULL);
     if (k < 0 || k > FOLD_CPS)
         return SIZE_MAX;
     k = utf8proc_normalize_utf32(cps, k, FOLD_OPTIONS);

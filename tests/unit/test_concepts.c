@@ -110,9 +110,9 @@ static void test_case_and_accents(void **state)
     expect_text("R\u00e9sum\u00e9 R\u00c9SUM\u00c9 resume", "[\"r\u00e9sum\u00e9\",\"resum\"]");
     /* Full case folding: sharp s folds to "ss". */
     expect_text("STRASSE stra\u00dfe Stra\u00dfe", "[\"strass\"]");
-    /* Ligatures fold (fi), Kelvin sign folds to k; full-width letters stay (no NFKC). */
+    /* Ligatures fold (fi), Kelvin sign folds to k; full-width letters fold to ASCII. */
     expect_text("\ufb01nancial \u212aELVIN \uff21\uff22\uff23",
-                "[\"financi\",\"kelvin\",\"\uff41\uff42\uff43\"]");
+                "[\"financi\",\"kelvin\",\"abc\"]");
 }
 
 static void test_multibyte_scripts(void **state)
@@ -135,6 +135,12 @@ static void test_multibyte_scripts(void **state)
 static void test_separators(void **state)
 {
     (void)state;
+    /* Full-width ASCII forms fold to ASCII (the concept of "\uff50\uff59..." is "python"); other
+     * compatibility forms do not: "\u2122" stays a symbol, it does not join "brand" as "tm". */
+    expect_text(
+        "\uff30\uff39\uff34\uff28\uff2f\uff2e \uff50\uff59\uff54\uff48\uff4f\uff4e\uff13 python",
+        "[\"python\",\"python3\"]");
+    expect_text("Brand\u2122 brand", "[\"brand\"]");
     expect_text("hello\U0001F642world\u2014foo\u2026bar", "[\"hello\",\"world\",\"foo\",\"bar\"]");
     expect_text("snake_case kebab-case e-mail x@y.com",
                 "[\"snake\",\"case\",\"kebab\",\"mail\",\"com\"]");

@@ -127,6 +127,8 @@ static void test_urgency(void **state)
     near(run("Call the bank today").urgency, 1 - 0.7 * 0.8, "today");
     near(run("Someday I will fix the fence").urgency, 0.3 * 0.5, "someday damps");
     near(run("Not urgent, no rush.").urgency, 0.3 * 0.6 * 0.6, "negated and damping phrases");
+    /* full-width letters (CJK input methods) fold to ASCII like in concepts */
+    near(run("This is \uff35\uff32\uff27\uff25\uff2e\uff34.").urgency, 1 - 0.7 * 0.6, "full-width");
     f = run("URGENT!!! asap ASAP, the deadline is today, tonight at the latest; immediately, "
             "right now, emergency, overdue, hurry up by Monday or by tomorrow!");
     assert_true(f.urgency > 0.99 && f.urgency <= 1.0);
