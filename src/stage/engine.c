@@ -304,17 +304,26 @@ int eg_engine_advance(eg_model *md, const eg_config *cfg, int64_t now)
                 if ((rc = eg__stm_encode(md, cfg, left[k], T)))
                     goto done;
         }
+        /* a phase whose condition became true at this instant (an item encoded ready now, the
+         * second consolidation, the first concept edge) still runs at it when T is one of its
+         * times: the schedule then starts at T, not after it */
+        if (md->nstm && t_cons == INF)
+            t_cons = next_consolidation(cfg, T - 1);
         if (T == t_cons) {
             if ((rc = eg__consolidate(md, cfg, T)))
                 goto done;
             t_cons = md->nstm ? next_consolidation(cfg, T) : INF;
         }
+        if (md->nconsolidated >= 2 && t_rem == INF)
+            t_rem = next_daily(T - 1, 4 * 3600);
         if (T == t_rem) {
             if ((rc = eg__rem(md, cfg, T)))
                 goto done;
             md->rem_phases++;
             t_rem = md->nconsolidated >= 2 ? next_daily(T, 4 * 3600) : INF;
         }
+        if (md->concepts.n && t_homeo == INF)
+            t_homeo = next_weekly(T - 1);
         if (T == t_homeo) {
             if ((rc = eg__homeostasis(md, cfg, T)))
                 goto done;

@@ -572,6 +572,62 @@ static void test_journey_detail(void **state)
     eg_model_free(&md);
 }
 
+/* ---- phases at the instant their condition becomes true ---- */
+
+static uint32_t add_one(eg_model *md, const char *id, int64_t t0, float emotional,
+                        const char *concept)
+{
+    eg_mem m = {.rowid = (int64_t)md->n + 1,
+                .t0 = t0,
+                .importance = 0.5f,
+                .urgency = 0.5f,
+                .emotional = emotional,
+                .abstraction = 3};
+    uint32_t idx;
+    assert_int_equal(eg_model_add(md, &m, id, &concept, 1, &idx), 0);
+    return idx;
+}
+
+/* A phase runs at each of its times while its condition holds, also when the condition became
+ * true earlier at that same instant: an item encoded ready now at a replay time is replayed
+ * then (SPEC §7.3 "Replay runs every consolidation.interval"), the second consolidation at 04:00
+ * is followed by that night's REM (§7.5 "REM (nightly, 04:00)"), and the first concept edge
+ * made by the Sunday 03:00 tick by that Sunday's homeostasis ("weekly, Sunday 03:00"). Before,
+ * each waited for the next time after that instant: the replay an hour, REM a day, homeostasis
+ * a week, and only when nothing else had the phase scheduled already. */
+static void test_phase_at_the_instant_its_condition_holds(void **state)
+{
+    (void)state;
+    const int64_t S = EG_USEC_PER_SEC, day0 = 1767484800LL * S; /* Sunday 2026-01-04 00:00 UTC */
+    /* emotional 0.9: ready at encoding, and strong enough to consolidate with no associate */
+    eg_model md;
+    eg_model_init(&md);
+    uint32_t x = add_one(&md, "r1", day0 + 10 * 3600 * S - 330 * S, 0.9f, "alpha");
+    assert_int_equal(eg_engine_run(&md, &cfg, day0 + 12 * 3600 * S), 0);
+    assert_int_equal(md.m[x].encoded_at, day0 + 10 * 3600 * S);
+    assert_int_equal(md.m[x].status, EG_MS_CONSOLIDATED);
+    assert_int_equal(md.m[x].consolidated_at, day0 + 10 * 3600 * S);
+    eg_model_free(&md);
+
+    /* the first at 03:15 (deep sleep), the second encoded, replayed and consolidated at 04:00 */
+    eg_model_init(&md);
+    add_one(&md, "a", day0 + 3 * 3600 * S + 30 * S, 0.9f, "alpha");
+    uint32_t b = add_one(&md, "b", day0 + 4 * 3600 * S - 330 * S, 0.9f, "beta");
+    assert_int_equal(eg_engine_run(&md, &cfg, day0 + 4 * 3600 * S + 1800 * S), 0);
+    assert_int_equal(md.m[b].consolidated_at, day0 + 4 * 3600 * S);
+    assert_int_equal(md.rem_phases, 1);
+    eg_model_free(&md);
+
+    /* two memories held together first at the Sunday 03:00 tick: the first concept edge */
+    eg_model_init(&md);
+    add_one(&md, "h1", day0 + 3 * 3600 * S - 30 * S, 0.3f, "alpha");
+    add_one(&md, "h2", day0 + 3 * 3600 * S - 20 * S, 0.3f, "beta");
+    assert_int_equal(eg_engine_run(&md, &cfg, day0 + 3 * 3600 * S + 1800 * S), 0);
+    assert_true(md.concepts.n > 0);
+    assert_int_equal(md.homeostasis_phases, 1);
+    eg_model_free(&md);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -585,6 +641,7 @@ int main(void)
         cmocka_unit_test(test_homeostasis_bounds_out_weight),
         cmocka_unit_test(test_homeostasis_bounds_degree),
         cmocka_unit_test(test_journey_detail),
+        cmocka_unit_test(test_phase_at_the_instant_its_condition_holds),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
