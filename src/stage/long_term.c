@@ -22,7 +22,6 @@
 #include "util/timeutil.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -271,6 +270,23 @@ static uint32_t *degrees(const eg_model *md)
     return d;
 }
 
+/* xxh64(category "::" region) % 1000, of the whole name however long (a concept from
+ * metadata.concepts has no length limit); -1 when out of memory */
+static int minicolumn_of(const char *category, const char *region)
+{
+    size_t lc = strlen(category), lr = strlen(region);
+    char stack[256], *key = lc + lr + 2 <= sizeof stack ? stack : malloc(lc + lr + 2);
+    if (!key)
+        return -1;
+    memcpy(key, category, lc);
+    memcpy(key + lc, "::", 2);
+    memcpy(key + lc + 2, region, lr);
+    int column = (int)(XXH64(key, lc + 2 + lr, 0) % 1000);
+    if (key != stack)
+        free(key);
+    return column;
+}
+
 int eg__long_term(eg_model *md, const eg_config *cfg, int64_t now)
 {
     (void)cfg;
@@ -302,7 +318,6 @@ int eg__long_term(eg_model *md, const eg_config *cfg, int64_t now)
     int macro[4];
     for (int r = 0; r < 4; r++)
         macro[r] = (int)(XXH64(regions[r], strlen(regions[r]), 0) % 100);
-    char key[600];
     for (size_t i = 0; i < md->n; i++) {
         const eg_mem *m = &md->m[i];
         if (m->status != EG_MS_CONSOLIDATED)
@@ -316,12 +331,13 @@ int eg__long_term(eg_model *md, const eg_config *cfg, int64_t now)
         l->region = l->knowledge_type == 1 ? 1 : (m->region < 4 ? m->region : 0);
         l->abstraction = m->abstraction ? m->abstraction : 3;
         size_t col = (l->category == UINT32_MAX ? md->nconcepts : l->category) * 4 + l->region;
-        if (mini[col] < 0) {
-            const char *cat = l->category == UINT32_MAX ? "" : eg_model_concept(md, l->category);
-            int len = snprintf(key, sizeof key, "%s::%s", cat, regions[l->region]);
-            mini[col] =
-                (int)(XXH64(key, (size_t)(len < (int)sizeof key ? len : (int)sizeof key - 1), 0) %
-                      1000);
+        if (mini[col] < 0 &&
+            (mini[col] =
+                 minicolumn_of(l->category == UINT32_MAX ? "" : eg_model_concept(md, l->category),
+                               regions[l->region])) < 0) {
+            free(mini);
+            free(deg);
+            return eg_error_set(EG_ENOMEM, "out of memory building long-term memory");
         }
         l->minicolumn = mini[col];
         l->macrocolumn = macro[l->region];

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <xxhash.h>
 
 #include "engram/config.h"
 #include "engram/error.h"
@@ -628,6 +629,31 @@ static void test_phase_at_the_instant_its_condition_holds(void **state)
     eg_model_free(&md);
 }
 
+/* minicolumn_id = xxh64(category "::" region) % 1000 (SPEC §7.4) of the whole category name: a
+ * concept from metadata.concepts may be longer than any fixed buffer (it was cut at 599 bytes). */
+static void test_minicolumn_of_a_long_category(void **state)
+{
+    (void)state;
+    static char name[701], key[720];
+    memset(name, 'k', sizeof name - 1);
+    eg_model md;
+    eg_model_init(&md);
+    const char *concept = name;
+    eg_mem m = {.rowid = 1, .t0 = 1767225600LL * EG_USEC_PER_SEC, .abstraction = 3};
+    uint32_t idx;
+    assert_int_equal(eg_model_add(&md, &m, "long", &concept, 1, &idx), 0);
+    md.m[idx].status = EG_MS_CONSOLIDATED;
+    md.m[idx].consolidated_strength = 0.7f;
+    md.m[idx].consolidated_at = m.t0;
+    assert_int_equal(eg__long_term(&md, &cfg, m.t0 + EG_USEC_PER_DAY), 0);
+    assert_int_equal(md.nltm, 1);
+    assert_string_equal(eg_model_concept(&md, md.ltm[0].category), name);
+    int len = snprintf(key, sizeof key, "%s::association", name);
+    assert_int_equal(md.ltm[0].minicolumn, (int)(XXH64(key, (size_t)len, 0) % 1000));
+    assert_int_equal(md.ltm[0].macrocolumn, (int)(XXH64("association", 11, 0) % 100));
+    eg_model_free(&md);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -642,6 +668,7 @@ int main(void)
         cmocka_unit_test(test_homeostasis_bounds_degree),
         cmocka_unit_test(test_journey_detail),
         cmocka_unit_test(test_phase_at_the_instant_its_condition_holds),
+        cmocka_unit_test(test_minicolumn_of_a_long_category),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
