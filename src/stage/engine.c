@@ -37,8 +37,10 @@ int eg__graph_touch(eg_graph *g, uint32_t a, uint32_t b, double ai, double aj, d
         if (days > 0)
             e->w = (float)(e->w * exp(-lambda_per_day * days));
     }
-    /* w <- w + eta * a_i * a_j * (1 - w): stays in [0, 1) */
-    e->w = (float)(e->w + eta * ai * aj * (1.0 - e->w));
+    /* w <- w + eta * a_i * a_j * (1 - w) stays below 1, but rounded to a float it can reach 1
+     * (from 1 - 2^-24 when eta * a_i * a_j >= 0.5): kept at the largest float below 1 */
+    float w = (float)(e->w + eta * ai * aj * (1.0 - e->w));
+    e->w = w < 1.0f ? w : nextafterf(1.0f, 0.0f);
     if (e->coact < 0x7fffffffu) /* 31 bits (eg_edge): saturates rather than wraps */
         e->coact++;
     e->last_at = at;

@@ -440,6 +440,24 @@ static void test_hebbian_bounds_and_counts(void **state)
     eg_model_free(&md);
 }
 
+/* w ← w + η·a_i·a_j·(1 − w) (SPEC §7.3) never reaches 1 in exact arithmetic; a float rounding
+ * took it to 1.0 (a concept edge of a stream of strong memories with hebbian.rate = 0.9), after
+ * which (1 − w) = 0 stopped all learning on the edge and REM's novelty was 0. */
+static void test_hebbian_weight_stays_below_one(void **state)
+{
+    (void)state;
+    eg_model md;
+    eg_model_init(&md);
+    assert_int_equal(eg__graph_nodes(&md.assoc, 2), 0);
+    for (int k = 0; k < 200; k++)
+        assert_int_equal(eg__graph_touch(&md.assoc, 0, 1, 1.0, 1.0, 0.9, 0.001, 1000 + k), 0);
+    assert_int_equal(md.assoc.n, 1);
+    assert_true(md.assoc.e[0].w > 0.999f);
+    assert_true(md.assoc.e[0].w < 1.0f);
+    assert_int_equal(md.assoc.e[0].coact, 200);
+    eg_model_free(&md);
+}
+
 /* ---- homeostasis ---- */
 
 static int homeo_calls;
@@ -664,6 +682,7 @@ int main(void)
         cmocka_unit_test(test_steps_through_snapshots),
         cmocka_unit_test(test_state_needs_room_for_capacity),
         cmocka_unit_test(test_hebbian_bounds_and_counts),
+        cmocka_unit_test(test_hebbian_weight_stays_below_one),
         cmocka_unit_test(test_homeostasis_bounds_out_weight),
         cmocka_unit_test(test_homeostasis_bounds_degree),
         cmocka_unit_test(test_journey_detail),
