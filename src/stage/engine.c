@@ -358,12 +358,18 @@ int eg_engine_finish(eg_model *md, const eg_config *cfg, int64_t now)
     /* every memory still on its way says where it stands at now */
     for (size_t i = 0; i < md->n && !rc; i++) {
         const eg_mem *m = &md->m[i];
-        if (m->status == EG_MS_STAGED)
-            rc = eg__journey(
-                md, (uint32_t)i, now, "working_memory", "waiting",
-                "presented at %lld s, not yet attended at now",
-                (long long)((m->last_presented ? m->last_presented : m->t0) / EG_USEC_PER_SEC));
-        else if (m->status == EG_MS_IN_WM)
+        if (m->status == EG_MS_STAGED) {
+            /* its latest presentation the loop has seen, else its first: a UTC time */
+            int64_t at = m->last_presented ? m->last_presented : m->t0;
+            int64_t days = floor_to(at, EG_USEC_PER_DAY) / EG_USEC_PER_DAY, y;
+            int64_t s = day_secs(at);
+            unsigned mo, d;
+            eg_civil_from_days(days, &y, &mo, &d);
+            rc = eg__journey(md, (uint32_t)i, now, "working_memory", "waiting",
+                             "presented at %04d-%02d-%02dT%02d:%02d:%02dZ, not yet attended at now",
+                             (int)y, (int)mo, (int)d, (int)(s / 3600), (int)(s / 60 % 60),
+                             (int)(s % 60));
+        } else if (m->status == EG_MS_IN_WM)
             rc = eg__journey(md, (uint32_t)i, now, "working_memory", "held",
                              "held in working memory at now (%d ticks, best slot %d)", m->wm_ticks,
                              m->best_slot);

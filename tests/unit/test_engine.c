@@ -672,6 +672,26 @@ static void test_minicolumn_of_a_long_category(void **state)
     eg_model_free(&md);
 }
 
+/* The closing journey row of a memory not attended yet at now gives its presentation as a UTC
+ * time (SPEC §9: the trace is "the memory's journey"); it gave the seconds since 1970. */
+static void test_waiting_row_gives_a_time(void **state)
+{
+    (void)state;
+    const int64_t S = EG_USEC_PER_SEC, t = 1767607230LL * S; /* 2026-01-05T10:00:30Z */
+    eg_model md;
+    eg_model_init(&md);
+    add_one(&md, "w1", t, 0.3f, "alpha");
+    assert_int_equal(eg_engine_run(&md, &cfg, t + 15 * S), 0);
+    assert_int_equal(md.m[0].status, EG_MS_STAGED);
+    assert_int_equal(md.njr, 1);
+    eg_buf out;
+    eg_buf_init(&out, 0);
+    assert_int_equal(eg_journey_detail(&md, &md.jr[0], &out), 0);
+    assert_string_equal(out.data, "presented at 2026-01-05T10:00:30Z, not yet attended at now");
+    eg_buf_free(&out);
+    eg_model_free(&md);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -688,6 +708,7 @@ int main(void)
         cmocka_unit_test(test_journey_detail),
         cmocka_unit_test(test_phase_at_the_instant_its_condition_holds),
         cmocka_unit_test(test_minicolumn_of_a_long_category),
+        cmocka_unit_test(test_waiting_row_gives_a_time),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
