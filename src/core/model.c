@@ -95,6 +95,8 @@ void eg_model_free(eg_model *md)
     eg__communities_free(&md->comm);
     eg__communities_free(&md->comm_now);
     eg__communities_free(&md->comm_prev);
+    free(md->ltm_cat);
+    free(md->ltm_cat_prev);
     free(md->eng.held);
     free(md->stm);
     free(md->enc);

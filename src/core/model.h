@@ -127,6 +127,7 @@ typedef struct eg_journey {
 /* A long-term record: what does not move with now. Its column rank, retrieval strength and
  * memory age are computed when read, at the last run's now (the store's `ltm` view,
  * docs/adr/0012): they move for nearly every record every day. */
+#define EG_NO_LTM (UINT32_MAX - 1) /* eg_model.ltm_cat of a memory without a record */
 typedef struct eg_ltm {
     uint32_t mem;
     uint32_t category; /* concept index of the community label, UINT32_MAX if none */
@@ -134,7 +135,7 @@ typedef struct eg_ltm {
     int abstraction;
     int minicolumn, macrocolumn;
     const char *state;
-    bool category_moved; /* its category in comm_prev differs (true without comm_prev) */
+    bool category_moved; /* other than the last save's (always, without ltm_cat_prev) */
 } eg_ltm;
 
 typedef struct eg_creative {
@@ -213,8 +214,12 @@ typedef struct eg_model {
     size_t ncr, capcr;
     eg_communities comm;     /* the simulation's: REM samples by them (stage/long_term.c) */
     eg_communities comm_now; /* at the end of the run, for the long-term network */
-    /* the communities at the last save's now, when resumed from its snapshot (else empty):
-     * eg__long_term tells the records whose category moved since */
+    /* each memory's long-term category at the end of the run (EG_NO_LTM: no record), and,
+     * when resumed, the communities and categories of the last save (from its snapshot; else
+     * empty): eg__long_term takes a record's category over when the communities are the same,
+     * and tells the records whose category moved */
+    uint32_t *ltm_cat, *ltm_cat_prev;
+    size_t nltm_cat, nltm_cat_prev;
     eg_communities comm_prev;
     uint32_t *stm; /* memories now in short-term memory, in encoding order */
     size_t nstm, capstm;

@@ -34,8 +34,9 @@
 #include <xxhash.h>
 
 #define MAGIC "EGSNAP\r\n"
-/* 3: the key no longer holds the staging window (docs/adr/0010); 4: the communities at now
- * (the next save finds through them the long-term records whose category may have moved) */
+/* 3: the key no longer holds the staging window (docs/adr/0010); 4: the communities and each
+ * memory's long-term category at now (the next run takes the categories over when the
+ * communities are the same, and saves only the records whose category moved) */
 #define VERSION 4
 
 typedef struct header {
@@ -140,6 +141,7 @@ static int write_model(wr *w, const eg_model *md)
     w_arr(w, md->comm.hub, md->comm.hub ? md->comm.n : 0, sizeof *md->comm.hub);
     w_arr(w, md->comm_now.label, md->comm_now.n, sizeof *md->comm_now.label);
     w_arr(w, md->comm_now.hub, md->comm_now.hub ? md->comm_now.n : 0, sizeof *md->comm_now.hub);
+    w_arr(w, md->ltm_cat, md->ltm_cat ? md->nltm_cat : 0, sizeof *md->ltm_cat);
     w_arr(w, md->stm, md->nstm, sizeof *md->stm);
     w_arr(w, md->enc, md->nenc, sizeof *md->enc);
     w_arr(w, md->rep, md->nrep, sizeof *md->rep);
@@ -400,6 +402,7 @@ static int read_model(rd *r, eg_model *md)
     md->capcr = md->ncr;
     r_communities(r, &md->comm);
     r_communities(r, &md->comm_now);
+    md->ltm_cat = r_arr(r, &md->nltm_cat, sizeof *md->ltm_cat);
     md->stm = r_arr(r, &md->nstm, sizeof *md->stm);
     md->capstm = md->nstm;
     md->enc = r_arr(r, &md->nenc, sizeof *md->enc);

@@ -168,9 +168,13 @@ static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, c
                              .ep_base = ep_base,
                              .nep_base = md->nep,
                              .homeostasis_phases = md->homeostasis_phases};
-    /* the communities the last save's categories came from: eg__long_term compares with them */
+    /* the communities and categories of the last save: eg__long_term compares with them */
     md->comm_prev = md->comm_now;
     md->comm_now = (eg_communities){0};
+    md->ltm_cat_prev = md->ltm_cat;
+    md->nltm_cat_prev = md->nltm_cat;
+    md->ltm_cat = NULL;
+    md->nltm_cat = 0;
     rc = eg_store_load_since(st, md, cp, o->now);
     if (rc == EG_EBADINPUT) {
         eg_model_free(md);

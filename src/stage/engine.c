@@ -379,14 +379,7 @@ int eg_engine_finish(eg_model *md, const eg_config *cfg, int64_t now)
     }
     if (rc)
         return rc;
-    /* the long-term network at now has its own communities: the simulation's stay for REM */
-    eg_communities sim = md->comm;
-    md->comm = (eg_communities){0};
-    rc = eg__long_term(md, cfg, now);
-    eg__communities_free(&md->comm_now);
-    md->comm_now = md->comm;
-    md->comm = sim;
-    return rc;
+    return eg__long_term(md, cfg, now);
 }
 
 int eg_engine_run(eg_model *md, const eg_config *cfg, int64_t now)

@@ -59,6 +59,10 @@ int eg__communities(eg_model *md, int64_t at)
 {
     const eg_graph *g = &md->concepts;
     size_t nc = md->nconcepts;
+    if (!nc) { /* none to find (and none, not an empty set, is what a snapshot gives back) */
+        eg__communities_free(&md->comm);
+        return 0;
+    }
     uint32_t *label = malloc((nc ? nc : 1) * sizeof *label);
     uint8_t *hub = calloc(nc ? nc : 1, sizeof *hub);
     double *acc = calloc(nc ? nc : 1, sizeof *acc), *deg = calloc(nc ? nc : 1, sizeof *deg);
@@ -287,10 +291,40 @@ static int minicolumn_of(const char *category, const char *region)
     return column;
 }
 
+/* The communities the records are organised by (md->comm_now): the simulation's, as the last
+ * homeostasis (weekly) or REM night left them, so that categories move when the network is
+ * reorganised in sleep and REM and the records agree on them; computed at now when the
+ * simulation has none yet (no REM night or homeostasis was reached). The simulation's own stay
+ * as they are: the next phases go on from them. */
+static int communities_now(eg_model *md, int64_t now)
+{
+    eg__communities_free(&md->comm_now);
+    if (md->comm.label) {
+        size_t n = md->comm.n;
+        md->comm_now.label = malloc((n ? n : 1) * sizeof *md->comm_now.label);
+        md->comm_now.hub = md->comm.hub ? malloc(n ? n : 1) : NULL;
+        if (!md->comm_now.label || (md->comm.hub && !md->comm_now.hub)) {
+            eg__communities_free(&md->comm_now);
+            return eg_error_set(EG_ENOMEM, "out of memory building long-term memory");
+        }
+        memcpy(md->comm_now.label, md->comm.label, n * sizeof *md->comm.label);
+        if (md->comm.hub)
+            memcpy(md->comm_now.hub, md->comm.hub, n);
+        md->comm_now.n = n;
+        return 0;
+    }
+    eg_communities sim = md->comm;
+    md->comm = (eg_communities){0};
+    int rc = eg__communities(md, now);
+    md->comm_now = md->comm;
+    md->comm = sim;
+    return rc;
+}
+
 int eg__long_term(eg_model *md, const eg_config *cfg, int64_t now)
 {
     (void)cfg;
-    int rc = eg__communities(md, now);
+    int rc = communities_now(md, now);
     if (rc)
         return rc;
     free(md->ltm);
@@ -305,8 +339,11 @@ int eg__long_term(eg_model *md, const eg_config *cfg, int64_t now)
      * records without one last */
     size_t nc = md->nconcepts + 1;
     md->ltm = calloc(n, sizeof *md->ltm);
+    free(md->ltm_cat);
+    md->nltm_cat = md->n;
+    md->ltm_cat = malloc(md->n * sizeof *md->ltm_cat);
     int *mini = malloc(nc * 4 * sizeof *mini);
-    uint32_t *deg = md->ltm && mini ? degrees(md) : NULL;
+    uint32_t *deg = md->ltm && mini && md->ltm_cat ? degrees(md) : NULL;
     if (!deg) {
         free(mini);
         free(md->ltm);
@@ -318,15 +355,24 @@ int eg__long_term(eg_model *md, const eg_config *cfg, int64_t now)
     int macro[4];
     for (int r = 0; r < 4; r++)
         macro[r] = (int)(XXH64(regions[r], strlen(regions[r]), 0) % 100);
+    /* the same communities as the last save's: a memory's category is what it was (it depends
+     * only on them and on its concepts, which do not change) */
+    const eg_communities *p = &md->comm_prev, *q = &md->comm_now;
+    bool same = md->ltm_cat_prev && p->label && q->label && p->n == q->n &&
+                !memcmp(p->label, q->label, q->n * sizeof *q->label) && !p->hub == !q->hub &&
+                (!q->hub || !memcmp(p->hub, q->hub, q->n));
     for (size_t i = 0; i < md->n; i++) {
         const eg_mem *m = &md->m[i];
+        md->ltm_cat[i] = EG_NO_LTM;
         if (m->status != EG_MS_CONSOLIDATED)
             continue;
         eg_ltm *l = &md->ltm[md->nltm++];
         l->mem = (uint32_t)i;
-        l->category = eg__category_of(md, (uint32_t)i);
-        l->category_moved =
-            !md->comm_prev.label || eg__category_in(md, &md->comm_prev, (uint32_t)i) != l->category;
+        uint32_t prev = i < md->nltm_cat_prev ? md->ltm_cat_prev[i] : EG_NO_LTM;
+        l->category =
+            same && prev != EG_NO_LTM ? prev : eg__category_in(md, &md->comm_now, (uint32_t)i);
+        l->category_moved = l->category != prev;
+        md->ltm_cat[i] = l->category;
         l->knowledge_type = m->knowledge_type < 3 ? m->knowledge_type : 0;
         l->region = l->knowledge_type == 1 ? 1 : (m->region < 4 ? m->region : 0);
         l->abstraction = m->abstraction ? m->abstraction : 3;

@@ -597,9 +597,9 @@ static int rows_concept(void *ud, eg_sync *sy)
         size_t ci = c->keys[o].i;
         v[0] = eg_cell_int(c->keys[o].a);
         v[1] = eg_cell_text(eg_model_concept(md, (uint32_t)ci));
-        v[2] = ci < cm->n && cm->label[ci] != UINT32_MAX
-                   ? eg_cell_text(eg_model_concept(md, cm->label[ci]))
-                   : eg_cell_null();
+        /* a concept newer than the communities is its own (as eg__category_of counts it) */
+        uint32_t label = ci >= cm->n ? (uint32_t)ci : cm->label ? cm->label[ci] : UINT32_MAX;
+        v[2] = label != UINT32_MAX ? eg_cell_text(eg_model_concept(md, label)) : eg_cell_null();
         v[3] = eg_cell_int((int64_t)md->post_n[ci]);
         EMIT(sy, v);
     }
@@ -1194,7 +1194,7 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, const eg_
         goto done;
     /* long-term memory, by rowid: after a resume, the records that may have moved (with
      * the communities of the last save's now to compare with) */
-    bool ltm_some = moved_only && md->comm_prev.label && md->comm_now.label;
+    bool ltm_some = moved_only && md->ltm_cat_prev;
     uint8_t *mark = NULL;
     if (ltm_some && (rc = ltm_moved(md, since, &mark)))
         goto done;

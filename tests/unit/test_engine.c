@@ -672,6 +672,67 @@ static void test_minicolumn_of_a_long_category(void **state)
     eg_model_free(&md);
 }
 
+/* The long-term records are organised by the simulation's communities (the last homeostasis or
+ * REM night left them: REM and the records agree on every category), computed at now only when
+ * the simulation has none; a record's category carried over from the last save (same
+ * communities) equals the one computed afresh, and category_moved says which moved. */
+static void test_long_term_categories(void **state)
+{
+    (void)state;
+    eg_model md;
+    eg_model_init(&md);
+    make_stream(&md, 600, 12, 7);
+    assert_int_equal(eg_engine_run(&md, &cfg, end_of(&md)), 0);
+    assert_true(md.homeostasis_phases > 0 && md.nltm > 0 && md.comm.label);
+    for (size_t k = 0; k < md.nltm; k++) {
+        assert_int_equal(md.ltm[k].category, eg__category_of(&md, md.ltm[k].mem));
+        assert_true(md.ltm[k].category_moved); /* (no last save to compare with) */
+        assert_int_equal(md.ltm_cat[md.ltm[k].mem], md.ltm[k].category);
+    }
+    /* as resumed from the snapshot of that run, with the same communities: each category is
+     * taken over from the last save (the first one, altered there, stays altered), none moved */
+    uint32_t *fresh = malloc(md.nltm * sizeof *fresh);
+    assert_non_null(fresh);
+    for (size_t k = 0; k < md.nltm; k++)
+        fresh[k] = md.ltm[k].category;
+    uint32_t other = fresh[0] == 0 ? 1 : 0;
+    md.comm_prev = md.comm_now;
+    md.comm_now = (eg_communities){0};
+    md.ltm_cat_prev = md.ltm_cat;
+    md.nltm_cat_prev = md.nltm_cat;
+    md.ltm_cat = NULL;
+    md.ltm_cat_prev[md.ltm[0].mem] = other;
+    int64_t later = end_of(&md) + EG_USEC_PER_DAY;
+    assert_int_equal(eg__long_term(&md, &cfg, later), 0);
+    for (size_t k = 0; k < md.nltm; k++) {
+        assert_int_equal(md.ltm[k].category, k == 0 ? other : fresh[k]);
+        assert_false(md.ltm[k].category_moved);
+    }
+    /* other communities than the last save's: every category computed, the altered one moved */
+    eg__communities_free(&md.comm_prev);
+    md.comm_prev = md.comm_now;
+    md.comm_now = (eg_communities){0};
+    free(md.ltm_cat_prev);
+    md.ltm_cat_prev = md.ltm_cat;
+    md.ltm_cat = NULL;
+    md.ltm_cat_prev[md.ltm[0].mem] = other;
+    md.comm_prev.label[0] ^= 1; /* (any difference) */
+    assert_int_equal(eg__long_term(&md, &cfg, later), 0);
+    for (size_t k = 0; k < md.nltm; k++) {
+        assert_int_equal(md.ltm[k].category, fresh[k]);
+        assert_int_equal(md.ltm[k].category_moved, k == 0);
+    }
+    free(fresh);
+    eg_model_free(&md);
+    /* before the first REM night (04:00) and homeostasis: the communities at now */
+    eg_model_init(&md);
+    make_stream(&md, 200, 1, 9);
+    assert_int_equal(eg_engine_run(&md, &cfg, 1767239940LL * EG_USEC_PER_SEC), 0); /* 03:59 */
+    assert_null(md.comm.label);
+    assert_non_null(md.comm_now.label);
+    eg_model_free(&md);
+}
+
 /* The closing journey row of a memory not attended yet at now gives its presentation as a UTC
  * time (SPEC §9: the trace is "the memory's journey"); it gave the seconds since 1970. */
 static void test_waiting_row_gives_a_time(void **state)
@@ -708,6 +769,7 @@ int main(void)
         cmocka_unit_test(test_journey_detail),
         cmocka_unit_test(test_phase_at_the_instant_its_condition_holds),
         cmocka_unit_test(test_minicolumn_of_a_long_category),
+        cmocka_unit_test(test_long_term_categories),
         cmocka_unit_test(test_waiting_row_gives_a_time),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
