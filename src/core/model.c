@@ -54,7 +54,9 @@ void eg_model_init(eg_model *md)
 void eg__graph_free(eg_graph *g)
 {
     for (size_t i = 0; i < g->nodes; i++)
-        free(g->adj ? g->adj[i] : NULL);
+        if (g->adj && g->adj_cap[i]) /* (a list in adj_slab has none) */
+            free(g->adj[i]);
+    free(g->adj_slab);
     free(g->adj);
     free(g->adj_n);
     free(g->adj_cap);
@@ -450,11 +452,15 @@ int eg__graph_nodes(eg_graph *g, size_t nodes)
 
 static int adj_add(eg_graph *g, uint32_t node, uint32_t e)
 {
-    if (g->adj_n[node] == g->adj_cap[node]) {
-        uint32_t cap = g->adj_cap[node] ? g->adj_cap[node] * 2 : 4;
-        uint32_t *p = realloc(g->adj[node], cap * sizeof *p);
+    if (g->adj_n[node] >= g->adj_cap[node]) {
+        uint32_t n = g->adj_n[node], cap = n ? n * 2 : 4;
+        /* a list in adj_slab moves out of it into its own allocation */
+        uint32_t *p =
+            g->adj_cap[node] ? realloc(g->adj[node], cap * sizeof *p) : malloc(cap * sizeof *p);
         if (!p)
             return eg_error_set(EG_ENOMEM, "out of memory growing an adjacency list");
+        if (!g->adj_cap[node] && n)
+            memcpy(p, g->adj[node], n * sizeof *p);
         g->adj[node] = p;
         g->adj_cap[node] = cap;
     }

@@ -87,6 +87,9 @@ typedef struct eg_graph {
     uint32_t **adj; /* adj[node] = edge indexes */
     uint32_t *adj_n, *adj_cap;
     size_t nodes;
+    /* the lists as a snapshot gave them, in one block: a list in it has adj_cap 0 (it is not
+     * its own allocation) until it grows out of it */
+    uint32_t *adj_slab;
 } eg_graph;
 
 typedef struct eg_presentation {

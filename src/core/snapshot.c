@@ -293,18 +293,19 @@ static int read_graph(rd *r, eg_graph *g, bool with_map)
         return 0;
     }
     g->nodes = nodes;
-    for (size_t i = 0; i < nodes && !r->err; i++) {
-        if (g->adj_n[i] > r->left / sizeof **g->adj) {
-            r->err = true;
-            break;
-        }
-        g->adj[i] = malloc(g->adj_n[i] ? g->adj_n[i] * sizeof **g->adj : 1);
-        if (!g->adj[i]) {
-            r->err = true;
-            break;
-        }
-        g->adj_cap[i] = g->adj_n[i];
-        r_bytes(r, g->adj[i], g->adj_n[i] * sizeof **g->adj);
+    /* the lists lie one after the other: one block, each list a part of it (eg_graph.adj_slab) */
+    size_t total = 0;
+    for (size_t i = 0; i < nodes; i++)
+        total += g->adj_n[i];
+    if (total > r->left / sizeof **g->adj ||
+        !(g->adj_slab = malloc((total ? total : 1) * sizeof *g->adj_slab))) {
+        r->err = true;
+        return 0;
+    }
+    r_bytes(r, g->adj_slab, total * sizeof **g->adj);
+    for (size_t i = 0, at = 0; i < nodes; at += g->adj_n[i++]) {
+        g->adj[i] = g->adj_n[i] ? g->adj_slab + at : NULL;
+        g->adj_cap[i] = 0;
     }
     if (!with_map) {
         g->no_map = true;
