@@ -9,6 +9,7 @@
 #include "monitor/dashboard.h"
 
 #include "engram/error.h"
+#include "store/migrations.h"
 #include "store/store.h"
 #include "util/timeutil.h"
 
@@ -405,10 +406,10 @@ static int forgetting(dash *d)
     }
     sqlite3_finalize(s);
     if ((rc = prep(d,
-                   "SELECT (?1 - p.consolidated_at) / 604800000000, count(*), "
-                   "sum(l.retrieval_strength) FROM ltm l JOIN pipeline p ON "
-                   "p.memory_rowid = l.memory_rowid WHERE p.consolidated_at <= ?1 AND "
-                   "l.retrieval_strength IS NOT NULL GROUP BY 1 ORDER BY 1",
+                   /* (the strengths without the records: EG_LTM_RANKED reads one index) */
+                   "SELECT (?1 - w_ca) / 604800000000, count(*), sum(" EG_LTM_RS
+                   ") FROM " EG_LTM_RANKED " w WHERE w_ca <= ?1 AND " EG_LTM_NOW " IS NOT NULL "
+                   "GROUP BY 1 ORDER BY 1",
                    &s)))
         return rc;
     while (sqlite3_step(s) == SQLITE_ROW) {

@@ -10,6 +10,7 @@
 #include "monitor/metrics.h"
 
 #include "engram/error.h"
+#include "store/migrations.h"
 #include "store/store.h"
 
 #include <pthread.h>
@@ -267,7 +268,7 @@ static int store_part(eg_buf *b, eg_store *st, int64_t now)
                               "status = 'staged'")) ||
         (rc = store_histogram(b, db, "engram_ltm_retrieval_strength",
                               "Retrieval strength of the long-term memories (retention).",
-                              "SELECT coalesce(retrieval_strength, 0) FROM ltm")))
+                              "SELECT coalesce(" EG_LTM_RS ", 0) FROM " EG_LTM_RANKED " w")))
         goto done;
 done:
     return rc ? (rc == EG_ESTORE ? EG_ESTORE : EG_ENOMEM) : 0;

@@ -384,21 +384,28 @@ static const migration migrations[] = {
     /* 16: the long-term records keep what does not move with now (docs/adr/0012): their
      * column rank, retrieval strength and memory age moved for nearly every record every
      * day, so a run rewrote the whole table; the `ltm` view computes them when read, at the
-     * checkpoint, with the same columns as the table it replaces. consolidated_strength is
-     * the pipeline row's, beside the category and region it ranks within. */
+     * checkpoint, with the same columns as the table it replaces. ltm_record holds, beside the
+     * record, what they are computed from (the memory's id, which orders ties in a column, its
+     * consolidated strength and time, recalls, damping and first presentation t0), so that
+     * the view ranks them in the order of one index that holds all of that. */
     {"CREATE TABLE ltm_record (\n"
-     "  memory_rowid INTEGER PRIMARY KEY, semantic_category TEXT, knowledge_type TEXT,\n"
-     "  cortical_region TEXT, abstraction_level INTEGER, minicolumn_id INTEGER,\n"
-     "  macrocolumn_id INTEGER, consolidated_strength REAL, consolidation_state TEXT\n"
+     "  memory_rowid INTEGER PRIMARY KEY, memory_id TEXT NOT NULL, semantic_category TEXT,\n"
+     "  knowledge_type TEXT, cortical_region TEXT, abstraction_level INTEGER,\n"
+     "  minicolumn_id INTEGER, macrocolumn_id INTEGER, consolidated_strength REAL,\n"
+     "  consolidated_at INTEGER, recalls INTEGER, damping REAL, t0 INTEGER,\n"
+     "  consolidation_state TEXT\n"
      ");\n"
-     "INSERT INTO ltm_record SELECT l.memory_rowid, l.semantic_category, l.knowledge_type,\n"
+     "INSERT INTO ltm_record SELECT l.memory_rowid, m.id, l.semantic_category, l.knowledge_type,\n"
      "  l.cortical_region, l.abstraction_level, l.minicolumn_id, l.macrocolumn_id,\n"
-     "  p.consolidated_strength, l.consolidation_state\n"
-     "  FROM ltm l JOIN pipeline p ON p.memory_rowid = l.memory_rowid;\n"
+     "  p.consolidated_strength, p.consolidated_at, p.recalls, p.damping,\n"
+     "  CASE WHEN m.late AND m.arrived_at IS NOT NULL THEN m.arrived_at ELSE m.created_at END,\n"
+     "  l.consolidation_state\n"
+     "  FROM ltm l JOIN pipeline p ON p.memory_rowid = l.memory_rowid\n"
+     "  JOIN memory m ON m.rowid = l.memory_rowid;\n"
      "DROP TABLE ltm;\n"
      "CREATE INDEX ltm_record_column ON ltm_record(semantic_category, cortical_region,\n"
-     "  consolidated_strength);\n"
-     "CREATE VIEW ltm AS\n" EG_LTM_HEAD EG_LTM_RANK_ALL EG_LTM_FROM ");\n",
+     "  consolidated_strength DESC, memory_id, consolidated_at, recalls, damping, t0);\n"
+     "CREATE VIEW ltm AS\n" EG_LTM_SELECT EG_LTM_RANKED EG_LTM_JOIN ";\n",
      NULL, NULL},
 };
 

@@ -883,35 +883,43 @@ static int rows_episode(void *ud, eg_sync *sy)
 }
 
 /* the long-term records without what moves with now: the `ltm` view adds the column rank, the
- * retrieval strength and the memory age at the checkpoint (migration 16, docs/adr/0012) */
+ * retrieval strength and the memory age at the checkpoint, from the columns after the
+ * record's own (migration 16, docs/adr/0012) */
 static const eg_sync_table t_ltm = {
     "ltm_record",
-    "memory_rowid, semantic_category, knowledge_type, cortical_region, abstraction_level, "
-    "minicolumn_id, macrocolumn_id, consolidated_strength, consolidation_state",
-    9,
+    "memory_rowid, memory_id, semantic_category, knowledge_type, cortical_region, "
+    "abstraction_level, minicolumn_id, macrocolumn_id, consolidated_strength, consolidated_at, "
+    "recalls, damping, t0, consolidation_state",
+    14,
     1,
     NULL,
     "DROP INDEX IF EXISTS ltm_record_column",
     "CREATE INDEX ltm_record_column ON ltm_record(semantic_category, cortical_region, "
-    "consolidated_strength)"};
+    "consolidated_strength DESC, memory_id, consolidated_at, recalls, damping, t0)"};
 
 static int rows_ltm(void *ud, eg_sync *sy)
 {
     save_ctx *c = ud;
     const eg_model *md = c->md;
-    eg_cell v[9];
+    eg_cell v[14];
     for (size_t o = 0; o < c->nk; o++) {
         const eg_ltm *l = &md->ltm[c->keys[o].i];
+        const eg_mem *m = &md->m[l->mem];
         v[0] = eg_cell_int(c->keys[o].a);
-        v[1] = l->category != UINT32_MAX ? eg_cell_text(eg_model_concept(md, l->category))
+        v[1] = eg_cell_text(eg_model_id(md, l->mem));
+        v[2] = l->category != UINT32_MAX ? eg_cell_text(eg_model_concept(md, l->category))
                                          : eg_cell_null();
-        v[2] = eg_cell_text(eg__knowledge_name(l->knowledge_type));
-        v[3] = eg_cell_text(eg__region_name(l->region));
-        v[4] = eg_cell_int(l->abstraction);
-        v[5] = eg_cell_int(l->minicolumn);
-        v[6] = eg_cell_int(l->macrocolumn);
-        v[7] = eg_cell_real(md->m[l->mem].consolidated_strength);
-        v[8] = eg_cell_text(l->state);
+        v[3] = eg_cell_text(eg__knowledge_name(l->knowledge_type));
+        v[4] = eg_cell_text(eg__region_name(l->region));
+        v[5] = eg_cell_int(l->abstraction);
+        v[6] = eg_cell_int(l->minicolumn);
+        v[7] = eg_cell_int(l->macrocolumn);
+        v[8] = eg_cell_real(m->consolidated_strength);
+        v[9] = eg_cell_int(m->consolidated_at);
+        v[10] = eg_cell_int(m->recalls);
+        v[11] = eg_cell_real(m->damping);
+        v[12] = eg_cell_int(m->t0);
+        v[13] = eg_cell_text(l->state);
         EMIT(sy, v);
     }
     return 0;

@@ -481,9 +481,7 @@ int eg_store_trace_facts(eg_store *st, const char *id, json_t **out)
                     "SELECT seq, at, stage, event, detail FROM journey WHERE memory_rowid = ?1 "
                     "ORDER BY seq",
                     NULL, rowid, true)) ||
-        (rc = facts(st, o, "ltm",
-                    EG_LTM_HEAD EG_LTM_RANK_ONE EG_LTM_FROM " WHERE r.memory_rowid = ?1)", NULL,
-                    rowid, false)) ||
+        (rc = facts(st, o, "ltm", EG_LTM_SELECT EG_LTM_ONE EG_LTM_JOIN, NULL, rowid, false)) ||
         (rc = facts(st, o, "presentations",
                     "SELECT at, kind FROM presentation WHERE memory_rowid = ?1 ORDER BY at, kind",
                     NULL, rowid, true)))

@@ -100,6 +100,17 @@ for m in engram_memories engram_pipeline_memories engram_concept_edges engram_me
 done
 check "/metrics counts the sample's pipeline" 738 \
   "$(sed -n 's/^engram_pipeline_memories{status="consolidated"} //p' "$T/m.txt")"
+# the retention histogram reads the strengths without the records (one index): the same
+# values as the ltm view (docs/adr/0012), to the 9 digits it prints
+check "/metrics' retrieval strength histogram counts the long-term records" \
+  "$(sqlite3 "$T/s.db" 'SELECT count(*) FROM ltm')" \
+  "$(sed -n 's/^engram_ltm_retrieval_strength_count //p' "$T/m.txt")"
+check "and sums the ltm view's retrieval strengths" \
+  "$(sqlite3 "$T/s.db" "SELECT printf('%.6f', sum(retrieval_strength)) FROM ltm")" \
+  "$(sed -n 's/^engram_ltm_retrieval_strength_sum //p' "$T/m.txt" | awk '{ printf "%.6f", $1 }')"
+check "and buckets them as the view does" \
+  "$(sqlite3 "$T/s.db" 'SELECT count(*) FROM ltm WHERE retrieval_strength <= 0.5')" \
+  "$(sed -n 's/^engram_ltm_retrieval_strength_bucket{le="0.5"} //p' "$T/m.txt")"
 check "/metrics counts the recall requests" 2 \
   "$(sed -n 's/^engram_recall_latency_seconds_count //p' "$T/m.txt")"
 

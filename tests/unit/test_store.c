@@ -888,18 +888,15 @@ static void test_export_what(void **state)
                 "(1, 'zebra', 'zebra', 2), (2, 'apple', 'zebra', 1), (3, 'Mango', NULL, 1);"
                 "INSERT INTO concept_edge VALUES (1, 2, 0.125, 3, 1777636800000000), "
                 "(2, 3, 0.1, 1, 1777636800500000);"
-                "INSERT INTO ltm_record VALUES ((SELECT rowid FROM memory WHERE id = 'b'), "
-                "'zebra', 'declarative', 'association', 3, 17, 4, 0, 'semantic'), "
-                "((SELECT rowid FROM memory WHERE id = 'a'), 'apple', 'procedural', 'motor', 2, "
-                "9, 2, 0, 'episodic_trace'), "
-                "((SELECT rowid FROM memory WHERE id = 'a10'), 'x', 'declarative', 'association', "
-                "3, 1, 1, 0, 'semantic');"
                 /* consolidated at the checkpoint, never recalled: 0.2/√1 + 0.3·e⁰, times the
                  * damping (1.5 for b, to see it applied); ages 26 h and 2 h at the checkpoint */
-                "INSERT INTO pipeline (memory_rowid, status, consolidated_at, "
-                "consolidated_strength, recalls, damping) SELECT rowid, 'consolidated', "
-                "1777636800000000, 0, 0, CASE id WHEN 'b' THEN 1.5 ELSE 1 END FROM memory "
-                "WHERE id IN ('a', 'b', 'a10');"
+                "INSERT INTO ltm_record SELECT rowid, id, CASE id WHEN 'b' THEN 'zebra' WHEN 'a' "
+                "THEN 'apple' ELSE 'x' END, CASE id WHEN 'a' THEN 'procedural' ELSE 'declarative' "
+                "END, CASE id WHEN 'a' THEN 'motor' ELSE 'association' END, CASE id WHEN 'a' THEN "
+                "2 ELSE 3 END, CASE id WHEN 'b' THEN 17 WHEN 'a' THEN 9 ELSE 1 END, CASE id WHEN "
+                "'b' THEN 4 WHEN 'a' THEN 2 ELSE 1 END, 0, 1777636800000000, 0, CASE id WHEN 'b' "
+                "THEN 1.5 ELSE 1 END, created_at, CASE id WHEN 'a' THEN 'episodic_trace' ELSE "
+                "'semantic' END FROM memory WHERE id IN ('a', 'b', 'a10');"
                 "INSERT OR REPLACE INTO sim_state VALUES ('checkpoint', 1777636800000000);");
     char *got = export_what(f, "features", EG_EXPORT_CSV, &rc);
     assert_int_equal(rc, 0);
@@ -998,20 +995,13 @@ static void test_ltm_rank_on_read(void **state)
     assert_non_null(r);
     int64_t now = T("2026-05-01T12:00:00Z");
     assert_int_equal(eg_store_begin(f->st), 0);
-    sqlite3_stmt *rec = NULL, *pl = NULL;
+    sqlite3_stmt *rec = NULL;
     sqlite3 *db = eg_store_db(f->st);
     assert_int_equal(sqlite3_prepare_v2(db,
-                                        "INSERT INTO ltm_record VALUES ((SELECT rowid FROM memory "
-                                        "WHERE id = ?1), ?2, 'declarative', ?3, 3, 1, 1, ?4, "
-                                        "'semantic')",
+                                        "INSERT INTO ltm_record SELECT rowid, id, ?2, "
+                                        "'declarative', ?3, 3, 1, 1, ?4, ?5, ?6, 1, created_at, "
+                                        "'semantic' FROM memory WHERE id = ?1",
                                         -1, &rec, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db,
-                                        "INSERT INTO pipeline (memory_rowid, status, "
-                                        "consolidated_at, consolidated_strength, recalls, damping) "
-                                        "VALUES ((SELECT rowid FROM memory WHERE id = ?1), "
-                                        "'consolidated', ?2, ?3, ?4, 1)",
-                                        -1, &pl, NULL),
                      SQLITE_OK);
     for (int i = 0; i < N; i++) {
         if (i % 7 == 0)
@@ -1031,17 +1021,12 @@ static void test_ltm_rank_on_read(void **state)
             sqlite3_bind_text(rec, 2, cats[r[i].cat], -1, SQLITE_STATIC);
         sqlite3_bind_text(rec, 3, regions[r[i].region], -1, SQLITE_STATIC);
         sqlite3_bind_double(rec, 4, r[i].strength);
+        sqlite3_bind_int64(rec, 5, now - (i % 40) * EG_USEC_PER_DAY);
+        sqlite3_bind_int(rec, 6, i % 5);
         assert_int_equal(sqlite3_step(rec), SQLITE_DONE);
         sqlite3_reset(rec);
-        sqlite3_bind_text(pl, 1, r[i].id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(pl, 2, now - (i % 40) * EG_USEC_PER_DAY);
-        sqlite3_bind_double(pl, 3, r[i].strength);
-        sqlite3_bind_int(pl, 4, i % 5);
-        assert_int_equal(sqlite3_step(pl), SQLITE_DONE);
-        sqlite3_reset(pl);
     }
     sqlite3_finalize(rec);
-    sqlite3_finalize(pl);
     exec_sql(f, "INSERT OR REPLACE INTO sim_state VALUES ('checkpoint', 1777636800000000)");
     assert_int_equal(eg_store_commit(f->st), 0);
     /* the reference: categories by name (NULL first, as SQLite sorts them), then region */
