@@ -151,23 +151,8 @@ static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, c
         return *why = "the snapshot file is damaged", 0;
     }
     /* the memories as the last save wrote them: the save compares only those that moved */
-    eg_mem *base = malloc((md->n ? md->n : 1) * sizeof *base);
-    eg_episode *ep_base = malloc((md->nep ? md->nep : 1) * sizeof *ep_base);
-    if (!base || !ep_base) {
-        free(base);
-        free(ep_base);
-        return eg_error_set(EG_ENOMEM, "out of memory resuming the pipeline");
-    }
-    if (md->n)
-        memcpy(base, md->m, md->n * sizeof *base);
-    if (md->nep)
-        memcpy(ep_base, md->ep, md->nep * sizeof *ep_base);
-    *since = (eg_save_since){.at = cp,
-                             .base = base,
-                             .nbase = md->n,
-                             .ep_base = ep_base,
-                             .nep_base = md->nep,
-                             .homeostasis_phases = md->homeostasis_phases};
+    if ((rc = eg_save_since_init(since, md, cp)))
+        return rc;
     /* the communities and categories of the last save: eg__long_term compares with them */
     md->comm_prev = md->comm_now;
     md->comm_now = (eg_communities){0};
@@ -179,9 +164,7 @@ static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, c
     if (rc == EG_EBADINPUT) {
         eg_model_free(md);
         eg_model_init(md);
-        free(base);
-        free(ep_base);
-        *since = (eg_save_since){.at = INT64_MIN};
+        eg_save_since_free(since);
         return *why = "a memory arrived late", 0;
     }
     return rc;
@@ -395,8 +378,7 @@ fail:
 done:
     free(snap.lines);
     free(json);
-    free((void *)since.base);
-    free((void *)since.ep_base);
+    eg_save_since_free(&since);
     eg_model_free(&md);
     return rc;
 early: /* nothing of the pipeline began */

@@ -22,6 +22,46 @@
 #include <string.h>
 #include <xxhash.h>
 
+static uint64_t mem_digest(const eg_mem *m)
+{
+    return XXH3_64bits(m, sizeof *m);
+}
+
+static uint64_t ep_digest(const eg_episode *e)
+{
+    return XXH3_64bits(e, sizeof *e);
+}
+
+int eg_save_since_init(eg_save_since *s, const eg_model *md, int64_t at)
+{
+    *s = (eg_save_since){.at = at,
+                         .nbase = md->n,
+                         .nep_base = md->nep,
+                         .homeostasis_phases = md->homeostasis_phases};
+    s->mem_digest = malloc((md->n ? md->n : 1) * sizeof *s->mem_digest);
+    s->mem_status = malloc(md->n ? md->n : 1);
+    s->ep_digest = malloc((md->nep ? md->nep : 1) * sizeof *s->ep_digest);
+    if (!s->mem_digest || !s->mem_status || !s->ep_digest) {
+        eg_save_since_free(s);
+        return eg_error_set(EG_ENOMEM, "out of memory resuming the pipeline");
+    }
+    for (size_t i = 0; i < md->n; i++) {
+        s->mem_digest[i] = mem_digest(&md->m[i]);
+        s->mem_status[i] = md->m[i].status;
+    }
+    for (size_t k = 0; k < md->nep; k++)
+        s->ep_digest[k] = ep_digest(&md->ep[k]);
+    return 0;
+}
+
+void eg_save_since_free(eg_save_since *s)
+{
+    free(s->mem_digest);
+    free(s->mem_status);
+    free(s->ep_digest);
+    *s = (eg_save_since){.at = INT64_MIN};
+}
+
 static int q_error(eg_store *st, const char *what)
 {
     return eg_error_set(EG_ESTORE, "store \"%s\": %s: %s", eg_store_path(st), what,
@@ -930,13 +970,13 @@ static int rows_ltm(void *ud, eg_sync *sy)
  * last save's now it had another) and its number of associations (which moves only with an
  * edge touched since the last save). *mark (md->n flags) gets the memories whose record may
  * have changed, appeared or gone. */
-static int ltm_moved(const eg_model *md, const eg_save_since *since, uint8_t **mark)
+static int ltm_moved(const eg_model *md, const eg_save_since *since, const uint8_t *moved,
+                     uint8_t **mark)
 {
-    uint8_t *mk = calloc(md->n ? md->n : 1, 1);
+    uint8_t *mk = malloc(md->n ? md->n : 1);
     if (!mk)
         return eg_error_set(EG_ENOMEM, "out of memory saving the pipeline");
-    for (size_t i = 0; i < md->n; i++)
-        mk[i] = i >= since->nbase || memcmp(&md->m[i], &since->base[i], sizeof *md->m) != 0;
+    memcpy(mk, moved, md->n);
     const eg_graph *g = &md->assoc;
     for (size_t k = 0; k < g->n; k++)
         if (g->e[k].last_at > since->at) {
@@ -959,7 +999,7 @@ static int ltm_delete_gone(eg_store *st, const eg_model *md, const eg_save_since
     sqlite3_stmt *s = NULL;
     int rc = 0;
     for (size_t i = 0; i < since->nbase && i < md->n && !rc; i++) {
-        if (!mark[i] || since->base[i].status != EG_MS_CONSOLIDATED ||
+        if (!mark[i] || since->mem_status[i] != EG_MS_CONSOLIDATED ||
             md->m[i].status == EG_MS_CONSOLIDATED)
             continue;
         if (!s &&
@@ -1062,6 +1102,7 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, const eg_
     save_ctx c = {.md = md};
     int rc = 0;
     int64_t saved_at = since ? since->at : INT64_MIN;
+    uint8_t *moved = NULL; /* after a resume: each memory's state differs from its base's */
     bool collided = false;
     memset(stats, 0, sizeof *stats);
     eg_buf_init(&c.buf, 0);
@@ -1072,7 +1113,8 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, const eg_
         maxk = md->npres + md->nrep;
     if (md->concepts.n > maxk)
         maxk = md->concepts.n;
-    if (since && since->base) { /* the concepts of the memories since: the chunks it compares */
+    if (since &&
+        since->mem_digest) { /* the concepts of the memories since: the chunks it compares */
         size_t nmc_new = 0;
         for (size_t i = since->nbase; i < md->n; i++)
             nmc_new += md->m[i].c_n;
@@ -1094,11 +1136,18 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, const eg_
     /* pipeline, by rowid. A row is made of the memory's state, its episode's opener and its
      * concepts' stored ids: after a resume, a memory whose state is byte for byte its base has
      * the row the last save wrote, unless a digest collision moved a concept's id. */
-    bool moved_only = since && since->base && !collided;
+    bool moved_only = since && since->mem_digest && !collided;
+    if (moved_only && !(moved = malloc(md->n ? md->n : 1))) {
+        rc = eg_error_set(EG_ENOMEM, "out of memory saving the pipeline");
+        goto done;
+    }
     c.nk = 0;
-    for (size_t i = 0; i < md->n; i++)
-        if (!moved_only || i >= since->nbase || memcmp(&md->m[i], &since->base[i], sizeof *md->m))
+    for (size_t i = 0; i < md->n; i++) {
+        if (moved)
+            moved[i] = i >= since->nbase || mem_digest(&md->m[i]) != since->mem_digest[i];
+        if (!moved_only || moved[i])
             c.keys[c.nk++] = (pair64){md->m[i].rowid, 0, (uint32_t)i};
+    }
     sort_keys(c.keys, c.nk);
     if ((rc = moved_only ? eg_table_sync_some(st, &t_pipeline, rows_pipeline, &c, stats)
                          : eg_table_sync(st, &t_pipeline, c.nk, rows_pipeline, &c, stats)))
@@ -1190,11 +1239,10 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, const eg_
     }
     /* episodes: after a resume, the new ones and those whose state moved from the snapshot's
      * (an episode's row is its own state and its opener's rowid; episodes are never removed) */
-    bool ep_some = since && since->ep_base;
+    bool ep_some = since && since->ep_digest;
     c.nk = 0;
     for (size_t k = 0; k < md->nep; k++)
-        if (!ep_some || k >= since->nep_base ||
-            memcmp(&md->ep[k], &since->ep_base[k], sizeof *md->ep))
+        if (!ep_some || k >= since->nep_base || ep_digest(&md->ep[k]) != since->ep_digest[k])
             c.keys[c.nk++] = (pair64){md->m[md->ep[k].opener].rowid, 0, (uint32_t)k};
     sort_keys(c.keys, c.nk);
     if ((rc = ep_some ? eg_table_sync_some(st, &t_episode, rows_episode, &c, stats)
@@ -1204,7 +1252,7 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, const eg_
      * the communities of the last save's now to compare with) */
     bool ltm_some = moved_only && md->ltm_cat_prev;
     uint8_t *mark = NULL;
-    if (ltm_some && (rc = ltm_moved(md, since, &mark)))
+    if (ltm_some && (rc = ltm_moved(md, since, moved, &mark)))
         goto done;
     c.nk = 0;
     for (size_t k = 0; k < md->nltm; k++)
@@ -1220,6 +1268,7 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, const eg_
         goto done;
     rc = eg_store_sim_set(st, "checkpoint", now);
 done:
+    free(moved);
     free(c.chunk_post);
     free(c.order);
     free(c.keys);
