@@ -23,4 +23,6 @@ engram recall --explain=yes garden
 engram trace -k
 # bench only says where the benchmarks are, and whether their helpers were built
 engram bench
+engram bench --json | jq -c '.benchmarks | map(.command)'
+engram bench --json -q | jq -c .helpers
 engram bench --k 3
