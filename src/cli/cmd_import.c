@@ -93,6 +93,7 @@ const eg_command eg_cmd_import = {
     "is NULL, \"\" is the empty string). A bad line is reported as FILE:LINE with the reason,\n"
     "kept in the quarantine table, and the rest of the file is imported. Importing the same\n"
     "rows again changes nothing. Exit code 1 if some rows were quarantined, 65 if none could\n"
-    "be imported or a FILE is unusable (missing, a directory, empty): the files before it stay\n"
-    "imported, the rest are not read, and --json lists the files read, that one with its error.\n",
+    "be imported or a FILE is unusable (missing, a directory, empty, or UTF-16/UTF-32 rather\n"
+    "than UTF-8: the error gives the iconv command): the files before it stay imported, the\n"
+    "rest are not read, and --json lists the files read, that one with its error.\n",
 };

@@ -71,6 +71,63 @@ static int reject(const eg_file_handlers *h, int64_t line, const char *field, co
     return h->on_reject ? h->on_reject(line, field, reason, raw, raw_len, h->ud) : 0;
 }
 
+/* Fails the file if its first line says it is UTF-16 or UTF-32 rather than UTF-8 (spreadsheet
+ * programs and PowerShell write those): a byte order mark at the start of the file (at_start), or
+ * NUL bytes in at least a quarter of the line, as ASCII text has in UTF-16 (one in two) and in
+ * UTF-32 (three in four). Read as UTF-8 such a file gives a header or JSON error about mojibake,
+ * so the error here names the encoding and the iconv command that converts it. Returns 0, or
+ * EG_EBADINPUT (exit 65, an unusable file) with the error set. */
+static int wide_encoding(const char *path, const unsigned char *p, size_t n, bool at_start)
+{
+    /* UTF-32 first: its little-endian mark starts with UTF-16's */
+    static const struct {
+        const char *mark;
+        size_t n;
+        const char *enc, *how;
+    } boms[] = {
+        {"\xFF\xFE\0\0", 4, "UTF-32 (little-endian)", "(FF FE 00 00)"},
+        {"\0\0\xFE\xFF", 4, "UTF-32 (big-endian)", "(00 00 FE FF)"},
+        {"\xFF\xFE", 2, "UTF-16 (little-endian)", "(FF FE)"},
+        {"\xFE\xFF", 2, "UTF-16 (big-endian)", "(FE FF)"},
+    };
+    char how_buf[64];
+    const char *enc = NULL, *from = NULL, *how = NULL;
+    size_t nul = 0, nul_even = 0;
+    for (size_t b = 0; at_start && !enc && b < sizeof boms / sizeof boms[0]; b++)
+        if (n >= boms[b].n && !memcmp(p, boms[b].mark, boms[b].n)) {
+            enc = boms[b].enc;
+            from = boms[b].n == 4 ? "UTF-32" : "UTF-16"; /* iconv reads the mark */
+            snprintf(how_buf, sizeof how_buf, "it starts with a byte order mark %s", boms[b].how);
+            how = how_buf;
+        }
+    if (!enc) {
+        for (size_t i = 0; i < n; i++)
+            if (!p[i])
+                nul++, nul_even += i % 2 == 0;
+        if (n < 2 || nul * 4 < n)
+            return 0;
+        how = "its first line has NUL bytes between the characters";
+        /* well over one in two NUL bytes is UTF-32; big-endian puts the NULs first */
+        bool utf32 = nul * 8 >= n * 5, big = utf32 ? !p[0] : nul_even * 2 > nul;
+        static const char *const names[2][2][2] = {
+            {{"UTF-16 (little-endian)", "UTF-16LE"}, {"UTF-16 (big-endian)", "UTF-16BE"}},
+            {{"UTF-32 (little-endian)", "UTF-32LE"}, {"UTF-32 (big-endian)", "UTF-32BE"}}};
+        enc = names[utf32][big][0];
+        from = names[utf32][big][1];
+    }
+    eg_error_set(EG_EBADINPUT, "%s: the file is %s, not UTF-8", path, enc);
+    eg_error_detail("%s; engram reads JSONL and CSV files as UTF-8", how);
+    if (!strcmp(path, "-"))
+        eg_error_hint("convert it first: iconv -f %s -t UTF-8 FILE | engram import -", from);
+    else {
+        const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
+        int stem = (int)(dot && dot > (slash ? slash : path) ? dot - path : (int)strlen(path));
+        eg_error_hint("convert it first: iconv -f %s -t UTF-8 %s > %.*s.utf8%s, and import that",
+                      from, path, stem, path, path + stem);
+    }
+    return EG_EBADINPUT;
+}
+
 /* A decimal number (sign, digits, point, exponent) and nothing else: a time written as Unix
  * seconds in text, which neither import format nor the SQLite source reads as a time. */
 static bool numeric_text(const char *s, size_t n)
@@ -424,6 +481,9 @@ static int read_jsonl(FILE *f, const char *path, const eg_file_handlers *h)
         size_t len = (size_t)n;
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             len--;
+        /* until the first row: the file may be UTF-16 or UTF-32 */
+        if (!rows && (rc = wide_encoding(path, (const unsigned char *)line, len, lineno == 1)))
+            break;
         size_t i = 0;
         while (i < len && (line[i] == ' ' || line[i] == '\t'))
             i++;
@@ -651,8 +711,14 @@ static int reject_row(const eg_file_handlers *h, csv_reader *rd, const char *fie
 static int csv_header(csv_reader *rd, const char *path, int *map, size_t *ncols)
 {
     int got;
-    while ((got = csv_next(rd, MAX_COLUMNS)) > 0 && csv_blank(rd))
-        ; /* blank lines before the header */
+    while ((got = csv_next(rd, MAX_COLUMNS)) > 0) {
+        int rc =
+            wide_encoding(path, (const unsigned char *)rd->raw.data, rd->raw.len, rd->line == 1);
+        if (rc)
+            return rc;
+        if (!csv_blank(rd))
+            break; /* the header, after any blank lines */
+    }
     if (got < 0)
         return got;
     if (got == 0)

@@ -6,6 +6,8 @@
  * Each good row goes to on_record; each bad one to on_reject with its line number, the field, the
  * reason and its text as written — the rest of the file is still read. Only a file that cannot be
  * read at all fails the whole call. Records are valid during the callback only.
+ * A file in UTF-16 or UTF-32 (a byte order mark at its start, or NUL bytes in a quarter of its
+ * first line) is one that cannot be read: the error names the encoding and the iconv command.
  *
  * JSONL: metadata that is an object or other JSON value is kept as compact JSON text; a string is
  * kept as the raw metadata text (so it may hold invalid JSON, counted later at staging); so is a

@@ -27,3 +27,10 @@ engram --store s.db import blanks.jsonl
 printf 'id,content,created_at\n,,\nb3,padded,2026-11-19\n,,\n\n' > blanks.csv && engram --store s.db --json import blanks.csv
 printf '%s\n' '{"id":"y1","content":"bad time","created_at":"yesterday"}' '{"id":"y2","content":"bad time","created_at":true}' '{"id":"y3","content":"long bad time","created_at":"2026-11-19T09:00:00Z and then some words that go on and on and on"}' > yesterday.jsonl && engram --store s.db import yesterday.jsonl
 printf 'id,content,created_at\ny4,bad time,yesterday\n' > yesterday.csv && engram --store s.db import yesterday.csv
+# a UTF-16 file (with a byte order mark, or without: NUL bytes in the first line) or a UTF-32 one
+# is an unusable file that names its encoding and the iconv command, not a header error in mojibake
+printf 'id,content,created_at\nw1,wide,2026-11-19\n' | iconv -f UTF-8 -t UTF-16 > utf16.csv && engram --store s.db import utf16.csv
+printf 'id,content,created_at\nw1,wide,2026-11-19\n' | iconv -f UTF-8 -t UTF-16BE > utf16be.csv && engram --store s.db import utf16be.csv
+printf '%s\n' '{"id":"w2","content":"wide","created_at":"2026-11-19"}' | iconv -f UTF-8 -t UTF-16LE > utf16le.jsonl && engram --store s.db import utf16le.jsonl
+printf '%s\n' '{"id":"w2","content":"wide","created_at":"2026-11-19"}' | iconv -f UTF-8 -t UTF-32 | engram --store s.db import -
+iconv -f UTF-16 -t UTF-8 utf16.csv > utf16.utf8.csv && engram --store s.db import utf16.utf8.csv

@@ -7,7 +7,8 @@
  * skipped; a handler's non-zero return stops the read. CSV: header columns in any order and any
  * case (with a BOM), RFC 4180 quoting (commas, doubled quotes, line breaks; the line number is the
  * line a record starts on), empty unquoted field = NULL and "" = empty string, wrong field counts
- * rejected, a header without id / content fails the whole file. Also format detection by name.
+ * rejected, a header without id / content fails the whole file. A UTF-16 or UTF-32 file (with or
+ * without a byte order mark) fails whole, naming its encoding and iconv. Also format detection.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1058,6 +1059,73 @@ static void test_nul_bytes(void **state)
     collector_free(&c);
 }
 
+/* A UTF-16 file (as Excel's "Unicode text" or PowerShell's Out-File write) failed with a CSV
+ * header error showing mojibake, or every JSONL line quarantined as not JSON. It fails as an
+ * unusable file whose error names the file, the encoding and the iconv command that converts it:
+ * from a byte order mark at the start, or from the NUL bytes of an ASCII first line. */
+static size_t widen(char *out, const char *bom, size_t bom_len, const char *text, int width,
+                    bool big)
+{
+    size_t n = 0;
+    memcpy(out, bom, bom_len);
+    n += bom_len;
+    for (const char *p = text; *p; p++)
+        for (int b = 0; b < width; b++)
+            out[n++] = (char)((big ? b == width - 1 : b == 0) ? *p : 0);
+    return n;
+}
+
+static void test_wide_encodings(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *bom;
+        size_t bom_len;
+        int width;
+        bool big;
+        const char *name, *iconv_from;
+    } enc[] = {
+        {"\xFF\xFE", 2, 2, false, "UTF-16 (little-endian)", "-f UTF-16 "},
+        {"\xFE\xFF", 2, 2, true, "UTF-16 (big-endian)", "-f UTF-16 "},
+        {"", 0, 2, false, "UTF-16 (little-endian)", "-f UTF-16LE "},
+        {"", 0, 2, true, "UTF-16 (big-endian)", "-f UTF-16BE "},
+        {"\xFF\xFE\0\0", 4, 4, false, "UTF-32 (little-endian)", "-f UTF-32 "},
+        {"\0\0\xFE\xFF", 4, 4, true, "UTF-32 (big-endian)", "-f UTF-32 "},
+        {"", 0, 4, false, "UTF-32 (little-endian)", "-f UTF-32LE "},
+        {"", 0, 4, true, "UTF-32 (big-endian)", "-f UTF-32BE "},
+    };
+    static const char *const files[][2] = {
+        {"wide.csv", "id,content,created_at\na,x,2026-05-01\n"},
+        {"wide.jsonl", "{\"id\":\"a\",\"content\":\"x\",\"created_at\":\"2026-05-01\"}\n"},
+    };
+    char bytes[512];
+    for (size_t e = 0; e < sizeof enc / sizeof enc[0]; e++)
+        for (size_t f = 0; f < 2; f++) {
+            collector c = {0};
+            size_t n =
+                widen(bytes, enc[e].bom, enc[e].bom_len, files[f][1], enc[e].width, enc[e].big);
+            const char *path = write_bytes(files[f][0], bytes, n);
+            eg_error_clear();
+            assert_int_equal(read_into(path, EG_FILE_AUTO, &c), EG_EBADINPUT);
+            const eg_error *err = eg_error_last();
+            if (!strstr(err->message, path) || !strstr(err->message, enc[e].name) ||
+                !strstr(err->hint, "iconv") || !strstr(err->hint, enc[e].iconv_from))
+                fail_msg("%s as %s%s: %s / %s", files[f][0], enc[e].name,
+                         enc[e].bom_len ? " with a BOM" : "", err->message, err->hint);
+            assert_int_equal(c.nrec + c.nrej, 0);
+        }
+
+    /* a NUL byte or two in a UTF-8 first line is a bad line, not a wide file */
+    static const char jsonl[] = "{\"id\":\"a\",\"content\":\"x\0\",\"created_at\":\"2026-05-01\"}\n"
+                                "{\"id\":\"b\",\"content\":\"x\",\"created_at\":\"2026-05-01\"}\n";
+    collector c = {0};
+    assert_int_equal(
+        read_into(write_bytes("nul1.jsonl", jsonl, sizeof jsonl - 1), EG_FILE_AUTO, &c), 0);
+    assert_int_equal(c.nrec, 1);
+    assert_int_equal(c.nrej, 1);
+    collector_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1090,6 +1158,7 @@ int main(void)
         cmocka_unit_test(test_csv_header_names),
         cmocka_unit_test(test_csv_blank_records),
         cmocka_unit_test(test_nul_bytes),
+        cmocka_unit_test(test_wide_encodings),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
