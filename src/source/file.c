@@ -487,8 +487,8 @@ static int read_jsonl(FILE *f, const char *path, const eg_file_handlers *h)
         size_t i = 0;
         while (i < len && (line[i] == ' ' || line[i] == '\t'))
             i++;
-        if (lineno == 1 && len - i >= 3 && !memcmp(line + i, "\xEF\xBB\xBF", 3))
-            i += 3; /* a byte order mark */
+        if (len - i >= 3 && !memcmp(line + i, "\xEF\xBB\xBF", 3))
+            i += 3; /* a byte order mark: of the file, or of one joined to it with cat */
         if (i == len) {
             if (h->on_blank)
                 h->on_blank(lineno, h->ud);
@@ -529,7 +529,7 @@ typedef struct csv_field {
 /* The CSV reader: the file, and the record last read. */
 typedef struct csv_reader {
     FILE *f;
-    unsigned char ahead[3]; /* bytes read to look for a byte order mark, not one */
+    unsigned char ahead[3]; /* bytes read to look for a byte order mark that were not one */
     int n_ahead, i_ahead;
     int64_t lineno;    /* lines read completely */
     eg_buf text;       /* the record's field texts, each NUL-terminated */
@@ -549,18 +549,36 @@ static int csv_getc(csv_reader *rd)
     return rd->i_ahead < rd->n_ahead ? rd->ahead[rd->i_ahead++] : getc(rd->f);
 }
 
-/* Starts reading f, skipping a UTF-8 byte order mark (before any quote handling: a quoted header
- * cell may follow it). */
+/* Skips a UTF-8 byte order mark at the start of a record, before any quote handling (a quoted
+ * cell may follow it): at the start of the file, and where files were joined with cat. The
+ * bytes read that do not make one are read again. */
+static void csv_skip_bom(csv_reader *rd)
+{
+    static const unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
+    unsigned char got[3];
+    int n = 0, c;
+    while (n < 3 && (c = csv_getc(rd)) != EOF) {
+        got[n++] = (unsigned char)c;
+        if (c != bom[n - 1])
+            break;
+    }
+    if (n == 3 && !memcmp(got, bom, 3))
+        return;
+    /* the bytes still ahead came after these; with them, at most the 3 read before */
+    int rest = rd->n_ahead - rd->i_ahead;
+    memmove(rd->ahead + n, rd->ahead + rd->i_ahead, (size_t)rest);
+    memcpy(rd->ahead, got, (size_t)n);
+    rd->i_ahead = 0;
+    rd->n_ahead = n + rest;
+}
+
+/* Starts reading f. */
 static void csv_open(csv_reader *rd, FILE *f)
 {
     memset(rd, 0, sizeof *rd);
     rd->f = f;
     eg_buf_init(&rd->text, MAX_LINE + 1024);
     eg_buf_init(&rd->raw, MAX_LINE + 1024);
-    for (int c; rd->n_ahead < 3 && (c = getc(f)) != EOF;)
-        rd->ahead[rd->n_ahead++] = (unsigned char)c;
-    if (rd->n_ahead == 3 && !memcmp(rd->ahead, "\xEF\xBB\xBF", 3))
-        rd->n_ahead = 0;
 }
 
 static void csv_close(csv_reader *rd)
@@ -605,6 +623,7 @@ static int csv_next(csv_reader *rd, size_t max)
     rd->dropped = false;
     rd->open_line = 0;
     rd->line = rd->lineno + 1;
+    csv_skip_bom(rd);
     for (;;) {
         c = csv_getc(rd);
         if (c == EOF) {

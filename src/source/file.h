@@ -8,6 +8,8 @@
  * read at all fails the whole call. Records are valid during the callback only.
  * A file in UTF-16 or UTF-32 (a byte order mark at its start, or NUL bytes in a quarter of its
  * first line) is one that cannot be read: the error names the encoding and the iconv command.
+ * A UTF-8 byte order mark is skipped at the start of any JSONL line or CSV record (files joined
+ * with cat keep theirs), not only of the file.
  *
  * JSONL: metadata that is an object or other JSON value is kept as compact JSON text; a string is
  * kept as the raw metadata text (so it may hold invalid JSON, counted later at staging); so is a

@@ -34,3 +34,7 @@ printf 'id,content,created_at\nw1,wide,2026-11-19\n' | iconv -f UTF-8 -t UTF-16B
 printf '%s\n' '{"id":"w2","content":"wide","created_at":"2026-11-19"}' | iconv -f UTF-8 -t UTF-16LE > utf16le.jsonl && engram --store s.db import utf16le.jsonl
 printf '%s\n' '{"id":"w2","content":"wide","created_at":"2026-11-19"}' | iconv -f UTF-8 -t UTF-32 | engram --store s.db import -
 iconv -f UTF-16 -t UTF-8 utf16.csv > utf16.utf8.csv && engram --store s.db import utf16.utf8.csv
+# files joined with cat keep their UTF-8 byte order marks: each line or record reads as without it
+printf '\xef\xbb\xbf{"id":"k1","content":"first file","created_at":"2026-11-19"}\n' > k1.jsonl && printf '\xef\xbb\xbf{"id":"k2","content":"second file","created_at":"2026-11-19"}\n' > k2.jsonl && cat k1.jsonl k2.jsonl > k.jsonl && engram --store s.db import k.jsonl
+printf '\xef\xbb\xbfid,content,created_at\nk3,x,2026-11-19\n' > k3.csv && printf '\xef\xbb\xbf"k4",y,2026-11-19\n' > k4.csv && cat k3.csv k4.csv > k.csv && engram --store s.db import k.csv
+sqlite3 s.db "SELECT id, hex(id) FROM memories WHERE id LIKE '%k_' ORDER BY id"

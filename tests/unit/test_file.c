@@ -579,6 +579,54 @@ static void test_jsonl_bom(void **state)
     collector_free(&c);
 }
 
+/* Files joined with cat keep each one's byte order mark: in the middle of a JSONL file the line
+ * was quarantined as not JSON, and in a CSV file the record's id took the mark in (or, before a
+ * quote, the quotes too) — a different memory, silently. A line or record starting with a mark is
+ * read as without it; bytes that only begin like one are left as they are. */
+static void test_bom_mid_file(void **state)
+{
+    (void)state;
+    collector c = {0};
+    const char *path =
+        write_text("cat.jsonl",
+                   "\xEF\xBB\xBF{\"id\":\"a\",\"content\":\"x\",\"created_at\":\"2026-05-01\"}\n"
+                   "\xEF\xBB\xBF{\"id\":\"b\",\"content\":\"y\",\"created_at\":\"2026-05-01\"}\n");
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
+    if (c.nrej)
+        fail_msg("line %lld rejected: %s", (long long)c.rej[0].line, c.rej[0].reason);
+    assert_int_equal(c.nrec, 2);
+    assert_string_equal(c.rec[1].id, "b");
+    assert_int_equal(c.rec[1].row_ref, 2);
+    collector_free(&c);
+
+    path = write_text("cat.csv", "\xEF\xBB\xBFid,content,created_at\n"
+                                 "a,x,2026-05-01\n"
+                                 "\xEF\xBB\xBF"
+                                 "b,y,2026-05-01\n"
+                                 "\xEF\xBB\xBF\"c\",\"z\",2026-05-01\n"
+                                 "\xEF\xBB"
+                                 "d,w,2026-05-01\n"
+                                 "\xEF"
+                                 "e,v,2026-05-01\n");
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
+    assert_int_equal(c.nrec, 3);
+    assert_string_equal(c.rec[0].id, "a");
+    assert_string_equal(c.rec[1].id, "b");
+    assert_int_equal(c.rec[1].row_ref, 3);
+    assert_string_equal(c.rec[2].id, "c");
+    assert_string_equal(c.rec[2].content, "z");
+    assert_int_equal(c.nrej, 2); /* not a mark: invalid UTF-8, kept as written */
+    expect_reject(&c, 0, 5, NULL, "invalid UTF-8");
+    assert_int_equal(c.rej[0].raw_len, strlen("\xEF\xBB"
+                                              "d,w,2026-05-01"));
+    expect_reject(&c, 1, 6, NULL, "invalid UTF-8");
+    assert_memory_equal(c.rej[1].raw,
+                        "\xEF"
+                        "e,v",
+                        4);
+    collector_free(&c);
+}
+
 static void test_handler_stops_read(void **state)
 {
     (void)state;
@@ -1140,6 +1188,7 @@ int main(void)
         cmocka_unit_test(test_jsonl_invalid_utf8),
         cmocka_unit_test(test_jsonl_blank_lines_and_numbering),
         cmocka_unit_test(test_jsonl_bom),
+        cmocka_unit_test(test_bom_mid_file),
         cmocka_unit_test(test_unusable_files),
         cmocka_unit_test(test_handler_stops_read),
         cmocka_unit_test(test_format_detection),
