@@ -57,17 +57,23 @@ static int run(eg_cli *cli, int argc, char **argv)
         ok += rep.lines_ok;
         if (cli->json)
             json_array_append_new(
-                all, json_pack("{s:o,s:I,s:I,s:I,s:I,s:I,s:I}", "file", eg_cli_json_str(argv[i]),
-                               "rows", (json_int_t)rep.lines_ok, "inserted",
-                               (json_int_t)rep.inserted, "updated", (json_int_t)rep.updated,
-                               "unchanged", (json_int_t)rep.unchanged, "quarantined",
-                               (json_int_t)rep.quarantined, "blank", (json_int_t)rep.blank));
-        else if (!cli->quiet)
+                all,
+                json_pack("{s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "file", eg_cli_json_str(argv[i]),
+                          "rows", (json_int_t)rep.lines_ok, "inserted", (json_int_t)rep.inserted,
+                          "updated", (json_int_t)rep.updated, "unchanged",
+                          (json_int_t)rep.unchanged, "quarantined", (json_int_t)rep.quarantined,
+                          "blank", (json_int_t)rep.blank, "repeated", (json_int_t)rep.repeated));
+        else if (!cli->quiet) {
+            char repeated[80] = "";
+            if (rep.repeated) /* of the updated or unchanged: the rows add up without it */
+                snprintf(repeated, sizeof repeated, "; %lld repeated an earlier row's id",
+                         (long long)rep.repeated);
             printf("%s: %lld rows (%lld new, %lld updated, %lld unchanged), %lld quarantined, "
-                   "%lld blank skipped\n",
+                   "%lld blank skipped%s\n",
                    argv[i], (long long)rep.lines_ok, (long long)rep.inserted,
                    (long long)rep.updated, (long long)rep.unchanged, (long long)rep.quarantined,
-                   (long long)rep.blank);
+                   (long long)rep.blank, repeated);
+        }
     }
     if (cli->json) {
         int jc = eg_cli_json(all);

@@ -10,6 +10,8 @@
 
 #include "source/file.h"
 #include "store/store.h"
+#include "util/buf.h"
+#include "util/idset.h"
 #include "util/timeutil.h"
 #include "util/utf8.h"
 
@@ -25,12 +27,29 @@ typedef struct import_ctx {
     int64_t now;
     FILE *err;
     eg_import_report *rep;
+    eg_idset *seen; /* the ids of this file, each with the line it was first on */
 } import_ctx;
 
 static int on_record(const eg_record *r, void *ud)
 {
     import_ctx *c = ud;
     int changed, rc;
+    /* ids are compared byte for byte, as the source's primary key: a file that names one
+     * twice keeps its last row, and says so rather than drop the earlier one silently */
+    int64_t first;
+    if (eg_idset_get(c->seen, r->id, r->id_len, &first)) {
+        c->rep->repeated++;
+        if (c->err) {
+            eg_buf id;
+            eg_buf_init(&id, 4096);
+            if (!eg_buf_json_str(&id, r->id, r->id_len))
+                fprintf(c->err,
+                        "engram: %s:%lld: id %s is also on line %lld: this row replaces it\n",
+                        c->path, (long long)r->row_ref, id.data, (long long)first);
+            eg_buf_free(&id);
+        }
+    } else if ((rc = eg_idset_put(c->seen, r->id, r->id_len, r->row_ref)))
+        return rc;
     if ((rc = eg_store_source_put(c->st, r, &changed)))
         return rc;
     c->rep->lines_ok++;
@@ -79,13 +98,17 @@ int eg_import_file(eg_store *st, const char *path, const char *format, int64_t n
         eg_error_hint("use --format jsonl or --format csv");
         return EG_EUSAGE;
     }
+    if ((rc = eg_idset_new(&c.seen)))
+        return rc;
     if ((rc = eg_store_begin(st)))
-        return rc;
-    if ((rc = eg_file_read(path, fmt, &h))) {
+        goto done;
+    if ((rc = eg_file_read(path, fmt, &h)))
         eg_store_rollback(st);
-        return rc;
-    }
-    return eg_store_commit(st);
+    else
+        rc = eg_store_commit(st);
+done:
+    eg_idset_free(c.seen);
+    return rc;
 }
 
 int eg_remember_check(const char *text, const char *id, const char *metadata)

@@ -38,3 +38,9 @@ iconv -f UTF-16 -t UTF-8 utf16.csv > utf16.utf8.csv && engram --store s.db impor
 printf '\xef\xbb\xbf{"id":"k1","content":"first file","created_at":"2026-11-19"}\n' > k1.jsonl && printf '\xef\xbb\xbf{"id":"k2","content":"second file","created_at":"2026-11-19"}\n' > k2.jsonl && cat k1.jsonl k2.jsonl > k.jsonl && engram --store s.db import k.jsonl
 printf '\xef\xbb\xbfid,content,created_at\nk3,x,2026-11-19\n' > k3.csv && printf '\xef\xbb\xbf"k4",y,2026-11-19\n' > k4.csv && cat k3.csv k4.csv > k.csv && engram --store s.db import k.csv
 sqlite3 s.db "SELECT id, hex(id) FROM memories WHERE id LIKE '%k_' ORDER BY id"
+# ids are the same memory only when byte for byte equal, as the source's primary key: NFC and NFD
+# "café", a trailing blank (unquoted or quoted) and case make different memories. A file that
+# names one id twice keeps its last row and says so (it was counted as updated without a word).
+printf 'id,content,created_at\ncaf\303\251,nfc,2026-11-19\ncafe\314\201,nfd,2026-11-19\ncaf\303\251 ,trailing,2026-11-19\nCAF\303\211,upper,2026-11-19\n"caf\303\251 ",quoted trailing,2026-11-19\n' > ids.csv && engram --store i.db import ids.csv
+engram --store i.db --json import ids.csv
+sqlite3 i.db "SELECT hex(id), content FROM memories ORDER BY 1"
