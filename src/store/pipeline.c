@@ -37,6 +37,7 @@ int eg_save_since_init(eg_save_since *s, const eg_model *md, int64_t at)
     *s = (eg_save_since){.at = at,
                          .nbase = md->n,
                          .nep_base = md->nep,
+                         .ncr_base = md->ncr,
                          .homeostasis_phases = md->homeostasis_phases};
     s->mem_digest = malloc((md->n ? md->n : 1) * sizeof *s->mem_digest);
     s->mem_status = malloc(md->n ? md->n : 1);
@@ -475,6 +476,7 @@ typedef struct save_ctx {
     pair64 *scratch;       /* a concept's posting list being sorted (md->n entries) */
     uint32_t *order;       /* the memory graph's edges to write, in key order (edge_order) */
     struct chunk_posting *chunk_post; /* after a resume: the postings of the chunks written */
+    size_t cr_from;                   /* the first creative association to write */
     size_t nchunk_post;
 } save_ctx;
 
@@ -1031,7 +1033,7 @@ static int rows_creative(void *ud, eg_sync *sy)
     save_ctx *c = ud;
     const eg_model *md = c->md;
     eg_cell v[10];
-    for (size_t k = 0; k < md->ncr; k++) {
+    for (size_t k = c->cr_from; k < md->ncr; k++) {
         const eg_creative *cr = &md->cr[k];
         v[0] = eg_cell_int((int64_t)k + 1);
         v[1] = eg_cell_int(md->m[cr->a].rowid);
@@ -1264,7 +1266,12 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, const eg_
     if (!rc && ltm_some)
         rc = ltm_delete_gone(st, md, since, mark, stats);
     free(mark);
-    if (rc || (rc = eg_table_sync(st, &t_creative, md->ncr, rows_creative, &c, stats)))
+    if (rc)
+        goto done;
+    /* creative associations: REM only appends them, so after a resume the new ones */
+    c.cr_from = since && since->mem_digest && since->ncr_base <= md->ncr ? since->ncr_base : 0;
+    if ((rc = c.cr_from ? eg_table_sync_some(st, &t_creative, rows_creative, &c, stats)
+                        : eg_table_sync(st, &t_creative, md->ncr, rows_creative, &c, stats)))
         goto done;
     rc = eg_store_sim_set(st, "checkpoint", now);
 done:

@@ -40,6 +40,7 @@ typedef struct eg_save_since {
     size_t nbase;
     uint64_t *ep_digest; /* [nep_base] */
     size_t nep_base;
+    size_t ncr_base;            /* creative associations then (REM only appends) */
     int64_t homeostasis_phases; /* as many as the snapshot had run */
 } eg_save_since;
 
