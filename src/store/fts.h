@@ -1,0 +1,50 @@
+/*
+ * fts.h — the text the full-text index holds: a fold of each memory's content (docs/adr/0014).
+ *
+ * memory_fts indexes eg_store_fts_fold(content), not the content, with FTS5's `ascii`
+ * tokenizer: the fold does everything Unicode needs (compatibility forms, case, accents, CJK
+ * segmentation) and leaves text that splits at ASCII non-alphanumerics. A query must be folded
+ * the same way (pipeline/recall.c does), or it finds nothing. The index is contentless: results
+ * are shown from memory.content, never from the index.
+ */
+#ifndef EG_STORE_FTS_H
+#define EG_STORE_FTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+
+typedef struct sqlite3 sqlite3;
+
+/* Scratch space of eg_store_fts_fold (code points of one run), reused from call to call. Zero
+ * it to start; eg_store_fts_folder_free releases it (a zeroed one too). Not thread-safe. */
+typedef struct eg_store_fts_folder {
+    int32_t *cps;
+    size_t cap;
+} eg_store_fts_folder;
+
+void eg_store_fts_folder_free(eg_store_fts_folder *f);
+
+/* Appends the fold of s[0..n) to out: NFKC with full case folding, combining accents removed
+ * (U+0300..U+036F and the other combining-diacritics blocks: Latin, Greek and Cyrillic accents;
+ * other marks such as Devanagari vowel signs or kana voicing stay), default-ignorable code points
+ * removed (soft hyphen, zero-width joiners, word joiner, BOM, variation selectors) except U+200B
+ * ZERO WIDTH SPACE, which separates words as Unicode's word boundaries say; every code point
+ * that is not a letter, digit or mark becomes a space; each CJK ideograph, kana and Hangul
+ * syllable or jamo stands between spaces, a word of its own. ASCII letters are lower-cased and
+ * ASCII punctuation is kept (the tokenizer splits there). Invalid UTF-8 bytes become spaces.
+ * "Αθήνα" folds to "αθηνα", "ёлка" to "елка", "ｐｙｔｈｏｎ" to "python", "北京" to " 北 京".
+ * Returns 0, or EG_ENOMEM (out may then hold part of the fold). */
+int eg_store_fts_fold(eg_store_fts_folder *f, eg_buf *out, const char *s, size_t n);
+
+/* True for a code point the fold makes a word of its own: CJK ideographs, kana, Hangul
+ * syllables and jamo, bopomofo. */
+bool eg_store_fts_single(int32_t cp);
+
+/* Registers the SQL function engram_fts_fold(text) (eg_store_fts_fold; NULL for NULL, text that
+ * is all ASCII as it is) on db, which every statement that writes memory_fts uses. */
+int eg__store_fts_register(sqlite3 *db);
+
+#endif
