@@ -12,6 +12,7 @@
 
 #include "stage/activation.h"
 #include "stage/concepts.h"
+#include "store/fts.h"
 #include "store/recall.h"
 #include "util/buf.h"
 #include "util/timeutil.h"
@@ -101,7 +102,8 @@ struct eg_recaller {
     const eg_config *cfg;
     eg_recall_q *q;
     eg_concepts *cx;
-    eg_buf ids, tmp, tmp2, folded;
+    eg_buf ids, tmp, tmp2, folded, word;
+    eg_store_fts_folder fold; /* the query folded as the full-text index folds content */
     cand *c;
     size_t nc, capc;
     i64map cmap;
@@ -235,6 +237,7 @@ int eg_recaller_open(eg_recaller **out, eg_store *st, const eg_config *cfg)
     eg_buf_init(&r->tmp, 0);
     eg_buf_init(&r->tmp2, 0);
     eg_buf_init(&r->folded, 0);
+    eg_buf_init(&r->word, 0);
     if ((rc = eg_recall_q_open(&r->q, st)) ||
         (rc = eg_concepts_new(&r->cx, cfg->staging_language, cfg->staging_max_concepts))) {
         eg_recaller_close(r);
@@ -254,6 +257,8 @@ void eg_recaller_close(eg_recaller *r)
     eg_buf_free(&r->tmp);
     eg_buf_free(&r->tmp2);
     eg_buf_free(&r->folded);
+    eg_buf_free(&r->word);
+    eg_store_fts_folder_free(&r->fold);
     free(r->c);
     map_free(&r->cmap);
     free(r->rc);
@@ -322,30 +327,42 @@ static bool word_start(utf8proc_int32_t cp)
            (k >= UTF8PROC_CATEGORY_ND && k <= UTF8PROC_CATEGORY_NO);
 }
 
+/* Letters, digits and marks continue a word, and so do the default ignorables the index's fold
+ * drops (a soft hyphen or a zero-width joiner inside a word), but not ZERO WIDTH SPACE, which
+ * the fold makes a separator (store/fts.h). */
 static bool word_cont(utf8proc_int32_t cp)
 {
     int k = utf8proc_category(cp);
-    return word_start(cp) || (k >= UTF8PROC_CATEGORY_MN && k <= UTF8PROC_CATEGORY_ME);
+    return word_start(cp) || (k >= UTF8PROC_CATEGORY_MN && k <= UTF8PROC_CATEGORY_ME) ||
+           (cp != 0x200B && utf8proc_get_property(cp)->ignorable);
 }
 
-/* Builds an FTS5 expression from the query's words: each word quoted as a string ("maya" OR
- * "locker"), so no user input is ever FTS5 syntax. Stopwords and words under 3 characters are
- * left out (they match most memories and weigh almost nothing in BM25), numbers are kept; when
- * that leaves nothing, every word is used. Words repeated (after folding) appear once.
- * BM25 has no early exit: a search costs time in proportion to the memories its words are in.
- * So words are taken rarest first while their memories add up to at most LEX_DOCS (the rarest
- * always), and when the rarest alone is in more, *min_rowid limits the search to the newest
- * memories, as many as hold about LEX_DOCS matches. With two words or more, `all` gets them all
- * AND-ed: the memories that have every word (scored as the OR search scores them), wherever
- * they are in time. FTS5 walks the doclists of every word of an AND, so it runs only when the
- * rarest word is in at most LEX_DOCS memories. */
-/* Appends `sep` (unless out is empty) and the word query[off, off + len) as an FTS5 string. */
-static int put_word(eg_buf *out, const char *sep, const char *query, size_t off, size_t len)
+/* Builds an FTS5 expression from the query's words: each word folded as the index folds content
+ * (store/fts.h) and quoted as a string ("maya" OR "locker"), so no user input is ever FTS5
+ * syntax; a word of CJK characters is a string of them spaced, which FTS5 matches as a phrase
+ * (the characters next to each other, in order). Stopwords and words under 3 characters are
+ * left out (they match most memories and weigh almost nothing in BM25), numbers and CJK words
+ * are kept; when that leaves nothing, every word is used. Words repeated (after folding) appear
+ * once. BM25 has no early exit: a search costs time in proportion to the memories its words are
+ * in. So words are taken rarest first while their memories add up to at most LEX_DOCS (the
+ * rarest always), and when the rarest alone is in more, *min_rowid limits the search to the
+ * newest memories, as many as hold about LEX_DOCS matches. With two words or more, `all` gets
+ * them all AND-ed: the memories that have every word (scored as the OR search scores them),
+ * wherever they are in time. FTS5 walks the doclists of every word of an AND, so it runs only
+ * when the rarest word is in at most LEX_DOCS memories. */
+typedef struct term {
+    size_t foff, flen; /* the folded word in r->folded */
+    bool keep, chosen;
+    int64_t df;
+} term;
+
+/* Appends `sep` (unless out is empty) and the folded word w[0, len) as an FTS5 string. */
+static int put_word(eg_buf *out, const char *sep, const char *w, size_t len)
 {
     int rc = out->len ? eg_buf_puts(out, sep) : 0;
     rc = rc ? rc : eg_buf_putc(out, '"');
     for (size_t b = 0; !rc && b < len; b++)
-        rc = query[off + b] == '"' ? eg_buf_puts(out, "\"\"") : eg_buf_putc(out, query[off + b]);
+        rc = w[b] == '"' ? eg_buf_puts(out, "\"\"") : eg_buf_putc(out, w[b]);
     rc = rc ? rc : eg_buf_putc(out, '"');
     return rc ? eg_error_set(EG_ENOMEM, "out of memory during recall") : 0;
 }
@@ -382,15 +399,119 @@ static int word_freq(eg_recaller *r, int64_t *df, int64_t *top)
     return rc;
 }
 
+/* Adds the folded word f[0, flen) to the nt terms of tok, unless one of them is the same word:
+ * whether to keep it and in how many memories it is, about. raw[0, rawlen) is the word as typed,
+ * whose concept stands in for the document frequency (one index lookup; a stopword counts as in
+ * every memory, a word the concept table does not know as in none); numbers have no concept and
+ * are looked up in the index. A CJK word (cjk) has no concept either (most are shorter than three
+ * characters): it is kept, and is in at most as many memories as its rarest character. */
+static int add_term(eg_recaller *r, term *tok, int *nt, int64_t *top, const char *raw,
+                    size_t rawlen, const char *f, size_t flen, bool cjk)
+{
+    int rc = 0;
+    if (*nt >= MAX_TOKENS || !flen)
+        return 0;
+    for (int k = 0; k < *nt; k++)
+        if (tok[k].flen == flen && !memcmp(r->folded.data + tok[k].foff, f, flen))
+            return 0;
+    term *t = &tok[*nt];
+    *t = (term){.foff = r->folded.len, .flen = flen};
+    if (eg_buf_append(&r->folded, f, flen) || eg_buf_putc(&r->folded, '\0'))
+        return eg_error_set(EG_ENOMEM, "out of memory during recall");
+    const char *w = r->folded.data + t->foff;
+    if (cjk) {
+        t->keep = true;
+        t->df = -1;
+        for (size_t a = 0; a < flen && !rc;) {
+            size_t b = a;
+            int64_t d = 0;
+            while (b < flen && w[b] != ' ')
+                b++;
+            eg_buf_reset(&r->tmp);
+            if (eg_buf_append(&r->tmp, w + a, b - a))
+                return eg_error_set(EG_ENOMEM, "out of memory during recall");
+            rc = eg_recall_q_doc_freq(r->q, r->tmp.data, &d);
+            if (t->df < 0 || d < t->df)
+                t->df = d;
+            a = b + 1;
+        }
+    } else {
+        bool digits = true;
+        for (size_t k = 0; k < flen && digits; k++)
+            digits = w[k] >= '0' && w[k] <= '9';
+        eg_buf_reset(&r->tmp);
+        if ((rc = eg_concepts_from_text(r->cx, raw, rawlen, &r->tmp)))
+            return rc;
+        t->keep = digits || r->tmp.len > 2; /* "[]" is no concept */
+        rc = digits ? eg_recall_q_doc_freq(r->q, w, &t->df) : word_freq(r, &t->df, top);
+    }
+    if (!rc)
+        (*nt)++;
+    return rc;
+}
+
+/* Adds the terms of one word of the query, as typed at raw[0, rawlen) and folded in r->word:
+ * the word itself when it has no CJK character. Else each other word in it, and each run of CJK
+ * characters: as a phrase when it is one or two characters long, else each pair of neighbours
+ * (a phrase of two), since a run typed without spaces is often several words ("我今天在北京"
+ * finds "北京" through the pair 北京; a memory with more of the pairs ranks higher). */
+static int add_word(eg_recaller *r, term *tok, int *nt, int64_t *top, const char *raw,
+                    size_t rawlen)
+{
+    struct {
+        size_t s, e;
+        bool single;
+    } part[2 * MAX_TOKENS];
+    const char *w = r->word.data;
+    size_t n = r->word.len, p = 0;
+    int np = 0, rc = 0;
+    bool any = false;
+    while (p < n && np < (int)(sizeof part / sizeof part[0])) {
+        while (p < n && w[p] == ' ')
+            p++;
+        if (p == n)
+            break;
+        size_t q = p;
+        while (q < n && w[q] != ' ')
+            q++;
+        utf8proc_int32_t cp = -1;
+        utf8proc_iterate((const utf8proc_uint8_t *)w + p, (utf8proc_ssize_t)(q - p), &cp);
+        part[np].s = p;
+        part[np].e = q;
+        part[np].single = eg_store_fts_single(cp);
+        any |= part[np].single;
+        np++;
+        p = q;
+    }
+    if (!np)
+        return 0;
+    if (!any) /* the whole word, spaces and all: FTS5 takes a string of several as a phrase */
+        return add_term(r, tok, nt, top, raw, rawlen, w + part[0].s, part[np - 1].e - part[0].s,
+                        false);
+    for (int j = 0; j < np && !rc;) {
+        if (!part[j].single) {
+            rc = add_term(r, tok, nt, top, w + part[j].s, part[j].e - part[j].s, w + part[j].s,
+                          part[j].e - part[j].s, false);
+            j++;
+            continue;
+        }
+        int k = j;
+        while (k < np && part[k].single)
+            k++;
+        if (k - j <= 2)
+            rc = add_term(r, tok, nt, top, NULL, 0, w + part[j].s, part[k - 1].e - part[j].s, true);
+        for (int m = j; k - j > 2 && m + 1 < k && !rc; m++)
+            rc = add_term(r, tok, nt, top, NULL, 0, w + part[m].s, part[m + 1].e - part[m].s, true);
+        j = k;
+    }
+    return rc;
+}
+
 static int build_match(eg_recaller *r, const char *query, eg_buf *out, eg_buf *all,
                        int64_t *min_rowid)
 {
     int64_t top = -1;
-    struct {
-        size_t off, len, foff, flen;
-        bool keep, chosen;
-        int64_t df;
-    } tok[MAX_TOKENS];
+    term tok[MAX_TOKENS];
     size_t len = strlen(query), i = 0;
     int nt = 0, nkeep = 0, rc = 0;
     eg_buf_reset(out);
@@ -418,49 +539,13 @@ static int build_match(eg_recaller *r, const char *query, eg_buf *out, eg_buf *a
                 break;
             i += (size_t)n;
         }
-        tok[nt].off = start;
-        tok[nt].len = i - start;
-        tok[nt].chosen = false;
-        tok[nt].df = 0;
-        /* folded as the index folds (case, diacritics), for de-duplication */
-        utf8proc_uint8_t *f = NULL;
-        utf8proc_ssize_t fl = utf8proc_map(
-            (const utf8proc_uint8_t *)query + start, (utf8proc_ssize_t)(i - start), &f,
-            UTF8PROC_CASEFOLD | UTF8PROC_COMPOSE | UTF8PROC_STRIPMARK | UTF8PROC_STABLE);
-        tok[nt].foff = r->folded.len;
-        tok[nt].flen = fl > 0 ? (size_t)fl : 0;
-        if (eg_buf_append(&r->folded, f ? (const char *)f : "", tok[nt].flen) ||
-            eg_buf_putc(&r->folded, '\0'))
-            rc = eg_error_set(EG_ENOMEM, "out of memory during recall");
-        free(f);
-        if (rc)
+        eg_buf_reset(&r->word);
+        if ((rc = eg_store_fts_fold(&r->fold, &r->word, query + start, i - start)) ||
+            (rc = add_word(r, tok, &nt, &top, query + start, i - start)))
             return rc;
-        bool dup = false;
-        for (int k = 0; k < nt && !dup; k++)
-            dup =
-                tok[k].flen == tok[nt].flen &&
-                !memcmp(r->folded.data + tok[k].foff, r->folded.data + tok[nt].foff, tok[nt].flen);
-        if (dup)
-            continue;
-        bool digits = true;
-        for (size_t k = start; k < i && digits; k++)
-            digits = query[k] >= '0' && query[k] <= '9';
-        eg_buf_reset(&r->tmp);
-        if ((rc = eg_concepts_from_text(r->cx, query + start, i - start, &r->tmp)))
-            return rc;
-        tok[nt].keep = digits || r->tmp.len > 2; /* "[]" is no concept */
-        /* how many memories have it: its concept's count stands in for the document frequency
-         * (one index lookup; a stopword counts as in every memory, a word the concept table
-         * does not know as in none); numbers have no concept and are looked up in the index */
-        if (digits)
-            rc = eg_recall_q_doc_freq(r->q, r->folded.data + tok[nt].foff, &tok[nt].df);
-        else
-            rc = word_freq(r, &tok[nt].df, &top);
-        if (rc)
-            return rc;
-        nkeep += tok[nt].keep;
-        nt++;
     }
+    for (int k = 0; k < nt; k++)
+        nkeep += tok[k].keep;
     for (int k = 0; k < nt; k++)
         tok[k].keep = tok[k].keep || !nkeep;
     /* rarest first, while the budget lasts */
@@ -485,9 +570,10 @@ static int build_match(eg_recaller *r, const char *query, eg_buf *out, eg_buf *a
             rarest = tok[k].df;
     int nall = 0;
     for (int k = 0; k < nt; k++) {
-        if (tok[k].chosen && (rc = put_word(out, " OR ", query, tok[k].off, tok[k].len)))
+        const char *w = r->folded.data + tok[k].foff;
+        if (tok[k].chosen && (rc = put_word(out, " OR ", w, tok[k].flen)))
             return rc;
-        if (tok[k].keep && (rc = put_word(all, " AND ", query, tok[k].off, tok[k].len)))
+        if (tok[k].keep && (rc = put_word(all, " AND ", w, tok[k].flen)))
             return rc;
         nall += tok[k].keep;
     }

@@ -407,6 +407,18 @@ static const migration migrations[] = {
      "  consolidated_strength DESC, memory_id, consolidated_at, recalls, damping, t0);\n"
      "CREATE VIEW ltm AS\n" EG_LTM_SELECT EG_LTM_RANKED EG_LTM_JOIN ";\n",
      NULL, NULL},
+    /* 17 (full-text fold): memory_fts indexes the fold of each memory's content
+     * (store/fts.h, docs/adr/0014) with the ascii tokenizer, contentless, instead of the
+     * content itself through unicode61, which folds only Latin accents and keeps a run of
+     * Chinese or Japanese as one word. The rows indexed before are indexed again folded (those
+     * waiting in fts_pending with their current content); engram_fts_fold is registered on
+     * every connection before migrating. */
+    {"DROP TABLE memory_fts;\n"
+     "CREATE VIRTUAL TABLE memory_fts USING fts5(content, content='', tokenize='ascii');\n"
+     "INSERT INTO memory_fts (rowid, content) SELECT rowid, engram_fts_fold(content) FROM memory\n"
+     "  WHERE rowid <= (SELECT value FROM meta WHERE key = 'fts_rowid') AND content IS NOT NULL;\n"
+     "DELETE FROM fts_pending;\n",
+     NULL, NULL},
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -34,8 +34,8 @@ int eg_recall_q_snapshot(eg_recall_q *q, bool on);
  * (larger is better; the caller ranks by it). */
 int eg_recall_q_lexical(eg_recall_q *q, const char *match, int64_t min_rowid, int limit,
                         int (*fn)(void *ud, int64_t rowid, double score), void *ud);
-/* In how many rows the full-text index holds term (as the index folds it: lower case, no
- * diacritics), 0 when none; through an fts5vocab table made on first use. */
+/* In how many rows the full-text index holds term (one word folded as the index folds content,
+ * store/fts.h), 0 when none; through an fts5vocab table made on first use. */
 int eg_recall_q_doc_freq(eg_recall_q *q, const char *term, int64_t *docs);
 /* The highest memory rowid (0 for an empty store). */
 int eg_recall_q_max_rowid(eg_recall_q *q, int64_t *rowid);

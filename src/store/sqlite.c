@@ -9,6 +9,7 @@
 #include "store/store.h"
 
 #include "engram/error.h"
+#include "store/fts.h"
 #include "store/migrations.h"
 #include "util/timeutil.h"
 
@@ -68,8 +69,8 @@ static const char *const sql_text[Q_COUNT] = {
                  "abstraction_level = ?28, source_key = coalesce(?31, source_key) "
                  "WHERE rowid = ?20",
     [Q_OLD_CONTENT] = "SELECT content FROM memory WHERE rowid = ?1",
-    [Q_FTS_DELETE] =
-        "INSERT INTO memory_fts (memory_fts, rowid, content) VALUES ('delete', ?1, ?2)",
+    [Q_FTS_DELETE] = "INSERT INTO memory_fts (memory_fts, rowid, content) VALUES ('delete', ?1, "
+                     "engram_fts_fold(?2))",
     [Q_FTS_PENDING] = "INSERT OR IGNORE INTO fts_pending (rowid) VALUES (?1)",
     [Q_SRC_FIND] = "SELECT content IS ?2 AND created_at IS ?3 AND updated_at IS ?4 AND metadata IS "
                    "?5 FROM memories WHERE id = ?1",
@@ -163,6 +164,8 @@ int eg_store_open(eg_store **out, const char *path, int flags)
     }
     sqlite3_busy_timeout(st->db, 10000);
     sqlite3_extended_result_codes(st->db, 1);
+    if ((rc = eg__store_fts_register(st->db)))
+        goto fail;
     if (!(flags & EG_STORE_READONLY)) {
         /* larger pages suit rows of a few hundred bytes and bulk loads; only a new file takes it */
         sqlite3_exec(st->db, "PRAGMA page_size=16384", NULL, NULL, NULL);
@@ -912,13 +915,16 @@ int eg_store_fts_sync(eg_store *st, int64_t *indexed)
     int rc = 0;
     char sql[512];
     /* the new rows, then the rows edited since (fts_pending first: without statistics the
-     * planner scanned every memory for them, 0.1 s at 1M, even when there were none) */
-    snprintf(sql, sizeof sql,
-             "INSERT INTO memory_fts (rowid, content) "
-             "SELECT rowid, content FROM memory WHERE rowid > %lld AND content IS NOT NULL "
-             "UNION ALL SELECT m.rowid, m.content FROM fts_pending p CROSS JOIN memory m "
-             "ON m.rowid = p.rowid WHERE m.rowid <= %lld AND m.content IS NOT NULL",
-             (long long)st->fts_rowid, (long long)st->fts_rowid);
+     * planner scanned every memory for them, 0.1 s at 1M, even when there were none);
+     * folded (store/fts.h): the index holds engram_fts_fold(content), and so must what a
+     * 'delete' (Q_FTS_DELETE) takes out again */
+    snprintf(
+        sql, sizeof sql,
+        "INSERT INTO memory_fts (rowid, content) "
+        "SELECT rowid, engram_fts_fold(content) FROM memory WHERE rowid > %lld AND content IS NOT "
+        "NULL UNION ALL SELECT m.rowid, engram_fts_fold(m.content) FROM fts_pending p "
+        "CROSS JOIN memory m ON m.rowid = p.rowid WHERE m.rowid <= %lld AND m.content IS NOT NULL",
+        (long long)st->fts_rowid, (long long)st->fts_rowid);
     if ((rc = eg_store_exec(st, sql)))
         goto done;
     *indexed = sqlite3_changes64(st->db);
