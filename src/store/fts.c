@@ -151,9 +151,16 @@ int eg_store_fts_fold(eg_store_fts_folder *f, eg_buf *out, const char *s, size_t
     size_t i = 0;
     while (i < n && !g.rc) {
         unsigned char ch = (unsigned char)s[i];
-        if (ch < 0x80) {
+        if (ch < 0x80) { /* a run of ASCII in one append, lower-cased where it lands */
+            size_t start = i, at;
             put_ascii(&g, ch);
-            i++;
+            at = out->len;
+            while (++i < n && (unsigned char)s[i] < 0x80)
+                ;
+            put(&g, s + start + 1, i - start - 1);
+            for (; !g.rc && at < out->len; at++)
+                if (out->data[at] >= 'A' && out->data[at] <= 'Z')
+                    out->data[at] |= 0x20;
             continue;
         }
         /* a run of non-ASCII, up to ASCII or an invalid byte: ASCII never composes with what
