@@ -1,5 +1,5 @@
 /*
- * fts.c — the fold of text for the full-text index (docs/adr/0014) and the SQL function that
+ * fts.c — the fold of text for the full-text index (docs/adr/0013) and the SQL function that
  * applies it when memory_fts is written.
  *
  * ASCII goes through as it is (lower-cased); each run of non-ASCII code points is decomposed by

@@ -1,5 +1,5 @@
 /*
- * fts.h — the text the full-text index holds: a fold of each memory's content (docs/adr/0014).
+ * fts.h — the text the full-text index holds: a fold of each memory's content (docs/adr/0013).
  *
  * memory_fts indexes eg_store_fts_fold(content), not the content, with FTS5's `ascii`
  * tokenizer: the fold does everything Unicode needs (compatibility forms, case, accents, CJK

@@ -408,7 +408,7 @@ static const migration migrations[] = {
      "CREATE VIEW ltm AS\n" EG_LTM_SELECT EG_LTM_RANKED EG_LTM_JOIN ";\n",
      NULL, NULL},
     /* 17 (full-text fold): memory_fts indexes the fold of each memory's content
-     * (store/fts.h, docs/adr/0014) with the ascii tokenizer, contentless, instead of the
+     * (store/fts.h, docs/adr/0013) with the ascii tokenizer, contentless, instead of the
      * content itself through unicode61, which folds only Latin accents and keeps a run of
      * Chinese or Japanese as one word. The rows indexed before are indexed again folded (those
      * waiting in fts_pending with their current content); engram_fts_fold is registered on

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Recall's full-text part beyond Latin accents (docs/adr/0014): the index holds a fold of the
+# Recall's full-text part beyond Latin accents (docs/adr/0013): the index holds a fold of the
 # content, so a Greek word without its tonos or in capitals, Russian e for yo, text in NFD
 # against a query in NFC and the reverse, a two-character Chinese or Japanese word inside a run,
 # a Korean stem with a particle attached, full-width letters and a word broken by a soft hyphen

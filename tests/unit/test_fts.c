@@ -1,5 +1,5 @@
 /*
- * test_fts.c — unit tests of store/fts.c, the fold the full-text index holds (docs/adr/0014):
+ * test_fts.c — unit tests of store/fts.c, the fold the full-text index holds (docs/adr/0013):
  * case and accents of Greek and Cyrillic as well as Latin, NFC and NFD alike, compatibility
  * forms (full-width letters, ligatures), CJK characters spaced one by one and kept apart from
  * the letters beside them, Hangul in NFD composed again, kana voicing kept, default ignorables
