@@ -234,11 +234,17 @@ done:
     return rc;
 }
 
-/* A description of a PostgreSQL source that could not be opened: host, port, dbname and table
- * from the parsed conninfo, never the password. */
+/* A description of a source that could not be opened, never the password: a PostgreSQL source's
+ * own (the target it has when it opens, so the health history keeps one target through an outage)
+ * once libpq knew where it goes; else host, port, dbname and table from the parsed conninfo. */
 static void describe_unopened(hctx *h)
 {
     const eg_config *cfg = h->cfg;
+    /* the source got as far as libpq: its own description, as when it opens */
+    if (cfg->source && strncmp(cfg->source, "sqlite:", 7) && *eg__postgres_failed_describe()) {
+        snprintf(h->rep->target, sizeof h->rep->target, "%s", eg__postgres_failed_describe());
+        return;
+    }
     char *table = dup_printf("%s.%s", or_default(cfg->source_schema, "public"),
                              or_default(cfg->source_table, "memories"));
     if (!cfg->source || !strncmp(cfg->source, "sqlite:", 7)) {

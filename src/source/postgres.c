@@ -696,11 +696,54 @@ static void pg_close(eg_source *base)
     free(s);
 }
 
+/* What the last pg_open of this thread that failed after reaching libpq would have described (its
+ * describe() string), or "" when it failed before; eg__postgres_failed_describe. */
+static _Thread_local char failed_describe[1024];
+
+/* An identifier quoted as PQescapeIdentifier quotes it (always in double quotes, an inner double
+ * quote doubled), for describing a source whose connection did not open. */
+static void quote_ident_plain(char *buf, size_t cap, const char *id)
+{
+    size_t o = 0;
+    if (cap < 3)
+        return;
+    buf[o++] = '"';
+    for (const char *p = id; *p && o + 3 < cap; p++) {
+        if (*p == '"')
+            buf[o++] = '"';
+        buf[o++] = *p;
+    }
+    buf[o++] = '"';
+    buf[o] = '\0';
+}
+
+/* The describe() string of a source whose open failed once the endpoint was known, so that
+ * engram health records an unreachable source (or one whose table does not match) under the same
+ * target as the source when it opens. */
+static void note_failed_describe(pg_source *s)
+{
+    char schema_q[300], table_q[300];
+    quote_ident_plain(schema_q, sizeof schema_q, s->schema);
+    quote_ident_plain(table_q, sizeof table_q, s->table);
+    /* one that does not fit is no description: health then builds its own */
+    if (snprintf(failed_describe, sizeof failed_describe,
+                 "postgresql host=%s port=%s dbname=%s user=%s table=%s.%s", s->host, s->port,
+                 s->db, s->user, schema_q, table_q) >= (int)sizeof failed_describe)
+        failed_describe[0] = '\0';
+    scrub(s, failed_describe, sizeof failed_describe);
+}
+
+const char *eg__postgres_failed_describe(void)
+{
+    return failed_describe;
+}
+
 static int pg_open(eg_source **out, const eg_config *cfg, const char *store_path)
 {
     (void)store_path;
     *out = NULL;
     const char *conninfo = cfg->source ? cfg->source : "";
+    failed_describe[0] = '\0';
     pg_source *s = calloc(1, sizeof *s);
     int rc;
     if (!s)
@@ -750,6 +793,8 @@ static int pg_open(eg_source **out, const eg_config *cfg, const char *store_path
     rc = build_statements(s);
 done:
     if (rc) {
+        if (s->host[0])
+            note_failed_describe(s);
         pg_close(&s->base);
         return rc;
     }

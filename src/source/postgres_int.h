@@ -16,6 +16,11 @@ PGconn *eg__postgres_conn(eg_source *src);
 /* The base type of the metadata column ("jsonb", "json", "text", ...) as the schema check read
  * it when the source was opened, so that no caller needs another catalog query. */
 const char *eg__postgres_metadata_type(eg_source *src);
+/* The describe() string of the source the last eg_source_open of this thread failed to open, once
+ * libpq knew where it goes (host, port, dbname and user as libpq resolved them, the table quoted as
+ * describe() quotes it); "" when that open failed before, or succeeded. engram health records an
+ * unreachable source under it, the target of the same source when it opens. */
+const char *eg__postgres_failed_describe(void);
 
 /* Feeds a complete binary COPY stream (of the five columns scan() selects) to the COPY parser in
  * pieces of chunk bytes, as if they arrived in that many CopyData messages, delivering batches to

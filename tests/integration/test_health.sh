@@ -130,6 +130,22 @@ check "unreachable: every check and the summary printed" 9 \
   "$(grep -cE '^(OK|WARNING|CRITICAL|UNKNOWN) ' "$T/last")"
 check "unreachable: the store checks still run" OK "$(st pipeline)"
 
+# the target of a source that does not open is the one it has when it opens, so health_history
+# keeps one target through an outage or a schema change (it lost the user and the quoting)
+# the target in the JSON report of the last run (stderr warnings of the connection aside)
+json_target() { sed -n '/^{/,$p' "$T/last" | jq -r .target; }
+run "${M[@]}" --now $NOW health --json
+T_OK=$(json_target)
+run --config "$T/m.conf" --source "postgresql://127.0.0.1:1/$PGDATABASE?connect_timeout=2" \
+  --store "$T/s.db" --now $NOW health --json
+check "unreachable: the target of the source when it opens" "${T_OK/ port=$PGPORT / port=1 }" \
+  "$(json_target)"
+run --config "$T/n.conf" --source postgresql:// --store "$T/o.db" --now $NOW health --json
+check "missing column: the target of the source when it opens" \
+  "${T_OK/\"memories\"/\"nocontent\"}" "$(json_target)"
+check "the targets name the user and quote the table" 1 \
+  "$(grep -c "user=$PGUSER table=\"$S\".\"memories\"" <<<"$T_OK")"
+
 # connection slower than the warning threshold → WARNING
 conf "$T/c.conf" memories $'health.connection_warn = 0\n'
 run --config "$T/c.conf" --source postgresql:// --store "$T/p.db" --now $NOW health
