@@ -44,8 +44,9 @@ void eg_cli_print_ingest(const eg_cli *cli, const char *what, const eg_ingest_re
                (long long)r->metadata_invalid, (long long)r->metadata_not_object,
                (long long)r->blank_content, (long long)r->updated_before_created);
     if (r->deleted_at_source)
-        printf("  deleted  %lld memories are gone from the source (e.g. %s)\n",
-               (long long)r->deleted_at_source, r->deleted_examples);
+        printf("  deleted  %lld %s gone from the source (e.g. %s)\n",
+               (long long)r->deleted_at_source,
+               r->deleted_at_source == 1 ? "memory is" : "memories are", r->deleted_examples);
     if (r->had_watermark || r->watermark_after)
         printf("  watermark %s\n", eg_time_format(r->watermark_after, t));
     printf("  took     %.3f s (read and stage %.3f, indexes %.3f, restage %.3f, full-text %.3f, "

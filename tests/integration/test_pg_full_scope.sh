@@ -41,7 +41,7 @@ check "--full of r4b marks none of r4a's rows deleted" "" "$(deleted)"
 
 q -c "DELETE FROM $S.r4b WHERE id = 'b2'"
 ing r4b --full
-contains "--full of r4b reports its own deleted row" "1 memories are gone from the source (e.g. b2)" "$T/out"
+contains "--full of r4b reports its own deleted row" "1 memory is gone from the source (e.g. b2)" "$T/out"
 check "--full of r4b marks only its own deleted row" "b2" "$(deleted)"
 
 # another user reading the same table: the same source, nothing orphaned
