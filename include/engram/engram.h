@@ -115,7 +115,7 @@ char *eg_run_report_json(const eg_run_report *rep);
 
 typedef struct eg_import_report {
     int64_t lines_ok, inserted, updated, unchanged, quarantined;
-    int64_t blank; /* skipped: blank lines, and CSV records of empty fields only (",,,") */
+    int64_t blank;    /* skipped: blank lines, and CSV records of empty fields only (",,,") */
     int64_t repeated; /* rows of an id an earlier row of the file had (also in updated or
                        * unchanged): each replaced that row */
 } eg_import_report;

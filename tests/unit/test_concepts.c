@@ -111,8 +111,7 @@ static void test_case_and_accents(void **state)
     /* Full case folding: sharp s folds to "ss". */
     expect_text("STRASSE stra\u00dfe Stra\u00dfe", "[\"strass\"]");
     /* Ligatures fold (fi), Kelvin sign folds to k; full-width letters fold to ASCII. */
-    expect_text("\ufb01nancial \u212aELVIN \uff21\uff22\uff23",
-                "[\"financi\",\"kelvin\",\"abc\"]");
+    expect_text("\ufb01nancial \u212aELVIN \uff21\uff22\uff23", "[\"financi\",\"kelvin\",\"abc\"]");
 }
 
 static void test_multibyte_scripts(void **state)
