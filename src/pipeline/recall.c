@@ -1516,7 +1516,8 @@ static void trace_pipeline(const eg_config *cfg, json_t *f, json_t *steps, char 
                      str(l, "consolidation_state", "?"), str(l, "memory_age", "?"));
         copy_keys(s, l,
                   (const char *const[]){"semantic_category", "cortical_region", "knowledge_type",
-                                        "retrieval_strength", "consolidation_state", NULL});
+                                        "column_rank", "retrieval_strength", "memory_age",
+                                        "consolidation_state", NULL});
     } else {
         add_step(steps, "long_term", "not in long-term memory");
     }

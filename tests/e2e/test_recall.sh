@@ -166,6 +166,12 @@ forg=$(count "$D" "SELECT m.id FROM memory m JOIN pipeline p ON p.memory_rowid =
 engram --store "$D" --now "$NOW" trace "$cons" >"$T/t5.txt"
 check "trace of a consolidated memory ends with long-term memory" "diagnosis: reached long-term memory" "$(tail -1 "$T/t5.txt")"
 contains "it shows the long-term step" "long-term       category" "$T/t5.txt"
+# its long-term step in JSON is the `ltm` view's row (docs/adr/0012): the rank, strength and
+# age the view computes at the checkpoint, for the record deepest in a column (ties included)
+read -r deep rank rs age < <(sqlite3 -separator ' ' "$D" "SELECT m.id, l.column_rank, printf('%.6g', l.retrieval_strength), l.memory_age FROM ltm l JOIN memory m ON m.rowid = l.memory_rowid ORDER BY l.column_rank DESC, m.id LIMIT 1")
+engram --store "$D" --now "$NOW" trace --json "$deep" >"$T/t7.json"
+check "trace --json's long-term step is the view's row" "$rank $rs $age" \
+  "$(jq -r '.steps[] | select(.step == "long_term") | "\(.column_rank) \(.retrieval_strength) \(.memory_age)"' "$T/t7.json")"
 engram --store "$D" --now "$NOW" trace "$forg" >"$T/t6.txt"
 contains "trace of a forgotten memory" "diagnosis: forgotten after" "$T/t6.txt"
 contains "with its pre-strength" "pre-strength" "$T/t6.txt"
