@@ -8,7 +8,8 @@
 # configuration, a damaged or missing file, --rebuild; it resumes across a UTC midnight, when
 # memories leave the staging window (docs/adr/0010). Last, a property:
 # generated streams (three seeds) arriving in time order and run in random steps within a day
-# end where one run over everything ends.
+# end where one run over everything ends; and one stream run once a day for nine days (REM
+# nights, a Sunday homeostasis) with a rehearsing recall after each run resumes every day.
 . "$(dirname "$0")/lib.sh"
 T="$(mktemp -d)"
 trap 'rm -rf "$T"' EXIT
@@ -255,4 +256,26 @@ for seed in 3 17 40; do
   fi
 done
 
+
+# 6. property over days: a generated stream run at one random time a day for nine days (REM
+# nights, Sunday's homeostasis: the categories are taken over or recomputed, the long-term
+# records compared only where they can have moved), with a rehearsing recall after each run
+"$G" sample --n 1500 --seed 23 --end 2026-11-20T00:00:00Z --span-days 20 >"$T/p.jsonl"
+RANDOM=23
+new "$T/k.db"
+prev="" steps=0
+for d in 11 12 13 14 15 16 17 18 19; do
+  m=$((RANDOM % 1440))
+  t=$(printf '2026-11-%sT%02d:%02d:00Z' "$d" $((m / 60)) $((m % 60)))
+  between "$T/p.jsonl" "$prev" "$t" >"$T/part.jsonl"
+  [ -s "$T/part.jsonl" ] && E --store "$T/k.db" import "$T/part.jsonl" -q
+  if [ -z "$prev" ]; then
+    run "$T/k.db" "$t" >/dev/null
+  else
+    resumed "$T/k.db" "$t" "day $d at $t, after a recall"
+  fi
+  at=$(date -u -d "$t 1 minute" +%Y-%m-%dT%H:%M:%SZ)
+  E --store "$T/k.db" --now "$at" recall --at "$at" --k 5 "garden report" >/dev/null
+  prev=$t
+done
 finish
