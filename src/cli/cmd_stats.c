@@ -86,8 +86,11 @@ static int run(eg_cli *cli, int argc, char **argv)
         printf("  snapshot       of run #%lld, %.1f MiB%s\n",
                (long long)json_integer_value(json_object_get(snap, "run_id")),
                (double)json_integer_value(json_object_get(snap, "bytes")) / 1048576.0,
-               json_is_true(json_object_get(snap, "current"))
-                   ? ": the next run can go on from it"
+               json_is_true(json_object_get(snap, "current")) ? ": the next run can go on from it"
+               : json_is_string(json_object_get(snap, "stale")) &&
+                       !strcmp(json_string_value(json_object_get(snap, "stale")), "other_version")
+                   ? ", but another engram version wrote the file (or it is damaged): the next "
+                     "run replays the history"
                    : ", but the file is not that run's: the next run replays the history");
     json_t *lr = json_object_get(s, "last_run");
     if (json_is_object(lr)) {

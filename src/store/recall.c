@@ -451,6 +451,13 @@ int eg_store_trace_facts(eg_store *st, const char *id, json_t **out)
     *out = NULL;
     if (!o)
         return eg_error_set(EG_ENOMEM, "out of memory tracing a memory");
+    /* every fact from one state of the store: a run committing between two of the reads would
+     * mix its outputs with the last run's (serve reads inside its own transaction already) */
+    bool own = sqlite3_get_autocommit(eg_store_db(st)) != 0;
+    if (own && (rc = eg_store_exec(st, "BEGIN"))) {
+        json_decref(o);
+        return rc;
+    }
     if ((rc = facts(st, o, "memory",
                     "SELECT m.rowid, m.id, m.source_system, m.length_chars, m.created_at, "
                     "m.updated_at, m.status, m.skip_reason, m.deleted_at_source, m.memory_type, "
@@ -491,6 +498,8 @@ int eg_store_trace_facts(eg_store *st, const char *id, json_t **out)
     rc = facts(st, o, "episode", "SELECT * FROM episode WHERE episode_id = ?1", NULL,
                json_is_integer(ep) ? json_integer_value(ep) : -1, false);
 done:
+    if (own)
+        eg_store_exec(st, "COMMIT"); /* (a read: nothing to keep or lose) */
     if (rc)
         json_decref(o);
     else

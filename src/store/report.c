@@ -158,10 +158,16 @@ int eg_store_stats(eg_store *st, json_t **out)
         eg_snapshot_key key;
         if (gen > 0 && !eg_snapshot_path(eg_store_path(st), path, sizeof path) &&
             !stat(path, &sb)) {
-            bool current = !eg_snapshot_read_key(&key, path) && key.generation == gen;
-            json_object_set_new(pl, "snapshot",
-                                json_pack("{s:I,s:I,s:b}", "run_id", (json_int_t)gen, "bytes",
-                                          (json_int_t)sb.st_size, "current", current));
+            bool readable = !eg_snapshot_read_key(&key, path);
+            bool current = readable && key.generation == gen;
+            json_t *snap = json_pack("{s:I,s:I,s:b}", "run_id", (json_int_t)gen, "bytes",
+                                     (json_int_t)sb.st_size, "current", current);
+            /* why the next run cannot go on from it: a file this engram does not read (another
+             * version wrote it, or it is damaged), or another run's */
+            if (!current)
+                json_object_set_new(snap, "stale",
+                                    json_string(readable ? "other_run" : "other_version"));
+            json_object_set_new(pl, "snapshot", snap);
         } else {
             json_object_set_new(pl, "snapshot", json_null());
         }

@@ -138,6 +138,20 @@ rm -f "$T/s.db-snapshot"
 check "stats: no snapshot when its file is gone" '"snapshot":null' "$(E --store "$T/s.db" stats --json | grep -o '"snapshot":null')"
 recomputed "$T/s.db" 2026-11-09T22:00:00Z "the snapshot file is missing or from another version" "a missing snapshot"
 check "stats: the new snapshot is the last run's" '"current":true' "$(E --store "$T/s.db" stats --json | grep -o '"current":[a-z]*')"
+# stats says why a snapshot cannot be gone on from: a file another version wrote (its header
+# changed here), or another run's (the store names an earlier run)
+cp "$T/s.db-snapshot" "$T/snap.keep"
+printf 'EGSNAP\r\nX' | dd of="$T/s.db-snapshot" bs=1 seek=0 conv=notrunc status=none
+check "stats: a snapshot of another version is stale" '"current":false,"stale":"other_version"' \
+  "$(E --store "$T/s.db" stats --json | grep -o '"current":false,"stale":"[a-z_]*"')"
+check "and its line says so" "1" "$(E --store "$T/s.db" stats | grep -c 'another engram version wrote the file')"
+cp "$T/snap.keep" "$T/s.db-snapshot"
+gen=$(sqlite3 "$T/s.db" "SELECT value FROM sim_state WHERE key = 'snapshot'")
+sqlite3 "$T/s.db" "UPDATE sim_state SET value = value - 1 WHERE key = 'snapshot'"
+check "stats: another run's snapshot is stale" '"current":false,"stale":"other_run"' \
+  "$(E --store "$T/s.db" stats --json | grep -o '"current":false,"stale":"[a-z_]*"')"
+check "and its line says so" "1" "$(E --store "$T/s.db" stats | grep -c "the file is not that run's")"
+sqlite3 "$T/s.db" "UPDATE sim_state SET value = $gen WHERE key = 'snapshot'"
 resumed "$T/s.db" 2026-11-09T22:30:00Z "back to resuming once a snapshot is written again"
 check "the 2024 memory is outside the staging window, in the pipeline" "skipped|out_of_window|1" \
   "$(sqlite3 "$T/s.db" "SELECT m.status, m.skip_reason, count(p.memory_rowid) FROM memory m LEFT JOIN pipeline p ON p.memory_rowid = m.rowid WHERE m.id = 'old-2024'")"

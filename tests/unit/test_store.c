@@ -1054,6 +1054,7 @@ static void test_ltm_rank_on_read(void **state)
         sqlite3_reset(s);
         json_t *o = NULL;
         assert_int_equal(eg_store_trace_facts(f->st, want[k].id, &o), 0);
+        assert_true(sqlite3_get_autocommit(db)); /* its read transaction is over */
         json_t *l = json_object_get(o, "ltm");
         if (json_integer_value(json_object_get(l, "column_rank")) != rank)
             fail_msg("%s: the trace ranks it %lld, SPEC §7.4 %d", want[k].id,
