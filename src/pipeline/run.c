@@ -174,8 +174,9 @@ static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, c
  * it only costs the next run a recomputation). It is written on its own thread while the main
  * one saves the outputs. The view is the model as the simulation left it, its journey lines
  * counted per memory (jr_base) rather than pointed at, without the closing lines
- * eg_engine_finish appended; of the outputs at now it holds only the communities (the next
- * save compares the long-term records whose concepts changed community). */
+ * eg_engine_finish appended; of the outputs at now it holds only the communities and each
+ * memory's long-term category (the next run takes the categories over when the communities
+ * are the same, and saves only the records whose category moved). */
 typedef struct snap_job {
     eg_model view;
     uint32_t *lines; /* each memory's journey lines (the view's jr_base) */
