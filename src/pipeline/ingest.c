@@ -433,6 +433,23 @@ static int one_attempt(ingest_ctx *c, eg_source **srcp)
     if ((rc = eg_store_bulk_prepare(c->st)) || (rc = eg_store_begin(c->st)))
         return rc;
     rep->rollback_journal = eg_store_journal_switched(c->st);
+    /* The stored concepts are made with staging.language and staging.max_concepts. When the
+     * store's were made with other settings (or it does not know with which), run makes every
+     * memory's concepts anew below, so that a changed setting applies to the whole history as
+     * every other setting does; a first load makes them with these settings anyway. */
+    char settings[96], stored[96];
+    bool known;
+    snprintf(settings, sizeof settings, "%s/%d", c->cfg->staging_language,
+             c->cfg->staging_max_concepts);
+    if ((rc = eg_store_concept_settings_get(c->st, stored, sizeof stored, &known)) ||
+        (rc = eg_store_is_empty(c->st, &empty)))
+        return rc;
+    bool same = known && !strcmp(stored, settings);
+    if (!same && empty) {
+        if ((rc = eg_store_concept_settings_set(c->st, settings)))
+            return rc;
+        same = true;
+    }
     if (o->rebuild) /* what a new store would compute: nothing in it arrived late */
         eg_store_no_late_arrivals(c->st);
     if ((rc = eg_store_watermark_get(c->st, rep->source, &wm, &found)))
@@ -513,11 +530,16 @@ static int one_attempt(ingest_ctx *c, eg_source **srcp)
     }
     if (o->restage) {
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        rc = eg_store_restage(c->st, o->now, c->window_start, o->rebuild, restage_one, c,
-                              &rep->restaged);
+        rc = eg_store_restage(c->st, o->now, c->window_start,
+                              (o->rebuild ? EG_RESTAGE_ALL : 0u) |
+                                  (same ? 0u : (unsigned)EG_RESTAGE_CONCEPTS),
+                              restage_one, c, &rep->restaged);
         rep->ms_restage = ms_since(&t0);
-        if (rc)
+        if (rc || (!same && (rc = eg_store_concept_settings_set(c->st, settings))))
             return rc;
+    } else if (!same && (rep->inserted || rep->updated) &&
+               (rc = eg_store_concept_settings_set(c->st, NULL))) {
+        return rc; /* rows of two settings now: the next run makes them all anew */
     }
     if (!(o->keep_open && o->defer_fts)) {
         clock_gettime(CLOCK_MONOTONIC, &t0);

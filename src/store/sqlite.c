@@ -783,9 +783,10 @@ static int restage_whole(eg_store *st, int64_t rowid, int64_t now, bool need_con
     return rc;
 }
 
-int eg_store_restage(eg_store *st, int64_t now, int64_t window_start, bool all, eg_restage_fn fn,
-                     void *ud, int64_t *visited)
+int eg_store_restage(eg_store *st, int64_t now, int64_t window_start, unsigned flags,
+                     eg_restage_fn fn, void *ud, int64_t *visited)
 {
+    bool all = flags & (EG_RESTAGE_ALL | EG_RESTAGE_CONCEPTS), anew = flags & EG_RESTAGE_CONCEPTS;
     sqlite3_stmt *sel = NULL;
     eg_buf concepts;
     int64_t *rows = NULL;
@@ -842,7 +843,7 @@ int eg_store_restage(eg_store *st, int64_t now, int64_t window_start, bool all, 
             cap = ncap;
         }
         rows[n] = sqlite3_column_int64(sel, 0);
-        need[n++] = sqlite3_column_int(sel, 1) != 0;
+        need[n++] = anew || sqlite3_column_int(sel, 1) != 0;
     }
     if (step != SQLITE_DONE) {
         rc = db_error(st, "could not read memories to restage");
@@ -862,6 +863,40 @@ done:
     free(need);
     eg_buf_free(&concepts);
     return rc;
+}
+
+int eg_store_concept_settings_get(eg_store *st, char *buf, size_t n, bool *found)
+{
+    sqlite3_stmt *s = NULL;
+    *found = false;
+    if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = 'concept_settings'", -1, &s,
+                           NULL) != SQLITE_OK)
+        return db_error(st, "could not read the concept settings");
+    int r = sqlite3_step(s);
+    if (r == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_TEXT) {
+        snprintf(buf, n, "%s", (const char *)sqlite3_column_text(s, 0));
+        *found = true;
+    }
+    sqlite3_finalize(s);
+    return r == SQLITE_ROW || r == SQLITE_DONE
+               ? 0
+               : db_error(st, "could not read the concept settings");
+}
+
+int eg_store_concept_settings_set(eg_store *st, const char *settings)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           settings ? "INSERT OR REPLACE INTO meta (key, value) VALUES "
+                                      "('concept_settings', ?1)"
+                                    : "DELETE FROM meta WHERE key = 'concept_settings'",
+                           -1, &s, NULL) != SQLITE_OK)
+        return db_error(st, "could not write the concept settings");
+    if (settings)
+        sqlite3_bind_text(s, 1, settings, -1, SQLITE_TRANSIENT);
+    int r = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return r == SQLITE_DONE ? 0 : db_error(st, "could not write the concept settings");
 }
 
 int eg_store_mark_deleted(eg_store *st, const char *source_system, const char *source_key,

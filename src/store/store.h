@@ -84,9 +84,19 @@ int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *s,
  * the staging clock, which this moves to now (docs/adr/0009). Returns the number of rows staged
  * again in *visited. */
 typedef int (*eg_restage_fn)(const eg_record *r, eg_staged *out, eg_buf *concepts, void *ud);
-/* concepts is NULL when the row already has its concepts (they do not depend on now). */
-int eg_store_restage(eg_store *st, int64_t now, int64_t window_start, bool all, eg_restage_fn fn,
-                     void *ud, int64_t *visited);
+/* concepts is NULL when the row already has its concepts (they do not depend on now), unless
+ * flags has EG_RESTAGE_CONCEPTS. flags: EG_RESTAGE_ALL stages every row again (--rebuild);
+ * EG_RESTAGE_CONCEPTS stages every row again with its concepts and features made anew (the
+ * concept settings changed). 0 (false) restages the rows that crossed the window only. */
+enum { EG_RESTAGE_ALL = 1, EG_RESTAGE_CONCEPTS = 2 };
+int eg_store_restage(eg_store *st, int64_t now, int64_t window_start, unsigned flags,
+                     eg_restage_fn fn, void *ud, int64_t *visited);
+
+/* The settings the stored memories' concepts were made with (meta 'concept_settings', written by
+ * the caller as it likes, e.g. "english/32"): *found is false when no value is stored (a store
+ * from before it was kept). Set stores settings; NULL removes the value (not known). */
+int eg_store_concept_settings_get(eg_store *st, char *buf, size_t n, bool *found);
+int eg_store_concept_settings_set(eg_store *st, const char *settings);
 
 /* Marks the memories read from the source source_key whose id is not in seen as deleted at the
  * source at now; returns how many in *n and up to 5 example ids appended to examples. Rows

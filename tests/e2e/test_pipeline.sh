@@ -394,4 +394,30 @@ E --store "$T/lf.db" --now 2026-11-12T00:00:00Z run -q
 check "after --rebuild no memory is late" "0" "$(sqlite3 "$T/l.db" 'SELECT count(*) FROM memory WHERE late')"
 if cmp -s <(dump "$T/l.db") <(dump "$T/lf.db"); then ok "--rebuild over late arrivals equals a new store"; else fail "--rebuild over late arrivals differs from a new store"; diff <(dump "$T/l.db") <(dump "$T/lf.db") | head -5; fi
 
+
+# staging.language and staging.max_concepts shape every memory's concepts: changing one on a
+# store that ran before makes the concepts anew (before, the stored ones stayed, even with
+# --rebuild, and the run only said the configuration changed), so the store ends as a new store
+# with that setting; changing it back ends as before
+printf 'staging.max_concepts = 3\n' >"$T/c3.conf"
+: >"$T/c0.conf"
+rep=$(E --config "$T/c3.conf" --store "$T/a.db" --now "$NOW" run --json)
+check "a changed staging.max_concepts recomputes" '"recomputed_because":"the configuration changed"' \
+  "$(grep -o '"recomputed_because":"[^"]*"' <<<"$rep")"
+fresh "$T/c3.db"
+E --config "$T/c3.conf" --store "$T/c3.db" --now "$NOW" run -q
+if cmp -s <(dump "$T/a.db") <(dump "$T/c3.db"); then ok "a changed staging.max_concepts gives what a new store with it gives"; else fail "a changed staging.max_concepts differs from a new store with it"; diff <(dump "$T/a.db") <(dump "$T/c3.db") | head -5; fi
+E --config "$T/c0.conf" --store "$T/a.db" --now "$NOW" run -q
+if cmp -s <(dump "$T/a.db") "$T/a.txt"; then ok "changing it back gives the first outputs again"; else fail "changing staging.max_concepts back differs"; diff <(dump "$T/a.db") "$T/a.txt" | head -5; fi
+# an ingest with other settings leaves rows of two settings: the next run makes them all anew
+printf '%s\n' '{"id":"extra","content":"Maya and Jonas repainted the garden shed door in bright blue","created_at":"2026-11-19T10:00:00Z"}' >"$T/x.jsonl"
+E --store "$T/a.db" import "$T/x.jsonl" -q
+E --config "$T/c3.conf" --store "$T/a.db" --now "$NOW" ingest -q
+E --config "$T/c0.conf" --store "$T/a.db" --now "$NOW" run -q
+fresh "$T/x.db"
+E --store "$T/x.db" import "$T/x.jsonl" -q
+E --config "$T/c0.conf" --store "$T/x.db" --now "$NOW" run -q
+check "after an ingest with other settings, the run's concepts are those of a new store" "" \
+  "$(diff <(sqlite3 "$T/a.db" 'SELECT id, concepts FROM memory ORDER BY id') <(sqlite3 "$T/x.db" 'SELECT id, concepts FROM memory ORDER BY id') | head -3)"
+
 finish
