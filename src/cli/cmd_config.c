@@ -23,7 +23,7 @@ static void visit(const char *key, const char *value, const char *origin, void *
         if (json_array_append_new(v->settings, o))
             v->failed = true;
     } else
-        printf("  %-26s = %-40s (%s)\n", key, value, origin);
+        printf("  %-28s = %-40s (%s)\n", key, value, origin);
 }
 
 static int run(eg_cli *cli, int argc, char **argv)
