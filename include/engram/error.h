@@ -28,6 +28,7 @@ enum {
     EG_ENOTFOUND = -11, /* a named thing (memory, profile, file) does not exist */
     EG_EPERM = -12,     /* a file's permissions make it unsafe to use (secrets in 0644) */
     EG_EREADONLY = -13, /* the source session could not be made read-only */
+    EG_EBUSY = -14, /* another connection held the store's lock past the busy timeout (temporary) */
 };
 
 typedef struct eg_error {

@@ -42,6 +42,8 @@ const char *eg_strerror(int code)
         return "unsafe file permissions";
     case EG_EREADONLY:
         return "source session is not read-only";
+    case EG_EBUSY:
+        return "store busy";
     default:
         return "unknown error";
     }
@@ -94,6 +96,7 @@ int eg_exit_code(int code)
     case EG_ESCHEMA:
         return 65;
     case EG_EUNAVAIL:
+    case EG_EBUSY:
         return 75;
     default:
         return 2;

@@ -57,6 +57,7 @@ typedef struct reply {
     const char *route;
     int code;
     const char *type;
+    int retry_after; /* seconds for a Retry-After header; 0: none */
     eg_buf body;
 } reply;
 
@@ -128,9 +129,27 @@ static void internal_error(reply *r, const char *what)
     set_json(r, 500, json_pack("{s:s}", "error", "internal error"));
 }
 
+/* The store's lock was held past the busy timeout (EG_EBUSY: an `engram run` or an import is
+ * writing, or a first load holds the store): a temporary state, not a failure inside. 503 with
+ * Retry-After, so that a client retries rather than reporting an internal error. */
+static void store_busy(reply *r)
+{
+    eg_log(EG_LOG_WARN, "serve: %s: store busy: %s", r->route, eg_error_last()->message);
+    eg_metrics_count_error();
+    set_json(r, 503,
+             json_pack("{s:s,s:s}", "error", "store busy", "hint",
+                       "another engram (a run, an import) is writing the store; nothing was "
+                       "recorded: try again in a few seconds"));
+    r->retry_after = 5;
+}
+
 static void store_unavailable(reply *r)
 {
     const eg_error *e = eg_error_last();
+    if (e->code == EG_EBUSY) {
+        store_busy(r);
+        return;
+    }
     eg_log(EG_LOG_WARN, "serve: %s: store unavailable: %s", r->route,
            e->code ? e->message : "unknown error");
     eg_metrics_count_error();
@@ -298,6 +317,8 @@ static void route_recall(const server *sv, struct MHD_Connection *c, bool head, 
         end_read(st);
     if (err == EG_EUSAGE) {
         set_json(r, 400, json_pack("{s:s}", "error", "the query is empty"));
+    } else if (err == EG_EBUSY) {
+        store_busy(r);
     } else if (err) {
         internal_error(r, "recall");
     } else {
@@ -482,6 +503,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
         if (r.code == 405)
             MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+        if (r.retry_after > 0) {
+            char secs[16];
+            snprintf(secs, sizeof secs, "%d", r.retry_after);
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+        }
         ret = MHD_queue_response(c, (unsigned)r.code, resp);
         MHD_destroy_response(resp);
     }

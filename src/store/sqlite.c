@@ -117,9 +117,24 @@ struct eg_store {
     bool runs_swept;    /* the runs of dead processes were marked interrupted (first run_begin) */
 };
 
+/* SQLITE_BUSY after the busy timeout: another connection (an `engram run`, an import) held the
+ * store's write lock for longer than that. Not a failure of the store: EG_EBUSY (exit 75), with
+ * a hint to try again, so that a script can tell it from a broken store and retry. */
+static int busy_error(eg_store *st, int rc)
+{
+    if (rc != EG_ESTORE || (sqlite3_errcode(st->db) & 0xff) != SQLITE_BUSY)
+        return rc;
+    ((eg_error *)eg_error_last())->code = EG_EBUSY;
+    eg_error_hint("another engram (a run, an import) held the store's lock for longer than the "
+                  "10 s busy timeout, and this transaction was not applied: try again when it "
+                  "is done");
+    return EG_EBUSY;
+}
+
 static int db_error(eg_store *st, const char *what)
 {
-    return eg_error_set(EG_ESTORE, "store \"%s\": %s: %s", st->path, what, sqlite3_errmsg(st->db));
+    return busy_error(st, eg_error_set(EG_ESTORE, "store \"%s\": %s: %s", st->path, what,
+                                       sqlite3_errmsg(st->db)));
 }
 
 static sqlite3_stmt *stmt(eg_store *st, int q)
@@ -261,7 +276,7 @@ int eg_store_exec(eg_store *st, const char *sql)
         int rc = eg_error_set(EG_ESTORE, "store \"%s\": %s", st->path,
                               err ? err : sqlite3_errmsg(st->db));
         sqlite3_free(err);
-        return rc;
+        return busy_error(st, rc);
     }
     return 0;
 }

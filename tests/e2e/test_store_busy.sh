@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# A writer that meets the store's write lock held past the 10 s busy timeout (a long `engram run`
+# at scale; here a sqlite3 shell holds it): `engram remember` exits 75 (temporary) with a hint to
+# try again, and `engram serve` answers a rehearsing recall 503 "store busy" with Retry-After,
+# not 500 "internal error"; a plain recall meanwhile is answered at once, and once the lock is
+# gone the same writes succeed.
+. "$(dirname "$0")/lib.sh"
+for tool in curl jq sqlite3; do
+  command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
+done
+T="$(mktemp -d)"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  rm -rf "$T"
+}
+trap cleanup EXIT
+NOW=2026-11-20T00:00:00Z
+
+E --store "$T/s.db" init -q && E --store "$T/s.db" import -q "$ENGRAM_SRC/data/sample-memories.jsonl"
+E --store "$T/s.db" --now "$NOW" run -q || fail "run on the sample"
+
+p=18180
+while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
+"$ENGRAM_BIN" --store "$T/s.db" --now "$NOW" serve --listen "127.0.0.1:$p" 2>"$T/serve.log" &
+SPID=$!
+PIDS+=("$SPID")
+for _ in $(seq 50); do curl -s --max-time 1 "http://127.0.0.1:$p/healthz" >/dev/null && break; sleep 0.1; done
+BASE="http://127.0.0.1:$p"
+
+# hold the write lock for 13 s: longer than the busy timeout of the writers below
+printf 'BEGIN IMMEDIATE;\nUPDATE meta SET value = value WHERE key = %s;\n.shell touch %s; sleep 13\nROLLBACK;\n' \
+  "'fts_rowid'" "$T/locked" | sqlite3 "$T/s.db" >/dev/null 2>&1 &
+LPID=$!
+PIDS+=("$LPID")
+for _ in $(seq 100); do [ -e "$T/locked" ] && break; sleep 0.05; done
+[ -e "$T/locked" ] || fail "the lock holder started"
+
+E --store "$T/s.db" --now "$NOW" remember "a note written while the store is locked" \
+  >"$T/rem.out" 2>"$T/rem.err" &
+RPID=$!
+curl -s -D "$T/rh.headers" -o "$T/rh.body" -w '%{http_code}' \
+  "$BASE/api/recall?q=meeting&k=3&rehearse=1" >"$T/rh.code" &
+CPID=$!
+check "a plain recall is answered while the lock is held" 200 \
+  "$(curl -s -o "$T/plain.body" -w '%{http_code}' --max-time 5 "$BASE/api/recall?q=meeting&k=3")"
+wait "$RPID"
+check "remember exits 75 (temporary failure) when the store stays locked" 75 "$?"
+if grep -q '^HINT: .*try again' "$T/rem.err"; then ok "remember's error says to try again"; else
+  fail "remember's error gives no retry hint: $(cat "$T/rem.err")"; fi
+wait "$CPID"
+check "a rehearsing recall is 503 when the store stays locked" 503 "$(cat "$T/rh.code")"
+check "its answer says the store is busy" "store busy" "$(jq -r .error "$T/rh.body")"
+if grep -qi '^Retry-After: [1-9]' "$T/rh.headers"; then ok "the 503 carries Retry-After"; else
+  fail "no Retry-After: $(cat "$T/rh.headers")"; fi
+if grep -q 'error: serve: /api/recall' "$T/serve.log"; then fail "the busy store was logged as an internal error"; else
+  ok "the busy store is not logged as an internal error"; fi
+wait "$LPID"
+
+# the lock is gone: the same writes succeed
+E --store "$T/s.db" --now "$NOW" remember -q "a note written after the lock" || fail "remember after the lock"
+check "a rehearsing recall succeeds after the lock" 200 \
+  "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/api/recall?q=meeting&k=3&rehearse=1")"
+check "the locked remember wrote nothing" 0 \
+  "$(sqlite3 "$T/s.db" "SELECT count(*) FROM memories WHERE content LIKE '%while the store is locked'")"
+kill "$SPID"
+wait "$SPID"
+check "serve exits 0 on SIGTERM" 0 "$?"
+PIDS=()
+finish
