@@ -53,7 +53,8 @@ const eg_command eg_cmd_serve = {
     run,
     "serve health, metrics, recall and a dashboard over HTTP",
     " [--listen ADDR:PORT]\n\n"
-    "Answers HTTP until SIGINT or SIGTERM (default 127.0.0.1:8080, loopback only):\n"
+    "Answers HTTP until SIGINT or SIGTERM (default 127.0.0.1:8080, loopback only); SIGHUP is\n"
+    "logged and ignored (nothing to reload: each request opens the store):\n"
     "  /healthz          liveness: 200 {\"status\":\"ok\"}\n"
     "  /readyz           200 when the store opens with its schema, else 503 with the reason\n"
     "  /health           the `engram health --json` report; 200 for OK and WARNING,\n"

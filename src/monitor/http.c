@@ -560,11 +560,15 @@ int eg_http_serve(const eg_config *cfg, const eg_http_opts *o)
     server sv = {.cfg = cfg, .o = o};
 
     /* block the stop signals before the workers start, so that they inherit the mask and only
-     * the sigwait below receives them */
+     * the sigwait below receives them. SIGHUP too: its default would end the server at once
+     * (requests cut off, and a clean exit to systemd, so Restart=on-failure does not bring it
+     * back) when a terminal closes or a log rotation sends it; there is nothing to reload (the
+     * store is opened per request), so it is logged and the server goes on. */
     sigset_t stop, old;
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, &old);
     signal(SIGPIPE, SIG_IGN);
 
@@ -588,8 +592,12 @@ int eg_http_serve(const eg_config *cfg, const eg_http_opts *o)
     fprintf(stderr, "engram: serving store %s on http://%s/ (stop with Ctrl-C or SIGTERM)\n",
             cfg->store, listen);
     int sig = 0;
-    while (sigwait(&stop, &sig) != 0)
-        ;
+    while (sigwait(&stop, &sig) != 0 || sig == SIGHUP) {
+        if (sig == SIGHUP)
+            fprintf(stderr, "engram: SIGHUP received: nothing to reload (the store is opened per "
+                            "request; restart to apply a new configuration), still serving\n");
+        sig = 0;
+    }
     fprintf(stderr, "engram: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     MHD_stop_daemon(d); /* finishes the requests in progress, closes the socket */
     pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -25,7 +25,8 @@ typedef struct eg_http_opts {
 
 /* Serves until SIGINT or SIGTERM, then stops gracefully and returns 0. Returns EG_EUSAGE for a
  * bad listen address and EG_EIO when the socket cannot be bound (the last error says why). The
- * caller must not have SIGINT/SIGTERM handlers of its own: this blocks them and waits. */
+ * caller must not have SIGINT/SIGTERM handlers of its own: this blocks them and waits. SIGHUP is
+ * blocked and logged too (the server goes on). */
 int eg_http_serve(const eg_config *cfg, const eg_http_opts *o);
 
 #endif

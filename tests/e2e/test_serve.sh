@@ -226,6 +226,12 @@ done
 cat "$T/secret.health" >>"$T/secret.all"
 if grep -qF "$SECRET" "$T/secret.all"; then fail "a response shows the password"; else ok "no response shows the password"; fi
 
+# SIGHUP (a closed terminal, a log rotation) does not stop the server: it logs and goes on
+kill -HUP "$SPID"
+sleep 0.3
+check "serve still answers after SIGHUP" 200 "$(get /healthz)"
+if grep -q "SIGHUP received" "$T/serve2.log"; then ok "serve logs the SIGHUP"; else fail "serve does not log the SIGHUP"; fi
+
 # stop both servers; nothing may be left
 kill "$SPID"
 wait "$SPID"
