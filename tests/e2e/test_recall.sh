@@ -140,6 +140,14 @@ contains "trace of a row rejected at import" "diagnosis: rejected at ingest: " "
 engram --store "$A" --now "$NOW" remember --id fresh "A new thought about kites" >/dev/null
 engram --store "$A" --now "$NOW" trace fresh >"$T/t8.txt"
 contains "trace of a memory not ingested yet" 'diagnosis: not ingested yet: run `engram run`' "$T/t8.txt"
+# as documented (remember, man page): recall does not find it before an ingest, and finds it after
+# one, staged, by its words alone (no spread before the next run)
+check "a remembered note is not recalled before an ingest" 0 \
+  "$(engram --store "$A" --now "$NOW" recall --json --no-rehearse kites | jq '[.results[] | select(.memory_id == "fresh")] | length')"
+engram --store "$A" --now "$NOW" ingest -q || fail "ingest of the remembered note"
+engram --store "$A" --now "$NOW" recall --json --no-rehearse kites >"$T/r-fresh.json"
+check "after an ingest it is recalled, staged, with no spread" "staged 0" \
+  "$(jq -r '.results[] | select(.memory_id == "fresh") | "\(.status) \(.spread)"' "$T/r-fresh.json")"
 # a late arrival (created before the last run's now, SPEC §2) says so in text and JSON
 engram --store "$A" --now 2026-11-15T00:00:00Z remember -q --id tardy "A note about the kite string that came in late"
 engram --store "$A" --now 2026-11-21T00:00:00Z run -q || fail "run with a late arrival"
