@@ -1318,7 +1318,9 @@ static bool trace_source(json_t *f, json_t *steps, char *diag, size_t dn)
                          "yet",
                          inum(src, "length_chars"), str(src, "created_at", "?"));
             json_object_set_new(s, "found", json_false());
-            snprintf(diag, dn, "not ingested yet: run `engram run`");
+            snprintf(diag, dn,
+                     "not ingested yet: `engram ingest` makes it recallable, `engram run` also "
+                     "takes it through the pipeline");
         }
         return false;
     }

@@ -139,7 +139,7 @@ engram --store "$A" --now "$NOW" trace late >"$T/t7.txt"
 contains "trace of a row rejected at import" "diagnosis: rejected at ingest: " "$T/t7.txt"
 engram --store "$A" --now "$NOW" remember --id fresh "A new thought about kites" >/dev/null
 engram --store "$A" --now "$NOW" trace fresh >"$T/t8.txt"
-contains "trace of a memory not ingested yet" 'diagnosis: not ingested yet: run `engram run`' "$T/t8.txt"
+contains "trace of a memory not ingested yet" 'diagnosis: not ingested yet: `engram ingest` makes it recallable, `engram run` also takes it through the pipeline' "$T/t8.txt"
 # as documented (remember, man page): recall does not find it before an ingest, and finds it after
 # one, staged, by its words alone (no spread before the next run)
 check "a remembered note is not recalled before an ingest" 0 \
