@@ -14,6 +14,7 @@
 #include "engram/config.h"
 #include "core/conninfo.h"
 #include "source/source.h"
+#include "stage/concepts.h"
 #include "stage/staging.h"
 #include "store/store.h"
 #include "util/idset.h"
@@ -433,14 +434,15 @@ static int one_attempt(ingest_ctx *c, eg_source **srcp)
     if ((rc = eg_store_bulk_prepare(c->st)) || (rc = eg_store_begin(c->st)))
         return rc;
     rep->rollback_journal = eg_store_journal_switched(c->st);
-    /* The stored concepts are made with staging.language and staging.max_concepts. When the
-     * store's were made with other settings (or it does not know with which), run makes every
+    /* The stored concepts are made with staging.language and staging.max_concepts, by the
+     * rules of EG_CONCEPT_RULES. When the store's were made with other settings or rules (or it
+     * does not know with which), run makes every
      * memory's concepts anew below, so that a changed setting applies to the whole history as
      * every other setting does; a first load makes them with these settings anyway. */
     char settings[96], stored[96];
     bool known;
-    snprintf(settings, sizeof settings, "%s/%d", c->cfg->staging_language,
-             c->cfg->staging_max_concepts);
+    snprintf(settings, sizeof settings, "rules %d/%s/%d", EG_CONCEPT_RULES,
+             c->cfg->staging_language, c->cfg->staging_max_concepts);
     if ((rc = eg_store_concept_settings_get(c->st, stored, sizeof stored, &known)) ||
         (rc = eg_store_is_empty(c->st, &empty)))
         return rc;

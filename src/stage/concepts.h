@@ -19,6 +19,13 @@
 
 typedef struct eg_concepts eg_concepts;
 
+/* The version of the rules that turn text into concepts (tokens, folding, stopwords, stemming,
+ * entities). Stores record it with the settings their concepts were made with: a build whose
+ * rules changed makes every stored memory's concepts anew at its first run. Raise it with any
+ * change to what eg_concepts_from_text or eg_concepts_from_json return. 2: full-width letters
+ * fold to ASCII, other languages' stopwords (this session's rules). */
+#define EG_CONCEPT_RULES 2
+
 /* language: a Snowball algorithm name or alias ("english", "en", "german", ...; NULL means
  * "english"). The built-in stopword lists (stage/stopwords.h) cover english (and "porter"), danish,
  * dutch, finnish, french, german, hungarian, italian, nepali, norwegian, portuguese, russian,

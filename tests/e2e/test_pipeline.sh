@@ -419,5 +419,17 @@ E --store "$T/x.db" import "$T/x.jsonl" -q
 E --config "$T/c0.conf" --store "$T/x.db" --now "$NOW" run -q
 check "after an ingest with other settings, the run's concepts are those of a new store" "" \
   "$(diff <(sqlite3 "$T/a.db" 'SELECT id, concepts FROM memory ORDER BY id') <(sqlite3 "$T/x.db" 'SELECT id, concepts FROM memory ORDER BY id') | head -3)"
+# concepts made by other rules (an older build's, EG_CONCEPT_RULES) are made anew too: a store
+# whose concepts were made by rules 1, with one memory's concepts as those rules left them
+check "the store records the rules and settings its concepts were made with" "rules " \
+  "$(sqlite3 "$T/a.db" "SELECT substr(value, 1, 6) FROM meta WHERE key = 'concept_settings'")"
+sqlite3 "$T/a.db" "UPDATE meta SET value = 'rules 1' || substr(value, instr(value, '/')) WHERE key = 'concept_settings';
+  UPDATE memory SET concepts = '[\"stale\"]' WHERE id = 'extra'"
+rep=$(E --config "$T/c0.conf" --store "$T/a.db" --now "$NOW" run --json)
+check "a store of other concept rules restages every memory at its next run" \
+  "$(sqlite3 "$T/a.db" "SELECT count(*) FROM memory")" \
+  "$(grep -o '"restaged":[0-9]*' <<<"$rep" | head -1 | cut -d: -f2)"
+check "and its concepts are those of a new store again" "" \
+  "$(diff <(sqlite3 "$T/a.db" 'SELECT id, concepts FROM memory ORDER BY id') <(sqlite3 "$T/x.db" 'SELECT id, concepts FROM memory ORDER BY id') | head -3)"
 
 finish
