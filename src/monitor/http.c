@@ -300,6 +300,11 @@ static void route_recall(const server *sv, struct MHD_Connection *c, bool head, 
         store_unavailable(r);
         return;
     }
+    /* a rehearsal waits 2 s for a writer (a daily run holds the lock about that long at 1M),
+     * not the store's 10 s: each waiting request holds one of the 4 workers, and a long run
+     * would otherwise leave none for /healthz; the client retries on the 503 */
+    if (o.rehearse)
+        eg_store_set_busy_timeout(st, 2000);
     if (eg_recaller_open(&rc, st, sv->cfg)) {
         internal_error(r, "recall");
         goto done;

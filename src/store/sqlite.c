@@ -259,6 +259,11 @@ int eg_store_schema_version(eg_store *st)
     return v;
 }
 
+void eg_store_set_busy_timeout(eg_store *st, int ms)
+{
+    sqlite3_busy_timeout(st->db, ms);
+}
+
 const char *eg_store_path(eg_store *st)
 {
     return st->path;
