@@ -168,6 +168,9 @@ typedef struct eg_engine_state {
     size_t nheld, capheld;
     size_t lo, hi;   /* the presentations in the attention window: pres[lo .. hi) */
     uint32_t tickno; /* attention ticks so far */
+    /* the posting lists are in time order for the memories below this index (the last
+     * advance sorted them; memories added since are at their ends) */
+    size_t sorted;
 } eg_engine_state;
 
 struct eg_model;

@@ -36,8 +36,9 @@
 #define MAGIC "EGSNAP\r\n"
 /* 3: the key no longer holds the staging window (docs/adr/0010); 4: the communities and each
  * memory's long-term category at now (the next run takes the categories over when the
- * communities are the same, and saves only the records whose category moved) */
-#define VERSION 4
+ * communities are the same, and saves only the records whose category moved); 5: up to which
+ * memory the posting lists are known sorted */
+#define VERSION 5
 
 typedef struct header {
     char magic[8];
@@ -153,7 +154,7 @@ static int write_model(wr *w, const eg_model *md)
                          (int64_t)g->hi,    g->tickno,
                          md->ticks,         md->replays_done,
                          md->rem_phases,    md->homeostasis_phases,
-                         md->max_held};
+                         md->max_held,      (int64_t)g->sorted};
     w_arr(w, scalars, sizeof scalars / sizeof *scalars, sizeof *scalars);
     w_arr(w, g->held, g->capheld, sizeof *g->held);
     return 0;
@@ -411,7 +412,7 @@ static int read_model(rd *r, eg_model *md)
     md->rep = r_arr(r, &md->nrep, sizeof *md->rep);
     md->caprep = md->nrep;
     int64_t *sc = r_arr(r, &n, sizeof *sc);
-    if (r->err || n != 15) {
+    if (r->err || n != 16) {
         free(sc);
         return r->err = true, 0;
     }
@@ -431,6 +432,7 @@ static int read_model(rd *r, eg_model *md)
     md->rem_phases = sc[12];
     md->homeostasis_phases = sc[13];
     md->max_held = sc[14];
+    g->sorted = (size_t)sc[15] <= md->n ? (size_t)sc[15] : 0;
     free(sc);
     g->held = r_arr(r, &g->capheld, sizeof *g->held);
     if (!r->err && (g->nheld > g->capheld || g->lo > g->hi || g->hi > md->npres))
