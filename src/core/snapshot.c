@@ -4,7 +4,8 @@
  * Layout: a header (magic, format version, the sizes of the structs written as they are in
  * memory, a digest of the sources it was built from, the caller's key), then the model's arrays in
  * a fixed order, each as a 64-bit count and its elements, then an XXH3-64 checksum of everything
- * before it. Structs without pointers are written as they lie in memory, so the file is only read
+ * before it but the memory graph's edges, and one of those (a second thread reads them).
+ * Structs without pointers are written as they lie in memory, so the file is only read
  * back by a build of the same sources (the build digest and the sizes in the header refuse anything
  * else: other code might simulate otherwise, and going on from its state would not end where a
  * replay ends); it is a cache next to the store, not an exchange format. Pointers are replaced:
@@ -24,6 +25,7 @@
 #include "engram/error.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -37,8 +39,9 @@
 /* 3: the key no longer holds the staging window (docs/adr/0010); 4: the communities and each
  * memory's long-term category at now (the next run takes the categories over when the
  * communities are the same, and saves only the records whose category moved); 5: up to which
- * memory the posting lists are known sorted */
-#define VERSION 5
+ * memory the posting lists are known sorted; 6: the memory graph's edges have their own checksum
+ * (after the other's, at the end), so that a second thread reads them */
+#define VERSION 6
 
 typedef struct header {
     char magic[8];
@@ -78,6 +81,7 @@ int eg_snapshot_path(const char *store_path, char *buf, size_t n)
 typedef struct wr {
     FILE *f;
     XXH3_state_t *h;
+    uint64_t side_sum; /* the XXH3-64 of the memory graph's edges (read on a second thread) */
     bool err;
 } wr;
 
@@ -88,6 +92,15 @@ static void w_bytes(wr *w, const void *p, size_t n)
     if (fwrite(p, 1, n, w->f) != n)
         w->err = true;
     XXH3_64bits_update(w->h, p, n);
+}
+
+/* bytes the reader takes on a second thread: in the file in place, outside the running
+ * checksum, with their own */
+static void w_side(wr *w, const void *p, size_t n)
+{
+    w->side_sum = XXH3_64bits(p, n);
+    if (!w->err && n && fwrite(p, 1, n, w->f) != n)
+        w->err = true;
 }
 
 static void w_u64(wr *w, uint64_t v)
@@ -101,9 +114,14 @@ static void w_arr(wr *w, const void *p, size_t n, size_t sz)
     w_bytes(w, p, n * sz);
 }
 
-static void w_graph(wr *w, const eg_graph *g)
+/* a graph; side: its edges as w_side writes them */
+static void w_graph(wr *w, const eg_graph *g, bool side)
 {
-    w_arr(w, g->e, g->n, sizeof *g->e);
+    w_u64(w, g->n);
+    if (side)
+        w_side(w, g->e, g->n * sizeof *g->e);
+    else
+        w_bytes(w, g->e, g->n * sizeof *g->e);
     w_arr(w, g->adj_n, g->nodes, sizeof *g->adj_n);
     for (size_t i = 0; i < g->nodes; i++)
         w_bytes(w, g->adj[i], g->adj_n[i] * sizeof **g->adj);
@@ -120,8 +138,8 @@ static int write_model(wr *w, const eg_model *md)
         w_bytes(w, md->postings[c], md->post_n[c] * sizeof **md->postings);
     w_arr(w, md->intern, md->intern_cap, sizeof *md->intern);
     w_arr(w, md->pres, md->npres, sizeof *md->pres);
-    w_graph(w, &md->assoc);
-    w_graph(w, &md->concepts);
+    w_graph(w, &md->assoc, true);
+    w_graph(w, &md->concepts, false);
     w_arr(w, md->ep, md->nep, sizeof *md->ep);
     for (size_t k = 0; k < md->nep; k++)
         w_bytes(w, md->ep[k].concepts, md->ep[k].nconcepts * sizeof *md->ep[k].concepts);
@@ -209,8 +227,8 @@ int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char
     XXH3_64bits_update(w.h, &h, sizeof h);
     if ((rc = write_model(&w, md)))
         goto done;
-    uint64_t sum = XXH3_64bits_digest(w.h);
-    if (!w.err && fwrite(&sum, sizeof sum, 1, w.f) != 1)
+    uint64_t sum[2] = {XXH3_64bits_digest(w.h), w.side_sum};
+    if (!w.err && fwrite(sum, sizeof sum, 1, w.f) != 1)
         w.err = true;
     long end = w.err ? -1 : ftell(w.f);
     if (end < 0 || fflush(w.f) != 0 || ftruncate(fileno(w.f), (off_t)end) != 0 ||
@@ -235,9 +253,65 @@ done:
 typedef struct rd {
     FILE *f;
     XXH3_state_t *h;
-    uint64_t left; /* bytes before the checksum */
+    uint64_t left; /* bytes before the checksums */
     bool err;
+    /* the memory graph's edges, read by a second thread while this one reads on (the largest
+     * array: 225 MB at 1M memories; the kernel's copy into new pages is most of a read) */
+    struct {
+        pthread_t thread;
+        bool running, ok;
+        void *p;
+        size_t n;
+        off_t at;
+        int fd;
+        uint64_t sum;
+    } side;
 } rd;
+
+static void *side_main(void *ud)
+{
+    rd *r = ud;
+    size_t done = 0;
+    while (done < r->side.n) {
+        ssize_t k =
+            pread(r->side.fd, (char *)r->side.p + done, r->side.n - done, r->side.at + (off_t)done);
+        if (k <= 0)
+            return NULL; /* (ok stays false) */
+        done += (size_t)k;
+    }
+    r->side.sum = XXH3_64bits(r->side.p, r->side.n);
+    r->side.ok = true;
+    return NULL;
+}
+
+/* n bytes into p on the second thread (or here, without one), the file skipped past them */
+static void r_side(rd *r, void *p, size_t n)
+{
+    long at;
+    if (r->err || n > r->left || (at = ftell(r->f)) < 0 || fseek(r->f, (long)n, SEEK_CUR) != 0) {
+        r->err = true;
+        return;
+    }
+    r->left -= n;
+    r->side.p = p;
+    r->side.n = n;
+    r->side.at = (off_t)at;
+    r->side.fd = fileno(r->f);
+    r->side.ok = false;
+    r->side.running = pthread_create(&r->side.thread, NULL, side_main, r) == 0;
+    if (!r->side.running)
+        side_main(r);
+}
+
+/* waits for the second thread; whether it read its bytes and they have the sum written */
+static bool r_side_end(rd *r, uint64_t sum)
+{
+    if (r->side.running) {
+        pthread_join(r->side.thread, NULL);
+        r->side.running = false;
+    }
+    return r->side.ok && r->side.sum == sum;
+}
 
 static void r_bytes(rd *r, void *p, size_t n)
 {
@@ -278,11 +352,22 @@ static void *r_arr(rd *r, size_t *n, size_t sz)
     return p;
 }
 
-/* a graph; its pair index is built only when with_map (eg_graph.no_map otherwise) */
-static int read_graph(rd *r, eg_graph *g, bool with_map)
+/* a graph; its pair index is built only when with_map (eg_graph.no_map otherwise); side: its
+ * edges as w_side wrote them, read by r_side */
+static int read_graph(rd *r, eg_graph *g, bool with_map, bool side)
 {
     size_t nodes;
-    g->e = r_arr(r, &g->n, sizeof *g->e);
+    if (side) {
+        uint64_t k = r_u64(r);
+        if (r->err || k > r->left / sizeof *g->e || !(g->e = malloc(k ? k * sizeof *g->e : 1))) {
+            r->err = true;
+            return 0;
+        }
+        g->n = (size_t)k;
+        r_side(r, g->e, g->n * sizeof *g->e);
+    } else {
+        g->e = r_arr(r, &g->n, sizeof *g->e);
+    }
     g->cap = g->n;
     g->adj_n = r_arr(r, &nodes, sizeof *g->adj_n);
     if (r->err)
@@ -310,7 +395,8 @@ static int read_graph(rd *r, eg_graph *g, bool with_map)
     }
     if (!with_map) {
         g->no_map = true;
-        for (size_t k = 0; k < g->n && !r->err; k++)
+        /* (edges still being read on the second thread are checked once it is done) */
+        for (size_t k = 0; k < g->n && !r->err && !side; k++)
             r->err = g->e[k].a >= nodes || g->e[k].b >= nodes;
         return 0;
     }
@@ -381,7 +467,8 @@ static int read_model(rd *r, eg_model *md)
     md->intern = r_arr(r, &md->intern_cap, sizeof *md->intern);
     md->pres = r_arr(r, &md->npres, sizeof *md->pres);
     md->cappres = md->npres;
-    if ((rc = read_graph(r, &md->assoc, false)) || (rc = read_graph(r, &md->concepts, true)))
+    if ((rc = read_graph(r, &md->assoc, false, true)) ||
+        (rc = read_graph(r, &md->concepts, true, false)))
         return rc;
     md->ep = r_arr(r, &md->nep, sizeof *md->ep);
     md->capep = md->nep;
@@ -485,11 +572,11 @@ int eg_snapshot_read(eg_model *md, eg_snapshot_key *key, const char *path)
         rc = eg_error_set(EG_EIO, "could not read the snapshot %s: %s", path, strerror(errno));
         goto done;
     }
-    if ((uint64_t)size < sizeof(header) + sizeof(uint64_t)) {
+    if ((uint64_t)size < sizeof(header) + 2 * sizeof(uint64_t)) {
         rc = eg_error_set(EG_EBADINPUT, "the snapshot %s is truncated", path);
         goto done;
     }
-    r.left = (uint64_t)size - sizeof(uint64_t);
+    r.left = (uint64_t)size - 2 * sizeof(uint64_t);
     XXH3_64bits_reset(r.h);
     header h;
     r_bytes(&r, &h, sizeof h);
@@ -499,14 +586,21 @@ int eg_snapshot_read(eg_model *md, eg_snapshot_key *key, const char *path)
     }
     if ((rc = read_model(&r, md)))
         goto done;
-    uint64_t sum = 0;
-    if (r.err || r.left != 0 || fread(&sum, sizeof sum, 1, r.f) != 1 ||
-        sum != XXH3_64bits_digest(r.h)) {
+    uint64_t sum[2] = {0, 0};
+    bool read = !r.err && r.left == 0 && fread(sum, sizeof sum, 1, r.f) == 1;
+    if (!r_side_end(&r, sum[1]) || !read || sum[0] != XXH3_64bits_digest(r.h)) {
         rc = eg_error_set(EG_EBADINPUT, "the snapshot %s is damaged", path);
         goto done;
     }
+    /* the memory graph's edges, now that they are read: between its nodes */
+    for (size_t k = 0; k < md->assoc.n; k++)
+        if (md->assoc.e[k].a >= md->assoc.nodes || md->assoc.e[k].b >= md->assoc.nodes) {
+            rc = eg_error_set(EG_EBADINPUT, "the snapshot %s is damaged", path);
+            goto done;
+        }
     *key = h.key;
 done:
+    r_side_end(&r, 0); /* (an error on the way: the second thread is done before its array goes) */
     if (r.f)
         fclose(r.f);
     XXH3_freeState(r.h);
