@@ -867,6 +867,11 @@ uint64_t eg_config_digest(const eg_config *cfg)
         case K_DOUBLE:
             XXH3_64bits_update(h, s, sizeof(double));
             break;
+        case K_DAYRANGE: { /* the times it means, not how they were written (2:00 = 02:00) */
+            int64_t range[2] = {cfg->sleep_deep_from, cfg->sleep_deep_to};
+            XXH3_64bits_update(h, range, sizeof range);
+            break;
+        }
         default:
             if (*s)
                 XXH3_64bits_update(h, *s, strlen(*s) + 1);

@@ -685,6 +685,32 @@ static void test_concept_caps(void **state)
     eg_config_free(&c);
 }
 
+/* The digest of the settings that shape the pipeline (a changed one recomputes the run) is of
+ * the values, not of how they were written: 2:00-4:00 is 02:00-04:00, 60m is 1h; another value
+ * is another digest. */
+static uint64_t digest_of(fixture *f, const char *text)
+{
+    const char *path = write_file(f, "etc/digest.conf", text, 0644);
+    eg_config_args a = {.config_file = path};
+    eg_config c;
+    if (eg_config_load(&c, &a))
+        fail_msg("\"%s\" was refused: %s", text, eg_error_last()->message);
+    uint64_t d = eg_config_digest(&c);
+    eg_config_free(&c);
+    return d;
+}
+
+static void test_digest_of_values(void **state)
+{
+    fixture *f = *state;
+    uint64_t d = digest_of(f, "sleep.deep = 02:00-04:00\n");
+    assert_true(digest_of(f, "sleep.deep = 2:00-4:00\n") == d);
+    assert_true(digest_of(f, "") == d); /* (the default) */
+    assert_true(digest_of(f, "sleep.deep = 01:00-04:00\n") != d);
+    assert_true(digest_of(f, "consolidation.interval = 60m\n") ==
+                digest_of(f, "consolidation.interval = 1h\n"));
+}
+
 /* Loads text as a whole file and expects it to be accepted. */
 static void expect_ok(fixture *f, const char *text)
 {
@@ -1052,6 +1078,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_section_and_syntax, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concept_caps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_digest_of_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ranges, setup, teardown),
