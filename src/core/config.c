@@ -853,7 +853,9 @@ uint64_t eg_config_digest(const eg_config *cfg)
         bool shapes = false;
         for (size_t g = 0; g < sizeof groups / sizeof *groups && !shapes; g++)
             shapes = !strncmp(k->name, groups[g], strlen(groups[g]));
-        if (!shapes)
+        /* the staging window decides what staging shows, not what the pipeline takes (every
+         * memory at its own time, docs/adr/0010): changing it recomputes nothing */
+        if (!shapes || !strcmp(k->name, "staging.max_age"))
             continue;
         XXH3_64bits_update(h, k->name, strlen(k->name) + 1);
         char **s = slot((eg_config *)cfg, k);

@@ -687,7 +687,7 @@ static void test_concept_caps(void **state)
 
 /* The digest of the settings that shape the pipeline (a changed one recomputes the run) is of
  * the values, not of how they were written: 2:00-4:00 is 02:00-04:00, 60m is 1h; another value
- * is another digest. */
+ * is another digest; the staging window is not in it. */
 static uint64_t digest_of(fixture *f, const char *text)
 {
     const char *path = write_file(f, "etc/digest.conf", text, 0644);
@@ -707,6 +707,9 @@ static void test_digest_of_values(void **state)
     assert_true(digest_of(f, "sleep.deep = 2:00-4:00\n") == d);
     assert_true(digest_of(f, "") == d); /* (the default) */
     assert_true(digest_of(f, "sleep.deep = 01:00-04:00\n") != d);
+    /* the staging window shapes staging, not the pipeline (docs/adr/0010) */
+    assert_true(digest_of(f, "staging.max_age = 30 days\n") == d);
+    assert_true(digest_of(f, "staging.max_concepts = 8\n") != d);
     assert_true(digest_of(f, "consolidation.interval = 60m\n") ==
                 digest_of(f, "consolidation.interval = 1h\n"));
 }
