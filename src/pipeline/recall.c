@@ -1332,7 +1332,9 @@ static bool trace_source(json_t *f, json_t *steps, char *diag, size_t dn)
         snprintf(arrived, sizeof arrived, "; arrived late%s%s (processed at its arrival)",
                  has(m, "arrived_at") ? " at " : "",
                  has(m, "arrived_at") ? iso(json_object_get(m, "arrived_at"), t3) : "");
-    s = add_step(steps, "source", "found: %lld characters, created %s%s%s, from %s%s",
+    /* a row deleted at the source is found as the store keeps it, not at the source */
+    s = add_step(steps, "source", "%s: %lld characters, created %s%s%s, from %s%s",
+                 has(m, "deleted_at_source") ? "gone from the source, the store's copy" : "found",
                  inum(m, "length_chars"), iso(json_object_get(m, "created_at"), t1),
                  has(m, "updated_at") ? ", updated " : "",
                  has(m, "updated_at") ? iso(json_object_get(m, "updated_at"), t2) : "",

@@ -140,6 +140,13 @@ contains "trace of a row rejected at import" "diagnosis: rejected at ingest: " "
 engram --store "$A" --now "$NOW" remember --id fresh "A new thought about kites" >/dev/null
 engram --store "$A" --now "$NOW" trace fresh >"$T/t8.txt"
 contains "trace of a memory not ingested yet" 'diagnosis: not ingested yet: `engram ingest` makes it recallable, `engram run` also takes it through the pipeline' "$T/t8.txt"
+# a memory deleted at the source: the store's copy, not the source, is what trace found
+sqlite3 "$A" "UPDATE memory SET deleted_at_source = 1795000000000000 WHERE id = 'blank'"
+engram --store "$A" --now "$NOW" trace blank >"$T/t9.txt"
+contains "trace of a memory deleted at the source says it found the store's copy" \
+  "gone from the source, the store's copy:" "$T/t9.txt"
+contains "and why it stopped" "diagnosis: deleted at the source" "$T/t9.txt"
+sqlite3 "$A" "UPDATE memory SET deleted_at_source = NULL WHERE id = 'blank'"
 # as documented (remember, man page): recall does not find it before an ingest, and finds it after
 # one, staged, by its words alone (no spread before the next run)
 check "a remembered note is not recalled before an ingest" 0 \
