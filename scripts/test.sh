@@ -8,7 +8,10 @@ bash scripts/deps.sh
 bash scripts/build.sh release      # what the demo and the benchmarks use: it must build too
 bash scripts/build.sh asan
 bash scripts/pg-test-server.sh start
-trap 'bash scripts/pg-test-server.sh stop >/dev/null 2>&1 || true' EXIT
+# (by its full path: the tests run from build-asan, and a relative path there found no script,
+# so every test run left its server running)
+ROOT=$PWD
+trap 'bash "$ROOT/scripts/pg-test-server.sh" stop >/dev/null 2>&1 || true' EXIT
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 cd build-asan
