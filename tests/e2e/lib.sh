@@ -10,6 +10,32 @@ ok() { PASSES=$((PASSES + 1)); echo "ok - $*"; }
 fail() { FAILS=$((FAILS + 1)); echo "FAIL - $*"; }
 # check NAME EXPECTED ACTUAL
 check() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: expected [$2], got [$3]"; fi; }
+# free_port: the first port from 18080 up that nothing answers on
+free_port() {
+  local p=${1:-18080}
+  while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
+  echo "$p"
+}
+# start_serve LOG ARGS...: starts `engram ARGS serve` on a free port, its stderr to LOG; sets
+# PORT and SPID and adds SPID to the caller's PIDS array (its cleanup kills them)
+start_serve() {
+  local log=$1 p=18080 i
+  shift
+  for _ in 1 2 3 4 5; do
+    p=$(free_port "$p")
+    "$ENGRAM_BIN" "$@" serve --listen "127.0.0.1:$p" 2>"$log" &
+    SPID=$!
+    PIDS+=("$SPID")
+    for i in $(seq 50); do
+      if curl -s --max-time 1 "http://127.0.0.1:$p/healthz" >/dev/null 2>&1; then PORT=$p; return 0; fi
+      kill -0 "$SPID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null
+    p=$((p + 1))
+  done
+  return 1
+}
 finish() {
   echo "$PASSES passed, $FAILS failed"
   [ "$FAILS" -eq 0 ]

@@ -21,31 +21,6 @@ SECRET='Pw-s3cr3t-9f2kq'
 E --store "$T/s.db" init -q && E --store "$T/s.db" import "$ENGRAM_SRC/data/sample-memories.jsonl" -q
 E --store "$T/s.db" --now "$NOW" run -q || fail "run on the sample"
 
-# free_port: the first port from 18080 up that nothing answers on
-free_port() {
-  local p=${1:-18080}
-  while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
-  echo "$p"
-}
-# start_serve LOG ARGS...: starts serve on a free port; sets PORT and SPID
-start_serve() {
-  local log=$1 p=18080 i
-  shift
-  for _ in 1 2 3 4 5; do
-    p=$(free_port "$p")
-    "$ENGRAM_BIN" "$@" serve --listen "127.0.0.1:$p" 2>"$log" &
-    SPID=$!
-    PIDS+=("$SPID")
-    for i in $(seq 50); do
-      if curl -s --max-time 1 "http://127.0.0.1:$p/healthz" >/dev/null 2>&1; then PORT=$p; return 0; fi
-      kill -0 "$SPID" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null
-    p=$((p + 1))
-  done
-  return 1
-}
 # get PATH [CURL ARGS]: body to $T/body, prints the status code
 get() { local u=$1; shift; curl -s -o "$T/body" -w '%{http_code}' "$@" "http://127.0.0.1:$PORT$u"; }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# A writer that meets the store's write lock held past the 10 s busy timeout (a long `engram run`
-# at scale; here a sqlite3 shell holds it): `engram remember` exits 75 (temporary) with a hint to
-# try again, and `engram serve` answers a rehearsing recall 503 "store busy" with Retry-After,
+# A writer that meets the store's write lock held past its busy timeout (10 s for the CLI's
+# writers, 2 s for serve's rehearsals; a long `engram run` at scale, here a sqlite3 shell holds
+# it): `engram remember` exits 75 (temporary) with a hint to try again, and `engram serve`
+# answers a rehearsing recall 503 "store busy" with Retry-After,
 # not 500 "internal error"; a plain recall meanwhile is answered at once, and once the lock is
 # gone the same writes succeed.
 . "$(dirname "$0")/lib.sh"
@@ -21,13 +22,8 @@ NOW=2026-11-20T00:00:00Z
 E --store "$T/s.db" init -q && E --store "$T/s.db" import -q "$ENGRAM_SRC/data/sample-memories.jsonl"
 E --store "$T/s.db" --now "$NOW" run -q || fail "run on the sample"
 
-p=18180
-while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
-"$ENGRAM_BIN" --store "$T/s.db" --now "$NOW" serve --listen "127.0.0.1:$p" 2>"$T/serve.log" &
-SPID=$!
-PIDS+=("$SPID")
-for _ in $(seq 50); do curl -s --max-time 1 "http://127.0.0.1:$p/healthz" >/dev/null && break; sleep 0.1; done
-BASE="http://127.0.0.1:$p"
+start_serve "$T/serve.log" --store "$T/s.db" --now "$NOW" || { fail "serve starts"; exit 1; }
+BASE="http://127.0.0.1:$PORT"
 
 # hold the write lock for 13 s: longer than the busy timeout of the writers below
 printf 'BEGIN IMMEDIATE;\nUPDATE meta SET value = value WHERE key = %s;\n.shell touch %s; sleep 13\nROLLBACK;\n' \
