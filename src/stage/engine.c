@@ -16,17 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-int eg__graph_touch(eg_graph *g, uint32_t a, uint32_t b, double ai, double aj, double eta,
-                    double lambda_per_day, int64_t at)
+/* w <- w + eta * a_i * a_j * (1 - w) on edge e, after its decay since it was last touched
+ * (created: new, nothing to decay), counting the co-activation */
+static void touch_edge(eg_edge *e, bool created, double ai, double aj, double eta,
+                       double lambda_per_day, int64_t at)
 {
-    uint32_t k;
-    bool created;
-    if (a == b)
-        return 0;
-    int rc = eg__graph_edge(g, a, b, at, &k, &created);
-    if (rc)
-        return rc;
-    eg_edge *e = &g->e[k];
     if (!created) {
         if (e->dead) {
             e->dead = false;
@@ -44,6 +38,56 @@ int eg__graph_touch(eg_graph *g, uint32_t a, uint32_t b, double ai, double aj, d
     if (e->coact < 0x7fffffffu) /* 31 bits (eg_edge): saturates rather than wraps */
         e->coact++;
     e->last_at = at;
+}
+
+int eg__graph_touch(eg_graph *g, uint32_t a, uint32_t b, double ai, double aj, double eta,
+                    double lambda_per_day, int64_t at)
+{
+    uint32_t k;
+    bool created;
+    if (a == b)
+        return 0;
+    int rc = eg__graph_edge(g, a, b, at, &k, &created);
+    if (rc)
+        return rc;
+    touch_edge(&g->e[k], created, ai, aj, eta, lambda_per_day, at);
+    return 0;
+}
+
+/* The concept pairs of a co-activation go in batches of this many: each batch is looked up
+ * before any of it is touched. With a large vocabulary the concept graph's map and edges are
+ * far bigger than the caches, and the up to hebbian.max_concepts² lookups of a co-activation
+ * missed them one after the other (at 100k memories over 200k words, a third of the
+ * simulation); asked for together, the misses overlap. The pairs are still touched one by one
+ * in the same order, so the results are the same. */
+#define PAIR_BATCH 64
+
+/* touches the np concept pairs (px[p], py[p]) in order: their slots asked for, then their edges */
+static int touch_batch(eg_graph *g, const eg_config *cfg, const uint32_t *px, const uint32_t *py,
+                       int np, double ai, double aj, int64_t at)
+{
+    uint32_t pk[PAIR_BATCH];
+    for (int p = 0; p < np; p++)
+        pk[p] = UINT32_MAX;
+    if (!g->no_map) {
+        for (int p = 0; p < np; p++)
+            eg_pairmap_prefetch(&g->map, px[p], py[p]);
+        for (int p = 0; p < np; p++)
+            if ((pk[p] = eg_pairmap_get(&g->map, px[p], py[p])) != UINT32_MAX)
+                __builtin_prefetch(&g->e[pk[p]], 1);
+    }
+    for (int p = 0; p < np; p++) {
+        /* an edge found stays where it is (edges are only appended here); one not found may
+         * have been made by an earlier pair of the batch, so it is looked up again */
+        if (pk[p] != UINT32_MAX) {
+            touch_edge(&g->e[pk[p]], false, ai, aj, cfg->hebbian_rate, cfg->hebbian_decay, at);
+        } else {
+            int rc =
+                eg__graph_touch(g, px[p], py[p], ai, aj, cfg->hebbian_rate, cfg->hebbian_decay, at);
+            if (rc)
+                return rc;
+        }
+    }
     return 0;
 }
 
@@ -56,14 +100,22 @@ int eg__coactivate(eg_model *md, const eg_config *cfg, uint32_t i, uint32_t j, d
     const eg_mem *mi = &md->m[i], *mj = &md->m[j];
     int ni = mi->c_n < cfg->hebbian_max_concepts ? mi->c_n : cfg->hebbian_max_concepts;
     int nj = mj->c_n < cfg->hebbian_max_concepts ? mj->c_n : cfg->hebbian_max_concepts;
+    uint32_t px[PAIR_BATCH], py[PAIR_BATCH];
+    int np = 0;
     for (int x = 0; x < ni; x++)
         for (int y = 0; y < nj; y++) {
             uint32_t cx = md->mc[mi->c_off + x], cy = md->mc[mj->c_off + y];
-            if (cx != cy && (rc = eg__graph_touch(&md->concepts, cx, cy, ai, aj, cfg->hebbian_rate,
-                                                  cfg->hebbian_decay, at)))
-                return rc;
+            if (cx == cy)
+                continue;
+            px[np] = cx;
+            py[np] = cy;
+            if (++np == PAIR_BATCH) {
+                if ((rc = touch_batch(&md->concepts, cfg, px, py, np, ai, aj, at)))
+                    return rc;
+                np = 0;
+            }
         }
-    return 0;
+    return np ? touch_batch(&md->concepts, cfg, px, py, np, ai, aj, at) : 0;
 }
 
 /* ---- the event loop ---- */
