@@ -494,8 +494,9 @@ static void test_homeostasis_bounds_out_weight(void **state)
 }
 
 /* After each pass no concept has more than homeostasis.max_degree edges, and the graph is
- * whole: no dead edge is left, every adjacency entry is an edge of its node, and the pair index
- * finds every edge at its (renumbered) place. */
+ * whole: no dead edge is left, every adjacency entry is an edge of its node, each adjacency list
+ * is in edge order (eg__communities finds each node's voters in edge order and counts on it),
+ * and the pair index finds every edge at its (renumbered) place. */
 static void obs_degree(void *ud, int64_t T, const struct eg_model *md)
 {
     (void)T;
@@ -507,6 +508,8 @@ static void obs_degree(void *ud, int64_t T, const struct eg_model *md)
         for (uint32_t k = 0; k < g->adj_n[n]; k++) {
             const eg_edge *e = &g->e[g->adj[n][k]];
             assert_true(e->a == n || e->b == n);
+            if (k)
+                assert_true(g->adj[n][k - 1] < g->adj[n][k]);
         }
         ends += g->adj_n[n];
     }
