@@ -4,8 +4,8 @@
  * Owns one PGconn per open source plus the quoted identifiers and statements built at open time.
  * open() connects with bounded retries (exponential backoff with jitter, progressive connect
  * timeouts; bad credentials, a missing database and connection-string values libpq rejects are
- * not retried), makes the session UTC, UTF-8 and read-only and verifies that with SHOW, then
- * checks the table's columns in the catalog.
+ * not retried), makes the session UTC, UTF-8, read-only (verified with SHOW) and its search_path
+ * pg_catalog only, then checks the table's columns in the catalog.
  * scan() reads one REPEATABLE READ READ ONLY snapshot: a full scan with COPY ... (FORMAT binary),
  * parsed here, an incremental one through a server-side cursor fetched in batches.
  * It never writes, never reconnects in the middle of a scan (the caller reopens), and never puts
@@ -451,7 +451,11 @@ static int connect_with_retries(pg_source *s, const eg_config *cfg, const char *
                      s->host, s->port, s->db, attempts, attempts == 1 ? "" : "s");
 }
 
-/* UTC, UTF-8, a statement timeout, and a read-only session verified with SHOW. */
+/* UTC, UTF-8, a statement timeout, a search_path of pg_catalog only, and a read-only session
+ * verified with SHOW. Every relation engram names is schema-qualified, but the casts, operators
+ * and functions of its statements (::text, >=, count) are looked up through the search_path: a
+ * role or PGOPTIONS setting that puts a schema before pg_catalog could put its own >= there and
+ * make an incremental read return nothing (CVE-2018-1058's pattern). */
 static int setup_session(pg_source *s, const eg_config *cfg)
 {
     char sql[256];
@@ -459,7 +463,8 @@ static int setup_session(pg_source *s, const eg_config *cfg)
     if (cfg->source_statement_timeout > 0 && ms == 0)
         ms = 1;
     snprintf(sql, sizeof sql,
-             "SET TimeZone TO 'UTC'; SET client_encoding TO 'UTF8'; SET statement_timeout TO %lld",
+             "SET TimeZone TO 'UTC'; SET client_encoding TO 'UTF8'; SET statement_timeout TO %lld; "
+             "SET search_path TO pg_catalog, pg_temp",
              ms);
     int rc = exec_command(s, sql, "setting up the session");
     if (rc)

@@ -2,7 +2,8 @@
 # engram against a real PostgreSQL through the command line: full and incremental ingest with
 # keyed upserts, lookback overlap without duplicates, updates, --full reporting rows deleted at the
 # source, schema errors naming column and types (exit 65), an unreachable server (exit 75), a wrong
-# password (exit 2), a custom column mapping, and no password in any output.
+# password (exit 2), a custom column mapping, a search_path that puts another schema's >= before
+# pg_catalog's, and no password in any output.
 . "$(dirname "$0")/lib.sh"
 S=$(new_schema)
 memories_table "$S"
@@ -50,6 +51,16 @@ check "the updated content is stored" "edited memory one" \
 run "${E[@]}" --now 2026-11-20T01:00:00Z ingest --json
 check "re-running at the same now changes nothing" "0 0" \
   "$(sed -E 's/.*"inserted":([0-9]+),"updated":([0-9]+).*/\1 \2/' "$T/last")"
+
+# a search_path that puts a schema before pg_catalog (a role setting, PGOPTIONS) does not change
+# what engram's statements mean: regression, a >= of that schema made the incremental read
+# return nothing, and the new row was never stored
+q -c "CREATE FUNCTION $S.never(timestamptz, timestamptz) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT false';
+      CREATE OPERATOR $S.>= (LEFTARG = timestamptz, RIGHTARG = timestamptz, FUNCTION = $S.never);
+      INSERT INTO $S.memories VALUES (md5('sp')::uuid, 'row after a search_path trick', timestamptz '2026-11-19 00:00:00+00', NULL, NULL)"
+PGOPTIONS="-c search_path=$S,pg_catalog" run "${E[@]}" --now 2026-11-20T01:00:00Z ingest --json
+check "a search_path with its own >= does not hide new rows" "0 1" "$? $(num inserted)"
+q -c "DROP OPERATOR $S.>= (timestamptz, timestamptz); DROP FUNCTION $S.never(timestamptz, timestamptz)"
 
 # --full reports rows that disappeared at the source
 q -c "DELETE FROM $S.memories WHERE id IN (md5('2')::uuid, md5('3')::uuid)"
