@@ -294,14 +294,15 @@ typedef enum {
     CONNECT_RETRY,
     CONNECT_AUTH,
     CONNECT_NODB,
+    CONNECT_DENIED,
     CONNECT_CONFIG
 } connect_outcome;
 
-/* Sorts a failed connection: retrying does not fix credentials, a missing database or a
- * connection string whose values libpq rejects (PQconninfoParse checks only the keywords: values
- * such as port=abc or sslmode=bogus fail at connect time) or whose SSL demand the server cannot
- * meet. libpq has no SQLSTATE for connection failures, so the (English, lc_messages=C) texts are
- * matched too. */
+/* Sorts a failed connection: retrying does not fix credentials, a missing database, a role
+ * without the CONNECT privilege or without LOGIN, or a connection string whose values libpq rejects
+ * (PQconninfoParse checks only the keywords: values such as port=abc or sslmode=bogus fail at
+ * connect time) or whose SSL demand the server cannot meet. libpq has no SQLSTATE for connection
+ * failures, so the (English, lc_messages=C) texts are matched too. */
 static connect_outcome classify_failure(PGconn *conn, const char *msg)
 {
     static const char *const config[] = {
@@ -338,6 +339,9 @@ static connect_outcome classify_failure(PGconn *conn, const char *msg)
         return CONNECT_AUTH; /* 28000 */
     if (strstr(msg, "database \"") && strstr(msg, "does not exist"))
         return CONNECT_NODB; /* 3D000 */
+    /* 42501 (no CONNECT privilege) and 28000 (a role without LOGIN): the credentials are right */
+    if (strstr(msg, "permission denied for database") || strstr(msg, "is not permitted to log in"))
+        return CONNECT_DENIED;
     return CONNECT_RETRY;
 }
 
@@ -415,6 +419,14 @@ static int connect_with_retries(pg_source *s, const eg_config *cfg, const char *
                 "the PostgreSQL connection string does not work (host=%s port=%s database=%s): "
                 "%s",
                 s->host, s->port, s->db, reason);
+        }
+        if (why == CONNECT_DENIED) {
+            return set_error(
+                s, EG_ESOURCE, reason,
+                "GRANT CONNECT ON DATABASE to the role engram connects as (and give it LOGIN); "
+                "a retry would fail the same way",
+                "user \"%s\" may not connect to database %s at host=%s port=%s", s->user, s->db,
+                s->host, s->port);
         }
         if (why == CONNECT_NODB) {
             return set_error(

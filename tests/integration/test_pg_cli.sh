@@ -2,8 +2,9 @@
 # engram against a real PostgreSQL through the command line: full and incremental ingest with
 # keyed upserts, lookback overlap without duplicates, updates, --full reporting rows deleted at the
 # source, schema errors naming column and types (exit 65), an unreachable server (exit 75), a wrong
-# password (exit 2), a custom column mapping, a search_path that puts another schema's >= before
-# pg_catalog's, and no password in any output.
+# password (exit 2), a role without CONNECT or LOGIN (exit 2, not retried), a custom column
+# mapping, a search_path that puts another schema's >= before pg_catalog's, and no password in
+# any output.
 . "$(dirname "$0")/lib.sh"
 S=$(new_schema)
 memories_table "$S"
@@ -111,6 +112,22 @@ run_pw "wrong-Pa55word-xyz" --config "$T/e.conf" --source postgresql:// --store 
 check "wrong password exits 2" 2 $?
 contains "wrong password says authentication failed" "authentication" "$T/last"
 lacks "the wrong password is not printed" "wrong-Pa55word-xyz" "$T/last"
+
+# a role without the CONNECT privilege, and one without LOGIN: exit 2 at once, naming the user
+# and the database, never retried (regression: both were taken for an unreachable server,
+# retried, and ended in exit 75 with "check that the server runs")
+R="${S}_r"
+admin -c "CREATE ROLE ${R}_noconnect LOGIN PASSWORD 'NoConnect-Pw-1'; CREATE ROLE ${R}_nologin NOLOGIN PASSWORD 'NoLogin-Pw-1';
+          GRANT CONNECT ON DATABASE \"$PGDATABASE\" TO ${R}_nologin"
+printf 'source.schema = %s\nsource.retries = 3\nsource.retry_delay = 1s\n' "$S" >"$T/deny.conf"
+for r in noconnect:NoConnect-Pw-1 nologin:NoLogin-Pw-1; do
+  PGUSER="${R}_${r%%:*}" run_pw "${r#*:}" --config "$T/deny.conf" --source postgresql:// --store "$T/d.db" ingest
+  check "a role that may not connect (${r%%:*}) exits 2" 2 $?
+  lacks "it is not retried (${r%%:*})" "retrying" "$T/last"
+  contains "the error names the user (${r%%:*})" "user \"${R}_${r%%:*}\" may not connect to database" "$T/last"
+  lacks "its password is not printed (${r%%:*})" "${r#*:}" "$T/last"
+done
+admin -c "DROP OWNED BY ${R}_nologin; DROP ROLE ${R}_noconnect; DROP ROLE ${R}_nologin"
 
 # no password anywhere in what engram printed
 real_pw=$(cat "${ENGRAM_PG_PASSWORD_FILE:-/nonexistent}" 2>/dev/null || true)
