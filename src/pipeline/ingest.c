@@ -61,6 +61,17 @@ typedef struct ingest_ctx {
     eg_ingest_report *rep;
     eg_concepts *concepts;
     eg_idset *seen; /* --full only */
+    /* A version older than the stored one (EG_PUT_OLDER) is a duplicate id only when the read
+     * also delivers the stored version (or a later one); when it does not, the row's key moved
+     * back at the source and the older version is what the source holds now. Such versions are
+     * held (the latest per id) until the read ends, then replace the stored one (resolve_held).
+     * Only for reads that deliver every version at or after since: a table scan, not the change
+     * log. The writer thread owns these until it is joined. */
+    bool hold_older;
+    int64_t since;
+    eg_idset *confirmed; /* ids this read stored, or found unchanged */
+    eg_idset *held;      /* id -> its index in held_rows, or -1 once the read confirmed it */
+    eg_batch held_rows;
     const char *source_system;
     const char *source_key; /* eg_source_key: the source the rows are read from */
     const char *source_kind;
@@ -174,6 +185,61 @@ static void *stager_main(void *ud)
     return NULL;
 }
 
+static int64_t record_key(const eg_record *r)
+{
+    return r->has_updated ? r->updated_at : r->created_at;
+}
+
+/* Notes what storing r did, for resolve_held (the writer's thread). */
+static int track_version(ingest_ctx *c, const eg_record *r, eg_put_result res)
+{
+    int64_t at;
+    bool held = eg_idset_get(c->held, r->id, r->id_len, &at);
+    if (res != EG_PUT_OLDER)
+        return held ? eg_idset_put(c->held, r->id, r->id_len, -1)
+                    : eg_idset_add(c->confirmed, r->id, r->id_len);
+    /* a duplicate of a version this read delivered; or a row read for its created_at alone
+     * (clock skew), whose stored version lies before since and need not be in this read */
+    if (eg_idset_has(c->confirmed, r->id, r->id_len) || record_key(r) < c->since)
+        return 0;
+    if (held && (at < 0 || record_key(&c->held_rows.rows[at]) > record_key(r)))
+        return 0;
+    int64_t k = (int64_t)c->held_rows.n;
+    int rc = eg_batch_add(&c->held_rows, r);
+    return rc ? rc : eg_idset_put(c->held, r->id, r->id_len, k);
+}
+
+/* Stores each held version whose id the read did not confirm: the stored version is gone from
+ * the source, and this is the latest the source holds (regression: an update that moved a row's
+ * updated_at back was never stored, not even by --full, and was reported as a duplicate id). */
+static int resolve_held(ingest_ctx *c)
+{
+    eg_buf buf;
+    eg_buf_init(&buf, 0);
+    int rc = 0;
+    for (size_t i = 0; i < c->held_rows.n && !rc; i++) {
+        const eg_record *r = &c->held_rows.rows[i];
+        int64_t at;
+        if (!eg_idset_get(c->held, r->id, r->id_len, &at) || at != (int64_t)i)
+            continue; /* confirmed, or a later version of the id is held */
+        eg_staged g;
+        eg_put_result res;
+        eg_buf_reset(&buf);
+        if ((rc = eg_stage_record(r, c->opts->now, c->window_start, c->concepts, &g, &buf)))
+            break;
+        const char *concepts = eg_skip_in_pipeline(g.skip) && buf.data ? buf.data : NULL;
+        rc = eg_store_memory_replace(c->st, r, &g, concepts, c->source_system, c->source_key,
+                                     c->opts->now, &res);
+        if (!rc && res == EG_PUT_UPDATED) { /* it was counted as an older version */
+            c->rep->updated++;
+            c->rep->unchanged--;
+            c->rep->older_versions--;
+        }
+    }
+    eg_buf_free(&buf);
+    return rc;
+}
+
 /* The writer thread: stores what the reader staged, in order, on the store's connection (which
  * the reader does not touch until the writer is joined, but to read a first load through it,
  * under db_lock). After an error it keeps draining so
@@ -228,6 +294,8 @@ static void *writer_main(void *ud)
             rep->updated += res == EG_PUT_UPDATED && !rc;
             rep->unchanged += (res == EG_PUT_UNCHANGED || res == EG_PUT_OLDER) && !rc;
             rep->older_versions += res == EG_PUT_OLDER && !rc;
+            if (!rc && c->hold_older)
+                rc = track_version(c, &w->rows.rows[i], res);
         }
         if (c->shared_db)
             pthread_mutex_unlock(&c->db_lock);
@@ -475,13 +543,18 @@ static int one_attempt(ingest_ctx *c, eg_source **srcp)
         by_log = read_before && found && !o->full;
     }
     rep->by_change_log = by_log;
+    c->hold_older = !by_log;
+    c->since = since;
+    if (c->hold_older && ((!c->confirmed && (rc = eg_idset_new(&c->confirmed))) ||
+                          (!c->held && (rc = eg_idset_new(&c->held)))))
+        return rc;
     bool bulk;
     if ((rc = eg_store_bulk_begin(c->st, &bulk)))
         return rc;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = scan_and_write(c, src, since, by_log ? log : NULL);
     rep->ms_read = ms_since(&t0);
-    if (rc)
+    if (rc || (rc = resolve_held(c)))
         return rc;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = eg_store_bulk_end(c->st);
@@ -574,6 +647,7 @@ int eg_ingest(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg
 {
     ingest_ctx c = {.st = st, .cfg = cfg, .opts = opts, .rep = rep};
     pthread_mutex_init(&c.db_lock, NULL);
+    eg_batch_init(&c.held_rows);
     struct timespec t0;
     int rc;
     char *counts = NULL;
@@ -601,6 +675,10 @@ int eg_ingest(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg
             eg_idset_free(c.seen);
             c.seen = NULL;
         }
+        eg_idset_free(c.confirmed);
+        eg_idset_free(c.held);
+        c.confirmed = c.held = NULL;
+        eg_batch_reset(&c.held_rows);
         rc = one_attempt(&c, &src);
         eg_source_close(src);
         if (!rc) {
@@ -630,6 +708,9 @@ done:
     }
     free(counts);
     eg_idset_free(c.seen);
+    eg_idset_free(c.confirmed);
+    eg_idset_free(c.held);
+    eg_batch_free(&c.held_rows);
     eg_concepts_free(c.concepts);
     for (int k = 0; k < STAGERS; k++)
         eg_concepts_free(c.stager_concepts[k]);

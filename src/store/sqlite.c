@@ -98,6 +98,7 @@ struct eg_store {
     sqlite3_stmt *q[Q_COUNT];
     int64_t fts_rowid;     /* rows up to this rowid are in the FTS index */
     bool bulk;             /* loading into an empty table: indexes dropped, ids tracked here */
+    bool replacing;        /* eg_store_memory_replace: the stored key does not count */
     bool journal_switched; /* bulk_prepare moved the store to a rollback journal */
     bool has_checkpoint;   /* the pipeline's last now, read at begin (late arrivals) */
     int64_t checkpoint;
@@ -611,9 +612,10 @@ static void bind_staging(sqlite3_stmt *s, const eg_staged *g, const char *concep
  * column col of s: both have a key and r's is before it. A source with duplicate ids (no primary
  * key, a view) delivers versions in any order (COPY has none); the latest key wins whatever the
  * order, and a --full rescan cannot put an older version back. Equal keys: the last read wins. */
-static bool is_older(const eg_record *r, sqlite3_stmt *s, int col)
+static bool is_older(const eg_store *st, const eg_record *r, sqlite3_stmt *s, int col)
 {
-    if ((!r->has_updated && !r->has_created) || sqlite3_column_type(s, col) == SQLITE_NULL)
+    if (st->replacing || (!r->has_updated && !r->has_created) ||
+        sqlite3_column_type(s, col) == SQLITE_NULL)
         return false;
     return (r->has_updated ? r->updated_at : r->created_at) < sqlite3_column_int64(s, col);
 }
@@ -633,7 +635,7 @@ int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *g,
             sqlite3_bind_int64(s, 1, rowid);
             bool found = sqlite3_step(s) == SQLITE_ROW;
             bool same = found && sqlite3_column_int64(s, 0) == fp;
-            bool older = found && !same && is_older(r, s, 1);
+            bool older = found && !same && is_older(st, r, s, 1);
             sqlite3_reset(s);
             if (same || older) {
                 *result = same ? EG_PUT_UNCHANGED : EG_PUT_OLDER;
@@ -655,7 +657,7 @@ int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *g,
             rowid = sqlite3_column_int64(s, 0);
             same = sqlite3_column_int64(s, 1) == fp;
             deleted = sqlite3_column_int(s, 2);
-            older = !same && !deleted && is_older(r, s, 3);
+            older = !same && !deleted && is_older(st, r, s, 3);
             same_key = sqlite3_column_int(s, 4);
         }
         sqlite3_reset(s); /* a statement left mid-step would pin a read snapshot */
@@ -747,6 +749,16 @@ int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *g,
     st->staged_any = true;
     st->staged_now = now;
     return 0;
+}
+
+int eg_store_memory_replace(eg_store *st, const eg_record *r, const eg_staged *g,
+                            const char *concepts_json, const char *source_system,
+                            const char *source_key, int64_t now, eg_put_result *result)
+{
+    st->replacing = true;
+    int rc = eg_store_memory_put(st, r, g, concepts_json, source_system, source_key, now, result);
+    st->replacing = false;
+    return rc;
 }
 
 /* stages one row whole (read by rowid) through fn and writes every staging column */

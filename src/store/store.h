@@ -66,7 +66,8 @@ typedef enum {
     EG_PUT_UNCHANGED = 0,
     EG_PUT_INSERTED = 1,
     EG_PUT_UPDATED = 2,
-    EG_PUT_OLDER = 3 /* left alone: the stored version has a later key (a duplicate id) */
+    EG_PUT_OLDER = 3 /* left alone: the stored version has a later key (a duplicate id, or a
+                        row whose key moved back: the caller tells them apart, ingest.c) */
 } eg_put_result;
 
 /* Upserts one source row with its staging (keyed by id; a row whose source columns are unchanged
@@ -78,6 +79,12 @@ typedef enum {
 int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *s,
                         const char *concepts_json, const char *source_system,
                         const char *source_key, int64_t now, eg_put_result *result);
+/* eg_store_memory_put, except that the stored version's key does not count: r replaces it unless
+ * the two are the same. For the version a read found in place of the stored one, when that read
+ * would have delivered the stored version too had it still been at the source (ingest.c). */
+int eg_store_memory_replace(eg_store *st, const eg_record *r, const eg_staged *s,
+                            const char *concepts_json, const char *source_system,
+                            const char *source_key, int64_t now, eg_put_result *result);
 
 /* Moves the staging to now (the run's clock). Rows are in the window when created_at >
  * window_start; the rows on the wrong side of it (staged but out of it, skipped out of it but

@@ -5,6 +5,7 @@
 # version with the latest coalesce(updated_at, created_at) is stored, whatever the read order,
 # and neither an incremental read nor a --full rescan flips the stored content to the older one;
 # the older version is counted (older_versions) and a warning says the source has duplicate ids.
+# (3) A row whose key moved back at the source is not a duplicate: its version is stored.
 . "$(dirname "$0")/lib.sh"
 S=$(new_schema)
 printf 'source.schema = %s\nsource.retries = 0\n' "$S" >"$T/base.conf"
@@ -50,6 +51,33 @@ for order in newer-first older-first; do
   check "duplicates ($order): the older version is reported" 1 "$(num older_versions)"
   contains "duplicates ($order): a warning names the duplicates" "duplicate ids" "$T/err"
 done
+
+# (3) a row whose updated_at moves back (a correction, a restore): the source holds one version,
+# and that is what is stored: by the incremental read when the new key is within the lookback,
+# by --full when it is before it. Regression: it was taken for an older duplicate, never stored
+# (not even by --full), and reported as a duplicate id.
+q -c "CREATE TABLE $S.back (id text PRIMARY KEY, content text, created_at timestamptz,
+        updated_at timestamptz, metadata jsonb);
+      INSERT INTO $S.back VALUES ('near', 'first text', '2026-11-25T01:00:00Z', '2026-11-25T11:00:00Z', '{}'),
+                                 ('far', 'first text', '2026-11-25T01:00:00Z', '2026-11-25T11:00:00Z', '{}'),
+                                 ('dup', 'newer version', '2026-11-25T01:00:00Z', '2026-11-25T11:00:00Z', '{}')"
+{ cat "$T/base.conf"; echo "source.table = back"; } >"$T/back.conf"
+ing "$T/back.conf" "$T/back.db"
+q -c "UPDATE $S.back SET content = 'moved back a little', updated_at = '2026-11-25T10:58:00Z' WHERE id = 'near';
+      UPDATE $S.back SET content = 'moved back a lot', updated_at = '2026-11-25T02:00:00Z' WHERE id = 'far';
+      ALTER TABLE $S.back DROP CONSTRAINT back_pkey;
+      INSERT INTO $S.back VALUES ('dup', 'older version', '2026-11-25T01:00:00Z', '2026-11-25T10:59:00Z', '{}')"
+back() { sqlite3 "$T/back.db" "SELECT group_concat(id || '=' || content, ', ') FROM (SELECT * FROM memory ORDER BY id)"; }
+ing "$T/back.conf" "$T/back.db"
+check "moved back: the incremental read stores the version within the lookback" \
+  "0 dup=newer version, far=first text, near=moved back a little" "$? $(back)"
+check "moved back: only the real duplicate is an older version" "1 1" "$(num updated) $(num older_versions)"
+ing "$T/back.conf" "$T/back.db" --full
+check "moved back: --full stores the version before the lookback" \
+  "0 dup=newer version, far=moved back a lot, near=moved back a little" "$? $(back)"
+check "moved back: --full counts one update and one older version" "1 1" "$(num updated) $(num older_versions)"
+ing "$T/back.conf" "$T/back.db" --full
+check "moved back: a second --full changes nothing" "0 0 1" "$? $(num updated) $(num older_versions)"
 
 q -c "DROP SCHEMA $S CASCADE"
 finish
