@@ -99,12 +99,12 @@ static int run_queries(eg_recaller *rc, const char *path, const eg_recall_opts *
         json_t *q = json_loadb(line, (size_t)len, 0, &je);
         json_t *id = json_object_get(q, "id");
         const char *text = json_string_value(json_object_get(q, "query"));
-        const char *why = !q                           ? je.text
-                          : !json_is_object(q)         ? "not a JSON object"
-                          : !id                        ? "no \"id\""
-                          : !text                      ? "no \"query\" string"
-                          : !text[strspn(text, " \t")] ? "the query is empty"
-                                                       : NULL;
+        const char *why = !q                               ? je.text
+                          : !json_is_object(q)             ? "not a JSON object"
+                          : !id                            ? "no \"id\""
+                          : !text                          ? "no \"query\" string"
+                          : !text[strspn(text, " \t\r\n")] ? "the query is empty"
+                                                           : NULL;
         if (why) {
             fprintf(stderr, "%s:%ld: %s\n", path, lineno, why);
             bad++;

@@ -88,6 +88,13 @@ check "the good line is still answered" ok "$(jq -r '.id' "$T/bad.out")"
 contains "a bad line is named by file and line" "bad.jsonl:2:" "$T/bad.err"
 contains "a line without id" "bad.jsonl:3: no \"id\"" "$T/bad.err"
 contains "an empty query" "bad.jsonl:4: the query is empty" "$T/bad.err"
+# a query of line breaks alone is empty too: a bad line, not the end of the batch (it stopped
+# every query after it, exit 2)
+printf '%s\n' '{"id":"nl","query":"\n\r\n"}' '{"id":"after","query":"paint"}' >"$T/nl.jsonl"
+engram --store "$A" --now "$NOW" recall --queries "$T/nl.jsonl" >"$T/nl.out" 2>"$T/nl.err"
+check "a --queries line whose query is only line breaks exits 65" 65 $?
+contains "and is reported as empty" "nl.jsonl:1: the query is empty" "$T/nl.err"
+check "the lines after it are answered" after "$(jq -r '.id' "$T/nl.out")"
 
 # usage errors
 engram --store "$A" recall "" 2>"$T/e1"; check "empty query exits 2" 2 $?
