@@ -1605,7 +1605,9 @@ int eg_trace(eg_store *st, const eg_config *cfg, const char *id, int64_t now, ch
         eg_error_hint("ids are the source's primary keys; `engram export` lists them");
         goto done;
     }
-    out = json_pack("{s:s, s:s}", "memory_id", id, "at", eg_time_format(now, t1));
+    /* the id as given, which may not be UTF-8 (a row quarantined for it) */
+    out = json_pack("{s:o*, s:s}", "memory_id", eg_store_json_text(id, strlen(id)), "at",
+                    eg_time_format(now, t1));
     steps = json_array();
     json_object_set_new(out, "steps", steps);
     if (trace_source(f, steps, diag, sizeof diag)) {

@@ -11,6 +11,7 @@
 #include "store/recall.h"
 #include "store/migrations.h"
 #include "store/postings.h"
+#include "util/utf8.h"
 
 #include "engram/error.h"
 
@@ -383,6 +384,18 @@ done:
 
 /* ---- trace ---- */
 
+json_t *eg_store_json_text(const char *s, size_t n)
+{
+    json_t *j = json_stringn(s, n);
+    if (j)
+        return j;
+    char *clean = eg_utf8_scrub(s, n);
+    if (clean)
+        j = json_string(clean);
+    free(clean);
+    return j;
+}
+
 /* The current row of s as an object of its columns (integers, reals, text, null). */
 static json_t *row_object(sqlite3_stmt *s)
 {
@@ -400,10 +413,10 @@ static json_t *row_object(sqlite3_stmt *s)
             v = json_null();
             break;
         default:
-            v = json_stringn((const char *)sqlite3_column_text(s, i),
-                             (size_t)sqlite3_column_bytes(s, i));
+            v = eg_store_json_text((const char *)sqlite3_column_text(s, i),
+                                   (size_t)sqlite3_column_bytes(s, i));
             if (!v)
-                v = json_null(); /* not UTF-8: the source validates content, so never expected */
+                v = json_null(); /* out of memory */
         }
         json_object_set_new(o, sqlite3_column_name(s, i), v);
     }

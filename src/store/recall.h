@@ -89,5 +89,10 @@ int eg_store_recall_rehearse(eg_store *st, const int64_t *rowids, size_t n, int6
  * "presentations" (array of {at, kind}, time order), "checkpoint" (the last run's now, or null).
  * Times are integers (µs). */
 int eg_store_trace_facts(eg_store *st, const char *id, json_t **out);
+/* s[0, n) as a new JSON string. jansson refuses text that is not UTF-8, which an id given to
+ * trace or a quarantined row's reference may be (a SQLite source's bytes, rejected at ingest as
+ * invalid): such text gets U+FFFD in place of each bad sequence (eg_utf8_scrub). NULL only
+ * when out of memory. */
+json_t *eg_store_json_text(const char *s, size_t n);
 
 #endif

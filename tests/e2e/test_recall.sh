@@ -144,6 +144,20 @@ printf '%s\n' '{"id":"late","content":"x","created_at":"never"}' >"$T/bad-import
 engram --store "$A" import -q "$T/bad-import.jsonl" 2>/dev/null
 engram --store "$A" --now "$NOW" trace late >"$T/t7.txt"
 contains "trace of a row rejected at import" "diagnosis: rejected at ingest: " "$T/t7.txt"
+# an id that is not UTF-8, quarantined at ingest from a SQLite source: traced, its bytes shown
+# as U+FFFD (the trace failed with "out of memory", jansson refusing the id)
+Q="$T/q.db"
+sqlite3 "$T/bad-src.db" "CREATE TABLE memories (id TEXT PRIMARY KEY, content TEXT, created_at TEXT, updated_at TEXT, metadata TEXT); INSERT INTO memories VALUES (CAST(X'6964FF' AS TEXT), 'an id that is not UTF-8', '2026-11-10T10:00:00Z', NULL, NULL)"
+engram --store "$Q" init -q
+engram --store "$Q" --source "sqlite:$T/bad-src.db" --now "$NOW" ingest -q 2>/dev/null
+engram --store "$Q" --now "$NOW" trace --json "$(printf 'id\xff')" >"$T/t11.json" 2>"$T/t11.err"
+check "trace of a quarantined id that is not UTF-8 exits 0" 0 $?
+check "its --json is valid UTF-8 with U+FFFD for the bad byte" "$(printf 'id\xef\xbf\xbd')" \
+  "$(iconv -f UTF-8 -t UTF-8 "$T/t11.json" >/dev/null 2>&1 && jq -r .memory_id "$T/t11.json" 2>&1)"
+check "and names the quarantined row" "$(printf 'rejected at ingest (sqlite id\xef\xbf\xbd): id: invalid UTF-8')" \
+  "$(jq -r '.steps[0].line' "$T/t11.json" 2>&1)"
+engram --store "$Q" --now "$NOW" trace "$(printf 'id\xff')" >"$T/t11.txt" 2>&1
+contains "in text too" "diagnosis: rejected at ingest: invalid UTF-8" "$T/t11.txt"
 engram --store "$A" --now "$NOW" remember --id fresh "A new thought about kites" >/dev/null
 engram --store "$A" --now "$NOW" trace fresh >"$T/t8.txt"
 contains "trace of a memory not ingested yet" 'diagnosis: not ingested yet: `engram ingest` makes it recallable, `engram run` also takes it through the pipeline' "$T/t8.txt"
