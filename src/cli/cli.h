@@ -69,6 +69,11 @@ int eg_cli_json(json_t *v);
 /* A JSON string of s with bytes that are not UTF-8 replaced by U+FFFD (jansson refuses them);
  * json null for a NULL s. NULL only when out of memory. */
 json_t *eg_cli_json_str(const char *s);
+/* Writes s to out on one line for a terminal: control characters (C0 such as line breaks, tabs
+ * and ESC, DEL, and C1) as spaces, so that text from the store or the command line can neither
+ * break the line nor send escape sequences; with quoted, `"` and `\` escaped by a backslash;
+ * at most max code points, then "…" (0: no limit). A NULL s writes nothing. */
+void eg_cli_put_text(FILE *out, const char *s, size_t max, bool quoted);
 /* Parses the common per-command options: --help, --json. Other options are the command's. */
 #define EG_CLI_COMMON_OPTS                                                                         \
     {"help", 0, NULL, 'h'},                                                                        \

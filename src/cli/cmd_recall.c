@@ -17,20 +17,6 @@
 
 #define SHOW_CHARS 160 /* content shown per result in text output (code points) */
 
-/* Prints s on one line: line breaks and tabs become spaces, at most max code points. */
-static void print_snippet(const char *s, size_t max)
-{
-    size_t cps = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    for (; *p; p++) {
-        if ((*p & 0xC0) != 0x80 && cps++ == max) {
-            fputs("…", stdout);
-            return;
-        }
-        putchar(*p == '\n' || *p == '\r' || *p == '\t' ? ' ' : *p);
-    }
-}
-
 static void print_text(const eg_cli *cli, const eg_config *cfg, const char *query,
                        const eg_recall_result *res, bool explain)
 {
@@ -38,11 +24,7 @@ static void print_text(const eg_cli *cli, const eg_config *cfg, const char *quer
     if (!cli->quiet) {
         /* the query as typed, its quotes and backslashes escaped, on one line */
         fputs("recall \"", stdout);
-        for (const char *p = query; *p; p++) {
-            if (*p == '"' || *p == '\\')
-                putchar('\\');
-            putchar(*p == '\n' || *p == '\r' || *p == '\t' ? ' ' : *p);
-        }
+        eg_cli_put_text(stdout, query, 0, true);
         printf("\" at %s: %zu result%s of %zu candidates\n", eg_time_format(res->at, ts), res->n,
                res->n == 1 ? "" : "s", res->candidates);
     }
@@ -56,9 +38,10 @@ static void print_text(const eg_cli *cli, const eg_config *cfg, const char *quer
                cfg->recall_gamma, cfg->recall_tau, cfg->recall_noise);
     for (size_t k = 0; k < res->n; k++) {
         const eg_recall_hit *h = &res->hits[k];
-        printf("%3zu. %7.3f  %s  [%s, %s]\n     ", k + 1, h->score, h->memory_id, h->status,
-               eg_time_format(h->created_at, ts));
-        print_snippet(h->content, SHOW_CHARS);
+        printf("%3zu. %7.3f  ", k + 1, h->score);
+        eg_cli_put_text(stdout, h->memory_id, 0, false);
+        printf("  [%s, %s]\n     ", h->status, eg_time_format(h->created_at, ts));
+        eg_cli_put_text(stdout, h->content, SHOW_CHARS, false);
         putchar('\n');
         if (!explain)
             continue;

@@ -56,14 +56,21 @@ static int run(eg_cli *cli, int argc, char **argv)
         goto done;
     }
     t = json_loads(text, 0, NULL);
-    printf("trace of memory \"%s\" at %s\n", json_string_value(json_object_get(t, "memory_id")),
-           json_string_value(json_object_get(t, "at")));
+    /* the id and the lines hold text from the store: printed without control characters */
+    fputs("trace of memory \"", stdout);
+    eg_cli_put_text(stdout, json_string_value(json_object_get(t, "memory_id")), 0, true);
+    printf("\" at %s\n", json_string_value(json_object_get(t, "at")));
     size_t i;
     json_t *s;
     json_array_foreach(json_object_get(t, "steps"), i, s)
-        printf("  %-15s %s\n", step_title(json_string_value(json_object_get(s, "step"))),
-               json_string_value(json_object_get(s, "line")));
-    printf("diagnosis: %s\n", json_string_value(json_object_get(t, "diagnosis")));
+    {
+        printf("  %-15s ", step_title(json_string_value(json_object_get(s, "step"))));
+        eg_cli_put_text(stdout, json_string_value(json_object_get(s, "line")), 0, false);
+        putchar('\n');
+    }
+    fputs("diagnosis: ", stdout);
+    eg_cli_put_text(stdout, json_string_value(json_object_get(t, "diagnosis")), 0, false);
+    putchar('\n');
 done:
     json_decref(t);
     free(text);

@@ -145,6 +145,27 @@ json_t *eg_cli_json_str(const char *s)
     return j;
 }
 
+void eg_cli_put_text(FILE *out, const char *s, size_t max, bool quoted)
+{
+    size_t cps = 0;
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if ((*p & 0xC0) != 0x80 && max && cps++ == max) {
+            fputs("…", out);
+            return;
+        }
+        if (*p < 0x20 || *p == 0x7F) {
+            putc(' ', out);
+        } else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) { /* U+0080..U+009F */
+            putc(' ', out);
+            p++;
+        } else {
+            if (quoted && (*p == '"' || *p == '\\'))
+                putc('\\', out);
+            putc(*p, out);
+        }
+    }
+}
+
 int eg_cli_config(eg_cli *cli, eg_config *cfg)
 {
     int rc = eg_config_load(cfg, &cli->cargs);

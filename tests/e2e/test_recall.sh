@@ -112,6 +112,28 @@ engram --store "$A" --now 2026-11-10T09:30:00Z recall --no-rehearse --json zeppe
 check "memories created after --at are not recalled (only the 2020 postcard is)" postcard \
   "$(jq -r '[.results[].memory_id] | join(" ")' "$T/early.json")"
 
+# text output is for a terminal: control characters of a memory's content or id, or of the
+# query, print as spaces (an escape sequence in a memory recoloured the terminal, a line break
+# in an id broke the line); --json keeps them, escaped
+C="$T/c.db"
+engram --store "$C" init -q
+printf '%s\n' '{"id":"ctl\u001b[2Jid\nx","content":"bell\u0007 esc\u001b[31m red\u0085 nel\u007f del walrus","created_at":"2026-11-10T10:00:00Z"}' >"$T/c.jsonl"
+engram --store "$C" import -q "$T/c.jsonl"
+engram --store "$C" --now "$NOW" ingest -q
+engram --store "$C" --now "$NOW" recall --no-rehearse --explain "$(printf 'walrus\033[0m')" >"$T/c.txt"
+check "recall's text output has no control character" 0 \
+  "$(LC_ALL=C tr -d '\n' <"$T/c.txt" | LC_ALL=C tr -dc '\000-\037\177' | wc -c)"
+check "nor a C1 control (U+0085)" 0 "$(grep -c "$(printf '\302\205')" "$T/c.txt")"
+contains "the content shows spaces in their place" "bell  esc [31m red  nel  del walrus" "$T/c.txt"
+contains "and so do the query and the id" 'recall "walrus [0m"' "$T/c.txt"
+contains "the id on one line" "ctl [2Jid x  [staged" "$T/c.txt"
+check "--json keeps the content as it is" "$(printf 'bell\a esc\033[31m red\302\205 nel\177 del walrus')" \
+  "$(engram --store "$C" --now "$NOW" recall --no-rehearse --json walrus | jq -r '.results[0].content')"
+engram --store "$C" --now "$NOW" trace "$(printf 'ctl\033[2Jid\nx')" >"$T/c-trace.txt"
+check "trace's text output has no control character" 0 \
+  "$(LC_ALL=C tr -d '\n' <"$T/c-trace.txt" | LC_ALL=C tr -dc '\000-\037\177' | wc -c)"
+contains "trace names the id on one line" 'trace of memory "ctl [2Jid x"' "$T/c-trace.txt"
+
 # ---- rehearsal: two equal memories; the one recalled before ranks first ----
 H="$T/h.db"
 engram --store "$H" init -q
