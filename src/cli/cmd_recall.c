@@ -77,9 +77,12 @@ static int run_queries(eg_recaller *rc, const char *path, const eg_recall_opts *
         lineno++;
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = '\0';
-        if (!len || strspn(line, " \t") == (size_t)len)
+        size_t at = strspn(line, " \t");
+        if ((size_t)len - at >= 3 && !memcmp(line + at, "\xEF\xBB\xBF", 3))
+            at += 3; /* a byte order mark, skipped as `import` skips it */
+        if (at == (size_t)len || strspn(line + at, " \t") == (size_t)len - at)
             continue;
-        json_t *q = json_loadb(line, (size_t)len, 0, &je);
+        json_t *q = json_loadb(line + at, (size_t)len - at, 0, &je);
         json_t *id = json_object_get(q, "id");
         const char *text = json_string_value(json_object_get(q, "query"));
         const char *why = !q                               ? je.text

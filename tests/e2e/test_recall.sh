@@ -95,6 +95,11 @@ engram --store "$A" --now "$NOW" recall --queries "$T/nl.jsonl" >"$T/nl.out" 2>"
 check "a --queries line whose query is only line breaks exits 65" 65 $?
 contains "and is reported as empty" "nl.jsonl:1: the query is empty" "$T/nl.err"
 check "the lines after it are answered" after "$(jq -r '.id' "$T/nl.out")"
+# a byte order mark, as an editor saves UTF-8 on Windows, is skipped as `import` skips it (the
+# first line was a bad line)
+printf '\357\273\277%s\r\n' '{"id":"bom","query":"paint"}' >"$T/bom.jsonl"
+engram --store "$A" --now "$NOW" recall --queries "$T/bom.jsonl" >"$T/bom.out" 2>"$T/bom.err"
+check "--queries skips a byte order mark" "0 bom" "$? $(jq -r '.id' "$T/bom.out")"
 
 # usage errors
 engram --store "$A" recall "" 2>"$T/e1"; check "empty query exits 2" 2 $?
