@@ -485,10 +485,13 @@ int eg_store_trace_facts(eg_store *st, const char *id, json_t **out)
              facts(st, o, "source",
                    "SELECT length(content) AS length_chars, created_at FROM memories WHERE id = ?1",
                    id, 0, false)) ||
+        /* an import line by the id of its raw JSON: an integer id as its text, as import
+         * takes it */
         (rc = facts(st, o, "quarantine",
                     "SELECT source, ref, field, reason, at FROM quarantine WHERE ref = ?1 OR "
                     "(source LIKE 'import:%' AND json_valid(CAST(raw AS TEXT)) AND "
-                    "json_extract(CAST(raw AS TEXT), '$.id') = ?1) ORDER BY ref <> ?1, qid LIMIT 1",
+                    "CAST(json_extract(CAST(raw AS TEXT), '$.id') AS TEXT) = ?1) "
+                    "ORDER BY ref <> ?1, qid LIMIT 1",
                     id, 0, false)) ||
         (rc = facts(st, o, "checkpoint", "SELECT value AS at FROM sim_state WHERE key = ?1",
                     "checkpoint", 0, false)))

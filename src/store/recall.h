@@ -84,10 +84,10 @@ int eg_store_recall_rehearse(eg_store *st, const int64_t *rowids, size_t n, int6
 /* The facts a trace shows about the memory with source id `id`, as a new JSON object (the caller
  * json_decref's it): "memory" (the memory row's columns, or null), "source" (the embedded source
  * row: length and created_at, or null), "quarantine" (the first quarantine entry for this id, or
- * null; an imported line is found by the "id" of its raw JSON), "pipeline" (the pipeline row, or
- * null), "journey" (array of {seq, at, stage, event, detail}), "episode", "ltm" (rows or null),
- * "presentations" (array of {at, kind}, time order), "checkpoint" (the last run's now, or null).
- * Times are integers (µs). */
+ * null; an imported JSONL line is found by the "id" of its raw JSON, an integer by its text),
+ * "pipeline" (the pipeline row, or null), "journey" (array of {seq, at, stage, event, detail}),
+ * "episode", "ltm" (rows or null), "presentations" (array of {at, kind}, time order),
+ * "checkpoint" (the last run's now, or null). Times are integers (µs). */
 int eg_store_trace_facts(eg_store *st, const char *id, json_t **out);
 /* s[0, n) as a new JSON string. jansson refuses text that is not UTF-8, which an id given to
  * trace or a quarantined row's reference may be (a SQLite source's bytes, rejected at ingest as

@@ -171,6 +171,11 @@ printf '%s\n' '{"id":"late","content":"x","created_at":"never"}' >"$T/bad-import
 engram --store "$A" import -q "$T/bad-import.jsonl" 2>/dev/null
 engram --store "$A" --now "$NOW" trace late >"$T/t7.txt"
 contains "trace of a row rejected at import" "diagnosis: rejected at ingest: " "$T/t7.txt"
+# an integer id is the id's text, in import as in trace (trace compared it as a number: not found)
+printf '%s\n' '{"id":4242,"content":"x","created_at":"never"}' >"$T/bad-import-int.jsonl"
+engram --store "$A" import -q "$T/bad-import-int.jsonl" 2>/dev/null
+engram --store "$A" --now "$NOW" trace 4242 >"$T/t7i.txt" 2>&1
+contains "trace of an import line with an integer id" "diagnosis: rejected at ingest: " "$T/t7i.txt"
 # an id that is not UTF-8, quarantined at ingest from a SQLite source: traced, its bytes shown
 # as U+FFFD (the trace failed with "out of memory", jansson refusing the id)
 Q="$T/q.db"
