@@ -348,11 +348,28 @@ static int on_batch(const eg_batch *b, void *ud)
     return atomic_load(&c->writer_rc);
 }
 
+#define LOG_ID_MAX 120 /* bytes of a rejected row's id in the log line */
+
+/* How much of id the log line shows: all of it, or its first LOG_ID_MAX bytes without cutting a
+ * UTF-8 sequence. */
+static size_t log_id_len(const char *id)
+{
+    size_t n = strlen(id);
+    if (n <= LOG_ID_MAX)
+        return n;
+    n = LOG_ID_MAX;
+    while (n && ((unsigned char)id[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
 static int on_reject(const char *row_id, const char *field, const char *reason, void *ud)
 {
     ingest_ctx *c = ud;
     eg_buf *b = &c->cur->rejects;
-    eg_log(EG_LOG_WARN, "source row %s: %s: %s (quarantined)", row_id, field, reason);
+    /* the log line names a long id by its start; the quarantine keeps it whole */
+    eg_log(EG_LOG_WARN, "source row %.*s%s: %s: %s (quarantined)", (int)log_id_len(row_id), row_id,
+           strlen(row_id) > LOG_ID_MAX ? "…" : "", field, reason);
     c->cur->nrejects++;
     if (eg_buf_append(b, row_id, strlen(row_id) + 1) ||
         eg_buf_append(b, field, strlen(field) + 1) || eg_buf_append(b, reason, strlen(reason) + 1))

@@ -859,14 +859,17 @@ static int flush(scan_ctx *sc)
 
 static int reject_row(scan_ctx *sc, const field *id, const char *col, const char *reason)
 {
-    char idbuf[128];
-    if (!id->p)
-        snprintf(idbuf, sizeof idbuf, "(null id)");
-    else if (!eg_utf8_valid(id->p, id->len, NULL))
-        snprintf(idbuf, sizeof idbuf, "(id not valid UTF-8)");
-    else
-        snprintf(idbuf, sizeof idbuf, "%.*s", (int)(id->len < 120 ? id->len : 120), id->p);
-    int rc = sc->reject ? sc->reject(idbuf, col, reason, sc->ud) : 0;
+    /* the whole id, which the quarantine keeps (trace finds the row by it) */
+    char *copy = NULL;
+    const char *idtext = "(null id)";
+    int rc = 0;
+    if (id->p && !eg_utf8_valid(id->p, id->len, NULL))
+        idtext = "(id not valid UTF-8)";
+    else if (id->p && !(idtext = copy = strndup(id->p, id->len)))
+        rc = eg_error_set(EG_ENOMEM, "out of memory reading a row");
+    if (!rc && sc->reject)
+        rc = sc->reject(idtext, col, reason, sc->ud);
+    free(copy);
     if (rc)
         sc->stopped = 1;
     return rc;

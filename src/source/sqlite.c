@@ -348,9 +348,10 @@ static int deliver(sqlite_source *s, sqlite3_stmt *st, int64_t since, eg_batch_f
                    eg_reject_fn reject, void *ud)
 {
     eg_batch batch;
+    eg_buf idbuf; /* a rejected row's whole id, NUL-terminated: the quarantine keeps it */
     int rc = 0, step;
-    char idbuf[64];
     eg_batch_init(&batch);
+    eg_buf_init(&idbuf, 0);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         eg_record r = {0};
         const char *bad_field = NULL, *why = NULL;
@@ -384,8 +385,12 @@ static int deliver(sqlite_source *s, sqlite3_stmt *st, int64_t since, eg_batch_f
         else if (r.metadata && !eg_utf8_valid(r.metadata, r.metadata_len, NULL))
             bad_field = "metadata", why = "invalid UTF-8";
         if (bad_field) {
-            snprintf(idbuf, sizeof idbuf, "%.*s", (int)(r.id_len < 60 ? r.id_len : 60), r.id);
-            if (reject && (rc = call_reject(s, reject, idbuf, bad_field, why, ud)))
+            eg_buf_reset(&idbuf);
+            if (eg_buf_append(&idbuf, r.id, r.id_len) || eg_buf_putc(&idbuf, '\0')) {
+                rc = eg_error_set(EG_ENOMEM, "out of memory reading SQLite source %s", s->path);
+                goto done;
+            }
+            if (reject && (rc = call_reject(s, reject, idbuf.data, bad_field, why, ud)))
                 goto done;
             continue;
         }
@@ -422,6 +427,7 @@ static int deliver(sqlite_source *s, sqlite3_stmt *st, int64_t since, eg_batch_f
     }
 done:
     eg_batch_free(&batch);
+    eg_buf_free(&idbuf);
     return rc;
 }
 

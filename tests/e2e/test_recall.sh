@@ -190,6 +190,13 @@ check "and names the quarantined row" "$(printf 'rejected at ingest (sqlite id\x
   "$(jq -r '.steps[0].line' "$T/t11.json" 2>&1)"
 engram --store "$Q" --now "$NOW" trace "$(printf 'id\xff')" >"$T/t11.txt" 2>&1
 contains "in text too" "diagnosis: rejected at ingest: invalid UTF-8" "$T/t11.txt"
+# a long id quarantined at ingest is kept whole: trace finds it (the quarantine kept its first
+# 60 bytes, and trace said "not found")
+long_id=$(printf 'long-%0100d' 7)
+sqlite3 "$T/bad-src.db" "INSERT INTO memories VALUES ('$long_id', CAST(X'FF' AS TEXT), '2026-11-10T10:00:00Z', NULL, NULL)"
+engram --store "$Q" --source "sqlite:$T/bad-src.db" --now "$NOW" ingest -q 2>/dev/null
+engram --store "$Q" --now "$NOW" trace "$long_id" >"$T/t12.txt" 2>&1
+contains "trace of a quarantined row with a long id" "diagnosis: rejected at ingest: invalid UTF-8" "$T/t12.txt"
 engram --store "$A" --now "$NOW" remember --id fresh "A new thought about kites" >/dev/null
 engram --store "$A" --now "$NOW" trace fresh >"$T/t8.txt"
 contains "trace of a memory not ingested yet" 'diagnosis: not ingested yet: `engram ingest` makes it recallable, `engram run` also takes it through the pipeline' "$T/t8.txt"

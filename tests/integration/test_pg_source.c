@@ -108,6 +108,7 @@ typedef struct collect {
     PGconn *terminate; /* when set: terminate this backend during the first batch */
     size_t nrejects;
     char reject_ids[8][64], reject_fields[8][32];
+    size_t reject_id_lens[8];
 } collect;
 
 static char *dup_or_null(const char *s, size_t n)
@@ -163,6 +164,7 @@ static int on_reject(const char *row_id, const char *field, const char *reason, 
     if (c->nrejects < 8) {
         snprintf(c->reject_ids[c->nrejects], sizeof c->reject_ids[0], "%s", row_id);
         snprintf(c->reject_fields[c->nrejects], sizeof c->reject_fields[0], "%s", field);
+        c->reject_id_lens[c->nrejects] = strlen(row_id);
     }
     c->nrejects++;
     return 0;
@@ -314,7 +316,7 @@ static int group_setup(void **state)
         " updated_at timestamptz, metadata text);"
         "INSERT INTO rejects VALUES (NULL, 'no id', '2024-01-01', NULL, NULL),"
         " ('inf', 'x', 'infinity', NULL, NULL), ('ok', 'fine', '2024-01-01 00:00:00+00', NULL,"
-        " NULL);"
+        " NULL), (repeat('long', 50), 'x', '-infinity', NULL, NULL);"
         "CREATE TABLE skew (id text, content text, created_at timestamptz,"
         " updated_at timestamptz, metadata jsonb);"
         "INSERT INTO skew VALUES"
@@ -595,7 +597,7 @@ static void test_copy_parser_split_tuples(void **state)
     data = copy_stream("rejects", &len);
     assert_int_equal(eg__postgres_parse_copy(data, len, 3, on_batch, on_reject, &c), 0);
     assert_int_equal(c.n, 1);
-    assert_int_equal(c.nrejects, 2);
+    assert_int_equal(c.nrejects, 3);
     collect_free(&c);
     free(data);
 }
@@ -755,15 +757,18 @@ static void test_rejects(void **state)
     assert_int_equal(eg_source_postgres.scan(src, INT64_MIN, on_batch, on_reject, &c), 0);
     assert_int_equal(c.n, 1);
     assert_string_equal(c.rows[0].id, "ok");
-    assert_int_equal(c.nrejects, 2);
-    bool null_id = false, inf = false;
+    assert_int_equal(c.nrejects, 3);
+    bool null_id = false, inf = false, long_id = false;
     for (size_t i = 0; i < c.nrejects; i++) {
         null_id |=
             strcmp(c.reject_ids[i], "(null id)") == 0 && strcmp(c.reject_fields[i], "id") == 0;
         inf |= strcmp(c.reject_ids[i], "inf") == 0 && strcmp(c.reject_fields[i], "created_at") == 0;
+        /* the whole id, which the quarantine keeps for trace (it was cut at 120 bytes) */
+        long_id |= c.reject_id_lens[i] == 200 && !strncmp(c.reject_ids[i], "longlong", 8);
     }
     assert_true(null_id);
     assert_true(inf);
+    assert_true(long_id);
     collect_free(&c);
     /* a NULL reject callback just skips */
     assert_int_equal(eg_source_postgres.scan(src, INT64_MIN, on_batch, NULL, &c), 0);
