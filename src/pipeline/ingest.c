@@ -560,13 +560,16 @@ static int one_attempt(ingest_ctx *c, eg_source **srcp)
         by_log = read_before && found && !o->full;
     }
     rep->by_change_log = by_log;
-    c->hold_older = !by_log;
+    bool bulk;
+    if ((rc = eg_store_bulk_begin(c->st, &bulk)))
+        return rc;
+    /* a first load into an empty store has no version of its own to be older than: every
+     * older version it meets is a duplicate of one it read, and a set of every id it reads
+     * would only cost time and memory */
+    c->hold_older = !by_log && !bulk;
     c->since = since;
     if (c->hold_older && ((!c->confirmed && (rc = eg_idset_new(&c->confirmed))) ||
                           (!c->held && (rc = eg_idset_new(&c->held)))))
-        return rc;
-    bool bulk;
-    if ((rc = eg_store_bulk_begin(c->st, &bulk)))
         return rc;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = scan_and_write(c, src, since, by_log ? log : NULL);
