@@ -480,6 +480,24 @@ static void access_log(struct MHD_Connection *c, const char *method, const char 
     eg_buf_free(&u);
 }
 
+/* libmicrohttpd hands the handler the path and the query arguments percent-decoded, as C
+ * strings: a NUL encoded as %00 would end them early, so /api/trace/a%00b would answer for the
+ * id "a", /healthz%00x would be /healthz and rehearse=1%00x would rehearse. No id, path or
+ * argument holds a NUL (import refuses them), so such a request is refused with 400. This
+ * callback sees the request line's URI before it is decoded; what it returns becomes the
+ * request's *req_cls: the address of nul_mark when the URI encodes a NUL, else NULL. */
+static const char nul_mark = 0;
+
+static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls;
+    (void)c;
+    for (const char *p = strchr(uri, '%'); p; p = strchr(p + 1, '%'))
+        if (p[1] == '0' && p[2] == '0')
+            return (void *)&nul_mark;
+    return NULL;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **req_cls)
@@ -490,13 +508,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     (void)version;
     (void)upload;
     (void)upload_size;
-    (void)req_cls;
     eg_buf_init(&r.body, 64u << 20);
     bool allowed = !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
     if (!allowed) {
         r.route = "other";
         set_json(&r, 405,
                  json_pack("{s:s,s:s}", "error", "method not allowed", "allow", "GET, HEAD"));
+    } else if (*req_cls == &nul_mark) {
+        r.route = "other";
+        set_json(&r, 400,
+                 json_pack("{s:s}", "error", "the URL holds an encoded NUL character (%00)"));
     } else {
         dispatch(sv, c, method, url, &r);
     }
@@ -586,7 +607,7 @@ int eg_http_serve(const eg_config *cfg, const eg_http_opts *o)
         flags, 0, NULL, NULL, handle, &sv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)4, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)10, MHD_OPTION_END);
+        (unsigned)10, MHD_OPTION_URI_LOG_CALLBACK, uri_seen, NULL, MHD_OPTION_END);
     if (!d) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         rc = eg_error_set(EG_EIO, "could not listen on %s", listen);

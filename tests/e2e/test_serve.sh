@@ -114,6 +114,17 @@ check "/api/recall with rehearse=no records none" "$R0" "$(get '/api/recall?q=me
 check "/api/recall with rehearse=yes is 200" 200 "$(get '/api/recall?q=meeting&k=1&rehearse=yes')"
 check "rehearse=yes records the presentation" $((R0 + 1)) "$(recalled)"
 check "rehearse=true too" $((R0 + 2)) "$(get '/api/recall?q=garden&k=1&rehearse=TRUE' >/dev/null; recalled)"
+# an encoded NUL (%00) ended the decoded path or argument early (libmicrohttpd hands them over
+# as C strings): /api/trace/ID%00x answered for ID, /healthz%00x was /healthz, rehearse=1%00x
+# rehearsed; such a URL is now refused with 400, and %2500 (a literal "%00") is no NUL
+check "/api/trace/ID%00x is 400, not the trace of ID" 400 "$(get "/api/trace/$ID%00x")"
+check "its JSON names the encoded NUL" "the URL holds an encoded NUL character (%00)" "$(jq -r .error "$T/body")"
+check "/healthz%00x is 400" 400 "$(get '/healthz%00x')"
+R0=$(recalled)
+check "/api/recall with rehearse=1%00x is 400" 400 "$(get '/api/recall?q=marathon&k=1&rehearse=1%00x')"
+check "and records no presentation" "$R0" "$(recalled)"
+check "/api/recall?q=%2500 (a literal %00) is 200" 200 "$(get '/api/recall?q=%2500&k=1')"
+check "and searches for %00" "%00" "$(jq -r .query "$T/body")"
 # a path with an encoded line break and bytes that are not UTF-8 must not forge or break a line
 # of the access log (checked at the end, when the log is complete)
 get '/x%0A2026-01-01T00:00:00Z%20127.0.0.1%20GET%20/forged%20200%200%200.0ms%FF' >/dev/null
