@@ -617,6 +617,9 @@ static int runs(dash *d)
 static const char page_head[] =
     "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+    /* an empty icon of its own: without one, every browser that loads the page also asks for
+     * /favicon.ico, a 404 that shows as an error in its console */
+    "<link rel=\"icon\" href=\"data:,\">\n"
     "<title>engram dashboard</title>\n<style>\n"
     ":root{--fg:#1f2933;--mut:#616e7c;--line:#d9e2ec;--bg:#f5f7fa;--card:#fff;"
     "--c0:#486581;--c1:#3e7cb1;--c2:#5aa0c8;--c3:#2f9e6e;--forg:#d9822b;--str:#7b5ea7}\n"

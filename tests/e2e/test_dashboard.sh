@@ -34,7 +34,7 @@ engram --store "$S" stats --json >"$T/stats.json"
 PORT=
 for p in $(seq 18180 18260); do
   (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue # taken
-  "$ENGRAM_BIN" --store "$S" --now "$NOW" serve --listen "127.0.0.1:$p" 2>"$T/serve.err" &
+  "$ENGRAM_BIN" --store "$S" --now "$NOW" serve --verbose --listen "127.0.0.1:$p" 2>"$T/serve.err" &
   SERVER=$!
   for _ in $(seq 1 100); do
     if curl -fsS -o /dev/null "http://127.0.0.1:$p/healthz" 2>/dev/null; then
@@ -67,6 +67,8 @@ done
 contains "the recent runs table" '<table id="runs">' "$T/page.html"
 lacks "no external assets" 'src="http' "$T/page.html"
 lacks "no script" "<script" "$T/page.html"
+# without an icon of its own, each load also asked for /favicon.ico: a 404 and a console error
+contains "the page has an inline icon (no /favicon.ico request)" '<link rel="icon" href="data:,">' "$T/page.html"
 check "every chart has axis titles" 8 "$(grep -c 'class="axis-title"' "$T/page.html")"
 
 consolidated=$(jq -r '.pipeline.by_status.consolidated' "$T/stats.json")
@@ -110,6 +112,7 @@ else
   check "the screenshot is a PNG" "89504e47" "$(head -c 4 "$OUT/dashboard.png" 2>/dev/null | od -An -tx1 | tr -d ' \n')"
   check "the screenshot is not blank (>20 kB)" true "$([ "$size" -gt 20000 ] && echo true || echo "$size bytes")"
   echo "# screenshot: $OUT/dashboard.png"
+  lacks "chromium asked for no /favicon.ico (the access log)" "/favicon.ico" "$T/serve.err"
 fi
 
 # ---- the server stops on SIGTERM ----
