@@ -480,6 +480,13 @@ static void access_log(struct MHD_Connection *c, const char *method, const char 
     eg_buf_free(&u);
 }
 
+/* Sent with the dashboard: it loads nothing (inline CSS and SVG, an inline empty icon) and runs
+ * no script, so the policy allows nothing else. Defence in depth: every text from the store is
+ * HTML-escaped (dashboard.c), and if one escape were ever missed, an injected script, handler,
+ * frame or form would still be inert. */
+static const char dashboard_csp[] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                                    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 /* libmicrohttpd hands the handler the path and the query arguments percent-decoded, as C
  * strings: a NUL encoded as %00 would end them early, so /api/trace/a%00b would answer for the
  * id "a", /healthz%00x would be /healthz and rehearse=1%00x would rehearse. No id, path or
@@ -527,6 +534,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (resp) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r.type);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        /* JSON that echoes a client's text (a path, an id, a query) is never read as HTML */
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_X_CONTENT_TYPE_OPTIONS, "nosniff");
+        if (!strncmp(r.type, "text/html", 9))
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_SECURITY_POLICY, dashboard_csp);
         if (r.code == 405)
             MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
         if (r.retry_after > 0) {

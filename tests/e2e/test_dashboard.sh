@@ -61,6 +61,11 @@ URL="http://127.0.0.1:$PORT/"
 ctype=$(curl -fsS -o "$T/page.html" -w '%{content_type}' "$URL") || fail "GET / failed"
 check "the page is HTML" true "$(case "$ctype" in text/html*) echo true ;; *) echo "$ctype" ;; esac)"
 contains "an HTML5 document" "<!DOCTYPE html>" "$T/page.html"
+# defence in depth behind the escaping: a policy that allows no script, frame, form or fetch
+curl -fsS -D "$T/head.txt" -o /dev/null "$URL" || fail "GET / (headers) failed"
+contains "the page is sent with a Content-Security-Policy that allows nothing but inline CSS" \
+  "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; img-src data:;" "$T/head.txt"
+contains "and with X-Content-Type-Options: nosniff" "X-Content-Type-Options: nosniff" "$T/head.txt"
 for id in funnel activation forgetting freshness; do
   check "the $id chart is an svg" 1 "$(grep -c "<svg id=\"$id\"" "$T/page.html")"
 done

@@ -62,6 +62,9 @@ check "the 404 names the path" "not found /nope/x" "$(jq -r '.error + " " + .pat
 check "POST is 405" 405 "$(get /healthz -X POST -d x=1)"
 check "PUT is 405" 405 "$(get /api/stats -X PUT)"
 check "HEAD is 200" 200 "$(curl -s -o /dev/null -w '%{http_code}' -I "$BASE/healthz")"
+# a 404 echoes the path: its JSON must never be sniffed as HTML
+if curl -s -D - -o /dev/null "$BASE/%3Cscript%3E" | grep -qi '^X-Content-Type-Options: nosniff'; then
+  ok "JSON answers are sent with X-Content-Type-Options: nosniff"; else fail "no X-Content-Type-Options: nosniff"; fi
 
 curl -s "$BASE/metrics" >"$T/m.txt"
 if promtool check metrics <"$T/m.txt" >"$T/promtool.txt" 2>&1; then ok "promtool check metrics passes"; else
