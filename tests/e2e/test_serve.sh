@@ -128,6 +128,10 @@ check "/api/recall with rehearse=1%00x is 400" 400 "$(get '/api/recall?q=maratho
 check "and records no presentation" "$R0" "$(recalled)"
 check "/api/recall?q=%2500 (a literal %00) is 200" 200 "$(get '/api/recall?q=%2500&k=1')"
 check "and searches for %00" "%00" "$(jq -r .query "$T/body")"
+# a request line over libmicrohttpd's 32 KiB buffer is refused by it before the handler, with its
+# own HTML body (RUNBOOK: it has no hook for a JSON one); a 20 KiB one is still engram's 404
+check "a 40 KiB URL is 414 (libmicrohttpd's answer)" 414 "$(get "/$(printf '%040000d' 0)")"
+check "a 20 KiB URL is engram's JSON 404" "404 not found" "$(get "/$(printf '%020000d' 0)") $(jq -r .error "$T/body")"
 # a path with an encoded line break and bytes that are not UTF-8 must not forge or break a line
 # of the access log (checked at the end, when the log is complete)
 get '/x%0A2026-01-01T00:00:00Z%20127.0.0.1%20GET%20/forged%20200%200%200.0ms%FF' >/dev/null
