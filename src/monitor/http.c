@@ -432,16 +432,34 @@ static void dispatch(const server *sv, struct MHD_Connection *c, const char *met
     }
 }
 
-/* Appends s for a log line: control bytes, backslashes and bytes that are not UTF-8 as \xHH,
- * so that a client cannot break or forge a line (a path may hold %0A) nor write raw bytes into
- * the log. Truncated at 1 KiB. */
+/* True for the valid UTF-8 character u[0..len) when it could break a log line or disguise one:
+ * the C1 controls U+0080..U+009F (U+0085 ends a line for many readers, U+009B is a terminal's
+ * CSI), the separators U+2028 and U+2029 (line breaks to Python's splitlines, JavaScript, many
+ * viewers) and the bidirectional embeddings, overrides and isolates U+202A..U+202E and
+ * U+2066..U+2069, which reorder what a terminal shows after them. */
+static bool log_unsafe(const unsigned char *u, size_t len)
+{
+    if (len == 2)
+        return u[0] == 0xc2 && u[1] < 0xa0;
+    if (len == 3 && u[0] == 0xe2 && u[1] == 0x80)
+        return u[2] >= 0xa8 && u[2] <= 0xae;
+    if (len == 3 && u[0] == 0xe2 && u[1] == 0x81)
+        return u[2] >= 0xa6 && u[2] <= 0xa9;
+    return false;
+}
+
+/* Appends s for a log line: control bytes, backslashes, bytes that are not UTF-8 and the
+ * characters of log_unsafe as \xHH (each byte), so that a client cannot break, forge or disguise
+ * a line (a path may hold %0A, %C2%85 or %E2%80%AE) nor write raw bytes into the log. Truncated
+ * at 1 KiB. */
 static void log_text(eg_buf *b, const char *s)
 {
     size_t n = strlen(s), i = 0;
     while (i < n && b->len < 1024) {
         unsigned char ch = (unsigned char)s[i];
         size_t skip = 1, len = ch < 0x80 ? 1 : eg_utf8_seq(s + i, n - i, &skip);
-        if (ch >= 0x20 && ch != 0x7f && ch != '\\' && len) {
+        if (ch >= 0x20 && ch != 0x7f && ch != '\\' && len &&
+            !log_unsafe((const unsigned char *)s + i, len)) {
             eg_buf_append(b, s + i, len);
             i += len;
         } else {

@@ -135,6 +135,9 @@ check "a 20 KiB URL is engram's JSON 404" "404 not found" "$(get "/$(printf '%02
 # a path with an encoded line break and bytes that are not UTF-8 must not forge or break a line
 # of the access log (checked at the end, when the log is complete)
 get '/x%0A2026-01-01T00:00:00Z%20127.0.0.1%20GET%20/forged%20200%200%200.0ms%FF' >/dev/null
+# nor may valid UTF-8 that breaks a line for many readers (NEL U+0085, U+2028), drives a terminal
+# (the C1 CSI U+009B) or reorders what it shows (the right-to-left override U+202E)
+get '/y%C2%85b%E2%80%A8c%C2%9B31m%E2%80%AEexe.gnp' >/dev/null
 
 # a slow client: one byte per second of a request, held open while others are served
 (
@@ -238,6 +241,10 @@ if grep -q 'GET /healthz 200' "$T/serve.log"; then ok "--verbose writes an acces
 check "the access log has no forged line" 0 "$(grep -c '^2026-01-01T00:00:00Z' "$T/serve.log")"
 if grep -qF 'GET /x\x0a2026-01-01T00:00:00Z 127.0.0.1 GET /forged 200 0 0.0ms\xff 404' "$T/serve.log"; then
   ok "the access log escapes the line break and the byte that is not UTF-8"; else fail "the access log does not escape the path"; fi
+if grep -qF 'GET /y\xc2\x85b\xe2\x80\xa8c\xc2\x9b31m\xe2\x80\xaeexe.gnp 404' "$T/serve.log"; then
+  ok "the access log escapes NEL, U+2028, the C1 CSI and the RTL override"; else fail "the access log does not escape NEL, U+2028, C1 or bidi controls"; fi
+check "the access log holds none of them raw" 0 \
+  "$(LC_ALL=C grep -c -e $'\xc2\x85' -e $'\xe2\x80\xa8' -e $'\xc2\x9b' -e $'\xe2\x80\xae' "$T/serve.log")"
 if LC_ALL=C grep -q $'\xff' "$T/serve.log"; then fail "the access log holds a raw byte that is not UTF-8"; else ok "the access log holds no raw byte that is not UTF-8"; fi
 left=0
 for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && left=$((left + 1)); done
