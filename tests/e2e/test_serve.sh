@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `engram serve` end to end on the embedded store (no PostgreSQL needed): every route's status
-# and JSON, /metrics passes promtool, unknown paths and methods, 16 parallel clients while
-# `engram run` writes (no failures, no torn reads), a slow client does not block /healthz, no
-# password in any answer or log, and no process left behind.
+# and JSON, /metrics passes promtool, unknown paths and methods, the nosniff header, an encoded
+# NUL (400) and an over-long URL (libmicrohttpd's 414), 16 parallel clients while `engram run`
+# writes (no failures, no torn reads), a slow client does not block /healthz, an access log that
+# a client cannot forge, break or disguise, no password in any answer or log, and no process
+# left behind.
 . "$(dirname "$0")/lib.sh"
 for tool in curl jq promtool iconv sqlite3; do
   command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
