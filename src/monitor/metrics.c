@@ -195,20 +195,25 @@ static int store_part(eg_buf *b, eg_store *st, int64_t now)
                  eg_buf_printf(b, "%s %lld\n", sizes[i].name, (long long)scalar(db, sizes[i].sql))))
             goto done;
 
-    /* ingest lag: from the newest created_at in the store to now */
+    /* ingest lag: from the newest created_at at or before now to now. A row dated later (clock
+     * skew, a typo such as 2062) is left out, as the freshness check and the dashboard leave it
+     * out: counted, it made the lag negative for as long as it stayed, and an alert on the lag
+     * never fired however stale the data became. */
     {
         sqlite3_stmt *s = NULL;
         bool have = false;
         int64_t newest = 0;
-        if (sqlite3_prepare_v2(db, "SELECT max(created_at) FROM memory", -1, &s, NULL) ==
-                SQLITE_OK &&
-            sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+        if (sqlite3_prepare_v2(db, "SELECT max(created_at) FROM memory WHERE created_at <= ?1", -1,
+                               &s, NULL) == SQLITE_OK &&
+            sqlite3_bind_int64(s, 1, now) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW &&
+            sqlite3_column_type(s, 0) != SQLITE_NULL) {
             have = true;
             newest = sqlite3_column_int64(s, 0);
         }
         sqlite3_finalize(s);
         if (have && ((rc = head(b, "engram_ingest_lag_seconds", "gauge",
-                                "Seconds from the newest created_at in the store to now.")) ||
+                                "Seconds from the newest created_at at or before now to "
+                                "now.")) ||
                      (rc = eg_buf_printf(b, "engram_ingest_lag_seconds %.6f\n",
                                          (double)(now - newest) / 1e6))))
             goto done;

@@ -94,6 +94,19 @@ check "and buckets them as the view does" \
 check "/metrics counts the recall requests" 2 \
   "$(sed -n 's/^engram_recall_latency_seconds_count //p' "$T/m.txt")"
 
+# the ingest lag is measured from the newest created_at at or before now: a row dated in the
+# future made it negative (and an alert on it silent) for as long as the row stayed
+printf '%s\n' '{"id":"f1","content":"twelve hours old","created_at":"2026-11-19T12:00:00Z"}' \
+  '{"id":"f2","content":"dated in the future","created_at":"2062-01-01T00:00:00Z"}' >"$T/f.jsonl"
+E --store "$T/f.db" init -q && E --store "$T/f.db" import -q "$T/f.jsonl" &&
+  E --store "$T/f.db" --now "$NOW" ingest -q || fail "the store with a row from the future"
+MAIN_PORT=$PORT
+start_serve "$T/serve-f.log" --store "$T/f.db" --now "$NOW" || fail "serve starts on it"
+check "a row dated after now does not make the ingest lag negative" 43200.000000 \
+  "$(get /metrics >/dev/null; sed -n 's/^engram_ingest_lag_seconds //p' "$T/body")"
+kill "$SPID"; wait "$SPID" 2>/dev/null
+PORT=$MAIN_PORT
+
 # text that is not UTF-8 in an id or a path is an unknown id or path: 404 with valid JSON (the
 # bad bytes echoed as U+FFFD), not a 500, and no error counted
 utf8_json() { # KEY: its value in $T/body, if that is valid UTF-8 (iconv) and valid JSON (jq)
