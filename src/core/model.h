@@ -164,7 +164,10 @@ typedef struct eg_engine_state {
     bool started;
     int64_t last;                   /* the time of the last event processed */
     int64_t t_cons, t_rem, t_homeo; /* the next replay, REM and homeostasis (INT64_MAX: none) */
-    uint32_t *held;                 /* the items working memory holds after the last tick */
+    /* the last attention tick or replay pass: REM and homeostasis rest from EG_ENGINE_REST after
+     * it until the next tick (engine.c) */
+    int64_t active;
+    uint32_t *held; /* the items working memory holds after the last tick */
     size_t nheld, capheld;
     size_t lo, hi;   /* the presentations in the attention window: pres[lo .. hi) */
     uint32_t tickno; /* attention ticks so far */

@@ -40,8 +40,9 @@
  * memory's long-term category at now (the next run takes the categories over when the
  * communities are the same, and saves only the records whose category moved); 5: up to which
  * memory the posting lists are known sorted; 6: the memory graph's edges have their own checksum
- * (after the other's, at the end), so that a second thread reads them */
-#define VERSION 6
+ * (after the other's, at the end), so that a second thread reads them; 7: the time of the
+ * last tick or replay pass, after which REM and homeostasis rest (stage/engine.c) */
+#define VERSION 7
 
 typedef struct header {
     char magic[8];
@@ -172,7 +173,8 @@ static int write_model(wr *w, const eg_model *md)
                          (int64_t)g->hi,    g->tickno,
                          md->ticks,         md->replays_done,
                          md->rem_phases,    md->homeostasis_phases,
-                         md->max_held,      (int64_t)g->sorted};
+                         md->max_held,      (int64_t)g->sorted,
+                         g->active};
     w_arr(w, scalars, sizeof scalars / sizeof *scalars, sizeof *scalars);
     w_arr(w, g->held, g->capheld, sizeof *g->held);
     return 0;
@@ -499,7 +501,7 @@ static int read_model(rd *r, eg_model *md)
     md->rep = r_arr(r, &md->nrep, sizeof *md->rep);
     md->caprep = md->nrep;
     int64_t *sc = r_arr(r, &n, sizeof *sc);
-    if (r->err || n != 16) {
+    if (r->err || n != 17) {
         free(sc);
         return r->err = true, 0;
     }
@@ -520,6 +522,7 @@ static int read_model(rd *r, eg_model *md)
     md->homeostasis_phases = sc[13];
     md->max_held = sc[14];
     g->sorted = (size_t)sc[15] <= md->n ? (size_t)sc[15] : 0;
+    g->active = sc[16];
     free(sc);
     g->held = r_arr(r, &g->capheld, sizeof *g->held);
     if (!r->err && (g->nheld > g->capheld || g->lo > g->hi || g->hi > md->npres))

@@ -22,6 +22,10 @@
 #include "core/model.h"
 #include "engram/config.h"
 
+/* How long after the last attention tick or replay pass the network rests: REM and homeostasis
+ * are not scheduled beyond it until the next tick (six weeks of event time, in µs). */
+#define EG_ENGINE_REST (INT64_C(42) * 86400 * 1000000)
+
 /* Runs the simulation up to now with the parameters of cfg: eg_engine_advance, then
  * eg_engine_finish. */
 int eg_engine_run(eg_model *md, const eg_config *cfg, int64_t now);

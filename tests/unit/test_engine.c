@@ -650,6 +650,60 @@ static void test_phase_at_the_instant_its_condition_holds(void **state)
     eg_model_free(&md);
 }
 
+/* Regression: REM nights and homeostasis Sundays went on for as long as event time ran, with
+ * nothing presented: 50 memories dated 1926 run to 2026 made 36,848 REM nights and 1.77M
+ * creative associations in 12 s. The network now rests from EG_ENGINE_REST (six weeks) after
+ * its last tick or replay, and wakes with the next presentation; in steps through snapshots
+ * (across the rest and the wake) it ends where one run ends. */
+static void test_phases_rest_when_idle(void **state)
+{
+    (void)state;
+    const int64_t S = EG_USEC_PER_SEC, D = EG_USEC_PER_DAY, years = 20 * 365 * D;
+    char path[] = "/tmp/eg-test-snapshot-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    eg_model one, steps;
+    eg_model_init(&one);
+    eg_model_init(&steps);
+    make_stream(&one, 120, 3, 5);
+    make_stream(&steps, 120, 3, 5);
+    int64_t last = one.m[one.n - 1].t0, wake = last + years;
+    int64_t cuts[] = {last + 10 * D, last + 45 * D, last + years / 2, wake - 1};
+    /* twenty years with nothing new: about six weeks of phases, not twenty years of them */
+    assert_int_equal(eg_engine_advance(&one, &cfg, wake - 1), 0);
+    assert_true(one.nconsolidated >= 2 && one.concepts.n > 0);
+    int64_t rem = one.rem_phases, homeo = one.homeostasis_phases;
+    assert_true(rem > 0 && rem <= 3 + 42 + 2);
+    assert_true(homeo <= 6 + 2);
+    /* then two emotional memories (ready and consolidated at once) wake it up */
+    const char *ids[] = {"w1", "w2"};
+    for (int k = 0; k < 2; k++)
+        add_one(&one, ids[k], wake + k * S, 0.9f, k ? "garden" : "pond");
+    int64_t end = wake + 10 * D;
+    assert_int_equal(eg_engine_run(&one, &cfg, end), 0);
+    assert_int_equal(one.m[one.n - 1].status, EG_MS_CONSOLIDATED);
+    assert_true(one.rem_phases >= rem + 9); /* the ten nights after the wake */
+    assert_true(one.homeostasis_phases > homeo);
+    for (size_t c = 0; c < sizeof cuts / sizeof *cuts; c++) {
+        assert_int_equal(eg_engine_advance(&steps, &cfg, cuts[c]), 0);
+        eg_snapshot_key key = {.generation = (int64_t)c + 1, .now = cuts[c], .config = 42}, back;
+        assert_int_equal(eg_snapshot_write(&steps, &key, path), 0);
+        eg_model_free(&steps);
+        eg_model_init(&steps);
+        assert_int_equal(eg_snapshot_read(&steps, &back, path), 0);
+        if (c + 1 == sizeof cuts / sizeof *cuts)
+            for (int k = 0; k < 2; k++)
+                add_one(&steps, ids[k], wake + k * S, 0.9f, k ? "garden" : "pond");
+    }
+    assert_int_equal(eg_engine_advance(&steps, &cfg, end), 0);
+    assert_int_equal(eg_engine_finish(&steps, &cfg, end), 0);
+    assert_same_outcome(&one, &steps);
+    eg_model_free(&one);
+    eg_model_free(&steps);
+    unlink(path);
+}
+
 /* minicolumn_id = xxh64(category "::" region) % 1000 (SPEC §7.4) of the whole category name: a
  * concept from metadata.concepts may be longer than any fixed buffer (it was cut at 599 bytes). */
 static void test_minicolumn_of_a_long_category(void **state)
@@ -771,6 +825,7 @@ int main(void)
         cmocka_unit_test(test_homeostasis_bounds_degree),
         cmocka_unit_test(test_journey_detail),
         cmocka_unit_test(test_phase_at_the_instant_its_condition_holds),
+        cmocka_unit_test(test_phases_rest_when_idle),
         cmocka_unit_test(test_minicolumn_of_a_long_category),
         cmocka_unit_test(test_long_term_categories),
         cmocka_unit_test(test_waiting_row_gives_a_time),
