@@ -69,6 +69,8 @@ void eg_model_seal(eg_model *md)
 {
     eg_pairmap_free(&md->assoc.map);
     eg_pairmap_init(&md->assoc.map);
+    eg_pairmap_free(&md->concepts.map); /* (100 MB at 1M memories of a 200k-word vocabulary) */
+    eg_pairmap_init(&md->concepts.map);
     md->sealed = true;
 }
 

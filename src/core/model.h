@@ -256,8 +256,9 @@ typedef struct eg_model {
 
 void eg_model_init(eg_model *md);
 void eg_model_free(eg_model *md);
-/* Releases what only advancing the simulation uses (the memory graph's pair index, the biggest
- * hash table of a model): the outputs at now, the save and the snapshot do not need it. A sealed
+/* Releases what only advancing the simulation uses (the two graphs' pair indexes: the memory
+ * graph's is the biggest hash table of a model, the concept graph's grows with the vocabulary):
+ * the outputs at now, the save and the snapshot do not need them. A sealed
  * model can no longer be advanced (eg_engine_advance refuses it). */
 void eg_model_seal(eg_model *md);
 /* Adds a memory (inputs only); concepts are names, interned in the model: a concept's index is
