@@ -195,6 +195,15 @@ static int run(eg_cli *cli, int argc, char **argv)
     }
     if (queries && optind < argc)
         return eg_cli_usage("recall", "give either a QUERY or --queries FILE, not both");
+    if (o.rehearse && !queries &&
+        o.at > cli->now) { /* the store's history would hold a future recall */
+        char at[EG_TIME_BUFSZ], now[EG_TIME_BUFSZ];
+        return eg_cli_usage("recall",
+                            "--at %s is later than now (%s): a recall is recorded at --at as a "
+                            "rehearsal, and none can be recorded in the future; add "
+                            "--no-rehearse to rank the memories as they would stand then",
+                            eg_time_format(o.at, at), eg_time_format(cli->now, now));
+    }
     eg_buf_init(&query, 1 << 20);
     for (int i = optind; i < argc; i++)
         if ((i > optind && eg_buf_putc(&query, ' ')) || eg_buf_puts(&query, argv[i])) {
@@ -261,7 +270,8 @@ const eg_command eg_cmd_recall = {
     "config keys recall.alpha, recall.beta, recall.gamma, recall.S, recall.tau, recall.s\n"
     "and activation.decay.\n\n"
     "A recall is a presentation: each result is recorded as recalled at T (the next\n"
-    "`engram run` rehearses it) unless --no-rehearse is given.\n\n"
+    "`engram run` rehearses it) unless --no-rehearse is given; T is then not later than\n"
+    "--now (a later T only ranks, with --no-rehearse).\n\n"
     "--queries FILE (\"-\" for stdin) answers one query per line, {\"id\": ..., \"query\":\n"
     "\"...\"}, with one line {\"id\": ..., \"results\": [{\"memory_id\", \"score\"}]} each;\n"
     "it never rehearses. Bad lines are reported as FILE:LINE and the exit code is then 65.\n",

@@ -107,6 +107,15 @@ contains "empty query message" "non-empty QUERY" "$T/e1"
 engram --store "$A" recall --at yesterday zeppelin 2>"$T/e2"; check "bad --at exits 2" 2 $?
 contains "bad --at message" "not an ISO 8601 time" "$T/e2"
 engram --store "$A" recall --k 0 zeppelin 2>/dev/null; check "bad --k exits 2" 2 $?
+# a rehearsing recall is recorded at --at: never in the future (it was, and the next run took
+# it as a presentation to come); without rehearsal a later --at only ranks
+n0=$(sqlite3 "$A" "SELECT count(*) FROM presentation WHERE kind = 'recalled'")
+engram --store "$A" --now "$NOW" recall --at 2999-01-01T00:00:00Z zeppelin >/dev/null 2>"$T/e6"
+check "a rehearsing recall --at after now exits 2" 2 $?
+contains "and says why and what to do" "add --no-rehearse" "$T/e6"
+check "and records nothing" "$n0" "$(sqlite3 "$A" "SELECT count(*) FROM presentation WHERE kind = 'recalled'")"
+engram --store "$A" --now "$NOW" recall --no-rehearse --at 2999-01-01T00:00:00Z zeppelin >/dev/null
+check "recall --no-rehearse --at after now ranks" 0 $?
 engram --store "$A" recall --queries "$T/missing.jsonl" 2>"$T/e3"; check "unreadable --queries exits 2" 2 $?
 contains "unreadable --queries message" "missing.jsonl" "$T/e3"
 engram --store "$T/nowhere.db" recall zeppelin 2>"$T/e4"; check "missing store exits 2" 2 $?
