@@ -2,17 +2,21 @@
 # Benchmark: the pipeline on text with a realistic (large) vocabulary. engram-gen's bench data
 # draws from a few thousand words, so its concept graph stays small (2,110 concepts at 1M
 # memories); people's notes use tens of thousands of words. This script writes N memories over
-# 60 days whose words follow a long-tailed (log-uniform rank) distribution over V pseudo-words
-# (awk with a fixed seed: the same bytes every time, no network), imports them into a new store
+# DAYS days (60 by default) whose words follow a long-tailed (log-uniform rank) distribution
+# over V pseudo-words (awk with a fixed seed: the same bytes every time, no network), imports
+# them into a new store
 # and runs `engram run` once per setting of hebbian.max_concepts (the concepts of each memory
 # that take part in concept learning), reporting wall time, peak RSS, the engine and save times
 # and the sizes of the graphs.
 #
 # Usage: bench/bench_vocab.sh [N] [V] [MAX_CONCEPTS...]   (default 100000 200000 8 4)
 #   ENGRAM_BIN=path  use this binary instead of building build/engram (release)
+#   DAYS=n           spread the memories over n days before the run (default 60; 730 is the
+#                    two years of the pipeline benchmark)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100000}
+days=${DAYS:-60}
 v=${2:-200000}
 shift $(($# > 2 ? 2 : $#)) || true
 caps=("$@")
@@ -25,10 +29,10 @@ E=$ENGRAM_BIN
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 NOW=2025-11-20T00:00:00Z
-awk -v N="$n" -v V="$v" 'BEGIN {
+awk -v N="$n" -v V="$v" -v D="$days" 'BEGIN {
   srand(42)
   split("ka ri to mu se la vo ne pi da go fu hi jo be ru", syl, " ")
-  start = 1763596800 - 60 * 86400   # 60 days before the run
+  start = 1763596800 - D * 86400    # D days before the run
   for (i = 0; i < N; i++) {
     k = 12 + int(rand() * 30); s = ""
     for (j = 0; j < k; j++) {
@@ -36,7 +40,7 @@ awk -v N="$n" -v V="$v" 'BEGIN {
       w = ""; x = r; do { w = w syl[(x % 16) + 1]; x = int(x / 16) } while (x > 0)
       s = s (j ? " " : "") w
     }
-    t = start + int(i * (60 * 86400 / N)) + int(rand() * 30)
+    t = start + int(i * (D * 86400 / N)) + int(rand() * 30)
     printf "{\"id\":\"z%07d\",\"content\":\"%s\",\"created_at\":\"%s\"}\n", i, s, strftime("%Y-%m-%dT%H:%M:%SZ", t, 1)
   }
 }' >"$W/m.jsonl"
