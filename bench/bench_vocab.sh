@@ -4,10 +4,9 @@
 # memories); people's notes use tens of thousands of words. This script writes N memories over
 # DAYS days (60 by default) whose words follow a long-tailed (log-uniform rank) distribution
 # over V pseudo-words (awk with a fixed seed: the same bytes every time, no network), imports
-# them into a new store
-# and runs `engram run` once per setting of hebbian.max_concepts (the concepts of each memory
-# that take part in concept learning), reporting wall time, peak RSS, the engine and save times
-# and the sizes of the graphs.
+# them into a new store and runs `engram run` once per setting of hebbian.max_concepts (the
+# concepts of each memory that take part in concept learning), reporting wall time, peak RSS,
+# the engine and save times and the sizes of the graphs.
 #
 # Usage: bench/bench_vocab.sh [N] [V] [MAX_CONCEPTS...]   (default 100000 200000 8 4)
 #   ENGRAM_BIN=path  use this binary instead of building build/engram (release)
