@@ -504,7 +504,10 @@ static int load_file(eg_config *cfg, const char *path, const char *want, bool *h
         st.dir = realpath(".", NULL);
     }
     free(copy);
-    /* Debian's inih reads these at run time: no line length limit, stop at the first error */
+    /* Debian's inih reads these at run time: no line length limit, stop at the first error; an
+     * indented line is a line of its own (inih would take it as a continuation of the previous
+     * value, so `\tstore = x.db` under `\twm.tick = 30s` became the value of wm.tick) */
+    ini_allow_multiline = false;
     ini_use_stack = false;
     ini_allow_realloc = true;
     ini_max_line = MAX_LINE + 3;

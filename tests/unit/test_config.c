@@ -582,6 +582,39 @@ static void test_unknown_section_and_syntax(void **state)
     assert_string_equal(eg_error_last()->message, want);
 }
 
+/* Regression: inih took an indented line as the continuation of the previous value, so in a
+ * profile indented git-style the second key's whole line became the first key's value (store =
+ * "/etc/wm.tick = 30s", silently) or a baffling "wm.tick = \"store = y.db\" is not a duration".
+ * Indentation means nothing: every line stands on its own, with the line numbers of the file. */
+static void test_indented_lines(void **state)
+{
+    fixture *f = *state;
+    const char *path = write_file(f, "etc/engram.conf",
+                                  "  store = x.db\n"
+                                  "\twm.tick = 30s\n"
+                                  "[profile p]\n"
+                                  "\tstore = y.db\n"
+                                  "\twm.tau = 60s\n"
+                                  "    wm.capacity = 5\n",
+                                  0644);
+    eg_config_args a = {.config_file = path, .profile = "p"};
+    eg_config c;
+    assert_int_equal(eg_config_load(&c, &a), 0);
+    char want[PATH_MAX + 128];
+    snprintf(want, sizeof want, "%s/etc/y.db", f->root);
+    assert_string_equal(c.store, want);
+    assert_int_equal(c.wm_tick, 30 * US);
+    assert_int_equal(c.wm_tau, 60 * US);
+    assert_int_equal(c.wm_capacity, 5);
+    eg_config_free(&c);
+
+    path = write_file(f, "etc/engram.conf", "store = x.db\n  wm.tick = soon\n", 0644);
+    a.profile = NULL;
+    expect_error(eg_config_load(&c, &a), EG_ECONFIG);
+    snprintf(want, sizeof want, "%s:2: wm.tick = \"soon\" is not a duration", path);
+    assert_string_equal(eg_error_last()->message, want);
+}
+
 /* An empty store path would make SQLite open a temporary database that is gone at exit: refused
  * from a file (named with its line) and from --store. */
 static void test_empty_store(void **state)
@@ -1080,6 +1113,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_empty_source_is_null, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_section_and_syntax, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_indented_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concept_caps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_digest_of_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
