@@ -352,18 +352,61 @@ typedef struct load_state {
     int rc;            /* the first error; later lines are not looked at */
 } load_state;
 
-static int on_entry(void *user, const char *section, const char *name, const char *value)
+/* Takes an inline comment and one pair of quotes around the whole value off v, in place. A `;`
+ * or `#` after white space starts a comment (inih's own inline comments are turned off: they
+ * knew only `;`, so `source.table = notes  # the main one` was the table "notes  # the main
+ * one", and no quotes), except inside quotes that open a token: at the start of the value, after
+ * `=` or after white space (libpq's `password='a #b'`; an apostrophe inside a word, as in
+ * Maya's, quotes nothing). A value quoted as a whole (`store = "my notes.db"`) loses its quotes;
+ * a quote it opens but does not close is an error: -1. */
+static int clean_value(char *v)
+{
+    size_t len = strlen(v), close = 0;
+    char q = 0;
+    for (size_t i = 0; i < len; i++) {
+        bool token_start = i == 0 || v[i - 1] == '=' || isspace((unsigned char)v[i - 1]);
+        if (q) {
+            if (q == '\'' && v[i] == '\\' && v[i + 1])
+                i++; /* libpq's \' and \\ */
+            else if (v[i] == q) {
+                q = 0;
+                if (!close)
+                    close = i; /* the first quoted token's end */
+            }
+        } else if ((v[i] == '"' || v[i] == '\'') && token_start) {
+            q = v[i];
+        } else if ((v[i] == ';' || v[i] == '#') && i > 0 && isspace((unsigned char)v[i - 1])) {
+            len = i;
+            break;
+        }
+    }
+    while (len && isspace((unsigned char)v[len - 1]))
+        len--;
+    v[len] = '\0';
+    if (len && (v[0] == '"' || v[0] == '\'')) {
+        if (q && close == 0)
+            return -1;
+        if (len >= 2 && close == len - 1) {
+            memmove(v, v + 1, len - 2);
+            v[len - 2] = '\0';
+        }
+    }
+    return 0;
+}
+
+static int on_entry(void *user, const char *section, const char *name, const char *raw)
 {
     load_state *st = user;
     const char *prof = NULL;
-    char where[300];
+    char where[300], *value = NULL;
+    int ok = 0;
     if (st->rc)
         return 0;
     if (section[0]) {
         if (strncmp(section, "profile ", 8) != 0 || !section[8]) {
             st->rc = eg_error_set(EG_ECONFIG, "unknown section [%s]", section);
             eg_error_hint("profiles are written [profile NAME]; other keys go before any section");
-            return 0;
+            goto done;
         }
         prof = section + 8;
     }
@@ -372,22 +415,37 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         st->rc = eg_error_set(EG_ECONFIG, "unknown key \"%s\"%s%s%s", name,
                               prof ? " in [profile " : "", prof ? prof : "", prof ? "]" : "");
         eg_error_hint("`engram config check` lists every key");
-        return 0;
+        goto done;
+    }
+    if (!(value = strdup(raw))) {
+        st->rc = eg_error_set(EG_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (clean_value(value)) {
+        st->rc =
+            eg_error_set(EG_ECONFIG, "%s: the quote that opens the value is not closed", k->name);
+        eg_error_hint("a `;` or `#` after white space starts a comment, except inside quotes");
+        goto done;
     }
     if (st->pass == 1 && k->type == K_SOURCE && strncmp(value, "sqlite:", 7) &&
         eg_conninfo_has_password(value))
         st->has_password = true;
-    if ((st->pass == 1 && prof) || (st->pass == 2 && (!prof || strcmp(prof, st->want))))
-        return 1;
+    if ((st->pass == 1 && prof) || (st->pass == 2 && (!prof || strcmp(prof, st->want)))) {
+        ok = 1;
+        goto done;
+    }
     snprintf(where, sizeof where, "%s%s%s", prof ? "[profile " : "", prof ? prof : "",
              prof ? "] " : "");
     if (set_value(st->cfg, k, value, st->dir, where)) {
         st->rc = eg_error_last()->code;
-        return 0;
+        goto done;
     }
     st->cfg->origin[k - keys] = prof ? 2 : 1;
     st->cfg->line[k - keys] = st->rd->line;
-    return 1;
+    ok = 1;
+done:
+    free(value);
+    return ok;
 }
 
 /* The profiles of a file, in order, each with the line of its first [profile NAME]. */
@@ -508,6 +566,7 @@ static int load_file(eg_config *cfg, const char *path, const char *want, bool *h
      * indented line is a line of its own (inih would take it as a continuation of the previous
      * value, so `\tstore = x.db` under `\twm.tick = 30s` became the value of wm.tick) */
     ini_allow_multiline = false;
+    ini_allow_inline_comments = false; /* clean_value() takes them off, knowing quotes */
     ini_use_stack = false;
     ini_allow_realloc = true;
     ini_max_line = MAX_LINE + 3;

@@ -615,6 +615,44 @@ static void test_indented_lines(void **state)
     assert_string_equal(eg_error_last()->message, want);
 }
 
+/* Regression: inih knew only `;` as an inline comment and no quotes, so `source.table = notes  #
+ * the main one` silently named the table "notes  # the main one" and `store = "my notes.db"` was
+ * a file whose name held the quotes. A `;` or `#` after white space starts a comment outside
+ * quotes; quotes around the whole value are removed; an unclosed one is an error. */
+static void test_comments_and_quotes(void **state)
+{
+    fixture *f = *state;
+    const char *path = write_file(f, "etc/engram.conf",
+                                  "store = \"my notes.db\"  # on the laptop\n"
+                                  "source.table = notes # the main one\n"
+                                  "source.schema = 'app' ; quoted\n"
+                                  "source.system = Maya's #1 = \"best\"\n"
+                                  "source.id_column = \"a #b = c ;d\"\n"
+                                  "source.content_column = body#text\n"
+                                  "wm.tick = 30s # half a minute\n"
+                                  "source = host=db password='x #y' dbname=n # c\n",
+                                  0600);
+    eg_config_args a = {.config_file = path};
+    eg_config c;
+    assert_int_equal(eg_config_load(&c, &a), 0);
+    char want[PATH_MAX + 128];
+    snprintf(want, sizeof want, "%s/etc/my notes.db", f->root);
+    assert_string_equal(c.store, want);
+    assert_string_equal(c.source_table, "notes");
+    assert_string_equal(c.source_schema, "app");
+    assert_string_equal(c.source_system, "Maya's");
+    assert_string_equal(c.col_id, "a #b = c ;d");
+    assert_string_equal(c.col_content, "body#text");
+    assert_int_equal(c.wm_tick, 30 * US);
+    assert_string_equal(c.source, "host=db password='x #y' dbname=n");
+    eg_config_free(&c);
+
+    path = write_file(f, "etc/engram.conf", "# one\nstore = \"my notes.db # x\n", 0644);
+    expect_error(eg_config_load(&c, &a), EG_ECONFIG);
+    snprintf(want, sizeof want, "%s:2: store: the quote that opens the value is not closed", path);
+    assert_string_equal(eg_error_last()->message, want);
+}
+
 /* An empty store path would make SQLite open a temporary database that is gone at exit: refused
  * from a file (named with its line) and from --store. */
 static void test_empty_store(void **state)
@@ -1114,6 +1152,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_section_and_syntax, setup, teardown),
         cmocka_unit_test_setup_teardown(test_indented_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_comments_and_quotes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concept_caps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_digest_of_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
