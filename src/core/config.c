@@ -454,7 +454,9 @@ typedef struct profile_list {
     int *line;
     size_t n;
     line_reader *rd;
-    int rc; /* out of memory, or a profile name that cannot be given to --profile */
+    int rc;       /* out of memory, or a profile name that cannot be given to --profile */
+    char *bad;    /* the first section that is not [profile NAME], or NULL */
+    int bad_line; /* its line */
 } profile_list;
 
 static void profile_list_free(profile_list *pl)
@@ -463,8 +465,10 @@ static void profile_list_free(profile_list *pl)
         free(pl->name[i]);
     free(pl->name);
     free(pl->line);
+    free(pl->bad);
     pl->name = NULL;
     pl->line = NULL;
+    pl->bad = NULL;
     pl->n = 0;
 }
 
@@ -472,8 +476,18 @@ static int on_probe(void *user, const char *section, const char *name, const cha
 {
     profile_list *pl = user;
     (void)value;
-    if (strcmp(name, PROBE) || strncmp(section, "profile ", 8))
+    if (strcmp(name, PROBE) || !section[0])
         return 1;
+    if (strncmp(section, "profile ", 8)) {
+        /* pass 1 reports one with keys at its first key; an empty one only it sees */
+        if (!pl->bad && !(pl->bad = strdup(section))) {
+            pl->rc = eg_error_set(EG_ENOMEM, "out of memory");
+            return 0;
+        }
+        if (!pl->bad_line)
+            pl->bad_line = pl->rd->line;
+        return 1;
+    }
     const char *p = section + 8;
     size_t len = strlen(p);
     for (size_t i = 0; i < pl->n; i++)
@@ -630,6 +644,12 @@ static int load_file(eg_config *cfg, const char *path, const char *want, bool *h
         if (line != 0) {
             rc = eg_error_set(EG_ECONFIG, "%s:%d: syntax error", path, line);
             eg_error_hint("lines are `key = value`; sections are [profile NAME]");
+            goto done;
+        }
+        if (st.pass == 1 && pl.bad) {
+            /* regression: an empty [databse] or [profile] (no name) was silently ignored */
+            rc = eg_error_set(EG_ECONFIG, "%s:%d: unknown section [%s]", path, pl.bad_line, pl.bad);
+            eg_error_hint("profiles are written [profile NAME]; other keys go before any section");
             goto done;
         }
     }

@@ -580,6 +580,17 @@ static void test_unknown_section_and_syntax(void **state)
     expect_error(eg_config_load(&c, &a), EG_ECONFIG);
     snprintf(want, sizeof want, "%s:2: syntax error", path);
     assert_string_equal(eg_error_last()->message, want);
+
+    /* regression: a section with no keys was silently ignored, a misspelt [profil dev] or a
+     * nameless [profile] too (inih calls back only for keys) */
+    path = write_file(f, "etc/engram.conf", "store = x.db\n[profil dev]\n", 0644);
+    expect_error(eg_config_load(&c, &a), EG_ECONFIG);
+    snprintf(want, sizeof want, "%s:2: unknown section [profil dev]", path);
+    assert_string_equal(eg_error_last()->message, want);
+    path = write_file(f, "etc/engram.conf", "[profile a]\n[profile]\n[x]\n", 0644);
+    expect_error(eg_config_load(&c, &a), EG_ECONFIG);
+    snprintf(want, sizeof want, "%s:2: unknown section [profile]", path);
+    assert_string_equal(eg_error_last()->message, want);
 }
 
 /* Regression: inih took an indented line as the continuation of the previous value, so in a
