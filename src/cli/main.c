@@ -9,6 +9,7 @@
 
 #include "store/store.h"
 #include "util/log.h"
+#include "util/suggest.h"
 #include "util/timeutil.h"
 #include "util/utf8.h"
 
@@ -274,7 +275,14 @@ int main(int argc, char **argv)
                 if (!strcmp(argv[i], commands[c]->name))
                     cmd = commands[c];
             if (!cmd) {
-                fprintf(stderr, "engram: unknown command \"%s\"\nTry `engram --help`.\n", argv[i]);
+                const char *names[NCOMMANDS];
+                for (size_t c = 0; c < NCOMMANDS; c++)
+                    names[c] = commands[c]->name;
+                const char *near = eg_suggest(argv[i], names, NCOMMANDS, sizeof names[0]);
+                fprintf(stderr, "engram: unknown command \"%s\"\n", argv[i]);
+                if (near)
+                    fprintf(stderr, "Did you mean `engram %s`?\n", near);
+                fprintf(stderr, "Try `engram --help`.\n");
                 goto done;
             }
             continue;

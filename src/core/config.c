@@ -8,6 +8,7 @@
 
 #include "engram/error.h"
 #include "core/conninfo.h"
+#include "util/suggest.h"
 #include "util/timeutil.h"
 
 #include <ctype.h>
@@ -412,9 +413,13 @@ static int on_entry(void *user, const char *section, const char *name, const cha
     }
     const key_def *k = find_key(name);
     if (!k) {
+        const char *near = eg_suggest(name, &keys[0].name, NKEYS, sizeof keys[0]);
         st->rc = eg_error_set(EG_ECONFIG, "unknown key \"%s\"%s%s%s", name,
                               prof ? " in [profile " : "", prof ? prof : "", prof ? "]" : "");
-        eg_error_hint("`engram config check` lists every key");
+        if (near)
+            eg_error_hint("did you mean %s? `engram config check` lists every key", near);
+        else
+            eg_error_hint("`engram config check` lists every key");
         goto done;
     }
     if (!(value = strdup(raw))) {

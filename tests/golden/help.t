@@ -4,6 +4,7 @@ engram --version
 engram run --help
 engram import --help
 engram frobnicate
+engram recal
 engram --bogus
 engram run --bogus
 engram --now yesterday stats

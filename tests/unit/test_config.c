@@ -550,6 +550,9 @@ static void test_unknown_key(void **state)
     char want[PATH_MAX + 128];
     snprintf(want, sizeof want, "%s:3: unknown key \"source.tabel\"", path);
     assert_string_equal(eg_error_last()->message, want);
+    /* the hint names the key that was probably meant (no hint existed before) */
+    assert_string_equal(eg_error_last()->hint,
+                        "did you mean source.table? `engram config check` lists every key");
     assert_null(c.store);
 
     /* in a profile (even one not selected) */
@@ -562,6 +565,11 @@ static void test_unknown_key(void **state)
     expect_error(eg_config_load(&c, &a), EG_ECONFIG);
     snprintf(want, sizeof want, "%s:4: unknown key \"colour\" in [profile dev]", path);
     assert_string_equal(eg_error_last()->message, want);
+    assert_string_equal(eg_error_last()->hint, "`engram config check` lists every key");
+    path = write_file(f, "etc/engram.conf", "WM.Capacity = 5\n", 0644);
+    expect_error(eg_config_load(&c, &a), EG_ECONFIG);
+    assert_string_equal(eg_error_last()->hint,
+                        "did you mean wm.capacity? `engram config check` lists every key");
 }
 
 static void test_unknown_section_and_syntax(void **state)
