@@ -228,7 +228,29 @@ static int set_value(eg_config *cfg, const key_def *k, const char *value, const 
             return eg_error_set(EG_ECONFIG, "%s%s = \"%s\" is not an age", where, k->name, value),
                    eg_error_hint("use N years, N months, N days, or 0 to keep everything"),
                    EG_ECONFIG;
-        if (path && dir && path[0] != '/' && path[0]) {
+        if (path && dir && path[0] == '~') {
+            /* regression: `store = ~/notes.db` was DIR/~/notes.db; ~ is the shell's, and a file
+             * has no shell, so it is expanded here (only the user's own: ~/) */
+            const char *home = getenv("HOME");
+            if (path[1] != '/' && path[1] != '\0')
+                return eg_error_set(EG_ECONFIG,
+                                    "%s%s = \"%s\": only ~/ (your own home folder) is "
+                                    "expanded",
+                                    where, k->name, value),
+                       eg_error_hint("write the full path (./~%s for a name that starts with ~)",
+                                     path + 1),
+                       EG_ECONFIG;
+            if (!home || home[0] != '/')
+                return eg_error_set(EG_ECONFIG,
+                                    "%s%s = \"%s\": ~ needs HOME, which is not set "
+                                    "to a full path",
+                                    where, k->name, value),
+                       EG_ECONFIG;
+            size_t len = strlen(home) + strlen(path) + 16;
+            v = malloc(len);
+            if (v)
+                snprintf(v, len, "%s%s%s", k->type == K_SOURCE ? "sqlite:" : "", home, path + 1);
+        } else if (path && dir && path[0] != '/' && path[0]) {
             size_t len = strlen(dir) + strlen(path) + 16;
             v = malloc(len);
             if (v)

@@ -672,6 +672,39 @@ static void test_comments_and_quotes(void **state)
     assert_string_equal(eg_error_last()->message, want);
 }
 
+/* Regression: `store = ~/notes.db` resolved against the file's folder (DIR/~/notes.db), a
+ * folder named "~" nobody meant. ~/ is the user's home ($HOME), in `store` and `sqlite:`; ~user
+ * is an error rather than another relative path. */
+static void test_tilde_paths(void **state)
+{
+    fixture *f = *state;
+    const char *path = write_file(f, "etc/engram.conf",
+                                  "store = ~/notes.db\n"
+                                  "source = sqlite:~/src/n.db\n",
+                                  0644);
+    eg_config_args a = {.config_file = path};
+    eg_config c;
+    assert_int_equal(eg_config_load(&c, &a), 0);
+    char want[PATH_MAX + 128];
+    snprintf(want, sizeof want, "%s/notes.db", f->home);
+    assert_string_equal(c.store, want);
+    snprintf(want, sizeof want, "sqlite:%s/src/n.db", f->home);
+    assert_string_equal(c.source, want);
+    eg_config_free(&c);
+
+    path = write_file(f, "etc/engram.conf", "store = ./~notes.db\n", 0644);
+    assert_int_equal(eg_config_load(&c, &a), 0);
+    snprintf(want, sizeof want, "%s/etc/./~notes.db", f->root);
+    assert_string_equal(c.store, want);
+    eg_config_free(&c);
+
+    path = write_file(f, "etc/engram.conf", "store = ~bob/notes.db\n", 0644);
+    expect_error(eg_config_load(&c, &a), EG_ECONFIG);
+    snprintf(want, sizeof want,
+             "%s:1: store = \"~bob/notes.db\": only ~/ (your own home folder) is expanded", path);
+    assert_string_equal(eg_error_last()->message, want);
+}
+
 /* An empty store path would make SQLite open a temporary database that is gone at exit: refused
  * from a file (named with its line) and from --store. */
 static void test_empty_store(void **state)
@@ -1172,6 +1205,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_section_and_syntax, setup, teardown),
         cmocka_unit_test_setup_teardown(test_indented_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_comments_and_quotes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tilde_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concept_caps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_digest_of_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
