@@ -204,17 +204,20 @@ int eg_duration_parse(const char *s, int64_t *out_us)
     while (*end == ' ')
         end++;
     double mult = 1;
-    if (*end == '\0' || !strcmp(end, "s") || !strcmp(end, "sec") || !strcmp(end, "seconds"))
+    /* the singular too: "2 hours" was taken and "1 hour" refused */
+    if (*end == '\0' || !strcmp(end, "s") || !strcmp(end, "sec") || !strcmp(end, "second") ||
+        !strcmp(end, "seconds"))
         mult = 1;
     else if (!strcmp(end, "ms"))
         mult = 0.001;
-    else if (!strcmp(end, "m") || !strcmp(end, "min") || !strcmp(end, "minutes"))
+    else if (!strcmp(end, "m") || !strcmp(end, "min") || !strcmp(end, "minute") ||
+             !strcmp(end, "minutes"))
         mult = 60;
-    else if (!strcmp(end, "h") || !strcmp(end, "hours"))
+    else if (!strcmp(end, "h") || !strcmp(end, "hour") || !strcmp(end, "hours"))
         mult = 3600;
-    else if (!strcmp(end, "d") || !strcmp(end, "days"))
+    else if (!strcmp(end, "d") || !strcmp(end, "day") || !strcmp(end, "days"))
         mult = 86400;
-    else if (!strcmp(end, "w") || !strcmp(end, "weeks"))
+    else if (!strcmp(end, "w") || !strcmp(end, "week") || !strcmp(end, "weeks"))
         mult = 7 * 86400;
     else
         return -1;

@@ -372,6 +372,13 @@ static void test_duration_parse(void **state)
     expect_duration("1w", 7 * DAY);
     expect_duration("2 weeks", 14 * DAY);
     expect_duration("0.1s", 100000);
+    /* regression: the plural was taken, the singular refused */
+    expect_duration("1 second", S(1));
+    expect_duration("1 minute", S(60));
+    expect_duration("1 hour", H(1));
+    expect_duration("1 day", DAY);
+    expect_duration("1 week", 7 * DAY);
+    expect_duration("3 hours", H(3));
 }
 
 static void test_duration_bad(void **state)
