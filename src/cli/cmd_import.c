@@ -92,7 +92,7 @@ const eg_command eg_cmd_import = {
     "import",
     run,
     "import memories from JSONL or CSV files into the embedded source",
-    " [--format jsonl|csv] FILE...\n\n"
+    " [--format jsonl|csv] [--json] FILE...\n\n"
     "Reads each FILE (- is standard input, JSONL) into the store's own memories table, in one\n"
     "transaction per file. JSONL lines are objects {\"id\", \"content\", \"created_at\",\n"
     "\"updated_at\", \"metadata\"}; CSV files have a header naming those columns (an empty field\n"

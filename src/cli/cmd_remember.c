@@ -61,7 +61,7 @@ const eg_command eg_cmd_remember = {
     "remember",
     run,
     "add one memory to the embedded source",
-    " [--id ID] [--metadata JSON] TEXT\n\n"
+    " [--id ID] [--metadata JSON] [--json] TEXT\n\n"
     "Adds TEXT to the store's own memories table, created at --now (default: now), and prints\n"
     "its id. Without --id the id is made from the time and the text, so the same text at the\n"
     "same instant is one memory. It is staged (and found by recall) after the next `engram\n"
@@ -69,6 +69,7 @@ const eg_command eg_cmd_remember = {
     "recency alone (no spread: its concepts enter the graph with the run).\n"
     "  --id ID          the memory's id, 1 to 36 characters (UTF-8 code points)\n"
     "  --metadata JSON  the memory's metadata, a JSON object\n"
+    "  --json           print {\"id\": ID} instead of the bare id\n"
     "An empty or whitespace-only TEXT, or one that is not UTF-8, is refused (exit 65). Put --\n"
     "before a TEXT that starts with \"-\".\n",
 };

@@ -10,3 +10,6 @@ engram --store r.db remember --metadata '[1]' "metadata not an object"
 engram --store r.db --now 2026-11-20T00:00:00Z remember -- "-5 degrees today"
 engram --store r.db --now 2026-11-20T00:00:00Z ingest -q
 engram --store r.db export --format jsonl | cut -c1-100
+# --json prints the id as an object; --help says so
+engram --store r.db --now 2026-11-20T00:00:00Z remember --json --id j1 "a json note"
+engram remember --help | grep -e --json
