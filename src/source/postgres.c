@@ -414,8 +414,8 @@ static int connect_with_retries(pg_source *s, const eg_config *cfg, const char *
                 strstr(reason, "SSL")
                     ? "the server at that host and port does not offer SSL: use sslmode=prefer "
                       "or disable in the source connection string, or turn on ssl in the server"
-                    : "fix that option in the source connection string (source, --source or "
-                      "ENGRAM_SOURCE); a retry would fail the same way",
+                    : "fix that option in the source connection string (the source key of the "
+                      "configuration, or --source); a retry would fail the same way",
                 "the PostgreSQL connection string does not work (host=%s port=%s database=%s): "
                 "%s",
                 s->host, s->port, s->db, reason);

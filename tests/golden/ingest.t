@@ -15,3 +15,6 @@ engram --store typo.db ingest -q
 ls typo.db
 engram --store new.db --source sqlite:s.db --now 2026-11-20T00:00:00Z ingest -q
 ls new.db
+# a bad option in the connection string is a configuration error (exit 2, not retried); the hint
+# names where the string comes from (it named an ENGRAM_SOURCE variable that does not exist)
+engram --store pg.db --source 'host=127.0.0.1 port=1 dbname=notes user=reader sslmode=bogus' ingest
