@@ -24,7 +24,8 @@
 #include <sys/stat.h>
 #include <xxhash.h>
 
-enum ktype { K_STR, K_PATH, K_SOURCE, K_DURATION, K_INT, K_AGE, K_DOUBLE, K_DAYRANGE };
+/* K_IDENT: a table, schema or column name, which may not be empty */
+enum ktype { K_STR, K_IDENT, K_PATH, K_SOURCE, K_DURATION, K_INT, K_AGE, K_DOUBLE, K_DAYRANGE };
 
 typedef struct key_def {
     const char *name;
@@ -42,15 +43,16 @@ static const key_def keys[] = {
     {"source", K_SOURCE, F(source), NULL,
      "postgresql:// URI or libpq conninfo, sqlite:PATH, or empty for the store's own table", NULL,
      NULL},
-    {"source.schema", K_STR, F(source_schema), "public", "schema of the source table", NULL, NULL},
-    {"source.table", K_STR, F(source_table), "memories", "source table (or view)", NULL, NULL},
-    {"source.id_column", K_STR, F(col_id), "id", "primary key column", NULL, NULL},
-    {"source.content_column", K_STR, F(col_content), "content", "content column", NULL, NULL},
-    {"source.created_at_column", K_STR, F(col_created_at), "created_at", "creation time column",
-     NULL, NULL},
-    {"source.updated_at_column", K_STR, F(col_updated_at), "updated_at", "update time column", NULL,
+    {"source.schema", K_IDENT, F(source_schema), "public", "schema of the source table", NULL,
      NULL},
-    {"source.metadata_column", K_STR, F(col_metadata), "metadata", "metadata column", NULL, NULL},
+    {"source.table", K_IDENT, F(source_table), "memories", "source table (or view)", NULL, NULL},
+    {"source.id_column", K_IDENT, F(col_id), "id", "primary key column", NULL, NULL},
+    {"source.content_column", K_IDENT, F(col_content), "content", "content column", NULL, NULL},
+    {"source.created_at_column", K_IDENT, F(col_created_at), "created_at", "creation time column",
+     NULL, NULL},
+    {"source.updated_at_column", K_IDENT, F(col_updated_at), "updated_at", "update time column",
+     NULL, NULL},
+    {"source.metadata_column", K_IDENT, F(col_metadata), "metadata", "metadata column", NULL, NULL},
     {"source.system", K_STR, F(source_system), NULL, "label for staging.source_system", NULL, NULL},
     {"source.lookback", K_DURATION, F(source_lookback), "5m", "incremental read overlap", NULL,
      "365d"},
@@ -209,6 +211,7 @@ static int set_value(eg_config *cfg, const key_def *k, const char *value, const 
     char *end;
     switch (k->type) {
     case K_STR:
+    case K_IDENT:
     case K_AGE:
     case K_PATH:
     case K_SOURCE: {
@@ -218,6 +221,13 @@ static int set_value(eg_config *cfg, const key_def *k, const char *value, const 
             path = value;
         else if (k->type == K_SOURCE && !strncmp(value, "sqlite:", 7))
             path = value + 7;
+        if (k->type == K_IDENT && !value[0])
+            /* regression: the PostgreSQL source took an empty name as the default one (an empty
+             * source.table read "memories"), the SQLite source looked for a table "" */
+            return eg_error_set(EG_ECONFIG, "%s%s is empty", where, k->name),
+                   eg_error_hint("name the %s, or leave the key out for the default (%s)", k->help,
+                                 k->def),
+                   EG_ECONFIG;
         if (k->type == K_PATH && !value[0])
             return eg_error_set(EG_ECONFIG, "%s%s is empty", where, k->name),
                    eg_error_hint("name the SQLite store file (the default is engram.db); an empty "

@@ -705,6 +705,35 @@ static void test_tilde_paths(void **state)
     assert_string_equal(eg_error_last()->message, want);
 }
 
+/* Regression: an empty table, schema or column name was taken; the PostgreSQL source then read
+ * the default name instead (an empty source.table read "memories"), the SQLite source looked for
+ * a table "". It is an error naming the key; source.system (a label) may be empty. */
+static void test_empty_identifier(void **state)
+{
+    fixture *f = *state;
+    static const char *const keys[] = {"source.schema",
+                                       "source.table",
+                                       "source.id_column",
+                                       "source.content_column",
+                                       "source.created_at_column",
+                                       "source.updated_at_column",
+                                       "source.metadata_column"};
+    eg_config_args a = {0};
+    eg_config c;
+    char text[128], want[PATH_MAX + 128];
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        snprintf(text, sizeof text, "# x\n%s =  \n", keys[i]);
+        a.config_file = write_file(f, "etc/engram.conf", text, 0644);
+        expect_error(eg_config_load(&c, &a), EG_ECONFIG);
+        snprintf(want, sizeof want, "%s:2: %s is empty", a.config_file, keys[i]);
+        assert_string_equal(eg_error_last()->message, want);
+    }
+    a.config_file = write_file(f, "etc/engram.conf", "source.system =\n", 0644);
+    assert_int_equal(eg_config_load(&c, &a), 0);
+    assert_string_equal(c.source_system, "");
+    eg_config_free(&c);
+}
+
 /* An empty store path would make SQLite open a temporary database that is gone at exit: refused
  * from a file (named with its line) and from --store. */
 static void test_empty_store(void **state)
@@ -1206,6 +1235,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_indented_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_comments_and_quotes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tilde_paths, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_identifier, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concept_caps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_digest_of_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
