@@ -240,12 +240,14 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
         snap_read_start(st, cfg, &io, snap_path, &pre);
     else
         eg_model_init(&pre.md);
-    /* a rebuild computes what a new store would: nothing arrived late in a new store */
-    if (io.rebuild && (rc = eg_store_exec(st, "UPDATE memory SET late = 0, arrived_at = NULL "
-                                              "WHERE late")))
-        goto early;
     if ((rc = eg_ingest(st, cfg, &io, &rep->ingest)))
         goto early;
+    /* a rebuild computes what a new store would: nothing arrived late in a new store (the
+     * ingest flagged none of its rows late). In the run's transaction: a rebuild that fails or
+     * is killed leaves the flags as they were, so the next run is the one it would have been. */
+    if (io.rebuild && (rc = eg_store_exec(st, "UPDATE memory SET late = 0, arrived_at = NULL "
+                                              "WHERE late")))
+        goto fail;
     /* the ingest's transaction is still open: the pipeline joins it, so that readers see the
      * store before this run or after all of it, never the new rows without their pipeline */
     if ((rc = eg_store_run_begin(st, "pipeline", opts->now, rep->ingest.source, &rep->run_id)))

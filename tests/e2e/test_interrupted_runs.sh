@@ -58,4 +58,39 @@ LIVE=
 E --store "$DB" --now 2026-11-09T13:00:00Z run -q || fail "the second engram run"
 check "after its process ended, the next run marks it interrupted" "interrupted|1" "$(outcome 902)"
 check "another host's run is still left alone" "running|1" "$(outcome 903)"
+
+# A `run --rebuild` that fails or is killed after its start changes nothing: it cleared the
+# late-arrival flags in a transaction of its own before the run's, so the next plain run
+# recomputed the history as a rebuild would instead of going on from where the last run stopped
+# (regression). A trigger makes the rebuild fail where it begins its pipeline row.
+head -1000 "$ENGRAM_SRC/data/sample-memories.jsonl" >"$T/l1.jsonl"
+sed -n 1001,1100p "$ENGRAM_SRC/data/sample-memories.jsonl" >"$T/l2.jsonl" # created before 12:20
+L="$T/late.db"
+E --store "$L" init -q
+E --store "$L" import "$T/l1.jsonl" -q
+E --store "$L" --now 2026-11-09T12:20:00Z run -q || fail "the first run"
+E --store "$L" import "$T/l2.jsonl" -q
+E --store "$L" --now 2026-11-09T13:00:00Z run -q || fail "the run that takes the late rows"
+late=$(sqlite3 "$L" "SELECT count(*) FROM memory WHERE late")
+[ "$late" -gt 0 ] || fail "no memory arrived late"
+cp "$L" "$T/late-ref.db"
+cp "$L-snapshot" "$T/late-ref.db-snapshot"
+sqlite3 "$L" "CREATE TRIGGER no_pipeline BEFORE INSERT ON runs WHEN NEW.command = 'pipeline'
+  BEGIN SELECT RAISE(ABORT, 'the disk is full'); END"
+E --store "$L" --now 2026-11-09T14:00:00Z run --rebuild -q 2>"$T/err"
+check "a rebuild that fails exits 2" 2 "$?"
+check "and leaves the late arrivals flagged" "$late" "$(sqlite3 "$L" "SELECT count(*) FROM memory WHERE late")"
+sqlite3 "$L" "DROP TRIGGER no_pipeline"
+rep=$(E --store "$L" --now 2026-11-09T14:00:00Z run --json)
+case "$rep" in
+  *'"resumed":true'*) ok "the next run goes on from the last run's snapshot" ;;
+  *) fail "the next run does not go on from the snapshot: $(grep -o '"recomputed_because":[^,]*' <<<"$rep")" ;;
+esac
+E --store "$T/late-ref.db" --now 2026-11-09T14:00:00Z run -q || fail "the reference run"
+outputs() {
+  sqlite3 -bail "$1" "SELECT * FROM pipeline ORDER BY 1; SELECT * FROM assoc ORDER BY 1, 2;
+    SELECT * FROM episode ORDER BY 1; SELECT * FROM ltm ORDER BY 1;
+    SELECT rowid, status, late, arrived_at FROM memory ORDER BY 1" | md5sum
+}
+check "and ends where a run without the failed rebuild ends" "$(outputs "$T/late-ref.db")" "$(outputs "$L")"
 finish
