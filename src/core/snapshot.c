@@ -31,7 +31,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -41,8 +43,9 @@
  * communities are the same, and saves only the records whose category moved); 5: up to which
  * memory the posting lists are known sorted; 6: the memory graph's edges have their own checksum
  * (after the other's, at the end), so that a second thread reads them; 7: the time of the
- * last tick or replay pass, after which REM and homeostasis rest (stage/engine.c) */
-#define VERSION 7
+ * last tick or replay pass, after which REM and homeostasis rest (stage/engine.c); 8: the key's
+ * random tag (a snapshot of another store with the same run ids was taken for this one's) */
+#define VERSION 8
 
 typedef struct header {
     char magic[8];
@@ -75,6 +78,17 @@ int eg_snapshot_path(const char *store_path, char *buf, size_t n)
 {
     int len = snprintf(buf, n, "%s-snapshot", store_path);
     return len > 0 && (size_t)len < n ? 0 : -1;
+}
+
+uint64_t eg_snapshot_new_tag(void)
+{
+    uint64_t tag;
+    if (getrandom(&tag, sizeof tag, GRND_NONBLOCK) == (ssize_t)sizeof tag)
+        return tag;
+    /* no entropy yet (early boot): unique enough, since it only tells snapshots apart */
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return XXH3_64bits_withSeed(&t, sizeof t, (uint64_t)getpid());
 }
 
 /* ---- writing ---- */

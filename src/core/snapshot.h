@@ -33,6 +33,9 @@ typedef struct eg_snapshot_key {
     int64_t inputs;     /* the store's count of input changes then */
     int64_t memories;   /* the pipeline's memories created up to now, as the store counted them */
     int64_t recalls;    /* recall presentations up to now, as the store counted them */
+    uint64_t tag;       /* drawn at random for each snapshot and recorded in the store beside
+                           the generation: run ids repeat from store to store (and in copies
+                           of one store that went their own ways), this does not */
 } eg_snapshot_key;
 
 /* Writes md's simulation state and key to path, over the file that is there (its pages are in
@@ -40,6 +43,9 @@ typedef struct eg_snapshot_key {
  * magic is cleared, so a reader refuses the file whole (and replays the history): the file is the
  * whole new snapshot or none; a write that fails leaves none. */
 int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char *path);
+
+/* A random tag for a new snapshot's key (getrandom; the clock and the pid if that fails). */
+uint64_t eg_snapshot_new_tag(void);
 
 /* Reads only the key of the snapshot at path (checking its format, not yet its checksum). */
 int eg_snapshot_read_key(eg_snapshot_key *key, const char *path);

@@ -76,15 +76,16 @@ static void *snap_read_main(void *ud)
 static void snap_read_start(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o,
                             const char *path, snap_read *r)
 {
-    int64_t gen;
-    bool found;
+    int64_t gen, tag;
+    bool found, found_tag;
     eg_snapshot_key key;
     eg_model_init(&r->md);
     r->path = path;
     /* what can be told before the ingest: not for a rebuild or other settings */
     if (o->rebuild || eg_store_sim_get(st, "snapshot", &gen, &found) || !found || !gen ||
-        eg_snapshot_read_key(&key, path) || key.generation != gen || o->now < key.now ||
-        key.config != eg_config_digest(cfg))
+        eg_store_sim_get(st, "snapshot_tag", &tag, &found_tag) || !found_tag ||
+        eg_snapshot_read_key(&key, path) || key.generation != gen || key.tag != (uint64_t)tag ||
+        o->now < key.now || key.config != eg_config_digest(cfg))
         return;
     r->running = pthread_create(&r->thread, NULL, snap_read_main, r) == 0;
 }
@@ -115,8 +116,8 @@ static void snap_read_end(snap_read *r)
 static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, const char *path,
                   snap_read *pre, eg_model *md, const char **why, eg_save_since *since)
 {
-    int64_t gen = 0, cp = 0;
-    bool found;
+    int64_t gen = 0, cp = 0, tag = 0;
+    bool found, found_tag;
     eg_snapshot_key key;
     eg_store_inputs_state in;
     int rc;
@@ -126,13 +127,16 @@ static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, c
         return rc;
     if (!found || !gen)
         return *why = "no snapshot", 0;
+    if ((rc = eg_store_sim_get(st, "snapshot_tag", &tag, &found_tag)))
+        return rc;
     if ((rc = eg_store_checkpoint(st, &cp, &found)))
         return rc;
     if (!found || o->now < cp)
         return *why = found ? "now is before the last run's" : "no checkpoint", 0;
     if (eg_snapshot_read_key(&key, path))
         return *why = "the snapshot file is missing or from another version", 0;
-    if (key.generation != gen || key.now != cp)
+    /* the tag tells this store's snapshot from another store's with the same run ids */
+    if (key.generation != gen || !found_tag || key.tag != (uint64_t)tag || key.now != cp)
         return *why = "the snapshot file is not the last run's", 0;
     if (key.config != eg_config_digest(cfg))
         return *why = "the configuration changed", 0;
@@ -208,7 +212,8 @@ static bool snapshot_key(eg_store *st, const eg_config *cfg, int64_t now, int64_
                              .config = eg_config_digest(cfg),
                              .inputs = in.changes,
                              .memories = in.memories,
-                             .recalls = in.recalls};
+                             .recalls = in.recalls,
+                             .tag = eg_snapshot_new_tag()};
     return true;
 }
 
@@ -342,7 +347,9 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
     rep->snapshot_written = snap.ok;
     rep->ms_snapshot = snap.ms;
     /* the snapshot fits the store from this commit on (and a failed one never does) */
-    if (rc || (rc = eg_store_sim_set(st, "snapshot", rep->snapshot_written ? rep->run_id : 0)))
+    if (rc || (rc = eg_store_sim_set(st, "snapshot", rep->snapshot_written ? rep->run_id : 0)) ||
+        (rc = eg_store_sim_set(st, "snapshot_tag",
+                               rep->snapshot_written ? (int64_t)snap.key.tag : 0)))
         goto fail;
     rep->memories = (int64_t)md.n;
     for (size_t i = 0; i < md.n; i++)

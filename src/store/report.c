@@ -153,13 +153,16 @@ int eg_store_stats(eg_store *st, json_t **out)
          * size, and whether the file beside the store is that run's */
         int64_t gen = scalar(st, "SELECT coalesce((SELECT value FROM sim_state WHERE key = "
                                  "'snapshot'), 0)");
+        int64_t tag = scalar(st, "SELECT coalesce((SELECT value FROM sim_state WHERE key = "
+                                 "'snapshot_tag'), 0)");
         char path[4096];
         struct stat sb;
         eg_snapshot_key key;
         if (gen > 0 && !eg_snapshot_path(eg_store_path(st), path, sizeof path) &&
             !stat(path, &sb)) {
             bool readable = !eg_snapshot_read_key(&key, path);
-            bool current = readable && key.generation == gen;
+            /* (the tag: another store's snapshot can have the same run id) */
+            bool current = readable && key.generation == gen && key.tag == (uint64_t)tag;
             json_t *snap = json_pack("{s:I,s:I,s:b}", "run_id", (json_int_t)gen, "bytes",
                                      (json_int_t)sb.st_size, "current", current);
             /* why the next run cannot go on from it: a file this engram does not read (another

@@ -229,6 +229,28 @@ run "$T/m.db" 2026-11-09T13:00:00Z >/dev/null
 check "a snapshot written over keeps its mode" 600 "$(stat -c %a "$T/m.db-snapshot")"
 rm -f "$T/m.db"*
 
+# 4f. a snapshot of another store, with the same run ids, the same now and as many memories,
+# inputs and recalls (one memory's words differ), copied beside this store: its key matched
+# this store's and the next run went on from the other store's simulation (regression: the
+# other store's concepts appeared in this one). The store records the snapshot's random tag.
+new "$T/o.db" "$T/a.jsonl"
+sed '100s/"content":"[^"]*"/"content":"Zebras crossed the volcano road on Mars tonight"/' \
+  "$T/a.jsonl" >"$T/a2.jsonl"
+new "$T/p.db" "$T/a2.jsonl"
+run "$T/o.db" "$T1" >/dev/null
+run "$T/p.db" "$T1" >/dev/null
+cp "$T/p.db" "$T/p-ref.db"
+cp "$T/o.db-snapshot" "$T/p.db-snapshot"
+check "stats: another store's snapshot is stale" '"current":false,"stale":"other_run"' \
+  "$(E --store "$T/p.db" stats --json | grep -o '"current":[a-z]*,"stale":"[a-z_]*"')"
+E --store "$T/p.db" import "$T/b.jsonl" -q
+E --store "$T/p-ref.db" import "$T/b.jsonl" -q
+recomputed "$T/p.db" 2026-11-09T13:00:00Z "the snapshot file is not the last run's" "another store's snapshot"
+run "$T/p-ref.db" 2026-11-09T13:00:00Z >/dev/null
+if same "$T/p.db" "$T/p-ref.db"; then ok "another store's snapshot: the run ends as without it"; else fail "another store's snapshot: the run took the other store's state"; fi
+resumed "$T/p.db" 2026-11-09T14:00:00Z "and the next run goes on from its own snapshot"
+rm -f "$T/o.db"* "$T/p.db"* "$T/p-ref.db"*
+
 # 5. property: generated streams arriving in time order, run in k random steps within one UTC
 # day (the first step replays, the others resume), end where one run over everything ends
 G="${ENGRAM_GEN:-$(dirname "$ENGRAM_BIN")/engram-gen}"
