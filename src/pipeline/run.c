@@ -21,6 +21,7 @@
 #include "store/pipeline.h"
 #include "store/store.h"
 #include "util/buf.h"
+#include "util/log.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -188,6 +189,7 @@ typedef struct snap_job {
     const char *path;
     bool ok;
     double ms;
+    eg_error err; /* why the write failed (the thread's error, for the caller's warning) */
 } snap_job;
 
 static void *snap_main(void *ud)
@@ -196,6 +198,8 @@ static void *snap_main(void *ud)
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     j->ok = eg_snapshot_write(&j->view, &j->key, j->path) == 0;
+    if (!j->ok)
+        j->err = *eg_error_last();
     j->ms = ms_since(&t0);
     return NULL;
 }
@@ -346,6 +350,11 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
     }
     rep->snapshot_written = snap.ok;
     rep->ms_snapshot = snap.ms;
+    /* the run goes on without it, but every run after it would replay the whole history until
+     * the cause (a full disk, a file another user owns) is gone: say so */
+    if (!rc && snap.path && !snap.ok)
+        eg_log(EG_LOG_WARN, "%s; the run goes on, and the next one replays the history",
+               snap.err.message);
     /* the snapshot fits the store from this commit on (and a failed one never does) */
     if (rc || (rc = eg_store_sim_set(st, "snapshot", rep->snapshot_written ? rep->run_id : 0)) ||
         (rc = eg_store_sim_set(st, "snapshot_tag",

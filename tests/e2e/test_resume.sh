@@ -173,10 +173,17 @@ check "--rebuild recomputes" "--rebuild" "$(field recomputed_because "$rep")"
 # 4. a snapshot that cannot be written costs the next run a replay, nothing else
 new "$T/w.db" "$T/a.jsonl"
 mkdir "$T/w.db-snapshot" # the file cannot be written
-rep=$(run "$T/w.db" "$T1")
+rep=$(run "$T/w.db" "$T1" 2>"$T/w.err")
 st=$?
 check "a run whose snapshot cannot be written still succeeds" "0" "$st"
 check "and says so" "false" "$(field snapshot_written "$rep")"
+# (regression: the write's error was dropped, so a full disk or a file of another user made
+# every run replay the history without a word)
+case "$(cat "$T/w.err")" in
+  *"warning: could not write the snapshot $T/w.db-snapshot: "*"the next one replays the history"*)
+    ok "and warns on stderr why" ;;
+  *) fail "no warning on stderr: [$(cat "$T/w.err")]" ;;
+esac
 check "it left no snapshot" "no" "$([ -f "$T/w.db-snapshot" ] && echo yes || echo no)"
 rmdir "$T/w.db-snapshot"
 recomputed "$T/w.db" 2026-11-09T13:00:00Z "no snapshot" "the run after it"
