@@ -31,9 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -44,7 +42,8 @@
  * memory the posting lists are known sorted; 6: the memory graph's edges have their own checksum
  * (after the other's, at the end), so that a second thread reads them; 7: the time of the
  * last tick or replay pass, after which REM and homeostasis rest (stage/engine.c); 8: the key's
- * random tag (a snapshot of another store with the same run ids was taken for this one's) */
+ * tag, a digest of the inputs (a snapshot of another store with the same run ids was taken for
+ * this one's) */
 #define VERSION 8
 
 typedef struct header {
@@ -80,15 +79,51 @@ int eg_snapshot_path(const char *store_path, char *buf, size_t n)
     return len > 0 && (size_t)len < n ? 0 : -1;
 }
 
-uint64_t eg_snapshot_new_tag(void)
+/* a memory's inputs: identity, time, features and concepts (by name: an index depends on
+ * first appearance) */
+static uint64_t mem_inputs(const eg_model *md, size_t i)
 {
-    uint64_t tag;
-    if (getrandom(&tag, sizeof tag, GRND_NONBLOCK) == (ssize_t)sizeof tag)
-        return tag;
-    /* no entropy yet (early boot): unique enough, since it only tells snapshots apart */
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return XXH3_64bits_withSeed(&t, sizeof t, (uint64_t)getpid());
+    const eg_mem *m = &md->m[i];
+    struct {
+        int64_t rowid, t0;
+        float importance, urgency, emotional;
+        int32_t sentiment, task_type, knowledge_type, region, abstraction, late;
+    } f;
+    memset(&f, 0, sizeof f); /* (no padding byte left to chance) */
+    f.rowid = m->rowid;
+    f.t0 = m->t0;
+    f.importance = m->importance;
+    f.urgency = m->urgency;
+    f.emotional = m->emotional;
+    f.sentiment = m->sentiment;
+    f.task_type = m->task_type;
+    f.knowledge_type = m->knowledge_type;
+    f.region = m->region;
+    f.abstraction = m->abstraction;
+    f.late = m->late;
+    const char *id = eg_model_id(md, (uint32_t)i);
+    uint64_t h = XXH3_64bits_withSeed(&f, sizeof f, XXH3_64bits(id, strlen(id)));
+    for (uint16_t k = 0; k < m->c_n; k++) {
+        const char *c = eg_model_concept(md, md->mc[m->c_off + k]);
+        h = XXH3_64bits_withSeed(c, strlen(c) + 1, h);
+    }
+    return h;
+}
+
+uint64_t eg_snapshot_inputs_tag(const eg_model *md, uint64_t base, size_t from_mem,
+                                size_t from_pres)
+{
+    uint64_t tag = base;
+    for (size_t i = from_mem; i < md->n; i++)
+        tag += mem_inputs(md, i);
+    for (size_t k = from_pres; k < md->npres; k++) {
+        const eg_presentation *p = &md->pres[k];
+        if (p->kind != EG_PRES_RECALLED || p->mem >= md->n)
+            continue;
+        int64_t r[2] = {md->m[p->mem].rowid, p->at};
+        tag += XXH3_64bits(r, sizeof r);
+    }
+    return tag;
 }
 
 /* ---- writing ---- */

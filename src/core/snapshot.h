@@ -33,9 +33,10 @@ typedef struct eg_snapshot_key {
     int64_t inputs;     /* the store's count of input changes then */
     int64_t memories;   /* the pipeline's memories created up to now, as the store counted them */
     int64_t recalls;    /* recall presentations up to now, as the store counted them */
-    uint64_t tag;       /* drawn at random for each snapshot and recorded in the store beside
-                           the generation: run ids repeat from store to store (and in copies
-                           of one store that went their own ways), this does not */
+    uint64_t tag;       /* the inputs the simulation took (eg_snapshot_inputs_tag), recorded
+                           in the store beside the generation: run ids repeat from store to
+                           store (and in copies of one store that went their own ways), the
+                           inputs of two stores differ */
 } eg_snapshot_key;
 
 /* Writes md's simulation state and key to path, over the file that is there (its pages are in
@@ -44,8 +45,14 @@ typedef struct eg_snapshot_key {
  * whole new snapshot or none; a write that fails leaves none. */
 int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char *path);
 
-/* A random tag for a new snapshot's key (getrandom; the clock and the pid if that fails). */
-uint64_t eg_snapshot_new_tag(void);
+/* The tag of a snapshot of md: base plus a digest of each memory from index from_mem on (its
+ * id, rowid, time, features and concept names) and each recall presentation from index
+ * from_pres on. A sum, so it depends on the set of inputs only, not on the order or the runs
+ * they came in: a run resumed from a snapshot with tag T gives T plus the digests of what it
+ * added, as a replay of the same inputs gives from 0 (and two identical runs the same tag,
+ * so the store stays byte for byte the same). */
+uint64_t eg_snapshot_inputs_tag(const eg_model *md, uint64_t base, size_t from_mem,
+                                size_t from_pres);
 
 /* Reads only the key of the snapshot at path (checking its format, not yet its checksum). */
 int eg_snapshot_read_key(eg_snapshot_key *key, const char *path);

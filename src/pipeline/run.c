@@ -114,8 +114,17 @@ static void snap_read_end(snap_read *r)
  * still fits the store: same run, same configuration, no stored input
  * changed and nothing arrived that belongs before its time (docs/adr/0008). Otherwise leaves md
  * empty and says why in *why. Returns an error only for what a recomputation cannot fix. */
+/* What a resumed model held before the inputs since were added, for the next snapshot's tag
+ * (eg_snapshot_inputs_tag): the snapshot's tag, its memories and presentations. All 0 for a
+ * model recomputed from the store. */
+typedef struct tag_base {
+    uint64_t tag;
+    size_t mems, pres;
+} tag_base;
+
 static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, const char *path,
-                  snap_read *pre, eg_model *md, const char **why, eg_save_since *since)
+                  snap_read *pre, eg_model *md, const char **why, eg_save_since *since,
+                  tag_base *tb)
 {
     int64_t gen = 0, cp = 0, tag = 0;
     bool found, found_tag;
@@ -165,11 +174,13 @@ static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, c
     md->nltm_cat_prev = md->nltm_cat;
     md->ltm_cat = NULL;
     md->nltm_cat = 0;
+    *tb = (tag_base){.tag = key.tag, .mems = md->n, .pres = md->npres};
     rc = eg_store_load_since(st, md, cp, o->now);
     if (rc == EG_EBADINPUT) {
         eg_model_free(md);
         eg_model_init(md);
         eg_save_since_free(since);
+        *tb = (tag_base){0};
         return *why = "a memory arrived late", 0;
     }
     return rc;
@@ -206,7 +217,7 @@ static void *snap_main(void *ud)
 
 /* the key the next run checks the snapshot against (store queries: on the caller's thread) */
 static bool snapshot_key(eg_store *st, const eg_config *cfg, int64_t now, int64_t run_id,
-                         eg_snapshot_key *key)
+                         uint64_t tag, eg_snapshot_key *key)
 {
     eg_store_inputs_state in;
     if (eg_store_inputs(st, now, &in))
@@ -217,7 +228,7 @@ static bool snapshot_key(eg_store *st, const eg_config *cfg, int64_t now, int64_
                              .inputs = in.changes,
                              .memories = in.memories,
                              .recalls = in.recalls,
-                             .tag = eg_snapshot_new_tag()};
+                             .tag = tag};
     return true;
 }
 
@@ -229,6 +240,7 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
     snap_job snap = {0};
     snap_read pre = {0};
     eg_save_since since = {.at = INT64_MIN}; /* resumed: the last run's now and state */
+    tag_base tb = {0};
     eg_ingest_opts io = *opts;
     eg_model md;
     struct timespec t0, t;
@@ -263,7 +275,7 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
         goto fail;
     clock_gettime(CLOCK_MONOTONIC, &t);
     rep->recomputed = NULL;
-    rc = snap_ok ? resume(st, cfg, opts, snap_path, &pre, &md, &rep->recomputed, &since)
+    rc = snap_ok ? resume(st, cfg, opts, snap_path, &pre, &md, &rep->recomputed, &since, &tb)
                  : (rep->recomputed = "the store's path is too long for a snapshot beside it", 0);
     snap_read_end(&pre); /* a snapshot read that did not fit */
     if (rc)
@@ -274,6 +286,8 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
     rep->ms_load = ms_since(&t);
     if (rc)
         goto fail;
+    /* the inputs' tag, before the engine sorts and appends presentations */
+    uint64_t tag = eg_snapshot_inputs_tag(&md, tb.tag, tb.mems, tb.pres);
     /* from here until the join the FTS thread alone uses the store */
     if (pthread_create(&fts_thread, NULL, fts_main, &fts) == 0)
         fts_running = true;
@@ -296,7 +310,8 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
         rep->ms_engine += ms_since(&t);
     }
     /* the snapshot on a second thread, from here beside the save: both only read the model */
-    if (!rc && snap_ok && !fts.rc && snapshot_key(st, cfg, opts->now, rep->run_id, &snap.key)) {
+    if (!rc && snap_ok && !fts.rc &&
+        snapshot_key(st, cfg, opts->now, rep->run_id, tag, &snap.key)) {
         snap.view = md;
         snap.path = snap_path;
         if (!(snap.lines = calloc(md.n ? md.n : 1, sizeof *snap.lines))) {

@@ -19,8 +19,9 @@ head -1100 "$SAMPLE" >"$T/a.jsonl"
 tail -n +1101 "$SAMPLE" >"$T/b.jsonl"
 T1=2026-11-09T12:20:00Z
 
-# every output row, every column, exactly (and the staging columns); a query that fails (a
-# column renamed) fails the test instead of leaving both dumps short alike
+# every output row, every column, exactly (and the staging columns, and the snapshot's tag: a
+# digest of the inputs, the same whichever way the run went); a query that fails (a column
+# renamed) fails the test instead of leaving both dumps short alike
 dump() {
   sqlite3 -bail "$1" <<'SQL'
 .mode list
@@ -36,6 +37,7 @@ SELECT concept_id, name, community, memories FROM concept ORDER BY 1;
 SELECT concept_id, chunk, hex(postings) FROM concept_posting ORDER BY 1, 2;
 SELECT rowid, status, skip_reason, late, arrived_at FROM memory ORDER BY 1;
 SELECT * FROM staging ORDER BY memory_rowid;
+SELECT 'snapshot tag', value FROM sim_state WHERE key = 'snapshot_tag';
 SQL
 }
 # same A B: whether the dumps of stores A and B are equal (a dump that fails is a failure)
