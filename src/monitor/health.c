@@ -59,6 +59,7 @@ typedef struct hctx {
     char *content_ok; /* SQL condition: content present and not blank */
     char *created_ok; /* SQL condition: created_at is a finite timestamp ingest can read */
     eg_store *st;     /* NULL when the store does not exist or could not be opened */
+    int busy_ms;      /* the longest wait for a lock (store and embedded source); 0: default */
     double count_ms;  /* measured by the volume check, judged by the performance check */
     bool count_measured;
 } hctx;
@@ -367,7 +368,7 @@ static void check_connection(hctx *h)
             h->sdb = NULL;
             return;
         }
-        sqlite3_busy_timeout(h->sdb, 5000);
+        sqlite3_busy_timeout(h->sdb, h->busy_ms > 0 && h->busy_ms < 5000 ? h->busy_ms : 5000);
         eg__sqlite_register_time_us(h->sdb);
     }
     if (prepare_sql(h)) {
@@ -1009,11 +1010,22 @@ rollback:
     sqlite3_finalize(s);
     eg_store_rollback(h->st);
 fail:
-    snprintf(r->note, sizeof r->note, "could not record the results in store %s: %s", h->cfg->store,
-             sqlite3_errmsg(eg_store_db(h->st)));
+    if ((sqlite3_errcode(eg_store_db(h->st)) & 0xff) == SQLITE_BUSY)
+        snprintf(r->note, sizeof r->note,
+                 "store %s busy (another engram, a run or an import, held its write lock): "
+                 "results not recorded",
+                 h->cfg->store);
+    else
+        snprintf(r->note, sizeof r->note, "could not record the results in store %s: %s",
+                 h->cfg->store, sqlite3_errmsg(eg_store_db(h->st)));
 }
 
 int eg_health_run(const eg_config *cfg, int64_t now, eg_health_report *out)
+{
+    return eg_health_run_wait(cfg, now, 0, out);
+}
+
+int eg_health_run_wait(const eg_config *cfg, int64_t now, int busy_ms, eg_health_report *out)
 {
     static const struct {
         const char *name, *unit;
@@ -1023,7 +1035,7 @@ int eg_health_run(const eg_config *cfg, int64_t now, eg_health_report *out)
         [C_PERFORMANCE] = {"performance", "ms"}, [C_SCHEMA] = {"schema", "columns"},
         [C_READINESS] = {"readiness", "h"},      [C_PIPELINE] = {"pipeline", "rows"},
     };
-    hctx h = {.cfg = cfg, .now = now, .rep = out};
+    hctx h = {.cfg = cfg, .now = now, .rep = out, .busy_ms = busy_ms};
     struct stat sb;
     memset(out, 0, sizeof *out);
     out->at = now;
@@ -1042,6 +1054,8 @@ int eg_health_run(const eg_config *cfg, int64_t now, eg_health_report *out)
                      cfg->store, eg_error_last()->message);
         else
             out->store_found = true;
+        if (h.st && busy_ms > 0)
+            eg_store_set_busy_timeout(h.st, busy_ms);
     } else {
         snprintf(out->note, sizeof out->note,
                  "store %s does not exist: nothing recorded, store "

@@ -47,6 +47,12 @@
  * refused now and then (seen as curl exit 52/56 in tests/e2e/test_serve.sh). */
 enum { PER_IP_LIMIT = 32 };
 
+/* The longest a request waits for another engram's write lock (a rehearsal, /health's history):
+ * a daily run at 1M holds it about 1.4 s; each waiting request holds one of the 4 workers, and
+ * every connection that worker accepted (/healthz too) waits with it, so the store's 10 s would
+ * let one long run stall the server. */
+enum { WRITE_WAIT_MS = 2000 };
+
 typedef struct server {
     const eg_config *cfg;
     const eg_http_opts *o;
@@ -196,7 +202,9 @@ static void route_readyz(const server *sv, reply *r)
 static void route_health(const server *sv, reply *r)
 {
     eg_health_report *rep = calloc(1, sizeof *rep);
-    if (!rep || eg_health_run(sv->cfg, clock_of(sv), rep)) {
+    /* waits for a writer no longer than a rehearsal does (route_recall): the history is
+     * appended when the store is free, and a long run must not hold a worker for 10 s */
+    if (!rep || eg_health_run_wait(sv->cfg, clock_of(sv), WRITE_WAIT_MS, rep)) {
         free(rep);
         internal_error(r, "health");
         return;
@@ -300,11 +308,10 @@ static void route_recall(const server *sv, struct MHD_Connection *c, bool head, 
         store_unavailable(r);
         return;
     }
-    /* a rehearsal waits 2 s for a writer (a daily run holds the lock about that long at 1M),
-     * not the store's 10 s: each waiting request holds one of the 4 workers, and a long run
-     * would otherwise leave none for /healthz; the client retries on the 503 */
+    /* a rehearsal waits WRITE_WAIT_MS for a writer, not the store's 10 s; the client retries
+     * on the 503 */
     if (o.rehearse)
-        eg_store_set_busy_timeout(st, 2000);
+        eg_store_set_busy_timeout(st, WRITE_WAIT_MS);
     if (eg_recaller_open(&rc, st, sv->cfg)) {
         internal_error(r, "recall");
         goto done;

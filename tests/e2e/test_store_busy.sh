@@ -4,7 +4,8 @@
 # it): `engram remember` exits 75 (temporary) with a hint to try again, and `engram serve`
 # answers a rehearsing recall 503 "store busy" with Retry-After,
 # not 500 "internal error"; a plain recall meanwhile is answered at once, and once the lock is
-# gone the same writes succeed.
+# gone the same writes succeed. /health does not wait out a lock held past serve's 2 s either:
+# it answers with its history not recorded.
 . "$(dirname "$0")/lib.sh"
 for tool in curl jq sqlite3; do
   command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
@@ -60,6 +61,31 @@ check "a rehearsing recall succeeds after the lock" 200 \
   "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/api/recall?q=meeting&k=3&rehearse=1")"
 check "the locked remember wrote nothing" 0 \
   "$(sqlite3 "$T/s.db" "SELECT count(*) FROM memories WHERE content LIKE '%while the store is locked'")"
+
+# /health appends to health_history, and waits for the write lock no longer than a rehearsal:
+# a writer holding it for 9 s (under the store's 10 s busy timeout) must not hold serve's worker
+# (and every connection that worker accepted, /healthz too) until it is done. The report comes
+# while the lock is still held, with nothing recorded and a note that says why.
+rm -f "$T/locked"
+HIST=$(sqlite3 "$T/s.db" 'SELECT count(*) FROM health_history')
+printf 'BEGIN IMMEDIATE;\nUPDATE meta SET value = value WHERE key = %s;\n.shell touch %s; sleep 9\nROLLBACK;\n' \
+  "'fts_rowid'" "$T/locked" | sqlite3 "$T/s.db" >/dev/null 2>&1 &
+LPID=$!
+PIDS+=("$LPID")
+for _ in $(seq 100); do [ -e "$T/locked" ] && break; sleep 0.05; done
+[ -e "$T/locked" ] || fail "the lock holder started again"
+curl -s -o "$T/health.body" "$BASE/health"
+if kill -0 "$LPID" 2>/dev/null; then ok "/health answers while the write lock is still held"; else
+  fail "/health waited for the write lock to go (9 s)"; fi
+check "/health recorded nothing while the store was busy" false "$(jq -r .recorded "$T/health.body")"
+case "$(jq -r .note "$T/health.body")" in
+  *busy*) ok "/health's note says the store was busy" ;;
+  *) fail "/health's note does not say busy: $(jq -r .note "$T/health.body")" ;;
+esac
+wait "$LPID"
+check "the busy /health appended no history" "$HIST" "$(sqlite3 "$T/s.db" 'SELECT count(*) FROM health_history')"
+check "a /health after the lock answers" 1 \
+  "$(curl -s "$BASE/health" | jq -r 'if .recorded then 1 else 0 end')"
 kill "$SPID"
 wait "$SPID"
 check "serve exits 0 on SIGTERM" 0 "$?"
