@@ -7,7 +7,8 @@
  * of one. Limits: 64 connections, 32 per IP, a 10 s idle timeout and 4 worker threads, so a slow
  * or malformed client occupies one connection, never the others' threads. Answers are JSON (or
  * text for /metrics, HTML for /); errors never carry internals — the detail goes to the log.
- * Owns: the daemon and the signal wait. Not for: rendering (metrics.c, dashboard.c, recall.c).
+ * Owns: the daemon, the signal wait and the graceful stop. Not for: rendering (metrics.c,
+ * dashboard.c, recall.c).
  */
 #include "monitor/http.h"
 
@@ -35,12 +36,14 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 /* 32, not 16: a closed connection is released by its worker thread a moment after the client
  * sees the answer, so 16 clients that reconnect at once would race a limit of exactly 16 and be
@@ -53,9 +56,16 @@ enum { PER_IP_LIMIT = 32 };
  * let one long run stall the server. */
 enum { WRITE_WAIT_MS = 2000 };
 
+/* On SIGINT/SIGTERM the requests in progress get this long to finish and send their answers
+ * (a read that waits out a first load's lock takes 10 s); under systemd's TimeoutStopSec=15 of
+ * packaging/engram.service. */
+enum { STOP_GRACE_S = 11 };
+
 typedef struct server {
     const eg_config *cfg;
     const eg_http_opts *o;
+    atomic_int inflight;  /* requests from their request line to the end of their answer */
+    atomic_bool stopping; /* a stop signal came: answers close their connection */
 } server;
 
 /* What one request answers; route is a fixed name for metrics and the log. */
@@ -522,12 +532,25 @@ static const char nul_mark = 0;
 
 static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
 {
-    (void)cls;
+    server *sv = cls;
     (void)c;
+    atomic_fetch_add(&sv->inflight, 1); /* until request_done */
     for (const char *p = strchr(uri, '%'); p; p = strchr(p + 1, '%'))
         if (p[1] == '0' && p[2] == '0')
             return (void *)&nul_mark;
     return NULL;
+}
+
+/* libmicrohttpd calls this once for each request whose request line reached uri_seen, when its
+ * answer has been sent or its connection closed: the graceful stop waits for these. */
+static void request_done(void *cls, struct MHD_Connection *c, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    server *sv = cls;
+    (void)c;
+    (void)req_cls;
+    (void)toe;
+    atomic_fetch_sub(&sv->inflight, 1);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -565,6 +588,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_SECURITY_POLICY, dashboard_csp);
         if (r.code == 405)
             MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+        /* stopping: no further request on this connection (the stop waits for answers) */
+        if (atomic_load(&((server *)cls)->stopping))
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
         if (r.retry_after > 0) {
             char secs[16];
             snprintf(secs, sizeof secs, "%d", r.retry_after);
@@ -620,6 +646,8 @@ int eg_http_serve(const eg_config *cfg, const eg_http_opts *o)
     if ((rc = parse_listen(listen, &ss, &v6)))
         return rc;
     server sv = {.cfg = cfg, .o = o};
+    atomic_init(&sv.inflight, 0);
+    atomic_init(&sv.stopping, false);
 
     /* block the stop signals before the workers start, so that they inherit the mask and only
      * the sigwait below receives them. SIGHUP too: its default would end the server at once
@@ -634,7 +662,8 @@ int eg_http_serve(const eg_config *cfg, const eg_http_opts *o)
     pthread_sigmask(SIG_BLOCK, &stop, &old);
     signal(SIGPIPE, SIG_IGN);
 
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+    /* ITC: MHD_quiesce_daemon needs it to stop the workers' accepting (graceful stop below) */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
     if (v6)
         flags |= MHD_USE_IPv6;
     if (o->verbose)
@@ -643,7 +672,8 @@ int eg_http_serve(const eg_config *cfg, const eg_http_opts *o)
         flags, 0, NULL, NULL, handle, &sv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)4, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)10, MHD_OPTION_URI_LOG_CALLBACK, uri_seen, NULL, MHD_OPTION_END);
+        (unsigned)10, MHD_OPTION_URI_LOG_CALLBACK, uri_seen, &sv, MHD_OPTION_NOTIFY_COMPLETED,
+        request_done, &sv, MHD_OPTION_END);
     if (!d) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         rc = eg_error_set(EG_EIO, "could not listen on %s", listen);
@@ -661,7 +691,25 @@ int eg_http_serve(const eg_config *cfg, const eg_http_opts *o)
         sig = 0;
     }
     fprintf(stderr, "engram: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    MHD_stop_daemon(d); /* finishes the requests in progress, closes the socket */
+    /* Graceful: stop accepting, let the requests in progress finish and send their answers,
+     * then stop. MHD_stop_daemon alone waits for the handlers but closes their connections
+     * before the answers go out: a client saw an empty reply, even for a rehearsal that had
+     * been recorded. */
+    atomic_store(&sv.stopping, true);
+    MHD_socket ls = MHD_quiesce_daemon(d);
+    /* refuse new connections at once rather than leave them in the backlog until they time
+     * out; the socket itself is closed only after MHD_stop_daemon (a worker may still hold it) */
+    if (ls != MHD_INVALID_SOCKET)
+        shutdown(ls, SHUT_RDWR);
+    double deadline = mono() + STOP_GRACE_S;
+    while (atomic_load(&sv.inflight) > 0 && mono() < deadline)
+        nanosleep(&(struct timespec){.tv_nsec = 20 * 1000 * 1000}, NULL);
+    if (atomic_load(&sv.inflight) > 0)
+        fprintf(stderr, "engram: %d request(s) still in progress after %d s: closing them\n",
+                atomic_load(&sv.inflight), STOP_GRACE_S);
+    MHD_stop_daemon(d);
+    if (ls != MHD_INVALID_SOCKET)
+        close(ls); /* the caller's after a quiesce, once the daemon is stopped */
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return 0;
 }

@@ -5,7 +5,8 @@
 # answers a rehearsing recall 503 "store busy" with Retry-After,
 # not 500 "internal error"; a plain recall meanwhile is answered at once, and once the lock is
 # gone the same writes succeed. /health does not wait out a lock held past serve's 2 s either:
-# it answers with its history not recorded.
+# it answers with its history not recorded. SIGTERM during a request: the request gets its
+# answer, new connections are refused, serve exits 0.
 . "$(dirname "$0")/lib.sh"
 for tool in curl jq sqlite3; do
   command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
@@ -86,8 +87,39 @@ wait "$LPID"
 check "the busy /health appended no history" "$HIST" "$(sqlite3 "$T/s.db" 'SELECT count(*) FROM health_history')"
 check "a /health after the lock answers" 1 \
   "$(curl -s "$BASE/health" | jq -r 'if .recorded then 1 else 0 end')"
-kill "$SPID"
+
+# SIGTERM while a request is in progress: it finishes and its client gets the answer (it got an
+# empty reply: the stop closed the connection once the handler was done), new connections are
+# refused meanwhile, and serve exits 0. The request is held in the handler by a lock readers
+# wait for: the store in a rollback journal under an exclusive lock, as during a first load.
+rm -f "$T/locked"
+printf 'PRAGMA journal_mode=DELETE;\nBEGIN EXCLUSIVE;\nUPDATE meta SET value = value WHERE key = %s;\n.shell touch %s; sleep 6\nROLLBACK;\nPRAGMA journal_mode=WAL;\n' \
+  "'fts_rowid'" "$T/locked" | sqlite3 "$T/s.db" >/dev/null 2>&1 &
+LPID=$!
+PIDS+=("$LPID")
+for _ in $(seq 100); do [ -e "$T/locked" ] && break; sleep 0.05; done
+[ -e "$T/locked" ] || fail "the exclusive lock holder started"
+curl -s -o "$T/stop.body" -w '%{http_code}' "$BASE/api/stats" >"$T/stop.code" &
+CPID=$!
+# the handler has the store open while it waits for the lock
+in_handler=0
+for _ in $(seq 100); do
+  for f in /proc/"$SPID"/fd/*; do
+    [ "$(readlink "$f" 2>/dev/null)" = "$(realpath "$T/s.db")" ] && in_handler=1
+  done
+  [ "$in_handler" = 1 ] && break
+  sleep 0.05
+done
+check "the request is in progress (serve has the store open)" 1 "$in_handler"
+kill -TERM "$SPID"
+sleep 0.5
+curl -s -o /dev/null --max-time 3 "$BASE/healthz"
+check "a new connection is refused once serve is stopping" 7 "$?"
+wait "$CPID"
+check "the request in progress at SIGTERM gets its answer" 200 "$(cat "$T/stop.code")"
+check "its answer is the stats" "$T/s.db" "$(jq -r .store "$T/stop.body" 2>/dev/null)"
 wait "$SPID"
 check "serve exits 0 on SIGTERM" 0 "$?"
+wait "$LPID"
 PIDS=()
 finish
