@@ -17,7 +17,10 @@ free_port() {
   echo "$p"
 }
 # start_serve LOG ARGS...: starts `engram ARGS serve` on a free port, its stderr to LOG; sets
-# PORT and SPID and adds SPID to the caller's PIDS array (its cleanup kills them)
+# PORT and SPID and adds SPID to the caller's PIDS array (its cleanup kills them). The server
+# counts as started once it has said so in LOG (it says so only after binding the port): two
+# tests that run at once can both find the same port free, and the one whose serve could not
+# bind would otherwise take the other's /healthz for its own and test the other's store.
 start_serve() {
   local log=$1 p=18080 i
   shift
@@ -27,7 +30,11 @@ start_serve() {
     SPID=$!
     PIDS+=("$SPID")
     for i in $(seq 50); do
-      if curl -s --max-time 1 "http://127.0.0.1:$p/healthz" >/dev/null 2>&1; then PORT=$p; return 0; fi
+      if grep -q '^engram: serving store' "$log" 2>/dev/null &&
+        curl -s --max-time 1 "http://127.0.0.1:$p/healthz" >/dev/null 2>&1; then
+        PORT=$p
+        return 0
+      fi
       kill -0 "$SPID" 2>/dev/null || break
       sleep 0.1
     done

@@ -27,6 +27,7 @@ E --store "$T/s.db" --now "$NOW" run -q || fail "run on the sample"
 get() { local u=$1; shift; curl -s -o "$T/body" -w '%{http_code}' "$@" "http://127.0.0.1:$PORT$u"; }
 
 start_serve "$T/serve.log" --store "$T/s.db" --now "$NOW" --verbose || { fail "serve starts"; exit 1; }
+MAIN_SPID=$SPID # not PIDS[0]: that is a serve that found its port taken, when one did
 BASE="http://127.0.0.1:$PORT"
 ok "serve answers /healthz on port $PORT"
 
@@ -248,8 +249,8 @@ kill "$SPID"
 wait "$SPID"
 check "serve exits 0 on SIGTERM" 0 "$?"
 PORT=$MAIN_PORT
-kill -INT "${PIDS[0]}"
-wait "${PIDS[0]}"
+kill -INT "$MAIN_SPID"
+wait "$MAIN_SPID"
 check "serve exits 0 on SIGINT" 0 "$?"
 if grep -qF "$SECRET" "$T/serve.log" "$T/serve2.log"; then fail "the log shows the password"; else ok "no log shows the password"; fi
 if grep -q 'GET /healthz 200' "$T/serve.log"; then ok "--verbose writes an access log"; else fail "no access log"; fi
