@@ -645,6 +645,17 @@ static int one_attempt(ingest_ctx *c, eg_source **srcp)
     }
     if (o->keep_open) /* the caller commits this together with its own work */
         return 0;
+    /* the run's row says ok in the same transaction as its rows: killed after the commit, it
+     * was left 'running' and the next run marked a complete ingest interrupted (the timings
+     * are completed after the commit) */
+    if (rep->run_id) {
+        char *counts = eg_ingest_report_json(rep, o->now);
+        rc = counts ? eg_store_run_finish(c->st, rep->run_id, "ok", counts, NULL, NULL)
+                    : eg_error_set(EG_ENOMEM, "out of memory recording a run");
+        free(counts);
+        if (rc)
+            return rc;
+    }
     clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = eg_store_commit(c->st);
     rep->ms_commit = ms_since(&t0);

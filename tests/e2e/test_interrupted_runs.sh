@@ -93,4 +93,19 @@ outputs() {
     SELECT rowid, status, late, arrived_at FROM memory ORDER BY 1" | md5sum
 }
 check "and ends where a run without the failed rebuild ends" "$(outputs "$T/late-ref.db")" "$(outputs "$L")"
+
+# An ingest killed after its commit, before the write that completes its run row (its timings,
+# with the commit's): the row already says ok, in the same transaction as the rows. It was
+# left 'running', and the next run marked a complete ingest interrupted (health warned of a
+# failed run, /metrics counted one). A trigger stands in for the kill: it refuses any write of
+# the row whose timings include a commit.
+K="$T/k.db"
+E --store "$K" init -q
+E --store "$K" import -q "$T/a.jsonl"
+sqlite3 "$K" "CREATE TRIGGER killed_after_commit BEFORE UPDATE ON runs
+  WHEN json_extract(NEW.counts, '\$.ms.commit') > 0 BEGIN SELECT RAISE(ABORT, 'killed'); END"
+E --store "$K" --now 2026-11-09T12:00:00Z ingest -q
+check "an ingest killed after its commit has its rows" 200 "$(sqlite3 "$K" "SELECT count(*) FROM memory")"
+check "and its run row says ok" ok \
+  "$(sqlite3 "$K" "SELECT outcome FROM runs WHERE command = 'ingest' ORDER BY run_id DESC LIMIT 1")"
 finish
