@@ -119,8 +119,11 @@ int eg__communities(eg_model *md, int64_t at)
         rc = eg_error_set(EG_ENOMEM, "out of memory finding communities");
         goto done;
     }
-    /* a voting edge: live, of positive weight, between two nodes that are not hubs */
-#define VOTES(e) (!(e)->dead && (e)->w > 0 && !eg__is_hub(md, (e)->a) && !eg__is_hub(md, (e)->b))
+    /* a voting edge: live, of positive weight, between two concepts that are not hubs (and
+     * that the communities cover: the graph never has more nodes than there are concepts) */
+#define VOTES(e)                                                                                   \
+    (!(e)->dead && (e)->w > 0 && (e)->a < nc && (e)->b < nc && !eg__is_hub(md, (e)->a) &&          \
+     !eg__is_hub(md, (e)->b))
     for (size_t k = 0; k < g->n; k++) { /* each node's 5 largest weights */
         const eg_edge *e = &g->e[k];
         if (!VOTES(e))
