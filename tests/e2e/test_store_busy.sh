@@ -20,6 +20,20 @@ cleanup() {
 }
 trap cleanup EXIT
 NOW=2026-11-20T00:00:00Z
+# hold_lock SECONDS WHAT [exclusive]: a sqlite3 shell holds the store's write lock for SECONDS
+# (with exclusive: an exclusive lock in a rollback journal, as during a first load, which
+# readers wait for too); returns once it holds it, its pid in LPID
+hold_lock() {
+  local pre='' post='' begin='BEGIN IMMEDIATE'
+  [ "${3:-}" = exclusive ] && pre='PRAGMA journal_mode=DELETE;\n' post='PRAGMA journal_mode=WAL;\n' begin='BEGIN EXCLUSIVE'
+  rm -f "$T/locked"
+  printf "${pre}%s;\nUPDATE meta SET value = value WHERE key = 'fts_rowid';\n.shell touch %s; sleep %s\nROLLBACK;\n${post}" \
+    "$begin" "$T/locked" "$1" | sqlite3 "$T/s.db" >/dev/null 2>&1 &
+  LPID=$!
+  PIDS+=("$LPID")
+  for _ in $(seq 100); do [ -e "$T/locked" ] && break; sleep 0.05; done
+  [ -e "$T/locked" ] || fail "the lock holder started ($2)"
+}
 
 E --store "$T/s.db" init -q && E --store "$T/s.db" import -q "$ENGRAM_SRC/data/sample-memories.jsonl"
 E --store "$T/s.db" --now "$NOW" run -q || fail "run on the sample"
@@ -28,12 +42,7 @@ start_serve "$T/serve.log" --store "$T/s.db" --now "$NOW" || { fail "serve start
 BASE="http://127.0.0.1:$PORT"
 
 # hold the write lock for 13 s: longer than the busy timeout of the writers below
-printf 'BEGIN IMMEDIATE;\nUPDATE meta SET value = value WHERE key = %s;\n.shell touch %s; sleep 13\nROLLBACK;\n' \
-  "'fts_rowid'" "$T/locked" | sqlite3 "$T/s.db" >/dev/null 2>&1 &
-LPID=$!
-PIDS+=("$LPID")
-for _ in $(seq 100); do [ -e "$T/locked" ] && break; sleep 0.05; done
-[ -e "$T/locked" ] || fail "the lock holder started"
+hold_lock 13 "13 s"
 
 E --store "$T/s.db" --now "$NOW" remember "a note written while the store is locked" \
   >"$T/rem.out" 2>"$T/rem.err" &
@@ -67,14 +76,8 @@ check "the locked remember wrote nothing" 0 \
 # a writer holding it for 9 s (under the store's 10 s busy timeout) must not hold serve's worker
 # (and every connection that worker accepted, /healthz too) until it is done. The report comes
 # while the lock is still held, with nothing recorded and a note that says why.
-rm -f "$T/locked"
 HIST=$(sqlite3 "$T/s.db" 'SELECT count(*) FROM health_history')
-printf 'BEGIN IMMEDIATE;\nUPDATE meta SET value = value WHERE key = %s;\n.shell touch %s; sleep 9\nROLLBACK;\n' \
-  "'fts_rowid'" "$T/locked" | sqlite3 "$T/s.db" >/dev/null 2>&1 &
-LPID=$!
-PIDS+=("$LPID")
-for _ in $(seq 100); do [ -e "$T/locked" ] && break; sleep 0.05; done
-[ -e "$T/locked" ] || fail "the lock holder started again"
+hold_lock 9 "9 s, for /health"
 curl -s -o "$T/health.body" "$BASE/health"
 if kill -0 "$LPID" 2>/dev/null; then ok "/health answers while the write lock is still held"; else
   fail "/health waited for the write lock to go (9 s)"; fi
@@ -92,13 +95,7 @@ check "a /health after the lock answers" 1 \
 # empty reply: the stop closed the connection once the handler was done), new connections are
 # refused meanwhile, and serve exits 0. The request is held in the handler by a lock readers
 # wait for: the store in a rollback journal under an exclusive lock, as during a first load.
-rm -f "$T/locked"
-printf 'PRAGMA journal_mode=DELETE;\nBEGIN EXCLUSIVE;\nUPDATE meta SET value = value WHERE key = %s;\n.shell touch %s; sleep 6\nROLLBACK;\nPRAGMA journal_mode=WAL;\n' \
-  "'fts_rowid'" "$T/locked" | sqlite3 "$T/s.db" >/dev/null 2>&1 &
-LPID=$!
-PIDS+=("$LPID")
-for _ in $(seq 100); do [ -e "$T/locked" ] && break; sleep 0.05; done
-[ -e "$T/locked" ] || fail "the exclusive lock holder started"
+hold_lock 6 "6 s, exclusive" exclusive
 curl -s -o "$T/stop.body" -w '%{http_code}' "$BASE/api/stats" >"$T/stop.code" &
 CPID=$!
 # the handler has the store open while it waits for the lock
