@@ -10,6 +10,17 @@ ok() { PASSES=$((PASSES + 1)); echo "ok - $*"; }
 fail() { FAILS=$((FAILS + 1)); echo "FAIL - $*"; }
 # check NAME EXPECTED ACTUAL
 check() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: expected [$2], got [$3]"; fi; }
+# serve_test TOOLS...: the start of a test that runs servers: skips (77) without one of TOOLS,
+# makes the temporary directory T and the array PIDS of processes the exit kills (with T)
+serve_test() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
+  done
+  T="$(mktemp -d)"
+  PIDS=()
+  trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"' EXIT
+}
 # free_port: the first port from 18080 up that nothing answers on
 free_port() {
   local p=${1:-18080}
@@ -17,7 +28,7 @@ free_port() {
   echo "$p"
 }
 # start_serve LOG ARGS...: starts `engram ARGS serve` on a free port, its stderr to LOG; sets
-# PORT and SPID and adds SPID to the caller's PIDS array (its cleanup kills them). The server
+# PORT and SPID and adds SPID to the caller's PIDS array (serve_test's exit kills them). The server
 # counts as started once it has said so in LOG (it says so only after binding the port): two
 # tests that run at once can both find the same port free, and the one whose serve could not
 # bind would otherwise take the other's /healthz for its own and test the other's store.

@@ -6,17 +6,7 @@
 # a client cannot forge, break or disguise, no password in any answer or log, and no process
 # left behind.
 . "$(dirname "$0")/lib.sh"
-for tool in curl jq promtool iconv sqlite3; do
-  command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
-done
-T="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$T"
-}
-trap cleanup EXIT
+serve_test curl jq promtool iconv sqlite3
 NOW=2026-11-20T00:00:00Z
 SECRET='Pw-s3cr3t-9f2kq'
 

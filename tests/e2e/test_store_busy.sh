@@ -8,17 +8,7 @@
 # it answers with its history not recorded. SIGTERM during a request: the request gets its
 # answer, new connections are refused, serve exits 0.
 . "$(dirname "$0")/lib.sh"
-for tool in curl jq sqlite3; do
-  command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
-done
-T="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$T"
-}
-trap cleanup EXIT
+serve_test curl jq sqlite3
 NOW=2026-11-20T00:00:00Z
 # hold_lock SECONDS WHAT [exclusive]: a sqlite3 shell holds the store's write lock for SECONDS
 # (with exclusive: an exclusive lock in a rollback journal, as during a first load, which
