@@ -12,7 +12,8 @@
 #include <unistd.h>
 
 /* The files of a store: the database, SQLite's journals and the pipeline's snapshot. */
-static const char *const store_suffixes[] = {"", "-wal", "-shm", "-journal", "-snapshot"};
+static const char *const store_suffixes[] = {"",         "-wal",      "-shm",
+                                             "-journal", "-snapshot", "-snapshot-2"};
 #define NSUFFIXES (sizeof store_suffixes / sizeof *store_suffixes)
 
 /* Which of the store's files exist (bit i: store_suffixes[i]). */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static const char *const mstatus_names[] = {"staged", "unattended",   "in_wm",
                                             "in_stm", "consolidated", "forgotten"};
@@ -29,17 +30,34 @@ const char *eg_presentation_name(int kind)
 /* grows *p (of *cap elements of size sz) to hold at least need elements */
 int eg__grow(void **p, size_t *cap, size_t need, size_t sz)
 {
+    return eg__grow_in((eg_span){0, 0}, p, cap, need, sz);
+}
+
+int eg__grow_in(eg_span s, void **p, size_t *cap, size_t need, size_t sz)
+{
     if (need <= *cap)
         return 0;
     size_t c = *cap ? *cap : 64;
     while (c < need)
         c *= 2;
-    void *q = realloc(*p, c * sz);
+    void *q;
+    if (*p && eg__in_span(s, *p)) { /* a snapshot's array past its room: copied out */
+        if ((q = malloc(c * sz)))
+            memcpy(q, *p, *cap * sz);
+    } else {
+        q = realloc(*p, c * sz);
+    }
     if (!q)
         return eg_error_set(EG_ENOMEM, "out of memory (engine, %zu elements)", c);
     *p = q;
     *cap = c;
     return 0;
+}
+
+void eg__free_in(eg_span s, void *p)
+{
+    if (!eg__in_span(s, p))
+        free(p);
 }
 
 void eg_model_init(eg_model *md)
@@ -56,11 +74,11 @@ void eg__graph_free(eg_graph *g)
     for (size_t i = 0; i < g->nodes; i++)
         if (g->adj && g->adj_cap[i]) /* (a list in adj_slab has none) */
             free(g->adj[i]);
-    free(g->adj_slab);
+    eg__free_in(g->snap, g->adj_slab);
     free(g->adj);
     free(g->adj_n);
     free(g->adj_cap);
-    free(g->e);
+    eg__free_in(g->snap, g->e);
     eg_pairmap_free(&g->map);
     memset(g, 0, sizeof *g);
 }
@@ -78,22 +96,25 @@ void eg_model_free(eg_model *md)
 {
     if (!md)
         return;
+    /* (lists without a capacity lie in a snapshot's mapping) */
     for (size_t i = 0; i < md->nconcepts; i++)
-        free(md->postings ? md->postings[i] : NULL);
+        if (md->postings && md->post_cap[i])
+            free(md->postings[i]);
     for (size_t i = 0; i < md->nep; i++)
-        free(md->ep[i].concepts);
+        if (md->ep[i].capconcepts)
+            free(md->ep[i].concepts);
     free(md->postings);
     free(md->post_n);
     free(md->post_cap);
-    free(md->m);
-    free(md->mc);
+    eg__free_in(md->snap, md->m);
+    eg__free_in(md->snap, md->mc);
     free(md->concept_name);
-    free(md->pres);
+    eg__free_in(md->snap, md->pres);
     free(md->ep);
     free(md->rem_pool);
     free(md->rem_new);
     free(md->jr);
-    free(md->jr_base);
+    eg__free_in(md->snap, md->jr_base);
     free(md->ltm);
     free(md->cr);
     eg__communities_free(&md->comm);
@@ -103,14 +124,18 @@ void eg_model_free(eg_model *md)
     free(md->ltm_cat_prev);
     free(md->eng.held);
     free(md->stm);
-    free(md->enc);
-    free(md->rep);
+    eg__free_in(md->snap, md->enc);
+    eg__free_in(md->snap, md->rep);
     free(md->mark);
     free(md->intern);
     eg_buf_free(&md->text);
     eg_buf_free(&md->details);
     eg__graph_free(&md->assoc);
     eg__graph_free(&md->concepts);
+    if (md->snap_map && md->snap_mapped)
+        munmap(md->snap_map, md->snap_len);
+    else
+        free(md->snap_map);
     memset(md, 0, sizeof *md);
 }
 
@@ -204,7 +229,8 @@ static int intern_concept(eg_model *md, const char *name, uint32_t *out)
 int eg_model_add(eg_model *md, const eg_mem *in, const char *id, const char *const *concepts,
                  size_t nconcepts, uint32_t *idx)
 {
-    if (EG_GROW(md->m, md->cap, md->n + 1) || EG_GROW(md->mc, md->capmc, md->nmc + nconcepts))
+    if (EG_GROW_IN(md->snap, md->m, md->cap, md->n + 1) ||
+        EG_GROW_IN(md->snap, md->mc, md->capmc, md->nmc + nconcepts))
         return EG_ENOMEM;
     uint32_t k = (uint32_t)md->n;
     eg_mem *m = &md->m[k];
@@ -225,11 +251,17 @@ int eg_model_add(eg_model *md, const eg_mem *in, const char *id, const char *con
             continue;
         md->mc[md->nmc++] = c;
         m->c_n++;
-        if (md->post_n[c] == md->post_cap[c]) {
-            uint32_t cap = md->post_cap[c] ? md->post_cap[c] * 2 : 4;
-            uint32_t *p = realloc(md->postings[c], cap * sizeof *p);
+        if (md->post_n[c] >= md->post_cap[c]) {
+            /* a list in a snapshot's mapping (no capacity) is copied out */
+            uint32_t n = md->post_n[c], cap = md->post_cap[c] ? md->post_cap[c] * 2 : 4;
+            while (cap <= n)
+                cap *= 2;
+            uint32_t *p = md->post_cap[c] ? realloc(md->postings[c], cap * sizeof *p)
+                                          : malloc(cap * sizeof *p);
             if (!p)
                 return eg_error_set(EG_ENOMEM, "out of memory growing a posting list");
+            if (!md->post_cap[c] && n)
+                memcpy(p, md->postings[c], n * sizeof *p);
             md->postings[c] = p;
             md->post_cap[c] = cap;
         }
@@ -240,7 +272,7 @@ int eg_model_add(eg_model *md, const eg_mem *in, const char *id, const char *con
     m->episode = -1;
     m->damping = 1.0f;
     m->held = false;
-    if (EG_GROW(md->pres, md->cappres, md->npres + 1))
+    if (EG_GROW_IN(md->snap, md->pres, md->cappres, md->npres + 1))
         return EG_ENOMEM;
     md->pres[md->npres++] = (eg_presentation){.at = m->t0, .mem = k, .kind = EG_PRES_CREATED};
     md->n++;
@@ -250,7 +282,7 @@ int eg_model_add(eg_model *md, const eg_mem *in, const char *id, const char *con
 
 int eg_model_add_update(eg_model *md, uint32_t idx, int64_t at)
 {
-    if (EG_GROW(md->pres, md->cappres, md->npres + 1))
+    if (EG_GROW_IN(md->snap, md->pres, md->cappres, md->npres + 1))
         return EG_ENOMEM;
     md->pres[md->npres++] = (eg_presentation){.at = at, .mem = idx, .kind = EG_PRES_UPDATED};
     return 0;
@@ -258,7 +290,7 @@ int eg_model_add_update(eg_model *md, uint32_t idx, int64_t at)
 
 int eg_model_add_recall(eg_model *md, uint32_t idx, int64_t at)
 {
-    if (EG_GROW(md->pres, md->cappres, md->npres + 1))
+    if (EG_GROW_IN(md->snap, md->pres, md->cappres, md->npres + 1))
         return EG_ENOMEM;
     md->pres[md->npres++] = (eg_presentation){.at = at, .mem = idx, .kind = EG_PRES_RECALLED};
     return 0;
@@ -495,7 +527,7 @@ int eg__graph_edge(eg_graph *g, uint32_t a, uint32_t b, int64_t at, uint32_t *k,
     *created = *k == UINT32_MAX;
     if (!*created)
         return 0;
-    if (EG_GROW(g->e, g->cap, g->n + 1))
+    if (EG_GROW_IN(g->snap, g->e, g->cap, g->n + 1))
         return EG_ENOMEM;
     *k = (uint32_t)g->n++;
     g->e[*k] = (eg_edge){.a = a, .b = b, .w = 0, .coact = 0, .last_at = at, .dead = false};
@@ -541,7 +573,7 @@ int eg__graph_compact(eg_graph *g)
     }
     free(to);
     g->n = m;
-    if (g->cap > 1024 && m < g->cap / 4) {
+    if (g->cap > 1024 && m < g->cap / 4 && !eg__in_span(g->snap, g->e)) {
         size_t cap = m * 2 > 1024 ? m * 2 : 1024;
         eg_edge *e = realloc(g->e, cap * sizeof *e);
         if (e) {

@@ -68,6 +68,20 @@ typedef struct eg_mem {
     float damping; /* homeostasis: 0.9 per weekly pass while retrieval strength > 0.8 */
 } eg_mem;
 
+/* Memory a model holds but does not own: the pages of the snapshot it was read from, mapped
+ * copy-on-write (core/snapshot.c). An array in it is never freed or reallocated: it lies in a
+ * part of the mapping with room to grow (its capacity says how much), growing it past that room
+ * copies it out to its own allocation, and eg_model_free unmaps the whole mapping at once. A
+ * model that was not read from a snapshot has an empty span. */
+typedef struct eg_span {
+    uintptr_t lo, hi;
+} eg_span;
+
+static inline bool eg__in_span(eg_span s, const void *p)
+{
+    return (uintptr_t)p >= s.lo && (uintptr_t)p < s.hi;
+}
+
 typedef struct eg_edge {
     uint32_t a, b; /* node indexes, a < b */
     float w;
@@ -90,6 +104,7 @@ typedef struct eg_graph {
     /* the lists as a snapshot gave them, in one block: a list in it has adj_cap 0 (it is not
      * its own allocation) until it grows out of it */
     uint32_t *adj_slab;
+    eg_span snap; /* the snapshot mapping e and adj_slab may lie in (eg_model.snap) */
 } eg_graph;
 
 typedef struct eg_presentation {
@@ -106,9 +121,10 @@ typedef struct eg_episode {
     int32_t size, tasks, actions;
     uint32_t goal_concept; /* most salient concept, UINT32_MAX if none */
     uint32_t *concepts;    /* union of the items' concepts (sorted), capped */
-    uint32_t nconcepts, capconcepts;
-    uint32_t first_mem; /* the most salient item so far (it names the goal) */
-    uint32_t opener;    /* the memory that opened it: its rowid is the episode's stored id */
+    uint32_t nconcepts;
+    uint32_t capconcepts; /* 0 for a list read from a snapshot (in its mapping, not owned) */
+    uint32_t first_mem;   /* the most salient item so far (it names the goal) */
+    uint32_t opener;      /* the memory that opened it: its rowid is the episode's stored id */
 } eg_episode;
 
 /* What a journey line is: its stage and event, and the printf format its detail is made with
@@ -195,7 +211,9 @@ typedef struct eg_model {
     size_t nmc, capmc;
     uint32_t *concept_name; /* concept index -> offset in text */
     size_t nconcepts, capconcepts;
-    uint32_t **postings; /* concept -> memory indexes, in the order memories were added */
+    /* concept -> memory indexes, in the order memories were added. A list read from a snapshot
+     * lies in its mapping and has post_cap 0 (it is not its own allocation) until it grows. */
+    uint32_t **postings;
     uint32_t *post_n, *post_cap;
     uint32_t *intern; /* concept name hash table: concept index + 1, 0 empty */
     size_t intern_cap;
@@ -248,6 +266,13 @@ typedef struct eg_model {
 
     eg_engine_state eng;
 
+    /* the snapshot this model was read from, mapped (eg_span): unmapped by eg_model_free */
+    eg_span snap;
+    void *snap_map;
+    size_t snap_len;
+    bool snap_mapped;            /* false: snap_map is one allocation the arrays were copied into */
+    uint64_t snap_dev, snap_ino; /* the mapped file (eg_snapshot_write never writes over it) */
+
     /* counters of the simulation */
     int64_t ticks, replays_done, rem_phases, homeostasis_phases;
     int64_t max_held; /* the most items working memory held in one tick */
@@ -292,6 +317,13 @@ int eg_journey_detail(const eg_model *md, const eg_journey *j, eg_buf *out);
 /* ---- bookkeeping shared with the stages ---- */
 int eg__grow(void **p, size_t *cap, size_t need, size_t sz);
 #define EG_GROW(arr, cap, need) eg__grow((void **)&(arr), &(cap), (need), sizeof *(arr))
+/* The same for an array that may lie in a snapshot's mapping s: past its room it is copied out
+ * to an allocation of its own (never realloc'ed in place). */
+int eg__grow_in(eg_span s, void **p, size_t *cap, size_t need, size_t sz);
+#define EG_GROW_IN(s, arr, cap, need)                                                              \
+    eg__grow_in((s), (void **)&(arr), &(cap), (need), sizeof *(arr))
+/* free(p), unless p lies in the snapshot mapping s */
+void eg__free_in(eg_span s, void *p);
 /* Adds a journey line. stage, event, fmt and every %s argument must be static strings: the
  * detail is formatted when saved (eg_journey_detail). fmt's conversions: d, i, u (with l, ll or
  * z), f, e, g, s, with flags, width and precision but no '*'; anything else is refused. */

@@ -4,7 +4,10 @@
  * Layout: a header (magic, format version, the sizes of the structs written as they are in
  * memory, a digest of the sources it was built from, the caller's key), then the model's arrays in
  * a fixed order, each as a 64-bit count and its elements, then an XXH3-64 checksum of everything
- * before it but the memory graph's edges, and one of those (a second thread reads them).
+ * before it but the memory graph's edges, and one of those (a second thread checks them).
+ * The big arrays (memories, their concepts, presentations, both graphs' edges and adjacency
+ * lists, posting lists, episodes' concepts, journey counts, encodings, replays) start at a
+ * multiple of 4 KiB, padded with zeros, so that a reader can map them.
  * Structs without pointers are written as they lie in memory, so the file is only read
  * back by a build of the same sources (the build digest and the sizes in the header refuse anything
  * else: other code might simulate otherwise, and going on from its state would not end where a
@@ -16,8 +19,14 @@
  * lines are in the store, the engine never reads them back, and the next save numbers the new
  * ones after them (eg_model.jr_base).
  *
- * Reading trusts no count: each is checked against the bytes left in the file before anything
- * is allocated.
+ * Reading maps the file instead of copying it (at 1M memories the copy into fresh pages was a
+ * third of an incremental run): the whole file read-only for the checksums and the small arrays,
+ * then each big array's pages copy-on-write into one region of the model's (eg_span), with
+ * anonymous room after each to grow into. Pages the run never writes stay the page cache's.
+ * Because a private mapping still shows later writes to pages it has not copied, a snapshot is
+ * never written over the file a model maps (a new file replaces it; run.c keeps two files and
+ * writes the other one). Reading trusts no count: each is checked against the bytes left in the
+ * file before anything is allocated or mapped.
  */
 #include "core/snapshot.h"
 
@@ -31,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -43,8 +53,11 @@
  * (after the other's, at the end), so that a second thread reads them; 7: the time of the
  * last tick or replay pass, after which REM and homeostasis rest (stage/engine.c); 8: the key's
  * tag, a digest of the inputs (a snapshot of another store with the same run ids was taken for
- * this one's) */
-#define VERSION 8
+ * this one's); 9: the big arrays start at 4 KiB boundaries, so that a reader maps them */
+#define VERSION 9
+
+/* The arrays the reader maps start at multiples of this in the file (padded with zeros). */
+#define SNAP_PAGE 4096
 
 typedef struct header {
     char magic[8];
@@ -73,9 +86,9 @@ static void build_of(char *b)
     memcpy(b, EG_BUILD_ID, strlen(EG_BUILD_ID) < 32 ? strlen(EG_BUILD_ID) : 32);
 }
 
-int eg_snapshot_path(const char *store_path, char *buf, size_t n)
+int eg_snapshot_path(const char *store_path, int slot, char *buf, size_t n)
 {
-    int len = snprintf(buf, n, "%s-snapshot", store_path);
+    int len = snprintf(buf, n, "%s-snapshot%s", store_path, slot ? "-2" : "");
     return len > 0 && (size_t)len < n ? 0 : -1;
 }
 
@@ -131,7 +144,8 @@ uint64_t eg_snapshot_inputs_tag(const eg_model *md, uint64_t base, size_t from_m
 typedef struct wr {
     FILE *f;
     XXH3_state_t *h;
-    uint64_t side_sum; /* the XXH3-64 of the memory graph's edges (read on a second thread) */
+    uint64_t side_sum; /* the XXH3-64 of the memory graph's edges (checked on a second thread) */
+    uint64_t pos;      /* bytes written, the header included */
     bool err;
 } wr;
 
@@ -142,15 +156,24 @@ static void w_bytes(wr *w, const void *p, size_t n)
     if (fwrite(p, 1, n, w->f) != n)
         w->err = true;
     XXH3_64bits_update(w->h, p, n);
+    w->pos += n;
 }
 
-/* bytes the reader takes on a second thread: in the file in place, outside the running
+/* bytes the reader checks on a second thread: in the file in place, outside the running
  * checksum, with their own */
 static void w_side(wr *w, const void *p, size_t n)
 {
     w->side_sum = XXH3_64bits(p, n);
     if (!w->err && n && fwrite(p, 1, n, w->f) != n)
         w->err = true;
+    w->pos += n;
+}
+
+/* zeros up to the next multiple of SNAP_PAGE: what follows can be mapped */
+static void w_pad(wr *w)
+{
+    static const char zeros[SNAP_PAGE];
+    w_bytes(w, zeros, (size_t)(-w->pos & (SNAP_PAGE - 1)));
 }
 
 static void w_u64(wr *w, uint64_t v)
@@ -164,33 +187,46 @@ static void w_arr(wr *w, const void *p, size_t n, size_t sz)
     w_bytes(w, p, n * sz);
 }
 
-/* a graph; side: its edges as w_side writes them */
+/* an array the reader maps: its count, then its elements from a page boundary */
+static void w_marr(wr *w, const void *p, size_t n, size_t sz)
+{
+    w_u64(w, n);
+    w_pad(w);
+    w_bytes(w, p, n * sz);
+}
+
+/* a graph; side: its edges as w_side writes them. The edges and the adjacency lists (one
+ * after the other) are mapped. */
 static void w_graph(wr *w, const eg_graph *g, bool side)
 {
     w_u64(w, g->n);
+    w_pad(w);
     if (side)
         w_side(w, g->e, g->n * sizeof *g->e);
     else
         w_bytes(w, g->e, g->n * sizeof *g->e);
     w_arr(w, g->adj_n, g->nodes, sizeof *g->adj_n);
+    w_pad(w);
     for (size_t i = 0; i < g->nodes; i++)
         w_bytes(w, g->adj[i], g->adj_n[i] * sizeof **g->adj);
 }
 
 static int write_model(wr *w, const eg_model *md)
 {
-    w_arr(w, md->m, md->n, sizeof *md->m);
+    w_marr(w, md->m, md->n, sizeof *md->m);
     w_arr(w, md->text.data, md->text.len, 1);
-    w_arr(w, md->mc, md->nmc, sizeof *md->mc);
+    w_marr(w, md->mc, md->nmc, sizeof *md->mc);
     w_arr(w, md->concept_name, md->nconcepts, sizeof *md->concept_name);
     w_arr(w, md->post_n, md->nconcepts, sizeof *md->post_n);
+    w_pad(w);
     for (size_t c = 0; c < md->nconcepts; c++)
         w_bytes(w, md->postings[c], md->post_n[c] * sizeof **md->postings);
     w_arr(w, md->intern, md->intern_cap, sizeof *md->intern);
-    w_arr(w, md->pres, md->npres, sizeof *md->pres);
+    w_marr(w, md->pres, md->npres, sizeof *md->pres);
     w_graph(w, &md->assoc, true);
     w_graph(w, &md->concepts, false);
     w_arr(w, md->ep, md->nep, sizeof *md->ep);
+    w_pad(w);
     for (size_t k = 0; k < md->nep; k++)
         w_bytes(w, md->ep[k].concepts, md->ep[k].nconcepts * sizeof *md->ep[k].concepts);
     /* journeys: each memory's number of lines (the lines themselves are in the store, and the
@@ -203,7 +239,7 @@ static int write_model(wr *w, const eg_model *md)
     for (size_t k = 0; k < md->njr; k++)
         if (md->jr[k].mem < md->n)
             lines[md->jr[k].mem]++;
-    w_arr(w, lines, md->n, sizeof *lines);
+    w_marr(w, lines, md->n, sizeof *lines);
     free(lines);
     w_arr(w, md->cr, md->ncr, sizeof *md->cr);
     w_arr(w, md->comm.label, md->comm.n, sizeof *md->comm.label);
@@ -212,8 +248,8 @@ static int write_model(wr *w, const eg_model *md)
     w_arr(w, md->comm_now.hub, md->comm_now.hub ? md->comm_now.n : 0, sizeof *md->comm_now.hub);
     w_arr(w, md->ltm_cat, md->ltm_cat ? md->nltm_cat : 0, sizeof *md->ltm_cat);
     w_arr(w, md->stm, md->nstm, sizeof *md->stm);
-    w_arr(w, md->enc, md->nenc, sizeof *md->enc);
-    w_arr(w, md->rep, md->nrep, sizeof *md->rep);
+    w_marr(w, md->enc, md->nenc, sizeof *md->enc);
+    w_marr(w, md->rep, md->nrep, sizeof *md->rep);
     const eg_engine_state *g = &md->eng;
     int64_t scalars[] = {md->nconsolidated, g->started,
                          g->last,           g->t_cons,
@@ -234,10 +270,15 @@ static int write_model(wr *w, const eg_model *md)
  * stays owner-only. An existing one keeps the mode it has. */
 static void take_store_mode(int fd, const char *path)
 {
-    static const char suffix[] = "-snapshot";
-    size_t n = strlen(path), k = sizeof suffix - 1;
+    static const char *const suffixes[] = {"-snapshot", "-snapshot-2"}; /* (eg_snapshot_path) */
+    size_t n = strlen(path), k = 0;
     struct stat sb;
-    if (n <= k || strcmp(path + n - k, suffix))
+    for (int i = 0; i < 2; i++) {
+        size_t len = strlen(suffixes[i]);
+        if (n > len && !strcmp(path + n - len, suffixes[i]))
+            k = len;
+    }
+    if (!k)
         return;
     char *store = strndup(path, n - k);
     if (store && stat(store, &sb) == 0)
@@ -252,9 +293,30 @@ int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char
      * over them is about twice as fast as writing a new file. The header goes first with its
      * magic cleared and last as it is, so that until the write is complete the file is
      * refused whole (a reader then replays the history); the checksum covers the rest. */
-    wr w = {.f = fopen(path, "r+b"), .h = XXH3_createState()};
+    wr w = {.h = XXH3_createState()};
     bool created = false;
-    if (!w.f && errno == ENOENT) { /* a new file: owner-only until it takes the store's mode */
+    /* The file md's pages are mapped from (copy-on-write) is not written over: the pages the
+     * model has not written would change under it while it is read. A new file takes its place
+     * once complete (run.c writes the other of a store's two snapshots instead). */
+    struct stat sb;
+    char *aside = NULL;
+    if (md->snap_mapped && stat(path, &sb) == 0 && (uint64_t)sb.st_dev == md->snap_dev &&
+        (uint64_t)sb.st_ino == md->snap_ino) {
+        size_t n = strlen(path) + sizeof ".XXXXXX";
+        int fd = (aside = malloc(n)) ? (snprintf(aside, n, "%s.XXXXXX", path), mkstemp(aside)) : -1;
+        if (fd >= 0 && (fchmod(fd, sb.st_mode & 0666) != 0 || !(w.f = fdopen(fd, "w+b")))) {
+            close(fd);
+            unlink(aside);
+        }
+        if (!w.f) {
+            free(aside);
+            aside = NULL;
+        }
+    } else {
+        w.f = fopen(path, "r+b");
+    }
+    if (!w.f && !aside &&
+        errno == ENOENT) { /* a new file: owner-only until it takes the store's mode */
         int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd >= 0 && !(w.f = fdopen(fd, "w+b")))
             close(fd);
@@ -276,6 +338,7 @@ int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char
     if (fwrite(&cleared, sizeof cleared, 1, w.f) != 1 || fflush(w.f) != 0)
         w.err = true;
     XXH3_64bits_update(w.h, &h, sizeof h);
+    w.pos = sizeof h;
     if ((rc = write_model(&w, md)))
         goto done;
     uint64_t sum[2] = {XXH3_64bits_digest(w.h), w.side_sum};
@@ -290,175 +353,183 @@ int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char
     if (fclose(w.f) != 0)
         w.err = true;
     w.f = NULL;
+    if (aside && (w.err || rename(aside, path) != 0)) {
+        w.err = true;
+        unlink(aside);
+    }
     if (w.err)
         rc = eg_error_set(EG_EIO, "could not write the snapshot %s: %s", path, strerror(errno));
 done:
-    if (w.f)
+    if (w.f) { /* (an error on the way) */
         fclose(w.f);
+        if (aside)
+            unlink(aside);
+    }
+    free(aside);
     XXH3_freeState(w.h);
     return rc;
 }
 
 /* ---- reading ---- */
 
+/* An array or a block of lists that the reader maps instead of copying: where its pointer and
+ * capacity go, and where its bytes are in the file. */
+typedef struct mreq {
+    void **dst;
+    size_t *cap; /* NULL for a block of lists (they have no room to grow in place) */
+    size_t off, bytes, sz;
+} mreq;
+
+enum { MAX_MAPPED = 24 };
+
 typedef struct rd {
-    FILE *f;
-    XXH3_state_t *h;
-    uint64_t left; /* bytes before the checksums */
+    const unsigned char *base; /* the whole file, mapped read-only */
+    size_t size;               /* the bytes before the checksums */
+    size_t at;
     bool err;
-    /* the memory graph's edges, read by a second thread while this one reads on (the largest
-     * array: 225 MB at 1M memories; the kernel's copy into new pages is most of a read) */
+    size_t side_off, side_len; /* the memory graph's edges: their own checksum */
+    mreq req[MAX_MAPPED];
+    size_t nreq;
+    uint32_t *post_slab, *ep_slab; /* (mapped blocks of lists, until each list points in) */
+    size_t jr_base_cap;            /* (the model keeps none: jr_base never grows) */
+    /* the second thread: the memory graph's edges' checksum and ends */
     struct {
         pthread_t thread;
         bool running, ok;
-        void *p;
-        size_t n;
-        off_t at;
-        int fd;
+        size_t nodes;
         uint64_t sum;
     } side;
 } rd;
 
-static void *side_main(void *ud)
-{
-    rd *r = ud;
-    size_t done = 0;
-    while (done < r->side.n) {
-        ssize_t k =
-            pread(r->side.fd, (char *)r->side.p + done, r->side.n - done, r->side.at + (off_t)done);
-        if (k <= 0)
-            return NULL; /* (ok stays false) */
-        done += (size_t)k;
-    }
-    r->side.sum = XXH3_64bits(r->side.p, r->side.n);
-    r->side.ok = true;
-    return NULL;
-}
-
-/* n bytes into p on the second thread (or here, without one), the file skipped past them */
-static void r_side(rd *r, void *p, size_t n)
-{
-    long at;
-    if (r->err || n > r->left || (at = ftell(r->f)) < 0 || fseek(r->f, (long)n, SEEK_CUR) != 0) {
-        r->err = true;
-        return;
-    }
-    r->left -= n;
-    r->side.p = p;
-    r->side.n = n;
-    r->side.at = (off_t)at;
-    r->side.fd = fileno(r->f);
-    r->side.ok = false;
-    r->side.running = pthread_create(&r->side.thread, NULL, side_main, r) == 0;
-    if (!r->side.running)
-        side_main(r);
-}
-
-/* waits for the second thread; whether it read its bytes and they have the sum written */
-static bool r_side_end(rd *r, uint64_t sum)
-{
-    if (r->side.running) {
-        pthread_join(r->side.thread, NULL);
-        r->side.running = false;
-    }
-    return r->side.ok && r->side.sum == sum;
-}
-
-static void r_bytes(rd *r, void *p, size_t n)
-{
-    if (r->err || !n)
-        return;
-    if (n > r->left || fread(p, 1, n, r->f) != n) {
-        r->err = true;
-        return;
-    }
-    r->left -= n;
-    XXH3_64bits_update(r->h, p, n);
-}
-
 static uint64_t r_u64(rd *r)
 {
     uint64_t v = 0;
-    r_bytes(r, &v, sizeof v);
+    if (r->err || r->size - r->at < sizeof v) {
+        r->err = true;
+        return 0;
+    }
+    memcpy(&v, r->base + r->at, sizeof v);
+    r->at += sizeof v;
     return v;
 }
 
-/* an array of *n elements of sz bytes, malloc'ed (never NULL unless r->err) */
-static void *r_arr(rd *r, size_t *n, size_t sz)
+/* the next count of sz-byte elements, checked against the bytes left */
+static size_t r_count(rd *r, size_t sz)
 {
     uint64_t k = r_u64(r);
-    if (r->err || k > r->left / sz) {
+    if (r->err || k > (r->size - r->at) / sz) {
         r->err = true;
-        *n = 0;
-        return NULL;
+        return 0;
     }
-    void *p = malloc(k ? (size_t)k * sz : 1);
+    return (size_t)k;
+}
+
+static void r_pad(rd *r)
+{
+    size_t to = (r->at + SNAP_PAGE - 1) & ~(size_t)(SNAP_PAGE - 1);
+    if (r->err || to > r->size)
+        r->err = true;
+    else
+        r->at = to;
+}
+
+/* an array of *n elements of sz bytes, copied into an allocation (never NULL unless r->err) */
+static void *r_arr(rd *r, size_t *n, size_t sz)
+{
+    size_t k = r_count(r, sz);
+    void *p = r->err ? NULL : malloc(k ? k * sz : 1);
     if (!p) {
         r->err = true;
         *n = 0;
         return NULL;
     }
-    r_bytes(r, p, (size_t)k * sz);
-    *n = (size_t)k;
+    memcpy(p, r->base + r->at, k * sz);
+    r->at += k * sz;
+    *n = k;
     return p;
 }
 
+/* n elements of sz bytes from a page boundary, to be mapped at *dst (with room to grow, its
+ * capacity in *cap; a block of lists has cap NULL) */
+static void r_mapped(rd *r, void **dst, size_t *cap, size_t n, size_t sz)
+{
+    r_pad(r);
+    if (r->err || n > (r->size - r->at) / sz || r->nreq == MAX_MAPPED) {
+        r->err = true;
+        return;
+    }
+    r->req[r->nreq++] = (mreq){.dst = dst, .cap = cap, .off = r->at, .bytes = n * sz, .sz = sz};
+    r->at += n * sz;
+}
+
+/* an array as w_marr wrote it: its count in *n */
+static void r_marr(rd *r, void **dst, size_t *n, size_t *cap, size_t sz)
+{
+    *n = r_count(r, sz);
+    r_mapped(r, dst, cap, *n, sz);
+}
+
+/* the sum of a count array's elements, checked against the bytes left for sz-byte elements */
+static size_t r_total(rd *r, const uint32_t *counts, size_t n, size_t sz)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < n && !r->err; i++)
+        if ((total += counts[i]) > (r->size - r->at) / sz)
+            r->err = true;
+    return r->err ? 0 : (size_t)total;
+}
+
+static void *side_main(void *ud)
+{
+    rd *r = ud;
+    const eg_edge *e = (const eg_edge *)(const void *)(r->base + r->side_off);
+    size_t n = r->side_len / sizeof *e;
+    r->side.sum = XXH3_64bits(e, r->side_len);
+    bool ok = true;
+    for (size_t k = 0; k < n; k++) /* between the graph's nodes */
+        ok &= e[k].a < r->side.nodes && e[k].b < r->side.nodes;
+    r->side.ok = ok;
+    return NULL;
+}
+
 /* a graph; its pair index is built only when with_map (eg_graph.no_map otherwise); side: its
- * edges as w_side wrote them, read by r_side */
+ * edges as w_side wrote them (checked by the second thread) */
 static int read_graph(rd *r, eg_graph *g, bool with_map, bool side)
 {
     size_t nodes;
-    if (side) {
-        uint64_t k = r_u64(r);
-        if (r->err || k > r->left / sizeof *g->e || !(g->e = malloc(k ? k * sizeof *g->e : 1))) {
-            r->err = true;
-            return 0;
-        }
-        g->n = (size_t)k;
-        r_side(r, g->e, g->n * sizeof *g->e);
-    } else {
-        g->e = r_arr(r, &g->n, sizeof *g->e);
+    g->n = r_count(r, sizeof *g->e);
+    r_mapped(r, (void **)&g->e, &g->cap, g->n, sizeof *g->e);
+    if (side && !r->err) {
+        r->side_off = r->at - g->n * sizeof *g->e;
+        r->side_len = g->n * sizeof *g->e;
     }
-    g->cap = g->n;
     g->adj_n = r_arr(r, &nodes, sizeof *g->adj_n);
     if (r->err)
         return 0;
     g->adj = calloc(nodes ? nodes : 1, sizeof *g->adj);
     g->adj_cap = calloc(nodes ? nodes : 1, sizeof *g->adj_cap);
-    if (!g->adj || !g->adj_cap) {
-        r->err = true;
-        return 0;
-    }
+    if (!g->adj || !g->adj_cap)
+        return eg_error_set(EG_ENOMEM, "out of memory reading a snapshot");
     g->nodes = nodes;
-    /* the lists lie one after the other: one block, each list a part of it (eg_graph.adj_slab) */
-    size_t total = 0;
-    for (size_t i = 0; i < nodes; i++)
-        total += g->adj_n[i];
-    if (total > r->left / sizeof **g->adj ||
-        !(g->adj_slab = malloc((total ? total : 1) * sizeof *g->adj_slab))) {
-        r->err = true;
-        return 0;
-    }
-    r_bytes(r, g->adj_slab, total * sizeof **g->adj);
-    for (size_t i = 0, at = 0; i < nodes; at += g->adj_n[i++]) {
-        g->adj[i] = g->adj_n[i] ? g->adj_slab + at : NULL;
-        g->adj_cap[i] = 0;
-    }
-    if (!with_map) {
-        g->no_map = true;
-        /* (edges still being read on the second thread are checked once it is done) */
-        for (size_t k = 0; k < g->n && !r->err && !side; k++)
-            r->err = g->e[k].a >= nodes || g->e[k].b >= nodes;
-        return 0;
-    }
-    if (!r->err && eg_pairmap_reserve(&g->map, g->n))
+    /* the lists lie one after the other: one block, each list a part of it (eg_graph.adj_slab,
+     * pointed into once it is mapped) */
+    r_mapped(r, (void **)&g->adj_slab, NULL, r_total(r, g->adj_n, nodes, sizeof **g->adj),
+             sizeof **g->adj);
+    g->no_map = !with_map;
+    return 0;
+}
+
+/* the concept graph's pair index, from its mapped edges (the memory graph goes without) */
+static int index_graph(rd *r, eg_graph *g)
+{
+    if (eg_pairmap_reserve(&g->map, g->n))
         return EG_ENOMEM;
     enum { AHEAD = 16 }; /* puts at random places: their slots fetched this many puts ahead */
     for (size_t k = 0; k < g->n && !r->err; k++) {
         const eg_edge *e = &g->e[k];
         if (k + AHEAD < g->n)
             eg_pairmap_prefetch(&g->map, g->e[k + AHEAD].a, g->e[k + AHEAD].b);
-        if (e->a >= nodes || e->b >= nodes)
+        if (e->a >= g->nodes || e->b >= g->nodes)
             r->err = true;
         else if (eg_pairmap_put(&g->map, e->a, e->b, (uint32_t)k))
             return EG_ENOMEM;
@@ -484,20 +555,19 @@ static void r_communities(rd *r, eg_communities *c)
     }
 }
 
+/* Everything but the mapped arrays, which are only located (r->req). */
 static int read_model(rd *r, eg_model *md)
 {
     size_t n;
     int rc;
-    md->m = r_arr(r, &md->n, sizeof *md->m);
-    md->cap = md->n;
+    r_marr(r, (void **)&md->m, &md->n, &md->cap, sizeof *md->m);
     char *text = r_arr(r, &n, 1);
     if (text && eg_buf_append(&md->text, text, n)) {
         free(text);
         return eg_error_set(EG_ENOMEM, "out of memory reading a snapshot");
     }
     free(text);
-    md->mc = r_arr(r, &md->nmc, sizeof *md->mc);
-    md->capmc = md->nmc;
+    r_marr(r, (void **)&md->mc, &md->nmc, &md->capmc, sizeof *md->mc);
     md->concept_name = r_arr(r, &md->nconcepts, sizeof *md->concept_name);
     md->capconcepts = md->nconcepts;
     md->post_n = r_arr(r, &n, sizeof *md->post_n);
@@ -507,35 +577,25 @@ static int read_model(rd *r, eg_model *md)
     md->post_cap = calloc(n ? n : 1, sizeof *md->post_cap);
     if (!md->postings || !md->post_cap)
         return eg_error_set(EG_ENOMEM, "out of memory reading a snapshot");
-    for (size_t c = 0; c < n && !r->err; c++) {
-        if (md->post_n[c] > r->left / sizeof **md->postings)
-            return r->err = true, 0;
-        if (!(md->postings[c] = malloc(md->post_n[c] ? md->post_n[c] * sizeof **md->postings : 1)))
-            return eg_error_set(EG_ENOMEM, "out of memory reading a snapshot");
-        md->post_cap[c] = md->post_n[c];
-        r_bytes(r, md->postings[c], md->post_n[c] * sizeof **md->postings);
-    }
+    r_mapped(r, (void **)&r->post_slab, NULL, r_total(r, md->post_n, n, sizeof **md->postings),
+             sizeof **md->postings);
     md->intern = r_arr(r, &md->intern_cap, sizeof *md->intern);
-    md->pres = r_arr(r, &md->npres, sizeof *md->pres);
-    md->cappres = md->npres;
+    r_marr(r, (void **)&md->pres, &md->npres, &md->cappres, sizeof *md->pres);
     if ((rc = read_graph(r, &md->assoc, false, true)) ||
         (rc = read_graph(r, &md->concepts, true, false)))
         return rc;
     md->ep = r_arr(r, &md->nep, sizeof *md->ep);
     md->capep = md->nep;
-    for (size_t k = 0; k < md->nep; k++) /* nothing of the writer's pointers survives */
-        md->ep[k].concepts = NULL;
+    uint64_t nec = 0;
     for (size_t k = 0; k < md->nep && !r->err; k++) {
-        eg_episode *e = &md->ep[k];
-        if (e->nconcepts > r->left / sizeof *e->concepts)
-            return r->err = true, 0;
-        if (!(e->concepts = malloc(e->nconcepts ? e->nconcepts * sizeof *e->concepts : 1)))
-            return eg_error_set(EG_ENOMEM, "out of memory reading a snapshot");
-        e->capconcepts = e->nconcepts;
-        r_bytes(r, e->concepts, e->nconcepts * sizeof *e->concepts);
+        md->ep[k].concepts = NULL; /* nothing of the writer's pointers survives */
+        md->ep[k].capconcepts = 0; /* (in the mapped block, once it is) */
+        if ((nec += md->ep[k].nconcepts) > (r->size - r->at) / sizeof(uint32_t))
+            r->err = true;
     }
+    r_mapped(r, (void **)&r->ep_slab, NULL, (size_t)nec, sizeof(uint32_t));
     /* journeys: each memory's number of lines, the lines since go in jr */
-    md->jr_base = r_arr(r, &md->njr_base, sizeof *md->jr_base);
+    r_marr(r, (void **)&md->jr_base, &md->njr_base, &r->jr_base_cap, sizeof *md->jr_base);
     if (!r->err && md->njr_base != md->n)
         r->err = true;
     md->cr = r_arr(r, &md->ncr, sizeof *md->cr);
@@ -545,10 +605,8 @@ static int read_model(rd *r, eg_model *md)
     md->ltm_cat = r_arr(r, &md->nltm_cat, sizeof *md->ltm_cat);
     md->stm = r_arr(r, &md->nstm, sizeof *md->stm);
     md->capstm = md->nstm;
-    md->enc = r_arr(r, &md->nenc, sizeof *md->enc);
-    md->capenc = md->nenc;
-    md->rep = r_arr(r, &md->nrep, sizeof *md->rep);
-    md->caprep = md->nrep;
+    r_marr(r, (void **)&md->enc, &md->nenc, &md->capenc, sizeof *md->enc);
+    r_marr(r, (void **)&md->rep, &md->nrep, &md->caprep, sizeof *md->rep);
     int64_t *sc = r_arr(r, &n, sizeof *sc);
     if (r->err || n != 17) {
         free(sc);
@@ -579,6 +637,82 @@ static int read_model(rd *r, eg_model *md)
     return 0;
 }
 
+/* Room to grow in place for an array of `bytes`: half as much again, at least 64 elements. */
+static size_t room_of(const mreq *q)
+{
+    size_t room = q->bytes / 2;
+    return room > 64 * q->sz ? room : 64 * q->sz;
+}
+
+static size_t page_up(size_t n)
+{
+    return (n + SNAP_PAGE - 1) & ~(size_t)(SNAP_PAGE - 1);
+}
+
+/* Gives each located array its place in one region: the file's pages mapped copy-on-write
+ * (pages the run never writes stay the page cache's, so nothing is copied for them), then
+ * anonymous room to grow. Without mapping (map false, or pages of another size) the region is
+ * one allocation the arrays are copied into. The region is the model's (eg_model.snap). */
+static int place_arrays(rd *r, eg_model *md, int fd, bool map)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < r->nreq; i++)
+        total += page_up(r->req[i].bytes) + (r->req[i].cap ? page_up(room_of(&r->req[i])) : 0);
+    if (!total)
+        total = SNAP_PAGE;
+    map = map && sysconf(_SC_PAGESIZE) == SNAP_PAGE;
+    unsigned char *base = NULL;
+    if (map) {
+        void *p = mmap(NULL, total, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        base = p == MAP_FAILED ? NULL : p;
+        for (size_t i = 0, at = 0; base && i < r->nreq; i++) {
+            const mreq *q = &r->req[i];
+            if (q->bytes && mmap(base + at, page_up(q->bytes), PROT_READ | PROT_WRITE,
+                                 MAP_PRIVATE | MAP_FIXED, fd, (off_t)q->off) == MAP_FAILED) {
+                munmap(base, total);
+                base = NULL;
+            }
+            at += page_up(q->bytes) + (q->cap ? page_up(room_of(q)) : 0);
+        }
+        map = base != NULL;
+    }
+    if (!map && !(base = malloc(total)))
+        return eg_error_set(EG_ENOMEM, "out of memory reading a snapshot");
+    md->snap = (eg_span){(uintptr_t)base, (uintptr_t)base + total};
+    md->snap_map = base;
+    md->snap_len = total;
+    md->snap_mapped = map;
+    md->assoc.snap = md->concepts.snap = md->snap;
+    for (size_t i = 0, at = 0; i < r->nreq; i++) {
+        const mreq *q = &r->req[i];
+        if (!map)
+            memcpy(base + at, r->base + q->off, q->bytes);
+        *q->dst = base + at;
+        at += page_up(q->bytes);
+        if (q->cap) {
+            at += page_up(room_of(q));
+            *q->cap = (page_up(q->bytes) + page_up(room_of(q))) / q->sz;
+        }
+    }
+    return 0;
+}
+
+/* each list of the mapped blocks: a part of its block, without a capacity of its own */
+static void point_lists(rd *r, eg_model *md)
+{
+    eg_graph *gs[2] = {&md->assoc, &md->concepts};
+    for (int k = 0; k < 2; k++) {
+        eg_graph *g = gs[k];
+        for (size_t i = 0, at = 0; i < g->nodes; at += g->adj_n[i++])
+            g->adj[i] = g->adj_n[i] ? g->adj_slab + at : NULL;
+    }
+    for (size_t c = 0, at = 0; c < md->nconcepts; at += md->post_n[c++])
+        md->postings[c] = md->post_n[c] ? r->post_slab + at : NULL;
+    for (size_t k = 0, at = 0; k < md->nep; at += md->ep[k++].nconcepts)
+        md->ep[k].concepts = md->ep[k].nconcepts ? r->ep_slab + at : NULL;
+}
+
 static bool header_ok(const header *h)
 {
     header want = {.version = VERSION};
@@ -606,59 +740,103 @@ int eg_snapshot_read_key(eg_snapshot_key *key, const char *path)
     return 0;
 }
 
-int eg_snapshot_read(eg_model *md, eg_snapshot_key *key, const char *path)
+int eg__snapshot_read(eg_model *md, eg_snapshot_key *key, const char *path, bool map)
 {
-    rd r = {.f = fopen(path, "rb"), .h = XXH3_createState()};
+    rd r = {0};
     int rc = 0;
-    if (!r.f || !r.h) {
-        if (!r.h)
-            rc = eg_error_set(EG_ENOMEM, "out of memory reading a snapshot");
-        else if (errno == ENOENT)
-            rc = eg_error_set(EG_ENOTFOUND, "no snapshot %s", path);
-        else
-            rc = eg_error_set(EG_EIO, "could not read the snapshot %s: %s", path, strerror(errno));
+    struct stat sb;
+    size_t file = 0;
+    void *all = MAP_FAILED;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        rc = errno == ENOENT ? eg_error_set(EG_ENOTFOUND, "no snapshot %s", path)
+                             : eg_error_set(EG_EIO, "could not read the snapshot %s: %s", path,
+                                            strerror(errno));
         goto done;
     }
-    long size;
-    if (fseek(r.f, 0, SEEK_END) != 0 || (size = ftell(r.f)) < 0 || fseek(r.f, 0, SEEK_SET) != 0) {
+    if (fstat(fd, &sb) != 0) {
         rc = eg_error_set(EG_EIO, "could not read the snapshot %s: %s", path, strerror(errno));
         goto done;
     }
-    if ((uint64_t)size < sizeof(header) + 2 * sizeof(uint64_t)) {
+    file = (size_t)sb.st_size;
+    if (!S_ISREG(sb.st_mode) || file < sizeof(header) + 2 * sizeof(uint64_t)) {
         rc = eg_error_set(EG_EBADINPUT, "the snapshot %s is truncated", path);
         goto done;
     }
-    r.left = (uint64_t)size - 2 * sizeof(uint64_t);
-    XXH3_64bits_reset(r.h);
+    /* the whole file, read-only, its pages faulted in at once: its checksums are computed
+     * from it, and the small arrays copied out of it */
+    all = mmap(NULL, file, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+    if (all == MAP_FAILED) {
+        rc = eg_error_set(EG_EIO, "could not read the snapshot %s: %s", path, strerror(errno));
+        goto done;
+    }
+    r.base = all;
+    r.size = file - 2 * sizeof(uint64_t);
     header h;
-    r_bytes(&r, &h, sizeof h);
-    if (r.err || !header_ok(&h)) {
+    memcpy(&h, r.base, sizeof h);
+    r.at = sizeof h;
+    if (!header_ok(&h)) {
         rc = eg_error_set(EG_EBADINPUT, "the snapshot %s is from another engram version", path);
         goto done;
     }
     if ((rc = read_model(&r, md)))
         goto done;
-    uint64_t sum[2] = {0, 0};
-    bool read = !r.err && r.left == 0 && fread(sum, sizeof sum, 1, r.f) == 1;
-    if (!r_side_end(&r, sum[1]) || !read || sum[0] != XXH3_64bits_digest(r.h)) {
+    if (r.err || r.at != r.size) {
         rc = eg_error_set(EG_EBADINPUT, "the snapshot %s is damaged", path);
         goto done;
     }
-    /* the memory graph's edges, now that they are read: between its nodes */
-    for (size_t k = 0; k < md->assoc.n; k++)
-        if (md->assoc.e[k].a >= md->assoc.nodes || md->assoc.e[k].b >= md->assoc.nodes) {
-            rc = eg_error_set(EG_EBADINPUT, "the snapshot %s is damaged", path);
-            goto done;
-        }
+    /* the checksums: the memory graph's edges (and their ends) on a second thread, the rest
+     * here, in file order around them */
+    r.side.nodes = md->assoc.nodes;
+    r.side.running = pthread_create(&r.side.thread, NULL, side_main, &r) == 0;
+    if (!r.side.running)
+        side_main(&r);
+    XXH3_state_t *hs = XXH3_createState();
+    uint64_t sum = 0;
+    if (hs) {
+        XXH3_64bits_reset(hs);
+        XXH3_64bits_update(hs, r.base, r.side_off);
+        XXH3_64bits_update(hs, r.base + r.side_off + r.side_len, r.size - r.side_off - r.side_len);
+        sum = XXH3_64bits_digest(hs);
+        XXH3_freeState(hs);
+    }
+    if (r.side.running)
+        pthread_join(r.side.thread, NULL);
+    uint64_t want[2];
+    memcpy(want, r.base + r.size, sizeof want);
+    if (!hs) {
+        rc = eg_error_set(EG_ENOMEM, "out of memory reading a snapshot");
+        goto done;
+    }
+    if (sum != want[0] || r.side.sum != want[1] || !r.side.ok) {
+        rc = eg_error_set(EG_EBADINPUT, "the snapshot %s is damaged", path);
+        goto done;
+    }
+    if ((rc = place_arrays(&r, md, fd, map)))
+        goto done;
+    md->snap_dev = (uint64_t)sb.st_dev;
+    md->snap_ino = (uint64_t)sb.st_ino;
+    point_lists(&r, md);
+    if ((rc = index_graph(&r, &md->concepts)))
+        goto done;
+    if (r.err) { /* (a concept edge between nodes the graph does not have) */
+        rc = eg_error_set(EG_EBADINPUT, "the snapshot %s is damaged", path);
+        goto done;
+    }
     *key = h.key;
 done:
-    r_side_end(&r, 0); /* (an error on the way: the second thread is done before its array goes) */
-    if (r.f)
-        fclose(r.f);
-    XXH3_freeState(r.h);
+    if (all != MAP_FAILED)
+        munmap(all, file);
+    if (fd >= 0)
+        close(fd);
     if (rc) {
         eg_model_free(md);
         eg_model_init(md);
     }
     return rc;
+}
+
+int eg_snapshot_read(eg_model *md, eg_snapshot_key *key, const char *path)
+{
+    return eg__snapshot_read(md, key, path, true);
 }

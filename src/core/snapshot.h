@@ -17,14 +17,18 @@
 #ifndef EG_CORE_SNAPSHOT_H
 #define EG_CORE_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/model.h"
 
-/* The snapshot of the store at store_path: "STORE-snapshot" (like SQLite's "-wal"). -1 when
- * it does not fit in buf (then there is no snapshot, never one under a cut name). */
-int eg_snapshot_path(const char *store_path, char *buf, size_t n);
+/* A store has two snapshot files, written in turn (run.c): slot 0 is "STORE-snapshot" (like
+ * SQLite's "-wal"), slot 1 "STORE-snapshot-2". A run maps the one it goes on from and writes
+ * the other, so that it never writes over the pages it is reading, and the last good snapshot
+ * stays until a run that wrote a newer one commits. -1 when the path does not fit in buf (then
+ * there is no snapshot, never one under a cut name). */
+int eg_snapshot_path(const char *store_path, int slot, char *buf, size_t n);
 
 typedef struct eg_snapshot_key {
     int64_t generation; /* the run that wrote it */
@@ -42,7 +46,8 @@ typedef struct eg_snapshot_key {
 /* Writes md's simulation state and key to path, over the file that is there (its pages are in
  * the page cache: at 1M ten times as fast as a new file). Until the write is complete the header's
  * magic is cleared, so a reader refuses the file whole (and replays the history): the file is the
- * whole new snapshot or none; a write that fails leaves none. */
+ * whole new snapshot or none; a write that fails leaves none. The file md was read from (its
+ * pages mapped) is not written over: a new file replaces it once complete. */
 int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char *path);
 
 /* The tag of a snapshot of md: base plus a digest of each memory from index from_mem on (its
@@ -58,7 +63,12 @@ uint64_t eg_snapshot_inputs_tag(const eg_model *md, uint64_t base, size_t from_m
 int eg_snapshot_read_key(eg_snapshot_key *key, const char *path);
 
 /* Reads the snapshot at path into md, which must be newly initialized (eg_model_init), and its
- * key into *key. On failure md is left initialized and empty. A missing file is EG_ENOTFOUND. */
+ * key into *key. On failure md is left initialized and empty. A missing file is EG_ENOTFOUND.
+ * The big arrays are not copied: the file's pages are mapped copy-on-write, each array with
+ * room to grow after it (eg_span in model.h); eg_model_free unmaps them. */
 int eg_snapshot_read(eg_model *md, eg_snapshot_key *key, const char *path);
+/* The same; map false copies the arrays into an allocation instead of mapping the file's pages
+ * (what a system whose pages are not 4 KiB gets; for tests). */
+int eg__snapshot_read(eg_model *md, eg_snapshot_key *key, const char *path, bool map);
 
 #endif

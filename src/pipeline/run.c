@@ -61,6 +61,7 @@ static void *fts_main(void *ud)
 typedef struct snap_read {
     pthread_t thread;
     bool running, done;
+    int slot; /* of the two files, the one read (-1: none) */
     const char *path;
     eg_model md;
     eg_snapshot_key key;
@@ -74,20 +75,37 @@ static void *snap_read_main(void *ud)
     return NULL;
 }
 
+/* Which of the two snapshot files holds the snapshot of run gen with tag tag: its slot and key,
+ * or -1; *readable tells whether either file is one this engram reads. */
+static int find_slot(char paths[2][4096], int64_t gen, uint64_t tag, eg_snapshot_key *key,
+                     bool *readable)
+{
+    *readable = false;
+    for (int i = 0; i < 2; i++) {
+        if (eg_snapshot_read_key(key, paths[i]))
+            continue;
+        *readable = true;
+        if (key->generation == gen && key->tag == tag)
+            return i;
+    }
+    return -1;
+}
+
 static void snap_read_start(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o,
-                            const char *path, snap_read *r)
+                            char paths[2][4096], snap_read *r)
 {
     int64_t gen, tag;
-    bool found, found_tag;
+    bool found, found_tag, readable;
     eg_snapshot_key key;
     eg_model_init(&r->md);
-    r->path = path;
+    r->slot = -1;
     /* what can be told before the ingest: not for a rebuild or other settings */
     if (o->rebuild || eg_store_sim_get(st, "snapshot", &gen, &found) || !found || !gen ||
         eg_store_sim_get(st, "snapshot_tag", &tag, &found_tag) || !found_tag ||
-        eg_snapshot_read_key(&key, path) || key.generation != gen || key.tag != (uint64_t)tag ||
-        o->now < key.now || key.config != eg_config_digest(cfg))
+        (r->slot = find_slot(paths, gen, (uint64_t)tag, &key, &readable)) < 0 || o->now < key.now ||
+        key.config != eg_config_digest(cfg))
         return;
+    r->path = paths[r->slot];
     r->running = pthread_create(&r->thread, NULL, snap_read_main, r) == 0;
 }
 
@@ -122,31 +140,36 @@ typedef struct tag_base {
     size_t mems, pres;
 } tag_base;
 
-static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, const char *path,
+static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, char paths[2][4096],
                   snap_read *pre, eg_model *md, const char **why, eg_save_since *since,
-                  tag_base *tb)
+                  tag_base *tb, int *slot)
 {
     int64_t gen = 0, cp = 0, tag = 0;
-    bool found, found_tag;
+    bool found, found_tag, readable;
     eg_snapshot_key key;
     eg_store_inputs_state in;
     int rc;
+    if ((rc = eg_store_sim_get(st, "snapshot", &gen, &found)) ||
+        (rc = eg_store_sim_get(st, "snapshot_tag", &tag, &found_tag)))
+        return rc;
+    /* the file that fits the store, if one does: the run writes the other one, so that this
+     * one stays the last good snapshot until the run commits, even when the run does not go on
+     * from it (the tag tells this store's snapshot from another store's with the same run
+     * ids) */
+    *slot = found && gen && found_tag ? find_slot(paths, gen, (uint64_t)tag, &key, &readable) : -1;
     if (o->rebuild)
         return *why = "--rebuild", 0;
-    if ((rc = eg_store_sim_get(st, "snapshot", &gen, &found)))
-        return rc;
     if (!found || !gen)
         return *why = "no snapshot", 0;
-    if ((rc = eg_store_sim_get(st, "snapshot_tag", &tag, &found_tag)))
-        return rc;
     if ((rc = eg_store_checkpoint(st, &cp, &found)))
         return rc;
     if (!found || o->now < cp)
         return *why = found ? "now is before the last run's" : "no checkpoint", 0;
-    if (eg_snapshot_read_key(&key, path))
+    if (*slot < 0)
+        find_slot(paths, 0, 0, &key, &readable); /* (whether either file is readable) */
+    if (!readable)
         return *why = "the snapshot file is missing or from another version", 0;
-    /* the tag tells this store's snapshot from another store's with the same run ids */
-    if (key.generation != gen || !found_tag || key.tag != (uint64_t)tag || key.now != cp)
+    if (*slot < 0 || key.now != cp)
         return *why = "the snapshot file is not the last run's", 0;
     if (key.config != eg_config_digest(cfg))
         return *why = "the configuration changed", 0;
@@ -158,10 +181,10 @@ static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, c
         return *why = "memories arrived or left before the last run's now", 0;
     if (in.recalls != key.recalls)
         return *why = "recalls at or before the last run's now were added", 0;
-    if (snap_read_take(pre, &key)) { /* read beside the ingest */
+    if (pre->slot == *slot && snap_read_take(pre, &key)) { /* read beside the ingest */
         *md = pre->md;
         eg_model_init(&pre->md);
-    } else if (eg_snapshot_read(md, &key, path)) {
+    } else if (eg_snapshot_read(md, &key, paths[*slot])) {
         return *why = "the snapshot file is damaged", 0;
     }
     /* the memories as the last save wrote them: the save compares only those that moved */
@@ -238,7 +261,7 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
     pthread_t fts_thread, snap_thread;
     bool fts_running = false, snap_running = false;
     snap_job snap = {0};
-    snap_read pre = {0};
+    snap_read pre = {.slot = -1};
     eg_save_since since = {.at = INT64_MIN}; /* resumed: the last run's now and state */
     tag_base tb = {0};
     eg_ingest_opts io = *opts;
@@ -246,11 +269,13 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
     struct timespec t0, t;
     int rc;
     char *json = NULL;
-    char snap_path[4096];
+    char snap_path[2][4096];
+    int slot = -1; /* the snapshot file that fits the store before this run (-1: none) */
     memset(rep, 0, sizeof *rep);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     eg_model_init(&md);
-    bool snap_ok = eg_snapshot_path(eg_store_path(st), snap_path, sizeof snap_path) == 0;
+    bool snap_ok = eg_snapshot_path(eg_store_path(st), 0, snap_path[0], sizeof snap_path[0]) == 0 &&
+                   eg_snapshot_path(eg_store_path(st), 1, snap_path[1], sizeof snap_path[1]) == 0;
     io.restage = true;
     io.keep_open = true; /* the ingest and the pipeline are committed together */
     io.defer_fts = true; /* built below, beside the simulation */
@@ -275,7 +300,7 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
         goto fail;
     clock_gettime(CLOCK_MONOTONIC, &t);
     rep->recomputed = NULL;
-    rc = snap_ok ? resume(st, cfg, opts, snap_path, &pre, &md, &rep->recomputed, &since, &tb)
+    rc = snap_ok ? resume(st, cfg, opts, snap_path, &pre, &md, &rep->recomputed, &since, &tb, &slot)
                  : (rep->recomputed = "the store's path is too long for a snapshot beside it", 0);
     snap_read_end(&pre); /* a snapshot read that did not fit */
     if (rc)
@@ -313,7 +338,9 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
     if (!rc && snap_ok && !fts.rc &&
         snapshot_key(st, cfg, opts->now, rep->run_id, tag, &snap.key)) {
         snap.view = md;
-        snap.path = snap_path;
+        /* the other file than the one that fits the store: this run may be reading its pages,
+         * and it stays the last good snapshot until this run commits */
+        snap.path = snap_path[slot == 0 ? 1 : 0];
         if (!(snap.lines = calloc(md.n ? md.n : 1, sizeof *snap.lines))) {
             rc = eg_error_set(EG_ENOMEM, "out of memory writing a snapshot");
             goto fail;

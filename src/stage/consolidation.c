@@ -106,7 +106,7 @@ static int replay(eg_model *md, const eg_config *cfg, uint32_t x, int64_t T, boo
     m->associates = n;
     m->replays++;
     md->replays_done++;
-    if (EG_GROW(md->rep, md->caprep, md->nrep + 1))
+    if (EG_GROW_IN(md->snap, md->rep, md->caprep, md->nrep + 1))
         return EG_ENOMEM;
     md->rep[md->nrep++] = (eg_presentation){.at = T, .mem = x, .kind = EG_PRES_REPLAYED};
     if (md->hooks && md->hooks->replay)

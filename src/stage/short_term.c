@@ -19,6 +19,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum { EPISODE_CONCEPTS = 64 };
 
@@ -69,11 +70,17 @@ int eg__stm_encode(eg_model *md, const eg_config *cfg, uint32_t x, int64_t T)
         uint32_t c = md->mc[m->c_off + i];
         if (has(e->concepts, e->nconcepts, c))
             continue;
-        if (e->nconcepts == e->capconcepts) {
+        if (e->nconcepts >= e->capconcepts) {
+            /* a list in a snapshot's mapping (no capacity) is copied out */
             uint32_t cap = e->capconcepts ? e->capconcepts * 2 : 8;
-            uint32_t *p = realloc(e->concepts, cap * sizeof *p);
+            while (cap <= e->nconcepts)
+                cap *= 2;
+            uint32_t *p =
+                e->capconcepts ? realloc(e->concepts, cap * sizeof *p) : malloc(cap * sizeof *p);
             if (!p)
                 return eg_error_set(EG_ENOMEM, "out of memory growing an episode");
+            if (!e->capconcepts && e->nconcepts)
+                memcpy(p, e->concepts, e->nconcepts * sizeof *p);
             e->concepts = p;
             e->capconcepts = cap;
         }
@@ -92,7 +99,8 @@ int eg__stm_encode(eg_model *md, const eg_config *cfg, uint32_t x, int64_t T)
             break;
         hp += o->episode == m->episode;
     }
-    if (EG_GROW(md->enc, md->capenc, md->nenc + 1) || EG_GROW(md->stm, md->capstm, md->nstm + 1))
+    if (EG_GROW_IN(md->snap, md->enc, md->capenc, md->nenc + 1) ||
+        EG_GROW(md->stm, md->capstm, md->nstm + 1))
         return EG_ENOMEM;
     md->enc[md->nenc++] = x;
     md->stm[md->nstm++] = x;

@@ -155,16 +155,29 @@ int eg_store_stats(eg_store *st, json_t **out)
                                  "'snapshot'), 0)");
         int64_t tag = scalar(st, "SELECT coalesce((SELECT value FROM sim_state WHERE key = "
                                  "'snapshot_tag'), 0)");
-        char path[4096];
-        struct stat sb;
-        eg_snapshot_key key;
-        if (gen > 0 && !eg_snapshot_path(eg_store_path(st), path, sizeof path) &&
-            !stat(path, &sb)) {
-            bool readable = !eg_snapshot_read_key(&key, path);
+        /* of the two files (written in turn), the current one, else the first there is */
+        char path[4096] = "";
+        struct stat sb = {0};
+        bool there = false, readable = false, current = false;
+        for (int slot = 0; gen > 0 && slot < 2 && !current; slot++) {
+            char p[sizeof path];
+            struct stat b;
+            eg_snapshot_key k;
+            if (eg_snapshot_path(eg_store_path(st), slot, p, sizeof p) || stat(p, &b))
+                continue;
+            bool r = !eg_snapshot_read_key(&k, p);
             /* (the tag: another store's snapshot can have the same run id) */
-            bool current = readable && key.generation == gen && key.tag == (uint64_t)tag;
-            json_t *snap = json_pack("{s:I,s:I,s:b}", "run_id", (json_int_t)gen, "bytes",
-                                     (json_int_t)sb.st_size, "current", current);
+            current = r && k.generation == gen && k.tag == (uint64_t)tag;
+            if (!there || current || (r && !readable)) {
+                memcpy(path, p, sizeof path);
+                sb = b;
+                readable = r;
+            }
+            there = true;
+        }
+        if (there) {
+            json_t *snap = json_pack("{s:I,s:s,s:I,s:b}", "run_id", (json_int_t)gen, "file", path,
+                                     "bytes", (json_int_t)sb.st_size, "current", current);
             /* why the next run cannot go on from it: a file this engram does not read (another
              * version wrote it, or it is damaged), or another run's */
             if (!current)

@@ -74,7 +74,7 @@ E --store "$L" --now 2026-11-09T13:00:00Z run -q || fail "the run that takes the
 late=$(sqlite3 "$L" "SELECT count(*) FROM memory WHERE late")
 [ "$late" -gt 0 ] || fail "no memory arrived late"
 cp "$L" "$T/late-ref.db"
-cp "$L-snapshot" "$T/late-ref.db-snapshot"
+for f in "$L"-snapshot*; do cp "$f" "$T/late-ref.db${f#"$L"}"; done
 sqlite3 "$L" "CREATE TRIGGER no_pipeline BEFORE INSERT ON runs WHEN NEW.command = 'pipeline'
   BEGIN SELECT RAISE(ABORT, 'the disk is full'); END"
 E --store "$L" --now 2026-11-09T14:00:00Z run --rebuild -q 2>"$T/err"

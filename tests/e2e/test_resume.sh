@@ -48,6 +48,8 @@ same() {
 }
 # run STORE NOW: the run's JSON report
 run() { E --store "$1" --now "$2" run --json; }
+# the snapshot file the next run goes on from (a store has two, written in turn)
+snapfile() { E --store "$1" stats --json | grep -o '"file":"[^"]*"' | cut -d'"' -f4; }
 field() { grep -o "\"$1\":[a-z]*\|\"$1\":\"[^\"]*\"" <<<"$2" | head -1 | sed -E 's/^"[^"]*"://; s/"//g'; }
 # resumed STORE NOW NAME: runs STORE at NOW, and a copy of it without its snapshot; the first must
 # resume, both must end alike
@@ -134,20 +136,21 @@ rep=$(E --config "$T/other.conf" --store "$T/s.db" --now 2026-11-09T20:30:00Z ru
 check "another configuration: recomputed" "the configuration changed" "$(field recomputed_because "$rep")"
 rep=$(run "$T/s.db" 2026-11-09T21:00:00Z)
 check "and back to the first: recomputed again" "the configuration changed" "$(field recomputed_because "$rep")"
-printf 'garbage' | dd of="$T/s.db-snapshot" bs=1 seek=4096 conv=notrunc status=none
+printf 'garbage' | dd of="$(snapfile "$T/s.db")" bs=1 seek=4096 conv=notrunc status=none
 recomputed "$T/s.db" 2026-11-09T21:30:00Z "the snapshot file is damaged" "a damaged snapshot"
-rm -f "$T/s.db-snapshot"
-check "stats: no snapshot when its file is gone" '"snapshot":null' "$(E --store "$T/s.db" stats --json | grep -o '"snapshot":null')"
+rm -f "$T/s.db-snapshot" "$T/s.db-snapshot-2"
+check "stats: no snapshot when its files are gone" '"snapshot":null' "$(E --store "$T/s.db" stats --json | grep -o '"snapshot":null')"
 recomputed "$T/s.db" 2026-11-09T22:00:00Z "the snapshot file is missing or from another version" "a missing snapshot"
 check "stats: the new snapshot is the last run's" '"current":true' "$(E --store "$T/s.db" stats --json | grep -o '"current":[a-z]*')"
 # stats says why a snapshot cannot be gone on from: a file another version wrote (its header
 # changed here), or another run's (the store names an earlier run)
-cp "$T/s.db-snapshot" "$T/snap.keep"
-printf 'EGSNAP\r\nX' | dd of="$T/s.db-snapshot" bs=1 seek=0 conv=notrunc status=none
+cur=$(snapfile "$T/s.db")
+cp "$cur" "$T/snap.keep"
+printf 'EGSNAP\r\nX' | dd of="$cur" bs=1 seek=0 conv=notrunc status=none
 check "stats: a snapshot of another version is stale" '"current":false,"stale":"other_version"' \
   "$(E --store "$T/s.db" stats --json | grep -o '"current":false,"stale":"[a-z_]*"')"
 check "and its line says so" "1" "$(E --store "$T/s.db" stats | grep -c 'another engram version wrote the file')"
-cp "$T/snap.keep" "$T/s.db-snapshot"
+cp "$T/snap.keep" "$cur"
 gen=$(sqlite3 "$T/s.db" "SELECT value FROM sim_state WHERE key = 'snapshot'")
 sqlite3 "$T/s.db" "UPDATE sim_state SET value = value - 1 WHERE key = 'snapshot'"
 check "stats: another run's snapshot is stale" '"current":false,"stale":"other_run"' \
@@ -214,8 +217,9 @@ else
 fi
 rm -f "$T/x.db"*
 
-# 4d. a snapshot is written over the last one in place: a write that stops half way leaves a file
-# that is refused whole (the header's magic is written last), and the next run replays
+# 4d. a snapshot is written in place over the older of the two files: a write that stops half way
+# leaves a file that is refused whole (the header's magic is written last), and the next run
+# replays
 new "$T/t.db" "$T/a.jsonl"
 run "$T/t.db" "$T1" >/dev/null
 size=$(stat -c %s "$T/t.db-snapshot")
@@ -223,8 +227,26 @@ dd if=/dev/zero of="$T/t.db-snapshot" bs=1 count=8 conv=notrunc status=none # a 
 recomputed "$T/t.db" 2026-11-09T13:00:00Z "the snapshot file is missing or from another version" "a snapshot cut short"
 dd if=/dev/urandom of="$T/t.db-snapshot" bs=1 seek=$((size / 2)) count=64 conv=notrunc status=none
 recomputed "$T/t.db" 2026-11-09T14:00:00Z "the snapshot file is damaged" "a snapshot damaged in the middle"
-resumed "$T/t.db" 2026-11-09T15:00:00Z "and the one after it, from the snapshot written over it"
+resumed "$T/t.db" 2026-11-09T15:00:00Z "and the one after it, from the snapshot written beside it"
 rm -f "$T/t.db"*
+
+# 4d'. a run that fails after writing its snapshot leaves the last good one: the next run goes on
+# from it (regression: the snapshot was written over in place before the commit, so a failed
+# run cost the next one a replay of the whole history)
+new "$T/u.db" "$T/a.jsonl"
+run "$T/u.db" "$T1" >/dev/null
+E --store "$T/u.db" import "$T/b.jsonl" -q
+sqlite3 "$T/u.db" "CREATE TRIGGER no_finish BEFORE UPDATE ON runs WHEN NEW.command = 'pipeline'
+  AND NEW.outcome = 'ok' BEGIN SELECT RAISE(ABORT, 'the disk is full'); END"
+E --store "$T/u.db" --now 2026-11-09T13:00:00Z run -q 2>/dev/null
+check "a run that fails at its end exits 2" 2 "$?"
+check "after writing its snapshot" 2 "$(ls "$T/u.db-snapshot"* | wc -l)"
+sqlite3 "$T/u.db" "DROP TRIGGER no_finish"
+resumed "$T/u.db" 2026-11-09T13:00:00Z "the run after a failed one, from the last good snapshot"
+new "$T/v.db" "$T/a.jsonl" "$T/b.jsonl"
+run "$T/v.db" 2026-11-09T13:00:00Z >/dev/null
+if same "$T/u.db" "$T/v.db"; then ok "and ends as a new store run once"; else fail "after a failed run the store differs from a new one"; fi
+rm -f "$T/u.db"* "$T/v.db"*
 
 # 4e. a new snapshot is as readable as its store, no more (it holds memory ids and concepts),
 # whatever the umask; an existing one keeps the mode it was given
@@ -235,6 +257,8 @@ rm -f "$T/m.db"*
 check "a new snapshot beside a 0640 store is 0640 (umask 077)" 640 "$(stat -c %a "$T/m.db-snapshot")"
 chmod 600 "$T/m.db-snapshot"
 run "$T/m.db" 2026-11-09T13:00:00Z >/dev/null
+check "the second file too takes the store's mode" 640 "$(stat -c %a "$T/m.db-snapshot-2")"
+run "$T/m.db" 2026-11-09T14:00:00Z >/dev/null
 check "a snapshot written over keeps its mode" 600 "$(stat -c %a "$T/m.db-snapshot")"
 rm -f "$T/m.db"*
 

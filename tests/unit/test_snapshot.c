@@ -3,8 +3,9 @@
  * and the model (memories, concepts, journeys, graphs, the loop's state); the key can be read
  * alone; a missing file is EG_ENOTFOUND; a file cut short anywhere, with any byte changed, or
  * from another format is refused with EG_EBADINPUT and leaves the model empty; a failed write
- * leaves no file behind. (That the snapshot carries every piece of state the engine needs is
- * test_engine.c's test_steps_through_snapshots.)
+ * leaves no file behind; a model read back maps the file's pages and goes on like the model
+ * that was written, written over its own file or not. (That the snapshot carries every piece of
+ * state the engine needs is test_engine.c's test_steps_through_snapshots.)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -244,12 +245,124 @@ static void test_written_over(void **state)
     eg_model_free(&empty);
 }
 
+/* the state two models advanced alike must share (not their padding bytes) */
+static void assert_same_state(const eg_model *x, const eg_model *y)
+{
+    assert_int_equal(x->n, y->n);
+    for (size_t i = 0; i < x->n; i++) {
+        assert_string_equal(eg_model_id(x, (uint32_t)i), eg_model_id(y, (uint32_t)i));
+        assert_int_equal(x->m[i].status, y->m[i].status);
+        assert_int_equal(x->m[i].wm_ticks, y->m[i].wm_ticks);
+        assert_int_equal(x->m[i].episode, y->m[i].episode);
+        assert_int_equal(x->m[i].replays, y->m[i].replays);
+        assert_true(x->m[i].strength == y->m[i].strength);
+    }
+    assert_int_equal(x->npres, y->npres);
+    assert_memory_equal(x->mc, y->mc, x->nmc * sizeof *x->mc);
+    assert_int_equal(x->nconcepts, y->nconcepts);
+    for (size_t c = 0; c < x->nconcepts; c++) {
+        assert_int_equal(x->post_n[c], y->post_n[c]);
+        assert_memory_equal(x->postings[c], y->postings[c], x->post_n[c] * sizeof(uint32_t));
+    }
+    const eg_graph *gx[2] = {&x->assoc, &x->concepts}, *gy[2] = {&y->assoc, &y->concepts};
+    for (int g = 0; g < 2; g++) {
+        assert_int_equal(gx[g]->n, gy[g]->n);
+        for (size_t k = 0; k < gx[g]->n; k++) {
+            assert_int_equal(gx[g]->e[k].a, gy[g]->e[k].a);
+            assert_int_equal(gx[g]->e[k].b, gy[g]->e[k].b);
+            assert_true(gx[g]->e[k].w == gy[g]->e[k].w);
+            assert_int_equal(gx[g]->e[k].last_at, gy[g]->e[k].last_at);
+        }
+    }
+    assert_int_equal(x->nep, y->nep);
+    for (size_t k = 0; k < x->nep; k++) {
+        assert_int_equal(x->ep[k].nconcepts, y->ep[k].nconcepts);
+        assert_memory_equal(x->ep[k].concepts, y->ep[k].concepts,
+                            x->ep[k].nconcepts * sizeof(uint32_t));
+    }
+    assert_int_equal(x->nrep, y->nrep);
+    assert_int_equal(x->nenc, y->nenc);
+    assert_int_equal(x->ticks, y->ticks);
+}
+
+/* more memories, each with a concept of its own, an hour apart, and the simulation advanced
+ * over them */
+static void grow(eg_model *md, int from, int n)
+{
+    int64_t t = md->eng.last;
+    for (int i = from; i < from + n; i++) {
+        eg_mem m = {.rowid = 1000 + i,
+                    .t0 = t + (int64_t)(i - from + 1) * 3600 * EG_USEC_PER_SEC,
+                    .importance = 0.8f,
+                    .urgency = 0.3f,
+                    .emotional = 0.3f,
+                    .abstraction = 3};
+        char id[16], word[16];
+        snprintf(id, sizeof id, "g%03d", i);
+        snprintf(word, sizeof word, "word%d", i);
+        const char *names[3] = {"garden", word, "pond"};
+        uint32_t idx;
+        assert_int_equal(eg_model_add(md, &m, id, names, 3, &idx), 0);
+    }
+    assert_int_equal(eg_engine_advance(md, &cfg, t + (int64_t)(n + 2) * 3600 * EG_USEC_PER_SEC), 0);
+}
+
+/* A model read back has its big arrays in the file's pages, mapped copy-on-write (or, when
+ * told, copied into one allocation): it goes on as a model that was never written, whether its
+ * arrays grow inside their room or past it (copied out), and eg_model_free lets go of it
+ * (AddressSanitizer would report a free of mapped memory). Written to the file it was read
+ * from, the model is not changed under itself while it is written (regression: a snapshot
+ * written over in place while mapped came out damaged), and the new file is the model. */
+static void test_mapped(void **state)
+{
+    (void)state;
+    eg_model a, mapped, copied, back;
+    small_model(&a);
+    eg_snapshot_key key = {.generation = 1}, k;
+    assert_int_equal(eg_snapshot_write(&a, &key, path), 0);
+    eg_model_init(&mapped);
+    eg_model_init(&copied);
+    assert_int_equal(eg_snapshot_read(&mapped, &k, path), 0);
+    assert_int_equal(eg__snapshot_read(&copied, &k, path, false), 0);
+    assert_true(mapped.snap_mapped);
+    assert_false(copied.snap_mapped);
+    assert_true(eg__in_span(mapped.snap, mapped.m) && eg__in_span(mapped.snap, mapped.assoc.e));
+    assert_true(eg__in_span(copied.snap, copied.m));
+    assert_same_state(&mapped, &a);
+    assert_same_state(&copied, &a);
+    /* a few memories: inside the arrays' room */
+    grow(&a, 0, 5);
+    grow(&mapped, 0, 5);
+    grow(&copied, 0, 5);
+    assert_true(eg__in_span(mapped.snap, mapped.m));
+    assert_same_state(&mapped, &a);
+    assert_same_state(&copied, &a);
+    /* written over the file it maps, then many more memories: past the room */
+    assert_int_equal(eg_snapshot_write(&mapped, &key, path), 0);
+    assert_same_state(&mapped, &a);
+    grow(&a, 5, 400);
+    grow(&mapped, 5, 400);
+    grow(&copied, 5, 400);
+    assert_false(eg__in_span(mapped.snap, mapped.m));
+    assert_same_state(&mapped, &a);
+    assert_same_state(&copied, &a);
+    /* and the file written over it is the model as it was then: it goes on alike */
+    eg_model_init(&back);
+    assert_int_equal(eg_snapshot_read(&back, &k, path), 0);
+    grow(&back, 5, 400);
+    assert_same_state(&back, &a);
+    eg_model_free(&a);
+    eg_model_free(&mapped);
+    eg_model_free(&copied);
+    eg_model_free(&back);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),     cmocka_unit_test(test_missing),
         cmocka_unit_test(test_damage_refused), cmocka_unit_test(test_write_failure),
-        cmocka_unit_test(test_written_over),
+        cmocka_unit_test(test_written_over),   cmocka_unit_test(test_mapped),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
