@@ -312,6 +312,11 @@ static connect_outcome classify_failure(PGconn *conn, const char *msg)
         "could not match ", /* as many ports or hostaddrs as hosts */
         "could not parse network address",
         "invalid port number",
+        /* service=NAME (or PGSERVICE) that no service file defines, a PGSERVICEFILE that does not
+         * exist, a service file libpq cannot parse ("syntax error in service file", "line N too
+         * long in service file", "nested service specifications ...") */
+        "definition of service \"",
+        "service file \"",
     };
     for (size_t i = 0; i < sizeof config / sizeof config[0]; i++)
         if (strstr(msg, config[i]))
@@ -414,6 +419,11 @@ static int connect_with_retries(pg_source *s, const eg_config *cfg, const char *
                 strstr(reason, "SSL")
                     ? "the server at that host and port does not offer SSL: use sslmode=prefer "
                       "or disable in the source connection string, or turn on ssl in the server"
+                : strstr(reason, "service")
+                    ? "check the service name (service= in the source connection string, or "
+                      "PGSERVICE) and the service file that defines it: ~/.pg_service.conf, the "
+                      "file PGSERVICEFILE names, or pg_service.conf in PGSYSCONFDIR; a retry "
+                      "would fail the same way"
                     : "fix that option in the source connection string (the source key of the "
                       "configuration, or --source); a retry would fail the same way",
                 "the PostgreSQL connection string does not work (host=%s port=%s database=%s): "
