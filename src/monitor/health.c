@@ -497,8 +497,10 @@ done:
  * sees either, and this is where they show. Rows created after the watermark are left out on
  * both sides (not read yet is not missing). The quarantine names the source by kind only, so with
  * two sources of one kind in a store it counts the other's rejects too; rejects for created_at are
- * left out (the source count skips unreadable created_at as well). Returns the status and writes
- * a sentence into out; OK and "" when there is nothing to compare (no store, never read). */
+ * left out (the source count skips unreadable created_at as well), and so are rows without an id
+ * (count(DISTINCT id) skips NULL; the SQLite source names them "(null)", PostgreSQL "(null id)").
+ * Returns the status and writes a sentence into out; OK and "" when there is nothing to compare (no
+ * store, never read). */
 static eg_health_status coverage(hctx *h, char *out, size_t cap)
 {
     int64_t wm = 0;
@@ -523,7 +525,8 @@ static eg_health_status coverage(hctx *h, char *out, size_t cap)
                            "SELECT (SELECT count(*) FROM memory WHERE source_key = ?1 AND "
                            "deleted_at_source IS NULL AND created_at <= ?2), "
                            "(SELECT count(DISTINCT ref) FROM quarantine WHERE source = ?3 AND "
-                           "field <> 'created_at' AND ref <> '(null)' AND ref NOT IN (SELECT id "
+                           "field <> 'created_at' AND ref NOT IN ('(null)', '(null id)') AND ref "
+                           "NOT IN (SELECT id "
                            "FROM memory WHERE source_key = ?1))",
                            -1, &q, NULL) != SQLITE_OK) {
         snprintf(out, cap, "; rows in the store unknown (%.120s)",
