@@ -524,6 +524,24 @@ done:
     return rc;
 }
 
+/* An identifier quoted as PQescapeIdentifier quotes it (always in double quotes, an inner double
+ * quote doubled), for describing a source whose connection did not open and for the SQL in hints.
+ */
+static void quote_ident_plain(char *buf, size_t cap, const char *id)
+{
+    size_t o = 0;
+    if (cap < 3)
+        return;
+    buf[o++] = '"';
+    for (const char *p = id; *p && o + 3 < cap; p++) {
+        if (*p == '"')
+            buf[o++] = '"';
+        buf[o++] = *p;
+    }
+    buf[o++] = '"';
+    buf[o] = '\0';
+}
+
 /* --- schema check ---------------------------------------------------------------------------- */
 
 static const char schema_sql[] =
@@ -564,26 +582,105 @@ static void list_columns(const PGresult *res, char *buf, size_t cap)
     }
 }
 
+/* The relation a mistyped source.schema/source.table most likely meant: the same name in another
+ * case or another schema, or a source.table that holds "schema.table". Writes "schema\ttable" into
+ * out, or "" when there is none. */
+static void similar_relation(pg_source *s, char *out, size_t cap)
+{
+    static const char sql[] =
+        "SELECT n.nspname::text, c.relname::text FROM pg_catalog.pg_class c"
+        " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')"
+        " AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+        " AND (lower(c.relname) = lower($2) OR lower(n.nspname || '.' || c.relname) = lower($2))"
+        " ORDER BY lower(n.nspname) = lower($1) DESC, c.relname = $2 DESC, n.nspname, c.relname"
+        " LIMIT 1";
+    const char *params[2] = {s->schema, s->table};
+    PGresult *res = PQexecParams(s->conn, sql, 2, NULL, params, NULL, NULL, 0);
+    out[0] = '\0';
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+        snprintf(out, cap, "%s\t%s", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+    PQclear(res);
+}
+
+/* The row of the column named name in the catalog result, or -1. */
+static int find_column(const PGresult *res, const char *name)
+{
+    for (int r = 0; r < PQntuples(res); r++)
+        if (!PQgetisnull(res, r, 0) && strcmp(PQgetvalue(res, r, 0), name) == 0)
+            return r;
+    return -1;
+}
+
+/* The hint for a missing column. The id, content and created_at are in any memories table under
+ * some name; updated_at and metadata may not exist at all, and engram reads them (NULL will do):
+ * a view over the table adds the ones that are missing. */
+static void missing_column_hint(const pg_source *s, const PGresult *res, int c, char *hint,
+                                size_t cap)
+{
+    if (c != COL_UPDATED && c != COL_METADATA) {
+        snprintf(hint, cap, "set source.%s_column to the column that holds it",
+                 column_rules[c].role);
+        return;
+    }
+    char schema_q[140], table_q[140], view_q[160], view[80], up_q[140], meta_q[140];
+    char add[320] = "";
+    snprintf(view, sizeof view, "%.60s_engram", s->table);
+    quote_ident_plain(schema_q, sizeof schema_q, s->schema);
+    quote_ident_plain(table_q, sizeof table_q, s->table);
+    quote_ident_plain(view_q, sizeof view_q, view);
+    quote_ident_plain(up_q, sizeof up_q, s->cols[COL_UPDATED]);
+    quote_ident_plain(meta_q, sizeof meta_q, s->cols[COL_METADATA]);
+    if (find_column(res, s->cols[COL_UPDATED]) < 0)
+        snprintf(add, sizeof add, ", NULL::timestamptz AS %s", up_q);
+    if (find_column(res, s->cols[COL_METADATA]) < 0)
+        snprintf(add + strlen(add), sizeof add - strlen(add), ", NULL::jsonb AS %s", meta_q);
+    snprintf(hint, cap,
+             "set source.%s_column to the column that holds it; a table without one is read "
+             "through a view that adds it: CREATE VIEW %s.%s AS SELECT *%s FROM %s.%s; then "
+             "source.table = %s",
+             column_rules[c].role, schema_q, view_q, add, schema_q, table_q, view);
+}
+
 static int check_schema(pg_source *s)
 {
     const char *params[2] = {s->schema, s->table};
     PGresult *res = PQexecParams(s->conn, schema_sql, 2, NULL, params, NULL, NULL, 0);
     int rc = 0;
-    char found[900];
+    char found[900], hint[512], schema_q[140], table_q[140], user_q[140];
+    quote_ident_plain(schema_q, sizeof schema_q, s->schema);
+    quote_ident_plain(table_q, sizeof table_q, s->table);
+    quote_ident_plain(user_q, sizeof user_q, s->user);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         rc = result_error(s, res, "reading the catalog");
         goto done;
     }
     if (PQntuples(res) == 0) {
-        rc = set_error(s, EG_ESCHEMA, NULL,
-                       "check source.schema and source.table (names are case-sensitive); the "
-                       "source may be a table, a view or a materialized view",
+        char like[300];
+        similar_relation(s, like, sizeof like);
+        char *tab = strchr(like, '\t');
+        if (tab) {
+            *tab = '\0';
+            snprintf(hint, sizeof hint,
+                     "did you mean source.schema = %s and source.table = %s? Names are "
+                     "case-sensitive: write them as the catalog has them, without quotes",
+                     like, tab + 1);
+        } else {
+            snprintf(hint, sizeof hint,
+                     "check source.schema and source.table (names are case-sensitive); the "
+                     "source may be a table, a view or a materialized view");
+        }
+        rc = set_error(s, EG_ESCHEMA, NULL, hint,
                        "table \"%s.%s\" not found in database \"%s\" on host %s", s->schema,
                        s->table, s->db, s->host);
         goto done;
     }
     if (strcmp(PQgetvalue(res, 0, 4), "t") != 0) {
-        rc = set_error(s, EG_ESOURCE, NULL, "GRANT USAGE ON SCHEMA to the role engram connects as",
+        snprintf(hint, sizeof hint,
+                 "as the schema's owner: GRANT USAGE ON SCHEMA %s TO %s; (and SELECT on the "
+                 "table)",
+                 schema_q, user_q);
+        rc = set_error(s, EG_ESOURCE, NULL, hint,
                        "user \"%s\" may not use schema \"%s\" in database \"%s\" on host %s",
                        s->user, s->schema, s->db, s->host);
         goto done;
@@ -591,16 +688,11 @@ static int check_schema(pg_source *s)
     list_columns(res, found, sizeof found);
     for (int c = 0; c < NCOLS; c++) {
         const struct column_rule *rule = &column_rules[c];
-        int row = -1;
-        for (int r = 0; r < PQntuples(res) && row < 0; r++)
-            if (!PQgetisnull(res, r, 0) && strcmp(PQgetvalue(res, r, 0), s->cols[c]) == 0)
-                row = r;
+        int row = find_column(res, s->cols[c]);
         char detail[1024];
         if (row < 0) {
             snprintf(detail, sizeof detail, "columns found: %s", *found ? found : "(none)");
-            char hint[128];
-            snprintf(hint, sizeof hint, "set source.%s_column to the column that holds it",
-                     rule->role);
+            missing_column_hint(s, res, c, hint, sizeof hint);
             rc = set_error(s, EG_ESCHEMA, detail, hint,
                            "column \"%s\" (the %s column) not found in table \"%s.%s\" in "
                            "database \"%s\" on host %s",
@@ -619,8 +711,11 @@ static int check_schema(pg_source *s)
             goto done;
         }
         if (strcmp(PQgetvalue(res, row, 3), "t") != 0) {
-            rc = set_error(s, EG_ESOURCE, NULL,
-                           "GRANT SELECT on the table to the role engram connects as",
+            snprintf(hint, sizeof hint,
+                     "as the table's owner: GRANT SELECT ON %s.%s TO %s; (or SELECT on the "
+                     "mapped columns only)",
+                     schema_q, table_q, user_q);
+            rc = set_error(s, EG_ESOURCE, NULL, hint,
                            "user \"%s\" may not read column \"%s\" of table \"%s.%s\" in database "
                            "\"%s\" on host %s",
                            s->user, s->cols[c], s->schema, s->table, s->db, s->host);
@@ -726,23 +821,6 @@ static void pg_close(eg_source *base)
 /* What the last pg_open of this thread that failed after reaching libpq would have described (its
  * describe() string), or "" when it failed before; eg__postgres_failed_describe. */
 static _Thread_local char failed_describe[1024];
-
-/* An identifier quoted as PQescapeIdentifier quotes it (always in double quotes, an inner double
- * quote doubled), for describing a source whose connection did not open. */
-static void quote_ident_plain(char *buf, size_t cap, const char *id)
-{
-    size_t o = 0;
-    if (cap < 3)
-        return;
-    buf[o++] = '"';
-    for (const char *p = id; *p && o + 3 < cap; p++) {
-        if (*p == '"')
-            buf[o++] = '"';
-        buf[o++] = *p;
-    }
-    buf[o++] = '"';
-    buf[o] = '\0';
-}
 
 /* The describe() string of a source whose open failed once the endpoint was known, so that
  * engram health records an unreachable source (or one whose table does not match) under the same

@@ -8,6 +8,11 @@
 #      it, and health's volume check does not count it as a row "more in the store" (the source's
 #      count(DISTINCT id) skips NULL), which warned for ever with a remedy (ingest --full) that
 #      could not clear it.
+#  (3) the schema check's hints can be followed as written: a table without updated_at or
+#      metadata gets the CREATE VIEW that adds the missing ones (run here from the hint, then
+#      read); a table name in another case, or "schema.table" in source.table, gets the names to
+#      set; a read-only role without USAGE or SELECT gets the GRANT statement (run here from the
+#      hint, then read).
 . "$(dirname "$0")/lib.sh"
 S=$(new_schema)
 NOW=2026-11-25T12:00:00Z
@@ -56,5 +61,62 @@ contains "null id: the volume check finds every row with an id in the store" \
   "the store holds all 20 rows created up to the watermark" "$T/volume"
 lacks "null id: no row counted as more in the store" "more in the store" "$T/volume"
 check "null id: the volume check is OK" OK "$(awk '{print $1}' "$T/volume")"
+
+# (3) the schema check's hints
+hint() { sed -n 's/^HINT: //p' "$1"; }
+q -c "CREATE TABLE $S.bare (id uuid PRIMARY KEY, content text, created_at timestamptz);
+      INSERT INTO $S.bare SELECT gen_random_uuid(), 'bare note ' || g, '2026-11-25T08:00:00Z'::timestamptz
+        + g * interval '1 minute' FROM generate_series(1, 5) g;
+      CREATE TABLE $S.nometa (id bigint PRIMARY KEY, content text, created_at timestamptz,
+        updated_at timestamptz)"
+printf 'source.schema = %s\nsource.table = bare\n' "$S" >"$T/bare.conf"
+run_engram bare --config "$T/bare.conf" --source postgresql:// --store "$T/bare.db" run
+check "no updated_at: exit 65" 65 "$RC"
+contains "no updated_at: the error names the column" 'column "updated_at" (the updated_at column) not found' "$T/bare.err"
+view_sql=$(hint "$T/bare.err" | grep -o 'CREATE VIEW .* FROM [^;]*')
+check "no updated_at: the hint's view adds both missing columns" \
+  "CREATE VIEW \"$S\".\"bare_engram\" AS SELECT *, NULL::timestamptz AS \"updated_at\", NULL::jsonb AS \"metadata\" FROM \"$S\".\"bare\"" \
+  "$view_sql"
+contains "no updated_at: the hint names the table to set" "then source.table = bare_engram" "$T/bare.err"
+q -c "$view_sql" && printf 'source.table = bare_engram\n' >>"$T/bare.conf"
+run_engram bare --config "$T/bare.conf" --source postgresql:// --store "$T/bare.db" run --json
+check "no updated_at: through the hint's view the run reads the rows" "0 5" \
+  "$RC $(grep -o '"read":[0-9]*' "$T/bare.out" | head -1 | cut -d: -f2)"
+printf 'source.schema = %s\nsource.table = nometa\n' "$S" >"$T/nometa.conf"
+run_engram nometa --config "$T/nometa.conf" --source postgresql:// --store "$T/nometa.db" ingest
+check "no metadata: exit 65" 65 "$RC"
+contains "no metadata: the view adds metadata only" \
+  "AS SELECT *, NULL::jsonb AS \"metadata\" FROM \"$S\".\"nometa\"; then source.table = nometa_engram" "$T/nometa.err"
+
+q -c "CREATE TABLE $S.\"Notes\" (id text PRIMARY KEY, content text, created_at timestamptz,
+        updated_at timestamptz, metadata jsonb)"
+printf 'source.schema = %s\nsource.table = notes\n' "$S" >"$T/case.conf"
+run_engram case --config "$T/case.conf" --source postgresql:// --store "$T/case.db" ingest
+check "other case: exit 65" 65 "$RC"
+contains "other case: the hint names the table as the catalog has it" \
+  "did you mean source.schema = $S and source.table = Notes?" "$T/case.err"
+printf 'source.table = %s.bare\n' "$S" >"$T/dot.conf"
+run_engram dot --config "$T/dot.conf" --source postgresql:// --store "$T/dot.db" ingest
+check "schema.table in source.table: exit 65" 65 "$RC"
+contains "schema.table in source.table: the hint splits it" \
+  "did you mean source.schema = $S and source.table = bare?" "$T/dot.err"
+
+RO=${ENGRAM_PG_RO_USER:-engram_ro}
+printf 'source = host=%s port=%s dbname=%s user=%s\nsource.schema = %s\nsource.retries = 0\n' \
+  "$PGHOST" "$PGPORT" "$PGDATABASE" "$RO" "$S" >"$T/ro.conf"
+run_engram ro --config "$T/ro.conf" --store "$T/ro.db" ingest
+check "read-only role without USAGE: exit 2" 2 "$RC"
+grant=$(hint "$T/ro.err" | grep -o 'GRANT USAGE ON SCHEMA [^;]*')
+check "read-only role without USAGE: the hint gives the GRANT" \
+  "GRANT USAGE ON SCHEMA \"$S\" TO \"$RO\"" "$grant"
+q -c "$grant"
+run_engram ro --config "$T/ro.conf" --store "$T/ro.db" ingest
+check "read-only role without SELECT: exit 2" 2 "$RC"
+grant=$(hint "$T/ro.err" | grep -o 'GRANT SELECT ON [^;]*')
+check "read-only role without SELECT: the hint gives the GRANT" \
+  "GRANT SELECT ON \"$S\".\"memories\" TO \"$RO\"" "$grant"
+q -c "$grant"
+run_engram ro --config "$T/ro.conf" --store "$T/ro.db" ingest
+check "read-only role: after the hints' GRANTs it reads" 0 "$RC"
 
 finish
