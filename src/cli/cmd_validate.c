@@ -84,9 +84,12 @@ static int run(eg_cli *cli, int argc, char **argv)
     }
     if (cli->json) {
         json_code = eg_cli_json(eg__validate_json(r));
-    } else if (!cli->quiet) {
+    } else {
+        /* -q ("print only errors"), as health -q: only the rules that are not OK, no summary */
         for (int i = 0; i < r->nrules; i++) {
             const eg_valid_rule *u = &r->rules[i];
+            if (cli->quiet && u->status == EG_VALID_OK)
+                continue;
             printf("%-8s %-6s %-20s %lld/%lld (%.2f%%, threshold %g%%)",
                    eg_valid_status_name(u->status), u->target, u->rule, (long long)u->count,
                    (long long)u->total, u->percent, u->threshold);
@@ -96,7 +99,8 @@ static int run(eg_cli *cli, int argc, char **argv)
                 printf(" — %s", u->detail);
             printf("\n");
         }
-        printf("%s\n", eg_valid_status_name(r->status));
+        if (!cli->quiet)
+            printf("%s\n", eg_valid_status_name(r->status));
     }
     if (rc)
         fail_source(rc);
@@ -120,7 +124,8 @@ const eg_command eg_cmd_validate = {
     " [--json] [--examples N] [--target source|store|both]\n\n"
     "Runs the validation rules of SPEC §11 on the source (pushed down to PostgreSQL; without a\n"
     "source, the store's own memories table) and/or the store's staged memories, records the\n"
-    "results in the store's validation table and prints one line per rule.\n"
+    "results in the store's validation table and prints one line per rule (with --quiet only\n"
+    "the rules that are not OK; nothing when all are).\n"
     "  --examples N   example ids per rule (default: validate.examples)\n"
     "  --target T     source (default), store or both\n"
     "A rule is OK with no failing row, WARNING with some, CRITICAL when their share exceeds\n"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # health and validate (SPEC §10, §11) on the embedded store (no PostgreSQL needed): a missing
 # store is reported and never created, by both, with the same exit code (a source outside the
-# store is still validated); health -q prints only the problems;
+# store is still validated); health -q and validate -q print only the problems;
 # times are read and aged exactly (no microseconds made up by julianday()); a negative age is a
 # warning; validate's hint for an unreachable PostgreSQL names its own exit code.
 . "$(dirname "$0")/lib.sh"
@@ -44,6 +44,14 @@ check "health without -q prints the header, eight checks and the summary" 10 "$(
 E --store "$S" --now "$NOW" health -q >"$T/h.out"
 check "health -q with a stale source exits 1" 1 "$?"
 check "and prints only the freshness warning" "WARNING freshness" "$(awk '{print $1, $2}' "$T/h.out")"
+# validate -q likewise prints the rules that are not OK (it printed nothing and exited 2)
+E --store "$S" --now "$T1" validate >"$T/v.out"
+V_RC=$?
+E --store "$S" --now "$T1" validate -q >"$T/vq.out"
+check "validate -q exits as validate" "$V_RC" "$?"
+check "validate -q prints the rules that are not OK, without the summary" \
+  "$(awk '$1 != "OK" && NF > 1' "$T/v.out")" "$(cat "$T/vq.out")"
+check "the sample has rules that are not OK" 1 "$([ -s "$T/vq.out" ] && echo 1)"
 
 # ---- a --now before the data (or a skewed clock): a negative age is a WARNING that names it,
 # beyond validate.future_skew (5 min) as validate's temporal_future rule ----
