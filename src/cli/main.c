@@ -50,7 +50,7 @@ static void usage(FILE *out)
             "  -h, --help        this help; `engram COMMAND --help` for a command\n"
             "  --version         print the version\n"
             "\nExit codes: 0 ok, 1 warning, 2 critical or usage error, 3 unknown,\n"
-            "65 bad input, 75 temporary failure (source unreachable).\n");
+            "65 bad input, 75 temporary failure (source unreachable, or the store busy).\n");
 }
 
 int eg_cli_fail(int rc)
