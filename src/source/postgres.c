@@ -642,6 +642,61 @@ static void missing_column_hint(const pg_source *s, const PGresult *res, int c, 
              column_rules[c].role, schema_q, view_q, add, schema_q, table_q, view);
 }
 
+/* A cast of the column col_q of base type base to a type the column role c allows, into expr;
+ * note gets what to change if the guess (seconds for a number of a time) is wrong. */
+static void cast_expr(int c, const char *col_q, const char *base, char *expr, size_t cap,
+                      char *note, size_t note_cap)
+{
+    static const char *const numeric[] = {"smallint", "integer", "bigint",
+                                          "numeric",  "real",    "double precision"};
+    bool is_numeric = false;
+    for (size_t i = 0; i < sizeof numeric / sizeof numeric[0]; i++)
+        is_numeric = is_numeric || strcmp(base, numeric[i]) == 0;
+    if ((c == COL_CREATED || c == COL_UPDATED) && is_numeric) {
+        snprintf(expr, cap, "to_timestamp(%s)", col_q);
+        snprintf(note, note_cap, " (to_timestamp(%s / 1000.0) for milliseconds)", col_q);
+    } else if (c == COL_CREATED || c == COL_UPDATED) {
+        snprintf(expr, cap, "%s::timestamptz", col_q);
+    } else if (c == COL_METADATA) {
+        snprintf(expr, cap, "to_jsonb(%s)", col_q);
+    } else if (c == COL_CONTENT && strcmp(base, "bytea") == 0) {
+        snprintf(expr, cap, "convert_from(%s, 'UTF8')", col_q);
+    } else {
+        snprintf(expr, cap, "%s::text", col_q);
+    }
+}
+
+/* The hint for columns of incompatible types: a view that adds a cast copy of each under a new
+ * name (COLUMN_engram), and the settings that read the view and those columns. */
+static void cast_hint(const pg_source *s, const PGresult *res, char *hint, size_t cap)
+{
+    char schema_q[140], table_q[140], view_q[160], view[80], adds[400] = "", sets[300] = "";
+    char notes[200] = "";
+    snprintf(view, sizeof view, "%.60s_engram", s->table);
+    quote_ident_plain(schema_q, sizeof schema_q, s->schema);
+    quote_ident_plain(table_q, sizeof table_q, s->table);
+    quote_ident_plain(view_q, sizeof view_q, view);
+    for (int c = 0; c < NCOLS; c++) {
+        int row = find_column(res, s->cols[c]);
+        if (row < 0 || type_allowed(&column_rules[c], PQgetvalue(res, row, 2)))
+            continue;
+        char col_q[140], new_col[80], new_q[160], expr[200], note[120] = "";
+        snprintf(new_col, sizeof new_col, "%.60s_engram", s->cols[c]);
+        quote_ident_plain(col_q, sizeof col_q, s->cols[c]);
+        quote_ident_plain(new_q, sizeof new_q, new_col);
+        cast_expr(c, col_q, PQgetvalue(res, row, 2), expr, sizeof expr, note, sizeof note);
+        size_t n = strlen(adds), m = strlen(sets), k = strlen(notes);
+        snprintf(adds + n, sizeof adds - n, ", %s AS %s", expr, new_q);
+        snprintf(sets + m, sizeof sets - m, " and source.%s_column = %s", column_rules[c].role,
+                 new_col);
+        snprintf(notes + k, sizeof notes - k, "%s", note);
+    }
+    snprintf(hint, cap,
+             "read it through a view that casts it: CREATE VIEW %s.%s AS SELECT *%s FROM %s.%s; "
+             "then source.table = %s%s%s",
+             schema_q, view_q, adds, schema_q, table_q, view, sets, notes);
+}
+
 static int check_schema(pg_source *s)
 {
     const char *params[2] = {s->schema, s->table};
@@ -703,11 +758,10 @@ static int check_schema(pg_source *s)
         if (!type_allowed(rule, PQgetvalue(res, row, 2))) {
             snprintf(detail, sizeof detail, "the %s column must be of type %s", rule->role,
                      rule->expected);
-            rc =
-                set_error(s, EG_ESCHEMA, detail,
-                          "map a column of a compatible type, or read through a view that casts it",
-                          "column \"%s\" of table \"%s.%s\" has type %s; expected %s", s->cols[c],
-                          s->schema, s->table, PQgetvalue(res, row, 1), rule->expected);
+            cast_hint(s, res, hint, sizeof hint);
+            rc = set_error(s, EG_ESCHEMA, detail, hint,
+                           "column \"%s\" of table \"%s.%s\" has type %s; expected %s", s->cols[c],
+                           s->schema, s->table, PQgetvalue(res, row, 1), rule->expected);
             goto done;
         }
         if (strcmp(PQgetvalue(res, row, 3), "t") != 0) {

@@ -12,7 +12,8 @@
 #      metadata gets the CREATE VIEW that adds the missing ones (run here from the hint, then
 #      read); a table name in another case, or "schema.table" in source.table, gets the names to
 #      set; a read-only role without USAGE or SELECT gets the GRANT statement (run here from the
-#      hint, then read).
+#      hint, then read). A column of another type (epoch seconds in a bigint, a char(36) id)
+#      gets one view that adds a cast copy of each such column, and the settings that read it.
 . "$(dirname "$0")/lib.sh"
 S=$(new_schema)
 NOW=2026-11-25T12:00:00Z
@@ -100,6 +101,29 @@ run_engram dot --config "$T/dot.conf" --source postgresql:// --store "$T/dot.db"
 check "schema.table in source.table: exit 65" 65 "$RC"
 contains "schema.table in source.table: the hint splits it" \
   "did you mean source.schema = $S and source.table = bare?" "$T/dot.err"
+
+q -c "CREATE TABLE $S.epoch (id char(36) PRIMARY KEY, content text, created_at bigint,
+        updated_at timestamptz, metadata jsonb);
+      INSERT INTO $S.epoch VALUES ('e1', 'epoch note', 1795593600, NULL, '{}')"
+printf 'source.schema = %s\nsource.table = epoch\n' "$S" >"$T/epoch.conf"
+run_engram epoch --config "$T/epoch.conf" --source postgresql:// --store "$T/epoch.db" ingest
+check "other types: exit 65" 65 "$RC"
+contains "other types: the error names the first column and its type" \
+  'column "id" of table "'"$S"'.epoch" has type character(36)' "$T/epoch.err"
+view_sql=$(hint "$T/epoch.err" | grep -o 'CREATE VIEW .* FROM [^;]*')
+check "other types: one view casts both columns" \
+  "CREATE VIEW \"$S\".\"epoch_engram\" AS SELECT *, \"id\"::text AS \"id_engram\", to_timestamp(\"created_at\") AS \"created_at_engram\" FROM \"$S\".\"epoch\"" \
+  "$view_sql"
+contains "other types: the hint names the settings" \
+  "then source.table = epoch_engram and source.id_column = id_engram and source.created_at_column = created_at_engram" \
+  "$T/epoch.err"
+q -c "$view_sql"
+printf 'source.table = epoch_engram\nsource.id_column = id_engram\nsource.created_at_column = created_at_engram\n' \
+  >>"$T/epoch.conf"
+run_engram epoch --config "$T/epoch.conf" --source postgresql:// --store "$T/epoch.db" ingest
+check "other types: through the hint's view the row is read" 0 "$RC"
+run_engram epoch --config "$T/epoch.conf" --source postgresql:// --store "$T/epoch.db" trace e1
+contains "other types: with its id trimmed and its time from the epoch" "created 2026-11-25T08:00:00Z" "$T/epoch.out"
 
 RO=${ENGRAM_PG_RO_USER:-engram_ro}
 printf 'source = host=%s port=%s dbname=%s user=%s\nsource.schema = %s\nsource.retries = 0\n' \
