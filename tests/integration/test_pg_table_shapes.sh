@@ -14,6 +14,8 @@
 #      set; a read-only role without USAGE or SELECT gets the GRANT statement (run here from the
 #      hint, then read). A column of another type (epoch seconds in a bigint, a char(36) id)
 #      gets one view that adds a cast copy of each such column, and the settings that read it.
+#  (4) a timestamp without time zone is read as UTC whatever the TimeZone the connection asks for
+#      (README and the man page say so).
 . "$(dirname "$0")/lib.sh"
 S=$(new_schema)
 NOW=2026-11-25T12:00:00Z
@@ -142,5 +144,16 @@ check "read-only role without SELECT: the hint gives the GRANT" \
 q -c "$grant"
 run_engram ro --config "$T/ro.conf" --store "$T/ro.db" ingest
 check "read-only role: after the hints' GRANTs it reads" 0 "$RC"
+
+# (4) timestamp without time zone
+q -c "CREATE TABLE $S.local (id bigint PRIMARY KEY, content text, created_at timestamp,
+        updated_at timestamp, metadata json);
+      INSERT INTO $S.local VALUES (7, 'local time note', '2026-11-25 08:30:00', NULL, '{}')"
+printf 'source.schema = %s\nsource.table = local\n' "$S" >"$T/local.conf"
+PGOPTIONS="-c TimeZone=America/New_York" run_engram local --config "$T/local.conf" \
+  --source postgresql:// --store "$T/local.db" ingest
+check "timestamp: read" 0 "$RC"
+run_engram local --config "$T/local.conf" --source postgresql:// --store "$T/local.db" trace 7
+contains "timestamp: without a time zone it is UTC, not the session's TimeZone" "created 2026-11-25T08:30:00Z" "$T/local.out"
 
 finish
