@@ -941,13 +941,18 @@ static void check_pipeline(hctx *h)
         return;
     }
     free(sql);
-    /* consolidation lag: how long the oldest ready short-term item has waited for its replay
-     * at the last checkpoint (a ready item is replayed at the next consolidation.interval) */
+    /* consolidation lag: the longest a ready short-term item has waited for a replay at the
+     * last checkpoint, since it became ready or since its last replay. A ready item is replayed
+     * at every consolidation.interval until it consolidates or, after max_replays, is forgotten;
+     * counted from ready_at alone, an item in that cycle looked up to max_replays intervals
+     * late when it had just been replayed. */
     double lag[1];
     if (store_row(h,
-                  "SELECT coalesce((SELECT value FROM sim_state WHERE key = 'checkpoint') - "
-                  "min(ready_at), 0) FROM pipeline WHERE status = 'in_stm' AND ready_at <= "
-                  "coalesce((SELECT value FROM sim_state WHERE key = 'checkpoint'), 0)",
+                  "SELECT coalesce(max(cp - max(p.ready_at, coalesce((SELECT max(r.at) FROM "
+                  "presentation r WHERE r.memory_rowid = p.memory_rowid AND r.kind = 'replayed' "
+                  "AND r.at <= cp), p.ready_at))), 0) FROM pipeline p, (SELECT value AS cp FROM "
+                  "sim_state WHERE key = 'checkpoint') WHERE p.status = 'in_stm' AND "
+                  "p.ready_at <= cp",
                   1, lag, err, sizeof err)) {
         say(c, EG_HEALTH_UNKNOWN, "could not read the consolidation lag: %s", err);
         return;

@@ -161,11 +161,14 @@ check "failed run: pipeline WARNING" WARNING "$(st pipeline)"
 check "failed run: readiness CRITICAL" CRITICAL "$(st readiness)"
 contains "failed run: the error is shown" "simulated failure" "$T/last"
 
-# pipeline: a ready short-term item that waited far longer than consolidation.interval → WARNING
+# pipeline: a ready short-term item that waited far longer than consolidation.interval (ready
+# 10 h before the checkpoint, never replayed since) → WARNING
 cp "$T/s.db" "$T/lag.db"
 sqlite3 "$T/lag.db" "UPDATE pipeline SET status = 'in_stm',
                      ready_at = (SELECT value FROM sim_state WHERE key = 'checkpoint') - 10 * 3600 * 1000000
-                     WHERE memory_rowid = (SELECT min(memory_rowid) FROM pipeline)"
+                     WHERE memory_rowid = (SELECT min(memory_rowid) FROM pipeline);
+                     DELETE FROM presentation WHERE kind = 'replayed'
+                       AND memory_rowid = (SELECT min(memory_rowid) FROM pipeline)"
 run --config "$T/m.conf" --source postgresql:// --store "$T/lag.db" --now $NOW health
 check "consolidation lag: pipeline WARNING" WARNING "$(st pipeline)"
 contains "consolidation lag: measured and marked late" "consolidation lag 36000 s (late)" "$T/last"

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The verdicts of health and validate (SPEC §10, §11) on generated embedded stores, checked
+# against the store itself with sqlite3: the pipeline's consolidation lag counts from an item's
+# last replay (an item in its replay cycle is not late).
+. "$(dirname "$0")/lib.sh"
+command -v sqlite3 >/dev/null || { echo "skip: sqlite3 not installed"; exit 77; }
+T="$(mktemp -d)"
+trap 'rm -rf "$T"' EXIT
+contains_line() { case "$3" in *"$2"*) ok "$1" ;; *) fail "$1: [$2] not in [$3]" ;; esac; }
+# steady STORE START DAYS PER_DAY: a new store whose embedded table holds PER_DAY memories a day
+# for DAYS days from START (00:10 on, 69 minutes apart), each with a few words of a small
+# vocabulary so that episodes and replays form
+steady() {
+  E --store "$1" init -q || fail "init $1"
+  sqlite3 "$1" "WITH RECURSIVE g(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM g WHERE n + 1 < $3 * $4)
+    INSERT INTO memories (id, content, created_at)
+    SELECT printf('m%05d', n), 'note ' || n || ': ' || (SELECT group_concat(w, ' ') FROM
+             (SELECT value AS w FROM json_each('[\"garden\",\"pond\",\"maya\",\"call\",\"project\",
+               \"deadline\",\"review\",\"schema\",\"index\",\"rollback\",\"cutover\",\"summary\",
+               \"replication\",\"lag\",\"plan\"]') WHERE (key + n) % 3 = 0)),
+           strftime('%Y-%m-%dT%H:%M:%SZ', '$2', '+' || (n / $4) || ' days',
+                    '+' || (10 + (n % $4) * 69) || ' minutes')
+      FROM g"
+}
+pipeline_line() { E --store "$1" --now "$2" health | awk '$2 == "pipeline"'; }
+
+# ---- consolidation lag: 30 days of 20 memories a day, run to midnight. The items still in
+# short-term memory are ready and were replayed at the checkpoint (they wait for their last
+# replays before they are forgotten): they are not late ----
+S="$T/s.db"
+steady "$S" 2026-10-01 30 20
+NOW=2026-10-31T00:00:00Z
+E --store "$S" --now "$NOW" run -q || fail "run on the steady store"
+lag_sql="SELECT coalesce(max(cp - max(p.ready_at, coalesce((SELECT max(r.at) FROM presentation r
+  WHERE r.memory_rowid = p.memory_rowid AND r.kind = 'replayed' AND r.at <= cp), p.ready_at))), 0)
+  / 1000000 FROM pipeline p, (SELECT value AS cp FROM sim_state WHERE key = 'checkpoint')
+  WHERE p.status = 'in_stm' AND p.ready_at <= cp"
+check "the steady store has ready items replayed at the checkpoint" 0 "$(sqlite3 "$S" "$lag_sql")"
+check "which became ready more than 2 h before it" 1 "$(sqlite3 "$S" "SELECT count(*) > 0 FROM pipeline
+  WHERE status = 'in_stm' AND ready_at < (SELECT value FROM sim_state WHERE key = 'checkpoint') - 7200000000")"
+line=$(pipeline_line "$S" "$NOW")
+check "pipeline is OK while the ready items are replayed every interval" OK "$(awk '{print $1}' <<<"$line")"
+contains_line "its lag is the time since the last replay" "consolidation lag 0 s," "$line"
+# an item that became ready 10 h before the checkpoint and was never replayed is late
+sqlite3 "$S" "DELETE FROM presentation WHERE kind = 'replayed' AND memory_rowid =
+                (SELECT min(memory_rowid) FROM pipeline WHERE status = 'in_stm');
+              UPDATE pipeline SET ready_at = (SELECT value FROM sim_state WHERE key = 'checkpoint')
+                - 36000000000 WHERE memory_rowid = (SELECT min(memory_rowid) FROM pipeline WHERE status = 'in_stm')"
+line=$(pipeline_line "$S" "$NOW")
+check "an item never replayed 10 h after it became ready: pipeline WARNING" WARNING "$(awk '{print $1}' <<<"$line")"
+contains_line "its lag is counted from ready_at" "consolidation lag 36000 s (late)" "$line"
+
+finish
