@@ -56,7 +56,7 @@ typedef struct hctx {
     char *table_q, *content_q, *created_q, *updated_q, *id_q, *metadata_q;
     char *created_expr; /* created_at as µs since the epoch, a float, in the source's SQL */
     char *updated_expr;
-    char *content_ok; /* SQL condition: content present and not blank */
+    char *content_ok; /* SQL condition: content present, not blank, valid UTF-8 */
     char *created_ok; /* SQL condition: created_at is a finite timestamp ingest can read */
     eg_store *st;     /* NULL when the store does not exist or could not be opened */
     int busy_ms;      /* the longest wait for a lock (store and embedded source); 0: default */
@@ -281,6 +281,19 @@ static void describe_unopened(hctx *h)
     free(table);
 }
 
+/* SQLite function eg_utf8_invalid(x): 1 when x's bytes are not valid UTF-8 (validate's). */
+static void sql_utf8_invalid(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+        sqlite3_result_int(ctx, 0);
+        return;
+    }
+    const char *b = sqlite3_value_blob(argv[0]);
+    int n = sqlite3_value_bytes(argv[0]);
+    sqlite3_result_int(ctx, b && !eg_utf8_valid(b, (size_t)n, NULL));
+}
+
 /* Prepares the identifiers and expressions the source queries use. */
 static int prepare_sql(hctx *h)
 {
@@ -300,8 +313,10 @@ static int prepare_sql(hctx *h)
         h->table_q = dup_printf("%s.%s", schema, table);
         h->created_expr = dup_printf("(extract(epoch FROM %s) * 1000000)::float8", h->created_q);
         h->updated_expr = dup_printf("(extract(epoch FROM %s) * 1000000)::float8", h->updated_q);
+        /* not NULL, not empty, not only whitespace: validate's content_null, content_empty and
+         * content_whitespace rules (btrim() strips only spaces: a tab-only row was content) */
         h->content_ok =
-            dup_printf("(%s IS NOT NULL AND btrim(%s::text) <> '')", h->content_q, h->content_q);
+            dup_printf("(%1$s IS NOT NULL AND %1$s::text ~ '[^[:space:]]')", h->content_q);
         /* ±infinity reads as a float infinity, which ingest quarantines (source/postgres.c) */
         h->created_ok = dup_printf("isfinite(%s)", h->created_q);
     } else {
@@ -310,8 +325,12 @@ static int prepare_sql(hctx *h)
         h->table_q = dup_printf("%s", table);
         h->created_expr = dup_printf("eg_time_us(%s)", h->created_q);
         h->updated_expr = dup_printf("eg_time_us(%s)", h->updated_q);
-        h->content_ok =
-            dup_printf("(%s IS NOT NULL AND trim(%s) <> '')", h->content_q, h->content_q);
+        /* not NULL, not empty, not only whitespace, valid UTF-8: the complement of validate's
+         * content_null, content_empty, content_whitespace and content_invalid_utf8 (trim()
+         * strips only spaces, and a table outside the store may hold bytes import rejects) */
+        h->content_ok = dup_printf("(%1$s IS NOT NULL AND trim(%1$s, ' ' || char(9, 10, 11, 12, "
+                                   "13)) <> '' AND NOT eg_utf8_invalid(%1$s))",
+                                   h->content_q);
         /* what is not a timestamp reads as NULL, and ingest quarantines it */
         h->created_ok = dup_printf("(%s IS NOT NULL)", h->created_expr);
     }
@@ -370,6 +389,8 @@ static void check_connection(hctx *h)
         }
         sqlite3_busy_timeout(h->sdb, h->busy_ms > 0 && h->busy_ms < 5000 ? h->busy_ms : 5000);
         eg__sqlite_register_time_us(h->sdb);
+        sqlite3_create_function(h->sdb, "eg_utf8_invalid", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                NULL, sql_utf8_invalid, NULL, NULL);
     }
     if (prepare_sql(h)) {
         say(c, EG_HEALTH_UNKNOWN, "out of memory");
@@ -647,7 +668,8 @@ static void volume_vs_history(hctx *h, eg_health_check *c, int64_t n)
             lo, hi, k);
 }
 
-/* 4: quality — the share of rows with non-NULL, non-blank content, counted by the source. */
+/* 4: quality — the share of rows with content that is present, not blank and valid UTF-8,
+ * counted by the source (the rows validate's content rules do not flag). */
 static void check_quality(hctx *h)
 {
     eg_health_check *c = &h->rep->checks[C_QUALITY];
@@ -655,19 +677,20 @@ static void check_quality(hctx *h)
     snprintf(c->threshold, sizeof c->threshold, "ok > %g %%, warning > %g %%", okp, warnp);
     if (!source_ready(h, c))
         return;
-    char *sql = dup_printf("SELECT count(*), coalesce(sum(CASE WHEN %s THEN 1 ELSE 0 END), 0) "
-                           "FROM %s",
-                           h->content_ok, h->table_q);
-    double v[2];
+    /* PostgreSQL text is always valid in the server's encoding: 0 rows of invalid UTF-8 */
+    char *sql = dup_printf("SELECT count(*), coalesce(sum(CASE WHEN %s THEN 1 ELSE 0 END), 0), "
+                           "%s%s%s FROM %s",
+                           h->content_ok, h->pg ? "0" : "coalesce(sum(eg_utf8_invalid(",
+                           h->pg ? "" : h->content_q, h->pg ? "" : ")), 0)", h->table_q);
+    double v[3];
     char err[512];
-    if (!sql || query_row(h, sql, 2, v, err, sizeof err)) {
+    if (!sql || query_row(h, sql, 3, v, err, sizeof err)) {
         say(c, EG_HEALTH_UNKNOWN, "could not measure content: %s", sql ? err : "no memory");
         goto done;
     }
-    const char *utf8 = h->pg ? "PostgreSQL text is always valid UTF-8"
-                             : "invalid UTF-8 is rejected and quarantined at ingest";
     if (!(v[0] > 0)) {
-        say(c, EG_HEALTH_UNKNOWN, "no rows to measure; %s", utf8);
+        say(c, EG_HEALTH_UNKNOWN, "no rows to measure%s",
+            h->pg ? "; PostgreSQL text is always valid UTF-8" : "");
         goto done;
     }
     double pct = 100.0 * v[1] / v[0];
@@ -675,8 +698,16 @@ static void check_quality(hctx *h)
     eg_health_status s = pct > okp     ? EG_HEALTH_OK
                          : pct > warnp ? EG_HEALTH_WARNING
                                        : EG_HEALTH_CRITICAL;
-    say(c, s, "%.0f of %.0f rows have content (%.0f NULL or blank); %s", v[1], v[0], v[0] - v[1],
-        utf8);
+    if (h->pg)
+        say(c, s,
+            "%.0f of %.0f rows have content (%.0f NULL, empty or whitespace only); PostgreSQL "
+            "text is always valid UTF-8",
+            v[1], v[0], v[0] - v[1]);
+    else
+        say(c, s,
+            "%.0f of %.0f rows have content (%.0f NULL, empty or whitespace only, %.0f not valid "
+            "UTF-8: ingest quarantines those)",
+            v[1], v[0], v[0] - v[1] - v[2], v[2]);
 done:
     free(sql);
 }

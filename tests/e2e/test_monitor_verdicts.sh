@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The verdicts of health and validate (SPEC §10, §11) on generated embedded stores, checked
 # against the store itself with sqlite3: the pipeline's consolidation lag counts from an item's
-# last replay (an item in its replay cycle is not late).
+# last replay (an item in its replay cycle is not late); quality counts as content exactly the
+# rows validate's content rules do not flag (whitespace other than spaces, invalid UTF-8).
 . "$(dirname "$0")/lib.sh"
-command -v sqlite3 >/dev/null || { echo "skip: sqlite3 not installed"; exit 77; }
+for tool in sqlite3 jq; do
+  command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
+done
 T="$(mktemp -d)"
 trap 'rm -rf "$T"' EXIT
 contains_line() { case "$3" in *"$2"*) ok "$1" ;; *) fail "$1: [$2] not in [$3]" ;; esac; }
@@ -49,5 +52,26 @@ sqlite3 "$S" "DELETE FROM presentation WHERE kind = 'replayed' AND memory_rowid 
 line=$(pipeline_line "$S" "$NOW")
 check "an item never replayed 10 h after it became ready: pipeline WARNING" WARNING "$(awk '{print $1}' <<<"$line")"
 contains_line "its lag is counted from ready_at" "consolidation lag 36000 s (late)" "$line"
+
+# ---- quality: 15 good rows and one each of NULL, '', spaces, tab + newline and invalid UTF-8
+# (a table outside the store: import would reject the bytes). Health's share of content is the
+# rows validate's content rules leave: 15 of 20, CRITICAL ----
+Q="$T/q.db"
+sqlite3 "$Q" "CREATE TABLE memories (id TEXT PRIMARY KEY, content TEXT, created_at TEXT,
+  updated_at TEXT, metadata TEXT);
+  WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 15)
+  INSERT INTO memories SELECT 'g' || n, 'a good memory ' || n, '2026-10-30T23:00:00Z', NULL, NULL FROM g;
+  INSERT INTO memories VALUES ('null', NULL, '2026-10-30T23:00:00Z', NULL, NULL),
+    ('empty', '', '2026-10-30T23:00:00Z', NULL, NULL), ('spaces', '   ', '2026-10-30T23:00:00Z', NULL, NULL),
+    ('tabs', char(9, 10), '2026-10-30T23:00:00Z', NULL, NULL),
+    ('latin1', CAST(x'4361663e20e9' AS TEXT), '2026-10-30T23:00:00Z', NULL, NULL)"
+E --store "$T/qs.db" init -q
+E --store "$T/qs.db" --source "sqlite:$Q" --now "$NOW" health >"$T/h.out"
+line=$(awk '$2 == "quality"' "$T/h.out")
+check "quality with 5 bad rows of 20 is CRITICAL" CRITICAL "$(awk '{print $1}' <<<"$line")"
+contains_line "it counts 15 rows with content" "15 of 20 rows have content (4 NULL, empty or whitespace only, 1 not valid UTF-8" "$line"
+E --store "$T/qs.db" --source "sqlite:$Q" --now "$NOW" validate --json >"$T/v.json" 2>/dev/null
+check "validate's content rules flag the other 5" 5 "$(jq '[.rules[] | select(.rule | startswith("content_")
+  and . != "content_too_long") | .count] | add' "$T/v.json")"
 
 finish

@@ -112,6 +112,15 @@ conf "$T/q.conf" badq
 run --config "$T/q.conf" --source postgresql:// --store "$T/o.db" --now $NOW health
 check "bad content: quality CRITICAL" CRITICAL "$(st quality)"
 contains "bad content: measured" "160 of 200 rows have content" "$T/last"
+# whitespace other than spaces is blank too (btrim() strips only spaces: 100 % was OK)
+memories_table "$S" tabs
+q -c "INSERT INTO $S.tabs SELECT id, CASE WHEN g % 10 = 0 THEN E'\\t\\n' ELSE content END, created_at, NULL, NULL
+        FROM (SELECT *, row_number() OVER (ORDER BY id) g FROM $S.memories
+              WHERE content LIKE 'memory number %') x"
+conf "$T/tq.conf" tabs
+run --config "$T/tq.conf" --source postgresql:// --store "$T/o.db" --now $NOW health
+check "tab-only content: quality CRITICAL (90 %)" CRITICAL "$(st quality)"
+contains "tab-only content: measured" "180 of 200 rows have content (20 NULL, empty or whitespace only)" "$T/last"
 
 # schema: a missing column → CRITICAL naming it; connection still OK
 conf "$T/n.conf" nocontent
