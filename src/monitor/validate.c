@@ -334,46 +334,69 @@ static int rule_metadata(vctx *c)
 
 typedef struct vol_ud {
     int64_t n[VOLUME_DAYS];
+    int64_t first; /* the table's earliest created_at (µs), when has_first */
+    bool has_first;
 } vol_ud;
 
 static int take_volume(int nc, char **v, void *ud)
 {
     vol_ud *vu = ud;
-    if (nc < 2 || !v[0] || !v[1])
+    if (nc < 3 || !v[0] || !v[1])
         return 0;
     long long b = strtoll(v[0], NULL, 10);
     if (b >= 0 && b < VOLUME_DAYS)
         vu->n[b] = strtoll(v[1], NULL, 10);
+    if (v[2]) {
+        vu->first = strtoll(v[2], NULL, 10);
+        vu->has_first = true;
+    }
     return 0;
 }
 
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+/* Per-day counts over the whole UTC days before now's day, at most VOLUME_DAYS of them, and
+ * none before the first whole day after the table's earliest row: days before the source
+ * existed are not history, and counted as 0 they made a source's first days a CRITICAL spike
+ * (and its first, partly covered day a drop). */
 static int rule_volume(vctx *c)
 {
     eg_valid_rule *u = new_rule(c, "volume");
     const char *lo = c->pg ? "$5" : "?5", *hi = c->pg ? "$6" : "?6";
-    char *sql = fmt("SELECT (%1$s - %2$s) / %4$lld, count(*) FROM %5$s WHERE %1$s >= %2$s AND"
-                    " %1$s < %3$s GROUP BY 1",
+    char *sql = fmt("SELECT (%1$s - %2$s) / %4$lld, count(*), (SELECT min(%1$s) FROM %5$s)"
+                    " FROM %5$s WHERE %1$s >= %2$s AND %1$s < %3$s GROUP BY 1",
                     c->created_us, lo, hi, (long long)DAY_US, c->t);
     if (!u || !sql) {
         free(sql);
         return eg_error_set(EG_ENOMEM, "out of memory validating");
     }
-    vol_ud vu = {{0}};
+    vol_ud vu = {{0}, 0, false};
     int rc = run_sql(c, sql, take_volume, &vu);
     free(sql);
     if (rc) {
         rule_failed(u);
         return rc;
     }
-    double mean = 0, var = 0;
-    for (int d = 0; d < VOLUME_DAYS; d++)
-        mean += (double)vu.n[d] / VOLUME_DAYS;
-    for (int d = 0; d < VOLUME_DAYS; d++)
-        var += ((double)vu.n[d] - mean) * ((double)vu.n[d] - mean) / VOLUME_DAYS;
-    double sd = sqrt(var);
     int64_t start_day = c->now / DAY_US - VOLUME_DAYS;
-    u->total = VOLUME_DAYS;
-    for (int d = 0; d < VOLUME_DAYS; d++) {
+    int d0 = 0;
+    if (vu.has_first) {
+        int64_t after_first = floor_div(vu.first, DAY_US) + 1;
+        d0 = after_first - start_day > VOLUME_DAYS ? VOLUME_DAYS
+             : after_first > start_day             ? (int)(after_first - start_day)
+                                                   : 0;
+    }
+    int ndays = VOLUME_DAYS - d0;
+    double mean = 0, var = 0;
+    for (int d = d0; d < VOLUME_DAYS; d++)
+        mean += (double)vu.n[d] / ndays;
+    for (int d = d0; d < VOLUME_DAYS; d++)
+        var += ((double)vu.n[d] - mean) * ((double)vu.n[d] - mean) / ndays;
+    double sd = sqrt(var);
+    u->total = ndays;
+    for (int d = d0; d < VOLUME_DAYS; d++) {
         if (fabs((double)vu.n[d] - mean) > 3 * sd + 1e-9 && sd > 0) {
             int64_t y;
             unsigned mo, da;
@@ -385,8 +408,20 @@ static int rule_volume(vctx *c)
             add_example(u, day, c->nex);
         }
     }
-    u->detail =
-        fmt("per-day mean %.2f, sigma %.2f over the %d days before now", mean, sd, VOLUME_DAYS);
+    if (d0 == 0) {
+        u->detail =
+            fmt("per-day mean %.2f, sigma %.2f over the %d days before now", mean, sd, VOLUME_DAYS);
+    } else {
+        int64_t y;
+        unsigned mo, da;
+        eg_civil_from_days(start_day + d0 - 1, &y, &mo, &da);
+        u->detail = ndays > 0 ? fmt("per-day mean %.2f, sigma %.2f over the %d days before now "
+                                    "after %04lld-%02u-%02u, the day of the first row",
+                                    mean, sd, ndays, (long long)y, mo, da)
+                              : fmt("nothing to compare yet: the first row is from "
+                                    "%04lld-%02u-%02u, and only whole days after it count",
+                                    (long long)y, mo, da);
+    }
     settle(u);
     return 0;
 }

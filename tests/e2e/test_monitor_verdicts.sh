@@ -2,7 +2,8 @@
 # The verdicts of health and validate (SPEC §10, §11) on generated embedded stores, checked
 # against the store itself with sqlite3: the pipeline's consolidation lag counts from an item's
 # last replay (an item in its replay cycle is not late); quality counts as content exactly the
-# rows validate's content rules do not flag (whitespace other than spaces, invalid UTF-8).
+# rows validate's content rules do not flag (whitespace other than spaces, invalid UTF-8);
+# validate's volume rule takes no day before the table's first row's as history.
 . "$(dirname "$0")/lib.sh"
 for tool in sqlite3 jq; do
   command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
@@ -11,7 +12,7 @@ T="$(mktemp -d)"
 trap 'rm -rf "$T"' EXIT
 contains_line() { case "$3" in *"$2"*) ok "$1" ;; *) fail "$1: [$2] not in [$3]" ;; esac; }
 # steady STORE START DAYS PER_DAY: a new store whose embedded table holds PER_DAY memories a day
-# for DAYS days from START (00:10 on, 69 minutes apart), each with a few words of a small
+# for DAYS days from START (00:10 on, spread over 23 h), each with a few words of a small
 # vocabulary so that episodes and replays form
 steady() {
   E --store "$1" init -q || fail "init $1"
@@ -22,7 +23,7 @@ steady() {
                \"deadline\",\"review\",\"schema\",\"index\",\"rollback\",\"cutover\",\"summary\",
                \"replication\",\"lag\",\"plan\"]') WHERE (key + n) % 3 = 0)),
            strftime('%Y-%m-%dT%H:%M:%SZ', '$2', '+' || (n / $4) || ' days',
-                    '+' || (10 + (n % $4) * 69) || ' minutes')
+                    '+' || (10 + (n % $4) * (1380 / $4)) || ' minutes')
       FROM g"
 }
 pipeline_line() { E --store "$1" --now "$2" health | awk '$2 == "pipeline"'; }
@@ -73,5 +74,35 @@ contains_line "it counts 15 rows with content" "15 of 20 rows have content (4 NU
 E --store "$T/qs.db" --source "sqlite:$Q" --now "$NOW" validate --json >"$T/v.json" 2>/dev/null
 check "validate's content rules flag the other 5" 5 "$(jq '[.rules[] | select(.rule | startswith("content_")
   and . != "content_too_long") | .count] | add' "$T/v.json")"
+
+# ---- validate's volume: the days before the first row's day are not history (counted as 0,
+# they made a new source's first day a CRITICAL spike) ----
+Y="$T/young.db"
+steady "$Y" 2026-10-30 1 50
+E --store "$Y" --now "$NOW" validate --json >"$T/v.json"
+check "a source with one day of data: validate exits 0" 0 "$?"
+check "its volume rule is OK over 0 days" "OK 0 0" "$(jq -r '.rules[] | select(.rule == "volume") |
+  "\(.status) \(.count) \(.total)"' "$T/v.json")"
+steady "$T/ten.db" 2026-10-21 10 20
+E --store "$T/ten.db" --now "$NOW" validate --json >"$T/v.json"
+check "ten days alike: OK over the 9 days after the first" "OK 0 9" "$(jq -r '.rules[] |
+  select(.rule == "volume") | "\(.status) \(.count) \(.total)"' "$T/v.json")"
+# 30 days of 20 a day with no row on 2026-10-16: that day is a drop, among the 29 days after
+# the first row's day; mean and sigma as sqlite3 computes them over those days
+D="$T/drop.db"
+steady "$D" 2026-10-01 30 20
+sqlite3 "$D" "DELETE FROM memories WHERE created_at LIKE '2026-10-16%'"
+E --store "$D" --now "$NOW" validate --json >"$T/v.json"
+check "a day without rows: validate exits 2" 2 "$?"
+check "volume names the day" "CRITICAL 1 29 2026-10-16:0" "$(jq -r '.rules[] | select(.rule == "volume") |
+  "\(.status) \(.count) \(.total) \(.examples | join(","))"' "$T/v.json")"
+expect=$(sqlite3 "$D" "WITH d(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM d WHERE k < 29),
+  c AS (SELECT k, (SELECT count(*) FROM memories WHERE substr(created_at, 1, 10) =
+          date('2026-10-01', '+' || k || ' days')) AS n FROM d),
+  m AS (SELECT avg(n) AS mean FROM c)
+  SELECT printf('per-day mean %.2f, sigma %.2f over the 29 days', mean,
+                sqrt((SELECT avg((n - mean) * (n - mean)) FROM c))) FROM m")
+contains_line "its mean and sigma are the 29 days'" "$expect before now after 2026-10-01" \
+  "$(jq -r '.rules[] | select(.rule == "volume") | .detail' "$T/v.json")"
 
 finish

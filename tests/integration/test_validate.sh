@@ -56,9 +56,12 @@ B=$(conf bad bad "validate.max_length = 40")
 run --config "$B" --source postgresql:// --store "$T/s.db" --now $NOW validate --examples 3
 check "a bad table exits 2 (critical)" 2 $?
 for r in uniqueness temporal_order temporal_future content_null content_empty content_whitespace \
-  content_too_long metadata duplicates volume; do
+  content_too_long metadata duplicates; do
   check "bad: $r is CRITICAL" CRITICAL "$(status_of source $r)"
 done
+# every finite row is from one day: the days before the first row's are not history
+check "bad: volume with no history is OK" OK "$(status_of source volume)"
+line source volume | grep -q ' 0/0 .*first row is from 2026-11-19' && ok "bad: volume says it has nothing to compare" || fail "volume: $(line source volume)"
 check "bad: invalid UTF-8 cannot happen in PostgreSQL" OK "$(status_of source content_invalid_utf8)"
 check "bad: no timestamp is ±infinity" OK "$(status_of source temporal_nonfinite)"
 # the newest row at or before now is 26 h old, and the row from the future is named, not measured
@@ -74,11 +77,23 @@ line source content_whitespace | grep -q 'e.g. cws' && ok "content_whitespace ex
 line source content_too_long | grep -q 'e.g. clong' && ok "content_too_long example" || fail "content_too_long example"
 line source metadata | grep -q ' 2/14 .*e.g. mbroken, mconc' && ok "text metadata: broken JSON and bad concepts" || fail "metadata: $(line source metadata)"
 line source duplicates | grep -q ' 2/14 .*e.g. dupc1, dupc2' && ok "duplicate content example" || fail "duplicates: $(line source duplicates)"
-line source volume | grep -q 'e.g. 2026-11-19:13' && ok "volume names the spike day" || fail "volume: $(line source volume)"
 check "the results are appended to the validation table" 26 \
   "$(sqlite3 "$T/s.db" "SELECT count(*) FROM validation WHERE target = 'source'")"
 check "the stored examples are JSON" '["dup"]' \
   "$(sqlite3 "$T/s.db" "SELECT examples FROM validation WHERE rule = 'uniqueness' ORDER BY vid DESC LIMIT 1")"
+
+# --- a volume spike: one row a day from 2026-10-29 to 2026-11-18, then 13 on 2026-11-19. The
+# first row's day is not history (it may be partly covered): 21 days, one outside mean ± 3σ ---
+memories_table "$S" spike
+q -c "INSERT INTO $S.spike
+      SELECT md5('spike' || g)::uuid, 'memory ' || g, timestamptz '2026-11-19 10:00+00' - g * interval '1 day', NULL::timestamptz, NULL::jsonb
+        FROM generate_series(1, 21) g
+      UNION ALL
+      SELECT md5('same day' || g)::uuid, 'memory of the busy day ' || g, timestamptz '2026-11-19 10:00+00' + g * interval '1 minute', NULL::timestamptz, NULL::jsonb
+        FROM generate_series(0, 12) g"
+run --config "$(conf spike spike)" --source postgresql:// --store "$T/s.db" --now $NOW validate --examples 3
+check "spike: volume CRITICAL (1 day of 21)" CRITICAL "$(status_of source volume)"
+line source volume | grep -q ' 1/21 .*e.g. 2026-11-19:13 .*over the 21 days before now after 2026-10-29' && ok "volume names the spike day" || fail "volume: $(line source volume)"
 
 # --json shape
 run --config "$B" --source postgresql:// --store "$T/s.db" --now $NOW validate --json --examples 1
@@ -125,7 +140,7 @@ check "infinity: no rule is UNKNOWN (exit 2, not 3)" "2 0" "$? $(grep -c '^UNKNO
 lacks "infinity: no conversion error" "cannot convert infinity" "$T/last"
 line source temporal_nonfinite | grep -q ' 2/23 .*e.g. inf, ninf' && ok "infinity: counted as non-finite timestamps" || fail "temporal_nonfinite: $(line source temporal_nonfinite)"
 line source temporal_future | grep -q ' 1/23 .*e.g. fut' && ok "infinity: only the finite 2099 row is in the future" || fail "temporal_future: $(line source temporal_future)"
-line source volume | grep -q 'e.g. 2026-11-05:21' && ok "infinity: volume counts the finite rows" || fail "volume: $(line source volume)"
+line source volume | grep -q ' 0/14 .*over the 14 days before now after 2026-11-05' && ok "infinity: volume dates the table from its first finite row" || fail "volume: $(line source volume)"
 check "infinity: freshness warns" WARNING "$(status_of source freshness)"
 line source freshness | grep -q 'newest created_at 2026-11-05T11:59:00Z, age 360.0 h' && ok "infinity: freshness ages the newest row before now" || fail "freshness: $(line source freshness)"
 line source freshness | grep -q '1 row dated after now + validate.future_skew, 1 row with a created_at of ±infinity' && ok "infinity: freshness counts the rows it ignores" || fail "freshness: $(line source freshness)"
