@@ -655,11 +655,15 @@ static void volume_vs_history(hctx *h, eg_health_check *c, int64_t n)
     mean /= k;
     for (int i = 0; i < k; i++)
         var += (hist[i] - mean) * (hist[i] - mean);
-    double sd = sqrt(var / k), lo = mean - sigma * sd, hi = mean + sigma * sd;
+    /* σ is at least √mean, the spread of a count of independent arrivals: the results of a
+     * table that gained nothing while health ran (every minute under `engram serve`, or hours
+     * between notes) are all alike, and with σ 0 a single new row was a spike */
+    double sd = sqrt(var / k), floor_sd = mean > 0 ? sqrt(mean) : 0;
+    bool floored = sd < floor_sd;
+    double use = floored ? floor_sd : sd, lo = mean - sigma * use, hi = mean + sigma * use;
     snprintf(c->threshold, sizeof c->threshold,
-             ">= %d rows; %.0f..%.0f (mean %.1f ± %gσ, σ %.1f, "
-             "last %d)",
-             h->cfg->health_volume_min, lo, hi, mean, sigma, sd, k);
+             ">= %d rows; %.0f..%.0f (mean %.1f ± %gσ, σ %.1f%s, last %d)",
+             h->cfg->health_volume_min, lo, hi, mean, sigma, use, floored ? " = √mean" : "", k);
     if ((double)n < lo || (double)n > hi)
         say(c, EG_HEALTH_WARNING, "%lld rows is a %s: outside %.0f..%.0f of the last %d results",
             (long long)n, (double)n < lo ? "drop" : "spike", lo, hi, k);

@@ -3,7 +3,8 @@
 # against the store itself with sqlite3: the pipeline's consolidation lag counts from an item's
 # last replay (an item in its replay cycle is not late); quality counts as content exactly the
 # rows validate's content rules do not flag (whitespace other than spaces, invalid UTF-8);
-# validate's volume rule takes no day before the table's first row's as history.
+# validate's volume rule takes no day before the table's first row's as history; health's volume
+# check does not call one new row a spike against a history of equal counts.
 . "$(dirname "$0")/lib.sh"
 for tool in sqlite3 jq; do
   command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
@@ -104,5 +105,22 @@ expect=$(sqlite3 "$D" "WITH d(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM d WHER
                 sqrt((SELECT avg((n - mean) * (n - mean)) FROM c))) FROM m")
 contains_line "its mean and sigma are the 29 days'" "$expect before now after 2026-10-01" \
   "$(jq -r '.rules[] | select(.rule == "volume") | .detail' "$T/v.json")"
+
+# ---- health's volume against its history: six results at 600 rows (σ 0), then one new memory
+# is no spike (σ is at least √600 = 24.5), while 100 rows deleted are a drop ----
+H="$T/h.db"
+cp "$S" "$H"
+sqlite3 "$H" "DELETE FROM health_history"
+for _ in 1 2 3 4 5 6; do E --store "$H" --now "$NOW" health >/dev/null; done
+E --store "$H" --now "$NOW" remember -q "one more note about the pond"
+E --store "$H" --now "$NOW" health --json >"$T/h.json"
+check "one row more than six equal results: volume OK" "OK 601" "$(jq -r '.checks[] |
+  select(.name == "volume") | "\(.status) \(.value)"' "$T/h.json")"
+contains_line "the band is mean ± 3 √mean" "527..673 (mean 600.0 ± 3σ, σ 24.5 = √mean, last 6)" \
+  "$(jq -r '.checks[] | select(.name == "volume") | .threshold' "$T/h.json")"
+sqlite3 "$H" "DELETE FROM memories WHERE rowid <= 100"
+E --store "$H" --now "$NOW" health >"$T/h.out"
+contains_line "volume calls it a drop" "WARNING  volume       501 rows" "$(grep volume "$T/h.out")"
+contains_line "a drop outside the band" "501 rows is a drop: outside 527..674" "$(grep volume "$T/h.out")"
 
 finish
