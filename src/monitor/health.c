@@ -633,10 +633,13 @@ static void volume_vs_history(hctx *h, eg_health_check *c, int64_t n)
         if (sqlite3_prepare_v2(eg_store_db(h->st),
                                "SELECT value FROM health_history WHERE check_name = 'volume' AND "
                                "target = ?1 AND value IS NOT NULL AND status <> 'UNKNOWN' "
-                               "ORDER BY at DESC, hid DESC LIMIT ?2",
+                               "AND at <= ?3 ORDER BY at DESC, hid DESC LIMIT ?2",
                                -1, &s, NULL) == SQLITE_OK) {
+            /* the history up to now: a check at --now T reads no result recorded after T (the
+             * dashboard's freshness history reads the same way) */
             sqlite3_bind_text(s, 1, h->rep->target, -1, SQLITE_STATIC);
             sqlite3_bind_int(s, 2, EG__HEALTH_HISTORY_WINDOW);
+            sqlite3_bind_int64(s, 3, h->now);
             while (k < EG__HEALTH_HISTORY_WINDOW && sqlite3_step(s) == SQLITE_ROW)
                 hist[k++] = sqlite3_column_double(s, 0);
         }

@@ -4,7 +4,8 @@
 # last replay (an item in its replay cycle is not late); quality counts as content exactly the
 # rows validate's content rules do not flag (whitespace other than spaces, invalid UTF-8);
 # validate's volume rule takes no day before the table's first row's as history; health's volume
-# check does not call one new row a spike against a history of equal counts.
+# check does not call one new row a spike against a history of equal counts, and at --now T reads
+# no result recorded after T.
 . "$(dirname "$0")/lib.sh"
 for tool in sqlite3 jq; do
   command -v "$tool" >/dev/null || { echo "skip: $tool not installed"; exit 77; }
@@ -122,5 +123,11 @@ sqlite3 "$H" "DELETE FROM memories WHERE rowid <= 100"
 E --store "$H" --now "$NOW" health >"$T/h.out"
 contains_line "volume calls it a drop" "WARNING  volume       501 rows" "$(grep volume "$T/h.out")"
 contains_line "a drop outside the band" "501 rows is a drop: outside 527..674" "$(grep volume "$T/h.out")"
+
+# a check at an earlier --now reads no result recorded after it: the 100 deleted rows are no
+# drop against results from the future
+E --store "$H" --now 2026-10-30T23:00:00Z health >"$T/h.out"
+contains_line "at an earlier --now the later results are not history" \
+  "501 rows; 0 earlier results in the history" "$(grep volume "$T/h.out")"
 
 finish
