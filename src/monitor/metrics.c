@@ -219,14 +219,17 @@ static int store_part(eg_buf *b, eg_store *st, int64_t now)
             goto done;
     }
 
+    /* finished runs only: a run is 'running' while it goes on, then 'ok', 'failed' or
+     * 'interrupted'; counted under 'running' it made a counter series that fell back to 0 (or
+     * vanished) when the run ended. The runs going on are the gauge below. */
     if ((rc = head(b, "engram_runs_total", "counter",
-                   "Runs recorded in the store by command and outcome.")))
+                   "Finished runs recorded in the store by command and outcome.")))
         goto done;
     {
         sqlite3_stmt *s = NULL;
         if (sqlite3_prepare_v2(db,
-                               "SELECT command, outcome, count(*) FROM runs GROUP BY 1, 2 "
-                               "ORDER BY 1, 2",
+                               "SELECT command, outcome, count(*) FROM runs WHERE outcome <> "
+                               "'running' GROUP BY 1, 2 ORDER BY 1, 2",
                                -1, &s, NULL) != SQLITE_OK) {
             rc = EG_ESTORE;
             goto done;
@@ -241,6 +244,12 @@ static int store_part(eg_buf *b, eg_store *st, int64_t now)
         if (rc)
             goto done;
     }
+
+    if ((rc = head(b, "engram_runs_running", "gauge",
+                   "Runs recorded in the store as begun and not finished, by command.")) ||
+        (rc = grouped(b, db, "engram_runs_running", "command",
+                      "SELECT command, sum(outcome = 'running') FROM runs GROUP BY 1 ORDER BY 1")))
+        goto done;
 
     /* the phase durations of the newest finished run of each command ("ms" of its counts) */
     if ((rc = head(b, "engram_last_run_phase_duration_seconds", "gauge",

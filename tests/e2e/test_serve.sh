@@ -95,6 +95,16 @@ MAIN_PORT=$PORT
 start_serve "$T/serve-f.log" --store "$T/f.db" --now "$NOW" || fail "serve starts on it"
 check "a row dated after now does not make the ingest lag negative" 43200.000000 \
   "$(get /metrics >/dev/null; sed -n 's/^engram_ingest_lag_seconds //p' "$T/body")"
+# a run going on is a gauge, not a counter series: counted under outcome="running", the counter
+# fell back (or vanished) when the run finished
+runs_of() { get /metrics >/dev/null; grep -E '^engram_runs_(total|running)\{command="run"' "$T/body" | tr '\n' ' '; }
+check "the store has no run yet (only an ingest)" "" "$(runs_of)"
+sqlite3 "$T/f.db" "INSERT INTO runs (command, now, started_at, outcome) VALUES ('run', 0, 0, 'running')"
+check "a run going on is engram_runs_running, not engram_runs_total" \
+  'engram_runs_running{command="run"} 1 ' "$(runs_of)"
+sqlite3 "$T/f.db" "UPDATE runs SET outcome = 'ok', finished_at = 1 WHERE outcome = 'running'"
+check "once it finished, the counter counts it and the gauge is 0" \
+  'engram_runs_total{command="run",outcome="ok"} 1 engram_runs_running{command="run"} 0 ' "$(runs_of)"
 kill "$SPID"; wait "$SPID" 2>/dev/null
 PORT=$MAIN_PORT
 
