@@ -127,28 +127,70 @@ int eg_pairmap_put(eg_pairmap *m, uint32_t a, uint32_t b, uint32_t v)
     return 0;
 }
 
+/* Removes the pair in slot i by backward shift (linear probing keeps no tombstones): the
+ * pairs after it in its cluster that may live at i move back one hole at a time. Every pair
+ * moved lands at i or later. */
+static void remove_at(eg_pairmap *m, size_t i)
+{
+    size_t mask = m->cap - 1;
+    for (size_t j = (i + 1) & mask;; j = (j + 1) & mask) {
+        eg_pairslot *s = &m->slots[j];
+        if (!s->a)
+            break;
+        size_t home = slot_of(s->a, s->b, m->cap);
+        /* s may fill the hole at i unless its home lies cyclically in (i, j] */
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            m->slots[i] = *s;
+            i = j;
+        }
+    }
+    m->slots[i] = (eg_pairslot){0, 0, 0};
+    m->n--;
+}
+
 int eg_pairmap_remap(eg_pairmap *m, const uint32_t *to, size_t n)
 {
     size_t cap = 1024;
     while (n * 4 > cap * 3)
         cap *= 2;
-    eg_pairslot *slots = new_slots(cap);
-    if (!slots)
-        return eg_error_set(EG_ENOMEM, "out of memory rebuilding an edge map");
-    size_t kept = 0;
-    for (size_t i = 0; i < m->cap; i++) {
-        const eg_pairslot *s = &m->slots[i];
-        if (!s->a || to[s->v] == UINT32_MAX)
-            continue;
-        size_t j = slot_of(s->a, s->b, cap);
-        while (slots[j].a)
-            j = (j + 1) & (cap - 1);
-        slots[j] = (eg_pairslot){s->a, s->b, to[s->v]};
-        kept++;
+    if (cap < m->cap / 4 || !m->cap) { /* much smaller now: a new table, sized for what stays */
+        eg_pairslot *slots = new_slots(cap);
+        if (!slots)
+            return eg_error_set(EG_ENOMEM, "out of memory rebuilding an edge map");
+        size_t kept = 0;
+        for (size_t i = 0; i < m->cap; i++) {
+            const eg_pairslot *s = &m->slots[i];
+            if (!s->a || to[s->v] == UINT32_MAX)
+                continue;
+            size_t j = slot_of(s->a, s->b, cap);
+            while (slots[j].a)
+                j = (j + 1) & (cap - 1);
+            slots[j] = (eg_pairslot){s->a, s->b, to[s->v]};
+            kept++;
+        }
+        free(m->slots);
+        m->slots = slots;
+        m->cap = cap;
+        m->n = kept;
+        return 0;
     }
-    free(m->slots);
-    m->slots = slots;
-    m->cap = cap;
-    m->n = kept;
+    /* In place, in one pass in slot order (sequential, where a new table was written at
+     * random): from just after an empty slot (the table is at most 3/4 full), so that no
+     * cluster wraps around the start of the pass; a pair removed pulls only pairs not yet
+     * visited back to its slot or later, which the pass then visits. */
+    size_t mask = m->cap - 1, start = 0;
+    while (m->slots[start].a)
+        start++;
+    for (size_t k = 1, i = (start + 1) & mask; k < m->cap;) {
+        eg_pairslot *s = &m->slots[i];
+        if (s->a && to[s->v] == UINT32_MAX) {
+            remove_at(m, i); /* (slot i again: a later pair may have moved into it) */
+            continue;
+        }
+        if (s->a)
+            s->v = to[s->v];
+        i = (i + 1) & mask;
+        k++;
+    }
     return 0;
 }
