@@ -29,6 +29,42 @@ static int cmp_weaker(const void *x, const void *y, void *ud)
     return (i < j) - (i > j);
 }
 
+/* Puts the k weakest of v[0..n) (cmp_weaker: a total order, so they are one set) first, in no
+ * particular order: quickselect, median of three, a sort of what is left after too many
+ * rounds. A hub over the degree bound needs only its weakest edges found, not all sorted. */
+static void select_weakest(uint32_t *v, size_t n, size_t k, const eg_edge *e)
+{
+    size_t lo = 0, hi = n; /* the k-th weakest is in v[lo..hi) */
+    for (int rounds = 0; hi - lo > 16 && rounds < 64; rounds++) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint32_t x = v[lo], y = v[mid], z = v[hi - 1], p; /* median of three */
+        if (cmp_weaker(&x, &y, (void *)e) > 0)
+            p = x, x = y, y = p;
+        if (cmp_weaker(&y, &z, (void *)e) > 0)
+            y = z;
+        p = cmp_weaker(&x, &y, (void *)e) > 0 ? x : y;
+        /* three-way split: weaker than p, p, stronger (p is in v exactly once) */
+        size_t lt = lo, i = lo, gt = hi;
+        while (i < gt) {
+            int c = cmp_weaker(&v[i], &p, (void *)e);
+            uint32_t t;
+            if (c < 0)
+                t = v[lt], v[lt++] = v[i], v[i++] = t;
+            else if (c > 0)
+                t = v[--gt], v[gt] = v[i], v[i] = t;
+            else
+                i++;
+        }
+        if (k < lt)
+            hi = lt;
+        else if (k >= gt)
+            lo = gt;
+        else
+            return; /* v[k] is p: everything before it is weaker */
+    }
+    qsort_r(v + lo, hi - lo, sizeof *v, cmp_weaker, (void *)e);
+}
+
 /* Each concept, in index order, keeps at most max live edges, its strongest: the others are
  * pruned. Pruning at one end lowers the other end's degree, so the pass is order-dependent
  * (like the scaling); after it no concept has more than max. */
@@ -49,7 +85,7 @@ static int bound_degree(eg_graph *g, int max)
                 live[n++] = g->adj[c][k];
         if (n <= (size_t)max)
             continue;
-        qsort_r(live, n, sizeof *live, cmp_weaker, g->e);
+        select_weakest(live, n, n - (size_t)max, g->e);
         for (size_t k = 0; k < n - (size_t)max; k++)
             g->e[live[k]].dead = true;
     }
