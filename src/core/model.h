@@ -248,7 +248,8 @@ typedef struct eg_model {
     uint32_t *ltm_cat, *ltm_cat_prev;
     size_t nltm_cat, nltm_cat_prev;
     eg_communities comm_prev;
-    uint32_t *stm; /* memories now in short-term memory, in encoding order */
+    bool comm_same; /* comm_now is comm_prev: no concept's community moved since the last save */
+    uint32_t *stm;  /* memories now in short-term memory, in encoding order */
     size_t nstm, capstm;
     uint32_t *enc; /* every encoded memory, in encoding order */
     size_t nenc, capenc;

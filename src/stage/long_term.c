@@ -422,6 +422,7 @@ int eg__long_term(eg_model *md, const eg_config *cfg, int64_t now)
     bool same = md->ltm_cat_prev && p->label && q->label && p->n == q->n &&
                 !memcmp(p->label, q->label, q->n * sizeof *q->label) && !p->hub == !q->hub &&
                 (!q->hub || !memcmp(p->hub, q->hub, q->n));
+    md->comm_same = same;
     for (size_t i = 0; i < md->n; i++) {
         const eg_mem *m = &md->m[i];
         md->ltm_cat[i] = EG_NO_LTM;

@@ -38,7 +38,8 @@ typedef struct eg_save_since {
     uint64_t *mem_digest; /* [nbase] */
     uint8_t *mem_status;  /* [nbase] */
     size_t nbase;
-    uint64_t *ep_digest; /* [nep_base] */
+    size_t nconcepts_base; /* concepts then */
+    uint64_t *ep_digest;   /* [nep_base] */
     size_t nep_base;
     size_t ncr_base;            /* creative associations then (REM only appends) */
     int64_t homeostasis_phases; /* as many as the snapshot had run */
