@@ -93,20 +93,58 @@ static int bound_degree(eg_graph *g, int max)
     return 0;
 }
 
+/* Scales each concept's edges, in concept order, down to homeostasis.max_out when their sum
+ * exceeds it. A concept's sum is taken over its adjacency list, in edge order, with the weights
+ * as the concepts before it left them. The sums are first added up in one pass over the edge
+ * array in order: a concept's adjacency list is in edge order (model.h), so each sum is the
+ * same double, bit for bit, for every concept none of whose edges an earlier concept scaled;
+ * only those (marked as their neighbour is scaled) are summed again through their lists. This
+ * replaces a walk of every list, reading the edges at random (millions of them with a large
+ * vocabulary), by a sequential pass and the lists of the few concepts scaled. */
+static int scale_out(eg_graph *g, double max_out)
+{
+    double *sum = calloc(g->nodes ? g->nodes : 1, sizeof *sum);
+    uint8_t *again = calloc(g->nodes ? g->nodes : 1, 1);
+    if (!sum || !again) {
+        free(sum);
+        free(again);
+        return eg_error_set(EG_ENOMEM, "out of memory in homeostasis");
+    }
+    for (size_t k = 0; k < g->n; k++)
+        if (!g->e[k].dead) {
+            sum[g->e[k].a] += g->e[k].w;
+            sum[g->e[k].b] += g->e[k].w;
+        }
+    for (size_t c = 0; c < g->nodes; c++) {
+        double s = sum[c];
+        if (again[c]) {
+            s = 0;
+            for (uint32_t k = 0; k < g->adj_n[c]; k++)
+                if (!g->e[g->adj[c][k]].dead)
+                    s += g->e[g->adj[c][k]].w;
+        }
+        if (s <= max_out)
+            continue;
+        double f = max_out / s;
+        for (uint32_t k = 0; k < g->adj_n[c]; k++) {
+            eg_edge *e = &g->e[g->adj[c][k]];
+            e->w = (float)(e->w * f);
+            uint32_t other = e->a == c ? e->b : e->a;
+            if (other > c)
+                again[other] = 1;
+        }
+    }
+    free(sum);
+    free(again);
+    return 0;
+}
+
 int eg__homeostasis(eg_model *md, const eg_config *cfg, int64_t T)
 {
     eg_graph *g = &md->concepts;
-    for (size_t c = 0; c < g->nodes; c++) {
-        double sum = 0;
-        for (uint32_t k = 0; k < g->adj_n[c]; k++)
-            if (!g->e[g->adj[c][k]].dead)
-                sum += g->e[g->adj[c][k]].w;
-        if (sum <= cfg->homeostasis_max_out)
-            continue;
-        double f = cfg->homeostasis_max_out / sum;
-        for (uint32_t k = 0; k < g->adj_n[c]; k++)
-            g->e[g->adj[c][k]].w = (float)(g->e[g->adj[c][k]].w * f);
-    }
+    int rc0 = scale_out(g, cfg->homeostasis_max_out);
+    if (rc0)
+        return rc0;
     double sum = 0;
     size_t live = 0;
     for (size_t k = 0; k < g->n; k++)
