@@ -65,6 +65,8 @@ typedef struct snap_read {
     const char *path;
     eg_model md;
     eg_snapshot_key key;
+    eg_save_since since; /* the model's state as read, for the save (at the key's now) */
+    bool has_since;
     int rc;
 } snap_read;
 
@@ -72,6 +74,9 @@ static void *snap_read_main(void *ud)
 {
     snap_read *r = ud;
     r->rc = eg_snapshot_read(&r->md, &r->key, r->path);
+    /* the digests the save compares with (one pass over every memory and episode: 30 ms at 1M),
+     * here too, beside the ingest */
+    r->has_since = !r->rc && !eg_save_since_init(&r->since, &r->md, r->key.now);
     return NULL;
 }
 
@@ -126,6 +131,9 @@ static void snap_read_end(snap_read *r)
         pthread_join(r->thread, NULL);
     r->running = false;
     eg_model_free(&r->md);
+    if (r->has_since)
+        eg_save_since_free(&r->since);
+    r->has_since = false;
 }
 
 /* Fills md from the last run's snapshot and the inputs that came after it, if the snapshot
@@ -181,14 +189,19 @@ static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, c
         return *why = "memories arrived or left before the last run's now", 0;
     if (in.recalls != key.recalls)
         return *why = "recalls at or before the last run's now were added", 0;
+    bool have_since = false;
     if (pre->slot == *slot && snap_read_take(pre, &key)) { /* read beside the ingest */
         *md = pre->md;
         eg_model_init(&pre->md);
+        if ((have_since = pre->has_since)) { /* (at the key's now, which is cp) */
+            *since = pre->since;
+            pre->has_since = false;
+        }
     } else if (eg_snapshot_read(md, &key, paths[*slot])) {
         return *why = "the snapshot file is damaged", 0;
     }
     /* the memories as the last save wrote them: the save compares only those that moved */
-    if ((rc = eg_save_since_init(since, md, cp)))
+    if (!have_since && (rc = eg_save_since_init(since, md, cp)))
         return rc;
     /* the communities and categories of the last save: eg__long_term compares with them */
     md->comm_prev = md->comm_now;
