@@ -10,11 +10,11 @@
  * degree, ties: smallest id). A memory's semantic category is the community most of its concepts
  * belong to. Then per memory: knowledge type and cortical region (procedural → motor, else the
  * feature's region hint), abstraction level, minicolumn = xxh64(category "::" region) % 1000,
- * macrocolumn = xxh64(region) % 100 and consolidation state. What moves with now for nearly
- * every record (the column rank by consolidated strength within (category, region), the
- * retrieval strength, the memory age bucket) is computed when the store is read, at the last
- * run's now (the `ltm` view, docs/adr/0012); eg__retrieval_strength is the same formula for
- * homeostasis.
+ * macrocolumn = xxh64(region) % 100 and consolidation state (integrated: more than 5 associates
+ * at the deciding replay). What moves with now for nearly every record (the column rank by
+ * consolidated strength within (category, region), the retrieval strength, the memory age
+ * bucket) is computed when the store is read, at the last run's now (the `ltm` view,
+ * docs/adr/0012); eg__retrieval_strength is the same formula for homeostasis.
  */
 #include "stage/engine.h"
 
@@ -315,26 +315,6 @@ uint32_t eg__category_in(const eg_model *md, const eg_communities *cm, uint32_t 
     return best;
 }
 
-/* each memory's number of live associations of positive weight, in one pass over the edges
- * (in order: walking each memory's adjacency list reads the edges at random). An edge is in the
- * adjacency lists of both its ends, so a loop counts twice there and here. */
-static uint32_t *degrees(const eg_model *md)
-{
-    const eg_graph *g = &md->assoc;
-    size_t n = md->n > g->nodes ? md->n : g->nodes;
-    uint32_t *d = calloc(n ? n : 1, sizeof *d);
-    if (!d)
-        return NULL;
-    for (size_t k = 0; k < g->n; k++) {
-        const eg_edge *e = &g->e[k];
-        if (!e->dead && e->w > 0) {
-            d[e->a]++;
-            d[e->b]++;
-        }
-    }
-    return d;
-}
-
 /* xxh64(category "::" region) % 1000, of the whole name however long (a concept from
  * metadata.concepts has no length limit); -1 when out of memory */
 static int minicolumn_of(const char *category, const char *region)
@@ -404,8 +384,7 @@ int eg__long_term(eg_model *md, const eg_config *cfg, int64_t now)
     md->nltm_cat = md->n;
     md->ltm_cat = malloc(md->n * sizeof *md->ltm_cat);
     int *mini = malloc(nc * 4 * sizeof *mini);
-    uint32_t *deg = md->ltm && mini && md->ltm_cat ? degrees(md) : NULL;
-    if (!deg) {
+    if (!md->ltm || !mini || !md->ltm_cat) {
         free(mini);
         free(md->ltm);
         md->ltm = NULL;
@@ -444,17 +423,16 @@ int eg__long_term(eg_model *md, const eg_config *cfg, int64_t now)
                  minicolumn_of(l->category == UINT32_MAX ? "" : eg_model_concept(md, l->category),
                                regions[l->region])) < 0) {
             free(mini);
-            free(deg);
             return eg_error_set(EG_ENOMEM, "out of memory building long-term memory");
         }
         l->minicolumn = mini[col];
         l->macrocolumn = macro[l->region];
+        /* "integrated if > 5 associates": the associates of its deciding replay (§7.3) */
         l->state = l->abstraction >= 4   ? "schematized"
-                   : deg[i] > 5          ? "integrated"
+                   : m->associates > 5   ? "integrated"
                    : l->abstraction >= 3 ? "semantic"
                                          : "episodic_trace";
     }
     free(mini);
-    free(deg);
     return 0;
 }

@@ -969,25 +969,16 @@ static int rows_ltm(void *ud, eg_sync *sy)
 }
 
 /* After a resume, the long-term records that may differ from the stored ones: a record is
- * made of its memory's state, its category (eg_ltm.category_moved: in the communities of the
- * last save's now it had another) and its number of associations (which moves only with an
- * edge touched since the last save). *mark (md->n flags) gets the memories whose record may
- * have changed, appeared or gone. */
-static int ltm_moved(const eg_model *md, const eg_save_since *since, const uint8_t *moved,
-                     uint8_t **mark)
+ * made of its memory's state (its consolidation state too: from the associates of its deciding
+ * replay) and its category (eg_ltm.category_moved: in the communities of the last save's now it
+ * had another). *mark (md->n flags) gets the memories whose record may have changed, appeared
+ * or gone. */
+static int ltm_moved(const eg_model *md, const uint8_t *moved, uint8_t **mark)
 {
     uint8_t *mk = malloc(md->n ? md->n : 1);
     if (!mk)
         return eg_error_set(EG_ENOMEM, "out of memory saving the pipeline");
     memcpy(mk, moved, md->n);
-    const eg_graph *g = &md->assoc;
-    for (size_t k = 0; k < g->n; k++)
-        if (g->e[k].last_at > since->at) {
-            if (g->e[k].a < md->n)
-                mk[g->e[k].a] = 1;
-            if (g->e[k].b < md->n)
-                mk[g->e[k].b] = 1;
-        }
     for (size_t k = 0; k < md->nltm; k++)
         if (md->ltm[k].category_moved)
             mk[md->ltm[k].mem] = 1;
@@ -1277,7 +1268,7 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, const eg_
      * the communities of the last save's now to compare with) */
     bool ltm_some = moved_only && md->ltm_cat_prev;
     uint8_t *mark = NULL;
-    if (ltm_some && (rc = ltm_moved(md, since, moved, &mark)))
+    if (ltm_some && (rc = ltm_moved(md, moved, &mark)))
         goto done;
     c.nk = 0;
     for (size_t k = 0; k < md->nltm; k++)

@@ -790,6 +790,46 @@ static void test_long_term_categories(void **state)
     eg_model_free(&md);
 }
 
+/* consolidation_state is "integrated if > 5 associates" (SPEC §7.4), the associates of §7.3: the
+ * memories its deciding replay took (pipeline.associates). It counted the memory's degree in the
+ * memory graph instead, which keeps growing after consolidation: a memory consolidated alone
+ * became "integrated" once six later memories had replayed with it. */
+static void test_integrated_counts_replay_associates(void **state)
+{
+    (void)state;
+    const int64_t S = EG_USEC_PER_SEC, t = 1767607200LL * S; /* 2026-01-05T10:00:00Z */
+    eg_model md;
+    eg_model_init(&md);
+    /* emotional 0.9: ready at encoding and strong enough to consolidate with no associate */
+    uint32_t x = add_one(&md, "x", t, 0.9f, "alpha");
+    /* then six memories of the same concept, two hours apart (never held together), each
+     * replayed with x (and the earlier ones) within the next 24 h */
+    uint32_t y[6];
+    for (int k = 0; k < 6; k++) {
+        char id[8];
+        snprintf(id, sizeof id, "y%d", k);
+        y[k] = add_one(&md, id, t + (k + 1) * 7200 * S, 0.9f, "alpha");
+    }
+    assert_int_equal(eg_engine_run(&md, &cfg, t + 2 * EG_USEC_PER_DAY), 0);
+    assert_int_equal(md.m[x].status, EG_MS_CONSOLIDATED);
+    assert_int_equal(md.m[x].associates, 0);
+    assert_true(md.assoc.adj_n[x] >= 6); /* its degree grew after it was consolidated */
+    assert_int_equal(md.m[y[5]].status, EG_MS_CONSOLIDATED);
+    assert_true(md.m[y[5]].associates > 5);
+    const char *sx = NULL, *sy = NULL;
+    for (size_t k = 0; k < md.nltm; k++) {
+        if (md.ltm[k].mem == x)
+            sx = md.ltm[k].state;
+        if (md.ltm[k].mem == y[5])
+            sy = md.ltm[k].state;
+    }
+    assert_non_null(sx);
+    assert_non_null(sy);
+    assert_string_equal(sx, "semantic"); /* abstraction 3, no associates */
+    assert_string_equal(sy, "integrated");
+    eg_model_free(&md);
+}
+
 /* The closing journey row of a memory not attended yet at now gives its presentation as a UTC
  * time (SPEC §9: the trace is "the memory's journey"); it gave the seconds since 1970. */
 static void test_waiting_row_gives_a_time(void **state)
@@ -829,6 +869,7 @@ int main(void)
         cmocka_unit_test(test_minicolumn_of_a_long_category),
         cmocka_unit_test(test_long_term_categories),
         cmocka_unit_test(test_waiting_row_gives_a_time),
+        cmocka_unit_test(test_integrated_counts_replay_associates),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
