@@ -124,5 +124,6 @@ int eg__stm_encode(eg_model *md, const eg_config *cfg, uint32_t x, int64_t T)
                        "%lld, strength %.3f, hebbian potential %d, consolidation priority %.3f, %s",
                        m->wm_ticks, m->best_slot, m->best_priority,
                        (long long)md->m[md->ep[m->episode].opener].rowid, m->stm_strength, hp,
-                       m->cons_priority, now_ready ? "ready now" : "ready after stm.duration");
+                       m->cons_priority,
+                       m->ready_at <= T ? "ready now" : "ready after stm.duration");
 }

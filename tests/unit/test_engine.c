@@ -830,6 +830,39 @@ static void test_integrated_counts_replay_associates(void **state)
     eg_model_free(&md);
 }
 
+/* The encoded journey row says when the item is ready for replay (SPEC §7.2: ready at once by
+ * the cues, or after stm.duration). With stm.duration = 0 every item is ready at encoding, and
+ * the row said "ready after stm.duration" for those the cues did not make ready. */
+static void test_encoded_row_says_ready_now(void **state)
+{
+    (void)state;
+    const int64_t S = EG_USEC_PER_SEC, t = 1767607200LL * S; /* 2026-01-05T10:00:00Z */
+    int64_t duration = cfg.stm_duration;
+    for (int zero = 0; zero <= 1; zero++) {
+        cfg.stm_duration = zero ? 0 : duration;
+        eg_model md;
+        eg_model_init(&md);
+        uint32_t x = add_one(&md, "q", t, 0.3f, "alpha"); /* not ready by the cues */
+        assert_int_equal(eg_engine_run(&md, &cfg, t + 600 * S), 0);
+        assert_int_equal(md.m[x].ready_at, md.m[x].encoded_at + cfg.stm_duration);
+        const eg_journey *enc = NULL;
+        for (size_t k = 0; k < md.njr; k++)
+            if (!strcmp(eg_journey_event(&md, &md.jr[k]), "encoded"))
+                enc = &md.jr[k];
+        assert_non_null(enc);
+        eg_buf out;
+        eg_buf_init(&out, 0);
+        assert_int_equal(eg_journey_detail(&md, enc, &out), 0);
+        const char *want = zero ? "ready now" : "ready after stm.duration";
+        size_t len = strlen(out.data);
+        assert_true(len >= strlen(want));
+        assert_string_equal(out.data + len - strlen(want), want);
+        eg_buf_free(&out);
+        eg_model_free(&md);
+    }
+    cfg.stm_duration = duration;
+}
+
 /* The closing journey row of a memory not attended yet at now gives its presentation as a UTC
  * time (SPEC §9: the trace is "the memory's journey"); it gave the seconds since 1970. */
 static void test_waiting_row_gives_a_time(void **state)
@@ -870,6 +903,7 @@ int main(void)
         cmocka_unit_test(test_long_term_categories),
         cmocka_unit_test(test_waiting_row_gives_a_time),
         cmocka_unit_test(test_integrated_counts_replay_associates),
+        cmocka_unit_test(test_encoded_row_says_ready_now),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
