@@ -367,18 +367,11 @@ static int put_word(eg_buf *out, const char *sep, const char *w, size_t len)
     return rc ? eg_error_set(EG_ENOMEM, "out of memory during recall") : 0;
 }
 
-/* The highest memory rowid, read once per query (*top < 0 until then). */
-static int64_t top_rowid(eg_recaller *r, int64_t *top)
+/* The lowest rowid of the newest memories that hold about LEX_DOCS of docs matches; *top is the
+ * highest rowid a recall at its time may return (build_match reads it). */
+static int64_t window(int64_t docs, const int64_t *top)
 {
-    if (*top < 0 && eg_recall_q_max_rowid(r->q, top))
-        *top = 0; /* the lookups that follow report the store's error */
-    return *top;
-}
-
-/* The lowest rowid of the newest memories that hold about LEX_DOCS of docs matches. */
-static int64_t window(eg_recaller *r, int64_t docs, int64_t *top)
-{
-    int64_t t = top_rowid(r, top);
+    int64_t t = *top;
     return t - (int64_t)((double)t * LEX_DOCS / (double)docs);
 }
 
@@ -392,7 +385,7 @@ static int word_freq(eg_recaller *r, int64_t *df, int64_t *top)
     int rc = 0;
     *df = 0;
     if (!stem)
-        *df = top_rowid(r, top); /* a stopword or a short word: everywhere */
+        *df = *top; /* a stopword or a short word: everywhere */
     else if (!(rc = eg_recall_q_concept(r->q, stem, &id, df, &found)) && !found)
         *df = 0;
     json_decref(a);
@@ -508,9 +501,9 @@ static int add_word(eg_recaller *r, term *tok, int *nt, int64_t *top, const char
 }
 
 static int build_match(eg_recaller *r, const char *query, eg_buf *out, eg_buf *all,
-                       int64_t *min_rowid)
+                       int64_t *min_rowid, int64_t *max_rowid)
 {
-    int64_t top = -1;
+    int64_t top;
     term tok[MAX_TOKENS];
     size_t len = strlen(query), i = 0;
     int nt = 0, nkeep = 0, rc = 0;
@@ -518,6 +511,10 @@ static int build_match(eg_recaller *r, const char *query, eg_buf *out, eg_buf *a
     eg_buf_reset(all);
     eg_buf_reset(&r->folded);
     *min_rowid = INT64_MIN;
+    /* the newest rowid a recall at r->at may return: the searches read the newest matches
+     * below it (a past --at read the newest of the whole store, all of them too new) */
+    if ((rc = eg_recall_q_max_rowid(r->q, r->at, &top)))
+        return rc;
     while (i < len && nt < MAX_TOKENS) {
         utf8proc_int32_t cp;
         utf8proc_ssize_t n =
@@ -563,7 +560,8 @@ static int build_match(eg_recaller *r, const char *query, eg_buf *out, eg_buf *a
         chosen++;
     }
     if (used > LEX_DOCS)
-        *min_rowid = window(r, used, &top);
+        *min_rowid = window(used, &top);
+    *max_rowid = top;
     int64_t rarest = -1;
     for (int k = 0; k < nt; k++)
         if (tok[k].keep && (rarest < 0 || tok[k].df < rarest))
@@ -1001,11 +999,11 @@ static int lexrow_cb(void *ud, int64_t rowid, double score)
 
 /* One full-text search: the newest LEX_ROWS matches ranked by BM25 (ties: newer first), the best
  * LEX_SCAN of them looked at until LEX_MAX recallable ones are candidates. */
-static int lexical_search(eg_recaller *r, const char *match, int64_t min_rowid)
+static int lexical_search(eg_recaller *r, const char *match, int64_t min_rowid, int64_t max_rowid)
 {
     int rc;
     r->nlexrows = 0;
-    if ((rc = eg_recall_q_lexical(r->q, match, min_rowid, LEX_ROWS, lexrow_cb, r)))
+    if ((rc = eg_recall_q_lexical(r->q, match, min_rowid, max_rowid, LEX_ROWS, lexrow_cb, r)))
         return rc;
     if (r->nlexrows)
         qsort(r->lexrows, r->nlexrows, sizeof *r->lexrows, cmp_pool);
@@ -1054,12 +1052,13 @@ int eg_recall(eg_recaller *r, const char *query, const eg_recall_opts *o, eg_rec
         goto done;
 
     /* 1. lexical candidates */
-    int64_t min_rowid;
-    if ((rc = build_match(r, query, &match, &r->tmp2, &min_rowid)))
+    int64_t min_rowid, max_rowid;
+    if ((rc = build_match(r, query, &match, &r->tmp2, &min_rowid, &max_rowid)))
         goto done;
-    if (r->tmp2.len && (rc = lexical_search(r, r->tmp2.data, INT64_MIN)))
+    if (r->tmp2.len && (rc = lexical_search(r, r->tmp2.data, INT64_MIN, max_rowid)))
         goto done;
-    if (match.len && r->nlexi < LEX_MAX && (rc = lexical_search(r, match.data, min_rowid)))
+    if (match.len && r->nlexi < LEX_MAX &&
+        (rc = lexical_search(r, match.data, min_rowid, max_rowid)))
         goto done;
     double best = 0;
     for (size_t k = 0; k < r->nlexi; k++)

@@ -41,7 +41,7 @@ static const char *const sql_text[Q_COUNT] = {
     /* rowid order, not ORDER BY bm25(memory_fts): FTS5's rank order walks every doclist of
      * the query from the start whatever the rowid bound, the rowid order seeks to it */
     [Q_LEXICAL] = "SELECT rowid, -bm25(memory_fts) FROM memory_fts WHERE memory_fts MATCH ?1 "
-                  "AND rowid > ?3 ORDER BY rowid DESC LIMIT ?2",
+                  "AND rowid > ?3 AND rowid <= ?4 ORDER BY rowid DESC LIMIT ?2",
     /* whether the pipeline takes the memory: EG_PIPELINE_INPUT, its columns named for the join */
     [Q_MEMORY] = "SELECT m.id, (m.status = 'staged' OR m.skip_reason = 'out_of_window') AND "
                  "m.deleted_at_source IS NULL, m.created_at, m.updated_at, p.status FROM memory m "
@@ -60,7 +60,9 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_PRESENTATIONS] = "SELECT at, kind FROM presentation WHERE memory_rowid = ?1 AND at <= ?2",
     [Q_BEGIN] = "BEGIN",
     [Q_COMMIT] = "COMMIT",
-    [Q_MAX_ROWID] = "SELECT max(rowid) FROM memory",
+    /* the newest rowids first, not through memory_created (+): rows are mostly in time order,
+     * so the first one created by ?1 is near the top (the top itself when ?1 is now) */
+    [Q_MAX_ROWID] = "SELECT rowid FROM memory WHERE +created_at <= ?1 ORDER BY rowid DESC LIMIT 1",
     [Q_DOC_FREQ] = "SELECT doc FROM temp.engram_fts_vocab WHERE term = ?1",
 };
 
@@ -143,14 +145,15 @@ int eg_recall_q_snapshot(eg_recall_q *q, bool on)
     return finish(q, s, step, 0, on ? "could not begin a read" : "could not end a read");
 }
 
-int eg_recall_q_lexical(eg_recall_q *q, const char *match, int64_t min_rowid, int limit,
-                        int (*fn)(void *ud, int64_t rowid, double score), void *ud)
+int eg_recall_q_lexical(eg_recall_q *q, const char *match, int64_t min_rowid, int64_t max_rowid,
+                        int limit, int (*fn)(void *ud, int64_t rowid, double score), void *ud)
 {
     sqlite3_stmt *s = use(q, Q_LEXICAL);
     int step, r = 0;
     sqlite3_bind_text(s, 1, match, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, limit);
     sqlite3_bind_int64(s, 3, min_rowid);
+    sqlite3_bind_int64(s, 4, max_rowid);
     while (r == 0 && (step = sqlite3_step(s)) == SQLITE_ROW)
         r = fn(ud, sqlite3_column_int64(s, 0), sqlite3_column_double(s, 1));
     return finish(q, s, r ? SQLITE_DONE : step, r, "full-text search failed");
@@ -178,10 +181,11 @@ int eg_recall_q_doc_freq(eg_recall_q *q, const char *term, int64_t *docs)
     return finish(q, s, step, 0, "could not read the full-text vocabulary");
 }
 
-int eg_recall_q_max_rowid(eg_recall_q *q, int64_t *rowid)
+int eg_recall_q_max_rowid(eg_recall_q *q, int64_t at, int64_t *rowid)
 {
     sqlite3_stmt *s = use(q, Q_MAX_ROWID);
     *rowid = 0;
+    sqlite3_bind_int64(s, 1, at);
     int step = sqlite3_step(s);
     if (step == SQLITE_ROW) {
         *rowid = sqlite3_column_int64(s, 0);

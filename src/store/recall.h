@@ -30,15 +30,16 @@ void eg_recall_q_close(eg_recall_q *q);
 int eg_recall_q_snapshot(eg_recall_q *q, bool on);
 
 /* FTS5 matches of match (an FTS5 query the caller made safe) among memories with a rowid above
- * min_rowid, the newest first, at most limit rows: fn(ud, rowid, score) with score = −bm25
- * (larger is better; the caller ranks by it). */
-int eg_recall_q_lexical(eg_recall_q *q, const char *match, int64_t min_rowid, int limit,
-                        int (*fn)(void *ud, int64_t rowid, double score), void *ud);
+ * min_rowid and at most max_rowid, the newest first, at most limit rows: fn(ud, rowid, score)
+ * with score = −bm25 (larger is better; the caller ranks by it). */
+int eg_recall_q_lexical(eg_recall_q *q, const char *match, int64_t min_rowid, int64_t max_rowid,
+                        int limit, int (*fn)(void *ud, int64_t rowid, double score), void *ud);
 /* In how many rows the full-text index holds term (one word folded as the index folds content,
  * store/fts.h), 0 when none; through an fts5vocab table made on first use. */
 int eg_recall_q_doc_freq(eg_recall_q *q, const char *term, int64_t *docs);
-/* The highest memory rowid (0 for an empty store). */
-int eg_recall_q_max_rowid(eg_recall_q *q, int64_t *rowid);
+/* The highest rowid of a memory created at or before `at` (0 when there is none): every memory a
+ * recall at `at` may return has a rowid at most that. */
+int eg_recall_q_max_rowid(eg_recall_q *q, int64_t at, int64_t *rowid);
 
 /* One memory, by rowid. found false when there is no such row. id and pipeline_status (NULL
  * when the pipeline has not seen it) are valid until the next call of eg_recall_q_memory. */

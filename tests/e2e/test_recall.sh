@@ -126,6 +126,18 @@ engram --store "$A" --now 2026-11-10T09:30:00Z recall --no-rehearse --json zeppe
 check "memories created after --at are not recalled (only the 2020 postcard is)" postcard \
   "$(jq -r '[.results[].memory_id] | join(" ")' "$T/early.json")"
 
+# a past --at finds the full-text matches created by then, however many newer ones there are:
+# the search read the newest 2,000 matches of the whole store, all created after --at here, and
+# the memories of the word before it came to mind without their lexical score (or not at all)
+P="$T/p.db"
+engram --store "$P" init -q
+awk 'BEGIN { for (i = 0; i < 2500; i++) printf "{\"id\":\"p%04d\",\"content\":\"quince jelly batch %d\",\"created_at\":\"2026-%02d-%02dT10:00:00Z\"}\n", i, i, 1 + int(i / 250), 1 + (i % 250) % 28 }' >"$T/p.jsonl"
+engram --store "$P" import -q "$T/p.jsonl"
+engram --store "$P" --now "$NOW" ingest -q
+engram --store "$P" --now "$NOW" recall --no-rehearse --json --at 2026-01-31T12:00:00Z --k 5 quince >"$T/past.json"
+check "a past --at recalls the memories created by then" 5 "$(jq '[.results[] | select(.created_at <= "2026-01-31T12:00:00Z")] | length' "$T/past.json")"
+check "with their lexical score" true "$(jq '[.results[].lexical] | min > 0' "$T/past.json")"
+
 # text output is for a terminal: control characters of a memory's content or id, or of the
 # query, print as spaces (an escape sequence in a memory recoloured the terminal, a line break
 # in an id broke the line); --json keeps them, escaped
