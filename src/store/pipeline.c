@@ -130,6 +130,23 @@ static void add_names(json_t *arr, const char **names, size_t *n, size_t max)
         json_string_value(v);
 }
 
+/* names with room for n: the stack array when it is big enough, else *heap grown to n (the
+ * caller frees *heap); NULL when out of memory */
+static const char **names_for(const char **stack, size_t nstack, const char ***heap, size_t *cap,
+                              size_t n)
+{
+    if (n <= nstack)
+        return stack;
+    if (n > *cap) {
+        const char **p = realloc(*heap, n * sizeof *p);
+        if (!p)
+            return NULL;
+        *heap = p;
+        *cap = n;
+    }
+    return *heap;
+}
+
 static int cmp_rowid(const void *a, const void *b, void *arg)
 {
     const eg_model *md = arg;
@@ -148,10 +165,14 @@ static int cmp_rowid(const void *a, const void *b, void *arg)
 /* adds every memory row of s (MEM_COLS) to md, with its update presentation up to now */
 static int add_memories(eg_store *st, eg_model *md, sqlite3_stmt *s, int64_t now)
 {
-    int step;
+    int step, rc = 0;
+    /* a memory's concept names: staging keeps up to staging.max_concepts (1000) and the
+     * entities; most memories have a few dozen at most */
+    const char *stack[512], **heap = NULL;
+    size_t capheap = 0;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         eg_mem m = {0};
-        const char *names[512];
+        const char **names = stack;
         size_t nn = 0;
         m.rowid = sqlite3_column_int64(s, 0);
         int64_t created = sqlite3_column_int64(s, 2);
@@ -161,8 +182,16 @@ static int add_memories(eg_store *st, eg_model *md, sqlite3_stmt *s, int64_t now
         json_t *arr = NULL;
         if (sqlite3_column_type(s, 4) != SQLITE_NULL)
             arr = json_loads((const char *)sqlite3_column_text(s, 4), 0, NULL);
-        if (json_is_array(arr))
-            add_names(arr, names, &nn, sizeof names / sizeof *names);
+        if (json_is_array(arr)) {
+            size_t want = json_array_size(arr);
+            names = names_for(stack, sizeof stack / sizeof *stack, &heap, &capheap, want);
+            if (!names) {
+                json_decref(arr);
+                rc = eg_error_set(EG_ENOMEM, "out of memory reading the pipeline's inputs");
+                goto done;
+            }
+            add_names(arr, names, &nn, want);
+        }
         m.importance =
             sqlite3_column_type(s, 5) == SQLITE_NULL ? 0.5f : (float)sqlite3_column_double(s, 5);
         m.urgency =
@@ -176,17 +205,21 @@ static int add_memories(eg_store *st, eg_model *md, sqlite3_stmt *s, int64_t now
         m.abstraction =
             (uint8_t)(sqlite3_column_type(s, 12) == SQLITE_NULL ? 3 : sqlite3_column_int(s, 12));
         uint32_t idx;
-        int rc = eg_model_add(md, &m, (const char *)sqlite3_column_text(s, 1), names, nn, &idx);
+        rc = eg_model_add(md, &m, (const char *)sqlite3_column_text(s, 1), names, nn, &idx);
         json_decref(arr);
         if (rc)
-            return rc;
+            goto done;
         if (sqlite3_column_type(s, 3) != SQLITE_NULL) {
             int64_t upd = sqlite3_column_int64(s, 3);
             if (upd > m.t0 && upd <= now && (rc = eg_model_add_update(md, idx, upd)))
-                return rc;
+                goto done;
         }
     }
-    return step == SQLITE_DONE ? 0 : q_error(st, "could not read memories for the pipeline");
+    if (step != SQLITE_DONE)
+        rc = q_error(st, "could not read memories for the pipeline");
+done:
+    free(heap);
+    return rc;
 }
 
 /* md's memory indexes sorted by rowid (caller frees), for find_rowid */

@@ -432,4 +432,15 @@ check "a store of other concept rules restages every memory at its next run" \
 check "and its concepts are those of a new store again" "" \
   "$(diff <(sqlite3 "$T/a.db" 'SELECT id, concepts FROM memory ORDER BY id') <(sqlite3 "$T/x.db" 'SELECT id, concepts FROM memory ORDER BY id') | head -3)"
 
+# the pipeline takes every concept staging kept (staging.max_concepts goes up to 1000): the
+# loader kept the first 512 of a memory, silently, so the rest had no concept row, no posting
+# and no edge
+printf 'staging.max_concepts = 1000\n' >"$T/many.conf"
+python3 -c 'import json; print(json.dumps({"id": "many", "content": "x", "created_at": "2026-11-01T00:00:00Z", "metadata": {"concepts": ["c%d" % i for i in range(600)]}}))' >"$T/many.jsonl"
+E --config "$T/many.conf" --store "$T/many.db" init -q
+E --config "$T/many.conf" --store "$T/many.db" import -q "$T/many.jsonl"
+E --config "$T/many.conf" --store "$T/many.db" --now "$NOW" run -q || fail "run with 600 concepts"
+check "a memory with 600 concepts keeps them all in the pipeline" "600 600 600" \
+  "$(sqlite3 -separator " " "$T/many.db" "SELECT (SELECT json_array_length(concepts) FROM memory), (SELECT json_array_length(concept_ids) FROM pipeline), (SELECT count(*) FROM concept)")"
+
 finish
