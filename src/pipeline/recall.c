@@ -703,6 +703,12 @@ static int concept_candidates(eg_recaller *r, const char *query, eg_recall_resul
         r->nq++;
     }
     res->known_concepts = r->nq;
+    /* a concept's memories are read newest first, none newer than the newest memory created by
+     * r->at (with a past --at the newest of the whole store were all too new to be recalled,
+     * and the limits below were spent on them) */
+    int64_t top;
+    if ((rc = eg_recall_q_max_rowid(r->q, r->at, &top)))
+        goto done;
     for (size_t j = 0; j < r->nrc && r->rc[j].q >= 0; j++) {
         int64_t jid = r->rc[j].id;
         int qj = r->rc[j].q;
@@ -711,7 +717,7 @@ static int concept_candidates(eg_recaller *r, const char *query, eg_recall_resul
             continue; /* so common that it carries nothing */
         post_ctx p = {r, gain, false};
         int limit = r->rc[j].fan <= CONCEPT_FULL ? CONCEPT_FULL : CONCEPT_POSTINGS;
-        if ((rc = eg_recall_q_concept_memories(r->q, jid, limit, post_cb, &p)))
+        if ((rc = eg_recall_q_concept_memories(r->q, jid, top, limit, post_cb, &p)))
             goto done;
         r->nnb = 0;
         if ((rc = eg_recall_q_concept_edges(r->q, jid, nbr_cb, r)))
@@ -731,8 +737,8 @@ static int concept_candidates(eg_recaller *r, const char *query, eg_recall_resul
             c->link = (uint32_t)r->nlinks++;
             if (kept++ < NEIGHBOURS_GEN) {
                 post_ctx pn = {r, HEBBIAN_SHARE * gain * r->nb[e].w, true};
-                if ((rc = eg_recall_q_concept_memories(r->q, r->nb[e].other, NEIGHBOUR_POSTINGS,
-                                                       post_cb, &pn)))
+                if ((rc = eg_recall_q_concept_memories(r->q, r->nb[e].other, top,
+                                                       NEIGHBOUR_POSTINGS, post_cb, &pn)))
                     goto done;
             }
         }

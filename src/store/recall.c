@@ -53,7 +53,7 @@ static const char *const sql_text[Q_COUNT] = {
                         "c.memories FROM concept_edge e JOIN concept c ON c.concept_id = e.a "
                         "WHERE e.b = ?1",
     [Q_CONCEPT_POSTINGS] = "SELECT rowid, length(postings) FROM concept_posting WHERE "
-                           "concept_id = ?1 ORDER BY chunk DESC",
+                           "concept_id = ?1 AND chunk <= ?2 ORDER BY chunk DESC",
     [Q_MEMORY_CONCEPTS] = "SELECT concept_ids FROM pipeline WHERE memory_rowid = ?1",
     [Q_ASSOC] = "SELECT b, weight FROM assoc WHERE a = ?1 UNION ALL SELECT a, weight FROM assoc "
                 "WHERE b = ?1",
@@ -267,7 +267,7 @@ int eg_recall_q_concept_edges(eg_recall_q *q, int64_t concept_id,
     return finish(q, s, r ? SQLITE_DONE : step, r, "could not read the concept graph");
 }
 
-int eg_recall_q_concept_memories(eg_recall_q *q, int64_t concept_id, int limit,
+int eg_recall_q_concept_memories(eg_recall_q *q, int64_t concept_id, int64_t max_rowid, int limit,
                                  int (*fn)(void *ud, int64_t rowid), void *ud)
 {
     /* the chunks newest first, each a blob of 8-byte little-endian rowids, newest first: only
@@ -277,9 +277,10 @@ int eg_recall_q_concept_memories(eg_recall_q *q, int64_t concept_id, int limit,
     sqlite3_blob *b = NULL;
     unsigned char buf[64 * EG_POSTING_BYTES];
     int step = SQLITE_DONE, r = 0, done = 0;
-    if (limit <= 0)
+    if (limit <= 0 || max_rowid < 0)
         return 0;
     sqlite3_bind_int64(s, 1, concept_id);
+    sqlite3_bind_int64(s, 2, max_rowid >> EG_POSTING_CHUNK_BITS);
     while (r == 0 && done < limit && (step = sqlite3_step(s)) == SQLITE_ROW) {
         sqlite3_int64 rowid = sqlite3_column_int64(s, 0);
         int total = sqlite3_column_int(s, 1) / EG_POSTING_BYTES, at = 0;
@@ -299,10 +300,14 @@ int eg_recall_q_concept_memories(eg_recall_q *q, int64_t concept_id, int limit,
                 r = q_error(q->st, "could not read the memories of a concept");
                 break;
             }
-            for (int i = 0; i < n && !r; i++)
-                r = fn(ud, eg_posting_get(buf + i * EG_POSTING_BYTES));
+            for (int i = 0; i < n && !r; i++) {
+                int64_t m = eg_posting_get(buf + i * EG_POSTING_BYTES);
+                if (m > max_rowid) /* (newer than the recall's time: not counted) */
+                    continue;
+                r = fn(ud, m);
+                done++;
+            }
             at += n;
-            done += n;
         }
     }
     sqlite3_blob_close(b);

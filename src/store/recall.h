@@ -65,8 +65,9 @@ int eg_recall_q_concept(eg_recall_q *q, const char *name, int64_t *concept_id, i
 int eg_recall_q_concept_edges(eg_recall_q *q, int64_t concept_id,
                               int (*fn)(void *ud, int64_t other, double weight, int64_t memories),
                               void *ud);
-/* Memories with a concept, newest rowid first, at most limit: fn(ud, rowid). */
-int eg_recall_q_concept_memories(eg_recall_q *q, int64_t concept_id, int limit,
+/* Memories with a concept, newest rowid first, none above max_rowid, at most limit: fn(ud,
+ * rowid). */
+int eg_recall_q_concept_memories(eg_recall_q *q, int64_t concept_id, int64_t max_rowid, int limit,
                                  int (*fn)(void *ud, int64_t rowid), void *ud);
 /* The concepts of a memory: fn(ud, concept id). */
 int eg_recall_q_memory_concepts(eg_recall_q *q, int64_t rowid,

@@ -137,6 +137,17 @@ engram --store "$P" --now "$NOW" ingest -q
 engram --store "$P" --now "$NOW" recall --no-rehearse --json --at 2026-01-31T12:00:00Z --k 5 quince >"$T/past.json"
 check "a past --at recalls the memories created by then" 5 "$(jq '[.results[] | select(.created_at <= "2026-01-31T12:00:00Z")] | length' "$T/past.json")"
 check "with their lexical score" true "$(jq '[.results[].lexical] | min > 0' "$T/past.json")"
+# the same through a concept: 6,000 memories whose only tie to the query is a metadata concept
+# (more than the 5,000 a concept has all read: its newest 1,000 are). A past --at read the
+# newest of the whole store, all too new, and recalled none of them.
+Z="$T/z.db"
+engram --store "$Z" init -q
+awk 'BEGIN { for (i = 0; i < 6000; i++) printf "{\"id\":\"z%04d\",\"content\":\"field note %d\",\"created_at\":\"2026-%02d-%02dT%02d:00:00Z\",\"metadata\":{\"concepts\":[\"zebrafish\"]}}\n", i, i, 1 + int(i / 3000), 1 + int((i % 3000) / 120), i % 24 }' >"$T/z.jsonl"
+engram --store "$Z" import -q "$T/z.jsonl"
+engram --store "$Z" --now 2026-03-01T00:00:00Z run -q
+engram --store "$Z" --now 2026-03-01T00:00:00Z recall --no-rehearse --json --at 2026-01-20T00:00:00Z --k 5 zebrafish >"$T/z.json"
+check "a past --at recalls through a concept the memories created by then" 5 \
+  "$(jq '[.results[] | select(.created_at <= "2026-01-20T00:00:00Z")] | length' "$T/z.json")"
 
 # text output is for a terminal: control characters of a memory's content or id, or of the
 # query, print as spaces (an escape sequence in a memory recoloured the terminal, a line break
