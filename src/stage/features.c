@@ -5,8 +5,8 @@
  * @mentions, #tags and metadata tags become entities; metadata values override.
  *
  * One pass over the text, no allocation: each word is case folded (ASCII fast path, utf8proc for
- * the rest) into a stack buffer and looked up by binary search, in the word table and, by its last
- * word, in the phrase table; the few words before it are kept for phrase matching. Everything
+ * the rest) into a stack buffer and looked up in one hashed index of the word table and of the
+ * phrase table by last word; the few words before it are kept for phrase matching. Everything
  * lives in a scan struct on the stack. It does not stem, tag parts of speech or parse JSON text.
  */
 #include "stage/features.h"
@@ -15,6 +15,7 @@
 #include "stage/lexicon.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -195,31 +196,51 @@ static size_t fold_text(const char *s, size_t n, bool ascii, char *dst, size_t c
     return len;
 }
 
-/* strcmp(entry, w[0..n)) for a NUL-free w. */
-static int keycmp(const char *entry, const char *w, size_t n)
+/* ---- the lexicon index ----
+ * Every token of every memory is looked up, as a word and as the last word of a phrase, and most
+ * are in neither table: one hash probe answers both. The index is built once per process from
+ * the constant tables (pthread_once) and only read after that. */
+
+#define LEX_SLOTS 2048 /* power of two, more than twice the words and phrase endings */
+
+typedef struct lex_slot {
+    const char *key; /* a word, or a phrase's last word (not NUL-terminated there); NULL: empty */
+    size_t len;
+    int word;                    /* its entry in eg__lexicon_words, or -1 */
+    size_t phrase_lo, phrase_hi; /* the phrases that end with it: [lo, hi) of the sorted table */
+} lex_slot;
+
+static lex_slot lex_index[LEX_SLOTS];
+static pthread_once_t lex_once = PTHREAD_ONCE_INIT;
+
+/* FNV-1a */
+static uint32_t lex_hash(const char *w, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        unsigned char a = (unsigned char)entry[i], b = (unsigned char)w[i];
-        if (a != b)
-            return a < b ? -1 : 1;
-    }
-    return entry[n] ? 1 : 0;
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)w[i]) * 16777619u;
+    return h;
 }
 
-static const eg_lex_entry *find_word(const char *w, size_t n)
+/* The slot of w[0..n): its own, or the empty one where it would go. */
+static lex_slot *lex_slot_of(const char *w, size_t n)
 {
-    size_t lo = 0, hi = eg__lexicon_nwords;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = keycmp(eg__lexicon_words[mid].text, w, n);
-        if (c == 0)
-            return &eg__lexicon_words[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+    uint32_t i = lex_hash(w, n) & (LEX_SLOTS - 1);
+    while (lex_index[i].key && (lex_index[i].len != n || memcmp(lex_index[i].key, w, n) != 0))
+        i = (i + 1) & (LEX_SLOTS - 1);
+    return &lex_index[i];
+}
+
+static lex_slot *lex_claim(const char *w, size_t n)
+{
+    lex_slot *sl = lex_slot_of(w, n);
+    if (!sl->key) {
+        sl->key = w;
+        sl->len = n;
+        sl->word = -1;
+        sl->phrase_lo = sl->phrase_hi = 0;
     }
-    return NULL;
+    return sl;
 }
 
 static const char *last_word(const char *phrase)
@@ -228,18 +249,34 @@ static const char *last_word(const char *phrase)
     return sp ? sp + 1 : phrase;
 }
 
-/* The first phrase whose last word is not below w[0..n). */
-static size_t phrase_lower_bound(const char *w, size_t n)
+static void lex_build(void)
 {
-    size_t lo = 0, hi = eg__lexicon_nphrases;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (keycmp(last_word(eg__lexicon_phrases[mid].text), w, n) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+    for (size_t i = 0; i < eg__lexicon_nwords; i++) {
+        const char *w = eg__lexicon_words[i].text;
+        lex_claim(w, strlen(w))->word = (int)i;
     }
-    return lo;
+    /* the table is sorted by last word: the phrases of one ending are consecutive */
+    for (size_t i = 0; i < eg__lexicon_nphrases; i++) {
+        const char *w = last_word(eg__lexicon_phrases[i].text);
+        lex_slot *sl = lex_claim(w, strlen(w));
+        if (sl->phrase_lo == sl->phrase_hi)
+            sl->phrase_lo = i;
+        sl->phrase_hi = i + 1;
+    }
+}
+
+/* The index entry of w[0..n), NULL when w is neither a word nor a phrase ending. */
+static const lex_slot *lex_find(const char *w, size_t n)
+{
+    pthread_once(&lex_once, lex_build);
+    const lex_slot *sl = lex_slot_of(w, n);
+    return sl->key ? sl : NULL;
+}
+
+static const eg_lex_entry *find_word(const char *w, size_t n)
+{
+    const lex_slot *sl = lex_find(w, n);
+    return sl && sl->word >= 0 ? &eg__lexicon_words[sl->word] : NULL;
 }
 
 static bool bit_test_set(uint64_t *set, size_t i)
@@ -332,12 +369,12 @@ static size_t phrase_words(const scan *s, const char *phrase)
     return k + 1;
 }
 
-static void match_phrases(scan *s, const token *t, long idx)
+/* Applies the phrases that end with the current word (sl: its index entry) and whose other words
+ * precede it. */
+static void match_phrases(scan *s, const lex_slot *sl, long idx)
 {
-    for (size_t i = phrase_lower_bound(t->fold, t->len); i < eg__lexicon_nphrases; i++) {
+    for (size_t i = sl->phrase_lo; i < sl->phrase_hi; i++) {
         const eg_lex_entry *p = &eg__lexicon_phrases[i];
-        if (keycmp(last_word(p->text), t->fold, t->len) != 0)
-            break;
         size_t n = phrase_words(s, p->text);
         if (n)
             apply(s, p, eg__lexicon_nwords + i, idx - (long)n + 1, false);
@@ -487,10 +524,12 @@ static void word(scan *s, const token *t)
 
     const eg_lex_entry *e = NULL;
     if (t->fits) {
-        e = find_word(t->fold, t->len);
+        const lex_slot *sl = lex_find(t->fold, t->len);
+        e = sl && sl->word >= 0 ? &eg__lexicon_words[sl->word] : NULL;
         if (!e && ends_with(t->fold, t->len, "'s") && t->len > 2)
             e = find_word(t->fold, t->len - 2); /* "today's" */
-        match_phrases(s, t, idx);
+        if (sl)
+            match_phrases(s, sl, idx);
     }
     if (e) {
         apply(s, e, (size_t)(e - eg__lexicon_words), idx, imper);
