@@ -92,8 +92,42 @@ int eg_buf_printf(eg_buf *b, const char *fmt, ...)
     return 0;
 }
 
+/* The bytes of s[0..n) that go into a JSON string literal as they are: printable ASCII but '"'
+ * and '\\', and valid UTF-8 sequences. Returns how many lead s. */
+static size_t json_plain_prefix(const char *s, size_t n)
+{
+    size_t i = 0, skip;
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            i++;
+            continue;
+        }
+        size_t len = c >= 0x80 ? eg_utf8_seq(s + i, n - i, &skip) : 0;
+        if (!len)
+            break;
+        i += len;
+    }
+    return i;
+}
+
 int eg_buf_json_str(eg_buf *b, const char *s, size_t n)
 {
+    /* the common case, nothing to escape: the quotes and one copy (when the cap allows it; else
+     * the loop below fails at the same place it always did) */
+    if (n + 3 <= b->max - b->len && json_plain_prefix(s, n) == n) {
+        int rc = grow(b, b->len + n + 2);
+        if (rc)
+            return rc;
+        char *o = b->data + b->len;
+        o[0] = '"';
+        if (n)
+            memcpy(o + 1, s, n);
+        o[n + 1] = '"';
+        o[n + 2] = '\0';
+        b->len += n + 2;
+        return 0;
+    }
     int rc = eg_buf_putc(b, '"');
     size_t start = 0, i = 0;
     while (i < n && !rc) {

@@ -176,6 +176,27 @@ static void test_json_str_invalid_utf8(void **state)
     expect_json("\xc3\xa9", 1, "\"" FFFD "\"");
 }
 
+/* A literal appended whole (the fast path: nothing to escape) honours the cap like the rest: it
+ * fits to the last byte, one byte more is EG_ENOMEM. */
+static void test_json_str_cap(void **state)
+{
+    (void)state;
+    eg_buf b;
+    eg_buf_init(&b, 10); /* "x=" + "\"abcde\"" + NUL = 10 bytes */
+    assert_int_equal(eg_buf_puts(&b, "x="), 0);
+    assert_int_equal(eg_buf_json_str(&b, "abcde", 5), 0);
+    assert_string_equal(b.data, "x=\"abcde\"");
+    assert_int_equal(b.len, 9);
+    eg_buf_reset(&b);
+    assert_int_equal(eg_buf_puts(&b, "x="), 0);
+    assert_int_equal(eg_buf_json_str(&b, "abcdef", 6), EG_ENOMEM);
+    eg_buf_reset(&b);
+    assert_int_equal(eg_buf_puts(&b, "x="), 0);
+    assert_int_equal(eg_buf_json_str(&b, "caf\xc3\xa9", 5), 0);
+    assert_string_equal(b.data, "x=\"caf\xc3\xa9\"");
+    eg_buf_free(&b);
+}
+
 static void expect_csv(const char *s, size_t n, const char *want)
 {
     eg_buf b;
@@ -279,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_printf),
         cmocka_unit_test(test_json_str),
         cmocka_unit_test(test_json_str_invalid_utf8),
+        cmocka_unit_test(test_json_str_cap),
         cmocka_unit_test(test_csv_field),
         cmocka_unit_test(test_cap_append),
         cmocka_unit_test(test_cap_printf),
