@@ -91,9 +91,10 @@ size_t eg_utf8_length(const char *str, size_t len)
     for (; i + 8 <= len; i += 8) {
         uint64_t w;
         memcpy(&w, s + i, 8);
-        /* count bytes that are not continuation bytes (10xxxxxx) */
-        uint64_t cont = w & ~(w << 1) & UINT64_C(0x8080808080808080);
-        n += 8 - (size_t)__builtin_popcountll(cont);
+        /* count bytes that are not continuation bytes (10xxxxxx): one bit per continuation
+         * byte, summed by a multiply (__builtin_popcountll is a libgcc call without -mpopcnt) */
+        uint64_t cont = (w & ~(w << 1) & UINT64_C(0x8080808080808080)) >> 7;
+        n += 8 - (size_t)((cont * UINT64_C(0x0101010101010101)) >> 56);
     }
     for (; i < len; i++)
         n += (s[i] & 0xC0) != 0x80;
