@@ -32,6 +32,7 @@
 #define STOP_MAX_LEN 48 /* bytes: no stopword is longer (Nepali has 33); longer tokens skip it */
 #define STEM_SLOTS 4096 /* power of two: the stem cache, 256 KiB per extractor */
 #define STEM_KEY_MAX 31 /* longer words (rare) bypass the cache */
+#define SCRATCH_MAX ((size_t)1 << 16) /* eg_concepts_scratch's cap */
 #define FOLD_OPTIONS (UTF8PROC_CASEFOLD | UTF8PROC_COMPOSE | UTF8PROC_STABLE)
 
 /* One kept concept: its bytes live in eg_concepts.seen at [off, off + len). */
@@ -65,6 +66,8 @@ struct eg_concepts {
     size_t seen_len, seen_cap;
     seen_entry *ents;
     size_t n_ents, ents_cap;
+
+    eg_buf scratch; /* eg_concepts_scratch: lent to the caller */
 };
 
 /* ASCII classes: 0 separates words, 1 digit, 2 upper-case letter, 3 lower-case letter. */
@@ -213,6 +216,7 @@ int eg_concepts_new(eg_concepts **out, const char *language, int max)
         rc = eg_error_set(EG_ENOMEM, "out of memory creating a concept extractor");
         goto done;
     }
+    eg_buf_init(&c->scratch, SCRATCH_MAX);
     c->max = max > 0 ? max : DEFAULT_MAX;
     c->stopwords = stopword_list(language);
     if (c->stopwords)
@@ -239,7 +243,14 @@ void eg_concepts_free(eg_concepts *c)
     free(c->tok);
     free(c->seen);
     free(c->ents);
+    eg_buf_free(&c->scratch);
     free(c);
+}
+
+eg_buf *eg_concepts_scratch(eg_concepts *c)
+{
+    eg_buf_reset(&c->scratch);
+    return &c->scratch;
 }
 
 /* The output of one memory: an open JSON array and the concepts already in it. */

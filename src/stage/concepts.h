@@ -35,6 +35,11 @@ typedef struct eg_concepts eg_concepts;
 int eg_concepts_new(eg_concepts **out, const char *language, int max);
 void eg_concepts_free(eg_concepts *c);
 
+/* An empty buffer (capped at 64 KiB) the caller may use for the per-memory text it builds beside
+ * the concepts (staging: the entities of the features), so that the hot path allocates nothing
+ * per memory. Owned by c; emptied by each call, valid until the next one or eg_concepts_free. */
+eg_buf *eg_concepts_scratch(eg_concepts *c);
+
 /* Extracts from text and appends a JSON array to out. Returns 0 or EG_ENOMEM (out then as before).
  * Folding is eg_concepts_unwiden, then utf8proc's CASEFOLD | COMPOSE | STABLE (full case folding,
  * then NFC; no other compatibility mapping, so "™" stays a symbol): "STRASSE" and "straße" both

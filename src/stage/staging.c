@@ -84,16 +84,15 @@ static json_t *parse_metadata(const char *text, size_t len)
 
 /* The cognitive features (SPEC §6); the entities they find join the concepts (a JSON array in
  * concepts_out), each once. */
-static int add_features(const eg_record *r, const json_t *meta, eg_staged *out, eg_buf *concepts)
+static int add_features(const eg_record *r, const json_t *meta, eg_concepts *cx, eg_staged *out,
+                        eg_buf *concepts)
 {
     eg_features f;
-    eg_buf ent;
-    int rc;
-    eg_buf_init(&ent, 1 << 16);
-    rc = eg_features_compute(r->content, r->content_len, json_is_object(meta) ? meta : NULL, &f,
-                             &ent);
+    eg_buf *ent = eg_concepts_scratch(cx);
+    int rc = eg_features_compute(r->content, r->content_len, json_is_object(meta) ? meta : NULL, &f,
+                                 ent);
     if (rc && rc != EG_ENOMEM)
-        goto done;
+        return rc;
     rc = 0;
     out->has_features = true;
     out->importance = f.importance;
@@ -105,8 +104,8 @@ static int add_features(const eg_record *r, const json_t *meta, eg_staged *out, 
     out->region_hint = eg_region_name(f.region_hint);
     out->abstraction_level = f.abstraction_level;
     /* merge: each entity string literal not yet in the concepts array is appended to it */
-    if (ent.len > 2 && concepts->len >= 2 && concepts->data[concepts->len - 1] == ']') {
-        const char *p = ent.data + 1, *end = ent.data + ent.len - 1;
+    if (ent->len > 2 && concepts->len >= 2 && concepts->data[concepts->len - 1] == ']') {
+        const char *p = ent->data + 1, *end = ent->data + ent->len - 1;
         while (p < end && *p == '"') {
             const char *q = p + 1;
             while (q < end && *q != '"')
@@ -119,8 +118,9 @@ static int add_features(const eg_record *r, const json_t *meta, eg_staged *out, 
                 if (!strstr(concepts->data, lit)) {
                     bool empty = concepts->data[concepts->len - 2] == '[';
                     concepts->len--; /* drop ']' */
-                    if ((rc = eg_buf_printf(concepts, "%s%s]", empty ? "" : ",", lit)))
-                        goto done;
+                    if ((!empty && (rc = eg_buf_putc(concepts, ','))) ||
+                        (rc = eg_buf_append(concepts, lit, n)) || (rc = eg_buf_putc(concepts, ']')))
+                        return rc;
                 }
             }
             p = q + 1;
@@ -128,8 +128,6 @@ static int add_features(const eg_record *r, const json_t *meta, eg_staged *out, 
                 p++;
         }
     }
-done:
-    eg_buf_free(&ent);
     return rc;
 }
 
@@ -228,7 +226,7 @@ int eg_stage_record(const eg_record *r, int64_t now, int64_t window_start, eg_co
         else if (got == 0)
             rc = eg_concepts_from_text(concepts, r->content, r->content_len, concepts_out);
         if (!rc)
-            rc = add_features(r, meta, out, concepts_out);
+            rc = add_features(r, meta, concepts, out, concepts_out);
     }
     json_decref(meta);
     return rc;

@@ -427,6 +427,42 @@ static void test_concepts(void **state)
     expect_concepts("", NULL, "<<");
 }
 
+/* One extractor stages memory after memory (a stager thread): each memory's entities join its own
+ * concepts only, whatever the memory before it had; an entity joins an empty concepts array
+ * without a comma. */
+static void test_entities_per_memory(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *content, *metadata, *want;
+    } rows[] = {
+        {sentence, "{\"tags\":[\"x\",\"#y\"]}",
+         "[\"brain\",\"consolid\",\"memori\",\"sleep\",\"slow\",\"x\",\"y\"]"},
+        {sentence, NULL, "[\"brain\",\"consolid\",\"memori\",\"sleep\",\"slow\"]"},
+        {"so we met Maya at the cafe", "{\"concepts\":[],\"tags\":\"x\"}", "[\"x\",\"maya\"]"},
+        {"ok", "{\"concepts\":[]}", "[]"},
+        {"Call Bob about the Berlin trip", NULL, "[\"call\",\"bob\",\"berlin\",\"trip\"]"},
+    };
+    eg_concepts *c = NULL;
+    assert_int_equal(eg_concepts_new(&c, "english", 32), 0);
+    eg_buf out;
+    eg_buf_init(&out, 0);
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+            eg_record r = rec(rows[i].content, NOW - HOUR);
+            r.metadata = rows[i].metadata;
+            r.metadata_len = r.metadata ? strlen(r.metadata) : 0;
+            eg_staged s;
+            eg_buf_reset(&out);
+            assert_int_equal(eg_stage_record(&r, NOW, KEEP_ALL, c, &s, &out), 0);
+            if (strcmp(out.data, rows[i].want))
+                fail_msg("row %zu: concepts %s, want %s", i, out.data, rows[i].want);
+        }
+    }
+    eg_buf_free(&out);
+    eg_concepts_free(c);
+}
+
 /* The feature overrides read numeric metadata fields as they do without a big integer beside
  * them: abstraction_level an integer, importance a number. */
 static void test_overrides_beside_big_integer(void **state)
@@ -506,6 +542,7 @@ int main(void)
         cmocka_unit_test(test_skip_names),
         cmocka_unit_test(test_issues),
         cmocka_unit_test(test_concepts),
+        cmocka_unit_test(test_entities_per_memory),
         cmocka_unit_test(test_overrides_beside_big_integer),
         cmocka_unit_test(test_no_concepts_without_extractor),
         cmocka_unit_test(test_window_start),
