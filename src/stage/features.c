@@ -31,8 +31,9 @@
 /* One word of the text, folded, with what its letters looked like before folding. */
 typedef struct token {
     char fold[WORD_MAX];
-    size_t len; /* bytes in fold */
-    bool fits;  /* false when the folded word is longer than WORD_MAX (or not valid UTF-8) */
+    size_t len;    /* bytes in fold */
+    uint32_t hash; /* lex_hash of fold */
+    bool fits;     /* false when the folded word is longer than WORD_MAX (or not valid UTF-8) */
     bool ascii;
     bool upper_first, upper_any, lower_any, digit;
     size_t chars, letters;
@@ -213,19 +214,22 @@ typedef struct lex_slot {
 static lex_slot lex_index[LEX_SLOTS];
 static pthread_once_t lex_once = PTHREAD_ONCE_INIT;
 
-/* FNV-1a */
+/* FNV-1a, a byte at a time (scan_word hashes a word as it folds it) */
+#define LEX_HASH_INIT 2166136261u
+#define LEX_HASH_STEP(h, c) (((h) ^ (unsigned char)(c)) * 16777619u)
+
 static uint32_t lex_hash(const char *w, size_t n)
 {
-    uint32_t h = 2166136261u;
+    uint32_t h = LEX_HASH_INIT;
     for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)w[i]) * 16777619u;
+        h = LEX_HASH_STEP(h, w[i]);
     return h;
 }
 
-/* The slot of w[0..n): its own, or the empty one where it would go. */
-static lex_slot *lex_slot_of(const char *w, size_t n)
+/* The slot of w[0..n) (h: its lex_hash): its own, or the empty one where it would go. */
+static lex_slot *lex_slot_of(const char *w, size_t n, uint32_t h)
 {
-    uint32_t i = lex_hash(w, n) & (LEX_SLOTS - 1);
+    uint32_t i = h & (LEX_SLOTS - 1);
     while (lex_index[i].key && (lex_index[i].len != n || memcmp(lex_index[i].key, w, n) != 0))
         i = (i + 1) & (LEX_SLOTS - 1);
     return &lex_index[i];
@@ -233,7 +237,7 @@ static lex_slot *lex_slot_of(const char *w, size_t n)
 
 static lex_slot *lex_claim(const char *w, size_t n)
 {
-    lex_slot *sl = lex_slot_of(w, n);
+    lex_slot *sl = lex_slot_of(w, n, lex_hash(w, n));
     if (!sl->key) {
         sl->key = w;
         sl->len = n;
@@ -265,17 +269,18 @@ static void lex_build(void)
     }
 }
 
-/* The index entry of w[0..n), NULL when w is neither a word nor a phrase ending. */
-static const lex_slot *lex_find(const char *w, size_t n)
+/* The index entry of w[0..n) (h: its lex_hash), NULL when w is neither a word nor a phrase
+ * ending. */
+static const lex_slot *lex_find(const char *w, size_t n, uint32_t h)
 {
     pthread_once(&lex_once, lex_build);
-    const lex_slot *sl = lex_slot_of(w, n);
+    const lex_slot *sl = lex_slot_of(w, n, h);
     return sl->key ? sl : NULL;
 }
 
 static const eg_lex_entry *find_word(const char *w, size_t n)
 {
-    const lex_slot *sl = lex_find(w, n);
+    const lex_slot *sl = lex_find(w, n, lex_hash(w, n));
     return sl && sl->word >= 0 ? &eg__lexicon_words[sl->word] : NULL;
 }
 
@@ -513,7 +518,8 @@ static void word(scan *s, const token *t)
         if (t->fits)
             text_entity(s, t->fold, t->len);
         if (t->sigil == '#' && t->fits) { /* "#urgent" is a cue too */
-            const eg_lex_entry *e = find_word(t->fold, t->len);
+            const lex_slot *sl = lex_find(t->fold, t->len, t->hash);
+            const eg_lex_entry *e = sl && sl->word >= 0 ? &eg__lexicon_words[sl->word] : NULL;
             if (e)
                 apply(s, e, (size_t)(e - eg__lexicon_words), idx, false);
         }
@@ -524,7 +530,7 @@ static void word(scan *s, const token *t)
 
     const eg_lex_entry *e = NULL;
     if (t->fits) {
-        const lex_slot *sl = lex_find(t->fold, t->len);
+        const lex_slot *sl = lex_find(t->fold, t->len, t->hash);
         e = sl && sl->word >= 0 ? &eg__lexicon_words[sl->word] : NULL;
         if (!e && ends_with(t->fold, t->len, "'s") && t->len > 2)
             e = find_word(t->fold, t->len - 2); /* "today's" */
@@ -676,19 +682,20 @@ static size_t scan_word(scan *s, const char *text, size_t len, size_t i, char si
     t.chars = t.letters = 0;
     t.sigil = sigil;
     size_t start = i;
+    uint32_t h = LEX_HASH_INIT;
     while (i < len) {
         unsigned char c = (unsigned char)text[i];
         size_t step = 1;
         if (c < 0x80) {
-            if (c >= '0' && c <= '9') {
-                t.digit = true;
+            if (c >= 'a' && c <= 'z') {
+                t.lower_any = true;
+                t.letters++;
             } else if (c >= 'A' && c <= 'Z') {
                 t.upper_first |= t.chars == 0;
                 t.upper_any = true;
                 t.letters++;
-            } else if (c >= 'a' && c <= 'z') {
-                t.lower_any = true;
-                t.letters++;
+            } else if (c >= '0' && c <= '9') {
+                t.digit = true;
             } else if (c == '\'' && !sigil && t.chars && word_char_at(text, len, i + 1, true)) {
                 /* an apostrophe inside a word: don't, o'clock */
             } else if ((c == '_' || c == '-') && sigil && word_char_at(text, len, i + 1, false)) {
@@ -696,6 +703,11 @@ static size_t scan_word(scan *s, const char *text, size_t len, size_t i, char si
             } else {
                 break;
             }
+            /* an ASCII word is folded (and hashed) here; any other is folded whole below */
+            char f = (char)(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
+            if (i - start < WORD_MAX)
+                t.fold[i - start] = f;
+            h = LEX_HASH_STEP(h, f);
         } else {
             utf8proc_int32_t cp = cp_at(text, len, i, &step);
             if (cp < 0)
@@ -722,8 +734,15 @@ static size_t scan_word(scan *s, const char *text, size_t len, size_t i, char si
         i += step;
         t.chars++;
     }
-    t.len = fold_text(text + start, i - start, t.ascii, t.fold, WORD_MAX);
-    t.fits = t.len != SIZE_MAX;
+    if (t.ascii) {
+        t.len = i - start;
+        t.hash = h;
+        t.fits = t.len <= WORD_MAX;
+    } else {
+        t.len = fold_text(text + start, i - start, false, t.fold, WORD_MAX);
+        t.fits = t.len != SIZE_MAX;
+        t.hash = t.fits ? lex_hash(t.fold, t.len) : 0;
+    }
     if (!t.fits)
         t.len = 0;
     word(s, &t);

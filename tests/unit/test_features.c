@@ -432,6 +432,32 @@ static void test_buffer_cap(void **state)
     eg_buf_free(&b);
 }
 
+/* A word is looked at up to WORD_MAX (64) folded bytes: a 64-letter name is an entity, a
+ * 65-letter one is no word we match (nor a prefix of it); ASCII words fold as they are scanned,
+ * others (and ASCII words with a non-ASCII letter later on) through utf8proc. */
+static void test_word_length_bound(void **state)
+{
+    (void)state;
+    char text[128], want[128];
+    memcpy(text, "so A", 4);
+    memset(text + 4, 'b', 63);
+    text[67] = '\0';
+    want[0] = '[';
+    want[1] = '"';
+    want[2] = 'a';
+    memset(want + 3, 'b', 63);
+    memcpy(want + 66, "\"]", 3);
+    run_meta(text, NULL, want);
+    memcpy(text + 4, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", 65);
+    text[69] = '\0';
+    run_meta(text, NULL, "[]");
+    /* "URGENT" and "Urgent" fold to the cue; "Urgentx" is another word */
+    near(run("so URGENT").urgency, run("so urgent").urgency, "URGENT");
+    near(run("so Urgentx").urgency, 0.3, "Urgentx");
+    run_meta("so Zoë and Zoe", NULL, "[\"zoë\",\"zoe\"]");
+    run_meta("ping @Jean-Luc and #To_Do", NULL, "[\"jean-luc\",\"to_do\"]");
+}
+
 static void test_deterministic_and_long(void **state)
 {
     (void)state;
@@ -604,6 +630,7 @@ int main(void)
         cmocka_unit_test(test_entities_cap),
         cmocka_unit_test(test_multibyte),
         cmocka_unit_test(test_buffer_cap),
+        cmocka_unit_test(test_word_length_bound),
         cmocka_unit_test(test_deterministic_and_long),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_lexicon_tables),
