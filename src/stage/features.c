@@ -211,7 +211,14 @@ typedef struct lex_slot {
     size_t phrase_lo, phrase_hi; /* the phrases that end with it: [lo, hi) of the sorted table */
 } lex_slot;
 
+/* The words of a phrase before its last one, nearest first: where they are in its text. */
+typedef struct lex_phrase {
+    size_t n;
+    unsigned short off[CHAIN], len[CHAIN];
+} lex_phrase;
+
 static lex_slot lex_index[LEX_SLOTS];
+static lex_phrase lex_phrases[EG_LX_MAX_ENTRIES];
 static pthread_once_t lex_once = PTHREAD_ONCE_INIT;
 
 /* FNV-1a, a byte at a time (scan_word hashes a word as it folds it) */
@@ -260,12 +267,27 @@ static void lex_build(void)
         lex_claim(w, strlen(w))->word = (int)i;
     }
     /* the table is sorted by last word: the phrases of one ending are consecutive */
-    for (size_t i = 0; i < eg__lexicon_nphrases; i++) {
-        const char *w = last_word(eg__lexicon_phrases[i].text);
+    for (size_t i = 0; i < eg__lexicon_nphrases && i < EG_LX_MAX_ENTRIES; i++) {
+        const char *phrase = eg__lexicon_phrases[i].text, *w = last_word(phrase);
         lex_slot *sl = lex_claim(w, strlen(w));
         if (sl->phrase_lo == sl->phrase_hi)
             sl->phrase_lo = i;
         sl->phrase_hi = i + 1;
+        /* the words before w, from right to left; n counts them all, so that a phrase longer
+         * than the chain (test_features forbids one) never matches */
+        lex_phrase *p = &lex_phrases[i];
+        const char *end = w > phrase ? w - 1 : NULL;
+        while (end) {
+            const char *b = end;
+            while (b > phrase && b[-1] != ' ')
+                b--;
+            if (p->n < CHAIN) {
+                p->off[p->n] = (unsigned short)(b - phrase);
+                p->len[p->n] = (unsigned short)(end - b);
+            }
+            p->n++;
+            end = b > phrase ? b - 1 : NULL;
+        }
     }
 }
 
@@ -353,25 +375,20 @@ static void apply(scan *s, const eg_lex_entry *e, size_t slot, long start, bool 
         s->action += 1.0;
 }
 
-/* Whether the words of phrase before its last one are the words just before the current one. */
-static size_t phrase_words(const scan *s, const char *phrase)
+/* The number of words of phrase i when its words before the last one are the words just before
+ * the current one, else 0. */
+static size_t phrase_words(const scan *s, size_t i)
 {
-    const char *end = strrchr(phrase, ' ');
-    size_t k = 0;
-    while (end) {
-        const char *w = end;
-        while (w > phrase && w[-1] != ' ')
-            w--;
-        size_t n = (size_t)(end - w);
-        if (k >= s->chain_n)
-            return 0;
+    const lex_phrase *p = &lex_phrases[i];
+    const char *text = eg__lexicon_phrases[i].text;
+    if (p->n > s->chain_n)
+        return 0;
+    for (size_t k = 0; k < p->n; k++) {
         size_t at = (s->chain_pos + CHAIN - 1 - k) % CHAIN;
-        if (s->chain_len[at] != n || memcmp(s->chain[at], w, n) != 0)
+        if (s->chain_len[at] != p->len[k] || memcmp(s->chain[at], text + p->off[k], p->len[k]))
             return 0;
-        k++;
-        end = w > phrase ? w - 1 : NULL;
     }
-    return k + 1;
+    return p->n + 1;
 }
 
 /* Applies the phrases that end with the current word (sl: its index entry) and whose other words
@@ -380,7 +397,7 @@ static void match_phrases(scan *s, const lex_slot *sl, long idx)
 {
     for (size_t i = sl->phrase_lo; i < sl->phrase_hi; i++) {
         const eg_lex_entry *p = &eg__lexicon_phrases[i];
-        size_t n = phrase_words(s, p->text);
+        size_t n = phrase_words(s, i);
         if (n)
             apply(s, p, eg__lexicon_nwords + i, idx - (long)n + 1, false);
     }

@@ -458,6 +458,23 @@ static void test_word_length_bound(void **state)
     run_meta("ping @Jean-Luc and #To_Do", NULL, "[\"jean-luc\",\"to_do\"]");
 }
 
+/* A phrase matches when all its words before the last one stand just before it, in one clause:
+ * two, three and four words, each missing or broken by punctuation in turn. */
+static void test_phrase_words(void **state)
+{
+    (void)state;
+    assert_int_equal(run("we would like to travel").task_type, EG_TASK_GOAL);
+    assert_int_equal(run("we would really like to travel").task_type, EG_TASK_OBSERVATION);
+    assert_int_equal(run("we like to travel").task_type, EG_TASK_OBSERVATION);
+    assert_int_equal(run("would, like to travel").task_type, EG_TASK_OBSERVATION);
+    assert_int_equal(run("I'd like to travel").task_type, EG_TASK_GOAL);
+    assert_int_equal(run("we want to travel").task_type, EG_TASK_GOAL);
+    assert_int_equal(run("we want. To travel").task_type, EG_TASK_OBSERVATION);
+    near(run("send it as soon as possible").urgency, 1 - 0.7 * 0.6 * 0.9, "four words");
+    near(run("send it so soon as possible").urgency, 1 - 0.7 * 0.9, "three of four");
+    near(run("send it as soon, as possible").urgency, 1 - 0.7 * 0.9, "broken");
+}
+
 static void test_deterministic_and_long(void **state)
 {
     (void)state;
@@ -631,6 +648,7 @@ int main(void)
         cmocka_unit_test(test_multibyte),
         cmocka_unit_test(test_buffer_cap),
         cmocka_unit_test(test_word_length_bound),
+        cmocka_unit_test(test_phrase_words),
         cmocka_unit_test(test_deterministic_and_long),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_lexicon_tables),
