@@ -48,6 +48,7 @@ typedef struct stem_slot {
     uint8_t tlen, slen;
     char tok[STEM_KEY_MAX];
     char stem[STEM_KEY_MAX];
+    uint32_t shash; /* hash_bytes of stem */
 } stem_slot;
 
 struct eg_concepts {
@@ -82,12 +83,16 @@ static const unsigned char ascii_class[128] = {
     ['u'] = 3, ['v'] = 3, ['w'] = 3, ['x'] = 3, ['y'] = 3, ['z'] = 3,
 };
 
-/* FNV-1a: short keys, no setup, good enough for a 512-slot table and a 32-entry scan. */
+/* FNV-1a: short keys, no setup, good enough for a 512-slot table and a 32-entry scan. A byte at
+ * a time, so that eg_concepts_from_text hashes an ASCII word while it folds it. */
+#define HASH_INIT 2166136261u
+#define HASH_STEP(h, c) (((h) ^ (unsigned char)(c)) * 16777619u)
+
 static uint32_t hash_bytes(const char *s, size_t n)
 {
-    uint32_t h = 2166136261u;
+    uint32_t h = HASH_INIT;
     for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 16777619u;
+        h = HASH_STEP(h, s[i]);
     return h;
 }
 
@@ -265,12 +270,11 @@ static void seen_reset(eg_concepts *c)
     c->n_ents = 0;
 }
 
-/* Appends s as the next element unless it is already there. Returns 0, 1 when the cap is
- * reached (stop extracting), or a negative error. */
-static int keep(emitter *e, const char *s, size_t n)
+/* Appends s (h: its hash_bytes) as the next element unless it is already there. Returns 0, 1 when
+ * the cap is reached (stop extracting), or a negative error. */
+static int keep(emitter *e, const char *s, size_t n, uint32_t h)
 {
     eg_concepts *c = e->c;
-    uint32_t h = hash_bytes(s, n);
     for (size_t i = 0; i < c->n_ents; i++) {
         const seen_entry *se = &c->ents[i];
         if (se->hash == h && se->len == n && memcmp(c->seen + se->off, s, n) == 0)
@@ -289,47 +293,31 @@ static int keep(emitter *e, const char *s, size_t n)
     return c->n_ents >= (size_t)c->max ? 1 : 0;
 }
 
-/* One folded token of chars code points: filter, stem, keep. Same return as keep(). */
-static int token(emitter *e, const char *s, size_t n, size_t chars, bool has_letter)
+/* One folded token of chars code points (h: its hash_bytes): filter, stem, keep. Same return as
+ * keep(). */
+static int token(emitter *e, const char *s, size_t n, uint32_t h, size_t chars, bool has_letter)
 {
     eg_concepts *c = e->c;
     if (chars < MIN_CHARS || chars > MAX_CHARS || !has_letter || n > INT_MAX)
         return 0;
-    uint32_t h = hash_bytes(s, n);
     if (is_stopword(c, s, n, h))
         return 0;
     stem_slot *slot = n <= STEM_KEY_MAX ? &c->stems[h & (STEM_SLOTS - 1)] : NULL;
     if (slot && slot->tlen == n && memcmp(slot->tok, s, n) == 0)
-        return keep(e, slot->stem, slot->slen);
+        return keep(e, slot->stem, slot->slen, slot->shash);
     const sb_symbol *stem = sb_stemmer_stem(c->stemmer, (const sb_symbol *)s, (int)n);
     if (!stem)
         return eg_error_set(EG_ENOMEM, "out of memory stemming a word");
     size_t slen = (size_t)sb_stemmer_length(c->stemmer);
+    uint32_t sh = hash_bytes((const char *)stem, slen);
     if (slot && slen <= STEM_KEY_MAX) {
         slot->tlen = (uint8_t)n;
         slot->slen = (uint8_t)slen;
         memcpy(slot->tok, s, n);
         memcpy(slot->stem, stem, slen);
+        slot->shash = sh;
     }
-    return keep(e, (const char *)stem, slen);
-}
-
-/* A run of ASCII letters and digits: folding is lower-casing. */
-static int ascii_run(emitter *e, const char *s, size_t n)
-{
-    eg_concepts *c = e->c;
-    if (n > MAX_CHARS) /* dropped by token(): not worth folding (or a scratch buffer) */
-        return 0;
-    int rc = reserve_bytes(&c->tok, &c->tok_cap, n);
-    if (rc)
-        return rc;
-    bool has_letter = false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        has_letter |= ascii_class[ch] >= 2;
-        c->tok[i] = (char)(ascii_class[ch] == 2 ? ch | 0x20 : ch);
-    }
-    return token(e, c->tok, n, n, has_letter);
+    return keep(e, (const char *)stem, slen, sh);
 }
 
 int32_t eg_concepts_unwiden(int32_t cp, void *data)
@@ -379,7 +367,7 @@ static int unicode_run(emitter *e, const char *s, size_t n)
             has_letter |= letter;
             continue;
         }
-        if (chars && (rc = token(e, c->tok, bytes, chars, has_letter)))
+        if (chars && (rc = token(e, c->tok, bytes, hash_bytes(c->tok, bytes), chars, has_letter)))
             return rc;
         bytes = chars = 0;
         has_letter = false;
@@ -403,12 +391,22 @@ int eg_concepts_from_text(eg_concepts *c, const char *text, size_t len, eg_buf *
             continue;
         }
         size_t start = i;
-        bool ascii = true;
+        bool ascii = true, has_letter = false;
+        uint32_t h = HASH_INIT;
         while (i < len) {
             ch = (unsigned char)text[i];
             if (ch < 0x80) {
-                if (!ascii_class[ch])
+                /* an ASCII run is folded (lower-cased) and hashed on the way: a longer one than
+                 * MAX_CHARS is dropped by token() anyway (c->tok holds 256 bytes at least) */
+                unsigned char k = ascii_class[ch];
+                if (!k)
                     break;
+                char f = (char)(k == 2 ? ch | 0x20 : ch);
+                if (i - start < MAX_CHARS) {
+                    c->tok[i - start] = f;
+                    h = HASH_STEP(h, f);
+                }
+                has_letter |= k >= 2;
                 i++;
                 continue;
             }
@@ -424,8 +422,10 @@ int eg_concepts_from_text(eg_concepts *c, const char *text, size_t len, eg_buf *
             i++;
             continue;
         }
-        rc = ascii ? ascii_run(&e, text + start, i - start)
-                   : unicode_run(&e, text + start, i - start);
+        if (!ascii)
+            rc = unicode_run(&e, text + start, i - start);
+        else if (i - start <= MAX_CHARS)
+            rc = token(&e, c->tok, i - start, h, i - start, has_letter);
     }
     if (rc == 1)
         rc = 0;
@@ -471,15 +471,16 @@ int eg_concepts_from_json(eg_concepts *c, const json_t *metadata, eg_buf *out)
         switch (json_typeof(v)) {
         case JSON_STRING:
             if (json_string_length(v))
-                rc = keep(&e, json_string_value(v), json_string_length(v));
+                rc = keep(&e, json_string_value(v), json_string_length(v),
+                          hash_bytes(json_string_value(v), json_string_length(v)));
             break;
         case JSON_INTEGER:
             n = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-            rc = keep(&e, num, (size_t)n);
+            rc = keep(&e, num, (size_t)n, hash_bytes(num, (size_t)n));
             break;
         case JSON_REAL:
             n = format_real(num, sizeof num, json_real_value(v));
-            rc = keep(&e, num, (size_t)n);
+            rc = keep(&e, num, (size_t)n, hash_bytes(num, (size_t)n));
             break;
         default:
             break;
