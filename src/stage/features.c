@@ -292,10 +292,9 @@ static void lex_build(void)
 }
 
 /* The index entry of w[0..n) (h: its lex_hash), NULL when w is neither a word nor a phrase
- * ending. */
+ * ending. eg_features_compute has built the index. */
 static const lex_slot *lex_find(const char *w, size_t n, uint32_t h)
 {
-    pthread_once(&lex_once, lex_build);
     const lex_slot *sl = lex_slot_of(w, n, h);
     return sl->key ? sl : NULL;
 }
@@ -955,6 +954,7 @@ int eg_features_compute(const char *text, size_t len, const json_t *metadata, eg
     s.pending_set = s.pending_emit = s.prev_caps = false;
     s.pending_len = s.pending_letters = 0;
 
+    pthread_once(&lex_once, lex_build);
     const json_t *meta = json_is_object(metadata) ? metadata : NULL;
     if (meta) {
         meta_entities(&s, meta, "entities", false);
