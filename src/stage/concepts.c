@@ -46,9 +46,10 @@ typedef struct seen_entry {
  * across memories (Zipf), so most tokens skip the stemmer. tlen 0 marks an empty slot. */
 typedef struct stem_slot {
     uint8_t tlen, slen;
+    bool plain; /* the stem needs no JSON escaping: lit is its array element */
     char tok[STEM_KEY_MAX];
-    char stem[STEM_KEY_MAX];
-    uint32_t shash; /* hash_bytes of stem */
+    char lit[STEM_KEY_MAX + 3]; /* ',' '"' stem '"': the stem is at lit + 2 */
+    uint32_t shash;             /* hash_bytes of the stem */
 } stem_slot;
 
 struct eg_concepts {
@@ -270,9 +271,10 @@ static void seen_reset(eg_concepts *c)
     c->n_ents = 0;
 }
 
-/* Appends s (h: its hash_bytes) as the next element unless it is already there. Returns 0, 1 when
- * the cap is reached (stop extracting), or a negative error. */
-static int keep(emitter *e, const char *s, size_t n, uint32_t h)
+/* Appends s (h: its hash_bytes) as the next element unless it is already there; lit, when not
+ * NULL, is that element ready to append: ',' '"' s '"' (s needs no escaping). Returns 0, 1 when the
+ * cap is reached (stop extracting), or a negative error. */
+static int keep(emitter *e, const char *s, size_t n, uint32_t h, const char *lit)
 {
     eg_concepts *c = e->c;
     for (size_t i = 0; i < c->n_ents; i++) {
@@ -284,8 +286,14 @@ static int keep(emitter *e, const char *s, size_t n, uint32_t h)
     if ((rc = reserve_ents(c, c->n_ents + 1)) ||
         (rc = reserve_bytes(&c->seen, &c->seen_cap, c->seen_len + n)))
         return rc;
-    if ((c->n_ents && (rc = eg_buf_putc(e->out, ','))) || (rc = eg_buf_json_str(e->out, s, n)))
+    if (lit) {
+        bool first = c->n_ents == 0;
+        if ((rc = eg_buf_append(e->out, lit + first, n + 3 - first)))
+            return rc;
+    } else if ((c->n_ents && (rc = eg_buf_putc(e->out, ','))) ||
+               (rc = eg_buf_json_str(e->out, s, n))) {
         return rc;
+    }
     if (n)
         memcpy(c->seen + c->seen_len, s, n);
     c->ents[c->n_ents++] = (seen_entry){.hash = h, .off = c->seen_len, .len = n};
@@ -304,7 +312,7 @@ static int token(emitter *e, const char *s, size_t n, uint32_t h, size_t chars, 
         return 0;
     stem_slot *slot = n <= STEM_KEY_MAX ? &c->stems[h & (STEM_SLOTS - 1)] : NULL;
     if (slot && slot->tlen == n && memcmp(slot->tok, s, n) == 0)
-        return keep(e, slot->stem, slot->slen, slot->shash);
+        return keep(e, slot->lit + 2, slot->slen, slot->shash, slot->plain ? slot->lit : NULL);
     const sb_symbol *stem = sb_stemmer_stem(c->stemmer, (const sb_symbol *)s, (int)n);
     if (!stem)
         return eg_error_set(EG_ENOMEM, "out of memory stemming a word");
@@ -313,11 +321,16 @@ static int token(emitter *e, const char *s, size_t n, uint32_t h, size_t chars, 
     if (slot && slen <= STEM_KEY_MAX) {
         slot->tlen = (uint8_t)n;
         slot->slen = (uint8_t)slen;
+        slot->plain = eg_buf_json_plain((const char *)stem, slen);
         memcpy(slot->tok, s, n);
-        memcpy(slot->stem, stem, slen);
+        slot->lit[0] = ',';
+        slot->lit[1] = '"';
+        memcpy(slot->lit + 2, stem, slen);
+        slot->lit[slen + 2] = '"';
         slot->shash = sh;
+        return keep(e, slot->lit + 2, slen, sh, slot->plain ? slot->lit : NULL);
     }
-    return keep(e, (const char *)stem, slen, sh);
+    return keep(e, (const char *)stem, slen, sh, NULL);
 }
 
 int32_t eg_concepts_unwiden(int32_t cp, void *data)
@@ -472,15 +485,15 @@ int eg_concepts_from_json(eg_concepts *c, const json_t *metadata, eg_buf *out)
         case JSON_STRING:
             if (json_string_length(v))
                 rc = keep(&e, json_string_value(v), json_string_length(v),
-                          hash_bytes(json_string_value(v), json_string_length(v)));
+                          hash_bytes(json_string_value(v), json_string_length(v)), NULL);
             break;
         case JSON_INTEGER:
             n = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-            rc = keep(&e, num, (size_t)n, hash_bytes(num, (size_t)n));
+            rc = keep(&e, num, (size_t)n, hash_bytes(num, (size_t)n), NULL);
             break;
         case JSON_REAL:
             n = format_real(num, sizeof num, json_real_value(v));
-            rc = keep(&e, num, (size_t)n, hash_bytes(num, (size_t)n));
+            rc = keep(&e, num, (size_t)n, hash_bytes(num, (size_t)n), NULL);
             break;
         default:
             break;

@@ -93,7 +93,7 @@ int eg_buf_printf(eg_buf *b, const char *fmt, ...)
 }
 
 /* The bytes of s[0..n) that go into a JSON string literal as they are: printable ASCII but '"'
- * and '\\', and valid UTF-8 sequences. Returns how many lead s. */
+ * and '\\', and valid UTF-8 sequences. Returns how many lead s (eg_buf_json_plain: all). */
 static size_t json_plain_prefix(const char *s, size_t n)
 {
     size_t i = 0, skip;
@@ -109,6 +109,11 @@ static size_t json_plain_prefix(const char *s, size_t n)
         i += len;
     }
     return i;
+}
+
+bool eg_buf_json_plain(const char *s, size_t n)
+{
+    return json_plain_prefix(s, n) == n;
 }
 
 int eg_buf_json_str(eg_buf *b, const char *s, size_t n)

@@ -9,6 +9,7 @@
 #define EG_UTIL_BUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct eg_buf {
@@ -29,6 +30,8 @@ int eg_buf_printf(eg_buf *b, const char *fmt, ...) __attribute__((format(printf,
  * UTF-8: control characters are escaped, and each maximal invalid UTF-8 subpart of s becomes one
  * U+FFFD (s may be anything a client typed). */
 int eg_buf_json_str(eg_buf *b, const char *s, size_t n);
+/* Whether eg_buf_json_str writes s as it is between the quotes (nothing to escape or replace). */
+bool eg_buf_json_plain(const char *s, size_t n);
 /* Appends s as a CSV field (quoted when it holds a comma, quote or line break, or is empty:
  * writers leave a NULL field empty, so "" is the empty string). */
 int eg_buf_csv_field(eg_buf *b, const char *s, size_t n);

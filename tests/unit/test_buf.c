@@ -197,6 +197,40 @@ static void test_json_str_cap(void **state)
     eg_buf_free(&b);
 }
 
+/* eg_buf_json_plain says exactly when eg_buf_json_str copies the text between its quotes. */
+static void test_json_plain(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        size_t n;
+        bool plain;
+    } cases[] = {
+        {"", 0, true},
+        {"memori", 6, true},
+        {"caf\xc3\xa9", 5, true},
+        {"\xf0\x9f\x98\x80", 4, true},
+        {"a b/c\x7f", 6, true},
+        {"say \"hi\"", 8, false},
+        {"C:\\", 3, false},
+        {"a\nb", 3, false},
+        {"nul\0", 4, false},
+        {"\xff", 1, false},
+        {"\xc3\xa9", 1, false},
+        {"\xed\xa0\x80", 3, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        eg_buf b;
+        eg_buf_init(&b, 0);
+        assert_int_equal(eg_buf_json_str(&b, cases[i].s, cases[i].n), 0);
+        bool copied = b.len == cases[i].n + 2 && memcmp(b.data + 1, cases[i].s, cases[i].n) == 0;
+        if (eg_buf_json_plain(cases[i].s, cases[i].n) != cases[i].plain || copied != cases[i].plain)
+            fail_msg("case %zu: plain %d, copied %d, want %d", i,
+                     eg_buf_json_plain(cases[i].s, cases[i].n), copied, cases[i].plain);
+        eg_buf_free(&b);
+    }
+}
+
 static void expect_csv(const char *s, size_t n, const char *want)
 {
     eg_buf b;
@@ -301,6 +335,7 @@ int main(void)
         cmocka_unit_test(test_json_str),
         cmocka_unit_test(test_json_str_invalid_utf8),
         cmocka_unit_test(test_json_str_cap),
+        cmocka_unit_test(test_json_plain),
         cmocka_unit_test(test_csv_field),
         cmocka_unit_test(test_cap_append),
         cmocka_unit_test(test_cap_printf),
