@@ -778,6 +778,12 @@ static void scan_text(scan *s, const char *text, size_t len)
                 i = scan_word(s, text, len, i, 0);
                 continue;
             }
+            if (c == ' ') { /* the common gap, as gap() takes it: soft, joins a run of names */
+                s->gap_len++;
+                s->join = s->gap_len == 1 ? ' ' : 0;
+                i++;
+                continue;
+            }
             bool after_word = s->nword > 0 && s->gap_len == 0;
             gap(s, c, text, len, i + 1);
             if ((c == '@' || c == '#') && !after_word && word_char_at(text, len, i + 1, false)) {

@@ -475,6 +475,20 @@ static void test_phrase_words(void **state)
     near(run("send it as soon, as possible").urgency, 1 - 0.7 * 0.9, "broken");
 }
 
+/* One space (or tab) between capitalised words joins them into one name, two do not; a space
+ * keeps a negation and a phrase going, a comma ends them. */
+static void test_space_gaps(void **state)
+{
+    (void)state;
+    run_meta("we met Anna Lee", NULL, "[\"anna lee\"]");
+    run_meta("we met Anna\tLee", NULL, "[\"anna lee\"]");
+    run_meta("we met Anna  Lee", NULL, "[\"anna\",\"lee\"]");
+    run_meta("we met Anna , Lee", NULL, "[\"anna\",\"lee\"]");
+    assert_int_equal(run("not    happy").sentiment, EG_SENT_NEGATIVE);
+    assert_int_equal(run("we  want   to travel").task_type, EG_TASK_GOAL);
+    assert_int_equal(run("we want , to travel").task_type, EG_TASK_OBSERVATION);
+}
+
 static void test_deterministic_and_long(void **state)
 {
     (void)state;
@@ -649,6 +663,7 @@ int main(void)
         cmocka_unit_test(test_buffer_cap),
         cmocka_unit_test(test_word_length_bound),
         cmocka_unit_test(test_phrase_words),
+        cmocka_unit_test(test_space_gaps),
         cmocka_unit_test(test_deterministic_and_long),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_lexicon_tables),
