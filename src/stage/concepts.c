@@ -68,6 +68,8 @@ struct eg_concepts {
     size_t seen_len, seen_cap;
     seen_entry *ents;
     size_t n_ents, ents_cap;
+    uint64_t
+        seen_bits[4]; /* bit h % 256 of each kept concept's hash: most new ones skip the scan */
 
     eg_buf scratch; /* eg_concepts_scratch: lent to the caller */
 };
@@ -269,6 +271,7 @@ static void seen_reset(eg_concepts *c)
 {
     c->seen_len = 0;
     c->n_ents = 0;
+    memset(c->seen_bits, 0, sizeof c->seen_bits);
 }
 
 /* Appends s (h: its hash_bytes) as the next element unless it is already there; lit, when not
@@ -277,10 +280,13 @@ static void seen_reset(eg_concepts *c)
 static int keep(emitter *e, const char *s, size_t n, uint32_t h, const char *lit)
 {
     eg_concepts *c = e->c;
-    for (size_t i = 0; i < c->n_ents; i++) {
-        const seen_entry *se = &c->ents[i];
-        if (se->hash == h && se->len == n && memcmp(c->seen + se->off, s, n) == 0)
-            return 0;
+    uint64_t bit = (uint64_t)1 << (h % 64);
+    if (c->seen_bits[(h / 64) % 4] & bit) {
+        for (size_t i = 0; i < c->n_ents; i++) {
+            const seen_entry *se = &c->ents[i];
+            if (se->hash == h && se->len == n && memcmp(c->seen + se->off, s, n) == 0)
+                return 0;
+        }
     }
     int rc;
     if ((rc = reserve_ents(c, c->n_ents + 1)) ||
@@ -297,6 +303,7 @@ static int keep(emitter *e, const char *s, size_t n, uint32_t h, const char *lit
     if (n)
         memcpy(c->seen + c->seen_len, s, n);
     c->ents[c->n_ents++] = (seen_entry){.hash = h, .off = c->seen_len, .len = n};
+    c->seen_bits[(h / 64) % 4] |= bit;
     c->seen_len += n;
     return c->n_ents >= (size_t)c->max ? 1 : 0;
 }
