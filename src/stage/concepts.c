@@ -30,7 +30,8 @@
 #define MAX_CHARS 64    /* longer tokens are dropped; documented in src/stage/README.md */
 #define STOP_SLOTS 1024 /* power of two, > 2x the longest stopword list */
 #define STOP_MAX_LEN 48 /* bytes: no stopword is longer (Nepali has 33); longer tokens skip it */
-#define STEM_SLOTS 4096 /* power of two: the stem cache, 256 KiB per extractor */
+#define STEM_SLOTS 4096 /* power of two: the stem cache, 288 KiB per extractor */
+#define STEM_WAYS 4     /* slots a word may take: its set of the cache */
 #define STEM_KEY_MAX 31 /* longer words (rare) bypass the cache */
 #define SCRATCH_MAX ((size_t)1 << 16) /* eg_concepts_scratch's cap */
 #define FOLD_OPTIONS (UTF8PROC_CASEFOLD | UTF8PROC_COMPOSE | UTF8PROC_STABLE)
@@ -42,8 +43,11 @@ typedef struct seen_entry {
     size_t len;
 } seen_entry;
 
-/* A direct-mapped cache slot: stemming is a pure function of the folded word, and words repeat
- * across memories (Zipf), so most tokens skip the stemmer. tlen 0 marks an empty slot. */
+/* A slot of the stem cache: stemming is a pure function of the folded word, and words repeat
+ * across memories (Zipf), so most tokens skip the stemmer. A word's hash picks a set of
+ * STEM_WAYS slots, the newest first, so that a few frequent words of one set do not evict each
+ * other at every use (a direct-mapped cache did: "morning" and "want" took turns). tlen 0 marks
+ * an empty slot. */
 typedef struct stem_slot {
     uint8_t tlen, slen;
     bool plain; /* the stem needs no JSON escaping: lit is its array element */
@@ -317,15 +321,22 @@ static int token(emitter *e, const char *s, size_t n, uint32_t h, size_t chars, 
         return 0;
     if (is_stopword(c, s, n, h))
         return 0;
-    stem_slot *slot = n <= STEM_KEY_MAX ? &c->stems[h & (STEM_SLOTS - 1)] : NULL;
-    if (slot && slot->tlen == n && memcmp(slot->tok, s, n) == 0)
-        return keep(e, slot->lit + 2, slot->slen, slot->shash, slot->plain ? slot->lit : NULL);
+    stem_slot *set =
+        n <= STEM_KEY_MAX ? &c->stems[(h & (STEM_SLOTS / STEM_WAYS - 1)) * STEM_WAYS] : NULL;
+    for (int w = 0; set && w < STEM_WAYS; w++) {
+        const stem_slot *sl = &set[w];
+        if (sl->tlen == n && memcmp(sl->tok, s, n) == 0)
+            return keep(e, sl->lit + 2, sl->slen, sl->shash, sl->plain ? sl->lit : NULL);
+    }
     const sb_symbol *stem = sb_stemmer_stem(c->stemmer, (const sb_symbol *)s, (int)n);
     if (!stem)
         return eg_error_set(EG_ENOMEM, "out of memory stemming a word");
     size_t slen = (size_t)sb_stemmer_length(c->stemmer);
     uint32_t sh = hash_bytes((const char *)stem, slen);
-    if (slot && slen <= STEM_KEY_MAX) {
+    if (set && slen <= STEM_KEY_MAX) {
+        /* the newest first: the set's oldest word makes room */
+        memmove(set + 1, set, (STEM_WAYS - 1) * sizeof *set);
+        stem_slot *slot = set;
         slot->tlen = (uint8_t)n;
         slot->slen = (uint8_t)slen;
         slot->plain = eg_buf_json_plain((const char *)stem, slen);

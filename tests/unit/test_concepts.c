@@ -263,6 +263,42 @@ static void test_reuse_and_long_words(void **state)
     eg_concepts_free(c);
 }
 
+/* The stem cache is only a cache: 3000 words (more than its 4096 slots hold for long, and many
+ * sharing a set) stemmed in one order, then again in another and by a second extractor, give
+ * the same concepts every time, each word alone as one memory. */
+static void test_stem_cache_many_words(void **state)
+{
+    (void)state;
+    enum { WORDS = 3000 };
+    static const char *const suffixes[] = {"ing", "ed", "ness", "ations", "s", "ly"};
+    eg_concepts *a = NULL, *b = NULL;
+    assert_int_equal(eg_concepts_new(&a, "english", 32), 0);
+    assert_int_equal(eg_concepts_new(&b, "english", 32), 0);
+    char(*want)[64] = calloc(WORDS, sizeof *want);
+    assert_non_null(want);
+    eg_buf out;
+    eg_buf_init(&out, 0);
+    for (int pass = 0; pass < 3; pass++) {
+        for (int k = 0; k < WORDS; k++) {
+            int i = pass == 1 ? WORDS - 1 - k : (k * 7) % WORDS;
+            char w[40];
+            snprintf(w, sizeof w, "%c%c%c%s", 'b' + i % 20, 'a' + (i / 20) % 5,
+                     'c' + (i / 100) % 20, suffixes[(i / 2000 + i) % 6]);
+            eg_buf_reset(&out);
+            assert_int_equal(eg_concepts_from_text(pass == 2 ? b : a, w, strlen(w), &out), 0);
+            assert_true(out.len < sizeof want[i]);
+            if (pass == 0)
+                memcpy(want[i], out.data, out.len + 1);
+            else if (strcmp(out.data, want[i]) != 0)
+                fail_msg("%s: %s, then %s", w, want[i], out.data);
+        }
+    }
+    eg_buf_free(&out);
+    free(want);
+    eg_concepts_free(a);
+    eg_concepts_free(b);
+}
+
 /* Regression (probe r1): a 1 MB run of letters and digits became one 1 MB concept, and 2000 such
  * rows filled a work item's concepts buffer to its 1 GiB limit and aborted the ingest. Tokens
  * longer than 64 characters are dropped, counted in characters (not bytes) for every script. */
@@ -378,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_ascii_fast_path_matches_utf8proc),
         cmocka_unit_test(test_reuse_and_long_words),
+        cmocka_unit_test(test_stem_cache_many_words),
         cmocka_unit_test(test_token_length_cap),
         cmocka_unit_test(test_buffer_cap_restores_output),
         cmocka_unit_test(test_json_concepts),
