@@ -332,9 +332,14 @@ static void weigh(double *up, double *down, int w)
 }
 
 /* Applies a lexicon entry (word or phrase; slot indexes the seen bitsets) that starts at word
- * index start; imper when it is the first word of a sentence. */
+ * index start; imper when it is the first word of a sentence. An entry with no weight and only
+ * the roles word() handles itself (function words, negators, "please", abbreviations: most
+ * listed words met) changes nothing here. */
 static void apply(scan *s, const eg_lex_entry *e, size_t slot, long start, bool imper)
 {
+    if (!(e->flags & ~(unsigned)(EG_LX_FUNCTION | EG_LX_NEG | EG_LX_POLITE | EG_LX_ABBREV)) &&
+        !e->imp && !e->urg && !e->emo && !e->val)
+        return;
     bool neg = negated(s, start);
     unsigned f = e->flags;
     if (!bit_test_set(s->seen, slot)) {

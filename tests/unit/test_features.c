@@ -489,6 +489,24 @@ static void test_space_gaps(void **state)
     assert_int_equal(run("we want , to travel").task_type, EG_TASK_OBSERVATION);
 }
 
+/* Function words, negators, "please" and abbreviations carry no weight of their own: around a
+ * cue they change only what their role says (negation, the imperative slot, a full stop that
+ * does not end the sentence). */
+static void test_roles_without_weights(void **state)
+{
+    (void)state;
+    eg_features f = run_meta("the and of with a an to it is was", NULL, "[]");
+    expect_defaults(&f);
+    f = run_meta("The Of With", NULL, "[]");
+    expect_defaults(&f);
+    near(run("the the happy the").valence, run("happy").valence, "function words around a cue");
+    assert_int_equal(run("not happy").sentiment, EG_SENT_NEGATIVE);
+    assert_int_equal(run("please call the bank").task_type, EG_TASK_TASK);
+    assert_int_equal(run("the call was long").task_type, EG_TASK_OBSERVATION);
+    run_meta("ask Dr. Smith and Mr. Jones etc. Then call Ann", NULL,
+             "[\"smith\",\"jones\",\"ann\"]");
+}
+
 static void test_deterministic_and_long(void **state)
 {
     (void)state;
@@ -664,6 +682,7 @@ int main(void)
         cmocka_unit_test(test_word_length_bound),
         cmocka_unit_test(test_phrase_words),
         cmocka_unit_test(test_space_gaps),
+        cmocka_unit_test(test_roles_without_weights),
         cmocka_unit_test(test_deterministic_and_long),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_lexicon_tables),
