@@ -78,16 +78,18 @@ struct eg_concepts {
     eg_buf scratch; /* eg_concepts_scratch: lent to the caller */
 };
 
-/* ASCII classes: 0 separates words, 1 digit, 2 upper-case letter, 3 lower-case letter. */
-static const unsigned char ascii_class[128] = {
-    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
-    ['8'] = 1, ['9'] = 1, ['A'] = 2, ['B'] = 2, ['C'] = 2, ['D'] = 2, ['E'] = 2, ['F'] = 2,
-    ['G'] = 2, ['H'] = 2, ['I'] = 2, ['J'] = 2, ['K'] = 2, ['L'] = 2, ['M'] = 2, ['N'] = 2,
-    ['O'] = 2, ['P'] = 2, ['Q'] = 2, ['R'] = 2, ['S'] = 2, ['T'] = 2, ['U'] = 2, ['V'] = 2,
-    ['W'] = 2, ['X'] = 2, ['Y'] = 2, ['Z'] = 2, ['a'] = 3, ['b'] = 3, ['c'] = 3, ['d'] = 3,
-    ['e'] = 3, ['f'] = 3, ['g'] = 3, ['h'] = 3, ['i'] = 3, ['j'] = 3, ['k'] = 3, ['l'] = 3,
-    ['m'] = 3, ['n'] = 3, ['o'] = 3, ['p'] = 3, ['q'] = 3, ['r'] = 3, ['s'] = 3, ['t'] = 3,
-    ['u'] = 3, ['v'] = 3, ['w'] = 3, ['x'] = 3, ['y'] = 3, ['z'] = 3,
+/* ASCII folding: a letter or digit to its folded self (lower case), 0 for a word separator.
+ * Letters fold to 'a'..'z', digits stay below 'a'. */
+static const char ascii_fold[128] = {
+    ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4', ['5'] = '5', ['6'] = '6',
+    ['7'] = '7', ['8'] = '8', ['9'] = '9', ['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd',
+    ['E'] = 'e', ['F'] = 'f', ['G'] = 'g', ['H'] = 'h', ['I'] = 'i', ['J'] = 'j', ['K'] = 'k',
+    ['L'] = 'l', ['M'] = 'm', ['N'] = 'n', ['O'] = 'o', ['P'] = 'p', ['Q'] = 'q', ['R'] = 'r',
+    ['S'] = 's', ['T'] = 't', ['U'] = 'u', ['V'] = 'v', ['W'] = 'w', ['X'] = 'x', ['Y'] = 'y',
+    ['Z'] = 'z', ['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd', ['e'] = 'e', ['f'] = 'f',
+    ['g'] = 'g', ['h'] = 'h', ['i'] = 'i', ['j'] = 'j', ['k'] = 'k', ['l'] = 'l', ['m'] = 'm',
+    ['n'] = 'n', ['o'] = 'o', ['p'] = 'p', ['q'] = 'q', ['r'] = 'r', ['s'] = 's', ['t'] = 't',
+    ['u'] = 'u', ['v'] = 'v', ['w'] = 'w', ['x'] = 'x', ['y'] = 'y', ['z'] = 'z',
 };
 
 /* FNV-1a: short keys, no setup, good enough for a 512-slot table and a 32-entry scan. A byte at
@@ -417,11 +419,12 @@ int eg_concepts_from_text(eg_concepts *c, const char *text, size_t len, eg_buf *
      * neighbours, so folding run by run gives the same result as folding the whole text. */
     while (!rc && i < len) {
         unsigned char ch = (unsigned char)text[i];
-        if (ch < 0x80 && !ascii_class[ch]) {
+        if (ch < 0x80 && !ascii_fold[ch]) {
             i++;
             continue;
         }
         size_t start = i;
+        char *tok = c->tok; /* here, not c->tok: a char store could change that; unicode_run may */
         bool ascii = true, has_letter = false;
         uint32_t h = HASH_INIT;
         while (i < len) {
@@ -429,15 +432,14 @@ int eg_concepts_from_text(eg_concepts *c, const char *text, size_t len, eg_buf *
             if (ch < 0x80) {
                 /* an ASCII run is folded (lower-cased) and hashed on the way: a longer one than
                  * MAX_CHARS is dropped by token() anyway (c->tok holds 256 bytes at least) */
-                unsigned char k = ascii_class[ch];
-                if (!k)
+                char f = ascii_fold[ch];
+                if (!f)
                     break;
-                char f = (char)(k == 2 ? ch | 0x20 : ch);
                 if (i - start < MAX_CHARS) {
-                    c->tok[i - start] = f;
+                    tok[i - start] = f;
                     h = HASH_STEP(h, f);
                 }
-                has_letter |= k >= 2;
+                has_letter |= f >= 'a';
                 i++;
                 continue;
             }
