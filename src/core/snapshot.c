@@ -295,16 +295,40 @@ int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char
      * refused whole (a reader then replays the history); the checksum covers the rest. */
     wr w = {.h = XXH3_createState()};
     bool created = false;
-    /* The file md's pages are mapped from (copy-on-write) is not written over: the pages the
-     * model has not written would change under it while it is read. A new file takes its place
-     * once complete (run.c writes the other of a store's two snapshots instead). */
-    struct stat sb;
+    /* In place only over a regular file of its own. Not through a symbolic link or into a file
+     * with other names (the store itself, say: the snapshot would be written over it), not into
+     * a pipe, and not over the file md's pages are mapped from (copy-on-write: the pages the
+     * model has not written would change under it while it is read; run.c writes the other of
+     * a store's two snapshots instead). A new file takes the place of any of those once
+     * complete; a directory stays an error. */
+    struct stat sb = {0};
     char *aside = NULL;
-    if (md->snap_mapped && stat(path, &sb) == 0 && (uint64_t)sb.st_dev == md->snap_dev &&
-        (uint64_t)sb.st_ino == md->snap_ino) {
+    bool replace = false; /* a new file is renamed over the one at path */
+    int mode = -1;        /* the mode it takes (-1: the store's, as a new snapshot does) */
+    int fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) {
+        if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_nlink == 1 &&
+            !(md->snap_mapped && (uint64_t)sb.st_dev == md->snap_dev &&
+              (uint64_t)sb.st_ino == md->snap_ino)) {
+            if (!(w.f = fdopen(fd, "r+b")))
+                close(fd);
+        } else {
+            mode = S_ISREG(sb.st_mode) ? (int)(sb.st_mode & 0666) : -1;
+            close(fd);
+            replace = true;
+        }
+    } else if (errno == ELOOP) { /* a symbolic link */
+        replace = true;
+    }
+    if (replace) {
         size_t n = strlen(path) + sizeof ".XXXXXX";
-        int fd = (aside = malloc(n)) ? (snprintf(aside, n, "%s.XXXXXX", path), mkstemp(aside)) : -1;
-        if (fd >= 0 && (fchmod(fd, sb.st_mode & 0666) != 0 || !(w.f = fdopen(fd, "w+b")))) {
+        fd = (aside = malloc(n)) ? (snprintf(aside, n, "%s.XXXXXX", path), mkstemp(aside)) : -1;
+        if (fd >= 0 && mode >= 0 && fchmod(fd, (mode_t)mode) != 0) {
+            close(fd);
+            fd = -1;
+            unlink(aside);
+        }
+        if (fd >= 0 && !(w.f = fdopen(fd, "w+b"))) {
             close(fd);
             unlink(aside);
         }
@@ -312,12 +336,10 @@ int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char
             free(aside);
             aside = NULL;
         }
-    } else {
-        w.f = fopen(path, "r+b");
-    }
-    if (!w.f && !aside &&
-        errno == ENOENT) { /* a new file: owner-only until it takes the store's mode */
-        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        created = mode < 0;
+    } else if (!w.f &&
+               errno == ENOENT) { /* a new file: owner-only until it takes the store's mode */
+        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd >= 0 && !(w.f = fdopen(fd, "w+b")))
             close(fd);
         created = w.f != NULL;

@@ -284,6 +284,24 @@ if same "$T/p.db" "$T/p-ref.db"; then ok "another store's snapshot: the run ends
 resumed "$T/p.db" 2026-11-09T14:00:00Z "and the next run goes on from its own snapshot"
 rm -f "$T/o.db"* "$T/p.db"* "$T/p-ref.db"*
 
+# 4g. a snapshot path that is a link to the store (symbolic or hard): the run never writes through
+# it (regression: the snapshot was written over the store, which then was "not a database"), a
+# file of its own takes the link's place, and the runs go on from it
+new "$T/l.db" "$T/a.jsonl"
+run "$T/l.db" "$T1" >/dev/null
+ln -s l.db "$T/l.db-snapshot-2"
+resumed "$T/l.db" 2026-11-09T13:00:00Z "a snapshot path that is a symbolic link to the store"
+check "the store is intact" "ok" "$(sqlite3 "$T/l.db" 'PRAGMA integrity_check' 2>&1)"
+check "a file of its own took the link's place" "yes" \
+  "$([ -f "$T/l.db-snapshot-2" ] && [ ! -L "$T/l.db-snapshot-2" ] && echo yes)"
+rm "$T/l.db-snapshot"
+ln "$T/l.db" "$T/l.db-snapshot"
+resumed "$T/l.db" 2026-11-09T14:00:00Z "a snapshot path that is a hard link to the store"
+check "the store is intact" "ok" "$(sqlite3 "$T/l.db" 'PRAGMA integrity_check' 2>&1)"
+check "the link is gone" "1" "$(stat -c %h "$T/l.db")"
+resumed "$T/l.db" 2026-11-09T15:00:00Z "and the next run, from the file that took its place"
+rm -f "$T/l.db"*
+
 # 5. property: generated streams arriving in time order, run in k random steps within one UTC
 # day (the first step replays, the others resume), end where one run over everything ends
 G="${ENGRAM_GEN:-$(dirname "$ENGRAM_BIN")/engram-gen}"

@@ -4,8 +4,9 @@
  * alone; a missing file is EG_ENOTFOUND; a file cut short anywhere, with any byte changed, or
  * from another format is refused with EG_EBADINPUT and leaves the model empty; a failed write
  * leaves no file behind; a model read back maps the file's pages and goes on like the model
- * that was written, written over its own file or not. (That the snapshot carries every piece of
- * state the engine needs is test_engine.c's test_steps_through_snapshots.)
+ * that was written, written over its own file or not; a link or a pipe at the path is replaced,
+ * never written through. (That the snapshot carries every piece of state the engine needs is
+ * test_engine.c's test_steps_through_snapshots.)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -245,6 +246,56 @@ static void test_written_over(void **state)
     eg_model_free(&empty);
 }
 
+/* A snapshot is written in place only over a regular file of its own: never through a symbolic
+ * link (the link is replaced, whatever it pointed at), never into a file with other names or
+ * into a named pipe. (regression: with STORE-snapshot-2 a link to the store, a run wrote its
+ * snapshot over the store; a link to nothing made every write fail; a write into a pipe
+ * blocked once the pipe was full) */
+static void test_not_through_links(void **state)
+{
+    (void)state;
+    eg_model a, back;
+    small_model(&a);
+    eg_snapshot_key key = {.generation = 1}, k;
+    char victim[96];
+    snprintf(victim, sizeof victim, "%s-victim", path);
+    static const char text[] = "SQLite format 3: the store's pages";
+    for (int how = 0; how < 4; how++) { /* symlink, hard link, symlink to nothing, pipe */
+        unlink(path);
+        FILE *f = fopen(victim, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(text, 1, sizeof text, f), sizeof text);
+        fclose(f);
+        if (how == 0)
+            assert_int_equal(symlink(victim, path), 0);
+        else if (how == 1)
+            assert_int_equal(link(victim, path), 0);
+        else if (how == 2)
+            assert_int_equal(symlink("/nonexistent-dir/nothing", path), 0);
+        else
+            assert_int_equal(mkfifo(path, 0600), 0);
+        alarm(20); /* (a write into a pipe blocks once the pipe is full) */
+        assert_int_equal(eg_snapshot_write(&a, &key, path), 0);
+        alarm(0);
+        char buf[sizeof text + 1];
+        f = fopen(victim, "rb");
+        assert_non_null(f);
+        assert_int_equal(fread(buf, 1, sizeof buf, f), sizeof text);
+        fclose(f);
+        assert_memory_equal(buf, text, sizeof text);
+        struct stat sb;
+        assert_int_equal(lstat(path, &sb), 0);
+        assert_true(S_ISREG(sb.st_mode));
+        assert_int_equal(sb.st_nlink, 1);
+        eg_model_init(&back);
+        assert_int_equal(eg_snapshot_read(&back, &k, path), 0);
+        assert_int_equal(back.n, a.n);
+        eg_model_free(&back);
+    }
+    unlink(victim);
+    eg_model_free(&a);
+}
+
 /* the state two models advanced alike must share (not their padding bytes) */
 static void assert_same_state(const eg_model *x, const eg_model *y)
 {
@@ -360,9 +411,10 @@ static void test_mapped(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),     cmocka_unit_test(test_missing),
-        cmocka_unit_test(test_damage_refused), cmocka_unit_test(test_write_failure),
-        cmocka_unit_test(test_written_over),   cmocka_unit_test(test_mapped),
+        cmocka_unit_test(test_round_trip),        cmocka_unit_test(test_missing),
+        cmocka_unit_test(test_damage_refused),    cmocka_unit_test(test_write_failure),
+        cmocka_unit_test(test_written_over),      cmocka_unit_test(test_mapped),
+        cmocka_unit_test(test_not_through_links),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
