@@ -746,16 +746,31 @@ static bool header_ok(const header *h)
            !memcmp(h->build, want.build, sizeof h->build);
 }
 
-int eg_snapshot_read_key(eg_snapshot_key *key, const char *path)
+/* Opens path for reading into *fd: only a regular file (O_NONBLOCK: a named pipe is refused at
+ * once instead of waited on until something writes into it). */
+static int open_regular(int *fd, struct stat *sb, const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    if ((*fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
         return errno == ENOENT ? eg_error_set(EG_ENOTFOUND, "no snapshot %s", path)
                                : eg_error_set(EG_EIO, "could not read the snapshot %s: %s", path,
                                               strerror(errno));
+    if (fstat(*fd, sb) != 0 || !S_ISREG(sb->st_mode)) {
+        close(*fd);
+        *fd = -1;
+        return eg_error_set(EG_EBADINPUT, "the snapshot %s is not a regular file", path);
+    }
+    return 0;
+}
+
+int eg_snapshot_read_key(eg_snapshot_key *key, const char *path)
+{
+    struct stat sb;
+    int fd, rc = open_regular(&fd, &sb, path);
+    if (rc)
+        return rc;
     header h;
-    bool ok = fread(&h, sizeof h, 1, f) == 1 && header_ok(&h);
-    fclose(f);
+    bool ok = pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h && header_ok(&h);
+    close(fd);
     if (!ok)
         return eg_error_set(EG_EBADINPUT, "the snapshot %s is from another engram version", path);
     *key = h.key;
@@ -769,19 +784,11 @@ int eg__snapshot_read(eg_model *md, eg_snapshot_key *key, const char *path, bool
     struct stat sb;
     size_t file = 0;
     void *all = MAP_FAILED;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        rc = errno == ENOENT ? eg_error_set(EG_ENOTFOUND, "no snapshot %s", path)
-                             : eg_error_set(EG_EIO, "could not read the snapshot %s: %s", path,
-                                            strerror(errno));
+    int fd;
+    if ((rc = open_regular(&fd, &sb, path)))
         goto done;
-    }
-    if (fstat(fd, &sb) != 0) {
-        rc = eg_error_set(EG_EIO, "could not read the snapshot %s: %s", path, strerror(errno));
-        goto done;
-    }
     file = (size_t)sb.st_size;
-    if (!S_ISREG(sb.st_mode) || file < sizeof(header) + 2 * sizeof(uint64_t)) {
+    if (file < sizeof(header) + 2 * sizeof(uint64_t)) {
         rc = eg_error_set(EG_EBADINPUT, "the snapshot %s is truncated", path);
         goto done;
     }

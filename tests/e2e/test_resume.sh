@@ -302,6 +302,19 @@ check "the link is gone" "1" "$(stat -c %h "$T/l.db")"
 resumed "$T/l.db" 2026-11-09T15:00:00Z "and the next run, from the file that took its place"
 rm -f "$T/l.db"*
 
+# 4h. a named pipe at a snapshot name: nothing waits on it (regression: run and stats opened it
+# for reading and waited for a writer forever); the run replaces it with a file
+new "$T/q.db" "$T/a.jsonl"
+run "$T/q.db" "$T1" >/dev/null
+run "$T/q.db" 2026-11-09T13:00:00Z >/dev/null # (the current file is the second, the first is read first)
+rm "$T/q.db-snapshot"
+mkfifo "$T/q.db-snapshot"
+check "stats with a pipe at a snapshot name" 0 "$(timeout 30 "$ENGRAM_BIN" --store "$T/q.db" stats >/dev/null 2>&1; echo $?)"
+rep=$(timeout 30 "$ENGRAM_BIN" --store "$T/q.db" --now 2026-11-09T14:00:00Z run --json)
+check "a run with a pipe at a snapshot name resumes" "true" "$(field resumed "$rep")"
+check "and a file took the pipe's place" "yes" "$([ -f "$T/q.db-snapshot" ] && [ ! -p "$T/q.db-snapshot" ] && echo yes)"
+rm -f "$T/q.db"*
+
 # 5. property: generated streams arriving in time order, run in k random steps within one UTC
 # day (the first step replays, the others resume), end where one run over everything ends
 G="${ENGRAM_GEN:-$(dirname "$ENGRAM_BIN")/engram-gen}"

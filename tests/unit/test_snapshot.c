@@ -5,8 +5,8 @@
  * from another format is refused with EG_EBADINPUT and leaves the model empty; a failed write
  * leaves no file behind; a model read back maps the file's pages and goes on like the model
  * that was written, written over its own file or not; a link or a pipe at the path is replaced,
- * never written through. (That the snapshot carries every piece of state the engine needs is
- * test_engine.c's test_steps_through_snapshots.)
+ * never written through, and a pipe is not read. (That the snapshot carries every piece of state
+ * the engine needs is test_engine.c's test_steps_through_snapshots.)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -296,6 +296,26 @@ static void test_not_through_links(void **state)
     eg_model_free(&a);
 }
 
+/* A named pipe where a snapshot is looked for is refused at once, not opened for reading and
+ * waited on (regression: a pipe at either snapshot name hung `engram run` and `engram stats`
+ * until something wrote into it) */
+static void test_pipe_refused(void **state)
+{
+    (void)state;
+    eg_model m;
+    eg_snapshot_key key;
+    unlink(path);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    alarm(20); /* (the test fails, instead of hanging, while a read waits) */
+    assert_int_equal(eg_snapshot_read_key(&key, path), EG_EBADINPUT);
+    eg_model_init(&m);
+    assert_int_equal(eg_snapshot_read(&m, &key, path), EG_EBADINPUT);
+    alarm(0);
+    assert_int_equal(m.n, 0);
+    eg_model_free(&m);
+    unlink(path);
+}
+
 /* the state two models advanced alike must share (not their padding bytes) */
 static void assert_same_state(const eg_model *x, const eg_model *y)
 {
@@ -414,7 +434,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),        cmocka_unit_test(test_missing),
         cmocka_unit_test(test_damage_refused),    cmocka_unit_test(test_write_failure),
         cmocka_unit_test(test_written_over),      cmocka_unit_test(test_mapped),
-        cmocka_unit_test(test_not_through_links),
+        cmocka_unit_test(test_not_through_links), cmocka_unit_test(test_pipe_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
