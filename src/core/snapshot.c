@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -299,8 +300,9 @@ int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char
      * with other names (the store itself, say: the snapshot would be written over it), not into
      * a pipe, and not over the file md's pages are mapped from (copy-on-write: the pages the
      * model has not written would change under it while it is read; run.c writes the other of
-     * a store's two snapshots instead). A new file takes the place of any of those once
-     * complete; a directory stays an error. */
+     * a store's two snapshots instead), nor over one another process is reading (it holds a
+     * shared lock on it while it reads, eg__snapshot_read; this write holds an exclusive one).
+     * A new file takes the place of any of those once complete; a directory stays an error. */
     struct stat sb = {0};
     char *aside = NULL;
     bool replace = false; /* a new file is renamed over the one at path */
@@ -309,7 +311,8 @@ int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char
     if (fd >= 0) {
         if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_nlink == 1 &&
             !(md->snap_mapped && (uint64_t)sb.st_dev == md->snap_dev &&
-              (uint64_t)sb.st_ino == md->snap_ino)) {
+              (uint64_t)sb.st_ino == md->snap_ino) &&
+            !(flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK)) {
             if (!(w.f = fdopen(fd, "r+b")))
                 close(fd);
         } else {
@@ -787,6 +790,16 @@ int eg__snapshot_read(eg_model *md, eg_snapshot_key *key, const char *path, bool
     int fd;
     if ((rc = open_regular(&fd, &sb, path)))
         goto done;
+    /* Shared while it is read (until done): a writer then writes a new file instead of this one
+     * (eg_snapshot_write), and a file being written in place is refused, not read. Once the
+     * read is done, the file may be written over: its pages this model has not copied change
+     * with it, so such a model is not used (run.c uses a model read beside its ingest only if
+     * the store, under its lock, still names that snapshot, and writers write only the file the
+     * store does not name, under that lock). */
+    if (flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+        rc = eg_error_set(EG_EBADINPUT, "the snapshot %s is being written", path);
+        goto done;
+    }
     file = (size_t)sb.st_size;
     if (file < sizeof(header) + 2 * sizeof(uint64_t)) {
         rc = eg_error_set(EG_EBADINPUT, "the snapshot %s is truncated", path);

@@ -5,7 +5,8 @@
  * from another format is refused with EG_EBADINPUT and leaves the model empty; a failed write
  * leaves no file behind; a model read back maps the file's pages and goes on like the model
  * that was written, written over its own file or not; a link or a pipe at the path is replaced,
- * never written through, and a pipe is not read. (That the snapshot carries every piece of state
+ * never written through, and a pipe is not read; a file being read is not written over in
+ * place, nor read while it is. (That the snapshot carries every piece of state
  * the engine needs is test_engine.c's test_steps_through_snapshots.)
  */
 #include <setjmp.h>
@@ -24,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -316,6 +319,57 @@ static void test_pipe_refused(void **state)
     unlink(path);
 }
 
+/* A file being read is not written over in place, and a file being written in place is not read
+ * (an advisory lock on the file: shared while it is read, exclusive while it is written over).
+ * (regression: the read of the last snapshot that a run starts beside its ingest, before it
+ * holds the store's lock (run.c), could overlap another run's in-place write of that file; when
+ * the write made the file shorter, the reader's mapping ran past its end: SIGBUS) */
+static void test_read_write_exclusive(void **state)
+{
+    (void)state;
+    eg_model a, empty, back;
+    small_model(&a);
+    eg_model_init(&empty);
+    eg_snapshot_key ka = {.generation = 1}, ke = {.generation = 2}, k;
+    assert_int_equal(eg_snapshot_write(&a, &ka, path), 0);
+    long big = file_size();
+    /* a reader holds the file: the next snapshot (smaller) goes to a new file */
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_SH), 0);
+    unsigned char *orig = malloc((size_t)big), *now = malloc((size_t)big);
+    assert_int_equal(pread(fd, orig, (size_t)big, 0), big);
+    assert_int_equal(eg_snapshot_write(&empty, &ke, path), 0);
+    struct stat held, named;
+    assert_int_equal(fstat(fd, &held), 0);
+    assert_int_equal(stat(path, &named), 0);
+    assert_true(held.st_ino != named.st_ino);
+    assert_int_equal(held.st_size, big);
+    assert_int_equal(pread(fd, now, (size_t)big, 0), big);
+    assert_memory_equal(orig, now, (size_t)big);
+    close(fd);
+    eg_model_init(&back);
+    assert_int_equal(eg_snapshot_read(&back, &k, path), 0);
+    assert_int_equal(k.generation, 2);
+    eg_model_free(&back);
+    /* a writer holds the file: a read refuses it, and reads it once the writer is done */
+    fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+    eg_model_init(&back);
+    assert_int_equal(eg_snapshot_read(&back, &k, path), EG_EBADINPUT);
+    assert_int_equal(back.n, 0);
+    eg_model_free(&back);
+    close(fd);
+    eg_model_init(&back);
+    assert_int_equal(eg_snapshot_read(&back, &k, path), 0);
+    eg_model_free(&back);
+    free(orig);
+    free(now);
+    eg_model_free(&a);
+    eg_model_free(&empty);
+}
+
 /* the state two models advanced alike must share (not their padding bytes) */
 static void assert_same_state(const eg_model *x, const eg_model *y)
 {
@@ -431,10 +485,11 @@ static void test_mapped(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),        cmocka_unit_test(test_missing),
-        cmocka_unit_test(test_damage_refused),    cmocka_unit_test(test_write_failure),
-        cmocka_unit_test(test_written_over),      cmocka_unit_test(test_mapped),
-        cmocka_unit_test(test_not_through_links), cmocka_unit_test(test_pipe_refused),
+        cmocka_unit_test(test_round_trip),           cmocka_unit_test(test_missing),
+        cmocka_unit_test(test_damage_refused),       cmocka_unit_test(test_write_failure),
+        cmocka_unit_test(test_written_over),         cmocka_unit_test(test_mapped),
+        cmocka_unit_test(test_not_through_links),    cmocka_unit_test(test_pipe_refused),
+        cmocka_unit_test(test_read_write_exclusive),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
