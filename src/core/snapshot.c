@@ -33,6 +33,7 @@
 #include "build_id.h" /* EG_BUILD_ID, generated from the sources by cmake/build_id.cmake */
 #include "engram/error.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
@@ -287,6 +288,26 @@ static void take_store_mode(int fd, const char *path)
     free(store);
 }
 
+/* The new file a write that does not go in place makes beside path (mkstemp's pattern); what
+ * eg_snapshot_remove_leftovers removes */
+#define ASIDE ".tmp-XXXXXX"
+
+void eg_snapshot_remove_leftovers(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    size_t blen = strlen(base), tail = strlen(ASIDE) - 6; /* ".tmp-", then six characters */
+    char *dir = slash ? strndup(path, slash > path ? (size_t)(slash - path) : 1) : strdup(".");
+    DIR *d = dir ? opendir(dir) : NULL;
+    for (struct dirent *e; d && (e = readdir(d));)
+        if (!strncmp(e->d_name, base, blen) && !strncmp(e->d_name + blen, ASIDE, tail) &&
+            strlen(e->d_name + blen + tail) == 6)
+            (void)unlinkat(dirfd(d), e->d_name, 0);
+    if (d)
+        closedir(d);
+    free(dir);
+}
+
 int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char *path)
 {
     int rc = 0;
@@ -324,8 +345,8 @@ int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char
         replace = true;
     }
     if (replace) {
-        size_t n = strlen(path) + sizeof ".XXXXXX";
-        fd = (aside = malloc(n)) ? (snprintf(aside, n, "%s.XXXXXX", path), mkstemp(aside)) : -1;
+        size_t n = strlen(path) + sizeof ASIDE;
+        fd = (aside = malloc(n)) ? (snprintf(aside, n, "%s" ASIDE, path), mkstemp(aside)) : -1;
         if (fd >= 0 && mode >= 0 && fchmod(fd, (mode_t)mode) != 0) {
             close(fd);
             fd = -1;

@@ -51,6 +51,12 @@ typedef struct eg_snapshot_key {
  * at), a file with other names (hard links) or a pipe is replaced by a new file once complete. */
 int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char *path);
 
+/* Removes what writes to path left when they were killed before renaming their new file over
+ * path ("PATH.tmp-" and six characters, as big as a snapshot: eg_snapshot_write writes one when
+ * it does not write in place). For the one caller that writes path's snapshots (run.c, holding
+ * the store's write lock): a file another writer is writing would go too. */
+void eg_snapshot_remove_leftovers(const char *path);
+
 /* The tag of a snapshot of md: base plus a digest of each memory from index from_mem on (its
  * id, rowid, time, features and concept names) and each recall presentation from index
  * from_pres on. A sum, so it depends on the set of inputs only, not on the order or the runs

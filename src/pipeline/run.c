@@ -354,6 +354,10 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
         /* the other file than the one that fits the store: this run may be reading its pages,
          * and it stays the last good snapshot until this run commits */
         snap.path = snap_path[slot == 0 ? 1 : 0];
+        /* what a run killed while it wrote a new file left (this run holds the store's write
+         * lock: no other writes a snapshot of it now) */
+        eg_snapshot_remove_leftovers(snap_path[0]);
+        eg_snapshot_remove_leftovers(snap_path[1]);
         if (!(snap.lines = calloc(md.n ? md.n : 1, sizeof *snap.lines))) {
             rc = eg_error_set(EG_ENOMEM, "out of memory writing a snapshot");
             goto fail;

@@ -108,4 +108,30 @@ E --store "$K" --now 2026-11-09T12:00:00Z ingest -q
 check "an ingest killed after its commit has its rows" 200 "$(sqlite3 "$K" "SELECT count(*) FROM memory")"
 check "and its run row says ok" ok \
   "$(sqlite3 "$K" "SELECT outcome FROM runs WHERE command = 'ingest' ORDER BY run_id DESC LIMIT 1")"
+
+# A run killed while it wrote its snapshot to a new file (instead of in place: over a link, or a
+# file another run was reading) left that file, as big as a snapshot, beside the store for ever
+# (regression). The next run removes such leftovers of both names, and nothing else.
+R="$T/r.db"
+E --store "$R" init -q
+E --store "$R" import "$T/a.jsonl" -q
+E --store "$R" --now 2026-11-09T12:00:00Z run -q || fail "the run before the leftovers"
+for f in "$R-snapshot.tmp-Ab12Cd" "$R-snapshot-2.tmp-x9Y8z7"; do head -c 100000 /dev/zero >"$f"; done
+: >"$R-snapshot.backup"
+: >"$R-snapshot.tmp-keep"
+E --store "$R" --now 2026-11-09T13:00:00Z run -q || fail "the run after the leftovers"
+check "the next run removes the new files a killed run left" "no" \
+  "$([ -e "$R-snapshot.tmp-Ab12Cd" ] || [ -e "$R-snapshot-2.tmp-x9Y8z7" ] && echo yes || echo no)"
+check "and leaves other files alone" "yes" \
+  "$([ -e "$R-snapshot.backup" ] && [ -e "$R-snapshot.tmp-keep" ] && echo yes || echo no)"
+rm -f "$R"-snapshot*.tmp-*
+if command -v strace >/dev/null; then
+  rm -f "$R-snapshot"
+  ln -s "$R" "$R-snapshot" # (written to a new file, renamed over the link)
+  strace -f -o /dev/null -e trace=rename -e inject=rename:signal=KILL \
+    "$ENGRAM_BIN" --store "$R" --now 2026-11-09T14:00:00Z run -q 2>/dev/null
+  check "a run killed before renaming its new snapshot leaves it" 1 "$(ls "$R"-snapshot.tmp-?????? | wc -l)"
+  E --store "$R" --now 2026-11-09T14:00:00Z run -q || fail "the run after the killed one"
+  check "and the next run removes it" 0 "$(ls "$R"-snapshot.tmp-?????? 2>/dev/null | wc -l)"
+fi
 finish
