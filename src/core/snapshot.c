@@ -396,15 +396,27 @@ int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char
         w.err = true;
     if (created && !w.err)
         take_store_mode(fileno(w.f), path);
-    if (fclose(w.f) != 0)
+    int err = errno; /* (the first failure's, for the message) */
+    /* A write that failed gives the space it took back (on a full disk the store needs it):
+     * a file it made goes, one it wrote over in place is emptied (refused as its cleared
+     * header was). */
+    if (w.err && !aside && !created)
+        (void)ftruncate(fileno(w.f), 0);
+    if (fclose(w.f) != 0 && !w.err) {
         w.err = true;
+        err = errno;
+    }
     w.f = NULL;
     if (aside && (w.err || rename(aside, path) != 0)) {
+        if (!w.err)
+            err = errno;
         w.err = true;
         unlink(aside);
     }
+    if (w.err && created && !aside)
+        unlink(path);
     if (w.err)
-        rc = eg_error_set(EG_EIO, "could not write the snapshot %s: %s", path, strerror(errno));
+        rc = eg_error_set(EG_EIO, "could not write the snapshot %s: %s", path, strerror(err));
 done:
     if (w.f) { /* (an error on the way) */
         fclose(w.f);

@@ -46,9 +46,10 @@ typedef struct eg_snapshot_key {
 /* Writes md's simulation state and key to path, over the file that is there (its pages are in
  * the page cache: at 1M ten times as fast as a new file). Until the write is complete the header's
  * magic is cleared, so a reader refuses the file whole (and replays the history): the file is the
- * whole new snapshot or none; a write that fails leaves none. Only a regular file of its own is
- * written over: the file md was read from (its pages mapped), a symbolic link (whatever it points
- * at), a file with other names (hard links) or a pipe is replaced by a new file once complete. */
+ * whole new snapshot or none; a write that fails leaves none, and gives back the space it took.
+ * Only a regular file of its own is written over: the file md was read from (its pages mapped), a
+ * symbolic link (whatever it points at), a file with other names (hard links) or a pipe is replaced
+ * by a new file once complete. */
 int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char *path);
 
 /* Removes what writes to path left when they were killed before renaming their new file over

@@ -3,11 +3,11 @@
  * and the model (memories, concepts, journeys, graphs, the loop's state); the key can be read
  * alone; a missing file is EG_ENOTFOUND; a file cut short anywhere, with any byte changed, or
  * from another format is refused with EG_EBADINPUT and leaves the model empty; a failed write
- * leaves no file behind; a model read back maps the file's pages and goes on like the model
- * that was written, written over its own file or not; a link or a pipe at the path is replaced,
- * never written through, and a pipe is not read; a file being read is not written over in
- * place, nor read while it is. (That the snapshot carries every piece of state
- * the engine needs is test_engine.c's test_steps_through_snapshots.)
+ * leaves no file behind (nor the space it took); a model read back maps the file's pages and goes
+ * on like the model that was written, written over its own file or not; a link or a pipe at the
+ * path is replaced, never written through, and a pipe is not read; a file being read is not written
+ * over in place, nor read while it is. (That the snapshot carries every piece of state the engine
+ * needs is test_engine.c's test_steps_through_snapshots.)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,7 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -370,6 +372,42 @@ static void test_read_write_exclusive(void **state)
     eg_model_free(&empty);
 }
 
+/* A write that fails half way (a full disk; here a file size limit) gives back the space it
+ * took: a file it made is removed, one it wrote over in place is left empty (refused). (regression:
+ * on a full disk the part written stayed, so the store, saved beside it, found no room and the
+ * run failed instead of going on without its snapshot) */
+static void test_failed_write_gives_space_back(void **state)
+{
+    (void)state;
+    eg_model a, back;
+    small_model(&a);
+    eg_snapshot_key key = {.generation = 1}, k;
+    struct rlimit was, cut;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &was), 0);
+    cut = was;
+    cut.rlim_cur = 8192;
+    void (*sig)(int) = signal(SIGXFSZ, SIG_IGN);
+    unlink(path);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &cut), 0);
+    int rc = eg_snapshot_write(&a, &key, path);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &was), 0);
+    assert_int_equal(rc, EG_EIO);
+    assert_int_equal(access(path, F_OK), -1);
+    /* over a whole snapshot, in place */
+    assert_int_equal(eg_snapshot_write(&a, &key, path), 0);
+    assert_true(file_size() > 8192);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &cut), 0);
+    rc = eg_snapshot_write(&a, &key, path);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &was), 0);
+    signal(SIGXFSZ, sig);
+    assert_int_equal(rc, EG_EIO);
+    assert_int_equal(file_size(), 0);
+    eg_model_init(&back);
+    assert_int_equal(eg_snapshot_read(&back, &k, path), EG_EBADINPUT);
+    eg_model_free(&back);
+    eg_model_free(&a);
+}
+
 /* the state two models advanced alike must share (not their padding bytes) */
 static void assert_same_state(const eg_model *x, const eg_model *y)
 {
@@ -485,11 +523,16 @@ static void test_mapped(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),           cmocka_unit_test(test_missing),
-        cmocka_unit_test(test_damage_refused),       cmocka_unit_test(test_write_failure),
-        cmocka_unit_test(test_written_over),         cmocka_unit_test(test_mapped),
-        cmocka_unit_test(test_not_through_links),    cmocka_unit_test(test_pipe_refused),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_missing),
+        cmocka_unit_test(test_damage_refused),
+        cmocka_unit_test(test_write_failure),
+        cmocka_unit_test(test_written_over),
+        cmocka_unit_test(test_mapped),
+        cmocka_unit_test(test_not_through_links),
+        cmocka_unit_test(test_pipe_refused),
         cmocka_unit_test(test_read_write_exclusive),
+        cmocka_unit_test(test_failed_write_gives_space_back),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
