@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 static const char *const mstatus_names[] = {"staged", "unattended",   "in_wm",
                                             "in_stm", "consolidated", "forgotten"};
@@ -136,6 +137,8 @@ void eg_model_free(eg_model *md)
         munmap(md->snap_map, md->snap_len);
     else
         free(md->snap_map);
+    if (md->has_snap_fd)
+        close(md->snap_fd); /* (and its lock) */
     memset(md, 0, sizeof *md);
 }
 

@@ -273,6 +273,8 @@ typedef struct eg_model {
     size_t snap_len;
     bool snap_mapped;            /* false: snap_map is one allocation the arrays were copied into */
     uint64_t snap_dev, snap_ino; /* the mapped file (eg_snapshot_write never writes over it) */
+    int snap_fd; /* open on it while mapped, with a shared lock on it (core/snapshot.c) */
+    bool has_snap_fd;
 
     /* counters of the simulation */
     int64_t ticks, replays_done, rem_phases, homeostasis_phases;

@@ -823,12 +823,11 @@ int eg__snapshot_read(eg_model *md, eg_snapshot_key *key, const char *path, bool
     int fd;
     if ((rc = open_regular(&fd, &sb, path)))
         goto done;
-    /* Shared while it is read (until done): a writer then writes a new file instead of this one
-     * (eg_snapshot_write), and a file being written in place is refused, not read. Once the
-     * read is done, the file may be written over: its pages this model has not copied change
-     * with it, so such a model is not used (run.c uses a model read beside its ingest only if
-     * the store, under its lock, still names that snapshot, and writers write only the file the
-     * store does not name, under that lock). */
+    /* Shared while it is read, and while the model maps it (the model keeps the descriptor:
+     * eg_model_free closes it): a writer then writes a new file instead of this one
+     * (eg_snapshot_write), so the pages the model has not copied neither change nor go past the
+     * end of a file written shorter (SIGBUS); and a file being written in place is refused, not
+     * read. */
     if (flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
         rc = eg_error_set(EG_EBADINPUT, "the snapshot %s is being written", path);
         goto done;
@@ -891,6 +890,13 @@ int eg__snapshot_read(eg_model *md, eg_snapshot_key *key, const char *path, bool
         goto done;
     md->snap_dev = (uint64_t)sb.st_dev;
     md->snap_ino = (uint64_t)sb.st_ino;
+    /* (the lock goes with the open file, which the mappings reference too: kept open here so
+     * that the model visibly holds it until eg_model_free, whatever the mappings do) */
+    if (md->snap_mapped) {
+        md->snap_fd = fd;
+        md->has_snap_fd = true;
+        fd = -1;
+    }
     point_lists(&r, md);
     if ((rc = index_graph(&r, &md->concepts)))
         goto done;
