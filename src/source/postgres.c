@@ -417,8 +417,10 @@ static int connect_with_retries(pg_source *s, const eg_config *cfg, const char *
             return set_error(
                 s, EG_ECONFIG, NULL,
                 strstr(reason, "SSL")
-                    ? "the server at that host and port does not offer SSL: use sslmode=prefer "
-                      "or disable in the source connection string, or turn on ssl in the server"
+                    ? "the server at that host and port does not offer SSL, and the connection "
+                      "string requires it: turn on ssl in the server (docs/SECURITY.md); "
+                      "sslmode=prefer or disable would send the data, and a password, in clear, "
+                      "so lower it only for a server on this host"
                 : strstr(reason, "service")
                     ? "check the service name (service= in the source connection string, or "
                       "PGSERVICE) and the service file that defines it: ~/.pg_service.conf, the "

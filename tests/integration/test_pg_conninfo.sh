@@ -30,6 +30,10 @@ bad "sslmode=bogus" 'sslmode value: "bogus"' "$uri?sslmode=bogus"
 bad "target_session_attrs=bogus" 'target_session_attrs value: "bogus"' \
   "$base target_session_attrs=bogus"
 bad "sslmode=require without SSL" "SSL was required" "$uri?sslmode=require"
+# the hint turns SSL on in the server; it does not advise dropping encryption without a warning
+# (it said "use sslmode=prefer or disable", against docs/SECURITY.md)
+contains "sslmode=require without SSL: the hint turns ssl on in the server" "turn on ssl in the server" "$T/last"
+contains "and says what lowering sslmode costs" "in clear" "$T/last"
 bad "an unknown keyword" 'invalid connection option "bogus"' "$base bogus=1"
 
 # a string that does not parse, with a password in it (from a 0600 config file)
