@@ -293,7 +293,8 @@ static int set_value(eg_config *cfg, const key_def *k, const char *value, const 
     case K_DOUBLE: {
         errno = 0;
         double d = strtod(value, &end);
-        if (end == value || *end || errno || !isfinite(d))
+        if (end == value || *end || errno || !isfinite(d) ||
+            !eg_decimal_text(value, (size_t)(end - value)))
             return eg_error_set(EG_ECONFIG, "%s%s = \"%s\" is not a number", where, k->name, value);
         *(double *)(void *)slot(cfg, k) = d;
         return 0;

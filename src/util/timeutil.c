@@ -192,6 +192,15 @@ int64_t eg_time_midnight_shift(int64_t us, int months, int days)
     return (eg_days_from_civil(ny, nm, nd) + days) * EG_USEC_PER_DAY;
 }
 
+bool eg_decimal_text(const char *s, size_t n)
+{
+    /* what strtod takes beyond decimals: hexadecimal ("0x1p3"), "inf", "nan" */
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("0123456789.eE+- ", s[i]))
+            return false;
+    return n > 0;
+}
+
 int eg_duration_parse(const char *s, int64_t *out_us)
 {
     char *end;
@@ -199,7 +208,7 @@ int eg_duration_parse(const char *s, int64_t *out_us)
     if (!s || !*s)
         return -1;
     v = strtod(s, &end);
-    if (end == s || !isfinite(v) || v < 0)
+    if (end == s || !isfinite(v) || v < 0 || !eg_decimal_text(s, (size_t)(end - s)))
         return -1;
     while (*end == ' ')
         end++;

@@ -43,6 +43,11 @@ void eg_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
 /* Midnight UTC of us's date, shifted by months then days (PostgreSQL date - interval rules). */
 int64_t eg_time_midnight_shift(int64_t us, int months, int days);
 
+/* Whether the n bytes at s are a number written in decimals (digits, a point, an exponent,
+ * signs, blanks), as strtod took them: not hexadecimal ("0x10"), "inf" or "nan", which strtod
+ * also reads and no setting means. */
+bool eg_decimal_text(const char *s, size_t n);
+
 /* Parses a duration: "300", "300s", "5m", "2h", "7d", "1w" into microseconds. */
 int eg_duration_parse(const char *s, int64_t *out_us);
 

@@ -803,6 +803,10 @@ static void test_bad_values(void **state)
     expect_bad_value(f, "staging.max_age", "-1 year", "an age");
     expect_bad_value(f, "staging.max_age", "1 fortnight", "an age");
     expect_bad_value(f, "staging.max_age", "year", "an age");
+    /* strtod reads hexadecimal too: neither a number nor a duration here */
+    expect_bad_value(f, "hebbian.rate", "0x1p-3", "a number");
+    expect_bad_value(f, "consolidation.threshold", "0x0.8", "a number");
+    expect_bad_value(f, "wm.tick", "0x1e", "a duration");
 }
 
 /* The same errors inside a profile keep the profile's name readable: "[profile dev]". */

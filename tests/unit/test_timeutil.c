@@ -384,8 +384,10 @@ static void test_duration_parse(void **state)
 static void test_duration_bad(void **state)
 {
     (void)state;
-    static const char *const bad[] = {"",      "s",  "abc", "5x",    "5 parsecs", "5mm",
-                                      "5h30m", "-5", "-1s", "5 s x", "ms"};
+    static const char *const bad[] = {"", "s", "abc", "5x", "5 parsecs", "5mm", "5h30m", "-5",
+                                      "-1s", "5 s x", "ms",
+                                      /* strtod reads hexadecimal too: not a duration */
+                                      "0x10", "0x1p3s", "0X5m"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         expect_duration_bad(bad[i]);
     int64_t us = 0;
