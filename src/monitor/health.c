@@ -281,19 +281,6 @@ static void describe_unopened(hctx *h)
     free(table);
 }
 
-/* SQLite function eg_utf8_invalid(x): 1 when x's bytes are not valid UTF-8 (validate's). */
-static void sql_utf8_invalid(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-    (void)argc;
-    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
-        sqlite3_result_int(ctx, 0);
-        return;
-    }
-    const char *b = sqlite3_value_blob(argv[0]);
-    int n = sqlite3_value_bytes(argv[0]);
-    sqlite3_result_int(ctx, b && !eg_utf8_valid(b, (size_t)n, NULL));
-}
-
 /* Prepares the identifiers and expressions the source queries use. */
 static int prepare_sql(hctx *h)
 {
@@ -389,8 +376,7 @@ static void check_connection(hctx *h)
         }
         sqlite3_busy_timeout(h->sdb, h->busy_ms > 0 && h->busy_ms < 5000 ? h->busy_ms : 5000);
         eg__sqlite_register_time_us(h->sdb);
-        sqlite3_create_function(h->sdb, "eg_utf8_invalid", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-                                NULL, sql_utf8_invalid, NULL, NULL);
+        eg__sqlite_register_utf8_invalid(h->sdb);
     }
     if (prepare_sql(h)) {
         say(c, EG_HEALTH_UNKNOWN, "out of memory");

@@ -503,19 +503,6 @@ static int rule_freshness(vctx *c)
     return 0;
 }
 
-/* SQLite function eg_utf8_invalid(x): 1 when x's bytes are not valid UTF-8. */
-static void sql_utf8_invalid(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-    (void)argc;
-    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
-        sqlite3_result_int(ctx, 0);
-        return;
-    }
-    const char *b = sqlite3_value_blob(argv[0]);
-    int n = sqlite3_value_bytes(argv[0]);
-    sqlite3_result_int(ctx, b && !eg_utf8_valid(b, (size_t)n, NULL));
-}
-
 static int run_rules(vctx *c)
 {
     int rc = 0, r;
@@ -666,8 +653,7 @@ static int validate_sqlite(vctx *c, sqlite3 *db, bool staged)
     c->staged = staged;
     c->meta_text = c->meta_json = false;
     c->agg_prefix = "json_group_array";
-    sqlite3_create_function(db, "eg_utf8_invalid", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
-                            sql_utf8_invalid, NULL, NULL);
+    eg__sqlite_register_utf8_invalid(db);
     c->t = strdup(staged ? "memory" : "memories");
     c->id = strdup("id");
     c->content = strdup("content");

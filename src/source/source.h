@@ -101,5 +101,9 @@ bool eg_source_sqlite_share(eg_source *s, struct sqlite3 *db, pthread_mutex_t *l
  * (health, validate) that must agree with what ingest reads; julianday() keeps only milliseconds
  * and reads numbers as Julian days. Returns an SQLite result code. */
 int eg__sqlite_register_time_us(struct sqlite3 *db);
+/* Registers eg_utf8_invalid(x) on db: 1 when x's bytes are not valid UTF-8 (what ingest rejects),
+ * 0 otherwise and for NULL. For health's and validate's content checks over a source table.
+ * Returns an SQLite result code. */
+int eg__sqlite_register_utf8_invalid(struct sqlite3 *db);
 
 #endif

@@ -332,6 +332,25 @@ int eg__sqlite_register_time_us(sqlite3 *db)
                                    sql_time_us, NULL, NULL);
 }
 
+static void sql_utf8_invalid(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+        sqlite3_result_int(ctx, 0);
+        return;
+    }
+    const char *b = sqlite3_value_blob(argv[0]);
+    int n = sqlite3_value_bytes(argv[0]);
+    sqlite3_result_int(ctx, b && !eg_utf8_valid(b, (size_t)n, NULL));
+}
+
+int eg__sqlite_register_utf8_invalid(sqlite3 *db)
+{
+    return sqlite3_create_function(db, "eg_utf8_invalid", 1,
+                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                                   sql_utf8_invalid, NULL, NULL);
+}
+
 /* Delivers the rows st selects (bound, inside the read transaction); with since !=
  * INT64_MIN only those whose key is at least since. Called with the lock held, returns with it
  * held; the callbacks run without it (they may wait for the writer, which needs it). */
