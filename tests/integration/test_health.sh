@@ -129,6 +129,9 @@ check "missing column: exit 2" 2 $?
 check "missing column: schema CRITICAL" CRITICAL "$(st schema)"
 check "missing column: connection OK" OK "$(st connection)"
 contains "missing column: named" '"content"' "$T/last"
+run --config "$T/n.conf" --source postgresql:// --store "$T/o.db" --now $NOW health --json
+check "missing column: no count of columns (not 0: four of the five are right)" null \
+  "$(jq -r '.checks[] | select(.name == "schema") | .value' "$T/last")"
 
 # connection: an unreachable port → CRITICAL, exit 2, every check still printed
 run --config "$T/m.conf" --source "postgresql://127.0.0.1:1/nodb?connect_timeout=2" \
