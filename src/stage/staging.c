@@ -82,10 +82,23 @@ static json_t *parse_metadata(const char *text, size_t len)
     return meta;
 }
 
-/* The cognitive features (SPEC §6); the entities they find join the concepts (a JSON array in
- * concepts_out), each once. */
+/* Whether the JSON array at arr->data + at (to the end of arr, which eg_buf keeps NUL-terminated)
+ * has the element lit, a string literal as eg_buf_json_str writes it. A match must start an
+ * element, right after '[' or ',': inside a literal every '"' follows a backslash, so that the
+ * literal "ann" is not found in ["X\"ann"] (the string X"ann). */
+static bool has_element(const eg_buf *arr, size_t at, const char *lit)
+{
+    const char *start = arr->data + at;
+    for (const char *p = strstr(start, lit); p; p = strstr(p + 1, lit))
+        if (p > start && (p[-1] == '[' || p[-1] == ','))
+            return true;
+    return false;
+}
+
+/* The cognitive features (SPEC §6); the entities they find join the concepts (the JSON array at
+ * concepts->data + at), each once. */
 static int add_features(const eg_record *r, const json_t *meta, eg_concepts *cx, eg_staged *out,
-                        eg_buf *concepts)
+                        eg_buf *concepts, size_t at)
 {
     eg_features f;
     eg_buf *ent = eg_concepts_scratch(cx);
@@ -104,7 +117,7 @@ static int add_features(const eg_record *r, const json_t *meta, eg_concepts *cx,
     out->region_hint = eg_region_name(f.region_hint);
     out->abstraction_level = f.abstraction_level;
     /* merge: each entity string literal not yet in the concepts array is appended to it */
-    if (ent->len > 2 && concepts->len >= 2 && concepts->data[concepts->len - 1] == ']') {
+    if (ent->len > 2 && concepts->len >= at + 2 && concepts->data[concepts->len - 1] == ']') {
         const char *p = ent->data + 1, *end = ent->data + ent->len - 1;
         while (p < end && *p == '"') {
             const char *q = p + 1;
@@ -115,7 +128,7 @@ static int add_features(const eg_record *r, const json_t *meta, eg_concepts *cx,
             if (n < sizeof lit) {
                 memcpy(lit, p, n);
                 lit[n] = '\0';
-                if (!strstr(concepts->data, lit)) {
+                if (!has_element(concepts, at, lit)) {
                     bool empty = concepts->data[concepts->len - 2] == '[';
                     concepts->len--; /* drop ']' */
                     if ((!empty && (rc = eg_buf_putc(concepts, ','))) ||
@@ -220,13 +233,14 @@ int eg_stage_record(const eg_record *r, int64_t now, int64_t window_start, eg_co
 
     int rc = 0;
     if (concepts && concepts_out) {
+        size_t at = concepts_out->len; /* where this memory's array starts */
         int got = json_is_object(meta) ? eg_concepts_from_json(concepts, meta, concepts_out) : 0;
         if (got < 0)
             rc = got;
         else if (got == 0)
             rc = eg_concepts_from_text(concepts, r->content, r->content_len, concepts_out);
         if (!rc)
-            rc = add_features(r, meta, concepts, out, concepts_out);
+            rc = add_features(r, meta, concepts, out, concepts_out, at);
     }
     json_decref(meta);
     return rc;

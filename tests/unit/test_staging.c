@@ -427,6 +427,33 @@ static void test_concepts(void **state)
     expect_concepts("", NULL, "<<");
 }
 
+/* An entity joins the concepts unless one of them is the same string: not merely because its
+ * literal ("ann") appears inside another concept's ("X\"ann": the string X"ann) or before this
+ * memory's array in the buffer the concepts are appended to. */
+static void test_entity_not_inside_a_concept(void **state)
+{
+    (void)state;
+    expect_concepts("so we met Ann today", "{\"concepts\":[\"X\\\"ann\"]}",
+                    "<<[\"X\\\"ann\",\"ann\"]");
+    expect_concepts("so we met Ann today", "{\"concepts\":[\"x,\\\"ann\"]}",
+                    "<<[\"x,\\\"ann\",\"ann\"]");
+    expect_concepts("so we met Ann today", "{\"concepts\":[\"ann\"]}", "<<[\"ann\"]");
+    expect_concepts("so we met Ann today", "{\"concepts\":[\"b\",\"ann\"]}", "<<[\"b\",\"ann\"]");
+    eg_concepts *c = NULL;
+    assert_int_equal(eg_concepts_new(&c, "english", 32), 0);
+    eg_buf out;
+    eg_buf_init(&out, 0);
+    assert_int_equal(eg_buf_puts(&out, "[\"ann\"]"), 0);
+    eg_record r = rec("so we met Ann today", NOW - HOUR);
+    r.metadata = "{\"concepts\":[]}";
+    r.metadata_len = strlen(r.metadata);
+    eg_staged s;
+    assert_int_equal(eg_stage_record(&r, NOW, KEEP_ALL, c, &s, &out), 0);
+    assert_string_equal(out.data, "[\"ann\"][\"ann\"]");
+    eg_buf_free(&out);
+    eg_concepts_free(c);
+}
+
 /* One extractor stages memory after memory (a stager thread): each memory's entities join its own
  * concepts only, whatever the memory before it had; an entity joins an empty concepts array
  * without a comma. */
@@ -543,6 +570,7 @@ int main(void)
         cmocka_unit_test(test_issues),
         cmocka_unit_test(test_concepts),
         cmocka_unit_test(test_entities_per_memory),
+        cmocka_unit_test(test_entity_not_inside_a_concept),
         cmocka_unit_test(test_overrides_beside_big_integer),
         cmocka_unit_test(test_no_concepts_without_extractor),
         cmocka_unit_test(test_window_start),
