@@ -15,6 +15,7 @@
 
 #include "engram/error.h"
 #include "stage/stopwords.h"
+#include "util/fnv.h"
 
 #include <libstemmer.h>
 #include <limits.h>
@@ -92,19 +93,6 @@ static const char ascii_fold[128] = {
     ['u'] = 'u', ['v'] = 'v', ['w'] = 'w', ['x'] = 'x', ['y'] = 'y', ['z'] = 'z',
 };
 
-/* FNV-1a: short keys, no setup, good enough for a 512-slot table and a 32-entry scan. A byte at
- * a time, so that eg_concepts_from_text hashes an ASCII word while it folds it. */
-#define HASH_INIT 2166136261u
-#define HASH_STEP(h, c) (((h) ^ (unsigned char)(c)) * 16777619u)
-
-static uint32_t hash_bytes(const char *s, size_t n)
-{
-    uint32_t h = HASH_INIT;
-    for (size_t i = 0; i < n; i++)
-        h = HASH_STEP(h, s[i]);
-    return h;
-}
-
 /* Returns p grown (realloc) to hold at least need elements of size elem, updating *cap; p itself
  * when it is big enough; NULL with the error set (p untouched) when memory runs out. */
 static void *grow(void *p, size_t *cap, size_t need, size_t elem)
@@ -153,7 +141,7 @@ static int reserve_ents(eg_concepts *c, size_t need)
 static void stop_insert(eg_concepts *c, uint16_t index)
 {
     const char *w = c->stopwords->words[index];
-    uint32_t slot = hash_bytes(w, strlen(w)) & (STOP_SLOTS - 1);
+    uint32_t slot = eg_fnv1a(w, strlen(w)) & (STOP_SLOTS - 1);
     while (c->stop[slot])
         slot = (slot + 1) & (STOP_SLOTS - 1);
     c->stop[slot] = (uint16_t)(index + 1);
@@ -334,7 +322,7 @@ static int token(emitter *e, const char *s, size_t n, uint32_t h, size_t chars, 
     if (!stem)
         return eg_error_set(EG_ENOMEM, "out of memory stemming a word");
     size_t slen = (size_t)sb_stemmer_length(c->stemmer);
-    uint32_t sh = hash_bytes((const char *)stem, slen);
+    uint32_t sh = eg_fnv1a((const char *)stem, slen);
     if (set && slen <= STEM_KEY_MAX) {
         /* the newest first: the set's oldest word makes room */
         memmove(set + 1, set, (STEM_WAYS - 1) * sizeof *set);
@@ -400,7 +388,7 @@ static int unicode_run(emitter *e, const char *s, size_t n)
             has_letter |= letter;
             continue;
         }
-        if (chars && (rc = token(e, c->tok, bytes, hash_bytes(c->tok, bytes), chars, has_letter)))
+        if (chars && (rc = token(e, c->tok, bytes, eg_fnv1a(c->tok, bytes), chars, has_letter)))
             return rc;
         bytes = chars = 0;
         has_letter = false;
@@ -426,7 +414,7 @@ int eg_concepts_from_text(eg_concepts *c, const char *text, size_t len, eg_buf *
         size_t start = i;
         char *tok = c->tok; /* here, not c->tok: a char store could change that; unicode_run may */
         bool ascii = true, has_letter = false;
-        uint32_t h = HASH_INIT;
+        uint32_t h = EG_FNV_INIT;
         while (i < len) {
             ch = (unsigned char)text[i];
             if (ch < 0x80) {
@@ -437,7 +425,7 @@ int eg_concepts_from_text(eg_concepts *c, const char *text, size_t len, eg_buf *
                     break;
                 if (i - start < MAX_CHARS) {
                     tok[i - start] = f;
-                    h = HASH_STEP(h, f);
+                    h = EG_FNV_STEP(h, f);
                 }
                 has_letter |= f >= 'a';
                 i++;
@@ -505,15 +493,15 @@ int eg_concepts_from_json(eg_concepts *c, const json_t *metadata, eg_buf *out)
         case JSON_STRING:
             if (json_string_length(v))
                 rc = keep(&e, json_string_value(v), json_string_length(v),
-                          hash_bytes(json_string_value(v), json_string_length(v)), NULL);
+                          eg_fnv1a(json_string_value(v), json_string_length(v)), NULL);
             break;
         case JSON_INTEGER:
             n = snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-            rc = keep(&e, num, (size_t)n, hash_bytes(num, (size_t)n), NULL);
+            rc = keep(&e, num, (size_t)n, eg_fnv1a(num, (size_t)n), NULL);
             break;
         case JSON_REAL:
             n = format_real(num, sizeof num, json_real_value(v));
-            rc = keep(&e, num, (size_t)n, hash_bytes(num, (size_t)n), NULL);
+            rc = keep(&e, num, (size_t)n, eg_fnv1a(num, (size_t)n), NULL);
             break;
         default:
             break;

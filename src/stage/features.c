@@ -13,6 +13,7 @@
 #include "stage/concepts.h"
 
 #include "stage/lexicon.h"
+#include "util/fnv.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -221,18 +222,6 @@ static lex_slot lex_index[LEX_SLOTS];
 static lex_phrase lex_phrases[EG_LX_MAX_ENTRIES];
 static pthread_once_t lex_once = PTHREAD_ONCE_INIT;
 
-/* FNV-1a, a byte at a time (scan_word hashes a word as it folds it) */
-#define LEX_HASH_INIT 2166136261u
-#define LEX_HASH_STEP(h, c) (((h) ^ (unsigned char)(c)) * 16777619u)
-
-static uint32_t lex_hash(const char *w, size_t n)
-{
-    uint32_t h = LEX_HASH_INIT;
-    for (size_t i = 0; i < n; i++)
-        h = LEX_HASH_STEP(h, w[i]);
-    return h;
-}
-
 /* The slot of w[0..n) (h: its lex_hash): its own, or the empty one where it would go. */
 static lex_slot *lex_slot_of(const char *w, size_t n, uint32_t h)
 {
@@ -244,7 +233,7 @@ static lex_slot *lex_slot_of(const char *w, size_t n, uint32_t h)
 
 static lex_slot *lex_claim(const char *w, size_t n)
 {
-    lex_slot *sl = lex_slot_of(w, n, lex_hash(w, n));
+    lex_slot *sl = lex_slot_of(w, n, eg_fnv1a(w, n));
     if (!sl->key) {
         sl->key = w;
         sl->len = n;
@@ -301,7 +290,7 @@ static const lex_slot *lex_find(const char *w, size_t n, uint32_t h)
 
 static const eg_lex_entry *find_word(const char *w, size_t n)
 {
-    const lex_slot *sl = lex_find(w, n, lex_hash(w, n));
+    const lex_slot *sl = lex_find(w, n, eg_fnv1a(w, n));
     return sl && sl->word >= 0 ? &eg__lexicon_words[sl->word] : NULL;
 }
 
@@ -703,7 +692,7 @@ static size_t scan_word(scan *s, const char *text, size_t len, size_t i, char si
     t.chars = t.letters = 0;
     t.sigil = sigil;
     size_t start = i;
-    uint32_t h = LEX_HASH_INIT;
+    uint32_t h = EG_FNV_INIT;
     while (i < len) {
         unsigned char c = (unsigned char)text[i];
         size_t step = 1;
@@ -728,7 +717,7 @@ static size_t scan_word(scan *s, const char *text, size_t len, size_t i, char si
             char f = (char)(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
             if (i - start < WORD_MAX)
                 t.fold[i - start] = f;
-            h = LEX_HASH_STEP(h, f);
+            h = EG_FNV_STEP(h, f);
         } else {
             utf8proc_int32_t cp = cp_at(text, len, i, &step);
             if (cp < 0)
@@ -762,7 +751,7 @@ static size_t scan_word(scan *s, const char *text, size_t len, size_t i, char si
     } else {
         t.len = fold_text(text + start, i - start, false, t.fold, WORD_MAX);
         t.fits = t.len != SIZE_MAX;
-        t.hash = t.fits ? lex_hash(t.fold, t.len) : 0;
+        t.hash = t.fits ? eg_fnv1a(t.fold, t.len) : 0;
     }
     if (!t.fits)
         t.len = 0;
