@@ -137,7 +137,7 @@ void eg_model_free(eg_model *md)
         munmap(md->snap_map, md->snap_len);
     else
         free(md->snap_map);
-    if (md->has_snap_fd)
+    if (md->snap_map && md->snap_mapped)
         close(md->snap_fd); /* (and its lock) */
     memset(md, 0, sizeof *md);
 }

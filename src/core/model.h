@@ -271,10 +271,10 @@ typedef struct eg_model {
     eg_span snap;
     void *snap_map;
     size_t snap_len;
-    bool snap_mapped;            /* false: snap_map is one allocation the arrays were copied into */
-    uint64_t snap_dev, snap_ino; /* the mapped file (eg_snapshot_write never writes over it) */
-    int snap_fd; /* open on it while mapped, with a shared lock on it (core/snapshot.c) */
-    bool has_snap_fd;
+    bool snap_mapped; /* false: snap_map is one allocation the arrays were copied into */
+    /* when mapped, the file, open with a shared lock on it until eg_model_free (core/snapshot.c:
+     * eg_snapshot_write never writes over it) */
+    int snap_fd;
 
     /* counters of the simulation */
     int64_t ticks, replays_done, rem_phases, homeostasis_phases;

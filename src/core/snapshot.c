@@ -324,15 +324,16 @@ int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char
      * a store's two snapshots instead), nor over one another process is reading (it holds a
      * shared lock on it while it reads, eg__snapshot_read; this write holds an exclusive one).
      * A new file takes the place of any of those once complete; a directory stays an error. */
-    struct stat sb = {0};
+    struct stat sb = {0}, own;
+    /* the file md maps, if any */
+    bool maps = md->snap_map && md->snap_mapped && fstat(md->snap_fd, &own) == 0;
     char *aside = NULL;
     bool replace = false; /* a new file is renamed over the one at path */
     int mode = -1;        /* the mode it takes (-1: the store's, as a new snapshot does) */
     int fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd >= 0) {
         if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_nlink == 1 &&
-            !(md->snap_mapped && (uint64_t)sb.st_dev == md->snap_dev &&
-              (uint64_t)sb.st_ino == md->snap_ino) &&
+            !(maps && sb.st_dev == own.st_dev && sb.st_ino == own.st_ino) &&
             !(flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK)) {
             if (!(w.f = fdopen(fd, "r+b")))
                 close(fd);
@@ -619,12 +620,10 @@ static int read_model(rd *r, eg_model *md)
     size_t n;
     int rc;
     r_marr(r, (void **)&md->m, &md->n, &md->cap, sizeof *md->m);
-    char *text = r_arr(r, &n, 1);
-    if (text && eg_buf_append(&md->text, text, n)) {
-        free(text);
+    n = r_count(r, 1); /* the ids and concept names, appended from the file as they are */
+    if (!r->err && eg_buf_append(&md->text, r->base + r->at, n))
         return eg_error_set(EG_ENOMEM, "out of memory reading a snapshot");
-    }
-    free(text);
+    r->at += r->err ? 0 : n;
     r_marr(r, (void **)&md->mc, &md->nmc, &md->capmc, sizeof *md->mc);
     md->concept_name = r_arr(r, &md->nconcepts, sizeof *md->concept_name);
     md->capconcepts = md->nconcepts;
@@ -890,13 +889,10 @@ int eg__snapshot_read(eg_model *md, eg_snapshot_key *key, const char *path, bool
     }
     if ((rc = place_arrays(&r, md, fd, map)))
         goto done;
-    md->snap_dev = (uint64_t)sb.st_dev;
-    md->snap_ino = (uint64_t)sb.st_ino;
     /* (the lock goes with the open file, which the mappings reference too: kept open here so
      * that the model visibly holds it until eg_model_free, whatever the mappings do) */
     if (md->snap_mapped) {
         md->snap_fd = fd;
-        md->has_snap_fd = true;
         fd = -1;
     }
     point_lists(&r, md);

@@ -163,8 +163,11 @@ static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, c
     /* the file that fits the store, if one does: the run writes the other one, so that this
      * one stays the last good snapshot until the run commits, even when the run does not go on
      * from it (the tag tells this store's snapshot from another store's with the same run
-     * ids) */
-    *slot = found && gen && found_tag ? find_slot(paths, gen, (uint64_t)tag, &key, &readable) : -1;
+     * ids; a run id is never 0, so no file fits a store that names none). Both files' keys are
+     * read once, whether either is readable too. */
+    *slot = find_slot(paths, found ? gen : 0, (uint64_t)tag, &key, &readable);
+    if (!found_tag)
+        *slot = -1;
     if (o->rebuild)
         return *why = "--rebuild", 0;
     if (!found || !gen)
@@ -173,8 +176,6 @@ static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, c
         return rc;
     if (!found || o->now < cp)
         return *why = found ? "now is before the last run's" : "no checkpoint", 0;
-    if (*slot < 0)
-        find_slot(paths, 0, 0, &key, &readable); /* (whether either file is readable) */
     if (!readable)
         return *why = "the snapshot file is missing or from another version", 0;
     if (*slot < 0 || key.now != cp)
