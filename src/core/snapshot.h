@@ -35,7 +35,7 @@ typedef struct eg_snapshot_key {
     int64_t now;        /* the time the simulation was advanced to */
     uint64_t config;    /* eg_config_digest of the settings it ran with */
     int64_t inputs;     /* the store's count of input changes then */
-    int64_t memories;   /* the pipeline's memories created up to now, as the store counted them */
+    int64_t last_rowid; /* the store's last memory rowid then (eg_store_inputs) */
     int64_t recalls;    /* recall presentations up to now, as the store counted them */
     uint64_t tag;       /* the inputs the simulation took (eg_snapshot_inputs_tag), recorded
                            in the store beside the generation: run ids repeat from store to

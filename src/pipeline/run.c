@@ -186,8 +186,13 @@ static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, c
         return rc;
     if (in.changes != key.inputs)
         return *why = "stored memories changed", 0;
-    if (in.memories != key.memories)
-        return *why = "memories arrived or left before the last run's now", 0;
+    int64_t added = 0;
+    if (in.last_rowid < key.last_rowid)
+        return *why = "stored memories changed", 0; /* (a delete counts in changes too) */
+    if ((rc = eg_store_inputs_added(st, key.last_rowid, cp, &added)))
+        return rc;
+    if (added)
+        return *why = "memories arrived before the last run's now", 0;
     if (in.recalls != key.recalls)
         return *why = "recalls at or before the last run's now were added", 0;
     bool have_since = false;
@@ -263,7 +268,7 @@ static bool snapshot_key(eg_store *st, const eg_config *cfg, int64_t now, int64_
                              .now = now,
                              .config = eg_config_digest(cfg),
                              .inputs = in.changes,
-                             .memories = in.memories,
+                             .last_rowid = in.last_rowid,
                              .recalls = in.recalls,
                              .tag = tag};
     return true;

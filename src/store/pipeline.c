@@ -306,12 +306,13 @@ done:
     return rc;
 }
 
-static int scalar(eg_store *st, const char *sql, int64_t at, int64_t *out)
+static int scalar(eg_store *st, const char *sql, int64_t a1, int64_t a2, int64_t *out)
 {
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(eg_store_db(st), sql, -1, &s, NULL) != SQLITE_OK)
         return q_error(st, "could not count the pipeline's inputs");
-    sqlite3_bind_int64(s, 1, at);
+    sqlite3_bind_int64(s, 1, a1);
+    sqlite3_bind_int64(s, 2, a2);
     int r = sqlite3_step(s);
     *out = r == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
     sqlite3_finalize(s);
@@ -322,14 +323,19 @@ int eg_store_inputs(eg_store *st, int64_t at, eg_store_inputs_state *out)
 {
     int rc;
     if ((rc = scalar(st, "SELECT coalesce((SELECT value FROM sim_state WHERE key = 'inputs'), 0)",
-                     at, &out->changes)) ||
-        (rc = scalar(st,
-                     "SELECT count(*) FROM memory INDEXED BY memory_input WHERE " EG_PIPELINE_INPUT
-                     " AND created_at <= ?1 AND NOT (late AND arrived_at > ?1)",
-                     at, &out->memories)))
+                     at, 0, &out->changes)) ||
+        (rc = scalar(st, "SELECT coalesce(max(rowid), 0) FROM memory", 0, 0, &out->last_rowid)))
         return rc;
     return scalar(st, "SELECT count(*) FROM presentation WHERE kind = 'recalled' AND at <= ?1", at,
-                  &out->recalls);
+                  0, &out->recalls);
+}
+
+int eg_store_inputs_added(eg_store *st, int64_t after, int64_t at, int64_t *n)
+{
+    return scalar(st,
+                  "SELECT count(*) FROM memory WHERE rowid > ?2 AND " EG_PIPELINE_INPUT
+                  " AND created_at <= ?1 AND NOT (late AND arrived_at > ?1)",
+                  at, after, n);
 }
 
 /* prepares sql with ?1 = now and ?2 = since */

@@ -131,6 +131,11 @@ check "arrived_at is one microsecond after that now" "1" \
 # a memory that left the pipeline (deleted at the source, seen by --full): recomputed
 sqlite3 "$T/s.db" "UPDATE memory SET deleted_at_source = 1 WHERE id = 'late-one'"
 recomputed "$T/s.db" 2026-11-09T20:10:00Z "stored memories changed" "a memory gone from the source"
+# a memory put in the store by hand, dated before the last run and not flagged late (no ingest
+# saw it arrive): the simulation up to the last run's now missed it, so the run recomputes
+cols=$(sqlite3 "$T/s.db" "SELECT group_concat(name, ', ') FROM pragma_table_info('memory') WHERE name NOT IN ('rowid', 'id', 'late', 'arrived_at')")
+sqlite3 "$T/s.db" "INSERT INTO memory (id, late, arrived_at, $cols) SELECT 'by-hand', 0, NULL, $cols FROM memory WHERE status = 'staged' AND NOT late AND deleted_at_source IS NULL ORDER BY rowid LIMIT 1"
+recomputed "$T/s.db" 2026-11-09T20:20:00Z "memories arrived before the last run's now" "a memory inserted by hand before the last run's now"
 printf 'hebbian.rate = 0.2\n' >"$T/other.conf"
 rep=$(E --config "$T/other.conf" --store "$T/s.db" --now 2026-11-09T20:30:00Z run --json)
 check "another configuration: recomputed" "the configuration changed" "$(field recomputed_because "$rep")"

@@ -91,7 +91,7 @@ static void test_round_trip(void **state)
                            .now = 123,
                            .config = 99,
                            .inputs = 3,
-                           .memories = 40,
+                           .last_rowid = 40,
                            .recalls = 1},
                     back, only;
     assert_int_equal(eg_snapshot_write(&a, &key, path), 0);
