@@ -70,8 +70,18 @@ void eg_model_init(eg_model *md)
     eg_pairmap_init(&md->concepts.map);
 }
 
+void eg__graph_mark_slow(eg_graph *g, uint32_t k)
+{
+    if (EG_GROW(g->dirty, g->dirty_cap, g->ndirty + 1)) {
+        g->dirty_on = false; /* the save looks through every edge instead */
+        return;
+    }
+    g->dirty[g->ndirty++] = k;
+}
+
 void eg__graph_free(eg_graph *g)
 {
+    free(g->dirty);
     for (size_t i = 0; i < g->nodes; i++)
         if (g->adj && g->adj_cap[i]) /* (a list in adj_slab has none) */
             free(g->adj[i]);

@@ -217,6 +217,9 @@ static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, c
     md->ltm_cat = NULL;
     md->nltm_cat = 0;
     *tb = (tag_base){.tag = key.tag, .mems = md->n, .pres = md->npres};
+    /* the memory edges the run touches, listed for the save (which writes those after cp) */
+    md->assoc.dirty_on = true;
+    md->assoc.dirty_since = cp;
     rc = eg_store_load_since(st, md, cp, o->now);
     if (rc == EG_EBADINPUT) {
         eg_model_free(md);

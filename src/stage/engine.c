@@ -18,9 +18,11 @@
 
 /* w <- w + eta * a_i * a_j * (1 - w) on edge e, after its decay since it was last touched
  * (created: new, nothing to decay), counting the co-activation */
-static void touch_edge(eg_edge *e, bool created, double ai, double aj, double eta,
+static void touch_edge(eg_graph *g, uint32_t k, bool created, double ai, double aj, double eta,
                        double lambda_per_day, int64_t at)
 {
+    eg_edge *e = &g->e[k];
+    eg__graph_mark(g, k, created);
     if (!created) {
         if (e->dead) {
             e->dead = false;
@@ -50,7 +52,7 @@ int eg__graph_touch(eg_graph *g, uint32_t a, uint32_t b, double ai, double aj, d
     int rc = eg__graph_edge(g, a, b, at, &k, &created);
     if (rc)
         return rc;
-    touch_edge(&g->e[k], created, ai, aj, eta, lambda_per_day, at);
+    touch_edge(g, k, created, ai, aj, eta, lambda_per_day, at);
     return 0;
 }
 
@@ -80,7 +82,7 @@ static int touch_batch(eg_graph *g, const eg_config *cfg, const uint32_t *px, co
         /* an edge found stays where it is (edges are only appended here); one not found may
          * have been made by an earlier pair of the batch, so it is looked up again */
         if (pk[p] != UINT32_MAX) {
-            touch_edge(&g->e[pk[p]], false, ai, aj, cfg->hebbian_rate, cfg->hebbian_decay, at);
+            touch_edge(g, pk[p], false, ai, aj, cfg->hebbian_rate, cfg->hebbian_decay, at);
         } else {
             int rc =
                 eg__graph_touch(g, px[p], py[p], ai, aj, cfg->hebbian_rate, cfg->hebbian_decay, at);

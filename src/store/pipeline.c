@@ -872,13 +872,40 @@ static int edge_order(const eg_model *md, int64_t since, uint32_t **out, size_t 
     int rc = 0;
     *out = NULL;
     *n = 0;
-    for (size_t k = 0; k < g->n; k++)
-        ne += !g->e[k].dead && g->e[k].last_at > since;
+    bool listed = since != INT64_MIN && g->dirty_on && g->dirty_since == since;
+    if (listed) { /* the engine listed them as it touched them (eg__graph_mark) */
+        for (size_t i = 0; i < g->ndirty; i++)
+            ne += !g->e[g->dirty[i]].dead;
+    } else {
+        for (size_t k = 0; k < g->n; k++)
+            ne += !g->e[k].dead && g->e[k].last_at > since;
+    }
     if (!(order = malloc((ne ? ne : 1) * sizeof *order)))
         return eg_error_set(EG_ENOMEM, "out of memory saving the pipeline");
-    for (size_t k = 0, o = 0; k < g->n; k++)
-        if (!g->e[k].dead && g->e[k].last_at > since)
-            order[o++] = (uint32_t)k;
+    if (listed) {
+        for (size_t i = 0, o = 0; i < g->ndirty; i++)
+            if (!g->e[g->dirty[i]].dead)
+                order[o++] = g->dirty[i];
+#ifndef NDEBUG /* (the tests' build) the list holds what looking through every edge finds */
+        size_t scan = 0;
+        for (size_t k = 0; k < g->n; k++)
+            scan += !g->e[k].dead && g->e[k].last_at > since;
+        for (size_t i = 0; i < ne; i++)
+            if (g->e[order[i]].last_at <= since)
+                scan = SIZE_MAX;
+        if (scan != ne) {
+            free(order);
+            return eg_error_set(EG_ESTORE,
+                                "the memory edges touched since %lld: %zu listed, %zu "
+                                "found",
+                                (long long)since, ne, scan);
+        }
+#endif
+    } else {
+        for (size_t k = 0, o = 0; k < g->n; k++)
+            if (!g->e[k].dead && g->e[k].last_at > since)
+                order[o++] = (uint32_t)k;
+    }
     if (since != INT64_MIN && ne < nodes / 8) { /* a few touched since: sorted by comparison */
         if (ne > 1)
             qsort_r(order, ne, sizeof *order, cmp_edge_rowids, (void *)md);
