@@ -3,8 +3,9 @@
  *
  * Layout: a header (magic, format version, the sizes of the structs written as they are in
  * memory, a digest of the sources it was built from, the caller's key), then the model's arrays in
- * a fixed order, each as a 64-bit count and its elements, then an XXH3-64 checksum of everything
- * before it but the memory graph's edges, and one of those (a second thread checks them).
+ * a fixed order, each as a 64-bit count and its elements, then a checksum of everything before
+ * it: the XXH3-64 of the XXH3-64s of its 4 MiB blocks (so that a reader checks the blocks on two
+ * threads, the first while the second reads the arrays), and the block size.
  * The big arrays (memories, their concepts, presentations, both graphs' edges and adjacency
  * lists, posting lists, episodes' concepts, journey counts, encodings, replays) start at a
  * multiple of 4 KiB, padded with zeros, so that a reader can map them.
@@ -35,8 +36,9 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,8 +57,12 @@
  * (after the other's, at the end), so that a second thread reads them; 7: the time of the
  * last tick or replay pass, after which REM and homeostasis rest (stage/engine.c); 8: the key's
  * tag, a digest of the inputs (a snapshot of another store with the same run ids was taken for
- * this one's); 9: the big arrays start at 4 KiB boundaries, so that a reader maps them */
-#define VERSION 9
+ * this one's); 9: the big arrays start at 4 KiB boundaries, so that a reader maps them; 10: the
+ * checksum is over 4 MiB blocks, not one stream and the memory graph's edges */
+#define VERSION 10
+
+/* The checksum's blocks: the file's bytes before the checksum, cut at multiples of this. */
+#define SUM_BLOCK ((size_t)4 << 20)
 
 /* The arrays the reader maps start at multiples of this in the file (padded with zeros). */
 #define SNAP_PAGE 4096
@@ -145,11 +151,44 @@ uint64_t eg_snapshot_inputs_tag(const eg_model *md, uint64_t base, size_t from_m
 
 typedef struct wr {
     FILE *f;
-    XXH3_state_t *h;
-    uint64_t side_sum; /* the XXH3-64 of the memory graph's edges (checked on a second thread) */
-    uint64_t pos;      /* bytes written, the header included */
+    XXH3_state_t *h;  /* the current block's */
+    uint64_t *blocks; /* the digests of the blocks before it */
+    size_t nblocks, cap;
+    uint64_t pos; /* bytes written, the header included */
     bool err;
 } wr;
+
+/* the current block's digest appended, and a new block begun */
+static void w_block_end(wr *w)
+{
+    if (w->nblocks == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 256;
+        uint64_t *b = realloc(w->blocks, cap * sizeof *b);
+        if (!b) {
+            w->err = true;
+            return;
+        }
+        w->blocks = b;
+        w->cap = cap;
+    }
+    w->blocks[w->nblocks++] = XXH3_64bits_digest(w->h);
+    XXH3_64bits_reset(w->h);
+}
+
+/* bytes at w->pos into the checksum, block by block */
+static void w_sum(wr *w, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    while (n) {
+        size_t room = SUM_BLOCK - (size_t)(w->pos % SUM_BLOCK), k = n < room ? n : room;
+        XXH3_64bits_update(w->h, b, k);
+        w->pos += k;
+        b += k;
+        n -= k;
+        if (w->pos % SUM_BLOCK == 0)
+            w_block_end(w);
+    }
+}
 
 static void w_bytes(wr *w, const void *p, size_t n)
 {
@@ -157,18 +196,7 @@ static void w_bytes(wr *w, const void *p, size_t n)
         return;
     if (fwrite(p, 1, n, w->f) != n)
         w->err = true;
-    XXH3_64bits_update(w->h, p, n);
-    w->pos += n;
-}
-
-/* bytes the reader checks on a second thread: in the file in place, outside the running
- * checksum, with their own */
-static void w_side(wr *w, const void *p, size_t n)
-{
-    w->side_sum = XXH3_64bits(p, n);
-    if (!w->err && n && fwrite(p, 1, n, w->f) != n)
-        w->err = true;
-    w->pos += n;
+    w_sum(w, p, n);
 }
 
 /* zeros up to the next multiple of SNAP_PAGE: what follows can be mapped */
@@ -197,16 +225,12 @@ static void w_marr(wr *w, const void *p, size_t n, size_t sz)
     w_bytes(w, p, n * sz);
 }
 
-/* a graph; side: its edges as w_side writes them. The edges and the adjacency lists (one
- * after the other) are mapped. */
-static void w_graph(wr *w, const eg_graph *g, bool side)
+/* a graph. The edges and the adjacency lists (one after the other) are mapped. */
+static void w_graph(wr *w, const eg_graph *g)
 {
     w_u64(w, g->n);
     w_pad(w);
-    if (side)
-        w_side(w, g->e, g->n * sizeof *g->e);
-    else
-        w_bytes(w, g->e, g->n * sizeof *g->e);
+    w_bytes(w, g->e, g->n * sizeof *g->e);
     w_arr(w, g->adj_n, g->nodes, sizeof *g->adj_n);
     w_pad(w);
     for (size_t i = 0; i < g->nodes; i++)
@@ -225,8 +249,8 @@ static int write_model(wr *w, const eg_model *md)
         w_bytes(w, md->postings[c], md->post_n[c] * sizeof **md->postings);
     w_arr(w, md->intern, md->intern_cap, sizeof *md->intern);
     w_marr(w, md->pres, md->npres, sizeof *md->pres);
-    w_graph(w, &md->assoc, true);
-    w_graph(w, &md->concepts, false);
+    w_graph(w, &md->assoc);
+    w_graph(w, &md->concepts);
     w_arr(w, md->ep, md->nep, sizeof *md->ep);
     w_pad(w);
     for (size_t k = 0; k < md->nep; k++)
@@ -384,11 +408,13 @@ int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char
     memset(cleared.magic, 0, sizeof cleared.magic);
     if (fwrite(&cleared, sizeof cleared, 1, w.f) != 1 || fflush(w.f) != 0)
         w.err = true;
-    XXH3_64bits_update(w.h, &h, sizeof h);
-    w.pos = sizeof h;
+    w_sum(&w, &h, sizeof h);
     if ((rc = write_model(&w, md)))
         goto done;
-    uint64_t sum[2] = {XXH3_64bits_digest(w.h), w.side_sum};
+    if (w.pos % SUM_BLOCK)
+        w_block_end(&w); /* the last, shorter block */
+    uint64_t sum[2] = {w.blocks ? XXH3_64bits(w.blocks, w.nblocks * sizeof *w.blocks) : 0,
+                       SUM_BLOCK};
     if (!w.err && fwrite(sum, sizeof sum, 1, w.f) != 1)
         w.err = true;
     long end = w.err ? -1 : ftell(w.f);
@@ -425,6 +451,7 @@ done:
             unlink(aside);
     }
     free(aside);
+    free(w.blocks);
     XXH3_freeState(w.h);
     return rc;
 }
@@ -446,19 +473,20 @@ typedef struct rd {
     size_t size;               /* the bytes before the checksums */
     size_t at;
     bool err;
-    size_t side_off, side_len; /* the memory graph's edges: their own checksum */
+    size_t edges_off, edges_len; /* the memory graph's edges (their ends are checked) */
     mreq req[MAX_MAPPED];
     size_t nreq;
     uint32_t *post_slab, *ep_slab; /* (mapped blocks of lists, until each list points in) */
     size_t jr_base_cap;            /* (the model keeps none: jr_base never grows) */
-    /* the second thread: the memory graph's edges' checksum and ends */
-    struct {
-        pthread_t thread;
-        bool running, ok;
-        size_t nodes;
-        uint64_t sum;
-    } side;
 } rd;
+
+/* The checksum's blocks, digested by two threads: each takes the next block no one took. */
+typedef struct sum_pool {
+    const unsigned char *base;
+    size_t size, nblocks;
+    uint64_t *digest; /* each block's */
+    atomic_size_t next;
+} sum_pool;
 
 static uint64_t r_u64(rd *r)
 {
@@ -538,29 +566,31 @@ static size_t r_total(rd *r, const uint32_t *counts, size_t n, size_t sz)
     return r->err ? 0 : (size_t)total;
 }
 
-static void *side_main(void *ud)
+static void sum_blocks(sum_pool *p)
 {
-    rd *r = ud;
-    const eg_edge *e = (const eg_edge *)(const void *)(r->base + r->side_off);
-    size_t n = r->side_len / sizeof *e;
-    r->side.sum = XXH3_64bits(e, r->side_len);
-    bool ok = true;
-    for (size_t k = 0; k < n; k++) /* between the graph's nodes */
-        ok &= e[k].a < r->side.nodes && e[k].b < r->side.nodes;
-    r->side.ok = ok;
+    size_t j;
+    while ((j = atomic_fetch_add(&p->next, 1)) < p->nblocks) {
+        size_t off = j * SUM_BLOCK, n = p->size - off < SUM_BLOCK ? p->size - off : SUM_BLOCK;
+        p->digest[j] = XXH3_64bits(p->base + off, n);
+    }
+}
+
+static void *sum_main(void *ud)
+{
+    sum_blocks(ud);
     return NULL;
 }
 
-/* a graph; its pair index is built only when with_map (eg_graph.no_map otherwise); side: its
- * edges as w_side wrote them (checked by the second thread) */
-static int read_graph(rd *r, eg_graph *g, bool with_map, bool side)
+/* a graph; its pair index is built only when with_map (eg_graph.no_map otherwise); edges: where
+ * its edges are goes in r (the memory graph's: their ends are checked without an index) */
+static int read_graph(rd *r, eg_graph *g, bool with_map, bool edges)
 {
     size_t nodes;
     g->n = r_count(r, sizeof *g->e);
     r_mapped(r, (void **)&g->e, &g->cap, g->n, sizeof *g->e);
-    if (side && !r->err) {
-        r->side_off = r->at - g->n * sizeof *g->e;
-        r->side_len = g->n * sizeof *g->e;
+    if (edges && !r->err) {
+        r->edges_off = r->at - g->n * sizeof *g->e;
+        r->edges_len = g->n * sizeof *g->e;
     }
     g->adj_n = r_arr(r, &nodes, sizeof *g->adj_n);
     if (r->err)
@@ -815,6 +845,9 @@ int eg_snapshot_read_key(eg_snapshot_key *key, const char *path)
 int eg__snapshot_read(eg_model *md, eg_snapshot_key *key, const char *path, bool map)
 {
     rd r = {0};
+    sum_pool pool = {0};
+    pthread_t sum_thread;
+    bool summing = false;
     int rc = 0;
     struct stat sb;
     size_t file = 0;
@@ -854,36 +887,39 @@ int eg__snapshot_read(eg_model *md, eg_snapshot_key *key, const char *path, bool
         rc = eg_error_set(EG_EBADINPUT, "the snapshot %s is from another engram version", path);
         goto done;
     }
+    /* the checksum's blocks: a second thread begins while this one reads the arrays, and
+     * this one helps once it has */
+    pool.base = r.base;
+    pool.size = r.size;
+    pool.nblocks = (r.size + SUM_BLOCK - 1) / SUM_BLOCK;
+    if (!(pool.digest = malloc((pool.nblocks ? pool.nblocks : 1) * sizeof *pool.digest))) {
+        rc = eg_error_set(EG_ENOMEM, "out of memory reading a snapshot");
+        goto done;
+    }
+    summing = pthread_create(&sum_thread, NULL, sum_main, &pool) == 0;
     if ((rc = read_model(&r, md)))
         goto done;
     if (r.err || r.at != r.size) {
         rc = eg_error_set(EG_EBADINPUT, "the snapshot %s is damaged", path);
         goto done;
     }
-    /* the checksums: the memory graph's edges (and their ends) on a second thread, the rest
-     * here, in file order around them */
-    r.side.nodes = md->assoc.nodes;
-    r.side.running = pthread_create(&r.side.thread, NULL, side_main, &r) == 0;
-    if (!r.side.running)
-        side_main(&r);
-    XXH3_state_t *hs = XXH3_createState();
-    uint64_t sum = 0;
-    if (hs) {
-        XXH3_64bits_reset(hs);
-        XXH3_64bits_update(hs, r.base, r.side_off);
-        XXH3_64bits_update(hs, r.base + r.side_off + r.side_len, r.size - r.side_off - r.side_len);
-        sum = XXH3_64bits_digest(hs);
-        XXH3_freeState(hs);
+    { /* the memory graph's edges are between its nodes (it has no index to check them) */
+        const eg_edge *e = (const eg_edge *)(const void *)(r.base + r.edges_off);
+        size_t n = r.edges_len / sizeof *e, nodes = md->assoc.nodes;
+        bool ok = true;
+        for (size_t k = 0; k < n; k++)
+            ok &= e[k].a < nodes && e[k].b < nodes;
+        r.err = !ok;
     }
-    if (r.side.running)
-        pthread_join(r.side.thread, NULL);
+    sum_blocks(&pool);
+    if (summing) {
+        pthread_join(sum_thread, NULL);
+        summing = false;
+    }
     uint64_t want[2];
     memcpy(want, r.base + r.size, sizeof want);
-    if (!hs) {
-        rc = eg_error_set(EG_ENOMEM, "out of memory reading a snapshot");
-        goto done;
-    }
-    if (sum != want[0] || r.side.sum != want[1] || !r.side.ok) {
+    if (r.err || want[1] != SUM_BLOCK ||
+        XXH3_64bits(pool.digest, pool.nblocks * sizeof *pool.digest) != want[0]) {
         rc = eg_error_set(EG_EBADINPUT, "the snapshot %s is damaged", path);
         goto done;
     }
@@ -904,6 +940,9 @@ int eg__snapshot_read(eg_model *md, eg_snapshot_key *key, const char *path, bool
     }
     *key = h.key;
 done:
+    if (summing) /* (an error while the second thread sums) */
+        pthread_join(sum_thread, NULL);
+    free(pool.digest);
     if (all != MAP_FAILED)
         munmap(all, file);
     if (fd >= 0)

@@ -208,6 +208,60 @@ static void test_damage_refused(void **state)
     eg_model_free(&a);
 }
 
+/* flips one byte of path at off (twice: back as it was) */
+static void flip_at(long off)
+{
+    int fd = open(path, O_RDWR);
+    unsigned char c;
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, &c, 1, off), 1);
+    c ^= 0x40;
+    assert_int_equal(pwrite(fd, &c, 1, off), 1);
+    close(fd);
+}
+
+/* A snapshot of several checksum blocks (4 MiB each, the last one shorter, checked by two
+ * threads): it reads back, and one byte changed in any of its blocks, or in the checksum, is
+ * refused. */
+static void test_damage_refused_blocks(void **state)
+{
+    (void)state;
+    eg_model a, b;
+    int64_t t = 1767225600LL * EG_USEC_PER_SEC;
+    eg_model_init(&a);
+    for (int i = 0; i < 60000; i++) { /* about 10 MB of memories */
+        eg_mem m = {.rowid = i + 1, .t0 = t + (int64_t)i * EG_USEC_PER_SEC, .importance = 0.5f};
+        char id[16], word[16];
+        snprintf(id, sizeof id, "b%05d", i);
+        snprintf(word, sizeof word, "w%d", i % 100);
+        const char *names[1] = {word};
+        uint32_t idx;
+        assert_int_equal(eg_model_add(&a, &m, id, names, 1, &idx), 0);
+    }
+    eg_snapshot_key key = {.generation = 3}, back;
+    assert_int_equal(eg_snapshot_write(&a, &key, path), 0);
+    long size = file_size(), block = 4L << 20;
+    assert_true(size > 2 * block + 4096);
+    eg_model_init(&b);
+    assert_int_equal(eg_snapshot_read(&b, &back, path), 0);
+    assert_int_equal(b.n, a.n);
+    eg_model_free(&b);
+    const long at[] = {64, block + 7, 2 * block - 1, 2 * block + 11, size - 17, size - 1};
+    for (size_t k = 0; k < sizeof at / sizeof *at; k++) {
+        flip_at(at[k]);
+        eg_model_init(&b);
+        if (eg_snapshot_read(&b, &back, path) != EG_EBADINPUT)
+            fail_msg("a byte changed at %ld of %ld was not noticed", at[k], size);
+        assert_int_equal(b.n, 0);
+        eg_model_free(&b);
+        flip_at(at[k]);
+    }
+    eg_model_init(&b);
+    assert_int_equal(eg_snapshot_read(&b, &back, path), 0); /* as it was */
+    eg_model_free(&b);
+    eg_model_free(&a);
+}
+
 /* a write that cannot be made: an error naming the file, and nothing left behind */
 static void test_write_failure(void **state)
 {
@@ -547,6 +601,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_missing),
         cmocka_unit_test(test_damage_refused),
+        cmocka_unit_test(test_damage_refused_blocks),
         cmocka_unit_test(test_write_failure),
         cmocka_unit_test(test_written_over),
         cmocka_unit_test(test_mapped),
