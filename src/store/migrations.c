@@ -40,6 +40,28 @@ const char *const eg__store_memories_log_triggers = MEMORIES_LOG_TRIGGERS;
 const char *const eg__store_memories_log_triggers_drop = MEMORIES_LOG_TRIGGERS_DROP;
 const char *const eg__store_memory_indexes_drop = "DROP INDEX memory_id;";
 
+/* ltm_record as migration 16 makes it (docs/adr/0012): the long-term record, what the `ltm`
+ * view computes the column rank, retrieval strength and memory age from, and the covering
+ * index the view ranks by. Migration 18 makes it again for a store that an earlier edition of
+ * migration 16 left without those columns. LTM_RECORD_CARRIED: the columns after
+ * consolidated_strength, from the memory's pipeline row p and memory row m. */
+#define LTM_RECORD_TABLE                                                                           \
+    "CREATE TABLE ltm_record (\n"                                                                  \
+    "  memory_rowid INTEGER PRIMARY KEY, memory_id TEXT NOT NULL, semantic_category TEXT,\n"       \
+    "  knowledge_type TEXT, cortical_region TEXT, abstraction_level INTEGER,\n"                    \
+    "  minicolumn_id INTEGER, macrocolumn_id INTEGER, consolidated_strength REAL,\n"               \
+    "  consolidated_at INTEGER, recalls INTEGER, damping REAL, t0 INTEGER,\n"                      \
+    "  consolidation_state TEXT\n"                                                                 \
+    ");\n"
+#define LTM_RECORD_CARRIED                                                                         \
+    "p.consolidated_at, p.recalls, p.damping,\n"                                                   \
+    "  CASE WHEN m.late AND m.arrived_at IS NOT NULL THEN m.arrived_at ELSE m.created_at END,\n"   \
+    "  l.consolidation_state\n"
+#define LTM_RECORD_INDEX_AND_VIEW                                                                  \
+    "CREATE INDEX ltm_record_column ON ltm_record(semantic_category, cortical_region,\n"           \
+    "  consolidated_strength DESC, memory_id, consolidated_at, recalls, damping, t0);\n"           \
+    "CREATE VIEW ltm AS\n" EG_LTM_SELECT EG_LTM_RANKED EG_LTM_JOIN ";\n"
+
 /* A migration: SQL, then optionally a C step that carries data the SQL cannot (it runs in the
  * same transaction), then more SQL. */
 typedef struct migration {
@@ -50,6 +72,7 @@ typedef struct migration {
 
 static int postings_from_table(sqlite3 *db);
 static int postings_to_chunks(sqlite3 *db);
+static int ltm_record_complete(sqlite3 *db);
 
 static const migration migrations[] = {
     /* 1: the embedded source, staged memories, FTS, watermark, quarantine, runs */
@@ -388,24 +411,13 @@ static const migration migrations[] = {
      * record, what they are computed from (the memory's id, which orders ties in a column, its
      * consolidated strength and time, recalls, damping and first presentation t0), so that
      * the view ranks them in the order of one index that holds all of that. */
-    {"CREATE TABLE ltm_record (\n"
-     "  memory_rowid INTEGER PRIMARY KEY, memory_id TEXT NOT NULL, semantic_category TEXT,\n"
-     "  knowledge_type TEXT, cortical_region TEXT, abstraction_level INTEGER,\n"
-     "  minicolumn_id INTEGER, macrocolumn_id INTEGER, consolidated_strength REAL,\n"
-     "  consolidated_at INTEGER, recalls INTEGER, damping REAL, t0 INTEGER,\n"
-     "  consolidation_state TEXT\n"
-     ");\n"
+    {LTM_RECORD_TABLE
      "INSERT INTO ltm_record SELECT l.memory_rowid, m.id, l.semantic_category, l.knowledge_type,\n"
      "  l.cortical_region, l.abstraction_level, l.minicolumn_id, l.macrocolumn_id,\n"
-     "  p.consolidated_strength, p.consolidated_at, p.recalls, p.damping,\n"
-     "  CASE WHEN m.late AND m.arrived_at IS NOT NULL THEN m.arrived_at ELSE m.created_at END,\n"
-     "  l.consolidation_state\n"
+     "  p.consolidated_strength, " LTM_RECORD_CARRIED
      "  FROM ltm l JOIN pipeline p ON p.memory_rowid = l.memory_rowid\n"
      "  JOIN memory m ON m.rowid = l.memory_rowid;\n"
-     "DROP TABLE ltm;\n"
-     "CREATE INDEX ltm_record_column ON ltm_record(semantic_category, cortical_region,\n"
-     "  consolidated_strength DESC, memory_id, consolidated_at, recalls, damping, t0);\n"
-     "CREATE VIEW ltm AS\n" EG_LTM_SELECT EG_LTM_RANKED EG_LTM_JOIN ";\n",
+     "DROP TABLE ltm;\n" LTM_RECORD_INDEX_AND_VIEW,
      NULL, NULL},
     /* 17 (full-text fold): memory_fts indexes the fold of each memory's content
      * (store/fts.h, docs/adr/0013) with the ascii tokenizer, contentless, instead of the
@@ -419,9 +431,49 @@ static const migration migrations[] = {
      "  WHERE rowid <= (SELECT value FROM meta WHERE key = 'fts_rowid') AND content IS NOT NULL;\n"
      "DELETE FROM fts_pending;\n",
      NULL, NULL},
+    /* 18: migration 16 as engram wrote it before its release was amended (daafaac to 6aecd73 of
+     * the history) made ltm_record without the columns the view ranks by (memory_id,
+     * consolidated_at, recalls, damping, t0) and an `ltm` view that joined them in from
+     * pipeline and memory; every later engram failed on such a store (run: "no such column:
+     * memory_id", trace). ltm_record_complete rebuilds that table as migration 16 makes it now,
+     * from the same rows; a store migrated by the amended migration 16 is left as it is. */
+    {"", ltm_record_complete, NULL},
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+/* Migration 18: ltm_record as migration 16 makes it, from the rows of a table that an earlier
+ * edition of migration 16 made (the record and its consolidated strength, without memory_id and
+ * what the view reads from pipeline and memory); nothing when it has memory_id already. */
+static int ltm_record_complete(sqlite3 *db)
+{
+    sqlite3_stmt *q = NULL;
+    int rc, complete = 0;
+    if ((rc = sqlite3_prepare_v2(db,
+                                 "SELECT count(*) FROM pragma_table_info('ltm_record') "
+                                 "WHERE name = 'memory_id'",
+                                 -1, &q, NULL)) == SQLITE_OK &&
+        (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        complete = sqlite3_column_int(q, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_OK || complete)
+        return rc;
+    return sqlite3_exec(db,
+                        "DROP VIEW ltm;\n"
+                        "DROP INDEX ltm_record_column;\n"
+                        "ALTER TABLE ltm_record RENAME TO ltm_record_early;\n" LTM_RECORD_TABLE
+                        "INSERT INTO ltm_record SELECT l.memory_rowid, m.id, l.semantic_category,\n"
+                        "  l.knowledge_type, l.cortical_region, l.abstraction_level,\n"
+                        "  l.minicolumn_id, l.macrocolumn_id, l.consolidated_strength,\n"
+                        "  " LTM_RECORD_CARRIED
+                        "  FROM ltm_record_early l JOIN pipeline p ON p.memory_rowid = "
+                        "l.memory_rowid\n"
+                        "  JOIN memory m ON m.rowid = l.memory_rowid;\n"
+                        "DROP TABLE ltm_record_early;\n" LTM_RECORD_INDEX_AND_VIEW,
+                        NULL, NULL, NULL);
+}
 
 /* Migration 8: concept.postings (newest first) cut into concept_posting chunks. */
 static int postings_to_chunks(sqlite3 *db)

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Upgrading engram: stores written by earlier engrams open, migrate and run with this one, and
+# end where a new store fed the same memories ends (every output row compared, as test_resume
+# does). Stores of older schemas are made from a store of this one by SQL that puts back what
+# the older engram wrote (test_pipeline turns one back to schema 3 the same way).
+# Covered: a store whose migration 16 an earlier edition of it made (ltm_record without the
+# columns the view ranks by: engram between daafaac and 6aecd73 wrote those), at schema 16 and
+# after the unamended 17.
+. "$(dirname "$0")/lib.sh"
+T="$(mktemp -d)"
+trap 'rm -rf "$T"' EXIT
+SAMPLE="$ENGRAM_SRC/data/sample-memories.jsonl"
+head -1100 "$SAMPLE" >"$T/a.jsonl"
+tail -n +1101 "$SAMPLE" >"$T/b.jsonl"
+T1=2026-11-09T12:20:00Z
+T2=2026-11-20T00:00:00Z
+LATEST=$(E --store "$T/latest.db" init | sed -E 's/.*schema version ([0-9]+).*/\1/')
+
+dump() {
+  sqlite3 -bail "$1" <<'SQL'
+.mode list
+SELECT * FROM pipeline ORDER BY 1;
+SELECT * FROM journey ORDER BY 1, 2;
+SELECT * FROM assoc ORDER BY 1, 2;
+SELECT * FROM concept_edge ORDER BY 1, 2;
+SELECT * FROM episode ORDER BY 1;
+SELECT * FROM ltm ORDER BY 1;
+SELECT * FROM creative ORDER BY 1;
+SELECT memory_rowid, at, kind FROM presentation ORDER BY 1, 2, 3;
+SELECT concept_id, name, community, memories FROM concept ORDER BY 1;
+SELECT concept_id, chunk, hex(postings) FROM concept_posting ORDER BY 1, 2;
+SELECT rowid, status, skip_reason, late, arrived_at FROM memory ORDER BY 1;
+SELECT * FROM staging ORDER BY memory_rowid;
+SELECT 'snapshot tag', value FROM sim_state WHERE key = 'snapshot_tag';
+SQL
+}
+# same NAME A B: the dumps of stores A and B are equal
+same() {
+  dump "$2" >"$T/dump.a" || { fail "$1: could not dump $2"; return; }
+  dump "$3" >"$T/dump.b" || { fail "$1: could not dump $3"; return; }
+  if cmp -s "$T/dump.a" "$T/dump.b"; then ok "$1"; else
+    fail "$1: $(diff "$T/dump.a" "$T/dump.b" | head -3)"
+  fi
+}
+# the store every other one is made from: the first 1,100 memories, run at T1, one recall
+E --store "$T/base.db" init -q
+E --store "$T/base.db" --now "$T1" import -q "$T/a.jsonl"
+E --store "$T/base.db" --now "$T1" run -q || fail "run of the base store"
+E --store "$T/base.db" --now 2026-11-09T13:00:00Z recall -q --k 5 "garden pond" >/dev/null
+rm -f "$T/base.db-snapshot"*
+# the reference: the base store and the rest of the sample, run at T2
+cp "$T/base.db" "$T/ref.db"
+E --store "$T/ref.db" --now "$T2" import -q "$T/b.jsonl"
+E --store "$T/ref.db" --now "$T2" run -q || fail "run of the reference store"
+# upgraded NAME STORE: STORE (made by an earlier engram) opens with this one at the latest schema,
+# recomputes (another engram's snapshot never fits), and ends where the reference ends
+upgraded() {
+  E --store "$2" stats >/dev/null 2>"$T/err" || fail "$1: stats: $(head -2 "$T/err")"
+  check "$1: migrated to the latest schema" "$LATEST" "$(sqlite3 "$2" 'PRAGMA user_version')"
+  check "$1: every memory kept" "$(sqlite3 "$T/base.db" 'SELECT group_concat(id) FROM (SELECT id FROM memory ORDER BY id)' | md5sum)" \
+    "$(sqlite3 "$2" 'SELECT group_concat(id) FROM (SELECT id FROM memory ORDER BY id)' | md5sum)"
+  check "$1: the long-term records read as before" "$(sqlite3 "$T/base.db" 'SELECT * FROM ltm ORDER BY 1' | md5sum)" \
+    "$(sqlite3 "$2" 'SELECT * FROM ltm ORDER BY 1' | md5sum)"
+  local id
+  id=$(sqlite3 "$T/base.db" "SELECT memory_id FROM ltm_record ORDER BY memory_rowid LIMIT 1")
+  check "$1: trace of a long-term memory" "$(E --store "$T/base.db" --now "$T1" trace "$id" 2>&1)" \
+    "$(E --store "$2" --now "$T1" trace "$id" 2>&1)"
+  E --store "$2" --now "$T2" import -q "$T/b.jsonl"
+  E --store "$2" --now "$T2" run -q 2>"$T/err" || fail "$1: run: $(head -2 "$T/err")"
+  same "$1: the run ends where a new store's ends" "$T/ref.db" "$2"
+}
+
+# 1. migration 16 as engram made it before the migration was amended: ltm_record with the
+# record and its consolidated strength only, an `ltm` view that joined the rest in from pipeline
+# and memory, an index on (category, region, strength)
+cp "$T/base.db" "$T/early16.db"
+sqlite3 -bail "$T/early16.db" <<'SQL'
+DROP VIEW ltm;
+DROP INDEX ltm_record_column;
+CREATE TABLE ltm_early AS SELECT memory_rowid, semantic_category, knowledge_type, cortical_region,
+  abstraction_level, minicolumn_id, macrocolumn_id, consolidated_strength, consolidation_state
+  FROM ltm_record;
+DROP TABLE ltm_record;
+CREATE TABLE ltm_record (
+  memory_rowid INTEGER PRIMARY KEY, semantic_category TEXT, knowledge_type TEXT,
+  cortical_region TEXT, abstraction_level INTEGER, minicolumn_id INTEGER,
+  macrocolumn_id INTEGER, consolidated_strength REAL, consolidation_state TEXT
+);
+INSERT INTO ltm_record SELECT * FROM ltm_early;
+DROP TABLE ltm_early;
+CREATE INDEX ltm_record_column ON ltm_record(semantic_category, cortical_region, consolidated_strength);
+CREATE VIEW ltm AS
+SELECT memory_rowid, semantic_category, knowledge_type, cortical_region, abstraction_level,
+  minicolumn_id, macrocolumn_id, column_rank,
+  (0.3 * consolidated_strength + 0.2 / sqrt(column_rank) +
+   0.3 * exp(-max(0, now - consolidated_at) / 86400000000.0 / 30.0) +
+   0.2 * ln(1 + recalls) / ln(100)) * damping AS retrieval_strength,
+  CASE WHEN now - t0 < 86400000000 THEN 'recent'
+    WHEN now - t0 < 604800000000 THEN 'week_old'
+    WHEN now - t0 < 2592000000000 THEN 'month_old' ELSE 'remote' END AS memory_age,
+  consolidation_state
+FROM (SELECT r.*, p.consolidated_at, p.recalls, p.damping,
+  CASE WHEN m.late AND m.arrived_at IS NOT NULL THEN m.arrived_at ELSE m.created_at END
+    AS t0,
+  (SELECT value FROM sim_state WHERE key = 'checkpoint') AS now,
+  row_number() OVER (PARTITION BY r.semantic_category, r.cortical_region
+    ORDER BY r.consolidated_strength DESC, m.id) AS column_rank
+  FROM ltm_record r JOIN pipeline p ON p.memory_rowid = r.memory_rowid
+  JOIN memory m ON m.rowid = r.memory_rowid);
+SQL
+# at schema 16 (as that engram left it), and at 17 (opened since by an engram of schema 17,
+# which migrated the full-text index and left ltm_record as it was)
+cp "$T/early16.db" "$T/early17.db"
+sqlite3 "$T/early16.db" "PRAGMA user_version = 16"
+sqlite3 "$T/early17.db" "PRAGMA user_version = 17"
+upgraded "an early schema-16 store" "$T/early16.db"
+upgraded "an early schema-16 store migrated to 17" "$T/early17.db"
+
+finish
