@@ -571,46 +571,74 @@ int eg__store_latest_version(void)
     return NMIGRATIONS;
 }
 
-int eg__store_migrate(sqlite3 *db, const char *path)
+/* The schema version of db into *version. The statement is finished before it returns: an open
+ * one would lock the tables a migration drops. */
+static int read_version(sqlite3 *db, const char *path, int *version)
 {
     sqlite3_stmt *st = NULL;
-    int version = 0, rc = 0;
-    char *err = NULL;
+    int rc = 0;
     if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_step(st) != SQLITE_ROW)
         rc = eg_error_set(EG_ESTORE, "could not read the schema version of store \"%s\": %s", path,
                           sqlite3_errmsg(db));
-        goto done;
-    }
-    version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st); /* an open statement would lock the tables a migration drops */
-    st = NULL;
-    if (version > NMIGRATIONS) {
-        rc = eg_error_set(EG_ESTORE,
-                          "store \"%s\" has schema version %d, newer than this engram "
-                          "(%d)",
-                          path, version, NMIGRATIONS);
-        eg_error_hint("upgrade engram, or use another store");
-        goto done;
-    }
-    for (int v = version; v < NMIGRATIONS; v++) {
-        char bump[64];
-        snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
-        if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &err) != SQLITE_OK ||
-            sqlite3_exec(db, migrations[v].sql, NULL, NULL, &err) != SQLITE_OK ||
-            (migrations[v].carry && migrations[v].carry(db) != SQLITE_OK) ||
-            (migrations[v].sql_after &&
-             sqlite3_exec(db, migrations[v].sql_after, NULL, NULL, &err) != SQLITE_OK) ||
-            sqlite3_exec(db, bump, NULL, NULL, &err) != SQLITE_OK ||
-            sqlite3_exec(db, "COMMIT", NULL, NULL, &err) != SQLITE_OK) {
-            rc = eg_error_set(EG_ESTORE, "migration %d of store \"%s\" failed: %s", v + 1, path,
-                              err ? err : sqlite3_errmsg(db));
+    else
+        *version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int newer_store(const char *path, int version)
+{
+    int rc =
+        eg_error_set(EG_ESTORE, "store \"%s\" has schema version %d, newer than this engram (%d)",
+                     path, version, NMIGRATIONS);
+    eg_error_hint("upgrade engram, or use another store");
+    return rc;
+}
+
+int eg__store_migrate(sqlite3 *db, const char *path)
+{
+    int version = 0, rc;
+    char *err = NULL;
+    if ((rc = read_version(db, path, &version)))
+        return rc;
+    /* Each migration reads the version again once it holds the write lock: another engram that
+     * opened the store at the same older version (a scheduled run and `engram serve` after an
+     * upgrade) may have applied it meanwhile, while this one waited for the lock, and a
+     * migration applied twice fails (a table or column made twice) or does its work again. */
+    while (version < NMIGRATIONS) {
+        if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &err) != SQLITE_OK) {
+            rc = eg_error_set(EG_ESTORE, "migration %d of store \"%s\" failed: %s", version + 1,
+                              path, err ? err : sqlite3_errmsg(db));
+            goto done;
+        }
+        if ((rc = read_version(db, path, &version)) ||
+            (version > NMIGRATIONS && (rc = newer_store(path, version)))) {
             sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
             goto done;
         }
+        if (version == NMIGRATIONS) { /* the other engram applied the rest */
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            break;
+        }
+        const migration *m = &migrations[version];
+        char bump[64];
+        snprintf(bump, sizeof bump, "PRAGMA user_version = %d", version + 1);
+        if (sqlite3_exec(db, m->sql, NULL, NULL, &err) != SQLITE_OK ||
+            (m->carry && m->carry(db) != SQLITE_OK) ||
+            (m->sql_after && sqlite3_exec(db, m->sql_after, NULL, NULL, &err) != SQLITE_OK) ||
+            sqlite3_exec(db, bump, NULL, NULL, &err) != SQLITE_OK ||
+            sqlite3_exec(db, "COMMIT", NULL, NULL, &err) != SQLITE_OK) {
+            rc = eg_error_set(EG_ESTORE, "migration %d of store \"%s\" failed: %s", version + 1,
+                              path, err ? err : sqlite3_errmsg(db));
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            goto done;
+        }
+        version++;
     }
+    if (version > NMIGRATIONS)
+        rc = newer_store(path, version);
 done:
     sqlite3_free(err);
-    sqlite3_finalize(st);
     return rc;
 }

@@ -5,7 +5,7 @@
 # the older engram wrote (test_pipeline turns one back to schema 3 the same way).
 # Covered: a store whose migration 16 an earlier edition of it made (ltm_record without the
 # columns the view ranks by: engram between daafaac and 6aecd73 wrote those), at schema 16 and
-# after the unamended 17.
+# after the unamended 17; two engrams that open a store of an older schema at once.
 . "$(dirname "$0")/lib.sh"
 T="$(mktemp -d)"
 trap 'rm -rf "$T"' EXIT
@@ -115,5 +115,42 @@ sqlite3 "$T/early16.db" "PRAGMA user_version = 16"
 sqlite3 "$T/early17.db" "PRAGMA user_version = 17"
 upgraded "an early schema-16 store" "$T/early16.db"
 upgraded "an early schema-16 store migrated to 17" "$T/early17.db"
+
+# 2. two engrams that open a store of an older schema at once (after an upgrade, a scheduled run
+# and `engram serve`, say): each migration is applied once, by whichever takes the write lock
+# first, and the other finds it done instead of applying it again ("table ltm_record already
+# exists"). A third connection holds the write lock while both open the store and read its
+# version, then lets them go.
+cp "$T/base.db" "$T/v15.db"
+sqlite3 -bail "$T/v15.db" <<'SQL'
+CREATE TABLE ltm15 AS SELECT * FROM ltm;
+DROP VIEW ltm;
+DROP TABLE ltm_record;
+CREATE TABLE ltm (
+  memory_rowid INTEGER PRIMARY KEY, semantic_category TEXT, knowledge_type TEXT,
+  cortical_region TEXT, abstraction_level INTEGER, minicolumn_id INTEGER,
+  macrocolumn_id INTEGER, column_rank INTEGER, retrieval_strength REAL, memory_age TEXT,
+  consolidation_state TEXT);
+INSERT INTO ltm SELECT * FROM ltm15;
+DROP TABLE ltm15;
+PRAGMA user_version = 15;
+SQL
+sqlite3 "$T/v15.db" "BEGIN IMMEDIATE;" ".shell touch $T/locked; sleep 3" "COMMIT;" &
+lock=$!
+for _ in $(seq 100); do [ -e "$T/locked" ] && break; sleep 0.05; done
+E --store "$T/v15.db" stats >/dev/null 2>"$T/err1" &
+p1=$!
+E --store "$T/v15.db" --now "$T1" recall --no-rehearse pond >/dev/null 2>"$T/err2" &
+p2=$!
+wait "$p1"
+r1=$?
+wait "$p2"
+r2=$?
+wait "$lock"
+check "the first of two engrams opening a schema-15 store at once" "0 " "$r1 $(head -1 "$T/err1")"
+check "the second" "0 " "$r2 $(head -1 "$T/err2")"
+check "the store is at the latest schema" "$LATEST" "$(sqlite3 "$T/v15.db" 'PRAGMA user_version')"
+check "with its long-term records" "$(sqlite3 "$T/base.db" 'SELECT * FROM ltm ORDER BY 1' | md5sum)" \
+  "$(sqlite3 "$T/v15.db" 'SELECT * FROM ltm ORDER BY 1' | md5sum)"
 
 finish
