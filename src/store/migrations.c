@@ -38,7 +38,9 @@
 const char *const eg__store_memory_indexes = MEMORY_ID_INDEX;
 const char *const eg__store_memories_log_triggers = MEMORIES_LOG_TRIGGERS;
 const char *const eg__store_memories_log_triggers_drop = MEMORIES_LOG_TRIGGERS_DROP;
-const char *const eg__store_memory_indexes_drop = "DROP INDEX memory_id;";
+/* IF EXISTS: the first edition of migration 1 (3555f09) declared the id UNIQUE in the table
+ * instead, and made no index memory_id; the first load into such a store makes it */
+const char *const eg__store_memory_indexes_drop = "DROP INDEX IF EXISTS memory_id;";
 
 /* ltm_record as migration 16 makes it (docs/adr/0012): the long-term record, what the `ltm`
  * view computes the column rank, retrieval strength and memory age from, and the covering

@@ -5,7 +5,8 @@
 # the older engram wrote (test_pipeline turns one back to schema 3 the same way).
 # Covered: a store whose migration 16 an earlier edition of it made (ltm_record without the
 # columns the view ranks by: engram between daafaac and 6aecd73 wrote those), at schema 16 and
-# after the unamended 17; two engrams that open a store of an older schema at once.
+# after the unamended 17; two engrams that open a store of an older schema at once; an empty
+# store of the first edition of schema 1.
 . "$(dirname "$0")/lib.sh"
 T="$(mktemp -d)"
 trap 'rm -rf "$T"' EXIT
@@ -152,5 +153,15 @@ check "the second" "0 " "$r2 $(head -1 "$T/err2")"
 check "the store is at the latest schema" "$LATEST" "$(sqlite3 "$T/v15.db" 'PRAGMA user_version')"
 check "with its long-term records" "$(sqlite3 "$T/base.db" 'SELECT * FROM ltm ORDER BY 1' | md5sum)" \
   "$(sqlite3 "$T/v15.db" 'SELECT * FROM ltm ORDER BY 1' | md5sum)"
+
+# 3. the first edition of migration 1 (3555f09) declared memory.id UNIQUE in the table, with no
+# index memory_id; the first load into such a store, still empty, drops and builds that index
+E --store "$T/first1.db" init -q
+sqlite3 "$T/first1.db" "DROP INDEX memory_id"
+E --store "$T/first1.db" --now "$T1" import -q "$T/a.jsonl"
+E --store "$T/first1.db" --now "$T1" run -q 2>"$T/err" || fail "the first run of an empty store without the index memory_id: $(head -1 "$T/err")"
+check "it has the index after its first load" 1 \
+  "$(sqlite3 "$T/first1.db" "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'memory_id'")"
+check "and every memory" 1100 "$(sqlite3 "$T/first1.db" "SELECT count(*) FROM memory")"
 
 finish
