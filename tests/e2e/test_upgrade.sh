@@ -6,7 +6,8 @@
 # Covered: a store whose migration 16 an earlier edition of it made (ltm_record without the
 # columns the view ranks by: engram between daafaac and 6aecd73 wrote those), at schema 16 and
 # after the unamended 17; two engrams that open a store of an older schema at once; an empty
-# store of the first edition of schema 1.
+# store of the first edition of schema 1; health's coverage of a store whose memories were read
+# before migration 14 gave them a source key.
 . "$(dirname "$0")/lib.sh"
 T="$(mktemp -d)"
 trap 'rm -rf "$T"' EXIT
@@ -163,5 +164,12 @@ E --store "$T/first1.db" --now "$T1" run -q 2>"$T/err" || fail "the first run of
 check "it has the index after its first load" 1 \
   "$(sqlite3 "$T/first1.db" "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'memory_id'")"
 check "and every memory" 1100 "$(sqlite3 "$T/first1.db" "SELECT count(*) FROM memory")"
+
+# 4. memories stored before migration 14 have no source key (until a full read reads them
+# again): health counts them as the source's they came from, not as missing
+cp "$T/base.db" "$T/v13.db"
+sqlite3 "$T/v13.db" "UPDATE memory SET source_key = NULL"
+vol() { E --store "$1" --now "$T1" health --json | jq -r '.checks[] | select(.name == "volume") | .status + " " + .message'; }
+check "health's volume check on a store whose memories predate source keys" "$(vol "$T/base.db")" "$(vol "$T/v13.db")"
 
 finish
