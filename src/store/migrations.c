@@ -10,6 +10,7 @@
 #include "engram/error.h"
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -580,10 +581,15 @@ static int read_version(sqlite3 *db, const char *path, int *version)
     sqlite3_stmt *st = NULL;
     int rc = 0;
     if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_ROW)
-        rc = eg_error_set(EG_ESTORE, "could not read the schema version of store \"%s\": %s", path,
+        sqlite3_step(st) != SQLITE_ROW) {
+        bool busy = (sqlite3_errcode(db) & 0xff) == SQLITE_BUSY;
+        rc = eg_error_set(busy ? EG_EBUSY : EG_ESTORE,
+                          "could not read the schema version of store \"%s\": %s", path,
                           sqlite3_errmsg(db));
-    else
+        if (busy)
+            eg_error_hint("another engram is writing the store (a first load holds it until it "
+                          "is done): try again then");
+    } else
         *version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     return rc;
@@ -595,6 +601,21 @@ static int newer_store(const char *path, int version)
         eg_error_set(EG_ESTORE, "store \"%s\" has schema version %d, newer than this engram (%d)",
                      path, version, NMIGRATIONS);
     eg_error_hint("upgrade engram, or use another store");
+    return rc;
+}
+
+/* The error of migration `number` (err: sqlite3_exec's message, or NULL). SQLITE_BUSY after the
+ * busy timeout is another engram's lock (one migrating the store after an upgrade, a long run),
+ * not a broken store: EG_EBUSY (exit 75), to retry. */
+static int migration_failed(sqlite3 *db, int number, const char *path, const char *err)
+{
+    bool busy = (sqlite3_errcode(db) & 0xff) == SQLITE_BUSY;
+    int rc = eg_error_set(busy ? EG_EBUSY : EG_ESTORE, "migration %d of store \"%s\" failed: %s",
+                          number, path, err ? err : sqlite3_errmsg(db));
+    if (busy)
+        eg_error_hint("another engram held the store's lock for longer than the 10 s busy "
+                      "timeout (one migrating it after an upgrade, or a long run): try again "
+                      "when it is done");
     return rc;
 }
 
@@ -610,8 +631,7 @@ int eg__store_migrate(sqlite3 *db, const char *path)
      * migration applied twice fails (a table or column made twice) or does its work again. */
     while (version < NMIGRATIONS) {
         if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &err) != SQLITE_OK) {
-            rc = eg_error_set(EG_ESTORE, "migration %d of store \"%s\" failed: %s", version + 1,
-                              path, err ? err : sqlite3_errmsg(db));
+            rc = migration_failed(db, version + 1, path, err);
             goto done;
         }
         if ((rc = read_version(db, path, &version)) ||
@@ -631,8 +651,7 @@ int eg__store_migrate(sqlite3 *db, const char *path)
             (m->sql_after && sqlite3_exec(db, m->sql_after, NULL, NULL, &err) != SQLITE_OK) ||
             sqlite3_exec(db, bump, NULL, NULL, &err) != SQLITE_OK ||
             sqlite3_exec(db, "COMMIT", NULL, NULL, &err) != SQLITE_OK) {
-            rc = eg_error_set(EG_ESTORE, "migration %d of store \"%s\" failed: %s", version + 1,
-                              path, err ? err : sqlite3_errmsg(db));
+            rc = migration_failed(db, version + 1, path, err);
             sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
             goto done;
         }

@@ -7,7 +7,8 @@
 # columns the view ranks by: engram between daafaac and 6aecd73 wrote those), at schema 16 and
 # after the unamended 17; two engrams that open a store of an older schema at once; an empty
 # store of the first edition of schema 1; health's coverage of a store whose memories were read
-# before migration 14 gave them a source key.
+# before migration 14 gave them a source key; a migration that waits past the busy timeout for
+# another engram's lock.
 . "$(dirname "$0")/lib.sh"
 T="$(mktemp -d)"
 trap 'rm -rf "$T"' EXIT
@@ -171,5 +172,21 @@ cp "$T/base.db" "$T/v13.db"
 sqlite3 "$T/v13.db" "UPDATE memory SET source_key = NULL"
 vol() { E --store "$1" --now "$T1" health --json | jq -r '.checks[] | select(.name == "volume") | .status + " " + .message'; }
 check "health's volume check on a store whose memories predate source keys" "$(vol "$T/base.db")" "$(vol "$T/v13.db")"
+
+# 5. a migration that finds the store's write lock held past the 10 s busy timeout (another
+# engram migrating a big store, a long run) is a temporary failure: exit 75 and a hint to try
+# again, not 2; once the lock is gone the store migrates
+cp "$T/base.db" "$T/busy.db"
+sqlite3 "$T/busy.db" "PRAGMA user_version = $((LATEST - 1))"
+rm -f "$T/locked"
+sqlite3 "$T/busy.db" "BEGIN IMMEDIATE;" ".shell touch $T/locked; sleep 12" "ROLLBACK;" &
+lock=$!
+for _ in $(seq 100); do [ -e "$T/locked" ] && break; sleep 0.05; done
+E --store "$T/busy.db" stats >/dev/null 2>"$T/err"
+check "a migration that waits out the busy timeout exits 75" 75 "$?"
+grep -q "^HINT: .*try again" "$T/err" && ok "with a hint to try again" || fail "no hint to try again: $(cat "$T/err")"
+wait "$lock"
+E --store "$T/busy.db" stats >/dev/null 2>&1 || fail "stats once the lock is gone"
+check "then it migrates" "$LATEST" "$(sqlite3 "$T/busy.db" 'PRAGMA user_version')"
 
 finish
