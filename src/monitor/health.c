@@ -56,11 +56,13 @@ typedef struct hctx {
     char *table_q, *content_q, *created_q, *updated_q, *id_q, *metadata_q;
     char *created_expr; /* created_at as µs since the epoch, a float, in the source's SQL */
     char *updated_expr;
-    char *content_ok; /* SQL condition: content present, not blank, valid UTF-8 */
-    char *created_ok; /* SQL condition: created_at is a finite timestamp ingest can read */
-    eg_store *st;     /* NULL when the store does not exist or could not be opened */
-    int busy_ms;      /* the longest wait for a lock (store and embedded source); 0: default */
-    double count_ms;  /* measured by the volume check, judged by the performance check */
+    char *content_ok;    /* SQL condition: content present, not blank, valid UTF-8 */
+    char *created_ok;    /* SQL condition: created_at is a finite timestamp ingest can read */
+    eg_store *st;        /* NULL when the store does not exist or could not be opened */
+    char store_msg[256]; /* why a store that exists could not be opened; "" otherwise */
+    bool store_busy;     /* ... because another engram held its lock (EG_EBUSY) */
+    int busy_ms;         /* the longest wait for a lock (store and embedded source); 0: default */
+    double count_ms;     /* measured by the volume check, judged by the performance check */
     bool count_measured;
 } hctx;
 
@@ -894,6 +896,13 @@ static void check_readiness(hctx *h)
         s = eg_health_worse(s, EG_HEALTH_UNKNOWN);
         snprintf(part[0], sizeof part[0], "eligible rows unknown (source not open)");
     }
+    /* a store that runs cannot open either (a newer engram's, a damaged file) is critical; one
+     * that another engram held past the busy timeout is only not measured */
+    if (!h->st && h->store_msg[0]) {
+        s = eg_health_worse(s, h->store_busy ? EG_HEALTH_UNKNOWN : EG_HEALTH_CRITICAL);
+        say(c, s, "%s; the store could not be opened: %s", part[0], h->store_msg);
+        return;
+    }
     if (!h->st) {
         s = eg_health_worse(s, EG_HEALTH_WARNING);
         say(c, s,
@@ -950,7 +959,9 @@ static void check_pipeline(hctx *h)
              "consolidation lag <= 2 x consolidation.interval",
              10 * h->cfg->wm_capacity);
     if (!h->st) {
-        say(c, EG_HEALTH_UNKNOWN, "no store to read the pipeline from");
+        say(c, EG_HEALTH_UNKNOWN,
+            h->store_msg[0] ? "the store could not be opened (see readiness)"
+                            : "no store to read the pipeline from");
         return;
     }
     double v[5], f[1];
@@ -1087,12 +1098,14 @@ int eg_health_run_wait(const eg_config *cfg, int64_t now, int busy_ms, eg_health
     /* the store is opened only if it exists: health creates nothing */
     if (cfg->store && stat(cfg->store, &sb) == 0) {
         eg_error_clear();
-        if (eg_store_open(&h.st, cfg->store, 0))
+        if (eg_store_open(&h.st, cfg->store, 0)) {
             snprintf(out->note, sizeof out->note,
                      "store %.200s could not be opened: %.120s; "
                      "nothing recorded",
                      cfg->store, eg_error_last()->message);
-        else
+            snprintf(h.store_msg, sizeof h.store_msg, "%.200s", eg_error_last()->message);
+            h.store_busy = eg_error_last()->code == EG_EBUSY;
+        } else
             out->store_found = true;
         if (h.st && busy_ms > 0)
             eg_store_set_busy_timeout(h.st, busy_ms);

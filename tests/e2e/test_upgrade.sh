@@ -8,7 +8,8 @@
 # after the unamended 17; two engrams that open a store of an older schema at once; an empty
 # store of the first edition of schema 1; health's coverage of a store whose memories were read
 # before migration 14 gave them a source key; a migration that waits past the busy timeout for
-# another engram's lock.
+# another engram's lock; a store of a newer engram, refused by every command, and by health
+# with the reason.
 . "$(dirname "$0")/lib.sh"
 T="$(mktemp -d)"
 trap 'rm -rf "$T"' EXIT
@@ -188,5 +189,31 @@ grep -q "^HINT: .*try again" "$T/err" && ok "with a hint to try again" || fail "
 wait "$lock"
 E --store "$T/busy.db" stats >/dev/null 2>&1 || fail "stats once the lock is gone"
 check "then it migrates" "$LATEST" "$(sqlite3 "$T/busy.db" 'PRAGMA user_version')"
+
+# 6. a store of a newer engram (a downgrade, or an older binary on the PATH): every command
+# refuses it with the reason and changes nothing; health says why in readiness (runs fail on it)
+cp "$T/base.db" "$T/newer.db"
+sqlite3 "$T/newer.db" "PRAGMA user_version = $((LATEST + 1))"
+before=$(sqlite3 "$T/newer.db" "SELECT (SELECT count(*) FROM runs) || ' ' || (SELECT count(*) FROM memories) || ' ' || (SELECT count(*) FROM presentation)")
+for cmd in stats "run" "ingest" "recall pond" "trace x" "export" "validate" "remember hello" "import $T/b.jsonl"; do
+  # shellcheck disable=SC2086 # the command and its arguments
+  E --store "$T/newer.db" --now "$T2" $cmd >/dev/null 2>"$T/err"
+  rc=$?
+  if [ "$rc" = 2 ] && grep -q "schema version $((LATEST + 1)), newer than this engram ($LATEST)" "$T/err" &&
+    grep -q "^HINT: upgrade engram" "$T/err"; then ok "$cmd on a newer store: refused"; else
+    fail "$cmd on a newer store: exit $rc: $(head -2 "$T/err")"
+  fi
+done
+check "nothing was written to it" "$before" \
+  "$(sqlite3 "$T/newer.db" "SELECT (SELECT count(*) FROM runs) || ' ' || (SELECT count(*) FROM memories) || ' ' || (SELECT count(*) FROM presentation)")"
+check "nor its schema version" "$((LATEST + 1))" "$(sqlite3 "$T/newer.db" 'PRAGMA user_version')"
+E --store "$T/newer.db" --now "$T1" health --json >"$T/h.json"
+check "health on it: readiness is critical" CRITICAL "$(jq -r '.checks[] | select(.name == "readiness") | .status' "$T/h.json")"
+case "$(jq -r '.checks[] | select(.name == "readiness") | .message' "$T/h.json")" in
+*"the store could not be opened: "*"newer than this engram"*) ok "and says why" ;;
+*) fail "health's readiness on a newer store: $(jq -r '.checks[] | select(.name == "readiness") | .message' "$T/h.json")" ;;
+esac
+check "the pipeline check points there" "UNKNOWN the store could not be opened (see readiness)" \
+  "$(jq -r '.checks[] | select(.name == "pipeline") | .status + " " + .message' "$T/h.json")"
 
 finish
