@@ -233,6 +233,13 @@ int eg_store_open(eg_store **out, const char *path, int flags)
                               "WAL mode can be read only where its folder is writable");
             goto fail;
         }
+        if (version > eg__store_latest_version()) { /* as eg__store_migrate says it */
+            rc = eg_error_set(EG_ESTORE,
+                              "store \"%s\" has schema version %d, newer than this engram (%d)",
+                              path, version, eg__store_latest_version());
+            eg_error_hint("upgrade engram, or use another store");
+            goto fail;
+        }
         if (version != eg__store_latest_version()) {
             rc = eg_error_set(EG_ESTORE, "store \"%s\" has schema version %d; this engram needs %d",
                               path, version, eg__store_latest_version());

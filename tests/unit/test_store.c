@@ -182,6 +182,32 @@ static void test_create_schema_and_wal(void **state)
     eg_store_close(NULL);
 }
 
+/* A store of a newer engram (schema version past this build's) is refused whichever way it is
+ * opened, with the same reason and remedy: read-only (as `engram serve` reads) said "this
+ * engram needs N" and hinted to migrate it by opening it read-write, which refuses it too. */
+static void test_open_newer(void **state)
+{
+    fixture *f = *state;
+    char sql[64], want[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", eg__store_latest_version() + 1);
+    assert_int_equal(eg_store_exec(f->st, sql), 0);
+    eg_store_close(f->st);
+    f->st = NULL;
+    snprintf(want, sizeof want, "schema version %d, newer than this engram (%d)",
+             eg__store_latest_version() + 1, eg__store_latest_version());
+    static const int flags[] = {0, EG_STORE_READONLY};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        eg_store *st = (eg_store *)0x1;
+        eg_error_clear();
+        assert_int_equal(eg_store_open(&st, f->path, flags[i]), EG_ESTORE);
+        assert_null(st);
+        const eg_error *e = eg_error_last();
+        if (!strstr(e->message, want))
+            fail_msg("opening with flags %d: %s", flags[i], e->message);
+        assert_non_null(strstr(e->hint, "upgrade engram"));
+    }
+}
+
 static void test_open_missing(void **state)
 {
     fixture *f = *state;
@@ -1413,6 +1439,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T_(test_create_schema_and_wal),
+        T_(test_open_newer),
         T_(test_open_missing),
         T_(test_memory_put_results),
         T_(test_fts_sync),
