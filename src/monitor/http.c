@@ -1,6 +1,7 @@
 /*
  * http.c — `engram serve` (SPEC §12): libmicrohttpd with an internal thread pool, each request
- * answered in one call of the handler.
+ * answered in one call of the handler, made when the request is complete (so that the connection
+ * stays open for the next one: HTTP/1.1 keep-alive).
  *
  * Isolation: every request opens its own SQLite connection (read-only unless it must write) and
  * reads inside one BEGIN … COMMIT, so in WAL mode it sees the last committed run and never half
@@ -527,8 +528,10 @@ static const char dashboard_csp[] = "default-src 'none'; style-src 'unsafe-inlin
  * id "a", /healthz%00x would be /healthz and rehearse=1%00x would rehearse. No id, path or
  * argument holds a NUL (import refuses them), so such a request is refused with 400. This
  * callback sees the request line's URI before it is decoded; what it returns becomes the
- * request's *req_cls: the address of nul_mark when the URI encodes a NUL, else NULL. */
-static const char nul_mark = 0;
+ * request's *req_cls: one of the marks below, which also tell handle() whether it has seen the
+ * request before. */
+enum { URI_PLAIN, URI_NUL, SEEN_PLAIN, SEEN_NUL };
+static const char marks[4];
 
 static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
 {
@@ -537,8 +540,8 @@ static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
     atomic_fetch_add(&sv->inflight, 1); /* until request_done */
     for (const char *p = strchr(uri, '%'); p; p = strchr(p + 1, '%'))
         if (p[1] == '0' && p[2] == '0')
-            return (void *)&nul_mark;
-    return NULL;
+            return (void *)&marks[URI_NUL];
+    return (void *)&marks[URI_PLAIN];
 }
 
 /* libmicrohttpd calls this once for each request whose request line reached uri_seen, when its
@@ -553,6 +556,17 @@ static void request_done(void *cls, struct MHD_Connection *c, void **req_cls,
     atomic_fetch_sub(&sv->inflight, 1);
 }
 
+/* True when the request announces a body: a Content-Length other than 0, or a
+ * Transfer-Encoding (chunked). */
+static bool has_body(struct MHD_Connection *c)
+{
+    const char *len =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+        return true;
+    return len && len[strspn(len, " \t0")] != '\0';
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **req_cls)
@@ -562,14 +576,31 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     double t0 = mono();
     (void)version;
     (void)upload;
-    (void)upload_size;
-    eg_buf_init(&r.body, 64u << 20);
     bool allowed = !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
+    /* libmicrohttpd calls this first when the headers are in, then for each piece of a body,
+     * then once more when the request is complete. An answer queued at the first call is an
+     * "early" one: libmicrohttpd then reads nothing more of the connection and closes it after
+     * the answer (Connection: close), so every scraper, browser or curl with several URLs had
+     * to reconnect for each request. A GET or HEAD is therefore answered at its last call, and
+     * the connection stays open (HTTP/1.1 keep-alive). Another method, or a request with a
+     * body (which no route reads), is answered at once: the connection then closes without
+     * reading the body (libmicrohttpd refuses an answer queued while a body comes in). */
+    bool first = *req_cls == &marks[URI_PLAIN] || *req_cls == &marks[URI_NUL];
+    if (first && allowed && !has_body(c)) {
+        *req_cls = (void *)&marks[*req_cls == &marks[URI_NUL] ? SEEN_NUL : SEEN_PLAIN];
+        return MHD_YES;
+    }
+    if (!first && *upload_size) { /* not reached: a request with a body is answered first */
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    eg_buf_init(&r.body, 64u << 20);
+    bool nul = *req_cls == &marks[URI_NUL] || *req_cls == &marks[SEEN_NUL];
     if (!allowed) {
         r.route = "other";
         set_json(&r, 405,
                  json_pack("{s:s,s:s}", "error", "method not allowed", "allow", "GET, HEAD"));
-    } else if (*req_cls == &nul_mark) {
+    } else if (nul) {
         r.route = "other";
         set_json(&r, 400,
                  json_pack("{s:s}", "error", "the URL holds an encoded NUL character (%00)"));
