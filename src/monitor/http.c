@@ -31,10 +31,12 @@
 #endif
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -668,13 +670,51 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, bool *v
     return 0;
 }
 
+/* Binds and listens on ss itself, so that a failure says why (the port in use, a port below 1024
+ * without the privilege, an address that is not this machine's): libmicrohttpd only returns NULL.
+ * The socket gets libmicrohttpd's own options: SO_REUSEADDR (a restart need not wait out the
+ * old connections' TIME_WAIT), IPv6 only for an IPv6 address, non-blocking (the pool's workers
+ * all accept on it). */
+static int open_listener(const struct sockaddr_storage *ss, const char *where, int *out)
+{
+    socklen_t len =
+        ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    int one = 1, fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (ss->ss_family == AF_INET6)
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        if (!bind(fd, (const struct sockaddr *)ss, len) && !listen(fd, SOMAXCONN)) {
+            *out = fd;
+            return 0;
+        }
+    }
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    int rc = eg_error_set(EG_EIO, "could not listen on %s: %s", where, strerror(e));
+    if (e == EADDRINUSE)
+        eg_error_hint("another program (another engram serve?) listens on that port: stop it, or "
+                      "choose another port with --listen ADDR:PORT");
+    else if (e == EACCES)
+        eg_error_hint("a port below 1024 needs privileges: choose a port of 1024 or more with "
+                      "--listen ADDR:PORT");
+    else if (e == EADDRNOTAVAIL)
+        eg_error_hint("the address is not one of this machine's: use 127.0.0.1, [::1] or the "
+                      "address of a local interface");
+    else
+        eg_error_hint("choose another address with --listen ADDR:PORT");
+    return rc;
+}
+
 int eg_http_serve(const eg_config *cfg, const eg_http_opts *o)
 {
     const char *listen = o->listen ? o->listen : "127.0.0.1:8080";
     struct sockaddr_storage ss;
     bool v6 = false;
     int rc;
-    if ((rc = parse_listen(listen, &ss, &v6)))
+    int fd = -1;
+    if ((rc = parse_listen(listen, &ss, &v6)) || (rc = open_listener(&ss, listen, &fd)))
         return rc;
     server sv = {.cfg = cfg, .o = o};
     atomic_init(&sv.inflight, 0);
@@ -700,17 +740,15 @@ int eg_http_serve(const eg_config *cfg, const eg_http_opts *o)
     if (o->verbose)
         flags |= MHD_USE_ERROR_LOG;
     struct MHD_Daemon *d = MHD_start_daemon(
-        flags, 0, NULL, NULL, handle, &sv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        flags, 0, NULL, NULL, handle, &sv, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)4, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)10, MHD_OPTION_URI_LOG_CALLBACK, uri_seen, &sv, MHD_OPTION_NOTIFY_COMPLETED,
         request_done, &sv, MHD_OPTION_END);
     if (!d) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
-        rc = eg_error_set(EG_EIO, "could not listen on %s", listen);
-        eg_error_hint("is the port in use, or the address not local? choose another with "
-                      "--listen ADDR:PORT");
-        return rc;
+        close(fd);
+        return eg_error_set(EG_EIO, "could not start the HTTP server on %s", listen);
     }
     fprintf(stderr, "engram: serving store %s on http://%s/ (stop with Ctrl-C or SIGTERM)\n",
             cfg->store, listen);

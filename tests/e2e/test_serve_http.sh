@@ -2,7 +2,8 @@
 # `engram serve` as HTTP clients use it, on the embedded store: HTTP/1.1 keep-alive (one
 # connection for several requests, as curl with several URLs, browsers and Prometheus reuse it),
 # a GET with a body (answered, then the connection closes), a graceful stop while keep-alive
-# clients are busy (every request answered or refused, none cut off).
+# clients are busy (every request answered or refused, none cut off), and a port in use (the
+# error names the cause).
 . "$(dirname "$0")/lib.sh"
 serve_test curl
 NOW=2026-11-20T00:00:00Z
@@ -36,6 +37,16 @@ check "a chunked GET is 200" 200 \
 check "a POST with a body is 405" 405 "$(curl -s -o /dev/null -w '%{http_code}' -d 'x=1' "$BASE/healthz")"
 check "a HEAD is 200 with the GET's length" "$(curl -s "$BASE/api/stats" | wc -c)" \
   "$(curl -sI "$BASE/api/stats" | tr -d '\r' | sed -n 's/^Content-Length: //Ip')"
+
+# ---- a port in use: the error says so ----
+E --store "$T/s.db" serve --listen "127.0.0.1:$PORT" 2>"$T/inuse.txt"
+check "serve on a port in use exits 2" 2 "$?"
+if grep -q "could not listen on 127.0.0.1:$PORT: Address already in use" "$T/inuse.txt"; then
+  ok "the error names the cause"; else fail "the error does not say the port is in use: $(head -1 "$T/inuse.txt")"; fi
+E --store "$T/s.db" serve --listen "192.0.2.1:$PORT" 2>"$T/notlocal.txt" # TEST-NET-1, not local
+check "serve on an address that is not local exits 2" 2 "$?"
+if grep -q "could not listen on 192.0.2.1:$PORT: Cannot assign requested address" "$T/notlocal.txt"; then
+  ok "the error says the address is not local"; else fail "the error does not name the cause: $(head -1 "$T/notlocal.txt")"; fi
 
 # ---- a graceful stop while keep-alive clients are busy: each request is answered (200) or, once
 # the server stopped accepting, refused (curl exit 7); none is cut off (empty reply 52, reset 56) ----
