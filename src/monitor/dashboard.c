@@ -12,6 +12,7 @@
 #include "store/migrations.h"
 #include "store/store.h"
 #include "util/timeutil.h"
+#include "util/utf8.h"
 
 #include <math.h>
 #include <sqlite3.h>
@@ -81,20 +82,35 @@ static int scalar(dash *d, const char *sql, int64_t *v)
     return rc;
 }
 
-/* Appends s with &, <, >, " and ' escaped; NULL appends nothing. */
+/* True for the bytes esc() copies as they are: printable ASCII other than the five it escapes,
+ * tab and line breaks. */
+static bool plain(unsigned char c)
+{
+    return (c >= 0x20 && c < 0x7f && !strchr("&<>\"'", c)) || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Appends s with &, <, >, " and ' escaped, and with U+FFFD in place of what a page declared
+ * UTF-8 must not hold: bytes that are not UTF-8 (each maximal invalid subpart, eg_utf8_seq's
+ * rule: a source path or an error message in Latin-1 reaches runs.error) and control characters
+ * other than tab and line breaks (C0, DEL, C1: parse errors in HTML). NULL appends nothing. */
 static void esc(dash *d, const char *s)
 {
+    static const char fffd[] = "\xef\xbf\xbd";
     if (!s)
         return;
-    for (const char *p = s; *p; p++) {
-        size_t run = strcspn(p, "&<>\"'");
-        if (run) {
-            emit_rc(d, eg_buf_append(d->out, p, run));
-            p += run;
-            if (!*p)
-                break;
+    size_t n = strlen(s), i = 0;
+    while (i < n) {
+        size_t run = i;
+        while (run < n && plain((unsigned char)s[run]))
+            run++;
+        if (run > i) {
+            emit_rc(d, eg_buf_append(d->out, s + i, run - i));
+            i = run;
+            continue;
         }
-        switch (*p) {
+        unsigned char c = (unsigned char)s[i];
+        size_t skip = 1, len = 1;
+        switch (c) {
         case '&':
             S("&amp;");
             break;
@@ -107,10 +123,19 @@ static void esc(dash *d, const char *s)
         case '"':
             S("&quot;");
             break;
-        default:
+        case '\'':
             S("&#39;");
             break;
+        default:
+            len = c < 0x80 ? 0 : eg_utf8_seq(s + i, n - i, &skip);
+            if (len == 2 && c == 0xc2 && (unsigned char)s[i + 1] < 0xa0)
+                len = 0, skip = 2; /* a C1 control */
+            if (len)
+                emit_rc(d, eg_buf_append(d->out, s + i, len));
+            else
+                S(fffd);
         }
+        i += len ? len : skip;
     }
 }
 

@@ -2,14 +2,21 @@
 # `engram serve` as HTTP clients use it, on the embedded store: HTTP/1.1 keep-alive (one
 # connection for several requests, as curl with several URLs, browsers and Prometheus reuse it),
 # a GET with a body (answered, then the connection closes), a graceful stop while keep-alive
-# clients are busy (every request answered or refused, none cut off), and a port in use (the
-# error names the cause).
+# clients are busy (every request answered or refused, none cut off), a port in use (the error
+# names the cause), and a dashboard whose store text is not UTF-8 (the page stays UTF-8).
 . "$(dirname "$0")/lib.sh"
-serve_test curl
+serve_test curl iconv sqlite3
 NOW=2026-11-20T00:00:00Z
 
 E --store "$T/s.db" init -q && E --store "$T/s.db" import "$ENGRAM_SRC/data/sample-memories.jsonl" -q
 E --store "$T/s.db" --now "$NOW" run -q || fail "run on the sample"
+# a failed run whose error holds a byte that is not UTF-8 (a Latin-1 file name): runs.error
+E --store "$T/s.db" --now "$NOW" --source "sqlite:$T/caf$(printf '\xe9').db" run -q 2>/dev/null
+check "the run from a missing Latin-1 path failed" failed \
+  "$(sqlite3 "$T/s.db" 'SELECT outcome FROM runs ORDER BY run_id DESC LIMIT 1')"
+# and one whose error holds control characters (ESC of a terminal colour, the C1 NEL)
+sqlite3 "$T/s.db" "INSERT INTO runs (command, now, started_at, finished_at, outcome, error)
+  VALUES ('run', 0, 0, 1, 'failed', 'red' || char(27) || '[31m nel' || char(133) || '.')"
 
 start_serve "$T/serve.log" --store "$T/s.db" --now "$NOW" || { fail "serve starts"; exit 1; }
 BASE="http://127.0.0.1:$PORT"
@@ -37,6 +44,16 @@ check "a chunked GET is 200" 200 \
 check "a POST with a body is 405" 405 "$(curl -s -o /dev/null -w '%{http_code}' -d 'x=1' "$BASE/healthz")"
 check "a HEAD is 200 with the GET's length" "$(curl -s "$BASE/api/stats" | wc -c)" \
   "$(curl -sI "$BASE/api/stats" | tr -d '\r' | sed -n 's/^Content-Length: //Ip')"
+
+# ---- the dashboard stays UTF-8 when the store's text is not ----
+check "/ is 200" 200 "$(curl -s -o "$T/page.html" -w '%{http_code}' "$BASE/")"
+if iconv -f UTF-8 -t UTF-8 "$T/page.html" >/dev/null 2>&1; then ok "the dashboard is valid UTF-8"; else
+  fail "the dashboard holds bytes that are not UTF-8"; fi
+if grep -qF "caf$(printf '\xef\xbf\xbd').db does not exist" "$T/page.html"; then
+  ok "the failed run's error shows U+FFFD for the Latin-1 byte"; else fail "the error is not in the page with U+FFFD"; fi
+if grep -qF "red$(printf '\xef\xbf\xbd')[31m nel$(printf '\xef\xbf\xbd')." "$T/page.html"; then
+  ok "control characters show as U+FFFD"; else fail "control characters are not replaced"; fi
+check "the page holds no ESC and no C1 control" 0 "$(LC_ALL=C grep -c -e $'\x1b' -e $'\xc2\x85' "$T/page.html")"
 
 # ---- a port in use: the error says so ----
 E --store "$T/s.db" serve --listen "127.0.0.1:$PORT" 2>"$T/inuse.txt"
