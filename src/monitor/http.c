@@ -1,12 +1,13 @@
 /*
- * http.c — `engram serve` (SPEC §12): libmicrohttpd with an internal thread pool, each request
+ * http.c — `engram serve` (SPEC §12): libmicrohttpd with a thread per connection, each request
  * answered in one call of the handler, made when the request is complete (so that the connection
  * stays open for the next one: HTTP/1.1 keep-alive).
  *
  * Isolation: every request opens its own SQLite connection (read-only unless it must write) and
  * reads inside one BEGIN … COMMIT, so in WAL mode it sees the last committed run and never half
- * of one. Limits: 64 connections, 32 per IP, a 10 s idle timeout and 4 worker threads, so a slow
- * or malformed client occupies one connection, never the others' threads. Answers are JSON (or
+ * of one. Limits: 64 connections (so at most 64 threads), 32 per IP, a 10 s idle timeout; a slow
+ * client, or a request that waits (for the store's lock, for a PostgreSQL source that does not
+ * answer), holds its own connection's thread, never another's. Answers are JSON (or
  * text for /metrics, HTML for /); errors never carry internals — the detail goes to the log.
  * Owns: the daemon, the signal wait and the graceful stop. Not for: rendering (metrics.c,
  * dashboard.c, recall.c).
@@ -48,15 +49,14 @@
 #include <time.h>
 #include <unistd.h>
 
-/* 32, not 16: a closed connection is released by its worker thread a moment after the client
+/* 32, not 16: a closed connection is released by its thread a moment after the client
  * sees the answer, so 16 clients that reconnect at once would race a limit of exactly 16 and be
  * refused now and then (seen as curl exit 52/56 in tests/e2e/test_serve.sh). */
 enum { PER_IP_LIMIT = 32 };
 
 /* The longest a request waits for another engram's write lock (a rehearsal, /health's history):
- * a daily run at 1M holds it about 1.4 s; each waiting request holds one of the 4 workers, and
- * every connection that worker accepted (/healthz too) waits with it, so the store's 10 s would
- * let one long run stall the server. */
+ * a daily run at 1M holds it about 1.4 s; a client is better answered 503 with Retry-After than
+ * kept waiting the store's 10 s, holding a connection (64 in all) meanwhile. */
 enum { WRITE_WAIT_MS = 2000 };
 
 /* On SIGINT/SIGTERM the requests in progress get this long to finish and send their answers
@@ -733,18 +733,24 @@ int eg_http_serve(const eg_config *cfg, const eg_http_opts *o)
     pthread_sigmask(SIG_BLOCK, &stop, &old);
     signal(SIGPIPE, SIG_IGN);
 
-    /* ITC: MHD_quiesce_daemon needs it to stop the workers' accepting (graceful stop below) */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
+    /* A thread per connection, not a pool of workers each serving many connections: a request
+     * that waits (a read behind a first load's exclusive lock waits up to 10 s, /health for a
+     * PostgreSQL source that does not answer up to its connect_timeout) held its worker, and
+     * every connection that worker had accepted, /healthz too, waited with it (tests/e2e/
+     * test_serve_http.sh). The connection limit bounds the threads; an idle or slow connection
+     * costs a thread asleep in poll(). ITC: MHD_quiesce_daemon needs it (graceful stop below). */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_POLL | MHD_USE_ITC;
     if (v6)
         flags |= MHD_USE_IPv6;
     if (o->verbose)
         flags |= MHD_USE_ERROR_LOG;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, 0, NULL, NULL, handle, &sv, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)4, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)10, MHD_OPTION_URI_LOG_CALLBACK, uri_seen, &sv, MHD_OPTION_NOTIFY_COMPLETED,
-        request_done, &sv, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+        MHD_OPTION_URI_LOG_CALLBACK, uri_seen, &sv, MHD_OPTION_NOTIFY_COMPLETED, request_done, &sv,
+        MHD_OPTION_END);
     if (!d) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         close(fd);

@@ -65,6 +65,36 @@ check "serve on an address that is not local exits 2" 2 "$?"
 if grep -q "could not listen on 192.0.2.1:$PORT: Cannot assign requested address" "$T/notlocal.txt"; then
   ok "the error says the address is not local"; else fail "the error does not name the cause: $(head -1 "$T/notlocal.txt")"; fi
 
+# ---- requests that wait do not hold up others: 16 reads wait for a lock a sqlite3 shell holds
+# (an exclusive lock in a rollback journal, as during a first load: readers wait up to their
+# 10 s busy timeout); meanwhile /healthz and /metrics' process part answer at once. With a pool
+# of 4 workers, each waiting request held its worker and every connection that worker had
+# accepted: /healthz waited as long as the lock ----
+rm -f "$T/locked"
+printf "PRAGMA journal_mode=DELETE;\nBEGIN EXCLUSIVE;\nUPDATE meta SET value = value WHERE key = 'fts_rowid';\n.shell touch %s; sleep 6\nROLLBACK;\nPRAGMA journal_mode=WAL;\n" \
+  "$T/locked" | sqlite3 "$T/s.db" >/dev/null 2>&1 &
+LPID=$!
+PIDS+=("$LPID")
+for _ in $(seq 100); do [ -e "$T/locked" ] && break; sleep 0.05; done
+[ -e "$T/locked" ] || fail "the lock holder started"
+WT=()
+for n in $(seq 16); do
+  curl -s -o /dev/null -w '%{http_code}\n' --max-time 15 "$BASE/api/stats" >"$T/wait.$n" &
+  WT+=("$!")
+  PIDS+=("$!")
+done
+sleep 1
+slow=0
+for _ in 1 2 3 4 5; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$BASE/healthz")
+  [ "$code" = 200 ] || slow=$((slow + 1))
+  sleep 0.2
+done
+check "/healthz answers within 1 s while 16 reads wait for the store" 0 "$slow"
+wait "$LPID"
+wait "${WT[@]}"
+check "and the 16 reads are answered once the lock is gone" 16 "$(cat "$T"/wait.* | grep -c '^200$')"
+
 # ---- a graceful stop while keep-alive clients are busy: each request is answered (200) or, once
 # the server stopped accepting, refused (curl exit 7); none is cut off (empty reply 52, reset 56) ----
 CL=()
