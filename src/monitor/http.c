@@ -707,6 +707,25 @@ static int open_listener(const struct sockaddr_storage *ss, const char *where, i
     return rc;
 }
 
+/* The URL of the bound socket, with the address as numbers: "::1:8080", ":8080" and
+ * "localhost:8080" are accepted by --listen but are not URLs (http://[::1]:8080/,
+ * http://0.0.0.0:8080/, http://127.0.0.1:8080/ are). Falls back to the --listen text. */
+static void bound_url(int fd, const char *listen, char *out, size_t n)
+{
+    struct sockaddr_storage a;
+    socklen_t len = sizeof a;
+    char host[INET6_ADDRSTRLEN];
+    bool got = getsockname(fd, (struct sockaddr *)&a, &len) == 0;
+    if (got && a.ss_family == AF_INET &&
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&a)->sin_addr, host, sizeof host))
+        snprintf(out, n, "http://%s:%u/", host, ntohs(((struct sockaddr_in *)&a)->sin_port));
+    else if (got && a.ss_family == AF_INET6 &&
+             inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&a)->sin6_addr, host, sizeof host))
+        snprintf(out, n, "http://[%s]:%u/", host, ntohs(((struct sockaddr_in6 *)&a)->sin6_port));
+    else
+        snprintf(out, n, "http://%s/", listen);
+}
+
 int eg_http_serve(const eg_config *cfg, const eg_http_opts *o)
 {
     const char *listen = o->listen ? o->listen : "127.0.0.1:8080";
@@ -756,8 +775,10 @@ int eg_http_serve(const eg_config *cfg, const eg_http_opts *o)
         close(fd);
         return eg_error_set(EG_EIO, "could not start the HTTP server on %s", listen);
     }
-    fprintf(stderr, "engram: serving store %s on http://%s/ (stop with Ctrl-C or SIGTERM)\n",
-            cfg->store, listen);
+    char url[128];
+    bound_url(fd, listen, url, sizeof url);
+    fprintf(stderr, "engram: serving store %s on %s (stop with Ctrl-C or SIGTERM)\n", cfg->store,
+            url);
     int sig = 0;
     while (sigwait(&stop, &sig) != 0 || sig == SIGHUP) {
         if (sig == SIGHUP)
