@@ -67,7 +67,7 @@ enum { STOP_GRACE_S = 11 };
 typedef struct server {
     const eg_config *cfg;
     const eg_http_opts *o;
-    atomic_int inflight;  /* requests from their request line to the end of their answer */
+    atomic_int inflight;  /* requests from their last header to the end of their answer */
     atomic_bool stopping; /* a stop signal came: answers close their connection */
 } server;
 
@@ -537,9 +537,8 @@ static const char marks[4];
 
 static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
 {
-    server *sv = cls;
+    (void)cls;
     (void)c;
-    atomic_fetch_add(&sv->inflight, 1); /* until request_done */
     for (const char *p = strchr(uri, '%'); p; p = strchr(p + 1, '%'))
         if (p[1] == '0' && p[2] == '0')
             return (void *)&marks[URI_NUL];
@@ -547,15 +546,18 @@ static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
 }
 
 /* libmicrohttpd calls this once for each request whose request line reached uri_seen, when its
- * answer has been sent or its connection closed: the graceful stop waits for these. */
+ * answer has been sent or its connection closed. A request that reached handle() (its headers
+ * all came) counts in inflight until then: the graceful stop waits for these, and not for a
+ * client still sending its headers (a slow client would otherwise hold the stop for its whole
+ * grace). */
 static void request_done(void *cls, struct MHD_Connection *c, void **req_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     server *sv = cls;
     (void)c;
-    (void)req_cls;
     (void)toe;
-    atomic_fetch_sub(&sv->inflight, 1);
+    if (*req_cls == &marks[SEEN_PLAIN] || *req_cls == &marks[SEEN_NUL])
+        atomic_fetch_sub(&sv->inflight, 1);
 }
 
 /* True when the request announces a body: a Content-Length other than 0, or a
@@ -587,17 +589,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
      * the connection stays open (HTTP/1.1 keep-alive). Another method, or a request with a
      * body (which no route reads), is answered at once: the connection then closes without
      * reading the body (libmicrohttpd refuses an answer queued while a body comes in). */
-    bool first = *req_cls == &marks[URI_PLAIN] || *req_cls == &marks[URI_NUL];
-    if (first && allowed && !has_body(c)) {
+    if (*req_cls == &marks[URI_PLAIN] || *req_cls == &marks[URI_NUL]) { /* the first call */
+        atomic_fetch_add(&((server *)cls)->inflight, 1);                /* until request_done */
         *req_cls = (void *)&marks[*req_cls == &marks[URI_NUL] ? SEEN_NUL : SEEN_PLAIN];
-        return MHD_YES;
-    }
-    if (!first && *upload_size) { /* not reached: a request with a body is answered first */
+        if (allowed && !has_body(c))
+            return MHD_YES;
+    } else if (*upload_size) { /* not reached: a request with a body is answered first */
         *upload_size = 0;
         return MHD_YES;
     }
     eg_buf_init(&r.body, 64u << 20);
-    bool nul = *req_cls == &marks[URI_NUL] || *req_cls == &marks[SEEN_NUL];
+    bool nul = *req_cls == &marks[SEEN_NUL];
     if (!allowed) {
         r.route = "other";
         set_json(&r, 405,

@@ -2,8 +2,9 @@
 # `engram serve` as HTTP clients use it, on the embedded store: HTTP/1.1 keep-alive (one
 # connection for several requests, as curl with several URLs, browsers and Prometheus reuse it),
 # a GET with a body (answered, then the connection closes), a graceful stop while keep-alive
-# clients are busy (every request answered or refused, none cut off), a port in use (the error
-# names the cause), and a dashboard whose store text is not UTF-8 (the page stays UTF-8).
+# clients are busy (every request answered or refused, none cut off, no wait for a client still
+# sending its headers), a port in use (the error names the cause), IPv6 loopback, requests that
+# wait for the store beside /healthz, and a dashboard whose store text is not UTF-8.
 . "$(dirname "$0")/lib.sh"
 serve_test curl iconv sqlite3
 NOW=2026-11-20T00:00:00Z
@@ -139,9 +140,19 @@ for _ in $(seq 100); do
   [ "$(cat "$T"/stop.* 2>/dev/null | grep -c '^200 ')" -ge 40 ] && break
   sleep 0.05
 done
+# and a client that has sent half of its headers: the stop does not wait for it (it waited
+# until the connection's 10 s idle timeout, as for a request in progress)
+exec 5<>"/dev/tcp/127.0.0.1/$PORT"
+printf 'GET /healthz HTTP/1.1\r\nHo' >&5
+sleep 0.2
+t0=$SECONDS
 kill -TERM "$SPID"
 wait "$SPID"
 check "serve exits 0 on SIGTERM under load" 0 "$?"
+took=$((SECONDS - t0))
+if [ "$took" -le 3 ]; then ok "the stop took ${took} s beside a half-sent request"; else
+  fail "the stop took ${took} s: it waited for the half-sent request"; fi
+exec 5>&-
 wait "${CL[@]}" 2>/dev/null
 cat "$T"/stop.* >"$T/stop.all"
 check "every request was answered or refused, none cut off" 0 "$(grep -cvE '^(200 0|000 7)$' "$T/stop.all")"
