@@ -76,6 +76,7 @@ typedef struct eg_config {
     int health_volume_min;
     double health_quality_ok, health_quality_warn;
     int64_t health_count_target, health_staging_target, health_checkpoint_lag;
+    int64_t health_record_interval; /* serve's /health records at most this often */
     int64_t validate_future_skew;
     int validate_max_length;
     double validate_threshold;

@@ -54,12 +54,16 @@ typedef struct eg_health_report {
 /* Runs every check against the configured source and store at now; fills *out. */
 int eg_health_run(const eg_config *cfg, int64_t now, eg_health_report *out);
 
-/* As eg_health_run, but waits at most busy_ms (when > 0) for a lock on the store and on the
- * embedded source, instead of the store's 10 s busy timeout: when another engram (a run, an
- * import) holds the store's write lock longer, the results are not appended to health_history
- * (recorded is false, the note says the store was busy). For `engram serve`, whose workers must
- * not wait out a long run. */
-int eg_health_run_wait(const eg_config *cfg, int64_t now, int busy_ms, eg_health_report *out);
+/* As eg_health_run, for `engram serve`, whose workers must not wait out a long run and which a
+ * load balancer may ask every few seconds. Waits at most busy_ms (when > 0) for a lock on the
+ * store and on the embedded source, instead of the store's 10 s busy timeout: when another engram
+ * (a run, an import) holds the store's write lock longer, the results are not appended to
+ * health_history (recorded is false, the note says the store was busy). Appends them only when
+ * this target's last recorded results are at least record_gap old (0: always; < 0: never, for a
+ * HEAD request), so that frequent probes neither grow the history without end nor fill the
+ * volume check's window of past results (the last 30) with minutes instead of days. */
+int eg_health_run_wait(const eg_config *cfg, int64_t now, int busy_ms, int64_t record_gap,
+                       eg_health_report *out);
 
 /* "OK", "WARNING", "CRITICAL", "UNKNOWN". */
 const char *eg_health_status_name(eg_health_status s);

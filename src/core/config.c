@@ -145,6 +145,8 @@ static const key_def keys[] = {
      "target for staging a sample", NULL, "1h"},
     {"health.checkpoint_lag", K_DURATION, F(health_checkpoint_lag), "1d",
      "pipeline checkpoint older than this warns", "1s", "365d"},
+    {"health.record_interval", K_DURATION, F(health_record_interval), "5m",
+     "serve's /health appends to the history at most this often", NULL, "365d"},
     {"validate.future_skew", K_DURATION, F(validate_future_skew), "5m",
      "timestamps later than now by more than this are in the future", NULL, "365d"},
     {"validate.max_length", K_INT, F(validate_max_length), "100000",

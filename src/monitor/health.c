@@ -1021,6 +1021,35 @@ static void check_pipeline(hctx *h)
         lag_s > lag_max ? " (late)" : "", cons, ltm, f[0], f[0] == 1 ? "" : "s");
 }
 
+/* Whether this target's results were recorded less than gap before now (0: never so); the note
+ * then says when. */
+static bool recorded_lately(hctx *h, int64_t gap)
+{
+    sqlite3_stmt *s = NULL;
+    bool lately = false;
+    if (gap <= 0 || sqlite3_prepare_v2(eg_store_db(h->st),
+                                       "SELECT max(at) FROM health_history WHERE check_name = "
+                                       "'connection' AND target = ?1 AND at <= ?2",
+                                       -1, &s, NULL) != SQLITE_OK)
+        return false;
+    sqlite3_bind_text(s, 1, h->rep->target, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, h->now);
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+        int64_t last = sqlite3_column_int64(s, 0);
+        if (h->now - last < gap) {
+            char when[EG_TIME_BUFSZ];
+            eg_time_format(last, when);
+            lately = true;
+            snprintf(h->rep->note, sizeof h->rep->note,
+                     "not recorded: this target's results were recorded at %s, and serve records "
+                     "them at most every %llds (health.record_interval)",
+                     when, (long long)(gap / 1000000));
+        }
+    }
+    sqlite3_finalize(s);
+    return lately;
+}
+
 /* Appends one row per check to health_history, in one transaction. */
 static void record(hctx *h)
 {
@@ -1073,10 +1102,11 @@ fail:
 
 int eg_health_run(const eg_config *cfg, int64_t now, eg_health_report *out)
 {
-    return eg_health_run_wait(cfg, now, 0, out);
+    return eg_health_run_wait(cfg, now, 0, 0, out);
 }
 
-int eg_health_run_wait(const eg_config *cfg, int64_t now, int busy_ms, eg_health_report *out)
+int eg_health_run_wait(const eg_config *cfg, int64_t now, int busy_ms, int64_t record_gap,
+                       eg_health_report *out)
 {
     static const struct {
         const char *name, *unit;
@@ -1126,7 +1156,9 @@ int eg_health_run_wait(const eg_config *cfg, int64_t now, int busy_ms, eg_health
     out->status = EG_HEALTH_OK;
     for (int i = 0; i < EG_HEALTH_NCHECKS; i++)
         out->status = eg_health_worse(out->status, out->checks[i].status);
-    if (h.st)
+    if (h.st && record_gap < 0)
+        snprintf(out->note, sizeof out->note, "not recorded (a HEAD request changes nothing)");
+    else if (h.st && !recorded_lately(&h, record_gap))
         record(&h);
     eg_store_close(h.st);
     eg_source_close(h.src);

@@ -212,12 +212,14 @@ static void route_readyz(const server *sv, reply *r)
     eg_store_close(st);
 }
 
-static void route_health(const server *sv, reply *r)
+static void route_health(const server *sv, bool head, reply *r)
 {
     eg_health_report *rep = calloc(1, sizeof *rep);
     /* waits for a writer no longer than a rehearsal does (route_recall): the history is
-     * appended when the store is free, and a long run must not hold a worker for 10 s */
-    if (!rep || eg_health_run_wait(sv->cfg, clock_of(sv), WRITE_WAIT_MS, rep)) {
+     * appended when the store is free, and a long run must not hold a worker for 10 s; a
+     * probe every few seconds records at most every health.record_interval, a HEAD never */
+    if (!rep || eg_health_run_wait(sv->cfg, clock_of(sv), WRITE_WAIT_MS,
+                                   head ? -1 : sv->cfg->health_record_interval, rep)) {
         free(rep);
         internal_error(r, "health");
         return;
@@ -430,7 +432,7 @@ static void dispatch(const server *sv, struct MHD_Connection *c, const char *met
         route_readyz(sv, r);
     } else if (!strcmp(url, "/health")) {
         r->route = "/health";
-        route_health(sv, r);
+        route_health(sv, !strcmp(method, MHD_HTTP_METHOD_HEAD), r);
     } else if (!strcmp(url, "/metrics")) {
         r->route = "/metrics";
         route_metrics(sv, r);

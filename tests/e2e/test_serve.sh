@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `engram serve` end to end on the embedded store (no PostgreSQL needed): every route's status
-# and JSON, /metrics passes promtool, unknown paths and methods, the nosniff header, an encoded
+# and JSON, /health's history at most every health.record_interval (never for HEAD), /metrics passes promtool, unknown paths and methods, the nosniff header, an encoded
 # NUL (400) and an over-long URL (libmicrohttpd's 414), 16 parallel clients while `engram run`
 # writes (no failures, no torn reads), a slow client does not block /healthz, an access log that
 # a client cannot forge, break or disguise, no password in any answer or log, and no process
@@ -29,6 +29,19 @@ check "/readyz says ready" ready "$(jq -r .status "$T/body")"
 check "/health is 200 for the sample" 200 "$(get /health)"
 check "/health reports the §10 summary" WARNING "$(jq -r .status "$T/body")"
 check "/health has eight checks" 8 "$(jq '.checks | length' "$T/body")"
+# /health appends to the history at most every health.record_interval (5m): a load balancer
+# probing every few seconds neither grows it without end nor fills the volume check's window of
+# past results with minutes instead of days; a HEAD never records. `engram health` always does.
+hist() { sqlite3 "$T/s.db" "SELECT count(*) FROM health_history"; }
+check "the first /health recorded its eight results" 8 "$(hist)"
+get /health >/dev/null
+check "a second /health within 5 minutes recorded nothing" 8 "$(hist)"
+check "and its report says so" true \
+  "$(jq '.recorded == false and (.note | contains("health.record_interval"))' "$T/body")"
+curl -s -o /dev/null -I "http://127.0.0.1:$PORT/health"
+check "HEAD /health recorded nothing" 8 "$(hist)"
+E --store "$T/s.db" --now "$NOW" health -q >/dev/null
+check "engram health records each time" 16 "$(hist)"
 check "/api/stats is 200" 200 "$(get /api/stats)"
 check "/api/stats counts the staged memories" 1189 "$(jq .memories.by_status.staged "$T/body")"
 check "/api/recall is 200" 200 "$(get '/api/recall?q=meeting&k=3')"
