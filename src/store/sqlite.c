@@ -154,18 +154,15 @@ static sqlite3_stmt *stmt(eg_store *st, int q)
 /* SQLite's process-wide settings, made once before its first connection. A statement that may
  * fail half-way inside a transaction keeps the pages it changes in a statement journal, to be
  * undone alone, and SQLite writes a journal bigger than 64 KiB to a temporary file: every batched
- * write of a run is such a statement (a day's run at 1M wrote 146 MB to /var/tmp in 17,806
- * writes), and a run undoes a failed statement with its whole transaction anyway. Kept in memory
- * up to 512 KiB, a bigger one still goes to a file: SQLite allocates a journal in memory in
- * chunks of that size, and 64 MiB chunks (one allocation and its page faults per statement) made
- * the save 100 ms slower than the files; with 512 KiB the day's save at 1M took 189-190 ms
- * instead of 210-220. (sqlite3_config fails, harmlessly, when a program that embeds engram
- * initialised SQLite first: the journals then go to files.) */
+ * write of a run is such a statement (a day's run at 1M wrote 146 MB to /var/tmp, 20 ms of its
+ * save), and a run undoes a failed statement with its whole transaction anyway. Kept in memory
+ * up to 64 MiB; a bigger one still goes to a file. (sqlite3_config fails, harmlessly, when a
+ * program that embeds engram initialised SQLite first: the journals then go to files.) */
 static pthread_once_t sqlite_setup_once = PTHREAD_ONCE_INIT;
 
 static void sqlite_setup(void)
 {
-    sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 512 << 10);
+    sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 64 << 20);
 }
 
 /* the store's memory map (PRAGMA mmap_size), except while a first load writes it */

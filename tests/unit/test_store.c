@@ -1410,7 +1410,7 @@ static void test_statement_journal_in_memory(void **state)
     assert_int_equal(eg_test_mkdtemp(tmp, sizeof tmp, "stmtjrnl"), 0);
     assert_int_equal(eg_store_exec(f->st, "CREATE TABLE big (k INTEGER PRIMARY KEY, v TEXT UNIQUE);"
                                           "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
-                                          "FROM s WHERE i < 1000) INSERT INTO big SELECT i, "
+                                          "FROM s WHERE i < 4000) INSERT INTO big SELECT i, "
                                           "printf('%0200d', i) FROM s"),
                      0);
     int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -1418,8 +1418,7 @@ static void test_statement_journal_in_memory(void **state)
     assert_true(inotify_add_watch(fd, tmp, IN_CREATE) >= 0);
     sqlite3_temp_directory = tmp;
     assert_int_equal(eg_store_begin(f->st), 0);
-    /* 1,000 rows of 200 bytes: about 250 KB of pages, each kept before it changes (SQLite's
-     * own limit is 64 KiB) */
+    /* 4,000 rows of 200 bytes: about 800 KB of pages, each kept before it changes */
     int rc = eg_store_exec(f->st, "UPDATE big SET v = v || 'x'");
     assert_int_equal(eg_store_commit(f->st), 0);
     sqlite3_temp_directory = old_dir;
