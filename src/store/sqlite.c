@@ -14,7 +14,6 @@
 #include "util/timeutil.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -151,20 +150,6 @@ static sqlite3_stmt *stmt(eg_store *st, int q)
     return st->q[q];
 }
 
-/* SQLite's process-wide settings, made once before its first connection. A statement that may
- * fail half-way inside a transaction keeps the pages it changes in a statement journal, to be
- * undone alone, and SQLite writes a journal bigger than 64 KiB to a temporary file: every batched
- * write of a run is such a statement (a day's run at 1M wrote 146 MB to /var/tmp, 20 ms of its
- * save), and a run undoes a failed statement with its whole transaction anyway. Kept in memory
- * up to 64 MiB; a bigger one still goes to a file. (sqlite3_config fails, harmlessly, when a
- * program that embeds engram initialised SQLite first: the journals then go to files.) */
-static pthread_once_t sqlite_setup_once = PTHREAD_ONCE_INIT;
-
-static void sqlite_setup(void)
-{
-    sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 64 << 20);
-}
-
 /* the store's memory map (PRAGMA mmap_size), except while a first load writes it */
 #define EG_STORE_MMAP_SIZE "268435456"
 
@@ -181,7 +166,6 @@ int eg_store_open(eg_store **out, const char *path, int flags)
                       path);
         return rc;
     }
-    pthread_once(&sqlite_setup_once, sqlite_setup);
     st = calloc(1, sizeof *st);
     if (!st || !(st->path = strdup(path))) {
         rc = eg_error_set(EG_ENOMEM, "out of memory");

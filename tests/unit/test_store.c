@@ -7,8 +7,7 @@
  * found, the index passes FTS5's integrity-check), the watermark's max semantics, quarantine
  * de-duplication, runs, the embedded source table, bulk mode, restaging, the staging export (exact
  * CSV header and rows ordered by memory_id, NULL vs empty), eg_store_mark_deleted with an id set,
- * rollback leaving nothing behind, stats, no cached statement left running after a commit, and
- * statement journals kept in memory.
+ * rollback leaving nothing behind, stats, and no cached statement left running after a commit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1398,41 +1396,6 @@ static void test_stats_fts_indexed(void **state)
     json_decref(o);
 }
 
-/* A statement inside a transaction that changes many pages keeps what undoes it (SQLite's
- * statement journal) in memory, not in a temporary file (eg_store_open's SQLite setup): every
- * batched write of a run is such a statement. Watched with inotify in the folder SQLite would
- * put the file in. */
-static void test_statement_journal_in_memory(void **state)
-{
-    fixture *f = *state;
-    char tmp[PATH_MAX], *old_dir = sqlite3_temp_directory;
-    char buf[4096];
-    assert_int_equal(eg_test_mkdtemp(tmp, sizeof tmp, "stmtjrnl"), 0);
-    assert_int_equal(eg_store_exec(f->st, "CREATE TABLE big (k INTEGER PRIMARY KEY, v TEXT UNIQUE);"
-                                          "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
-                                          "FROM s WHERE i < 4000) INSERT INTO big SELECT i, "
-                                          "printf('%0200d', i) FROM s"),
-                     0);
-    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    assert_true(fd >= 0);
-    assert_true(inotify_add_watch(fd, tmp, IN_CREATE) >= 0);
-    sqlite3_temp_directory = tmp;
-    assert_int_equal(eg_store_begin(f->st), 0);
-    /* 4,000 rows of 200 bytes: about 800 KB of pages, each kept before it changes */
-    int rc = eg_store_exec(f->st, "UPDATE big SET v = v || 'x'");
-    assert_int_equal(eg_store_commit(f->st), 0);
-    sqlite3_temp_directory = old_dir;
-    assert_int_equal(rc, 0);
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n > 0)
-        fail_msg("SQLite created \"%s\" in the temporary folder",
-                 ((struct inotify_event *)(void *)buf)->len
-                     ? ((struct inotify_event *)(void *)buf)->name
-                     : "?");
-    close(fd);
-    assert_int_equal(eg_test_rmtree(tmp), 0);
-}
-
 #define T_(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -1465,7 +1428,6 @@ int main(void)
         T_(test_stats),
         T_(test_stats_fts_indexed),
         T_(test_no_statement_left_active),
-        T_(test_statement_journal_in_memory),
     };
     return cmocka_run_group_tests(tests, 0, NULL);
 }
