@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 
 #include "store/store.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/suggest.h"
 #include "util/timeutil.h"
@@ -123,9 +124,16 @@ int eg_cli_json(json_t *v)
         fprintf(stderr, "engram: error: could not build the JSON output\n");
         return 2;
     }
-    int rc = json_dumpf(v, stdout, JSON_COMPACT);
+    /* reals in their shortest exact form (0.2, not jansson's 0.20000000000000001) */
+    char *text = json_dumps(v, JSON_COMPACT);
+    eg_buf out;
+    eg_buf_init(&out, 0);
+    int rc = !text || eg_buf_json_reals(&out, text) || eg_buf_putc(&out, '\n') ||
+             fputs(out.data, stdout) == EOF;
+    free(text);
+    eg_buf_free(&out);
     json_decref(v);
-    if (rc || fputc('\n', stdout) == EOF) {
+    if (rc) {
         fprintf(stderr, "engram: error: could not write the JSON output\n");
         return 2;
     }

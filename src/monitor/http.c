@@ -101,7 +101,8 @@ static void set_json(reply *r, int code, json_t *v)
     json_decref(v);
     eg_buf_reset(&r->body);
     r->type = "application/json";
-    if (!text || eg_buf_puts(&r->body, text) || eg_buf_putc(&r->body, '\n')) {
+    /* reals in their shortest exact form, as the CLI's --json writes them (eg_cli_json) */
+    if (!text || eg_buf_json_reals(&r->body, text) || eg_buf_putc(&r->body, '\n')) {
         eg_log(EG_LOG_ERROR, "serve: %s: could not build the JSON answer (status %d)", r->route,
                code);
         eg_metrics_count_error();

@@ -192,6 +192,38 @@ int eg_buf_csv_field(eg_buf *b, const char *s, size_t n)
     return rc ? rc : eg_buf_putc(b, '"');
 }
 
+int eg_buf_json_reals(eg_buf *b, const char *json)
+{
+    const char *p = json;
+    while (*p) {
+        const char *q = p;
+        if (*p == '"') { /* a string, to its closing quote */
+            for (q = p + 1; *q && *q != '"'; q++)
+                if (*q == '\\' && q[1])
+                    q++;
+            q += *q == '"';
+        } else if (*p == '-' || (*p >= '0' && *p <= '9')) {
+            bool real = false;
+            for (; *q && strchr("+-0123456789.eE", *q); q++)
+                real |= *q == '.' || *q == 'e' || *q == 'E';
+            if (real) {
+                char num[40];
+                eg_format_double(strtod(p, NULL), num, sizeof num);
+                if (eg_buf_puts(b, num) || (!strpbrk(num, ".eE") && eg_buf_puts(b, ".0")))
+                    return -1;
+                p = q;
+                continue;
+            }
+        } else {
+            q = p + 1;
+        }
+        if (eg_buf_append(b, p, (size_t)(q - p)))
+            return -1;
+        p = q;
+    }
+    return 0;
+}
+
 char *eg_format_double(double v, char *buf, size_t n)
 {
     /* the shortest of %.15g, %.16g, %.17g that reads back as the same double */

@@ -37,5 +37,9 @@ bool eg_buf_json_plain(const char *s, size_t n);
 int eg_buf_csv_field(eg_buf *b, const char *s, size_t n);
 /* Formats v with the fewest significant digits (15..17) that read back exactly; returns buf. */
 char *eg_format_double(double v, char *buf, size_t n);
+/* Appends the JSON text json with each number that has a fraction or an exponent rewritten by
+ * eg_format_double (a real stays a real: "3.0", not "3"), strings and integers as they are:
+ * jansson writes every real with 17 digits, 0.2 as 0.20000000000000001. */
+int eg_buf_json_reals(eg_buf *b, const char *json);
 
 #endif

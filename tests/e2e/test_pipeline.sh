@@ -35,6 +35,11 @@ fresh "$T/a.db"
 E --store "$T/a.db" --now "$NOW" run -q || fail "run on the sample"
 stats=$(E --store "$T/a.db" stats --json)
 num() { echo "$stats" | sed -E "s/.*\"$1\":([0-9]+).*/\\1/"; }
+# --json writes each real in its shortest exact form: the run's timings (recorded with one
+# decimal) come back as they were written, 4.1 and not jansson's 4.0999999999999996
+check "stats --json writes reals in their shortest form" \
+  "\"ms\":$(sqlite3 "$T/a.db" "SELECT json_extract(counts, '$.ms') FROM runs WHERE command = 'pipeline' ORDER BY run_id DESC LIMIT 1")" \
+  "$(grep -o '"last_run":{.*' <<<"$stats" | grep -o '"ms":{[^}]*}' | head -1)"
 positive "memories reach working memory" "$(sqlite3 "$T/a.db" 'SELECT count(*) FROM pipeline WHERE wm_ticks > 0')"
 positive "episodes are formed" "$(num episodes)"
 positive "memories are consolidated" "$(sqlite3 "$T/a.db" "SELECT count(*) FROM pipeline WHERE status = 'consolidated'")"

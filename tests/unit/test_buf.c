@@ -244,6 +244,22 @@ static void expect_csv(const char *s, size_t n, const char *want)
 
 #define CSV(lit, want) expect_csv(lit, sizeof(lit) - 1, want)
 
+/* reals in their shortest exact form, a real kept a real, strings and integers untouched */
+static void test_json_reals(void **state)
+{
+    (void)state;
+    eg_buf b;
+    eg_buf_init(&b, 0);
+    assert_int_equal(eg_buf_json_reals(&b, "{\"a\":0.20000000000000001,\"s\":\"0.20000000000000001 "
+                                           "\\\" 1.50\",\"n\":[3,-7,3.0,-0.0,1e-07,1.5E+300,"
+                                           "0.30000000000000004,0.91458422646193894]}"),
+                     0);
+    assert_string_equal(b.data, "{\"a\":0.2,\"s\":\"0.20000000000000001 \\\" 1.50\",\"n\":[3,-7,"
+                                "3.0,-0.0,1e-07,1.5e+300,0.30000000000000004,"
+                                "0.9145842264619389]}");
+    eg_buf_free(&b);
+}
+
 static void test_csv_field(void **state)
 {
     (void)state;
@@ -336,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_json_str_invalid_utf8),
         cmocka_unit_test(test_json_str_cap),
         cmocka_unit_test(test_json_plain),
+        cmocka_unit_test(test_json_reals),
         cmocka_unit_test(test_csv_field),
         cmocka_unit_test(test_cap_append),
         cmocka_unit_test(test_cap_printf),
