@@ -77,6 +77,7 @@ typedef struct eg_config {
     double health_quality_ok, health_quality_warn;
     int64_t health_count_target, health_staging_target, health_checkpoint_lag;
     int64_t health_record_interval; /* serve's /health records at most this often */
+    int64_t health_history_keep;    /* older results leave health_history (0: kept) */
     int64_t validate_future_skew;
     int validate_max_length;
     double validate_threshold;

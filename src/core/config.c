@@ -147,6 +147,8 @@ static const key_def keys[] = {
      "pipeline checkpoint older than this warns", "1s", "365d"},
     {"health.record_interval", K_DURATION, F(health_record_interval), "5m",
      "serve's /health appends to the history at most this often", NULL, "365d"},
+    {"health.history_keep", K_DURATION, F(health_history_keep), "90d",
+     "results older than this leave the history when health records (0: kept)", NULL, "3650d"},
     {"validate.future_skew", K_DURATION, F(validate_future_skew), "5m",
      "timestamps later than now by more than this are in the future", NULL, "365d"},
     {"validate.max_length", K_INT, F(validate_max_length), "100000",

@@ -1080,6 +1080,23 @@ static void record(hctx *h)
     }
     sqlite3_finalize(s);
     s = NULL;
+    /* the history's retention: each check's results older than health.history_keep go (the
+     * volume check compares with its last 30; at one result an hour, 90 days keep 2,160) */
+    if (h->cfg->health_history_keep > 0) {
+        if (sqlite3_prepare_v2(eg_store_db(h->st),
+                               "DELETE FROM health_history WHERE check_name = ?1 AND at < ?2", -1,
+                               &s, NULL) != SQLITE_OK)
+            goto rollback;
+        for (int i = 0; i < EG_HEALTH_NCHECKS; i++) {
+            sqlite3_reset(s);
+            sqlite3_bind_text(s, 1, r->checks[i].name, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(s, 2, r->at - h->cfg->health_history_keep);
+            if (sqlite3_step(s) != SQLITE_DONE)
+                goto rollback;
+        }
+        sqlite3_finalize(s);
+        s = NULL;
+    }
     if (eg_store_commit(h->st))
         goto fail;
     r->recorded = true;

@@ -3,7 +3,8 @@
 # store is reported and never created, by both, with the same exit code (a source outside the
 # store is still validated); health -q and validate -q print only the problems;
 # times are read and aged exactly (no microseconds made up by julianday()); a negative age is a
-# warning; validate's hint for an unreachable PostgreSQL names its own exit code.
+# warning; validate's hint for an unreachable PostgreSQL names its own exit code; health's history
+# keeps health.history_keep (90 days).
 . "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null || { echo "skip: sqlite3 not installed"; exit 77; }
 T="$(mktemp -d)"
@@ -108,6 +109,23 @@ if grep -q '^HINT:.*75' "$T/pg.err"; then fail "validate's hint speaks of exit 7
 if grep -q '^HINT:.*exit 3' "$T/pg.err"; then ok "validate's hint names exit 3"; else fail "no exit 3 in the hint: $(cat "$T/pg.err")"; fi
 if grep -q '^DETAIL:.*Connection refused; Is the server running' "$T/pg.err"; then
   ok "libpq's lines are joined with '; '"; else fail "libpq's lines: $(grep DETAIL "$T/pg.err")"; fi
+# ---- the history's retention (health.history_keep, 90 days) ----
+cp "$S" "$T/keep.db"
+hist() { sqlite3 "$T/keep.db" "SELECT count(*) FROM health_history WHERE at < $1"; }
+E --store "$T/keep.db" --now 2026-01-01T00:00:00Z health -q >/dev/null
+E --store "$T/keep.db" --now 2026-03-01T00:00:00Z health -q >/dev/null
+jan=1767225601000000 # just after 2026-01-01, in microseconds
+check "two months later the first results are kept" 8 "$(hist $jan)"
+E --store "$T/keep.db" --now 2026-04-15T00:00:00Z health -q >/dev/null
+check "past 90 days they leave the history" 0 "$(hist $jan)"
+mar() { sqlite3 "$T/keep.db" "SELECT count(*) FROM health_history WHERE at = 1772323200000000"; }
+check "the later ones stay" 8 "$(mar)"
+printf 'health.history_keep = 0\n' >"$T/keep.conf"
+E --config "$T/keep.conf" --store "$T/keep.db" --now 2027-01-01T00:00:00Z health -q >/dev/null
+check "with health.history_keep = 0 nothing leaves" 8 "$(mar)"
+E --store "$T/keep.db" --now 2027-01-01T00:00:01Z health -q >/dev/null
+check "and with the default they do" 0 "$(mar)"
+
 E --config "$T/pg.conf" --store "$S" --now "$NOW" ingest -q 2>"$T/pg.err"
 check "ingest on an unreachable PostgreSQL still exits 75" 75 "$?"
 if grep -q '^HINT:.*75' "$T/pg.err"; then ok "and its hint still says 75"; else fail "ingest hint: $(cat "$T/pg.err")"; fi
