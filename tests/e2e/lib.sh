@@ -58,3 +58,26 @@ finish() {
   echo "$PASSES passed, $FAILS failed"
   [ "$FAILS" -eq 0 ]
 }
+
+# store_dump STORE: every pipeline output row, every column, exactly (and the staging columns,
+# and the snapshot's tag: a digest of the inputs, the same whichever way the run went), for
+# comparing two stores; a query that fails (a column renamed) fails the dump instead of leaving
+# both dumps short alike
+store_dump() {
+  sqlite3 -bail "$1" <<'SQL'
+.mode list
+SELECT * FROM pipeline ORDER BY 1;
+SELECT * FROM journey ORDER BY 1, 2;
+SELECT * FROM assoc ORDER BY 1, 2;
+SELECT * FROM concept_edge ORDER BY 1, 2;
+SELECT * FROM episode ORDER BY 1;
+SELECT * FROM ltm ORDER BY 1;
+SELECT * FROM creative ORDER BY 1;
+SELECT memory_rowid, at, kind FROM presentation ORDER BY 1, 2, 3;
+SELECT concept_id, name, community, memories FROM concept ORDER BY 1;
+SELECT concept_id, chunk, hex(postings) FROM concept_posting ORDER BY 1, 2;
+SELECT rowid, status, skip_reason, late, arrived_at FROM memory ORDER BY 1;
+SELECT * FROM staging ORDER BY memory_rowid;
+SELECT 'snapshot tag', value FROM sim_state WHERE key = 'snapshot_tag';
+SQL
+}

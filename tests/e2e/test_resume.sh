@@ -19,31 +19,11 @@ head -1100 "$SAMPLE" >"$T/a.jsonl"
 tail -n +1101 "$SAMPLE" >"$T/b.jsonl"
 T1=2026-11-09T12:20:00Z
 
-# every output row, every column, exactly (and the staging columns, and the snapshot's tag: a
-# digest of the inputs, the same whichever way the run went); a query that fails (a column
-# renamed) fails the test instead of leaving both dumps short alike
-dump() {
-  sqlite3 -bail "$1" <<'SQL'
-.mode list
-SELECT * FROM pipeline ORDER BY 1;
-SELECT * FROM journey ORDER BY 1, 2;
-SELECT * FROM assoc ORDER BY 1, 2;
-SELECT * FROM concept_edge ORDER BY 1, 2;
-SELECT * FROM episode ORDER BY 1;
-SELECT * FROM ltm ORDER BY 1;
-SELECT * FROM creative ORDER BY 1;
-SELECT memory_rowid, at, kind FROM presentation ORDER BY 1, 2, 3;
-SELECT concept_id, name, community, memories FROM concept ORDER BY 1;
-SELECT concept_id, chunk, hex(postings) FROM concept_posting ORDER BY 1, 2;
-SELECT rowid, status, skip_reason, late, arrived_at FROM memory ORDER BY 1;
-SELECT * FROM staging ORDER BY memory_rowid;
-SELECT 'snapshot tag', value FROM sim_state WHERE key = 'snapshot_tag';
-SQL
-}
-# same A B: whether the dumps of stores A and B are equal (a dump that fails is a failure)
+# same A B: whether the dumps of stores A and B (store_dump, lib.sh) are equal (a dump that
+# fails is a failure)
 same() {
-  dump "$1" >"$T/dump.a" || { fail "could not dump $1"; return 1; }
-  dump "$2" >"$T/dump.b" || { fail "could not dump $2"; return 1; }
+  store_dump "$1" >"$T/dump.a" || { fail "could not dump $1"; return 1; }
+  store_dump "$2" >"$T/dump.b" || { fail "could not dump $2"; return 1; }
   cmp -s "$T/dump.a" "$T/dump.b" || { diff "$T/dump.a" "$T/dump.b" | head -5; return 1; }
 }
 # run STORE NOW: the run's JSON report
@@ -353,11 +333,11 @@ for seed in 3 17 40; do
   E --store "$T/one.db" import "$T/all.jsonl" -q
   run "$T/one.db" 2026-11-19T23:59:00Z >/dev/null
   check "seed $seed: all the steps after the first resumed" $((${#steps[@]} - 1)) "$resumed_runs"
-  if cmp -s <(dump "$T/k.db") <(dump "$T/one.db"); then
+  if cmp -s <(store_dump "$T/k.db") <(store_dump "$T/one.db"); then
     ok "seed $seed: ${#steps[@]} steps (${steps[*]}) end where one run ends"
   else
     fail "seed $seed: ${#steps[@]} steps (${steps[*]}) differ from one run"
-    diff <(dump "$T/k.db") <(dump "$T/one.db") | head -5
+    diff <(store_dump "$T/k.db") <(store_dump "$T/one.db") | head -5
   fi
 done
 

@@ -20,28 +20,10 @@ T1=2026-11-09T12:20:00Z
 T2=2026-11-20T00:00:00Z
 LATEST=$(E --store "$T/latest.db" init | sed -E 's/.*schema version ([0-9]+).*/\1/')
 
-dump() {
-  sqlite3 -bail "$1" <<'SQL'
-.mode list
-SELECT * FROM pipeline ORDER BY 1;
-SELECT * FROM journey ORDER BY 1, 2;
-SELECT * FROM assoc ORDER BY 1, 2;
-SELECT * FROM concept_edge ORDER BY 1, 2;
-SELECT * FROM episode ORDER BY 1;
-SELECT * FROM ltm ORDER BY 1;
-SELECT * FROM creative ORDER BY 1;
-SELECT memory_rowid, at, kind FROM presentation ORDER BY 1, 2, 3;
-SELECT concept_id, name, community, memories FROM concept ORDER BY 1;
-SELECT concept_id, chunk, hex(postings) FROM concept_posting ORDER BY 1, 2;
-SELECT rowid, status, skip_reason, late, arrived_at FROM memory ORDER BY 1;
-SELECT * FROM staging ORDER BY memory_rowid;
-SELECT 'snapshot tag', value FROM sim_state WHERE key = 'snapshot_tag';
-SQL
-}
 # same NAME A B: the dumps of stores A and B are equal
 same() {
-  dump "$2" >"$T/dump.a" || { fail "$1: could not dump $2"; return; }
-  dump "$3" >"$T/dump.b" || { fail "$1: could not dump $3"; return; }
+  store_dump "$2" >"$T/dump.a" || { fail "$1: could not dump $2"; return; }
+  store_dump "$3" >"$T/dump.b" || { fail "$1: could not dump $3"; return; }
   if cmp -s "$T/dump.a" "$T/dump.b"; then ok "$1"; else
     fail "$1: $(diff "$T/dump.a" "$T/dump.b" | head -3)"
   fi
