@@ -574,6 +574,19 @@ static bool has_body(struct MHD_Connection *c)
     return len && len[strspn(len, " \t0")] != '\0';
 }
 
+/* The path of a request target in absolute form ("http://host:port/health?x", as a proxy sends
+ * it; RFC 9112, 3.2.2: a server must accept it): "/health?x"; any other target as it is. */
+static const char *origin_form(const char *url)
+{
+    const char *p = !strncasecmp(url, "http://", 7)    ? url + 7
+                    : !strncasecmp(url, "https://", 8) ? url + 8
+                                                       : NULL;
+    if (!p)
+        return url;
+    p += strcspn(p, "/?");
+    return *p == '/' ? p : "/";
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **req_cls)
@@ -581,7 +594,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     const server *sv = cls;
     reply r = {.route = "other", .code = 500, .type = "application/json"};
     double t0 = mono();
-    (void)version;
     (void)upload;
     bool allowed = !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
     /* libmicrohttpd calls this first when the headers are in, then for each piece of a body,
@@ -611,8 +623,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         r.route = "other";
         set_json(&r, 400,
                  json_pack("{s:s}", "error", "the URL holds an encoded NUL character (%00)"));
+    } else if (!strcmp(version, MHD_HTTP_VERSION_1_1) &&
+               !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST)) {
+        r.route = "other"; /* RFC 9112, 3.2: a server must answer 400 */
+        set_json(&r, 400, json_pack("{s:s}", "error", "an HTTP/1.1 request needs a Host header"));
     } else {
-        dispatch(sv, c, method, url, &r);
+        dispatch(sv, c, method, origin_form(url), &r);
     }
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         r.body.len, r.body.len ? r.body.data : (void *)"", MHD_RESPMEM_MUST_COPY);

@@ -4,7 +4,8 @@
 # a GET with a body (answered, then the connection closes), a graceful stop while keep-alive
 # clients are busy (every request answered or refused, none cut off, no wait for a client still
 # sending its headers), a port in use (the error names the cause), IPv6 loopback, requests that
-# wait for the store beside /healthz, and a dashboard whose store text is not UTF-8.
+# wait for the store beside /healthz, a dashboard whose store text is not UTF-8, a request
+# target in absolute form, and an HTTP/1.1 request without Host (400).
 . "$(dirname "$0")/lib.sh"
 serve_test curl iconv sqlite3
 NOW=2026-11-20T00:00:00Z
@@ -30,6 +31,13 @@ check "three requests in one curl open one connection" 1 "$(grep -c '^\* Connect
 check "and reuse it twice" 2 "$(grep -c 'Re-using existing connection' "$T/keep.txt")"
 check "all three are 200" 3 "$(grep -c '^< HTTP/1.1 200' "$T/keep.txt")"
 check "no answer closes the connection" 0 "$(grep -ci '^< Connection: close' "$T/keep.txt")"
+# ---- the request target and Host (RFC 9112): a target in absolute form, as a proxy sends it,
+# is served as its path; an HTTP/1.1 request without Host is 400; HTTP/1.0 needs none ----
+check "a target in absolute form is served as its path" 200 \
+  "$(curl -s -o /dev/null -w '%{http_code}' --request-target "$BASE/healthz" "$BASE/")"
+check "an HTTP/1.1 request without Host is 400" 400 \
+  "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host:' "$BASE/healthz")"
+check "an HTTP/1.0 one is served" 200 "$(curl -s -0 -o /dev/null -w '%{http_code}' -H 'Host:' "$BASE/healthz")"
 # HTTP/1.0 with Keep-Alive (ab -k, older clients) is kept open too
 printf '' >"$T/h10.txt"
 curl -s -0 -H 'Connection: keep-alive' -D "$T/h10.txt" -o /dev/null "$BASE/healthz"
