@@ -187,8 +187,10 @@ static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, c
     if (in.changes != key.inputs)
         return *why = "stored memories changed", 0;
     int64_t added = 0;
+    /* memories gone that no change counted (the trigger dropped by hand): the rowids after the
+     * store's last would miss them */
     if (in.last_rowid < key.last_rowid)
-        return *why = "stored memories changed", 0; /* (a delete counts in changes too) */
+        return *why = "stored memories changed", 0;
     if ((rc = eg_store_inputs_added(st, key.last_rowid, cp, &added)))
         return rc;
     if (added)

@@ -116,6 +116,11 @@ recomputed "$T/s.db" 2026-11-09T20:10:00Z "stored memories changed" "a memory go
 cols=$(sqlite3 "$T/s.db" "SELECT group_concat(name, ', ') FROM pragma_table_info('memory') WHERE name NOT IN ('rowid', 'id', 'late', 'arrived_at')")
 sqlite3 "$T/s.db" "INSERT INTO memory (id, late, arrived_at, $cols) SELECT 'by-hand', 0, NULL, $cols FROM memory WHERE status = 'staged' AND NOT late AND deleted_at_source IS NULL ORDER BY rowid LIMIT 1"
 recomputed "$T/s.db" 2026-11-09T20:20:00Z "memories arrived before the last run's now" "a memory inserted by hand before the last run's now"
+# and that last memory deleted by hand with the trigger that counts deletes dropped (no change
+# counted): the store's last rowid is below the snapshot's, so the run recomputes
+trig=$(sqlite3 "$T/s.db" "SELECT sql FROM sqlite_schema WHERE name = 'memory_inputs_deleted'")
+sqlite3 "$T/s.db" "DROP TRIGGER memory_inputs_deleted; DELETE FROM memory WHERE id = 'by-hand'; $trig;"
+recomputed "$T/s.db" 2026-11-09T20:25:00Z "stored memories changed" "the last memory deleted by hand, no change counted"
 printf 'hebbian.rate = 0.2\n' >"$T/other.conf"
 rep=$(E --config "$T/other.conf" --store "$T/s.db" --now 2026-11-09T20:30:00Z run --json)
 check "another configuration: recomputed" "the configuration changed" "$(field recomputed_because "$rep")"
