@@ -272,6 +272,13 @@ void eg_store_set_busy_timeout(eg_store *st, int ms)
     sqlite3_busy_timeout(st->db, ms);
 }
 
+void eg_store_set_cache_mib(eg_store *st, int mib)
+{
+    char sql[48];
+    snprintf(sql, sizeof sql, "PRAGMA cache_size=%d", -1024 * mib);
+    sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+}
+
 const char *eg_store_path(eg_store *st)
 {
     return st->path;
@@ -479,7 +486,7 @@ int eg_store_bulk_begin(eg_store *st, bool *bulk)
         (rc = eg_store_exec(st, eg__store_memory_indexes_drop)))
         return rc;
     /* a bigger page cache keeps the secondary indexes (random keys) in memory while loading */
-    sqlite3_exec(st->db, "PRAGMA cache_size=-262144", NULL, NULL, NULL);
+    eg_store_set_cache_mib(st, 256);
     st->bulk = *bulk = true;
     return 0;
 }
@@ -490,7 +497,7 @@ int eg_store_bulk_end(eg_store *st)
     if (!st->bulk)
         return 0;
     rc = eg_store_exec(st, eg__store_memory_indexes);
-    sqlite3_exec(st->db, "PRAGMA cache_size=-65536", NULL, NULL, NULL);
+    eg_store_set_cache_mib(st, 64);
     st->bulk = false;
     eg_idset_free(st->bulk_ids);
     st->bulk_ids = NULL;

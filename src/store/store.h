@@ -27,6 +27,11 @@ typedef struct sqlite3 sqlite3;
 /* How long a write waits for another connection's write lock before giving up with EG_EBUSY
  * (10 s unless set). */
 void eg_store_set_busy_timeout(eg_store *st, int ms);
+
+/* The page cache of the store's connection, in MiB (64 unless set). A transaction that
+ * dirties more pages than it holds writes some to the WAL early, and again when it changes
+ * them after that. */
+void eg_store_set_cache_mib(eg_store *st, int mib);
 /* eg_store_open / eg_store_close and the open flags are public: engram/engram.h. */
 int eg_store_schema_version(eg_store *st);
 const char *eg_store_path(eg_store *st);

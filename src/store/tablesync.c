@@ -5,8 +5,12 @@
  * (the primary key's own B-tree, no sort). The first pass writes nothing: it records which new
  * rows differ from the stored row of the same key or have none (by their ordinal in the
  * generator's stream) and the keys of stored rows the generator did not emit. The second pass
- * runs the generator again and replaces only the recorded rows; the deletions go first. Nothing
- * is written while the stored rows are being read, so the scan never sees its own writes.
+ * runs the generator again and writes only the recorded rows; the deletions go first. A row
+ * whose key is stored is updated in place (UPDATE of its other columns: the indexes on columns
+ * it does not set are left alone, where INSERT OR REPLACE deleted the row and its entries in
+ * every index and inserted them again; a day's 35k concept edges at 1M memories went from 51
+ * to 35 ms), a new one inserted. Nothing is written while the stored rows are being read, so
+ * the scan never sees its own writes.
  *
  * Values compare as SQLite stores them: same type and same bytes (a REAL bit for bit). A value
  * that SQLite would store differently from how it was bound (an integer bound to a REAL
@@ -36,8 +40,10 @@ struct eg_sync {
     sqlite3_stmt *cur; /* the stored rows, in key order (MODE_DIFF); one by key (_SOME) */
     bool cur_row;      /* cur is on a row */
     sqlite3_stmt *ins; /* INSERT (whole rewrite) or INSERT OR REPLACE (edits) */
+    sqlite3_stmt *upd; /* UPDATE of a stored row's other columns (edits; NULL: replaced) */
     size_t ord;        /* ordinal of the generator's current row */
-    size_t *edits;     /* ordinals of the rows to write, increasing */
+    size_t *edits;     /* the rows to write, increasing: 2 × ordinal, + 1 when a stored row
+                        * has the row's key (updated in place, not replaced) */
     size_t nedits, cap_edits, next_edit;
     eg_buf dels; /* the keys of stored rows to delete, serialized (see put_key) */
     size_t ndels;
@@ -188,7 +194,7 @@ static int delete_current(eg_sync *sy)
     return step_cursor(sy);
 }
 
-static int add_edit(eg_sync *sy)
+static int add_edit(eg_sync *sy, bool stored)
 {
     if (sy->nedits == sy->cap_edits) {
         size_t cap = sy->cap_edits ? 2 * sy->cap_edits : 1024;
@@ -198,7 +204,7 @@ static int add_edit(eg_sync *sy)
         sy->edits = p;
         sy->cap_edits = cap;
     }
-    sy->edits[sy->nedits++] = sy->ord;
+    sy->edits[sy->nedits++] = sy->ord * 2 + stored;
     return 0;
 }
 
@@ -247,8 +253,8 @@ static int diff_row(eg_sync *sy, const eg_cell *cells)
         if ((rc = delete_current(sy)))
             return rc;
     }
-    bool same = false;
-    if (sy->cur_row && c == 0) {
+    bool same = false, stored = sy->cur_row && c == 0;
+    if (stored) {
         same = true;
         for (int i = t->nkey; i < t->ncols && same; i++) {
             eg_cell s = stored_cell(sy->cur, i);
@@ -257,7 +263,7 @@ static int diff_row(eg_sync *sy, const eg_cell *cells)
         if ((rc = step_cursor(sy)))
             return rc;
     }
-    if (!same && (rc = add_edit(sy)))
+    if (!same && (rc = add_edit(sy, stored)))
         return rc;
     if (sy->nedits + sy->ndels > sy->limit) {
         sy->stop = true;
@@ -279,13 +285,13 @@ static int diff_some_row(eg_sync *sy, const eg_cell *cells)
     int r = sqlite3_step(sy->cur);
     if (r != SQLITE_ROW && r != SQLITE_DONE)
         return db_error(sy, "could not read");
-    bool same = r == SQLITE_ROW;
+    bool same = r == SQLITE_ROW, stored = same;
     for (int i = t->nkey; i < t->ncols && same; i++) {
         eg_cell s = stored_cell(sy->cur, i);
         same = same_cell(&s, &cells[i]);
     }
     sqlite3_reset(sy->cur);
-    return same ? 0 : add_edit(sy);
+    return same ? 0 : add_edit(sy, stored);
 }
 
 int eg_sync_row(eg_sync *sy, const eg_cell *cells)
@@ -301,18 +307,32 @@ int eg_sync_row(eg_sync *sy, const eg_cell *cells)
         sy->ord++;
         return rc;
     }
+    sqlite3_stmt *w = sy->ins;
     if (sy->mode == MODE_WRITE_EDITS) {
         if (sy->next_edit == sy->nedits)
             return SYNC_STOP;
-        if (sy->edits[sy->next_edit] != sy->ord++)
+        if (sy->edits[sy->next_edit] / 2 != sy->ord++)
             return 0;
+        if (sy->upd && sy->edits[sy->next_edit] % 2)
+            w = sy->upd;
         sy->next_edit++;
     }
     for (int i = 0; i < sy->t->ncols; i++)
-        bind_cell(sy->ins, i + 1, &cells[i]);
-    int r = sqlite3_step(sy->ins);
-    sqlite3_reset(sy->ins);
+        bind_cell(w, i + 1, &cells[i]);
+    int r = sqlite3_step(w);
+    sqlite3_reset(w);
     return r == SQLITE_DONE ? 0 : db_error(sy, "could not write a row of");
+}
+
+/* the next name of a comma-separated column list from *p (*p moves past it), its length in *n */
+static const char *next_column(const char **p, size_t *n)
+{
+    const char *c = *p;
+    while (*c == ' ' || *c == ',')
+        c++;
+    *n = strcspn(c, ", ");
+    *p = c + *n;
+    return c;
 }
 
 /* the first nkey names of a comma-separated column list, each followed by sep (the last by
@@ -323,11 +343,9 @@ static int key_list(eg_buf *b, const eg_sync_table *t, const char *pre, const ch
     const char *p = t->columns;
     int rc = 0;
     for (int i = 0; i < t->nkey && !rc; i++) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        size_t n = strcspn(p, ", ");
-        rc = eg_buf_printf(b, "%s%.*s%s", pre, (int)n, p, i + 1 < t->nkey ? sep : last);
-        p += n;
+        size_t n;
+        const char *c = next_column(&p, &n);
+        rc = eg_buf_printf(b, "%s%.*s%s", pre, (int)n, c, i + 1 < t->nkey ? sep : last);
     }
     return rc;
 }
@@ -351,6 +369,36 @@ static int prepare_insert(eg_sync *sy, bool replace)
         eg_buf_printf(&sql, i > 1 ? ", ?%d" : "?%d", i);
     eg_buf_puts(&sql, ")");
     int rc = prepare(sy, &sql, &sy->ins);
+    eg_buf_free(&sql);
+    return rc;
+}
+
+/* UPDATE t SET (the other columns) WHERE (key), with the parameters numbered as the
+ * columns: a stored row that differs is changed in place, and indexes on columns it does not
+ * set are left alone (INSERT OR REPLACE deletes the row and inserts it again) */
+static int prepare_update(eg_sync *sy)
+{
+    const eg_sync_table *t = sy->t;
+    if (t->ncols == t->nkey || t->unique_other)
+        return 0;
+    eg_buf sql;
+    eg_buf_init(&sql, 0);
+    eg_buf_printf(&sql, "UPDATE %s SET ", t->name);
+    const char *p = t->columns;
+    for (int i = 0; i < t->ncols; i++) { /* the key's parameters are 1..nkey, as its columns */
+        size_t n;
+        const char *c = next_column(&p, &n);
+        if (i >= t->nkey)
+            eg_buf_printf(&sql, "%s%.*s = ?%d", i > t->nkey ? ", " : "", (int)n, c, i + 1);
+    }
+    eg_buf_puts(&sql, " WHERE ");
+    p = t->columns;
+    for (int i = 0; i < t->nkey; i++) {
+        size_t n;
+        const char *c = next_column(&p, &n);
+        eg_buf_printf(&sql, "%s%.*s = ?%d", i ? " AND " : "", (int)n, c, i + 1);
+    }
+    int rc = prepare(sy, &sql, &sy->upd);
     eg_buf_free(&sql);
     return rc;
 }
@@ -411,7 +459,7 @@ static int apply_edits(eg_sync *sy, eg_sync_rows_fn gen, void *ud, eg_sync_stats
     }
     if (!sy->nedits)
         return 0;
-    if ((rc = prepare_insert(sy, true)))
+    if ((rc = prepare_insert(sy, true)) || (rc = prepare_update(sy)))
         return rc;
     sy->mode = MODE_WRITE_EDITS;
     sy->ord = 0;
@@ -441,6 +489,7 @@ static void sync_free(eg_sync *sy)
 {
     sqlite3_finalize(sy->cur);
     sqlite3_finalize(sy->ins);
+    sqlite3_finalize(sy->upd);
     free(sy->edits);
     eg_buf_free(&sy->dels);
     eg_buf_free(&sy->prev_text);

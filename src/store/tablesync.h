@@ -85,6 +85,8 @@ typedef struct eg_sync_table {
     int ncols, nkey;     /* the first nkey columns are the primary key (INTEGER or TEXT) */
     const char *where;   /* NULL, or the stored rows the generator owns (others are kept) */
     const char *drop_indexes, *create_indexes; /* NULL, or SQL run around a whole rewrite */
+    bool unique_other; /* a UNIQUE constraint besides the key: a changed row is replaced (its
+                        * conflicts deleted), not updated in place */
 } eg_sync_table;
 
 typedef struct eg_sync_stats {

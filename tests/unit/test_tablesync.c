@@ -136,7 +136,7 @@ static size_t count_rows(const model *m)
 }
 
 static const eg_sync_table T_SPEC = {
-    "t", "a, k, x, y, z, n", 6, 2, "k <> 'z'", "DROP INDEX t_x", "CREATE INDEX t_x ON t(x)"};
+    "t", "a, k, x, y, z, n", 6, 2, "k <> 'z'", "DROP INDEX t_x", "CREATE INDEX t_x ON t(x)", false};
 
 /* table t holds exactly m's rows plus the foreign rows, with the types bound */
 static void check_table(fixture *f, const model *m, int foreign)
@@ -341,7 +341,7 @@ static int gen_r(void *ud, eg_sync *sy)
 static void test_rowid_table(void **state)
 {
     fixture *f = *state;
-    static const eg_sync_table R = {"r", "id, v", 2, 1, NULL, NULL, NULL};
+    static const eg_sync_table R = {"r", "id, v", 2, 1, NULL, NULL, NULL, false};
     rrows r = {300, "one", false};
     eg_sync_stats st = {0};
     assert_int_equal(eg_table_sync(f->st, &R, 300, gen_r, &r, &st), 0);
@@ -402,7 +402,7 @@ static int gen_some(void *ud, eg_sync *sy)
 static void test_sync_some(void **state)
 {
     fixture *f = *state;
-    static const eg_sync_table R = {"r", "id, v", 2, 1, NULL, NULL, NULL};
+    static const eg_sync_table R = {"r", "id, v", 2, 1, NULL, NULL, NULL, false};
     rrows all = {100, "one", true};
     eg_sync_stats st = {0};
     assert_int_equal(eg_table_sync(f->st, &R, 100, gen_r, &all, &st), 0);
@@ -427,6 +427,84 @@ static void test_sync_some(void **state)
     assert_int_equal(eg_table_sync_some(f->st, &R, gen_some, &b, &st), EG_ESTORE);
 }
 
+/* A changed row whose key is stored is updated in place: in a rowid table keyed by a UNIQUE
+ * constraint (as concept_posting is) it keeps its rowid, which INSERT OR REPLACE would have
+ * renumbered. A table with another UNIQUE constraint (unique_other) has its rows replaced
+ * instead, so that two rows may trade a unique value (an update would fail on it). */
+typedef struct pair_rows {
+    int n;
+    const char *v;
+} pair_rows;
+
+static int gen_pairs(void *ud, eg_sync *sy)
+{
+    const pair_rows *r = ud;
+    for (int i = 0; i < r->n; i++) {
+        eg_cell v[3] = {eg_cell_int(i / 4), eg_cell_int(i % 4), eg_cell_text(i == 5 ? r->v : "x")};
+        int rc = eg_sync_row(sy, v);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+typedef struct named_rows {
+    const char *const *names;
+} named_rows;
+
+static int gen_named(void *ud, eg_sync *sy)
+{
+    const named_rows *r = ud;
+    for (int i = 0; i < 2; i++) {
+        eg_cell v[2] = {eg_cell_int(i + 1), eg_cell_text(r->names[i])};
+        int rc = eg_sync_row(sy, v);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void test_update_in_place(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(eg_store_exec(f->st, "CREATE TABLE p (k1 INTEGER NOT NULL, k2 INTEGER NOT "
+                                          "NULL, v TEXT, UNIQUE (k1, k2));"
+                                          "CREATE INDEX p_v ON p(v);"
+                                          "CREATE TABLE u (id INTEGER PRIMARY KEY, name TEXT "
+                                          "NOT NULL UNIQUE);"),
+                     0);
+    static const eg_sync_table P = {"p", "k1, k2, v", 3, 2, NULL, NULL, NULL, false};
+    pair_rows r = {40, "x"};
+    eg_sync_stats st = {0};
+    assert_int_equal(eg_table_sync(f->st, &P, 40, gen_pairs, &r, &st), 0);
+    int64_t rowid = q_count(f, "SELECT rowid FROM p WHERE k1 = 1 AND k2 = 1");
+    r.v = "changed";
+    memset(&st, 0, sizeof st);
+    assert_int_equal(eg_table_sync(f->st, &P, 40, gen_pairs, &r, &st), 0);
+    assert_int_equal(st.written, 1);
+    assert_int_equal(q_count(f, "SELECT count(*) FROM p WHERE v = 'changed' AND k1 = 1 AND k2 = 1"),
+                     1);
+    assert_int_equal(q_count(f, "SELECT rowid FROM p WHERE k1 = 1 AND k2 = 1"), rowid);
+    r.v = "again"; /* the same through eg_table_sync_some */
+    memset(&st, 0, sizeof st);
+    assert_int_equal(eg_table_sync_some(f->st, &P, gen_pairs, &r, &st), 0);
+    assert_int_equal(st.written, 1);
+    assert_int_equal(q_count(f, "SELECT rowid FROM p WHERE v = 'again'"), rowid);
+    assert_int_equal(q_count(f, "SELECT count(*) FROM p"), 40);
+
+    static const char *const ab[] = {"a", "b"}, *const ba[] = {"b", "a"};
+    static const eg_sync_table U = {"u", "id, name", 2, 1, NULL, NULL, NULL, true};
+    named_rows n = {ab};
+    assert_int_equal(eg_table_sync(f->st, &U, 2, gen_named, &n, &st), 0);
+    n.names = ba;
+    memset(&st, 0, sizeof st);
+    assert_int_equal(eg_table_sync_some(f->st, &U, gen_named, &n, &st), 0);
+    assert_int_equal(st.written, 2);
+    assert_int_equal(q_count(f, "SELECT count(*) FROM u WHERE id = 1 AND name = 'b'"), 1);
+    assert_int_equal(q_count(f, "SELECT count(*) FROM u WHERE id = 2 AND name = 'a'"), 1);
+    assert_int_equal(q_count(f, "SELECT count(*) FROM u"), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -434,6 +512,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rowid_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_some, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_update_in_place, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
