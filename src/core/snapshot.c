@@ -46,6 +46,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -316,7 +317,9 @@ static void take_store_mode(int fd, const char *path)
  * eg_snapshot_remove_leftovers removes */
 #define ASIDE ".tmp-XXXXXX"
 
-void eg_snapshot_remove_leftovers(const char *path)
+/* Calls fn with each file beside path that a write aside made (ASIDE), named by the directory
+ * it is in (dfd) and its name there. */
+static void each_aside(const char *path, void (*fn)(int dfd, const char *name, void *ud), void *ud)
 {
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
@@ -326,10 +329,56 @@ void eg_snapshot_remove_leftovers(const char *path)
     for (struct dirent *e; d && (e = readdir(d));)
         if (!strncmp(e->d_name, base, blen) && !strncmp(e->d_name + blen, ASIDE, tail) &&
             strlen(e->d_name + blen + tail) == 6)
-            (void)unlinkat(dirfd(d), e->d_name, 0);
+            fn(dirfd(d), e->d_name, ud);
     if (d)
         closedir(d);
     free(dir);
+}
+
+/* a leftover goes unless its writer still holds its lock (eg_snapshot_write locks it) */
+static void remove_unlocked(int dfd, const char *name, void *ud)
+{
+    (void)ud;
+    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+        (void)unlinkat(dfd, name, 0);
+    if (fd >= 0)
+        close(fd);
+}
+
+void eg_snapshot_remove_leftovers(const char *path)
+{
+    each_aside(path, remove_unlocked, NULL);
+}
+
+/* waits while a writer holds fd's lock, for at most *left_ms milliseconds (less what it waits) */
+static void wait_unlocked(int fd, int *left_ms)
+{
+    const struct timespec tick = {0, 5 * 1000 * 1000};
+    while (*left_ms > 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+        nanosleep(&tick, NULL);
+        *left_ms -= 5;
+    }
+}
+
+static void wait_aside(int dfd, const char *name, void *ud)
+{
+    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) {
+        wait_unlocked(fd, ud);
+        close(fd);
+    }
+}
+
+void eg_snapshot_wait_written(const char *path, int timeout_ms)
+{
+    int left = timeout_ms;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) {
+        wait_unlocked(fd, &left);
+        close(fd);
+    }
+    each_aside(path, wait_aside, &left);
 }
 
 int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char *path)
@@ -372,6 +421,13 @@ int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char
     if (replace) {
         size_t n = strlen(path) + sizeof ASIDE;
         fd = (aside = malloc(n)) ? (snprintf(aside, n, "%s" ASIDE, path), mkstemp(aside)) : -1;
+        /* locked while it is written: no other run takes it for a leftover (a run that
+         * begins once this one has committed may start before this write is over) */
+        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            close(fd);
+            fd = -1;
+            unlink(aside);
+        }
         if (fd >= 0 && mode >= 0 && fchmod(fd, (mode_t)mode) != 0) {
             close(fd);
             fd = -1;
@@ -429,17 +485,18 @@ int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char
      * header was). */
     if (w.err && !aside && !created)
         (void)ftruncate(fileno(w.f), 0);
+    /* a new file takes path's place before it is closed (which unlocks it) */
+    if (aside && !w.err && (fflush(w.f) != 0 || rename(aside, path) != 0)) {
+        w.err = true;
+        err = errno;
+    }
     if (fclose(w.f) != 0 && !w.err) {
         w.err = true;
         err = errno;
     }
     w.f = NULL;
-    if (aside && (w.err || rename(aside, path) != 0)) {
-        if (!w.err)
-            err = errno;
-        w.err = true;
+    if (aside && w.err)
         unlink(aside);
-    }
     if (w.err && created && !aside)
         unlink(path);
     if (w.err)

@@ -54,9 +54,13 @@ int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char
 
 /* Removes what writes to path left when they were killed before renaming their new file over
  * path ("PATH.tmp-" and six characters, as big as a snapshot: eg_snapshot_write writes one when
- * it does not write in place). For the one caller that writes path's snapshots (run.c, holding
- * the store's write lock): a file another writer is writing would go too. */
+ * it does not write in place). A file a live writer still writes is locked, and stays. */
 void eg_snapshot_remove_leftovers(const char *path);
+
+/* Waits, up to timeout_ms, while another process writes a snapshot to path (in place, or aside
+ * to rename it over path): a run commits the store before its snapshot is written, so the next
+ * run may start while it is. Returns at once when none does. */
+void eg_snapshot_wait_written(const char *path, int timeout_ms);
 
 /* The tag of a snapshot of md: base plus a digest of each memory from index from_mem on (its
  * id, rowid, time, features and concept names) and each recall presentation from index

@@ -10,8 +10,8 @@
  * Three threads help the main one, none of them while another uses the store's connection:
  * one reads the last snapshot while the ingest runs (the file only), one brings the full-text
  * index up to date while the engine simulates (the store's connection is that thread's alone
- * until it is joined), and one writes the new snapshot while the outputs are saved (the model
- * only, which nothing changes then).
+ * until it is joined), and one writes the new snapshot while the outputs are saved and
+ * committed (the model only, which nothing changes then).
  */
 #include "engram/engram.h"
 
@@ -79,6 +79,9 @@ static void *snap_read_main(void *ud)
     r->has_since = !r->rc && !eg_save_since_init(&r->since, &r->md, r->key.now);
     return NULL;
 }
+
+/* How long a run waits for the last one's snapshot to be written (it committed before) */
+#define SNAPSHOT_WAIT_MS 30000
 
 /* Which of the two snapshot files holds the snapshot of run gen with tag tag: its slot and key,
  * or -1; *readable tells whether either file is one this engram reads. */
@@ -166,6 +169,12 @@ static int resume(eg_store *st, const eg_config *cfg, const eg_ingest_opts *o, c
      * ids; a run id is never 0, so no file fits a store that names none). Both files' keys are
      * read once, whether either is readable too. */
     *slot = find_slot(paths, found ? gen : 0, (uint64_t)tag, &key, &readable);
+    if (*slot < 0 && found && gen && found_tag && !o->rebuild) {
+        /* the last run commits before its snapshot is written: it may be writing it still */
+        eg_snapshot_wait_written(paths[0], SNAPSHOT_WAIT_MS);
+        eg_snapshot_wait_written(paths[1], SNAPSHOT_WAIT_MS);
+        *slot = find_slot(paths, gen, (uint64_t)tag, &key, &readable);
+    }
     if (!found_tag)
         *slot = -1;
     if (o->rebuild)
@@ -260,6 +269,26 @@ static void *snap_main(void *ud)
         j->err = *eg_error_last();
     j->ms = ms_since(&t0);
     return NULL;
+}
+
+/* After the commit: the run's row gets the snapshot's outcome and time and the run's total
+ * (its report was recorded before the snapshot was over), and a store that names a snapshot
+ * that failed names none. The run is committed already: a failure here is only a warning. */
+static void finish_snapshot(eg_store *st, const eg_run_report *rep, bool unname)
+{
+    char *json = eg_run_report_json(rep);
+    int rc = json ? eg_store_begin(st) : eg_error_set(EG_ENOMEM, "out of memory recording a run");
+    if (!rc) {
+        if ((unname && ((rc = eg_store_sim_set(st, "snapshot", 0)) ||
+                        (rc = eg_store_sim_set(st, "snapshot_tag", 0)))) ||
+            (rc = eg_store_run_finish(st, rep->run_id, "ok", json, NULL, NULL)) ||
+            (rc = eg_store_commit(st)))
+            eg_store_rollback(st);
+    }
+    if (rc)
+        eg_log(EG_LOG_WARN, "run #%lld is saved, but its report could not be completed: %s",
+               (long long)rep->run_id, eg_error_last()->message);
+    free(json);
 }
 
 /* the key the next run checks the snapshot against (store queries: on the caller's thread) */
@@ -365,8 +394,8 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
         /* the other file than the one that fits the store: this run may be reading its pages,
          * and it stays the last good snapshot until this run commits */
         snap.path = snap_path[slot == 0 ? 1 : 0];
-        /* what a run killed while it wrote a new file left (this run holds the store's write
-         * lock: no other writes a snapshot of it now) */
+        /* what a run killed while it wrote a new file left (a file the last run still writes
+         * is locked, and stays) */
         eg_snapshot_remove_leftovers(snap_path[0]);
         eg_snapshot_remove_leftovers(snap_path[1]);
         if (!(snap.lines = calloc(md.n ? md.n : 1, sizeof *snap.lines))) {
@@ -414,22 +443,17 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
         rep->tables_rewritten = ss.rewrites;
     }
     rep->ms_save = ms_since(&t);
-    if (snap_running) {
-        pthread_join(snap_thread, NULL);
-        snap_running = false;
-    }
-    rep->snapshot_written = snap.ok;
-    rep->ms_snapshot = snap.ms;
-    /* the run goes on without it, but every run after it would replay the whole history until
-     * the cause (a full disk, a file another user owns) is gone: say so */
-    if (!rc && snap.path && !snap.ok)
-        eg_log(EG_LOG_WARN, "%s; the run goes on, and the next one replays the history",
-               snap.err.message);
-    /* the snapshot fits the store from this commit on (and a failed one never does) */
-    if (rc || (rc = eg_store_sim_set(st, "snapshot", rep->snapshot_written ? rep->run_id : 0)) ||
-        (rc = eg_store_sim_set(st, "snapshot_tag",
-                               rep->snapshot_written ? (int64_t)snap.key.tag : 0)))
+    /* The store commits while the snapshot may still be being written (at 1M memories the
+     * next-day run's commit and WAL checkpoint take 160 ms, its snapshot 220 ms beside a save of
+     * 160), so it names this run's snapshot before knowing that the write succeeds. Should it
+     * fail, the store is then made to name none (finish_snapshot); until then, or if that
+     * fails too, the next run finds no file of this run and replays the history, as it does
+     * when none is named. */
+    bool snap_named = snap_running || snap.ok; /* (no thread: the write is over) */
+    if (rc || (rc = eg_store_sim_set(st, "snapshot", snap_named ? rep->run_id : 0)) ||
+        (rc = eg_store_sim_set(st, "snapshot_tag", snap_named ? (int64_t)snap.key.tag : 0)))
         goto fail;
+    rep->snapshot_written = snap_named;
     rep->memories = (int64_t)md.n;
     for (size_t i = 0; i < md.n; i++)
         rep->by_status[md.m[i].status < 6 ? md.m[i].status : 0]++;
@@ -451,9 +475,22 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
         (rc = eg_store_commit(st)))
         goto fail;
     eg_store_bulk_finish(st); /* back to WAL if a first load switched the journal */
+    if (snap_running) {
+        pthread_join(snap_thread, NULL);
+        snap_running = false;
+    }
+    rep->snapshot_written = snap.ok;
+    rep->ms_snapshot = snap.ms;
+    rep->ms_total = ms_since(&t0);
+    /* the run goes on without it, but every run after it would replay the whole history until
+     * the cause (a full disk, a file another user owns) is gone: say so */
+    if (snap.path && !snap.ok)
+        eg_log(EG_LOG_WARN, "%s; the run goes on, and the next one replays the history",
+               snap.err.message);
+    finish_snapshot(st, rep, snap_named && !snap.ok);
     goto done;
 fail:
-    if (snap_running) /* (not expected: the save is over when this is reached) */
+    if (snap_running) /* (a commit that failed: the write may not be over) */
         pthread_join(snap_thread, NULL);
     snap_read_end(&pre);
     eg_store_rollback(st); /* the ingest of this run too: nothing of it is kept */

@@ -172,6 +172,11 @@ rep=$(run "$T/w.db" "$T1" 2>"$T/w.err")
 st=$?
 check "a run whose snapshot cannot be written still succeeds" "0" "$st"
 check "and says so" "false" "$(field snapshot_written "$rep")"
+# (the store commits before the snapshot is written, and its run row is completed after)
+check "its run row says so too" "0" \
+  "$(sqlite3 "$T/w.db" "SELECT json_extract(counts, '\$.snapshot_written') FROM runs WHERE command = 'pipeline' ORDER BY run_id DESC LIMIT 1")"
+check "and the store names no snapshot" "0|0" \
+  "$(sqlite3 "$T/w.db" "SELECT group_concat(value, '|') FROM (SELECT value FROM sim_state WHERE key IN ('snapshot', 'snapshot_tag') ORDER BY key)")"
 # (regression: the write's error was dropped, so a full disk or a file of another user made
 # every run replay the history without a word)
 case "$(cat "$T/w.err")" in

@@ -26,10 +26,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static eg_config cfg;
@@ -487,6 +489,67 @@ static void test_read_write_exclusive(void **state)
     eg_model_free(&empty);
 }
 
+/* A run commits the store before its snapshot is written, so the next run may start while it
+ * is: eg_snapshot_wait_written waits for the writer's lock (in place, or on a file written
+ * aside to take path's place), and eg_snapshot_remove_leftovers keeps a file a writer still
+ * holds while it removes one a killed writer left. */
+typedef struct late_writer {
+    int fd;
+    volatile int done;
+} late_writer;
+
+static void *release_later(void *ud)
+{
+    late_writer *w = ud;
+    const struct timespec t = {0, 100 * 1000 * 1000};
+    nanosleep(&t, NULL);
+    w->done = 1; /* before the lock goes: a wait that returns sees it */
+    close(w->fd);
+    return NULL;
+}
+
+static void wait_for(const char *file)
+{
+    late_writer w = {.fd = open(file, O_RDWR)};
+    assert_true(w.fd >= 0);
+    assert_int_equal(flock(w.fd, LOCK_EX), 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, release_later, &w), 0);
+    eg_snapshot_wait_written(path, 60000);
+    assert_int_equal(w.done, 1);
+    pthread_join(th, NULL);
+}
+
+static void test_wait_for_writer(void **state)
+{
+    (void)state;
+    eg_model a;
+    small_model(&a);
+    eg_snapshot_key ka = {.generation = 1};
+    assert_int_equal(eg_snapshot_write(&a, &ka, path), 0);
+    wait_for(path); /* written in place */
+    char aside[4096], left[4096];
+    snprintf(aside, sizeof aside, "%s.tmp-AbC123", path);
+    snprintf(left, sizeof left, "%s.tmp-XyZ789", path);
+    FILE *f = fopen(aside, "w");
+    assert_non_null(f);
+    fclose(f);
+    wait_for(aside); /* written aside */
+    assert_non_null(f = fopen(left, "w"));
+    fclose(f);
+    int fd = open(aside, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+    eg_snapshot_remove_leftovers(path);
+    assert_int_equal(access(aside, F_OK), 0);
+    assert_int_equal(access(left, F_OK), -1);
+    close(fd);
+    eg_snapshot_remove_leftovers(path);
+    assert_int_equal(access(aside, F_OK), -1);
+    eg_snapshot_wait_written(path, 60000); /* none writes: returns at once */
+    eg_model_free(&a);
+}
+
 /* A write that fails half way (a full disk; here a file size limit) gives back the space it
  * took: a file it made is removed, one it wrote over in place is left empty (refused). (regression:
  * on a full disk the part written stayed, so the store, saved beside it, found no room and the
@@ -609,6 +672,7 @@ int main(void)
         cmocka_unit_test(test_pipe_refused),
         cmocka_unit_test(test_read_write_exclusive),
         cmocka_unit_test(test_failed_write_gives_space_back),
+        cmocka_unit_test(test_wait_for_writer),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
