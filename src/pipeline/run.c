@@ -257,6 +257,11 @@ typedef struct snap_job {
     bool ok;
     double ms;
     eg_error err; /* why the write failed (the thread's error, for the caller's warning) */
+    /* The model itself, once the caller needs it no more (snap_hand_over): the thread frees it
+     * after the write, beside the commit (at 1M memories 20 ms of unmapping and freeing). */
+    pthread_mutex_t mu;
+    eg_model *give;
+    bool written;
 } snap_job;
 
 static void *snap_main(void *ud)
@@ -268,7 +273,25 @@ static void *snap_main(void *ud)
     if (!j->ok)
         j->err = *eg_error_last();
     j->ms = ms_since(&t0);
+    pthread_mutex_lock(&j->mu);
+    j->written = true;
+    eg_model *md = j->give;
+    pthread_mutex_unlock(&j->mu);
+    if (md)
+        eg_model_free(md);
     return NULL;
+}
+
+/* Hands md to the snapshot's thread to free, unless the write is over already; true if it took
+ * it (md is then the thread's until it is joined, and empty after) */
+static bool snap_hand_over(snap_job *j, eg_model *md)
+{
+    pthread_mutex_lock(&j->mu);
+    bool taken = !j->written;
+    if (taken)
+        j->give = md;
+    pthread_mutex_unlock(&j->mu);
+    return taken;
 }
 
 /* After the commit: the run's row gets the snapshot's outcome and time and the run's total
@@ -313,7 +336,7 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
     fts_job fts = {.st = st};
     pthread_t fts_thread, snap_thread;
     bool fts_running = false, snap_running = false;
-    snap_job snap = {0};
+    snap_job snap = {.mu = PTHREAD_MUTEX_INITIALIZER};
     snap_read pre = {.slot = -1};
     eg_save_since since = {.at = INT64_MIN}; /* resumed: the last run's now and state */
     tag_base tb = {0};
@@ -471,6 +494,8 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
     rep->homeostasis_phases = md.homeostasis_phases;
     rep->ms_total = ms_since(&t0);
     json = eg_run_report_json(rep);
+    /* nothing reads the model from here on: the snapshot's thread frees it once written */
+    bool handed = snap_running && snap_hand_over(&snap, &md);
     if ((rc = eg_store_run_finish(st, rep->run_id, "ok", json, NULL, NULL)) ||
         (rc = eg_store_commit(st)))
         goto fail;
@@ -479,6 +504,8 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
         pthread_join(snap_thread, NULL);
         snap_running = false;
     }
+    if (handed)
+        eg_model_init(&md); /* (freed by the thread) */
     rep->snapshot_written = snap.ok;
     rep->ms_snapshot = snap.ms;
     rep->ms_total = ms_since(&t0);
@@ -490,8 +517,11 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
     finish_snapshot(st, rep, snap_named && !snap.ok);
     goto done;
 fail:
-    if (snap_running) /* (a commit that failed: the write may not be over) */
+    if (snap_running) { /* (a commit that failed: the write may not be over) */
         pthread_join(snap_thread, NULL);
+        if (snap.give)
+            eg_model_init(&md); /* (freed by the thread) */
+    }
     snap_read_end(&pre);
     eg_store_rollback(st); /* the ingest of this run too: nothing of it is kept */
     eg_store_bulk_finish(st);

@@ -332,8 +332,10 @@ int eg_store_inputs(eg_store *st, int64_t at, eg_store_inputs_state *out)
 
 int eg_store_inputs_added(eg_store *st, int64_t after, int64_t at, int64_t *n)
 {
+    /* through the rowids after the last (NOT INDEXED): SQLite took the index memory_input for
+     * created_at <= ?1 instead, a scan of every staged memory (50 ms at 1M, 4 by rowid) */
     return scalar(st,
-                  "SELECT count(*) FROM memory WHERE rowid > ?2 AND " EG_PIPELINE_INPUT
+                  "SELECT count(*) FROM memory NOT INDEXED WHERE rowid > ?2 AND " EG_PIPELINE_INPUT
                   " AND created_at <= ?1 AND NOT (late AND arrived_at > ?1)",
                   at, after, n);
 }
