@@ -52,6 +52,13 @@ typedef struct eg_snapshot_key {
  * by a new file once complete. */
 int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char *path);
 
+/* Makes twin, when there is no such file, a copy of the snapshot at path that no reader takes
+ * (its header cleared). The next snapshot written to twin then goes in place, over pages in the
+ * page cache: at 1M memories a new file took 390-430 ms to write instead of 185-225 (new
+ * pages, blocks allocated). For a run that wrote the first of a store's two snapshot files.
+ * Best effort: on any failure twin is removed, or never made. */
+void eg_snapshot_prepare_twin(const char *path, const char *twin);
+
 /* Removes what writes to path left when they were killed before renaming their new file over
  * path ("PATH.tmp-" and six characters, as big as a snapshot: eg_snapshot_write writes one when
  * it does not write in place). A file a live writer still writes is locked, and stays. */

@@ -253,7 +253,7 @@ typedef struct snap_job {
     eg_model view;
     uint32_t *lines; /* each memory's journey lines (the view's jr_base) */
     eg_snapshot_key key;
-    const char *path;
+    const char *path, *twin; /* the file it writes; the store's other one */
     bool ok;
     double ms;
     eg_error err; /* why the write failed (the thread's error, for the caller's warning) */
@@ -273,6 +273,10 @@ static void *snap_main(void *ud)
     if (!j->ok)
         j->err = *eg_error_last();
     j->ms = ms_since(&t0);
+    /* the first of a store's two files: the second made now, so that the next run writes it in
+     * place (this thread is idle beside a full run's save) */
+    if (j->ok)
+        eg_snapshot_prepare_twin(j->path, j->twin);
     pthread_mutex_lock(&j->mu);
     j->written = true;
     eg_model *md = j->give;
@@ -417,6 +421,7 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
         /* the other file than the one that fits the store: this run may be reading its pages,
          * and it stays the last good snapshot until this run commits */
         snap.path = snap_path[slot == 0 ? 1 : 0];
+        snap.twin = snap_path[slot == 0 ? 0 : 1];
         /* what a run killed while it wrote a new file left (a file the last run still writes
          * is locked, and stays) */
         eg_snapshot_remove_leftovers(snap_path[0]);

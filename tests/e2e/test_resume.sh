@@ -68,9 +68,14 @@ rep=$(run "$T/r.db" "$T1")
 check "a first run recomputes" "no snapshot" "$(field recomputed_because "$rep")"
 check "and writes a snapshot" "true" "$(field snapshot_written "$rep")"
 check "the snapshot sits beside the store" "yes" "$([ -s "$T/r.db-snapshot" ] && echo yes)"
+# the store's second file is made too (a copy no reader takes), so that the next run writes its
+# snapshot in place rather than into a new file
+check "with the store's second snapshot file" "yes" "$([ -s "$T/r.db-snapshot-2" ] && echo yes)"
+ino=$(stat -c %i "$T/r.db-snapshot-2")
 E --store "$T/r.db" import "$T/b.jsonl" -q
 rep=$(run "$T/r.db" 2026-11-09T23:00:00Z)
 check "new memories after the last run: resumed" "true" "$(field resumed "$rep")"
+check "and wrote its snapshot over the second, in place" "$ino" "$(stat -c %i "$T/r.db-snapshot-2")"
 new "$T/f.db" "$T/a.jsonl" "$T/b.jsonl"
 run "$T/f.db" 2026-11-09T23:00:00Z >/dev/null
 if same "$T/r.db" "$T/f.db"; then ok "resumed after new memories equals a new store run once"; else fail "resumed differs from a new store"; fi

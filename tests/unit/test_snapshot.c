@@ -550,6 +550,44 @@ static void test_wait_for_writer(void **state)
     eg_model_free(&a);
 }
 
+/* The store's second snapshot file, made from the first so that the next snapshot is written
+ * over it in place: as big, refused by readers until then, never made over a file there. */
+static void test_prepare_twin(void **state)
+{
+    (void)state;
+    eg_model a, back;
+    small_model(&a);
+    eg_snapshot_key ka = {.generation = 1}, k;
+    assert_int_equal(eg_snapshot_write(&a, &ka, path), 0);
+    char twin[4096];
+    snprintf(twin, sizeof twin, "%s-2", path);
+    unlink(twin);
+    eg_snapshot_prepare_twin(path, twin);
+    struct stat st, tt;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(stat(twin, &tt), 0);
+    assert_int_equal(tt.st_size, st.st_size);
+    assert_int_not_equal(eg_snapshot_read_key(&k, twin), 0);
+    eg_model_init(&back);
+    assert_int_not_equal(eg_snapshot_read(&back, &k, twin), 0);
+    eg_model_free(&back);
+    /* written over in place, it is a snapshot like any other */
+    assert_int_equal(eg_snapshot_write(&a, &ka, twin), 0);
+    assert_int_equal(stat(twin, &st), 0);
+    assert_int_equal(st.st_ino, tt.st_ino);
+    assert_int_equal(eg_snapshot_read_key(&k, twin), 0);
+    /* a file there stays as it is */
+    FILE *f = fopen(twin, "w");
+    assert_non_null(f);
+    fputs("mine", f);
+    fclose(f);
+    eg_snapshot_prepare_twin(path, twin);
+    assert_int_equal(stat(twin, &tt), 0);
+    assert_int_equal(tt.st_size, 4);
+    unlink(twin);
+    eg_model_free(&a);
+}
+
 /* A write that fails half way (a full disk; here a file size limit) gives back the space it
  * took: a file it made is removed, one it wrote over in place is left empty (refused). (regression:
  * on a full disk the part written stayed, so the store, saved beside it, found no room and the
@@ -673,6 +711,7 @@ int main(void)
         cmocka_unit_test(test_read_write_exclusive),
         cmocka_unit_test(test_failed_write_gives_space_back),
         cmocka_unit_test(test_wait_for_writer),
+        cmocka_unit_test(test_prepare_twin),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
