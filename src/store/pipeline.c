@@ -691,8 +691,9 @@ static int rows_concept(void *ud, eg_sync *sy)
     return 0;
 }
 
+/* (replaced, not updated: a chunk's blob overflows its page, see eg_sync_table.replace) */
 static const eg_sync_table t_concept_posting = {
-    "concept_posting", "concept_id, chunk, postings", 3, 2, NULL, NULL, NULL, false};
+    "concept_posting", "concept_id, chunk, postings", 3, 2, NULL, NULL, NULL, true};
 
 /* one chunk's blob: rowids[0..n) (ascending, all in one chunk) newest first */
 static int posting_blob(save_ctx *c, const pair64 *rowids, size_t n)

@@ -379,7 +379,7 @@ static int prepare_insert(eg_sync *sy, bool replace)
 static int prepare_update(eg_sync *sy)
 {
     const eg_sync_table *t = sy->t;
-    if (t->ncols == t->nkey || t->unique_other)
+    if (t->ncols == t->nkey || t->replace)
         return 0;
     eg_buf sql;
     eg_buf_init(&sql, 0);

@@ -85,8 +85,12 @@ typedef struct eg_sync_table {
     int ncols, nkey;     /* the first nkey columns are the primary key (INTEGER or TEXT) */
     const char *where;   /* NULL, or the stored rows the generator owns (others are kept) */
     const char *drop_indexes, *create_indexes; /* NULL, or SQL run around a whole rewrite */
-    bool unique_other; /* a UNIQUE constraint besides the key: a changed row is replaced (its
-                        * conflicts deleted), not updated in place */
+    /* A changed stored row is replaced (deleted, then inserted) rather than updated in place:
+     * for a table with a UNIQUE constraint besides the key (two rows may trade a unique value,
+     * which an update refuses), or with rows that overflow their page (an update writes the new
+     * overflow pages before it frees the old ones, a replacement reuses them: concept_posting's
+     * next day at 1M memories touched 1,176 pages updated, 834 replaced). */
+    bool replace;
 } eg_sync_table;
 
 typedef struct eg_sync_stats {

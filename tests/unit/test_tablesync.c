@@ -428,8 +428,8 @@ static void test_sync_some(void **state)
 }
 
 /* A changed row whose key is stored is updated in place: in a rowid table keyed by a UNIQUE
- * constraint (as concept_posting is) it keeps its rowid, which INSERT OR REPLACE would have
- * renumbered. A table with another UNIQUE constraint (unique_other) has its rows replaced
+ * constraint it keeps its rowid, which INSERT OR REPLACE would have
+ * renumbered. A table with another UNIQUE constraint (replace) has its rows replaced
  * instead, so that two rows may trade a unique value (an update would fail on it). */
 typedef struct pair_rows {
     int n;
