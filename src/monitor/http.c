@@ -40,6 +40,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -563,6 +564,30 @@ static void request_done(void *cls, struct MHD_Connection *c, void **req_cls,
         atomic_fetch_sub(&sv->inflight, 1);
 }
 
+/* libmicrohttpd answers some requests itself, before they reach handle(): a request line over
+ * its buffer (414), headers over it (431), a malformed request (400), an HTTP version other than
+ * 1.0 and 1.1 (505). Its only trace of such an answer is its error log, one message
+ * "Error processing request (HTTP response code is %u ..." each (every version since 0.9, before
+ * it queues the answer), so the log callback counts them in engram_http_requests_total under
+ * the route "other", as engram's own answers before routing (400, 405); without it they were
+ * missing from the counter. libmicrohttpd's messages are written to stderr only with
+ * --verbose, as before. */
+static const char mhd_answer_prefix[] = "Error processing request (HTTP response code is %u";
+
+static void mhd_log(void *cls, const char *fm, va_list ap)
+{
+    const server *sv = cls;
+    if (!strncmp(fm, mhd_answer_prefix, sizeof mhd_answer_prefix - 1)) {
+        va_list code_ap;
+        va_copy(code_ap, ap);
+        unsigned code = va_arg(code_ap, unsigned);
+        va_end(code_ap);
+        eg_metrics_count_request("other", (int)code);
+    }
+    if (sv->o->verbose)
+        vfprintf(stderr, fm, ap);
+}
+
 /* True when the request announces a body: a Content-Length other than 0, or a
  * Transfer-Encoding (chunked). */
 static bool has_body(struct MHD_Connection *c)
@@ -783,14 +808,13 @@ int eg_http_serve(const eg_config *cfg, const eg_http_opts *o)
                      MHD_USE_POLL | MHD_USE_ITC;
     if (v6)
         flags |= MHD_USE_IPv6;
-    if (o->verbose)
-        flags |= MHD_USE_ERROR_LOG;
+    flags |= MHD_USE_ERROR_LOG; /* to mhd_log, which prints it with --verbose only */
     struct MHD_Daemon *d = MHD_start_daemon(
-        flags, 0, NULL, NULL, handle, &sv, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-        MHD_OPTION_URI_LOG_CALLBACK, uri_seen, &sv, MHD_OPTION_NOTIFY_COMPLETED, request_done, &sv,
-        MHD_OPTION_END);
+        flags, 0, NULL, NULL, handle, &sv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &sv,
+        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)10, MHD_OPTION_URI_LOG_CALLBACK, uri_seen, &sv, MHD_OPTION_NOTIFY_COMPLETED,
+        request_done, &sv, MHD_OPTION_END);
     if (!d) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         close(fd);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `engram serve` end to end on the embedded store (no PostgreSQL needed): every route's status
 # and JSON, /health's history at most every health.record_interval (never for HEAD), /metrics passes promtool, unknown paths and methods, the nosniff header, an encoded
-# NUL (400) and an over-long URL (libmicrohttpd's 414), 16 parallel clients while `engram run`
+# NUL (400), an over-long URL or headers (libmicrohttpd's 414 and 431, counted in /metrics), 16 parallel clients while `engram run`
 # writes (no failures, no torn reads), a slow client does not block /healthz, an access log that
 # a client cannot forge, break or disguise, no password in any answer or log, and no process
 # left behind.
@@ -161,6 +161,12 @@ check "and searches for %00" "%00" "$(jq -r .query "$T/body")"
 # own HTML body (RUNBOOK: it has no hook for a JSON one); a 20 KiB one is still engram's 404
 check "a 40 KiB URL is 414 (libmicrohttpd's answer)" 414 "$(get "/$(printf '%040000d' 0)")"
 check "a 20 KiB URL is engram's JSON 404" "404 not found" "$(get "/$(printf '%020000d' 0)") $(jq -r .error "$T/body")"
+check "40 KiB of headers are 431 (libmicrohttpd's answer)" 431 "$(get /healthz -H "X-Big: $(printf '%040000d' 0)")"
+# answered before engram's handler, they were missing from engram_http_requests_total; they are
+# counted under the route "other", as engram's own answers before routing (400, 405)
+other() { curl -s "$BASE/metrics" | sed -n "s/^engram_http_requests_total{route=\"other\",code=\"$1\"} //p"; }
+check "the 414 is counted in engram_http_requests_total" 1 "$(other 414)"
+check "and the 431" 1 "$(other 431)"
 # a path with an encoded line break and bytes that are not UTF-8 must not forge or break a line
 # of the access log (checked at the end, when the log is complete)
 get '/x%0A2026-01-01T00:00:00Z%20127.0.0.1%20GET%20/forged%20200%200%200.0ms%FF' >/dev/null
