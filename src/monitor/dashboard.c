@@ -725,3 +725,27 @@ done:
     }
     return rc;
 }
+
+int eg_dashboard_render_unavailable(const char *error, const char *reason, const char *hint,
+                                    eg_buf *out)
+{
+    dash page = {.out = out}, *d = &page;
+    S(page_head);
+    S("<header><h1>engram</h1></header>\n<main>\n<div class=\"panel\">\n<h2>");
+    esc(d, error);
+    S("</h2>\n");
+    if (reason && *reason) {
+        S("<p>");
+        esc(d, reason);
+        S("</p>\n");
+    }
+    if (hint && *hint) {
+        S("<p class=\"sub\">");
+        esc(d, hint);
+        S("</p>\n");
+    }
+    S("</div>\n</main>\n<footer>engram " ENGRAM_VERSION
+      " · <a href=\"/readyz\">/readyz</a> · <a href=\"/health\">/health</a></footer>\n"
+      "</body>\n</html>\n");
+    return page.brc ? EG_ENOMEM : 0;
+}

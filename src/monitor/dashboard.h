@@ -18,5 +18,10 @@
  * only on the store's content and now. Returns 0, or a negative EG_E* code with the last error
  * set (out may then hold part of a page). cfg may be NULL. */
 int eg_dashboard_render(eg_store *st, const eg_config *cfg, int64_t now, eg_buf *out);
+/* Appends the page `/` answers when the store cannot be read: the error ("store unavailable"),
+ * the reason (naming the store) and the hint, escaped; reason and hint may be NULL or empty.
+ * Returns 0 or EG_ENOMEM. */
+int eg_dashboard_render_unavailable(const char *error, const char *reason, const char *hint,
+                                    eg_buf *out);
 
 #endif

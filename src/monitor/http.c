@@ -150,6 +150,9 @@ static void internal_error(reply *r, const char *what)
     set_json(r, 500, json_pack("{s:s}", "error", "internal error"));
 }
 
+static const char busy_hint[] = "another engram (a run, an import) is writing the store; nothing "
+                                "was recorded: try again in a few seconds";
+
 /* The store's lock was held past the busy timeout (EG_EBUSY: an `engram run` or an import is
  * writing, or a first load holds the store): a temporary state, not a failure inside. 503 with
  * Retry-After, so that a client retries rather than reporting an internal error. */
@@ -157,13 +160,15 @@ static void store_busy(reply *r)
 {
     eg_log(EG_LOG_WARN, "serve: %s: store busy: %s", r->route, eg_error_last()->message);
     eg_metrics_count_error();
-    set_json(r, 503,
-             json_pack("{s:s,s:s}", "error", "store busy", "hint",
-                       "another engram (a run, an import) is writing the store; nothing was "
-                       "recorded: try again in a few seconds"));
+    set_json(r, 503, json_pack("{s:s,s:s}", "error", "store busy", "hint", busy_hint));
     r->retry_after = 5;
 }
 
+/* The store could not be opened or read: 503 with the store layer's message and hint, which
+ * name the store and say what to do, as /readyz and every command say them ("store \"X\" does
+ * not exist" and `engram init` to create it, a schema to migrate, a folder that must be
+ * writable). A bare "store unavailable" left the client to guess which store and why (a typo in
+ * --store looked like an outage); the store is a path, never a credential. */
 static void store_unavailable(reply *r)
 {
     const eg_error *e = eg_error_last();
@@ -174,7 +179,10 @@ static void store_unavailable(reply *r)
     eg_log(EG_LOG_WARN, "serve: %s: store unavailable: %s", r->route,
            e->code ? e->message : "unknown error");
     eg_metrics_count_error();
-    set_json(r, 503, json_pack("{s:s}", "error", "store unavailable"));
+    set_json(r, 503,
+             json_pack("{s:s,s:o*,s:o*}", "error", "store unavailable", "reason",
+                       e->code ? client_text(e->message) : NULL, "hint",
+                       e->code && e->hint[0] ? client_text(e->hint) : NULL));
 }
 
 /* Opens the store for one request; read-only unless writable. */
@@ -396,7 +404,18 @@ static void route_index(const server *sv, reply *r)
 #ifdef EG_HAVE_DASHBOARD
     eg_store *st = NULL;
     if (open_store(sv, false, &st)) {
+        /* a browser asked for a page: the reason as a page, not as JSON */
+        const eg_error *e = eg_error_last();
+        bool busy = e->code == EG_EBUSY;
         store_unavailable(r);
+        eg_buf_reset(&r->body);
+        if (eg_dashboard_render_unavailable(busy ? "store busy" : "store unavailable",
+                                            busy ? NULL : e->message, busy ? busy_hint : e->hint,
+                                            &r->body)) {
+            internal_error(r, "dashboard");
+            return;
+        }
+        r->type = "text/html; charset=utf-8";
         return;
     }
     eg_buf_reset(&r->body);

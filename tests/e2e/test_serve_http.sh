@@ -5,9 +5,10 @@
 # clients are busy (every request answered or refused, none cut off, no wait for a client still
 # sending its headers), a port in use (the error names the cause), IPv6 loopback, requests that
 # wait for the store beside /healthz, a dashboard whose store text is not UTF-8, a request
-# target in absolute form, and an HTTP/1.1 request without Host (400).
+# target in absolute form, an HTTP/1.1 request without Host (400), and a store that does not
+# exist (every route names it, none creates it).
 . "$(dirname "$0")/lib.sh"
-serve_test curl iconv sqlite3
+serve_test curl iconv jq sqlite3
 NOW=2026-11-20T00:00:00Z
 
 E --store "$T/s.db" init -q && E --store "$T/s.db" import "$ENGRAM_SRC/data/sample-memories.jsonl" -q
@@ -166,4 +167,30 @@ cat "$T"/stop.* >"$T/stop.all"
 check "every request was answered or refused, none cut off" 0 "$(grep -cvE '^(200 0|000 7)$' "$T/stop.all")"
 grep -vE '^(200 0|000 7)$' "$T/stop.all" | sort | uniq -c | head -3
 if grep -q '^200 0$' "$T/stop.all"; then ok "the clients were answered before the stop"; else fail "no answer before the stop"; fi
+
+# ---- a store that does not exist (a typo in --store): the routes that read it answered a bare
+# {"error":"store unavailable"}, and / that JSON to a browser; they now name the store and say
+# how to create it (as /readyz and every command do), / as a page; nothing creates it ----
+start_serve "$T/missing.log" --store "$T/typo.db" --now "$NOW" || fail "serve starts on a missing store"
+BASE="http://127.0.0.1:$PORT"
+code() { curl -s -o "$T/body" -D "$T/head" -w '%{http_code}' "$BASE$1"; }
+for u in /api/stats '/api/recall?q=garden' /api/trace/x; do
+  check "$u on a missing store is 503" 503 "$(code "$u")"
+  check "its JSON names the store" "store unavailable: store \"$T/typo.db\" does not exist" \
+    "$(jq -r '.error + ": " + .reason' "$T/body")"
+  case "$(jq -r .hint "$T/body")" in
+    *"engram init --store $T/typo.db"*) ok "and says how to create it" ;;
+    *) fail "$u: no hint to create the store: $(cat "$T/body")" ;;
+  esac
+done
+check "/ on a missing store is 503" 503 "$(code /)"
+check "as an HTML page" "text/html; charset=utf-8" "$(tr -d '\r' <"$T/head" | sed -n 's/^Content-Type: //Ip')"
+if grep -qF "store &quot;$T/typo.db&quot; does not exist" "$T/body"; then ok "the page names the missing store"; else
+  fail "the page does not name the missing store: $(head -c 300 "$T/body")"; fi
+check "/readyz on a missing store is 503" 503 "$(code /readyz)"
+check "/health on a missing store is 503" 503 "$(code /health)"
+check "/metrics says the store is down" "engram_store_up 0" "$(code /metrics >/dev/null; grep '^engram_store_up' "$T/body")"
+check "no route created the store" no "$(ls "$T"/typo.db* >/dev/null 2>&1 && echo yes || echo no)"
+kill "$SPID"
+wait "$SPID" 2>/dev/null
 finish
