@@ -1178,12 +1178,33 @@ done:
  * is gone: a pid that no longer exists, or our own pid (a pid reused after a crash: this process
  * has begun no run yet, so the row cannot be one of its own). Runs of another host are left
  * alone: their process cannot be checked from here. A pid that exists but belongs to another
- * program after reuse is taken as running: staleness is decided only when it is certain. */
+ * program after reuse is taken as running: staleness is decided only when it is certain.
+ *
+ * It is certain too for a row without a pid, whatever the host (empty when unknown): only an
+ * engram older than migration 15 recorded one, and such an engram refuses the store once it is
+ * migrated, so the row can never finish (it stayed 'running' for ever: in engram_runs_running,
+ * on the dashboard, never counted by stats or health). Marked here, where the runs of dead
+ * pids are marked, rather than when read: the table itself then says 'interrupted', so stats,
+ * health, /metrics, the dashboard and a sqlite3 shell agree without each repeating the rule,
+ * and no schema version is spent (a new migration would lock the previous engram out of the
+ * store). An old run still going at the moment of the upgrade would have its end recorded over
+ * the mark by its own finish. */
 static int sweep_dead_runs(eg_store *st, const char *host)
 {
     sqlite3_stmt *sel = NULL, *upd = NULL;
     int rc = 0, step;
     pid_t self = getpid();
+    if (sqlite3_exec(st->db,
+                     "UPDATE runs SET outcome = 'interrupted', finished_at = NULL, error = "
+                     "'interrupted: begun by an engram older than schema 15, which did not record "
+                     "its process; it never recorded its end' WHERE outcome = 'running' AND pid "
+                     "IS NULL",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        rc = db_error(st, "could not mark a run interrupted");
+        goto done;
+    }
+    if (!host[0])
+        goto done;
     if (sqlite3_prepare_v2(st->db,
                            "SELECT run_id, pid FROM runs WHERE outcome = 'running' AND host = ?1 "
                            "AND pid IS NOT NULL",
@@ -1229,7 +1250,7 @@ int eg_store_run_begin(eg_store *st, const char *command, int64_t now, const cha
         host[0] = '\0';
     host[sizeof host - 1] = '\0';
     /* once per store handle, before its first row: later rows of this process are its own */
-    if (!st->runs_swept && host[0]) {
+    if (!st->runs_swept) {
         if ((rc = sweep_dead_runs(st, host)))
             goto done;
         st->runs_swept = true;

@@ -148,7 +148,9 @@ int eg_store_quarantine(eg_store *st, int64_t at, const char *source, const char
 /* Runs: begin returns the run id (its own small transaction); finish records the outcome.
  * Begin records the process (pid, host name) and, the first time on a handle, first marks
  * 'interrupted' the runs this host left 'running' whose process is gone (kill -9, a crash):
- * finished_at NULL, the error says so. Runs of other hosts and of live pids are left alone. */
+ * finished_at NULL, the error says so; and the runs left 'running' without a pid (begun by an
+ * engram before schema 15, which can never finish them), whatever their host. Runs of other
+ * hosts and of live pids are left alone. */
 int eg_store_run_begin(eg_store *st, const char *command, int64_t now, const char *source,
                        int64_t *run_id);
 int eg_store_run_finish(eg_store *st, int64_t run_id, const char *outcome, const char *counts_json,
