@@ -618,8 +618,12 @@ static bool has_body(struct MHD_Connection *c)
     return len && len[strspn(len, " \t0")] != '\0';
 }
 
-/* The path of a request target in absolute form ("http://host:port/health?x", as a proxy sends
- * it; RFC 9112, 3.2.2: a server must accept it): "/health?x"; any other target as it is. */
+/* The path of a request target in absolute form ("http://host:port/health", as a proxy sends
+ * it; RFC 9112, 3.2.2: a server must accept it): "/health"; "/" when it has none
+ * ("http://host:port"); any other target as it is. The query is not lost: libmicrohttpd splits
+ * it off at the first '?' before the handler and parses it into the arguments, so url never
+ * holds one (http://host:port?q=x is "/" with the argument q, RFC 9112's "/?q=x"); a '?' found
+ * here is a decoded %3F. */
 static const char *origin_form(const char *url)
 {
     const char *p = !strncasecmp(url, "http://", 7)    ? url + 7

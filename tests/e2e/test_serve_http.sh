@@ -36,6 +36,11 @@ check "no answer closes the connection" 0 "$(grep -ci '^< Connection: close' "$T
 # is served as its path; an HTTP/1.1 request without Host is 400; HTTP/1.0 needs none ----
 check "a target in absolute form is served as its path" 200 \
   "$(curl -s -o /dev/null -w '%{http_code}' --request-target "$BASE/healthz" "$BASE/")"
+# its query is kept (libmicrohttpd parses it before the handler), also with no path
+check "a recall in absolute form keeps its query" 2 \
+  "$(curl -s --request-target "$BASE/api/recall?q=garden&k=2" "$BASE/" | jq '.results | length')"
+check "a target in absolute form without a path is /, with its query" 200 \
+  "$(curl -s -o /dev/null -w '%{http_code}' --request-target "$BASE?q=garden" "$BASE/")"
 check "an HTTP/1.1 request without Host is 400" 400 \
   "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host:' "$BASE/healthz")"
 check "an HTTP/1.0 one is served" 200 "$(curl -s -0 -o /dev/null -w '%{http_code}' -H 'Host:' "$BASE/healthz")"
