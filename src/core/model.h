@@ -284,6 +284,11 @@ typedef struct eg_model {
     /* when mapped, the file, open with a shared lock on it until eg_model_free (core/snapshot.c:
      * eg_snapshot_write never writes over it) */
     int snap_fd;
+    /* md->m as the snapshot gave it: where it was mapped, its place in the file and its count
+     * (eg_snapshot_mems_moved compares the memories with the file's bytes) */
+    const eg_mem *snap_m;
+    uint64_t snap_m_off;
+    size_t snap_m_n;
 
     /* counters of the simulation */
     int64_t ticks, replays_done, rem_phases, homeostasis_phases;

@@ -412,6 +412,90 @@ void eg_snapshot_wait_written(const char *path, int timeout_ms)
     each_aside(path, wait_aside, &left);
 }
 
+/* Which pages of [lo, hi) the process has written since they were mapped from a file: a page
+ * of a private file mapping is the file's page (the page cache's) until written, then the
+ * process's own copy (/proc/self/pagemap: present and not a file page, or swapped out). out[k]
+ * for the k-th page from lo's; false when pagemap cannot be read. */
+static bool pages_copied(uintptr_t lo, uintptr_t hi, uint8_t *out)
+{
+    size_t first = lo / SNAP_PAGE, n = (hi + SNAP_PAGE - 1) / SNAP_PAGE - first;
+    uint64_t *e = malloc((n ? n : 1) * sizeof *e);
+    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    bool ok = e && fd >= 0;
+    for (size_t got = 0; ok && got < n * sizeof *e;) {
+        ssize_t k =
+            pread(fd, (char *)e + got, n * sizeof *e - got, (off_t)(first * sizeof *e + got));
+        ok = k > 0;
+        got += ok ? (size_t)k : 0;
+    }
+    for (size_t k = 0; ok && k < n; k++)
+        out[k] = ((e[k] >> 63 & 1) && !(e[k] >> 61 & 1)) || (e[k] >> 62 & 1);
+    if (fd >= 0)
+        close(fd);
+    free(e);
+    return ok;
+}
+
+int eg_snapshot_mems_moved(const eg_model *md, size_t n, uint8_t *moved, uint8_t *status)
+{
+    const size_t sz = sizeof *md->m;
+    if (!md->snap_m || !md->snap_mapped || n > md->snap_m_n)
+        return eg_error_set(EG_EBADINPUT, "the model's memories were not read from a snapshot");
+    /* the memories on pages never written are the file's bytes; the others are compared with
+     * the file (all of them when md->m has moved since, or pagemap is not readable) */
+    uintptr_t lo = (uintptr_t)md->snap_m, hi = lo + n * sz;
+    size_t npages = (hi + SNAP_PAGE - 1) / SNAP_PAGE - lo / SNAP_PAGE;
+    uint8_t *copied = md->m == md->snap_m ? malloc(npages ? npages : 1) : NULL;
+    bool by_pages = copied && pages_copied(lo, hi, copied);
+    size_t cap = (size_t)4 << 20, nbuf = cap / sz;
+    unsigned char *buf = malloc(cap);
+    int rc = 0;
+    if (!buf) {
+        rc = eg_error_set(EG_ENOMEM, "out of memory comparing memories with the snapshot");
+        goto done;
+    }
+    for (size_t i = 0; i < n;) {
+        size_t p0 = (lo + i * sz) / SNAP_PAGE - lo / SNAP_PAGE;
+        size_t p1 = (lo + (i + 1) * sz - 1) / SNAP_PAGE - lo / SNAP_PAGE;
+        if (by_pages && !copied[p0] && !copied[p1]) {
+            moved[i] = 0;
+            status[i] = md->m[i].status;
+            i++;
+            continue;
+        }
+        /* a run of memories to compare: up to the next one on pages never written */
+        size_t j = i + 1;
+        while (j < n && j - i < nbuf) {
+            size_t q0 = (lo + j * sz) / SNAP_PAGE - lo / SNAP_PAGE;
+            size_t q1 = (lo + (j + 1) * sz - 1) / SNAP_PAGE - lo / SNAP_PAGE;
+            if (by_pages && !copied[q0] && !copied[q1])
+                break;
+            j++;
+        }
+        size_t want = (j - i) * sz, got = 0;
+        while (got < want) {
+            ssize_t k =
+                pread(md->snap_fd, buf + got, want - got, (off_t)(md->snap_m_off + i * sz + got));
+            if (k <= 0) {
+                rc = eg_error_set(EG_EIO, "could not read the snapshot's memories: %s",
+                                  k ? strerror(errno) : "the file is shorter");
+                goto done;
+            }
+            got += (size_t)k;
+        }
+        for (size_t x = i; x < j; x++) {
+            const eg_mem *was = (const eg_mem *)(const void *)(buf + (x - i) * sz);
+            moved[x] = memcmp(was, &md->m[x], sz) != 0;
+            status[x] = was->status;
+        }
+        i = j;
+    }
+done:
+    free(buf);
+    free(copied);
+    return rc;
+}
+
 void eg_snapshot_prepare_twin(const char *path, const char *twin)
 {
     struct stat sb;
@@ -894,6 +978,11 @@ static int place_arrays(rd *r, eg_model *md, int fd, bool map)
         if (!map)
             memcpy(base + at, r->base + q->off, q->bytes);
         *q->dst = base + at;
+        if (map && q->dst == (void **)&md->m) {
+            md->snap_m = md->m;
+            md->snap_m_off = q->off;
+            md->snap_m_n = q->bytes / q->sz;
+        }
         at += page_up(q->bytes);
         if (q->cap) {
             at += page_up(room_of(q));

@@ -52,6 +52,14 @@ typedef struct eg_snapshot_key {
  * by a new file once complete. */
 int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char *path);
 
+/* For a model read from a snapshot (mapped): which of its first n memories differ from the
+ * snapshot's bytes (moved[i] 1 or 0) and each one's status in the snapshot (status[i]). Only the
+ * memories on pages of md->m the process has written since are compared with the file: the
+ * others are the file's pages (at 1M memories a day writes a few thousand of md->m's 47k pages;
+ * a digest of every memory took 30 ms when read and 14 when saved). EG_EBADINPUT when md was
+ * not read mapped from a snapshot; an error reading the file is EG_EIO. */
+int eg_snapshot_mems_moved(const eg_model *md, size_t n, uint8_t *moved, uint8_t *status);
+
 /* Makes twin, when there is no such file, a copy of the snapshot at path that no reader takes
  * (its header cleared). The next snapshot written to twin then goes in place, over pages in the
  * page cache: at 1M memories a new file took 390-430 ms to write instead of 185-225 (new

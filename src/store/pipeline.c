@@ -10,10 +10,12 @@
  * and are kept.
  */
 #include "store/pipeline.h"
+#include "core/snapshot.h"
 #include "store/migrations.h"
 #include "store/postings.h"
 
 #include "engram/error.h"
+#include "util/log.h"
 #include "util/timeutil.h"
 
 #include <jansson.h>
@@ -40,14 +42,21 @@ int eg_save_since_init(eg_save_since *s, const eg_model *md, int64_t at)
                          .nep_base = md->nep,
                          .ncr_base = md->ncr,
                          .homeostasis_phases = md->homeostasis_phases};
-    s->mem_digest = malloc((md->n ? md->n : 1) * sizeof *s->mem_digest);
-    s->mem_status = malloc(md->n ? md->n : 1);
+    s->mem_by_file = md->snap_mapped && md->snap_m && md->snap_m == md->m && md->n == md->snap_m_n;
+    bool digests = !s->mem_by_file;
+#ifndef NDEBUG /* (the tests' build) both, the save checks one against the other */
+    digests = true;
+#endif
+    if (digests) {
+        s->mem_digest = malloc((md->n ? md->n : 1) * sizeof *s->mem_digest);
+        s->mem_status = malloc(md->n ? md->n : 1);
+    }
     s->ep_digest = malloc((md->nep ? md->nep : 1) * sizeof *s->ep_digest);
-    if (!s->mem_digest || !s->mem_status || !s->ep_digest) {
+    if ((digests && (!s->mem_digest || !s->mem_status)) || !s->ep_digest) {
         eg_save_since_free(s);
         return eg_error_set(EG_ENOMEM, "out of memory resuming the pipeline");
     }
-    for (size_t i = 0; i < md->n; i++) {
+    for (size_t i = 0; digests && i < md->n; i++) {
         s->mem_digest[i] = mem_digest(&md->m[i]);
         s->mem_status[i] = md->m[i].status;
     }
@@ -1066,12 +1075,12 @@ static int ltm_moved(const eg_model *md, const uint8_t *moved, uint8_t **mark)
 
 /* the stored records of the marked memories that are no longer consolidated */
 static int ltm_delete_gone(eg_store *st, const eg_model *md, const eg_save_since *since,
-                           const uint8_t *mark, eg_sync_stats *stats)
+                           const uint8_t *base_status, const uint8_t *mark, eg_sync_stats *stats)
 {
     sqlite3_stmt *s = NULL;
     int rc = 0;
     for (size_t i = 0; i < since->nbase && i < md->n && !rc; i++) {
-        if (!mark[i] || since->mem_status[i] != EG_MS_CONSOLIDATED ||
+        if (!mark[i] || base_status[i] != EG_MS_CONSOLIDATED ||
             md->m[i].status == EG_MS_CONSOLIDATED)
             continue;
         if (!s &&
@@ -1169,13 +1178,70 @@ static int stored_concept_ids(const eg_model *md, int64_t **out, bool *collided)
     return 0;
 }
 
+/* After a resume: which memories' state differs from their base's (*moved, md->n flags; the new
+ * ones all do) and each base memory's status then (*status, since->nbase of them): from the
+ * snapshot file the model was read from (the memories on pages the run wrote compared with
+ * it), else from the digests taken when it was read. The tests' build takes both and checks
+ * that they agree. *status may be since->mem_status (not to be freed). */
+static int memories_moved(const eg_model *md, const eg_save_since *since, uint8_t **moved,
+                          uint8_t **status)
+{
+    uint8_t *mv = malloc(md->n ? md->n : 1), *st = NULL;
+    int rc = 0;
+    if (!mv)
+        return eg_error_set(EG_ENOMEM, "out of memory saving the pipeline");
+    bool by_file = since->mem_by_file;
+    if (by_file) {
+        if (!(st = malloc(since->nbase ? since->nbase : 1))) {
+            free(mv);
+            return eg_error_set(EG_ENOMEM, "out of memory saving the pipeline");
+        }
+        if ((rc = eg_snapshot_mems_moved(md, since->nbase, mv, st))) {
+            if (!since->mem_digest) {
+                free(mv);
+                free(st);
+                return rc;
+            }
+            by_file = false;
+        }
+    }
+    for (size_t i = 0; i < md->n; i++) {
+        if (i >= since->nbase) {
+            mv[i] = 1;
+            continue;
+        }
+        if (!since->mem_digest)
+            continue;
+        uint8_t d = mem_digest(&md->m[i]) != since->mem_digest[i];
+        if (by_file && (d != mv[i] || st[i] != since->mem_status[i])) {
+            rc = eg_error_set(EG_ESTORE,
+                              "memory %zu: %s by the snapshot file's bytes, %s by its digest", i,
+                              mv[i] ? "moved" : "unchanged", d ? "moved" : "unchanged");
+            break;
+        }
+        mv[i] = d;
+    }
+    if (rc || !by_file) {
+        free(st);
+        st = since->mem_status;
+    }
+    if (rc) {
+        free(mv);
+        return rc;
+    }
+    *moved = mv;
+    *status = st;
+    return 0;
+}
+
 int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, const eg_save_since *since,
                         eg_sync_stats *stats)
 {
     save_ctx c = {.md = md};
     int rc = 0;
     int64_t saved_at = since ? since->at : INT64_MIN;
-    uint8_t *moved = NULL; /* after a resume: each memory's state differs from its base's */
+    uint8_t *moved = NULL;       /* after a resume: each memory's state differs from its base's */
+    uint8_t *base_status = NULL; /* and each base memory's status then */
     bool collided = false;
     memset(stats, 0, sizeof *stats);
     /* a resumed run's writes are scattered over indexes of every memory (a new memory's record
@@ -1193,7 +1259,8 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, const eg_
     if (md->concepts.n > maxk)
         maxk = md->concepts.n;
     if (since &&
-        since->mem_digest) { /* the concepts of the memories since: the chunks it compares */
+        (since->mem_by_file ||
+         since->mem_digest)) { /* the concepts of the memories since: the chunks it compares */
         size_t nmc_new = 0;
         for (size_t i = since->nbase; i < md->n; i++)
             nmc_new += md->m[i].c_n;
@@ -1217,15 +1284,17 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, const eg_
     /* pipeline, by rowid. A row is made of the memory's state, its episode's opener and its
      * concepts' stored ids: after a resume, a memory whose state is byte for byte its base has
      * the row the last save wrote, unless a digest collision moved a concept's id. */
-    bool moved_only = since && since->mem_digest && !collided;
-    if (moved_only && !(moved = malloc(md->n ? md->n : 1))) {
-        rc = eg_error_set(EG_ENOMEM, "out of memory saving the pipeline");
-        goto done;
+    bool moved_only = since && (since->mem_by_file || since->mem_digest) && !collided;
+    if (moved_only && (rc = memories_moved(md, since, &moved, &base_status))) {
+        if (rc == EG_ESTORE || rc == EG_ENOMEM) /* (the tests' build found them disagree) */
+            goto done;
+        /* the snapshot file could not be read again: every row is compared instead */
+        eg_log(EG_LOG_WARN, "%s; the save compares every memory's row", eg_error_last()->message);
+        moved_only = false;
+        rc = 0;
     }
     c.nk = 0;
     for (size_t i = 0; i < md->n; i++) {
-        if (moved)
-            moved[i] = i >= since->nbase || mem_digest(&md->m[i]) != since->mem_digest[i];
         if (!moved_only || moved[i])
             c.keys[c.nk++] = (pair64){md->m[i].rowid, 0, (uint32_t)i};
     }
@@ -1365,12 +1434,14 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, const eg_
     rc = ltm_some ? eg_table_sync_some(st, &t_ltm, rows_ltm, &c, stats)
                   : eg_table_sync(st, &t_ltm, c.nk, rows_ltm, &c, stats);
     if (!rc && ltm_some)
-        rc = ltm_delete_gone(st, md, since, mark, stats);
+        rc = ltm_delete_gone(st, md, since, base_status, mark, stats);
     free(mark);
     if (rc)
         goto done;
     /* creative associations: REM only appends them, so after a resume the new ones */
-    c.cr_from = since && since->mem_digest && since->ncr_base <= md->ncr ? since->ncr_base : 0;
+    c.cr_from = since && (since->mem_by_file || since->mem_digest) && since->ncr_base <= md->ncr
+                    ? since->ncr_base
+                    : 0;
     if ((rc = c.cr_from ? eg_table_sync_some(st, &t_creative, rows_creative, &c, stats)
                         : eg_table_sync(st, &t_creative, md->ncr, rows_creative, &c, stats)))
         goto done;
@@ -1379,6 +1450,8 @@ done:
     if (since)
         eg_store_set_cache_mib(st, 64);
     free(moved);
+    if (base_status != (since ? since->mem_status : NULL))
+        free(base_status);
     free(c.chunk_post);
     free(c.order);
     free(c.keys);

@@ -41,6 +41,10 @@ int eg_store_load_since(eg_store *st, eg_model *md, int64_t since, int64_t now);
  * 0.2 s and 190 MB), and each memory's status. */
 typedef struct eg_save_since {
     int64_t at;
+    /* the memories then: compared with the snapshot file's bytes (mem_by_file: the model was
+     * read mapped from it, eg_snapshot_mems_moved), or else by a digest of each and its status
+     * (both also kept in the tests' build, which checks one way against the other) */
+    bool mem_by_file;
     uint64_t *mem_digest; /* [nbase] */
     uint8_t *mem_status;  /* [nbase] */
     size_t nbase;

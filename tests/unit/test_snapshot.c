@@ -696,6 +696,48 @@ static void test_mapped(void **state)
     eg_model_free(&back);
 }
 
+/* eg_snapshot_mems_moved: which memories of a model read mapped from a snapshot differ from
+ * the file's bytes, and their status in it. A page written with the same bytes is not a change;
+ * a model whose memories moved past their room is compared with the file whole. */
+static void test_mems_moved(void **state)
+{
+    (void)state;
+    eg_model a, md, copied;
+    small_model(&a);
+    eg_snapshot_key key = {.generation = 1}, k;
+    assert_int_equal(eg_snapshot_write(&a, &key, path), 0);
+    eg_model_init(&md);
+    assert_int_equal(eg_snapshot_read(&md, &k, path), 0);
+    size_t n = md.n;
+    uint8_t moved[64], status[64];
+    assert_true(n <= sizeof moved);
+    assert_int_equal(eg_snapshot_mems_moved(&md, n, moved, status), 0);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(moved[i], 0);
+        assert_int_equal(status[i], md.m[i].status);
+    }
+    uint8_t was = md.m[30].status;
+    md.m[3].recalls = md.m[3].recalls; /* its page copied, its bytes the same */
+    md.m[30].status = (uint8_t)(was == EG_MS_FORGOTTEN ? EG_MS_CONSOLIDATED : EG_MS_FORGOTTEN);
+    assert_int_equal(eg_snapshot_mems_moved(&md, n, moved, status), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(moved[i], i == 30);
+    assert_int_equal(status[30], was);
+    /* past the room: compared with the file whole */
+    grow(&md, 0, 400);
+    assert_false(eg__in_span(md.snap, md.m));
+    assert_int_equal(eg_snapshot_mems_moved(&md, n, moved, status), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(moved[i], i == 30);
+    /* a model not read mapped: it cannot tell */
+    eg_model_init(&copied);
+    assert_int_equal(eg__snapshot_read(&copied, &k, path, false), 0);
+    assert_int_not_equal(eg_snapshot_mems_moved(&copied, n, moved, status), 0);
+    eg_model_free(&copied);
+    eg_model_free(&md);
+    eg_model_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -712,6 +754,7 @@ int main(void)
         cmocka_unit_test(test_failed_write_gives_space_back),
         cmocka_unit_test(test_wait_for_writer),
         cmocka_unit_test(test_prepare_twin),
+        cmocka_unit_test(test_mems_moved),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
