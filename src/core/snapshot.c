@@ -436,6 +436,12 @@ static bool pages_copied(uintptr_t lo, uintptr_t hi, uint8_t *out)
     return ok;
 }
 
+bool eg_snapshot_mems_comparable(const eg_model *md)
+{
+    return md->snap_mapped && md->snap_m && md->snap_m == md->m && md->n == md->snap_m_n &&
+           access("/proc/self/pagemap", R_OK) == 0;
+}
+
 int eg_snapshot_mems_moved(const eg_model *md, size_t n, uint8_t *moved, uint8_t *status)
 {
     const size_t sz = sizeof *md->m;

@@ -59,6 +59,10 @@ int eg_snapshot_write(const eg_model *md, const eg_snapshot_key *key, const char
  * a digest of every memory took 30 ms when read and 14 when saved). EG_EBADINPUT when md was
  * not read mapped from a snapshot; an error reading the file is EG_EIO. */
 int eg_snapshot_mems_moved(const eg_model *md, size_t n, uint8_t *moved, uint8_t *status);
+/* Whether eg_snapshot_mems_moved can tell md's memories by their pages: md was just read mapped
+ * from a snapshot, and the process's page map is readable (else it would read every memory
+ * from the file again). */
+bool eg_snapshot_mems_comparable(const eg_model *md);
 
 /* Makes twin, when there is no such file, a copy of the snapshot at path that no reader takes
  * (its header cleared). The next snapshot written to twin then goes in place, over pages in the

@@ -42,7 +42,7 @@ int eg_save_since_init(eg_save_since *s, const eg_model *md, int64_t at)
                          .nep_base = md->nep,
                          .ncr_base = md->ncr,
                          .homeostasis_phases = md->homeostasis_phases};
-    s->mem_by_file = md->snap_mapped && md->snap_m && md->snap_m == md->m && md->n == md->snap_m_n;
+    s->mem_by_file = eg_snapshot_mems_comparable(md);
     bool digests = !s->mem_by_file;
 #ifndef NDEBUG /* (the tests' build) both, the save checks one against the other */
     digests = true;
