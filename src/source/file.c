@@ -839,8 +839,17 @@ static int read_csv(FILE *f, const char *path, const eg_file_handlers *h)
                 goto done;
             continue;
         }
-        if (!eg_utf8_valid(rd->text.data, rd->text.len, NULL)) {
-            if ((rc = reject_row(h, rd, NULL, "invalid UTF-8")))
+        /* only the columns read: a column the import ignores may hold anything (a Latin-1
+         * comment column must not cost the row); the field and the byte are named */
+        const char *bad_in = NULL;
+        size_t bad = 0;
+        for (int k = 0; k < NCOLS && !bad_in; k++)
+            if (map[k] >= 0 && (size_t)map[k] < rd->nfld &&
+                !eg_utf8_valid(rd->text.data + rd->fld[map[k]].off, rd->fld[map[k]].len, &bad))
+                bad_in = col_names[k];
+        if (bad_in) {
+            snprintf(why, sizeof why, "invalid UTF-8 at byte %zu of the field", bad + 1);
+            if ((rc = reject_row(h, rd, bad_in, why)))
                 goto done;
             continue;
         }
