@@ -1312,8 +1312,11 @@ static bool trace_source(json_t *f, json_t *steps, char *diag, size_t dn)
     char t1[EG_TIME_BUFSZ], t2[EG_TIME_BUFSZ];
     if (!json_is_object(m)) {
         if (json_is_object(qu)) {
-            s = add_step(steps, "source", "rejected at ingest (%s %s): %s: %s",
-                         str(qu, "source", "?"), str(qu, "ref", "?"), str(qu, "field", "row"),
+            /* a reject of the whole row (not JSON, a CSV record of the wrong width) has an
+             * empty field: no "field: " before its reason */
+            const char *field = str(qu, "field", "");
+            s = add_step(steps, "source", "rejected at ingest (%s %s): %s%s%s",
+                         str(qu, "source", "?"), str(qu, "ref", "?"), field, *field ? ": " : "",
                          str(qu, "reason", "?"));
             json_object_set_new(s, "found", json_false());
             snprintf(diag, dn, "rejected at ingest: %s", str(qu, "reason", "?"));

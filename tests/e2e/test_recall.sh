@@ -203,6 +203,13 @@ printf '%s\n' '{"id":"late","content":"x","created_at":"never"}' >"$T/bad-import
 engram --store "$A" import -q "$T/bad-import.jsonl" 2>/dev/null
 engram --store "$A" --now "$NOW" trace late >"$T/t7.txt"
 contains "trace of a row rejected at import" "diagnosis: rejected at ingest: " "$T/t7.txt"
+# a reject of the whole line has no field: its reason follows the reference alone (it printed
+# "(...): : not a JSON object")
+printf '%s\n' '[1,2]' >"$T/bad-line.jsonl"
+engram --store "$A" import -q "$T/bad-line.jsonl" 2>/dev/null
+engram --store "$A" --now "$NOW" trace "$T/bad-line.jsonl:1" >"$T/t7l.txt"
+contains "trace of a whole-line reject names no field" \
+  "rejected at ingest (import:$T/bad-line.jsonl $T/bad-line.jsonl:1): not a JSON object" "$T/t7l.txt"
 # an integer id is the id's text, in import as in trace (trace compared it as a number: not found)
 printf '%s\n' '{"id":4242,"content":"x","created_at":"never"}' >"$T/bad-import-int.jsonl"
 engram --store "$A" import -q "$T/bad-import-int.jsonl" 2>/dev/null
