@@ -82,13 +82,22 @@ static int run_queries(eg_recaller *rc, const char *path, const eg_recall_opts *
             at += 3; /* a byte order mark, skipped as `import` skips it */
         if (at == (size_t)len || strspn(line + at, " \t") == (size_t)len - at)
             continue;
-        json_t *q = json_loadb(line + at, (size_t)len - at, 0, &je);
+        /* as import reads a line: a key named twice is an error (which id would the answer
+         * carry?), and a NUL is said in words, not in jansson's (JSON_ALLOW_NUL) */
+        json_t *q =
+            json_loadb(line + at, (size_t)len - at, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
         json_t *id = json_object_get(q, "id");
-        const char *text = json_string_value(json_object_get(q, "query"));
-        const char *why = !q                               ? je.text
-                          : !json_is_object(q)             ? "not a JSON object"
-                          : !id                            ? "no \"id\""
-                          : !text                          ? "no \"query\" string"
+        json_t *jtext = json_object_get(q, "query");
+        const char *text = json_string_value(jtext);
+        char jwhy[JSON_ERROR_TEXT_LENGTH + 64];
+        if (!q)
+            snprintf(jwhy, sizeof jwhy, "not JSON: %s (column %d)", je.text, je.column);
+        const char *why = !q                   ? jwhy
+                          : !json_is_object(q) ? "not a JSON object"
+                          : !id                ? "no \"id\""
+                          : !text              ? "no \"query\" string"
+                          : strlen(text) != json_string_length(jtext)
+                              ? "the query contains a NUL character (\\u0000)"
                           : !text[strspn(text, " \t\r\n")] ? "the query is empty"
                                                            : NULL;
         if (why) {

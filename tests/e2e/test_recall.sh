@@ -88,6 +88,16 @@ check "the good line is still answered" ok "$(jq -r '.id' "$T/bad.out")"
 contains "a bad line is named by file and line" "bad.jsonl:2:" "$T/bad.err"
 contains "a line without id" "bad.jsonl:3: no \"id\"" "$T/bad.err"
 contains "an empty query" "bad.jsonl:4: the query is empty" "$T/bad.err"
+# a key named twice is a bad line, as in import (the answer carried the last id given), and a
+# NUL is named in words (the reason was jansson's "without JSON_ALLOW_NUL")
+printf '%s\n' '{"id":"a","query":"paint","id":"b"}' '{"id":"n","query":"pa\u0000int"}' \
+  '{"id":"ok2","query":"paint"}' >"$T/dupkey.jsonl"
+engram --store "$A" --now "$NOW" recall --queries "$T/dupkey.jsonl" >"$T/dupkey.out" 2>"$T/dupkey.err"
+check "a --queries line naming a key twice exits 65" 65 $?
+contains "and is reported" 'dupkey.jsonl:1: not JSON: duplicate object key' "$T/dupkey.err"
+contains "a NUL in the query is named" 'dupkey.jsonl:2: the query contains a NUL character (\u0000)' "$T/dupkey.err"
+lacks "in words" "JSON_ALLOW_NUL" "$T/dupkey.err"
+check "the good line alone is answered" ok2 "$(jq -r '.id' "$T/dupkey.out" | paste -sd' ')"
 # a query of line breaks alone is empty too: a bad line, not the end of the batch (it stopped
 # every query after it, exit 2)
 printf '%s\n' '{"id":"nl","query":"\n\r\n"}' '{"id":"after","query":"paint"}' >"$T/nl.jsonl"
