@@ -161,11 +161,15 @@ static void range_reason(char *why, size_t n, double v, const char *text)
 static int text_time(const char *s, size_t n, int64_t *out, const char *number_why, char *why,
                      size_t whysz)
 {
-    if (!eg_time_parse(s, n, out))
+    int t = eg_time_parse(s, n, out);
+    if (!t)
         return 0;
     char val[2 * SHOWN_CHARS + 8]; /* cut earlier when its characters are wide */
     shown(s, n, true, val, sizeof val);
-    snprintf(why, whysz, "%s is %s", val, numeric_text(s, n) ? number_why : "not an ISO 8601 time");
+    snprintf(why, whysz, "%s is %s", val,
+             t == -2              ? "outside years 1-9999 (in UTC)"
+             : numeric_text(s, n) ? number_why
+                                  : "not an ISO 8601 time");
     return -1;
 }
 

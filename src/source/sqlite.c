@@ -298,8 +298,11 @@ static int read_time_value(sqlite3_value *v, int64_t *out)
     case SQLITE_FLOAT:
         return eg_time_from_unix_real(sqlite3_value_double(v), out) ? -2 : 0;
     default:
+        /* text outside years 1-9999 (-2) is not a timestamp either: -2 here is for numbers */
         return eg_time_parse((const char *)sqlite3_value_text(v), (size_t)sqlite3_value_bytes(v),
-                             out);
+                             out)
+                   ? -1
+                   : 0;
     }
 }
 

@@ -128,6 +128,11 @@ int eg_time_parse(const char *s, size_t s_len, int64_t *out_us)
         return -1;
     int64_t days = eg_days_from_civil(y, (unsigned)mo, (unsigned)d);
     int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset;
+    /* the instant, in UTC, must be one ISO text names (years 1-9999), as for Unix seconds: year
+     * 0000, or an offset across either end ("9999-12-31T23:59:59-01"), was taken and written
+     * back as "10000-01-01..." or "-001-12-31...", text that nothing reads again */
+    if (secs < EG_UNIX_SECONDS_MIN || secs > EG_UNIX_SECONDS_MAX)
+        return -2;
     *out_us = secs * EG_USEC_PER_SEC + frac;
     return 0;
 }

@@ -18,7 +18,8 @@
 #define EG_TIME_BUFSZ 40
 
 /* Parses s (s_len bytes, or NUL-terminated when s_len is (size_t)-1). 0 on success, -1 if
- * malformed. */
+ * malformed, -2 if the instant, in UTC, lies outside years 1-9999 (year 0000, or an offset that
+ * crosses either end); *out_us is untouched on failure. */
 int eg_time_parse(const char *s, size_t s_len, int64_t *out_us);
 /* Unix seconds that name a time: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z, the years that
  * ISO 8601 text (four digits) can name. */

@@ -362,6 +362,41 @@ static void test_jsonl_unix_seconds(void **state)
     collector_free(&c);
 }
 
+/* ISO text names years 1-9999 too: year 0000, or an offset that carries the instant across
+ * either end, is refused at import with that reason (they were imported, stored as
+ * "10000-01-01T14:59:59Z" or "-001-12-31T09:00:00Z", and quarantined only by the next ingest as
+ * "not a timestamp"; year 0000 was staged). In both formats. */
+static void test_iso_years_range(void **state)
+{
+    (void)state;
+    const char *path = write_text(
+        "years.jsonl",
+        /* 1 */
+        "{\"id\":\"a\",\"content\":\"x\",\"created_at\":\"0000-01-01T00:00:00Z\"}\n"
+        /* 2 */ "{\"id\":\"b\",\"content\":\"x\",\"created_at\":\"9999-12-31T23:59:59-15:00\"}\n"
+        /* 3 */ "{\"id\":\"c\",\"content\":\"x\",\"created_at\":\"2026-05-01\","
+        "\"updated_at\":\"0001-01-01T00:00:00+01\"}\n"
+        /* 4 */ "{\"id\":\"d\",\"content\":\"x\",\"created_at\":\"9999-12-31T23:59:59Z\"}\n");
+    collector c = {0};
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
+    assert_int_equal(c.nrec, 1);
+    assert_string_equal(c.rec[0].id, "d");
+    assert_int_equal(c.nrej, 3);
+    expect_reject(&c, 0, 1, "created_at", "\"0000-01-01T00:00:00Z\" is outside years 1-9999");
+    expect_reject(&c, 1, 2, "created_at", "is outside years 1-9999 (in UTC)");
+    expect_reject(&c, 2, 3, "updated_at", "is outside years 1-9999");
+    collector_free(&c);
+
+    path = write_text("years.csv", "id,content,created_at\n"
+                                   "a,x,0000-06-01\n"
+                                   "b,x,2026-05-01\n");
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
+    assert_int_equal(c.nrec, 1);
+    assert_string_equal(c.rec[0].id, "b");
+    expect_reject(&c, 0, 2, "created_at", "\"0000-06-01\" is outside years 1-9999");
+    collector_free(&c);
+}
+
 /* An empty string is no time: "updated_at": "" is NULL (Python's csv.QUOTE_ALL and many
  * exporters write None so), while created_at, required, stays an error when empty as when null. */
 static void test_jsonl_empty_times(void **state)
@@ -1231,6 +1266,7 @@ int main(void)
         cmocka_unit_test(test_csv_many_columns),
         cmocka_unit_test(test_csv_header_names),
         cmocka_unit_test(test_csv_invalid_utf8_fields),
+        cmocka_unit_test(test_iso_years_range),
         cmocka_unit_test(test_csv_blank_records),
         cmocka_unit_test(test_nul_bytes),
         cmocka_unit_test(test_wide_encodings),

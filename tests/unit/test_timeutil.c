@@ -444,6 +444,26 @@ static void test_from_unix_range(void **state)
     assert_int_equal(eg_time_from_unix(INT64_MIN, &us), -1);
     assert_int_equal(us, 42); /* untouched on failure */
 
+    /* ISO text too: year 0000, and an offset that carries the instant across either end, are
+     * no time (they were taken and written back as "-001-..." and "10000-...") */
+    assert_int_equal(parse_ok("9999-12-31T23:59:59.999999Z"), S(EG_UNIX_SECONDS_MAX) + 999999);
+    assert_int_equal(parse_ok("0001-01-01T00:00:00+00:00"), S(EG_UNIX_SECONDS_MIN));
+    assert_int_equal(parse_ok("0001-01-01T01:00:00+01"), S(EG_UNIX_SECONDS_MIN));
+    assert_int_equal(parse_ok("9999-12-31T22:59:59-01:00"), S(EG_UNIX_SECONDS_MAX));
+    static const char *const outside[] = {"0000-01-01",
+                                          "0000-12-31T23:59:59Z",
+                                          "0001-01-01T00:00:00+00:01",
+                                          "0001-01-01T00:59:59+01",
+                                          "9999-12-31T24:00:00Z",
+                                          "9999-12-31T23:59:59-00:01",
+                                          "9999-12-31T23:59:59.999999-15:00"};
+    for (size_t i = 0; i < sizeof outside / sizeof outside[0]; i++) {
+        us = 42;
+        if (eg_time_parse(outside[i], (size_t)-1, &us) != -2)
+            fail_msg("\"%s\" parsed, as %lld", outside[i], (long long)us);
+        assert_int_equal(us, 42);
+    }
+
     assert_int_equal(eg_time_from_unix_real(1777593600.25, &us), 0);
     assert_int_equal(us, S(T_2026_05_01) + 250000);
     assert_int_equal(eg_time_from_unix_real(-0.5, &us), 0);
