@@ -70,8 +70,10 @@ int eg_cli_json(json_t *v);
  * json null for a NULL s. NULL only when out of memory. */
 json_t *eg_cli_json_str(const char *s);
 /* Writes s to out on one line for a terminal: control characters (C0 such as line breaks, tabs
- * and ESC, DEL, and C1) as spaces, so that text from the store or the command line can neither
- * break the line nor send escape sequences; with quoted, `"` and `\` escaped by a backslash;
+ * and ESC, DEL, and C1), the line and paragraph separators U+2028 and U+2029, and the
+ * bidirectional controls U+202A..U+202E and U+2066..U+2069 as spaces, so that text from the
+ * store or the command line can neither break the line, nor send escape sequences, nor reorder
+ * what follows it on the line; with quoted, `"` and `\` escaped by a backslash;
  * at most max code points, then "…" (0: no limit). A NULL s writes nothing. */
 void eg_cli_put_text(FILE *out, const char *s, size_t max, bool quoted);
 /* Parses the common per-command options: --help, --json. Other options are the command's. */

@@ -167,6 +167,14 @@ void eg_cli_put_text(FILE *out, const char *s, size_t max, bool quoted)
         } else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) { /* U+0080..U+009F */
             putc(' ', out);
             p++;
+        } else if (*p == 0xE2 && ((p[1] == 0x80 && p[2] >= 0xA8 && p[2] <= 0xAE) ||
+                                  (p[1] == 0x81 && p[2] >= 0xA6 && p[2] <= 0xA9))) {
+            /* U+2028, U+2029 (line and paragraph separators: a line break to some terminals)
+             * and the bidirectional embeddings, overrides and isolates U+202A..U+202E,
+             * U+2066..U+2069: an override left open in an id or a content reordered the rest of
+             * the line as displayed ("Trojan Source") */
+            putc(' ', out);
+            p += 2;
         } else {
             if (quoted && (*p == '"' || *p == '\\'))
                 putc('\\', out);

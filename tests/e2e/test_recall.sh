@@ -180,6 +180,19 @@ engram --store "$C" --now "$NOW" trace "$(printf 'ctl\033[2Jid\nx')" >"$T/c-trac
 check "trace's text output has no control character" 0 \
   "$(LC_ALL=C tr -d '\n' <"$T/c-trace.txt" | LC_ALL=C tr -dc '\000-\037\177' | wc -c)"
 contains "trace names the id on one line" 'trace of memory "ctl [2Jid x"' "$T/c-trace.txt"
+# the bidirectional overrides and isolates, and U+2028/U+2029, print as spaces too: an override
+# left open in an id reversed the rest of the line as a terminal shows it
+printf '%s\n' '{"id":"rlo\u202eabc","content":"gnu\u202e reversed \u2066 isolate \u2028 ls \u2029 ps zebra","created_at":"2026-11-10T10:00:00Z"}' >"$T/bidi.jsonl"
+engram --store "$C" import -q "$T/bidi.jsonl"
+engram --store "$C" --now "$NOW" ingest -q
+engram --store "$C" --now "$NOW" recall --no-rehearse zebra >"$T/bidi.txt"
+engram --store "$C" --now "$NOW" trace "$(printf 'rlo\342\200\256abc')" >>"$T/bidi.txt"
+check "no bidirectional control nor line separator in text output" 0 \
+  "$(grep -c -e "$(printf '\342\200\256')" -e "$(printf '\342\201\246')" -e "$(printf '\342\200\250')" -e "$(printf '\342\200\251')" "$T/bidi.txt")"
+contains "they print as spaces" "gnu  reversed   isolate   ls   ps zebra" "$T/bidi.txt"
+contains "in the id too" 'trace of memory "rlo abc"' "$T/bidi.txt"
+check "--json keeps them" "$(printf 'rlo\342\200\256abc')" \
+  "$(engram --store "$C" --now "$NOW" recall --no-rehearse --json zebra | jq -r '.results[0].memory_id')"
 
 # ---- rehearsal: two equal memories; the one recalled before ranks first ----
 H="$T/h.db"
