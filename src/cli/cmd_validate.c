@@ -93,8 +93,11 @@ static int run(eg_cli *cli, int argc, char **argv)
             printf("%-8s %-6s %-20s %lld/%lld (%.2f%%, threshold %g%%)",
                    eg_valid_status_name(u->status), u->target, u->rule, (long long)u->count,
                    (long long)u->total, u->percent, u->threshold);
-            for (int k = 0; k < u->nexamples; k++)
-                printf("%s%s", k ? ", " : " e.g. ", u->examples[k]);
+            /* ids from the data: printed without control characters, as recall prints them */
+            for (int k = 0; k < u->nexamples; k++) {
+                fputs(k ? ", " : " e.g. ", stdout);
+                eg_cli_put_text(stdout, u->examples[k], 0, false);
+            }
             if (u->detail)
                 printf(" — %s", u->detail);
             printf("\n");

@@ -157,7 +157,11 @@ static void add_example(eg_valid_rule *u, const char *id, int max)
     if (!e)
         return;
     u->examples = e;
-    e[u->nexamples] = strdup(id ? id : "(null)");
+    /* an id that is not UTF-8 (a SQLite source may hold one) with U+FFFD for its bad bytes, as
+     * trace shows it: jansson refuses it, and the JSON lost it */
+    if (!id)
+        id = "(null)";
+    e[u->nexamples] = eg_utf8_scrub(id, strlen(id));
     if (e[u->nexamples])
         u->nexamples++;
 }
@@ -183,7 +187,11 @@ static int take_counts(int nc, char **v, void *ud)
         return 0;
     cu->u->count = v[0] ? strtoll(v[0], NULL, 10) : 0;
     cu->u->total = v[1] ? strtoll(v[1], NULL, 10) : 0;
-    json_t *a = v[2] ? json_loads(v[2], JSON_DECODE_ANY, NULL) : NULL;
+    /* scrubbed first: one id that is not UTF-8 made jansson refuse the whole array, and the
+     * rule lost every example */
+    char *text = v[2] ? eg_utf8_scrub(v[2], strlen(v[2])) : NULL;
+    json_t *a = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+    free(text);
     size_t i;
     json_t *x;
     json_array_foreach(a, i, x)

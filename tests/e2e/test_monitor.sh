@@ -126,6 +126,22 @@ check "with health.history_keep = 0 nothing leaves" 8 "$(mar)"
 E --store "$T/keep.db" --now 2027-01-01T00:00:01Z health -q >/dev/null
 check "and with the default they do" 0 "$(mar)"
 
+# ---- validate's example ids come from the data: an id that is not UTF-8 (a SQLite source may
+# hold one) is shown with U+FFFD, in text and JSON (jansson refused the rule's whole array, and
+# the rule lost every example); control characters in an id print as spaces in the text ----
+sqlite3 "$T/ids.db" "CREATE TABLE memories (id TEXT PRIMARY KEY, content TEXT, created_at TEXT, updated_at TEXT, metadata TEXT);
+  INSERT INTO memories VALUES (CAST(X'6964FF' AS TEXT), '', '2026-11-19T00:00:00Z', NULL, NULL),
+    ('ok', 'fine', '2026-11-19T00:00:00Z', NULL, NULL),
+    ('esc' || char(27) || '[2J' || char(10) || 'id', '', '2026-11-19T00:00:00Z', NULL, NULL)"
+E --store "$T/ids-store.db" --source "sqlite:$T/ids.db" --now "$NOW" validate --json --examples 5 >"$T/ids.json" 2>/dev/null
+check "an id that is not UTF-8 is an example, with U+FFFD" "$(printf 'esc\033[2J\nid|id\357\277\275')" \
+  "$(jq -r '.rules[] | select(.rule == "content_empty") | .examples | sort | join("|")' "$T/ids.json")"
+E --store "$T/ids-store.db" --source "sqlite:$T/ids.db" --now "$NOW" validate --examples 5 >"$T/ids.txt" 2>/dev/null
+check "the text names both, on one line, without control characters" 1 \
+  "$(grep -c "content_empty.*e\.g\..*esc \[2J id" "$T/ids.txt")"
+check "and the bad bytes as U+FFFD" 1 "$(grep -c "$(printf 'id\357\277\275')" "$T/ids.txt")"
+check "no ESC in validate's text" 0 "$(LC_ALL=C grep -c "$(printf '\033')" "$T/ids.txt")"
+
 E --config "$T/pg.conf" --store "$S" --now "$NOW" ingest -q 2>"$T/pg.err"
 check "ingest on an unreachable PostgreSQL still exits 75" 75 "$?"
 if grep -q '^HINT:.*75' "$T/pg.err"; then ok "and its hint still says 75"; else fail "ingest hint: $(cat "$T/pg.err")"; fi
