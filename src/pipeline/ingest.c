@@ -17,6 +17,7 @@
 #include "stage/concepts.h"
 #include "stage/staging.h"
 #include "store/store.h"
+#include "util/buf.h"
 #include "util/idset.h"
 #include "util/chan.h"
 #include "util/log.h"
@@ -367,9 +368,24 @@ static int on_reject(const char *row_id, const char *field, const char *reason, 
 {
     ingest_ctx *c = ud;
     eg_buf *b = &c->cur->rejects;
-    /* the log line names a long id by its start; the quarantine keeps it whole */
-    eg_log(EG_LOG_WARN, "source row %.*s%s: %s: %s (quarantined)", (int)log_id_len(row_id), row_id,
-           strlen(row_id) > LOG_ID_MAX ? "…" : "", field, reason);
+    /* the log line names a long id by its start; the quarantine keeps it whole. An id that
+     * needs escaping (a control character, bytes that are not UTF-8) is shown as a JSON string,
+     * as import shows ids: written raw, an ESC in it reached the terminal and a line break split
+     * the warning */
+    size_t shown = log_id_len(row_id);
+    const char *more = strlen(row_id) > LOG_ID_MAX ? "…" : "";
+    if (eg_buf_json_plain(row_id, shown)) {
+        eg_log(EG_LOG_WARN, "source row %.*s%s: %s: %s (quarantined)", (int)shown, row_id, more,
+               field, reason);
+    } else {
+        eg_buf q;
+        eg_buf_init(&q, 8 * LOG_ID_MAX);
+        if (eg_buf_json_str(&q, row_id, shown))
+            eg_buf_reset(&q);
+        eg_log(EG_LOG_WARN, "source row %s%s: %s: %s (quarantined)", q.data ? q.data : "?", more,
+               field, reason);
+        eg_buf_free(&q);
+    }
     c->cur->nrejects++;
     if (eg_buf_append(b, row_id, strlen(row_id) + 1) ||
         eg_buf_append(b, field, strlen(field) + 1) || eg_buf_append(b, reason, strlen(reason) + 1))

@@ -250,6 +250,15 @@ check "its --json is valid UTF-8 with U+FFFD for the bad byte" "$(printf 'id\xef
   "$(iconv -f UTF-8 -t UTF-8 "$T/t11.json" >/dev/null 2>&1 && jq -r .memory_id "$T/t11.json" 2>&1)"
 check "and names the quarantined row" "$(printf 'rejected at ingest (sqlite id\xef\xbf\xbd): id: invalid UTF-8')" \
   "$(jq -r '.steps[0].line' "$T/t11.json" 2>&1)"
+# the ingest's warning shows such ids as JSON strings: written raw, an ESC reached the terminal
+# and a line break split the warning; a plain id is shown as it is
+sqlite3 "$T/bad-src.db" "INSERT INTO memories VALUES ('esc' || char(27) || '[31m' || char(10) || 'x', 'y', 'never', NULL, NULL), ('plain-id', 'z', 'never', NULL, NULL)"
+engram --store "$T/q2.db" --source "sqlite:$T/bad-src.db" --now "$NOW" ingest >/dev/null 2>"$T/q2.err"
+contains "an id with control characters is escaped in ingest's warning" \
+  'source row "esc\u001b[31m\nx": created_at: not a timestamp (quarantined)' "$T/q2.err"
+contains "and one not UTF-8, with U+FFFD" "$(printf 'source row "id\357\277\275": id: invalid UTF-8')" "$T/q2.err"
+contains "a plain id is shown as it is" 'source row plain-id: created_at' "$T/q2.err"
+check "no ESC in the warnings" 0 "$(LC_ALL=C grep -c "$(printf '\033')" "$T/q2.err")"
 engram --store "$Q" --now "$NOW" trace "$(printf 'id\xff')" >"$T/t11.txt" 2>&1
 contains "in text too" "diagnosis: rejected at ingest: invalid UTF-8" "$T/t11.txt"
 # a long id quarantined at ingest is kept whole: trace finds it (the quarantine kept its first
