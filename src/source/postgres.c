@@ -1031,8 +1031,12 @@ static int decode_time(const scan_ctx *sc, const field *f, int64_t *out, const c
         *why = v == INT64_MIN ? "timestamp is -infinity" : "timestamp is infinity";
         return 1;
     }
-    if (v > INT64_MAX - PG_EPOCH_OFFSET_US) {
-        *why = "timestamp out of range";
+    /* PostgreSQL keeps 4713 BC to 294276 AD; engram the years ISO text names, 1-9999 (as the
+     * other sources and --now: a row of year 10000 or BC was staged, then exported as
+     * "10000-..." or a negative year, which no ISO parser reads back) */
+    if (v < EG_UNIX_SECONDS_MIN * EG_USEC_PER_SEC - PG_EPOCH_OFFSET_US ||
+        v > (EG_UNIX_SECONDS_MAX + 1) * EG_USEC_PER_SEC - 1 - PG_EPOCH_OFFSET_US) {
+        *why = "timestamp outside years 1-9999 (in UTC)";
         return 1;
     }
     *out = v + PG_EPOCH_OFFSET_US;

@@ -316,7 +316,9 @@ static int group_setup(void **state)
         " updated_at timestamptz, metadata text);"
         "INSERT INTO rejects VALUES (NULL, 'no id', '2024-01-01', NULL, NULL),"
         " ('inf', 'x', 'infinity', NULL, NULL), ('ok', 'fine', '2024-01-01 00:00:00+00', NULL,"
-        " NULL), (repeat('long', 50), 'x', '-infinity', NULL, NULL);"
+        " NULL), (repeat('long', 50), 'x', '-infinity', NULL, NULL),"
+        " ('y10k', 'x', '10000-01-01 00:00:00+00', NULL, NULL),"
+        " ('bc', 'x', '2024-01-01', '0044-03-15 00:00:00+00 BC', NULL);"
         "CREATE TABLE skew (id text, content text, created_at timestamptz,"
         " updated_at timestamptz, metadata jsonb);"
         "INSERT INTO skew VALUES"
@@ -597,7 +599,7 @@ static void test_copy_parser_split_tuples(void **state)
     data = copy_stream("rejects", &len);
     assert_int_equal(eg__postgres_parse_copy(data, len, 3, on_batch, on_reject, &c), 0);
     assert_int_equal(c.n, 1);
-    assert_int_equal(c.nrejects, 3);
+    assert_int_equal(c.nrejects, 5);
     collect_free(&c);
     free(data);
 }
@@ -757,18 +759,24 @@ static void test_rejects(void **state)
     assert_int_equal(eg_source_postgres.scan(src, INT64_MIN, on_batch, on_reject, &c), 0);
     assert_int_equal(c.n, 1);
     assert_string_equal(c.rows[0].id, "ok");
-    assert_int_equal(c.nrejects, 3);
-    bool null_id = false, inf = false, long_id = false;
+    assert_int_equal(c.nrejects, 5);
+    bool null_id = false, inf = false, long_id = false, y10k = false, bc = false;
     for (size_t i = 0; i < c.nrejects; i++) {
         null_id |=
             strcmp(c.reject_ids[i], "(null id)") == 0 && strcmp(c.reject_fields[i], "id") == 0;
         inf |= strcmp(c.reject_ids[i], "inf") == 0 && strcmp(c.reject_fields[i], "created_at") == 0;
+        /* outside years 1-9999 (it was staged, and exported as a year no parser reads back) */
+        y10k |=
+            strcmp(c.reject_ids[i], "y10k") == 0 && strcmp(c.reject_fields[i], "created_at") == 0;
+        bc |= strcmp(c.reject_ids[i], "bc") == 0 && strcmp(c.reject_fields[i], "updated_at") == 0;
         /* the whole id, which the quarantine keeps for trace (it was cut at 120 bytes) */
         long_id |= c.reject_id_lens[i] == 200 && !strncmp(c.reject_ids[i], "longlong", 8);
     }
     assert_true(null_id);
     assert_true(inf);
     assert_true(long_id);
+    assert_true(y10k);
+    assert_true(bc);
     collect_free(&c);
     /* a NULL reject callback just skips */
     assert_int_equal(eg_source_postgres.scan(src, INT64_MIN, on_batch, NULL, &c), 0);
