@@ -94,12 +94,14 @@ const eg_command eg_cmd_import = {
     "import memories from JSONL or CSV files into the embedded source",
     " [--format jsonl|csv] [--json] FILE...\n\n"
     "Reads each FILE (- is standard input, JSONL) into the store's own memories table, in one\n"
-    "transaction per file. JSONL lines are objects {\"id\", \"content\", \"created_at\",\n"
-    "\"updated_at\", \"metadata\"}; CSV files have a header naming those columns (an empty field\n"
-    "is NULL, \"\" is the empty string). A bad line is reported as FILE:LINE with the reason,\n"
-    "kept in the quarantine table, and the rest of the file is imported. Importing the same\n"
-    "rows again changes nothing. Exit code 1 if some rows were quarantined, 65 if none could\n"
-    "be imported or a FILE is unusable (missing, a directory, empty, or UTF-16/UTF-32 rather\n"
-    "than UTF-8: the error gives the iconv command): the files before it stay imported, the\n"
-    "rest are not read, and --json lists the files read, that one with its error.\n",
+    "transaction per file (a missing store is created, as by `engram init`). JSONL lines are\n"
+    "objects {\"id\", \"content\", \"created_at\", \"updated_at\", \"metadata\"}; CSV files have a "
+    "header\n"
+    "naming those columns (an empty field is NULL, \"\" is the empty string). A bad line is\n"
+    "reported as FILE:LINE with the reason, kept in the quarantine table, and the rest of the\n"
+    "file is imported. Importing the same rows again changes nothing. Exit code 1 if some rows\n"
+    "were quarantined, 65 if none could be imported or a FILE is unusable (missing, a\n"
+    "directory, empty, or UTF-16/UTF-32 rather than UTF-8: the error gives the iconv command):\n"
+    "the files before it stay imported, the rest are not read, and --json lists the files read,\n"
+    "that one with its error.\n",
 };

@@ -401,7 +401,7 @@ static int jsonl_line(const eg_file_handlers *h, int64_t lineno, const char *lin
     }
     id = json_object_get(obj, "id");
     if (!id || json_is_null(id)) {
-        rc = reject(h, lineno, "id", "missing \"id\"", line, len);
+        rc = reject(h, lineno, "id", id ? "\"id\" is null" : "missing \"id\"", line, len);
         goto done;
     }
     if (json_is_string(id)) {

@@ -278,8 +278,8 @@ static void test_jsonl_bad_lines(void **state)
     expect_reject(&c, 0, 1, NULL, "not JSON");
     expect_reject(&c, 1, 2, NULL, "not a JSON object");
     expect_reject(&c, 2, 3, NULL, "not a JSON object");
-    expect_reject(&c, 3, 4, "id", "id");
-    expect_reject(&c, 4, 5, "id", "id");
+    expect_reject(&c, 3, 4, "id", "missing \"id\"");
+    expect_reject(&c, 4, 5, "id", "\"id\" is null"); /* (it said missing) */
     expect_reject(&c, 5, 6, "id", "id");
     expect_reject(&c, 6, 7, "id", "empty");
     expect_reject(&c, 7, 8, "content", "content");
