@@ -442,6 +442,14 @@ bool eg_snapshot_mems_comparable(const eg_model *md)
            access("/proc/self/pagemap", R_OK) == 0;
 }
 
+/* memory x of sz-byte memories from address lo lies on pages never written (pages: from
+ * pages_copied; NULL when unknown): it is the file's bytes */
+static bool unwritten(const uint8_t *pages, uintptr_t lo, size_t sz, size_t x)
+{
+    return pages && !pages[(lo + x * sz) / SNAP_PAGE - lo / SNAP_PAGE] &&
+           !pages[(lo + (x + 1) * sz - 1) / SNAP_PAGE - lo / SNAP_PAGE];
+}
+
 int eg_snapshot_mems_moved(const eg_model *md, size_t n, uint8_t *moved, uint8_t *status)
 {
     const size_t sz = sizeof *md->m;
@@ -453,6 +461,7 @@ int eg_snapshot_mems_moved(const eg_model *md, size_t n, uint8_t *moved, uint8_t
     size_t npages = (hi + SNAP_PAGE - 1) / SNAP_PAGE - lo / SNAP_PAGE;
     uint8_t *copied = md->m == md->snap_m ? malloc(npages ? npages : 1) : NULL;
     bool by_pages = copied && pages_copied(lo, hi, copied);
+    const uint8_t *pages = by_pages ? copied : NULL;
     size_t cap = (size_t)4 << 20, nbuf = cap / sz;
     unsigned char *buf = malloc(cap);
     int rc = 0;
@@ -461,9 +470,7 @@ int eg_snapshot_mems_moved(const eg_model *md, size_t n, uint8_t *moved, uint8_t
         goto done;
     }
     for (size_t i = 0; i < n;) {
-        size_t p0 = (lo + i * sz) / SNAP_PAGE - lo / SNAP_PAGE;
-        size_t p1 = (lo + (i + 1) * sz - 1) / SNAP_PAGE - lo / SNAP_PAGE;
-        if (by_pages && !copied[p0] && !copied[p1]) {
+        if (unwritten(pages, lo, sz, i)) {
             moved[i] = 0;
             status[i] = md->m[i].status;
             i++;
@@ -471,13 +478,8 @@ int eg_snapshot_mems_moved(const eg_model *md, size_t n, uint8_t *moved, uint8_t
         }
         /* a run of memories to compare: up to the next one on pages never written */
         size_t j = i + 1;
-        while (j < n && j - i < nbuf) {
-            size_t q0 = (lo + j * sz) / SNAP_PAGE - lo / SNAP_PAGE;
-            size_t q1 = (lo + (j + 1) * sz - 1) / SNAP_PAGE - lo / SNAP_PAGE;
-            if (by_pages && !copied[q0] && !copied[q1])
-                break;
+        while (j < n && j - i < nbuf && !unwritten(pages, lo, sz, j))
             j++;
-        }
         size_t want = (j - i) * sz, got = 0;
         while (got < want) {
             ssize_t k =

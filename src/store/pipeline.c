@@ -29,6 +29,12 @@ static uint64_t mem_digest(const eg_mem *m)
     return XXH3_64bits(m, sizeof *m);
 }
 
+/* whether a resumed save knows each memory's state at the snapshot (by the file, or digests) */
+static bool has_mem_base(const eg_save_since *since)
+{
+    return since && (since->mem_by_file || since->mem_digest);
+}
+
 static uint64_t ep_digest(const eg_episode *e)
 {
     return XXH3_64bits(e, sizeof *e);
@@ -1258,9 +1264,7 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, const eg_
         maxk = md->npres + md->nrep;
     if (md->concepts.n > maxk)
         maxk = md->concepts.n;
-    if (since &&
-        (since->mem_by_file ||
-         since->mem_digest)) { /* the concepts of the memories since: the chunks it compares */
+    if (has_mem_base(since)) { /* the concepts of the memories since: the chunks it compares */
         size_t nmc_new = 0;
         for (size_t i = since->nbase; i < md->n; i++)
             nmc_new += md->m[i].c_n;
@@ -1284,7 +1288,7 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, const eg_
     /* pipeline, by rowid. A row is made of the memory's state, its episode's opener and its
      * concepts' stored ids: after a resume, a memory whose state is byte for byte its base has
      * the row the last save wrote, unless a digest collision moved a concept's id. */
-    bool moved_only = since && (since->mem_by_file || since->mem_digest) && !collided;
+    bool moved_only = has_mem_base(since) && !collided;
     if (moved_only && (rc = memories_moved(md, since, &moved, &base_status))) {
         if (rc == EG_ESTORE || rc == EG_ENOMEM) /* (the tests' build found them disagree) */
             goto done;
@@ -1439,9 +1443,7 @@ int eg_store_save_model(eg_store *st, const eg_model *md, int64_t now, const eg_
     if (rc)
         goto done;
     /* creative associations: REM only appends them, so after a resume the new ones */
-    c.cr_from = since && (since->mem_by_file || since->mem_digest) && since->ncr_base <= md->ncr
-                    ? since->ncr_base
-                    : 0;
+    c.cr_from = has_mem_base(since) && since->ncr_base <= md->ncr ? since->ncr_base : 0;
     if ((rc = c.cr_from ? eg_table_sync_some(st, &t_creative, rows_creative, &c, stats)
                         : eg_table_sync(st, &t_creative, md->ncr, rows_creative, &c, stats)))
         goto done;
