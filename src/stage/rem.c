@@ -78,6 +78,96 @@ static int update_pool(eg_model *md)
     return 0;
 }
 
+/* The best bridge of a pair: the largest sqrt(w_xz · w_zy) over x in xs, z among the first
+ * MAX_BRIDGE_SCAN edges of x (a bound on the cost per pair), y in ys (y not x or z); of equal
+ * ones the first in the order (x, z, y) as listed. w is 0 when there is none. */
+typedef struct bridge {
+    double w, p; /* the bridge's strength, and its square */
+    uint32_t x, z, y;
+    uint64_t rank; /* (x's place, z's, y's): the order that breaks ties */
+} bridge;
+
+/* Per night: which nodes are a z of the pair at hand (mark[z]: 1 + its last entry, 0: none),
+ * and the entries (a node can be the z of several x). Marks are cleared after each pair. */
+typedef struct zent {
+    uint32_t z, next; /* next: 1 + the entry before it for the same z, 0: none */
+    uint32_t i, k;    /* x's place in xs, the edge's in x's list */
+    float w;          /* w_xz */
+} zent;
+
+typedef struct scratch {
+    uint32_t *mark;
+    zent *ent;
+} scratch;
+
+/* p = w_xz · w_zy. Its square root is taken only when it can equal the best or beat it: a
+ * product smaller by a millionth cannot (sqrt is correctly rounded, to 1e-16), and most are */
+static void consider(bridge *best, double p, uint64_t rank, uint32_t x, uint32_t z, uint32_t y)
+{
+    if (p <= 0 || p < best->p * (1 - 1e-6))
+        return;
+    double w = sqrt(p);
+    if (w > best->w || (w == best->w && rank < best->rank))
+        *best = (bridge){.w = w, .p = p, .x = x, .z = z, .y = y, .rank = rank};
+}
+
+/* The original search looked up every (z, y) in the edge map: 256 lookups a pair with the
+ * defaults, nearly all of them misses. Here the z are marked, and each y's edges are scanned
+ * for them (or, for a y with more edges than there are z, the pairs looked up): the same
+ * bridges, the same choice among equal ones (rank), a fraction of the lookups. */
+static bridge best_bridge(const eg_graph *g, scratch *sc, const uint32_t *xs, int na,
+                          const uint32_t *ys, int nb)
+{
+    bridge best = {0};
+    size_t ne = 0;
+    for (int i = 0; i < na; i++) {
+        uint32_t x = xs[i];
+        for (uint32_t k = 0; x < g->nodes && k < g->adj_n[x] && k < MAX_BRIDGE_SCAN; k++) {
+            const eg_edge *e = &g->e[g->adj[x][k]];
+            if (e->dead)
+                continue;
+            uint32_t z = e->a == x ? e->b : e->a;
+            sc->ent[ne] = (zent){.z = z, .next = sc->mark[z], .i = (uint32_t)i, .k = k, .w = e->w};
+            sc->mark[z] = (uint32_t)++ne;
+        }
+    }
+    for (int j = 0; j < nb && ne; j++) {
+        uint32_t y = ys[j];
+        if (y >= g->nodes)
+            continue; /* no edge */
+        if (g->adj_n[y] > ne) {
+            for (size_t t = 0; t < ne; t++) {
+                const zent *en = &sc->ent[t];
+                uint32_t x = xs[en->i];
+                if (y == x || y == en->z)
+                    continue;
+                consider(&best, en->w * edge_w(g, en->z, y),
+                         ((uint64_t)en->i * MAX_BRIDGE_SCAN + en->k) * (uint64_t)nb + (uint64_t)j,
+                         x, en->z, y);
+            }
+            continue;
+        }
+        for (uint32_t q = 0; q < g->adj_n[y]; q++) {
+            const eg_edge *f = &g->e[g->adj[y][q]];
+            if (f->dead)
+                continue;
+            uint32_t z = f->a == y ? f->b : f->a;
+            for (uint32_t t = sc->mark[z]; t; t = sc->ent[t - 1].next) {
+                const zent *en = &sc->ent[t - 1];
+                uint32_t x = xs[en->i];
+                if (y == x)
+                    continue;
+                consider(&best, en->w * (double)f->w,
+                         ((uint64_t)en->i * MAX_BRIDGE_SCAN + en->k) * (uint64_t)nb + (uint64_t)j,
+                         x, z, y);
+            }
+        }
+    }
+    for (size_t t = 0; t < ne; t++)
+        sc->mark[sc->ent[t].z] = 0;
+    return best;
+}
+
 int eg__rem(eg_model *md, const eg_config *cfg, int64_t T)
 {
     const eg_graph *g = &md->concepts;
@@ -96,6 +186,17 @@ int eg__rem(eg_model *md, const eg_config *cfg, int64_t T)
         return rc;
     ltm = md->rem_pool;
     n = md->nrem_pool;
+    /* (hebbian_max_concepts bounds na; a memory has at most UINT16_MAX concepts) */
+    size_t maxc = cfg->hebbian_max_concepts < 1            ? 1
+                  : cfg->hebbian_max_concepts > UINT16_MAX ? UINT16_MAX
+                                                           : (size_t)cfg->hebbian_max_concepts;
+    scratch sc = {calloc(g->nodes ? g->nodes : 1, sizeof *sc.mark),
+                  malloc(maxc * MAX_BRIDGE_SCAN * sizeof *sc.ent)};
+    if (!sc.mark || !sc.ent) {
+        free(sc.mark);
+        free(sc.ent);
+        return EG_ENOMEM;
+    }
     uint64_t seed = (uint64_t)T;
     int recorded = 0;
     eg_pairmap seen; /* pairs already looked at tonight: each is considered once */
@@ -110,36 +211,12 @@ int eg__rem(eg_model *md, const eg_config *cfg, int64_t T)
         if (eg__category_of(md, a) == eg__category_of(md, b))
             continue;
         const eg_mem *ma = &md->m[a], *mb = &md->m[b];
-        double best = 0;
-        uint32_t bz = 0, bx = 0, by = 0;
         int na = ma->c_n < cfg->hebbian_max_concepts ? ma->c_n : cfg->hebbian_max_concepts;
         int nb = mb->c_n < cfg->hebbian_max_concepts ? mb->c_n : cfg->hebbian_max_concepts;
-        for (int i = 0; i < na; i++) {
-            uint32_t x = md->mc[ma->c_off + i];
-            /* bridges through the first MAX_BRIDGE_SCAN edges of x: bounds the cost per pair */
-            for (uint32_t k = 0; x < g->nodes && k < g->adj_n[x] && k < MAX_BRIDGE_SCAN; k++) {
-                const eg_edge *e = &g->e[g->adj[x][k]];
-                if (e->dead)
-                    continue;
-                uint32_t z = e->a == x ? e->b : e->a;
-                for (int j = 0; j < nb; j++) {
-                    uint32_t y = md->mc[mb->c_off + j];
-                    if (y == x || y == z)
-                        continue;
-                    double wzy = edge_w(g, z, y);
-                    double bridge = sqrt(e->w * wzy);
-                    if (bridge > best) {
-                        best = bridge;
-                        bz = z;
-                        bx = x;
-                        by = y;
-                    }
-                }
-            }
-        }
-        if (best <= 0)
+        bridge best = best_bridge(g, &sc, &md->mc[ma->c_off], na, &md->mc[mb->c_off], nb);
+        if (best.w <= 0)
             continue;
-        double plaus = best / wmax, novelty = 1 - edge_w(g, bx, by);
+        double plaus = best.w / wmax, novelty = 1 - edge_w(g, best.x, best.y);
         double strength =
             0.8 * (0.4 * ma->consolidated_strength + 0.4 * mb->consolidated_strength + 0.2);
         if (strength <= 0.4 || plaus <= 0.6)
@@ -151,14 +228,16 @@ int eg__rem(eg_model *md, const eg_config *cfg, int64_t T)
         md->cr[md->ncr++] = (eg_creative){.a = a < b ? a : b,
                                           .b = a < b ? b : a,
                                           .at = T,
-                                          .bridge = bz,
-                                          .x = bx,
-                                          .y = by,
+                                          .bridge = best.z,
+                                          .x = best.x,
+                                          .y = best.y,
                                           .novelty = novelty,
                                           .plausibility = plaus,
                                           .strength = strength};
         recorded++;
     }
     eg_pairmap_free(&seen);
+    free(sc.mark);
+    free(sc.ent);
     return rc;
 }

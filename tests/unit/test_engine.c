@@ -790,6 +790,111 @@ static void test_long_term_categories(void **state)
     eg_model_free(&md);
 }
 
+/* ---- REM's bridge ---- */
+
+static uint32_t concept_index(const eg_model *md, const char *name)
+{
+    for (uint32_t c = 0; c < md->nconcepts; c++)
+        if (strcmp(eg_model_concept(md, c), name) == 0)
+            return c;
+    fail_msg("no concept %s", name);
+    return UINT32_MAX;
+}
+
+static void set_edge(eg_model *md, const char *a, const char *b, float w)
+{
+    uint32_t x = concept_index(md, a), y = concept_index(md, b), k;
+    bool created;
+    assert_int_equal(eg__graph_edge(&md->concepts, x < y ? x : y, x < y ? y : x, 1, &k, &created),
+                     0);
+    md->concepts.e[k].w = w;
+}
+
+/* REM's best bridge between two long-term memories (SPEC §7.5): the largest sqrt(w_xz·w_zy),
+ * and of equal ones the first in the order of the first memory's concepts x, their edges, the
+ * second memory's concepts y (whichever way round the night samples the pair). Memory A has
+ * concepts x1 x2, B has y1 y2; busy: y1 also has many more edges than the pair has bridges
+ * (the search then looks the pairs up instead of scanning y1's edges). wide: a second bridge as
+ * strong as the first, through another x (x2 – z2 – y2); else through the same z1 (x2 – z1 –
+ * y1); stronger: that second one is stronger, and wins though it comes later. */
+static void rem_bridge_case(bool wide, bool stronger, bool busy)
+{
+    eg_model md;
+    eg_model_init(&md);
+    const char *ca[] = {"xone", "xtwo"}, *cb[] = {"yone", "ytwo"};
+    const char *cf[] = {"zone", "ztwo", "fa", "fb", "fc", "fd", "fe", "ff", "fg", "fh", "fi"};
+    eg_mem m = {.t0 = EG_USEC_PER_DAY};
+    uint32_t a, b, f;
+    m.rowid = 1;
+    assert_int_equal(eg_model_add(&md, &m, "a", ca, 2, &a), 0);
+    m.rowid = 2;
+    m.t0 += EG_USEC_PER_SEC;
+    assert_int_equal(eg_model_add(&md, &m, "b", cb, 2, &b), 0);
+    m.rowid = 3;
+    m.t0 += EG_USEC_PER_SEC;
+    /* (f is not long-term, so never sampled: it only brings the other concepts) */
+    assert_int_equal(eg_model_add(&md, &m, "f", cf, 11, &f), 0);
+    for (uint32_t i = 0; i < 2; i++) {
+        md.m[i == 0 ? a : b].status = EG_MS_CONSOLIDATED;
+        md.m[i == 0 ? a : b].consolidated_strength = 1;
+    }
+    assert_int_equal(eg__graph_nodes(&md.concepts, md.nconcepts), 0);
+    set_edge(&md, "xone", "zone", 0.8f);
+    set_edge(&md, "zone", "yone", 0.8f);
+    for (int k = 2; busy && k < 11; k++)
+        set_edge(&md, "yone", cf[k], 0.1f);
+    if (wide) {
+        set_edge(&md, "xtwo", "ztwo", 0.8f);
+        set_edge(&md, "ztwo", "ytwo", stronger ? 0.9f : 0.8f);
+    } else {
+        set_edge(&md, "xtwo", "zone", stronger ? 0.9f : 0.8f);
+    }
+    /* communities: A's concepts in one, B's and the rest in another */
+    md.comm.n = md.nconcepts;
+    md.comm.label = calloc(md.nconcepts, sizeof *md.comm.label);
+    md.comm.hub = calloc(md.nconcepts, 1);
+    assert_non_null(md.comm.label);
+    assert_non_null(md.comm.hub);
+    for (uint32_t c = 0; c < md.nconcepts; c++)
+        md.comm.label[c] = c == concept_index(&md, "xone") || c == concept_index(&md, "xtwo");
+    assert_int_not_equal(eg__category_of(&md, a), eg__category_of(&md, b));
+    const char *want_z = wide && stronger ? "ztwo" : "zone";
+    const char *want_x = stronger ? "xtwo" : "xone", *want_y = wide && stronger ? "ytwo" : "yone";
+    bool ways[2] = {false, false}; /* the pair sampled as (A, B), as (B, A) */
+    for (int night = 0; night < 16; night++) {
+        md.ncr = 0;
+        int64_t T = (3 + night) * EG_USEC_PER_DAY + 4 * 3600 * EG_USEC_PER_SEC;
+        assert_int_equal(eg__rem(&md, &cfg, T), 0);
+        assert_true(md.ncr >= 1);
+        for (size_t k = 0; k < md.ncr; k++) {
+            const eg_creative *cr = &md.cr[k];
+            assert_int_equal(cr->a, a);
+            assert_int_equal(cr->b, b);
+            assert_string_equal(eg_model_concept(&md, cr->bridge), want_z);
+            /* x is the first memory's as sampled: A's or B's */
+            const char *x = eg_model_concept(&md, cr->x), *y = eg_model_concept(&md, cr->y);
+            ways[x[0] == 'y'] = true;
+            if (x[0] == 'y') {
+                const char *t = x;
+                x = y;
+                y = t;
+            }
+            assert_string_equal(x, want_x);
+            assert_string_equal(y, want_y);
+            assert_true(cr->plausibility > 0.6 && cr->plausibility <= 1.0);
+        }
+    }
+    assert_true(ways[0] && ways[1]);
+    eg_model_free(&md);
+}
+
+static void test_rem_bridge_choice(void **state)
+{
+    (void)state;
+    for (int c = 0; c < 8; c++)
+        rem_bridge_case(c & 1, c & 2, c & 4);
+}
+
 /* consolidation_state is "integrated if > 5 associates" (SPEC §7.4), the associates of §7.3: the
  * memories its deciding replay took (pipeline.associates). It counted the memory's degree in the
  * memory graph instead, which keeps growing after consolidation: a memory consolidated alone
@@ -901,6 +1006,7 @@ int main(void)
         cmocka_unit_test(test_phases_rest_when_idle),
         cmocka_unit_test(test_minicolumn_of_a_long_category),
         cmocka_unit_test(test_long_term_categories),
+        cmocka_unit_test(test_rem_bridge_choice),
         cmocka_unit_test(test_waiting_row_gives_a_time),
         cmocka_unit_test(test_integrated_counts_replay_associates),
         cmocka_unit_test(test_encoded_row_says_ready_now),
