@@ -247,9 +247,9 @@ static int result_error(const pg_source *s, const PGresult *res, const char *wha
         return set_error(s, EG_EUNAVAIL, msg,
                          "engram commits nothing of an interrupted read; run it again when the "
                          "server is back (exit code 75 means: try again later)",
-                         "lost the connection to PostgreSQL at host=%s port=%s database=%s while "
-                         "%s",
-                         s->host, s->port, s->db, what);
+                         "lost the connection to PostgreSQL at host=%s port=%s database=%s "
+                         "(table \"%s.%s\") while %s",
+                         s->host, s->port, s->db, s->schema, s->table, what);
     }
     const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
     const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
@@ -470,9 +470,10 @@ static int connect_with_retries(pg_source *s, const eg_config *cfg, const char *
                      "check that the server runs and accepts connections on that host and port "
                      "(source.connect_timeout, source.retries and source.retry_delay set the "
                      "patience); engram exits with code 75 so that a scheduler can retry later",
-                     "could not connect to PostgreSQL at host=%s port=%s database=%s after %d "
-                     "attempt%s",
-                     s->host, s->port, s->db, attempts, attempts == 1 ? "" : "s");
+                     "could not connect to PostgreSQL at host=%s port=%s database=%s (table "
+                     "\"%s.%s\") after %d attempt%s",
+                     s->host, s->port, s->db, s->schema, s->table, attempts,
+                     attempts == 1 ? "" : "s");
 }
 
 /* UTC, UTF-8, a statement timeout, a search_path of pg_catalog only, and a read-only session
@@ -762,8 +763,10 @@ static int check_schema(pg_source *s)
                      rule->expected);
             cast_hint(s, res, hint, sizeof hint);
             rc = set_error(s, EG_ESCHEMA, detail, hint,
-                           "column \"%s\" of table \"%s.%s\" has type %s; expected %s", s->cols[c],
-                           s->schema, s->table, PQgetvalue(res, row, 1), rule->expected);
+                           "column \"%s\" of table \"%s.%s\" in database \"%s\" on host %s has "
+                           "type %s; expected %s",
+                           s->cols[c], s->schema, s->table, s->db, s->host, PQgetvalue(res, row, 1),
+                           rule->expected);
             goto done;
         }
         if (strcmp(PQgetvalue(res, row, 3), "t") != 0) {

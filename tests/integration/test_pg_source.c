@@ -712,6 +712,8 @@ static void test_wrong_type(void **state)
     assert_contains(e->message, "bad_type");
     assert_contains(e->message, "has type text");
     assert_contains(e->message, "timestamp with time zone or timestamp without time zone");
+    /* SPEC §4: errors name host, database and table (as the missing-column error does) */
+    assert_contains(e->message, "in database \"engram_test\" on host 127.0.0.1 has type");
 
     cfg = make_cfg("bad_id");
     assert_int_equal(open_err(&cfg), EG_ESCHEMA);
@@ -905,6 +907,9 @@ static void test_unreachable_port(void **state)
     assert_contains(e->message, "host=127.0.0.1");
     assert_contains(e->message, port);
     assert_contains(e->message, "database=engram_test");
+    char table[128]; /* SPEC §4: errors name host, database and table */
+    snprintf(table, sizeof table, "(table \"%s.memories\")", schema);
+    assert_contains(e->message, table);
     assert_contains(e->message, "after 2 attempts");
     assert_true(e->hint[0] != '\0');
     assert_int_equal(count_substr(log, "attempt 1 of 2"), 1);

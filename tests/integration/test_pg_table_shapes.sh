@@ -111,7 +111,7 @@ printf 'source.schema = %s\nsource.table = epoch\n' "$S" >"$T/epoch.conf"
 run_engram epoch --config "$T/epoch.conf" --source postgresql:// --store "$T/epoch.db" ingest
 check "other types: exit 65" 65 "$RC"
 contains "other types: the error names the first column and its type" \
-  'column "id" of table "'"$S"'.epoch" has type character(36)' "$T/epoch.err"
+  'column "id" of table "'"$S"'.epoch" in database "engram_test" on host 127.0.0.1 has type character(36)' "$T/epoch.err"
 view_sql=$(hint "$T/epoch.err" | grep -o 'CREATE VIEW .* FROM [^;]*')
 check "other types: one view casts both columns" \
   "CREATE VIEW \"$S\".\"epoch_engram\" AS SELECT *, \"id\"::text AS \"id_engram\", to_timestamp(\"created_at\") AS \"created_at_engram\" FROM \"$S\".\"epoch\"" \
