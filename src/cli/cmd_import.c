@@ -103,5 +103,7 @@ const eg_command eg_cmd_import = {
     "were quarantined, 65 if none could be imported or a FILE is unusable (missing, a\n"
     "directory, empty, or UTF-16/UTF-32 rather than UTF-8: the error gives the iconv command):\n"
     "the files before it stay imported, the rest are not read, and --json lists the files read,\n"
-    "that one with its error.\n",
+    "that one with its error.\n"
+    "  -f, --format F  jsonl or csv for every FILE; without it the name decides (.jsonl,\n"
+    "                  .ndjson, .json: JSONL; .csv: CSV)\n",
 };

@@ -21,6 +21,17 @@ for c in $cmds; do
     grep -q -- "$o\b" "$T/page" || fail "$c: option $o of --help is not in the page"
   done
 done
+# and the other way round: every short option a command accepts (found by trying each letter
+# with no value: an accepted one is not "unknown"; -h, -q and -v are every command's) is named as
+# "-X, --long" (or "-X/--long") in the command's --help and as ".BR -X ", "" in the page
+for c in $cmds; do
+  for l in a b c d e f g i j k l m n o p r s t u w x y z A B C D E F G H I J K L M N O P Q R S T U V W X Y Z; do
+    out=$(cd "$T" && timeout 10 "$ENGRAM_BIN" --config /dev/null --store "$T/none.db" "$c" "-$l" 2>&1 </dev/null)
+    case "$out" in *"unknown option \"-$l\""*) continue ;; esac
+    E "$c" --help | grep -qE -- "-$l(, |/)--" && ok "$c: -$l is in --help" || fail "$c: accepts -$l, which its --help does not name"
+    grep -q -- "^\.BR -$l \", \" --" "$T/page" && ok "$c: -$l is in the page" || fail "$c: accepts -$l, which the page does not name"
+  done
+done
 for o in $(E --help | sed -n '/^Global options/,/^$/p' | grep -o -- '--[a-z][a-z-]*' | sort -u); do
   grep -q -- "$o\b" "$T/page" && ok "global option $o" || fail "global option $o is not in the page"
 done
