@@ -665,6 +665,16 @@ static int load_file(eg_config *cfg, const char *path, const char *want, bool *h
                 size_t i = 0;
                 while (i < pl.n && strcmp(pl.name[i], want))
                     i++;
+                if (i == pl.n && pl.bad) {
+                    /* "[ profile A]" or "[Profile A]": the profile wanted is most likely that
+                     * section, which the file never defines as a profile; the listing of the
+                     * profiles would hide the cause */
+                    rc = eg_error_set(EG_ECONFIG, "%s:%d: unknown section [%s]", path, pl.bad_line,
+                                      pl.bad);
+                    eg_error_hint(
+                        "profiles are written [profile NAME]; other keys go before any section");
+                    goto done;
+                }
                 if (i == pl.n) {
                     char names[1024] = "";
                     for (size_t j = 0, len = 0; j < pl.n && len < sizeof names; j++)

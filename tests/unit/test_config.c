@@ -599,6 +599,20 @@ static void test_unknown_section_and_syntax(void **state)
     expect_error(eg_config_load(&c, &a), EG_ECONFIG);
     snprintf(want, sizeof want, "%s:2: unknown section [profile]", path);
     assert_string_equal(eg_error_last()->message, want);
+
+    /* regression: with --profile A, a file whose only section is "[ profile A]" said 'unknown
+     * profile "A"', profiles "(none)", and never named the section that was meant */
+    path = write_file(f, "etc/engram.conf", "store = x.db\n[ profile A]\nstore = y.db\n", 0644);
+    eg_config_args ap = {.config_file = path, .profile = "A"};
+    expect_error(eg_config_load(&c, &ap), EG_ECONFIG);
+    snprintf(want, sizeof want, "%s:2: unknown section [ profile A]", path);
+    assert_string_equal(eg_error_last()->message, want);
+    /* likewise a misspelt [profil b] when the profile wanted is not in the file */
+    path = write_file(f, "etc/engram.conf", "[profile a]\nstore = y.db\n[profil b]\n", 0644);
+    eg_config_args aq = {.config_file = path, .profile = "c"};
+    expect_error(eg_config_load(&c, &aq), EG_ECONFIG);
+    snprintf(want, sizeof want, "%s:3: unknown section [profil b]", path);
+    assert_string_equal(eg_error_last()->message, want);
 }
 
 /* Regression: inih took an indented line as the continuation of the previous value, so in a
