@@ -307,7 +307,7 @@ int main(int argc, char **argv)
             help = true;
             continue;
         }
-        if (!cmd && !strcmp(argv[i], "--version")) {
+        if (!strcmp(argv[i], "--version")) { /* a global option: anywhere, as --help says */
             printf("engram %s\n", ENGRAM_VERSION);
             code = 0;
             goto done;

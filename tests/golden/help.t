@@ -1,6 +1,9 @@
 # Help, usage errors and exit codes of the command line.
 engram --help
 engram --version
+# --version is a global option, accepted anywhere on the line as --help says
+engram stats --version
+engram --store missing.db export --what ltm --version
 engram run --help
 engram import --help
 engram frobnicate
