@@ -132,7 +132,8 @@ const eg_command eg_cmd_validate = {
     "  --examples N   example ids per rule (default: validate.examples)\n"
     "  --target T     source (default), store or both\n"
     "A rule is OK with no failing row, WARNING with some, CRITICAL when their share exceeds\n"
-    "validate.threshold percent. Exit: 0 all OK, 1 a warning, 2 a critical, 3 unknown (the\n"
-    "source could not be read). A missing store is reported (exit 2), never created; a --source\n"
-    "outside it is still checked, without recording. See docs/VALIDATION.md.\n",
+    "validate.threshold percent; the summary is the worst (CRITICAL > WARNING > UNKNOWN > OK).\n"
+    "Exit: 0 all OK, 1 a warning, 2 a critical, 3 unknown (a rule or the source could not be\n"
+    "read, and no rule found a problem). A missing store is reported (exit 2), never created;\n"
+    "a --source outside it is still checked, without recording. See docs/VALIDATION.md.\n",
 };

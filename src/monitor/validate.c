@@ -828,16 +828,17 @@ int eg_validate_run(eg_validate_report **out, const eg_config *cfg, eg_store *st
         unk |= r->rules[i].status == EG_VALID_UNKNOWN;
         warn |= r->rules[i].status == EG_VALID_WARNING;
     }
+    /* the worst as health ranks it (CRITICAL > WARNING > UNKNOWN > OK): a rule that could not
+     * count never hides one that found a problem */
+    unk |= rc != 0;
     r->status = crit   ? EG_VALID_CRITICAL
-                : unk  ? EG_VALID_UNKNOWN
                 : warn ? EG_VALID_WARNING
+                : unk  ? EG_VALID_UNKNOWN
                        : EG_VALID_OK;
     if (rc && r->nrules == 0) {
         eg_validate_free(r);
         return rc;
     }
-    if (rc)
-        r->status = crit ? EG_VALID_CRITICAL : EG_VALID_UNKNOWN;
     eg_error save_err = *eg_error_last();
     int src = st ? save(st, r) : 0;
     *out = r;

@@ -130,4 +130,27 @@ E --store "$H" --now 2026-10-30T23:00:00Z health >"$T/h.out"
 contains_line "at an earlier --now the later results are not history" \
   "501 rows; 0 earlier results in the history" "$(grep volume "$T/h.out")"
 
+
+# ---- validate's summary ranks as health's (CRITICAL > WARNING > UNKNOWN > OK): a source whose
+# content cannot be read for one row (SQLite's abs() of the smallest integer is an error) leaves
+# the content rules UNKNOWN, and one row updated before it was created is a WARNING. The
+# summary said UNKNOWN (exit 3), hiding the warning ----
+V="$T/vsrc.db"
+sqlite3 "$V" "CREATE TABLE t (id TEXT PRIMARY KEY, content TEXT, created_at TEXT, updated_at TEXT,
+    metadata TEXT);
+  WITH RECURSIVE g(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM g WHERE n < 499)
+    INSERT INTO t SELECT printf('m%03d', n), 'note ' || n, '2026-10-30T10:00:00Z',
+      CASE WHEN n = 7 THEN '2026-10-01T10:00:00Z' END, NULL FROM g;
+  CREATE VIEW memories AS SELECT id, CASE WHEN id = 'm042' THEN abs(-9223372036854775807 - 1)
+    ELSE content END AS content, created_at, updated_at, metadata FROM t;"
+E --store "$T/none.db" --source "sqlite:$V" --now "$NOW" validate -q >"$T/v.out" 2>"$T/v.err"
+rc=$?
+check "a warning and rules that could not count: WARNING, exit 1" "1 WARNING 6" \
+  "$rc $(awk '$3 == "temporal_order" {print $1}' "$T/v.out") $(grep -c '^UNKNOWN' "$T/v.out")"
+E --store "$T/none.db" --source "sqlite:$V" --now "$NOW" validate --json 2>/dev/null >"$T/v.json"
+check "the JSON summary says so too" WARNING "$(jq -r .status "$T/v.json")"
+sqlite3 "$V" "UPDATE t SET updated_at = NULL"
+E --store "$T/none.db" --source "sqlite:$V" --now "$NOW" validate -q >/dev/null 2>&1
+check "with nothing found, the rules that could not count make it UNKNOWN (exit 3)" 3 $?
+
 finish
