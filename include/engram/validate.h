@@ -49,7 +49,7 @@ typedef struct eg_valid_rule {
 typedef struct eg_validate_report {
     int64_t at;
     eg_validate_target target;
-    eg_valid_status status; /* the worst: critical, then unknown, then warning, then ok */
+    eg_valid_status status; /* the worst: critical, then warning, then unknown, then ok */
     eg_valid_rule *rules;
     int nrules;
 } eg_validate_report;

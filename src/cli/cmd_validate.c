@@ -78,8 +78,17 @@ static int run(eg_cli *cli, int argc, char **argv)
     rc = eg_validate_run(&r, &cfg, st, target, cli->now,
                          examples >= 0 ? examples : cfg.validate_examples);
     if (rc && !r) {
+        /* --json prints a report then too, as health's does: no rule, UNKNOWN, and why */
+        if (cli->json) {
+            eg_validate_report none = {
+                .at = cli->now, .target = target, .status = EG_VALID_UNKNOWN};
+            json_t *o = eg__validate_json(&none);
+            if (o)
+                json_object_set_new(o, "error", json_string(eg_error_last()->message));
+            json_code = eg_cli_json(o);
+        }
         fail_source(rc);
-        code = 3; /* unknown: nothing could be checked */
+        code = json_code ? json_code : 3; /* unknown: nothing could be checked */
         goto done;
     }
     if (cli->json) {

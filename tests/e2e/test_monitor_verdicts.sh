@@ -153,4 +153,12 @@ sqlite3 "$V" "UPDATE t SET updated_at = NULL"
 E --store "$T/none.db" --source "sqlite:$V" --now "$NOW" validate -q >/dev/null 2>&1
 check "with nothing found, the rules that could not count make it UNKNOWN (exit 3)" 3 $?
 
+# a source that cannot be opened: nothing checked, exit 3, and --json still prints a report (it
+# printed nothing, where health --json prints its own)
+E --store "$T/none.db" --source "sqlite:$T/no/such.db" --now "$NOW" validate --json >"$T/v.json" 2>/dev/null
+rc=$?
+check "an unreadable source: exit 3, a JSON report with no rule, UNKNOWN, and the error" \
+  "3 UNKNOWN 0 1" "$rc $(jq -r '"\(.status) \(.rules | length) \(.error | contains("no/such.db"))"' "$T/v.json" |
+    sed 's/true/1/')"
+
 finish
