@@ -103,7 +103,8 @@ typedef struct eg_config_args {
 int eg_config_load(eg_config *cfg, const eg_config_args *args);
 void eg_config_free(eg_config *cfg);
 
-/* Calls fn for each effective setting in a stable order: key, value (secrets masked), origin
+/* Calls fn for each effective setting in a stable order: key, value (secrets masked; NULL for
+ * a setting with no value, such as source without a --source: the store's own table), origin
  * ("default", "file", "profile NAME", "command line"). */
 typedef void (*eg_config_visit_fn)(const char *key, const char *value, const char *origin,
                                    void *ud);

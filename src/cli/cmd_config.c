@@ -19,11 +19,17 @@ static void visit(const char *key, const char *value, const char *origin, void *
     if (v->json) {
         /* a value or an origin (a profile name) need not be UTF-8: U+FFFD, never a dropped row */
         json_t *o = json_pack("{s:o,s:o,s:o}", "key", eg_cli_json_str(key), "value",
-                              eg_cli_json_str(value), "origin", eg_cli_json_str(origin));
+                              value ? eg_cli_json_str(value) : json_null(), "origin",
+                              eg_cli_json_str(origin));
         if (json_array_append_new(v->settings, o))
             v->failed = true;
-    } else
-        printf("  %-28s = %-40s (%s)\n", key, value, origin);
+    } else {
+        /* (no source: the store's own memories table) */
+        const char *shown = value                        ? value
+                            : strcmp(key, "source") == 0 ? "(the store's own memories table)"
+                                                         : "";
+        printf("  %-28s = %-40s (%s)\n", key, shown, origin);
+    }
 }
 
 static int run(eg_cli *cli, int argc, char **argv)

@@ -1025,6 +1025,7 @@ void eg_config_visit(const eg_config *cfg, eg_config_visit_fn fn, void *ud)
     for (size_t i = 0; i < NKEYS; i++) {
         const key_def *k = &keys[i];
         char **s = slot((eg_config *)cfg, k);
+        bool unset = false;
         switch (k->type) {
         case K_DURATION: {
             int64_t us = *(int64_t *)(void *)s;
@@ -1042,13 +1043,14 @@ void eg_config_visit(const eg_config *cfg, eg_config_visit_fn fn, void *ud)
             break;
         case K_SOURCE:
             if (!*s)
-                snprintf(val, sizeof val, "(the store's own memories table)");
+                unset = true;
             else if (!strncmp(*s, "sqlite:", 7))
                 snprintf(val, sizeof val, "%s", *s);
             else if (eg_conninfo_mask(*s, val, sizeof val))
                 snprintf(val, sizeof val, "(unparseable connection string)");
             break;
         default:
+            unset = !*s;
             snprintf(val, sizeof val, "%s", *s ? *s : "");
             break;
         }
@@ -1056,6 +1058,6 @@ void eg_config_visit(const eg_config *cfg, eg_config_visit_fn fn, void *ud)
             snprintf(origin, sizeof origin, "profile %s", cfg->profile ? cfg->profile : "?");
         else
             snprintf(origin, sizeof origin, "%s", origin_names[cfg->origin[i]]);
-        fn(k->name, val, origin, ud);
+        fn(k->name, unset ? NULL : val, origin, ud);
     }
 }

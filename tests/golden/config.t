@@ -37,3 +37,7 @@ mkdir tls; printf 'source = host=db.example sslmode=verify-full sslrootcert=ca.c
 engram --config tls/tls.conf --profile uri config check | grep '^  source  '
 engram --config tls/tls.conf --profile sys config check | grep '^  source  '
 engram --config tls/tls.conf --source 'host=db.example sslrootcert=ca.crt' config check | grep '^  source  '
+# a setting with no value is null in JSON (no --source: the store's own memories table), a
+# placeholder in text
+engram --config /dev/null config check --json | grep -o '{"key":"source","value":[^}]*}'
+engram --config /dev/null config check | grep '^  source  '
