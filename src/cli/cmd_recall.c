@@ -204,6 +204,9 @@ static int run(eg_cli *cli, int argc, char **argv)
     }
     if (queries && optind < argc)
         return eg_cli_usage("recall", "give either a QUERY or --queries FILE, not both");
+    if (queries && explain) /* (it was ignored) */
+        return eg_cli_usage("recall", "--explain is for one QUERY: --queries prints ids and "
+                                      "scores only");
     if (o.rehearse && !queries &&
         o.at > cli->now) { /* the store's history would hold a future recall */
         char at[EG_TIME_BUFSZ], now[EG_TIME_BUFSZ];
@@ -284,5 +287,6 @@ const eg_command eg_cmd_recall = {
     "--now (a later T only ranks, with --no-rehearse).\n\n"
     "--queries FILE (\"-\" for stdin) answers one query per line, {\"id\": ..., \"query\":\n"
     "\"...\"}, with one line {\"id\": ..., \"results\": [{\"memory_id\", \"score\"}]} each;\n"
-    "it never rehearses. Bad lines are reported as FILE:LINE and the exit code is then 65.\n",
+    "it never rehearses, and takes no --explain. Bad lines are reported as FILE:LINE and the\n"
+    "exit code is then 65.\n",
 };

@@ -8,6 +8,8 @@ engram --store s.db --now 2026-11-20T00:00:00Z recall --no-rehearse --k 3 --expl
 engram --store s.db --now 2026-11-20T00:00:00Z recall --no-rehearse --k 2 --json "garden Maya"
 engram --store s.db --now 2026-11-20T00:00:00Z recall --no-rehearse --k 3 --at 2026-08-01T00:00:00Z "dentist"
 printf '%s\n' '{"id":"a","query":"oat milk"}' '{"id":"b","query":"connection pool José"}' | engram --store s.db --now 2026-11-20T00:00:00Z recall --queries - --k 3
+# --explain is for one QUERY: with --queries it is a usage error (it was ignored)
+printf '%s\n' '{"id":"a","query":"oat milk"}' | engram --store s.db --now 2026-11-20T00:00:00Z recall --queries - --explain
 engram --store s.db --now 2026-11-20T00:00:00Z recall --k 1 "dry cleaning"
 engram --store s.db --now 2026-11-20T00:00:00Z recall --no-rehearse --k 1 "dry cleaning"
 engram --store s.db --now 2026-11-20T00:00:00Z recall --no-rehearse --k 1 'the "dry" cleaning \ bill'
