@@ -6,6 +6,7 @@
  */
 #include "store/migrations.h"
 #include "store/postings.h"
+#include "store/store.h"
 
 #include "engram/error.h"
 
@@ -616,6 +617,8 @@ static int migration_failed(sqlite3 *db, int number, const char *path, const cha
         eg_error_hint("another engram held the store's lock for longer than the 10 s busy "
                       "timeout (one migrating it after an upgrade, or a long run): try again "
                       "when it is done");
+    else
+        eg__store_explain(db, path);
     return rc;
 }
 

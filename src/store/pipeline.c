@@ -81,8 +81,10 @@ void eg_save_since_free(eg_save_since *s)
 
 static int q_error(eg_store *st, const char *what)
 {
-    return eg_error_set(EG_ESTORE, "store \"%s\": %s: %s", eg_store_path(st), what,
-                        sqlite3_errmsg(eg_store_db(st)));
+    int rc = eg_error_set(EG_ESTORE, "store \"%s\": %s: %s", eg_store_path(st), what,
+                          sqlite3_errmsg(eg_store_db(st)));
+    eg__store_explain(eg_store_db(st), eg_store_path(st));
+    return rc;
 }
 
 int eg_store_sim_get(eg_store *st, const char *key, int64_t *value, bool *found)

@@ -76,8 +76,10 @@ struct eg_recall_q {
 
 static int q_error(eg_store *st, const char *what)
 {
-    return eg_error_set(EG_ESTORE, "store \"%s\": %s: %s", eg_store_path(st), what,
-                        sqlite3_errmsg(eg_store_db(st)));
+    int rc = eg_error_set(EG_ESTORE, "store \"%s\": %s: %s", eg_store_path(st), what,
+                          sqlite3_errmsg(eg_store_db(st)));
+    eg__store_explain(eg_store_db(st), eg_store_path(st));
+    return rc;
 }
 
 int eg_recall_q_open(eg_recall_q **out, eg_store *st)

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
@@ -132,10 +133,79 @@ static int busy_error(eg_store *st, int rc)
     return EG_EBUSY;
 }
 
+/* The folder SQLite writes its temporary files in, by os_unix.c's rule: the first of
+ * sqlite3_temp_directory, $SQLITE_TMPDIR, $TMPDIR, /var/tmp, /usr/tmp, /tmp that is a folder this
+ * user can write, else the working directory. */
+static const char *temp_folder(void)
+{
+    const char *dirs[] = {sqlite3_temp_directory,
+                          getenv("SQLITE_TMPDIR"),
+                          getenv("TMPDIR"),
+                          "/var/tmp",
+                          "/usr/tmp",
+                          "/tmp"};
+    struct stat sb;
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+        if (dirs[i] && stat(dirs[i], &sb) == 0 && S_ISDIR(sb.st_mode) &&
+            access(dirs[i], W_OK | X_OK) == 0)
+            return dirs[i];
+    return ".";
+}
+
+/* "12.5 MiB free" for the file system of dir (or "free space unknown") */
+static void free_space(const char *dir, char *out, size_t size)
+{
+    struct statvfs fs;
+    if (statvfs(dir, &fs) != 0) {
+        snprintf(out, size, "free space unknown");
+        return;
+    }
+    double mib = (double)fs.f_bavail * (double)fs.f_frsize / 1048576.0;
+    if (mib >= 10240)
+        snprintf(out, size, "%.1f GiB free", mib / 1024);
+    else
+        snprintf(out, size, "%.1f MiB free", mib);
+}
+
+bool eg__store_explain(sqlite3 *db, const char *path)
+{
+    int code = sqlite3_extended_errcode(db), err = sqlite3_system_errno(db);
+    if ((code & 0xff) != SQLITE_FULL &&
+        ((code & 0xff) != SQLITE_IOERR || (err != ENOSPC && err != EDQUOT)))
+        return false;
+    /* the store's folder: what its path names before the last '/' */
+    char folder[4096], here[48], there[48];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(folder, sizeof folder, ".");
+    else
+        snprintf(folder, sizeof folder, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    const char *tmp = temp_folder();
+    struct stat a, b;
+    bool same = stat(folder, &a) == 0 && stat(tmp, &b) == 0 && a.st_dev == b.st_dev;
+    free_space(folder, here, sizeof here);
+    free_space(tmp, there, sizeof there);
+    if (same)
+        eg_error_detail("no space left on the file system of the store's folder %s (%s now), "
+                        "where SQLite also writes its temporary files (in %s)",
+                        folder, here, tmp);
+    else
+        eg_error_detail("no space left on the file system of the store's folder %s (%s now) or "
+                        "on that of SQLite's temporary files in %s (%s now)",
+                        folder, here, tmp, there);
+    eg_error_hint("free space there and run the command again (the store's last committed state "
+                  "is kept); the snapshot files beside the store (%s-snapshot, %s-snapshot-2) are "
+                  "a cache that may be deleted, and $SQLITE_TMPDIR moves the temporary files",
+                  path, path);
+    return true;
+}
+
 static int db_error(eg_store *st, const char *what)
 {
-    return busy_error(st, eg_error_set(EG_ESTORE, "store \"%s\": %s: %s", st->path, what,
-                                       sqlite3_errmsg(st->db)));
+    int rc =
+        eg_error_set(EG_ESTORE, "store \"%s\": %s: %s", st->path, what, sqlite3_errmsg(st->db));
+    eg__store_explain(st->db, st->path);
+    return busy_error(st, rc);
 }
 
 static sqlite3_stmt *stmt(eg_store *st, int q)
@@ -212,7 +282,7 @@ int eg_store_open(eg_store **out, const char *path, int flags)
             if ((sqlite3_errcode(st->db) & 0xff) == SQLITE_BUSY)
                 eg_error_hint("another engram is writing the store (a first load holds it until "
                               "it is done): try again then");
-            else
+            else if (!eg__store_explain(st->db, path))
                 eg_error_hint("SQLite keeps the store's -wal and -shm files beside it: a store in "
                               "WAL mode can be read only where its folder is writable");
             goto fail;
@@ -296,6 +366,7 @@ int eg_store_exec(eg_store *st, const char *sql)
         int rc = eg_error_set(EG_ESTORE, "store \"%s\": %s", st->path,
                               err ? err : sqlite3_errmsg(st->db));
         sqlite3_free(err);
+        eg__store_explain(st->db, st->path);
         return busy_error(st, rc);
     }
     return 0;

@@ -36,6 +36,11 @@ void eg_store_set_cache_mib(eg_store *st, int mib);
 int eg_store_schema_version(eg_store *st);
 const char *eg_store_path(eg_store *st);
 sqlite3 *eg_store_db(eg_store *st); /* this folder's modules, tests, and a first load's reader */
+/* Adds to the last error (set just before from db's failure) a detail and a hint when SQLite's
+ * message alone does not say where to look: a full disk (SQLITE_FULL, or an I/O error with
+ * ENOSPC: the store's folder and SQLite's temporary folder, with the space each has). True if
+ * it added them. Called by this folder's error makers (db_error, q_error, ...). */
+bool eg__store_explain(sqlite3 *db, const char *path);
 
 int eg_store_begin(eg_store *st);
 /* Rows inserted from here to the end of the transaction are not late arrivals, whatever the

@@ -57,8 +57,10 @@ struct eg_sync {
 
 static int db_error(eg_sync *sy, const char *what)
 {
-    return eg_error_set(EG_ESTORE, "store \"%s\": %s %s: %s", eg_store_path(sy->st), what,
-                        sy->t->name, sqlite3_errmsg(eg_store_db(sy->st)));
+    int rc = eg_error_set(EG_ESTORE, "store \"%s\": %s %s: %s", eg_store_path(sy->st), what,
+                          sy->t->name, sqlite3_errmsg(eg_store_db(sy->st)));
+    eg__store_explain(eg_store_db(sy->st), eg_store_path(sy->st));
+    return rc;
 }
 
 static int cmp_bytes(const void *a, int na, const void *b, int nb)

@@ -1396,6 +1396,46 @@ static void test_stats_fts_indexed(void **state)
     json_decref(o);
 }
 
+/* A write that finds no room says where SQLite looked for it: the store's folder and SQLite's
+ * temporary folder, which may be another file system (regression: "database or disk is full"
+ * alone named the store, and a full /tmp or $SQLITE_TMPDIR failed `engram init` with a message
+ * that sent the operator to the store's disk, which had room). The store's page limit plays the
+ * full disk here. */
+static void test_full_disk_says_where(void **state)
+{
+    fixture *f = *state;
+    char tmp[400];
+    snprintf(tmp, sizeof tmp, "%s/tmp", f->dir);
+    assert_int_equal(mkdir(tmp, 0700), 0);
+    const char *was = getenv("SQLITE_TMPDIR");
+    char *saved = was ? strdup(was) : NULL;
+    setenv("SQLITE_TMPDIR", tmp, 1);
+    assert_int_equal(eg_store_exec(f->st, "PRAGMA max_page_count = 1"), 0);
+    static char big[200000];
+    memset(big, 'x', sizeof big - 1);
+    eg_record r = mk("big", big, "2026-05-01T10:00:00Z");
+    int changed;
+    assert_int_equal(eg_store_begin(f->st), 0);
+    int rc = eg_store_source_put(f->st, &r, &changed);
+    eg_store_rollback(f->st);
+    const eg_error *e = eg_error_last();
+    assert_int_equal(rc, EG_ESTORE);
+    assert_non_null(strstr(e->message, "database or disk is full"));
+    assert_non_null(strstr(e->detail, f->dir));
+    assert_non_null(strstr(e->detail, tmp));
+    assert_non_null(strstr(e->detail, "free now"));
+    assert_non_null(strstr(e->hint, "free space"));
+    /* and through eg_store_exec */
+    rc = eg_store_exec(f->st, "CREATE TABLE filler AS SELECT randomblob(200000) AS b");
+    assert_int_equal(rc, EG_ESTORE);
+    assert_non_null(strstr(eg_error_last()->detail, tmp));
+    if (saved)
+        setenv("SQLITE_TMPDIR", saved, 1);
+    else
+        unsetenv("SQLITE_TMPDIR");
+    free(saved);
+}
+
 #define T_(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -1428,6 +1468,7 @@ int main(void)
         T_(test_stats),
         T_(test_stats_fts_indexed),
         T_(test_no_statement_left_active),
+        T_(test_full_disk_says_where),
     };
     return cmocka_run_group_tests(tests, 0, NULL);
 }
