@@ -167,12 +167,58 @@ static void free_space(const char *dir, char *out, size_t size)
         snprintf(out, size, "%.1f MiB free", mib);
 }
 
+/* A write refused (SQLITE_READONLY), or a store that could not be opened (SQLITE_CANTOPEN),
+ * because a file SQLite needs cannot be written: the store itself, its -wal or -shm file, or its
+ * folder (where SQLite makes them), or the file system is mounted read-only. SQLite's message
+ * ("attempt to write a readonly database") names none of them; a -shm file that a reader made
+ * while the store was read-only keeps the store's mode of then (0444), and every write fails on
+ * it after the store was made writable again, with nothing in the message to say so. Explains
+ * the first of them that applies; false if none does (a store opened read-only on purpose). */
+static bool explain_readonly(const char *path, const char *folder)
+{
+    char wal[4200], shm[4200];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    snprintf(shm, sizeof shm, "%s-shm", path);
+    struct statvfs fs;
+    if (statvfs(folder, &fs) == 0 && (fs.f_flag & ST_RDONLY)) {
+        eg_error_detail("the store's folder %s is on a read-only file system", folder);
+        eg_error_hint("commands that write (run, ingest, import, remember, recall without "
+                      "--no-rehearse, validate's record) need it mounted read-write, or a copy "
+                      "of the store (with its -wal file) elsewhere; stats, export, trace and "
+                      "recall --no-rehearse read it only while its -wal and -shm files exist, "
+                      "which SQLite cannot make there");
+    } else if (access(path, W_OK) != 0 && errno != ENOENT) {
+        eg_error_detail("the store %s is not writable by this user (uid %ld)", path,
+                        (long)geteuid());
+        eg_error_hint("make it writable (chmod u+w, or chown to the user that runs engram); "
+                      "stats, export, trace and recall --no-rehearse read it as it is");
+    } else if (access(shm, F_OK) == 0 && access(shm, W_OK) != 0) {
+        eg_error_detail("the store's shared-memory file %s is not writable by this user (uid "
+                        "%ld): a reader made it while the store was read-only, or another user "
+                        "did",
+                        shm, (long)geteuid());
+        eg_error_hint("make it writable as the store is (chmod u+w, or chown), or remove it "
+                      "while no engram has the store open: it holds no data");
+    } else if (access(wal, F_OK) == 0 && access(wal, W_OK) != 0) {
+        eg_error_detail("the store's write-ahead log %s is not writable by this user (uid %ld)",
+                        wal, (long)geteuid());
+        eg_error_hint("make it writable as the store is (chmod u+w, or chown); never remove it: "
+                      "it may hold committed transactions");
+    } else if (access(folder, W_OK | X_OK) != 0) {
+        eg_error_detail("the store's folder %s is not writable by this user (uid %ld), and "
+                        "SQLite makes the store's -wal and -shm files there",
+                        folder, (long)geteuid());
+        eg_error_hint("make the folder writable by the user that runs engram (reading needs it "
+                      "too, to make those files)");
+    } else {
+        return false;
+    }
+    return true;
+}
+
 bool eg__store_explain(sqlite3 *db, const char *path)
 {
     int code = sqlite3_extended_errcode(db), err = sqlite3_system_errno(db);
-    if ((code & 0xff) != SQLITE_FULL &&
-        ((code & 0xff) != SQLITE_IOERR || (err != ENOSPC && err != EDQUOT)))
-        return false;
     /* the store's folder: what its path names before the last '/' */
     char folder[4096], here[48], there[48];
     const char *slash = strrchr(path, '/');
@@ -180,6 +226,11 @@ bool eg__store_explain(sqlite3 *db, const char *path)
         snprintf(folder, sizeof folder, ".");
     else
         snprintf(folder, sizeof folder, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    if ((code & 0xff) == SQLITE_READONLY || (code & 0xff) == SQLITE_CANTOPEN)
+        return explain_readonly(path, folder);
+    if ((code & 0xff) != SQLITE_FULL &&
+        ((code & 0xff) != SQLITE_IOERR || (err != ENOSPC && err != EDQUOT)))
+        return false;
     const char *tmp = temp_folder();
     struct stat a, b;
     bool same = stat(folder, &a) == 0 && stat(tmp, &b) == 0 && a.st_dev == b.st_dev;
@@ -259,8 +310,9 @@ int eg_store_open(eg_store **out, const char *path, int flags)
             int code = sqlite3_errcode(st->db) & 0xff;
             if (code == SQLITE_READONLY || code == SQLITE_CANTOPEN) {
                 rc = db_error(st, "could not switch to WAL mode");
-                eg_error_hint("SQLite keeps the store's -wal and -shm files beside it: the store "
-                              "and its folder must be writable by this user");
+                if (!eg__store_explain(st->db, path))
+                    eg_error_hint("SQLite keeps the store's -wal and -shm files beside it: the "
+                                  "store and its folder must be writable by this user");
                 goto fail;
             }
             /* SQLITE_BUSY/LOCKED: another engram holds the store through a first load's rollback

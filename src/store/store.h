@@ -38,7 +38,9 @@ const char *eg_store_path(eg_store *st);
 sqlite3 *eg_store_db(eg_store *st); /* this folder's modules, tests, and a first load's reader */
 /* Adds to the last error (set just before from db's failure) a detail and a hint when SQLite's
  * message alone does not say where to look: a full disk (SQLITE_FULL, or an I/O error with
- * ENOSPC: the store's folder and SQLite's temporary folder, with the space each has). True if
+ * ENOSPC: the store's folder and SQLite's temporary folder, with the space each has), a file
+ * that cannot be written (SQLITE_READONLY, SQLITE_CANTOPEN: the store, its -shm or -wal file,
+ * its folder, or a read-only file system, whichever applies first). True if
  * it added them. Called by this folder's error makers (db_error, q_error, ...). */
 bool eg__store_explain(sqlite3 *db, const char *path);
 
