@@ -41,7 +41,7 @@ sqlite3 *eg_store_db(eg_store *st); /* this folder's modules, tests, and a first
  * ENOSPC: the store's folder and SQLite's temporary folder, with the space each has), a file
  * that cannot be written (SQLITE_READONLY, SQLITE_CANTOPEN: the store, its -shm or -wal file,
  * its folder, or a read-only file system, whichever applies first). True if
- * it added them. Called by this folder's error makers (db_error, q_error, ...). */
+ * it added them. Called by the store's error makers (db_error, q_error, ...; validate's). */
 bool eg__store_explain(sqlite3 *db, const char *path);
 
 int eg_store_begin(eg_store *st);

@@ -34,6 +34,15 @@ U remember "a note" >/dev/null 2>"$T/err"
 check "remember on a read-only store: exit 2" 2 "$?"
 if grep -q "^DETAIL: the store $T/s.db is not writable" "$T/err"; then ok "the error names the store"; else
   fail "the error does not say the store is not writable: $(cat "$T/err")"; fi
+U validate >"$T/out" 2>"$T/err"
+if grep -q "source uniqueness" "$T/out"; then ok "validate checks a read-only store"; else
+  fail "validate printed no rule: $(cat "$T/out" "$T/err")"; fi
+# (regression: "could not record the validation: attempt to write a readonly database", which
+# named no store and no file)
+if grep -q "^engram: error: store \"$T/s.db\": could not record the validation" "$T/err" &&
+  grep -q "^DETAIL: the store $T/s.db is not writable" "$T/err"; then
+  ok "validate's error names the store it could not record in, and why"
+else fail "validate's error does not name the store and the cause: $(cat "$T/err")"; fi
 
 # the store writable again, the -shm file the reader made still read-only
 AS chmod 644 "$T/s.db"
