@@ -180,8 +180,9 @@ static void store_unavailable(reply *r)
            e->code ? e->message : "unknown error");
     eg_metrics_count_error();
     set_json(r, 503,
-             json_pack("{s:s,s:o*,s:o*}", "error", "store unavailable", "reason",
-                       e->code ? client_text(e->message) : NULL, "hint",
+             json_pack("{s:s,s:o*,s:o*,s:o*}", "error", "store unavailable", "reason",
+                       e->code ? client_text(e->message) : NULL, "detail",
+                       e->code && e->detail[0] ? client_text(e->detail) : NULL, "hint",
                        e->code && e->hint[0] ? client_text(e->hint) : NULL));
 }
 
@@ -356,6 +357,10 @@ static void route_recall(const server *sv, struct MHD_Connection *c, bool head, 
         set_json(r, 400, json_pack("{s:s}", "error", "the query is empty"));
     } else if (err == EG_EBUSY) {
         store_busy(r);
+    } else if (err && eg__store_refused()) {
+        /* a rehearsal the store could not record (a full disk, a store this user cannot write):
+         * the store's state, named in the reason and hint, not a failure inside (500) */
+        store_unavailable(r);
     } else if (err) {
         internal_error(r, "recall");
     } else {

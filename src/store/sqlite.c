@@ -216,7 +216,26 @@ static bool explain_readonly(const char *path, const char *folder)
     return true;
 }
 
+/* The message of the last error eg__store_explain explained, on this thread: that error is
+ * still the last one while the last error's message is this (eg__store_refused). */
+static _Thread_local char explained[sizeof((eg_error *)0)->message];
+
+bool eg__store_refused(void)
+{
+    const eg_error *e = eg_error_last();
+    return e->code == EG_ESTORE && explained[0] && !strcmp(e->message, explained);
+}
+
+static bool explain(sqlite3 *db, const char *path);
+
 bool eg__store_explain(sqlite3 *db, const char *path)
+{
+    bool done = explain(db, path);
+    snprintf(explained, sizeof explained, "%s", done ? eg_error_last()->message : "");
+    return done;
+}
+
+static bool explain(sqlite3 *db, const char *path)
 {
     int code = sqlite3_extended_errcode(db), err = sqlite3_system_errno(db);
     /* the store's folder: what its path names before the last '/' */

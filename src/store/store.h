@@ -43,6 +43,9 @@ sqlite3 *eg_store_db(eg_store *st); /* this folder's modules, tests, and a first
  * its folder, or a read-only file system, whichever applies first). True if
  * it added them. Called by the store's error makers (db_error, q_error, ...; validate's). */
 bool eg__store_explain(sqlite3 *db, const char *path);
+/* Whether the calling thread's last error is one eg__store_explain explained: the store
+ * refused a write for want of room or permission (its state, not a failure inside engram). */
+bool eg__store_refused(void);
 
 int eg_store_begin(eg_store *st);
 /* Rows inserted from here to the end of the transaction are not late arrivals, whatever the

@@ -44,6 +44,30 @@ if grep -q "^engram: error: store \"$T/s.db\": could not record the validation" 
   ok "validate's error names the store it could not record in, and why"
 else fail "validate's error does not name the store and the cause: $(cat "$T/err")"; fi
 
+# serve on the read-only store: a rehearsing recall is the store's state (503 with the reason,
+# detail and hint), not an internal error (regression: 500 {"error":"internal error"}); a plain
+# recall answers
+if command -v curl >/dev/null && command -v jq >/dev/null; then
+  p=$(free_port 18380)
+  AS "$ENGRAM_BIN" --store "$T/s.db" --now "$NOW" serve --listen "127.0.0.1:$p" 2>"$T/serve.log" &
+  SPID=$!
+  for _ in $(seq 50); do curl -s --max-time 1 "http://127.0.0.1:$p/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+  check "serve: a rehearsing recall on a read-only store is 503" 503 \
+    "$(curl -s -o "$T/body" -w '%{http_code}' "http://127.0.0.1:$p/api/recall?q=maya&k=2&rehearse=1")"
+  check "its error says the store is unavailable" "store unavailable" "$(jq -r .error "$T/body")"
+  case "$(jq -r .detail "$T/body")" in
+    "the store $T/s.db is not writable"*) ok "its detail names the store that cannot be written" ;;
+    *) fail "its detail does not name the store: $(cat "$T/body")" ;;
+  esac
+  check "serve: a plain recall on it answers" 200 \
+    "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$p/api/recall?q=maya&k=2")"
+  kill "$SPID"
+  wait "$SPID" 2>/dev/null
+  if grep -q "error: serve: /api/recall" "$T/serve.log"; then
+    fail "the refused rehearsal was logged as an internal error"
+  else ok "the refused rehearsal is not logged as an internal error"; fi
+fi
+
 # the store writable again, the -shm file the reader made still read-only
 AS chmod 644 "$T/s.db"
 if [ -e "$T/s.db-shm" ] && ! AS test -w "$T/s.db-shm"; then
