@@ -1429,7 +1429,8 @@ static void trace_features(json_t *m, json_t *steps)
 }
 
 /* Working memory to long-term memory; sets the diagnosis from the pipeline status. */
-static void trace_pipeline(const eg_config *cfg, json_t *f, json_t *steps, char *diag, size_t dn)
+static void trace_pipeline(const eg_config *cfg, json_t *f, json_t *steps, int64_t now, char *diag,
+                           size_t dn)
 {
     json_t *m = json_object_get(f, "memory"), *p = json_object_get(f, "pipeline"),
            *ep = json_object_get(f, "episode"), *l = json_object_get(f, "ltm"),
@@ -1444,7 +1445,17 @@ static void trace_pipeline(const eg_config *cfg, json_t *f, json_t *steps, char 
         else
             s = add_step(steps, "working_memory", "not reached: the pipeline has not run yet");
         json_object_set_new(s, "status", json_string("waiting"));
-        snprintf(diag, dn, "staged, waiting for the next `engram run`");
+        /* a run takes the memories created up to its now: one dated after this now (clock
+         * skew, a time zone read wrong, a scheduled note) is not taken by the next run at the
+         * wall clock, and "waiting for the next run" sent the operator to run again in vain */
+        json_t *created = json_object_get(m, "created_at");
+        if (json_is_integer(created) && json_integer_value(created) > now)
+            snprintf(diag, dn,
+                     "staged, dated after now (created %s): the first `engram run` whose "
+                     "--now is at or after that takes it",
+                     iso(created, t2));
+        else
+            snprintf(diag, dn, "staged, waiting for the next `engram run`");
         return;
     }
     const char *status = str(p, "status", "staged");
@@ -1621,7 +1632,7 @@ int eg_trace(eg_store *st, const eg_config *cfg, const char *id, int64_t now, ch
     if (trace_source(f, steps, diag, sizeof diag)) {
         json_t *m = json_object_get(f, "memory");
         trace_features(m, steps);
-        trace_pipeline(cfg, f, steps, diag, sizeof diag);
+        trace_pipeline(cfg, f, steps, now, diag, sizeof diag);
         trace_activation(cfg, f, steps, now);
     }
     json_t *jr = json_object_get(f, "journey"), *v;

@@ -271,6 +271,15 @@ contains "trace of a quarantined row with a long id" "diagnosis: rejected at ing
 engram --store "$A" --now "$NOW" remember --id fresh "A new thought about kites" >/dev/null
 engram --store "$A" --now "$NOW" trace fresh >"$T/t8.txt"
 contains "trace of a memory not ingested yet" 'diagnosis: not ingested yet: `engram ingest` makes it recallable, `engram run` also takes it through the pipeline' "$T/t8.txt"
+# a memory dated after now (clock skew, a scheduled note) is staged but not taken by a run at
+# now: trace says when a run takes it (regression: "waiting for the next `engram run`", which
+# a run at the wall clock does not end)
+engram --store "$T/f.db" --now 2027-03-01T10:00:00Z remember --id later "A note, dated ahead" >/dev/null
+engram --store "$T/f.db" --now "$NOW" remember --id today "A note of today" >/dev/null
+engram --store "$T/f.db" --now "$NOW" run -q 2>/dev/null
+engram --store "$T/f.db" --now "$NOW" trace later >"$T/t8f.txt"
+contains "trace of a memory dated after now says a run at its time takes it" \
+  'diagnosis: staged, dated after now (created 2027-03-01T10:00:00Z): the first `engram run` whose --now is at or after that takes it' "$T/t8f.txt"
 # a memory deleted at the source: the store's copy, not the source, is what trace found
 sqlite3 "$A" "UPDATE memory SET deleted_at_source = 1795000000000000 WHERE id = 'blank'"
 engram --store "$A" --now "$NOW" trace blank >"$T/t9.txt"
