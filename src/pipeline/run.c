@@ -26,7 +26,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static double ms_since(const struct timespec *t0)
 {
@@ -298,6 +300,23 @@ static bool snap_hand_over(snap_job *j, eg_model *md)
     return taken;
 }
 
+/* The warning of a snapshot that could not be written. A file of another user (a run as root,
+ * `sudo engram run`, made it) is refused for good: every run of the service's user replayed the
+ * whole history from then on, and "Permission denied" did not say whose the file was or what
+ * to do, so the warning says both. */
+static void warn_snapshot(const char *path, const char *why)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_uid != geteuid())
+        eg_log(EG_LOG_WARN,
+               "%s; the run goes on, and the next one replays the history: the file belongs to "
+               "uid %ld, not to this user (uid %ld): remove it, or chown it to this user, and "
+               "the next run writes it again",
+               why, (long)sb.st_uid, (long)geteuid());
+    else
+        eg_log(EG_LOG_WARN, "%s; the run goes on, and the next one replays the history", why);
+}
+
 /* After the commit: the run's row gets the snapshot's outcome and time and the run's total
  * (its report was recorded before the snapshot was over), and a store that names a snapshot
  * that failed names none. The run is committed already: a failure here is only a warning. */
@@ -517,8 +536,7 @@ int eg_run(eg_store *st, const eg_config *cfg, const eg_ingest_opts *opts, eg_ru
     /* the run goes on without it, but every run after it would replay the whole history until
      * the cause (a full disk, a file another user owns) is gone: say so */
     if (snap.path && !snap.ok)
-        eg_log(EG_LOG_WARN, "%s; the run goes on, and the next one replays the history",
-               snap.err.message);
+        warn_snapshot(snap.path, snap.err.message);
     finish_snapshot(st, rep, snap_named && !snap.ok);
     goto done;
 fail:

@@ -9,15 +9,18 @@
 # when started as root, for whom permissions do not apply.
 . "$(dirname "$0")/lib.sh"
 T="$(mktemp -d)"
-trap 'chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
+SPID=
+trap 'chmod -R u+w "$T" 2>/dev/null; [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; rm -rf "$T"' EXIT
 NOW=2026-11-20T00:00:00Z
+# AS: the unprivileged user's command prefix (exec'd, so that $! of a background job is the
+# engram itself)
+AS_CMD=()
 if [ "$(id -u)" = 0 ]; then
   command -v setpriv >/dev/null || { echo "skip: root without setpriv"; exit 77; }
   chown 65534 "$T"
-  AS() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
-else
-  AS() { "$@"; }
+  AS_CMD=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 fi
+AS() { "${AS_CMD[@]}" "$@"; }
 AS "$ENGRAM_BIN" --version >/dev/null 2>&1 || { echo "skip: the unprivileged user cannot run $ENGRAM_BIN"; exit 77; }
 U() { (cd "$T" && AS "$ENGRAM_BIN" --store "$T/s.db" --now "$NOW" "$@"); }
 head -50 "$ENGRAM_SRC/data/sample-memories.jsonl" >"$T/a.jsonl"
@@ -49,7 +52,8 @@ else fail "validate's error does not name the store and the cause: $(cat "$T/err
 # recall answers
 if command -v curl >/dev/null && command -v jq >/dev/null; then
   p=$(free_port 18380)
-  AS "$ENGRAM_BIN" --store "$T/s.db" --now "$NOW" serve --listen "127.0.0.1:$p" 2>"$T/serve.log" &
+  "${AS_CMD[@]}" "$ENGRAM_BIN" --store "$T/s.db" --now "$NOW" serve --listen "127.0.0.1:$p" \
+    2>"$T/serve.log" &
   SPID=$!
   for _ in $(seq 50); do curl -s --max-time 1 "http://127.0.0.1:$p/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
   check "serve: a rehearsing recall on a read-only store is 503" 503 \
@@ -63,6 +67,7 @@ if command -v curl >/dev/null && command -v jq >/dev/null; then
     "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$p/api/recall?q=maya&k=2")"
   kill "$SPID"
   wait "$SPID" 2>/dev/null
+  SPID=
   if grep -q "error: serve: /api/recall" "$T/serve.log"; then
     fail "the refused rehearsal was logged as an internal error"
   else ok "the refused rehearsal is not logged as an internal error"; fi
@@ -89,6 +94,22 @@ check "remember once the files are writable" 0 "$?"
 check "its memory is stored" 1 "$(AS sqlite3 "$T/s.db" "SELECT count(*) FROM memories WHERE content = 'a note'")"
 U run -q 2>"$T/err"
 check "run once the files are writable" 0 "$?"
+
+# snapshot files of another user (an operator's `sudo engram run`): the service user's run
+# succeeds, warns, and says whose the file is and what to do (regression: only "Permission
+# denied", and every run replayed the history from then on)
+if [ "$(id -u)" = 0 ]; then
+  rm -f "$T/s.db-snapshot" "$T/s.db-snapshot-2"
+  (cd "$T" && "$ENGRAM_BIN" --store "$T/s.db" --now 2026-11-21T00:00:00Z run -q) || fail "root's run"
+  (cd "$T" && AS "$ENGRAM_BIN" --store "$T/s.db" --now 2026-11-22T00:00:00Z run >/dev/null) 2>"$T/err"
+  check "a run beside snapshot files of another user succeeds" 0 "$?"
+  if grep -q "could not write the snapshot $T/s.db-snapshot.*the file belongs to uid 0, not to this user (uid 65534): remove it" "$T/err"; then
+    ok "its warning says whose the snapshot file is and what to do"
+  else fail "the warning does not say whose the file is: $(cat "$T/err")"; fi
+  AS rm -f "$T/s.db-snapshot" "$T/s.db-snapshot-2" # as the warning says
+  (cd "$T" && AS "$ENGRAM_BIN" --store "$T/s.db" --now 2026-11-23T00:00:00Z run --json) >"$T/rep.json" 2>"$T/err"
+  check "the run after their removal writes the snapshot" true "$(jq -r .pipeline.snapshot_written "$T/rep.json")"
+fi
 
 # a folder the user cannot write: SQLite cannot make the -wal and -shm files
 AS chmod 555 "$T"
