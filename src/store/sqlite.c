@@ -180,7 +180,15 @@ static bool explain_readonly(const char *path, const char *folder)
     snprintf(wal, sizeof wal, "%s-wal", path);
     snprintf(shm, sizeof shm, "%s-shm", path);
     struct statvfs fs;
-    if (statvfs(folder, &fs) == 0 && (fs.f_flag & ST_RDONLY)) {
+    struct stat sb;
+    if (stat(folder, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        eg_error_detail("the store's folder %s does not exist", folder);
+        eg_error_hint("create it (engram makes the store, not its folder), or point --store at "
+                      "an existing folder");
+    } else if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        eg_error_detail("%s is a folder, not a store file", path);
+        eg_error_hint("point --store at the store's file, not at a folder");
+    } else if (statvfs(folder, &fs) == 0 && (fs.f_flag & ST_RDONLY)) {
         eg_error_detail("the store's folder %s is on a read-only file system", folder);
         eg_error_hint("commands that write (run, ingest, import, remember, recall without "
                       "--no-rehearse, validate's record) need it mounted read-write, or a copy "
@@ -316,6 +324,8 @@ int eg_store_open(eg_store **out, const char *path, int flags)
     if (sqlite3_open_v2(path, &st->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         rc = eg_error_set(EG_ESTORE, "could not open store \"%s\": %s", path,
                           st->db ? sqlite3_errmsg(st->db) : "out of memory");
+        if (st->db)
+            eg__store_explain(st->db, path);
         goto fail;
     }
     sqlite3_busy_timeout(st->db, 10000);

@@ -39,8 +39,9 @@ sqlite3 *eg_store_db(eg_store *st); /* this folder's modules, tests, and a first
 /* Adds to the last error (set just before from db's failure) a detail and a hint when SQLite's
  * message alone does not say where to look: a full disk (SQLITE_FULL, or an I/O error with
  * ENOSPC: the store's folder and SQLite's temporary folder, with the space each has), a file
- * that cannot be written (SQLITE_READONLY, SQLITE_CANTOPEN: the store, its -shm or -wal file,
- * its folder, or a read-only file system, whichever applies first). True if
+ * that cannot be written or opened (SQLITE_READONLY, SQLITE_CANTOPEN: a folder that does not
+ * exist, a folder given as the store, a read-only file system, the store, its -shm or -wal file
+ * or its folder not writable, whichever applies first). True if
  * it added them. Called by the store's error makers (db_error, q_error, ...; validate's). */
 bool eg__store_explain(sqlite3 *db, const char *path);
 /* Whether the calling thread's last error is one eg__store_explain explained: the store

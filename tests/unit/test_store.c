@@ -1436,6 +1436,25 @@ static void test_full_disk_says_where(void **state)
     free(saved);
 }
 
+/* A --store whose folder does not exist, or that names a folder: SQLite says only "unable to
+ * open database file"; the detail says which (regression: `engram init --store typo/x.db`
+ * and `--store some-folder` gave no clue). */
+static void test_open_bad_path_says_why(void **state)
+{
+    fixture *f = *state;
+    char p[400];
+    eg_store *st = NULL;
+    snprintf(p, sizeof p, "%s/no-such-folder/x.db", f->dir);
+    assert_int_equal(eg_store_open(&st, p, EG_STORE_CREATE), EG_ESTORE);
+    assert_null(st);
+    assert_non_null(strstr(eg_error_last()->message, "could not open store"));
+    assert_non_null(strstr(eg_error_last()->detail, "no-such-folder does not exist"));
+    assert_non_null(strstr(eg_error_last()->hint, "create it"));
+    assert_int_equal(eg_store_open(&st, f->dir, EG_STORE_CREATE), EG_ESTORE);
+    assert_null(st);
+    assert_non_null(strstr(eg_error_last()->detail, "is a folder, not a store file"));
+}
+
 #define T_(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -1469,6 +1488,7 @@ int main(void)
         T_(test_stats_fts_indexed),
         T_(test_no_statement_left_active),
         T_(test_full_disk_says_where),
+        T_(test_open_bad_path_says_why),
     };
     return cmocka_run_group_tests(tests, 0, NULL);
 }
