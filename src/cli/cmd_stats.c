@@ -92,6 +92,11 @@ static int run(eg_cli *cli, int argc, char **argv)
                    ? ", but another engram version wrote the file (or it is damaged): the next "
                      "run replays the history"
                    : ", but the file is not that run's: the next run replays the history");
+    else if (json_is_string(json_object_get(pl, "checkpoint")))
+        /* (the last run could not write one, and said why on stderr, which -q or a scheduler
+         * may have hidden; or its file was removed) */
+        printf("  snapshot       none: the next run replays the history (the last run's warning "
+               "says why, if it could not write one)\n");
     json_t *lr = json_object_get(s, "last_run");
     if (json_is_object(lr)) {
         json_t *rep = json_object_get(lr, "report");

@@ -344,6 +344,18 @@ int eg_store_open(eg_store **out, const char *path, int flags)
                                   "store and its folder must be writable by this user");
                 goto fail;
             }
+            if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT) {
+                /* (the first statement to read the file: not a WAL problem) */
+                rc = eg_error_set(EG_ESTORE,
+                                  "store \"%s\" is not a SQLite database, or is damaged: %s", path,
+                                  sqlite3_errmsg(st->db));
+                eg_error_hint("check --store (or `store` in the configuration): an engram store is "
+                              "the file `engram init` or a first `engram import` makes. Keep a "
+                              "damaged one aside and restore a backup; with a PostgreSQL source a "
+                              "new store rebuilds the results (`engram run`), but memories "
+                              "imported or remembered into the store live only in it");
+                goto fail;
+            }
             /* SQLITE_BUSY/LOCKED: another engram holds the store through a first load's rollback
              * journal (eg_store_bulk_prepare), and changing the mode needs the file to itself,
              * which SQLite does not wait for. Go on in its mode: this connection's reads and

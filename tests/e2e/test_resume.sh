@@ -190,6 +190,11 @@ case "$(cat "$T/w.err")" in
   *) fail "no warning on stderr: [$(cat "$T/w.err")]" ;;
 esac
 check "it left no snapshot" "no" "$([ -f "$T/w.db-snapshot" ] && echo yes || echo no)"
+# (a warning that -q or a scheduler hides: stats says there is none, it printed nothing)
+case "$(E --store "$T/w.db" stats)" in
+  *"snapshot       none: the next run replays the history"*) ok "stats says there is no snapshot" ;;
+  *) fail "stats says nothing of the missing snapshot" ;;
+esac
 rmdir "$T/w.db-snapshot"
 recomputed "$T/w.db" 2026-11-09T13:00:00Z "no snapshot" "the run after it"
 resumed "$T/w.db" 2026-11-09T14:00:00Z "and the one after that"

@@ -1453,6 +1453,18 @@ static void test_open_bad_path_says_why(void **state)
     assert_int_equal(eg_store_open(&st, f->dir, EG_STORE_CREATE), EG_ESTORE);
     assert_null(st);
     assert_non_null(strstr(eg_error_last()->detail, "is a folder, not a store file"));
+    /* a file that is not a SQLite database: said so, not "could not switch to WAL mode" */
+    snprintf(p, sizeof p, "%s/garbage.db", f->dir);
+    FILE *g = fopen(p, "wb");
+    assert_non_null(g);
+    for (int i = 0; i < 8192; i++)
+        fputc((i * 131 + 7) & 0xff, g);
+    fclose(g);
+    assert_int_equal(eg_store_open(&st, p, EG_STORE_CREATE), EG_ESTORE);
+    assert_null(st);
+    assert_non_null(strstr(eg_error_last()->message, "is not a SQLite database, or is damaged"));
+    assert_null(strstr(eg_error_last()->message, "WAL"));
+    assert_non_null(strstr(eg_error_last()->hint, "restore a backup"));
 }
 
 #define T_(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
