@@ -225,12 +225,13 @@ int eg__rem(eg_model *md, const eg_config *cfg, int64_t T)
             rc = EG_ENOMEM;
             break;
         }
+        /* the pair in index order, each concept with its memory (x is the first drawn's) */
         md->cr[md->ncr++] = (eg_creative){.a = a < b ? a : b,
                                           .b = a < b ? b : a,
                                           .at = T,
                                           .bridge = best.z,
-                                          .x = best.x,
-                                          .y = best.y,
+                                          .x = a < b ? best.x : best.y,
+                                          .y = a < b ? best.y : best.x,
                                           .novelty = novelty,
                                           .plausibility = plaus,
                                           .strength = strength};

@@ -860,7 +860,8 @@ static void rem_bridge_case(bool wide, bool stronger, bool busy)
     assert_int_not_equal(eg__category_of(&md, a), eg__category_of(&md, b));
     const char *want_z = wide && stronger ? "ztwo" : "zone";
     const char *want_x = stronger ? "xtwo" : "xone", *want_y = wide && stronger ? "ytwo" : "yone";
-    bool ways[2] = {false, false}; /* the pair sampled as (A, B), as (B, A) */
+    /* sixteen nights: the pair is drawn as (A, B) on some, as (B, A) on others (nights 2 and 0,
+     * as the nights' seeds draw it now), so the search runs from each side */
     for (int night = 0; night < 16; night++) {
         md.ncr = 0;
         int64_t T = (3 + night) * EG_USEC_PER_DAY + 4 * 3600 * EG_USEC_PER_SEC;
@@ -871,20 +872,13 @@ static void rem_bridge_case(bool wide, bool stronger, bool busy)
             assert_int_equal(cr->a, a);
             assert_int_equal(cr->b, b);
             assert_string_equal(eg_model_concept(&md, cr->bridge), want_z);
-            /* x is the first memory's as sampled: A's or B's */
-            const char *x = eg_model_concept(&md, cr->x), *y = eg_model_concept(&md, cr->y);
-            ways[x[0] == 'y'] = true;
-            if (x[0] == 'y') {
-                const char *t = x;
-                x = y;
-                y = t;
-            }
-            assert_string_equal(x, want_x);
-            assert_string_equal(y, want_y);
+            /* concept_a is a's, concept_b is b's, whichever the night drew first (they were the
+             * first drawn's and the second's: swapped on the nights that drew b first) */
+            assert_string_equal(eg_model_concept(&md, cr->x), want_x);
+            assert_string_equal(eg_model_concept(&md, cr->y), want_y);
             assert_true(cr->plausibility > 0.6 && cr->plausibility <= 1.0);
         }
     }
-    assert_true(ways[0] && ways[1]);
     eg_model_free(&md);
 }
 
