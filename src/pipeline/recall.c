@@ -1461,10 +1461,17 @@ static void trace_pipeline(const eg_config *cfg, json_t *f, json_t *steps, int64
     const char *status = str(p, "status", "staged");
     long long ticks = inum(p, "wm_ticks");
     if (ticks > 0) {
+        /* with jitter each tick has its own capacity (working_memory.c): the range, not the
+         * configured capacity as if it were that tick's */
+        char cap[32];
+        if (cfg->wm_jitter > 0)
+            snprintf(cap, sizeof cap, "%d±%d", cfg->wm_capacity, cfg->wm_jitter);
+        else
+            snprintf(cap, sizeof cap, "%d", cfg->wm_capacity);
         s = add_step(steps, "working_memory",
-                     "selected at %s, held %lld tick%s, best slot %lld of %d, best priority %.3f",
+                     "selected at %s, held %lld tick%s, best slot %lld of %s, best priority %.3f",
                      iso(json_object_get(p, "wm_entered_at"), t1), ticks, ticks == 1 ? "" : "s",
-                     inum(p, "wm_best_slot"), cfg->wm_capacity, num(p, "wm_best_priority"));
+                     inum(p, "wm_best_slot"), cap, num(p, "wm_best_priority"));
     } else if (!strcmp(status, "unattended")) {
         s = add_step(steps, "working_memory",
                      "never selected: capacity exceeded, best rank %lld of %lld",

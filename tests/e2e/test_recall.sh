@@ -330,4 +330,12 @@ check "trace --json's long-term step is the view's row" "$rank $rs $age" \
 engram --store "$D" --now "$NOW" trace "$forg" >"$T/t6.txt"
 contains "trace of a forgotten memory" "diagnosis: forgotten after" "$T/t6.txt"
 contains "with its pre-strength" "pre-strength" "$T/t6.txt"
+# with wm.jitter each tick has its own capacity: trace gives the range, not wm.capacity as if it
+# were that tick's ("best slot 8 of 7" was possible)
+printf 'wm.jitter = 2\n' >"$T/jitter.conf"
+cp "$D" "$T/jit.db"
+engram --config "$T/jitter.conf" --store "$T/jit.db" --now "$NOW" run -q
+jid=$(count "$T/jit.db" "SELECT m.id FROM memory m JOIN pipeline p ON p.memory_rowid = m.rowid WHERE p.wm_ticks > 0 ORDER BY m.id LIMIT 1")
+engram --config "$T/jitter.conf" --store "$T/jit.db" --now "$NOW" trace "$jid" >"$T/t8.txt"
+contains "trace gives the capacity's range under jitter" " of 7±2, best priority" "$T/t8.txt"
 finish
