@@ -322,35 +322,50 @@ static int raw_member(const char *line, size_t len, const char *key, const char 
 }
 
 /* Parses a line jansson refused for a number it cannot hold (an integer beyond 64 bits, a real
- * beyond double) again, with integers as reals. A metadata value is taken apart first: parsed on
- * its own (*meta_obj) when it can be, so its integers stay integers; else its text is kept as
- * written (*meta_raw; staging counts it as invalid metadata) and the line is parsed with null in
- * its place. The id's text is read from the line itself (see jsonl_line). NULL, jerr set, if the
- * line still does not parse. */
-static json_t *parse_big_numbers(const char *line, size_t len, int flags, json_error_t *jerr,
-                                 const char **meta_raw, size_t *meta_raw_len, json_t **meta_obj)
+ * beyond double) or for a key named twice, again with its metadata value taken apart. The
+ * metadata is parsed on its own (*meta_obj) with a key it names twice kept once, its last value,
+ * as every source keeps it (PostgreSQL's jsonb, the metadata text of CSV and of the SQLite
+ * source): a duplicate key is an error only among the line's own members. A metadata value
+ * jansson cannot hold for its numbers is kept as written (*meta_raw; staging reads it, and counts
+ * it as invalid when a number is beyond double). The line is then parsed with null in the
+ * metadata's place, with integers as reals if it still holds a number too big. The id's text is
+ * read from the line itself (see jsonl_line). NULL, jerr set, if the line still does not parse. */
+static json_t *parse_apart(const char *line, size_t len, int flags, json_error_t *jerr,
+                           const char **meta_raw, size_t *meta_raw_len, json_t **meta_obj)
 {
-    const char *line_in = line;
-    const char *v;
-    size_t vlen;
+    const char *line_in = line, *v, *cut = NULL;
+    size_t vlen = 0;
     json_t *obj = NULL;
+    json_error_t merr;
     eg_buf copy;
     eg_buf_init(&copy, 0);
-    if (!raw_member(line, len, "metadata", &v, &vlen) && *v != '"' &&
-        !(*meta_obj = json_loadb(v, vlen, JSON_DECODE_ANY, NULL))) {
+    if (!raw_member(line, len, "metadata", &v, &vlen) && *v != '"') {
+        *meta_obj = json_loadb(v, vlen, JSON_DECODE_ANY | JSON_ALLOW_NUL, &merr);
+        if (!*meta_obj && json_error_code(&merr) != json_error_numeric_overflow) {
+            /* not JSON inside the metadata: its error, at its column in the line */
+            *jerr = merr;
+            jerr->column += (int)eg_utf8_length(line, (size_t)(v - line));
+            jerr->position += (int)(v - line);
+            goto done;
+        }
+        if (!*meta_obj) {
+            *meta_raw = v;
+            *meta_raw_len = vlen;
+        }
         if (eg_buf_append(&copy, line, (size_t)(v - line)) || eg_buf_puts(&copy, "null") ||
             eg_buf_append(&copy, v + vlen, len - (size_t)(v - line) - vlen))
             goto done;
-        *meta_raw = v;
-        *meta_raw_len = vlen;
+        cut = v;
         line = copy.data;
         len = copy.len;
     }
-    obj = json_loadb(line, len, flags | JSON_DECODE_INT_AS_REAL, jerr);
-    if (!obj && *meta_raw && jerr->position > (int)(*meta_raw - line_in) + 4) {
+    obj = json_loadb(line, len, flags, jerr);
+    if (!obj && json_error_code(jerr) == json_error_numeric_overflow)
+        obj = json_loadb(line, len, flags | JSON_DECODE_INT_AS_REAL, jerr);
+    if (!obj && cut && jerr->position > (int)(cut - line_in) + 4) {
         /* an error after the metadata: its column in the line as written */
-        jerr->column += (int)eg_utf8_length(*meta_raw, *meta_raw_len) - 4;
-        jerr->position += (int)*meta_raw_len - 4;
+        jerr->column += (int)eg_utf8_length(cut, vlen) - 4;
+        jerr->position += (int)vlen - 4;
     }
 done:
     eg_buf_free(&copy);
@@ -373,7 +388,7 @@ static int jsonl_line(const eg_file_handlers *h, int64_t lineno, const char *lin
 {
     json_error_t jerr;
     json_t *obj = NULL, *id, *content;
-    json_t *meta_obj = NULL; /* metadata parsed apart (see parse_big_numbers) */
+    json_t *meta_obj = NULL; /* metadata parsed apart (see parse_apart) */
     char *meta_text = NULL, why[300];
     const char *meta_raw = NULL;
     size_t meta_raw_len = 0;
@@ -386,10 +401,10 @@ static int jsonl_line(const eg_file_handlers *h, int64_t lineno, const char *lin
         return reject(h, lineno, NULL, why, line, len);
     }
     obj = json_loadb(line, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
-    if (!obj && json_error_code(&jerr) == json_error_numeric_overflow)
-        obj =
-            parse_big_numbers(line, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
-                              &jerr, &meta_raw, &meta_raw_len, &meta_obj);
+    if (!obj && (json_error_code(&jerr) == json_error_numeric_overflow ||
+                 json_error_code(&jerr) == json_error_duplicate_key))
+        obj = parse_apart(line, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+                          &jerr, &meta_raw, &meta_raw_len, &meta_obj);
     if (!obj) {
         snprintf(why, sizeof why, "not JSON: %s (column %d)", jerr.text, jerr.column);
         rc = reject(h, lineno, NULL, why, line, len);

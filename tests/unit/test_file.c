@@ -467,6 +467,60 @@ static void test_jsonl_big_numbers(void **state)
     collector_free(&c);
 }
 
+/* A key the metadata names twice made the whole line "not JSON" (the line was parsed rejecting
+ * duplicate keys), while the same metadata in a CSV field, a PostgreSQL json/jsonb column or the
+ * SQLite source stages with the last value, as jsonb keeps it: the memory was lost in JSONL only.
+ * The metadata keeps the last value of such a key; a key named twice among the line's own members
+ * (id, metadata, ...) is still a bad line, and so is a syntax error inside the metadata, at its
+ * column in the line. */
+static void test_jsonl_metadata_duplicate_keys(void **state)
+{
+    (void)state;
+    const char *path = write_text(
+        "dupmeta.jsonl",
+        /* 1 */
+        "{\"id\":\"a\",\"content\":\"x\",\"created_at\":\"2026-05-01\","
+        "\"metadata\":{\"concepts\":[\"first\"],\"concepts\":[\"second\"]}}\n"
+        /* 2 */
+        "{\"id\":\"b\",\"content\":\"x\",\"created_at\":\"2026-05-01\","
+        "\"metadata\":{\"a\":{\"x\":1,\"x\":2},\"k\":0.1}}\n"
+        /* 3 */
+        "{\"id\":\"c\",\"metadata\":{\"x\":1,\"x\":2,\"n\":12345678901234567890},"
+        "\"content\":\"x\",\"created_at\":\"2026-05-01\"}\n"
+        /* 4 */
+        "{\"id\":\"d\",\"id\":\"e\",\"content\":\"x\",\"created_at\":\"2026-05-01\","
+        "\"metadata\":{\"x\":1,\"x\":2}}\n"
+        /* 5 */
+        "{\"id\":\"f\",\"content\":\"x\",\"created_at\":\"2026-05-01\","
+        "\"metadata\":{\"x\":1,\"x\":2},\"metadata\":{}}\n"
+        /* 6 */
+        "{\"id\":\"g\",\"content\":\"x\",\"created_at\":\"2026-05-01\","
+        "\"metadata\":{\"x\":1,\"x\":2,}}\n"
+        /* 7 */
+        "{\"id\":\"h\",\"metadata\":{\"x\":1,\"x\":2},\"content\":\"x\",\"content\":\"y\","
+        "\"created_at\":\"2026-05-01\"}\n");
+    collector c = {0};
+    assert_int_equal(read_into(path, EG_FILE_AUTO, &c), 0);
+    for (int i = 0; i < c.nrej; i++)
+        print_message("reject line %lld: %s\n", (long long)c.rej[i].line, c.rej[i].reason);
+    assert_int_equal(c.nrec, 3);
+    assert_string_equal(c.rec[0].id, "a");
+    assert_string_equal(c.rec[0].metadata, "{\"concepts\":[\"second\"]}");
+    assert_string_equal(c.rec[1].id, "b");
+    assert_string_equal(c.rec[1].metadata, "{\"a\":{\"x\":2},\"k\":0.1}");
+    assert_string_equal(c.rec[2].id, "c"); /* a number too big as well: kept as written */
+    assert_string_equal(c.rec[2].metadata, "{\"x\":1,\"x\":2,\"n\":12345678901234567890}");
+    assert_string_equal(c.rec[2].content, "x");
+    assert_int_equal(c.nrej, 4);
+    expect_reject(&c, 0, 4, NULL, "duplicate object key");
+    expect_reject(&c, 1, 5, NULL, "duplicate object key");
+    expect_reject(&c, 2, 6, NULL, "not JSON");
+    expect_reject(&c, 2, 6, NULL, "(column 75)"); /* the '}' after the comma */
+    expect_reject(&c, 3, 7, NULL, "duplicate object key");
+    expect_reject(&c, 3, 7, NULL, "(column 58)"); /* as written, after the metadata */
+    collector_free(&c);
+}
+
 static void test_jsonl_metadata_forms(void **state)
 {
     (void)state;
@@ -1243,6 +1297,7 @@ int main(void)
         cmocka_unit_test(test_jsonl_unix_seconds),
         cmocka_unit_test(test_jsonl_empty_times),
         cmocka_unit_test(test_jsonl_big_numbers),
+        cmocka_unit_test(test_jsonl_metadata_duplicate_keys),
         cmocka_unit_test(test_jsonl_metadata_forms),
         cmocka_unit_test(test_jsonl_metadata_reals),
         cmocka_unit_test(test_jsonl_invalid_utf8),
