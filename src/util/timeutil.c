@@ -54,6 +54,29 @@ static int digits(const char *p, const char *end, int n, int *out)
     return 0;
 }
 
+/* The n digits of a fraction of a second, in microseconds (-1 when there are none). Up to six
+ * they are exact; more are rounded as PostgreSQL rounds them when it reads a timestamp
+ * (ParseFractionalSecond: rint(strtod(".digits") * 1e6), ties to even), so that a time read from
+ * a file and the same time read through a PostgreSQL column are the same microsecond. It can be
+ * 1000000 (".9999995"): the caller adds it to the seconds, as PostgreSQL does. (strtod reads '.'
+ * here: engram never sets a locale.) Digits past 100 cannot change a double near 1. */
+static int64_t fraction_us(const char *f, size_t n)
+{
+    if (n == 0)
+        return -1;
+    int64_t us = 0;
+    if (n <= 6) {
+        for (size_t i = 0; i < 6; i++)
+            us = us * 10 + (i < n ? f[i] - '0' : 0);
+        return us;
+    }
+    char buf[104] = "0.";
+    size_t k = n < 100 ? n : 100;
+    memcpy(buf + 2, f, k);
+    buf[2 + k] = '\0';
+    return (int64_t)rint(strtod(buf, NULL) * 1e6);
+}
+
 int eg_time_parse(const char *s, size_t s_len, int64_t *out_us)
 {
     if (s_len == (size_t)-1)
@@ -81,21 +104,11 @@ int eg_time_parse(const char *s, size_t s_len, int64_t *out_us)
                 return -1;
             p += 3;
             if (p < end && (*p == '.' || *p == ',')) {
-                p++;
-                int n = 0;
-                while (p < end && *p >= '0' && *p <= '9') {
-                    if (n < 6) {
-                        frac = frac * 10 + (*p - '0');
-                        n++;
-                    }
+                const char *f = ++p;
+                while (p < end && *p >= '0' && *p <= '9')
                     p++;
-                }
-                if (n == 0)
+                if ((frac = fraction_us(f, (size_t)(p - f))) < 0)
                     return -1;
-                while (n < 6) {
-                    frac *= 10;
-                    n++;
-                }
             }
         }
         if (h > 24 || mi > 59 || sec > 60 || (h == 24 && (mi || sec || frac)))

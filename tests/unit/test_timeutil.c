@@ -1,11 +1,11 @@
 /*
  * test_timeutil.c — unit tests of util/timeutil.c: ISO 8601 / PostgreSQL-text parsing (date only,
- * 'T' or space, Z/z, +hh, +hh:mm, -hhmm offsets, 1..9 fraction digits truncated to microseconds,
- * leap days, 24:00:00, malformed inputs), formatting (round trips, fractions only when non-zero,
- * times before 1970, century boundaries), the civil-date helpers, PostgreSQL's
- * `date - interval` month clamping (eg_time_midnight_shift), duration parsing and the whole-days
- * difference that truncates toward zero. Expected epoch values were computed independently
- * (Python's datetime in UTC).
+ * 'T' or space, Z/z, +hh, +hh:mm, -hhmm offsets, fraction digits rounded to microseconds as
+ * PostgreSQL rounds them, leap days, 24:00:00, malformed inputs), formatting (round trips,
+ * fractions only when non-zero, times before 1970, century boundaries), the civil-date helpers,
+ * PostgreSQL's `date - interval` month clamping (eg_time_midnight_shift), duration parsing and the
+ * whole-days difference that truncates toward zero. Expected epoch values were computed
+ * independently (Python's datetime in UTC).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -110,10 +110,28 @@ static void test_parse_fractions(void **state)
         const char *frac;
         int64_t us;
     } cases[] = {
-        {".1", 100000},         {".12", 120000},        {".123", 123000},     {".1234", 123400},
-        {".12345", 123450},     {".123456", 123456},    {".1234567", 123456}, {".12345678", 123456},
-        {".123456789", 123456}, {".999999999", 999999}, {".000001", 1},       {".0000009", 0},
-        {".5", 500000},         {".000000", 0},         {",25", 250000},
+        {".1", 100000},
+        {".12", 120000},
+        {".123", 123000},
+        {".1234", 123400},
+        {".12345", 123450},
+        {".123456", 123456},
+        {".1234567", 123457},
+        {".12345678", 123457},
+        {".123456789", 123457},
+        {".000001", 1},
+        {".0000009", 1},
+        {".5", 500000},
+        {".000000", 0},
+        {",25", 250000},
+        /* past six digits, rounded as PostgreSQL 15 reads them (checked against it): ties to
+         * even, and a carry into the seconds */
+        {".1234565", 123456},
+        {".0000005", 0},
+        {".0000015", 2},
+        {".12345649999999999", 123456},
+        {".9999995", 1000000},
+        {".999999999", 1000000},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char s[64];
@@ -122,8 +140,12 @@ static void test_parse_fractions(void **state)
         snprintf(s, sizeof s, "2026-05-01 10:00:00%s+01", cases[i].frac);
         expect_parse(s, base - H(1) + cases[i].us);
     }
-    /* truncation, not rounding, also before 1970 */
-    expect_parse("1969-12-31T23:59:59.9999999Z", -1);
+    /* rounding, not truncation, also before 1970 (PostgreSQL: 1970-01-01 00:00:00); it was
+     * truncation, 1 µs from what the same text read through a PostgreSQL column gives */
+    expect_parse("1969-12-31T23:59:59.9999999Z", 0);
+    expect_parse("1969-12-31T23:59:59.9999994Z", -1);
+    /* a carry into hour 24 is still hour 24 with a fraction: refused, as PostgreSQL does */
+    expect_reject("2026-05-01T24:00:00.9999999Z");
 }
 
 static void test_parse_leap_days(void **state)
