@@ -343,9 +343,10 @@ static bool word_cont(utf8proc_int32_t cp)
  * (the characters next to each other, in order). Stopwords and words under 3 characters are
  * left out (they match most memories and weigh almost nothing in BM25), numbers and CJK words
  * are kept; when that leaves nothing, every word is used. Words repeated (after folding) appear
- * once. BM25 has no early exit: a search costs time in proportion to the memories its words are
- * in. So words are taken rarest first while their memories add up to at most LEX_DOCS (the
- * rarest always), and when the rarest alone is in more, *min_rowid limits the search to the
+ * once. At most MAX_TOKENS words, the first ones: a word left out takes no place once a word that
+ * is kept needs it. BM25 has no early exit: a search costs time in proportion to the memories its
+ * words are in. So words are taken rarest first while their memories add up to at most LEX_DOCS
+ * (the rarest always), and when the rarest alone is in more, *min_rowid limits the search to the
  * newest memories, as many as hold about LEX_DOCS matches. With two words or more, `all` gets
  * them all AND-ed: the memories that have every word (scored as the OR search scores them),
  * wherever they are in time. FTS5 walks the doclists of every word of an AND, so it runs only
@@ -401,19 +402,35 @@ static int word_freq(eg_recaller *r, int64_t *df, int64_t *top)
 static int add_term(eg_recaller *r, term *tok, int *nt, int64_t *top, const char *raw,
                     size_t rawlen, const char *f, size_t flen, bool cjk)
 {
-    int rc = 0;
-    if (*nt >= MAX_TOKENS || !flen)
+    int rc = 0, slot = *nt;
+    bool keep = true, digits = true;
+    if (!flen)
         return 0;
     for (int k = 0; k < *nt; k++)
         if (tok[k].flen == flen && !memcmp(r->folded.data + tok[k].foff, f, flen))
             return 0;
-    term *t = &tok[*nt];
-    *t = (term){.foff = r->folded.len, .flen = flen};
+    if (!cjk) {
+        for (size_t k = 0; k < flen && digits; k++)
+            digits = f[k] >= '0' && f[k] <= '9';
+        eg_buf_reset(&r->tmp);
+        if ((rc = eg_concepts_from_text(r->cx, raw, rawlen, &r->tmp)))
+            return rc;
+        keep = digits || r->tmp.len > 2; /* "[]" is no concept */
+    }
+    /* full: a word that is kept takes the place of a stopword or a short word (searched only
+     * when nothing else is left), so a long question's words are not crowded out by them */
+    if (slot >= MAX_TOKENS) {
+        for (slot = 0; keep && slot < *nt && tok[slot].keep; slot++)
+            ;
+        if (!keep || slot == *nt)
+            return 0;
+    }
+    term *t = &tok[slot];
+    *t = (term){.foff = r->folded.len, .flen = flen, .keep = keep};
     if (eg_buf_append(&r->folded, f, flen) || eg_buf_putc(&r->folded, '\0'))
         return eg_error_set(EG_ENOMEM, "out of memory during recall");
     const char *w = r->folded.data + t->foff;
     if (cjk) {
-        t->keep = true;
         t->df = -1;
         for (size_t a = 0; a < flen && !rc;) {
             size_t b = a;
@@ -429,16 +446,9 @@ static int add_term(eg_recaller *r, term *tok, int *nt, int64_t *top, const char
             a = b + 1;
         }
     } else {
-        bool digits = true;
-        for (size_t k = 0; k < flen && digits; k++)
-            digits = w[k] >= '0' && w[k] <= '9';
-        eg_buf_reset(&r->tmp);
-        if ((rc = eg_concepts_from_text(r->cx, raw, rawlen, &r->tmp)))
-            return rc;
-        t->keep = digits || r->tmp.len > 2; /* "[]" is no concept */
         rc = digits ? eg_recall_q_doc_freq(r->q, w, &t->df) : word_freq(r, &t->df, top);
     }
-    if (!rc)
+    if (!rc && slot == *nt)
         (*nt)++;
     return rc;
 }
@@ -500,6 +510,15 @@ static int add_word(eg_recaller *r, term *tok, int *nt, int64_t *top, const char
     return rc;
 }
 
+/* Whether no more words can be taken: every place holds a word that is kept. */
+static bool terms_full(const term *tok, int nt)
+{
+    for (int k = 0; k < nt; k++)
+        if (!tok[k].keep)
+            return false;
+    return nt >= MAX_TOKENS;
+}
+
 static int build_match(eg_recaller *r, const char *query, eg_buf *out, eg_buf *all,
                        int64_t *min_rowid, int64_t *max_rowid)
 {
@@ -515,7 +534,7 @@ static int build_match(eg_recaller *r, const char *query, eg_buf *out, eg_buf *a
      * below it (a past --at read the newest of the whole store, all of them too new) */
     if ((rc = eg_recall_q_max_rowid(r->q, r->at, &top)))
         return rc;
-    while (i < len && nt < MAX_TOKENS) {
+    while (i < len && !terms_full(tok, nt)) {
         utf8proc_int32_t cp;
         utf8proc_ssize_t n =
             utf8proc_iterate((const utf8proc_uint8_t *)query + i, (utf8proc_ssize_t)(len - i), &cp);

@@ -53,6 +53,14 @@ check "an unrelated memory is not recalled" "" "$(jq -r '.results[] | select(.me
 engram --store "$A" --now "$NOW" recall --no-rehearse --explain zeppelin >"$T/z.txt"
 contains "--explain prints the terms" "spread" "$T/z.txt"
 contains "--explain prints P(recall)" "P(recall)" "$T/z.txt"
+# the full-text search takes at most 32 words of a query; stopwords and short words (searched
+# only when nothing else is left) do not crowd out a later word that counts
+long="the a an of to in on at by for with from as is was be are were it this that these those"
+long="$long me my we our you your he she they them his her its and or but if so do did us up"
+engram --store "$A" --now "$NOW" recall --no-rehearse --json "$long zeppelin" >"$T/long.json"
+check "a word after 45 stopwords is searched in full text, alone: lexical as for it alone" \
+  "$(jq -c '[.results[] | {memory_id, lexical}] | sort_by(.memory_id)' "$T/z.json")" \
+  "$(jq -c '[.results[] | {memory_id, lexical}] | sort_by(.memory_id)' "$T/long.json")"
 
 # --json shape
 check "--json has query and at" "zeppelin $NOW" "$(jq -r '"\(.query) \(.at)"' "$T/z.json")"
