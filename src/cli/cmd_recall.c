@@ -25,8 +25,8 @@ static void print_text(const eg_cli *cli, const eg_config *cfg, const char *quer
         /* the query as typed, its quotes and backslashes escaped, on one line */
         fputs("recall \"", stdout);
         eg_cli_put_text(stdout, query, 0, true);
-        printf("\" at %s: %zu result%s of %zu candidates\n", eg_time_format(res->at, ts), res->n,
-               res->n == 1 ? "" : "s", res->candidates);
+        printf("\" at %s: %zu result%s of %zu candidate%s\n", eg_time_format(res->at, ts), res->n,
+               res->n == 1 ? "" : "s", res->candidates, res->candidates == 1 ? "" : "s");
     }
     if (explain)
         printf("  query: full text %s; %d concept%s, %d in the store; candidates %zu lexical, "

@@ -157,29 +157,42 @@ json_t *eg_cli_json_str(const char *s)
 void eg_cli_put_text(FILE *out, const char *s, size_t max, bool quoted)
 {
     size_t cps = 0;
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if ((*p & 0xC0) != 0x80 && max && cps++ == max) {
+    const char *p = s ? s : "";
+    size_t left = strlen(p);
+    while (left) {
+        if (max && cps++ == max) {
             fputs("…", out);
             return;
         }
-        if (*p < 0x20 || *p == 0x7F) {
+        size_t skip = 1, n = eg_utf8_seq(p, left, &skip);
+        const unsigned char *u = (const unsigned char *)p;
+        if (!n) {
+            /* bytes that are not UTF-8 (a query typed in another encoding): U+FFFD, as --json
+             * writes them, not raw bytes for the terminal to make sense of */
+            fputs("\xEF\xBF\xBD", out);
+            p += skip;
+            left -= skip;
+            continue;
+        }
+        if (n == 1 && (*u < 0x20 || *u == 0x7F)) {
             putc(' ', out);
-        } else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) { /* U+0080..U+009F */
+        } else if (n == 2 && *u == 0xC2 && u[1] <= 0x9F) { /* U+0080..U+009F */
             putc(' ', out);
-            p++;
-        } else if (*p == 0xE2 && ((p[1] == 0x80 && p[2] >= 0xA8 && p[2] <= 0xAE) ||
-                                  (p[1] == 0x81 && p[2] >= 0xA6 && p[2] <= 0xA9))) {
+        } else if (n == 3 && *u == 0xE2 &&
+                   ((u[1] == 0x80 && u[2] >= 0xA8 && u[2] <= 0xAE) ||
+                    (u[1] == 0x81 && u[2] >= 0xA6 && u[2] <= 0xA9))) {
             /* U+2028, U+2029 (line and paragraph separators: a line break to some terminals)
              * and the bidirectional embeddings, overrides and isolates U+202A..U+202E,
              * U+2066..U+2069: an override left open in an id or a content reordered the rest of
              * the line as displayed ("Trojan Source") */
             putc(' ', out);
-            p += 2;
         } else {
-            if (quoted && (*p == '"' || *p == '\\'))
+            if (quoted && n == 1 && (*u == '"' || *u == '\\'))
                 putc('\\', out);
-            putc(*p, out);
+            fwrite(p, 1, n, out);
         }
+        p += n;
+        left -= n;
     }
 }
 

@@ -23,3 +23,8 @@ engram --store s.db recall --at never "garden"
 engram --store missing.db recall "garden"
 engram recall --help
 engram trace --help
+# one candidate is "1 candidate"; bytes of the query that are not UTF-8 print as U+FFFD, as in
+# --json (they went to the terminal raw)
+engram --store one.db --now 2026-11-20T00:00:00Z remember -q --id solo "A note about the harbor"
+engram --store one.db --now 2026-11-20T00:00:00Z ingest -q
+engram --store one.db --now 2026-11-20T00:00:00Z recall --no-rehearse "$(printf 'harbor caf\351')" | head -1
