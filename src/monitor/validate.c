@@ -749,15 +749,6 @@ static json_t *examples_json(const eg_valid_rule *u)
     return a;
 }
 
-/* the store's error, named and explained as the store's own (a read-only or full store) */
-static int save_error(eg_store *st)
-{
-    int rc = eg_error_set(EG_ESTORE, "store \"%s\": could not record the validation: %s",
-                          eg_store_path(st), sqlite3_errmsg(eg_store_db(st)));
-    eg__store_explain(eg_store_db(st), eg_store_path(st));
-    return rc;
-}
-
 static int save(eg_store *st, const eg_validate_report *r)
 {
     sqlite3 *db = eg_store_db(st);
@@ -769,7 +760,7 @@ static int save(eg_store *st, const eg_validate_report *r)
                            "INSERT INTO validation (at, target, rule, status, count, total,"
                            " percent, threshold, examples) VALUES (?,?,?,?,?,?,?,?,?)",
                            -1, &ins, NULL) != SQLITE_OK) {
-        rc = save_error(st);
+        rc = eg__store_error(st, "could not record the validation");
         goto done;
     }
     for (int i = 0; i < r->nrules; i++) {
@@ -795,7 +786,7 @@ static int save(eg_store *st, const eg_validate_report *r)
         int s = sqlite3_step(ins);
         free(exs);
         if (s != SQLITE_DONE) {
-            rc = save_error(st);
+            rc = eg__store_error(st, "could not record the validation");
             goto done;
         }
     }

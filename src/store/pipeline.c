@@ -79,21 +79,13 @@ void eg_save_since_free(eg_save_since *s)
     *s = (eg_save_since){.at = INT64_MIN};
 }
 
-static int q_error(eg_store *st, const char *what)
-{
-    int rc = eg_error_set(EG_ESTORE, "store \"%s\": %s: %s", eg_store_path(st), what,
-                          sqlite3_errmsg(eg_store_db(st)));
-    eg__store_explain(eg_store_db(st), eg_store_path(st));
-    return rc;
-}
-
 int eg_store_sim_get(eg_store *st, const char *key, int64_t *value, bool *found)
 {
     sqlite3_stmt *s = NULL;
     *found = false;
     if (sqlite3_prepare_v2(eg_store_db(st), "SELECT value FROM sim_state WHERE key = ?1", -1, &s,
                            NULL) != SQLITE_OK)
-        return q_error(st, "could not read the pipeline's state");
+        return eg__store_error(st, "could not read the pipeline's state");
     sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
     if (sqlite3_step(s) == SQLITE_ROW) {
         *value = sqlite3_column_int64(s, 0);
@@ -108,12 +100,12 @@ int eg_store_sim_set(eg_store *st, const char *key, int64_t value)
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(eg_store_db(st), "INSERT OR REPLACE INTO sim_state VALUES (?1, ?2)", -1,
                            &s, NULL) != SQLITE_OK)
-        return q_error(st, "could not write the pipeline's state");
+        return eg__store_error(st, "could not write the pipeline's state");
     sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, value);
     int r = sqlite3_step(s);
     sqlite3_finalize(s);
-    return r == SQLITE_DONE ? 0 : q_error(st, "could not write the pipeline's state");
+    return r == SQLITE_DONE ? 0 : eg__store_error(st, "could not write the pipeline's state");
 }
 
 int eg_store_checkpoint(eg_store *st, int64_t *at, bool *found)
@@ -233,7 +225,7 @@ static int add_memories(eg_store *st, eg_model *md, sqlite3_stmt *s, int64_t now
         }
     }
     if (step != SQLITE_DONE)
-        rc = q_error(st, "could not read memories for the pipeline");
+        rc = eg__store_error(st, "could not read memories for the pipeline");
 done:
     free(heap);
     return rc;
@@ -286,7 +278,7 @@ static int add_recalls(eg_store *st, eg_model *md, sqlite3_stmt *s)
             rc = eg_model_add_recall(md, x, sqlite3_column_int64(s, 1));
     }
     if (!rc && step != SQLITE_DONE)
-        rc = q_error(st, "could not read recalls");
+        rc = eg__store_error(st, "could not read recalls");
     free(by_rowid);
     return rc;
 }
@@ -300,7 +292,7 @@ int eg_store_load_model(eg_store *st, eg_model *md, int64_t now)
                            "SELECT " MEM_COLS " FROM memory WHERE " EG_PIPELINE_INPUT
                            " AND created_at <= ?1 " MEM_ORDER,
                            -1, &s, NULL) != SQLITE_OK) {
-        rc = q_error(st, "could not read memories for the pipeline");
+        rc = eg__store_error(st, "could not read memories for the pipeline");
         goto done;
     }
     sqlite3_bind_int64(s, 1, now);
@@ -313,7 +305,7 @@ int eg_store_load_model(eg_store *st, eg_model *md, int64_t now)
                            "SELECT memory_rowid, at FROM presentation WHERE kind = 'recalled' AND "
                            "at <= ?1 ORDER BY memory_rowid, at",
                            -1, &s, NULL) != SQLITE_OK) {
-        rc = q_error(st, "could not read recalls");
+        rc = eg__store_error(st, "could not read recalls");
         goto done;
     }
     sqlite3_bind_int64(s, 1, now);
@@ -327,13 +319,13 @@ static int scalar(eg_store *st, const char *sql, int64_t a1, int64_t a2, int64_t
 {
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(eg_store_db(st), sql, -1, &s, NULL) != SQLITE_OK)
-        return q_error(st, "could not count the pipeline's inputs");
+        return eg__store_error(st, "could not count the pipeline's inputs");
     sqlite3_bind_int64(s, 1, a1);
     sqlite3_bind_int64(s, 2, a2);
     int r = sqlite3_step(s);
     *out = r == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
     sqlite3_finalize(s);
-    return r == SQLITE_ROW ? 0 : q_error(st, "could not count the pipeline's inputs");
+    return r == SQLITE_ROW ? 0 : eg__store_error(st, "could not count the pipeline's inputs");
 }
 
 int eg_store_inputs(eg_store *st, int64_t at, eg_store_inputs_state *out)
@@ -361,7 +353,7 @@ int eg_store_inputs_added(eg_store *st, int64_t after, int64_t at, int64_t *n)
 static int prep_span(eg_store *st, const char *sql, int64_t now, int64_t since, sqlite3_stmt **s)
 {
     if (sqlite3_prepare_v2(eg_store_db(st), sql, -1, s, NULL) != SQLITE_OK)
-        return q_error(st, "could not read the pipeline's inputs");
+        return eg__store_error(st, "could not read the pipeline's inputs");
     sqlite3_bind_int64(*s, 1, now);
     sqlite3_bind_int64(*s, 2, since);
     return 0;
@@ -412,7 +404,7 @@ int eg_store_load_since(eg_store *st, eg_model *md, int64_t since, int64_t now)
             goto done;
     }
     if (step != SQLITE_DONE) {
-        rc = q_error(st, "could not read memories for the pipeline");
+        rc = eg__store_error(st, "could not read memories for the pipeline");
         goto done;
     }
     sqlite3_finalize(s);
@@ -1094,10 +1086,10 @@ static int ltm_delete_gone(eg_store *st, const eg_model *md, const eg_save_since
         if (!s &&
             sqlite3_prepare_v2(eg_store_db(st), "DELETE FROM ltm_record WHERE memory_rowid = ?1",
                                -1, &s, NULL) != SQLITE_OK)
-            return q_error(st, "could not save the long-term records");
+            return eg__store_error(st, "could not save the long-term records");
         sqlite3_bind_int64(s, 1, md->m[i].rowid);
         if (sqlite3_step(s) != SQLITE_DONE)
-            rc = q_error(st, "could not save the long-term records");
+            rc = eg__store_error(st, "could not save the long-term records");
         else
             stats->deleted += sqlite3_changes(eg_store_db(st));
         sqlite3_reset(s);

@@ -74,14 +74,6 @@ struct eg_recall_q {
     bool own_txn;     /* eg_recall_q_snapshot began the open transaction */
 };
 
-static int q_error(eg_store *st, const char *what)
-{
-    int rc = eg_error_set(EG_ESTORE, "store \"%s\": %s: %s", eg_store_path(st), what,
-                          sqlite3_errmsg(eg_store_db(st)));
-    eg__store_explain(eg_store_db(st), eg_store_path(st));
-    return rc;
-}
-
 int eg_recall_q_open(eg_recall_q **out, eg_store *st)
 {
     eg_recall_q *q = calloc(1, sizeof *q);
@@ -94,7 +86,7 @@ int eg_recall_q_open(eg_recall_q **out, eg_store *st)
     for (int i = 0; i < Q_DOC_FREQ; i++) /* Q_DOC_FREQ on first use: it needs its table */
         if (sqlite3_prepare_v3(eg_store_db(st), sql_text[i], -1, SQLITE_PREPARE_PERSISTENT,
                                &q->s[i], NULL) != SQLITE_OK) {
-            rc = q_error(st, "could not prepare the recall queries");
+            rc = eg__store_error(st, "could not prepare the recall queries");
             eg_error_hint("the store may predate the pipeline: open it with this engram's "
                           "`engram run` to migrate it");
             goto done;
@@ -131,7 +123,7 @@ static int finish(eg_recall_q *q, sqlite3_stmt *s, int step, int cb_rc, const ch
 {
     int rc = cb_rc < 0 ? cb_rc : 0;
     if (!rc && cb_rc == 0 && step != SQLITE_DONE)
-        rc = q_error(q->st, what);
+        rc = eg__store_error(q->st, what);
     sqlite3_reset(s);
     return rc;
 }
@@ -172,7 +164,7 @@ int eg_recall_q_doc_freq(eg_recall_q *q, const char *term, int64_t *docs)
                       NULL, NULL, NULL) != SQLITE_OK ||
          sqlite3_prepare_v3(db, sql_text[Q_DOC_FREQ], -1, SQLITE_PREPARE_PERSISTENT,
                             &q->s[Q_DOC_FREQ], NULL) != SQLITE_OK))
-        return q_error(q->st, "could not open the full-text vocabulary");
+        return eg__store_error(q->st, "could not open the full-text vocabulary");
     sqlite3_stmt *s = use(q, Q_DOC_FREQ);
     sqlite3_bind_text(s, 1, term, -1, SQLITE_STATIC);
     int step = sqlite3_step(s);
@@ -290,7 +282,7 @@ int eg_recall_q_concept_memories(eg_recall_q *q, int64_t concept_id, int64_t max
                     : sqlite3_blob_open(eg_store_db(q->st), "main", "concept_posting", "postings",
                                         rowid, 0, &b);
         if (orc != SQLITE_OK) {
-            r = q_error(q->st, "could not read the memories of a concept");
+            r = eg__store_error(q->st, "could not read the memories of a concept");
             break;
         }
         while (!r && at < total && done < limit) {
@@ -299,7 +291,7 @@ int eg_recall_q_concept_memories(eg_recall_q *q, int64_t concept_id, int64_t max
                 n = limit - done;
             if (sqlite3_blob_read(b, buf, n * EG_POSTING_BYTES, at * EG_POSTING_BYTES) !=
                 SQLITE_OK) {
-                r = q_error(q->st, "could not read the memories of a concept");
+                r = eg__store_error(q->st, "could not read the memories of a concept");
                 break;
             }
             for (int i = 0; i < n && !r; i++) {
@@ -368,14 +360,14 @@ int eg_store_recall_rehearse(eg_store *st, const int64_t *rowids, size_t n, int6
     if (sqlite3_prepare_v2(eg_store_db(st),
                            "INSERT OR IGNORE INTO presentation VALUES (?1, ?2, 'recalled')", -1, &s,
                            NULL) != SQLITE_OK) {
-        rc = q_error(st, "could not record a recall");
+        rc = eg__store_error(st, "could not record a recall");
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
         sqlite3_bind_int64(s, 1, rowids[i]);
         sqlite3_bind_int64(s, 2, at);
         if (sqlite3_step(s) != SQLITE_DONE) {
-            rc = q_error(st, "could not record a recall");
+            rc = eg__store_error(st, "could not record a recall");
             if ((sqlite3_errcode(eg_store_db(st)) & 0xff) == SQLITE_READONLY)
                 eg_error_hint("`engram recall --no-rehearse` answers without recording the recall "
                               "(a read-only store)");
@@ -443,7 +435,7 @@ static int facts(eg_store *st, json_t *out, const char *name, const char *sql, c
     json_t *v = as_array ? json_array() : json_null();
     int rc = 0, step;
     if (sqlite3_prepare_v2(eg_store_db(st), sql, -1, &s, NULL) != SQLITE_OK) {
-        rc = q_error(st, "could not prepare the trace queries");
+        rc = eg__store_error(st, "could not prepare the trace queries");
         goto done;
     }
     if (key)
@@ -461,7 +453,7 @@ static int facts(eg_store *st, json_t *out, const char *name, const char *sql, c
         break;
     }
     if (step != SQLITE_DONE)
-        rc = q_error(st, "could not read a memory's trace");
+        rc = eg__store_error(st, "could not read a memory's trace");
 done:
     json_object_set_new(out, name, v);
     sqlite3_finalize(s);

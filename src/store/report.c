@@ -17,14 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static int q_error(eg_store *st, const char *what)
-{
-    int rc = eg_error_set(EG_ESTORE, "store \"%s\": %s: %s", eg_store_path(st), what,
-                          sqlite3_errmsg(eg_store_db(st)));
-    eg__store_explain(eg_store_db(st), eg_store_path(st));
-    return rc;
-}
-
 static json_t *time_or_null(sqlite3_stmt *s, int col)
 {
     char buf[EG_TIME_BUFSZ];
@@ -39,7 +31,7 @@ static int group_counts(eg_store *st, const char *sql, json_t *obj)
     sqlite3_stmt *s = NULL;
     int rc = 0;
     if (sqlite3_prepare_v2(eg_store_db(st), sql, -1, &s, NULL) != SQLITE_OK)
-        return q_error(st, "could not compute statistics");
+        return eg__store_error(st, "could not compute statistics");
     while (sqlite3_step(s) == SQLITE_ROW) {
         const char *k = (const char *)sqlite3_column_text(s, 0);
         json_object_set_new(obj, k ? k : "null", json_integer(sqlite3_column_int64(s, 1)));
@@ -115,7 +107,7 @@ int eg_store_stats(eg_store *st, json_t **out)
 
     if (sqlite3_prepare_v2(eg_store_db(st), "SELECT source, key_at FROM watermark ORDER BY 1", -1,
                            &s, NULL) != SQLITE_OK) {
-        rc = q_error(st, "could not read watermarks");
+        rc = eg__store_error(st, "could not read watermarks");
         goto done;
     }
     while (sqlite3_step(s) == SQLITE_ROW)
@@ -199,7 +191,7 @@ int eg_store_stats(eg_store *st, json_t **out)
                            "SELECT run_id, command, now, started_at, finished_at, outcome, counts, "
                            "error FROM runs ORDER BY run_id DESC LIMIT 1",
                            -1, &s, NULL) != SQLITE_OK) {
-        rc = q_error(st, "could not read runs");
+        rc = eg__store_error(st, "could not read runs");
         goto done;
     }
     if (sqlite3_step(s) == SQLITE_ROW) {
@@ -356,7 +348,7 @@ static int export_rows(eg_store *st, const export_spec *x, eg_export_format fmt,
     char t[EG_TIME_BUFSZ];
     eg_buf_init(&b, 0);
     if (sqlite3_prepare_v2(eg_store_db(st), x->sql, -1, &s, NULL) != SQLITE_OK) {
-        rc = q_error(st, "could not export");
+        rc = eg__store_error(st, "could not export");
         goto done;
     }
     if (fmt == EG_EXPORT_CSV) {
@@ -414,7 +406,7 @@ static int export_rows(eg_store *st, const export_spec *x, eg_export_format fmt,
         }
     }
     if (step != SQLITE_DONE) {
-        rc = q_error(st, "could not export");
+        rc = eg__store_error(st, "could not export");
         goto done;
     }
     if (b.len && fwrite(b.data, 1, b.len, out) != b.len)

@@ -278,12 +278,17 @@ static bool explain(sqlite3 *db, const char *path)
     return true;
 }
 
-static int db_error(eg_store *st, const char *what)
+int eg__store_error(eg_store *st, const char *what)
 {
     int rc =
         eg_error_set(EG_ESTORE, "store \"%s\": %s: %s", st->path, what, sqlite3_errmsg(st->db));
     eg__store_explain(st->db, st->path);
-    return busy_error(st, rc);
+    return rc;
+}
+
+static int db_error(eg_store *st, const char *what)
+{
+    return busy_error(st, eg__store_error(st, what));
 }
 
 static sqlite3_stmt *stmt(eg_store *st, int q)

@@ -44,6 +44,9 @@ sqlite3 *eg_store_db(eg_store *st); /* this folder's modules, tests, and a first
  * or its folder not writable, whichever applies first). True if
  * it added them. Called by the store's error makers (db_error, q_error, ...; validate's). */
 bool eg__store_explain(sqlite3 *db, const char *path);
+/* Sets the last error for st's failed statement, 'store "PATH": WHAT: SQLite's message', with
+ * eg__store_explain's detail and hint; returns EG_ESTORE. The one maker of such errors. */
+int eg__store_error(eg_store *st, const char *what);
 /* Whether the calling thread's last error is one eg__store_explain explained: the store
  * refused a write for want of room or permission (its state, not a failure inside engram). */
 bool eg__store_refused(void);

@@ -22,6 +22,7 @@
 #include "util/buf.h"
 
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 _Static_assert(EG_CELL_INTEGER == SQLITE_INTEGER && EG_CELL_FLOAT == SQLITE_FLOAT &&
@@ -57,10 +58,9 @@ struct eg_sync {
 
 static int db_error(eg_sync *sy, const char *what)
 {
-    int rc = eg_error_set(EG_ESTORE, "store \"%s\": %s %s: %s", eg_store_path(sy->st), what,
-                          sy->t->name, sqlite3_errmsg(eg_store_db(sy->st)));
-    eg__store_explain(eg_store_db(sy->st), eg_store_path(sy->st));
-    return rc;
+    char w[256];
+    snprintf(w, sizeof w, "%s %s", what, sy->t->name);
+    return eg__store_error(sy->st, w);
 }
 
 static int cmp_bytes(const void *a, int na, const void *b, int nb)
