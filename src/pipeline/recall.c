@@ -13,6 +13,7 @@
 #include "stage/activation.h"
 #include "stage/concepts.h"
 #include "store/fts.h"
+#include "store/postings.h"
 #include "store/recall.h"
 #include "util/buf.h"
 #include "util/timeutil.h"
@@ -53,8 +54,9 @@ typedef struct cand {
     bool spread_done;
     double raw_lex, lex, sc, sh, sa, base, score;
     int npres;
-    uint32_t id_off; /* into eg_recaller.ids */
-    char status[16]; /* pipeline status, "staged" when the pipeline has not seen it */
+    uint32_t id_off;         /* into eg_recaller.ids */
+    uint32_t cid_off, ncids; /* its concepts: eg_recaller.cids[cid_off, cid_off + ncids) */
+    char status[16];         /* pipeline status, "staged" when the pipeline has not seen it */
 } cand;
 
 /* A concept that matters to this query: a query concept (q = its index, str = max(0, S − ln fan))
@@ -103,9 +105,14 @@ struct eg_recaller {
     eg_recall_q *q;
     eg_concepts *cx;
     eg_buf ids, tmp, tmp2, folded, word;
+    /* the number of memories that hold each phrase of the two full-text searches, in order */
+    int64_t hits_any[MAX_TOKENS], hits_all[MAX_TOKENS];
+    int nhits_any, nhits_all;
     eg_store_fts_folder fold; /* the query folded as the full-text index folds content */
     cand *c;
     size_t nc, capc;
+    int64_t *cids; /* the candidates' concepts (cand.cid_off) */
+    size_t ncids, capcids;
     i64map cmap;
     rconcept *rc;
     size_t nrc, caprc;
@@ -260,6 +267,7 @@ void eg_recaller_close(eg_recaller *r)
     eg_buf_free(&r->word);
     eg_store_fts_folder_free(&r->fold);
     free(r->c);
+    free(r->cids);
     map_free(&r->cmap);
     free(r->rc);
     free(r->links);
@@ -315,6 +323,17 @@ static int cand_check(eg_recaller *r, uint32_t i)
     c->id_off = (uint32_t)r->ids.len;
     if (eg_buf_append(&r->ids, row.id, strlen(row.id) + 1))
         return eg_error_set(EG_ENOMEM, "out of memory during recall");
+    /* its concepts, for the spread (read with the row: one lookup of the pipeline row less) */
+    c->cid_off = (uint32_t)r->ncids;
+    const char *p = row.concept_ids;
+    long long id;
+    while (eg_concept_ids_next(&p, &id)) {
+        if ((rc = GROW(r->cids, r->capcids, r->ncids + 1)))
+            return rc;
+        r->cids[r->ncids++] = (int64_t)id;
+    }
+    c = &r->c[i];
+    c->ncids = (uint32_t)(r->ncids - c->cid_off);
     return 0;
 }
 
@@ -519,6 +538,27 @@ static bool terms_full(const term *tok, int nt)
     return nt >= MAX_TOKENS;
 }
 
+/* In how many memories the phrase w[0, len) (a folded word) is, for BM25: fts_term's count when
+ * the index's tokenizer takes it as one term (ASCII letters and digits, and bytes of other
+ * characters); -1 otherwise (a CJK phrase of several characters), which the search counts. */
+static int phrase_hits(eg_recaller *r, const char *w, size_t len, int64_t *hits)
+{
+    bool word = false, sep = false;
+    *hits = -1;
+    for (size_t b = 0; b < len; b++) {
+        unsigned char c = (unsigned char)w[b];
+        if (c < 0x80 && !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')))
+            sep = true;
+        else
+            word = true;
+    }
+    if (!word)
+        *hits = -2; /* no term at all: FTS5 may leave the phrase out, and the order would slip */
+    if (!word || sep || len > 32768) /* (FTS5 keeps the first 32 KiB of a longer term) */
+        return 0;
+    return eg_recall_q_doc_freq(r->q, w, hits);
+}
+
 static int build_match(eg_recaller *r, const char *query, eg_buf *out, eg_buf *all,
                        int64_t *min_rowid, int64_t *max_rowid)
 {
@@ -586,14 +626,28 @@ static int build_match(eg_recaller *r, const char *query, eg_buf *out, eg_buf *a
         if (tok[k].keep && (rarest < 0 || tok[k].df < rarest))
             rarest = tok[k].df;
     int nall = 0;
+    r->nhits_any = r->nhits_all = 0;
     for (int k = 0; k < nt; k++) {
         const char *w = r->folded.data + tok[k].foff;
+        int64_t hits = -1;
+        if ((tok[k].chosen || tok[k].keep) && (rc = phrase_hits(r, w, tok[k].flen, &hits)))
+            return rc;
         if (tok[k].chosen && (rc = put_word(out, " OR ", w, tok[k].flen)))
             return rc;
+        if (tok[k].chosen)
+            r->hits_any[r->nhits_any++] = hits;
         if (tok[k].keep && (rc = put_word(all, " AND ", w, tok[k].flen)))
             return rc;
+        if (tok[k].keep)
+            r->hits_all[r->nhits_all++] = hits;
         nall += tok[k].keep;
     }
+    for (int k = 0; k < r->nhits_any; k++)
+        if (r->hits_any[k] == -2)
+            r->nhits_any = 0; /* every phrase counted, as bm25() counts them */
+    for (int k = 0; k < r->nhits_all; k++)
+        if (r->hits_all[k] == -2)
+            r->nhits_all = 0;
     if (nall < 2 || rarest > LEX_DOCS)
         eg_buf_reset(all); /* one word: the OR search is the same; all common: too costly */
     if ((!out->data && eg_buf_puts(out, "")) || (!all->data && eg_buf_puts(all, "")))
@@ -958,9 +1012,10 @@ static int concept_spread(eg_recaller *r, uint32_t i)
         return 0;
     memset(r->has, 0, sizeof r->has);
     memset(r->best, 0, sizeof r->best);
-    if (r->nq && (rc = eg_recall_q_memory_concepts(r->q, r->c[i].rowid, mconcept_cb, r)))
-        return rc;
     cand *c = &r->c[i];
+    for (uint32_t k = 0; r->nq && k < c->ncids; k++)
+        if ((rc = mconcept_cb(r, r->cids[c->cid_off + k])))
+            return rc;
     /* W_j·str_j per query concept j it has; for one it lacks, the share w(j,c) of it that its
      * best Hebbian neighbour c of j carries */
     for (int j = 0; j < r->nq; j++) {
@@ -1024,11 +1079,13 @@ static int lexrow_cb(void *ud, int64_t rowid, double score)
 
 /* One full-text search: the newest LEX_ROWS matches ranked by BM25 (ties: newer first), the best
  * LEX_SCAN of them looked at until LEX_MAX recallable ones are candidates. */
-static int lexical_search(eg_recaller *r, const char *match, int64_t min_rowid, int64_t max_rowid)
+static int lexical_search(eg_recaller *r, const char *match, const int64_t *hits, int nhits,
+                          int64_t min_rowid, int64_t max_rowid)
 {
     int rc;
     r->nlexrows = 0;
-    if ((rc = eg_recall_q_lexical(r->q, match, min_rowid, max_rowid, LEX_ROWS, lexrow_cb, r)))
+    if ((rc = eg_recall_q_lexical(r->q, match, hits, nhits, min_rowid, max_rowid, LEX_ROWS,
+                                  lexrow_cb, r)))
         return rc;
     if (r->nlexrows)
         qsort(r->lexrows, r->nlexrows, sizeof *r->lexrows, cmp_pool);
@@ -1040,7 +1097,7 @@ static int lexical_search(eg_recaller *r, const char *match, int64_t min_rowid, 
 
 static void reset_query(eg_recaller *r, int64_t at)
 {
-    r->nc = r->nrc = r->nlexi = r->nassoc_added = r->nlinks = 0;
+    r->nc = r->nrc = r->nlexi = r->nassoc_added = r->nlinks = r->ncids = 0;
     r->nq = 0;
     map_clear(&r->cmap);
     map_clear(&r->rcmap);
@@ -1080,10 +1137,11 @@ int eg_recall(eg_recaller *r, const char *query, const eg_recall_opts *o, eg_rec
     int64_t min_rowid, max_rowid;
     if ((rc = build_match(r, query, &match, &r->tmp2, &min_rowid, &max_rowid)))
         goto done;
-    if (r->tmp2.len && (rc = lexical_search(r, r->tmp2.data, INT64_MIN, max_rowid)))
+    if (r->tmp2.len &&
+        (rc = lexical_search(r, r->tmp2.data, r->hits_all, r->nhits_all, INT64_MIN, max_rowid)))
         goto done;
     if (match.len && r->nlexi < LEX_MAX &&
-        (rc = lexical_search(r, match.data, min_rowid, max_rowid)))
+        (rc = lexical_search(r, match.data, r->hits_any, r->nhits_any, min_rowid, max_rowid)))
         goto done;
     double best = 0;
     for (size_t k = 0; k < r->nlexi; k++)

@@ -43,8 +43,29 @@ int eg_store_fts_fold(eg_store_fts_folder *f, eg_buf *out, const char *s, size_t
  * syllables and jamo, bopomofo. */
 bool eg_store_fts_single(int32_t cp);
 
-/* Registers the SQL function engram_fts_fold(text) (eg_store_fts_fold; NULL for NULL, text that
- * is all ASCII as it is) on db, which every statement that writes memory_fts uses. */
-int eg__store_fts_register(sqlite3 *db);
+/* A connection's full-text context: the fold's scratch, FTS5's ascii tokenizer, and the terms
+ * counted since the last flush. */
+typedef struct eg_store_fts eg_store_fts;
+
+/* Registers on db, which every statement that writes memory_fts uses:
+ * - engram_fts_fold(text): eg_store_fts_fold (NULL for NULL, text that is all ASCII as it is);
+ * - engram_fts_tally(text, sign): text as it is, counting once each distinct term of it (as
+ *   memory_fts's tokenizer cuts it) as sign (+1: a document indexed, -1: taken out), so that
+ *   fts_term, the number of documents that hold each term, stays the index's own (fts5vocab's
+ *   `doc`); the store adds the counts to fts_term with eg__store_fts_tally_each;
+ * - the FTS5 function engram_bm25(memory_fts, hits): bm25() with the phrases' document
+ *   frequencies given (a blob of one native int64 per phrase, -1 where unknown) instead of
+ *   counted by walking their rows for each query.
+ * *out is the connection's context, freed when the connection closes. */
+int eg__store_fts_register(sqlite3 *db, eg_store_fts **out);
+
+/* Calls fn for each term counted since the last clear (docs: the documents added, negative when
+ * taken out); stops at fn's first non-zero return and returns it. EG_ENOMEM when a count was
+ * lost. */
+int eg__store_fts_tally_each(eg_store_fts *c,
+                             int (*fn)(void *ud, const char *term, size_t len, int64_t docs),
+                             void *ud);
+/* Forgets the counts (after they were written, or with a statement that failed). */
+void eg__store_fts_tally_clear(eg_store_fts *c);
 
 #endif

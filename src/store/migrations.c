@@ -442,6 +442,16 @@ static const migration migrations[] = {
      * memory_id", trace). ltm_record_complete rebuilds that table as migration 16 makes it now,
      * from the same rows; a store migrated by the amended migration 16 is left as it is. */
     {"", ltm_record_complete, NULL},
+    /* 19: fts_term, the number of memories that hold each term of memory_fts (fts5vocab's
+     * `doc`), kept by the statements that write the index through engram_fts_tally
+     * (store/fts.h): recall's BM25 reads its document frequencies there instead of walking every
+     * row that holds each query word, for each query (docs/adr/0014). Counted once from the
+     * index as it is. */
+    {"CREATE TABLE fts_term (term TEXT PRIMARY KEY, docs INTEGER NOT NULL) WITHOUT ROWID;\n"
+     "CREATE VIRTUAL TABLE temp.fts_term_count USING fts5vocab(main, memory_fts, row);\n"
+     "INSERT INTO fts_term (term, docs) SELECT term, doc FROM temp.fts_term_count;\n"
+     "DROP TABLE temp.fts_term_count;\n",
+     NULL, NULL},
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

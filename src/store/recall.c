@@ -27,7 +27,6 @@ enum {
     Q_CONCEPT,
     Q_CONCEPT_EDGES,
     Q_CONCEPT_POSTINGS,
-    Q_MEMORY_CONCEPTS,
     Q_ASSOC,
     Q_PRESENTATIONS,
     Q_BEGIN,
@@ -40,12 +39,13 @@ enum {
 static const char *const sql_text[Q_COUNT] = {
     /* rowid order, not ORDER BY bm25(memory_fts): FTS5's rank order walks every doclist of
      * the query from the start whatever the rowid bound, the rowid order seeks to it */
-    [Q_LEXICAL] = "SELECT rowid, -bm25(memory_fts) FROM memory_fts WHERE memory_fts MATCH ?1 "
-                  "AND rowid > ?3 AND rowid <= ?4 ORDER BY rowid DESC LIMIT ?2",
+    [Q_LEXICAL] = "SELECT rowid, -engram_bm25(memory_fts, ?5) FROM memory_fts WHERE memory_fts "
+                  "MATCH ?1 AND rowid > ?3 AND rowid <= ?4 ORDER BY rowid DESC LIMIT ?2",
     /* whether the pipeline takes the memory: EG_PIPELINE_INPUT, its columns named for the join */
     [Q_MEMORY] = "SELECT m.id, (m.status = 'staged' OR m.skip_reason = 'out_of_window') AND "
-                 "m.deleted_at_source IS NULL, m.created_at, m.updated_at, p.status FROM memory m "
-                 "LEFT JOIN pipeline p ON p.memory_rowid = m.rowid WHERE m.rowid = ?1",
+                 "m.deleted_at_source IS NULL, m.created_at, m.updated_at, p.status, "
+                 "p.concept_ids FROM memory m LEFT JOIN pipeline p ON p.memory_rowid = m.rowid "
+                 "WHERE m.rowid = ?1",
     [Q_CONTENT] = "SELECT content FROM memory WHERE rowid = ?1",
     [Q_CONCEPT] = "SELECT concept_id, memories FROM concept WHERE name = ?1",
     [Q_CONCEPT_EDGES] = "SELECT e.b, e.weight, c.memories FROM concept_edge e JOIN concept c ON "
@@ -54,7 +54,6 @@ static const char *const sql_text[Q_COUNT] = {
                         "WHERE e.b = ?1",
     [Q_CONCEPT_POSTINGS] = "SELECT rowid, length(postings) FROM concept_posting WHERE "
                            "concept_id = ?1 AND chunk <= ?2 ORDER BY chunk DESC",
-    [Q_MEMORY_CONCEPTS] = "SELECT concept_ids FROM pipeline WHERE memory_rowid = ?1",
     [Q_ASSOC] = "SELECT b, weight FROM assoc WHERE a = ?1 UNION ALL SELECT a, weight FROM assoc "
                 "WHERE b = ?1",
     [Q_PRESENTATIONS] = "SELECT at, kind FROM presentation WHERE memory_rowid = ?1 AND at <= ?2",
@@ -63,13 +62,14 @@ static const char *const sql_text[Q_COUNT] = {
     /* the newest rowids first, not through memory_created (+): rows are mostly in time order,
      * so the first one created by ?1 is near the top (the top itself when ?1 is now) */
     [Q_MAX_ROWID] = "SELECT rowid FROM memory WHERE +created_at <= ?1 ORDER BY rowid DESC LIMIT 1",
-    [Q_DOC_FREQ] = "SELECT doc FROM temp.engram_fts_vocab WHERE term = ?1",
+    [Q_DOC_FREQ] = "SELECT docs FROM fts_term WHERE term = ?1",
 };
 
 struct eg_recall_q {
     eg_store *st;
     sqlite3_stmt *s[Q_COUNT];
     eg_buf id;        /* the last memory's id (eg_recall_row.id) */
+    eg_buf cids;      /* the last memory's concept ids (eg_recall_row.concept_ids) */
     char pstatus[24]; /* the last memory's pipeline status */
     bool own_txn;     /* eg_recall_q_snapshot began the open transaction */
 };
@@ -83,7 +83,8 @@ int eg_recall_q_open(eg_recall_q **out, eg_store *st)
         return eg_error_set(EG_ENOMEM, "out of memory preparing recall");
     q->st = st;
     eg_buf_init(&q->id, 0);
-    for (int i = 0; i < Q_DOC_FREQ; i++) /* Q_DOC_FREQ on first use: it needs its table */
+    eg_buf_init(&q->cids, 0);
+    for (int i = 0; i < Q_COUNT; i++)
         if (sqlite3_prepare_v3(eg_store_db(st), sql_text[i], -1, SQLITE_PREPARE_PERSISTENT,
                                &q->s[i], NULL) != SQLITE_OK) {
             rc = eg__store_error(st, "could not prepare the recall queries");
@@ -107,6 +108,7 @@ void eg_recall_q_close(eg_recall_q *q)
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(q->s[i]);
     eg_buf_free(&q->id);
+    eg_buf_free(&q->cids);
     free(q);
 }
 
@@ -139,8 +141,9 @@ int eg_recall_q_snapshot(eg_recall_q *q, bool on)
     return finish(q, s, step, 0, on ? "could not begin a read" : "could not end a read");
 }
 
-int eg_recall_q_lexical(eg_recall_q *q, const char *match, int64_t min_rowid, int64_t max_rowid,
-                        int limit, int (*fn)(void *ud, int64_t rowid, double score), void *ud)
+int eg_recall_q_lexical(eg_recall_q *q, const char *match, const int64_t *hits, int nhits,
+                        int64_t min_rowid, int64_t max_rowid, int limit,
+                        int (*fn)(void *ud, int64_t rowid, double score), void *ud)
 {
     sqlite3_stmt *s = use(q, Q_LEXICAL);
     int step, r = 0;
@@ -148,6 +151,8 @@ int eg_recall_q_lexical(eg_recall_q *q, const char *match, int64_t min_rowid, in
     sqlite3_bind_int(s, 2, limit);
     sqlite3_bind_int64(s, 3, min_rowid);
     sqlite3_bind_int64(s, 4, max_rowid);
+    if (nhits > 0)
+        sqlite3_bind_blob(s, 5, hits, nhits * (int)sizeof *hits, SQLITE_STATIC);
     while (r == 0 && (step = sqlite3_step(s)) == SQLITE_ROW)
         r = fn(ud, sqlite3_column_int64(s, 0), sqlite3_column_double(s, 1));
     return finish(q, s, r ? SQLITE_DONE : step, r, "full-text search failed");
@@ -155,24 +160,17 @@ int eg_recall_q_lexical(eg_recall_q *q, const char *match, int64_t min_rowid, in
 
 int eg_recall_q_doc_freq(eg_recall_q *q, const char *term, int64_t *docs)
 {
-    sqlite3 *db = eg_store_db(q->st);
-    *docs = 0;
-    if (!q->s[Q_DOC_FREQ] &&
-        (sqlite3_exec(db,
-                      "CREATE VIRTUAL TABLE IF NOT EXISTS temp.engram_fts_vocab USING "
-                      "fts5vocab(main, memory_fts, row)",
-                      NULL, NULL, NULL) != SQLITE_OK ||
-         sqlite3_prepare_v3(db, sql_text[Q_DOC_FREQ], -1, SQLITE_PREPARE_PERSISTENT,
-                            &q->s[Q_DOC_FREQ], NULL) != SQLITE_OK))
-        return eg__store_error(q->st, "could not open the full-text vocabulary");
     sqlite3_stmt *s = use(q, Q_DOC_FREQ);
+    *docs = 0;
+    if (!s)
+        return EG_ESTORE;
     sqlite3_bind_text(s, 1, term, -1, SQLITE_STATIC);
     int step = sqlite3_step(s);
     if (step == SQLITE_ROW) {
         *docs = sqlite3_column_int64(s, 0);
         step = SQLITE_DONE;
     }
-    return finish(q, s, step, 0, "could not read the full-text vocabulary");
+    return finish(q, s, step, 0, "could not read the full-text index's terms");
 }
 
 int eg_recall_q_max_rowid(eg_recall_q *q, int64_t at, int64_t *rowid)
@@ -212,6 +210,11 @@ int eg_recall_q_memory(eg_recall_q *q, int64_t rowid, eg_recall_row *out)
             snprintf(q->pstatus, sizeof q->pstatus, "%s", ps);
             out->pipeline_status = q->pstatus;
         }
+        const char *cids = (const char *)sqlite3_column_text(s, 5);
+        eg_buf_reset(&q->cids);
+        if (cids && eg_buf_append(&q->cids, cids, (size_t)sqlite3_column_bytes(s, 5) + 1))
+            rc = eg_error_set(EG_ENOMEM, "out of memory reading a memory");
+        out->concept_ids = cids ? q->cids.data : NULL;
         step = SQLITE_DONE;
     }
     return finish(q, s, step, rc, "could not read a memory");
@@ -308,22 +311,6 @@ int eg_recall_q_concept_memories(eg_recall_q *q, int64_t concept_id, int64_t max
     if (r || done >= limit)
         step = SQLITE_DONE;
     return finish(q, s, step, r, "could not read the memories of a concept");
-}
-
-int eg_recall_q_memory_concepts(eg_recall_q *q, int64_t rowid,
-                                int (*fn)(void *ud, int64_t concept_id), void *ud)
-{
-    sqlite3_stmt *s = use(q, Q_MEMORY_CONCEPTS);
-    int step, r = 0;
-    sqlite3_bind_int64(s, 1, rowid);
-    if ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *p = (const char *)sqlite3_column_text(s, 0);
-        long long id;
-        while (r == 0 && eg_concept_ids_next(&p, &id))
-            r = fn(ud, (int64_t)id);
-        step = SQLITE_DONE;
-    }
-    return finish(q, s, r ? SQLITE_DONE : step, r, "could not read the concepts of a memory");
 }
 
 int eg_recall_q_assoc(eg_recall_q *q, int64_t rowid,

@@ -31,18 +31,23 @@ int eg_recall_q_snapshot(eg_recall_q *q, bool on);
 
 /* FTS5 matches of match (an FTS5 query the caller made safe) among memories with a rowid above
  * min_rowid and at most max_rowid, the newest first, at most limit rows: fn(ud, rowid, score)
- * with score = −bm25 (larger is better; the caller ranks by it). */
-int eg_recall_q_lexical(eg_recall_q *q, const char *match, int64_t min_rowid, int64_t max_rowid,
-                        int limit, int (*fn)(void *ud, int64_t rowid, double score), void *ud);
-/* In how many rows the full-text index holds term (one word folded as the index folds content,
- * store/fts.h), 0 when none; through an fts5vocab table made on first use. */
+ * with score = −bm25 (larger is better; the caller ranks by it). hits[0, nhits) are the numbers
+ * of rows that hold each phrase of match, in its order (eg_recall_q_doc_freq; -1 where not known:
+ * such a phrase is counted through the index, as FTS5's bm25() counts every phrase); nhits 0:
+ * all counted. */
+int eg_recall_q_lexical(eg_recall_q *q, const char *match, const int64_t *hits, int nhits,
+                        int64_t min_rowid, int64_t max_rowid, int limit,
+                        int (*fn)(void *ud, int64_t rowid, double score), void *ud);
+/* In how many rows the full-text index holds term (one term as the index's tokenizer cuts it,
+ * folded as the index folds content, store/fts.h), 0 when none: one lookup in fts_term. */
 int eg_recall_q_doc_freq(eg_recall_q *q, const char *term, int64_t *docs);
 /* The highest rowid of a memory created at or before `at` (0 when there is none): every memory a
  * recall at `at` may return has a rowid at most that. */
 int eg_recall_q_max_rowid(eg_recall_q *q, int64_t at, int64_t *rowid);
 
-/* One memory, by rowid. found false when there is no such row. id and pipeline_status (NULL
- * when the pipeline has not seen it) are valid until the next call of eg_recall_q_memory. */
+/* One memory, by rowid. found false when there is no such row. id, pipeline_status and
+ * concept_ids (NULL when the pipeline has not seen it) are valid until the next call of
+ * eg_recall_q_memory. */
 typedef struct eg_recall_row {
     bool found;
     bool recallable; /* status 'staged' and not deleted at the source */
@@ -51,6 +56,7 @@ typedef struct eg_recall_row {
     bool has_updated;
     int64_t updated_at;
     const char *pipeline_status;
+    const char *concept_ids; /* the pipeline's concept_ids text (eg_concept_ids_next), or NULL */
 } eg_recall_row;
 int eg_recall_q_memory(eg_recall_q *q, int64_t rowid, eg_recall_row *out);
 
@@ -69,9 +75,6 @@ int eg_recall_q_concept_edges(eg_recall_q *q, int64_t concept_id,
  * rowid). */
 int eg_recall_q_concept_memories(eg_recall_q *q, int64_t concept_id, int64_t max_rowid, int limit,
                                  int (*fn)(void *ud, int64_t rowid), void *ud);
-/* The concepts of a memory: fn(ud, concept id). */
-int eg_recall_q_memory_concepts(eg_recall_q *q, int64_t rowid,
-                                int (*fn)(void *ud, int64_t concept_id), void *ud);
 /* Learned memory–memory associations of a memory: fn(ud, other rowid, weight). */
 int eg_recall_q_assoc(eg_recall_q *q, int64_t rowid,
                       int (*fn)(void *ud, int64_t other, double weight), void *ud);

@@ -32,6 +32,8 @@ enum {
     Q_UPDATE,
     Q_OLD_CONTENT,
     Q_FTS_DELETE,
+    Q_TERM_ADD,
+    Q_TERM_DROP,
     Q_FTS_PENDING,
     Q_SRC_FIND,
     Q_SRC_PUT,
@@ -71,7 +73,10 @@ static const char *const sql_text[Q_COUNT] = {
                  "WHERE rowid = ?20",
     [Q_OLD_CONTENT] = "SELECT content FROM memory WHERE rowid = ?1",
     [Q_FTS_DELETE] = "INSERT INTO memory_fts (memory_fts, rowid, content) VALUES ('delete', ?1, "
-                     "engram_fts_fold(?2))",
+                     "engram_fts_tally(engram_fts_fold(?2), -1))",
+    [Q_TERM_ADD] = "INSERT INTO fts_term (term, docs) VALUES (?1, ?2) "
+                   "ON CONFLICT (term) DO UPDATE SET docs = docs + excluded.docs",
+    [Q_TERM_DROP] = "DELETE FROM fts_term WHERE term = ?1 AND docs <= 0",
     [Q_FTS_PENDING] = "INSERT OR IGNORE INTO fts_pending (rowid) VALUES (?1)",
     [Q_SRC_FIND] = "SELECT content IS ?2 AND created_at IS ?3 AND updated_at IS ?4 AND metadata IS "
                    "?5 FROM memories WHERE id = ?1",
@@ -98,6 +103,7 @@ struct eg_store {
     char *path;
     sqlite3_stmt *q[Q_COUNT];
     int64_t fts_rowid;     /* rows up to this rowid are in the FTS index */
+    eg_store_fts *fts;     /* the connection's full-text functions and term counts */
     bool bulk;             /* loading into an empty table: indexes dropped, ids tracked here */
     bool replacing;        /* eg_store_memory_replace: the stored key does not count */
     bool journal_switched; /* bulk_prepare moved the store to a rollback journal */
@@ -291,6 +297,8 @@ static int db_error(eg_store *st, const char *what)
     return busy_error(st, eg__store_error(st, what));
 }
 
+static int terms_flush(eg_store *st);
+
 static sqlite3_stmt *stmt(eg_store *st, int q)
 {
     if (!st->q[q] && sqlite3_prepare_v3(st->db, sql_text[q], -1, SQLITE_PREPARE_PERSISTENT,
@@ -335,7 +343,7 @@ int eg_store_open(eg_store **out, const char *path, int flags)
     }
     sqlite3_busy_timeout(st->db, 10000);
     sqlite3_extended_result_codes(st->db, 1);
-    if ((rc = eg__store_fts_register(st->db)))
+    if ((rc = eg__store_fts_register(st->db, &st->fts)))
         goto fail;
     if (!(flags & EG_STORE_READONLY)) {
         /* larger pages suit rows of a few hundred bytes and bulk loads; only a new file takes it */
@@ -887,8 +895,13 @@ int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *g,
                 sqlite3_bind_value(d, 2, sqlite3_column_value(o, 0));
                 int step = sqlite3_step(d);
                 sqlite3_reset(o);
-                if (step != SQLITE_DONE)
+                if (step != SQLITE_DONE) {
+                    eg__store_fts_tally_clear(st->fts);
                     return db_error(st, "could not update the full-text index");
+                }
+                int flushed = terms_flush(st);
+                if (flushed)
+                    return flushed;
             }
             sqlite3_reset(o);
         }
@@ -1159,6 +1172,39 @@ done:
     return rc;
 }
 
+static int term_write(void *ud, const char *term, size_t len, int64_t docs)
+{
+    eg_store *st = ud;
+    sqlite3_stmt *s = docs ? stmt(st, Q_TERM_ADD) : NULL;
+    if (!docs)
+        return 0;
+    if (!s)
+        return EG_ESTORE;
+    sqlite3_bind_text64(s, 1, term, len, SQLITE_STATIC, SQLITE_UTF8);
+    sqlite3_bind_int64(s, 2, docs);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        return db_error(st, "could not count the full-text index's terms");
+    sqlite3_reset(s);
+    if (docs > 0)
+        return 0;
+    if (!(s = stmt(st, Q_TERM_DROP)))
+        return EG_ESTORE;
+    sqlite3_bind_text64(s, 1, term, len, SQLITE_STATIC, SQLITE_UTF8);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        return db_error(st, "could not count the full-text index's terms");
+    sqlite3_reset(s);
+    return 0;
+}
+
+/* Adds the terms that the last statements wrote to memory_fts or took out of it to fts_term,
+ * in the same transaction (store/fts.h). */
+static int terms_flush(eg_store *st)
+{
+    int rc = eg__store_fts_tally_each(st->fts, term_write, st);
+    eg__store_fts_tally_clear(st->fts);
+    return rc;
+}
+
 int eg_store_fts_sync(eg_store *st, int64_t *indexed)
 {
     sqlite3_stmt *s = NULL;
@@ -1171,13 +1217,18 @@ int eg_store_fts_sync(eg_store *st, int64_t *indexed)
     snprintf(
         sql, sizeof sql,
         "INSERT INTO memory_fts (rowid, content) "
-        "SELECT rowid, engram_fts_fold(content) FROM memory WHERE rowid > %lld AND content IS NOT "
-        "NULL UNION ALL SELECT m.rowid, engram_fts_fold(m.content) FROM fts_pending p "
-        "CROSS JOIN memory m ON m.rowid = p.rowid WHERE m.rowid <= %lld AND m.content IS NOT NULL",
+        "SELECT rowid, engram_fts_tally(engram_fts_fold(content), 1) FROM memory WHERE rowid > "
+        "%lld AND content IS NOT NULL UNION ALL SELECT m.rowid, "
+        "engram_fts_tally(engram_fts_fold(m.content), 1) FROM fts_pending p CROSS JOIN memory m "
+        "ON m.rowid = p.rowid WHERE m.rowid <= %lld AND m.content IS NOT NULL",
         (long long)st->fts_rowid, (long long)st->fts_rowid);
-    if ((rc = eg_store_exec(st, sql)))
+    if ((rc = eg_store_exec(st, sql))) {
+        eg__store_fts_tally_clear(st->fts);
         goto done;
+    }
     *indexed = sqlite3_changes64(st->db);
+    if ((rc = terms_flush(st)))
+        goto done;
     if ((rc = eg_store_exec(st, "DELETE FROM fts_pending;"
                                 "UPDATE meta SET value = (SELECT coalesce(max(rowid), 0) FROM "
                                 "memory) WHERE key = 'fts_rowid'")))

@@ -144,3 +144,35 @@ size_t eg_idset_size(const eg_idset *s)
 {
     return s->n;
 }
+
+int eg_idset_each(const eg_idset *s, int (*fn)(void *ud, const char *id, size_t len, int64_t value),
+                  void *ud)
+{
+    int rc = 0;
+    for (size_t i = 0; i < s->cap && !rc; i++)
+        if (s->slots[i].off)
+            rc = fn(ud, s->arena + s->slots[i].off - 1, s->slots[i].len, s->slots[i].value);
+    return rc;
+}
+
+void eg_idset_clear(eg_idset *s)
+{
+    if (s->cap > 4096) { /* back to the size of a new set: the next use may be small */
+        slot *ns = calloc(1024, sizeof *ns);
+        if (ns) {
+            free(s->slots);
+            s->slots = ns;
+            s->cap = 1024;
+        }
+    }
+    if (s->arena_cap > 65536) {
+        char *p = realloc(s->arena, 65536);
+        if (p) {
+            s->arena = p;
+            s->arena_cap = 65536;
+        }
+    }
+    memset(s->slots, 0, s->cap * sizeof *s->slots);
+    s->n = 0;
+    s->arena_len = 0;
+}

@@ -24,5 +24,11 @@ bool eg_idset_has(const eg_idset *s, const char *id, size_t len);
 int eg_idset_put(eg_idset *s, const char *id, size_t len, int64_t value);
 bool eg_idset_get(const eg_idset *s, const char *id, size_t len, int64_t *value);
 size_t eg_idset_size(const eg_idset *s);
+/* Calls fn for each id and its value, in no particular order; stops at fn's first non-zero return
+ * and returns it. */
+int eg_idset_each(const eg_idset *s, int (*fn)(void *ud, const char *id, size_t len, int64_t value),
+                  void *ud);
+/* Empties the set (a large one gives its memory back). */
+void eg_idset_clear(eg_idset *s);
 
 #endif

@@ -66,6 +66,7 @@ finish() {
 store_dump() {
   sqlite3 -bail "$1" <<'SQL'
 .mode list
+SELECT term, docs FROM fts_term ORDER BY 1;
 SELECT * FROM pipeline ORDER BY 1;
 SELECT * FROM journey ORDER BY 1, 2;
 SELECT * FROM assoc ORDER BY 1, 2;
@@ -81,3 +82,4 @@ SELECT * FROM staging ORDER BY memory_rowid;
 SELECT 'snapshot tag', value FROM sim_state WHERE key = 'snapshot_tag';
 SQL
 }
+. "$ENGRAM_SRC/tests/store_checks.sh"

@@ -346,4 +346,12 @@ engram --config "$T/jitter.conf" --store "$T/jit.db" --now "$NOW" run -q
 jid=$(count "$T/jit.db" "SELECT m.id FROM memory m JOIN pipeline p ON p.memory_rowid = m.rowid WHERE p.wm_ticks > 0 ORDER BY m.id LIMIT 1")
 engram --config "$T/jitter.conf" --store "$T/jit.db" --now "$NOW" trace "$jid" >"$T/t8.txt"
 contains "trace gives the capacity's range under jitter" " of 7±2, best priority" "$T/t8.txt"
+# the full-text index's term counts (fts_term, which recall's BM25 reads: store/fts.h) follow an
+# edited memory: its old words leave them, its new ones enter them
+printf '%s\n' '{"id":"paint","content":"Remember to buy blue varnish for the garden fence.","created_at":"2026-11-10T10:01:00Z","updated_at":"2026-11-12T10:00:00Z"}' >"$T/edit.jsonl"
+engram --store "$A" import -q "$T/edit.jsonl"
+engram --store "$A" --now "$NOW" run -q || fail "run after an edit"
+check "an edited memory's old word leaves the term counts" "" "$(sqlite3 "$A" "SELECT docs FROM fts_term WHERE term = 'paint'")"
+check "its new word enters them" 1 "$(sqlite3 "$A" "SELECT docs FROM fts_term WHERE term = 'varnish'")"
+check "the term counts are the index's own after the edit" 0 "$(fts_terms_differ "$A")"
 finish

@@ -75,7 +75,7 @@ check "the index passes its integrity check" "" \
 # (16: the schema version before the fold; it moves with the migration if that is renumbered)
 O="$T/old.db"
 cp "$A" "$O"
-sqlite3 "$O" "DROP TABLE memory_fts;
+sqlite3 "$O" "DROP TABLE memory_fts; DROP TABLE fts_term;
   CREATE VIRTUAL TABLE memory_fts USING fts5(content, content='memory', content_rowid='rowid',
     tokenize='unicode61 remove_diacritics 2');
   INSERT INTO memory_fts (memory_fts) VALUES ('rebuild');
@@ -87,4 +87,8 @@ check "opening it migrates it" "$(sqlite3 "$A" "PRAGMA user_version")" "$(sqlite
 check "and indexes it again folded" ru "$(lex "$O" елку)"
 check "every memory with content is in the new index" 0 \
   "$(sqlite3 "$O" "SELECT count(*) FROM memory m WHERE m.content IS NOT NULL AND NOT EXISTS (SELECT 1 FROM memory_fts_docsize d WHERE d.id = m.rowid)")"
+check "and counts its terms as FTS5 does" 0 "$(fts_terms_differ "$O")"
+check "the same counts as the store that was never old" \
+  "$(sqlite3 "$A" "SELECT group_concat(term || ' ' || docs) FROM fts_term" | md5sum)" \
+  "$(sqlite3 "$O" "SELECT group_concat(term || ' ' || docs) FROM fts_term" | md5sum)"
 finish

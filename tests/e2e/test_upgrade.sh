@@ -51,6 +51,7 @@ upgraded() {
   id=$(sqlite3 "$T/base.db" "SELECT memory_id FROM ltm_record ORDER BY memory_rowid LIMIT 1")
   check "$1: trace of a long-term memory" "$(E --store "$T/base.db" --now "$T1" trace "$id" 2>&1)" \
     "$(E --store "$2" --now "$T1" trace "$id" 2>&1)"
+  check "$1: the full-text index's term counts are its own" 0 "$(fts_terms_differ "$2")"
   E --store "$2" --now "$T2" import -q "$T/b.jsonl"
   E --store "$2" --now "$T2" run -q 2>"$T/err" || fail "$1: run: $(head -2 "$T/err")"
   same "$1: the run ends where a new store's ends" "$T/ref.db" "$2"
@@ -61,6 +62,7 @@ upgraded() {
 # and memory, an index on (category, region, strength)
 cp "$T/base.db" "$T/early16.db"
 sqlite3 -bail "$T/early16.db" <<'SQL'
+DROP TABLE fts_term;
 DROP VIEW ltm;
 DROP INDEX ltm_record_column;
 CREATE TABLE ltm_early AS SELECT memory_rowid, semantic_category, knowledge_type, cortical_region,
@@ -109,6 +111,7 @@ upgraded "an early schema-16 store migrated to 17" "$T/early17.db"
 # version, then lets them go.
 cp "$T/base.db" "$T/v15.db"
 sqlite3 -bail "$T/v15.db" <<'SQL'
+DROP TABLE fts_term;
 CREATE TABLE ltm15 AS SELECT * FROM ltm;
 DROP VIEW ltm;
 DROP TABLE ltm_record;
@@ -160,7 +163,7 @@ check "health's volume check on a store whose memories predate source keys" "$(v
 # engram migrating a big store, a long run) is a temporary failure: exit 75 and a hint to try
 # again, not 2; once the lock is gone the store migrates
 cp "$T/base.db" "$T/busy.db"
-sqlite3 "$T/busy.db" "PRAGMA user_version = $((LATEST - 1))"
+sqlite3 "$T/busy.db" "DROP TABLE fts_term; PRAGMA user_version = $((LATEST - 1))"
 rm -f "$T/locked"
 sqlite3 "$T/busy.db" "BEGIN IMMEDIATE;" ".shell touch $T/locked; sleep 12" "ROLLBACK;" &
 lock=$!

@@ -22,6 +22,7 @@ finish() {
   echo "$PASSES passed, $FAILS failed"
   [ "$FAILS" -eq 0 ]
 }
+. "$ENGRAM_SRC/tests/store_checks.sh"
 # a fresh schema per test file, so tests can run in parallel
 new_schema() {
   local s="t_$(basename "$0" .sh)_$$"
