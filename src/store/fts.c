@@ -196,20 +196,15 @@ int eg_store_fts_fold(eg_store_fts_folder *f, eg_buf *out, const char *s, size_t
  * is indexed and searched by its first 32 KiB, and so it is counted. */
 #define MAX_TOKEN 32768
 
-typedef struct span {
-    size_t off, len;
-} span;
-
 struct eg_store_fts {
     eg_store_fts_folder f;
     eg_buf out;
     fts5_tokenizer tokenizer; /* FTS5's own `ascii`, as memory_fts cuts its text */
     Fts5Tokenizer *tok;
     eg_idset *tally; /* term -> documents added since the last flush (negative: taken out) */
-    eg_buf terms;    /* the terms of the text being counted */
-    span *spans;
-    size_t nspans, capspans;
-    int rc; /* the first error while counting (EG_ENOMEM), until discarded */
+    uint32_t text;   /* the number of the text being counted since then (its terms' mark) */
+    int sign;        /* +1 or -1 for it */
+    int rc;          /* the first error while counting (EG_ENOMEM), until cleared */
 };
 
 static void ctx_free(void *p)
@@ -217,11 +212,9 @@ static void ctx_free(void *p)
     eg_store_fts *c = p;
     eg_store_fts_folder_free(&c->f);
     eg_buf_free(&c->out);
-    eg_buf_free(&c->terms);
     if (c->tok)
         c->tokenizer.xDelete(c->tok);
     eg_idset_free(c->tally);
-    free(c->spans);
     free(c);
 }
 
@@ -257,51 +250,19 @@ static int token_cb(void *ud, int tflags, const char *tok, int n, int start, int
     eg_store_fts *c = ud;
     (void)tflags, (void)start, (void)end;
     size_t len = n < 0 ? 0 : n > MAX_TOKEN ? MAX_TOKEN : (size_t)n;
-    if (c->nspans == c->capspans) {
-        size_t cap = c->capspans ? 2 * c->capspans : 64;
-        span *p = realloc(c->spans, cap * sizeof *p);
-        if (!p)
-            return SQLITE_NOMEM;
-        c->spans = p;
-        c->capspans = cap;
-    }
-    c->spans[c->nspans++] = (span){c->terms.len, len};
-    return eg_buf_append(&c->terms, tok, len) ? SQLITE_NOMEM : SQLITE_OK;
-}
-
-static int cmp_span(const void *a, const void *b, void *ud)
-{
-    const eg_buf *t = ud;
-    const span *x = a, *y = b;
-    if (x->len != y->len)
-        return x->len < y->len ? -1 : 1;
-    return memcmp(t->data + x->off, t->data + y->off, x->len);
+    /* once per text: a term's earlier occurrences in it left its mark */
+    return eg_idset_add_marked(c->tally, tok, len, c->text, c->sign) ? SQLITE_NOMEM : SQLITE_OK;
 }
 
 /* Adds sign to the count of each distinct term of s[0, n), cut as memory_fts cuts it. */
 static int tally(eg_store_fts *c, const char *s, size_t n, int sign)
 {
-    eg_buf_reset(&c->terms);
-    c->nspans = 0;
-    if (n > INT_MAX)
-        return EG_ENOMEM; /* (SQLite's own limit on a value is lower) */
+    if (n > INT_MAX || c->text == UINT32_MAX) /* (SQLite's own limits are lower) */
+        return EG_ENOMEM;
+    c->text++;
+    c->sign = sign;
     int rc = c->tokenizer.xTokenize(c->tok, c, FTS5_TOKENIZE_DOCUMENT, s, (int)n, token_cb);
-    if (rc != SQLITE_OK)
-        return EG_ENOMEM;
-    if (!c->terms.data && eg_buf_puts(&c->terms, ""))
-        return EG_ENOMEM;
-    if (c->nspans > 1)
-        qsort_r(c->spans, c->nspans, sizeof *c->spans, cmp_span, &c->terms);
-    for (size_t i = 0; i < c->nspans; i++) {
-        if (i && !cmp_span(&c->spans[i - 1], &c->spans[i], &c->terms))
-            continue;
-        const char *t = c->terms.data + c->spans[i].off;
-        int64_t docs = 0;
-        eg_idset_get(c->tally, t, c->spans[i].len, &docs);
-        if (eg_idset_put(c->tally, t, c->spans[i].len, docs + sign))
-            return EG_ENOMEM;
-    }
-    return 0;
+    return rc == SQLITE_OK ? 0 : EG_ENOMEM;
 }
 
 static void tally_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -332,6 +293,7 @@ int eg__store_fts_tally_each(eg_store_fts *c,
 void eg__store_fts_tally_clear(eg_store_fts *c)
 {
     eg_idset_clear(c->tally);
+    c->text = 0;
     c->rc = 0;
 }
 
@@ -460,7 +422,6 @@ int eg__store_fts_register(sqlite3 *db, eg_store_fts **out)
         return eg_error_set(EG_ENOMEM, "out of memory opening the store");
     }
     eg_buf_init(&c->out, 0);
-    eg_buf_init(&c->terms, 0);
     if (api->xFindTokenizer(api, "ascii", &tud, &c->tokenizer) != SQLITE_OK ||
         c->tokenizer.xCreate(tud, NULL, 0, &c->tok) != SQLITE_OK) {
         c->tok = NULL;

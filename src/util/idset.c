@@ -13,8 +13,9 @@
 typedef struct slot {
     uint64_t hash;
     size_t off; /* offset+1 into arena; 0 = empty */
-    size_t len;
     int64_t value;
+    uint32_t len;
+    uint32_t mark; /* eg_idset_add_marked's */
 } slot;
 
 struct eg_idset {
@@ -94,35 +95,59 @@ int eg_idset_put(eg_idset *s, const char *id, size_t len, int64_t value)
     return insert(s, id, len, value, true);
 }
 
-static int insert(eg_idset *s, const char *id, size_t len, int64_t value, bool overwrite)
+/* The slot of id, added with value 0 if absent; NULL when out of memory. */
+static slot *slot_of(eg_idset *s, const char *id, size_t len)
 {
+    if (len > UINT32_MAX) {
+        eg_error_set(EG_ENOMEM, "an id of %zu bytes is too long for an id set", len);
+        return NULL;
+    }
     if ((s->n + 1) * 10 > s->cap * 7 && grow(s))
-        return EG_ENOMEM;
+        return NULL;
     uint64_t h = XXH3_64bits(id, len);
     slot *sl = find(s, h, id, len);
-    if (sl->off) {
-        if (overwrite)
-            sl->value = value;
-        return 0;
-    }
+    if (sl->off)
+        return sl;
     if (s->arena_len + len > s->arena_cap) {
         size_t cap = s->arena_cap * 2;
         while (cap < s->arena_len + len)
             cap *= 2;
         char *p = realloc(s->arena, cap);
-        if (!p)
-            return eg_error_set(EG_ENOMEM, "out of memory growing an id set");
+        if (!p) {
+            eg_error_set(EG_ENOMEM, "out of memory growing an id set");
+            return NULL;
+        }
         s->arena = p;
         s->arena_cap = cap;
     }
     if (len)
         memcpy(s->arena + s->arena_len, id, len);
-    sl->hash = h;
-    sl->off = s->arena_len + 1;
-    sl->len = len;
-    sl->value = value;
+    *sl = (slot){.hash = h, .off = s->arena_len + 1, .len = (uint32_t)len};
     s->arena_len += len;
     s->n++;
+    return sl;
+}
+
+static int insert(eg_idset *s, const char *id, size_t len, int64_t value, bool overwrite)
+{
+    size_t n = s->n;
+    slot *sl = slot_of(s, id, len);
+    if (!sl)
+        return EG_ENOMEM;
+    if (overwrite || s->n != n)
+        sl->value = value;
+    return 0;
+}
+
+int eg_idset_add_marked(eg_idset *s, const char *id, size_t len, uint32_t mark, int64_t delta)
+{
+    slot *sl = slot_of(s, id, len);
+    if (!sl)
+        return EG_ENOMEM;
+    if (sl->mark != mark) {
+        sl->mark = mark;
+        sl->value += delta;
+    }
     return 0;
 }
 

@@ -24,6 +24,10 @@ bool eg_idset_has(const eg_idset *s, const char *id, size_t len);
 int eg_idset_put(eg_idset *s, const char *id, size_t len, int64_t value);
 bool eg_idset_get(const eg_idset *s, const char *id, size_t len, int64_t *value);
 size_t eg_idset_size(const eg_idset *s);
+/* Adds delta to id's value (adding the id with 0 first if needed) unless the last call for id
+ * gave the same mark: a count of the texts an id occurs in, once per text, with mark numbering
+ * the texts from 1 (an id added otherwise has mark 0). Returns 0 or EG_ENOMEM. */
+int eg_idset_add_marked(eg_idset *s, const char *id, size_t len, uint32_t mark, int64_t delta);
 /* Calls fn for each id and its value, in no particular order; stops at fn's first non-zero return
  * and returns it. */
 int eg_idset_each(const eg_idset *s, int (*fn)(void *ud, const char *id, size_t len, int64_t value),

@@ -3,7 +3,8 @@
  * compared by length and bytes (embedded NULs, prefixes, the empty id), the set's own copies (the
  * caller's buffer may change after add), growth past 100k ids (every id still found, absent
  * ids still absent), and the map side (eg_idset_put / eg_idset_get values, replaced by put,
- * kept by add, kept across growth).
+ * kept by add, kept across growth); counting once per mark (eg_idset_add_marked), every entry
+ * visited once (eg_idset_each), and a cleared set empty and usable again.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -209,10 +210,62 @@ static void test_add_keeps_value(void **state)
     eg_idset_free(s);
 }
 
+static int sum_cb(void *ud, const char *id, size_t len, int64_t value)
+{
+    int64_t *sum = ud;
+    (void)id;
+    sum[0] += value;
+    sum[1] += (int64_t)len;
+    sum[2]++;
+    return 0;
+}
+
+static void test_marked_each_clear(void **state)
+{
+    (void)state;
+    eg_idset *s = NULL;
+    int64_t v = 0, sum[3] = {0};
+    assert_int_equal(eg_idset_new(&s), 0);
+    /* text 1: "maya" twice, "boat" once; text 2: "maya" once; text 3 takes one out */
+    assert_int_equal(eg_idset_add_marked(s, "maya", 4, 1, 1), 0);
+    assert_int_equal(eg_idset_add_marked(s, "boat", 4, 1, 1), 0);
+    assert_int_equal(eg_idset_add_marked(s, "maya", 4, 1, 1), 0);
+    assert_int_equal(eg_idset_add_marked(s, "maya", 4, 2, 1), 0);
+    assert_int_equal(eg_idset_add_marked(s, "boat", 4, 3, -1), 0);
+    assert_int_equal(eg_idset_add_marked(s, "boat", 4, 3, -1), 0);
+    assert_true(eg_idset_get(s, "maya", 4, &v));
+    assert_int_equal(v, 2);
+    assert_true(eg_idset_get(s, "boat", 4, &v));
+    assert_int_equal(v, 0);
+    /* an id put with a value keeps it for its first marked call */
+    assert_int_equal(eg_idset_put(s, "keys", 4, 10), 0);
+    assert_int_equal(eg_idset_add_marked(s, "keys", 4, 1, 1), 0);
+    assert_true(eg_idset_get(s, "keys", 4, &v));
+    assert_int_equal(v, 11);
+    assert_int_equal(eg_idset_each(s, sum_cb, sum), 0);
+    assert_int_equal(sum[0], 13);
+    assert_int_equal(sum[1], 12);
+    assert_int_equal(sum[2], 3);
+    /* cleared after growing past the size of a new set: empty, marks forgotten */
+    char id[16];
+    for (int i = 0; i < 5000; i++) {
+        int n = snprintf(id, sizeof id, "t%d", i);
+        assert_int_equal(eg_idset_add_marked(s, id, (size_t)n, 1, 1), 0);
+    }
+    eg_idset_clear(s);
+    assert_int_equal(eg_idset_size(s), 0);
+    assert_false(eg_idset_has(s, "maya", 4));
+    assert_int_equal(eg_idset_add_marked(s, "t7", 2, 1, 1), 0);
+    assert_true(eg_idset_get(s, "t7", 2, &v));
+    assert_int_equal(v, 1);
+    eg_idset_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_add_has_size),
+        cmocka_unit_test(test_marked_each_clear),
         cmocka_unit_test(test_duplicates),
         cmocka_unit_test(test_embedded_nuls),
         cmocka_unit_test(test_copies_strings),
