@@ -82,6 +82,13 @@ int eg_recall_q_open(eg_recall_q **out, eg_store *st)
     if (!q)
         return eg_error_set(EG_ENOMEM, "out of memory preparing recall");
     q->st = st;
+    /* a recall reads pages all over the store (rows, pipeline rows, presentations, the index's
+     * doclists and document sizes): through a memory map as large as this SQLite allows (2 GiB
+     * on Debian) instead of the store's 256 MiB, the pages it reads stay the page cache's
+     * instead of being copied by a system call each (at 1M memories, a 2.9 GB store, that copy
+     * was 12 % of a recall's time and sys time fell 0.74 -> 0.10 s for 1,000 recalls). Counted in
+     * the process's RSS, as file pages it shares with the page cache. */
+    sqlite3_exec(eg_store_db(st), "PRAGMA mmap_size=1099511627776", NULL, NULL, NULL);
     eg_buf_init(&q->id, 0);
     eg_buf_init(&q->cids, 0);
     for (int i = 0; i < Q_COUNT; i++)
