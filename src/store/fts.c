@@ -1,6 +1,7 @@
 /*
  * fts.c — the fold of text for the full-text index (docs/adr/0013) and the SQL function that
- * applies it when memory_fts is written.
+ * applies it when memory_fts is written; the count of each term's documents kept with the index
+ * (engram_fts_tally, for fts_term) and BM25 given those counts (engram_bm25, docs/adr/0014).
  *
  * ASCII goes through as it is (lower-cased); each run of non-ASCII code points is decomposed by
  * utf8proc (compatibility, case folding, default ignorables dropped), stripped of combining
