@@ -7,6 +7,7 @@
 #include "core/record.h"
 
 #include "engram/error.h"
+#include "util/utf8.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -104,6 +105,17 @@ static const char *const skip_names[EG_SKIP__COUNT] = {
     [EG_SKIP_OUT_OF_WINDOW] = "out_of_window",
     [EG_SKIP_NULL_CREATED_AT] = "null_created_at",
 };
+
+const char *eg_record_invalid_utf8(const eg_record *r)
+{
+    if (r->id && !eg_utf8_valid(r->id, r->id_len, NULL))
+        return "id";
+    if (r->content && !eg_utf8_valid(r->content, r->content_len, NULL))
+        return "content";
+    if (r->metadata && !eg_utf8_valid(r->metadata, r->metadata_len, NULL))
+        return "metadata";
+    return NULL;
+}
 
 const char *eg_skip_name(eg_skip s)
 {

@@ -86,4 +86,11 @@ void eg_batch_free(eg_batch *b);
 /* Appends a record whose strings are copied into the batch arena. Returns 0 or EG_ENOMEM. */
 int eg_batch_add(eg_batch *b, const eg_record *r);
 
+/* The reason every source quarantines a row for bytes that are not UTF-8 (EG_RECORD_BAD_UTF8),
+ * and the field it names: "id", "content" or "metadata", the first that is not valid UTF-8, or
+ * NULL when all are (NULL strings are valid). One rule for the SQLite and PostgreSQL sources, so
+ * that the quarantine, its counts and `engram trace` read the same whichever held the row. */
+#define EG_RECORD_BAD_UTF8 "invalid UTF-8"
+const char *eg_record_invalid_utf8(const eg_record *r);
+
 #endif

@@ -17,7 +17,6 @@
 #include "core/conninfo.h"
 #include "util/log.h"
 #include "util/timeutil.h"
-#include "util/utf8.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -476,21 +475,30 @@ static int connect_with_retries(pg_source *s, const eg_config *cfg, const char *
                      attempts == 1 ? "" : "s");
 }
 
-/* UTC, UTF-8, a statement timeout, a search_path of pg_catalog only, and a read-only session
- * verified with SHOW. Every relation engram names is schema-qualified, but the casts, operators
- * and functions of its statements (::text, >=, count) are looked up through the search_path: a
- * role or PGOPTIONS setting that puts a schema before pg_catalog could put its own >= there and
- * make an incremental read return nothing (CVE-2018-1058's pattern). */
+/* UTC, UTF-8 (the bytes as stored from a SQL_ASCII database), a statement timeout, a search_path
+ * of pg_catalog only, and a read-only session verified with SHOW. Every relation engram names is
+ * schema-qualified, but the casts, operators and functions of its statements (::text, >=, count)
+ * are looked up through the search_path: a role or PGOPTIONS setting that puts a schema before
+ * pg_catalog could put its own >= there and make an incremental read return nothing
+ * (CVE-2018-1058's pattern). */
 static int setup_session(pg_source *s, const eg_config *cfg)
 {
     char sql[256];
     long long ms = cfg->source_statement_timeout > 0 ? cfg->source_statement_timeout / 1000 : 0;
     if (cfg->source_statement_timeout > 0 && ms == 0)
         ms = 1;
+    /* A SQL_ASCII database stores whatever bytes it was given. Asked for UTF8, its server checks
+     * every value it sends and fails the whole COPY or FETCH at the first byte that is not UTF-8
+     * ("invalid byte sequence for encoding \"UTF8\""), so one bad row blocked every read until it
+     * was fixed at the source. Reading SQL_ASCII from it, bytes come as stored and add_row
+     * quarantines the rows that are not UTF-8, as the other sources do. Any other server
+     * encoding converts to UTF8 and cannot send invalid UTF-8. */
+    const char *server_enc = PQparameterStatus(s->conn, "server_encoding");
+    bool sql_ascii = server_enc && strcmp(server_enc, "SQL_ASCII") == 0;
     snprintf(sql, sizeof sql,
-             "SET TimeZone TO 'UTC'; SET client_encoding TO 'UTF8'; SET statement_timeout TO %lld; "
+             "SET TimeZone TO 'UTC'; SET client_encoding TO '%s'; SET statement_timeout TO %lld; "
              "SET search_path TO pg_catalog, pg_temp",
-             ms);
+             sql_ascii ? "SQL_ASCII" : "UTF8", ms);
     int rc = exec_command(s, sql, "setting up the session");
     if (rc)
         return rc;
@@ -1006,13 +1014,13 @@ static int flush(scan_ctx *sc)
 
 static int reject_row(scan_ctx *sc, const field *id, const char *col, const char *reason)
 {
-    /* the whole id, which the quarantine keeps (trace finds the row by it) */
+    /* the whole id, which the quarantine keeps (trace finds the row by it), even when it is not
+     * UTF-8 (a SQL_ASCII database), as the SQLite source gives it: ingest's log line escapes
+     * it, and a placeholder in its stead folded every such row into one quarantine entry */
     char *copy = NULL;
     const char *idtext = "(null id)";
     int rc = 0;
-    if (id->p && !eg_utf8_valid(id->p, id->len, NULL))
-        idtext = "(id not valid UTF-8)";
-    else if (id->p && !(idtext = copy = strndup(id->p, id->len)))
+    if (id->p && !(idtext = copy = strndup(id->p, id->len)))
         rc = eg_error_set(EG_ENOMEM, "out of memory reading a row");
     if (!rc && sc->reject)
         rc = sc->reject(idtext, col, reason, sc->ud);
@@ -1055,18 +1063,17 @@ static int add_row(scan_ctx *sc, const field f[NCOLS])
     const char *why = NULL;
     if (!f[COL_ID].p)
         return reject_row(sc, &f[COL_ID], "id", "id is NULL");
-    for (int c = 0; c < NCOLS; c++) {
-        if (c == COL_CREATED || c == COL_UPDATED || !f[c].p)
-            continue;
-        if (!eg_utf8_valid(f[c].p, f[c].len, NULL))
-            return reject_row(sc, &f[COL_ID], names[c], "not valid UTF-8");
-    }
     r.id = f[COL_ID].p;
     r.id_len = f[COL_ID].len;
     r.content = f[COL_CONTENT].p;
     r.content_len = f[COL_CONTENT].len;
     r.metadata = f[COL_METADATA].p;
     r.metadata_len = f[COL_METADATA].len;
+    /* only a SQL_ASCII database's text can fail this (setup_session): any other server encoding
+     * is converted to valid UTF-8 by the server */
+    const char *bad_utf8 = eg_record_invalid_utf8(&r);
+    if (bad_utf8)
+        return reject_row(sc, &f[COL_ID], bad_utf8, EG_RECORD_BAD_UTF8);
     for (int c = COL_CREATED; c <= COL_UPDATED; c++) {
         if (!f[c].p)
             continue;

@@ -400,12 +400,9 @@ static int deliver(sqlite_source *s, sqlite3_stmt *st, int64_t since, eg_batch_f
             r.metadata = (const char *)sqlite3_column_text(st, 4);
             r.metadata_len = (size_t)sqlite3_column_bytes(st, 4);
         }
-        if (!eg_utf8_valid(r.id, r.id_len, NULL))
-            bad_field = "id", why = "invalid UTF-8";
-        else if (r.content && !eg_utf8_valid(r.content, r.content_len, NULL))
-            bad_field = "content", why = "invalid UTF-8";
-        else if (r.metadata && !eg_utf8_valid(r.metadata, r.metadata_len, NULL))
-            bad_field = "metadata", why = "invalid UTF-8";
+        const char *bad_utf8 = eg_record_invalid_utf8(&r);
+        if (bad_utf8)
+            bad_field = bad_utf8, why = EG_RECORD_BAD_UTF8;
         if (bad_field) {
             eg_buf_reset(&idbuf);
             if (eg_buf_append(&idbuf, r.id, r.id_len) || eg_buf_putc(&idbuf, '\0')) {
