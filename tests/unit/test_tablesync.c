@@ -7,7 +7,7 @@
  * of random changes (seeded) over a WITHOUT ROWID table with an INTEGER + TEXT key and REAL,
  * TEXT, BLOB and INTEGER columns with NULLs, and over a rowid table; a generator that emits rows
  * out of order or twice is an error. eg_table_sync_some compares only the emitted rows, by key,
- * and keeps the others. Rounds write more and fewer rows than an insert batch holds.
+ * and keeps the others. Whole rewrites write more and fewer rows than an insert batch holds.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -216,8 +216,8 @@ static void test_rounds(void **state)
     }
     int seen_none = 0, seen_edits = 0, seen_rewrite = 0;
     for (int round = 0; round < 60; round++) {
-        /* 0 same, 1 few, 2 most, 3 empty-ish, 4 more than one batch of inserts (32) but less
-         * than a rewrite */
+        /* 0 same, 1 few, 2 most, 3 empty-ish, 4 many edits (more than a rewrite's insert batch
+         * of 32 rows) but fewer than a rewrite */
         int kind = round < 3 ? round : (int)rnd(5);
         cur = prev;
         if (kind == 1 || kind == 4) {
