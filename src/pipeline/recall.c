@@ -332,7 +332,6 @@ static int cand_check(eg_recaller *r, uint32_t i)
             return rc;
         r->cids[r->ncids++] = (int64_t)id;
     }
-    c = &r->c[i];
     c->ncids = (uint32_t)(r->ncids - c->cid_off);
     return 0;
 }

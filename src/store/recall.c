@@ -169,8 +169,6 @@ int eg_recall_q_doc_freq(eg_recall_q *q, const char *term, int64_t *docs)
 {
     sqlite3_stmt *s = use(q, Q_DOC_FREQ);
     *docs = 0;
-    if (!s)
-        return EG_ESTORE;
     sqlite3_bind_text(s, 1, term, -1, SQLITE_STATIC);
     int step = sqlite3_step(s);
     if (step == SQLITE_ROW) {

@@ -1175,10 +1175,10 @@ done:
 static int term_write(void *ud, const char *term, size_t len, int64_t docs)
 {
     eg_store *st = ud;
-    sqlite3_stmt *s = docs ? stmt(st, Q_TERM_ADD) : NULL;
+    sqlite3_stmt *s;
     if (!docs)
         return 0;
-    if (!s)
+    if (!(s = stmt(st, Q_TERM_ADD)))
         return EG_ESTORE;
     sqlite3_bind_text64(s, 1, term, len, SQLITE_STATIC, SQLITE_UTF8);
     sqlite3_bind_int64(s, 2, docs);
