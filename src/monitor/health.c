@@ -56,7 +56,10 @@ typedef struct hctx {
     char *table_q, *content_q, *created_q, *updated_q, *id_q, *metadata_q;
     char *created_expr; /* created_at as µs since the epoch, a float, in the source's SQL */
     char *updated_expr;
-    char *content_ok;    /* SQL condition: content present, not blank, valid UTF-8 */
+    char *content_ok; /* SQL condition: content present, not blank, valid UTF-8 */
+    /* a SQL_ASCII PostgreSQL source only (NULL otherwise): SQL conditions true when the row's id,
+     * content or metadata is not valid UTF-8 — the rows ingest quarantines, naming that field */
+    char *bad_utf8[3];
     char *created_ok;    /* SQL condition: created_at is a finite timestamp ingest can read */
     eg_store *st;        /* NULL when the store does not exist or could not be opened */
     char store_msg[256]; /* why a store that exists could not be opened; "" otherwise */
@@ -303,9 +306,27 @@ static int prepare_sql(hctx *h)
         h->created_expr = dup_printf("(extract(epoch FROM %s) * 1000000)::float8", h->created_q);
         h->updated_expr = dup_printf("(extract(epoch FROM %s) * 1000000)::float8", h->updated_q);
         /* not NULL, not empty, not only whitespace: validate's content_null, content_empty and
-         * content_whitespace rules (btrim() strips only spaces: a tab-only row was content) */
-        h->content_ok =
-            dup_printf("(%1$s IS NOT NULL AND %1$s::text ~ '[^[:space:]]')", h->content_q);
+         * content_whitespace rules (btrim() strips only spaces: a tab-only row was content).
+         * Text in any server encoding but SQL_ASCII is valid UTF-8 as the session reads it, and
+         * costs no check; a SQL_ASCII database stores any bytes, and a row whose id, content or
+         * metadata is not UTF-8 is quarantined by ingest (validate's content_invalid_utf8) */
+        if (eg__postgres_sql_ascii(h->src)) {
+            const char *col[3] = {h->id_q, h->content_q, h->metadata_q};
+            for (int i = 0; i < 3; i++) {
+                char *text = dup_printf("%s::text", col[i]);
+                h->bad_utf8[i] = text ? eg__postgres_utf8_invalid(text) : NULL;
+                free(text);
+                if (!h->bad_utf8[i])
+                    goto done;
+            }
+            h->content_ok =
+                dup_printf("(%1$s IS NOT NULL AND %1$s::text ~ '[^[:space:]]' AND NOT "
+                           "(%2$s OR %3$s OR %4$s))",
+                           h->content_q, h->bad_utf8[0], h->bad_utf8[1], h->bad_utf8[2]);
+        } else {
+            h->content_ok =
+                dup_printf("(%1$s IS NOT NULL AND %1$s::text ~ '[^[:space:]]')", h->content_q);
+        }
         /* ±infinity reads as a float infinity, which ingest quarantines (source/postgres.c) */
         h->created_ok = dup_printf("isfinite(%s)", h->created_q);
     } else {
@@ -679,20 +700,35 @@ static void check_quality(hctx *h)
     snprintf(c->threshold, sizeof c->threshold, "ok > %g %%, warning > %g %%", okp, warnp);
     if (!source_ready(h, c))
         return;
-    /* PostgreSQL text is always valid in the server's encoding: 0 rows of invalid UTF-8 */
-    char *sql = dup_printf("SELECT count(*), coalesce(sum(CASE WHEN %s THEN 1 ELSE 0 END), 0), "
-                           "%s%s%s FROM %s",
-                           h->content_ok, h->pg ? "0" : "coalesce(sum(eg_utf8_invalid(",
-                           h->pg ? "" : h->content_q, h->pg ? "" : ")), 0)", h->table_q);
-    double v[3];
+    bool ascii = h->bad_utf8[0] != NULL;
+    char *sql;
+    if (ascii) {
+        /* a SQL_ASCII database: the blank rows, and the rows not UTF-8 by the field ingest names
+         * (id, then content, then metadata: eg_record_invalid_utf8's order); OFFSET 0 keeps the
+         * subquery, so that each regular expression runs once a row */
+        sql = dup_printf(
+            "SELECT count(*), count(*) FILTER (WHERE p AND NOT (bi OR bc OR bm)),"
+            " count(*) FILTER (WHERE NOT p), count(*) FILTER (WHERE bi),"
+            " count(*) FILTER (WHERE bc AND NOT bi), count(*) FILTER (WHERE bm AND NOT bi AND NOT"
+            " bc) FROM (SELECT coalesce(%1$s::text ~ '[^[:space:]]', false) AS p, %2$s AS bi, %3$s"
+            " AS bc, %4$s AS bm FROM %5$s OFFSET 0) r",
+            h->content_q, h->bad_utf8[0], h->bad_utf8[1], h->bad_utf8[2], h->table_q);
+    } else {
+        /* any other PostgreSQL encoding is valid UTF-8 as read: 0 rows of invalid UTF-8 */
+        sql = dup_printf("SELECT count(*), coalesce(sum(CASE WHEN %s THEN 1 ELSE 0 END), 0), "
+                         "%s%s%s FROM %s",
+                         h->content_ok, h->pg ? "0" : "coalesce(sum(eg_utf8_invalid(",
+                         h->pg ? "" : h->content_q, h->pg ? "" : ")), 0)", h->table_q);
+    }
+    double v[6];
     char err[512];
-    if (!sql || query_row(h, sql, 3, v, err, sizeof err)) {
+    if (!sql || query_row(h, sql, ascii ? 6 : 3, v, err, sizeof err)) {
         say(c, EG_HEALTH_UNKNOWN, "could not measure content: %s", sql ? err : "no memory");
         goto done;
     }
     if (!(v[0] > 0)) {
         say(c, EG_HEALTH_UNKNOWN, "no rows to measure%s",
-            h->pg ? "; PostgreSQL text is always valid UTF-8" : "");
+            h->pg && !ascii ? "; PostgreSQL text is always valid UTF-8" : "");
         goto done;
     }
     double pct = 100.0 * v[1] / v[0];
@@ -700,7 +736,13 @@ static void check_quality(hctx *h)
     eg_health_status s = pct > okp     ? EG_HEALTH_OK
                          : pct > warnp ? EG_HEALTH_WARNING
                                        : EG_HEALTH_CRITICAL;
-    if (h->pg)
+    if (ascii)
+        say(c, s,
+            "%.0f of %.0f rows have content (%.0f NULL, empty or whitespace only, %.0f not valid "
+            "UTF-8 in this SQL_ASCII database: %.0f by id, %.0f by content, %.0f by metadata; "
+            "ingest quarantines those)",
+            v[1], v[0], v[2], v[3] + v[4] + v[5], v[3], v[4], v[5]);
+    else if (h->pg)
         say(c, s,
             "%.0f of %.0f rows have content (%.0f NULL, empty or whitespace only); PostgreSQL "
             "text is always valid UTF-8",
@@ -1189,6 +1231,8 @@ int eg_health_run_wait(const eg_config *cfg, int64_t now, int busy_ms, int64_t r
     free(h.created_expr);
     free(h.updated_expr);
     free(h.content_ok);
+    for (int i = 0; i < 3; i++)
+        free(h.bad_utf8[i]);
     free(h.created_ok);
     eg_error_clear();
     return 0;

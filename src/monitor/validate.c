@@ -42,6 +42,7 @@ typedef struct vctx {
     bool staged; /* the store's `memory` table (integer µs timestamps, content_hash) */
     bool meta_text;
     bool meta_json; /* a PostgreSQL json (not jsonb) column: its text may hold \u0000 */
+    bool sql_ascii; /* a PostgreSQL database of encoding SQL_ASCII: its text may be any bytes */
     char *t, *id, *content, *created, *updated, *meta; /* SQL expressions */
     char *created_raw, *updated_raw, *meta_raw;        /* the columns as stored */
     char *created_ok, *updated_ok; /* conditions: a finite timestamp ingest can read */
@@ -511,6 +512,45 @@ static int rule_freshness(vctx *c)
     return 0;
 }
 
+/* count, total, example ids as take_counts reads them, then the rows by the field ingest names */
+static int take_utf8_counts(int nc, char **v, void *ud)
+{
+    count_ud *cu = ud;
+    if (nc < 6)
+        return 0;
+    take_counts(nc, v, ud);
+    long long n[3];
+    for (int i = 0; i < 3; i++)
+        n[i] = v[3 + i] ? strtoll(v[3 + i], NULL, 10) : 0;
+    free(cu->u->detail);
+    cu->u->detail = fmt("a SQL_ASCII database, which stores any bytes: rows whose id, content or "
+                        "metadata is not valid UTF-8, by the field ingest quarantines them for: "
+                        "%lld id, %lld content, %lld metadata",
+                        n[0], n[1], n[2]);
+    return 0;
+}
+
+/* content_invalid_utf8 in a SQL_ASCII database: the rows ingest quarantines as not UTF-8, which
+ * checks the id, the content and the metadata in that order and names the first bad one. Every
+ * other server encoding converts what it sends to valid UTF-8: there the rule needs no query. */
+static int rule_sql_ascii_utf8(vctx *c)
+{
+    char *meta = fmt("%s::text", c->meta_raw);
+    char *bi = eg__postgres_utf8_invalid(c->id), *bc = eg__postgres_utf8_invalid(c->content);
+    char *bm = meta ? eg__postgres_utf8_invalid(meta) : NULL;
+    char *sql = bi && bc && bm
+                    ? fmt("SELECT count(*) FILTER (WHERE bi OR bc OR bm), count(*),"
+                          " (SELECT json_agg(i) FROM (SELECT %1$s AS i FROM %5$s WHERE %2$s OR %3$s"
+                          " OR %4$s ORDER BY 1 LIMIT $1) x), count(*) FILTER (WHERE bi),"
+                          " count(*) FILTER (WHERE bc AND NOT bi),"
+                          " count(*) FILTER (WHERE bm AND NOT bi AND NOT bc)"
+                          " FROM (SELECT %2$s AS bi, %3$s AS bc, %4$s AS bm FROM %5$s OFFSET 0) r",
+                          c->id, bi, bc, bm, c->t)
+                    : NULL;
+    free(meta), free(bi), free(bc), free(bm);
+    return run_rule(c, "content_invalid_utf8", sql, take_utf8_counts);
+}
+
 static int run_rules(vctx *c)
 {
     int rc = 0, r;
@@ -546,8 +586,11 @@ static int run_rules(vctx *c)
               : fmt("(%1$s <> '' AND trim(%1$s, ' ' || char(9, 10, 11, 12, 13)) = '')", c->content);
     KEEP(p ? predicate_rule(c, "content_whitespace", p) : EG_ENOMEM);
     free(p);
-    if (c->pg) {
-        /* PostgreSQL text is always valid in the server encoding: nothing to count */
+    if (c->pg && c->sql_ascii) {
+        KEEP(rule_sql_ascii_utf8(c));
+    } else if (c->pg) {
+        /* PostgreSQL text is valid in any server encoding but SQL_ASCII, and the session reads
+         * it as UTF-8: nothing to count */
         eg_valid_rule *u = new_rule(c, "content_invalid_utf8");
         if (!u)
             return eg_error_set(EG_ENOMEM, "out of memory validating");
@@ -596,7 +639,7 @@ static char *qi(PGconn *pg, const char *name, const char *dflt)
     return copy;
 }
 
-static int validate_pg(vctx *c, PGconn *pg, const char *meta_type)
+static int validate_pg(vctx *c, PGconn *pg, const char *meta_type, bool sql_ascii)
 {
     const eg_config *cfg = c->cfg;
     char *s = qi(pg, cfg->source_schema, "public"), *t = qi(pg, cfg->source_table, "memories");
@@ -607,6 +650,7 @@ static int validate_pg(vctx *c, PGconn *pg, const char *meta_type)
     int rc = EG_ENOMEM;
     PGresult *res = NULL;
     c->pg = pg;
+    c->sql_ascii = sql_ascii;
     c->agg_prefix = "json_agg";
     if (!s || !t || !id || !co || !cr || !up || !me)
         goto done;
@@ -651,6 +695,7 @@ done:
     free(s), free(t), free(id), free(co), free(cr), free(up), free(me);
     ctx_free_exprs(c);
     c->pg = NULL;
+    c->sql_ascii = false;
     return rc;
 }
 
@@ -722,7 +767,8 @@ static int validate_source(vctx *c, eg_store *st)
     int rc = eg_source_open(&src, cfg);
     if (rc)
         return rc;
-    rc = validate_pg(c, eg__postgres_conn(src), eg__postgres_metadata_type(src));
+    rc = validate_pg(c, eg__postgres_conn(src), eg__postgres_metadata_type(src),
+                     eg__postgres_sql_ascii(src));
     eg_source_close(src);
     return rc;
 }

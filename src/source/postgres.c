@@ -73,6 +73,7 @@ typedef struct pg_source {
     char describe[1024];
     char key[1024];           /* describe without the user: the source key (source.h) */
     char col_type[NCOLS][64]; /* base type of each mapped column, from the schema check */
+    bool sql_ascii;           /* the server encoding is SQL_ASCII: text may be any bytes */
 } pg_source;
 
 /* --- messages without secrets ---------------------------------------------------------------- */
@@ -494,11 +495,11 @@ static int setup_session(pg_source *s, const eg_config *cfg)
      * quarantines the rows that are not UTF-8, as the other sources do. Any other server
      * encoding converts to UTF8 and cannot send invalid UTF-8. */
     const char *server_enc = PQparameterStatus(s->conn, "server_encoding");
-    bool sql_ascii = server_enc && strcmp(server_enc, "SQL_ASCII") == 0;
+    s->sql_ascii = server_enc && strcmp(server_enc, "SQL_ASCII") == 0;
     snprintf(sql, sizeof sql,
              "SET TimeZone TO 'UTC'; SET client_encoding TO '%s'; SET statement_timeout TO %lld; "
              "SET search_path TO pg_catalog, pg_temp",
-             sql_ascii ? "SQL_ASCII" : "UTF8", ms);
+             s->sql_ascii ? "SQL_ASCII" : "UTF8", ms);
     int rc = exec_command(s, sql, "setting up the session");
     if (rc)
         return rc;
@@ -1459,6 +1460,36 @@ const char *eg__postgres_metadata_type(eg_source *src)
 {
     return src && src->ops == &eg_source_postgres ? ((pg_source *)src)->col_type[COL_METADATA]
                                                   : NULL;
+}
+
+bool eg__postgres_sql_ascii(eg_source *src)
+{
+    return src && src->ops == &eg_source_postgres && ((pg_source *)src)->sql_ascii;
+}
+
+/* The bytes eg_utf8_valid accepts (RFC 3629): no overlong form (C0, C1, E0 80-9F, F0 80-8F), no
+ * surrogate (ED A0-BF), nothing above U+10FFFF (F4 90-BF, F5-FF), no stray continuation byte. A
+ * SQL_ASCII server matches regular expressions byte by byte (each byte one character, its value
+ * the byte's), so this needs no function of engram's in the database (the session is read-only).
+ * No NUL: text cannot hold one. An E'' literal with the backslashes doubled, so that the
+ * regular expression gets the \x escapes whatever standard_conforming_strings says; the pattern
+ * has no capturing group, which keeps it to the regex engine's linear DFA. */
+#define UTF8_VALID_RE                                                                              \
+    "E'^(?:[\\\\x01-\\\\x7f]|[\\\\xc2-\\\\xdf][\\\\x80-\\\\xbf]"                                   \
+    "|\\\\xe0[\\\\xa0-\\\\xbf][\\\\x80-\\\\xbf]|[\\\\xe1-\\\\xec\\\\xee\\\\xef][\\\\x80-\\\\xbf]{" \
+    "2}"                                                                                           \
+    "|\\\\xed[\\\\x80-\\\\x9f][\\\\x80-\\\\xbf]|\\\\xf0[\\\\x90-\\\\xbf][\\\\x80-\\\\xbf]{2}"      \
+    "|[\\\\xf1-\\\\xf3][\\\\x80-\\\\xbf]{3}|\\\\xf4[\\\\x80-\\\\x8f][\\\\x80-\\\\xbf]{2})*$'"
+
+char *eg__postgres_utf8_invalid(const char *expr)
+{
+#define UTF8_INVALID_FMT "coalesce(%s !~ " UTF8_VALID_RE ", false)"
+    size_t n = sizeof UTF8_INVALID_FMT + strlen(expr);
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, UTF8_INVALID_FMT, expr);
+    return p;
+#undef UTF8_INVALID_FMT
 }
 
 PGconn *eg__postgres_conn(eg_source *src)

@@ -8,6 +8,7 @@
 #define EG_SOURCE_POSTGRES_INT_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 
 #include "source/source.h"
 
@@ -16,6 +17,15 @@ PGconn *eg__postgres_conn(eg_source *src);
 /* The base type of the metadata column ("jsonb", "json", "text", ...) as the schema check read
  * it when the source was opened, so that no caller needs another catalog query. */
 const char *eg__postgres_metadata_type(eg_source *src);
+/* Whether the server encoding of an open PostgreSQL source is SQL_ASCII: its text may hold any
+ * bytes, which the session reads as stored (client_encoding SQL_ASCII), and rows whose id, content
+ * or metadata are not valid UTF-8 are quarantined at ingest. In any other encoding the server
+ * only ever sends valid UTF-8, and the monitors need not look. */
+bool eg__postgres_sql_ascii(eg_source *src);
+/* A SQL condition (malloc'd; NULL when out of memory) true when the text expression expr is not
+ * valid UTF-8 by eg_utf8_valid's rule, false when it is or is NULL. Only meaningful on a
+ * SQL_ASCII server, which compares bytes. */
+char *eg__postgres_utf8_invalid(const char *expr);
 /* The describe() string of the source the last eg_source_open of this thread failed to open, once
  * libpq knew where it goes (host, port, dbname and user as libpq resolved them, the table quoted as
  * describe() quotes it); "" when that open failed before, or succeeded. engram health records an

@@ -84,4 +84,36 @@ lacks "jsonb: no server encoding error" "invalid byte sequence" "$T/jsonb.err"
 check "jsonb: the bad row is quarantined by its metadata" "j-bad|metadata|invalid UTF-8" \
   "$(sqlite3 "$T/j.db" "SELECT ref || '|' || field || '|' || reason FROM quarantine")"
 check "jsonb: the good row is stored" j-good "$(sqlite3 "$T/j.db" "SELECT id FROM memory")"
+
+# (4) the monitors count what ingest quarantines: validate's content_invalid_utf8 and health's
+# quality check read the same SQL_ASCII table (they said "does not apply" and "PostgreSQL text is
+# always valid UTF-8"). The table holds 17 rows, 5 of them bad: 2 by id, 2 by content (bad-content,
+# bad-late), 1 by metadata; a SQL regular expression tests the bytes (no function can be created
+# in the read-only session), by eg_utf8_valid's rule.
+printf 'source.retries = 0\n' >"$T/c.conf"
+run_engram val --store "$T/s.db" validate --json --examples 10
+utf8_rule() { jq -c ".rules[] | select(.target == \"source\" and .rule == \"content_invalid_utf8\") | $1" "$2"; }
+lacks "validate: no server encoding error" "invalid byte sequence" "$T/val.err"
+check "validate: content_invalid_utf8 counts the 5 rows ingest quarantines, of 17" "5 17 CRITICAL" \
+  "$(utf8_rule '"\(.count) \(.total) \(.status)"' "$T/val.out" | tr -d '"')"
+check "validate: its examples are the bad rows' ids (scrubbed), in order" \
+  '["bad-content","bad-id-\ufffd\ufffd","bad-id-\ufffd","bad-late","bad-meta"]' \
+  "$(utf8_rule '.examples' "$T/val.out" | jq -c --ascii-output .)"
+check "validate: its detail names the fields" \
+  "a SQL_ASCII database, which stores any bytes: rows whose id, content or metadata is not valid UTF-8, by the field ingest quarantines them for: 2 id, 2 content, 1 metadata" \
+  "$(utf8_rule '.detail' "$T/val.out" | jq -r .)"
+check "validate: the other rules still count every row" 17 \
+  "$(jq '.rules[] | select(.target == "source" and .rule == "content_null") | .total' "$T/val.out")"
+run_engram health --store "$T/s.db" health --json
+lacks "health: no server encoding error" "invalid byte sequence" "$T/health.err"
+check "health: quality counts the rows that are not UTF-8, by field" \
+  "12 of 17 rows have content (0 NULL, empty or whitespace only, 5 not valid UTF-8 in this SQL_ASCII database: 2 by id, 2 by content, 1 by metadata; ingest quarantines those)" \
+  "$(jq -r '.checks[] | select(.name == "quality") | .message' "$T/health.out")"
+check "health: eligible rows leave them out" 1 \
+  "$(jq -r '.checks[] | select(.name == "readiness") | .message' "$T/health.out" | grep -c '^12 eligible rows')"
+# jsonb metadata: its text is tested as ingest reads it
+printf 'source.retries = 0\nsource.table = memories_j\n' >"$T/c.conf"
+run_engram valj --store "$T/j.db" validate --json
+check "validate (jsonb): the row with bad metadata is counted" "1 2 [\"j-bad\"]" \
+  "$(utf8_rule '"\(.count) \(.total) \(.examples)"' "$T/valj.out" | jq -r .)"
 finish

@@ -63,6 +63,8 @@ done
 check "bad: volume with no history is OK" OK "$(status_of source volume)"
 line source volume | grep -q ' 0/0 .*first row is from 2026-11-19' && ok "bad: volume says it has nothing to compare" || fail "volume: $(line source volume)"
 check "bad: invalid UTF-8 cannot happen in PostgreSQL" OK "$(status_of source content_invalid_utf8)"
+# a UTF8 database (only SQL_ASCII can hold bytes that are not UTF-8): the rule runs no query
+line source content_invalid_utf8 | grep -q 'not applicable' && ok "bad: content_invalid_utf8 is not applicable in UTF8" || fail "utf8: $(line source content_invalid_utf8)"
 check "bad: no timestamp is ±infinity" OK "$(status_of source temporal_nonfinite)"
 # the newest row at or before now is 26 h old, and the row from the future is named, not measured
 check "bad: freshness warns (26 h old, a row in the future)" WARNING "$(status_of source freshness)"
