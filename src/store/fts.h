@@ -39,6 +39,11 @@ void eg_store_fts_folder_free(eg_store_fts_folder *f);
  * Returns 0, or EG_ENOMEM (out may then hold part of the fold). */
 int eg_store_fts_fold(eg_store_fts_folder *f, eg_buf *out, const char *s, size_t n);
 
+/* The edition of eg_store_fts_fold's rules: a change to what it makes of any text must change
+ * this number, and the store then indexes every memory again (with utf8proc's version, in the
+ * meta key 'fts_fold'; src/store/sqlite.c). */
+#define EG_STORE_FTS_FOLD 1
+
 /* True for a code point the fold makes a word of its own: CJK ideographs, kana, Hangul
  * syllables and jamo, bopomofo. */
 bool eg_store_fts_single(int32_t cp);

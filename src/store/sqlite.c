@@ -11,6 +11,7 @@
 #include "engram/error.h"
 #include "store/fts.h"
 #include "store/migrations.h"
+#include "util/log.h"
 #include "util/timeutil.h"
 
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+#include <utf8proc.h>
 #define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
 
@@ -34,6 +36,7 @@ enum {
     Q_FTS_DELETE,
     Q_TERM_ADD,
     Q_TERM_DROP,
+    Q_FOLD_GET,
     Q_FTS_PENDING,
     Q_SRC_FIND,
     Q_SRC_PUT,
@@ -77,6 +80,7 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_TERM_ADD] = "INSERT INTO fts_term (term, docs) VALUES (?1, ?2) "
                    "ON CONFLICT (term) DO UPDATE SET docs = docs + excluded.docs",
     [Q_TERM_DROP] = "DELETE FROM fts_term WHERE term = ?1 AND docs <= 0",
+    [Q_FOLD_GET] = "SELECT value FROM meta WHERE key = 'fts_fold'",
     [Q_FTS_PENDING] = "INSERT OR IGNORE INTO fts_pending (rowid) VALUES (?1)",
     [Q_SRC_FIND] = "SELECT content IS ?2 AND created_at IS ?3 AND updated_at IS ?4 AND metadata IS "
                    "?5 FROM memories WHERE id = ?1",
@@ -298,6 +302,7 @@ static int db_error(eg_store *st, const char *what)
 }
 
 static int terms_flush(eg_store *st);
+static int fts_fold_check(eg_store *st);
 
 static sqlite3_stmt *stmt(eg_store *st, int q)
 {
@@ -874,6 +879,11 @@ int eg_store_memory_put(eg_store *st, const eg_record *r, const eg_staged *g,
         }
     }
     if (rowid && rowid <= st->fts_rowid) {
+        int folded = fts_fold_check(st); /* (may empty the index: then nothing to take out) */
+        if (folded)
+            return folded;
+    }
+    if (rowid && rowid <= st->fts_rowid) {
         /* The old content is in the FTS index: take it out before it changes, unless an earlier
          * update in this transaction did so already (the row is then queued in fts_pending). */
         sqlite3_stmt *p = stmt(st, Q_FTS_PENDING);
@@ -1205,11 +1215,54 @@ static int terms_flush(eg_store *st)
     return rc;
 }
 
+/* The index holds text folded by eg_store_fts_fold, whose output follows utf8proc's Unicode
+ * version (case folding, compatibility forms) and the fold's own rules. Contentless, the index
+ * takes an edited memory's old content out by folding it again: folded otherwise than when it
+ * went in, other terms would come out than went in (a damaged index, and counts that drift), and
+ * queries folded anew would miss what the old fold made. So the store records the fold its index
+ * was made with (meta 'fts_fold'); under another one, before this transaction's first write to
+ * the index, the index and its counts are emptied and every memory is indexed again by the next
+ * sync. A store that predates the record is taken to be folded as now. */
+static int fts_fold_check(eg_store *st)
+{
+    char want[64], had[64] = "";
+    snprintf(want, sizeof want, "utf8proc %s, fold %d", utf8proc_version(), EG_STORE_FTS_FOLD);
+    sqlite3_stmt *s = stmt(st, Q_FOLD_GET);
+    if (!s)
+        return EG_ESTORE;
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_TEXT)
+        snprintf(had, sizeof had, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_reset(s);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return db_error(st, "could not read the full-text index's fold");
+    if (!strcmp(had, want))
+        return 0;
+    char sql[256];
+    snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta (key, value) VALUES ('fts_fold', '%s')",
+             want);
+    if (step == SQLITE_ROW && had[0]) {
+        eg_log(EG_LOG_WARN,
+               "the full-text index was folded by %s and this engram folds by %s: every memory "
+               "is indexed again",
+               had, want);
+        int rc = eg_store_exec(st, "INSERT INTO memory_fts (memory_fts) VALUES ('delete-all');"
+                                   "DELETE FROM fts_term; DELETE FROM fts_pending;"
+                                   "UPDATE meta SET value = 0 WHERE key = 'fts_rowid'");
+        if (rc)
+            return rc;
+        st->fts_rowid = 0;
+    }
+    return eg_store_exec(st, sql);
+}
+
 int eg_store_fts_sync(eg_store *st, int64_t *indexed)
 {
     sqlite3_stmt *s = NULL;
-    int rc = 0;
+    int rc = fts_fold_check(st);
     char sql[512];
+    if (rc)
+        return rc;
     /* the new rows, then the rows edited since (fts_pending first: without statistics the
      * planner scanned every memory for them, 0.1 s at 1M, even when there were none);
      * folded (store/fts.h): the index holds engram_fts_fold(content), and so must what a
