@@ -379,12 +379,12 @@ static int prepare(eg_sync *sy, eg_buf *sql, sqlite3_stmt **s)
     return 0;
 }
 
-/* INSERT of one row (sy->ins) and of BATCH rows (sy->ins_batch, row r's column i is parameter
- * r × ncols + i + 1) */
-static int prepare_insert(eg_sync *sy, bool replace)
+/* INSERT of one row (sy->ins) and, for a whole rewrite (batch), of BATCH rows (sy->ins_batch,
+ * row r's column i is parameter r × ncols + i + 1) */
+static int prepare_insert(eg_sync *sy, bool replace, bool batch)
 {
     int rc = 0;
-    for (int rows = 1; rows <= BATCH && !rc; rows += BATCH - 1) {
+    for (int rows = 1; rows <= (batch ? BATCH : 1) && !rc; rows += BATCH - 1) {
         eg_buf sql;
         eg_buf_init(&sql, 0);
         eg_buf_printf(&sql, "INSERT%s INTO %s (%s) VALUES ", replace ? " OR REPLACE" : "",
@@ -492,7 +492,7 @@ static int rewrite_whole(eg_sync *sy, eg_sync_rows_fn gen, void *ud, eg_sync_sta
     int rc = sql.data ? eg_store_exec(sy->st, sql.data)
                       : eg_error_set(EG_ENOMEM, "out of memory rewriting a table");
     eg_buf_free(&sql);
-    if (rc || (rc = exec(sy, sy->t->drop_indexes)) || (rc = prepare_insert(sy, false)))
+    if (rc || (rc = exec(sy, sy->t->drop_indexes)) || (rc = prepare_insert(sy, false, true)))
         return rc;
     sy->mode = MODE_WRITE_ALL;
     sy->rows = 0;
@@ -532,7 +532,7 @@ static int apply_edits(eg_sync *sy, eg_sync_rows_fn gen, void *ud, eg_sync_stats
     }
     if (!sy->nedits)
         return 0;
-    if ((rc = prepare_insert(sy, true)) || (rc = prepare_update(sy)))
+    if ((rc = prepare_insert(sy, true, false)) || (rc = prepare_update(sy)))
         return rc;
     sy->mode = MODE_WRITE_EDITS;
     sy->ord = 0;
