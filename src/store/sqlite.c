@@ -37,6 +37,7 @@ enum {
     Q_TERM_ADD,
     Q_TERM_DROP,
     Q_FOLD_GET,
+    Q_FOLD_SET,
     Q_FTS_PENDING,
     Q_SRC_FIND,
     Q_SRC_PUT,
@@ -81,6 +82,7 @@ static const char *const sql_text[Q_COUNT] = {
                    "ON CONFLICT (term) DO UPDATE SET docs = docs + excluded.docs",
     [Q_TERM_DROP] = "DELETE FROM fts_term WHERE term = ?1 AND docs <= 0",
     [Q_FOLD_GET] = "SELECT value FROM meta WHERE key = 'fts_fold'",
+    [Q_FOLD_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES ('fts_fold', ?1)",
     [Q_FTS_PENDING] = "INSERT OR IGNORE INTO fts_pending (rowid) VALUES (?1)",
     [Q_SRC_FIND] = "SELECT content IS ?2 AND created_at IS ?3 AND updated_at IS ?4 AND metadata IS "
                    "?5 FROM memories WHERE id = ?1",
@@ -1238,9 +1240,6 @@ static int fts_fold_check(eg_store *st)
         return db_error(st, "could not read the full-text index's fold");
     if (!strcmp(had, want))
         return 0;
-    char sql[256];
-    snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta (key, value) VALUES ('fts_fold', '%s')",
-             want);
     if (step == SQLITE_ROW && had[0]) {
         eg_log(EG_LOG_WARN,
                "the full-text index was folded by %s and this engram folds by %s: every memory "
@@ -1253,7 +1252,12 @@ static int fts_fold_check(eg_store *st)
             return rc;
         st->fts_rowid = 0;
     }
-    return eg_store_exec(st, sql);
+    if (!(s = stmt(st, Q_FOLD_SET)))
+        return EG_ESTORE;
+    sqlite3_bind_text(s, 1, want, -1, SQLITE_STATIC);
+    step = sqlite3_step(s);
+    sqlite3_reset(s);
+    return step == SQLITE_DONE ? 0 : db_error(st, "could not record the full-text index's fold");
 }
 
 int eg_store_fts_sync(eg_store *st, int64_t *indexed)
