@@ -22,6 +22,7 @@
 #include "util/buf.h"
 
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -410,8 +411,9 @@ static int pend_flush(eg_sync *sy)
         sqlite3_stmt *w = rows == BATCH ? sy->ins_batch : sy->ins;
         for (int k = 0; k < rows * nc; k++) {
             eg_cell c = sy->pend[(size_t)r * nc + k];
-            if (c.type == EG_CELL_TEXT || c.type == EG_CELL_BLOB)
-                c.p = sy->pend_bytes.data + sy->pend_off[(size_t)r * nc + k];
+            size_t off = sy->pend_off[(size_t)r * nc + k];
+            if ((c.type == EG_CELL_TEXT || c.type == EG_CELL_BLOB) && off != SIZE_MAX)
+                c.p = sy->pend_bytes.data + off;
             bind_cell(w, k + 1, &c);
         }
         int step = sqlite3_step(w);
@@ -427,13 +429,15 @@ static int pend_flush(eg_sync *sy)
 static int pend_row(eg_sync *sy, const eg_cell *cells)
 {
     const int nc = sy->t->ncols;
-    if (!sy->pend && (!(sy->pend = calloc((size_t)BATCH * nc, sizeof *sy->pend)) ||
-                      !(sy->pend_off = calloc((size_t)BATCH * nc, sizeof *sy->pend_off))))
+    if (!sy->pend && !(sy->pend = calloc((size_t)BATCH * nc, sizeof *sy->pend)))
+        return eg_error_set(EG_ENOMEM, "out of memory writing %s", sy->t->name);
+    if (!sy->pend_off && !(sy->pend_off = calloc((size_t)BATCH * nc, sizeof *sy->pend_off)))
         return eg_error_set(EG_ENOMEM, "out of memory writing %s", sy->t->name);
     for (int i = 0; i < nc; i++) {
         size_t k = (size_t)sy->npend * nc + i;
         sy->pend[k] = cells[i];
-        if (cells[i].type == EG_CELL_TEXT || cells[i].type == EG_CELL_BLOB) {
+        sy->pend_off[k] = SIZE_MAX; /* no bytes of its own (a NULL pointer stays one) */
+        if ((cells[i].type == EG_CELL_TEXT || cells[i].type == EG_CELL_BLOB) && cells[i].p) {
             size_t n = cells[i].n < 0 ? strlen(cells[i].p) : (size_t)cells[i].n;
             sy->pend[k].n = (int)n;
             sy->pend_off[k] = sy->pend_bytes.len;
